@@ -1,0 +1,65 @@
+"""Sample the RSS of the parent and every child process in a background thread.
+
+Each process is recorded apart, by pid, so shared pages are not silently
+summed; the sum is an upper bound that the report labels as such. The task is
+never re-run to measure it: the sampler watches the run that happens anyway.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import psutil
+
+DEFAULT_INTERVAL_S = 0.02
+
+
+class MemorySampler:
+    """Context manager: samples ``(t, pid, role, rss)`` every ``interval`` seconds."""
+
+    def __init__(self, interval: float = DEFAULT_INTERVAL_S, extra_pids: list[int] | None = None):
+        self.interval = interval
+        self.extra_pids = extra_pids or []
+        self.samples: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="profkit-memory", daemon=True)
+        self._parent = psutil.Process(os.getpid())
+        self._t0 = 0.0
+
+    def _sample(self) -> None:
+        t = time.perf_counter() - self._t0
+        processes = [(self._parent, "parent")]
+        try:
+            processes += [(child, "worker") for child in self._parent.children(recursive=True)]
+        except psutil.Error:
+            pass
+        for pid in self.extra_pids:
+            try:
+                processes.append((psutil.Process(pid), "worker"))
+            except psutil.Error:
+                pass
+        for process, role in processes:
+            try:
+                rss = process.memory_info().rss
+            except psutil.Error:
+                continue
+            self.samples.append({"t_s": t, "pid": process.pid, "role": role, "rss_bytes": rss})
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._t0 = time.perf_counter()
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sample()

@@ -1,0 +1,117 @@
+"""What runs inside a worker: the task under one collector, for a batch of items.
+
+Stats come back with each batch, because pool workers exit through ``os._exit``
+and never run ``atexit``. Each profiler is switched on around the task call
+only, so the payload holds the task's own frames and none of profkit's.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import importlib
+import os
+import pickle
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+TASKS = "tasks"
+CPROFILE = "cprofile"
+LINES = "lines"
+
+_line_functions_cache: dict[tuple[Any, tuple[str, ...]], list[Callable[..., Any]]] = {}
+
+
+def resolve_line_functions(task: Callable[..., Any], names: tuple[str, ...]) -> list[Callable[..., Any]]:
+    """The task plus each named function (``name`` in the task's module, or ``module:qualname``)."""
+    key = (task, names)
+    if key in _line_functions_cache:
+        return _line_functions_cache[key]
+    functions: list[Callable[..., Any]] = [task]
+    for name in names:
+        module_name, _, qualname = name.rpartition(":")
+        module = importlib.import_module(module_name or task.__module__)
+        obj: Any = module
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        obj = getattr(obj, "__func__", obj)
+        if obj not in functions:
+            functions.append(obj)
+    _line_functions_cache[key] = functions
+    return functions
+
+
+def _format_error(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def run_batch(
+    task: Callable[[Any], Any],
+    batch: list[tuple[int, Any]],
+    collector: str,
+    line_names: tuple[str, ...] = (),
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, Any]:
+    """Run ``task`` on each ``(index, item)``; return per-item records and the batch's stats.
+
+    A task that raises does not stop the batch: its record carries the
+    traceback. Results travel back only in the ``tasks`` pass.
+    """
+    records: list[dict[str, Any]] = []
+    profiler: Any = None
+    if collector == CPROFILE:
+        profiler = cProfile.Profile()
+    elif collector == LINES:
+        from line_profiler import LineProfiler
+
+        profiler = LineProfiler(*resolve_line_functions(task, line_names))
+    pid = os.getpid()
+    thread = threading.current_thread().name
+    for index, item in batch:
+        record: dict[str, Any] = {"index": index, "pid": pid, "thread": thread, "ok": True,
+                                  "error": None}
+        cpu0 = time.thread_time()
+        start = clock()
+        try:
+            if profiler is None:
+                result = task(item)
+            elif collector == CPROFILE:
+                profiler.enable()
+                try:
+                    result = task(item)
+                finally:
+                    profiler.disable()
+            else:
+                profiler.enable_by_count()
+                try:
+                    result = task(item)
+                finally:
+                    profiler.disable_by_count()
+        except Exception as exc:  # noqa: BLE001 - the task's failure is data
+            end = clock()
+            record.update(ok=False, error=_format_error(exc), error_type=type(exc).__name__)
+            result = None
+        else:
+            end = clock()
+        record.update(start=start, end=end, cpu=time.thread_time() - cpu0)
+        if collector == TASKS and record["ok"]:
+            try:
+                record["result_bytes"] = len(pickle.dumps(result))
+                record["result"] = result
+            except Exception as exc:  # noqa: BLE001
+                record.update(
+                    ok=False,
+                    error_type="PicklingError",
+                    error=f"the result of item {index} cannot be pickled: "
+                    f"{type(result).__name__} object ({exc})",
+                )
+        records.append(record)
+    payload: dict[str, Any] = {"records": records, "profile": None, "lines": None}
+    if collector == CPROFILE:
+        profiler.create_stats()
+        payload["profile"] = profiler.stats
+    elif collector == LINES:
+        payload["lines"] = profiler.get_stats()
+    return payload

@@ -1,0 +1,177 @@
+"""Raw measurements -> pandas DataFrames. Every column is named and described here.
+
+All frames are long-format with a ``mode`` column; ``workers`` and ``sweep``
+tell a sweep point apart from the main run of the same mode.
+"""
+
+from __future__ import annotations
+
+import linecache
+import pstats
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from profkit.runner import RawRun
+
+#: frame name -> column -> (dtype, description). The README's table is made from this.
+COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "timings": {
+        "mode": ("string", "sequential, threads, processes or dask"),
+        "workers": ("int64", "worker count of the pool"),
+        "sweep": ("bool", "True for a --sweep point, False for the main run"),
+        "phase": ("string", "'startup' (pool start until every worker is ready) or 'map'"),
+        "repeat": ("int64", "repeat number, from 0"),
+        "wall_s": ("float64", "wall-clock seconds, timeit with GC off, no profiler active"),
+        "cpu_s": ("float64", "CPU seconds of the parent plus its pool workers (NaN for startup)"),
+    },
+    "tasks": {
+        "mode": ("string", "mode"),
+        "workers": ("int64", "worker count"),
+        "sweep": ("bool", "sweep point?"),
+        "item": ("int64", "index of the item in the workload's items"),
+        "item_repr": ("string", "repr of the item, cut to 80 characters"),
+        "start_s": ("float64", "start, seconds after the pass began (warm-up pass)"),
+        "end_s": ("float64", "end, seconds after the pass began"),
+        "duration_s": ("float64", "end - start"),
+        "cpu_s": ("float64", "CPU seconds of the worker thread during the task"),
+        "pid": ("int64", "process that ran the task"),
+        "thread": ("string", "thread that ran the task"),
+        "worker": ("string", "worker label: 'main', a thread name, 'pid N' or a dask address"),
+        "item_bytes": ("int64", "pickled size of the item"),
+        "result_bytes": ("float64", "pickled size of the result (NaN if the task failed)"),
+        "result_repr": ("string", "repr of the result, cut to 80 characters"),
+        "ok": ("bool", "the task returned without raising"),
+        "error": ("string", "traceback if the task raised, else empty"),
+    },
+    "functions": {
+        "mode": ("string", "mode"),
+        "function": ("string", "name:lineno (file) label, as in pstats"),
+        "name": ("string", "function name"),
+        "filename": ("string", "source file, or '~' for built-ins"),
+        "lineno": ("int64", "first line of the function"),
+        "ncalls": ("int64", "calls, recursive ones included"),
+        "primitive_calls": ("int64", "calls that were not recursive"),
+        "self_s": ("float64", "time in the function itself (tottime), summed over workers"),
+        "cumulative_s": ("float64", "time in the function and its callees (cumtime)"),
+        "self_pct": ("float64", "self_s as a percentage of the mode's total self time"),
+    },
+    "lines": {
+        "mode": ("string", "mode"),
+        "function": ("string", "function name"),
+        "filename": ("string", "source file"),
+        "func_lineno": ("int64", "first line of the function"),
+        "lineno": ("int64", "line number"),
+        "hits": ("int64", "times the line ran, summed over workers"),
+        "time_s": ("float64", "seconds spent on the line, summed over workers"),
+        "pct": ("float64", "time_s as a percentage of the function's line time"),
+        "source": ("string", "the source line, as read now"),
+    },
+    "memory": {
+        "mode": ("string", "mode"),
+        "t_s": ("float64", "seconds after sampling began (warm-up pass)"),
+        "pid": ("int64", "process sampled"),
+        "role": ("string", "'parent' or 'worker'"),
+        "rss_bytes": ("int64", "resident set size of that process"),
+    },
+}
+
+FRAME_NAMES = tuple(COLUMNS)
+
+
+def empty(name: str) -> pd.DataFrame:
+    """An empty frame with the right columns and dtypes."""
+    import pandas as pd
+
+    return pd.DataFrame({col: pd.Series(dtype=dtype) for col, (dtype, _) in COLUMNS[name].items()})
+
+
+def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    if not rows:
+        return empty(name)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS[name]))
+    return frame.astype({col: dtype for col, (dtype, _) in COLUMNS[name].items()})
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def function_label(filename: str, lineno: int, name: str) -> str:
+    """The label pstats prints: ``file:line(name)``, or ``{built-in}`` names alone."""
+    if filename == "~":
+        return name
+    return f"{filename}:{lineno}({name})"
+
+
+def function_rows(mode: str, stats: pstats.Stats | None) -> list[dict[str, Any]]:
+    """pstats -> one row per function."""
+    if stats is None:
+        return []
+    raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    total_self = sum(v[2] for v in raw.values()) or 1.0
+    rows = []
+    for (filename, lineno, name), (cc, nc, tt, ct, _callers) in raw.items():
+        rows.append({
+            "mode": mode, "function": function_label(filename, lineno, name), "name": name,
+            "filename": filename, "lineno": lineno, "ncalls": nc, "primitive_calls": cc,
+            "self_s": tt, "cumulative_s": ct, "self_pct": 100.0 * tt / total_self,
+        })
+    rows.sort(key=lambda r: -r["self_s"])
+    return rows
+
+
+def line_rows(mode: str, line_stats: Any) -> list[dict[str, Any]]:
+    """line_profiler LineStats -> one row per profiled line (lines never hit are kept, 0 hits)."""
+    if line_stats is None:
+        return []
+    rows = []
+    unit = line_stats.unit
+    for (filename, func_lineno, name), entries in line_stats.timings.items():
+        total = sum(t for _, _, t in entries) or 1
+        for lineno, hits, t in sorted(entries):
+            rows.append({
+                "mode": mode, "function": name, "filename": filename, "func_lineno": func_lineno,
+                "lineno": lineno, "hits": hits, "time_s": t * unit, "pct": 100.0 * t / total,
+                "source": linecache.getline(filename, lineno).rstrip("\n"),
+            })
+    return rows
+
+
+def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
+    """All five frames for a run."""
+    timings, tasks, functions, lines, memory = [], [], [], [], []
+    for m in raw.modes:
+        base = {"mode": m.spec.kind, "workers": m.spec.workers, "sweep": m.sweep}
+        timings += [{**base, **t} for t in m.timings]
+        item_bytes = m.dispatch.get("item_bytes", [])
+        for r in m.tasks:
+            index = r["index"]
+            worker = ("main" if m.spec.kind == "sequential"
+                      else r["thread"] if m.spec.kind == "threads"
+                      else r.get("worker") or f"pid {r['pid']}")
+            tasks.append({
+                **base, "item": index, "item_repr": _short(raw.items[index]),
+                "start_s": r["start"], "end_s": r["end"], "duration_s": r["end"] - r["start"],
+                "cpu_s": r["cpu"], "pid": r["pid"], "thread": r["thread"], "worker": worker,
+                "item_bytes": item_bytes[index] if index < len(item_bytes) else 0,
+                "result_bytes": r.get("result_bytes", float("nan")),
+                "result_repr": _short(r.get("result")) if r["ok"] else "",
+                "ok": r["ok"], "error": r.get("error") or "",
+            })
+        if m.sweep:
+            continue
+        functions += function_rows(m.spec.kind, m.profile)
+        lines += line_rows(m.spec.kind, m.lines)
+        memory += [{"mode": m.spec.kind, **s} for s in m.memory]
+    return {
+        "timings": _frame("timings", timings),
+        "tasks": _frame("tasks", tasks),
+        "functions": _frame("functions", functions),
+        "lines": _frame("lines", lines),
+        "memory": _frame("memory", memory),
+    }

@@ -62,7 +62,8 @@ def parse_modes(text: str | Sequence[str], default_workers: int) -> list[ModeSpe
             continue
         kind, _, count = part.partition(":")
         if kind not in MODE_KINDS:
-            close = difflib.get_close_matches(kind, MODE_KINDS, n=1)
+            close = [k for k in MODE_KINDS if kind and k.startswith(kind)] or \
+                difflib.get_close_matches(kind, MODE_KINDS, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise UsageError(f"unknown mode {kind!r}: {hint}choose from {', '.join(MODE_KINDS)}")
         if kind == "sequential":

@@ -4,11 +4,12 @@ Per mode, in this order (no profiler is ever active in the parent while a
 pool starts, and timing runs have no profiler or probe at all):
 
 1. start the pool and wait until every worker is ready (start-up);
-2. the tasks pass, which is also the warm-up: per-item start, end, CPU time,
-   worker, with the memory sampler watching parent and workers;
+2. one warm-up run of the bare ``map``;
 3. ``repeat`` timing runs of the bare ``map`` under ``timeit``;
-4. the cProfile pass, profiled inside the workers;
-5. the line_profiler pass on a time-budgeted subset of the items.
+4. the tasks pass: per-item start, end, CPU time and worker, with the memory
+   sampler watching parent and workers;
+5. the cProfile pass, profiled inside the workers;
+6. the line_profiler pass on a time-budgeted subset of the items.
 
 A mode that fails keeps what it measured; the other modes still run.
 """
@@ -24,7 +25,7 @@ import sys
 import time
 import timeit
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class ModeResult:
     memory: list[dict[str, Any]] = field(default_factory=list)
     pool: dict[str, Any] = field(default_factory=dict)
     dispatch: dict[str, Any] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -213,6 +215,35 @@ def _dispatch_sizes(workload: Workload, items: list[Any]) -> dict[str, Any]:
             "pickle_items_s": time.perf_counter() - t0}
 
 
+def _probe(pool: Pool, workload: Workload, items: list[Any], options: Options,
+           deadline: _Deadline, result: ModeResult) -> None:
+    """The tasks pass: per-item timeline with memory sampling; raise on the first failed item."""
+    sampler = MemorySampler(extra_pids=pool.worker_pids())
+    with sampler:
+        payloads, t0, wall = _run_pass(pool, workload, items, list(range(len(items))), TASKS,
+                                       options, options.chunksize, deadline)
+    result.memory = sampler.samples
+    result.tasks_wall_s = result.phases["tasks"] = wall
+    for payload in payloads:
+        for record in payload["records"]:
+            record["start"] -= t0
+            record["end"] -= t0
+            result.tasks.append(record)
+    result.dispatch = _dispatch_sizes(workload, items)
+    _raise_first_failure(result, result.spec, items)
+
+
+def _raise_first_failure(result: ModeResult, spec: ModeSpec, items: list[Any]) -> None:
+    failures = [r for r in result.tasks if not r["ok"]]
+    if failures:
+        first = failures[0]
+        result.failed_item = first["index"]
+        raise ModeFailed(
+            f"{spec}: the task failed on item {first['index']} "
+            f"({_short_repr(items[first['index']])}): {_last_line(first['error'])}"
+        )
+
+
 def _record_failure(result: ModeResult, status: str, message: str) -> None:
     result.status = status
     result.error = message
@@ -234,41 +265,36 @@ def run_mode(workload: Workload, items: list[Any], spec: ModeSpec, options: Opti
         result.timings.append({"phase": "startup", "repeat": 0, "wall_s": result.startup_s,
                                "cpu_s": float("nan")})
         all_indices = list(range(len(items)))
+        phase_t0 = time.perf_counter()
 
-        progress(f"{spec}: warm-up with per-task probe and memory sampling")
-        sampler = MemorySampler(extra_pids=pool.worker_pids())
-        with sampler:
-            payloads, t0, wall = _run_pass(pool, workload, items, all_indices, TASKS, options,
-                                           options.chunksize, deadline)
-        result.memory = sampler.samples
-        result.tasks_wall_s = wall
-        for payload in payloads:
-            for record in payload["records"]:
-                record["start"] -= t0
-                record["end"] -= t0
-                result.tasks.append(record)
-        result.dispatch = _dispatch_sizes(workload, items)
-        failures = [r for r in result.tasks if not r["ok"]]
-        if failures:
-            first = failures[0]
-            result.failed_item = first["index"]
-            raise ModeFailed(
-                f"{spec}: the task failed on item {first['index']} "
-                f"({_short_repr(items[first['index']])}): {_last_line(first['error'])}"
-            )
+        progress(f"{spec}: warm-up")
+        try:
+            pool.map(workload.task, items, options.chunksize, deadline.remaining())
+        except (BrokenProcessPool, TimeoutError):
+            raise
+        except Exception:
+            # Find the failing item and its traceback with the per-task probe.
+            _probe(pool, workload, items, options, deadline, result)
+            raise
+        result.phases["warmup"] = time.perf_counter() - phase_t0
 
         for k in range(options.repeat):
             progress(f"{spec}: timing repeat {k + 1}/{options.repeat}")
             wall, cpu = _time_map(pool, workload, items, options, deadline)
             result.timings.append({"phase": "map", "repeat": k, "wall_s": wall, "cpu_s": cpu})
+        result.phases["timing"] = sum(t["wall_s"] for t in result.timings if t["phase"] == "map")
         if sweep:
             return result
+
+        progress(f"{spec}: per-task probe with memory sampling")
+        _probe(pool, workload, items, options, deadline, result)
 
         if "cprofile" in options.collectors:
             progress(f"{spec}: cProfile inside the workers")
             size = _profile_batch_size(len(items), spec.workers)
-            payloads, _, _ = _run_pass(pool, workload, items, all_indices, CPROFILE, options, size,
-                                       deadline)
+            payloads, _, wall = _run_pass(pool, workload, items, all_indices, CPROFILE, options,
+                                          size, deadline)
+            result.phases["cprofile"] = wall
             result.profile = merge.merge_profiles([p["profile"] for p in payloads])
 
         if "lines" in options.collectors:
@@ -276,8 +302,9 @@ def run_mode(workload: Workload, items: list[Any], spec: ModeSpec, options: Opti
             result.line_items = _line_subset(durations, len(items), spec.workers,
                                              options.line_budget_s)
             progress(f"{spec}: line_profiler on {len(result.line_items)} of {len(items)} items")
-            payloads, _, _ = _run_pass(pool, workload, items, result.line_items, LINES, options, 1,
-                                       deadline)
+            payloads, _, wall = _run_pass(pool, workload, items, result.line_items, LINES, options,
+                                          1, deadline)
+            result.phases["lines"] = wall
             result.lines = merge.merge_lines([p["lines"] for p in payloads])
     except ModeFailed as exc:
         _record_failure(result, FAILED, str(exc))

@@ -7,6 +7,7 @@ never re-run to measure it: the sampler watches the run that happens anyway.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -32,15 +33,13 @@ class MemorySampler:
     def _sample(self) -> None:
         t = time.perf_counter() - self._t0
         processes = [(self._parent, "parent")]
-        try:
+        with contextlib.suppress(psutil.Error):
             processes += [(child, "worker") for child in self._parent.children(recursive=True)]
-        except psutil.Error:
-            pass
+        known = {p.pid for p, _ in processes}
         for pid in self.extra_pids:
-            try:
-                processes.append((psutil.Process(pid), "worker"))
-            except psutil.Error:
-                pass
+            if pid not in known:
+                with contextlib.suppress(psutil.Error):
+                    processes.append((psutil.Process(pid), "worker"))
         for process, role in processes:
             try:
                 rss = process.memory_info().rss

@@ -1,0 +1,40 @@
+"""profkit: where does the time go, and does parallelism pay off?
+
+Public API::
+
+    import profkit
+    run = profkit.profile("primes", modes="sequential,processes", out="reports/primes")
+    run.timings            # pandas DataFrame
+    again = profkit.load("reports/primes")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["Workload", "workload", "profile", "load", "Run", "ProfkitError", "__version__"]
+
+if TYPE_CHECKING:
+    from profkit.errors import ProfkitError
+    from profkit.pipeline import profile
+    from profkit.store import Run, load
+    from profkit.workloads.model import Workload, workload
+
+_LAZY = {
+    "Workload": "profkit.workloads.model",
+    "workload": "profkit.workloads.model",
+    "profile": "profkit.pipeline",
+    "load": "profkit.store",
+    "Run": "profkit.store",
+    "ProfkitError": "profkit.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names on first use, so ``profkit --help`` stays fast."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'profkit' has no attribute {name!r}")

@@ -1,0 +1,52 @@
+"""Analysis: pure functions from frames (and run metadata) to a JSON-able summary.
+
+``analyse(frames, meta) -> dict`` is the entry point; it is what ``run.json``
+stores under ``analysis`` and what every renderer reads. Its shape::
+
+    {
+      "reference_mode": "sequential" | None,
+      "modes": {                       # one entry per main-run mode (not sweep points)
+        "<kind>": {
+          "mode": str, "workers": int, "status": "ok"|"failed"|"timeout"|"interrupted"|"skipped",
+          "error": str | None,
+          "wall_median_s": float | None, "wall_iqr_s": float | None,
+          "wall_min_s": float | None, "wall_max_s": float | None,
+          "spread_pct": float | None,   # IQR / median * 100
+          "noisy": bool,                # spread_pct > 10
+          "repeats": int,
+          "cpu_median_s": float | None,
+          "startup_s": float | None,
+          "speedup": float | None, "speedup_ci": [lo, hi] | None,   # vs reference, bootstrap 95%
+          "efficiency": float | None,   # speedup / workers
+          "bound": float | None,        # granularity bound (LPT) for this worker count
+          "achieved_over_bound": float | None,
+          "overheads": {                # pooled modes only, from the warm-up (tasks) pass
+             "wall_s", "startup_s", "dispatch_s", "busy_s", "imbalance_s", "gaps_s",
+             "parent_wait_s", "task_bytes", "items_bytes", "results_bytes",
+             "timing_median_s", "error_pct"
+          } | None,
+        }
+      },
+      "granularity": {"workers": int, "n_items": int, "item_s": [float], "total_s": float,
+                      "largest_item_s": float, "makespan_s": float, "bound": float,
+                      "explanation": str} | None,
+      "classification": {"kind": "cpu-bound"|"io-bound"|"mixed", "cpu_ratio": float,
+                         "threads_speedup": float | None, "gil_bound": bool,
+                         "explanation": str} | None,
+      "bottlenecks": [{"mode", "function", "name", "filename", "lineno", "ncalls",
+                       "self_s", "self_pct", "cumulative_s"}],     # top 10, reference mode
+      "hot_lines": [{"mode", "function", "filename", "lineno", "hits", "time_s", "pct",
+                     "source"}],                                   # top 10
+      "sweep": {"points": [{"mode", "workers", "wall_median_s", "speedup", "speedup_ci",
+                            "bound"}],
+                "amdahl": {"<kind>": {"serial_fraction", "ci": [lo, hi], "max_speedup"}}} | None,
+      "recommendation": {"mode", "workers", "speedup", "speedup_ci", "reason"} | None,
+      "advice": [str],
+      "verdict": str,
+      "warnings": [str],
+    }
+"""
+
+from profkit.analysis.summary import analyse
+
+__all__ = ["analyse"]

@@ -1,0 +1,80 @@
+"""The ``profkit`` command: one module per subcommand, errors turned into exit codes.
+
+Exit codes: 0 ok; 1 a mode failed (or ``compare --fail-above`` tripped);
+2 usage (bad flag, target, folder or file); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from profkit.errors import EXIT_INTERRUPTED, EXIT_USAGE, ProfkitError
+
+COMMANDS = {
+    "profile": ("profkit.cli.profile", "run a workload in each mode and write the report"),
+    "list": ("profkit.cli.list_cmd", "list the built-in and configured workloads"),
+    "report": ("profkit.cli.report", "re-render a run's index.html from its saved frames"),
+    "view": ("profkit.cli.view", "open a mode's .prof in snakeviz (127.0.0.1)"),
+    "lines": ("profkit.cli.lines", "print a mode's line profile in the terminal"),
+    "compare": ("profkit.cli.compare", "compare two runs: wall time and self time changes"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from profkit import __version__
+
+    parser = _Parser(
+        prog="profkit",
+        description="Where does the time go, and does parallelism pay off? profkit runs a "
+        "workload sequentially, in threads and in processes, profiles each run inside the "
+        "workers, and writes one HTML report.",
+        epilog="exit codes: 0 ok, 1 a mode failed, 2 usage error, 130 interrupted",
+    )
+    parser.add_argument("--version", action="version", version=f"profkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code instead of raising."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return int(args._module.run(args))
+    except ProfkitError as exc:
+        sys.stderr.write(f"profkit: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("profkit: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)

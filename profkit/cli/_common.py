@@ -1,0 +1,30 @@
+"""Helpers shared by the commands that read a saved run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from profkit.errors import UsageError
+
+
+def add_run_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by profkit profile")
+
+
+def add_mode(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", help="which mode's stats (default: processes if present, "
+                        "else the first mode)")
+
+
+def pick_mode(available: dict[str, Any], wanted: str | None, what: str, run_dir: Path) -> str:
+    """The requested mode if the run has it, else a sensible default; UsageError otherwise."""
+    if not available:
+        raise UsageError(f"{run_dir} has no {what} files: the run saved none")
+    if wanted is None:
+        return "processes" if "processes" in available else next(iter(available))
+    if wanted not in available:
+        raise UsageError(f"{run_dir} has no {what} for mode {wanted!r}: choose from "
+                         f"{', '.join(available)}")
+    return wanted

@@ -1,0 +1,93 @@
+"""``profkit view RUN_DIR``: serve a mode's .prof with snakeviz on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from profkit.cli._common import add_mode, add_run_dir, pick_mode
+from profkit.errors import EXIT_OK, ProfkitError, UsageError
+
+HOST = "127.0.0.1"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_run_dir(parser)
+    add_mode(parser)
+    parser.add_argument("--port", help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="only print the URL (for headless machines)")
+
+
+def free_port() -> int:
+    """A port nothing listens on now; snakeviz would otherwise silently move."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ProfkitError(f"snakeviz exited with code {process.returncode} before serving")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise ProfkitError(f"snakeviz did not answer on {url} within {timeout:.0f} s")
+
+
+def run(args: argparse.Namespace) -> int:
+    from profkit.store import load_profile, read_run_json
+
+    run_dir = Path(args.run_dir)
+    data = read_run_json(run_dir)
+    files = data.get("artifacts", {}).get("profiles", {})
+    mode = pick_mode(files, args.mode, "profile (.prof)", run_dir)
+    prof = (run_dir / files[mode]).resolve()
+    load_profile(prof)  # a corrupt file fails here, with one line, not inside snakeviz
+    if args.port is not None:
+        try:
+            port = int(args.port)
+        except ValueError:
+            raise UsageError(f"--port must be a number, got {args.port!r}") from None
+        with socket.socket() as s:
+            if s.connect_ex((HOST, port)) == 0:
+                raise UsageError(f"port {port} on {HOST} is busy: pick another --port or leave "
+                                 "it off")
+    else:
+        port = free_port()
+    url = f"http://{HOST}:{port}/snakeviz/{urllib.parse.quote(str(prof))}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snakeviz", "--server", "-H", HOST, "-p", str(port), str(prof)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_up(url, process)
+        print(f"snakeviz is serving {mode}.prof at {url}", flush=True)
+        print("press Ctrl-C to stop", flush=True)
+        if not args.no_browser:
+            import webbrowser
+
+            if not webbrowser.open(url):
+                print("no browser found: open the URL above yourself", flush=True)
+        process.wait()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

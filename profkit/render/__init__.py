@@ -1,0 +1,28 @@
+"""Renderers: a Run in, text out. They read analysis and frames, never profilers.
+
+Each renderer is a module with ``render(run) -> str`` and an ``EXTENSION``;
+pick one by name with :func:`render`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from profkit.store import Run
+
+RENDERERS = {
+    "html": "profkit.render.html",
+    "console": "profkit.render.console",
+    "json": "profkit.render.json_summary",
+}
+
+
+def render(run: Run, fmt: str) -> str:
+    """Render ``run`` with the renderer named ``fmt`` (html, console or json)."""
+    try:
+        module = importlib.import_module(RENDERERS[fmt])
+    except KeyError:
+        raise ValueError(f"unknown renderer {fmt!r}: choose from {', '.join(RENDERERS)}") from None
+    return module.render(run)

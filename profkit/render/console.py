@@ -1,0 +1,70 @@
+"""The summary table printed at the end of ``profkit profile``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from profkit.analysis.verdict import fmt_seconds
+
+if TYPE_CHECKING:
+    from profkit.store import Run
+
+EXTENSION = ".txt"
+
+
+def _speedup(entry: dict[str, Any]) -> str:
+    s, ci = entry.get("speedup"), entry.get("speedup_ci")
+    if s is None:
+        return "-"
+    return f"{s:.2f}× [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else f"{s:.2f}×"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain aligned text table: first column left, the rest right."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def render(run: Run) -> str:
+    a = run.analysis
+    rows = []
+    for m in a.get("modes", {}).values():
+        bound = m.get("bound")
+        rows.append([
+            m["mode"], str(m["workers"]), m["status"],
+            fmt_seconds(m.get("wall_median_s")),
+            f"±{m['spread_pct']:.0f}%" if m.get("spread_pct") is not None else "-",
+            _speedup(m),
+            f"{bound:.2f}×" if bound else "-",
+            f"{100 * m['achieved_over_bound']:.0f}%" if m.get("achieved_over_bound") else "-",
+            fmt_seconds(m.get("startup_s")) if m["mode"] != "sequential" else "-",
+        ])
+    out = [
+        f"profkit: {run.meta['workload']['name']} "
+        f"({run.meta['workload']['n_items']} items, {run.meta['options']['repeat']} repeats)",
+        "",
+        table(["mode", "workers", "status", "median", "IQR", "speedup [95% CI]", "bound",
+               "of bound", "start-up"], rows),
+        "",
+        a.get("verdict", ""),
+    ]
+    if a.get("bottlenecks"):
+        top = a["bottlenecks"][0]
+        out.append(f"Bottleneck ({top['mode']}): {top['name']} ({top['filename']}:{top['lineno']}) "
+                   f"{top['self_pct']:.0f}% of self time, {top['ncalls']} calls.")
+    for warning in a.get("warnings", []):
+        out.append(f"warning: {warning}")
+    for mode, error in run.meta.get("errors", {}).items():
+        out.append(f"{mode}: {error}")
+    if run.path:
+        out += ["", f"report:   {run.path / 'index.html'}"]
+        prof = run.meta.get("artifacts", {}).get("profiles", {})
+        if prof:
+            mode = "processes" if "processes" in prof else next(iter(prof))
+            out.append(f"snakeviz: snakeviz {run.path / prof[mode]}")
+    return "\n".join(out)

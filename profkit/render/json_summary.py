@@ -1,0 +1,22 @@
+"""The ``--json`` output: run.json's analysis summary, with the status per mode."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from profkit.store import Run
+
+EXTENSION = ".json"
+
+
+def render(run: Run) -> str:
+    from profkit.store import to_json
+
+    return to_json({
+        "workload": run.meta.get("workload", {}).get("name"),
+        "run_dir": str(run.path) if run.path else None,
+        "complete": run.complete,
+        "status": run.meta.get("status", {}),
+        "analysis": run.analysis,
+    })

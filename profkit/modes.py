@@ -9,12 +9,14 @@ from __future__ import annotations
 import difflib
 import multiprocessing
 import os
+import queue
+import signal
 import sys
 import threading
 import time
+import timeit
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +100,8 @@ def parse_positive_int(text: str | int, what: str) -> int:
 
 
 def _init_worker(file_modules: dict[str, str]) -> None:
-    """Load file-path workload modules in a spawned worker before any task unpickles."""
+    """Ignore Ctrl-C (the parent stops the pool) and load file-path workload modules."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if file_modules:
         from profkit.workloads.registry import load_file_module
 
@@ -114,39 +117,94 @@ def _report_ready(task: Callable[[Any], Any], pause: float) -> int:
     return os.getpid() * 1_000_003 + threading.get_ident() % 1_000_003
 
 
+def timed_loop(fn: Callable[[], Any]) -> tuple[float, float]:
+    """Wall and CPU seconds of one call of ``fn`` under timeit (GC off, as timeit does)."""
+    cpu0 = time.process_time()
+    wall = timeit.Timer(fn).timeit(number=1)
+    return wall, time.process_time() - cpu0
+
+
 class Pool:
-    """A started executor of one mode; subclasses differ in how they start and stop."""
+    """A started executor of one mode. This base class is the sequential mode.
+
+    Sequential work runs on one daemon thread, so the parent can stop waiting
+    for a task that hangs (``--timeout``) or is interrupted; the thread runs
+    the plain loop and times it itself, so no hand-off cost enters the timing.
+    """
 
     kind = "sequential"
+    abandoned = False  # True once a hung task was left running
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.startup_s = 0.0
+        self.executor: Any = None
 
     def start(self, task: Callable[[Any], Any]) -> float:
         """Start the workers, wait until each one is ready, return the seconds it took."""
+        self.executor = _DaemonThread()
         return 0.0
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
-            future.set_exception(exc)
-        return future
+        return self.executor.submit(fn, *args)
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], chunksize: int = 1,
             timeout: float | None = None) -> list[Any]:
-        return [fn(item) for item in items]
+        items = list(items)
+        return self.submit(_loop, fn, items).result(timeout=timeout)
+
+    def time_map(self, fn: Callable[[Any], Any], items: list[Any], chunksize: int = 1,
+                 timeout: float | None = None) -> tuple[float, float]:
+        """One bare map under timeit; return wall and CPU seconds (parent plus workers)."""
+        return self.submit(timed_loop, lambda: _loop(fn, items)).result(timeout=timeout)
 
     def worker_pids(self) -> list[int]:
         return []
 
     def close(self, *, kill: bool = False) -> None:
         """Shut the pool down; with ``kill``, terminate workers that may hang."""
+        if self.executor is not None:
+            Pool.abandoned |= self.executor.close()
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "workers": self.workers}
+
+
+def _loop(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    return [fn(item) for item in items]
+
+
+class _DaemonThread:
+    """A one-thread executor whose thread never blocks interpreter exit."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="profkit-sequential", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, fn, args = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
+                future.set_exception(exc)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        self._jobs.put((future, fn, args))
+        return future
+
+    def close(self) -> bool:
+        """Stop the thread; return True if it is stuck in a task and is left behind."""
+        self._jobs.put(None)
+        self._thread.join(timeout=1.0)
+        return self._thread.is_alive()
 
 
 class _ExecutorPool(Pool):
@@ -163,12 +221,16 @@ class _ExecutorPool(Pool):
                 break
         return time.perf_counter() - t0
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        return self.executor.submit(fn, *args)
-
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], chunksize: int = 1,
             timeout: float | None = None) -> list[Any]:
         return list(self.executor.map(fn, items, timeout=timeout, chunksize=chunksize))
+
+    def time_map(self, fn: Callable[[Any], Any], items: list[Any], chunksize: int = 1,
+                 timeout: float | None = None) -> tuple[float, float]:
+        pids = self.worker_pids()
+        workers_cpu0 = workers_cpu(pids)
+        wall, cpu = timed_loop(lambda: self.map(fn, items, chunksize, timeout))
+        return wall, cpu + workers_cpu(pids) - workers_cpu0
 
 
 class ThreadPool(_ExecutorPool):
@@ -182,8 +244,11 @@ class ThreadPool(_ExecutorPool):
         return self.startup_s
 
     def close(self, *, kill: bool = False) -> None:
-        if hasattr(self, "executor"):
-            self.executor.shutdown(wait=not kill, cancel_futures=True)
+        if self.executor is None:
+            return
+        self.executor.shutdown(wait=not kill, cancel_futures=True)
+        if kill and any(t.is_alive() for t in self.executor._threads):
+            Pool.abandoned = True  # a thread cannot be killed; the CLI exits around it
 
 
 class ProcessPool(_ExecutorPool):
@@ -246,8 +311,15 @@ def make_pool(spec: ModeSpec, *, start_method: str, file_modules: dict[str, str]
     raise UsageError(f"unknown mode {spec.kind!r}")
 
 
-def wait_all(futures: list[Future], timeout: float | None) -> None:
-    """Wait for every future; raise TimeoutError if the deadline passes first."""
-    done, pending = wait_futures(futures, timeout=timeout)
-    if pending:
-        raise TimeoutError(f"{len(pending)} tasks still running after {timeout:.0f} s")
+def workers_cpu(pids: list[int]) -> float:
+    """User plus system CPU seconds of the given processes so far."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total

@@ -11,7 +11,7 @@ from typing import Any
 from profkit.errors import UsageError
 from profkit.frames import build_frames
 from profkit.modes import START_METHODS, ModeSpec, available_cpus, parse_modes, parse_positive_int
-from profkit.runner import Options, Progress, RawRun, run_workload
+from profkit.runner import DEFAULT_LINE_BUDGET_S, Options, Progress, RawRun, run_workload
 from profkit.store import Run
 from profkit.workloads.model import Workload
 from profkit.workloads.registry import check_picklable, resolve
@@ -106,7 +106,7 @@ def profile(
     timeout: float | None = None,
     sweep: bool = False,
     scheduler: str | None = None,
-    line_budget: float = 0.5,
+    line_budget: float = DEFAULT_LINE_BUDGET_S,
     progress: Progress | None = None,
     target: str | None = None,
 ) -> Run:

@@ -4,26 +4,23 @@ Per mode, in this order (no profiler is ever active in the parent while a
 pool starts, and timing runs have no profiler or probe at all):
 
 1. start the pool and wait until every worker is ready (start-up);
-2. one warm-up run of the bare ``map``;
+2. the warm-up, which is also the tasks pass: per-item start, end, CPU time
+   and worker, with the memory sampler watching parent and workers;
 3. ``repeat`` timing runs of the bare ``map`` under ``timeit``;
-4. the tasks pass: per-item start, end, CPU time and worker, with the memory
-   sampler watching parent and workers;
-5. the cProfile pass, profiled inside the workers;
-6. the line_profiler pass on a time-budgeted subset of the items.
+4. the cProfile pass, profiled inside the workers;
+5. the line_profiler pass on a time-budgeted subset of the items.
 
 A mode that fails keeps what it measured; the other modes still run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import platform
 import pstats
 import sys
 import time
-import timeit
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -43,6 +40,7 @@ from profkit.workloads.model import Workload
 from profkit.workloads.registry import FILE_MODULES
 
 Progress = Callable[[str], None]
+DEFAULT_LINE_BUDGET_S = 0.25
 
 OK = "ok"
 FAILED = "failed"
@@ -58,7 +56,7 @@ class Options:
     modes: list[ModeSpec]
     repeat: int = 5
     line_names: tuple[str, ...] = ()
-    line_budget_s: float = 0.5
+    line_budget_s: float = DEFAULT_LINE_BUDGET_S
     start_method: str = field(default_factory=default_start_method)
     timeout_s: float | None = None
     chunksize: int = 1
@@ -172,45 +170,46 @@ def _run_pass(pool: Pool, workload: Workload, items: list[Any], indices: list[in
     return payloads, t0, time.perf_counter() - t0
 
 
-def _workers_cpu(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            times = psutil.Process(pid).cpu_times()
-            total += times.user + times.system
-    return total
-
-
 def _time_map(pool: Pool, workload: Workload, items: list[Any], options: Options,
               deadline: _Deadline) -> tuple[float, float]:
     """One bare map under timeit (GC off, as timeit does); return wall and CPU seconds."""
-    task, chunksize = workload.task, options.chunksize
-    remaining = deadline.remaining()
-    pids = pool.worker_pids()
-    cpu0, wcpu0 = time.process_time(), _workers_cpu(pids)
-    wall = timeit.Timer(lambda: pool.map(task, items, chunksize, remaining)).timeit(number=1)
-    cpu = time.process_time() - cpu0 + (_workers_cpu(pids) - wcpu0)
-    return wall, cpu
+    return pool.time_map(workload.task, items, options.chunksize, deadline.remaining())
 
 
 def _line_subset(durations: dict[int, float], n_items: int, workers: int, budget_s: float) -> list[int]:
-    """Items, in order, whose bare durations fit the line budget; at least one per worker."""
+    """The cheapest items whose plain run time fits the line budget; at least one per worker.
+
+    line_profiler slows tight loops about ninefold, so the line pass covers a
+    sample of the items; the report says which.
+    """
     chosen: list[int] = []
     spent = 0.0
-    for index in range(n_items):
+    for index in sorted(range(n_items), key=lambda i: (durations.get(i, 0.0), i)):
         cost = durations.get(index, 0.0)
         if len(chosen) >= min(workers, n_items) and spent + cost > budget_s:
             break
         chosen.append(index)
         spent += cost
-    return chosen
+    return sorted(chosen)
 
 
-def _dispatch_sizes(workload: Workload, items: list[Any]) -> dict[str, Any]:
-    """Pickled sizes of what a process pool ships, and the parent's time to pickle it."""
+def _dispatch_sizes(workload: Workload, items: list[Any], spec: ModeSpec) -> dict[str, Any]:
+    """Pickled sizes of what a process pool ships, and the parent's time to pickle it.
+
+    Modes that pickle (processes, dask) fail here, naming the item, if one cannot be.
+    """
+    ships = spec.kind in ("processes", "dask")
     t0 = time.perf_counter()
     task_bytes = len(pickle.dumps(workload.task))
-    item_bytes = [len(pickle.dumps(item)) for item in items]
+    item_bytes = []
+    for index, item in enumerate(items):
+        try:
+            item_bytes.append(len(pickle.dumps(item)))
+        except Exception as exc:  # noqa: BLE001 - pickle raises many kinds
+            if ships:
+                raise ModeFailed(f"{spec}: item {index} ({_short_repr(item)}) cannot be pickled "
+                                 f"for the workers: {type(item).__name__} object ({exc})") from exc
+            item_bytes.append(0)
     return {"task_bytes": task_bytes, "item_bytes": item_bytes,
             "pickle_items_s": time.perf_counter() - t0}
 
@@ -223,13 +222,12 @@ def _probe(pool: Pool, workload: Workload, items: list[Any], options: Options,
         payloads, t0, wall = _run_pass(pool, workload, items, list(range(len(items))), TASKS,
                                        options, options.chunksize, deadline)
     result.memory = sampler.samples
-    result.tasks_wall_s = result.phases["tasks"] = wall
+    result.tasks_wall_s = wall
     for payload in payloads:
         for record in payload["records"]:
             record["start"] -= t0
             record["end"] -= t0
             result.tasks.append(record)
-    result.dispatch = _dispatch_sizes(workload, items)
     _raise_first_failure(result, result.spec, items)
 
 
@@ -259,6 +257,7 @@ def run_mode(workload: Workload, items: list[Any], spec: ModeSpec, options: Opti
                      scheduler=options.scheduler)
     killed = False
     try:
+        result.dispatch = _dispatch_sizes(workload, items, spec)
         progress(f"{spec}: starting {spec.workers} worker(s)")
         result.startup_s = pool.start(workload.task)
         result.pool = pool.describe()
@@ -267,15 +266,8 @@ def run_mode(workload: Workload, items: list[Any], spec: ModeSpec, options: Opti
         all_indices = list(range(len(items)))
         phase_t0 = time.perf_counter()
 
-        progress(f"{spec}: warm-up")
-        try:
-            pool.map(workload.task, items, options.chunksize, deadline.remaining())
-        except (BrokenProcessPool, TimeoutError):
-            raise
-        except Exception:
-            # Find the failing item and its traceback with the per-task probe.
-            _probe(pool, workload, items, options, deadline, result)
-            raise
+        progress(f"{spec}: warm-up, probing each task, sampling memory")
+        _probe(pool, workload, items, options, deadline, result)
         result.phases["warmup"] = time.perf_counter() - phase_t0
 
         for k in range(options.repeat):
@@ -285,9 +277,6 @@ def run_mode(workload: Workload, items: list[Any], spec: ModeSpec, options: Opti
         result.phases["timing"] = sum(t["wall_s"] for t in result.timings if t["phase"] == "map")
         if sweep:
             return result
-
-        progress(f"{spec}: per-task probe with memory sampling")
-        _probe(pool, workload, items, options, deadline, result)
 
         if "cprofile" in options.collectors:
             progress(f"{spec}: cProfile inside the workers")

@@ -63,7 +63,9 @@ def _mode_summary(mode: str, workers: int, status: str, error: str | None,
         "speedup": None, "speedup_ci": None, "efficiency": None,
         "bound": None, "achieved_over_bound": None, "overheads": None,
     }
-    if ref_walls and walls and summary["median"]:
+    if mode == "sequential" and walls:
+        entry.update(speedup=1.0, efficiency=1.0)
+    elif ref_walls and walls and summary["median"]:
         ref_median = stats.summarise(ref_walls)["median"]
         speedup = ref_median / summary["median"]
         entry["speedup"] = speedup

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -58,6 +59,15 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _exit_past_hung_threads(code: int) -> None:
+    """A timed-out task may still run in a thread no one can kill: exit without joining it."""
+    modes = sys.modules.get("profkit.modes")
+    if modes is not None and modes.Pool.abandoned:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising."""
     parser = build_parser()
@@ -67,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return int(args._module.run(args))
+        code = int(args._module.run(args))
+        _exit_past_hung_threads(code)
+        return code
     except ProfkitError as exc:
         sys.stderr.write(f"profkit: error: {exc}\n")
         return exc.exit_code

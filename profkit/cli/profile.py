@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lines", help="comma-separated extra functions for line_profiler: "
                         "name (in the task's module) or module:qualname")
     parser.add_argument("--line-budget", help="seconds of plain run time the line_profiler "
-                        "pass may cover, at least one item per worker (default: 0.5)")
+                        "pass may cover, cheapest items first, at least one per worker "
+                        "(default: 0.25)")
     parser.add_argument("--out", help="run folder to create (default: "
                         "reports/<workload>-<YYYYmmdd-HHMMSS>); never overwritten")
     parser.add_argument("--start-method", choices=("fork", "forkserver", "spawn"),
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from profkit.modes import parse_positive_int
     from profkit.pipeline import DEFAULT_MODES, default_out_dir, profile
     from profkit.render import render
+    from profkit.runner import DEFAULT_LINE_BUDGET_S
     from profkit.workloads.registry import resolve
 
     config = load_config()
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     lines = [s.strip() for s in args.lines.split(",") if s.strip()] if args.lines else \
         list(config.get("lines", []))
     timeout = _float(args.timeout, "--timeout") if args.timeout else config.get("timeout")
-    line_budget = _float(args.line_budget, "--line-budget") or 0.5
+    line_budget = _float(args.line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S
     out = Path(args.out) if args.out else default_out_dir(workload.name, config.get("out", "reports"))
 
     progress = ProgressLine(enabled=not args.quiet)

@@ -7,8 +7,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from profkit.cli._common import add_mode, add_run_dir, pick_mode
@@ -33,6 +31,7 @@ def free_port() -> int:
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20.0) -> None:
+    import urllib.request
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -65,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
                                  "it off")
     else:
         port = free_port()
-    url = f"http://{HOST}:{port}/snakeviz/{urllib.parse.quote(str(prof))}"
+    from urllib.parse import quote
+
+    url = f"http://{HOST}:{port}/snakeviz/{quote(str(prof))}"
     process = subprocess.Popen(
         [sys.executable, "-m", "snakeviz", "--server", "-H", HOST, "-p", str(port), str(prof)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

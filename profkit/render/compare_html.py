@@ -1,0 +1,93 @@
+"""``compare.html``: a Comparison in, one self-contained HTML page out (jinja2, autoescape)."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from profkit.analysis.compare import Comparison
+
+EXTENSION = ".html"
+TEMPLATE = "compare.html.j2"
+#: Written into every report, so ``profkit compare`` knows which files it may replace.
+GENERATOR = "profkit compare"
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """One cached jinja2 environment over the package's templates, autoescape on."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["seconds"] = _seconds
+    env.filters["pct"] = _pct
+    env.filters["pvalue"] = _pvalue
+    return env
+
+
+def _seconds(value: float | None) -> str:
+    from profkit.analysis.verdict import fmt_seconds
+
+    return fmt_seconds(value)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.1f}%"
+
+
+def _pvalue(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def _interval_svg(lo: float, hi: float, ratio: float, span: float) -> dict[str, float]:
+    """Positions (0-100) of an interval of B/A on a log axis centred on 1."""
+
+    def x(v: float) -> float:
+        return 50.0 + 50.0 * max(-1.0, min(1.0, math.log(v) / span))
+
+    return {"lo": x(lo), "hi": x(hi), "ratio": x(ratio)}
+
+
+def context(comparison: Comparison) -> dict[str, Any]:
+    """What the template reads: plain dicts, plus bar positions for each ratio interval."""
+    data = comparison.to_dict()
+    ratios = [v for m in comparison.modes for v in (m.ratio_ci or []) if v and v > 0]
+    span = max([abs(math.log(v)) for v in ratios] + [math.log(1.1)]) * 1.1
+    for mode in data["modes"]:
+        ci, ratio = mode["ratio_ci"], mode["ratio"]
+        mode["bar"] = _interval_svg(ci[0], ci[1], ratio, span) if ci and ratio and ci[0] > 0 else None
+    return {
+        "c": data,
+        "generator": GENERATOR,
+        "axis": {"low": math.exp(-span), "high": math.exp(span)},
+        "file_name": lambda path: Path(path).name,
+    }
+
+
+def render(comparison: Comparison) -> str:
+    """The whole report as one string."""
+    return environment().get_template(TEMPLATE).render(**context(comparison))
+
+
+def is_compare_report(path: Path) -> bool:
+    """True if ``path`` is a report this module wrote (safe to replace)."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return f'<meta name="generator" content="{GENERATOR}">' in head

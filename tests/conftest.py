@@ -1,0 +1,32 @@
+"""Shared fixtures. In CI (CI=true) a missing dependency fails; elsewhere it skips."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # so workers can import tests.support by reference
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(module: str):
+    """Import ``module``; in CI its absence is a failure, elsewhere a skip."""
+    if IN_CI:
+        return __import__(module)
+    return pytest.importorskip(module)
+
+
+@pytest.fixture(scope="session")
+def small_primes_run(tmp_path_factory):
+    """One real run of the small prime list in all three modes, saved to disk."""
+    from profkit.pipeline import profile
+    from tests.support.workloads import SMALL_PRIMES
+
+    out = tmp_path_factory.mktemp("small") / "run"
+    return profile(SMALL_PRIMES, modes="sequential,threads,processes", workers=2, repeat=3,
+                   out=out, line_budget=0.05)

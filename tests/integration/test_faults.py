@@ -1,0 +1,128 @@
+"""Faults in the workload: the run finishes in bounded time, keeps the other modes,
+marks the failed one in run.json, the report and the exit code, and leaves no process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support.cli import SUPPORT, cli_env, new_marker, processes_with_marker, run_cli
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _profile(tmp_path, name: str, modes: str, *extra: str, timeout: float = 120):
+    marker = new_marker()
+    out = tmp_path / "run"
+    t0 = time.monotonic()
+    result = run_cli("profile", f"{SUPPORT}:{name}", "--modes", modes, "--repeat", "1",
+                     "--workers", "2", "--out", str(out), *extra, marker=marker, timeout=timeout)
+    elapsed = time.monotonic() - t0
+    time.sleep(0.2)
+    assert processes_with_marker(marker) == [], "orphan processes left behind"
+    assert "Traceback" not in result.stderr, result.stderr
+    data = json.loads((out / "run.json").read_text())
+    report = (out / "index.html").read_text()
+    return result, data, report, elapsed
+
+
+def test_task_raising_in_every_mode_names_the_item_and_keeps_the_traceback(tmp_path):
+    result, data, report, _ = _profile(tmp_path, "RAISES", "sequential,threads,processes")
+    assert result.returncode == 1
+    assert data["status"] == {"sequential": "failed", "threads": "failed", "processes": "failed"}
+    for mode in data["status"]:
+        assert "item 3" in data["errors"][mode] and "bad item 3" in data["errors"][mode]
+        assert data["modes"][mode]["failed_item"] == 3
+    import pandas as pd
+
+    tasks = pd.read_parquet(tmp_path / "run" / "frames" / "tasks.parquet")
+    failed = tasks[~tasks["ok"]]
+    assert set(failed["item"]) == {3}
+    assert failed["error"].str.contains("Traceback").all()
+    assert "bad item 3" in report and "raise_on_three" in report
+
+
+def test_task_raising_in_one_mode_keeps_the_others(tmp_path):
+    result, data, report, _ = _profile(tmp_path, "RAISES_IN_WORKERS", "sequential,threads,processes")
+    assert result.returncode == 1
+    assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "failed"}
+    assert data["analysis"]["modes"]["sequential"]["wall_median_s"] > 0
+    assert data["analysis"]["modes"]["threads"]["speedup"] is not None
+    assert "item 3 fails in the worker" in data["errors"]["processes"]
+    assert (tmp_path / "run" / "profiles" / "sequential.prof").is_file()
+
+
+@pytest.mark.parametrize("name", ["EXITS", "SEGFAULTS"])
+def test_worker_process_dying_mid_map_fails_only_that_mode(tmp_path, name):
+    result, data, report, _ = _profile(tmp_path, name, "sequential,processes")
+    assert result.returncode == 1
+    assert data["status"] == {"sequential": "ok", "processes": "failed"}
+    assert "died" in data["errors"]["processes"]
+    assert "processes: failed" in data["analysis"]["verdict"]
+    assert (tmp_path / "run" / "frames" / "timings.parquet").is_file()
+
+
+def test_hanging_worker_is_stopped_by_the_timeout(tmp_path):
+    result, data, report, elapsed = _profile(tmp_path, "HANGS_IN_WORKERS", "sequential,processes",
+                                             "--timeout", "4")
+    assert result.returncode == 1
+    assert data["status"] == {"sequential": "ok", "processes": "timeout"}
+    assert "--timeout 4" in data["errors"]["processes"]
+    assert elapsed < 60
+
+
+def test_task_hanging_in_every_mode_still_finishes_in_bounded_time(tmp_path):
+    result, data, report, elapsed = _profile(tmp_path, "HANGS", "sequential,threads,processes",
+                                             "--timeout", "3")
+    assert result.returncode == 1
+    assert set(data["status"].values()) == {"timeout"}
+    assert elapsed < 60
+
+
+def test_unpicklable_result_is_named(tmp_path):
+    result, data, report, _ = _profile(tmp_path, "UNPICKLABLE_RESULT", "sequential,processes")
+    assert result.returncode == 1
+    assert data["status"]["sequential"] == "ok"
+    assert data["status"]["processes"] == "failed"
+    assert "lock" in data["errors"]["processes"].lower()
+    assert "item 2" in data["errors"]["processes"]
+
+
+def test_unpicklable_item_is_named(tmp_path):
+    result, data, report, _ = _profile(tmp_path, "UNPICKLABLE_ITEM", "sequential,threads,processes")
+    assert result.returncode == 1
+    assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "failed"}
+    assert "item 2" in data["errors"]["processes"] and "lock" in data["errors"]["processes"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_saves_what_finished_and_exits_130(tmp_path, sig):
+    marker = new_marker()
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "profkit", "profile", f"{SUPPORT}:SLEEPY", "--modes",
+         "sequential,processes", "--repeat", "30", "--workers", "2", "--out", str(out)],
+        env=cli_env(marker), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if "processes:2: timing repeat 3/" in line:
+                break
+        process.send_signal(sig)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    time.sleep(0.2)
+    assert processes_with_marker(marker) == []
+    data = json.loads((out / "run.json").read_text())
+    assert data["interrupted"] is True
+    assert data["status"] == {"sequential": "ok", "processes": "interrupted"}
+    assert data["analysis"]["modes"]["sequential"]["wall_median_s"] > 0
+    assert "incomplete" in (out / "index.html").read_text().lower()

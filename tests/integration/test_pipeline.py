@@ -1,0 +1,79 @@
+"""A real run of the small prime list: merged worker stats, line stats, frames, analysis."""
+
+import pstats
+
+import line_profiler
+import pandas as pd
+import pytest
+
+from profkit.frames import COLUMNS
+
+
+def test_processes_profile_holds_the_work_done_in_the_workers(small_primes_run):
+    stats = pstats.Stats(str(small_primes_run.path / "profiles" / "processes.prof"))
+    by_name = {name: v for (_, _, name), v in stats.stats.items()}
+    assert by_name["is_prime"][1] == 6  # six calls, duplicate included
+    total_self = sum(v[2] for v in stats.stats.values())
+    assert by_name["is_prime"][2] / total_self > 0.9
+    assert not any("acquire" in name for name in by_name)  # not a parent-side profile
+
+
+@pytest.mark.parametrize("mode", ["sequential", "threads", "processes"])
+def test_every_mode_saves_a_loadable_profile_and_line_file(small_primes_run, mode):
+    stats = pstats.Stats(str(small_primes_run.path / "profiles" / f"{mode}.prof"))
+    assert any(name == "is_prime" for (_, _, name) in stats.stats)
+    lines = line_profiler.load_stats(str(small_primes_run.path / "lines" / f"{mode}.lprof"))
+    (key, entries), = [(k, v) for k, v in lines.timings.items() if k[2] == "is_prime"]
+    hits = {lineno: n for lineno, n, _ in entries}
+    loop_line = key[1] + 11  # "for i in range(3, sqrt_n + 1, 2):"
+    assert hits[loop_line] > 1000 and hits[loop_line + 1] > 1000
+
+
+def test_line_pass_in_processes_merges_both_workers(small_primes_run):
+    tasks = small_primes_run.tasks
+    assert tasks[tasks["mode"] == "processes"]["pid"].nunique() == 2
+    assert len(small_primes_run.meta["modes"]["processes"]["line_items"]) >= 2
+
+
+def test_frames_round_trip_through_parquet_with_the_documented_schema(small_primes_run):
+    for name, columns in COLUMNS.items():
+        frame = pd.read_parquet(small_primes_run.path / "frames" / f"{name}.parquet")
+        assert list(frame.columns) == list(columns)
+        assert set(frame["mode"]) <= {"sequential", "threads", "processes"}
+        assert len(frame) > 0, name
+    tasks = small_primes_run.tasks
+    assert sorted(tasks.groupby("mode").size().tolist()) == [6, 6, 6]
+
+
+def test_analysis_has_speedups_bounds_and_overheads_that_add_up(small_primes_run):
+    a = small_primes_run.analysis
+    processes = a["modes"]["processes"]
+    assert processes["speedup"] > 1.2
+    lo, hi = processes["speedup_ci"]
+    assert lo <= processes["speedup"] <= hi
+    assert 1.0 < processes["bound"] <= 2.0
+    assert processes["efficiency"] == pytest.approx(processes["speedup"] / 2)
+    o = processes["overheads"]
+    parts = o["startup_s"] + o["dispatch_s"] + o["busy_s"] + o["imbalance_s"] + o["collect_s"]
+    assert parts == pytest.approx(o["startup_s"] + o["pass_wall_s"], rel=1e-6)
+    assert o["error_pct"] is not None
+    assert a["classification"]["kind"] == "cpu-bound"
+    assert a["bottlenecks"][0]["name"] == "is_prime"
+    assert any(row["source"].strip().startswith("if n % i == 0") for row in a["hot_lines"])
+
+
+def test_threads_show_no_real_gain_on_pure_python(small_primes_run):
+    threads = small_primes_run.analysis["modes"]["threads"]
+    assert threads["speedup"] < 1.15
+    assert small_primes_run.analysis["classification"]["gil_bound"]
+
+
+def test_run_json_records_status_start_method_and_format(small_primes_run):
+    import json
+
+    data = json.loads((small_primes_run.path / "run.json").read_text())
+    assert data["format_version"] == 1
+    assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
+    assert data["environment"]["start_method"] in ("fork", "forkserver", "spawn")
+    assert data["artifacts"]["profiles"]["processes"] == "profiles/processes.prof"
+    assert data["analysis"]["recommendation"]["mode"] == "processes"

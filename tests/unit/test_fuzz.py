@@ -1,0 +1,84 @@
+"""Hypothesis on the argument parsers and on the run.json loader: a clear error or a value,
+never a crash."""
+
+from __future__ import annotations
+
+import json
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from profkit.cli import main
+from profkit.errors import ProfkitError, UsageError
+from profkit.modes import MODE_KINDS, parse_modes, parse_positive_int
+from profkit.store import read_run_json
+
+tokens = st.text(alphabet=string.ascii_letters + string.digits + ":,-=. ", max_size=20)
+
+
+@given(st.text(max_size=40))
+def test_parse_modes_returns_specs_or_a_usage_error(text):
+    try:
+        specs = parse_modes(text, 2)
+    except UsageError as exc:
+        assert str(exc)
+    else:
+        assert specs and all(s.kind in MODE_KINDS and s.workers >= 1 for s in specs)
+
+
+@given(st.one_of(st.text(max_size=10), st.integers()))
+def test_parse_positive_int(value):
+    try:
+        n = parse_positive_int(value, "--workers")
+    except UsageError as exc:
+        assert "--workers" in str(exc)
+    else:
+        assert n >= 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(tokens, max_size=6))
+def test_cli_never_raises_on_a_bad_target(capsys, argv):
+    # The target never resolves, so nothing runs; whatever the flags, the answer is an exit code.
+    code = main(["profile", "no-such-workload-xyz", *argv])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") <= 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(tokens, max_size=4))
+def test_cli_usage_errors_are_exit_codes(capsys, argv):
+    code = main(["report", *argv]) if argv else main(["report"])
+    assert code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+run_like = st.fixed_dictionaries(
+    {"format_version": st.one_of(st.integers(-2, 3), st.text(max_size=3), st.none())},
+    optional={"analysis": json_values, "status": json_values, "workload": json_values},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(json_values, run_like, st.binary(max_size=64)))
+def test_run_json_loader_accepts_or_refuses_clearly(tmp_path_factory, payload):
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = folder / "run.json"
+    if isinstance(payload, bytes):
+        path.write_bytes(payload)
+    else:
+        path.write_text(json.dumps(payload))
+    try:
+        data = read_run_json(folder)
+    except ProfkitError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert data["format_version"] == 1
+        assert isinstance(data["analysis"], dict)

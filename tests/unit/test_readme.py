@@ -1,0 +1,19 @@
+"""The README's frame table is the one in profkit/frames.py, column for column."""
+
+from pathlib import Path
+
+from profkit.frames import COLUMNS
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_frame_column_is_documented_in_the_readme():
+    for frame, columns in COLUMNS.items():
+        assert f"**`{frame}`**" in README
+        for column, (dtype, meaning) in columns.items():
+            assert f"| `{column}` | {dtype} | {meaning} |" in README, (frame, column)
+
+
+def test_readme_shows_the_two_commands():
+    assert "pip install -e . && profkit profile primes" in README
+    assert "pip install -e '.[test]' && python -m pytest" in README

@@ -1,0 +1,52 @@
+"""Classification, recommendation and advice on synthetic mode summaries."""
+
+from profkit.analysis import verdict
+
+
+def _mode(mode, workers, speedup, **extra):
+    return {"mode": mode, "workers": workers, "speedup": speedup, "speedup_ci": None,
+            "status": "ok", "bound": None, **extra}
+
+
+def test_cpu_bound_with_flat_threads_is_gil_bound():
+    c = verdict.classify(0.99, _mode("threads", 2, 0.98))
+    assert c["kind"] == "cpu-bound" and c["gil_bound"]
+    assert "GIL" in c["explanation"]
+
+
+def test_io_bound_threads_help():
+    c = verdict.classify(0.05, _mode("threads", 2, 1.9))
+    assert c["kind"] == "io-bound" and not c["gil_bound"]
+    assert "waiting releases the GIL" in c["explanation"]
+
+
+def test_cpu_bound_but_threads_scale_means_code_releases_the_gil():
+    c = verdict.classify(0.95, _mode("threads", 2, 1.8))
+    assert not c["gil_bound"]
+    assert "releases the" in c["explanation"]
+
+
+def test_recommend_prefers_the_cheaper_mode_within_five_percent():
+    rec = verdict.recommend([_mode("sequential", 1, 1.0), _mode("threads", 2, 1.88),
+                             _mode("processes", 2, 1.92)])
+    assert rec["mode"] == "threads"
+
+
+def test_recommend_sequential_when_nothing_pays():
+    rec = verdict.recommend([_mode("sequential", 1, 1.0), _mode("threads", 2, 0.3),
+                             _mode("processes", 2, 0.05)])
+    assert rec["mode"] == "sequential"
+
+
+def test_advice_for_tiny_tasks_names_chunksize_and_overhead():
+    modes = {"sequential": _mode("sequential", 1, 1.0),
+             "processes": _mode("processes", 2, 0.05, overhead_per_task_s=1e-4)}
+    advice = " ".join(verdict.advise(modes, None, None, 2e-7, 1000, {"mode": "sequential"}))
+    assert "chunksize=" in advice
+    assert "Do not parallelise" in advice
+
+
+def test_fmt_seconds_picks_units():
+    assert verdict.fmt_seconds(2.5) == "2.50 s"
+    assert verdict.fmt_seconds(0.0123) == "12.3 ms"
+    assert verdict.fmt_seconds(4.2e-6) == "4.2 µs"

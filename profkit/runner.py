@@ -162,8 +162,9 @@ def _run_pass(pool: Pool, workload: Workload, items: list[Any], indices: list[in
               deadline: _Deadline) -> tuple[list[dict[str, Any]], float, float]:
     """Submit the batches, gather payloads; return them with the pass's start and wall time."""
     t0 = time.perf_counter()
+    ships = pool.kind in ("processes", "dask")
     futures = [
-        pool.submit(run_batch, workload.task, batch, collector, options.line_names)
+        pool.submit(run_batch, workload.task, batch, collector, options.line_names, ships)
         for batch in _batches(items, indices, batch_size)
     ]
     payloads = _gather(pool, futures, deadline)
@@ -250,7 +251,7 @@ def _record_failure(result: ModeResult, status: str, message: str) -> None:
 def run_mode(workload: Workload, items: list[Any], spec: ModeSpec, options: Options,
              progress: Progress, *, sweep: bool = False,
              line_durations: dict[int, float] | None = None) -> ModeResult:
-    """Measure one mode; never raises for the workload's faults, only for Ctrl-C."""
+    """Measure one mode; never raises for the workload's faults or Ctrl-C (status says)."""
     result = ModeResult(spec=spec, sweep=sweep)
     deadline = _Deadline(options.timeout_s)
     pool = make_pool(spec, start_method=options.start_method, file_modules=FILE_MODULES,
@@ -299,16 +300,16 @@ def run_mode(workload: Workload, items: list[Any], spec: ModeSpec, options: Opti
         _record_failure(result, FAILED, str(exc))
     except TimeoutError as exc:
         killed = True
-        message = str(exc) or "timed out"
+        limit = f"--timeout {options.timeout_s:g} s" if options.timeout_s else "a time limit"
+        message = str(exc) or f"stopped by {limit}: a task did not finish"
         _record_failure(result, TIMEOUT, f"{spec}: {message}")
-    except BrokenProcessPool as exc:
+    except BrokenProcessPool:
         killed = True
-        _record_failure(result, FAILED, f"{spec}: a worker process died abruptly ({exc}); "
-                        "look for os._exit, a crash in C code, or the out-of-memory killer")
+        _record_failure(result, FAILED, f"{spec}: a worker process died abruptly while running a "
+                        "task; look for os._exit, a crash in C code, or the out-of-memory killer")
     except KeyboardInterrupt:
         killed = True
         _record_failure(result, INTERRUPTED, f"{spec}: interrupted")
-        raise
     except Exception as exc:  # noqa: BLE001 - a task's exception in the timing map, say
         killed = True
         _record_failure(result, FAILED, f"{spec}: {type(exc).__name__}: {exc}")
@@ -354,12 +355,16 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
                 mode = run_mode(workload, raw.items, spec, options, progress,
                                 line_durations=sequential_durations)
                 raw.modes.append(mode)
+                if mode.status == INTERRUPTED:
+                    raise KeyboardInterrupt
                 if spec.kind == "sequential" and mode.status == OK:
                     sequential_durations = {r["index"]: r["end"] - r["start"] for r in mode.tasks}
             if options.sweep:
                 for spec in sweep_specs(available_cpus()):
-                    raw.modes.append(run_mode(workload, raw.items, spec, options, progress,
-                                              sweep=True))
+                    point = run_mode(workload, raw.items, spec, options, progress, sweep=True)
+                    raw.modes.append(point)
+                    if point.status == INTERRUPTED:
+                        raise KeyboardInterrupt
     except KeyboardInterrupt:
         raw.interrupted = True
         done = {m.spec for m in raw.modes}

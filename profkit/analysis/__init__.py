@@ -15,6 +15,7 @@ stores under ``analysis`` and what every renderer reads. Its shape::
           "noisy": bool,                # spread_pct > 10
           "repeats": int,
           "cpu_median_s": float | None,
+          "cores_used": float | None,   # median CPU seconds / wall seconds: parallelism reached
           "startup_s": float | None,
           "speedup": float | None, "speedup_ci": [lo, hi] | None,   # vs reference, bootstrap 95%
           "efficiency": float | None,   # speedup / workers

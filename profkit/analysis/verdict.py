@@ -7,6 +7,7 @@ from typing import Any
 CPU_BOUND_RATIO = 0.8
 IO_BOUND_RATIO = 0.3
 GAIN_THRESHOLD = 1.10  # below this speedup a pool "does not pay"
+GIL_CORES = 1.3  # threads that keep fewer cores than this busy are serialised
 SIMPLER_WITHIN = 0.05  # prefer a simpler mode within 5% of the best
 MODE_COST = {"sequential": 0, "threads": 1, "processes": 2, "dask": 3}
 
@@ -34,17 +35,26 @@ def classify(cpu_ratio: float | None, threads: dict[str, Any] | None) -> dict[st
         kind = "mixed"
     threads_speedup = threads.get("speedup") if threads else None
     thread_workers = threads.get("workers", 1) if threads else 1
-    gil_bound = bool(kind != "io-bound" and threads_speedup is not None and thread_workers > 1
-                     and threads_speedup < GAIN_THRESHOLD)
+    cores = threads.get("cores_used") if threads else None
+    # CPU seconds per wall second of the threads run tell the GIL apart from noise in the
+    # speedup: serialised threads keep one core busy however many there are.
+    if cores is not None:
+        serialised = cores < GIL_CORES
+    else:
+        serialised = threads_speedup is not None and threads_speedup < GAIN_THRESHOLD
+    gil_bound = bool(kind != "io-bound" and thread_workers > 1 and serialised)
+    releases_gil = bool(kind == "cpu-bound" and thread_workers > 1 and not serialised
+                        and threads_speedup is not None)
     pct = f"{100 * cpu_ratio:.0f}%"
     if kind == "cpu-bound":
         text = f"CPU-bound: the tasks spend {pct} of their time computing."
         if gil_bound:
-            text += (f" Threads give {threads_speedup:.2f}×: pure Python holds the GIL, so only "
-                     "one thread computes at a time.")
-        elif threads_speedup is not None and threads_speedup >= GAIN_THRESHOLD:
-            text += (f" Threads still give {threads_speedup:.2f}×, so the hot code releases the "
-                     "GIL (C code such as hashlib, zlib or NumPy).")
+            busy = f", keeping {cores:.1f} of {thread_workers} cores busy" if cores else ""
+            text += (f" Threads give {threads_speedup:.2f}×{busy}: pure Python holds the GIL, so "
+                     "only one thread computes at a time.")
+        elif releases_gil:
+            text += (f" Threads give {threads_speedup:.2f}× and keep {cores or 0:.1f} cores busy, "
+                     "so the hot code releases the GIL (C code such as hashlib, zlib or NumPy).")
     elif kind == "io-bound":
         text = f"I/O-bound: the tasks compute only {pct} of the time and wait for the rest."
         if threads_speedup is not None:

@@ -52,12 +52,15 @@ def run_batch(
     batch: list[tuple[int, Any]],
     collector: str,
     line_names: tuple[str, ...] = (),
+    ships_results: bool = False,
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:
     """Run ``task`` on each ``(index, item)``; return per-item records and the batch's stats.
 
     A task that raises does not stop the batch: its record carries the
-    traceback. Results travel back only in the ``tasks`` pass.
+    traceback. Results travel back only in the ``tasks`` pass; when they must
+    cross a process boundary (``ships_results``), one that cannot be pickled
+    fails its item, naming its type.
     """
     records: list[dict[str, Any]] = []
     profiler: Any = None
@@ -99,14 +102,16 @@ def run_batch(
         if collector == TASKS and record["ok"]:
             try:
                 record["result_bytes"] = len(pickle.dumps(result))
-                record["result"] = result
-            except Exception as exc:  # noqa: BLE001
-                record.update(
-                    ok=False,
-                    error_type="PicklingError",
-                    error=f"the result of item {index} cannot be pickled: "
-                    f"{type(result).__name__} object ({exc})",
-                )
+            except Exception as exc:  # noqa: BLE001 - pickle raises many kinds
+                if ships_results:
+                    record.update(
+                        ok=False,
+                        error_type="PicklingError",
+                        error=f"the result of item {index} cannot be pickled: "
+                        f"{type(result).__name__} object ({exc})",
+                    )
+                    result = None
+            record["result"] = result
         records.append(record)
     payload: dict[str, Any] = {"records": records, "profile": None, "lines": None}
     if collector == CPROFILE:

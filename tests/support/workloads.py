@@ -10,12 +10,12 @@ import time
 from profkit.workloads.model import Workload
 from profkit.workloads.primes import is_prime
 
-#: Primes near 1e11 take about 10 ms each; one duplicate and one composite, like the seed.
-SMALL_NUMBERS = [100000000003, 100000000019, 100000000003, 100000000057, 100000000063,
-                 3306091 * 30011]
+#: Primes near 1e12 take about 25 ms each; one duplicate and one composite, like the seed.
+SMALL_NUMBERS = [1000000000039, 1000000000061, 1000000000039, 1000000000063, 1000000000091,
+                 3306091 * 302459]
 
 SMALL_PRIMES = Workload("small-primes", is_prime, SMALL_NUMBERS,
-                        description="six numbers near 1e11: the seed's shape, 100x smaller")
+                        description="six numbers near 1e12: the seed's shape, 10x smaller")
 
 
 def raise_on_three(i: int) -> int:

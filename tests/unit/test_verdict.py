@@ -20,8 +20,13 @@ def test_io_bound_threads_help():
     assert "waiting releases the GIL" in c["explanation"]
 
 
+def test_cpu_bound_threads_on_one_core_are_gil_bound_despite_a_noisy_speedup():
+    c = verdict.classify(0.99, _mode("threads", 2, 1.15, cores_used=1.0))
+    assert c["gil_bound"]
+
+
 def test_cpu_bound_but_threads_scale_means_code_releases_the_gil():
-    c = verdict.classify(0.95, _mode("threads", 2, 1.8))
+    c = verdict.classify(0.95, _mode("threads", 2, 1.8, cores_used=1.9))
     assert not c["gil_bound"]
     assert "releases the" in c["explanation"]
 

@@ -116,10 +116,11 @@ def profile(
     check_picklable(wl)
     n_workers = parse_positive_int(workers, "--workers") if workers is not None else available_cpus()
     specs: list[ModeSpec] = parse_modes(modes, n_workers)
+    own_lines = [f"{f.__module__}:{f.__qualname__}" for f in wl.line_functions]
     options = Options(
         modes=specs,
         repeat=parse_positive_int(repeat, "--repeat"),
-        line_names=tuple(lines),
+        line_names=tuple(dict.fromkeys([*own_lines, *lines])),
         line_budget_s=line_budget,
         timeout_s=timeout,
         sweep=sweep,

@@ -21,6 +21,7 @@ import math
 import os
 import pickle
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,7 +187,12 @@ def save(run: Run, directory: str | os.PathLike[str]) -> Path:
     run.meta["artifacts"] = artifacts
     run.meta["format_version"] = FORMAT_VERSION
     run.path = path
-    run.to_html(path / REPORT_FILE)
+    try:
+        run.to_html(path / REPORT_FILE)
+    except Exception as exc:  # noqa: BLE001 - a renderer bug must not lose the measurements
+        run.meta["report_error"] = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"the report could not be rendered ({run.meta['report_error']}); the data "
+                      f"is saved: re-render it with `profkit report {path}`", stacklevel=2)
     atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
     return path
 

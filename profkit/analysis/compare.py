@@ -330,10 +330,13 @@ def _warnings(a: dict[str, Any], b: dict[str, Any], modes: list[ModeChange], alp
     for m in modes:
         if m.workers_a is not None and m.workers_b is not None and m.workers_a != m.workers_b:
             out.append(f"{m.mode}: {m.workers_a} worker(s) in A, {m.workers_b} in B")
+        status = {side: run["status"].get(m.mode, "ok") for side, run in (("A", a), ("B", b))}
         if m.verdict == MISSING:
             side = "A" if not m.repeats_a else "B"
-            out.append(f"{m.mode}: no timings in run {side} (status "
-                       f"{(a if side == 'A' else b)['status'].get(m.mode, '?')}): not compared")
+            out.append(f"{m.mode}: no timings in run {side} (status {status[side]}): not compared")
+        elif any(s != "ok" for s in status.values()):
+            bad = ", ".join(f"{s} in {side}" for side, s in status.items() if s != "ok")
+            out.append(f"{m.mode}: the mode {bad}: its timings may be partial")
         elif smallest_p_value(m.repeats_a, m.repeats_b) >= alpha:
             out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats can never reach p < {alpha:g} "
                        f"(smallest p is {smallest_p_value(m.repeats_a, m.repeats_b):.3g}): "

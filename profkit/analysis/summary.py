@@ -200,6 +200,6 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         "sweep": sweep,
         "recommendation": recommendation,
         "advice": advice,
-        "verdict": verdict.verdict_sentence(modes, classification, recommendation),
+        "verdict": verdict.verdict_sentence(modes, classification, recommendation, per_task),
         "warnings": warnings,
     }

@@ -125,15 +125,24 @@ def advise(modes: dict[str, Any], granularity: dict[str, Any] | None,
         advice.append("Use threads for I/O: the tasks mostly wait, threads overlap the waits "
                       "without pickling, and more threads than CPUs keep helping until the "
                       "server or the network saturates.")
-    if classification and classification["gil_bound"]:
+    overhead_bound = bool(pooled and len(losing) == len(pooled))
+    if classification and classification["gil_bound"] and not overhead_bound:
         advice.append("Use processes for CPU-bound Python: threads are held back by the GIL.")
     if recommendation and recommendation["mode"] == "sequential" and not losing and pooled:
         advice.append("Parallelism does not pay here: keep the plain loop.")
     return advice
 
 
+def _slowdown_cause(m: dict[str, Any], gil: bool, per_task_s: float | None) -> str:
+    """Why a pool lost: its per-task overhead outweighs the work, or (threads) the GIL."""
+    overhead = m.get("overhead_per_task_s")
+    if overhead is not None and per_task_s is not None and overhead > per_task_s:
+        return "overhead"
+    return "the GIL" if gil and m["mode"] == "threads" else "overhead"
+
+
 def verdict_sentence(modes: dict[str, Any], classification: dict[str, Any] | None,
-                     recommendation: dict[str, Any] | None) -> str:
+                     recommendation: dict[str, Any] | None, per_task_s: float | None = None) -> str:
     """One sentence per mode, joined: the headline at the top of the report."""
     parts = []
     gil = bool(classification and classification["gil_bound"])
@@ -154,10 +163,9 @@ def verdict_sentence(modes: dict[str, Any], classification: dict[str, Any] | Non
         elif s > 1 / GAIN_THRESHOLD:
             text = f"{m['mode']}: no gain {where}" + (" (the GIL)" if gil and m["mode"] == "threads"
                                                        else "")
-        elif gil and m["mode"] == "threads":
-            text = f"threads: {1 / s:.1f}× slower than sequential {where} (the GIL)"
         else:
-            text = f"{m['mode']}: {1 / s:.1f}× slower than sequential {where} (overhead)"
+            cause = _slowdown_cause(m, gil, per_task_s)
+            text = f"{m['mode']}: {1 / s:.1f}× slower than sequential {where} ({cause})"
         parts.append(text)
     head = ""
     if recommendation:

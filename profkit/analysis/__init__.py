@@ -22,10 +22,16 @@ stores under ``analysis`` and what every renderer reads. Its shape::
           "bound": float | None,        # granularity bound (LPT) for this worker count
           "achieved_over_bound": float | None,
           "overheads": {                # pooled modes only, from the warm-up (tasks) pass
-             "wall_s", "startup_s", "dispatch_s", "busy_s", "imbalance_s", "gaps_s",
-             "parent_wait_s", "task_bytes", "items_bytes", "results_bytes",
-             "timing_median_s", "error_pct"
+             "startup_s",               # pool start until every worker is ready
+             "dispatch_s",              # per worker: wait for the first task + gaps between tasks
+             "busy_s", "busy_cpu_s", "busy_wait_s",   # running tasks: computing / waiting (GIL, I/O)
+             "imbalance_s",             # idle while the slowest worker finishes
+             "collect_s",               # the parent's wait for results after the last task ended
+             "pass_wall_s", "parts_total_s",          # parts_total = startup + pass wall, exactly
+             "timing_median_s", "measured_total_s", "error_pct",  # vs startup + timeit median
+             "task_bytes", "items_bytes", "results_bytes"          # pickled sizes
           } | None,
+          "overhead_per_task_s": float,  # pooled: (median - sequential/workers) / items
         }
       },
       "granularity": {"workers": int, "n_items": int, "item_s": [float], "total_s": float,

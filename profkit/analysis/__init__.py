@@ -41,9 +41,9 @@ stores under ``analysis`` and what every renderer reads. Its shape::
                          "threads_speedup": float | None, "gil_bound": bool,
                          "explanation": str} | None,
       "bottlenecks": [{"mode", "function", "name", "filename", "lineno", "ncalls",
-                       "self_s", "self_pct", "cumulative_s"}],     # top 10, reference mode
+                       "self_s", "self_pct", "cumulative_s"}],     # top 10 per mode
       "hot_lines": [{"mode", "function", "filename", "lineno", "hits", "time_s", "pct",
-                     "source"}],                                   # top 10
+                     "source"}],                                   # top 10 per mode
       "sweep": {"points": [{"mode", "workers", "wall_median_s", "speedup", "speedup_ci",
                             "bound"}],
                 "amdahl": {"<kind>": {"serial_fraction", "ci": [lo, hi], "max_speedup"}}} | None,

@@ -101,6 +101,11 @@ class RawRun:
     interrupted: bool = False
 
 
+def _busy_cpus(interval: float = 0.2) -> float:
+    """CPUs kept busy by other programs just before the run (profkit itself is idle then)."""
+    return psutil.cpu_percent(interval=interval) / 100.0 * (os.cpu_count() or 1)
+
+
 def environment(start_method: str) -> dict[str, Any]:
     """Python, CPUs, start method and the versions of the measuring packages."""
     from importlib.metadata import PackageNotFoundError, version
@@ -122,6 +127,7 @@ def environment(start_method: str) -> dict[str, Any]:
         "memory_total_bytes": psutil.virtual_memory().total,
         "start_method": start_method,
         "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
+        "busy_cpus_before": _busy_cpus(),
         "packages": packages,
     }
 

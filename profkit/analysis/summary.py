@@ -9,6 +9,7 @@ import pandas as pd
 from profkit.analysis import bounds, overheads, stats, verdict
 
 TOP_N = 10
+BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy before the run
 
 
 def _map_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool) -> list[float]:
@@ -188,6 +189,12 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
             recommendation["reason"] += (
                 f": each task does {verdict.fmt_seconds(per_task)} of work, while a pool adds "
                 f"{verdict.fmt_seconds(min(worst))} or more of overhead per task")
+    env = meta.get("environment", {})
+    busy = env.get("busy_cpus_before")
+    if busy is not None and busy > BUSY_MACHINE_CPUS:
+        warnings.insert(0, f"The machine was busy before the run: other programs kept {busy:.1f} of "
+                        f"{env.get('cpus_total')} CPUs busy, so timings, speedups and the CPU/wait "
+                        "split are distorted. Re-run on a quiet machine for numbers you can trust.")
     if meta.get("interrupted"):
         warnings.append("The run was interrupted: modes that did not finish are marked.")
     return {

@@ -116,6 +116,13 @@ def profile(
     check_picklable(wl)
     n_workers = parse_positive_int(workers, "--workers") if workers is not None else available_cpus()
     specs: list[ModeSpec] = parse_modes(modes, n_workers)
+    if any(s.kind == "dask" for s in specs):
+        # Fail before any mode runs, not after sequential and processes are done.
+        from profkit.dask_mode import check_available, normalize_address
+
+        check_available()
+        if scheduler:
+            scheduler = normalize_address(scheduler)
     own_lines = [f"{f.__module__}:{f.__qualname__}" for f in wl.line_functions]
     options = Options(
         modes=specs,

@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -267,6 +267,8 @@ def run_mode(workload: Workload, items: list[Any], spec: ModeSpec, options: Opti
         result.dispatch = _dispatch_sizes(workload, items, spec)
         progress(f"{spec}: starting {spec.workers} worker(s)")
         result.startup_s = pool.start(workload.task)
+        if pool.workers != spec.workers:  # an external Dask cluster brings its own size
+            spec = result.spec = replace(spec, workers=pool.workers)
         result.pool = pool.describe()
         result.timings.append({"phase": "startup", "repeat": 0, "wall_s": result.startup_s,
                                "cpu_s": float("nan")})
@@ -373,9 +375,9 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
                         raise KeyboardInterrupt
     except KeyboardInterrupt:
         raw.interrupted = True
-        done = {m.spec for m in raw.modes}
+        done = {m.spec.kind for m in raw.modes if not m.sweep}
         for spec in options.modes:
-            if spec not in done:
+            if spec.kind not in done:
                 raw.modes.append(ModeResult(spec=spec, status=SKIPPED, error="interrupted before it ran"))
     raw.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return raw

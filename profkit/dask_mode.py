@@ -1,0 +1,626 @@
+"""The ``dask`` mode: the map on a Dask cluster, embedded or external.
+
+Without a scheduler address, :class:`DaskPool` starts an embedded
+``LocalCluster`` (one single-threaded worker process per worker, on
+127.0.0.1, no dashboard). With one (``--scheduler tcp://HOST:PORT``), it
+connects to a running cluster and uses every worker thread it has.
+
+Measurements travel like in the processes mode: ``run_batch`` runs inside the
+workers and returns records and stats with each batch; a small wrapper adds
+the worker's address to each record. Every wait is bounded, so a scheduler
+nobody listens on, a worker that dies or a cluster that loses its workers
+turns into a clear :class:`~profkit.errors.ModeFailed`, never a hang.
+
+``distributed`` is an optional extra: it is imported when a DaskPool is made,
+never when profkit is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import CancelledError
+from typing import Any
+
+from profkit.errors import ModeFailed, ProfkitError, UsageError
+from profkit.modes import Pool
+
+MISSING_DASK = "the dask mode needs dask.distributed: pip install 'profkit[dask]'"
+
+#: Dask's own default scheduler port, used when an address gives none.
+DEFAULT_PORT = 8786
+#: How long a refused connection is retried (a scheduler that is still starting).
+REFUSED_GRACE_S = 5.0
+#: Upper bound on closing the client and the embedded cluster, each.
+CLOSE_TIMEOUT_S = 15.0
+#: How often a long wait checks that the cluster still has its workers.
+POLL_S = 0.25
+
+_DIED_HINT = "look for os._exit, a crash in C code, or the out-of-memory killer"
+
+
+def check_available() -> None:
+    """Raise :class:`UsageError` if ``distributed`` cannot be imported."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(MISSING_DASK) from exc
+
+
+def normalize_address(text: str) -> str:
+    """``HOST:PORT``, ``tcp://HOST`` or ``tcp://HOST:PORT`` -> ``tcp://HOST:PORT``.
+
+    Pure string work (no import of distributed), so a CLI can check the flag
+    before any mode runs. Other protocols (``tls://``, ``ucx://``...) pass
+    through unchanged.
+    """
+    address = text.strip()
+    scheme, sep, location = address.partition("://")
+    if not sep:
+        scheme, location = "tcp", address
+    scheme = scheme.lower()
+    if scheme != "tcp":
+        if not location:
+            raise UsageError(f"invalid scheduler address {text!r}: use tcp://HOST:PORT")
+        return f"{scheme}://{location}"
+    location = location.rstrip("/")
+    if location.startswith("["):  # [IPv6]:port
+        host, _, rest = location[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+        host_part = f"[{host}]"
+    elif location.count(":") > 1:
+        raise UsageError(f"invalid scheduler address {text!r}: write an IPv6 host in brackets, "
+                         "tcp://[::1]:8786")
+    else:
+        host, _, port_text = location.rpartition(":") if ":" in location else (location, "", "")
+        host_part = host
+    if not host or "/" in location or any(c.isspace() for c in location):
+        raise UsageError(f"invalid scheduler address {text!r}: use tcp://HOST:PORT")
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise UsageError(f"invalid port in scheduler address {text!r}: use tcp://HOST:PORT")
+        port = int(port_text)
+    else:
+        port = DEFAULT_PORT
+    return f"tcp://{host_part}:{port}"
+
+
+# -- worker side (module level, so dask pickles them by reference) --
+
+
+def _call_on_worker(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` on a Dask worker; label a run_batch payload's records with the worker."""
+    result = fn(*args)
+    if isinstance(result, dict) and isinstance(result.get("records"), list):
+        from distributed import get_worker
+
+        address = get_worker().address
+        for record in result["records"]:
+            record["worker"] = address
+    return result
+
+
+def _worker_info() -> dict[str, Any]:
+    """Who and where a worker is, and its clocks, for pids and clock offsets."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "perf": time.perf_counter(),
+            "wall": time.time()}
+
+
+def _touch_task(task: Callable[[Any], Any]) -> bool:
+    """A no-op whose argument unpickles the task, importing its module on the worker."""
+    del task
+    return True
+
+
+def _load_file_modules(paths: list[str]) -> None:
+    from profkit.workloads.registry import load_file_module
+
+    for path in paths:
+        load_file_module(path)
+
+
+def _file_module_plugin(paths: list[str], name: str) -> Any:
+    """A WorkerPlugin that loads file-path workload modules on every current and future worker.
+
+    The class is made here so that importing this module does not import
+    distributed; cloudpickle ships it by value.
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class LoadFileModules(WorkerPlugin):
+        idempotent = False
+
+        def __init__(self) -> None:
+            self.paths = list(paths)
+            self.name = name
+
+        def setup(self, worker: Any) -> None:
+            _load_file_modules(self.paths)
+
+    return LoadFileModules()
+
+
+# -- the parent side --
+
+
+class _DaskFuture:
+    """A distributed Future with concurrent.futures' ``result(timeout)``, bounded and explained."""
+
+    def __init__(self, pool: DaskPool, future: Any, what: str) -> None:
+        self._pool = pool
+        self._future = future
+        self._what = what
+        self._value: Any = None
+        self._has_value = False
+
+    @property
+    def key(self) -> Any:
+        return self._future.key
+
+    def done(self) -> bool:
+        return bool(self._future.done())
+
+    def cancel(self) -> bool:
+        with contextlib.suppress(Exception):
+            self._future.cancel()
+        return True
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._has_value:
+            return self._value
+        pool = self._pool
+        pool._wait([self._future], timeout, {self._future.key: self._what})
+        result = pool._result(lambda: self._future.result(), {self._future.key: self._what})
+        if isinstance(result, dict) and isinstance(result.get("records"), list):
+            pool._correct_clocks(result["records"])
+        self._value, self._has_value = result, True
+        return result
+
+
+class DaskPool(Pool):
+    """A Dask cluster behind the runner's Pool interface.
+
+    ``scheduler=None`` starts an embedded LocalCluster with ``workers``
+    single-threaded worker processes; an address connects to a running
+    scheduler, and ``workers`` becomes the number of worker threads it has.
+    """
+
+    kind = "dask"
+
+    def __init__(self, workers: int, *, scheduler: str | None = None,
+                 file_modules: dict[str, str] | None = None,
+                 connect_timeout_s: float | None = None) -> None:
+        super().__init__(workers)
+        try:
+            import distributed
+        except ImportError as exc:
+            raise UsageError(MISSING_DASK) from exc
+        self._distributed = distributed
+        self.requested_workers = workers
+        self.scheduler = normalize_address(scheduler) if scheduler else None
+        self.file_modules = dict(file_modules or {})
+        if connect_timeout_s is None:
+            import dask.config
+            from dask.utils import parse_timedelta
+
+            connect_timeout_s = parse_timedelta(
+                dask.config.get("distributed.comm.timeouts.connect", "30s"), default="seconds")
+        self.connect_timeout_s = float(connect_timeout_s or 30.0)
+        self.client: Any = None
+        self.cluster: Any = None
+        self.address: str | None = self.scheduler
+        self.allowed_failures: int | None = None
+        self._plugin_name: str | None = None
+        self._info: dict[str, dict[str, Any]] = {}
+        self._offsets: dict[str, float] = {}
+        self._removed: list[dict[str, Any]] = []
+        self._removed_lock = threading.Lock()
+        self._subscribed = False
+        self._pending: list[Any] = []
+        self._broken: str | None = None
+        self._quiet = contextlib.ExitStack()
+        #: Task key -> 'item N' for what is in flight, so a dead worker's tasks get named.
+        self._whats: dict[Any, str] = {}
+        self._label = f"dask:{workers}"
+
+    # -- start --
+
+    def start(self, task: Callable[[Any], Any]) -> float:
+        """Start (or reach) the cluster, load the task on every worker; return the seconds it took."""
+        t0 = time.perf_counter()
+        # Dask logs worker deaths and lost connections with tracebacks; profkit reports them
+        # as one clear error instead, so its handlers stay quiet while this pool is open.
+        from distributed.utils import silence_logging_cmgr
+
+        self._quiet.enter_context(silence_logging_cmgr(logging.CRITICAL + 1))
+        try:
+            if self.scheduler is None:
+                self._start_embedded()
+            else:
+                self._connect_external(self.scheduler)
+            self._prepare_workers(task)
+        except ProfkitError:
+            raise
+        except TimeoutError as exc:
+            raise ModeFailed(f"{self._label}: the Dask cluster was not ready in time ({exc})") from exc
+        except Exception as exc:  # noqa: BLE001 - distributed raises many kinds; say which
+            raise ModeFailed(f"{self._label}: could not start the Dask cluster: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        self.startup_s = time.perf_counter() - t0
+        return self.startup_s
+
+    def _start_embedded(self) -> None:
+        import dask.config
+        from distributed import Client, LocalCluster
+
+        # A worker that dies fails its task at once (KilledWorker) instead of
+        # re-running it on another worker: a re-run would pollute the timings.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            self.cluster = LocalCluster(
+                n_workers=self.requested_workers, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL,
+                # No dashboard; the scheduler's small HTTP server (health, metrics) on a free
+                # loopback port, not on 8787, which a user's own cluster may hold.
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            )
+        self.allowed_failures = 0
+        self.address = self.cluster.scheduler_address
+        self.client = Client(self.cluster, timeout=self.connect_timeout_s, set_as_default=False)
+        self.client.wait_for_workers(self.requested_workers, timeout=self.connect_timeout_s)
+
+    def _connect_external(self, address: str) -> None:
+        from distributed import Client
+
+        self._preflight(address)
+        try:
+            self.client = Client(address, timeout=self.connect_timeout_s, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ModeFailed(
+                f"{self._label}: cannot reach the Dask scheduler at {address}: is it running? "
+                f"start one with `dask scheduler` ({type(exc).__name__}: {exc})") from exc
+        try:
+            self.client.wait_for_workers(1, timeout=self.connect_timeout_s)
+        except TimeoutError as exc:
+            raise ModeFailed(
+                f"{self._label}: the Dask scheduler at {address} has no workers after "
+                f"{self.connect_timeout_s:g} s: start some with `dask worker {address}`") from exc
+        with contextlib.suppress(Exception):
+            self.allowed_failures = int(self.client.run_on_scheduler(_scheduler_allowed_failures))
+
+    def _preflight(self, address: str) -> None:
+        """Fail fast, with the address in the message, when nothing listens there."""
+        scheme, _, location = address.partition("://")
+        if scheme != "tcp":
+            return
+        host, _, port = location.rpartition(":")
+        host = host.strip("[]")
+        deadline = time.monotonic() + self.connect_timeout_s
+        refused_until = time.monotonic() + min(REFUSED_GRACE_S, self.connect_timeout_s)
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                with socket.create_connection((host, int(port)), timeout=max(0.1, min(left, 5.0))):
+                    return
+            except ConnectionRefusedError as exc:
+                if time.monotonic() >= refused_until:
+                    raise ModeFailed(
+                        f"{self._label}: cannot reach the Dask scheduler at {address}: is it "
+                        "running? start one with `dask scheduler` (connection refused)") from exc
+                time.sleep(0.25)
+            except socket.gaierror as exc:
+                raise ModeFailed(f"{self._label}: cannot reach the Dask scheduler at {address}: "
+                                 f"unknown host {host!r} ({exc})") from exc
+            except OSError as exc:  # timeout, no route to host
+                if time.monotonic() >= deadline:
+                    raise ModeFailed(
+                        f"{self._label}: cannot reach the Dask scheduler at {address} within "
+                        f"{self.connect_timeout_s:g} s: is it running, and is the port open? "
+                        f"start one with `dask scheduler` ({exc})") from exc
+                time.sleep(0.25)
+
+    def _prepare_workers(self, task: Callable[[Any], Any]) -> None:
+        client = self.client
+        client.subscribe_topic("all", self._on_cluster_event)
+        self._subscribed = True
+        if self.file_modules:
+            self._plugin_name = f"profkit-file-modules-{uuid.uuid4().hex[:8]}"
+            try:
+                client.register_plugin(_file_module_plugin(list(self.file_modules.values()),
+                                                           self._plugin_name))
+            except Exception as exc:  # noqa: BLE001
+                raise ModeFailed(
+                    f"{self._label}: a Dask worker cannot load the workload's file "
+                    f"({type(exc).__name__}: {exc}): on a remote cluster the file must exist at the "
+                    "same path on every worker host, or make it an installed module") from exc
+        if self.cluster is None:
+            # The scheduler unpickles task graphs too, so it must import the task's module.
+            try:
+                if self.file_modules:
+                    client.run_on_scheduler(_load_file_modules, list(self.file_modules.values()))
+                client.run_on_scheduler(_touch_task, task)
+            except Exception as exc:  # noqa: BLE001
+                raise ModeFailed(
+                    f"{self._label}: the Dask scheduler at {self.address} cannot load the task "
+                    f"({type(exc).__name__}: {exc}): install profkit and the workload's package "
+                    "where the scheduler runs (a workload file must exist at the same path)") from exc
+        try:
+            t0 = time.perf_counter()
+            infos = client.run(_worker_info)
+            t1 = time.perf_counter()
+            client.run(_touch_task, task)
+        except Exception as exc:  # noqa: BLE001
+            raise ModeFailed(
+                f"{self._label}: the Dask workers cannot load profkit or the task "
+                f"({type(exc).__name__}: {exc}): install profkit and the workload's package "
+                "on every worker") from exc
+        here, mid = socket.gethostname(), (t0 + t1) / 2
+        local_gap = time.time() - time.perf_counter()
+        for address, info in infos.items():
+            # Same host and same monotonic clock: perf_counter values compare directly.
+            same_host = info["host"] == here and abs((info["wall"] - info["perf"]) - local_gap) < 1.0
+            offset = 0.0 if same_host else info["perf"] - mid
+            self._info[address] = {**info, "same_host": same_host, "clock_offset_s": offset,
+                                   "clock_uncertainty_s": 0.0 if same_host else (t1 - t0) / 2}
+            self._offsets[address] = offset
+        if self.cluster is None:
+            self.workers = sum(w.get("nthreads", 1) for w in self._scheduler_workers().values()) \
+                or len(infos)
+        else:
+            self.workers = self.requested_workers
+
+    def _scheduler_workers(self) -> dict[str, dict[str, Any]]:
+        info = self.client.scheduler_info(n_workers=-1)
+        return dict(info.get("workers", {}))
+
+    def _on_cluster_event(self, event: Any) -> None:
+        """Runs in the client's event loop: remember workers that left while we measured."""
+        _, message = event
+        if isinstance(message, dict) and message.get("action") == "remove-worker":
+            with self._removed_lock:
+                self._removed.append(message)
+
+    # -- the Pool interface --
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> _DaskFuture:
+        self._check_cluster({})
+        name = getattr(fn, "__name__", "task")
+        key = f"profkit-{name}-{uuid.uuid4().hex}"
+        what = _describe_batch(args)
+        future = self.client.submit(_call_on_worker, fn, *args, key=key, pure=False)
+        if len(self._pending) > 1000:
+            self._pending = [f for f in self._pending if not f.done()]
+            self._whats = {f.key: self._whats.get(f.key, "a task") for f in self._pending}
+        self._pending.append(future)
+        self._whats[key] = what
+        return _DaskFuture(self, future, what)
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any], chunksize: int = 1,
+            timeout: float | None = None) -> list[Any]:
+        """Every item as its own task (pure=False: equal items still run twice), results in order."""
+        self._check_cluster({})
+        items = list(items)
+        token = uuid.uuid4().hex
+        name = getattr(fn, "__name__", "task")
+        keys = [f"profkit-{name}-{token}-{i}" for i in range(len(items))]
+        futures = self.client.map(fn, items, key=keys, pure=False)
+        self._pending = [f for f in self._pending if not f.done()] + futures
+        whats = {f.key: f"item {i}" for i, f in enumerate(futures)}
+        self._whats.update(whats)
+        self._wait(futures, timeout, whats)
+        results = self._result(lambda: self.client.gather(futures), whats)
+        self._pending = [f for f in self._pending if not f.done()]
+        for key in whats:
+            self._whats.pop(key, None)
+        return results
+
+    def _wait(self, futures: list[Any], timeout: float | None, whats: dict[Any, str]) -> None:
+        """Wait for ``futures``; raise TimeoutError at the deadline, ModeFailed if the cluster breaks."""
+        from distributed import wait
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError()  # the runner names its deadline
+            step = POLL_S if left is None else min(POLL_S, left)
+            try:
+                with self.client.as_current():
+                    wait(futures, timeout=step)
+            except TimeoutError:
+                self._check_cluster(whats)
+                continue
+            except CancelledError as exc:
+                raise self._cancelled(exc, whats) from exc
+            self._check_cluster(whats)
+            return
+
+    def _result(self, get: Callable[[], Any], whats: dict[Any, str]) -> Any:
+        """Call ``get``; turn a dead worker or a lost scheduler into a clear ModeFailed."""
+        from distributed import KilledWorker
+
+        try:
+            return get()
+        except KilledWorker as exc:
+            raise self._worker_lost(whats, exc) from exc
+        except CancelledError as exc:
+            raise self._cancelled(exc, whats) from exc
+
+    def _cancelled(self, exc: BaseException, whats: dict[Any, str]) -> ModeFailed:
+        """Dask cancels futures when the scheduler goes away (or someone restarts the cluster)."""
+        self._check_cluster(whats)
+        reason = str(exc).splitlines()
+        detail = next((line for line in reason if "reason" in line.lower()), reason[0] if reason else "")
+        return ModeFailed(f"{self._label}: Dask cancelled our tasks ({detail.strip()[:200]}): "
+                          f"did the scheduler at {self.address} stop or restart?")
+
+    def _check_cluster(self, whats: dict[Any, str]) -> None:
+        """Raise ModeFailed if a worker left (now or earlier), or the client lost its scheduler."""
+        if self._broken:
+            raise ModeFailed(self._broken)
+        with self._removed_lock:
+            removed = bool(self._removed)
+        if removed:
+            raise self._worker_lost(whats)
+        status = getattr(self.client, "status", "running")
+        if status not in ("running", "newly-created"):
+            message = (f"{self._label}: lost the connection to the Dask scheduler at "
+                       f"{self.address}: did it stop? (client status {status!r})")
+            self._broken = message
+            raise ModeFailed(message)
+
+    def _worker_lost(self, whats: dict[Any, str], killed: Any = None) -> ModeFailed:
+        """The error for a worker that died or left; every later call repeats it."""
+        if killed is not None:  # the scheduler's remove-worker event names every task it had
+            deadline = time.monotonic() + 1.0
+            while not self._removed and time.monotonic() < deadline:
+                time.sleep(0.02)
+        with self._removed_lock:
+            removed = list(self._removed)
+        if removed:
+            worker = removed[0].get("worker", "?")
+            keys = removed[0].get("processing-tasks", ())
+            left = bool(removed[0].get("expected"))
+        else:
+            worker = getattr(killed.last_worker, "address", "?")
+            keys, left = (killed.task,), False
+        known = {**self._whats, **whats}
+        assigned = _join_items([known[k] for k in keys if k in known])
+        during = f" with {assigned} in progress" if assigned else ""
+        more = f" ({len(removed) - 1} more worker(s) too)" if len(removed) > 1 else ""
+        if left:
+            message = (f"{self._label}: the Dask worker {worker} left the cluster{during}{more}: "
+                       "keep the cluster's size fixed (no adaptive scaling) while profiling")
+        else:
+            message = f"{self._label}: the Dask worker {worker} died{during}{more}; {_DIED_HINT}"
+        if self.cluster is None and self.allowed_failures:
+            message += (f" (this cluster re-runs such tasks up to {self.allowed_failures} times, "
+                        "which would mix re-runs into the timings)")
+        self._broken = message
+        return ModeFailed(message)
+
+    def _correct_clocks(self, records: list[dict[str, Any]]) -> None:
+        """Put a remote worker's perf_counter times on this process's clock (offset estimate)."""
+        for record in records:
+            offset = self._offsets.get(record.get("worker", ""), 0.0)
+            if offset:
+                record["start"] -= offset
+                record["end"] -= offset
+
+    def worker_pids(self) -> list[int]:
+        """Pids of the worker processes on this host (remote ones cannot be sampled)."""
+        if self.cluster is not None:
+            pids = []
+            for worker in list(getattr(self.cluster, "workers", {}).values()):
+                with contextlib.suppress(Exception):
+                    if worker.pid:
+                        pids.append(int(worker.pid))
+            if pids:
+                return sorted(pids)
+        return sorted(i["pid"] for i in self._info.values() if i.get("same_host"))
+
+    def close(self, *, kill: bool = False) -> None:
+        """Close the client and the embedded cluster, bounded; kill any worker process left over."""
+        pids = self.worker_pids() if self.cluster is not None else []
+        client, self.client = self.client, None
+        if client is not None:
+            if self._subscribed:
+                with contextlib.suppress(Exception):
+                    client.unsubscribe_topic("all")
+            if self.cluster is None:
+                # An external cluster outlives us: drop our tasks and our plugin.
+                with contextlib.suppress(Exception):
+                    if self._pending:
+                        client.cancel(self._pending, force=True)
+                if self._plugin_name:
+                    with contextlib.suppress(Exception):
+                        client.unregister_worker_plugin(self._plugin_name)
+            self._pending = []
+            with contextlib.suppress(Exception):
+                client.close(timeout=CLOSE_TIMEOUT_S)
+        cluster, self.cluster = self.cluster, None
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=2.0 if kill else CLOSE_TIMEOUT_S)
+            _reap(pids, grace_s=0.0 if kill else 3.0)
+        self._quiet.close()
+
+    def describe(self) -> dict[str, Any]:
+        workers = []
+        with contextlib.suppress(Exception):
+            for address, info in sorted(self._scheduler_workers().items()):
+                local = self._info.get(address, {})
+                entry = {"address": address, "nthreads": info.get("nthreads"),
+                         "memory_limit": info.get("memory_limit"), "host": info.get("host")}
+                if local:
+                    entry.update(pid=local["pid"], hostname=local["host"],
+                                 same_host=local["same_host"],
+                                 clock_offset_s=local["clock_offset_s"],
+                                 clock_uncertainty_s=local["clock_uncertainty_s"])
+                workers.append(entry)
+        remote = any(not w.get("same_host", True) for w in workers)
+        return {
+            "kind": self.kind,
+            "workers": self.workers,
+            "requested_workers": self.requested_workers,
+            "address": self.address,
+            "cluster": "external" if self.scheduler else "embedded",
+            "worker_info": workers,
+            "allowed_failures": self.allowed_failures,
+            "distributed": getattr(self._distributed, "__version__", None),
+            "chunksize": "ignored: one Dask task per item",
+            "clock": ("remote workers: task times shifted by an estimated clock offset, "
+                      "good to about half a round trip" if remote
+                      else "same host: task times share the parent's monotonic clock"),
+        }
+
+
+def _scheduler_allowed_failures(dask_scheduler: Any) -> int:
+    return dask_scheduler.allowed_failures
+
+
+def _describe_batch(args: tuple[Any, ...]) -> str:
+    """'item 3' or 'items 0-2' for a run_batch call, else 'a task'."""
+    if len(args) >= 2 and isinstance(args[1], list) and args[1] and \
+            all(isinstance(p, tuple) and len(p) == 2 for p in args[1]):
+        indices = [p[0] for p in args[1]]
+        if len(indices) == 1:
+            return f"item {indices[0]}"
+        return f"items {indices[0]}-{indices[-1]}"
+    return "a task"
+
+
+def _join_items(whats: list[str]) -> str:
+    """['item 3', 'item 1'] -> 'items 1, 3'; other descriptions are joined as they are."""
+    numbers = sorted(int(w[5:]) for w in whats if w.startswith("item ") and w[5:].isdigit())
+    others = sorted(w for w in whats if not (w.startswith("item ") and w[5:].isdigit()))
+    parts = []
+    if numbers:
+        parts.append(("item " if len(numbers) == 1 else "items ") + ", ".join(map(str, numbers)))
+    return ", ".join(parts + others)
+
+
+def _reap(pids: list[int], grace_s: float = 3.0) -> None:
+    """Kill worker processes of ours that outlived the cluster's close (after ``grace_s``)."""
+    import psutil
+
+    me = os.getpid()
+    alive = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(pid)
+            if process.is_running() and me in {p.pid for p in process.parents()}:
+                alive.append(process)
+    if not alive:
+        return
+    if grace_s:
+        _, alive = psutil.wait_procs(alive, timeout=grace_s)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=3)

@@ -551,7 +551,27 @@ def _environment(meta: dict[str, Any]) -> list[tuple[str, str]]:
         ("Start method", str(env.get("start_method", "–"))),
         ("GIL", "enabled" if env.get("gil_enabled", True) else "disabled (free-threaded build)"),
     ]
+    busy = env.get("busy_cpus_before")
+    if busy is not None:
+        rows.append(("CPUs busy before the run", f"{busy:.1f} (other programs)"))
+    rows += [(f"Pool: {mode}", _pool_text(info.get("pool") or {}))
+             for mode, info in (meta.get("modes") or {}).items() if mode != "sequential"]
     return rows
+
+
+def _pool_text(pool: dict[str, Any]) -> str:
+    """One line per pool: its size and how it started, or which Dask cluster it used."""
+    text = f"{pool.get('workers', '?')} workers"
+    if pool.get("start_method"):
+        text += f", start method {pool['start_method']}"
+    if pool.get("address"):
+        text += f", {pool.get('cluster', '')} Dask cluster at {pool['address']}".replace("  ", " ")
+        workers = pool.get("worker_info") or []
+        if workers:
+            threads = sum(int(w.get("nthreads") or 0) for w in workers)
+            memory = sum(int(w.get("memory_limit") or 0) for w in workers)
+            text += f" ({len(workers)} worker processes, {threads} threads, {fmt_bytes(memory)} memory limit)"
+    return text
 
 
 def _options(meta: dict[str, Any]) -> list[tuple[str, str]]:

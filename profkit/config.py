@@ -53,6 +53,12 @@ def load_config(start: Path | None = None) -> dict[str, Any]:
         if not isinstance(value, KEYS[key]) or isinstance(value, bool):
             raise UsageError(f"{path}: [tool.profkit] {key} has the wrong type "
                              f"({type(value).__name__})")
+    # .py files in ``workloads`` are relative to the pyproject.toml, not to the working folder
+    table["workloads"] = [str(path.parent / w) if w.endswith(".py") else w
+                          for w in table.get("workloads", []) if isinstance(w, str)]
+    # ``out`` too: reports land beside the project, wherever profkit is run from
+    if isinstance(table.get("out"), str):
+        table["out"] = str(path.parent / table["out"])
     if isinstance(table.get("modes"), list):
         table["modes"] = ",".join(table["modes"])
     table["_path"] = str(path)

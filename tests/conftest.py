@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # so workers can import tests.support by reference
+sys.path.insert(0, str(REPO))  # so workers can import tests.fixtures by reference
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -25,7 +25,7 @@ def require(module: str):
 def small_primes_run(tmp_path_factory):
     """One real run of the small prime list in all three modes, saved to disk."""
     from profkit.pipeline import profile
-    from tests.support.workloads import SMALL_PRIMES
+    from tests.fixtures.workloads import SMALL_PRIMES
 
     out = tmp_path_factory.mktemp("small") / "run"
     return profile(SMALL_PRIMES, modes="sequential,threads,processes", workers=2, repeat=3,

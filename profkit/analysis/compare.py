@@ -203,15 +203,20 @@ class Comparison:
         return [m for m in self.modes if m.significant and m.change_pct is not None
                 and m.change_pct > pct]
 
+    def lost_in_b(self) -> list[ModeChange]:
+        """Modes timed in A that have no timings in B (B's mode failed or was interrupted)."""
+        return [m for m in self.modes if m.repeats_a and not m.repeats_b]
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], int | None]:
-    rows = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))
-                   & (timings["phase"] == "map")]
-    walls = [float(v) for v in rows["wall_s"].tolist() if v == v]
-    workers = int(rows["workers"].iloc[0]) if len(rows) else None
+    """The main run's map repeats of ``mode`` (no sweep points, no start-up) and its workers."""
+    main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))]
+    maps = main[main["phase"] == "map"]
+    walls = [float(v) for v in maps["wall_s"].tolist() if v == v]
+    workers = int(main["workers"].iloc[0]) if len(main) else None
     return walls, workers
 
 

@@ -49,8 +49,10 @@ def classify(cpu_ratio: float | None, threads: dict[str, Any] | None) -> dict[st
     if kind == "cpu-bound":
         text = f"CPU-bound: the tasks spend {pct} of their time computing."
         if gil_bound:
+            # without a sequential run there is no speedup, only the cores the threads kept busy
+            gives = f" give {threads_speedup:.2f}×" if threads_speedup is not None else ""
             busy = f", keeping {cores:.1f} of {thread_workers} cores busy" if cores else ""
-            text += (f" Threads give {threads_speedup:.2f}×{busy}: pure Python holds the GIL, so "
+            text += (f" Threads{gives}{busy}: pure Python holds the GIL, so "
                      "only one thread computes at a time.")
         elif releases_gil:
             text += (f" Threads give {threads_speedup:.2f}× and keep {cores or 0:.1f} cores busy, "

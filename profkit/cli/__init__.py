@@ -77,6 +77,11 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising."""
     warnings.showwarning = _show_warning
+    # ``python -m profkit`` puts the working folder first on sys.path; the ``profkit`` script
+    # puts its own folder there instead. Do as -m does, so ``profkit profile mymodule:name`` and
+    # [tool.profkit] workloads find ./mymodule.py either way (spawned workers inherit sys.path).
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

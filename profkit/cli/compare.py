@@ -24,14 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.epilog = (
         "exit codes: 0 ok (or no significant slowdown above --fail-above), 1 a mode got "
-        "significantly slower than --fail-above, 2 usage error (not a run folder, corrupt or "
-        "newer run.json, bad flag)"
+        "significantly slower than --fail-above or failed in B, 2 usage error (not a run folder, "
+        "corrupt or newer run.json, no mode in common, bad flag)"
     )
     parser.add_argument("run_a", metavar="RUN_A", help="the baseline run folder")
     parser.add_argument("run_b", metavar="RUN_B", help="the run folder to compare with the baseline")
     parser.add_argument("--fail-above", metavar="PCT",
                         help="exit 1 when a mode got slower by more than PCT percent and the "
-                        "change is significant (p < --alpha)")
+                        "change is significant (p < --alpha), or when a mode timed in A has no "
+                        "timings in B (it failed)")
     parser.add_argument("--alpha", metavar="P", default="0.05",
                         help="significance level of the Mann-Whitney U test (default: 0.05); "
                         "5 vs 5 repeats reach p = 0.0079 at best, 3 vs 3 only 0.1")
@@ -132,11 +133,20 @@ def run(args: argparse.Namespace) -> int:
     if alpha == 0.0:
         raise UsageError("--alpha must be between 0 and 1, got 0")
     fail_above = _number(args.fail_above, "--fail-above", 0.0) if args.fail_above is not None else None
-    top = int(_number(args.top, "--top", 0.0))
+    try:
+        top = int(args.top)
+    except ValueError:
+        raise UsageError(f"--top must be a whole number, got {args.top!r}") from None
+    if top < 0:
+        raise UsageError(f"--top must be >= 0, got {top}")
     report = None if args.no_html else _report_path(args)
 
     run_a, run_b = load(args.run_a), load(args.run_b)
     comparison = compare_runs(run_a, run_b, alpha=alpha, top=top)
+    if not comparison.modes:
+        raise UsageError(f"nothing to compare: the runs have no mode in common ({args.run_a}: "
+                         f"{', '.join(comparison.only_a) or 'none'}; {args.run_b}: "
+                         f"{', '.join(comparison.only_b) or 'none'})")
     for warning in comparison.warnings:
         sys.stderr.write(f"profkit: warning: {warning}\n")
     if args.json:
@@ -160,6 +170,10 @@ def run(args: argparse.Namespace) -> int:
         for m in slower:
             sys.stderr.write(f"profkit: {m.mode} is {m.change_pct:.1f}% slower (p = {_p(m.p_value)} "
                              f"< {alpha:g}), above --fail-above {fail_above:g}%\n")
-        if slower:
+        lost = comparison.lost_in_b()
+        for m in lost:
+            sys.stderr.write(f"profkit: {m.mode} has no timings in B (status "
+                             f"{comparison.run_b['status'].get(m.mode, '?')}): it cannot pass --fail-above\n")
+        if slower or lost:
             return EXIT_MODE_FAILED
     return EXIT_OK

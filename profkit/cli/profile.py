@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from profkit.workloads.registry import resolve
 
     config = load_config()
-    workload = resolve(args.target)
+    workload = resolve(args.target, config.get("workloads", []))
     modes = args.modes or config.get("modes") or DEFAULT_MODES
     workers = args.workers if args.workers is not None else config.get("workers")
     if workers is not None:

@@ -6,8 +6,10 @@ import argparse
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 from profkit.cli._common import add_mode, add_run_dir, pick_mode
 from profkit.errors import EXIT_OK, ProfkitError, UsageError
@@ -30,12 +32,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20.0) -> None:
+def _parse_port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise UsageError(f"--port must be a number, got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port must be between 1 and 65535, got {port}")
+    return port
+
+
+def _last_line(log: IO[bytes]) -> str:
+    log.seek(0)
+    lines = [line.strip() for line in log.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    return f": {lines[-1]}" if lines else ""
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: IO[bytes], timeout: float = 20.0) -> None:
     import urllib.request
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ProfkitError(f"snakeviz exited with code {process.returncode} before serving")
+            raise ProfkitError(f"snakeviz exited with code {process.returncode} before serving"
+                               f"{_last_line(log)}")
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return
@@ -54,10 +73,7 @@ def run(args: argparse.Namespace) -> int:
     prof = (run_dir / files[mode]).resolve()
     load_profile(prof)  # a corrupt file fails here, with one line, not inside snakeviz
     if args.port is not None:
-        try:
-            port = int(args.port)
-        except ValueError:
-            raise UsageError(f"--port must be a number, got {args.port!r}") from None
+        port = _parse_port(args.port)
         with socket.socket() as s:
             if s.connect_ex((HOST, port)) == 0:
                 raise UsageError(f"port {port} on {HOST} is busy: pick another --port or leave "
@@ -67,28 +83,31 @@ def run(args: argparse.Namespace) -> int:
     from urllib.parse import quote
 
     url = f"http://{HOST}:{port}/snakeviz/{quote(str(prof))}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "snakeviz", "--server", "-H", HOST, "-p", str(port), str(prof)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_until_up(url, process)
-        print(f"snakeviz is serving {mode}.prof at {url}", flush=True)
-        print("press Ctrl-C to stop", flush=True)
-        if not args.no_browser:
-            import webbrowser
+    # snakeviz logs a traceback per failing request: a file never fills up, an unread pipe
+    # does (64 KiB) and then freezes the server.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "snakeviz", "--server", "-H", HOST, "-p", str(port), str(prof)],
+            stdout=subprocess.DEVNULL, stderr=log,
+        )
+        try:
+            _wait_until_up(url, process, log)
+            print(f"snakeviz is serving {mode}.prof at {url}", flush=True)
+            print("press Ctrl-C to stop", flush=True)
+            if not args.no_browser:
+                import webbrowser
 
-            if not webbrowser.open(url):
-                print("no browser found: open the URL above yourself", flush=True)
-        process.wait()
-        return EXIT_OK
-    except KeyboardInterrupt:
-        return EXIT_OK
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                if not webbrowser.open(url):
+                    print("no browser found: open the URL above yourself", flush=True)
+            process.wait()
+            return EXIT_OK
+        except KeyboardInterrupt:
+            return EXIT_OK
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

@@ -105,16 +105,24 @@ def check_picklable(workload: Workload) -> None:
         ) from exc
 
 
-def resolve(target: str) -> Workload:
-    """Load the workload that ``target`` names; raise WorkloadError with one clear line."""
+def resolve(target: str, modules: list[str] | None = None) -> Workload:
+    """Load the workload that ``target`` names; raise WorkloadError with one clear line.
+
+    A bare name is a built-in or, failing that, a workload in ``modules`` (the
+    ``[tool.profkit] workloads``), the same names ``profkit list`` shows.
+    """
     if target in _BUILTINS:
         return _builtin(target)
     if ":" not in target:
-        close = difflib.get_close_matches(target, list(_BUILTINS), n=3)
+        configured = {w.name: w for w in module_workloads(modules or [])}
+        if target in configured:
+            check_picklable(configured[target])
+            return configured[target]
+        close = difflib.get_close_matches(target, [*_BUILTINS, *configured], n=3)
         hint = f"did you mean {', '.join(close)}? " if close else ""
         raise WorkloadError(
             f"unknown workload {target!r}: {hint}use a built-in ({', '.join(_BUILTINS)}), "
-            "package.module:name or path/to/file.py:name"
+            "a workload profkit list shows, package.module:name or path/to/file.py:name"
         )
     location, _, attr = target.rpartition(":")
     if not attr or not location:
@@ -138,10 +146,10 @@ def resolve(target: str) -> Workload:
     return workload
 
 
-def list_workloads(modules: list[str] | None = None) -> list[Workload]:
-    """Built-in workloads, then every workload found in the given modules."""
-    found = [_builtin(name) for name in _BUILTINS]
-    for module_name in modules or []:
+def module_workloads(modules: list[str]) -> list[Workload]:
+    """Every workload found in the given modules or .py files, in order."""
+    found = []
+    for module_name in modules:
         module = (
             load_file_module(module_name)
             if module_name.endswith(".py")
@@ -154,3 +162,8 @@ def list_workloads(modules: list[str] | None = None) -> list[Workload]:
             elif isinstance(registered, Workload):
                 found.append(registered)
     return found
+
+
+def list_workloads(modules: list[str] | None = None) -> list[Workload]:
+    """Built-in workloads, then every workload found in the given modules."""
+    return [_builtin(name) for name in _BUILTINS] + module_workloads(modules or [])

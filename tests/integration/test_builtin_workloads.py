@@ -14,7 +14,7 @@ import line_profiler
 import pandas as pd
 import pytest
 
-from tests.support.cli import run_cli
+from tests.fixtures.cli import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -135,7 +135,7 @@ def test_containers_time_each_builder_in_microseconds(tmp_path):
 
 
 def test_sweep_draws_scaling_points_and_fits_amdahl(tmp_path):
-    from tests.support.cli import SUPPORT
+    from tests.fixtures.cli import WORKLOADS as SUPPORT
 
     out = tmp_path / "sweep"
     result = run_cli("profile", f"{SUPPORT}:SMALL_PRIMES", "--modes", "sequential,processes",

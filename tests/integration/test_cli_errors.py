@@ -7,17 +7,7 @@ import shutil
 
 import pytest
 
-from tests.support.cli import run_cli
-
-
-def _one_line_error(result, *needles: str) -> str:
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
+from tests.fixtures.cli import one_line_error, run_cli
 
 
 @pytest.mark.parametrize("args, needles", [
@@ -34,7 +24,7 @@ def _one_line_error(result, *needles: str) -> str:
     (["frobnicate"], ["invalid choice"]),
 ])
 def test_bad_arguments(args, needles):
-    _one_line_error(run_cli(*args, timeout=60), *needles)
+    one_line_error(run_cli(*args, timeout=60), *needles)
 
 
 def test_existing_output_folder_is_never_overwritten(tmp_path):
@@ -42,7 +32,7 @@ def test_existing_output_folder_is_never_overwritten(tmp_path):
     out.mkdir()
     keep = out / "mine.txt"
     keep.write_text("user data")
-    _one_line_error(run_cli("profile", "primes", "--out", str(out), timeout=60),
+    one_line_error(run_cli("profile", "primes", "--out", str(out), timeout=60),
                     "already exists", "--out")
     assert keep.read_text() == "user data"
     assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
@@ -51,7 +41,7 @@ def test_existing_output_folder_is_never_overwritten(tmp_path):
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    _one_line_error(run_cli("profile", "primes", "--out", str(blocker / "run"), timeout=60),
+    one_line_error(run_cli("profile", "primes", "--out", str(blocker / "run"), timeout=60),
                     "cannot write to output folder")
 
 
@@ -63,33 +53,33 @@ def saved_run(small_primes_run, tmp_path):
 
 
 def test_report_on_a_folder_that_is_not_a_run(tmp_path):
-    _one_line_error(run_cli("report", str(tmp_path), timeout=60), "is not a profkit run")
+    one_line_error(run_cli("report", str(tmp_path), timeout=60), "is not a profkit run")
 
 
 def test_report_on_corrupt_run_json(saved_run):
     (saved_run / "run.json").write_text("{not json")
-    _one_line_error(run_cli("report", str(saved_run), timeout=60), "corrupt")
+    one_line_error(run_cli("report", str(saved_run), timeout=60), "corrupt")
 
 
 def test_report_on_a_newer_format(saved_run):
     data = json.loads((saved_run / "run.json").read_text())
     data["format_version"] = 99
     (saved_run / "run.json").write_text(json.dumps(data))
-    _one_line_error(run_cli("report", str(saved_run), timeout=60), "format_version 99",
+    one_line_error(run_cli("report", str(saved_run), timeout=60), "format_version 99",
                     "upgrade profkit")
 
 
 def test_foreign_json_is_not_a_run(saved_run):
     (saved_run / "run.json").write_text(json.dumps({"name": "something else"}))
-    _one_line_error(run_cli("report", str(saved_run), timeout=60), "not a profkit run file")
+    one_line_error(run_cli("report", str(saved_run), timeout=60), "not a profkit run file")
 
 
 def test_corrupt_prof_and_lprof(saved_run):
     (saved_run / "profiles" / "sequential.prof").write_bytes(b"garbage")
-    _one_line_error(run_cli("view", str(saved_run), "--mode", "sequential", "--no-browser",
+    one_line_error(run_cli("view", str(saved_run), "--mode", "sequential", "--no-browser",
                             timeout=60), "sequential.prof is not a cProfile stats file")
     (saved_run / "lines" / "threads.lprof").write_bytes(b"\x80\x04garbage")
-    _one_line_error(run_cli("lines", str(saved_run), "--mode", "threads", timeout=60),
+    one_line_error(run_cli("lines", str(saved_run), "--mode", "threads", timeout=60),
                     "threads.lprof is not a line_profiler stats file")
 
 

@@ -313,7 +313,7 @@ def test_worker_killed_mid_run(tmp_path, no_orphans):
 
 
 def test_task_that_exits_the_worker(tmp_path, no_orphans):
-    from tests.support.workloads import EXITS  # os._exit(7) on item 3
+    from tests.fixtures.workloads import EXITS  # os._exit(7) on item 3
 
     t0 = time.monotonic()
     run = profile(EXITS, modes="processes:2,dask:2", repeat=1, out=tmp_path / "run")
@@ -324,7 +324,7 @@ def test_task_that_exits_the_worker(tmp_path, no_orphans):
 
 
 def test_hung_task_times_out_and_leaves_nothing(tmp_path, no_orphans):
-    from tests.support.workloads import HANGS  # item 3 sleeps for an hour
+    from tests.fixtures.workloads import HANGS  # item 3 sleeps for an hour
 
     t0 = time.monotonic()
     run = profile(HANGS, modes="dask:2", repeat=1, out=tmp_path / "run", timeout=3)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.support.cli import SUPPORT, cli_env, new_marker, processes_with_marker, run_cli
+from tests.fixtures.cli import MARKER, WORKLOADS, cli_env, new_marker, processes_with_marker, run_cli
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -20,8 +20,9 @@ def _profile(tmp_path, name: str, modes: str, *extra: str, timeout: float = 120)
     marker = new_marker()
     out = tmp_path / "run"
     t0 = time.monotonic()
-    result = run_cli("profile", f"{SUPPORT}:{name}", "--modes", modes, "--repeat", "1",
-                     "--workers", "2", "--out", str(out), *extra, marker=marker, timeout=timeout)
+    result = run_cli("profile", f"{WORKLOADS}:{name}", "--modes", modes, "--repeat", "1",
+                     "--workers", "2", "--out", str(out), *extra, env=cli_env(**{MARKER: marker}),
+                     timeout=timeout)
     elapsed = time.monotonic() - t0
     time.sleep(0.2)
     assert processes_with_marker(marker) == [], "orphan processes left behind"
@@ -105,9 +106,9 @@ def test_interrupt_saves_what_finished_and_exits_130(tmp_path, sig):
     marker = new_marker()
     out = tmp_path / "run"
     process = subprocess.Popen(
-        [sys.executable, "-m", "profkit", "profile", f"{SUPPORT}:SLEEPY", "--modes",
+        [sys.executable, "-m", "profkit", "profile", f"{WORKLOADS}:SLEEPY", "--modes",
          "sequential,processes", "--repeat", "30", "--workers", "2", "--out", str(out)],
-        env=cli_env(marker), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        env=cli_env(**{MARKER: marker}), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         for line in process.stderr:
             if "processes:2: timing repeat 3/" in line:

@@ -55,3 +55,8 @@ def test_fmt_seconds_picks_units():
     assert verdict.fmt_seconds(2.5) == "2.50 s"
     assert verdict.fmt_seconds(0.0123) == "12.3 ms"
     assert verdict.fmt_seconds(4.2e-6) == "4.2 µs"
+
+
+def test_threads_without_a_sequential_run_have_no_speedup_yet_classify():
+    c = verdict.classify(0.95, {"speedup": None, "workers": 2, "cores_used": 1.0})
+    assert c["gil_bound"] and "GIL" in c["explanation"]

@@ -1,0 +1,136 @@
+"""Workload targets: files outside the project, package.module:name, and every bad target."""
+
+from __future__ import annotations
+
+import pickle
+import pstats
+
+import pytest
+
+import profkit
+from tests.fixtures import counting
+from tests.fixtures.cli import cli_env, copy_fixture, one_line_error, run_cli
+
+PROFILE_ARGS = ("--modes", "sequential,processes", "--workers", "2", "--repeat", "2",
+                "--line-budget", "0.01", "-q")
+
+
+def _calls(prof, filename, name: str) -> int:
+    """Calls of ``name`` defined in ``filename``, from a saved pstats file."""
+    stats = pstats.Stats(str(prof)).stats
+    found = [nc for (file, _, func), (_, nc, _, _, _) in stats.items()
+             if func == name and file == str(filename)]
+    assert len(found) == 1, (name, [k for k in stats if k[2] == name])
+    return found[0]
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("start_method", ["fork", "forkserver", "spawn"])
+@pytest.mark.parametrize("name, items", [("WORKLOAD", counting.ITEMS), ("decorated", [2, 4, 6])])
+def test_file_outside_the_project_profiles_in_workers(tmp_path, start_method, name, items):
+    workload = copy_fixture("counting.py", tmp_path)
+    out = tmp_path / "run"
+    result = run_cli("profile", f"{workload}:{name}", *PROFILE_ARGS, "--start-method", start_method,
+                     "--out", out, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    task = "task" if name == "WORKLOAD" else "decorated"
+    for mode in ("processes", "sequential"):
+        prof = out / "profiles" / f"{mode}.prof"
+        assert _calls(prof, workload, task) == len(items)
+        assert _calls(prof, workload, "helper") == counting.HELPER_CALLS * len(items)
+    meta = (out / "run.json").read_text(encoding="utf-8")
+    assert f'"start_method": "{start_method}"' in meta
+
+
+@pytest.mark.timeout(120)
+def test_package_module_target_from_pythonpath(tmp_path):
+    root = copy_fixture("pkgroot", tmp_path)
+    out = tmp_path / "run"
+    result = run_cli("profile", "profkit_test_pkg.jobs:SQUARES", *PROFILE_ARGS, "--start-method", "spawn",
+                     "--out", out, cwd=tmp_path, env=cli_env([root]))
+    assert result.returncode == 0, result.stderr
+    prof = out / "profiles" / "processes.prof"
+    assert _calls(prof, root / "profkit_test_pkg" / "jobs.py", "square") == 8
+
+
+def test_decorator_returns_the_function_itself_and_it_pickles_by_reference():
+    def plain(x):
+        return x
+
+    assert profkit.workload(items=[1, 2])(plain) is plain
+    assert plain.__profkit_workload__.items == [1, 2]
+    assert plain.__profkit_workload__.name == "plain"
+
+    registered = counting.decorated.__profkit_workload__
+    assert registered.task is counting.decorated
+    assert registered.description.startswith("decorated task")
+    data = pickle.dumps(counting.decorated)
+    assert b"tests.fixtures.counting" in data and b"decorated" in data
+    assert pickle.loads(data) is counting.decorated
+    assert counting.decorated(2) == sum(counting.helper(2 * k) for k in range(3))  # still callable
+
+
+# -- bad targets: one line on stderr, exit 2, no traceback ------------------------
+
+
+@pytest.fixture
+def files(tmp_path):
+    return {name: copy_fixture(f"{name}.py", tmp_path) for name in ("counting", "bad_tasks", "import_error")}
+
+
+@pytest.mark.timeout(120)
+def test_missing_file(tmp_path):
+    error = one_line_error(run_cli("profile", f"{tmp_path / 'nope.py'}:WORKLOAD", cwd=tmp_path))
+    assert "not found" in error and "nope.py" in error
+
+
+@pytest.mark.timeout(120)
+def test_import_error_names_the_line(tmp_path, files):
+    error = one_line_error(run_cli("profile", f"{files['import_error']}:WORKLOAD", cwd=tmp_path))
+    assert "line 5" in error and "RuntimeError" in error and "broken on purpose" in error
+
+
+@pytest.mark.timeout(120)
+def test_syntax_error_names_the_line(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import profkit\n\ndef task(x:\n    return x\n", encoding="utf-8")
+    error = one_line_error(run_cli("profile", f"{broken}:WORKLOAD", cwd=tmp_path))
+    assert "SyntaxError" in error and "line 3" in error
+
+
+@pytest.mark.timeout(120)
+def test_missing_name_suggests_a_close_one(tmp_path, files):
+    error = one_line_error(run_cli("profile", f"{files['counting']}:WORKLOD", cwd=tmp_path))
+    assert "has no name 'WORKLOD'" in error and "WORKLOAD" in error
+
+
+@pytest.mark.timeout(120)
+def test_name_that_is_not_a_workload(tmp_path, files):
+    error = one_line_error(run_cli("profile", f"{files['counting']}:NOT_A_WORKLOAD", cwd=tmp_path))
+    assert "is a int, not a workload" in error
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name, shown", [("LAMBDA", "<lambda>"),
+                                         ("NESTED", "make_nested.<locals>.inner_task")])
+def test_task_that_cannot_be_pickled_is_named(tmp_path, files, name, shown):
+    error = one_line_error(run_cli("profile", f"{files['bad_tasks']}:{name}", cwd=tmp_path))
+    assert shown in error and "cannot be pickled" in error and "module level" in error
+
+
+@pytest.mark.timeout(120)
+def test_unknown_builtin_suggests_the_closest(tmp_path):
+    error = one_line_error(run_cli("profile", "prims", cwd=tmp_path))
+    assert "unknown workload 'prims'" in error and "did you mean primes" in error
+
+
+@pytest.mark.timeout(120)
+def test_unknown_module(tmp_path):
+    error = one_line_error(run_cli("profile", "no_such_package_xyz.jobs:WORK", cwd=tmp_path))
+    assert "no module named 'no_such_package_xyz.jobs'" in error
+
+
+def test_api_refuses_an_unpicklable_task_before_running():
+    with pytest.raises(profkit.ProfkitError, match="<lambda>"):
+        profkit.profile(profkit.Workload("lam", lambda x: x, [1]), modes="sequential", repeat=1)
+

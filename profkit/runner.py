@@ -183,17 +183,21 @@ def _time_map(pool: Pool, workload: Workload, items: list[Any], options: Options
     return pool.time_map(workload.task, items, options.chunksize, deadline.remaining())
 
 
-def _line_subset(durations: dict[int, float], n_items: int, workers: int, budget_s: float) -> list[int]:
-    """The cheapest items whose plain run time fits the line budget; at least one per worker.
+def _line_subset(durations: dict[int, float], n_items: int, workers: int, budget_s: float,
+                 parallel: bool = True) -> list[int]:
+    """The cheapest items whose plain run time fits the line budget; at least one per worker
+    when the workers run in parallel (processes, dask), else at least one.
 
     line_profiler slows tight loops about ninefold, so the line pass covers a
-    sample of the items; the report says which.
+    sample of the items; the report says which. Threads take turns on the GIL,
+    so one item per thread would cost the sum of their times, not the largest.
     """
     chosen: list[int] = []
     spent = 0.0
+    minimum = min(workers, n_items) if parallel else 1
     for index in sorted(range(n_items), key=lambda i: (durations.get(i, 0.0), i)):
         cost = durations.get(index, 0.0)
-        if len(chosen) >= min(workers, n_items) and spent + cost > budget_s:
+        if len(chosen) >= minimum and spent + cost > budget_s:
             break
         chosen.append(index)
         spent += cost
@@ -298,7 +302,8 @@ def run_mode(workload: Workload, items: list[Any], spec: ModeSpec, options: Opti
         if "lines" in options.collectors:
             durations = line_durations or {r["index"]: r["end"] - r["start"] for r in result.tasks}
             result.line_items = _line_subset(durations, len(items), spec.workers,
-                                             options.line_budget_s)
+                                             options.line_budget_s,
+                                             parallel=spec.kind in ("processes", "dask"))
             progress(f"{spec}: line_profiler on {len(result.line_items)} of {len(items)} items")
             payloads, _, wall = _run_pass(pool, workload, items, result.line_items, LINES, options,
                                           1, deadline)

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lines", help="comma-separated extra functions for line_profiler: "
                         "name (in the task's module) or module:qualname")
     parser.add_argument("--line-budget", help="seconds of plain run time the line_profiler "
-                        "pass may cover, cheapest items first, at least one per worker "
+                        "pass may cover, cheapest items first, at least one per process "
                         "(default: 0.25)")
     parser.add_argument("--out", help="run folder to create (default: "
                         "reports/<workload>-<YYYYmmdd-HHMMSS>); never overwritten")

@@ -64,9 +64,12 @@ def _children() -> dict[int, str]:
         try:
             if child.status() == psutil.STATUS_ZOMBIE:
                 continue
-            cmd = " ".join(child.cmdline())
+            argv = child.cmdline()
+            cmd = " ".join(argv)
         except psutil.Error:
             continue
+        if not argv or "python" not in argv[0]:
+            continue  # e.g. the session's headless Chromium, which is not ours to check here
         if "resource_tracker" in cmd or "forkserver" in cmd:
             continue
         found[child.pid] = cmd

@@ -48,7 +48,11 @@ def test_readme_has_python_examples():
 @pytest.mark.parametrize("line, code, skipped", BLOCKS, ids=[f"README.md:{b[0]}" for b in BLOCKS])
 def test_readme_example_runs(tmp_path, line, code, skipped):
     if skipped:
-        pytest.skip(f"README.md:{line} is marked {SKIP_MARK}")
+        # Marked examples need a run folder the reader has (a path with their timestamp):
+        # they must still be valid Python that uses only the public API.
+        compile(code, f"README.md:{line}", "exec")
+        assert "import profkit" in code
+        return
     script = tmp_path / f"readme_line_{line}.py"
     script.write_text(code, encoding="utf-8")
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=cli_env(),

@@ -365,3 +365,15 @@ def compare_runs(run_a: Run, run_b: Run, *, alpha: float = DEFAULT_ALPHA,
     if not modes:
         comparison.warnings.insert(0, "the runs have no mode in common: nothing to compare")
     return comparison
+
+
+def format_change(value: float | None, missing: str = "-") -> str:
+    """A percentage change with its sign, or ``missing``."""
+    return missing if value is None else f"{value:+.1f}%"
+
+
+def format_p(value: float | None, missing: str = "-") -> str:
+    """A p-value short enough for a table cell, or ``missing``."""
+    if value is None:
+        return missing
+    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")

@@ -57,18 +57,9 @@ def _number(text: str, what: str, low: float, high: float | None = None) -> floa
     return value
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.1f}%"
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")
-
-
 def format_text(comparison: Comparison) -> str:
     """The plain-text tables ``profkit compare`` prints."""
+    from profkit.analysis.compare import format_change, format_p
     from profkit.analysis.verdict import fmt_seconds
     from profkit.render.console import table
 
@@ -86,7 +77,8 @@ def format_text(comparison: Comparison) -> str:
         if m.ratio is not None and m.ratio_ci:
             ratio += f" [{m.ratio_ci[0]:.3f}-{m.ratio_ci[1]:.3f}]"
         rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", fmt_seconds(m.median_a_s),
-                     fmt_seconds(m.median_b_s), _pct(m.change_pct), ratio, _p(m.p_value), m.verdict])
+                     fmt_seconds(m.median_b_s), format_change(m.change_pct), ratio,
+                     format_p(m.p_value), m.verdict])
     if rows:
         out += [
             "Wall time (median of the repeats; B/A above 1 is slower; Mann-Whitney U, two-sided)",
@@ -103,7 +95,7 @@ def format_text(comparison: Comparison) -> str:
                 label += f" [{c.status}]"
             frows.append([label, fmt_seconds(c.self_a_s), fmt_seconds(c.self_b_s),
                           ("+" if c.delta_s >= 0 else "-") + fmt_seconds(abs(c.delta_s)),
-                          _pct(c.change_pct), str(c.ncalls_a), str(c.ncalls_b)])
+                          format_change(c.change_pct), str(c.ncalls_a), str(c.ncalls_b)])
         out += ["", f"Self time, {mode}: top {len(changes)} changes (one cProfile pass each, no test)",
                 table(["function", "self A", "self B", "delta", "change", "calls A", "calls B"], frows)]
     only = [f"only in {side}: {', '.join(modes)}"
@@ -126,7 +118,7 @@ def _report_path(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profkit.analysis.compare import compare_runs
+    from profkit.analysis.compare import compare_runs, format_p
     from profkit.store import atomic_write_text, load, to_json
 
     alpha = _number(args.alpha, "--alpha", 0.0, 1.0)
@@ -168,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     if fail_above is not None:
         slower = comparison.slower_than(fail_above)
         for m in slower:
-            sys.stderr.write(f"profkit: {m.mode} is {m.change_pct:.1f}% slower (p = {_p(m.p_value)} "
+            sys.stderr.write(f"profkit: {m.mode} is {m.change_pct:.1f}% slower (p = {format_p(m.p_value)} "
                              f"< {alpha:g}), above --fail-above {fail_above:g}%\n")
         lost = comparison.lost_in_b()
         for m in lost:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from profkit.analysis.compare import format_change, format_p
+
 if TYPE_CHECKING:
     import jinja2
 
@@ -69,13 +71,11 @@ def _seconds(value: float | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.1f}%"
+    return format_change(value, "–")
 
 
 def _pvalue(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")
+    return format_p(value, "–")
 
 
 def _interval_svg(lo: float, hi: float, ratio: float, span: float) -> dict[str, float]:

@@ -10,7 +10,11 @@ from profkit.errors import UsageError
 KEYS = {
     "modes": (str, list),
     "workers": (int,),
-    "repeat": (int,),
+    "repeat": (int, str),
+    "precision": (int, float, str),
+    "max_rounds": (int,),
+    "max_time": (int, float),
+    "chunksize": (int,),
     "out": (str,),
     "workloads": (list,),
     "lines": (list,),

@@ -10,21 +10,25 @@ import linecache
 import pstats
 from typing import TYPE_CHECKING, Any
 
+from profkit.model import RawRun, TaskRecord, WorkerLabel
+
 if TYPE_CHECKING:
     import pandas as pd
-
-    from profkit.runner import RawRun
 
 #: frame name -> column -> (dtype, description). The README's table is made from this.
 COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "timings": {
-        "mode": ("string", "sequential, threads, processes or dask"),
+        "mode": ("string", "sequential, threads, processes, pool or dask"),
         "workers": ("int64", "worker count of the pool"),
         "sweep": ("bool", "True for a --sweep point, False for the main run"),
         "phase": ("string", "'startup' (pool start until every worker is ready) or 'map'"),
-        "repeat": ("int64", "repeat number, from 0"),
+        "repeat": ("int64", "interleaved round, from 0: maps with the same number ran in the same "
+                   "round, one after another"),
+        "order": ("int64", "the mode's place in its round's random order, from 0"),
         "wall_s": ("float64", "wall-clock seconds, timeit with GC off, no profiler active"),
         "cpu_s": ("float64", "CPU seconds of the parent plus its pool workers (NaN for startup)"),
+        "others_cpu": ("float64", "cores other programs kept busy during the round"),
+        "spoiled": ("bool", "True if other programs were busy enough to set the round aside"),
     },
     "tasks": {
         "mode": ("string", "mode"),
@@ -142,32 +146,47 @@ def line_rows(mode: str, line_stats: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _worker_label(label: WorkerLabel, record: TaskRecord) -> str:
+    if label is WorkerLabel.MAIN:
+        return "main"
+    if label is WorkerLabel.THREAD:
+        return record.thread
+    if label is WorkerLabel.ADDRESS and record.worker:
+        return record.worker
+    return f"pid {record.pid}"
+
+
 def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
     """All five frames for a run."""
-    timings, tasks, functions, lines, memory = [], [], [], [], []
+    timings: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    functions: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    memory: list[dict[str, Any]] = []
     for m in raw.modes:
-        base = {"mode": m.spec.kind, "workers": m.spec.workers, "sweep": m.sweep}
-        timings += [{**base, **t} for t in m.timings]
-        item_bytes = m.dispatch.get("item_bytes", [])
+        mode = m.spec.kind
+        base = {"mode": mode, "workers": m.spec.workers, "sweep": m.sweep}
+        timings += [{**base, "phase": t.phase, "repeat": t.round, "order": t.order,
+                     "wall_s": t.wall_s, "cpu_s": t.cpu_s, "others_cpu": t.others_cpu,
+                     "spoiled": t.spoiled} for t in m.timings]
+        item_bytes = m.dispatch.item_bytes
         for r in m.tasks:
-            index = r["index"]
-            worker = ("main" if m.spec.kind == "sequential"
-                      else r["thread"] if m.spec.kind == "threads"
-                      else r.get("worker") or f"pid {r['pid']}")
             tasks.append({
-                **base, "item": index, "item_repr": _short(raw.items[index]),
-                "start_s": r["start"], "end_s": r["end"], "duration_s": r["end"] - r["start"],
-                "cpu_s": r["cpu"], "pid": r["pid"], "thread": r["thread"], "worker": worker,
-                "item_bytes": item_bytes[index] if index < len(item_bytes) else 0,
-                "result_bytes": r.get("result_bytes", float("nan")),
-                "result_repr": _short(r.get("result")) if r["ok"] else "",
-                "ok": r["ok"], "error": r.get("error") or "",
+                **base, "item": r.index, "item_repr": _short(raw.items[r.index]),
+                "start_s": r.start, "end_s": r.end, "duration_s": r.end - r.start,
+                "cpu_s": r.cpu, "pid": r.pid, "thread": r.thread,
+                "worker": _worker_label(m.traits.worker_label, r),
+                "item_bytes": item_bytes[r.index] if r.index < len(item_bytes) else 0,
+                "result_bytes": float("nan") if r.result_bytes is None else r.result_bytes,
+                "result_repr": _short(r.result) if r.ok else "",
+                "ok": r.ok, "error": r.error or "",
             })
         if m.sweep:
             continue
-        functions += function_rows(m.spec.kind, m.profile)
-        lines += line_rows(m.spec.kind, m.lines)
-        memory += [{"mode": m.spec.kind, **s} for s in m.memory]
+        functions += function_rows(mode, m.profile)
+        lines += line_rows(mode, m.lines)
+        memory += [{"mode": mode, "t_s": s.t_s, "pid": s.pid, "role": s.role,
+                    "rss_bytes": s.rss_bytes} for s in m.memory]
     return {
         "timings": _frame("timings", timings),
         "tasks": _frame("tasks", tasks),

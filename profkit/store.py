@@ -11,6 +11,8 @@ Layout::
 Version history of ``run.json`` (``FORMAT_VERSION``):
 
 * 1 -- first format.
+* 2 -- interleaved rounds: ``rounds``, mode ``traits``, timings columns ``order``,
+  ``others_cpu`` and ``spoiled``; ``repeat`` may be ``"auto"``. Version 1 is refused.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from profkit.frames import FRAME_NAMES
 if TYPE_CHECKING:
     import pandas as pd
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 RUN_FILE = "run.json"
 REPORT_FILE = "index.html"
 
@@ -216,8 +218,9 @@ def read_run_json(path: Path) -> dict[str, Any]:
     if version > FORMAT_VERSION:
         raise StoreError(f"{run_file} has format_version {version}, newer than this profkit "
                          f"reads ({FORMAT_VERSION}): upgrade profkit")
-    if version < 1:
-        raise StoreError(f"{run_file} has unknown format_version {version}")
+    if version < FORMAT_VERSION:
+        raise StoreError(f"{run_file} has format_version {version}, from an older profkit whose "
+                         "timings this one cannot compare: re-run profkit profile")
     for key, kind in (("analysis", dict), ("status", dict), ("workload", dict)):
         if not isinstance(data.get(key), kind):
             raise StoreError(f"{run_file} is missing its {key!r} section: re-run profkit profile")

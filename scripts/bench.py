@@ -1218,7 +1218,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def make_config(args: argparse.Namespace) -> Config:
-    from profkit.modes import available_cpus
+    from profkit.executors.registry import available_cpus
 
     if args.quick:
         return Config(quick=True, rounds=args.rounds or 1, items=list(SMALL_PRIMES), workers=available_cpus(),

@@ -9,7 +9,6 @@ IO_BOUND_RATIO = 0.3
 GAIN_THRESHOLD = 1.10  # below this speedup a pool "does not pay"
 GIL_CORES = 1.3  # threads that keep fewer cores than this busy are serialised
 SIMPLER_WITHIN = 0.05  # prefer a simpler mode within 5% of the best
-MODE_COST = {"sequential": 0, "threads": 1, "processes": 2, "dask": 3}
 
 
 def fmt_seconds(seconds: float | None) -> str:
@@ -21,6 +20,15 @@ def fmt_seconds(seconds: float | None) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.1f} ms"
     return f"{seconds * 1e6:.1f} µs"
+
+
+def _is_ref(m: dict[str, Any]) -> bool:
+    return bool((m.get("traits") or {}).get("reference"))
+
+
+def _shares_gil(m: dict[str, Any]) -> bool:
+    traits = m.get("traits") or {}
+    return bool(traits.get("shares_gil") and traits.get("parallel"))
 
 
 def classify(cpu_ratio: float | None, threads: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -68,8 +76,20 @@ def classify(cpu_ratio: float | None, threads: dict[str, Any] | None) -> dict[st
             "gil_bound": gil_bound, "explanation": text}
 
 
-def recommend(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The simplest mode whose speedup is within 5% of the best; sequential if none pays.
+def mode_cost(traits: dict[str, Any]) -> int:
+    """How much machinery a mode needs: the plain loop, threads, local processes, a cluster."""
+    if traits.get("reference"):
+        return 0
+    if traits.get("shares_memory"):
+        return 1
+    if traits.get("worker_label") == "address":
+        return 3
+    return 2
+
+
+def recommend(candidates: list[dict[str, Any]], reference: str | None,
+              traits: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The simplest mode whose speedup is within 5% of the best; the reference if none pays.
 
     Each candidate has mode, workers, speedup and speedup_ci.
     """
@@ -77,14 +97,15 @@ def recommend(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not usable:
         return None
     best = max(usable, key=lambda c: c["speedup"])
-    if best["speedup"] < GAIN_THRESHOLD or best["mode"] == "sequential":
-        seq = next((c for c in usable if c["mode"] == "sequential"), None)
-        return {"mode": "sequential", "workers": 1, "speedup": 1.0,
-                "speedup_ci": seq.get("speedup_ci") if seq else None,
+    if best["speedup"] < GAIN_THRESHOLD or best["mode"] == reference:
+        ref = next((c for c in usable if c["mode"] == reference), None)
+        return {"mode": reference or best["mode"], "workers": 1, "speedup": 1.0,
+                "speedup_ci": ref.get("speedup_ci") if ref else None,
                 "reason": "no pooled mode is at least 10% faster than the plain loop"}
-    near = [c for c in usable if c["mode"] != "sequential"
+    near = [c for c in usable if c["mode"] != reference
             and c["speedup"] >= best["speedup"] * (1 - SIMPLER_WITHIN)]
-    choice = min(near, key=lambda c: (MODE_COST.get(c["mode"], 9), c["workers"], -c["speedup"]))
+    choice = min(near, key=lambda c: (mode_cost(traits.get(c["mode"], {})), c["workers"],
+                                      -c["speedup"]))
     reason = "the fastest mode" if choice is best else (
         f"within 5% of the fastest ({best['mode']}:{best['workers']}, {best['speedup']:.2f}×) "
         "and cheaper to run")
@@ -97,7 +118,7 @@ def advise(modes: dict[str, Any], granularity: dict[str, Any] | None,
            n_items: int, recommendation: dict[str, Any] | None) -> list[str]:
     """Concrete advice where it applies: chunksize, split items, threads for I/O, processes."""
     advice: list[str] = []
-    pooled = [m for m in modes.values() if m["mode"] != "sequential" and m.get("speedup")]
+    pooled = [m for m in modes.values() if not _is_ref(m) and m.get("speedup")]
     kind = classification["kind"] if classification else None
     losing = [m for m in pooled if m["speedup"] < 1.0]
     if pooled and len(losing) == len(pooled) and per_task_s is not None:
@@ -130,7 +151,8 @@ def advise(modes: dict[str, Any], granularity: dict[str, Any] | None,
     overhead_bound = bool(pooled and len(losing) == len(pooled))
     if classification and classification["gil_bound"] and not overhead_bound:
         advice.append("Use processes for CPU-bound Python: threads are held back by the GIL.")
-    if recommendation and recommendation["mode"] == "sequential" and not losing and pooled:
+    ref = next((m["mode"] for m in modes.values() if _is_ref(m)), None)
+    if recommendation and recommendation["mode"] == ref and not losing and pooled:
         advice.append("Parallelism does not pay here: keep the plain loop.")
     return advice
 
@@ -140,7 +162,7 @@ def _slowdown_cause(m: dict[str, Any], gil: bool, per_task_s: float | None) -> s
     overhead = m.get("overhead_per_task_s")
     if overhead is not None and per_task_s is not None and overhead > per_task_s:
         return "overhead"
-    return "the GIL" if gil and m["mode"] == "threads" else "overhead"
+    return "the GIL" if gil and _shares_gil(m) else "overhead"
 
 
 def verdict_sentence(modes: dict[str, Any], classification: dict[str, Any] | None,
@@ -149,7 +171,7 @@ def verdict_sentence(modes: dict[str, Any], classification: dict[str, Any] | Non
     parts = []
     gil = bool(classification and classification["gil_bound"])
     for m in modes.values():
-        if m["mode"] == "sequential":
+        if _is_ref(m):
             continue
         if m["status"] != "ok":
             parts.append(f"{m['mode']}: {m['status']}")
@@ -163,8 +185,7 @@ def verdict_sentence(modes: dict[str, Any], classification: dict[str, Any] | Non
             if m.get("bound"):
                 text += f" ({100 * s / m['bound']:.0f}% of the {m['bound']:.2f}× the items allow)"
         elif s > 1 / GAIN_THRESHOLD:
-            text = f"{m['mode']}: no gain {where}" + (" (the GIL)" if gil and m["mode"] == "threads"
-                                                       else "")
+            text = f"{m['mode']}: no gain {where}" + (" (the GIL)" if gil and _shares_gil(m) else "")
         else:
             cause = _slowdown_cause(m, gil, per_task_s)
             text = f"{m['mode']}: {1 / s:.1f}× slower than sequential {where} ({cause})"
@@ -172,8 +193,8 @@ def verdict_sentence(modes: dict[str, Any], classification: dict[str, Any] | Non
     head = ""
     if recommendation:
         rec = recommendation
-        if rec["mode"] == "sequential":
-            head = "Recommended: stay sequential. "
+        if any(_is_ref(m) and m["mode"] == rec["mode"] for m in modes.values()):
+            head = f"Recommended: stay {rec['mode']}. "
         else:
             ci = rec.get("speedup_ci")
             ci_text = f", 95% CI {ci[0]:.2f}–{ci[1]:.2f}×" if ci else ""

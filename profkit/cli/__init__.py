@@ -60,15 +60,6 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _exit_past_hung_threads(code: int) -> None:
-    """A timed-out task may still run in a thread no one can kill: exit without joining it."""
-    modes = sys.modules.get("profkit.modes")
-    if modes is not None and modes.Pool.abandoned:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
     sys.stderr.write(f"profkit: warning: {message}\n")
@@ -89,9 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        code = int(args._module.run(args))
-        _exit_past_hung_threads(code)
-        return code
+        return int(args._module.run(args))
     except ProfkitError as exc:
         sys.stderr.write(f"profkit: error: {exc}\n")
         return exc.exit_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,10 +16,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a built-in workload (see profkit list), package.module:name "
                         "or path/to/file.py:name")
     parser.add_argument("--modes", help="comma-separated: sequential, threads[:N], processes[:N], "
-                        "dask[:N] (default: sequential,threads,processes)")
+                        "pool[:N] (multiprocessing.Pool), dask[:N] "
+                        "(default: sequential,threads,processes)")
     parser.add_argument("--workers", help="workers per pool (default: the CPUs this process "
                         "may use)")
-    parser.add_argument("--repeat", help="timed runs per mode after one warm-up (default: 5)")
+    parser.add_argument("--repeat", help="interleaved timing rounds, each timing one bare map per "
+                        "mode in a random order: N, or auto to go on until every speedup is "
+                        "within --precision (default: auto)")
+    parser.add_argument("--precision", help="for --repeat auto: the 95%% interval of every speedup "
+                        "must be within this, as a fraction or a percentage (default: 3%%)")
+    parser.add_argument("--max-rounds", help="for --repeat auto: at most this many rounds "
+                        "(default: 25)")
+    parser.add_argument("--max-time", help="for --repeat auto: start no new round after this many "
+                        "seconds of rounds (default: 30)")
+    parser.add_argument("--chunksize", help="items handed to a worker at a time, for the modes "
+                        "that hand out chunks: processes (default 1) and pool (default: "
+                        "Pool.map's own choice)")
     parser.add_argument("--lines", help="comma-separated extra functions for line_profiler: "
                         "name (in the task's module) or module:qualname")
     parser.add_argument("--line-budget", help="seconds of plain run time the line_profiler "
@@ -78,10 +91,11 @@ def _float(text: str | None, what: str) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     from profkit.config import load_config
-    from profkit.modes import parse_positive_int
+    from profkit.executors.registry import parse_positive_int, parse_workers
+    from profkit.model import DEFAULT_LINE_BUDGET_S, DEFAULT_MAX_ROUNDS, DEFAULT_MAX_ROUNDS_S, \
+        DEFAULT_PRECISION
     from profkit.pipeline import DEFAULT_MODES, default_out_dir, profile
     from profkit.render import render
-    from profkit.runner import DEFAULT_LINE_BUDGET_S
     from profkit.workloads.registry import resolve
 
     config = load_config()
@@ -89,18 +103,25 @@ def run(args: argparse.Namespace) -> int:
     modes = args.modes or config.get("modes") or DEFAULT_MODES
     workers = args.workers if args.workers is not None else config.get("workers")
     if workers is not None:
-        workers = parse_positive_int(workers, "--workers")
-    repeat = parse_positive_int(args.repeat if args.repeat is not None else config.get("repeat", 5),
-                                "--repeat")
+        workers = parse_workers(workers, "--workers")
+    repeat = args.repeat if args.repeat is not None else config.get("repeat", "auto")
+    chunksize = args.chunksize if args.chunksize is not None else config.get("chunksize")
     lines = [s.strip() for s in args.lines.split(",") if s.strip()] if args.lines else \
         list(config.get("lines", []))
     timeout = _float(args.timeout, "--timeout") if args.timeout else config.get("timeout")
     line_budget = _float(args.line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S
+    max_time = _float(args.max_time, "--max-time") if args.max_time else \
+        config.get("max_time", DEFAULT_MAX_ROUNDS_S)
+    max_rounds = parse_positive_int(args.max_rounds, "--max-rounds") if args.max_rounds else \
+        config.get("max_rounds", DEFAULT_MAX_ROUNDS)
     out = Path(args.out) if args.out else default_out_dir(workload.name, config.get("out", "reports"))
 
     progress = ProgressLine(enabled=not args.quiet)
     run_ = profile(
         workload, modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
+        precision=args.precision or config.get("precision", DEFAULT_PRECISION),
+        max_rounds=max_rounds, max_time=max_time,
+        chunksize=parse_positive_int(chunksize, "--chunksize") if chunksize is not None else None,
         start_method=args.start_method or config.get("start_method"), timeout=timeout,
         sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
         line_budget=line_budget, progress=progress, target=args.target,
@@ -115,11 +136,17 @@ def run(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(report.resolve().as_uri())
+    code = EXIT_OK
     if not run_.complete:
         sys.stderr.write(f"profkit: interrupted; what finished is saved in {out}\n")
-        return EXIT_INTERRUPTED
-    if run_.failed_modes:
+        code = EXIT_INTERRUPTED
+    elif run_.failed_modes:
         sys.stderr.write(f"profkit: mode(s) failed: {', '.join(run_.failed_modes)}; "
                          f"see {report}\n")
-        return EXIT_MODE_FAILED
-    return EXIT_OK
+        code = EXIT_MODE_FAILED
+    if run_.meta.get("environment", {}).get("abandoned_threads"):
+        # A timed-out task still runs in a thread no one can kill: exit without joining it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -3,11 +3,13 @@
 Stats come back with each batch, because pool workers exit through ``os._exit``
 and never run ``atexit``. Each profiler is switched on around the task call
 only, so the payload holds the task's own frames and none of profkit's.
+GC is on during every pass, as in a plain run (the timed maps run with it off).
 """
 
 from __future__ import annotations
 
 import cProfile
+import gc
 import importlib
 import os
 import pickle
@@ -16,6 +18,8 @@ import time
 import traceback
 from collections.abc import Callable
 from typing import Any
+
+from profkit.model import Payload, TaskRecord
 
 TASKS = "tasks"
 CPROFILE = "cprofile"
@@ -54,15 +58,27 @@ def run_batch(
     line_names: tuple[str, ...] = (),
     ships_results: bool = False,
     clock: Callable[[], float] = time.perf_counter,
-) -> dict[str, Any]:
+) -> Payload:
     """Run ``task`` on each ``(index, item)``; return per-item records and the batch's stats.
 
-    A task that raises does not stop the batch: its record carries the
-    traceback. Results travel back only in the ``tasks`` pass; when they must
-    cross a process boundary (``ships_results``), one that cannot be pickled
-    fails its item, naming its type.
+    A task that raises (``SystemExit`` included) does not stop the batch: its
+    record carries the traceback. Results travel back only in the ``tasks``
+    pass; when they must cross a process boundary (``ships_results``), one
+    that cannot be pickled fails its item, naming its type.
     """
-    records: list[dict[str, Any]] = []
+    gc_was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        return _run_batch(task, batch, collector, line_names, ships_results, clock)
+    finally:
+        if not gc_was_enabled:
+            gc.disable()
+
+
+def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collector: str,
+               line_names: tuple[str, ...], ships_results: bool,
+               clock: Callable[[], float]) -> Payload:
+    records: list[TaskRecord] = []
     profiler: Any = None
     if collector == CPROFILE:
         profiler = cProfile.Profile()
@@ -73,10 +89,10 @@ def run_batch(
     pid = os.getpid()
     thread = threading.current_thread().name
     for index, item in batch:
-        record: dict[str, Any] = {"index": index, "pid": pid, "thread": thread, "ok": True,
-                                  "error": None}
         cpu0 = time.thread_time()
         start = clock()
+        error: BaseException | None = None
+        result: Any = None
         try:
             if profiler is None:
                 result = task(item)
@@ -92,31 +108,32 @@ def run_batch(
                     result = task(item)
                 finally:
                     profiler.disable_by_count()
-        except Exception as exc:  # noqa: BLE001 - the task's failure is data
-            end = clock()
-            record.update(ok=False, error=_format_error(exc), error_type=type(exc).__name__)
-            result = None
-        else:
-            end = clock()
-        record.update(start=start, end=end, cpu=time.thread_time() - cpu0)
-        if collector == TASKS and record["ok"]:
+        except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too
+            error = exc
+        end = clock()
+        record = TaskRecord(index=index, pid=pid, thread=thread, start=start, end=end,
+                            cpu=time.thread_time() - cpu0)
+        if error is not None:
+            record.ok = False
+            record.error = _format_error(error)
+            record.error_type = type(error).__name__
+        elif collector == TASKS:
             try:
-                record["result_bytes"] = len(pickle.dumps(result))
+                record.result_bytes = len(pickle.dumps(result))
+                record.result = result
             except Exception as exc:  # noqa: BLE001 - pickle raises many kinds
                 if ships_results:
-                    record.update(
-                        ok=False,
-                        error_type="PicklingError",
-                        error=f"the result of item {index} cannot be pickled: "
-                        f"{type(result).__name__} object ({exc})",
-                    )
-                    result = None
-            record["result"] = result
+                    record.ok = False
+                    record.error_type = "PicklingError"
+                    record.error = (f"the result of item {index} cannot be pickled: "
+                                    f"{type(result).__name__} object ({exc})")
+                else:
+                    record.result = result
         records.append(record)
-    payload: dict[str, Any] = {"records": records, "profile": None, "lines": None}
+    payload = Payload(records=records)
     if collector == CPROFILE:
         profiler.create_stats()
-        payload["profile"] = profiler.stats
+        payload.profile = profiler.stats
     elif collector == LINES:
-        payload["lines"] = profiler.get_stats()
+        payload.lines = profiler.get_stats()
     return payload

@@ -25,6 +25,7 @@ MODE_COLOURS = {
     "threads": "#d97706",
     "processes": "#2563eb",
     "dask": "#7c3aed",
+    "pool": "#0891b2",
 }
 OTHER_COLOUR = "#0f766e"
 BOUND_COLOUR = "#b91c1c"
@@ -170,7 +171,7 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
                 ideal_drawn = True
                 top = max(top, workers)
             bound = m.get("bound")
-            if _finite(bound) and m["mode"] != "sequential":
+            if _finite(bound) and (m.get("traits") or {}).get("parallel", True):
                 ax.hlines(bound, x - 0.38, x + 0.38, colors=BOUND_COLOUR, linestyles="dashed",
                           linewidth=1.6, zorder=4,
                           label=None if bound_drawn else "granularity bound")

@@ -16,7 +16,8 @@ def _speedup(entry: dict[str, Any]) -> str:
     s, ci = entry.get("speedup"), entry.get("speedup_ci")
     if s is None:
         return "-"
-    return f"{s:.2f}× [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else f"{s:.2f}×"
+    text = f"{s:.2f}× [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else f"{s:.2f}×"
+    return text + (" imprecise" if entry.get("precision_reached") is False else "")
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -28,6 +29,13 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
                          for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def _rounds_text(meta: dict[str, Any]) -> str:
+    rounds = [r for r in meta.get("rounds") or [] if isinstance(r, dict) and not r.get("sweep")]
+    spoiled = sum(1 for r in rounds if r.get("spoiled"))
+    text = f"{len(rounds)} interleaved rounds"
+    return text + (f", {spoiled} set aside: other programs were busy" if spoiled else "")
 
 
 def render(run: Run) -> str:
@@ -42,11 +50,11 @@ def render(run: Run) -> str:
             _speedup(m),
             f"{bound:.2f}×" if bound else "-",
             f"{100 * m['achieved_over_bound']:.0f}%" if m.get("achieved_over_bound") else "-",
-            fmt_seconds(m.get("startup_s")) if m["mode"] != "sequential" else "-",
+            fmt_seconds(m.get("startup_s")) if (m.get("traits") or {}).get("parallel") else "-",
         ])
     out = [
         f"profkit: {run.meta['workload']['name']} "
-        f"({run.meta['workload']['n_items']} items, {run.meta['options']['repeat']} repeats)",
+        f"({run.meta['workload']['n_items']} items, {_rounds_text(run.meta)})",
         "",
         table(["mode", "workers", "status", "median", "IQR", "speedup [95% CI]", "bound",
                "of bound", "start-up"], rows),
@@ -65,6 +73,7 @@ def render(run: Run) -> str:
         out += ["", f"report:   {run.path / 'index.html'}"]
         prof = run.meta.get("artifacts", {}).get("profiles", {})
         if prof:
-            mode = "processes" if "processes" in prof else next(iter(prof))
+            mode = a.get("recommendation", {}).get("mode") if \
+                a.get("recommendation", {}).get("mode") in prof else next(iter(prof))
             out.append(f"snakeviz: snakeviz {run.path / prof[mode]}")
     return "\n".join(out)

@@ -211,7 +211,7 @@ def _recommendation(a: dict[str, Any]) -> dict[str, Any] | None:
     grain = a.get("granularity")
     if bound is None and grain and grain.get("workers") == rec.get("workers"):
         bound = grain.get("bound")
-    out["bound"] = bound if rec.get("mode") != "sequential" else None
+    out["bound"] = bound if rec.get("mode") != a.get("reference_mode") else None
     speedup = _num(rec.get("speedup"))
     out["of_bound"] = speedup / bound if speedup and _num(bound) else None
     return out
@@ -247,11 +247,32 @@ def _timing_rows(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
     return [modes[m] for m in order if m in modes]
 
 
+def _rounds(meta: dict[str, Any]) -> dict[str, Any]:
+    """How the timing rounds went, in one phrase."""
+    rounds = [r for r in meta.get("rounds") or [] if isinstance(r, dict) and not r.get("sweep")]
+    options = meta.get("options") or {}
+    spoiled = sum(1 for r in rounds if r.get("spoiled"))
+    if options.get("repeat") == "auto":
+        how = f"auto: until every speedup is within ±{100 * float(options.get('precision') or 0):g}%"
+    else:
+        how = "a fixed number"
+    text = f"{len(rounds)} interleaved timing round{'s' if len(rounds) != 1 else ''} ({how})"
+    if spoiled:
+        text += f", {spoiled} set aside because other programs were busy"
+    return {"n": len(rounds), "spoiled": spoiled, "text": text}
+
+
+def _trait(a: dict[str, Any], mode: str, name: str) -> bool:
+    """A trait of a mode, as the analysis recorded it."""
+    entry = (a.get("modes") or {}).get(mode) or {}
+    return bool((entry.get("traits") or {}).get(name))
+
+
 def _overheads(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
     out = []
     for mode in order:
         entry = (a.get("modes") or {}).get(mode)
-        if not entry or mode == "sequential" or not entry.get("overheads"):
+        if not entry or _trait(a, mode, "reference") or not entry.get("overheads"):
             continue
         o = entry["overheads"]
         total = _num(o.get("parts_total_s")) or 0.0
@@ -264,7 +285,7 @@ def _overheads(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
             "mode": mode, "workers": entry.get("workers"), "o": o,
             "shares": {k: share(o.get(k)) for k in ("startup_s", "dispatch_s", "busy_s", "busy_cpu_s",
                                                    "busy_wait_s", "imbalance_s", "collect_s")},
-            "pickled": mode != "threads",
+            "pickled": _trait(a, mode, "ships_pickles"),
         })
     return out
 
@@ -283,7 +304,7 @@ def _charts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
     if not tasks.empty:
         main = tasks[~tasks["sweep"].astype(bool)]
         for mode in order:
-            if mode == "sequential":
+            if _trait(a, mode, "reference"):
                 continue
             mine = main[main["mode"] == mode]
             if mine.empty:
@@ -352,21 +373,23 @@ def _rest_json(columns: list[list[Any]], row_classes: list[int | None] | None = 
     return Markup(htmlsafe_json_dumps(data, separators=(",", ":")))
 
 
-def _items(tasks: pd.DataFrame, order: list[str], strings: _Strings) -> dict[str, Any] | None:
+def _items(tasks: pd.DataFrame, order: list[str], strings: _Strings,
+           single: dict[str, bool]) -> dict[str, Any] | None:
+    """The item table; ``single`` marks the modes with one worker, whose worker column is left out."""
     if tasks.empty:
         return None
     main = tasks[~tasks["sweep"].astype(bool)]
     modes = [m for m in order if (main["mode"] == m).any()]
     if not modes:
         return None
-    ref = "sequential" if "sequential" in modes else modes[0]
+    ref = next((m for m in modes if single.get(m)), modes[0])
     per_mode = {m: {int(r["item"]): r for r in _records(main[main["mode"] == m])} for m in modes}
     items = sorted({i for rows in per_mode.values() for i in rows})
     ok_results = [str(r["result_repr"]) for r in per_mode[ref].values() if r["ok"]]
     seconds = _seconds_results(ok_results)
     result_modes = modes if seconds else [ref]
     rows: list[dict[str, Any]] = []
-    n_cols = 2 + len(result_modes) + sum(1 if m == "sequential" else 2 for m in modes)
+    n_cols = 2 + len(result_modes) + sum(1 if single.get(m) else 2 for m in modes)
     columns: list[list[Any]] = [[] for _ in range(n_cols)]
     classes: list[int | None] = []
     for n, i in enumerate(items):
@@ -396,15 +419,15 @@ def _items(tasks: pd.DataFrame, order: list[str], strings: _Strings) -> dict[str
         for m in modes:
             c = cells[m]
             values.append(_ticks(c["duration"]) if c else None)
-            if m != "sequential":
+            if not single.get(m):
                 values.append(strings(c["worker"]) if c else None)
         for column, value in zip(columns, values, strict=True):
             column.append(value)
         classes.append(strings("failed") if failed else None)
     sources, k = [], 2 + len(result_modes)
     for m in modes:
-        sources.append(str(k) if m == "sequential" else f"{k},{k + 1}")
-        k += 1 if m == "sequential" else 2
+        sources.append(str(k) if single.get(m) else f"{k},{k + 1}")
+        k += 1 if single.get(m) else 2
     return {"modes": modes, "ref": ref, "seconds": seconds, "result_modes": result_modes, "rows": rows,
             "n": len(items), "rest": _rest_json(columns, classes), "rest_n": len(columns[0]),
             "duration_src": dict(zip(modes, sources, strict=True)),
@@ -551,11 +574,12 @@ def _environment(meta: dict[str, Any]) -> list[tuple[str, str]]:
         ("Start method", str(env.get("start_method", "–"))),
         ("GIL", "enabled" if env.get("gil_enabled", True) else "disabled (free-threaded build)"),
     ]
-    busy = env.get("busy_cpus_before")
-    if busy is not None:
-        rows.append(("CPUs busy before the run", f"{busy:.1f} (other programs)"))
+    busy = env.get("others_cpu_during_run")
+    if isinstance(busy, (int, float)) and busy == busy:
+        rows.append(("CPUs kept busy by other programs", f"{busy:.2f} on average during the run"))
     rows += [(f"Pool: {mode}", _pool_text(info.get("pool") or {}))
-             for mode, info in (meta.get("modes") or {}).items() if mode != "sequential"]
+             for mode, info in (meta.get("modes") or {}).items()
+             if not (info.get("traits") or {}).get("reference")]
     return rows
 
 
@@ -622,7 +646,8 @@ def context(run: Run) -> dict[str, Any]:
     tasks, memory = _frame(run, "tasks"), _frame(run, "memory")
     strings = _Strings()
     functions = _functions(_frame(run, "functions"), order, strings)
-    items = _items(tasks, order, strings)  # both fill the string table before it is written out
+    single = {m: not _trait(a, m, "parallel") for m in order}
+    items = _items(tasks, order, strings, single)  # both fill the string table before it is written out
 
     workload = meta.get("workload") or {}
     bottlenecks = a.get("bottlenecks") or []
@@ -638,6 +663,8 @@ def context(run: Run) -> dict[str, Any]:
         "version": profkit.__version__,
         "meta": meta,
         "a": a,
+        "single": single,
+        "rounds": _rounds(meta),
         "workload": workload,
         "order": order,
         "status": meta.get("status") or {},

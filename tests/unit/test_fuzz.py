@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from profkit.cli import main
 from profkit.errors import ProfkitError, UsageError
-from profkit.modes import MODE_KINDS, parse_modes, parse_positive_int
+from profkit.executors.registry import EXECUTORS, parse_modes, parse_positive_int
+
+MODE_KINDS = tuple(EXECUTORS)
 from profkit.store import read_run_json
 
 tokens = st.text(alphabet=string.ascii_letters + string.digits + ":,-=. ", max_size=20)

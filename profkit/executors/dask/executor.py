@@ -1,18 +1,18 @@
-"""The ``dask`` mode: the map on a Dask cluster, embedded or external.
+"""``dask``: the map on a Dask cluster, embedded or external.
 
-Without a scheduler address, :class:`DaskPool` starts an embedded
+Without a scheduler address, :class:`DaskExecutor` starts an embedded
 ``LocalCluster`` (one single-threaded worker process per worker, on
 127.0.0.1, no dashboard). With one (``--scheduler tcp://HOST:PORT``), it
 connects to a running cluster and uses every worker thread it has.
 
-Measurements travel like in the processes mode: ``run_batch`` runs inside the
-workers and returns records and stats with each batch; a small wrapper adds
-the worker's address to each record. Every wait is bounded, so a scheduler
-nobody listens on, a worker that dies or a cluster that loses its workers
-turns into a clear :class:`~profkit.errors.ModeFailed`, never a hang.
+The timed map is a real ``client.map(task, items, pure=False)`` across the
+workers, gathered in the parent. Collector batches run inside the workers and
+return records and stats with each batch. Every wait is bounded, so a
+scheduler nobody listens on, a worker that dies or a cluster that loses its
+workers turns into a clear :class:`~profkit.errors.ModeFailed`, never a hang.
 
-``distributed`` is an optional extra: it is imported when a DaskPool is made,
-never when profkit is imported.
+``distributed`` is an optional extra: it is imported when the executor is
+made, never when profkit is imported.
 """
 
 from __future__ import annotations
@@ -24,17 +24,24 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import CancelledError
 from typing import Any
 
 from profkit.errors import ModeFailed, ProfkitError, UsageError
-from profkit.modes import Pool
+from profkit.executors.base import Executor, Settings, Task, time_in_parent
+from profkit.executors.dask.addresses import MISSING_DASK, normalize_address
+from profkit.executors.dask.workers import (
+    call_on_worker,
+    file_module_plugin,
+    load_file_modules,
+    scheduler_allowed_failures,
+    set_gc,
+    touch_task,
+    worker_info,
+)
+from profkit.model import JSON, ModeSpec, Payload, TaskRecord, Traits, WorkerLabel
 
-MISSING_DASK = "the dask mode needs dask.distributed: pip install 'profkit[dask]'"
-
-#: Dask's own default scheduler port, used when an address gives none.
-DEFAULT_PORT = 8786
 #: How long a refused connection is retried (a scheduler that is still starting).
 REFUSED_GRACE_S = 5.0
 #: Upper bound on closing the client and the embedded cluster, each.
@@ -45,114 +52,10 @@ POLL_S = 0.25
 _DIED_HINT = "look for os._exit, a crash in C code, or the out-of-memory killer"
 
 
-def check_available() -> None:
-    """Raise :class:`UsageError` if ``distributed`` cannot be imported."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError as exc:
-        raise UsageError(MISSING_DASK) from exc
-
-
-def normalize_address(text: str) -> str:
-    """``HOST:PORT``, ``tcp://HOST`` or ``tcp://HOST:PORT`` -> ``tcp://HOST:PORT``.
-
-    Pure string work (no import of distributed), so a CLI can check the flag
-    before any mode runs. Other protocols (``tls://``, ``ucx://``...) pass
-    through unchanged.
-    """
-    address = text.strip()
-    scheme, sep, location = address.partition("://")
-    if not sep:
-        scheme, location = "tcp", address
-    scheme = scheme.lower()
-    if scheme != "tcp":
-        if not location:
-            raise UsageError(f"invalid scheduler address {text!r}: use tcp://HOST:PORT")
-        return f"{scheme}://{location}"
-    location = location.rstrip("/")
-    if location.startswith("["):  # [IPv6]:port
-        host, _, rest = location[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-        host_part = f"[{host}]"
-    elif location.count(":") > 1:
-        raise UsageError(f"invalid scheduler address {text!r}: write an IPv6 host in brackets, "
-                         "tcp://[::1]:8786")
-    else:
-        host, _, port_text = location.rpartition(":") if ":" in location else (location, "", "")
-        host_part = host
-    if not host or "/" in location or any(c.isspace() for c in location):
-        raise UsageError(f"invalid scheduler address {text!r}: use tcp://HOST:PORT")
-    if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise UsageError(f"invalid port in scheduler address {text!r}: use tcp://HOST:PORT")
-        port = int(port_text)
-    else:
-        port = DEFAULT_PORT
-    return f"tcp://{host_part}:{port}"
-
-
-# -- worker side (module level, so dask pickles them by reference) --
-
-
-def _call_on_worker(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run ``fn`` on a Dask worker; label a run_batch payload's records with the worker."""
-    result = fn(*args)
-    if isinstance(result, dict) and isinstance(result.get("records"), list):
-        from distributed import get_worker
-
-        address = get_worker().address
-        for record in result["records"]:
-            record["worker"] = address
-    return result
-
-
-def _worker_info() -> dict[str, Any]:
-    """Who and where a worker is, and its clocks, for pids and clock offsets."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "perf": time.perf_counter(),
-            "wall": time.time()}
-
-
-def _touch_task(task: Callable[[Any], Any]) -> bool:
-    """A no-op whose argument unpickles the task, importing its module on the worker."""
-    del task
-    return True
-
-
-def _load_file_modules(paths: list[str]) -> None:
-    from profkit.workloads.registry import load_file_module
-
-    for path in paths:
-        load_file_module(path)
-
-
-def _file_module_plugin(paths: list[str], name: str) -> Any:
-    """A WorkerPlugin that loads file-path workload modules on every current and future worker.
-
-    The class is made here so that importing this module does not import
-    distributed; cloudpickle ships it by value.
-    """
-    from distributed.diagnostics.plugin import WorkerPlugin
-
-    class LoadFileModules(WorkerPlugin):
-        idempotent = False
-
-        def __init__(self) -> None:
-            self.paths = list(paths)
-            self.name = name
-
-        def setup(self, worker: Any) -> None:
-            _load_file_modules(self.paths)
-
-    return LoadFileModules()
-
-
-# -- the parent side --
-
-
 class _DaskFuture:
     """A distributed Future with concurrent.futures' ``result(timeout)``, bounded and explained."""
 
-    def __init__(self, pool: DaskPool, future: Any, what: str) -> None:
+    def __init__(self, pool: DaskExecutor, future: Any, what: str) -> None:
         self._pool = pool
         self._future = future
         self._what = what
@@ -177,14 +80,14 @@ class _DaskFuture:
         pool = self._pool
         pool._wait([self._future], timeout, {self._future.key: self._what})
         result = pool._result(lambda: self._future.result(), {self._future.key: self._what})
-        if isinstance(result, dict) and isinstance(result.get("records"), list):
-            pool._correct_clocks(result["records"])
+        if isinstance(result, Payload):
+            pool._correct_clocks(result.records)
         self._value, self._has_value = result, True
         return result
 
 
-class DaskPool(Pool):
-    """A Dask cluster behind the runner's Pool interface.
+class DaskExecutor(Executor):
+    """A Dask cluster behind the Executor interface.
 
     ``scheduler=None`` starts an embedded LocalCluster with ``workers``
     single-threaded worker processes; an address connects to a running
@@ -192,11 +95,13 @@ class DaskPool(Pool):
     """
 
     kind = "dask"
+    traits = Traits(parallel=True, ships_pickles=True, shares_memory=False, shares_gil=False,
+                    worker_label=WorkerLabel.ADDRESS, honours_chunksize=False)
 
-    def __init__(self, workers: int, *, scheduler: str | None = None,
-                 file_modules: dict[str, str] | None = None,
+    def __init__(self, spec: ModeSpec, settings: Settings,
                  connect_timeout_s: float | None = None) -> None:
-        super().__init__(workers)
+        super().__init__(spec, settings)
+        workers, scheduler = spec.workers, settings.scheduler
         try:
             import distributed
         except ImportError as exc:
@@ -204,7 +109,7 @@ class DaskPool(Pool):
         self._distributed = distributed
         self.requested_workers = workers
         self.scheduler = normalize_address(scheduler) if scheduler else None
-        self.file_modules = dict(file_modules or {})
+        self.file_modules = dict(settings.file_modules)
         if connect_timeout_s is None:
             import dask.config
             from dask.utils import parse_timedelta
@@ -231,7 +136,7 @@ class DaskPool(Pool):
 
     # -- start --
 
-    def start(self, task: Callable[[Any], Any]) -> float:
+    def start(self, task: Task) -> float:
         """Start (or reach) the cluster, load the task on every worker; return the seconds it took."""
         t0 = time.perf_counter()
         # Dask logs worker deaths and lost connections with tracebacks; profkit reports them
@@ -291,7 +196,7 @@ class DaskPool(Pool):
                 f"{self._label}: the Dask scheduler at {address} has no workers after "
                 f"{self.connect_timeout_s:g} s: start some with `dask worker {address}`") from exc
         with contextlib.suppress(Exception):
-            self.allowed_failures = int(self.client.run_on_scheduler(_scheduler_allowed_failures))
+            self.allowed_failures = int(self.client.run_on_scheduler(scheduler_allowed_failures))
 
     def _preflight(self, address: str) -> None:
         """Fail fast, with the address in the message, when nothing listens there."""
@@ -331,7 +236,7 @@ class DaskPool(Pool):
         if self.file_modules:
             self._plugin_name = f"profkit-file-modules-{uuid.uuid4().hex[:8]}"
             try:
-                client.register_plugin(_file_module_plugin(list(self.file_modules.values()),
+                client.register_plugin(file_module_plugin(list(self.file_modules.values()),
                                                            self._plugin_name))
             except Exception as exc:  # noqa: BLE001
                 raise ModeFailed(
@@ -342,8 +247,8 @@ class DaskPool(Pool):
             # The scheduler unpickles task graphs too, so it must import the task's module.
             try:
                 if self.file_modules:
-                    client.run_on_scheduler(_load_file_modules, list(self.file_modules.values()))
-                client.run_on_scheduler(_touch_task, task)
+                    client.run_on_scheduler(load_file_modules, list(self.file_modules.values()))
+                client.run_on_scheduler(touch_task, task)
             except Exception as exc:  # noqa: BLE001
                 raise ModeFailed(
                     f"{self._label}: the Dask scheduler at {self.address} cannot load the task "
@@ -351,9 +256,10 @@ class DaskPool(Pool):
                     "where the scheduler runs (a workload file must exist at the same path)") from exc
         try:
             t0 = time.perf_counter()
-            infos = client.run(_worker_info)
+            infos = client.run(worker_info)
             t1 = time.perf_counter()
-            client.run(_touch_task, task)
+            client.run(touch_task, task)
+            client.run(set_gc, False)
         except Exception as exc:  # noqa: BLE001
             raise ModeFailed(
                 f"{self._label}: the Dask workers cannot load profkit or the task "
@@ -385,14 +291,14 @@ class DaskPool(Pool):
             with self._removed_lock:
                 self._removed.append(message)
 
-    # -- the Pool interface --
+    # -- the Executor interface --
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> _DaskFuture:
         self._check_cluster({})
         name = getattr(fn, "__name__", "task")
         key = f"profkit-{name}-{uuid.uuid4().hex}"
         what = _describe_batch(args)
-        future = self.client.submit(_call_on_worker, fn, *args, key=key, pure=False)
+        future = self.client.submit(call_on_worker, fn, *args, key=key, pure=False)
         if len(self._pending) > 1000:
             self._pending = [f for f in self._pending if not f.done()]
             self._whats = {f.key: self._whats.get(f.key, "a task") for f in self._pending}
@@ -400,24 +306,32 @@ class DaskPool(Pool):
         self._whats[key] = what
         return _DaskFuture(self, future, what)
 
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any], chunksize: int = 1,
-            timeout: float | None = None) -> list[Any]:
-        """Every item as its own task (pure=False: equal items still run twice), results in order."""
+    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+        """A bare ``client.map(task, items, pure=False)`` plus gather, timed in the parent.
+
+        Every item is its own task (pure=False: equal items still run twice),
+        spread over all the cluster's workers.
+        """
         self._check_cluster({})
-        items = list(items)
         token = uuid.uuid4().hex
-        name = getattr(fn, "__name__", "task")
+        name = getattr(task, "__name__", "task")
         keys = [f"profkit-{name}-{token}-{i}" for i in range(len(items))]
-        futures = self.client.map(fn, items, key=keys, pure=False)
-        self._pending = [f for f in self._pending if not f.done()] + futures
-        whats = {f.key: f"item {i}" for i, f in enumerate(futures)}
+        whats = {key: f"item {i}" for i, key in enumerate(keys)}
         self._whats.update(whats)
-        self._wait(futures, timeout, whats)
-        results = self._result(lambda: self.client.gather(futures), whats)
-        self._pending = [f for f in self._pending if not f.done()]
-        for key in whats:
-            self._whats.pop(key, None)
-        return results
+        client = self.client
+
+        def run() -> None:
+            futures = client.map(task, items, key=keys, pure=False)
+            self._pending = [f for f in self._pending if not f.done()] + futures
+            self._wait(futures, timeout, whats)
+            self._result(lambda: client.gather(futures), whats)
+
+        try:
+            return time_in_parent(run, self.worker_pids())
+        finally:
+            self._pending = [f for f in self._pending if not f.done()]
+            for key in whats:
+                self._whats.pop(key, None)
 
     def _wait(self, futures: list[Any], timeout: float | None, whats: dict[Any, str]) -> None:
         """Wait for ``futures``; raise TimeoutError at the deadline, ModeFailed if the cluster breaks."""
@@ -504,13 +418,13 @@ class DaskPool(Pool):
         self._broken = message
         return ModeFailed(message)
 
-    def _correct_clocks(self, records: list[dict[str, Any]]) -> None:
+    def _correct_clocks(self, records: list[TaskRecord]) -> None:
         """Put a remote worker's perf_counter times on this process's clock (offset estimate)."""
         for record in records:
-            offset = self._offsets.get(record.get("worker", ""), 0.0)
+            offset = self._offsets.get(record.worker or "", 0.0)
             if offset:
-                record["start"] -= offset
-                record["end"] -= offset
+                record.start -= offset
+                record.end -= offset
 
     def worker_pids(self) -> list[int]:
         """Pids of the worker processes on this host (remote ones cannot be sampled)."""
@@ -540,6 +454,8 @@ class DaskPool(Pool):
                 if self._plugin_name:
                     with contextlib.suppress(Exception):
                         client.unregister_worker_plugin(self._plugin_name)
+                with contextlib.suppress(Exception):
+                    client.run(set_gc, True)  # leave the workers as we found them
             self._pending = []
             with contextlib.suppress(Exception):
                 client.close(timeout=CLOSE_TIMEOUT_S)
@@ -550,7 +466,7 @@ class DaskPool(Pool):
             _reap(pids, grace_s=0.0 if kill else 3.0)
         self._quiet.close()
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, JSON]:
         workers = []
         with contextlib.suppress(Exception):
             for address, info in sorted(self._scheduler_workers().items()):
@@ -579,9 +495,6 @@ class DaskPool(Pool):
                       else "same host: task times share the parent's monotonic clock"),
         }
 
-
-def _scheduler_allowed_failures(dask_scheduler: Any) -> int:
-    return dask_scheduler.allowed_failures
 
 
 def _describe_batch(args: tuple[Any, ...]) -> str:
@@ -624,3 +537,4 @@ def _reap(pids: list[int], grace_s: float = 3.0) -> None:
         with contextlib.suppress(psutil.Error):
             process.kill()
     psutil.wait_procs(alive, timeout=3)
+

@@ -1,0 +1,1 @@
+"""The engine: starts the executors, runs the passes and the interleaved rounds."""

@@ -1,0 +1,124 @@
+"""Interleaved rounds: one bare map per mode per round, in a fresh random order.
+
+Load that comes and goes then falls on every mode alike, and each round gives
+one paired ratio per mode against the reference. With ``repeat=None`` (auto)
+rounds go on until every estimate is within ``precision``, or a cap on rounds
+or seconds is reached. Rounds in which other programs used more than
+``spoiled_cores`` of a core are marked spoiled; they do not count towards the
+precision, so auto mode runs more rounds to replace them.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio
+from profkit.engine.load import LoadMeter
+from profkit.model import ModeResult, Options, Precision, RoundInfo, Timing
+
+
+class Contender(Protocol):
+    """What a round needs of a mode."""
+
+    live: bool
+    result: ModeResult
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def reference(self) -> bool: ...
+
+    def attempt(self, action: Callable[[], None]) -> bool: ...
+
+    def time_map(self, items: list[Any], task: Callable[[Any], Any]) -> tuple[float, float]: ...
+
+
+def clean_walls(timings: list[Timing], rounds: set[int] | None = None) -> dict[int, float]:
+    """Round number -> wall seconds of a mode's timed maps, spoiled rounds left out."""
+    return {t.round: t.wall_s for t in timings
+            if t.phase == "map" and not t.spoiled and (rounds is None or t.round in rounds)}
+
+
+def estimate(mode: ModeResult, reference: ModeResult | None) -> RatioEstimate | None:
+    """The speedup against the reference over clean paired rounds; a wall time if no reference."""
+    walls = clean_walls(mode.timings)
+    if reference is None or reference is mode:
+        return level_estimate(list(walls.values()))
+    ref = clean_walls(reference.timings)
+    common = sorted(set(walls) & set(ref))
+    return paired_ratio([ref[r] for r in common], [walls[r] for r in common])
+
+
+def precision_of(contenders: list[Contender], target: float) -> list[Precision]:
+    """How precise each mode's estimate is so far (the reference only when it stands alone)."""
+    reference = next((c.result for c in contenders if c.reference and c.live), None)
+    out = []
+    for c in contenders:
+        if c.reference and len(contenders) > 1:
+            continue
+        est = estimate(c.result, reference)
+        half = est.half_width if est else None
+        out.append(Precision(c.name, half, target, half is not None and half <= target))
+    return out
+
+
+def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[Any], Any],
+               options: Options, progress: Callable[[str], None], rng: random.Random, *,
+               first_round: int = 0, sweep: bool = False, label: str = "") -> list[RoundInfo]:
+    """Time rounds until the precision or the cap is reached (or exactly ``options.repeat``)."""
+    rounds: list[RoundInfo] = []
+    max_rounds = options.repeat if options.repeat is not None else options.max_rounds
+    t_start = time.perf_counter()
+    while len(rounds) < max_rounds:
+        live = [c for c in contenders if c.live]
+        if not live:
+            break
+        number = first_round + len(rounds)
+        order = list(live)
+        rng.shuffle(order)
+        meter = LoadMeter()
+        new: list[tuple[str, Timing]] = []
+        t0 = time.perf_counter()
+        meter.start()
+        for position, c in enumerate(order):
+            def time_one(c: Contender = c, position: int = position) -> None:
+                wall, cpu = c.time_map(items, task)
+                timing = Timing(phase="map", round=number, wall_s=wall, cpu_s=cpu, order=position)
+                c.result.timings.append(timing)
+                new.append((c.name, timing))
+
+            c.attempt(time_one)
+        others = meter.stop()
+        spoiled = others > options.spoiled_cores
+        for _, timing in new:
+            timing.others_cpu, timing.spoiled = others, spoiled
+        rounds.append(RoundInfo(number=number, order=[c.name for c in order],
+                                wall_s=time.perf_counter() - t0, others_cpu=others,
+                                spoiled=spoiled, sweep=sweep))
+        precision = precision_of([c for c in contenders if c.live], options.precision)
+        progress(_describe(label, len(rounds), max_rounds, options, new, spoiled, others, precision))
+        if options.repeat is not None:
+            continue
+        clean = sum(1 for r in rounds if not r.spoiled)
+        if clean >= options.min_rounds and all(p.reached for p in precision):
+            break
+        if time.perf_counter() - t_start >= options.max_rounds_s:
+            break
+    return rounds
+
+
+def _describe(label: str, done: int, cap: int, options: Options, new: list[tuple[str, Timing]],
+              spoiled: bool, others: float, precision: list[Precision]) -> str:
+    of = f"/{cap}" if options.repeat is not None else ""
+    parts = [f"{name} {t.wall_s:.3g} s" for name, t in new]
+    text = f"{label + ': ' if label else ''}round {done}{of}: " + ", ".join(parts)
+    widths = [p.half_width for p in precision if p.half_width is not None]
+    if widths:
+        text += f"; precision ±{100 * max(widths):.1f}% (target ±{100 * options.precision:g}%)"
+    if spoiled:
+        text += f"; set aside: other programs used {others:.2f} cores"
+    return text

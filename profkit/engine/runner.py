@@ -1,0 +1,401 @@
+"""Run a workload in every mode under every collector; return the raw measurements.
+
+The pools of a run stay up together, so their timings can interleave:
+
+1. every executor starts and waits until each worker is ready (start-up);
+   executors that fork start first, before any thread exists;
+2. per mode, the probe: the tasks pass (per-item start, end, CPU, worker) with
+   the memory sampler watching the parent and the workers;
+3. interleaved rounds: each round times one bare map per mode, in a fresh
+   random order, with no profiler and GC off (:mod:`profkit.engine.rounds`);
+4. per mode, the cProfile pass and the line_profiler pass, inside the workers;
+5. with ``--sweep``, each sweep point in turn, paired with the reference.
+
+A mode that fails keeps what it measured and leaves the rounds; the others go on.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from profkit.collectors import merge
+from profkit.collectors.memory import MemorySampler
+from profkit.collectors.worker import CPROFILE, LINES, TASKS, run_batch
+from profkit.engine.environment import environment
+from profkit.engine.load import LoadMeter
+from profkit.engine.rounds import Contender, run_rounds
+from profkit.errors import ModeFailed, WorkloadError
+from profkit.executors.base import Executor, Settings
+from profkit.executors.registry import available_cpus, make_executor, traits_of
+from profkit.model import (
+    Dispatch,
+    MemorySample,
+    ModeResult,
+    ModeSpec,
+    Options,
+    Payload,
+    RawRun,
+    Status,
+    TaskRecord,
+    Timing,
+)
+from profkit.workloads.model import Workload
+
+Progress = Callable[[str], None]
+
+
+class Deadline:
+    """A mode's ``--timeout``, spent across its phases (rounds interleave the modes)."""
+
+    def __init__(self, timeout_s: float | None) -> None:
+        self.timeout_s = timeout_s
+        self.spent = 0.0
+
+    def remaining(self) -> float | None:
+        if self.timeout_s is None:
+            return None
+        left = self.timeout_s - self.spent
+        if left <= 0:
+            raise TimeoutError(f"the mode ran longer than --timeout {self.timeout_s:g} s")
+        return left
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.spent += time.perf_counter() - t0
+
+
+class Mode(Contender):
+    """One mode of the run: its executor, its result and its deadline."""
+
+    def __init__(self, spec: ModeSpec, settings: Settings, options: Options, *,
+                 sweep: bool = False) -> None:
+        self.spec = spec
+        self.executor: Executor = make_executor(spec, settings)
+        self.result = ModeResult(spec=spec, traits=self.executor.traits, sweep=sweep)
+        self.deadline = Deadline(options.timeout_s)
+        self.live = False
+        self.closed = False
+
+    @property
+    def name(self) -> str:
+        return str(self.spec) if self.result.sweep else self.spec.kind
+
+    @property
+    def reference(self) -> bool:
+        return self.executor.traits.reference
+
+    def attempt(self, action: Callable[[], None]) -> bool:
+        """Run one step of this mode; on failure record why, kill the pool, return False.
+
+        Ctrl-C is recorded too, then raised again for the run to stop.
+        """
+        if not self.live:
+            return False
+        try:
+            with self.deadline.running():
+                action()
+            return True
+        except ModeFailed as exc:
+            self._end(Status.FAILED, str(exc))
+        except TimeoutError as exc:
+            limit = f"--timeout {self.deadline.timeout_s:g} s" if self.deadline.timeout_s else \
+                "a time limit"
+            self._end(Status.TIMEOUT, f"{self.spec}: {str(exc) or f'stopped by {limit}: a task did not finish'}")
+        except BrokenProcessPool:
+            self._end(Status.FAILED, f"{self.spec}: a worker process died abruptly while running a "
+                      "task; look for os._exit, a crash in C code, or the out-of-memory killer")
+        except KeyboardInterrupt:
+            self._end(Status.INTERRUPTED, f"{self.spec}: interrupted")
+            raise
+        except Exception as exc:  # noqa: BLE001 - a task's exception in a timed map, say
+            self.result.traceback = traceback.format_exc()
+            self._end(Status.FAILED, f"{self.spec}: {type(exc).__name__}: {exc}")
+        return False
+
+    def time_map(self, items: list[Any], task: Callable[[Any], Any]) -> tuple[float, float]:
+        with self.deadline.running():
+            return self.executor.time_map(task, items, self.deadline.remaining())
+
+    def _end(self, status: Status, message: str) -> None:
+        self.result.fail(status, message)
+        self.close(kill=True)
+
+    def close(self, *, kill: bool = False) -> None:
+        self.live = False
+        if not self.closed:
+            self.closed = True
+            self.executor.close(kill=kill)
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "unknown error"
+
+
+def _dispatch_sizes(task: Callable[[Any], Any], items: list[Any]) -> tuple[Dispatch, str | None]:
+    """Pickled sizes of the task and items, and the first item that cannot be pickled."""
+    t0 = time.perf_counter()
+    try:
+        task_bytes = len(pickle.dumps(task))
+    except Exception:  # noqa: BLE001 - checked earlier for modes that ship pickles
+        task_bytes = 0
+    sizes: list[int] = []
+    problem = None
+    for index, item in enumerate(items):
+        try:
+            sizes.append(len(pickle.dumps(item)))
+        except Exception as exc:  # noqa: BLE001 - pickle raises many kinds
+            sizes.append(0)
+            if problem is None:
+                problem = (f"item {index} ({_short_repr(item)}) cannot be pickled for the workers: "
+                           f"{type(item).__name__} object ({exc})")
+    return Dispatch(task_bytes, sizes, time.perf_counter() - t0), problem
+
+
+def _batches(items: list[Any], indices: list[int], size: int) -> list[list[tuple[int, Any]]]:
+    pairs = [(i, items[i]) for i in indices]
+    return [pairs[k:k + size] for k in range(0, len(pairs), size)]
+
+
+def profile_batch_size(n_items: int, workers: int) -> int:
+    """Few enough batches to keep stats traffic small, enough to keep workers busy."""
+    return max(1, -(-n_items // (4 * max(workers, 1))))
+
+
+def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int],
+             collector: str, options: Options, batch_size: int) -> tuple[list[Payload], float, float]:
+    """Submit the batches to the mode's workers; return payloads, the pass's start and wall time."""
+    executor = mode.executor
+    t0 = time.perf_counter()
+    handles = [
+        executor.submit(run_batch, workload.task, batch, collector, options.line_names,
+                        executor.traits.ships_pickles)
+        for batch in _batches(items, indices, batch_size)
+    ]
+    payloads = [h.result(timeout=mode.deadline.remaining()) for h in handles]
+    return payloads, t0, time.perf_counter() - t0
+
+
+def line_subset(durations: dict[int, float], n_items: int, workers: int, budget_s: float,
+                parallel: bool = True) -> list[int]:
+    """The cheapest items whose plain run time fits the line budget; at least one per worker
+    when the workers run in parallel on their own CPUs, else at least one.
+
+    line_profiler slows tight loops about ninefold, so the line pass covers a
+    sample of the items; the report says which. Workers that share the GIL
+    take turns, so one item per worker would cost the sum of their times.
+    """
+    chosen: list[int] = []
+    spent = 0.0
+    minimum = min(workers, n_items) if parallel else 1
+    for index in sorted(range(n_items), key=lambda i: (durations.get(i, 0.0), i)):
+        cost = durations.get(index, 0.0)
+        if len(chosen) >= minimum and spent + cost > budget_s:
+            break
+        chosen.append(index)
+        spent += cost
+    return sorted(chosen)
+
+
+def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options) -> None:
+    """The tasks pass: per-item timeline with memory sampling; raise on the first failed item."""
+    result = mode.result
+    sampler = MemorySampler(extra_pids=mode.executor.worker_pids())
+    with sampler:
+        payloads, t0, wall = run_pass(mode, workload, items, list(range(len(items))), TASKS,
+                                      options, options.chunksize or 1)
+    result.memory = [MemorySample(**s) for s in sampler.samples]
+    result.tasks_wall_s = wall
+    result.phases["warmup"] = wall
+    records: list[TaskRecord] = []
+    for payload in payloads:
+        for record in payload.records:
+            record.start -= t0
+            record.end -= t0
+            records.append(record)
+    result.tasks = records
+    failures = [r for r in records if not r.ok]
+    if failures:
+        first = failures[0]
+        result.failed_item = first.index
+        raise ModeFailed(f"{mode.spec}: the task failed on item {first.index} "
+                         f"({_short_repr(items[first.index])}): {_last_line(first.error)}")
+
+
+def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options) -> None:
+    size = profile_batch_size(len(items), mode.spec.workers)
+    payloads, _, wall = run_pass(mode, workload, items, list(range(len(items))), CPROFILE,
+                                 options, size)
+    mode.result.phases["cprofile"] = wall
+    mode.result.profile = merge.merge_profiles([p.profile for p in payloads if p.profile])
+
+
+def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
+           durations: dict[int, float]) -> None:
+    traits = mode.executor.traits
+    mode.result.line_items = line_subset(durations, len(items), mode.spec.workers,
+                                         options.line_budget_s,
+                                         parallel=traits.parallel and not traits.shares_gil)
+    payloads, _, wall = run_pass(mode, workload, items, mode.result.line_items, LINES, options, 1)
+    mode.result.phases["lines"] = wall
+    mode.result.lines = merge.merge_lines([p.lines for p in payloads])
+
+
+def _start_order(modes: list[Mode]) -> list[Mode]:
+    """Executors that fork start first: a fork after threads exist can deadlock the child."""
+    return sorted(modes, key=lambda m: not m.executor.starts_by_fork)
+
+
+def _start(mode: Mode, workload: Workload, progress: Progress) -> None:
+    def start() -> None:
+        progress(f"{mode.spec}: starting {mode.spec.workers} worker(s)")
+        mode.result.startup_s = mode.executor.start(workload.task)
+        if mode.executor.workers != mode.spec.workers:  # an external cluster brings its own size
+            mode.spec = mode.result.spec = replace(mode.spec, workers=mode.executor.workers)
+        mode.result.pool = mode.executor.describe()
+        mode.result.timings.append(Timing(phase="startup", round=0, wall_s=mode.result.startup_s,
+                                          cpu_s=float("nan")))
+
+    mode.live = True
+    mode.attempt(start)
+
+
+def sweep_specs(cpus: int) -> list[ModeSpec]:
+    """processes and threads at 1..cpus workers, plus 2x cpus for oversubscription."""
+    counts = sorted(set(range(1, cpus + 1)) | {2 * cpus})
+    return [ModeSpec(kind, n) for kind in ("processes", "threads") for n in counts]
+
+
+def _sweep(reference: Mode | None, workload: Workload, items: list[Any], options: Options,
+           settings: Settings, progress: Progress, raw: RawRun, rng: random.Random) -> None:
+    """Each sweep point in turn, its rounds paired with the reference mode's."""
+    for spec in sweep_specs(available_cpus()):
+        point = Mode(spec, settings, options, sweep=True)
+        raw.modes.append(point.result)
+        try:
+            _start(point, workload, progress)
+            point.attempt(lambda p=point: p.result.phases.update(  # type: ignore[misc]
+                warmup=p.time_map(items, workload.task)[0]))
+            contenders: list[Contender] = [point]
+            if reference is not None and reference.live:
+                contenders.insert(0, reference)
+            raw.rounds += run_rounds(contenders, items, workload.task, options, progress, rng,
+                                     first_round=len(raw.rounds), sweep=True,
+                                     label=f"sweep {spec}")
+        finally:
+            point.close()
+
+
+def run_workload(workload: Workload, options: Options, progress: Progress | None = None,
+                 file_modules: dict[str, str] | None = None) -> RawRun:
+    """Run every mode (and the sweep, if asked) and return the raw measurements.
+
+    On Ctrl-C the run stops, marks itself interrupted and returns what is done.
+    """
+    say: Progress = progress or (lambda message: None)
+    settings = Settings(start_method=options.start_method, chunksize=options.chunksize,
+                        scheduler=options.scheduler, file_modules=dict(file_modules or {}))
+    rng = random.Random(options.seed)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    raw = RawRun(workload=workload, items=[], options=options, modes=[],
+                 environment=environment(options.start_method), started_at=started)
+    meter = LoadMeter()
+    meter.start()
+    modes: list[Mode] = []
+    try:
+        with workload.session():
+            raw.items = _resolve_items(workload)
+            modes = [Mode(spec, settings, options) for spec in options.modes]
+            raw.modes = [m.result for m in modes]
+            _run_modes(modes, workload, raw.items, options, settings, say, raw, rng)
+    except KeyboardInterrupt:
+        raw.interrupted = True
+        for mode in modes:
+            if mode.result.status is Status.OK and not mode.result.timings:
+                mode.result.status, mode.result.error = Status.SKIPPED, "interrupted before it ran"
+            elif mode.result.status is Status.OK and mode.live:
+                mode.result.status, mode.result.error = Status.INTERRUPTED, f"{mode.spec}: interrupted"
+    finally:
+        for mode in modes:
+            killed = mode.result.status is not Status.OK
+            if not mode.closed:
+                say(f"{mode.spec}: closing the pool")
+            mode.close(kill=killed)
+    raw.environment["others_cpu_during_run"] = meter.stop()
+    raw.environment["abandoned_threads"] = any(m.executor.abandoned for m in modes)
+    raw.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return raw
+
+
+def _resolve_items(workload: Workload) -> list[Any]:
+    try:
+        items = workload.resolve_items()
+    except (KeyboardInterrupt, ModeFailed, WorkloadError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's items callable
+        raise WorkloadError(f"workload {workload.name!r}: its items could not be made: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    if not items:
+        raise WorkloadError(f"workload {workload.name!r} has no items to map over: give it at "
+                            "least one item")
+    return items
+
+
+def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options: Options,
+               settings: Settings, say: Progress, raw: RawRun, rng: random.Random) -> None:
+    dispatch, unpicklable = _dispatch_sizes(workload.task, items)
+    for mode in modes:
+        mode.result.dispatch = dispatch
+    for mode in _start_order(modes):
+        if unpicklable and mode.executor.traits.ships_pickles:
+            mode.result.fail(Status.FAILED, f"{mode.spec}: {unpicklable}")
+            continue
+        _start(mode, workload, say)
+
+    for mode in modes:
+        if mode.live:
+            say(f"{mode.spec}: warm-up, probing each task, sampling memory")
+            mode.attempt(lambda m=mode: _probe(m, workload, items, options))  # type: ignore[misc]
+
+    live: list[Contender] = [m for m in modes if m.live]
+    raw.rounds = run_rounds(live, items, workload.task, options, say, rng)
+    for mode in modes:
+        mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
+
+    reference = next((m for m in modes if m.reference and m.live), None)
+    durations = ({r.index: r.end - r.start for r in reference.result.tasks}
+                 if reference is not None else {})
+    for mode in modes:
+        if "cprofile" in options.collectors and mode.live:
+            say(f"{mode.spec}: cProfile inside the workers")
+            mode.attempt(lambda m=mode: _cprofile(m, workload, items, options))  # type: ignore[misc]
+        if "lines" in options.collectors and mode.live:
+            own = durations or {r.index: r.end - r.start for r in mode.result.tasks}
+            say(f"{mode.spec}: line_profiler on a budget of {options.line_budget_s:g} s of items")
+            mode.attempt(lambda m=mode, d=own: _lines(m, workload, items, options, d))  # type: ignore[misc]
+    if options.sweep:
+        _sweep(reference, workload, items, options, settings, say, raw, rng)
+    for mode in modes:
+        if mode is not reference:
+            mode.close()
+
+
+__all__ = ["Mode", "Progress", "run_workload", "traits_of"]

@@ -1,0 +1,185 @@
+"""The interface every executor implements, and the helpers they share.
+
+An executor is one way to run ``task`` over ``items``: it starts its workers,
+times a bare map, runs collector batches inside its workers, names its worker
+processes and closes, killing what hangs. It declares :class:`Traits`, so the
+rest of profkit asks what a mode *is* instead of comparing its name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+import signal
+import sys
+import threading
+import time
+import timeit
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from profkit.model import JSON, ModeSpec, Traits
+
+Task = Callable[[Any], Any]
+
+
+class Handle(Protocol):
+    """A submitted call: ``result(timeout)`` returns its value or raises."""
+
+    def result(self, timeout: float | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every executor may need from the run's options."""
+
+    start_method: str = "fork"
+    #: Items per hand-out for pools that honour it; None: the pool's own default.
+    chunksize: int | None = None
+    scheduler: str | None = None
+    #: Workload files loaded by path: module name -> path (spawned workers load them too).
+    file_modules: dict[str, str] = field(default_factory=dict)
+
+
+class Executor(ABC):
+    """A started (or startable) pool of one mode."""
+
+    kind: ClassVar[str]
+    traits: ClassVar[Traits]
+
+    def __init__(self, spec: ModeSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.workers = spec.workers
+        self.settings = settings
+        self.startup_s = 0.0
+        #: True once a hung task was left running in a thread no one can kill.
+        self.abandoned = False
+
+    @property
+    def starts_by_fork(self) -> bool:
+        """True if start() forks this process: such executors start before any thread-owning one."""
+        return False
+
+    @abstractmethod
+    def start(self, task: Task) -> float:
+        """Start the workers, wait until each one has loaded ``task``; return the seconds it took."""
+
+    @abstractmethod
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+        """Run ``fn(*args)`` on one worker."""
+
+    @abstractmethod
+    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+        """One bare map with no profiler and GC off; return wall and CPU seconds (all workers)."""
+
+    def worker_pids(self) -> list[int]:
+        """Pids of worker processes on this host other than the parent."""
+        return []
+
+    @abstractmethod
+    def close(self, *, kill: bool = False) -> None:
+        """Shut down; with ``kill``, terminate workers that may hang. Safe to call twice."""
+
+    def describe(self) -> dict[str, JSON]:
+        """What the report says about this pool."""
+        return {"kind": self.kind, "workers": self.workers}
+
+
+# -- helpers shared by the executors --
+
+
+def timed_loop(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds of one call of ``fn`` under timeit (GC off, as timeit does)."""
+    cpu0 = time.process_time()
+    wall = timeit.Timer(fn).timeit(number=1)
+    return wall, time.process_time() - cpu0
+
+
+def plain_loop(task: Task, items: list[Any]) -> list[Any]:
+    """The bare sequential map."""
+    return [task(item) for item in items]
+
+
+def processes_cpu(pids: list[int]) -> float:
+    """User plus system CPU seconds of the given processes so far."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def time_in_parent(run: Callable[[], object], pids: list[int]) -> tuple[float, float]:
+    """Time ``run`` under timeit in this thread; CPU counts this process and ``pids``."""
+    before = processes_cpu(pids)
+    wall, cpu = timed_loop(run)
+    return wall, cpu + processes_cpu(pids) - before
+
+
+def worker_identity() -> int:
+    """A number naming this worker (process and thread), for the ready check."""
+    return os.getpid() * 1_000_003 + threading.get_ident() % 1_000_003
+
+
+def report_ready(task: Task, pause: float) -> int:
+    """A no-op whose argument unpickles the task (importing its module) and names its worker."""
+    del task
+    if pause:
+        time.sleep(pause)
+    return worker_identity()
+
+
+def warm_workers(submit: Callable[..., Handle], task: Task, workers: int,
+                 timeout: float = 120.0) -> None:
+    """Submit no-ops until every worker has answered once (each has then loaded the task)."""
+    seen: set[int] = set()
+    for round_ in range(40):
+        pause = 0.0 if round_ == 0 else 0.005
+        handles = [submit(report_ready, task, pause) for _ in range(workers)]
+        seen.update(h.result(timeout=timeout) for h in handles)
+        if len(seen) >= workers:
+            return
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no orphans after kill -9)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def init_process_worker(file_modules: dict[str, str], parent_pid: int) -> None:
+    """Set up a pool worker process.
+
+    Default signal handlers (a forked child inherits profkit's), Ctrl-C left to
+    the parent, death with the parent, GC off for the timed maps (collector
+    passes switch it on), and the workload files loaded by path.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
+    gc.disable()
+    if file_modules:
+        from profkit.workloads.registry import load_file_module
+
+        for path in file_modules.values():
+            folder = os.path.dirname(path)
+            if folder not in sys.path:
+                sys.path.append(folder)
+            load_file_module(path)

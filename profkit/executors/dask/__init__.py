@@ -1,0 +1,1 @@
+"""The Dask executor: addresses (no distributed import), worker-side functions, the executor."""

@@ -1,0 +1,78 @@
+"""What runs on the Dask workers and scheduler (module level, so dask pickles them by reference)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from profkit.model import Payload
+
+
+def call_on_worker(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` on a Dask worker; label a run_batch payload's records with the worker."""
+    result = fn(*args)
+    if isinstance(result, Payload):
+        from distributed import get_worker
+
+        address = get_worker().address
+        for record in result.records:
+            record.worker = address
+    return result
+
+
+def worker_info() -> dict[str, Any]:
+    """Who and where a worker is, and its clocks, for pids and clock offsets."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "perf": time.perf_counter(),
+            "wall": time.time()}
+
+
+def touch_task(task: Callable[[Any], Any]) -> bool:
+    """A no-op whose argument unpickles the task, importing its module on the worker."""
+    del task
+    return True
+
+
+def set_gc(enabled: bool) -> bool:
+    """Switch the worker's GC: off while maps are timed, as everywhere else."""
+    was = gc.isenabled()
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+    return was
+
+
+def load_file_modules(paths: list[str]) -> None:
+    from profkit.workloads.registry import load_file_module
+
+    for path in paths:
+        load_file_module(path)
+
+
+def file_module_plugin(paths: list[str], name: str) -> Any:
+    """A WorkerPlugin that loads file-path workload modules on every current and future worker.
+
+    The class is made here so that importing this module does not import
+    distributed; cloudpickle ships it by value.
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class LoadFileModules(WorkerPlugin):  # type: ignore[misc]
+        idempotent = False
+
+        def __init__(self) -> None:
+            self.paths = list(paths)
+            self.name = name
+
+        def setup(self, worker: Any) -> None:
+            load_file_modules(self.paths)
+
+    return LoadFileModules()
+
+
+def scheduler_allowed_failures(dask_scheduler: Any) -> int:
+    return int(dask_scheduler.allowed_failures)

@@ -1,0 +1,121 @@
+"""``pool``: ``multiprocessing.Pool``, the seed's other pool (its ``double`` example).
+
+``Pool`` never notices a worker that dies in a task: it starts a new one and
+the task's result never comes. Every wait here therefore polls, and a worker
+that died turns into ``BrokenProcessPool``, as in the processes mode.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import multiprocessing.pool
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from profkit.executors.base import (
+    Executor,
+    Handle,
+    Task,
+    init_process_worker,
+    time_in_parent,
+    warm_workers,
+)
+from profkit.model import JSON, Traits, WorkerLabel
+
+POLL_S = 0.05
+
+
+def default_chunksize(n_items: int, workers: int) -> int:
+    """The chunksize ``Pool.map`` picks when none is given."""
+    return max(1, math.ceil(n_items / (4 * workers))) if n_items else 1
+
+
+class _PoolHandle:
+    def __init__(self, executor: PoolExecutor, result: multiprocessing.pool.AsyncResult[Any]) -> None:
+        self._executor = executor
+        self._result = result
+
+    def result(self, timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = POLL_S if deadline is None else max(0.0, min(POLL_S, deadline - time.monotonic()))
+            try:
+                return self._result.get(step)
+            except multiprocessing.TimeoutError:
+                self._executor.check_workers()
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError() from None
+
+
+class PoolExecutor(Executor):
+    kind = "pool"
+    traits = Traits(parallel=True, ships_pickles=True, shares_memory=False, shares_gil=False,
+                    worker_label=WorkerLabel.PID, honours_chunksize=True)
+
+    _pool: multiprocessing.pool.Pool | None = None
+    _processes: list[Any] = []
+
+    @property
+    def starts_by_fork(self) -> bool:
+        return self.settings.start_method == "fork"
+
+    def start(self, task: Task) -> float:
+        t0 = time.perf_counter()
+        context = multiprocessing.get_context(self.settings.start_method)
+        self._pool = context.Pool(self.workers, initializer=init_process_worker,
+                                  initargs=(self.settings.file_modules, os.getpid()))
+        self._processes = list(self._pool._pool)  # type: ignore[attr-defined]
+        warm_workers(self.submit, task, self.workers)
+        self.startup_s = time.perf_counter() - t0
+        return self.startup_s
+
+    def check_workers(self) -> None:
+        """Raise BrokenProcessPool if a worker died (Pool itself would wait forever)."""
+        for process in self._processes:
+            if process.exitcode is not None:
+                raise BrokenProcessPool(f"worker pid {process.pid} exited with code {process.exitcode}")
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+        assert self._pool is not None, "start() first"
+        self.check_workers()
+        return _PoolHandle(self, self._pool.apply_async(fn, args))
+
+    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+        pool = self._pool
+        assert pool is not None, "start() first"
+        chunksize = self.settings.chunksize
+
+        def run() -> list[Any]:
+            return list(_PoolHandle(self, pool.map_async(task, items, chunksize)).result(timeout))
+
+        return time_in_parent(run, self.worker_pids())
+
+    def worker_pids(self) -> list[int]:
+        return sorted(p.pid for p in self._processes if p.pid is not None)
+
+    def close(self, *, kill: bool = False) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if kill:
+            pool.terminate()
+        else:
+            pool.close()
+        deadline = time.monotonic() + 5.0
+        for process in self._processes:
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+        if not kill:
+            pool.terminate()  # stops the pool's handler threads
+        pool.join()
+
+    def describe(self) -> dict[str, JSON]:
+        chunksize = self.settings.chunksize
+        return {**super().describe(), "start_method": self.settings.start_method,
+                "chunksize": chunksize if chunksize is not None else "Pool.map's default"}

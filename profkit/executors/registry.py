@@ -1,0 +1,126 @@
+"""Which executors exist: one entry per mode. A new mode is one module plus one line here."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from profkit.errors import UsageError
+from profkit.executors.base import Executor, Settings
+from profkit.model import ModeSpec, Traits
+
+#: mode kind -> "module:class". Imported on use, so dask is only imported when asked for.
+EXECUTORS: dict[str, str] = {
+    "sequential": "profkit.executors.sequential:SequentialExecutor",
+    "threads": "profkit.executors.threads:ThreadsExecutor",
+    "processes": "profkit.executors.processes:ProcessesExecutor",
+    "pool": "profkit.executors.pool:PoolExecutor",
+    "dask": "profkit.executors.dask.executor:DaskExecutor",
+}
+
+START_METHODS = ("fork", "forkserver", "spawn")
+#: Worker counts above this many per CPU are refused (a typo, not a plan).
+MAX_WORKERS_PER_CPU = 32
+
+
+def register(kind: str, cls: type[Executor]) -> None:
+    """Add an executor class under ``kind`` (tests and plugins use this)."""
+    EXECUTORS[kind] = f"{cls.__module__}:{cls.__qualname__}"
+    _CLASSES[kind] = cls
+
+
+_CLASSES: dict[str, type[Executor]] = {}
+
+
+def executor_class(kind: str) -> type[Executor]:
+    """The executor class of a mode kind."""
+    if kind not in _CLASSES:
+        module_name, _, name = EXECUTORS[kind].partition(":")
+        cls: type[Executor] = getattr(importlib.import_module(module_name), name)
+        _CLASSES[kind] = cls
+    return _CLASSES[kind]
+
+
+def traits_of(kind: str) -> Traits:
+    """What a mode kind is, without starting it."""
+    return executor_class(kind).traits
+
+
+def make_executor(spec: ModeSpec, settings: Settings) -> Executor:
+    """The executor for one mode; not yet started."""
+    return executor_class(spec.kind)(spec, settings)
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity), not the machine's total."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def default_start_method() -> str:
+    """fork on Linux, as CPython 3.11 does and as the seed ran; spawn elsewhere."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def max_workers() -> int:
+    return MAX_WORKERS_PER_CPU * available_cpus()
+
+
+def parse_positive_int(text: str | int, what: str) -> int:
+    """An integer >= 1, or a UsageError that names ``what``."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise UsageError(f"{what} must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise UsageError(f"{what} must be >= 1, got {value}")
+    return value
+
+
+def parse_workers(text: str | int, what: str) -> int:
+    """A worker count from 1 to :func:`max_workers`."""
+    value = parse_positive_int(text, what)
+    if value > max_workers():
+        raise UsageError(f"{what} is {value}, more than {MAX_WORKERS_PER_CPU}x the "
+                         f"{available_cpus()} CPUs this process may use: use at most {max_workers()}")
+    return value
+
+
+def parse_modes(text: str | Sequence[str], default_workers: int) -> list[ModeSpec]:
+    """Parse ``sequential,threads:4,processes`` into specs; one clear error per mistake."""
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    kinds = tuple(EXECUTORS)
+    specs: list[ModeSpec] = []
+    for raw in parts:
+        if not isinstance(raw, str):
+            raise UsageError(f"a mode must be text such as 'processes:2', got {raw!r}")
+        part = raw.strip()
+        if not part:
+            continue
+        kind, _, count = part.partition(":")
+        if kind not in kinds:
+            close = [k for k in kinds if kind and k.startswith(kind)] or \
+                difflib.get_close_matches(kind, kinds, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise UsageError(f"unknown mode {kind!r}: {hint}choose from {', '.join(kinds)}")
+        parallel = traits_of(kind).parallel
+        if not parallel:
+            if count and count != "1":
+                raise UsageError(f"{kind} runs on one worker: drop the ':N'")
+            workers = 1
+        elif count:
+            workers = parse_workers(count, f"worker count in {part!r}")
+        else:
+            workers = default_workers
+        spec = ModeSpec(kind, workers, parallel)
+        if any(s.kind == spec.kind for s in specs):
+            raise UsageError(f"mode {kind!r} is given twice: list each mode once")
+        specs.append(spec)
+    if not specs:
+        raise UsageError("no modes given: use for example --modes sequential,threads,processes")
+    return specs

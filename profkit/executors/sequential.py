@@ -1,0 +1,76 @@
+"""``sequential``: the plain loop on one daemon thread; the reference for every speedup.
+
+The thread runs and times the loop itself, so no hand-off enters the timing,
+and the parent can stop waiting for a task that hangs or is interrupted.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from profkit.executors.base import Executor, Handle, Task, plain_loop, timed_loop
+from profkit.model import Traits, WorkerLabel
+
+
+class DaemonThread:
+    """A one-thread executor whose thread never blocks interpreter exit."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] \
+            = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, fn, args = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
+                future.set_exception(exc)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.put((future, fn, args))
+        return future
+
+    def close(self) -> bool:
+        """Stop the thread; return True if it is stuck in a task and is left behind."""
+        self._jobs.put(None)
+        self._thread.join(timeout=1.0)
+        return self._thread.is_alive()
+
+
+class SequentialExecutor(Executor):
+    kind = "sequential"
+    traits = Traits(parallel=False, ships_pickles=False, shares_memory=True, shares_gil=True,
+                    worker_label=WorkerLabel.MAIN, honours_chunksize=False, reference=True)
+
+    _thread: DaemonThread | None = None
+
+    def start(self, task: Task) -> float:
+        self._thread = DaemonThread("profkit-sequential")
+        return 0.0
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+        assert self._thread is not None, "start() first"
+        return self._thread.submit(fn, *args)
+
+    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+        result: tuple[float, float] = self.submit(timed_loop, lambda: plain_loop(task, items)) \
+            .result(timeout=timeout)
+        return result
+
+    def close(self, *, kill: bool = False) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self.abandoned |= thread.close()

@@ -1,0 +1,44 @@
+"""``threads``: ``concurrent.futures.ThreadPoolExecutor`` in the parent process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from profkit.executors.base import Executor, Handle, Task, time_in_parent, warm_workers
+from profkit.model import Traits, WorkerLabel
+
+
+class ThreadsExecutor(Executor):
+    kind = "threads"
+    traits = Traits(parallel=True, ships_pickles=False, shares_memory=True, shares_gil=True,
+                    worker_label=WorkerLabel.THREAD, honours_chunksize=False)
+
+    _pool: ThreadPoolExecutor | None = None
+
+    def start(self, task: Task) -> float:
+        import time
+
+        t0 = time.perf_counter()
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="profkit-worker")
+        warm_workers(self.submit, task, self.workers)
+        self.startup_s = time.perf_counter() - t0
+        return self.startup_s
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+        assert self._pool is not None, "start() first"
+        return self._pool.submit(fn, *args)
+
+    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+        pool = self._pool
+        assert pool is not None, "start() first"
+        return time_in_parent(lambda: list(pool.map(task, items, timeout=timeout)), [])
+
+    def close(self, *, kill: bool = False) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        pool.shutdown(wait=not kill, cancel_futures=True)
+        if kill and any(t.is_alive() for t in pool._threads):
+            self.abandoned = True  # a thread cannot be killed; the CLI exits around it

@@ -1,0 +1,261 @@
+"""The typed core that travels from the engine to frames, analysis and the store.
+
+Nothing here imports a pool, a profiler or pandas: these are plain records.
+"""
+
+from __future__ import annotations
+
+import enum
+import pstats
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from profkit.workloads.model import Workload
+
+#: What ``run.json`` may hold: JSON values.
+JSON = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]
+
+
+class Status(str, enum.Enum):
+    """How a mode ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class WorkerLabel(str, enum.Enum):
+    """How an executor names the worker that ran a task."""
+
+    MAIN = "main"  # the one worker of a sequential run
+    THREAD = "thread"  # the thread's name
+    PID = "pid"  # 'pid N'
+    ADDRESS = "address"  # the worker's network address (Dask)
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What an executor is, so no code outside ``executors/`` compares mode names.
+
+    ``parallel``: its workers can run tasks at the same time.
+    ``ships_pickles``: tasks, items and results cross a process boundary.
+    ``shares_memory``: its workers live in the parent's process.
+    ``shares_gil``: its workers take turns on the parent's GIL (threads).
+    ``honours_chunksize``: ``--chunksize`` changes how it hands out items.
+    ``reference``: the baseline every speedup is measured against.
+    """
+
+    parallel: bool
+    ships_pickles: bool
+    shares_memory: bool
+    shares_gil: bool
+    worker_label: WorkerLabel
+    honours_chunksize: bool
+    reference: bool = False
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"parallel": self.parallel, "ships_pickles": self.ships_pickles,
+                "shares_memory": self.shares_memory, "shares_gil": self.shares_gil,
+                "worker_label": self.worker_label.value,
+                "honours_chunksize": self.honours_chunksize, "reference": self.reference}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Traits:
+        return cls(parallel=bool(data["parallel"]), ships_pickles=bool(data["ships_pickles"]),
+                   shares_memory=bool(data["shares_memory"]), shares_gil=bool(data["shares_gil"]),
+                   worker_label=WorkerLabel(str(data["worker_label"])),
+                   honours_chunksize=bool(data["honours_chunksize"]),
+                   reference=bool(data.get("reference", False)))
+
+
+@dataclass(frozen=True)
+class ModeSpec:
+    """One way to run the map: an executor kind and its worker count."""
+
+    kind: str
+    workers: int
+    parallel: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.workers}" if self.parallel else self.kind
+
+
+@dataclass
+class TaskRecord:
+    """One task of a collector pass, as the worker saw it (clock: the parent's perf_counter)."""
+
+    index: int
+    pid: int
+    thread: str
+    start: float
+    end: float
+    cpu: float
+    ok: bool = True
+    error: str | None = None
+    error_type: str | None = None
+    worker: str | None = None
+    result_bytes: int | None = None
+    result: Any = None
+
+
+@dataclass
+class Payload:
+    """What ``run_batch`` returns from a worker: the records and the batch's stats."""
+
+    records: list[TaskRecord]
+    profile: dict[Any, Any] | None = None
+    lines: Any = None
+
+
+@dataclass
+class Timing:
+    """One timed bare map (or a pool start-up) of one mode.
+
+    ``round`` numbers the interleaved round; ``order`` is the mode's place in it.
+    ``others_cpu`` is CPU that other programs used during the round, in cores;
+    a ``spoiled`` round is set aside by the analysis.
+    """
+
+    phase: str  # 'startup' or 'map'
+    round: int
+    wall_s: float
+    cpu_s: float
+    order: int = 0
+    others_cpu: float = float("nan")
+    spoiled: bool = False
+
+
+@dataclass
+class MemorySample:
+    """The RSS of one process at one moment of the probe pass."""
+
+    t_s: float
+    pid: int
+    role: str
+    rss_bytes: int
+
+
+@dataclass
+class Dispatch:
+    """Pickled sizes of what a pool ships, and the parent's time to pickle the items."""
+
+    task_bytes: int = 0
+    item_bytes: list[int] = field(default_factory=list)
+    pickle_items_s: float = 0.0
+
+
+@dataclass
+class ModeResult:
+    """Everything measured for one mode (or one sweep point)."""
+
+    spec: ModeSpec
+    traits: Traits
+    sweep: bool = False
+    status: Status = Status.OK
+    error: str | None = None
+    failed_item: int | None = None
+    startup_s: float | None = None
+    timings: list[Timing] = field(default_factory=list)
+    tasks: list[TaskRecord] = field(default_factory=list)
+    tasks_wall_s: float | None = None
+    profile: pstats.Stats | None = None
+    lines: Any = None
+    line_items: list[int] = field(default_factory=list)
+    memory: list[MemorySample] = field(default_factory=list)
+    pool: dict[str, JSON] = field(default_factory=dict)
+    dispatch: Dispatch = field(default_factory=Dispatch)
+    phases: dict[str, float] = field(default_factory=dict)
+    traceback: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    def fail(self, status: Status, message: str) -> None:
+        """Mark the mode as ended badly, keeping the first reason."""
+        if self.status is Status.OK:
+            self.status, self.error = status, message
+
+
+@dataclass
+class RoundInfo:
+    """One interleaved round: the order the modes ran in and the load from other programs."""
+
+    number: int
+    order: list[str]
+    wall_s: float
+    others_cpu: float
+    spoiled: bool
+    sweep: bool = False
+
+
+@dataclass
+class Precision:
+    """How precise a mode's estimate got: the relative half-width of its 95% interval."""
+
+    mode: str
+    half_width: float | None
+    target: float
+    reached: bool
+
+
+DEFAULT_LINE_BUDGET_S = 0.25
+DEFAULT_PRECISION = 0.03
+DEFAULT_MIN_ROUNDS = 3
+DEFAULT_MAX_ROUNDS = 25
+DEFAULT_MAX_ROUNDS_S = 30.0
+#: A round is spoiled when other programs used more than this share of a core during it.
+DEFAULT_SPOILED_CORES = 0.35
+
+
+@dataclass
+class Options:
+    """How to run: modes, rounds, what the collectors cover. Validated before it gets here.
+
+    ``repeat=None`` is auto: rounds go on until every speedup is known to within
+    ``precision`` (relative half-width of its 95% interval), or a cap is reached.
+    """
+
+    modes: list[ModeSpec]
+    repeat: int | None = None
+    precision: float = DEFAULT_PRECISION
+    min_rounds: int = DEFAULT_MIN_ROUNDS
+    max_rounds: int = DEFAULT_MAX_ROUNDS
+    max_rounds_s: float = DEFAULT_MAX_ROUNDS_S
+    spoiled_cores: float = DEFAULT_SPOILED_CORES
+    line_names: tuple[str, ...] = ()
+    line_budget_s: float = DEFAULT_LINE_BUDGET_S
+    start_method: str = "fork"
+    timeout_s: float | None = None
+    chunksize: int = 1
+    sweep: bool = False
+    scheduler: str | None = None
+    collectors: tuple[str, ...] = ("timing", "tasks", "cprofile", "lines", "memory")
+    seed: int | None = None
+
+
+@dataclass
+class RawRun:
+    """The raw result of the engine, before frames and analysis."""
+
+    workload: Workload
+    items: list[Any]
+    options: Options
+    modes: list[ModeResult]
+    environment: dict[str, JSON]
+    started_at: str
+    finished_at: str = ""
+    interrupted: bool = False
+    rounds: list[RoundInfo] = field(default_factory=list)
+    precision: list[Precision] = field(default_factory=list)
+    stop_reason: str = ""

@@ -209,7 +209,8 @@ class Precision:
     reached: bool
 
 
-DEFAULT_LINE_BUDGET_S = 0.25
+#: Seconds the line pass may take per mode (traced time, estimated before it runs).
+DEFAULT_LINE_BUDGET_S = 0.5
 DEFAULT_PRECISION = 0.03
 DEFAULT_MIN_ROUNDS = 3
 DEFAULT_MAX_ROUNDS = 25

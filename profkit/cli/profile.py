@@ -34,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "Pool.map's own choice)")
     parser.add_argument("--lines", help="comma-separated extra functions for line_profiler: "
                         "name (in the task's module) or module:qualname")
-    parser.add_argument("--line-budget", help="seconds of plain run time the line_profiler "
-                        "pass may cover, cheapest items first, at least one per process "
-                        "(default: 0.25)")
+    parser.add_argument("--line-budget", help="seconds the line_profiler pass may take per mode: "
+                        "the cheapest items whose traced time (about 9x their plain time) fits, "
+                        "at least one (default: 0.5)")
     parser.add_argument("--out", help="run folder to create (default: "
                         "reports/<workload>-<YYYYmmdd-HHMMSS>); never overwritten")
     parser.add_argument("--start-method", choices=("fork", "forkserver", "spawn"),

@@ -16,6 +16,7 @@ from typing import Any
 import psutil
 
 DEFAULT_INTERVAL_S = 0.02
+RESCAN_S = 1.0
 
 
 class MemorySampler:
@@ -29,12 +30,22 @@ class MemorySampler:
         self._thread = threading.Thread(target=self._run, name="profkit-memory", daemon=True)
         self._parent = psutil.Process(os.getpid())
         self._t0 = 0.0
+        self._scanned_at = -RESCAN_S
+        self._known_children: list[psutil.Process] = []
+
+    def _children(self) -> list[psutil.Process]:
+        """The parent's descendants, rescanned every second: a scan reads all of /proc."""
+        now = time.perf_counter()
+        if now - self._scanned_at >= RESCAN_S:
+            self._scanned_at = now
+            with contextlib.suppress(psutil.Error):
+                self._known_children = self._parent.children(recursive=True)
+        return self._known_children
 
     def _sample(self) -> None:
         t = time.perf_counter() - self._t0
         processes = [(self._parent, "parent")]
-        with contextlib.suppress(psutil.Error):
-            processes += [(child, "worker") for child in self._parent.children(recursive=True)]
+        processes += [(child, "worker") for child in self._children()]
         known = {p.pid for p, _ in processes}
         for pid in self.extra_pids:
             if pid not in known:

@@ -28,37 +28,36 @@ def _machine_busy_s() -> float | None:
 
 
 class LoadMeter:
-    """Measure others' CPU between :meth:`start` and :meth:`stop`, in cores."""
+    """Measure others' CPU between :meth:`start` and :meth:`stop`, in cores.
+
+    Use one meter for many rounds: it scans for profkit's child processes once
+    per :meth:`stop` (a scan reads all of /proc) and reuses what it found.
+    """
 
     def __init__(self, extra_pids: list[int] | None = None) -> None:
         self._me = psutil.Process(os.getpid())
-        self.extra_pids = list(extra_pids or [])
+        self._known: set[int] = set(extra_pids or [])
         self._t0 = 0.0
+        self._wall0 = 0.0
         self._machine0: float | None = None
         self._own0: dict[int, float] = {}
 
-    def _own(self) -> dict[int, float]:
-        processes = [self._me]
-        with contextlib.suppress(psutil.Error):
-            processes += self._me.children(recursive=True)
-        known = {p.pid for p in processes}
-        for pid in self.extra_pids:
-            if pid not in known:
-                with contextlib.suppress(psutil.Error):
-                    processes.append(psutil.Process(pid))
+    @staticmethod
+    def _cpu(pids: set[int]) -> dict[int, float]:
         out: dict[int, float] = {}
-        for process in processes:
+        for pid in pids:
             with contextlib.suppress(psutil.Error):
-                times = process.cpu_times()
-                out[process.pid] = times.user + times.system
+                times = psutil.Process(pid).cpu_times()
+                out[pid] = times.user + times.system
         return out
 
     def start(self) -> None:
         import time
 
-        self._own0 = self._own()
+        self._own0 = self._cpu(self._known | {self._me.pid})
         self._machine0 = _machine_busy_s()
         self._t0 = time.perf_counter()
+        self._wall0 = time.time()
 
     def stop(self) -> float:
         """Cores other programs kept busy since :meth:`start` (NaN where unknown)."""
@@ -66,10 +65,17 @@ class LoadMeter:
 
         wall = time.perf_counter() - self._t0
         machine1 = _machine_busy_s()
-        own1 = self._own()
+        with contextlib.suppress(psutil.Error):
+            self._known |= {child.pid for child in self._me.children(recursive=True)}
+        own1 = self._cpu(self._known | {self._me.pid})
         if self._machine0 is None or machine1 is None or wall <= 0:
             return float("nan")
-        # A process that started during the round counts from zero; one that ended is lost to
-        # both sides of the subtraction only if it ended, which a round's pools never do.
-        own = sum(t - self._own0.get(pid, 0.0) for pid, t in own1.items())
+        own = 0.0
+        for pid, cpu in own1.items():
+            if pid in self._own0:
+                own += cpu - self._own0[pid]
+            else:  # found at this scan: count it if it started during the round
+                with contextlib.suppress(psutil.Error):
+                    if psutil.Process(pid).create_time() >= self._wall0 - 0.01:
+                        own += cpu
         return max(0.0, (machine1 - self._machine0) - own) / wall

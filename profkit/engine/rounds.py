@@ -73,6 +73,7 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
     rounds: list[RoundInfo] = []
     max_rounds = options.repeat if options.repeat is not None else options.max_rounds
     t_start = time.perf_counter()
+    meter = LoadMeter()
     while len(rounds) < max_rounds:
         live = [c for c in contenders if c.live]
         if not live:
@@ -80,7 +81,6 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         number = first_round + len(rounds)
         order = list(live)
         rng.shuffle(order)
-        meter = LoadMeter()
         new: list[tuple[str, Timing]] = []
         t0 = time.perf_counter()
         meter.start()

@@ -153,14 +153,24 @@ def warm_workers(submit: Callable[..., Handle], task: Task, workers: int,
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no orphans after kill -9)."""
+def die_with_parent(profkit_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no orphans after kill -9).
+
+    The parent is profkit itself (fork, spawn) or the forkserver, which exits
+    when profkit does.
+    """
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+    try:  # profkit died before prctl took effect: the signal will never come
+        os.kill(profkit_pid, 0)
+    except ProcessLookupError:
+        os._exit(1)
+    except PermissionError:
+        pass
+    if os.getppid() == 1:
         os._exit(1)
 
 

@@ -486,6 +486,7 @@ def _hot_lines(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
 
 
 def _hot_code(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+    from profkit.analysis.own_frames import line_time_once, nesting_task
     from profkit.render.source import function_listing
 
     hot = {h["mode"]: h["rows"] for h in _hot_lines(run.analysis or {}, order)}
@@ -504,7 +505,7 @@ def _hot_code(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str,
                            "function": str(function), "total": float(group["time_s"].sum()),
                            "hits": int(group["hits"].sum()), "group": group})
         groups.sort(key=lambda g: -g["total"])
-        mode_total = sum(g["total"] for g in groups)
+        mode_total = line_time_once(mine, meta)
         listings = []
         for g in groups[:MAX_LISTINGS]:
             listing = function_listing(_records(g.pop("group").sort_values("lineno")))
@@ -518,6 +519,7 @@ def _hot_code(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str,
         covered = [int(i) for i in info.get("line_items") or []]
         out.append({"mode": mode, "functions": listings, "others": others, "covered": covered,
                     "n_items": n_items, "total": mode_total, "hot_lines": hot.get(mode, []),
+                    "nesting_task": nesting_task(mine, meta),
                     "n_lines": sum(len(f["listing"]) for f in listings)})
     return out
 
@@ -616,13 +618,15 @@ def context(run: Run) -> dict[str, Any]:
     from jinja2.utils import htmlsafe_json_dumps
 
     import profkit
+    from profkit.render import calltree
 
     meta, a = run.meta or {}, run.analysis or {}
     order = _mode_order(run)
     tasks, memory = _frame(run, "tasks"), _frame(run, "memory")
     strings = _Strings()
     functions = _functions(_frame(run, "functions"), order, strings)
-    items = _items(tasks, order, strings)  # both fill the string table before it is written out
+    items = _items(tasks, order, strings)  # all three fill the string table before it is written out
+    trees = calltree.trees(run.profiles or {}, order, strings)
 
     workload = meta.get("workload") or {}
     bottlenecks = a.get("bottlenecks") or []
@@ -660,6 +664,10 @@ def context(run: Run) -> dict[str, Any]:
         "options": _options(meta),
         "artifacts": _artifacts(run),
         "top_rows": TOP_ROWS,
+        "calltrees": trees,
+        "prune_pct": f"{100 * calltree.PRUNE_SHARE:g}%",
+        "calltree_js": calltree.script()["js"] if trees else None,
+        "extra_script_hashes": [calltree.script()["hash"]] if trees else [],
     }
 
 

@@ -7,6 +7,7 @@ Layout::
     RUN_DIR/profiles/<mode>.prof  merged cProfile stats (snakeviz, pstats)
     RUN_DIR/lines/<mode>.lprof    merged line stats (python -m line_profiler)
     RUN_DIR/frames/<name>.parquet the frames
+    RUN_DIR/trace/<mode>.json     per-worker timelines, Chrome trace JSON (Perfetto, chrome://tracing)
 
 Version history of ``run.json`` (``FORMAT_VERSION``):
 
@@ -184,6 +185,12 @@ def save(run: Run, directory: str | os.PathLike[str]) -> Path:
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, target)
         artifacts["frames"][name] = f"frames/{name}.parquet"
+    try:
+        from profkit.render.trace import write_traces
+
+        artifacts["traces"] = write_traces(run, path)
+    except Exception as exc:  # noqa: BLE001 - a trace bug must not lose the measurements
+        warnings.warn(f"the Chrome traces could not be written ({type(exc).__name__}: {exc})", stacklevel=2)
     run.meta["artifacts"] = artifacts
     run.meta["format_version"] = FORMAT_VERSION
     run.path = path

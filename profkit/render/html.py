@@ -610,7 +610,7 @@ def _artifacts(run: Run) -> dict[str, Any]:
                 for k, v in (art.get(kind) or {}).items()]
 
     return {"run_dir": run_dir, "profiles": entries("profiles"), "lines": entries("lines"),
-            "frames": entries("frames"), "any": bool(art)}
+            "frames": entries("frames"), "traces": entries("traces"), "any": bool(art)}
 
 
 def context(run: Run) -> dict[str, Any]:

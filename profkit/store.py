@@ -71,6 +71,12 @@ class Run:
         """Write the run (stats, frames, run.json, report) to a new folder; return it."""
         return save(self, directory)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary, speedup chart and top bottlenecks in an isolated iframe."""
+        from profkit.render.notebook import repr_html
+
+        return repr_html(self)
+
     def to_html(self, path: str | os.PathLike[str]) -> Path:
         """Render the report to ``path`` (atomically) and return the path."""
         from profkit.render import render

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from profkit.analysis.verdict import fmt_seconds
+from profkit.render.per_call import fmt_sig, per_call_chart
 
 if TYPE_CHECKING:
     import jinja2
@@ -58,7 +59,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, pct=fmt_pct, ratio_pct=fmt_ratio_pct,
-                       bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib)
+                       bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig)
     return env
 
 
@@ -654,6 +655,7 @@ def context(run: Run) -> dict[str, Any]:
         "charts": _charts(run, a, order, tasks, memory),
         "memory_peaks": _memory_peaks(memory, order),
         "items": items,
+        "per_call": per_call_chart(items),
         "functions": functions,
         "strings_json": Markup(htmlsafe_json_dumps(strings.to_list(), separators=(",", ":")))
         if strings.index else None,

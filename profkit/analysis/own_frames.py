@@ -57,17 +57,10 @@ def _own_file(filename: str) -> bool:
 
 
 def own_mask(filenames: pd.Series, names: pd.Series) -> pd.Series:
-    """A boolean mask of the rows that are profkit's own frames."""
-    import pandas as pd
-
-    cache: dict[tuple[str, str], bool] = {}
-    values = []
-    for filename, name in zip(filenames.astype(str), names.astype(str), strict=True):
-        key = (filename, name)
-        if key not in cache:
-            cache[key] = is_own(filename, name)
-        values.append(cache[key])
-    return pd.Series(values, index=filenames.index, dtype=bool)
+    """A boolean mask of the rows that are profkit's own frames (each distinct frame checked once)."""
+    keys = filenames.astype(str) + "\0" + names.astype(str)
+    verdicts = {key: is_own(*key.split("\0", 1)) for key in keys.unique()}
+    return keys.map(verdicts).astype(bool)
 
 
 def drop_own_functions(functions: pd.DataFrame) -> pd.DataFrame:

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from profkit.render.calltree import PRUNE_SHARE
 from tests.browser.conftest import LOCAL_SCHEMES
 from tests.browser.runs import big_run
 
 pytestmark = pytest.mark.browser
+
+PRUNED = f"below {100 * PRUNE_SHARE:g}%"
 
 #: [name, x, y, width, classes] of every drawn frame of one call tree.
 FRAMES = """box => Array.from(box.querySelectorAll('g.frame')).map(g => {
@@ -63,7 +66,7 @@ def test_call_tree_shows_is_prime_under_the_task(open_page, primes_report, artif
     page.hover(f"{box} g.frame:nth-of-type(2)")
     assert page.locator(f"{box} .ct-details").inner_text().startswith("is_prime")
     pruned = page.locator(f"{box} .ct-pruned").inner_text()
-    assert "below 0.1%" in pruned or "Nothing was pruned" in pruned
+    assert PRUNED in pruned or "Nothing was pruned" in pruned
     page.locator("#call-tree").screenshot(path=str(artifacts_dir / "calltree.png"))
     _assert_clean(rec)
 
@@ -108,5 +111,5 @@ def test_big_tree_zooms_a_frame_to_full_width(open_page, big_report):
     assert back[3] == pytest.approx(narrow[3], rel=0.02)
     page.locator(f"{box} .ct-search").fill("handle_1")
     assert "match" in page.locator(f"{box} .ct-found").inner_text()
-    assert "below 0.1%" in page.locator(f"{box} .ct-pruned").inner_text()
+    assert PRUNED in page.locator(f"{box} .ct-pruned").inner_text()
     _assert_clean(rec)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from profkit.analysis.verdict import fmt_seconds
+from profkit.render.names import fmt_duration, task_label
 from profkit.render.per_call import fmt_sig, per_call_chart
 
 if TYPE_CHECKING:
@@ -59,7 +60,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, pct=fmt_pct, ratio_pct=fmt_ratio_pct,
-                       bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig)
+                       bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
+                       duration=fmt_duration)
     return env
 
 
@@ -604,13 +606,16 @@ def _options(meta: dict[str, Any]) -> list[tuple[str, str]]:
 def _artifacts(run: Run) -> dict[str, Any]:
     meta = run.meta or {}
     art = meta.get("artifacts") or {}
-    run_dir = str(run.path) if run.path else None
+    run_dir = str(run.path.resolve()) if run.path else None  # absolute: the commands run from inside it
 
     def entries(kind: str) -> list[dict[str, Any]]:
         return [{"name": str(k), "path": str(v), "href": safe_relative(v)}
                 for k, v in (art.get(kind) or {}).items()]
 
-    return {"run_dir": run_dir, "profiles": entries("profiles"), "lines": entries("lines"),
+    import shlex
+
+    return {"run_dir": run_dir, "cd": f"cd {shlex.quote(run_dir)}" if run_dir else None,
+            "profiles": entries("profiles"), "lines": entries("lines"),
             "frames": entries("frames"), "traces": entries("traces"), "any": bool(art)}
 
 
@@ -629,7 +634,8 @@ def context(run: Run) -> dict[str, Any]:
     items = _items(tasks, order, strings)  # all three fill the string table before it is written out
     trees = calltree.trees(run.profiles or {}, order, strings)
 
-    workload = meta.get("workload") or {}
+    workload = dict(meta.get("workload") or {})
+    workload["task"] = task_label(workload)
     bottlenecks = a.get("bottlenecks") or []
     rec_mode = (a.get("recommendation") or {}).get("mode")
     top_bottleneck = next((b for b in bottlenecks if b.get("mode") == rec_mode),

@@ -184,7 +184,8 @@ def test_environment_and_options(run, page):
 def test_artifacts_give_the_commands(run, page, page_html):
     for mode in run.meta["artifacts"]["profiles"]:
         assert f"snakeviz profiles/{mode}.prof" in page.text
-        assert f"profkit view {run.path} --mode {mode}" in page.text
+        assert f"profkit view . --mode {mode}" in page.text  # run from inside the folder, as it says
+    assert f"cd {run.path.resolve()}" in page.text
     for mode in run.meta["artifacts"]["lines"]:
         assert f"python -m line_profiler lines/{mode}.lprof" in page.text
     assert 'pd.read_parquet("frames/tasks.parquet")' in page.text

@@ -107,8 +107,9 @@ def top_functions(functions: pd.DataFrame) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for _, group in functions.groupby("mode", sort=False):
         top = group.sort_values("self_s", ascending=False).head(TOP_N)
-        out += top[["mode", "function", "name", "filename", "lineno", "ncalls", "self_s",
-                    "self_pct", "cumulative_s"]].to_dict("records")
+        out += [{str(k): v for k, v in r.items()} for r in top[[
+            "mode", "function", "name", "filename", "lineno", "ncalls", "self_s", "self_pct",
+            "cumulative_s"]].to_dict("records")]
     return out
 
 
@@ -119,8 +120,8 @@ def top_lines(lines: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str, Any]]
         task = nesting_task(group, meta)
         mine = group[group["function"] != task] if task else group
         top = mine[mine["hits"] > 0].sort_values("time_s", ascending=False).head(TOP_N)
-        out += top[["mode", "function", "filename", "lineno", "hits", "time_s", "pct",
-                    "source"]].to_dict("records")
+        out += [{str(k): v for k, v in r.items()} for r in top[[
+            "mode", "function", "filename", "lineno", "hits", "time_s", "pct", "source"]].to_dict("records")]
     return out
 
 

@@ -48,5 +48,5 @@ def run(args: argparse.Namespace) -> int:
           f"merged across workers ({files[mode]})")
     sys.stdout.flush()
     line_profiler.show_text(stats.timings, stats.unit, output_unit=output_unit(
-        stats.timings, stats.unit, getattr(args, "unit", None)), stream=sys.stdout)
+        stats.timings, stats.unit, getattr(args, "unit", None)), stream=sys.stdout)  # type: ignore[arg-type]
     return EXIT_OK

@@ -160,7 +160,7 @@ def trees(profiles: Mapping[str, Any], order: list[str], strings: Any) -> list[d
     from jinja2.utils import htmlsafe_json_dumps
     from markupsafe import Markup
 
-    out = []
+    out: list[dict[str, Any]] = []
     for mode in order:
         stats = profiles.get(mode)
         raw = getattr(stats, "stats", stats)

@@ -170,16 +170,17 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
             if _finite(bound) and m["mode"] != "sequential":
                 # the bound spans the bar only; the ideal's dots reach beyond it, drawn on top,
                 # so the two stay apart when they meet
-                ax.hlines(bound, x - 0.3, x + 0.3, colors=BOUND_COLOUR, linestyles="dashed",
+                bound_y = float(bound)  # type: ignore[arg-type] # _finite checked it
+                ax.hlines(bound_y, x - 0.3, x + 0.3, colors=BOUND_COLOUR, linestyles="dashed",
                           linewidth=1.6, zorder=4, gid=f"bound-{x}",
-                          label=None if bound_drawn else "granularity bound")
+                          label="_nolegend_" if bound_drawn else "granularity bound")
                 bound_drawn = True
-                top = max(top, bound)
-                here.append(float(bound))
+                top = max(top, bound_y)
+                here.append(bound_y)
             if workers > 1:
                 ax.hlines(workers, x - 0.42, x + 0.42, colors=IDEAL_COLOUR, linestyles=(0, (1, 2)),
                           linewidth=2.2, zorder=5, gid=f"ideal-{x}",
-                          label=None if ideal_drawn else "ideal (workers)")
+                          label="_nolegend_" if ideal_drawn else "ideal (workers)")
                 ideal_drawn = True
                 top = max(top, workers)
                 here.append(float(workers))

@@ -65,16 +65,18 @@ def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
                          {"mode": mode, "workers": info.get("workers")}))
     tids: dict[tuple[int, str], int] = {}
     named_pids: set[int] = set()
-    for (pid, thread), group in mine.groupby(["pid", "thread"], sort=False):
-        pid = int(pid)
-        tid = tids.setdefault((pid, str(thread)), len([k for k in tids if k[0] == pid]) + 1)
+    key: Any
+    for key, group in mine.groupby(["pid", "thread"], sort=False):
+        pid, thread = int(key[0]), str(key[1])
+        tid = tids.setdefault((pid, thread), len([k for k in tids if k[0] == pid]) + 1)
         worker = str(group["worker"].iloc[0])
         if pid not in named_pids:
             label = f"worker {worker}" if mode in ("processes", "dask") else f"{mode} (pid {pid})"
             events.append(_meta_event("process_name", pid, 0, label))
             named_pids.add(pid)
-        events.append(_meta_event("thread_name", pid, tid, worker if mode == "threads" else str(thread)))
+        events.append(_meta_event("thread_name", pid, tid, worker if mode == "threads" else thread))
         cursor = 0.0
+        row: Any
         for row in group.itertuples(index=False):
             start, end = float(row.start_s), float(row.end_s)
             if start - cursor > MIN_GAP_S:

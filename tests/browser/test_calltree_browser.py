@@ -113,3 +113,25 @@ def test_big_tree_zooms_a_frame_to_full_width(open_page, big_report):
     assert "match" in page.locator(f"{box} .ct-found").inner_text()
     assert PRUNED in page.locator(f"{box} .ct-pruned").inner_text()
     _assert_clean(rec)
+
+
+def test_hostile_function_names_stay_text_in_the_tree(open_page, small_primes_run, tmp_path):
+    from tests.browser.runs import HOSTILE, hostile_run, synthetic_stats
+
+    run = hostile_run(small_primes_run)
+    stats = synthetic_stats(60)
+    stats.stats = {(f"/tmp/{HOSTILE[1]}.py", line, HOSTILE[i % len(HOSTILE)] + name): entry
+                   for i, ((_, line, name), entry) in enumerate(stats.stats.items())}
+    renamed = {old: new for old, new in zip(synthetic_stats(60).stats, stats.stats, strict=True)}
+    stats.stats = {k: (*v[:4], {renamed[c]: e for c, e in v[4].items()}) for k, v in stats.stats.items()}
+    run.profiles = {"sequential": stats}
+    rec = open_page()
+    rec.open(run.to_html(tmp_path / "index.html"))
+    page = rec.page
+    frames = _frames(page, "#calltree-1 .calltree")
+    assert any(HOSTILE[0] in f[0] for f in frames)
+    page.locator("#calltree-1 .ct-search").fill("<script>")
+    page.locator("#calltree-1 g.frame").nth(1).hover()
+    assert page.locator("img").count() == 0
+    assert page.locator("#calltree-1 .calltree script").count() == 0
+    assert rec.errors == [] and rec.dialogs == []

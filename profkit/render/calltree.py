@@ -173,7 +173,8 @@ def trees(profiles: Mapping[str, Any], order: list[str], strings: Any) -> list[d
         out.append({
             "idx": len(out) + 1, "mode": mode, "nodes": tree.nodes, "functions": len(tree.functions) - 1,
             "pruned_nodes": tree.pruned_nodes, "pruned_s": tree.pruned_s, "pruned_pct": tree.pruned_pct,
-            "total_s": tree.total_s, "in_profile": len(raw), "cut_cycles": tree.cut_cycles,
+            "total_s": tree.total_s, "cut_cycles": tree.cut_cycles,
+            "in_profile": sum(1 for f in raw if not is_own(f[0], f[2])),
             "json": Markup(htmlsafe_json_dumps(data, separators=(",", ":"))),
         })
     return out

@@ -77,7 +77,7 @@ WORKLOAD = Workload(
     name="containers",
     task=time_builder,
     items=list(BUILDERS),
-    description="The seed's timeit table: set/list/tuple/str builders, add/append loops, "
-    "comprehensions (per-call times in µs).",
+    description="The seed's timeit table: set/list/tuple/string builders, add/append loops, "
+    "comprehensions (seconds per call).",
     line_functions=tuple(BUILDERS.values()),
 )

@@ -8,13 +8,13 @@ from __future__ import annotations
 import enum
 import pstats
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
 if TYPE_CHECKING:
     from profkit.workloads.model import Workload
 
 #: What ``run.json`` may hold: JSON values.
-JSON = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]
+JSON: TypeAlias = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]  # noqa: UP007
 
 
 class Status(str, enum.Enum):

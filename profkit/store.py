@@ -7,6 +7,7 @@ Layout::
     RUN_DIR/profiles/<mode>.prof  merged cProfile stats (snakeviz, pstats)
     RUN_DIR/lines/<mode>.lprof    merged line stats (python -m line_profiler)
     RUN_DIR/frames/<name>.parquet the frames
+    RUN_DIR/trace/<mode>.json     per-worker timelines, Chrome trace JSON (Perfetto, chrome://tracing)
 
 Version history of ``run.json`` (``FORMAT_VERSION``):
 
@@ -71,6 +72,12 @@ class Run:
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write the run (stats, frames, run.json, report) to a new folder; return it."""
         return save(self, directory)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the summary, speedup chart and top bottlenecks in an isolated iframe."""
+        from profkit.render.notebook import repr_html
+
+        return repr_html(self)
 
     def to_html(self, path: str | os.PathLike[str]) -> Path:
         """Render the report to ``path`` (atomically) and return the path."""
@@ -186,6 +193,12 @@ def save(run: Run, directory: str | os.PathLike[str]) -> Path:
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, target)
         artifacts["frames"][name] = f"frames/{name}.parquet"
+    try:
+        from profkit.render.trace import write_traces
+
+        artifacts["traces"] = write_traces(run, path)
+    except Exception as exc:  # noqa: BLE001 - a trace bug must not lose the measurements
+        warnings.warn(f"the Chrome traces could not be written ({type(exc).__name__}: {exc})", stacklevel=2)
     run.meta["artifacts"] = artifacts
     run.meta["format_version"] = FORMAT_VERSION
     run.path = path

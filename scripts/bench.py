@@ -12,7 +12,8 @@ median of interleaved rounds, printed with its target and a verdict:
    ``ProcessPoolExecutor`` map, and achieved / granularity bound;
 4. end to end: a default ``profkit profile primes`` vs the bare serial map,
    with its per-phase breakdown and the floor those phases imply;
-5. report rendering: a synthetic 10,000-function, 2,000-hot-line run to HTML;
+5. report rendering: a synthetic 10,000-function, 2,000-hot-line run to HTML,
+   call trees included (a synthetic 10,000-function pstats profile per mode);
 6. start-up: ``profkit --help`` vs ``python -c pass`` and ``pyinstrument --help``;
 7. memory: peak RSS of the ``profkit profile`` process vs ``import pandas``
    plus the workload's own;
@@ -48,6 +49,7 @@ import inspect
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -444,7 +446,9 @@ class Bench:
             t0 = time.perf_counter()
             analysis = analyse(frames, meta)
             analyse_s = time.perf_counter() - t0
-            run = Run(meta=meta, analysis=analysis, frames=frames)
+            profiles = {m: synthetic_profile(self.cfg.n_functions, seed=k)
+                        for k, m in enumerate(synthetic_modes)}
+            run = Run(meta=meta, analysis=analysis, frames=frames, profiles=profiles)
             t0 = time.perf_counter()
             html = render(run, "html")  # warm-up: imports, template compile, pygments
             first_s = time.perf_counter() - t0
@@ -460,6 +464,8 @@ class Bench:
                 "modes": synthetic_modes, "function_rows": len(frames["functions"]),
                 "line_rows": len(frames["lines"]), "analyse_s": analyse_s, "first_render_s": first_s,
                 "render_s": times, "html_bytes": target.stat().st_size,
+                "calltree_bytes": sum(len(block) for block in re.findall(
+                    r'id="calltree-data-\d+">(.*?)</script>', html, flags=re.S)),
             }
         return out
 
@@ -706,6 +712,36 @@ def synthetic_functions(modes: Sequence[str], n: int) -> Any:
     frame = pd.concat(frames, ignore_index=True)
     return frame.astype({col: dtype for col, (dtype, _) in COLUMNS["functions"].items()})[
         list(COLUMNS["functions"])]
+
+
+def synthetic_profile(n: int, seed: int = 0) -> Any:
+    """A pstats profile of ``n`` functions in a call graph (a tree plus some shared callees)."""
+    import pstats
+    import random
+
+    rng = random.Random(seed)
+    funcs = [(f"/srv/app/src/app/pkg{i % 40:02d}/module_{i % 500:03d}.py", 10 + (i * 37) % 1900,
+              f"handle_{i % 97}_{i}") for i in range(n)]
+    parents: list[list[int]] = [[]] + [[rng.randrange(max(0, i - 50), i)] for i in range(1, n)]
+    for i in range(10, n, 10):
+        other = rng.randrange(0, i)
+        if other not in parents[i]:
+            parents[i].append(other)
+    self_s = [0.5 / (i + 1) ** 1.05 for i in range(n)]
+    calls = [rng.randint(1, 50_000) for _ in range(n)]
+    cum = list(self_s)
+    for i in range(n - 1, 0, -1):
+        for p in parents[i]:
+            cum[p] += cum[i] / len(parents[i])
+    raw = {}
+    for i, func in enumerate(funcs):
+        share = len(parents[i]) or 1
+        raw[func] = (calls[i], calls[i], self_s[i], cum[i],
+                     {funcs[p]: (calls[i] // share, calls[i] // share, self_s[i] / share, cum[i] / share)
+                      for p in parents[i]})
+    stats = pstats.Stats()
+    stats.stats = raw  # type: ignore[attr-defined]
+    return stats
 
 
 def synthetic_lines(modes: Sequence[str], n: int, per_function: int = 20) -> Any:
@@ -1056,7 +1092,8 @@ def figure_render(raw: dict[str, Any]) -> Figure:
         fig.details.append(
             f"{name}: {v['function_rows']:,} function rows, {v['line_rows']:,} line rows: render median "
             f"{_fmt_s(median(v['render_s']))} (first, cold {_fmt_s(v['first_render_s'])}), "
-            f"{v['html_bytes'] / 1e6:.2f} MB; analyse {_fmt_s(v['analyse_s'])}")
+            f"{v['html_bytes'] / 1e6:.2f} MB (call trees {v.get('calltree_bytes', 0) / 1e6:.2f} MB); "
+            f"analyse {_fmt_s(v['analyse_s'])}")
     fig.raw = data
     return fig
 

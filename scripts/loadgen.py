@@ -12,6 +12,7 @@ itself. Ctrl-C or SIGTERM stops it at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import signal
 import sys
@@ -65,11 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cores < 1 or args.on <= 0 or args.off < 0 or args.duration <= 0:
         parser.error("--cores >= 1, --on > 0, --off >= 0 and --duration > 0")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with Load(args.cores, args.on, args.off, args.duration):
-        try:
-            time.sleep(args.duration)
-        except KeyboardInterrupt:
-            pass
+    with Load(args.cores, args.on, args.off, args.duration), contextlib.suppress(KeyboardInterrupt):
+        time.sleep(args.duration)
     return 0
 
 

@@ -139,7 +139,7 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None,
     for mode, by_mode in swept.groupby("mode", sort=False):
         per_count: dict[int, list[float]] = {}
         ref_walls: list[float] = []
-        for workers, group in by_mode.groupby("workers"):
+        for workers in sorted(by_mode["workers"].unique()):
             walls_by_round = _round_walls(timings, str(mode), int(workers), True)
             per_count[int(workers)] = list(walls_by_round.values())
             ref_walls += [ref_by_round[r] for r in walls_by_round if r in ref_by_round]

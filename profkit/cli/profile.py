@@ -92,8 +92,12 @@ def _float(text: str | None, what: str) -> float | None:
 def run(args: argparse.Namespace) -> int:
     from profkit.config import load_config
     from profkit.executors.registry import parse_positive_int, parse_workers
-    from profkit.model import DEFAULT_LINE_BUDGET_S, DEFAULT_MAX_ROUNDS, DEFAULT_MAX_ROUNDS_S, \
-        DEFAULT_PRECISION
+    from profkit.model import (
+        DEFAULT_LINE_BUDGET_S,
+        DEFAULT_MAX_ROUNDS,
+        DEFAULT_MAX_ROUNDS_S,
+        DEFAULT_PRECISION,
+    )
     from profkit.pipeline import DEFAULT_MODES, default_out_dir, profile
     from profkit.render import render
     from profkit.workloads.registry import resolve

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
 from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio
@@ -85,13 +86,7 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         t0 = time.perf_counter()
         meter.start()
         for position, c in enumerate(order):
-            def time_one(c: Contender = c, position: int = position) -> None:
-                wall, cpu = c.time_map(items, task)
-                timing = Timing(phase="map", round=number, wall_s=wall, cpu_s=cpu, order=position)
-                c.result.timings.append(timing)
-                new.append((c.name, timing))
-
-            c.attempt(time_one)
+            c.attempt(partial(_time_one, c, items, task, number, position, new))
         others = meter.stop()
         spoiled = others > options.spoiled_cores
         for _, timing in new:
@@ -109,6 +104,14 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         if time.perf_counter() - t_start >= options.max_rounds_s:
             break
     return rounds
+
+
+def _time_one(c: Contender, items: list[Any], task: Callable[[Any], Any], number: int,
+              position: int, new: list[tuple[str, Timing]]) -> None:
+    wall, cpu = c.time_map(items, task)
+    timing = Timing(phase="map", round=number, wall_s=wall, cpu_s=cpu, order=position)
+    c.result.timings.append(timing)
+    new.append((c.name, timing))
 
 
 def _describe(label: str, done: int, cap: int, options: Options, new: list[tuple[str, Timing]],

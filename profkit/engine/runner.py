@@ -113,7 +113,8 @@ class Mode(Contender):
         except TimeoutError as exc:
             limit = f"--timeout {self.deadline.timeout_s:g} s" if self.deadline.timeout_s else \
                 "a time limit"
-            self._end(Status.TIMEOUT, f"{self.spec}: {str(exc) or f'stopped by {limit}: a task did not finish'}")
+            reason = str(exc) or f"stopped by {limit}: a task did not finish"
+            self._end(Status.TIMEOUT, f"{self.spec}: {reason}")
         except BrokenProcessPool:
             self._end(Status.FAILED, f"{self.spec}: a worker process died abruptly while running a "
                       "task; look for os._exit, a crash in C code, or the out-of-memory killer")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -67,10 +68,8 @@ class ProcessesExecutor(Executor):
             for process in processes:
                 if process.is_alive():
                     process.kill()
-        try:
+        with contextlib.suppress(Exception):  # a broken pool may complain while it shuts down
             pool.shutdown(wait=True, cancel_futures=True)
-        except Exception:  # noqa: BLE001 - a broken pool may complain while it shuts down
-            pass
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():

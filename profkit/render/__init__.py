@@ -1,7 +1,7 @@
 """Renderers: a Run in, text out. They read analysis and frames, never profilers.
 
 Each renderer is a module with ``render(run) -> str`` and an ``EXTENSION``;
-pick one by name with :func:`render`.
+pick one by name with :func:`render`, which hides profkit's own frames first.
 """
 
 from __future__ import annotations
@@ -25,4 +25,6 @@ def render(run: Run, fmt: str) -> str:
         module = importlib.import_module(RENDERERS[fmt])
     except KeyError:
         raise ValueError(f"unknown renderer {fmt!r}: choose from {', '.join(RENDERERS)}") from None
-    return module.render(run)
+    from profkit.analysis.own_frames import without_own
+
+    return module.render(without_own(run))

@@ -163,36 +163,84 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
                         capsize=4, zorder=3, label="95% CI")
         ideal_drawn = bound_drawn = False
         top = max(heights)
+        marks: list[list[float]] = []  # per bar: the y of each line drawn across it
         for x, m in zip(xs, rows, strict=True):
             workers = m.get("workers") or 1
-            if workers > 1:
-                ax.hlines(workers, x - 0.38, x + 0.38, colors=IDEAL_COLOUR, linestyles="dotted",
-                          linewidth=1.6, zorder=4, label=None if ideal_drawn else "ideal (workers)")
-                ideal_drawn = True
-                top = max(top, workers)
+            here: list[float] = []
             bound = m.get("bound")
             if _finite(bound) and (m.get("traits") or {}).get("parallel", True):
-                ax.hlines(bound, x - 0.38, x + 0.38, colors=BOUND_COLOUR, linestyles="dashed",
-                          linewidth=1.6, zorder=4,
-                          label=None if bound_drawn else "granularity bound")
+                # the bound spans the bar only; the ideal's dots reach beyond it, drawn on top,
+                # so the two stay apart when they meet
+                bound_y = float(bound)  # type: ignore[arg-type] # _finite checked it
+                ax.hlines(bound_y, x - 0.3, x + 0.3, colors=BOUND_COLOUR, linestyles="dashed",
+                          linewidth=1.6, zorder=4, gid=f"bound-{x}",
+                          label="_nolegend_" if bound_drawn else "granularity bound")
                 bound_drawn = True
-                top = max(top, bound)
-        for x, m, h in zip(xs, rows, heights, strict=True):
-            ci = m.get("speedup_ci")
-            y = max(h, ci[1]) if ci and _finite(ci[1]) else h
-            label = f"{h:.2f}×" if h >= 0.1 else f"{h:.2g}×"
-            ax.annotate(label, (x, y), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8, color=INK, zorder=5)
+                top = max(top, bound_y)
+                here.append(bound_y)
+            if workers > 1:
+                ax.hlines(workers, x - 0.42, x + 0.42, colors=IDEAL_COLOUR, linestyles=(0, (1, 2)),
+                          linewidth=2.2, zorder=5, gid=f"ideal-{x}",
+                          label="_nolegend_" if ideal_drawn else "ideal (workers)")
+                ideal_drawn = True
+                top = max(top, workers)
+                here.append(float(workers))
+            marks.append(here)
         ax.axhline(1.0, color=MUTED, linewidth=0.8, zorder=1)
         ax.set_xticks(list(xs))
         ax.set_xticklabels([f"{safe_label(m['mode'])}\n{m.get('workers') or 1} worker"
                             f"{'s' if (m.get('workers') or 1) != 1 else ''}" for m in rows])
         ax.set_ylabel("speedup vs sequential (×)")
-        ax.set_ylim(0, top * 1.18 + 0.05)
         ax.grid(axis="y", color="#e5e7eb", linewidth=0.6, zorder=0)
-        ax.legend(loc="upper left", ncols=3)
-        _margins(fig, left=0.6, bottom=0.5)
+        # the legend sits above the plot, where no bar or label can reach it
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, borderaxespad=0.2)
+        _margins(fig, left=0.6, bottom=0.5, top=0.35)
+        bases = []
+        for m, h in zip(rows, heights, strict=True):
+            ci = m.get("speedup_ci")
+            bases.append(max(h, ci[1]) if ci and _finite(ci[1]) else h)
+        labels = [f"{h:.2f}×" if h >= 0.1 else f"{h:.2g}×" for h in heights]
+        ys = _label_positions(fig, ax, bases, marks, top)
+        for x, (label, y) in enumerate(zip(labels, ys, strict=True)):
+            ax.text(x, y, label, ha="center", va="bottom", fontsize=8, color=INK, zorder=6,
+                    gid=f"label-{x}")
         return to_svg(fig, "speedup", "Speedup by mode with 95% confidence intervals")
+
+
+LABEL_PT = 11.0  # height of an 8 pt label's box, in points
+LABEL_PAD_PT = 3.0  # clearance between a label and any line
+
+
+def _label_positions(fig: Figure, ax: Axes, bases: list[float], marks: list[list[float]],
+                     top: float) -> list[float]:
+    """The y of each bar's label: just above the bar (or its CI), moved above any line it would cross.
+
+    Sets the y limits so every label fits; lengths in points are turned into data units
+    from the axes' height, twice, since the limits change the scale.
+    """
+    _, fig_h = fig.get_size_inches()
+    axes_pt = ax.get_position().height * fig_h * 72
+    upper = top * 1.15 + 0.05
+    ys = list(bases)
+    for _ in range(3):
+        per_pt = upper / axes_pt
+        height, pad = LABEL_PT * per_pt, LABEL_PAD_PT * per_pt
+        ys = []
+        for base, lines in zip(bases, marks, strict=True):
+            y = base + pad
+            moved = True
+            while moved:
+                moved = False
+                for line in lines:
+                    if y - pad < line < y + height + pad:
+                        y, moved = line + pad, True
+            ys.append(y)
+        needed = max(y + height + pad for y in ys)
+        if needed <= upper:
+            break
+        upper = needed * 1.02
+    ax.set_ylim(0, upper)
+    return ys
 
 
 # -- scaling curve (sweep) -------------------------------------------------

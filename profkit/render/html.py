@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from profkit.analysis.verdict import fmt_seconds
+from profkit.render.names import fmt_duration, task_label
+from profkit.render.per_call import fmt_sig, per_call_chart
 
 if TYPE_CHECKING:
     import jinja2
@@ -58,7 +60,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, pct=fmt_pct, ratio_pct=fmt_ratio_pct,
-                       bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib)
+                       bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
+                       duration=fmt_duration)
     return env
 
 
@@ -509,6 +512,7 @@ def _hot_lines(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
 
 
 def _hot_code(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+    from profkit.analysis.own_frames import line_time_once, nesting_task
     from profkit.render.source import function_listing
 
     hot = {h["mode"]: h["rows"] for h in _hot_lines(run.analysis or {}, order)}
@@ -527,7 +531,7 @@ def _hot_code(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str,
                            "function": str(function), "total": float(group["time_s"].sum()),
                            "hits": int(group["hits"].sum()), "group": group})
         groups.sort(key=lambda g: -g["total"])
-        mode_total = sum(g["total"] for g in groups)
+        mode_total = line_time_once(mine, meta)
         listings = []
         for g in groups[:MAX_LISTINGS]:
             listing = function_listing(_records(g.pop("group").sort_values("lineno")))
@@ -541,6 +545,7 @@ def _hot_code(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str,
         covered = [int(i) for i in info.get("line_items") or []]
         out.append({"mode": mode, "functions": listings, "others": others, "covered": covered,
                     "n_items": n_items, "total": mode_total, "hot_lines": hot.get(mode, []),
+                    "nesting_task": nesting_task(mine, meta),
                     "n_lines": sum(len(f["listing"]) for f in listings)})
     return out
 
@@ -625,14 +630,17 @@ def _options(meta: dict[str, Any]) -> list[tuple[str, str]]:
 def _artifacts(run: Run) -> dict[str, Any]:
     meta = run.meta or {}
     art = meta.get("artifacts") or {}
-    run_dir = str(run.path) if run.path else None
+    run_dir = str(run.path.resolve()) if run.path else None  # absolute: the commands run from inside it
 
     def entries(kind: str) -> list[dict[str, Any]]:
         return [{"name": str(k), "path": str(v), "href": safe_relative(v)}
                 for k, v in (art.get(kind) or {}).items()]
 
-    return {"run_dir": run_dir, "profiles": entries("profiles"), "lines": entries("lines"),
-            "frames": entries("frames"), "any": bool(art)}
+    import shlex
+
+    return {"run_dir": run_dir, "cd": f"cd {shlex.quote(run_dir)}" if run_dir else None,
+            "profiles": entries("profiles"), "lines": entries("lines"),
+            "frames": entries("frames"), "traces": entries("traces"), "any": bool(art)}
 
 
 def context(run: Run) -> dict[str, Any]:
@@ -640,6 +648,7 @@ def context(run: Run) -> dict[str, Any]:
     from jinja2.utils import htmlsafe_json_dumps
 
     import profkit
+    from profkit.render import calltree
 
     meta, a = run.meta or {}, run.analysis or {}
     order = _mode_order(run)
@@ -647,9 +656,11 @@ def context(run: Run) -> dict[str, Any]:
     strings = _Strings()
     functions = _functions(_frame(run, "functions"), order, strings)
     single = {m: not _trait(a, m, "parallel") for m in order}
-    items = _items(tasks, order, strings, single)  # both fill the string table before it is written out
+    items = _items(tasks, order, strings, single)  # all three fill the string table before it is written out
+    trees = calltree.trees(run.profiles or {}, order, strings)
 
-    workload = meta.get("workload") or {}
+    workload = dict(meta.get("workload") or {})
+    workload["task"] = task_label(workload)
     bottlenecks = a.get("bottlenecks") or []
     rec_mode = (a.get("recommendation") or {}).get("mode")
     top_bottleneck = next((b for b in bottlenecks if b.get("mode") == rec_mode),
@@ -677,6 +688,7 @@ def context(run: Run) -> dict[str, Any]:
         "charts": _charts(run, a, order, tasks, memory),
         "memory_peaks": _memory_peaks(memory, order),
         "items": items,
+        "per_call": per_call_chart(items),
         "functions": functions,
         "strings_json": Markup(htmlsafe_json_dumps(strings.to_list(), separators=(",", ":")))
         if strings.index else None,
@@ -687,6 +699,10 @@ def context(run: Run) -> dict[str, Any]:
         "options": _options(meta),
         "artifacts": _artifacts(run),
         "top_rows": TOP_ROWS,
+        "calltrees": trees,
+        "prune_pct": f"{100 * calltree.PRUNE_SHARE:g}%",
+        "calltree_js": calltree.script()["js"] if trees else None,
+        "extra_script_hashes": [calltree.script()["hash"]] if trees else [],
     }
 
 

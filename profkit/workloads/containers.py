@@ -1,6 +1,8 @@
 """The seed's timeit table of container builders, with its two bugs fixed.
 
-The seed timed its comprehension rows with the loop timers (t5, t6 again) and
+The builders and their names are the seed's (f1..f8: set, list, tuple, string, set_add,
+list_append, set_comprehension, list_comprehension). The seed timed its comprehension
+rows with the loop timers (t5, t6 again) and
 labelled seconds as ``[ms]``. Here every row times its own builder, and the
 task returns seconds per call, which the report shows in microseconds.
 """
@@ -57,7 +59,7 @@ BUILDERS = {
     "set": build_set,
     "list": build_list,
     "tuple": build_tuple,
-    "str": build_str,
+    "string": build_str,
     "set_add": build_set_add,
     "list_append": build_list_append,
     "set_comprehension": build_set_comprehension,
@@ -75,7 +77,7 @@ WORKLOAD = Workload(
     name="containers",
     task=time_builder,
     items=list(BUILDERS),
-    description="The seed's timeit table: set/list/tuple/str builders, add/append loops, "
-    "comprehensions (per-call times in µs).",
+    description="The seed's timeit table: set/list/tuple/string builders, add/append loops, "
+    "comprehensions (seconds per call).",
     line_functions=tuple(BUILDERS.values()),
 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import pstats
 import random
+from typing import Any
 
 import pandas as pd
 
@@ -71,6 +73,7 @@ def big_run(base: Run, n_functions: int = 10_000, n_lines: int = 2_000, seed: in
             })
     run.frames["lines"] = _typed("lines", pd.DataFrame(lines))
     run.analysis = analyse(run.frames, run.meta)
+    run.profiles = {mode: synthetic_stats(n_functions, seed=seed + k) for k, mode in enumerate(modes)}
     return run
 
 
@@ -132,3 +135,37 @@ def hostile_run(base: Run) -> Run:
     if run.analysis.get("recommendation"):
         run.analysis["recommendation"]["reason"] = QUOTES
     return run
+
+
+def synthetic_stats(n_functions: int = 10_000, seed: int = 3) -> pstats.Stats:
+    """A cProfile profile of ``n_functions`` in a call graph: a tree with some shared callees.
+
+    Self times are Zipf-like; each function's cumulative time is its self time plus its
+    callees' share, so the caller edges add up the way cProfile's do.
+    """
+    rng = random.Random(seed)
+    funcs = [(f"/srv/app/pkg_{i % 40}/module_{i % 500}.py", 10 + i % 900, f"handle_{i}")
+             for i in range(n_functions)]
+    funcs[0] = ("/srv/app/main.py", 1, "task")
+    parents: list[list[int]] = [[] for _ in range(n_functions)]
+    for i in range(1, n_functions):
+        parents[i].append(rng.randrange(max(0, i - 50), i) if i > 50 else rng.randrange(0, i))
+        if i % 10 == 0 and i > 2:
+            other = rng.randrange(0, i)
+            if other not in parents[i]:
+                parents[i].append(other)
+    self_s = [0.5 / (i + 1) ** 1.05 for i in range(n_functions)]
+    calls = [rng.randint(1, 50_000) for _ in range(n_functions)]
+    cum = list(self_s)
+    for i in range(n_functions - 1, 0, -1):  # children have larger indexes: sum bottom-up
+        for p in parents[i]:
+            cum[p] += cum[i] / len(parents[i])
+    raw: dict[tuple[str, int, str], tuple[Any, ...]] = {}
+    for i, func in enumerate(funcs):
+        share = len(parents[i]) or 1
+        callers = {funcs[p]: (calls[i] // share, calls[i] // share, self_s[i] / share, cum[i] / share)
+                   for p in parents[i]}
+        raw[func] = (calls[i], calls[i], self_s[i], cum[i], callers)
+    stats = pstats.Stats()
+    stats.stats = raw  # type: ignore[attr-defined]
+    return stats

@@ -25,11 +25,11 @@ else:
     distributed = pytest.importorskip("distributed")
 
 from profkit.collectors.worker import TASKS, run_batch  # noqa: E402
+from profkit.errors import UsageError  # noqa: E402
 from profkit.executors.base import Settings  # noqa: E402
 from profkit.executors.dask.addresses import normalize_address  # noqa: E402
 from profkit.executors.dask.executor import DaskExecutor  # noqa: E402
 from profkit.model import ModeSpec  # noqa: E402
-from profkit.errors import UsageError  # noqa: E402
 from profkit.pipeline import profile  # noqa: E402
 from profkit.store import load  # noqa: E402
 from profkit.workloads.model import Workload  # noqa: E402
@@ -390,16 +390,16 @@ def test_distributed_stays_optional():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "the dask mode needs dask.distributed: pip install 'profkit[dask]'"
-    lazy = subprocess.run([sys.executable, "-c", "import sys, profkit.pipeline, profkit.executors.dask.executor; "
-                           "print('distributed' in sys.modules)"],
+    lazy = subprocess.run([sys.executable, "-c", "import sys, profkit.pipeline, "
+                           "profkit.executors.dask.executor; print('distributed' in sys.modules)"],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert lazy.stdout.strip() == "False", lazy.stderr
 
 
 # -- the dask speedup against a bare client.map on the same cluster (issue: dask timed serially) --
 
-from tests.fixtures.bare import agrees, paired_speedup  # noqa: E402
 from profkit.workloads.primes import PRIMES  # noqa: E402
+from tests.fixtures.bare import agrees, paired_speedup  # noqa: E402
 
 PRIMES_WORKLOAD = Workload("primes", is_prime, PRIMES)
 

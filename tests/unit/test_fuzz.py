@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from profkit.cli import main
 from profkit.errors import ProfkitError, UsageError
 from profkit.executors.registry import EXECUTORS, parse_modes, parse_positive_int
+from profkit.store import read_run_json
 
 MODE_KINDS = tuple(EXECUTORS)
-from profkit.store import read_run_json
 
 tokens = st.text(alphabet=string.ascii_letters + string.digits + ":,-=. ", max_size=20)
 

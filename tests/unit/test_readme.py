@@ -17,3 +17,13 @@ def test_every_frame_column_is_documented_in_the_readme():
 def test_readme_shows_the_two_commands():
     assert "pip install -e . && profkit profile primes" in README
     assert "pip install -e '.[test]' && python -m pytest" in README
+
+
+def test_readme_commands_name_one_run():
+    """A glob over reports/ breaks snakeviz and merges runs in line_profiler once two runs exist."""
+    import re
+
+    blocks = re.findall(r"^```sh\n(.*?)^```", README, flags=re.S | re.M)
+    commands = [line for block in blocks for line in block.splitlines()]
+    assert any("snakeviz profiles/processes.prof" in c for c in commands)
+    assert not [c for c in commands if re.search(r"reports/\S*\*", c)]

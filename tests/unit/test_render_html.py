@@ -184,7 +184,8 @@ def test_environment_and_options(run, page):
 def test_artifacts_give_the_commands(run, page, page_html):
     for mode in run.meta["artifacts"]["profiles"]:
         assert f"snakeviz profiles/{mode}.prof" in page.text
-        assert f"profkit view {run.path} --mode {mode}" in page.text
+        assert f"profkit view . --mode {mode}" in page.text  # run from inside the folder, as it says
+    assert f"cd {run.path.resolve()}" in page.text
     for mode in run.meta["artifacts"]["lines"]:
         assert f"python -m line_profiler lines/{mode}.lprof" in page.text
     assert 'pd.read_parquet("frames/tasks.parquet")' in page.text
@@ -217,14 +218,15 @@ def test_ids_are_unique(page):
     assert not duplicates
 
 
-def test_content_security_policy_allows_only_the_inline_script(page_html, page):
+def test_content_security_policy_allows_only_the_inline_scripts(page_html, page):
     csp = next(a["content"] for t, a in page.tags
                if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy")
     assert "default-src 'none'" in csp
     code = [body for attrs, body in page.scripts if not attrs.get("type")]
-    assert len(code) == 1
-    digest = base64.b64encode(hashlib.sha256(code[0].encode()).digest()).decode()
-    assert f"'sha256-{digest}'" in csp
+    assert len(code) == 2  # the report's script, and the call tree's (d3-flame-graph + its glue)
+    allowed = re.search(r"script-src ([^;]*);", csp).group(1).split()
+    assert sorted(allowed) == sorted(
+        f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'" for body in code)
 
 
 def test_print_stylesheet(page_html):
@@ -287,7 +289,7 @@ def test_seconds_results_are_shown_with_units(run):
     page = Page(render(timed, "html"))
     assert "Results" in page.text
     assert "result: seconds per call" in page.text
-    assert "1.5 µs" in page.text and "3.0 µs" in page.text
+    assert "1.50 µs" in page.text and "3.00 µs" in page.text  # three significant digits
 
 
 # -- escaping -----------------------------------------------------------------

@@ -2,10 +2,22 @@
 
 from profkit.analysis import verdict
 
+TRAITS = {
+    "sequential": {"reference": True, "parallel": False, "shares_memory": True, "shares_gil": True,
+                   "worker_label": "main"},
+    "threads": {"parallel": True, "shares_memory": True, "shares_gil": True, "worker_label": "thread"},
+    "processes": {"parallel": True, "shares_memory": False, "shares_gil": False,
+                  "ships_pickles": True, "worker_label": "pid"},
+}
+
 
 def _mode(mode, workers, speedup, **extra):
     return {"mode": mode, "workers": workers, "speedup": speedup, "speedup_ci": None,
-            "status": "ok", "bound": None, **extra}
+            "status": "ok", "bound": None, "traits": TRAITS[mode], **extra}
+
+
+def _recommend(candidates):
+    return verdict.recommend(candidates, "sequential", TRAITS)
 
 
 def test_cpu_bound_with_flat_threads_is_gil_bound():
@@ -32,13 +44,13 @@ def test_cpu_bound_but_threads_scale_means_code_releases_the_gil():
 
 
 def test_recommend_prefers_the_cheaper_mode_within_five_percent():
-    rec = verdict.recommend([_mode("sequential", 1, 1.0), _mode("threads", 2, 1.88),
+    rec = _recommend([_mode("sequential", 1, 1.0), _mode("threads", 2, 1.88),
                              _mode("processes", 2, 1.92)])
     assert rec["mode"] == "threads"
 
 
 def test_recommend_sequential_when_nothing_pays():
-    rec = verdict.recommend([_mode("sequential", 1, 1.0), _mode("threads", 2, 0.3),
+    rec = _recommend([_mode("sequential", 1, 1.0), _mode("threads", 2, 0.3),
                              _mode("processes", 2, 0.05)])
     assert rec["mode"] == "sequential"
 

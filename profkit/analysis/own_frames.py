@@ -1,0 +1,138 @@
+"""Keep profkit's own frames out of what the user reads, and count nested line time once.
+
+The collectors switch the profilers on around the task, so the profiles still catch a
+few frames of profkit's: the ``disable`` call that stops cProfile, and any engine code
+between ``enable`` and the task. They are not the user's bottlenecks. This module
+filters them out of the frames a renderer reads and re-ranks the top functions and
+lines from what is left; the stored frames keep everything.
+
+Line times nest: line_profiler's time for a line includes the functions it calls, so
+when the task and functions it calls are both line-profiled, summing every function
+counts the inner ones twice. Every line-profiled function runs inside the task, so
+the task's own line time is the mode's line time, counted once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from profkit.store import Run
+
+TOP_N = 10
+_PACKAGE = Path(__file__).resolve().parent.parent
+_WORKLOADS = _PACKAGE / "workloads"
+#: Profiler switches seen from inside the profile (cProfile, line_profiler).
+_PROFILER_METHOD = re.compile(
+    r"<method '(enable|disable)\w*' of '(_lsprof\.Profiler|[\w.]*LineProfiler)' objects>")
+#: profkit installed elsewhere (a worker may import another copy): any profkit/ but workloads/.
+_OWN_PATH = re.compile(r"(^|[/\\])profkit[/\\](?!workloads[/\\])([\w.-]+[/\\])*[\w.-]+\.py$")
+
+
+def is_own(filename: str, name: str) -> bool:
+    """True for a frame of profkit itself (engine, collectors, profiler switches), not of a workload."""
+    if _PROFILER_METHOD.fullmatch(name):
+        return True
+    if not filename or filename == "~" or filename.startswith("<") or "profkit" not in filename:
+        return False
+    return _own_file(filename)
+
+
+@lru_cache(maxsize=4096)
+def _own_file(filename: str) -> bool:
+    path = Path(filename)
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        resolved = path
+    if resolved.is_relative_to(_PACKAGE):
+        return not resolved.is_relative_to(_WORKLOADS)
+    return "site-packages" in filename and bool(_OWN_PATH.search(filename))
+
+
+def own_mask(filenames: pd.Series, names: pd.Series) -> pd.Series:
+    """A boolean mask of the rows that are profkit's own frames (each distinct frame checked once)."""
+    keys = filenames.astype(str) + "\0" + names.astype(str)
+    verdicts = {key: is_own(*key.split("\0", 1)) for key in keys.unique()}
+    return keys.map(verdicts).astype(bool)
+
+
+def drop_own_functions(functions: pd.DataFrame) -> pd.DataFrame:
+    """The functions frame without profkit's frames, ``self_pct`` recomputed per mode."""
+    if functions.empty:
+        return functions
+    kept = functions[~own_mask(functions["filename"], functions["name"])].copy()
+    totals = kept.groupby("mode")["self_s"].transform("sum")
+    kept["self_pct"] = (100.0 * kept["self_s"] / totals.where(totals > 0)).fillna(0.0)
+    return kept
+
+
+def drop_own_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """The lines frame without lines of profkit's own functions."""
+    if lines.empty:
+        return lines
+    return lines[~own_mask(lines["filename"], lines["function"])]
+
+
+def task_name(meta: dict[str, Any]) -> str | None:
+    """The task's function name (``module:qualname`` -> its last part), as line_profiler names it."""
+    ref = str((meta.get("workload") or {}).get("task") or "")
+    qualname = ref.rpartition(":")[2]
+    return qualname.rpartition(".")[2] or None
+
+
+def nesting_task(lines: pd.DataFrame, meta: dict[str, Any]) -> str | None:
+    """The task's name when its line time includes other line-profiled functions, else None."""
+    task = task_name(meta)
+    if task is None or lines.empty or not (lines["function"] == task).any():
+        return None
+    return task if (lines["function"] != task).any() else None
+
+
+def line_time_once(lines: pd.DataFrame, meta: dict[str, Any]) -> float:
+    """One mode's line time with nested functions counted once: the task's, or the sum."""
+    task = nesting_task(lines, meta)
+    mine = lines[lines["function"] == task] if task else lines
+    return float(mine["time_s"].sum())
+
+
+def top_functions(functions: pd.DataFrame) -> list[dict[str, Any]]:
+    """The top functions by self time, per mode (the analysis' ``bottlenecks`` shape)."""
+    out: list[dict[str, Any]] = []
+    for _, group in functions.groupby("mode", sort=False):
+        top = group.sort_values("self_s", ascending=False).head(TOP_N)
+        out += [{str(k): v for k, v in r.items()} for r in top[[
+            "mode", "function", "name", "filename", "lineno", "ncalls", "self_s", "self_pct",
+            "cumulative_s"]].to_dict("records")]
+    return out
+
+
+def top_lines(lines: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The hottest lines per mode; a task's lines that include nested profiled functions are left out."""
+    out: list[dict[str, Any]] = []
+    for _, group in lines.groupby("mode", sort=False):
+        task = nesting_task(group, meta)
+        mine = group[group["function"] != task] if task else group
+        top = mine[mine["hits"] > 0].sort_values("time_s", ascending=False).head(TOP_N)
+        out += [{str(k): v for k, v in r.items()} for r in top[[
+            "mode", "function", "filename", "lineno", "hits", "time_s", "pct", "source"]].to_dict("records")]
+    return out
+
+
+def without_own(run: Run) -> Run:
+    """A view of ``run`` for renderers: profkit's frames dropped, top functions and lines re-ranked."""
+    frames = dict(run.frames or {})
+    analysis = dict(run.analysis or {})
+    if frames.get("functions") is not None:
+        frames["functions"] = drop_own_functions(frames["functions"])
+        analysis["bottlenecks"] = top_functions(frames["functions"])
+    if frames.get("lines") is not None:
+        frames["lines"] = drop_own_lines(frames["lines"])
+        analysis["hot_lines"] = top_lines(frames["lines"], run.meta or {})
+    return dataclasses.replace(run, frames=frames, analysis=analysis)

@@ -1,0 +1,42 @@
+"""``Run._repr_html_``: a small report inside an iframe ``srcdoc``, isolated from the notebook.
+
+The document has no script and its own CSS, so neither the notebook's styles nor its
+JavaScript reach into it, and nothing of it leaks out.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from profkit.store import Run
+
+TEMPLATE = "notebook.html.j2"
+TOP_BOTTLENECKS = 5
+HEIGHT_PX = 1000
+
+
+def document(run: Run) -> str:
+    """The standalone HTML document shown in the iframe."""
+    from profkit.analysis.own_frames import without_own
+    from profkit.render import html as report
+
+    view = without_own(run)
+    ctx: dict[str, Any] = report.context(view)
+    a = view.analysis or {}
+    bottlenecks = a.get("bottlenecks") or []
+    mode = (ctx.get("rec") or {}).get("mode") or (bottlenecks[0]["mode"] if bottlenecks else None)
+    ctx["bottlenecks"] = [dict(b, location=report.location(str(b.get("filename", "")), b.get("lineno")))
+                          for b in bottlenecks if b.get("mode") == mode][:TOP_BOTTLENECKS]
+    ctx["report_path"] = str(run.path / "index.html") if run.path else None
+    return report.environment().get_template(TEMPLATE).render(**ctx)
+
+
+def repr_html(run: Run) -> str:
+    """An ``<iframe srcdoc>`` holding :func:`document`, sandboxed (no scripts)."""
+    doc = document(run)
+    return (f'<iframe class="profkit-report" sandbox="" srcdoc="{html.escape(doc, quote=True)}" '
+            f'style="width:100%;height:{HEIGHT_PX}px;border:1px solid #ddd" '
+            f'title="profkit report: {html.escape(str((run.meta.get("workload") or {}).get("name", "")))}">'
+            "</iframe>")

@@ -1,0 +1,43 @@
+"""Names and numbers a reader can use: a file target's path, durations without false precision."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from profkit.render import render
+from profkit.render.names import fmt_duration, task_label
+from profkit.store import Run
+
+FILE_TASK = "profkit_target_wl_f490bee3:collatz"
+
+
+@pytest.mark.parametrize(("workload", "label"), [
+    ({"task": FILE_TASK, "target": "path/to/wl.py:collatz"}, "path/to/wl.py:collatz"),
+    ({"task": FILE_TASK, "target": "wl.py:WORKLOAD"}, "wl.py:collatz"),
+    ({"task": "profkit.workloads.primes:is_prime", "target": "primes"}, "profkit.workloads.primes:is_prime"),
+    ({"task": "pkg.jobs:work", "target": "pkg.jobs:JOB"}, "pkg.jobs:work"),
+])
+def test_task_label(workload, label):
+    assert task_label(workload) == label
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (18.0, "18 s"), (0.0, "0 s"), (59.6, "1 min 00 s"), (125, "2 min 05 s"), (3725, "1 h 02 min"),
+    (None, "–"), (float("nan"), "–"),
+])
+def test_fmt_duration(seconds, text):
+    assert fmt_duration(seconds) == text
+
+
+def test_report_shows_a_file_target_as_its_path_and_whole_seconds(small_primes_run):
+    run = Run(meta=copy.deepcopy(small_primes_run.meta), analysis=small_primes_run.analysis,
+              frames=small_primes_run.frames)
+    run.meta["workload"].update(task="profkit_target_wl_f490bee3:collatz", target="path/to/wl.py:collatz")
+    run.meta["started_at"] = "2026-11-26T09:38:12+00:00"
+    run.meta["finished_at"] = "2026-11-26T09:38:30+00:00"
+    html = render(run, "html")
+    assert "<code>path/to/wl.py:collatz</code>" in html
+    assert "profkit_target_" not in html
+    assert "for <b>18 s</b>" in html and "18.00 s" not in html

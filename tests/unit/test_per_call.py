@@ -1,0 +1,75 @@
+"""The containers workload is the seed's table, shown as a bar chart of time per call."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from profkit.render import render
+from profkit.render.per_call import fmt_sig
+from profkit.store import Run
+from profkit.workloads import containers
+
+#: The seed's rows (f1..f8), in its order, and what each builds.
+SEED = {
+    "set": set(range(100)),
+    "list": list(range(100)),
+    "tuple": tuple(range(100)),
+    "string": str(range(100)),
+    "set_add": set(range(100)),
+    "list_append": list(range(100)),
+    "set_comprehension": set(range(100)),
+    "list_comprehension": list(range(100)),
+}
+
+
+def test_builders_are_the_seeds():
+    assert list(containers.BUILDERS) == list(SEED)
+    assert containers.WORKLOAD.items == list(SEED)
+    for name, expected in SEED.items():
+        assert containers.BUILDERS[name]() == expected, name
+
+
+def test_each_row_times_its_own_builder(monkeypatch):
+    """The seed's bug: its comprehension rows re-ran t5 and t6 (the loops)."""
+    calls: dict[str, int] = {}
+
+    def counting(name):
+        def build():
+            calls[name] = calls.get(name, 0) + 1
+        return build
+
+    monkeypatch.setattr(containers, "BUILDERS", {n: counting(n) for n in SEED})
+    monkeypatch.setattr(containers, "LOOPS", 10)
+    for name in ("set_comprehension", "list_comprehension"):
+        calls.clear()
+        containers.time_builder(name)
+        assert calls == {name: 30}
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (3.12e-7, "312 ns"), (2.4e-7, "240 ns"), (1.625e-6, "1.62 µs"), (5.6372e-6, "5.64 µs"),
+    (0.0123, "12.3 ms"), (2.5, "2.50 s"), (None, "–"),
+])
+def test_per_call_values_keep_three_significant_digits(seconds, text):
+    assert fmt_sig(seconds) == text
+
+
+def test_seconds_results_draw_a_bar_per_item_and_mode(small_primes_run):
+    run = Run(meta=copy.deepcopy(small_primes_run.meta), analysis=copy.deepcopy(small_primes_run.analysis),
+              frames={k: v.copy() for k, v in small_primes_run.frames.items()})
+    tasks = run.frames["tasks"]
+    per_call = {i: 1e-7 * (i + 2) for i in range(6)}  # 200 ns ... 700 ns: one digit would merge them
+    tasks["result_repr"] = [repr(per_call[int(i)]) for i in tasks["item"]]
+    out = render(run, "html")
+    chart = out[out.index('id="chart-per-call"'):]
+    chart = chart[:chart.index("</figure>")]
+    values = re.findall(r'class="pc-value" data-v="([^"]*)">([^<]*)<', chart)
+    modes = list(run.analysis["modes"])
+    assert len(values) == 6 * len(modes)
+    assert [text for _, text in values[::len(modes)]] == [f"{100 * (i + 2)} ns" for i in range(6)]
+    fills = r'class="pc-fill swatch sequential" style="width:([\d.]+)%"'
+    widths = [float(w) for w in re.findall(fills, chart)]
+    assert widths == pytest.approx([100 * (i + 2) / 7 for i in range(6)], abs=0.01)

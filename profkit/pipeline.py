@@ -223,6 +223,7 @@ def profile(
     if out is not None:
         from profkit.store import prepare_run_dir
 
+        out = Path(out).resolve()  # a task that calls os.chdir must not move the run
         prepare_run_dir(out)
     raw = run_workload(wl, options, progress, file_modules=dict(FILE_MODULES))
     run = build_run(raw, target)

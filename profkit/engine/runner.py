@@ -121,7 +121,7 @@ class Mode(Contender):
         except KeyboardInterrupt:
             self._end(Status.INTERRUPTED, f"{self.spec}: interrupted")
             raise
-        except Exception as exc:  # noqa: BLE001 - a task's exception in a timed map, say
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a task's exception in a timed map
             self.result.traceback = traceback.format_exc()
             self._end(Status.FAILED, f"{self.spec}: {type(exc).__name__}: {exc}")
         return False

@@ -666,3 +666,13 @@ def context(run: Run) -> dict[str, Any]:
 def render(run: Run) -> str:
     """The whole report as one string."""
     return environment().get_template(TEMPLATE).render(**context(run))
+
+
+def is_report(path: Path) -> bool:
+    """True if ``path`` is a report this module wrote (safe to replace with a newer one)."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return f'<meta name="generator" content="{GENERATOR}' in head

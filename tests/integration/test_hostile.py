@@ -1,0 +1,190 @@
+"""Issue 12: profkit used by a hostile or unlucky user. Real run folders, real subprocesses.
+
+Each test reproduces one numbered case of the issue; it failed before the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.fixtures.cli import cli_env, one_line_error, run_cli
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def saved(small_primes_run, tmp_path) -> Path:
+    """A private copy of a real run (sequential, threads, processes) to tamper with."""
+    copy = tmp_path / "run"
+    shutil.copytree(small_primes_run.path, copy)
+    return copy
+
+
+def _edit_run_json(run_dir: Path, **changes: object) -> dict:
+    data = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    data.update(changes)
+    (run_dir / "run.json").write_text(json.dumps(data), encoding="utf-8")
+    return data
+
+
+# -- 1. opening a run never unpickles ----------------------------------------------
+
+
+class _Payload:
+    """A pickle that, when loaded, creates a file: proof that code ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_malicious_lprof_leaves_no_trace(saved, tmp_path):
+    """report, lines, compare, view and profkit.load open the run; none runs the pickle."""
+    marker = tmp_path / "PWNED"
+    for lprof in (saved / "lines").glob("*.lprof"):
+        lprof.write_bytes(pickle.dumps(_Payload(marker)))
+    other = tmp_path / "other"
+    shutil.copytree(saved, other)
+
+    outputs = [
+        run_cli("report", saved, cwd=tmp_path),
+        run_cli("lines", saved, "--mode", "processes", cwd=tmp_path),
+        run_cli("compare", saved, other, "--no-html", cwd=tmp_path),
+        subprocess.run([sys.executable, "-c", f"import profkit; profkit.load({str(saved)!r})"],
+                       env=cli_env(), capture_output=True, text=True, timeout=120),
+    ]
+    view = subprocess.Popen([sys.executable, "-m", "profkit", "view", str(saved), "--no-browser"],
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert view.stdout is not None
+        assert view.stdout.readline().startswith("snakeviz is serving")
+    finally:
+        view.send_signal(signal.SIGINT)
+        view.communicate(timeout=30)
+    for result in outputs:
+        assert result.returncode == 0, result.stderr
+    assert not marker.exists(), "opening the run ran the .lprof pickle"
+    lines = outputs[1].stdout
+    assert "is_prime" in lines and "if n % i == 0:" in lines  # read from frames/lines.parquet
+
+
+def test_load_keeps_line_data_in_the_frame_not_line_stats(saved):
+    import profkit
+
+    run = profkit.load(saved)
+    assert run.line_stats == {}
+    assert set(run.lines["mode"]) == {"sequential", "threads", "processes"}
+
+
+# -- 2. artifact paths stay inside the run folder ----------------------------------
+
+
+@pytest.mark.parametrize("where", ["absolute", "dotdot", "symlink"])
+def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
+    other = tmp_path / "other"
+    shutil.copytree(saved, other)
+    data = json.loads((saved / "run.json").read_text())
+    if where == "absolute":
+        data["artifacts"]["profiles"]["sequential"] = str(other / "profiles" / "sequential.prof")
+        data["artifacts"]["lines"]["sequential"] = "/etc/passwd"
+    elif where == "dotdot":
+        data["artifacts"]["profiles"]["sequential"] = "../other/profiles/sequential.prof"
+        data["artifacts"]["frames"]["lines"] = "../other/frames/lines.parquet"
+    else:
+        target = saved / "profiles" / "sequential.prof"
+        target.unlink()
+        target.symlink_to(other / "profiles" / "sequential.prof")
+    (saved / "run.json").write_text(json.dumps(data))
+
+    for args in (["report", saved], ["lines", saved], ["compare", other, saved, "--no-html"],
+                 ["view", saved, "--mode", "sequential", "--no-browser"]):
+        error = one_line_error(run_cli(*args, cwd=tmp_path, timeout=30), "outside the run folder")
+        assert "/etc/passwd" not in error or where == "absolute"
+    with pytest.raises(Exception, match="outside the run folder"):
+        import profkit
+
+        profkit.load(saved)
+
+
+# -- 3. a section of the wrong type is one line, exit 2 ----------------------------
+
+
+@pytest.mark.parametrize("section, value", [
+    ("artifacts", 5), ("artifacts", {"profiles": 5}), ("artifacts", {"frames": ["x"]}),
+    ("modes", 5), ("modes", {"processes": 5}), ("status", {"processes": 5}), ("errors", []),
+    ("options", "x"), ("environment", 5),
+])
+def test_wrong_typed_section_is_one_line(saved, tmp_path, section, value):
+    _edit_run_json(saved, **{section: value})
+    other = tmp_path / "other"
+    shutil.copytree(saved, other)
+    for args in (["report", saved], ["lines", saved], ["compare", saved, other, "--no-html"],
+                 ["view", saved, "--no-browser"]):
+        one_line_error(run_cli(*args, cwd=tmp_path, timeout=60), section)
+
+
+@pytest.mark.parametrize("frame", ["timings", "tasks", "functions", "lines", "memory"])
+def test_frame_with_wrong_columns_is_one_line(saved, tmp_path, frame):
+    pd.DataFrame({"x": [1, 2]}).to_parquet(saved / "frames" / f"{frame}.parquet")
+    other = tmp_path / "other"
+    shutil.copytree(saved, other)
+    for args in (["report", saved], ["compare", other, saved, "--no-html"]):
+        one_line_error(run_cli(*args, cwd=tmp_path, timeout=60), f"{frame}.parquet",
+                       "is not a profkit")
+
+
+def test_frame_with_wrong_dtype_is_one_line(saved, tmp_path):
+    frame = pd.read_parquet(saved / "frames" / "timings.parquet")
+    frame["wall_s"] = "fast"
+    frame.to_parquet(saved / "frames" / "timings.parquet")
+    one_line_error(run_cli("report", saved, cwd=tmp_path, timeout=60), "timings.parquet",
+                   "wrong type")
+
+
+# -- 4. report --output never destroys what profkit did not write -------------------
+
+
+def test_report_output_refuses_another_runs_files(saved, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(saved, other)
+    before = {p: p.read_bytes() for p in other.rglob("*") if p.is_file()}
+    for name in ("run.json", "index.html", "frames/timings.parquet"):
+        one_line_error(run_cli("report", saved, "--output", other / name, cwd=tmp_path),
+                       "--output", "choose another --output")
+    assert {p: p.read_bytes() for p in other.rglob("*") if p.is_file()} == before
+    user_file = tmp_path / "notes.html"
+    user_file.write_text("<p>mine</p>")
+    one_line_error(run_cli("report", saved, "--output", user_file, cwd=tmp_path),
+                   "is not a profkit report")
+    assert user_file.read_text() == "<p>mine</p>"
+
+
+def test_report_output_folder_and_unwritable_are_one_line(saved, tmp_path):
+    one_line_error(run_cli("report", saved, "--output", tmp_path, cwd=tmp_path), "is a folder")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    one_line_error(run_cli("report", saved, "--output", blocker / "r.html", cwd=tmp_path),
+                   "cannot write")
+
+
+def test_report_output_replaces_its_own_report(saved, tmp_path):
+    target = tmp_path / "elsewhere.html"
+    for _ in range(2):
+        result = run_cli("report", saved, "--output", target, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert "profkit report" in target.read_text(encoding="utf-8")[:4096]

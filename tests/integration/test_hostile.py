@@ -188,3 +188,78 @@ def test_report_output_replaces_its_own_report(saved, tmp_path):
         result = run_cli("report", saved, "--output", target, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
     assert "profkit report" in target.read_text(encoding="utf-8")[:4096]
+
+
+# -- 5 and 9. profkit view: this run's profiles, to this host, and it dies with its parent
+
+
+def _get(port: int, path: str, host: str | None = None) -> tuple[int, bytes]:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_host=host is not None)
+        if host is not None:
+            connection.putheader("Host", host)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def viewing(saved, tmp_path):
+    """``profkit view`` of the copy, serving; yields (viewer, port, url path, snakeviz process)."""
+    from tests.integration.test_view import Viewer
+
+    viewer = Viewer(saved, "--mode", "sequential", "--no-browser", cwd=tmp_path)
+    try:
+        url = viewer.wait_for("snakeviz is serving").split(" at ", 1)[1].strip()
+        port = int(url.split(":")[2].split("/")[0])
+        path = "/" + url.split("/", 3)[3]
+        server = [p for p in viewer.children() if "snakeviz" in " ".join(p.cmdline())]
+        assert len(server) == 1
+        yield viewer, port, path, server[0]
+    finally:
+        viewer.stop()
+
+
+def test_view_serves_only_this_runs_profiles(viewing, small_primes_run, saved):
+    from urllib.parse import quote
+
+    _, port, path, _ = viewing
+    status, body = _get(port, path)
+    assert status == 200 and b"is_prime" in body
+    assert _get(port, "/static/snakeviz.js")[0] == 200
+    threads = quote(str((saved / "profiles" / "threads.prof").resolve()), safe="")
+    assert _get(port, f"/snakeviz/{threads}")[0] == 200  # the run's other modes are fine
+    elsewhere = quote(str(small_primes_run.path / "profiles" / "sequential.prof"), safe="")
+    for refused in ("/snakeviz/%2Fetc", "/snakeviz/%2F", "/snakeviz/" + quote(str(saved), safe=""),
+                    f"/snakeviz/{elsewhere}", "/snakeviz/..%2F..%2Fetc%2Fpasswd",
+                    "/static/..%2F..%2F__init__.py", "/etc/passwd"):
+        status, body = _get(port, refused)
+        assert status in (403, 404), (refused, status)
+        assert b"passwd" not in body and b"dir_entries" not in body
+
+
+def test_view_refuses_a_forged_host_header(viewing):
+    _, port, path, _ = viewing
+    for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1.evil.example:{port}", ""):
+        assert _get(port, path, host=host)[0] in (400, 403), host
+        assert _get(port, "/static/snakeviz.js", host=host)[0] in (400, 403), host
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}"):
+        assert _get(port, path, host=host)[0] == 200, host
+
+
+def test_view_server_dies_with_a_killed_parent(viewing):
+    import psutil
+
+    viewer, port, _, server = viewing
+    viewer.process.kill()  # SIGKILL: no clean-up runs in profkit view
+    viewer.process.wait(timeout=10)
+    try:
+        server.wait(timeout=5)
+    except psutil.TimeoutExpired:
+        server.kill()
+        raise AssertionError("snakeviz outlived its SIGKILLed profkit view") from None

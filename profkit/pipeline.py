@@ -12,7 +12,7 @@ from profkit.errors import UsageError
 from profkit.frames import build_frames
 from profkit.modes import START_METHODS, ModeSpec, available_cpus, parse_modes, parse_positive_int
 from profkit.runner import DEFAULT_LINE_BUDGET_S, Options, Progress, RawRun, run_workload
-from profkit.store import Run
+from profkit.store import Run, claimed_run_dir, deferred_signals
 from profkit.workloads.model import Workload
 from profkit.workloads.registry import check_picklable, resolve
 
@@ -94,6 +94,17 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
     )
 
 
+def check_limits(specs: Sequence[ModeSpec], timeout: float | None,
+                 default_workers: int) -> float | None:
+    """Refuse, before any work, a pool too big to start or a timeout no clock can hold."""
+    from profkit.config import check_seconds, check_workers
+
+    check_workers([default_workers], "--workers")
+    for s in specs:
+        check_workers([s.workers], f"--modes {s}")
+    return None if timeout is None else check_seconds(timeout, "--timeout")
+
+
 def profile(
     workload: Workload | str,
     *,
@@ -116,6 +127,7 @@ def profile(
     check_picklable(wl)
     n_workers = parse_positive_int(workers, "--workers") if workers is not None else available_cpus()
     specs: list[ModeSpec] = parse_modes(modes, n_workers)
+    timeout = check_limits(specs, timeout, n_workers)
     if any(s.kind == "dask" for s in specs):
         # Fail before any mode runs, not after sequential and processes are done.
         from profkit.dask_mode import check_available, normalize_address
@@ -138,12 +150,12 @@ def profile(
             raise UsageError(f"unknown start method {start_method!r}: choose from "
                              f"{', '.join(START_METHODS)}")
         options.start_method = start_method
-    if out is not None:
-        from profkit.store import prepare_run_dir
-
-        prepare_run_dir(out)
-    raw = run_workload(wl, options, progress)
-    run = build_run(raw, target)
-    if out is not None:
-        run.save(out)
+    # The folder is claimed (absolute: a task may chdir) before any work, and removed again
+    # if no run gets saved in it; Ctrl-C waits while the finished run is analysed and saved.
+    with claimed_run_dir(out) as out_dir:
+        raw = run_workload(wl, options, progress)
+        with deferred_signals():
+            run = build_run(raw, target)
+            if out_dir is not None:
+                run.save(out_dir)
     return run

@@ -176,6 +176,8 @@ def deferred_signals() -> Iterator[None]:
 
 #: run folders this process has claimed -> the token written in their claim file.
 _claims: dict[Path, str] = {}
+#: run folder -> the folders its claim created (itself and missing parents), innermost first.
+_created: dict[Path, list[Path]] = {}
 
 
 def _holds_claim(path: Path) -> bool:
@@ -200,6 +202,7 @@ def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
     if path.exists() and not path.is_dir():
         raise RunDirError(f"output folder {path} already exists and is a file: choose another "
                           "--out, or leave --out off for a fresh timestamped folder")
+    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
@@ -221,6 +224,7 @@ def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(token)
     _claims[path] = token
+    _created[path] = missing
     return path
 
 
@@ -233,6 +237,7 @@ def release_run_dir(path: Path, *, discard: bool) -> None:
     if not _holds_claim(path):
         return
     del _claims[path]
+    created = _created.pop(path, [])
     if discard:
         for entry in path.iterdir():
             if entry.is_dir() and not entry.is_symlink():
@@ -240,8 +245,11 @@ def release_run_dir(path: Path, *, discard: bool) -> None:
             else:
                 with contextlib.suppress(OSError):
                     entry.unlink()
-        with contextlib.suppress(OSError):
-            path.rmdir()
+        for folder in created:  # the run folder, then parents the claim made (if still empty)
+            try:
+                folder.rmdir()
+            except OSError:
+                break
     else:
         with contextlib.suppress(OSError):
             (path / CLAIM_FILE).unlink()

@@ -76,6 +76,13 @@ def _float(text: str | None, what: str) -> float | None:
     return value
 
 
+def _timeout(text: str | None) -> float | None:
+    """``--timeout``: a finite number of seconds, within the limit the clocks can hold."""
+    from profkit.config import check_seconds
+
+    return None if text is None else check_seconds(text, "--timeout")
+
+
 def run(args: argparse.Namespace) -> int:
     from profkit.config import load_config
     from profkit.modes import parse_positive_int
@@ -94,9 +101,10 @@ def run(args: argparse.Namespace) -> int:
                                 "--repeat")
     lines = [s.strip() for s in args.lines.split(",") if s.strip()] if args.lines else \
         list(config.get("lines", []))
-    timeout = _float(args.timeout, "--timeout") if args.timeout else config.get("timeout")
+    timeout = _timeout(args.timeout) if args.timeout is not None else config.get("timeout")
     line_budget = _float(args.line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S
     out = Path(args.out) if args.out else default_out_dir(workload.name, config.get("out", "reports"))
+    out = out.absolute()  # a task may chdir; the run still lands (and is named) here
 
     progress = ProgressLine(enabled=not args.quiet)
     run_ = profile(
@@ -110,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         print(render(run_, "json"))
     elif not args.quiet:
         print(render(run_, "console"))
+    out = run_.path or out
     report = out / "index.html"
     if args.open:
         import webbrowser

@@ -189,7 +189,8 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
         ax.set_ylabel("speedup vs sequential (×)")
         ax.set_ylim(0, top * 1.18 + 0.05)
         ax.grid(axis="y", color="#e5e7eb", linewidth=0.6, zorder=0)
-        ax.legend(loc="upper left", ncols=3)
+        if ax.get_legend_handles_labels()[0]:  # a sequential-only run has nothing to label
+            ax.legend(loc="upper left", ncols=3)
         _margins(fig, left=0.6, bottom=0.5)
         return to_svg(fig, "speedup", "Speedup by mode with 95% confidence intervals")
 

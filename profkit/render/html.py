@@ -13,6 +13,7 @@ import base64
 import hashlib
 import math
 import re
+import shlex
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -604,10 +605,14 @@ def _artifacts(run: Run) -> dict[str, Any]:
     run_dir = str(run.path) if run.path else None
 
     def entries(kind: str) -> list[dict[str, Any]]:
-        return [{"name": str(k), "path": str(v), "href": safe_relative(v)}
+        return [{"name": str(k), "path": str(v), "href": safe_relative(v),
+                 "shell": shlex.quote(str(v)), "mode_shell": shlex.quote(str(k)),
+                 "py": repr(str(v))}
                 for k, v in (art.get(kind) or {}).items()]
 
-    return {"run_dir": run_dir, "profiles": entries("profiles"), "lines": entries("lines"),
+    # the shell commands quote their paths: a folder with spaces or quotes still works
+    return {"run_dir": run_dir, "run_dir_shell": shlex.quote(run_dir) if run_dir else None,
+            "profiles": entries("profiles"), "lines": entries("lines"),
             "frames": entries("frames"), "any": bool(art)}
 
 

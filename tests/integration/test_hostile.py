@@ -263,3 +263,166 @@ def test_view_server_dies_with_a_killed_parent(viewing):
     except psutil.TimeoutExpired:
         server.kill()
         raise AssertionError("snakeviz outlived its SIGKILLed profkit view") from None
+
+
+# -- running: bad input refused before any work, outputs where they were asked for ----
+
+HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile.py"
+
+
+def _profile(cwd: Path, name: str, *extra: str | Path, modes: str = "sequential",
+             timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("profile", f"{HOSTILE}:{name}", "--modes", modes, "--repeat", "1",
+                   "--workers", "2", *extra, cwd=cwd, timeout=timeout, env=cli_env(**env))
+
+
+def test_task_that_chdirs_saves_where_it_was_asked(tmp_path):
+    """10: relative --out and the default reports/ folder resolve before the first task."""
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    for extra in (["--out", "out"], []):
+        result = _profile(home, "WANDER", *extra, HOSTILE_CHDIR_TO=str(elsewhere))
+        assert result.returncode == 0, result.stderr
+        report = Path(result.stdout.split("report:", 1)[1].split()[0])
+        assert report.is_absolute() and report.is_file(), result.stdout
+        assert report.parent.parent in (home, home / "reports")
+        assert (report.parent / "run.json").is_file()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_same_out_at_once_is_refused_before_any_work(tmp_path):
+    """12: the second run given the same --out is refused at once; the first is unharmed."""
+    out = tmp_path / "shared"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "profkit", "profile", f"{HOSTILE}:SLEEPY", "--modes",
+         "sequential,threads", "--repeat", "2", "--workers", "2", "--out", str(out), "-q"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / ".profkit-claim").exists():
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        second = _profile(tmp_path, "SLEEPY", "--out", out)
+        assert time.monotonic() - t0 < 15
+        one_line_error(second, str(out), "another profkit run", "choose another --out")
+        assert first.poll() is None, "the second run should be refused while the first works"
+        _, stderr = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, stderr
+    assert sorted(p.name for p in out.iterdir()) == ["frames", "index.html", "lines", "profiles",
+                                                    "run.json"]
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--workers", "99999999"], ["--workers", "too many", "at most", "per CPU"]),
+    (["--modes", "processes:99999999"], ["processes:99999999", "too many"]),
+    (["--timeout", "inf"], ["--timeout", "finite"]),
+    (["--timeout", "nan"], ["--timeout"]),
+    (["--timeout", "1e300"], ["--timeout", "at most"]),
+])
+def test_limits_are_one_line(tmp_path, args, needles):
+    """14, 15: an absurd pool or timeout is refused at once, not after a hang or an overflow."""
+    t0 = time.monotonic()
+    one_line_error(_profile(tmp_path, "QUICK", *args, timeout=60), *needles)
+    assert time.monotonic() - t0 < 30
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_limits_hold_for_the_api_too(tmp_path):
+    import profkit
+    from tests.fixtures.hostile import QUICK
+
+    for kwargs in ({"workers": 10**8, "modes": "threads"}, {"timeout": float("inf")},
+                   {"timeout": -1.0}):
+        with pytest.raises(profkit.ProfkitError):
+            profkit.profile(QUICK, repeat=1, out=tmp_path / "run", **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content, needles", [
+    (b"tool = 5\n", ["'tool' must be a table"]),
+    (b'[tool.profkit]\nmodes = ["sequential", 3]\n', ["modes", "list of strings"]),
+    (b"[tool.profkit]\nlines = [3]\n", ["lines", "list of strings"]),
+    (b"[tool.profkit]\nworkloads = [3]\n", ["workloads", "list of strings"]),
+    (b"[tool.profkit]\ntimeout = -1\n", ["timeout", "> 0"]),
+    (b"[tool.profkit]\ntimeout = inf\n", ["timeout", "finite"]),
+    (b"[tool.profkit]\nworkers = 0\n", ["workers", ">= 1"]),
+    (b"[tool.profkit]\nworkers = 99999999\n", ["workers", "too many"]),
+    (b"[tool.profkit]\nrepeat = 0\n", ["repeat", ">= 1"]),
+    (b'[tool.profkit]\nstart_method = "vfork"\n', ["start_method", "fork"]),
+    (b'[tool.profkit]\nmodes = "sequential"\n# caf\xe9\n', ["not UTF-8"]),
+])
+def test_bad_pyproject_is_one_line(tmp_path, content, needles):
+    """16: every bad [tool.profkit] is refused at once, by profile and by list."""
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    for args in (["profile", "primes", "--repeat", "1"], ["list"]):
+        one_line_error(run_cli(*args, cwd=tmp_path, timeout=60), "pyproject.toml", *needles)
+
+
+@pytest.mark.parametrize("name, needles", [
+    ("ITEMS_RAISE", ["items callable raised RuntimeError", "the item source is down"]),
+    ("ITEMS_INT", ["items are a int", "give a list"]),
+    ("ITEMS_EMPTY", ["has no items", "at least one item"]),
+    ("ITEMS_CALLABLE_EMPTY", ["has no items"]),
+])
+def test_bad_items_are_one_line_and_leave_no_folder(tmp_path, name, needles):
+    """17, 18: items that cannot be had, or none at all, are bad input: exit 2, no run folder."""
+    for extra in (["--out", tmp_path / "run"], []):
+        one_line_error(_profile(tmp_path, name, *extra, modes="sequential,threads"), *needles)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_printed_commands_are_quoted(tmp_path):
+    """19: a run folder with spaces and quotes still gives commands a shell can run."""
+    import html
+    import re
+    import shlex
+
+    out = tmp_path / "it's a \"run\" $HOME"
+    result = _profile(tmp_path, "QUICK", "--out", out)
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("snakeviz:"))
+    argv = shlex.split(line.split(":", 1)[1])
+    assert argv[0] == "snakeviz" and Path(argv[1]) == out / "profiles" / "sequential.prof"
+    page = (out / "index.html").read_text(encoding="utf-8")
+    commands = [html.unescape(c) for c in re.findall(r'<code class="cmd">(.*?)</code>', page)]
+    cd = next(c for c in commands if c.startswith("cd "))
+    assert shlex.split(cd) == ["cd", str(out)]
+    view = next(c for c in commands if c.startswith("profkit view "))
+    assert shlex.split(view)[2] == str(out)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_every_file_gets_the_umasks_mode(tmp_path, umask):
+    """21 and 22: all files of a run get the mode the umask gives (run.json, index.html and
+    .lprof were 0600); a sequential-only run prints no matplotlib legend warning."""
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "profkit", "profile", f"{HOSTILE}:QUICK", "--modes", "sequential",
+         "--repeat", "1", "--out", str(out), "-q"],
+        cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120,
+        preexec_fn=lambda: os.umask(umask))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # 22: no "No artists with labels found to put in legend"
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} == {".json", ".html", ".prof", ".lprof", ".parquet"}
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
+
+
+def test_speedup_chart_of_sequential_only_warns_nothing():
+    """22, in-process: the chart with no labelled artist calls no legend."""
+    import warnings
+
+    from profkit.render.charts import speedup_chart
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert speedup_chart([{"mode": "sequential", "workers": 1, "speedup": 1.0,
+                               "speedup_ci": None, "bound": None}])

@@ -324,6 +324,10 @@ def save(run: Run, directory: str | os.PathLike[str]) -> Path:
         path = prepare_run_dir(directory)
         try:
             _write_data(run, path)
+        except OSError as exc:
+            release_run_dir(path, discard=True)
+            raise RunDirError(f"cannot save the run in {path}: {exc.strerror or exc}; nothing "
+                              "was kept: free some space, or choose another --out") from exc
         except BaseException:
             release_run_dir(path, discard=True)
             raise

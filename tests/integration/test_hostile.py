@@ -5,6 +5,7 @@ Each test reproduces one numbered case of the issue; it failed before the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -13,7 +14,6 @@ import signal
 import stat
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -426,3 +426,87 @@ def test_speedup_chart_of_sequential_only_warns_nothing():
         warnings.simplefilter("error")
         assert speedup_chart([{"mode": "sequential", "workers": 1, "speedup": 1.0,
                                "speedup_ci": None, "bound": None}])
+
+
+# -- 7. Ctrl-C while saving: the run is saved whole (or not at all), and exit is 130 -----
+
+#: profkit's CLI, with every parquet write preceded by two Ctrl-Cs from the 2nd one on:
+#: the signals arrive while the run is being saved.
+_CTRL_C_WHILE_SAVING = """
+import os, signal, sys, time
+import pandas as pd
+
+original, calls = pd.DataFrame.to_parquet, []
+
+def to_parquet(self, *args, **kwargs):
+    calls.append(1)
+    if len(calls) == 2:
+        for _ in range(2):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+    return original(self, *args, **kwargs)
+
+pd.DataFrame.to_parquet = to_parquet
+from profkit.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_twice_while_saving_keeps_the_run_and_exits_130(tmp_path):
+    import profkit
+
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_WHILE_SAVING, "profile", f"{HOSTILE}:QUICK", "--modes",
+         "sequential,threads", "--repeat", "1", "--workers", "2", "--out", str(out), "-q"],
+        cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stderr and "Fatal" not in result.stderr, result.stderr
+    assert "saving the run first" in result.stderr
+    run = profkit.load(out)  # whole: run.json, every frame, every profile
+    assert set(run.timings["mode"]) == {"sequential", "threads"}
+    assert (out / "index.html").is_file()
+    assert not (out / ".profkit-claim").exists()
+
+
+def test_a_save_that_fails_rolls_back(small_primes_run, tmp_path, monkeypatch):
+    """Disk full halfway: one clear error, and no half-written folder that looks like a run."""
+    import errno
+
+    import profkit
+
+    original, calls = pd.DataFrame.to_parquet, []
+
+    def full_disk(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full_disk)
+    out = tmp_path / "parent" / "run"
+    run = dataclasses.replace(small_primes_run, meta=dict(small_primes_run.meta))
+    with pytest.raises(profkit.ProfkitError, match="No space left on device"):
+        run.save(out)
+    assert not (tmp_path / "parent").exists()
+
+
+def test_run_json_is_written_before_the_report(small_primes_run, tmp_path, monkeypatch):
+    """A report that fails to render loses nothing: run.json says why, profkit report redoes it."""
+    import profkit.render.html
+
+    def broken(run):
+        raise RuntimeError("renderer bug")
+
+    monkeypatch.setattr(profkit.render.html, "render", broken)
+    out = tmp_path / "run"
+    run = dataclasses.replace(small_primes_run, meta=dict(small_primes_run.meta))
+    with pytest.warns(UserWarning, match="profkit report"):
+        run.save(out)
+    data = json.loads((out / "run.json").read_text())
+    assert data["report_error"] == "RuntimeError: renderer bug"
+    assert not (out / "index.html").exists()
+    monkeypatch.undo()
+    result = run_cli("report", out, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (out / "index.html").is_file()

@@ -17,3 +17,11 @@ def test_every_frame_column_is_documented_in_the_readme():
 def test_readme_shows_the_two_commands():
     assert "pip install -e . && profkit profile primes" in README
     assert "pip install -e '.[test]' && python -m pytest" in README
+
+
+def test_readme_has_a_safety_paragraph():
+    """Issue 12: what opening a run reads, and what it never does."""
+    safety = README.split("## Safety", 1)[1].split("\n## ", 1)[0]
+    for needle in ("never unpickle", "frames/lines.parquet", "inside the\nrun folder",
+                   "127.0.0.1", "`Host` header", "dies with it"):
+        assert needle in safety, needle

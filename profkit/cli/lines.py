@@ -32,11 +32,11 @@ def format_lines(frame: pd.DataFrame) -> str:
         total = float(rows["time_s"].sum())
         out += ["", f"Total time: {total:.6g} s", f"File: {filename}",
                 f"Function: {function} at line {func_lineno}", "", header, "=" * len(header)]
-        for row in rows.sort_values("lineno").itertuples(index=False):
-            hits = int(row.hits)
-            per_hit = f"{row.time_s / hits:12.3g}" if hits else " " * 12
-            out.append(f"{int(row.lineno):>6} {hits:>9} {row.time_s:>12.6f} {per_hit} "
-                       f"{row.pct:>8.1f}  {row.source}")
+        for row in rows.sort_values("lineno").to_dict("records"):
+            hits, seconds = int(row["hits"]), float(row["time_s"])
+            per_hit = f"{seconds / hits:12.3g}" if hits else " " * 12
+            out.append(f"{int(row['lineno']):>6} {hits:>9} {seconds:>12.6f} {per_hit} "
+                       f"{float(row['pct']):>8.1f}  {row['source']}")
     return "\n".join(out)
 
 

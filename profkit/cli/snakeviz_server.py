@@ -51,7 +51,7 @@ def allowed_hosts(port: int) -> frozenset[str]:
 def make_app(profiles: Sequence[str], port: int) -> Any:
     """snakeviz's application, restricted to ``profiles`` and to local Host headers."""
     import tornado.web
-    from snakeviz.main import VizHandler
+    from snakeviz.main import VizHandler  # type: ignore[import-untyped]
     from snakeviz.main import settings as snakeviz_settings
 
     hosts = allowed_hosts(port)
@@ -67,7 +67,7 @@ def make_app(profiles: Sequence[str], port: int) -> Any:
         def get(self, *args: str) -> None:
             raise tornado.web.HTTPError(404)
 
-    class Profile(LocalOnly, VizHandler):
+    class Profile(LocalOnly, VizHandler):  # type: ignore[misc]
         """snakeviz's page for one of the run's profiles; any other path is not found."""
 
         def get(self, profile_name: str) -> None:  # type: ignore[override]

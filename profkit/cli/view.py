@@ -34,7 +34,7 @@ def free_port() -> int:
     """A port nothing listens on now; snakeviz would otherwise silently move."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def _parse_port(text: str) -> int:
@@ -53,7 +53,7 @@ def _last_line(log: IO[bytes]) -> str:
     return f": {lines[-1]}" if lines else ""
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: IO[bytes], timeout: float = 20.0) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 20.0) -> None:
     import urllib.request
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -495,7 +495,10 @@ def test_run_json_is_written_before_the_report(small_primes_run, tmp_path, monke
     """A report that fails to render loses nothing: run.json says why, profkit report redoes it."""
     import profkit.render.html
 
+    seen = []
+
     def broken(run):
+        seen.append((run.path / "run.json").is_file())
         raise RuntimeError("renderer bug")
 
     monkeypatch.setattr(profkit.render.html, "render", broken)
@@ -503,6 +506,7 @@ def test_run_json_is_written_before_the_report(small_primes_run, tmp_path, monke
     run = dataclasses.replace(small_primes_run, meta=dict(small_primes_run.meta))
     with pytest.warns(UserWarning, match="profkit report"):
         run.save(out)
+    assert seen == [True], "run.json must exist before the report is rendered"
     data = json.loads((out / "run.json").read_text())
     assert data["report_error"] == "RuntimeError: renderer bug"
     assert not (out / "index.html").exists()

@@ -409,8 +409,65 @@ def read_run_json(path: Path) -> dict[str, Any]:
     if not all(isinstance(v, dict) for v in data["modes"].values()):
         raise StoreError(f"{run_file}: its 'modes' section must map modes to objects: "
                          "re-run profkit profile")
+    _check_fields(run_file, data)
     _check_artifacts(path, data["artifacts"])
     return data
+
+
+#: Fields of run.json the renderers read: section -> field -> kind. A field may be absent
+#: (older or newer writers); when present it must have its kind. "!" marks a field that
+#: must be present, "?" one that may be null.
+FIELD_KINDS: dict[str, dict[str, str]] = {
+    "workload": {"name": "str", "description": "str", "target": "str", "task": "str",
+                 "n_items": "int"},
+    "options": {"modes": "list[str]", "repeat": "int", "warmups": "int",
+                "line_functions": "list[str]", "line_budget_s": "!num", "start_method": "?str",
+                "timeout_s": "?num", "chunksize": "?int", "sweep": "bool", "scheduler": "?str"},
+    "environment": {"python": "str", "cpus_available": "?int", "cpus_total": "?int",
+                    "memory_total_bytes": "?int", "start_method": "?str",
+                    "busy_cpus_before": "?num", "packages": "dict[str]"},
+    "modes.*": {"workers": "!int", "pool": "?dict", "startup_s": "?num", "tasks_wall_s": "?num",
+                "line_items": "?list[int]", "failed_item": "?int", "task_bytes": "?int",
+                "pickle_items_s": "?num", "phase_s": "?dict[num]", "traceback": "?str"},
+}
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    def integer(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    scalar = {"str": lambda v: isinstance(v, str), "int": integer, "num": number,
+              "bool": lambda v: isinstance(v, bool), "dict": lambda v: isinstance(v, dict)}
+    if kind in scalar:
+        return bool(scalar[kind](value))
+    inner = scalar[kind[kind.index("[") + 1:-1]]
+    if kind.startswith("list["):
+        return isinstance(value, list) and all(inner(v) for v in value)
+    return isinstance(value, dict) and all(inner(v) for v in value.values())
+
+
+def _check_fields(run_file: Path, data: dict[str, Any]) -> None:
+    """Each field a renderer reads has the kind profkit writes, or the file is refused."""
+    for section, fields in FIELD_KINDS.items():
+        if section == "modes.*":
+            entries = [(f"modes.{m}", v) for m, v in data["modes"].items()]
+        else:
+            entries = [(section, data[section])]
+        for where, entry in entries:
+            for name, kind in fields.items():
+                required, nullable, bare = kind.startswith("!"), kind.startswith("?"), kind.lstrip("!?")
+                if name not in entry:
+                    if required:
+                        raise StoreError(f"{run_file}: {where}.{name} is missing: re-run "
+                                         "profkit profile")
+                    continue
+                value = entry[name]
+                if not ((nullable and value is None) or _is_kind(value, bare)):
+                    raise StoreError(f"{run_file}: {where}.{name} should be {bare}, not "
+                                     f"{type(value).__name__}: re-run profkit profile")
 
 
 def _check_artifacts(path: Path, artifacts: dict[str, Any]) -> None:

@@ -128,6 +128,12 @@ def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
     ("artifacts", 5), ("artifacts", {"profiles": 5}), ("artifacts", {"frames": ["x"]}),
     ("modes", 5), ("modes", {"processes": 5}), ("status", {"processes": 5}), ("errors", []),
     ("options", "x"), ("environment", 5),
+    # the fields the report reads, found by setting each to 5, "x", None, [] and {}
+    ("options", {}), ("workload", {"name": "x", "n_items": "x"}),
+    ("environment", {"packages": 5}), ("environment", {"busy_cpus_before": "x"}),
+    ("modes", {"sequential": {}}), ("modes", {"sequential": {"workers": []}}),
+    ("modes", {"sequential": {"workers": 1, "line_items": 5}}),
+    ("modes", {"sequential": {"workers": 1, "pool": "x"}}),
 ])
 def test_wrong_typed_section_is_one_line(saved, tmp_path, section, value):
     _edit_run_json(saved, **{section: value})

@@ -228,6 +228,20 @@ def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
     return path
 
 
+def claim_fresh_run_dir(base: Path, attempts: int = 100) -> Path:
+    """Claim ``base``, or ``base-2``, ``base-3``... if another run took it first."""
+    for n in range(1, attempts + 1):
+        candidate = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        if _holds_claim(candidate.absolute()):  # taken by another run of this process
+            continue
+        try:
+            return prepare_run_dir(candidate)
+        except RunDirError:
+            if not candidate.exists():
+                raise
+    raise RunDirError(f"{base} and {attempts - 1} variants of it are taken: give --out")
+
+
 def release_run_dir(path: Path, *, discard: bool) -> None:
     """Drop this process's claim on ``path``; with ``discard``, remove what the run wrote.
 

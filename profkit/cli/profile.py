@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from profkit.pipeline import DEFAULT_MODES, default_out_dir, profile
     from profkit.render import render
     from profkit.runner import DEFAULT_LINE_BUDGET_S
+    from profkit.store import claim_fresh_run_dir, release_run_dir
     from profkit.workloads.registry import resolve
 
     config = load_config()
@@ -103,16 +104,24 @@ def run(args: argparse.Namespace) -> int:
         list(config.get("lines", []))
     timeout = _timeout(args.timeout) if args.timeout is not None else config.get("timeout")
     line_budget = _float(args.line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S
-    out = Path(args.out) if args.out else default_out_dir(workload.name, config.get("out", "reports"))
-    out = out.absolute()  # a task may chdir; the run still lands (and is named) here
+    # Absolute: a task may chdir, and the run still lands (and is named) here. The default
+    # folder is claimed now, so two runs started in the same second get one each.
+    if args.out:
+        out = Path(args.out).absolute()
+    else:
+        out = claim_fresh_run_dir(
+            default_out_dir(workload.name, config.get("out", "reports")).absolute())
 
     progress = ProgressLine(enabled=not args.quiet)
-    run_ = profile(
-        workload, modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
-        start_method=args.start_method or config.get("start_method"), timeout=timeout,
-        sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
-        line_budget=line_budget, progress=progress, target=args.target,
-    )
+    try:
+        run_ = profile(
+            workload, modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
+            start_method=args.start_method or config.get("start_method"), timeout=timeout,
+            sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
+            line_budget=line_budget, progress=progress, target=args.target,
+        )
+    finally:
+        release_run_dir(out, discard=True)  # only if still held: nothing was saved in it
     progress.done()
     if args.json:
         print(render(run_, "json"))

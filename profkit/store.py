@@ -25,6 +25,7 @@ import json
 import math
 import os
 import pickle
+import shlex
 import shutil
 import signal
 import sys
@@ -351,7 +352,8 @@ def save(run: Run, directory: str | os.PathLike[str]) -> Path:
         except Exception as exc:  # noqa: BLE001 - a renderer bug must not lose the measurements
             run.meta["report_error"] = f"{type(exc).__name__}: {exc}"
             warnings.warn(f"the report could not be rendered ({run.meta['report_error']}); the "
-                          f"data is saved: re-render it with `profkit report {path}`", stacklevel=2)
+                          f"data is saved: re-render it with "
+                          f"`profkit report {shlex.quote(str(path))}`", stacklevel=2)
             atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
         release_run_dir(path, discard=False)
     return path

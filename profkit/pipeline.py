@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,7 +30,7 @@ from profkit.model import (
     Options,
     RawRun,
 )
-from profkit.store import Run
+from profkit.store import Run, claimed_run_dir, deferred_signals
 from profkit.workloads.model import Workload
 from profkit.workloads.registry import FILE_MODULES, check_picklable, resolve
 
@@ -145,16 +144,21 @@ def parse_fraction(value: float | str, what: str) -> float:
 
 
 def parse_seconds(value: float | str | None, what: str) -> float | None:
-    """A finite number of seconds > 0, or None."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{what} must be a number of seconds, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise UsageError(f"{what} must be a finite number of seconds > 0, got {value!r}")
-    return number
+    """A finite number of seconds > 0 (at most a week), or None."""
+    from profkit.config import check_seconds
+
+    return None if value is None else check_seconds(value, what)
+
+
+def check_limits(specs: Sequence[ModeSpec], timeout: float | None,
+                 default_workers: int) -> float | None:
+    """Refuse, before any work, a pool too big to start or a timeout no clock can hold."""
+    from profkit.config import check_seconds, check_workers
+
+    check_workers([default_workers], "--workers")
+    for s in specs:
+        check_workers([s.workers], f"--modes {s}")
+    return None if timeout is None else check_seconds(timeout, "--timeout")
 
 
 def profile(
@@ -191,6 +195,7 @@ def profile(
     check_picklable(wl)
     n_workers = parse_workers(workers, "--workers") if workers is not None else available_cpus()
     specs: list[ModeSpec] = parse_modes(modes, n_workers)
+    timeout = check_limits(specs, timeout, n_workers)
     if any(s.kind == "dask" for s in specs):
         # Fail before any mode runs, not after sequential and processes are done.
         from profkit.executors.dask.addresses import check_available, normalize_address
@@ -220,13 +225,12 @@ def profile(
             raise UsageError(f"unknown start method {start_method!r}: choose from "
                              f"{', '.join(START_METHODS)}")
         options.start_method = start_method
-    if out is not None:
-        from profkit.store import prepare_run_dir
-
-        out = Path(out).resolve()  # a task that calls os.chdir must not move the run
-        prepare_run_dir(out)
-    raw = run_workload(wl, options, progress, file_modules=dict(FILE_MODULES))
-    run = build_run(raw, target)
-    if out is not None:
-        run.save(out)
+    # The folder is claimed (absolute: a task may chdir) before any work, and removed again
+    # if no run gets saved in it; Ctrl-C waits while the finished run is analysed and saved.
+    with claimed_run_dir(out) as out_dir:
+        raw = run_workload(wl, options, progress, file_modules=dict(FILE_MODULES))
+        with deferred_signals():
+            run = build_run(raw, target)
+            if out_dir is not None:
+                run.save(out_dir)
     return run

@@ -14,6 +14,11 @@ Version history of ``run.json`` (``FORMAT_VERSION``):
 * 1 -- first format.
 * 2 -- interleaved rounds: ``rounds``, mode ``traits``, timings columns ``order``,
   ``others_cpu`` and ``spoiled``; ``repeat`` may be ``"auto"``. Version 1 is refused.
+
+Opening a run reads ``run.json`` (JSON), the frames (parquet) and the ``.prof``
+files (marshal, via pstats). It never unpickles: ``.lprof`` files are pickles and
+are only written, for ``python -m line_profiler``. Every artifact path must stay
+inside the run folder.
 """
 
 from __future__ import annotations
@@ -23,7 +28,12 @@ import json
 import math
 import os
 import pickle
+import shlex
+import shutil
+import signal
+import sys
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from profkit.errors import RunDirError, StoreError
-from profkit.frames import FRAME_NAMES
+from profkit.frames import COLUMNS, FRAME_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,6 +49,10 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 2
 RUN_FILE = "run.json"
 REPORT_FILE = "index.html"
+#: Created with O_EXCL in a run folder while a run writes to it: two runs never share one.
+CLAIM_FILE = ".profkit-claim"
+#: artifacts section -> the file extension its paths must have.
+ARTIFACT_KINDS = {"profiles": ".prof", "lines": ".lprof", "frames": ".parquet"}
 
 
 @dataclass
@@ -46,7 +60,9 @@ class Run:
     """A finished (or interrupted) run: metadata, analysis, frames and raw stats.
 
     The frames are attributes too: ``run.timings``, ``run.tasks``,
-    ``run.functions``, ``run.lines``, ``run.memory``.
+    ``run.functions``, ``run.lines``, ``run.memory``. ``line_stats`` holds
+    line_profiler objects only for a run made in this process: a loaded run
+    never unpickles its ``.lprof`` files, its line data is the ``lines`` frame.
     """
 
     meta: dict[str, Any]
@@ -91,12 +107,24 @@ class Run:
 # -- atomic writes --------------------------------------------------------
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def _atomic(path: Path, mode: str) -> Iterator[Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as f:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the mode open() would
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -118,26 +146,168 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         f.write(data)
 
 
+# -- signals --------------------------------------------------------------
+
+_deferring = threading.local()
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then raise KeyboardInterrupt once.
+
+    Saving runs inside this block, so Ctrl-C (once or many times) never leaves half a
+    run folder behind. Nested blocks and other threads pass through.
+    """
+    if threading.current_thread() is not threading.main_thread() or getattr(
+            _deferring, "active", False):
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        if not received:
+            sys.stderr.write("profkit: saving the run first, then stopping\n")
+            sys.stderr.flush()
+        received.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    _deferring.active = True
+    try:
+        yield
+    finally:
+        _deferring.active = False
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 # -- run directory --------------------------------------------------------
+
+#: run folders this process has claimed -> the token written in their claim file.
+_claims: dict[Path, str] = {}
+#: run folder -> the folders its claim created (itself and missing parents), innermost first.
+_created: dict[Path, list[Path]] = {}
+
+
+def _holds_claim(path: Path) -> bool:
+    token = _claims.get(path)
+    if token is None:
+        return False
+    try:
+        return (path / CLAIM_FILE).read_text(encoding="utf-8") == token
+    except OSError:
+        return False
 
 
 def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
-    """Create a new, empty run folder; never reuse one that exists."""
-    path = Path(directory)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise RunDirError(
-            f"output folder {path} already exists and is not empty: "
-            "choose another --out, or leave --out off for a fresh timestamped folder"
-        )
+    """Claim a new, empty run folder (absolute path), atomically; never reuse one that exists.
+
+    A claim file created with O_EXCL marks the folder as taken, so of two runs given the
+    same ``--out`` at once, the second is refused before it does any work.
+    """
+    path = Path(directory).absolute()
+    if _holds_claim(path):
+        return path
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"output folder {path} already exists and is a file: choose another "
+                          "--out, or leave --out off for a fresh timestamped folder")
+    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".profkit-write-test"
-        probe.write_text("")
-        probe.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            path.mkdir()
+        if any(p.name != CLAIM_FILE for p in path.iterdir()):
+            raise RunDirError(
+                f"output folder {path} already exists and is not empty: "
+                "choose another --out, or leave --out off for a fresh timestamped folder"
+            )
+        try:
+            fd = os.open(path / CLAIM_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            raise RunDirError(f"output folder {path} is being written by another profkit run: "
+                              "choose another --out") from None
     except OSError as exc:
         raise RunDirError(f"cannot write to output folder {path}: {exc.strerror or exc}: "
                           "choose a writable --out") from exc
+    token = f"{os.getpid()} {os.urandom(8).hex()}"
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(token)
+    _claims[path] = token
+    _created[path] = missing
     return path
+
+
+def claim_fresh_run_dir(base: Path, attempts: int = 100) -> Path:
+    """Claim ``base``, or ``base-2``, ``base-3``... if another run took it first."""
+    for n in range(1, attempts + 1):
+        candidate = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        if _holds_claim(candidate.absolute()):  # taken by another run of this process
+            continue
+        try:
+            return prepare_run_dir(candidate)
+        except RunDirError:
+            if not candidate.exists():
+                raise
+    raise RunDirError(f"{base} and {attempts - 1} variants of it are taken: give --out")
+
+
+def release_run_dir(path: Path, *, discard: bool) -> None:
+    """Drop this process's claim on ``path``; with ``discard``, remove what the run wrote.
+
+    The folder was empty when it was claimed, so everything in it is the run's own.
+    """
+    path = path.absolute()
+    if not _holds_claim(path):
+        return
+    del _claims[path]
+    created = _created.pop(path, [])
+    if discard:
+        for entry in path.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+        for folder in created:  # the run folder, then parents the claim made (if still empty)
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+    else:
+        with contextlib.suppress(OSError):
+            (path / CLAIM_FILE).unlink()
+
+
+@contextlib.contextmanager
+def claimed_run_dir(directory: str | os.PathLike[str] | None) -> Iterator[Path | None]:
+    """Claim the run folder before any work; if no run gets saved into it, leave nothing."""
+    if directory is None:
+        yield None
+        return
+    path = prepare_run_dir(directory)
+    try:
+        yield path
+    except BaseException:
+        release_run_dir(path, discard=not (path / RUN_FILE).is_file())
+        raise
+    release_run_dir(path, discard=not (path / RUN_FILE).is_file())
+
+
+def artifact_path(run_dir: Path, rel: object, where: str = RUN_FILE, suffix: str = "") -> Path:
+    """``run_dir / rel``, refused unless it is a relative path that stays inside ``run_dir``."""
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
+        raise StoreError(f"{run_dir / where} lists an artifact path that is not a string "
+                         f"({rel!r}): re-run profkit profile")
+    root = run_dir.resolve()
+    target = (root / rel).resolve()
+    if os.path.isabs(rel) or not target.is_relative_to(root) or target == root:
+        raise StoreError(f"{run_dir / where} lists the artifact path {rel!r}, which is outside "
+                         "the run folder: refused; re-run profkit profile")
+    if suffix and not rel.endswith(suffix):
+        raise StoreError(f"{run_dir / where} lists the artifact path {rel!r}, which is not a "
+                         f"{suffix} file: refused; re-run profkit profile")
+    return target
 
 
 def _json_default(value: Any) -> Any:
@@ -168,8 +338,38 @@ def to_json(data: dict[str, Any]) -> str:
 
 
 def save(run: Run, directory: str | os.PathLike[str]) -> Path:
-    """Write stats, frames, report and last ``run.json`` (its presence marks a saved run)."""
-    path = prepare_run_dir(directory)
+    """Write stats, frames and ``run.json`` as one step, then the report.
+
+    SIGINT and SIGTERM wait until it is done; if writing fails, what was written is
+    removed. ``run.json`` marks a saved run and is written before the report, so a
+    report that cannot be rendered loses nothing (``profkit report`` redoes it).
+    """
+    with deferred_signals():
+        path = prepare_run_dir(directory)
+        try:
+            _write_data(run, path)
+        except OSError as exc:
+            release_run_dir(path, discard=True)
+            raise RunDirError(f"cannot save the run in {path}: {exc.strerror or exc}; nothing "
+                              "was kept: free some space, or choose another --out") from exc
+        except BaseException:
+            release_run_dir(path, discard=True)
+            raise
+        run.path = path
+        try:
+            run.to_html(path / REPORT_FILE)
+        except Exception as exc:  # noqa: BLE001 - a renderer bug must not lose the measurements
+            run.meta["report_error"] = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"the report could not be rendered ({run.meta['report_error']}); the "
+                          f"data is saved: re-render it with "
+                          f"`profkit report {shlex.quote(str(path))}`", stacklevel=2)
+            atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
+        release_run_dir(path, discard=False)
+    return path
+
+
+def _write_data(run: Run, path: Path) -> None:
+    """Stats, frames, then ``run.json`` (its presence marks a saved run)."""
     artifacts: dict[str, Any] = {"report": REPORT_FILE, "profiles": {}, "lines": {}, "frames": {}}
     for mode, stats in run.profiles.items():
         if stats is None:
@@ -201,15 +401,8 @@ def save(run: Run, directory: str | os.PathLike[str]) -> Path:
         warnings.warn(f"the Chrome traces could not be written ({type(exc).__name__}: {exc})", stacklevel=2)
     run.meta["artifacts"] = artifacts
     run.meta["format_version"] = FORMAT_VERSION
-    run.path = path
-    try:
-        run.to_html(path / REPORT_FILE)
-    except Exception as exc:  # noqa: BLE001 - a renderer bug must not lose the measurements
-        run.meta["report_error"] = f"{type(exc).__name__}: {exc}"
-        warnings.warn(f"the report could not be rendered ({run.meta['report_error']}); the data "
-                      f"is saved: re-render it with `profkit report {path}`", stacklevel=2)
+    run.meta.pop("report_error", None)
     atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
-    return path
 
 
 def read_run_json(path: Path) -> dict[str, Any]:
@@ -234,14 +427,98 @@ def read_run_json(path: Path) -> dict[str, Any]:
     if version < FORMAT_VERSION:
         raise StoreError(f"{run_file} has format_version {version}, from an older profkit whose "
                          "timings this one cannot compare: re-run profkit profile")
-    for key, kind in (("analysis", dict), ("status", dict), ("workload", dict)):
-        if not isinstance(data.get(key), kind):
+    for key in ("analysis", "status", "workload"):
+        if not isinstance(data.get(key), dict):
             raise StoreError(f"{run_file} is missing its {key!r} section: re-run profkit profile")
+    for key in ("artifacts", "modes", "errors", "options", "environment"):
+        if not isinstance(data.setdefault(key, {}), dict):
+            raise StoreError(f"{run_file}: its {key!r} section is a {type(data[key]).__name__}, "
+                             "not an object: re-run profkit profile")
+    for key in ("status", "errors"):
+        if not all(isinstance(v, str) for v in data[key].values()):
+            raise StoreError(f"{run_file}: its {key!r} section must map modes to strings: "
+                             "re-run profkit profile")
+    if not all(isinstance(v, dict) for v in data["modes"].values()):
+        raise StoreError(f"{run_file}: its 'modes' section must map modes to objects: "
+                         "re-run profkit profile")
+    _check_fields(run_file, data)
+    _check_artifacts(path, data["artifacts"])
     return data
 
 
+#: Fields of run.json the renderers read: section -> field -> kind. A field may be absent
+#: (older or newer writers); when present it must have its kind. "!" marks a field that
+#: must be present, "?" one that may be null.
+FIELD_KINDS: dict[str, dict[str, str]] = {
+    "workload": {"name": "str", "description": "str", "target": "str", "task": "str",
+                 "n_items": "int"},
+    "options": {"modes": "list[str]", "repeat": "int|str", "precision": "?num", "warmups": "int",
+                "line_functions": "list[str]", "line_budget_s": "!num", "start_method": "?str",
+                "timeout_s": "?num", "chunksize": "?int", "sweep": "bool", "scheduler": "?str"},
+    "environment": {"python": "str", "cpus_available": "?int", "cpus_total": "?int",
+                    "memory_total_bytes": "?int", "start_method": "?str",
+                    "others_cpu_during_run": "?num", "packages": "dict[str]"},
+    "modes.*": {"workers": "!int", "traits": "!dict", "pool": "?dict", "startup_s": "?num", "tasks_wall_s": "?num",
+                "line_items": "?list[int]", "failed_item": "?int", "task_bytes": "?int",
+                "pickle_items_s": "?num", "phase_s": "?dict[num]", "traceback": "?str"},
+}
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    def integer(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    scalar = {"str": lambda v: isinstance(v, str), "int": integer, "num": number,
+              "bool": lambda v: isinstance(v, bool), "dict": lambda v: isinstance(v, dict)}
+    if "|" in kind:
+        return any(_is_kind(value, k) for k in kind.split("|"))
+    if kind in scalar:
+        return bool(scalar[kind](value))
+    inner = scalar[kind[kind.index("[") + 1:-1]]
+    if kind.startswith("list["):
+        return isinstance(value, list) and all(inner(v) for v in value)
+    return isinstance(value, dict) and all(inner(v) for v in value.values())
+
+
+def _check_fields(run_file: Path, data: dict[str, Any]) -> None:
+    """Each field a renderer reads has the kind profkit writes, or the file is refused."""
+    for section, fields in FIELD_KINDS.items():
+        if section == "modes.*":
+            entries = [(f"modes.{m}", v) for m, v in data["modes"].items()]
+        else:
+            entries = [(section, data[section])]
+        for where, entry in entries:
+            for name, kind in fields.items():
+                required, nullable, bare = kind.startswith("!"), kind.startswith("?"), kind.lstrip("!?")
+                if name not in entry:
+                    if required:
+                        raise StoreError(f"{run_file}: {where}.{name} is missing: re-run "
+                                         "profkit profile")
+                    continue
+                value = entry[name]
+                if not ((nullable and value is None) or _is_kind(value, bare)):
+                    raise StoreError(f"{run_file}: {where}.{name} should be {bare}, not "
+                                     f"{type(value).__name__}: re-run profkit profile")
+
+
+def _check_artifacts(path: Path, artifacts: dict[str, Any]) -> None:
+    """Every artifact path is a string naming a file of its kind inside the run folder."""
+    for kind, suffix in ARTIFACT_KINDS.items():
+        section = artifacts.setdefault(kind, {})
+        if not isinstance(section, dict):
+            raise StoreError(f"{path / RUN_FILE}: its artifacts {kind!r} section is a "
+                             f"{type(section).__name__}, not an object: re-run profkit profile")
+        for rel in section.values():
+            artifact_path(path, rel, suffix=suffix)
+    if "report" in artifacts:
+        artifact_path(path, artifacts["report"], suffix=".html")
+
+
 def load_profile(path: Path) -> Any:
-    """A saved ``.prof`` as pstats.Stats, or StoreError naming the file."""
+    """A saved ``.prof`` (marshal data, not a pickle) as pstats.Stats, or StoreError."""
     import pstats
 
     try:
@@ -251,38 +528,44 @@ def load_profile(path: Path) -> Any:
                          "re-run profkit profile to recreate it") from exc
 
 
-def load_line_stats(path: Path) -> Any:
-    """A saved ``.lprof`` as line_profiler LineStats, or StoreError naming the file."""
-    import line_profiler
+def read_frame(path: Path, name: str, data: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One saved frame of the run in ``path``, checked for its documented columns and dtypes.
 
+    ``data`` is the run's checked ``run.json`` (from :func:`read_run_json`), if already read.
+    """
+    import pandas as pd
+
+    data = data if data is not None else read_run_json(path)
+    rel = data["artifacts"]["frames"].get(name, f"frames/{name}.parquet")
+    file = artifact_path(path, rel, suffix=".parquet")
+    if not file.is_file():
+        raise StoreError(f"{path} is incomplete: {rel} is missing; re-run profkit profile")
     try:
-        stats = line_profiler.load_stats(str(path))
+        frame = pd.read_parquet(file)
     except Exception as exc:  # noqa: BLE001
-        raise StoreError(f"{path} is not a line_profiler stats file ({type(exc).__name__}): "
-                         "re-run profkit profile to recreate it") from exc
-    if not hasattr(stats, "timings"):
-        raise StoreError(f"{path} is not a line_profiler stats file")
-    return stats
+        raise StoreError(f"{file} is corrupt ({type(exc).__name__}): re-run profkit profile") from exc
+    missing = [c for c in COLUMNS[name] if c not in frame.columns]
+    if missing:
+        raise StoreError(f"{file} is not a profkit {name} frame: it lacks the column(s) "
+                         f"{', '.join(missing)}; re-run profkit profile")
+    try:
+        return frame.astype({c: dtype for c, (dtype, _) in COLUMNS[name].items()})
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{file} is not a profkit {name} frame: a column has the wrong type "
+                         f"({type(exc).__name__}); re-run profkit profile") from exc
 
 
 def load(directory: str | os.PathLike[str]) -> Run:
-    """Load a saved run folder: frames, metadata, analysis and raw stats."""
-    import pandas as pd
+    """Load a saved run folder: frames, metadata, analysis and cProfile stats.
 
+    Nothing is unpickled: the ``.lprof`` files are left for ``python -m line_profiler``,
+    and the line data comes from the ``lines`` frame. Every path is checked to stay
+    inside the folder.
+    """
     path = Path(directory)
     data = read_run_json(path)
+    frames = {name: read_frame(path, name, data) for name in FRAME_NAMES}
     analysis = data.pop("analysis")
-    frames = {}
-    for name in FRAME_NAMES:
-        file = path / "frames" / f"{name}.parquet"
-        if not file.is_file():
-            raise StoreError(f"{path} is incomplete: frames/{name}.parquet is missing")
-        try:
-            frames[name] = pd.read_parquet(file)
-        except Exception as exc:  # noqa: BLE001
-            raise StoreError(f"{file} is corrupt ({type(exc).__name__}): re-run profkit profile") from exc
-    artifacts = data.get("artifacts", {})
-    profiles = {m: load_profile(path / rel) for m, rel in artifacts.get("profiles", {}).items()}
-    line_stats = {m: load_line_stats(path / rel) for m, rel in artifacts.get("lines", {}).items()}
-    return Run(meta=data, analysis=analysis, frames=frames, profiles=profiles,
-               line_stats=line_stats, path=path)
+    profiles = {m: load_profile(artifact_path(path, rel, suffix=".prof"))
+                for m, rel in data["artifacts"]["profiles"].items()}
+    return Run(meta=data, analysis=analysis, frames=frames, profiles=profiles, path=path)

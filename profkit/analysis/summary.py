@@ -173,8 +173,9 @@ def _round_warnings(meta: dict[str, Any]) -> list[str]:
         limit = meta.get("options", {}).get("spoiled_cores")
         out.append(f"{len(spoiled)} of {len(rounds)} timing rounds were set aside: other programs "
                    f"kept up to {worst:.2f} cores busy during them (the limit is "
-                   f"{limit if limit is not None else '?'} of a core); the estimates use the "
-                   "other rounds.")
+                   f"{limit if limit is not None else '?'} of a core); "
+                   + ("the estimates use the other rounds." if len(rounds) - len(spoiled) >= 2 else
+                      "too few clean rounds were left, so the estimates use every round."))
     clean = [float(r["others_cpu"]) for r in rounds if not r.get("spoiled")
              and isinstance(r.get("others_cpu"), (int, float)) and r["others_cpu"] == r["others_cpu"]]
     env = meta.get("environment", {})

@@ -7,10 +7,12 @@ Exit codes: 0 ok; 1 a mode failed (or ``compare --fail-above`` tripped);
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import NoReturn
@@ -60,6 +62,21 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _exit_interrupted(signum: int, frame: object) -> None:
+    """A second Ctrl-C while profkit is already stopping: leave now, code 130, no traceback."""
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _exit_on_next_signal() -> None:
+    """Once stopping, another Ctrl-C must not raise inside interpreter shutdown (that crashed
+    with a fatal error): it ends the process with 130 at once. What was saved is saved."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _exit_interrupted)
+
+
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
     sys.stderr.write(f"profkit: warning: {message}\n")
@@ -80,14 +97,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return int(args._module.run(args))
+        code = int(args._module.run(args))
+        if code == EXIT_INTERRUPTED:
+            _exit_on_next_signal()
+        return code
     except ProfkitError as exc:
         sys.stderr.write(f"profkit: error: {exc}\n")
         return exc.exit_code
     except KeyboardInterrupt:
+        _exit_on_next_signal()
         sys.stderr.write("profkit: interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if signal.getsignal(signal.SIGTERM) is _terminate:
+            signal.signal(signal.SIGTERM, previous)

@@ -1,20 +1,23 @@
 """``profkit lines RUN_DIR``: the merged line profile of one mode, in the terminal.
 
-Times print in µs, or ms when a line took 10 s or more, as ``python -m line_profiler``
-prints them, whatever timer unit the stats were recorded in.
+It reads the saved ``lines`` frame (parquet), never the ``.lprof`` pickle: opening a run
+runs no code from it. ``python -m line_profiler lines/MODE.lprof`` remains the user's choice.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from profkit.cli._common import add_mode, add_run_dir, pick_mode
 from profkit.errors import EXIT_OK
 
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,21 +35,36 @@ def output_unit(timings: dict[Any, list[tuple[int, int, int]]], unit: float, wan
     return 1e-3 if longest >= 10 else 1e-6
 
 
-def run(args: argparse.Namespace) -> int:
-    import line_profiler
+def format_lines(frame: pd.DataFrame) -> str:
+    """One mode's rows of the ``lines`` frame as line_profiler's text table, per function."""
+    out: list[str] = []
+    header = f"{'Line #':>6} {'Hits':>9} {'Time (s)':>12} {'Per Hit (s)':>12} {'% Time':>8}  Line Contents"
+    groups = frame.groupby(["filename", "func_lineno", "function"], sort=False)
+    for (filename, func_lineno, function), rows in groups:
+        total = float(rows["time_s"].sum())
+        out += ["", f"Total time: {total:.6g} s", f"File: {filename}",
+                f"Function: {function} at line {func_lineno}", "", header, "=" * len(header)]
+        for row in rows.sort_values("lineno").to_dict("records"):
+            hits, seconds = int(row["hits"]), float(row["time_s"])
+            per_hit = f"{seconds / hits:12.3g}" if hits else " " * 12
+            out.append(f"{int(row['lineno']):>6} {hits:>9} {seconds:>12.6f} {per_hit} "
+                       f"{float(row['pct']):>8.1f}  {row['source']}")
+    return "\n".join(out)
 
-    from profkit.store import load_line_stats, read_run_json
+
+def run(args: argparse.Namespace) -> int:
+    from profkit.store import read_frame, read_run_json
 
     run_dir = Path(args.run_dir)
     data = read_run_json(run_dir)
-    files = data.get("artifacts", {}).get("lines", {})
-    mode = pick_mode(files, args.mode, "line profile (.lprof)", run_dir)
-    stats = load_line_stats(run_dir / files[mode])
-    items = data.get("modes", {}).get(mode, {}).get("line_items")
-    n_items = data.get("workload", {}).get("n_items")
-    print(f"# {mode}: line profile of {len(items) if items else '?'} of {n_items} items, "
-          f"merged across workers ({files[mode]})")
-    sys.stdout.flush()
-    line_profiler.show_text(stats.timings, stats.unit, output_unit=output_unit(
-        stats.timings, stats.unit, getattr(args, "unit", None)), stream=sys.stdout)  # type: ignore[arg-type]
+    lines = read_frame(run_dir, "lines", data)
+    available = {str(m): None for m in lines["mode"].unique()}
+    mode = pick_mode(available, args.mode, "line profile", run_dir)
+    items = data["modes"].get(mode, {}).get("line_items")
+    n_items = data["workload"].get("n_items")
+    artifact = data["artifacts"]["lines"].get(mode)
+    count = len(items) if isinstance(items, list) else "?"
+    print(f"# {mode}: line profile of {count} of {n_items} items, merged across workers"
+          + (f" (raw stats: python -m line_profiler {shlex.quote(artifact)})" if artifact else ""))
+    print(format_lines(lines[lines["mode"] == mode]))
     return EXIT_OK

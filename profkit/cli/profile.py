@@ -89,6 +89,13 @@ def _float(text: str | None, what: str) -> float | None:
     return value
 
 
+def _timeout(text: str | None) -> float | None:
+    """``--timeout``: a finite number of seconds, within the limit the clocks can hold."""
+    from profkit.config import check_seconds
+
+    return None if text is None else check_seconds(text, "--timeout")
+
+
 def run(args: argparse.Namespace) -> int:
     from profkit.config import load_config
     from profkit.executors.registry import parse_positive_int, parse_workers
@@ -100,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from profkit.pipeline import DEFAULT_MODES, default_out_dir, profile
     from profkit.render import render
+    from profkit.store import claim_fresh_run_dir, release_run_dir
     from profkit.workloads.registry import resolve
 
     config = load_config()
@@ -112,29 +120,39 @@ def run(args: argparse.Namespace) -> int:
     chunksize = args.chunksize if args.chunksize is not None else config.get("chunksize")
     lines = [s.strip() for s in args.lines.split(",") if s.strip()] if args.lines else \
         list(config.get("lines", []))
-    timeout = _float(args.timeout, "--timeout") if args.timeout else config.get("timeout")
+    timeout = _timeout(args.timeout) if args.timeout is not None else config.get("timeout")
     line_budget = _float(args.line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S
     max_time = _float(args.max_time, "--max-time") if args.max_time else \
         config.get("max_time", DEFAULT_MAX_ROUNDS_S)
     max_rounds = parse_positive_int(args.max_rounds, "--max-rounds") if args.max_rounds else \
         config.get("max_rounds", DEFAULT_MAX_ROUNDS)
-    out = Path(args.out) if args.out else default_out_dir(workload.name, config.get("out", "reports"))
+    # Absolute: a task may chdir, and the run still lands (and is named) here. The default
+    # folder is claimed now, so two runs started in the same second get one each.
+    if args.out:
+        out = Path(args.out).absolute()
+    else:
+        out = claim_fresh_run_dir(
+            default_out_dir(workload.name, config.get("out", "reports")).absolute())
 
     progress = ProgressLine(enabled=not args.quiet)
-    run_ = profile(
-        workload, modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
-        precision=args.precision or config.get("precision", DEFAULT_PRECISION),
-        max_rounds=max_rounds, max_time=max_time,
-        chunksize=parse_positive_int(chunksize, "--chunksize") if chunksize is not None else None,
-        start_method=args.start_method or config.get("start_method"), timeout=timeout,
-        sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
-        line_budget=line_budget, progress=progress, target=args.target,
-    )
+    try:
+        run_ = profile(
+            workload, modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
+            precision=args.precision or config.get("precision", DEFAULT_PRECISION),
+            max_rounds=max_rounds, max_time=max_time,
+            chunksize=parse_positive_int(chunksize, "--chunksize") if chunksize is not None else None,
+            start_method=args.start_method or config.get("start_method"), timeout=timeout,
+            sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
+            line_budget=line_budget, progress=progress, target=args.target,
+        )
+    finally:
+        release_run_dir(out, discard=True)  # only if still held: nothing was saved in it
     progress.done()
     if args.json:
         print(render(run_, "json"))
     elif not args.quiet:
         print(render(run_, "console"))
+    out = run_.path or out
     report = out / "index.html"
     if args.open:
         import webbrowser

@@ -1,4 +1,9 @@
-"""``profkit view RUN_DIR``: serve a mode's .prof with snakeviz on 127.0.0.1 only."""
+"""``profkit view RUN_DIR``: serve a run's .prof files with snakeviz, to this host only.
+
+The server (:mod:`profkit.cli.snakeviz_server`) wraps snakeviz's handlers: it serves
+only this run's profiles, answers only Host headers naming 127.0.0.1 or localhost,
+listens on 127.0.0.1, and dies with this process.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ def free_port() -> int:
     """A port nothing listens on now; snakeviz would otherwise silently move."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def _parse_port(text: str) -> int:
@@ -48,7 +53,7 @@ def _last_line(log: IO[bytes]) -> str:
     return f": {lines[-1]}" if lines else ""
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: IO[bytes], timeout: float = 20.0) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 20.0) -> None:
     import urllib.request
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,13 +69,16 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: IO[bytes], timeout:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profkit.store import load_profile, read_run_json
+    import os
+
+    from profkit.store import artifact_path, load_profile, read_run_json
 
     run_dir = Path(args.run_dir)
-    data = read_run_json(run_dir)
-    files = data.get("artifacts", {}).get("profiles", {})
+    data = read_run_json(run_dir)  # every artifact path checked to stay inside run_dir
+    files = data["artifacts"]["profiles"]
     mode = pick_mode(files, args.mode, "profile (.prof)", run_dir)
-    prof = (run_dir / files[mode]).resolve()
+    served = [str(artifact_path(run_dir, rel, suffix=".prof")) for rel in files.values()]
+    prof = artifact_path(run_dir, files[mode], suffix=".prof")
     load_profile(prof)  # a corrupt file fails here, with one line, not inside snakeviz
     if args.port is not None:
         port = _parse_port(args.port)
@@ -82,13 +90,14 @@ def run(args: argparse.Namespace) -> int:
         port = free_port()
     from urllib.parse import quote
 
-    url = f"http://{HOST}:{port}/snakeviz/{quote(str(prof))}"
+    url = f"http://{HOST}:{port}/snakeviz/{quote(str(prof), safe='')}"
     # snakeviz logs a traceback per failing request: a file never fills up, an unread pipe
     # does (64 KiB) and then freezes the server.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "snakeviz", "--server", "-H", HOST, "-p", str(port), str(prof)],
-            stdout=subprocess.DEVNULL, stderr=log,
+            [sys.executable, "-m", "profkit.cli.snakeviz_server", "--port", str(port),
+             "--parent", str(os.getpid()), *served],
+            stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL,
         )
         try:
             _wait_until_up(url, process, log)

@@ -33,7 +33,7 @@ from profkit.collectors.worker import CPROFILE, LINES, TASKS, run_batch
 from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter
 from profkit.engine.rounds import Contender, run_rounds
-from profkit.errors import ModeFailed, WorkloadError
+from profkit.errors import ModeFailed
 from profkit.executors.base import Executor, Settings
 from profkit.executors.registry import available_cpus, make_executor, traits_of
 from profkit.model import (
@@ -327,7 +327,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     modes: list[Mode] = []
     try:
         with workload.session():
-            raw.items = _resolve_items(workload)
+            raw.items = workload.resolve_items()  # bad items: WorkloadError, before any mode
             modes = [Mode(spec, settings, options) for spec in options.modes]
             raw.modes = [m.result for m in modes]
             _run_modes(modes, workload, raw.items, options, settings, say, raw, rng)
@@ -348,20 +348,6 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     raw.environment["abandoned_threads"] = any(m.executor.abandoned for m in modes)
     raw.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return raw
-
-
-def _resolve_items(workload: Workload) -> list[Any]:
-    try:
-        items = workload.resolve_items()
-    except (KeyboardInterrupt, ModeFailed, WorkloadError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the user's items callable
-        raise WorkloadError(f"workload {workload.name!r}: its items could not be made: "
-                            f"{type(exc).__name__}: {exc}") from exc
-    if not items:
-        raise WorkloadError(f"workload {workload.name!r} has no items to map over: give it at "
-                            "least one item")
-    return items
 
 
 def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options: Options,

@@ -86,8 +86,9 @@ def parse_workers(text: str | int, what: str) -> int:
     """A worker count from 1 to :func:`max_workers`."""
     value = parse_positive_int(text, what)
     if value > max_workers():
-        raise UsageError(f"{what} is {value}, more than {MAX_WORKERS_PER_CPU}x the "
-                         f"{available_cpus()} CPUs this process may use: use at most {max_workers()}")
+        raise UsageError(f"{what}: {value} workers are too many, at most {max_workers()} "
+                         f"({MAX_WORKERS_PER_CPU} per CPU, {available_cpus()} CPUs): "
+                         "choose a smaller count")
     return value
 
 

@@ -193,7 +193,8 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
         ax.set_ylabel("speedup vs sequential (×)")
         ax.grid(axis="y", color="#e5e7eb", linewidth=0.6, zorder=0)
         # the legend sits above the plot, where no bar or label can reach it
-        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, borderaxespad=0.2)
+        if ax.get_legend_handles_labels()[0]:  # a sequential-only run has nothing to label
+            ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, borderaxespad=0.2)
         _margins(fig, left=0.6, bottom=0.5, top=0.35)
         bases = []
         for m, h in zip(rows, heights, strict=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING, Any
 
 from profkit.analysis.verdict import fmt_seconds
@@ -75,5 +76,5 @@ def render(run: Run) -> str:
         if prof:
             mode = a.get("recommendation", {}).get("mode") if \
                 a.get("recommendation", {}).get("mode") in prof else next(iter(prof))
-            out.append(f"snakeviz: snakeviz {run.path / prof[mode]}")
+            out.append(f"snakeviz: snakeviz {shlex.quote(str(run.path / prof[mode]))}")
     return "\n".join(out)

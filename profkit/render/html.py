@@ -13,6 +13,7 @@ import base64
 import hashlib
 import math
 import re
+import shlex
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -633,10 +634,10 @@ def _artifacts(run: Run) -> dict[str, Any]:
     run_dir = str(run.path.resolve()) if run.path else None  # absolute: the commands run from inside it
 
     def entries(kind: str) -> list[dict[str, Any]]:
-        return [{"name": str(k), "path": str(v), "href": safe_relative(v)}
+        return [{"name": str(k), "path": str(v), "href": safe_relative(v),
+                 "shell": shlex.quote(str(v)), "mode_shell": shlex.quote(str(k)),
+                 "py": repr(str(v))}
                 for k, v in (art.get(kind) or {}).items()]
-
-    import shlex
 
     return {"run_dir": run_dir, "cd": f"cd {shlex.quote(run_dir)}" if run_dir else None,
             "profiles": entries("profiles"), "lines": entries("lines"),
@@ -709,3 +710,13 @@ def context(run: Run) -> dict[str, Any]:
 def render(run: Run) -> str:
     """The whole report as one string."""
     return environment().get_template(TEMPLATE).render(**context(run))
+
+
+def is_report(path: Path) -> bool:
+    """True if ``path`` is a report this module wrote (safe to replace with a newer one)."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return f'<meta name="generator" content="{GENERATOR}' in head

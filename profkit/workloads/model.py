@@ -28,9 +28,36 @@ class Workload:
     line_functions: tuple[Callable[..., Any], ...] = field(default_factory=tuple)
 
     def resolve_items(self) -> list[Any]:
-        """The items as a list; call this inside :meth:`session`."""
-        items = self.items() if callable(self.items) else self.items
-        return list(items)
+        """The items as a non-empty list; call this inside :meth:`session`.
+
+        Items that cannot be had (the callable raises, or gives no iterable) or that are
+        empty are bad input: WorkloadError, one line, before any mode runs.
+        """
+        from profkit.errors import WorkloadError
+
+        where = f"workload {self.name!r}"
+        if callable(self.items):
+            try:
+                items = self.items()
+            except Exception as exc:  # noqa: BLE001 - the user's callable may raise anything
+                raise WorkloadError(f"{where}: its items callable raised {type(exc).__name__}: "
+                                    f"{_first_line(exc)}; fix the callable") from exc
+        else:
+            items = self.items
+        if isinstance(items, (str, bytes)):
+            raise WorkloadError(f"{where}: its items are a {type(items).__name__}, not a list: "
+                                "give a list (or a callable returning one)")
+        try:
+            resolved = list(items)
+        except TypeError:
+            raise WorkloadError(f"{where}: its items are a {type(items).__name__}, not a list: "
+                                "give a list (or a callable returning one)") from None
+        except Exception as exc:  # noqa: BLE001 - a generator may raise anything
+            raise WorkloadError(f"{where}: reading its items raised {type(exc).__name__}: "
+                                f"{_first_line(exc)}; fix the items") from exc
+        if not resolved:
+            raise WorkloadError(f"{where} has no items to map over: give it at least one item")
+        return resolved
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -40,6 +67,11 @@ class Workload:
             return
         with self.context():
             yield
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "(no message)"
 
 
 def workload(

@@ -78,9 +78,14 @@ def test_corrupt_prof_and_lprof(saved_run):
     (saved_run / "profiles" / "sequential.prof").write_bytes(b"garbage")
     one_line_error(run_cli("view", str(saved_run), "--mode", "sequential", "--no-browser",
                             timeout=60), "sequential.prof is not a cProfile stats file")
+    # ``lines`` reads the parquet frame, never the .lprof pickle: a broken .lprof is not read
     (saved_run / "lines" / "threads.lprof").write_bytes(b"\x80\x04garbage")
+    result = run_cli("lines", str(saved_run), "--mode", "threads", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "if n % i == 0:" in result.stdout
+    (saved_run / "frames" / "lines.parquet").write_bytes(b"garbage")
     one_line_error(run_cli("lines", str(saved_run), "--mode", "threads", timeout=60),
-                    "threads.lprof is not a line_profiler stats file")
+                    "lines.parquet is corrupt")
 
 
 def test_report_rerenders_from_saved_frames(saved_run):

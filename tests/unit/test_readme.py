@@ -27,3 +27,11 @@ def test_readme_commands_name_one_run():
     commands = [line for block in blocks for line in block.splitlines()]
     assert any("snakeviz profiles/processes.prof" in c for c in commands)
     assert not [c for c in commands if re.search(r"reports/\S*\*", c)]
+
+
+def test_readme_has_a_safety_paragraph():
+    """Issue 12: what opening a run reads, and what it never does."""
+    safety = README.split("## Safety", 1)[1].split("\n## ", 1)[0]
+    for needle in ("never unpickle", "frames/lines.parquet", "inside the\nrun folder",
+                   "127.0.0.1", "`Host` header", "dies with it"):
+        assert needle in safety, needle

@@ -15,6 +15,7 @@ KEYS = {
     "max_rounds": (int,),
     "max_time": (int, float),
     "chunksize": (int,),
+    "gc": (str,),
     "out": (str,),
     "workloads": (list,),
     "lines": (list,),

@@ -53,6 +53,7 @@ KEYS = {
     "max_rounds": (int,),
     "max_time": (int, float),
     "chunksize": (int,),
+    "gc": (str,),
     "out": (str,),
     "workloads": (list,),
     "lines": (list,),

@@ -72,6 +72,16 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "pct": ("float64", "time_s as a percentage of the function's line time"),
         "source": ("string", "the source line, as read now"),
     },
+    "gc": {
+        "mode": ("string", "mode"),
+        "workers": ("int64", "worker count"),
+        "worker": ("string", "worker whose task triggered the collection (as in tasks)"),
+        "pid": ("int64", "process that collected"),
+        "generation": ("int64", "generation collected: 0, 1 or 2"),
+        "start_s": ("float64", "start, seconds after the probe pass began"),
+        "duration_s": ("float64", "how long the collection took"),
+        "collected": ("int64", "objects it freed"),
+    },
     "memory": {
         "mode": ("string", "mode"),
         "t_s": ("float64", "seconds after sampling began (warm-up pass)"),
@@ -163,6 +173,7 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
     functions: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
+    collections: list[dict[str, Any]] = []
     for m in raw.modes:
         mode = m.spec.kind
         base = {"mode": mode, "workers": m.spec.workers, "sweep": m.sweep}
@@ -183,6 +194,13 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
             })
         if m.sweep:
             continue
+        by_pid = {r.pid: r.worker for r in m.tasks if r.worker}
+        collections += [{"mode": mode, "workers": m.spec.workers,
+                         "worker": _worker_label(m.traits.worker_label,
+                                                 TaskRecord(0, e.pid, e.thread, 0.0, 0.0, 0.0,
+                                                            worker=by_pid.get(e.pid))),
+                         "pid": e.pid, "generation": e.generation, "start_s": e.start,
+                         "duration_s": e.duration, "collected": e.collected} for e in m.gc]
         functions += function_rows(mode, m.profile)
         lines += line_rows(mode, m.lines)
         memory += [{"mode": mode, "t_s": s.t_s, "pid": s.pid, "role": s.role,
@@ -193,4 +211,5 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         "functions": _frame("functions", functions),
         "lines": _frame("lines", lines),
         "memory": _frame("memory", memory),
+        "gc": _frame("gc", collections),
     }

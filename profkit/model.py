@@ -109,12 +109,25 @@ class TaskRecord:
 
 
 @dataclass
+class GcEvent:
+    """One garbage collection: when (the parent's perf_counter clock), how long, how much."""
+
+    pid: int
+    thread: str
+    start: float
+    duration: float
+    generation: int
+    collected: int
+
+
+@dataclass
 class Payload:
     """What ``run_batch`` returns from a worker: the records and the batch's stats."""
 
     records: list[TaskRecord]
     profile: dict[Any, Any] | None = None
     lines: Any = None
+    gc: list[GcEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -172,6 +185,7 @@ class ModeResult:
     lines: Any = None
     line_items: list[int] = field(default_factory=list)
     memory: list[MemorySample] = field(default_factory=list)
+    gc: list[GcEvent] = field(default_factory=list)
     pool: dict[str, JSON] = field(default_factory=dict)
     dispatch: Dispatch = field(default_factory=Dispatch)
     phases: dict[str, float] = field(default_factory=dict)
@@ -241,6 +255,8 @@ class Options:
     chunksize: int = 1
     sweep: bool = False
     scheduler: str | None = None
+    #: GC while the maps are timed: False is timeit's way (off); the passes always run with it on.
+    gc_timed: bool = False
     collectors: tuple[str, ...] = ("timing", "tasks", "cprofile", "lines", "memory")
     seed: int | None = None
 

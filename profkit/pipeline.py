@@ -101,7 +101,7 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
             "chunksize": options.chunksize,
             "sweep": options.sweep,
             "scheduler": options.scheduler,
-            "gc": "off while timed, on in the passes",
+            "gc": "on" if options.gc_timed else "off",
         },
         "environment": raw.environment,
         "started_at": raw.started_at,
@@ -121,6 +121,16 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
         profiles={m.spec.kind: m.profile for m in main_modes if m.profile is not None},
         line_stats={m.spec.kind: m.lines for m in main_modes if m.lines is not None},
     )
+
+
+def parse_gc(value: str | bool) -> bool:
+    """``on`` -> True (GC on while timed), ``off`` -> False."""
+    text = str(value).strip().lower()
+    if text in ("on", "true"):
+        return True
+    if text in ("off", "false"):
+        return False
+    raise UsageError(f"--gc must be 'on' or 'off', got {value!r}")
 
 
 def parse_repeat(value: int | str | None) -> int | None:
@@ -181,6 +191,7 @@ def profile(
     progress: Progress | None = None,
     target: str | None = None,
     seed: int | None = None,
+    gc: str = "off",
 ) -> Run:
     """Profile ``workload`` in each mode and return the Run; save it if ``out`` is given.
 
@@ -188,7 +199,8 @@ def profile(
     default): rounds go on until every speedup is known within ``precision``
     (0.03 = ±3%, 95% interval), or until ``max_rounds`` rounds or ``max_time``
     seconds of rounds. ``chunksize`` applies to the modes that hand out items
-    in chunks (processes, pool).
+    in chunks (processes, pool). ``gc`` is the GC policy of every timed map in
+    every mode: ``"off"`` (timeit's way) or ``"on"`` (as a plain run).
     """
     target = target or (workload if isinstance(workload, str) else None)
     wl = resolve(workload) if isinstance(workload, str) else workload
@@ -218,6 +230,7 @@ def profile(
         sweep=sweep,
         scheduler=scheduler,
         seed=seed,
+        gc_timed=parse_gc(gc),
     )
     options.min_rounds = min(options.min_rounds, options.max_rounds)
     if start_method:

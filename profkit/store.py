@@ -458,7 +458,8 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
     "environment": {"python": "str", "cpus_available": "?int", "cpus_total": "?int",
                     "memory_total_bytes": "?int", "start_method": "?str",
                     "others_cpu_during_run": "?num", "packages": "dict[str]"},
-    "modes.*": {"workers": "!int", "traits": "!dict", "pool": "?dict", "startup_s": "?num", "tasks_wall_s": "?num",
+    "modes.*": {"workers": "!int", "traits": "!dict", "pool": "?dict", "startup_s": "?num",
+                "tasks_wall_s": "?num",
                 "line_items": "?list[int]", "failed_item": "?int", "task_bytes": "?int",
                 "pickle_items_s": "?num", "phase_s": "?dict[num]", "traceback": "?str"},
 }

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from profkit.analysis import bounds, overheads, stats, verdict
+from profkit.analysis import gc as gc_share
 
 TOP_N = 10
 BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy before the run
@@ -239,6 +240,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
             warnings.append(f"{mode}: its estimate is known only to ±{100 * entry['precision']:.1f}% "
                             f"(target ±{100 * target_precision:g}%) after {entry['repeats']} "
                             "rounds; raise --max-rounds or --max-time, or run on a quieter machine.")
+        if "gc" in frames:
+            entry["gc"] = gc_share.gc_summary(frames["gc"], tasks, mode)
         modes[mode] = entry
 
     cpu_source = seq_tasks if not seq_tasks.empty else tasks[~tasks["sweep"] & tasks["ok"]]
@@ -259,6 +262,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     per_task = (float(seq_tasks["duration_s"].median()) if not seq_tasks.empty else None)
     advice = verdict.advise(modes, grain, classification, per_task,
                             int(meta.get("workload", {}).get("n_items") or 0), recommendation)
+    advice += gc_share.gc_advice(modes, str(meta.get("options", {}).get("gc", "off")))
     if recommendation and recommendation["mode"] == ref and per_task is not None:
         worst = [m.get("overhead_per_task_s") for m in modes.values() if m.get("overhead_per_task_s")]
         if worst:

@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: 25)")
     parser.add_argument("--max-time", help="for --repeat auto: start no new round after this many "
                         "seconds of rounds (default: 30)")
+    parser.add_argument("--gc", choices=("off", "on"), help="garbage collection while the maps "
+                        "are timed, in every mode: off, as timeit does, or on, as a plain run "
+                        "(default: off); GC's own share is measured either way")
     parser.add_argument("--chunksize", help="items handed to a worker at a time, for the modes "
                         "that hand out chunks: processes (default 1) and pool (default: "
                         "Pool.map's own choice)")
@@ -144,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
             start_method=args.start_method or config.get("start_method"), timeout=timeout,
             sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
             line_budget=line_budget, progress=progress, target=args.target,
+            gc=args.gc or config.get("gc", "off"),
         )
     finally:
         release_run_dir(out, discard=True)  # only if still held: nothing was saved in it

@@ -69,7 +69,14 @@ def run_batch(
     gc_was_enabled = gc.isenabled()
     gc.enable()
     try:
-        return _run_batch(task, batch, collector, line_names, ships_results, clock)
+        if collector != TASKS:
+            return _run_batch(task, batch, collector, line_names, ships_results, clock)
+        from profkit.collectors import gcstats
+
+        with gcstats.recording() as collections:
+            payload = _run_batch(task, batch, collector, line_names, ships_results, clock)
+        payload.gc = collections
+        return payload
     finally:
         if not gc_was_enabled:
             gc.disable()

@@ -236,6 +236,9 @@ def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options) -
             record.start -= t0
             record.end -= t0
             records.append(record)
+        for event in payload.gc:
+            event.start -= t0
+            result.gc.append(event)
     result.tasks = records
     failures = [r for r in records if not r.ok]
     if failures:
@@ -317,7 +320,8 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     """
     say: Progress = progress or (lambda message: None)
     settings = Settings(start_method=options.start_method, chunksize=options.chunksize,
-                        scheduler=options.scheduler, file_modules=dict(file_modules or {}))
+                        scheduler=options.scheduler, file_modules=dict(file_modules or {}),
+                        gc_timed=options.gc_timed)
     rng = random.Random(options.seed)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     raw = RawRun(workload=workload, items=[], options=options, modes=[],

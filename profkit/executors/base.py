@@ -43,6 +43,8 @@ class Settings:
     scheduler: str | None = None
     #: Workload files loaded by path: module name -> path (spawned workers load them too).
     file_modules: dict[str, str] = field(default_factory=dict)
+    #: GC during the timed maps, in the parent and every worker: off (timeit's way) or on.
+    gc_timed: bool = False
 
 
 class Executor(ABC):
@@ -92,10 +94,10 @@ class Executor(ABC):
 # -- helpers shared by the executors --
 
 
-def timed_loop(fn: Callable[[], object]) -> tuple[float, float]:
-    """Wall and CPU seconds of one call of ``fn`` under timeit (GC off, as timeit does)."""
+def timed_loop(fn: Callable[[], object], gc_on: bool = False) -> tuple[float, float]:
+    """Wall and CPU seconds of one call of ``fn`` under timeit: GC off, as timeit does, or on."""
     cpu0 = time.process_time()
-    wall = timeit.Timer(fn).timeit(number=1)
+    wall = timeit.Timer(fn, setup=gc.enable if gc_on else "pass").timeit(number=1)
     return wall, time.process_time() - cpu0
 
 
@@ -118,10 +120,11 @@ def processes_cpu(pids: list[int]) -> float:
     return total
 
 
-def time_in_parent(run: Callable[[], object], pids: list[int]) -> tuple[float, float]:
+def time_in_parent(run: Callable[[], object], pids: list[int],
+                   gc_on: bool = False) -> tuple[float, float]:
     """Time ``run`` under timeit in this thread; CPU counts this process and ``pids``."""
     before = processes_cpu(pids)
-    wall, cpu = timed_loop(run)
+    wall, cpu = timed_loop(run, gc_on)
     return wall, cpu + processes_cpu(pids) - before
 
 
@@ -174,17 +177,20 @@ def die_with_parent(profkit_pid: int) -> None:
         os._exit(1)
 
 
-def init_process_worker(file_modules: dict[str, str], parent_pid: int) -> None:
+def init_process_worker(file_modules: dict[str, str], parent_pid: int, gc_timed: bool = False) -> None:
     """Set up a pool worker process.
 
     Default signal handlers (a forked child inherits profkit's), Ctrl-C left to
-    the parent, death with the parent, GC off for the timed maps (collector
-    passes switch it on), and the workload files loaded by path.
+    the parent, death with the parent, the GC policy of the timed maps (the
+    collector passes switch GC on), and the workload files loaded by path.
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent_pid)
-    gc.disable()
+    if gc_timed:
+        gc.enable()
+    else:
+        gc.disable()
     if file_modules:
         from profkit.workloads.registry import load_file_module
 

@@ -67,7 +67,8 @@ class PoolExecutor(Executor):
         t0 = time.perf_counter()
         context = multiprocessing.get_context(self.settings.start_method)
         self._pool = context.Pool(self.workers, initializer=init_process_worker,
-                                  initargs=(self.settings.file_modules, os.getpid()))
+                                  initargs=(self.settings.file_modules, os.getpid(),
+                                            self.settings.gc_timed))
         self._processes = list(self._pool._pool)  # type: ignore[attr-defined]
         warm_workers(self.submit, task, self.workers)
         self.startup_s = time.perf_counter() - t0
@@ -92,7 +93,7 @@ class PoolExecutor(Executor):
         def run() -> list[Any]:
             return list(_PoolHandle(self, pool.map_async(task, items, chunksize)).result(timeout))
 
-        return time_in_parent(run, self.worker_pids())
+        return time_in_parent(run, self.worker_pids(), self.settings.gc_timed)
 
     def worker_pids(self) -> list[int]:
         return sorted(p.pid for p in self._processes if p.pid is not None)

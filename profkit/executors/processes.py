@@ -38,7 +38,7 @@ class ProcessesExecutor(Executor):
             self.workers,
             mp_context=multiprocessing.get_context(self.settings.start_method),
             initializer=init_process_worker,
-            initargs=(self.settings.file_modules, os.getpid()),
+            initargs=(self.settings.file_modules, os.getpid(), self.settings.gc_timed),
         )
         warm_workers(self.submit, task, self.workers)
         self.startup_s = time.perf_counter() - t0
@@ -53,7 +53,8 @@ class ProcessesExecutor(Executor):
         assert pool is not None, "start() first"
         chunksize = self.settings.chunksize or 1
         return time_in_parent(lambda: list(pool.map(task, items, timeout=timeout,
-                                                     chunksize=chunksize)), self.worker_pids())
+                                                     chunksize=chunksize)), self.worker_pids(),
+                              self.settings.gc_timed)
 
     def worker_pids(self) -> list[int]:
         processes = getattr(self._pool, "_processes", None) or {}

@@ -66,8 +66,8 @@ class SequentialExecutor(Executor):
         return self._thread.submit(fn, *args)
 
     def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
-        result: tuple[float, float] = self.submit(timed_loop, lambda: plain_loop(task, items)) \
-            .result(timeout=timeout)
+        result: tuple[float, float] = self.submit(
+            timed_loop, lambda: plain_loop(task, items), self.settings.gc_timed).result(timeout=timeout)
         return result
 
     def close(self, *, kill: bool = False) -> None:

@@ -33,7 +33,8 @@ class ThreadsExecutor(Executor):
     def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
         pool = self._pool
         assert pool is not None, "start() first"
-        return time_in_parent(lambda: list(pool.map(task, items, timeout=timeout)), [])
+        return time_in_parent(lambda: list(pool.map(task, items, timeout=timeout)), [],
+                              self.settings.gc_timed)
 
     def close(self, *, kill: bool = False) -> None:
         pool, self._pool = self._pool, None

@@ -272,6 +272,20 @@ def _trait(a: dict[str, Any], mode: str, name: str) -> bool:
     return bool((entry.get("traits") or {}).get(name))
 
 
+def _gc_rows(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
+    """One row per mode with measured collections."""
+    rows = []
+    for mode in order:
+        entry = (a.get("modes") or {}).get(mode) or {}
+        g = entry.get("gc")
+        if not g:
+            continue
+        gen2 = (g.get("by_generation") or {}).get("2") or (g.get("by_generation") or {}).get(2) or {}
+        rows.append({"mode": mode, "workers": entry.get("workers"), "collections": g["collections"],
+                     "gen2": gen2.get("collections", 0), "seconds": g["seconds"], "share": g["share"]})
+    return rows if any(r["collections"] for r in rows) else []
+
+
 def _overheads(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
     out = []
     for mode in order:
@@ -686,6 +700,8 @@ def context(run: Run) -> dict[str, Any]:
         "top_bottleneck": top_bottleneck,
         "timing_rows": _timing_rows(a, order),
         "overheads": _overheads(a, order),
+        "gc_rows": _gc_rows(a, order),
+        "gc_policy": str((meta.get("options") or {}).get("gc", "off")),
         "charts": _charts(run, a, order, tasks, memory),
         "memory_peaks": _memory_peaks(memory, order),
         "items": items,

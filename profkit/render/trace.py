@@ -47,7 +47,8 @@ def _meta_event(kind: str, pid: int, tid: int, name: str) -> dict[str, Any]:
     return {"name": kind, "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}}
 
 
-def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | None = None,
+                 collections: pd.DataFrame | None = None) -> dict[str, Any]:
     """The Chrome trace of one mode's warm-up pass: ``{"traceEvents": [...], ...}``."""
     info = mode_meta or {}
     traits = info.get("traits") or {}
@@ -97,6 +98,15 @@ def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
         if pass_end - cursor > MIN_GAP_S:
             events.append(_slice("idle after its last task", "idle", pid, tid, startup + cursor,
                                  pass_end - cursor))
+    if collections is not None and not collections.empty:
+        workers = {str(g["worker"].iloc[0]): key for key, g in mine.groupby(["pid", "thread"], sort=False)}
+        for row in collections[collections["mode"] == mode].itertuples(index=False):
+            key = workers.get(str(row.worker))
+            if key is None:
+                continue
+            events.append(_slice(f"GC gen {int(row.generation)}", "gc", int(key[0]),
+                                 tids[(int(key[0]), str(key[1]))], startup + float(row.start_s),
+                                 float(row.duration_s), {"collected": int(row.collected)}))
     return {"traceEvents": events, "displayTimeUnit": "ms",
             "otherData": {"generator": "profkit", "mode": mode,
                           "note": "warm-up pass, no profiler active; times in µs from the pool's start"}}
@@ -115,7 +125,7 @@ def write_traces(run: Run, directory: str | os.PathLike[str]) -> dict[str, str]:
     for mode in dict.fromkeys(main["mode"].astype(str)):
         if not mode.replace("_", "").isalnum():
             continue  # the mode names a file: only plain names
-        trace = chrome_trace(tasks, mode, modes_meta.get(mode))
+        trace = chrome_trace(tasks, mode, modes_meta.get(mode), (run.frames or {}).get("gc"))
         rel = f"{TRACE_DIR}/{mode}.json"
         atomic_write_text(Path(directory) / rel, json.dumps(trace, separators=(",", ":"), allow_nan=False))
         out[mode] = rel

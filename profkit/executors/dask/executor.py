@@ -259,7 +259,7 @@ class DaskExecutor(Executor):
             infos = client.run(worker_info)
             t1 = time.perf_counter()
             client.run(touch_task, task)
-            client.run(set_gc, False)
+            client.run(set_gc, self.settings.gc_timed)
         except Exception as exc:  # noqa: BLE001
             raise ModeFailed(
                 f"{self._label}: the Dask workers cannot load profkit or the task "
@@ -327,7 +327,7 @@ class DaskExecutor(Executor):
             self._result(lambda: client.gather(futures), whats)
 
         try:
-            return time_in_parent(run, self.worker_pids())
+            return time_in_parent(run, self.worker_pids(), self.settings.gc_timed)
         finally:
             self._pending = [f for f in self._pending if not f.done()]
             for key in whats:

@@ -1,0 +1,99 @@
+"""One GC policy for every timed map, stated, and GC's own share measured (bm_float)."""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from profkit.pipeline import profile
+from tests.fixtures.alloc import FLOATS, bm_float
+from tests.fixtures.bare import agrees
+
+pytestmark = pytest.mark.timeout(300)
+
+ITEMS = list(FLOATS.items)  # type: ignore[arg-type]
+
+
+def _plain(fn, gc_on: bool) -> float:
+    was = gc.isenabled()
+    (gc.enable if gc_on else gc.disable)()
+    try:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def _bare_speedups(gc_on: bool, rounds: int = 3) -> list[float]:
+    """A plain serial map against ProcessPoolExecutor(2).map, GC as asked on both sides."""
+    context = multiprocessing.get_context("fork")
+    init = gc.enable if gc_on else gc.disable
+    with ProcessPoolExecutor(2, mp_context=context, initializer=init) as pool:
+        list(pool.map(bm_float, ITEMS))
+        out = []
+        for _ in range(rounds):
+            serial = _plain(lambda: [bm_float(n) for n in ITEMS], gc_on)
+            parallel = _plain(lambda: list(pool.map(bm_float, ITEMS)), gc_on)
+            out.append(serial / parallel)
+    return out
+
+
+@pytest.mark.parametrize("policy", ["off", "on"])
+def test_processes_speedup_matches_the_bare_code_under_each_gc_policy(tmp_path, policy):
+    gc_on = policy == "on"
+    before = _bare_speedups(gc_on)
+    run = profile(FLOATS, modes="sequential,processes", workers=2, gc=policy, line_budget=0.05,
+                  max_time=20, out=tmp_path / "run")
+    after = _bare_speedups(gc_on)
+    bare = before + after
+    speedup = run.analysis["modes"]["processes"]["speedup"]
+    assert agrees(speedup, bare, 0.15), (speedup, bare)
+    assert run.meta["options"]["gc"] == policy
+    html = (tmp_path / "run" / "index.html").read_text(encoding="utf-8")
+    assert f"GC was <b>{policy}</b> during the timed maps" in html
+
+
+def test_gc_share_in_sequential_matches_gc_callbacks_measured_bare(tmp_path):
+    run = profile(FLOATS, modes="sequential,processes", workers=2, repeat=2, line_budget=0.05,
+                  out=tmp_path / "run")
+    spent: list[float] = []
+    started: list[float] = []
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        else:
+            spent.append(time.perf_counter() - started.pop())
+
+    gc.callbacks.append(callback)
+    try:
+        total = _plain(lambda: [bm_float(n) for n in ITEMS], gc_on=True)
+    finally:
+        gc.callbacks.remove(callback)
+    bare_share = sum(spent) / total
+    share = run.analysis["modes"]["sequential"]["gc"]["share"]
+    assert bare_share > 0.05, "bm_float should spend a real share of its time in GC"
+    assert abs(share - bare_share) <= 0.05, (share, bare_share)
+    frame = run.frames["gc"]
+    assert set(frame["mode"]) == {"sequential", "processes"}
+    workers = set(frame.query("mode == 'processes'")["worker"])
+    assert workers and all(w.startswith("pid ") for w in workers)
+    assert (tmp_path / "run" / "frames" / "gc.parquet").is_file()
+    import json
+
+    trace = json.loads((tmp_path / "run" / "trace" / "processes.json").read_text())
+    assert any(e.get("cat") == "gc" for e in trace["traceEvents"])
+    if share > 0.10:
+        assert any("Garbage collection takes" in a for a in run.analysis["advice"])
+
+
+def test_gc_on_times_the_sequential_map_as_a_plain_run(tmp_path):
+    run = profile(FLOATS, modes="sequential", gc="on", repeat=3, line_budget=0.05)
+    plain = [_plain(lambda: [bm_float(n) for n in ITEMS], gc_on=True) for _ in range(3)]
+    median = run.analysis["modes"]["sequential"]["wall_median_s"]
+    assert agrees(median, plain, 0.10), (median, plain)

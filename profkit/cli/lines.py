@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.cli._common import add_mode, add_run_dir, pick_mode
 from profkit.errors import EXIT_OK
@@ -27,28 +27,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="time unit of the table (default: us, or ms when a line took 10 s or more)")
 
 
-def output_unit(timings: dict[Any, list[tuple[int, int, int]]], unit: float, wanted: str | None) -> float:
+def output_unit(longest_s: float, wanted: str | None) -> float:
     """Seconds per printed unit: the one asked for, else µs unless a line's time reaches 10 s."""
     if wanted:
         return UNITS[wanted]
-    longest = max((t for entries in timings.values() for _, _, t in entries), default=0) * unit
-    return 1e-3 if longest >= 10 else 1e-6
+    return 1e-3 if longest_s >= 10 else 1e-6
 
 
-def format_lines(frame: pd.DataFrame) -> str:
-    """One mode's rows of the ``lines`` frame as line_profiler's text table, per function."""
-    out: list[str] = []
-    header = f"{'Line #':>6} {'Hits':>9} {'Time (s)':>12} {'Per Hit (s)':>12} {'% Time':>8}  Line Contents"
+def format_lines(frame: pd.DataFrame, wanted_unit: str | None = None) -> str:
+    """One mode's rows of the ``lines`` frame as ``python -m line_profiler`` prints them, per function."""
+    unit = output_unit(float(frame["time_s"].max()) if not frame.empty else 0.0, wanted_unit)
+    out: list[str] = [f"Timer unit: {unit:g} s"]
+    header = f"{'Line #':>6} {'Hits':>9} {'Time':>12} {'Per Hit':>8} {'% Time':>8}  Line Contents"
     groups = frame.groupby(["filename", "func_lineno", "function"], sort=False)
     for (filename, func_lineno, function), rows in groups:
         total = float(rows["time_s"].sum())
-        out += ["", f"Total time: {total:.6g} s", f"File: {filename}",
+        out += ["", f"Total time: {total:g} s", f"File: {filename}",
                 f"Function: {function} at line {func_lineno}", "", header, "=" * len(header)]
         for row in rows.sort_values("lineno").to_dict("records"):
             hits, seconds = int(row["hits"]), float(row["time_s"])
-            per_hit = f"{seconds / hits:12.3g}" if hits else " " * 12
-            out.append(f"{int(row['lineno']):>6} {hits:>9} {seconds:>12.6f} {per_hit} "
-                       f"{float(row['pct']):>8.1f}  {row['source']}")
+            time_text = f"{seconds / unit:12.1f}" if hits else " " * 12
+            per_hit = f"{seconds / unit / hits:8.1f}" if hits else " " * 8
+            share = f"{float(row['pct']):8.1f}" if hits else " " * 8
+            out.append(f"{int(row['lineno']):>6} {hits if hits else '':>9} {time_text} {per_hit} "
+                       f"{share}  {row['source']}")
     return "\n".join(out)
 
 
@@ -66,5 +68,5 @@ def run(args: argparse.Namespace) -> int:
     count = len(items) if isinstance(items, list) else "?"
     print(f"# {mode}: line profile of {count} of {n_items} items, merged across workers"
           + (f" (raw stats: python -m line_profiler {shlex.quote(artifact)})" if artifact else ""))
-    print(format_lines(lines[lines["mode"] == mode]))
+    print(format_lines(lines[lines["mode"] == mode], getattr(args, "unit", None)))
     return EXIT_OK

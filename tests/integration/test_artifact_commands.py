@@ -45,6 +45,8 @@ def test_every_artifact_command_runs_from_inside_the_run_folder(small_primes_run
             assert argv[2] == "." and (folder / "run.json").is_file()
             seen.add("profkit view")
         elif command.startswith("pd.read_parquet("):
-            assert (folder / command.split('"')[1]).is_file(), command
+            import ast
+
+            assert (folder / ast.literal_eval(command[len("pd.read_parquet("):-1])).is_file(), command
             seen.add("parquet")
     assert seen == {"snakeviz", "line_profiler", "profkit lines", "profkit view", "parquet"}

@@ -110,8 +110,9 @@ def _compare(cfg: GateConfig, cwd: Path, a: Path, b: Path) -> dict[str, Any]:
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"profkit compare exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
     data = json.loads(proc.stdout)
-    modes = [{k: m[k] for k in ("mode", "change_pct", "ratio_ci", "verdict", "repeats_a", "repeats_b")}
-             for m in data["modes"]]
+    keys = ("mode", "measure", "change_pct", "ratio_ci", "verdict", "repeats_a", "repeats_b",
+            "wall_change_pct", "wall_per_cpu_a", "wall_per_cpu_b")
+    modes = [{k: m.get(k) for k in keys} for m in data["modes"]]
     return {"exit": proc.returncode, "modes": modes}
 
 
@@ -134,8 +135,12 @@ def measure(cfg: GateConfig, workdir: Path, log: Callable[[str], None] = lambda 
             result["profile_s"] = seconds
             pairs[kind].append(result)
             mode = result["modes"][0] if result["modes"] else {}
-            log(f"gate pair {i + 1}/{cfg.pairs} {kind.upper()}: exit {result['exit']}, change "
-                f"{mode.get('change_pct', float('nan')):+.1f}%, {mode.get('verdict')}")
+            log(f"gate pair {i + 1}/{cfg.pairs} {kind.upper()}: exit {result['exit']}, "
+                f"{mode.get('measure')} change {mode.get('change_pct') or float('nan'):+.1f}% (wall "
+                f"{mode.get('wall_change_pct') or float('nan'):+.1f}%, wall/CPU "
+                f"{mode.get('wall_per_cpu_a') or float('nan'):.2f} -> "
+                f"{mode.get('wall_per_cpu_b') or float('nan'):.2f}), "
+                f"{mode.get('verdict')}")
     return {"config": asdict(cfg), "pairs": pairs, "total_s": time.perf_counter() - t0}
 
 
@@ -159,7 +164,11 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         ordered = sorted(values)
         return f"median {ordered[len(ordered) // 2]:+.1f}%, range {ordered[0]:+.1f}% to {ordered[-1]:+.1f}%"
 
+    def by_cpu(pairs: list[dict[str, Any]]) -> int:
+        return sum(1 for p in pairs if p["modes"] and p["modes"][0].get("measure") == "cpu")
+
     return {
+        "aa_by_cpu": by_cpu(aa), "ab_by_cpu": by_cpu(ab),
         "false_alarms": false_alarms, "aa_pairs": len(aa), "aa_allowed": allowed,
         "aa_met": bool(aa) and false_alarms <= allowed,
         "aa_called": sum(1 for p in aa if p["modes"] and p["modes"][0]["verdict"] in ("slower", "faster")),
@@ -180,6 +189,8 @@ def report_lines(s: dict[str, Any]) -> list[str]:
         f"(target >= {s['ab_needed']:g}); B/A changes {s['ab_changes']}",
         f"each pair: two `profkit profile --modes sequential --repeat {s['repeat']}` runs of a ~50 ms busy "
         "loop, then `profkit compare --fail-above`; A/A and A/B pairs interleaved",
+        f"the rule compared CPU time instead of wall time (the runs waited differently) in "
+        f"{s['aa_by_cpu']}/{s['aa_pairs']} A/A and {s['ab_by_cpu']}/{s['ab_pairs']} A/B pairs",
     ]
 
 

@@ -29,14 +29,17 @@ from profkit.analysis.compare_stats import (
     DEFAULT_LEVEL,
     DEFAULT_MIN_EFFECT_PCT,
     MIN_SAMPLES,
+    Measure,
     Reason,
     SampleComparison,
     Verdict,
     _u_counts,
+    choose_measure,
     compare_samples,
     exact_p_value,
     mann_whitney_u,
     smallest_p_value,
+    wall_per_cpu,
 )
 
 if TYPE_CHECKING:
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
     from profkit.store import Run
 
 __all__ = [
-    "Comparison", "FunctionChange", "LineChange", "DiffNode", "ModeChange", "RunInfo", "Verdict",
+    "Comparison", "FunctionChange", "LineChange", "DiffNode", "Measure", "ModeChange", "RunInfo", "Verdict",
     "compare_functions", "compare_mode", "compare_runs", "compare_timings", "exact_p_value",
     "mann_whitney_u", "smallest_p_value", "_u_counts",
 ]
@@ -79,6 +82,10 @@ class ModeChange:
     p_min: float | None = None
     verdict: str = MISSING
     reason: str = Reason.MISSING.value
+    measure: str = Measure.WALL.value
+    wall_change_pct: float | None = None
+    wall_per_cpu_a: float | None = None
+    wall_per_cpu_b: float | None = None
 
     @property
     def called(self) -> bool:
@@ -152,13 +159,16 @@ class Comparison:
         return asdict(self)
 
 
-def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], int | None]:
-    """The main run's map repeats of ``mode`` (no sweep points, no start-up) and its workers."""
+def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], list[float], int | None]:
+    """The main run's map repeats of ``mode`` (no sweep points, no start-up): wall and CPU
+    seconds (NaN where not measured), and the mode's workers."""
     main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))]
     maps = main[main["phase"] == "map"].sort_values("repeat")
-    walls = [float(v) for v in maps["wall_s"].tolist() if v == v]
+    maps = maps[maps["wall_s"].notna()]
+    walls = [float(v) for v in maps["wall_s"].tolist()]
+    cpus = [float(v) for v in maps["cpu_s"].tolist()] if "cpu_s" in maps else [float("nan")] * len(walls)
     workers = int(main["workers"].iloc[0]) if len(main) else None
-    return walls, workers
+    return walls, cpus, workers
 
 
 def _modes_in(timings: pd.DataFrame) -> list[str]:
@@ -180,25 +190,45 @@ def mode_change(mode: str, result: SampleComparison, *, workers_a: int | None = 
 
 
 def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], *,
+                 cpus_a: Sequence[float] | None = None, cpus_b: Sequence[float] | None = None,
                  workers_a: int | None = None, workers_b: int | None = None, paired: bool = False,
-                 level: float = DEFAULT_LEVEL, min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT) -> ModeChange:
-    """The rule applied to one mode's wall times: medians, B / A, its interval and the verdict."""
-    result = compare_samples(walls_a, walls_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
-    return mode_change(mode, result, workers_a=workers_a, workers_b=workers_b)
+                 level: float = DEFAULT_LEVEL, min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
+                 measure: Measure | None = None) -> ModeChange:
+    """The rule applied to one mode's repeats: medians, B / A, its interval and the verdict.
+
+    With CPU times given, ``measure`` None picks wall or CPU time with
+    :func:`~profkit.analysis.compare_stats.choose_measure`.
+    """
+    q_a = wall_per_cpu(walls_a, cpus_a) if cpus_a is not None else None
+    q_b = wall_per_cpu(walls_b, cpus_b) if cpus_b is not None else None
+    if measure is None:
+        measure = choose_measure(q_a, q_b, min_effect_pct)
+    wall = compare_samples(walls_a, walls_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
+    if measure is Measure.CPU and cpus_a is not None and cpus_b is not None:
+        result = compare_samples(cpus_a, cpus_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
+    else:
+        measure, result = Measure.WALL, wall
+    change = mode_change(mode, result, workers_a=workers_a, workers_b=workers_b)
+    change.measure = measure.value
+    change.wall_change_pct = wall.change_pct
+    change.wall_per_cpu_a, change.wall_per_cpu_b = q_a, q_b
+    return change
 
 
 def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: float = DEFAULT_LEVEL,
-                    min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT) -> list[ModeChange]:
+                    min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
+                    measure: Measure | None = None) -> list[ModeChange]:
     """One :class:`ModeChange` per mode present in both runs, in run A's order."""
     modes_b = set(_modes_in(timings_b))
     out = []
     for mode in _modes_in(timings_a):
         if mode not in modes_b:
             continue
-        walls_a, workers_a = _walls(timings_a, mode)
-        walls_b, workers_b = _walls(timings_b, mode)
-        out.append(compare_mode(mode, walls_a, walls_b, workers_a=workers_a, workers_b=workers_b,
-                                level=level, min_effect_pct=min_effect_pct))
+        walls_a, cpus_a, workers_a = _walls(timings_a, mode)
+        walls_b, cpus_b, workers_b = _walls(timings_b, mode)
+        out.append(compare_mode(mode, walls_a, walls_b, cpus_a=cpus_a, cpus_b=cpus_b, workers_a=workers_a,
+                                workers_b=workers_b, level=level, min_effect_pct=min_effect_pct,
+                                measure=measure))
     return out
 
 
@@ -261,6 +291,10 @@ def describe(run: Run) -> RunInfo:
     )
 
 
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}%"
+
+
 def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
     out = []
     if a.workload != b.workload:
@@ -280,6 +314,11 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
         elif any(s != "ok" for s in status.values()):
             bad = ", ".join(f"{s} in {side}" for side, s in status.items() if s != "ok")
             out.append(f"{m.mode}: the mode {bad}: its timings may be partial")
+        if m.measure == Measure.CPU.value:
+            out.append(f"{m.mode}: the runs waited differently (wall / CPU {m.wall_per_cpu_a:.2f} in A, "
+                       f"{m.wall_per_cpu_b:.2f} in B; wall time {_pct(m.wall_change_pct)}): the machine's "
+                       "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, which "
+                       "cannot see a change in waiting or parallelism. Compare runs on a quiet machine")
         if m.verdict == TOO_FEW:
             out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats: the rule needs at least "
                        f"{MIN_SAMPLES} on each side, so no change is called: profile with --repeat 3 or more")
@@ -292,11 +331,11 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
 
 def compare_runs(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
                  min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT, top: int = DEFAULT_TOP,
-                 top_lines: int = DEFAULT_TOP_LINES) -> Comparison:
-    """Compare two loaded runs: B against A."""
+                 top_lines: int = DEFAULT_TOP_LINES, measure: Measure | None = None) -> Comparison:
+    """Compare two loaded runs: B against A; ``measure`` None picks wall or CPU time per mode."""
     a, b = describe(run_a), describe(run_b)
     modes = compare_timings(run_a.frames["timings"], run_b.frames["timings"], level=level,
-                            min_effect_pct=min_effect_pct)
+                            min_effect_pct=min_effect_pct, measure=measure)
     in_a, in_b = _modes_in(run_a.frames["timings"]), _modes_in(run_b.frames["timings"])
     comparison = Comparison(
         run_a=a, run_b=b, level=level, min_effect_pct=min_effect_pct, modes=modes,

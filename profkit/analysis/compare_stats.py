@@ -60,6 +60,13 @@ class Verdict(str, Enum):
     MISSING = "no timings"
 
 
+class Measure(str, Enum):
+    """Which per-repeat time the rule compares."""
+
+    WALL = "wall"
+    CPU = "cpu"
+
+
 class Reason(str, Enum):
     """Why a verdict is what it is (one per verdict path, for the table and the gate)."""
 
@@ -287,3 +294,30 @@ def compare_samples(a: Sequence[float], b: Sequence[float], *, paired: bool = Fa
     else:
         verdict, reason = (Verdict.SLOWER if ci[0] > 1.0 else Verdict.FASTER), Reason.CALLED
     return result(ratio, change, ci, verdict, reason, mw_p, mw_min)
+
+
+# -- which time to compare --------------------------------------------------------------
+
+
+def wall_per_cpu(walls: Sequence[float], cpus: Sequence[float]) -> float | None:
+    """Median wall / CPU time over the repeats: how long the run waited beyond its own CPU work."""
+    ratios = sorted(w / c for w, c in zip(walls, cpus, strict=False) if w == w and c == c and c > 0 and w > 0)
+    if not ratios:
+        return None
+    mid = len(ratios) // 2
+    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2.0
+
+
+def choose_measure(wall_per_cpu_a: float | None, wall_per_cpu_b: float | None,
+                   min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT) -> Measure:
+    """Wall time, unless the two runs waited differently: then CPU time.
+
+    The same code on a machine that gives it its cores waits the same share of
+    its wall time in both runs. When wall / CPU moves by the minimum effect or
+    more, the load on the machine changed between the runs (or B waits more:
+    sleep, I/O, locks), and wall time would judge the machine, not the code.
+    """
+    if not wall_per_cpu_a or not wall_per_cpu_b:
+        return Measure.WALL
+    shift = 100.0 * abs(wall_per_cpu_b / wall_per_cpu_a - 1.0)
+    return Measure.CPU if shift >= min_effect_pct else Measure.WALL

@@ -39,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", metavar="P", default=f"{DEFAULT_ALPHA:g}",
                         help="the interval of B/A is a (1 - P) bootstrap interval (default: "
                         f"{DEFAULT_ALPHA:g}, a 99%% interval)")
+    parser.add_argument("--measure", choices=("auto", "wall", "cpu"), default="auto",
+                        help="which per-repeat time the rule compares: wall, cpu, or auto (the "
+                        "default): wall time unless the runs' wall / CPU ratio differs by --min-effect "
+                        "or more (the machine's load changed between them), then CPU time")
     parser.add_argument("--top", metavar="N", default="10",
                         help="functions and lines per mode in the change tables (default: 10)")
     parser.add_argument("--output", "-o", metavar="PATH",
@@ -73,7 +77,7 @@ def _report_path(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profkit.analysis.compare import compare_runs
+    from profkit.analysis.compare import Measure, compare_runs
     from profkit.render.compare_text import format_change, format_ratio, format_text
     from profkit.store import atomic_write_text, load, to_json
 
@@ -91,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
     report = None if args.no_html else _report_path(args)
 
     run_a, run_b = load(args.run_a), load(args.run_b)
+    measure = None if args.measure == "auto" else Measure(args.measure)
     comparison = compare_runs(run_a, run_b, level=1.0 - alpha, min_effect_pct=min_effect, top=top,
-                              top_lines=top)
+                              top_lines=top, measure=measure)
     if not comparison.modes:
         raise UsageError(f"nothing to compare: the runs have no mode in common ({args.run_a}: "
                          f"{', '.join(comparison.only_a) or 'none'}; {args.run_b}: "
@@ -117,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
 
     if fail_above is not None and comparison.gate_fails(fail_above):
         for m in comparison.slower_than(fail_above):
-            sys.stderr.write(f"profkit: {m.mode} is {format_change(m.change_pct)} slower, B/A "
-                             f"{format_ratio(m)} at {100 * (1 - alpha):g}%, above --fail-above "
+            sys.stderr.write(f"profkit: {m.mode} is {format_change(m.change_pct)} slower in {m.measure} "
+                             f"time, B/A {format_ratio(m)} at {100 * (1 - alpha):g}%, above --fail-above "
                              f"{fail_above:g}%\n")
         for m in comparison.lost_in_b():
             sys.stderr.write(f"profkit: {m.mode} has no timings in B (status "

@@ -52,6 +52,8 @@ def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = N
     small = ("with 3 rounds it runs from the smallest to the largest ratio" if paired
              else "at 3 vs 3 it runs from min(B)/max(A) to max(B)/min(A)")
     lines = [
+        "The time compared is wall time, or CPU time (parent plus workers) when the runs' wall / CPU "
+        f"ratio differs by {min_effect_pct:g}% or more: then the machine's load changed between them.",
         f"B/A is {estimate}; above 1 is slower.",
         f"Its interval is a percentile bootstrap {format_level(level)} interval ({RESAMPLES:,} resamples, "
         f"fixed seed), from 2 repeats a side; {small}.",
@@ -86,15 +88,15 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
     rows = []
     for m in comparison.modes:
         workers = str(m.workers_a) if m.workers_a == m.workers_b else f"{m.workers_a}->{m.workers_b}"
-        rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", _seconds(m.median_a_s),
+        rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", m.measure, _seconds(m.median_a_s),
                      _seconds(m.median_b_s), format_change(m.change_pct), format_ratio(m),
                      mann_whitney_cell(m), m.verdict])
     level = format_level(comparison.level)
     if rows:
         out += [
-            "Wall time (median of the repeats; B/A above 1 is slower)",
-            table(["mode", "workers", "repeats", "median A", "median B", "change", f"B/A [{level} CI]",
-                   "U test p", "verdict"], rows),
+            "Time per mode (median of the repeats; B/A above 1 is slower)",
+            table(["mode", "workers", "repeats", "time", "median A", "median B", "change",
+                   f"B/A [{level} CI]", "U test p", "verdict"], rows),
             "",
             *("  " + line for line in rule_lines(comparison.level, comparison.min_effect_pct, fail_above)),
         ]

@@ -58,16 +58,20 @@ def trees():
     return call_tree(a), call_tree(b)
 
 
-def test_call_tree_splits_a_shared_callee_by_its_callers(trees):
-    tree_a, _ = trees
-    (top,) = [c for c in tree_a.children.values() if c.key[2] == "task"]
+def test_call_tree_splits_a_shared_callee_by_its_callers():
+    stats = _profile(20_000, 60_000)
+    tree = call_tree(stats)
+    (top,) = [c for c in tree.children.values() if c.key[2] == "task"]
     parts = {k[2]: v for k, v in top.children.items()}
     assert set(parts) >= {"part_one", "part_two"}
-    spins = [next(iter(p.children.values())) for p in (parts["part_one"], parts["part_two"])]
-    assert all(s.key[2] == "spin" for s in spins)
-    # each path gets its own caller's share of spin, not spin's total
-    total_spin = sum(s.total_s for s in spins)
-    assert all(0.2 * total_spin < s.total_s < 0.8 * total_spin for s in spins)
+    edges = {caller[2]: edge[3] for (_, _, name), v in stats.stats.items() if name == "spin"
+             for caller, edge in v[4].items()}
+    for part in ("part_one", "part_two"):
+        (spin_node,) = parts[part].children.values()
+        assert spin_node.key[2] == "spin"
+        # each path gets its own caller's edge time of spin, not spin's total
+        assert spin_node.total_s == pytest.approx(edges[part])
+        assert spin_node.self_s == pytest.approx(edges[part])
     assert top.total_s == pytest.approx(sum(c.total_s for c in top.children.values()) + top.self_s, rel=0.05)
 
 

@@ -200,3 +200,46 @@ def test_agrees_with_scipy():
             a, b, alternative="two-sided", method="exact" if ours.method == "exact" else "asymptotic")
         assert ours.u == pytest.approx(theirs.statistic)
         assert ours.p == pytest.approx(theirs.pvalue, rel=1e-9, abs=1e-12)
+
+
+# -- wall or CPU time -------------------------------------------------------------------
+
+
+def test_wall_per_cpu_is_the_median_ratio_and_skips_missing_cpu():
+    from profkit.analysis.compare_stats import wall_per_cpu
+
+    assert wall_per_cpu([2.0, 3.0, 4.0], [1.0, 1.0, 1.0]) == 3.0
+    assert wall_per_cpu([2.0, 3.0], [1.0, float("nan")]) == 2.0
+    assert wall_per_cpu([1.0], [0.0]) is None
+
+
+def test_measure_is_wall_unless_the_runs_waited_differently():
+    from profkit.analysis.compare_stats import Measure, choose_measure
+
+    assert choose_measure(1.01, 1.02) is Measure.WALL
+    assert choose_measure(1.0, 3.0) is Measure.CPU       # B's run shared its core with other work
+    assert choose_measure(0.55, 0.50) is Measure.CPU      # a pool that got fewer cores in B
+    assert choose_measure(None, 3.0) is Measure.WALL      # no CPU times: wall it is
+    assert choose_measure(1.0, 1.04, min_effect_pct=5.0) is Measure.WALL
+
+
+def test_a_busy_machine_during_b_is_not_a_regression_but_more_cpu_work_is():
+    from profkit.analysis.compare import compare_mode
+
+    cpu = [0.050, 0.051, 0.049, 0.050, 0.052]
+    quiet = [c * 1.01 for c in cpu]
+    busy = [c * k for c, k in zip(cpu, (3.1, 4.0, 2.6, 3.5, 3.0), strict=True)]  # waited for a core
+    same = compare_mode("sequential", quiet, busy, cpus_a=cpu, cpus_b=cpu)
+    assert same.measure == "cpu" and same.verdict == Verdict.SAME.value
+    assert same.wall_change_pct > 100 and same.wall_per_cpu_b > 2.5
+    forced = compare_mode("sequential", quiet, busy, cpus_a=cpu, cpus_b=cpu, measure=None)
+    assert forced.measure == "cpu"
+
+    heavier = [c * 1.15 for c in cpu]  # B does 15% more work, and the machine was busy too
+    slower = compare_mode("sequential", quiet, [c * 3 for c in heavier], cpus_a=cpu, cpus_b=heavier)
+    assert slower.measure == "cpu" and slower.verdict == Verdict.SLOWER.value
+    assert slower.change_pct == pytest.approx(15.0, abs=1.0)
+
+    # on a quiet machine, more work shows in wall time and is judged on it
+    plain = compare_mode("sequential", quiet, [c * 1.01 for c in heavier], cpus_a=cpu, cpus_b=heavier)
+    assert plain.measure == "wall" and plain.verdict == Verdict.SLOWER.value

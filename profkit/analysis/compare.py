@@ -39,6 +39,7 @@ from profkit.analysis.compare_stats import (
     exact_p_value,
     mann_whitney_u,
     smallest_p_value,
+    wait_spread_pct,
     wall_per_cpu,
 )
 
@@ -202,7 +203,8 @@ def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], 
     q_a = wall_per_cpu(walls_a, cpus_a) if cpus_a is not None else None
     q_b = wall_per_cpu(walls_b, cpus_b) if cpus_b is not None else None
     if measure is None:
-        measure = choose_measure(q_a, q_b, min_effect_pct)
+        spreads = [wait_spread_pct(w, c) for w, c in ((walls_a, cpus_a), (walls_b, cpus_b)) if c is not None]
+        measure = choose_measure(q_a, q_b, min_effect_pct, spreads)
     wall = compare_samples(walls_a, walls_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
     if measure is Measure.CPU and cpus_a is not None and cpus_b is not None:
         result = compare_samples(cpus_a, cpus_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
@@ -315,7 +317,8 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
             bad = ", ".join(f"{s} in {side}" for side, s in status.items() if s != "ok")
             out.append(f"{m.mode}: the mode {bad}: its timings may be partial")
         if m.measure == Measure.CPU.value:
-            out.append(f"{m.mode}: the runs waited differently (wall / CPU {m.wall_per_cpu_a:.2f} in A, "
+            out.append(f"{m.mode}: the runs waited differently or unevenly (median wall / CPU "
+                       f"{m.wall_per_cpu_a:.2f} in A, "
                        f"{m.wall_per_cpu_b:.2f} in B; wall time {_pct(m.wall_change_pct)}): the machine's "
                        "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, which "
                        "cannot see a change in waiting or parallelism. Compare runs on a quiet machine")

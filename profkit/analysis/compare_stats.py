@@ -299,25 +299,44 @@ def compare_samples(a: Sequence[float], b: Sequence[float], *, paired: bool = Fa
 # -- which time to compare --------------------------------------------------------------
 
 
+def _wait_ratios(walls: Sequence[float], cpus: Sequence[float]) -> list[float]:
+    return sorted(w / c for w, c in zip(walls, cpus, strict=False) if w == w and c == c and c > 0 and w > 0)
+
+
 def wall_per_cpu(walls: Sequence[float], cpus: Sequence[float]) -> float | None:
     """Median wall / CPU time over the repeats: how long the run waited beyond its own CPU work."""
-    ratios = sorted(w / c for w, c in zip(walls, cpus, strict=False) if w == w and c == c and c > 0 and w > 0)
+    ratios = _wait_ratios(walls, cpus)
     if not ratios:
         return None
     mid = len(ratios) // 2
     return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2.0
 
 
+def wait_spread_pct(walls: Sequence[float], cpus: Sequence[float]) -> float | None:
+    """How unevenly a run's repeats waited: the IQR of their wall / CPU over its median, in percent."""
+    ratios = _wait_ratios(walls, cpus)
+    if len(ratios) < 2:
+        return None
+    import numpy as np
+
+    q1, median, q3 = np.percentile(ratios, [25, 50, 75])
+    return float(100.0 * (q3 - q1) / median)
+
+
 def choose_measure(wall_per_cpu_a: float | None, wall_per_cpu_b: float | None,
-                   min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT) -> Measure:
-    """Wall time, unless the two runs waited differently: then CPU time.
+                   min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
+                   spreads: Sequence[float | None] = ()) -> Measure:
+    """Wall time, unless the runs waited differently or unevenly: then CPU time.
 
     The same code on a machine that gives it its cores waits the same share of
-    its wall time in both runs. When wall / CPU moves by the minimum effect or
-    more, the load on the machine changed between the runs (or B waits more:
-    sleep, I/O, locks), and wall time would judge the machine, not the code.
+    its wall time in every repeat of both runs. When wall / CPU moves by the
+    minimum effect or more between the runs, or spreads that much within one
+    (``spreads``, from :func:`wait_spread_pct`), the load on the machine came
+    and went (or B waits more: sleep, I/O, locks), and wall time would judge
+    the machine, not the code.
     """
     if not wall_per_cpu_a or not wall_per_cpu_b:
         return Measure.WALL
     shift = 100.0 * abs(wall_per_cpu_b / wall_per_cpu_a - 1.0)
-    return Measure.CPU if shift >= min_effect_pct else Measure.WALL
+    uneven = any(s is not None and s >= min_effect_pct for s in spreads)
+    return Measure.CPU if shift >= min_effect_pct or uneven else Measure.WALL

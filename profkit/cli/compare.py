@@ -41,8 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"{DEFAULT_ALPHA:g}, a 99%% interval)")
     parser.add_argument("--measure", choices=("auto", "wall", "cpu"), default="auto",
                         help="which per-repeat time the rule compares: wall, cpu, or auto (the "
-                        "default): wall time unless the runs' wall / CPU ratio differs by --min-effect "
-                        "or more (the machine's load changed between them), then CPU time")
+                        "default): wall time unless the repeats' wall / CPU ratio moved by --min-effect "
+                        "or more between or within the runs (the machine's load came and went), then "
+                        "CPU time")
     parser.add_argument("--top", metavar="N", default="10",
                         help="functions and lines per mode in the change tables (default: 10)")
     parser.add_argument("--output", "-o", metavar="PATH",

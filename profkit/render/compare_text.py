@@ -52,8 +52,9 @@ def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = N
     small = ("with 3 rounds it runs from the smallest to the largest ratio" if paired
              else "at 3 vs 3 it runs from min(B)/max(A) to max(B)/min(A)")
     lines = [
-        "The time compared is wall time, or CPU time (parent plus workers) when the runs' wall / CPU "
-        f"ratio differs by {min_effect_pct:g}% or more: then the machine's load changed between them.",
+        "The time compared is wall time, or CPU time (parent plus workers) when the repeats' wall / CPU "
+        f"ratio moved by {min_effect_pct:g}% or more between the runs or within one: then the machine's "
+        "load came and went.",
         f"B/A is {estimate}; above 1 is slower.",
         f"Its interval is a percentile bootstrap {format_level(level)} interval ({RESAMPLES:,} resamples, "
         f"fixed seed), from 2 repeats a side; {small}.",

@@ -221,6 +221,17 @@ def test_measure_is_wall_unless_the_runs_waited_differently():
     assert choose_measure(0.55, 0.50) is Measure.CPU      # a pool that got fewer cores in B
     assert choose_measure(None, 3.0) is Measure.WALL      # no CPU times: wall it is
     assert choose_measure(1.0, 1.04, min_effect_pct=5.0) is Measure.WALL
+    # the same median wait in both runs, but B's repeats waited unevenly: load came and went
+    assert choose_measure(2.0, 2.0, spreads=[1.0, 30.0]) is Measure.CPU
+    assert choose_measure(2.0, 2.0, spreads=[1.0, None]) is Measure.WALL
+
+
+def test_wait_spread_is_the_iqr_of_wall_per_cpu():
+    from profkit.analysis.compare_stats import wait_spread_pct
+
+    assert wait_spread_pct([1.0, 1.0, 1.0], [1.0, 1.0, 1.0]) == 0.0
+    assert wait_spread_pct([1.0, 2.0, 3.0, 4.0, 5.0], [1.0] * 5) == pytest.approx(100 * 2 / 3)
+    assert wait_spread_pct([1.0], [1.0]) is None
 
 
 def test_a_busy_machine_during_b_is_not_a_regression_but_more_cpu_work_is():

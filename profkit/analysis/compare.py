@@ -37,6 +37,7 @@ from profkit.analysis.compare_stats import (
     choose_measure,
     compare_samples,
     exact_p_value,
+    interval_width,
     mann_whitney_u,
     smallest_p_value,
     wait_spread_pct,
@@ -202,12 +203,17 @@ def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], 
     """
     q_a = wall_per_cpu(walls_a, cpus_a) if cpus_a is not None else None
     q_b = wall_per_cpu(walls_b, cpus_b) if cpus_b is not None else None
+    wall = compare_samples(walls_a, walls_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
+    cpu = (compare_samples(cpus_a, cpus_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
+           if cpus_a is not None and cpus_b is not None else None)
     if measure is None:
         spreads = [wait_spread_pct(w, c) for w, c in ((walls_a, cpus_a), (walls_b, cpus_b)) if c is not None]
         measure = choose_measure(q_a, q_b, min_effect_pct, spreads)
-    wall = compare_samples(walls_a, walls_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
-    if measure is Measure.CPU and cpus_a is not None and cpus_b is not None:
-        result = compare_samples(cpus_a, cpus_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
+        # CPU time only where it was measured more steadily: a pool's worker CPU comes in 10 ms ticks
+        if cpu is None or interval_width(cpu.ci) >= interval_width(wall.ci):
+            measure = Measure.WALL
+    if measure is Measure.CPU and cpu is not None and cpu.verdict is not Verdict.MISSING:
+        result = cpu
     else:
         measure, result = Measure.WALL, wall
     change = mode_change(mode, result, workers_a=workers_a, workers_b=workers_b)

@@ -340,3 +340,10 @@ def choose_measure(wall_per_cpu_a: float | None, wall_per_cpu_b: float | None,
     shift = 100.0 * abs(wall_per_cpu_b / wall_per_cpu_a - 1.0)
     uneven = any(s is not None and s >= min_effect_pct for s in spreads)
     return Measure.CPU if shift >= min_effect_pct or uneven else Measure.WALL
+
+
+def interval_width(ci: tuple[float, float] | None) -> float:
+    """How wide an interval of a ratio is, on a log scale (inf when there is none)."""
+    if not ci or ci[0] <= 0:
+        return math.inf
+    return math.log(ci[1] / ci[0])

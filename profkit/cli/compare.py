@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--measure", choices=("auto", "wall", "cpu"), default="auto",
                         help="which per-repeat time the rule compares: wall, cpu, or auto (the "
                         "default): wall time unless the repeats' wall / CPU ratio moved by --min-effect "
-                        "or more between or within the runs (the machine's load came and went), then "
-                        "CPU time")
+                        "or more between or within the runs (the machine's load came and went) and CPU "
+                        "time gives the narrower interval, then CPU time")
     parser.add_argument("--top", metavar="N", default="10",
                         help="functions and lines per mode in the change tables (default: 10)")
     parser.add_argument("--output", "-o", metavar="PATH",

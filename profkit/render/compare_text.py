@@ -53,8 +53,8 @@ def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = N
              else "at 3 vs 3 it runs from min(B)/max(A) to max(B)/min(A)")
     lines = [
         "The time compared is wall time, or CPU time (parent plus workers) when the repeats' wall / CPU "
-        f"ratio moved by {min_effect_pct:g}% or more between the runs or within one: then the machine's "
-        "load came and went.",
+        f"ratio moved by {min_effect_pct:g}% or more between the runs or within one (the machine's load "
+        "came and went) and CPU time gives the narrower interval.",
         f"B/A is {estimate}; above 1 is slower.",
         f"Its interval is a percentile bootstrap {format_level(level)} interval ({RESAMPLES:,} resamples, "
         f"fixed seed), from 2 repeats a side; {small}.",

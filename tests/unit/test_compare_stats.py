@@ -254,3 +254,15 @@ def test_a_busy_machine_during_b_is_not_a_regression_but_more_cpu_work_is():
     # on a quiet machine, more work shows in wall time and is judged on it
     plain = compare_mode("sequential", quiet, [c * 1.01 for c in heavier], cpus_a=cpu, cpus_b=heavier)
     assert plain.measure == "wall" and plain.verdict == Verdict.SLOWER.value
+
+
+def test_cpu_time_in_coarse_ticks_is_not_preferred_to_a_steadier_wall_time():
+    from profkit.analysis.compare import compare_mode
+
+    # a pool: wall time steady, worker CPU time in 10 ms ticks, so its wall / CPU spreads widely
+    walls_a = [0.0074, 0.0075, 0.0073]
+    walls_b = [0.0131, 0.0130, 0.0133]
+    cpus_a = [0.010, 0.020, 0.010]
+    cpus_b = [0.020, 0.030, 0.020]
+    result = compare_mode("processes", walls_a, walls_b, cpus_a=cpus_a, cpus_b=cpus_b)
+    assert result.measure == "wall" and result.verdict == Verdict.SLOWER.value

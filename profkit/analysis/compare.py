@@ -6,7 +6,9 @@ Pure functions from loaded runs to dataclasses; the statistics live in
 :mod:`profkit.render.compare_text`.
 
 * :func:`compare_timings` -- per mode, the decision rule applied to the two
-  runs' timing repeats (:func:`~profkit.analysis.compare_stats.compare_samples`);
+  runs' timing repeats (:func:`~profkit.analysis.compare_stats.compare_samples`),
+  on wall time, or on CPU time when the runs waited differently or unevenly
+  and CPU time gives the narrower interval (:func:`compare_mode`);
 * :func:`compare_functions` -- per mode, the functions whose self time changed most;
 * :func:`compare_runs` -- all of it, plus the hot-lines change, the differential
   call tree and warnings about what makes the two runs hard to compare.

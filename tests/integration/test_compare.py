@@ -118,6 +118,13 @@ def test_a_run_against_itself_is_exactly_unchanged(runs):
         assert mode["change_pct"] == 0.0
         assert mode["p_value"] == 1.0
         assert mode["verdict"] == SAME
+        assert mode["wall_per_cpu_a"] == mode["wall_per_cpu_b"]
+    for measure in ("wall", "cpu"):
+        forced = run_cli("compare", runs["a"], runs["a"], "--measure", measure, "--json", "--no-html",
+                         cwd=runs["root"])
+        assert forced.returncode == 0, forced.stderr
+        modes = json.loads(forced.stdout)["modes"]
+        assert {m["measure"] for m in modes} == {measure} and {m["verdict"] for m in modes} == {SAME}
 
 
 @pytest.mark.timeout(240)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """profkit's speed targets: the profiler must never be the bottleneck (issue 7).
 
-Eight figures, each measured against a bare reference in this same run, as the
+Ten figures, each measured against a bare reference in this same run, as the
 median of interleaved rounds, printed with its target and a verdict:
 
 1. timing fidelity: profkit's sequential median vs a bare ``timeit`` of the
@@ -19,11 +19,14 @@ median of interleaved rounds, printed with its target and a verdict:
    plus the workload's own;
 8. under load: the processes speedup while ``scripts/loadgen.py`` keeps one core
    busy 1 s of every 3 s, vs the quiet speedup of this bench, with the rounds
-   profkit set aside.
+   profkit set aside;
+9. compare gate, A/A: gate failures of ``profkit compare --fail-above 10`` on
+   pairs of runs of the same code (scripts/bench_gate.py);
+10. compare gate, A/B: detections when B does 15% more work.
 
 Usage::
 
-    python scripts/bench.py                 # full run, 3 rounds: about 2.5-4 minutes on 2 cores
+    python scripts/bench.py                 # full run, 3 rounds: about 5-7 minutes on 2 cores
     python scripts/bench.py --quick         # smoke test: small primes, 1 round, under a minute
     python scripts/bench.py --rounds 5 --json out/bench.json
 
@@ -87,7 +90,8 @@ TARGETS: dict[str, float] = {
 }
 
 FIGURES = ("timing_fidelity", "cprofile_overhead", "pooled_fidelity", "end_to_end",
-           "report_rendering", "startup", "memory")
+           "report_rendering", "startup", "memory", "under_load", "gate_false_alarms",
+           "gate_detection")
 
 # -- child processes: each one is fresh, and writes its numbers to cfg["out"] --
 
@@ -258,6 +262,7 @@ class Config:
     render_rounds: int = 3
     n_functions: int = 10_000
     n_lines: int = 2_000
+    gate_pairs: int = 20             # A/A and A/B pairs for the compare gate (figures 8-9)
     child_timeout_s: float = 600.0
     budget_s: float = 285.0          # skip a later round that would not end in time (a busy machine)
     tail_s: float = 30.0             # what follows the rounds: start-up, memory, rendering
@@ -1213,8 +1218,46 @@ def build_figures(raw: dict[str, Any]) -> dict[str, Figure]:
         _safe(lambda: figure_render(raw), "report_rendering"),
         _safe(lambda: figure_startup(raw), "startup"),
         _safe(lambda: figure_memory(raw), "memory"),
+        *figures_gate(raw),
     ]
     return {f.name: f for f in figures}
+
+
+def gate_module() -> Any:
+    """scripts/bench_gate.py, imported by path (this script is also loaded by path in the tests)."""
+    import importlib.util
+
+    name = "profkit_bench_gate"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "bench_gate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def figures_gate(raw: dict[str, Any]) -> list[Figure]:
+    """Figures 8 and 9: the compare gate's A/A false alarms and A/B detections."""
+    gate = raw.get("gate")
+    if not gate:
+        error = raw["errors"].get("compare gate") or "not measured"
+        return [Figure("gate_false_alarms", "9 compare gate A/A: false alarms", "pairs", error=error),
+                Figure("gate_detection", "10 compare gate A/B: 15% slower detected", "pairs", error=error)]
+    s = gate_module().summarise(gate)
+    details = gate_module().report_lines(s)
+    aa = Figure("gate_false_alarms", "9 compare gate A/A: false alarms", "pairs",
+                measured=float(s["false_alarms"]), target=float(s["aa_allowed"]),
+                measured_text=f"{s['false_alarms']}/{s['aa_pairs']}",
+                target_text=f"<= {s['aa_allowed']:g}/{s['aa_pairs']}", met=s["aa_met"],
+                details=details[:1] + details[2:], raw={"summary": s})
+    ab = Figure("gate_detection", "10 compare gate A/B: 15% slower detected", "pairs",
+                measured=float(s["detections"]), target=float(s["ab_needed"]),
+                measured_text=f"{s['detections']}/{s['ab_pairs']}",
+                target_text=f">= {s['ab_needed']:g}/{s['ab_pairs']}", met=s["ab_met"],
+                details=details[1:], raw={"summary": s})
+    return [aa, ab]
 
 
 def _safe(fn: Callable[[], Figure], name: str) -> Figure:
@@ -1318,7 +1361,7 @@ def make_config(args: argparse.Namespace) -> Config:
     if args.quick:
         return Config(quick=True, rounds=args.rounds or 1, items=list(SMALL_PRIMES), workers=available_cpus(),
                       cold_repeat=1, hook_triples=2, startup_samples=3, memory_samples=1, render_rounds=1,
-                      child_timeout_s=120.0)
+                      gate_pairs=2, child_timeout_s=120.0)
     return Config(quick=False, rounds=args.rounds or 3, items=None, workers=available_cpus())
 
 
@@ -1346,6 +1389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BaseException as exc:  # noqa: BLE001 - write what we have, then fail
             crashed = f"{type(exc).__name__}: {exc}"
             traceback.print_exc(file=sys.stderr)
+        if not crashed:
+            gate = gate_module()
+            gate_cfg = gate.GateConfig(pairs=cfg.gate_pairs, repeat=cfg.profkit_repeat)
+            raw["gate"] = bench._step("compare gate", lambda: gate.measure(gate_cfg, Path(tmp) / "gate", log))
         raw["proc_stat_end"] = _proc_stat()
         figures = build_figures(raw)
         raw["contention"] = contention(raw)

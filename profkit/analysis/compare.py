@@ -1,150 +1,68 @@
-"""Compare two runs: wall-time change per mode with a significance test, self-time change per function.
+"""Compare two runs: the model ``profkit compare`` prints, renders and gates on.
 
-Pure functions from frames to small dataclasses, as the rest of :mod:`profkit.analysis`:
+Pure functions from loaded runs to dataclasses; the statistics live in
+:mod:`profkit.analysis.compare_stats`, the line and call-tree differences in
+:mod:`profkit.analysis.compare_profile`, and all text in
+:mod:`profkit.render.compare_text`.
 
-* :func:`mann_whitney_u` -- the two-sided Mann-Whitney U test, exact for small
-  samples without ties (the usual case for 5 vs 5 repeats), normal
-  approximation with tie and continuity correction otherwise. asv uses the
-  same test to decide whether a benchmark changed.
-* :func:`compare_timings` -- per mode: medians, change in %, the bootstrap 95%
-  interval of median(B) / median(A), the p-value and a verdict.
-* :func:`compare_functions` -- per mode: the functions whose self time changed
-  most (cProfile's ``tottime``, one profiled pass, so no test).
-* :func:`compare_runs` -- both, plus warnings about what makes the two runs
-  hard to compare (another workload, another machine, too few repeats).
+* :func:`compare_timings` -- per mode, the decision rule applied to the two
+  runs' timing repeats (:func:`~profkit.analysis.compare_stats.compare_samples`),
+  on wall time, or on CPU time when the runs waited differently or unevenly
+  and CPU time gives the narrower interval (:func:`compare_mode`);
+* :func:`compare_functions` -- per mode, the functions whose self time changed most;
+* :func:`compare_runs` -- all of it, plus the hot-lines change, the differential
+  call tree and warnings about what makes the two runs hard to compare.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from profkit.analysis import stats
+from profkit.analysis.compare_profile import (
+    DEFAULT_TOP_LINES,
+    DiffNode,
+    LineChange,
+    compare_call_trees,
+    compare_lines,
+)
+from profkit.analysis.compare_stats import (
+    DEFAULT_LEVEL,
+    DEFAULT_MIN_EFFECT_PCT,
+    MIN_SAMPLES,
+    Measure,
+    Reason,
+    SampleComparison,
+    Verdict,
+    _u_counts,
+    choose_measure,
+    compare_samples,
+    exact_p_value,
+    interval_width,
+    mann_whitney_u,
+    smallest_p_value,
+    wait_spread_pct,
+    wall_per_cpu,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from profkit.store import Run
 
-DEFAULT_ALPHA = 0.05
+__all__ = [
+    "Comparison", "FunctionChange", "LineChange", "DiffNode", "Measure", "ModeChange", "RunInfo", "Verdict",
+    "compare_functions", "compare_mode", "compare_runs", "compare_timings", "exact_p_value",
+    "mann_whitney_u", "smallest_p_value", "_u_counts",
+]
+
 DEFAULT_TOP = 10
-#: Exact p-values while n_a * n_b stays below this (the count polynomial has n_a * n_b + 1 terms).
-EXACT_LIMIT = 10_000
-
-SLOWER = "slower"
-FASTER = "faster"
-SAME = "no significant change"
-MISSING = "no timings"
-
-
-# -- Mann-Whitney U ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MannWhitney:
-    """Result of a two-sided Mann-Whitney U test of sample ``a`` against sample ``b``.
-
-    ``u`` is U of ``a`` (the number of pairs with a > b, ties counting one half),
-    ``p`` the two-sided p-value and ``method`` "exact" or "normal".
-    """
-
-    u: float
-    p: float
-    method: str
-
-
-@lru_cache(maxsize=256)
-def _u_counts(m: int, n: int) -> tuple[int, ...]:
-    """How many of the C(m+n, m) orderings give U = 0, 1, ..., m*n.
-
-    These are the coefficients of the Gaussian binomial [m+n choose m]_q, built
-    up as [n+i choose i]_q = [n+i-1 choose i-1]_q * (1 - q^(n+i)) / (1 - q^i),
-    which keeps every intermediate an integer polynomial.
-    """
-    if m > n:
-        return _u_counts(n, m)
-    coeffs = [1]
-    for i in range(1, m + 1):
-        k = n + i
-        grown = coeffs + [0] * k
-        for d in range(len(grown) - 1, k - 1, -1):  # multiply by (1 - q^k)
-            grown[d] -= grown[d - k]
-        for d in range(i, len(grown)):  # divide by (1 - q^i)
-            grown[d] += grown[d - i]
-        coeffs = grown[: i * n + 1]
-    return tuple(coeffs)
-
-
-def exact_p_value(u: float, m: int, n: int) -> float:
-    """Two-sided exact p-value of U = ``u`` for samples of sizes m and n without ties."""
-    counts = _u_counts(m, n)
-    total = math.comb(m + n, m)
-    k = int(round(u))
-    low = sum(counts[: k + 1])  # P(U <= u) * total
-    high = sum(counts[k:])  # P(U >= u) * total
-    return min(1.0, 2.0 * min(low, high) / total)
-
-
-def _ranks(values: Sequence[float]) -> tuple[list[float], list[int]]:
-    """Mid-ranks (1-based) of ``values`` and the sizes of the groups of ties."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    ties: list[int] = []
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2.0 + 1.0
-        if j > i:
-            ties.append(j - i + 1)
-        i = j + 1
-    return ranks, ties
-
-
-def mann_whitney_u(a: Sequence[float], b: Sequence[float], method: str = "auto") -> MannWhitney:
-    """Two-sided Mann-Whitney U test: do ``a`` and ``b`` come from one distribution?
-
-    ``method`` is "auto" (exact without ties and for small samples, else
-    normal), "exact" or "normal". The normal approximation uses the tie
-    correction and a continuity correction, as scipy.stats.mannwhitneyu does.
-    """
-    if method not in ("auto", "exact", "normal"):
-        raise ValueError(f"method must be auto, exact or normal, got {method!r}")
-    xs = [float(v) for v in a if v == v]
-    ys = [float(v) for v in b if v == v]
-    m, n = len(xs), len(ys)
-    if m == 0 or n == 0:
-        raise ValueError("both samples need at least one value")
-    ranks, ties = _ranks(xs + ys)
-    u = sum(ranks[:m]) - m * (m + 1) / 2.0
-    if method == "auto":
-        method = "exact" if not ties and m * n <= EXACT_LIMIT else "normal"
-    if method == "exact":
-        if ties:
-            raise ValueError("the exact test needs samples without ties; use method='normal'")
-        return MannWhitney(u=u, p=exact_p_value(u, m, n), method="exact")
-    total = m + n
-    mean = m * n / 2.0
-    tie_term = sum(t**3 - t for t in ties) / (total * (total - 1)) if total > 1 else 0.0
-    variance = m * n / 12.0 * ((total + 1) - tie_term)
-    if variance <= 0:  # every value equal
-        return MannWhitney(u=u, p=1.0, method="normal")
-    z = (abs(u - mean) - 0.5) / math.sqrt(variance)
-    p = math.erfc(max(z, 0.0) / math.sqrt(2.0))  # 2 * upper tail of N(0, 1)
-    return MannWhitney(u=u, p=min(1.0, p), method="normal")
-
-
-def smallest_p_value(m: int, n: int) -> float:
-    """The smallest two-sided p the exact test can give for sizes m and n: 2 / C(m+n, m)."""
-    return min(1.0, 2.0 / math.comb(m + n, m))
-
-
-# -- comparisons ------------------------------------------------------------
+SLOWER = Verdict.SLOWER.value
+FASTER = Verdict.FASTER.value
+SAME = Verdict.SAME.value
+MISSING = Verdict.MISSING.value
+TOO_FEW = Verdict.TOO_FEW.value
 
 
 @dataclass
@@ -161,10 +79,21 @@ class ModeChange:
     ratio: float | None = None
     change_pct: float | None = None
     ratio_ci: list[float] | None = None
+    level: float = DEFAULT_LEVEL
+    min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT
+    paired: bool = False
     p_value: float | None = None
-    test: str | None = None
-    significant: bool = False
+    p_min: float | None = None
     verdict: str = MISSING
+    reason: str = Reason.MISSING.value
+    measure: str = Measure.WALL.value
+    wall_change_pct: float | None = None
+    wall_per_cpu_a: float | None = None
+    wall_per_cpu_b: float | None = None
+
+    @property
+    def called(self) -> bool:
+        return self.verdict in (SLOWER, FASTER)
 
 
 @dataclass
@@ -186,38 +115,64 @@ class FunctionChange:
 
 
 @dataclass
-class Comparison:
-    """Everything ``profkit compare`` prints and renders."""
+class RunInfo:
+    """What the comparison shows about each run."""
 
-    run_a: dict[str, Any]
-    run_b: dict[str, Any]
-    alpha: float
+    path: str | None
+    workload: str | None
+    target: str | None
+    started_at: str | None
+    python: str | None
+    platform: str | None
+    cpus: int | None
+    start_method: str | None
+    repeat: int | None
+    status: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Comparison:
+    """Everything ``profkit compare`` prints, renders and gates on."""
+
+    run_a: RunInfo
+    run_b: RunInfo
+    level: float = DEFAULT_LEVEL
+    min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT
     modes: list[ModeChange] = field(default_factory=list)
     functions: dict[str, list[FunctionChange]] = field(default_factory=dict)
+    lines: dict[str, list[LineChange]] = field(default_factory=dict)
+    trees: dict[str, DiffNode] = field(default_factory=dict)
     only_a: list[str] = field(default_factory=list)
     only_b: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def slower_than(self, pct: float) -> list[ModeChange]:
-        """Modes that got significantly slower by more than ``pct`` percent."""
-        return [m for m in self.modes if m.significant and m.change_pct is not None
+        """Modes called slower whose slowdown exceeds ``pct`` percent: what fails ``--fail-above``."""
+        return [m for m in self.modes if m.verdict == SLOWER and m.change_pct is not None
                 and m.change_pct > pct]
 
     def lost_in_b(self) -> list[ModeChange]:
         """Modes timed in A that have no timings in B (B's mode failed or was interrupted)."""
         return [m for m in self.modes if m.repeats_a and not m.repeats_b]
 
+    def gate_fails(self, fail_above: float) -> bool:
+        """True when ``--fail-above fail_above`` must exit 1."""
+        return bool(self.slower_than(fail_above) or self.lost_in_b())
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], int | None]:
-    """The main run's map repeats of ``mode`` (no sweep points, no start-up) and its workers."""
+def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], list[float], int | None]:
+    """The main run's map repeats of ``mode`` (no sweep points, no start-up): wall and CPU
+    seconds (NaN where not measured), and the mode's workers."""
     main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))]
-    maps = main[main["phase"] == "map"]
-    walls = [float(v) for v in maps["wall_s"].tolist() if v == v]
+    maps = main[main["phase"] == "map"].sort_values("repeat")
+    maps = maps[maps["wall_s"].notna()]
+    walls = [float(v) for v in maps["wall_s"].tolist()]
+    cpus = [float(v) for v in maps["cpu_s"].tolist()] if "cpu_s" in maps else [float("nan")] * len(walls)
     workers = int(main["workers"].iloc[0]) if len(main) else None
-    return walls, workers
+    return walls, cpus, workers
 
 
 def _modes_in(timings: pd.DataFrame) -> list[str]:
@@ -225,43 +180,65 @@ def _modes_in(timings: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(main["mode"].tolist()))
 
 
+def mode_change(mode: str, result: SampleComparison, *, workers_a: int | None = None,
+                workers_b: int | None = None) -> ModeChange:
+    """A :class:`ModeChange` from the rule's result on one mode's samples."""
+    return ModeChange(
+        mode=mode, workers_a=workers_a, workers_b=workers_b, repeats_a=result.n_a, repeats_b=result.n_b,
+        median_a_s=result.median_a, median_b_s=result.median_b, ratio=result.ratio,
+        change_pct=result.change_pct, ratio_ci=list(result.ci) if result.ci else None,
+        level=result.level, min_effect_pct=result.min_effect_pct, paired=result.paired,
+        p_value=result.mann_whitney_p, p_min=result.mann_whitney_min_p,
+        verdict=result.verdict.value, reason=result.reason.value,
+    )
+
+
 def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], *,
-                 workers_a: int | None = None, workers_b: int | None = None,
-                 alpha: float = DEFAULT_ALPHA) -> ModeChange:
-    """Medians, B / A with its bootstrap interval, the U test and a verdict for one mode."""
-    median_a = stats.summarise(walls_a)["median"]
-    median_b = stats.summarise(walls_b)["median"]
-    change = ModeChange(mode=mode, workers_a=workers_a, workers_b=workers_b,
-                        repeats_a=len(walls_a), repeats_b=len(walls_b),
-                        median_a_s=median_a, median_b_s=median_b)
-    if not walls_a or not walls_b or not median_a:
-        return change
-    change.ratio = median_b / median_a
-    change.change_pct = 100.0 * (change.ratio - 1.0)
-    ci = stats.bootstrap_ratio_ci(walls_b, walls_a)
-    change.ratio_ci = list(ci) if ci else None
-    result = mann_whitney_u(walls_b, walls_a)
-    change.p_value, change.test = result.p, result.method
-    change.significant = result.p < alpha
-    if not change.significant or change.ratio == 1.0:
-        change.verdict = SAME
+                 cpus_a: Sequence[float] | None = None, cpus_b: Sequence[float] | None = None,
+                 workers_a: int | None = None, workers_b: int | None = None, paired: bool = False,
+                 level: float = DEFAULT_LEVEL, min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
+                 measure: Measure | None = None) -> ModeChange:
+    """The rule applied to one mode's repeats: medians, B / A, its interval and the verdict.
+
+    With CPU times given, ``measure`` None picks wall or CPU time with
+    :func:`~profkit.analysis.compare_stats.choose_measure`.
+    """
+    q_a = wall_per_cpu(walls_a, cpus_a) if cpus_a is not None else None
+    q_b = wall_per_cpu(walls_b, cpus_b) if cpus_b is not None else None
+    wall = compare_samples(walls_a, walls_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
+    cpu = (compare_samples(cpus_a, cpus_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
+           if cpus_a is not None and cpus_b is not None else None)
+    if measure is None:
+        spreads = [wait_spread_pct(w, c) for w, c in ((walls_a, cpus_a), (walls_b, cpus_b)) if c is not None]
+        measure = choose_measure(q_a, q_b, min_effect_pct, spreads)
+        # CPU time only where it was measured more steadily: a pool's worker CPU comes in 10 ms ticks
+        if cpu is None or interval_width(cpu.ci) >= interval_width(wall.ci):
+            measure = Measure.WALL
+    if measure is Measure.CPU and cpu is not None and cpu.verdict is not Verdict.MISSING:
+        result = cpu
     else:
-        change.verdict = SLOWER if change.ratio > 1.0 else FASTER
+        measure, result = Measure.WALL, wall
+    change = mode_change(mode, result, workers_a=workers_a, workers_b=workers_b)
+    change.measure = measure.value
+    change.wall_change_pct = wall.change_pct
+    change.wall_per_cpu_a, change.wall_per_cpu_b = q_a, q_b
     return change
 
 
-def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame,
-                    alpha: float = DEFAULT_ALPHA) -> list[ModeChange]:
+def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: float = DEFAULT_LEVEL,
+                    min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
+                    measure: Measure | None = None) -> list[ModeChange]:
     """One :class:`ModeChange` per mode present in both runs, in run A's order."""
     modes_b = set(_modes_in(timings_b))
     out = []
     for mode in _modes_in(timings_a):
         if mode not in modes_b:
             continue
-        walls_a, workers_a = _walls(timings_a, mode)
-        walls_b, workers_b = _walls(timings_b, mode)
-        out.append(compare_mode(mode, walls_a, walls_b, workers_a=workers_a, workers_b=workers_b,
-                                alpha=alpha))
+        walls_a, cpus_a, workers_a = _walls(timings_a, mode)
+        walls_b, cpus_b, workers_b = _walls(timings_b, mode)
+        out.append(compare_mode(mode, walls_a, walls_b, cpus_a=cpus_a, cpus_b=cpus_b, workers_a=workers_a,
+                                workers_b=workers_b, level=level, min_effect_pct=min_effect_pct,
+                                measure=measure))
     return out
 
 
@@ -306,74 +283,80 @@ def compare_functions(functions_a: pd.DataFrame, functions_b: pd.DataFrame,
     return out
 
 
-def _describe(run: Run) -> dict[str, Any]:
+def describe(run: Run) -> RunInfo:
+    """The facts about a run that the comparison shows and checks."""
     meta = run.meta
     env = meta.get("environment", {})
-    return {
-        "path": str(run.path) if run.path else None,
-        "workload": meta.get("workload", {}).get("name"),
-        "target": meta.get("workload", {}).get("target"),
-        "started_at": meta.get("started_at"),
-        "python": env.get("python"),
-        "platform": env.get("platform"),
-        "cpus": env.get("cpus_available"),
-        "start_method": meta.get("options", {}).get("start_method"),
-        "repeat": meta.get("options", {}).get("repeat"),
-        "status": dict(meta.get("status", {})),
-    }
+    return RunInfo(
+        path=str(run.path) if run.path else None,
+        workload=meta.get("workload", {}).get("name"),
+        target=meta.get("workload", {}).get("target"),
+        started_at=meta.get("started_at"),
+        python=env.get("python"),
+        platform=env.get("platform"),
+        cpus=env.get("cpus_available"),
+        start_method=meta.get("options", {}).get("start_method"),
+        repeat=meta.get("options", {}).get("repeat"),
+        status={str(k): str(v) for k, v in meta.get("status", {}).items()},
+    )
 
 
-def _warnings(a: dict[str, Any], b: dict[str, Any], modes: list[ModeChange], alpha: float) -> list[str]:
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}%"
+
+
+def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
     out = []
-    if a["workload"] != b["workload"]:
-        out.append(f"the runs are of different workloads ({a['workload']} vs {b['workload']}): "
+    if a.workload != b.workload:
+        out.append(f"the runs are of different workloads ({a.workload} vs {b.workload}): "
                    "compare with care")
     for key, what in (("python", "Python"), ("platform", "platform"), ("cpus", "CPU count"),
                       ("start_method", "start method")):
-        if a.get(key) != b.get(key):
-            out.append(f"{what} differs: {a.get(key)} in A, {b.get(key)} in B")
+        if getattr(a, key) != getattr(b, key):
+            out.append(f"{what} differs: {getattr(a, key)} in A, {getattr(b, key)} in B")
     for m in modes:
         if m.workers_a is not None and m.workers_b is not None and m.workers_a != m.workers_b:
             out.append(f"{m.mode}: {m.workers_a} worker(s) in A, {m.workers_b} in B")
-        status = {side: run["status"].get(m.mode, "ok") for side, run in (("A", a), ("B", b))}
+        status = {side: run.status.get(m.mode, "ok") for side, run in (("A", a), ("B", b))}
         if m.verdict == MISSING:
             side = "A" if not m.repeats_a else "B"
             out.append(f"{m.mode}: no timings in run {side} (status {status[side]}): not compared")
         elif any(s != "ok" for s in status.values()):
             bad = ", ".join(f"{s} in {side}" for side, s in status.items() if s != "ok")
             out.append(f"{m.mode}: the mode {bad}: its timings may be partial")
-        elif smallest_p_value(m.repeats_a, m.repeats_b) >= alpha:
-            out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats can never reach p < {alpha:g} "
-                       f"(smallest p is {smallest_p_value(m.repeats_a, m.repeats_b):.3g}): "
-                       "profile with --repeat 5 or more")
+        if m.measure == Measure.CPU.value:
+            out.append(f"{m.mode}: the runs waited differently or unevenly (median wall / CPU "
+                       f"{m.wall_per_cpu_a:.2f} in A, "
+                       f"{m.wall_per_cpu_b:.2f} in B; wall time {_pct(m.wall_change_pct)}): the machine's "
+                       "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, which "
+                       "cannot see a change in waiting or parallelism. Compare runs on a quiet machine")
+        if m.verdict == TOO_FEW:
+            out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats: the rule needs at least "
+                       f"{MIN_SAMPLES} on each side, so no change is called: profile with --repeat 3 or more")
+        elif m.verdict != MISSING and min(m.repeats_a, m.repeats_b) <= 3:
+            out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats: the interval spans about every "
+                       "B/A ratio, so a change is called only when every B repeat is beyond every A repeat; "
+                       "profile with --repeat 5 or more for a finer test")
     return out
 
 
-def compare_runs(run_a: Run, run_b: Run, *, alpha: float = DEFAULT_ALPHA,
-                 top: int = DEFAULT_TOP) -> Comparison:
-    """Compare two loaded runs: B against A."""
-    a, b = _describe(run_a), _describe(run_b)
-    modes = compare_timings(run_a.frames["timings"], run_b.frames["timings"], alpha)
+def compare_runs(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
+                 min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT, top: int = DEFAULT_TOP,
+                 top_lines: int = DEFAULT_TOP_LINES, measure: Measure | None = None) -> Comparison:
+    """Compare two loaded runs: B against A; ``measure`` None picks wall or CPU time per mode."""
+    a, b = describe(run_a), describe(run_b)
+    modes = compare_timings(run_a.frames["timings"], run_b.frames["timings"], level=level,
+                            min_effect_pct=min_effect_pct, measure=measure)
     in_a, in_b = _modes_in(run_a.frames["timings"]), _modes_in(run_b.frames["timings"])
     comparison = Comparison(
-        run_a=a, run_b=b, alpha=alpha, modes=modes,
+        run_a=a, run_b=b, level=level, min_effect_pct=min_effect_pct, modes=modes,
         functions=compare_functions(run_a.frames["functions"], run_b.frames["functions"], top),
+        lines=compare_lines(run_a.frames["lines"], run_b.frames["lines"], top_lines),
+        trees=compare_call_trees(run_a.profiles, run_b.profiles),
         only_a=[m for m in in_a if m not in in_b],
         only_b=[m for m in in_b if m not in in_a],
     )
-    comparison.warnings = _warnings(a, b, modes, alpha)
+    comparison.warnings = _warnings(a, b, modes)
     if not modes:
         comparison.warnings.insert(0, "the runs have no mode in common: nothing to compare")
     return comparison
-
-
-def format_change(value: float | None, missing: str = "-") -> str:
-    """A percentage change with its sign, or ``missing``."""
-    return missing if value is None else f"{value:+.1f}%"
-
-
-def format_p(value: float | None, missing: str = "-") -> str:
-    """A p-value short enough for a table cell, or ``missing``."""
-    if value is None:
-        return missing
-    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")

@@ -5,39 +5,47 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from profkit.errors import EXIT_MODE_FAILED, EXIT_OK, RunDirError, UsageError
 
-if TYPE_CHECKING:
-    from profkit.analysis.compare import Comparison
-
 DEFAULT_REPORT = "compare.html"
+#: profkit.analysis.compare_stats' defaults, repeated so ``--help`` does not import numpy and pandas
+#: (tests/unit/test_compare_stats.py checks they agree).
+DEFAULT_MIN_EFFECT_PCT = 5.0
+DEFAULT_ALPHA = 0.01
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Compare run B against run A (two folders written by profkit profile). Per mode "
-        "present in both: the change in median wall time, a two-sided Mann-Whitney U test on "
-        "the repeats and a bootstrap 95% interval of median(B) / median(A); per function: "
-        "the biggest changes in self time. Writes an HTML report too."
+        "Compare run B against run A (two folders written by profkit profile). Per mode present in "
+        "both: the change in median wall time with a percentile bootstrap interval of "
+        "median(B) / median(A); a change is called only when the interval excludes 1 and the change "
+        "is at least --min-effect. Per function: the biggest changes in self time; per line: the "
+        "biggest moves in share; and a differential call tree in the HTML report."
     )
     parser.epilog = (
-        "exit codes: 0 ok (or no significant slowdown above --fail-above), 1 a mode got "
-        "significantly slower than --fail-above or failed in B, 2 usage error (not a run folder, "
+        "exit codes: 0 ok (no mode called slower by more than --fail-above), 1 a mode was called "
+        "slower by more than --fail-above or has no timings in B, 2 usage error (not a run folder, "
         "corrupt or newer run.json, no mode in common, bad flag)"
     )
     parser.add_argument("run_a", metavar="RUN_A", help="the baseline run folder")
     parser.add_argument("run_b", metavar="RUN_B", help="the run folder to compare with the baseline")
     parser.add_argument("--fail-above", metavar="PCT",
-                        help="exit 1 when a mode got slower by more than PCT percent and the "
-                        "change is significant (p < --alpha), or when a mode timed in A has no "
-                        "timings in B (it failed)")
-    parser.add_argument("--alpha", metavar="P", default="0.05",
-                        help="significance level of the Mann-Whitney U test (default: 0.05); "
-                        "5 vs 5 repeats reach p = 0.0079 at best, 3 vs 3 only 0.1")
+                        help="exit 1 when a mode is called slower (the rule below) by more than PCT "
+                        "percent, or when a mode timed in A has no timings in B (it failed)")
+    parser.add_argument("--min-effect", metavar="PCT", default=str(DEFAULT_MIN_EFFECT_PCT),
+                        help="smallest change, in percent, that is ever called slower or faster "
+                        f"(default: {DEFAULT_MIN_EFFECT_PCT:g})")
+    parser.add_argument("--alpha", metavar="P", default=f"{DEFAULT_ALPHA:g}",
+                        help="the interval of B/A is a (1 - P) bootstrap interval (default: "
+                        f"{DEFAULT_ALPHA:g}, a 99%% interval)")
+    parser.add_argument("--measure", choices=("auto", "wall", "cpu"), default="auto",
+                        help="which per-repeat time the rule compares: wall, cpu, or auto (the "
+                        "default): wall time unless the repeats' wall / CPU ratio moved by --min-effect "
+                        "or more between or within the runs (the machine's load came and went) and CPU "
+                        "time gives the narrower interval, then CPU time")
     parser.add_argument("--top", metavar="N", default="10",
-                        help="functions per mode in the self-time table (default: 10)")
+                        help="functions and lines per mode in the change tables (default: 10)")
     parser.add_argument("--output", "-o", metavar="PATH",
                         help=f"write the HTML report here (default: RUN_B/{DEFAULT_REPORT}); an "
                         "existing file is replaced only if it is an earlier profkit compare report")
@@ -57,54 +65,6 @@ def _number(text: str, what: str, low: float, high: float | None = None) -> floa
     return value
 
 
-def format_text(comparison: Comparison) -> str:
-    """The plain-text tables ``profkit compare`` prints."""
-    from profkit.analysis.compare import format_change, format_p
-    from profkit.analysis.verdict import fmt_seconds
-    from profkit.render.console import table
-
-    a, b = comparison.run_a, comparison.run_b
-    out = [
-        f"profkit compare: B against A (alpha {comparison.alpha:g})",
-        f"  A: {a['path']}  ({a['workload']}, {a['started_at'] or '?'})",
-        f"  B: {b['path']}  ({b['workload']}, {b['started_at'] or '?'})",
-        "",
-    ]
-    rows = []
-    for m in comparison.modes:
-        workers = str(m.workers_a) if m.workers_a == m.workers_b else f"{m.workers_a}->{m.workers_b}"
-        ratio = "-" if m.ratio is None else f"{m.ratio:.3f}"
-        if m.ratio is not None and m.ratio_ci:
-            ratio += f" [{m.ratio_ci[0]:.3f}-{m.ratio_ci[1]:.3f}]"
-        rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", fmt_seconds(m.median_a_s),
-                     fmt_seconds(m.median_b_s), format_change(m.change_pct), ratio,
-                     format_p(m.p_value), m.verdict])
-    if rows:
-        out += [
-            "Wall time (median of the repeats; B/A above 1 is slower; Mann-Whitney U, two-sided)",
-            table(["mode", "workers", "repeats", "median A", "median B", "change",
-                   "B/A [95% CI]", "p", "verdict"], rows),
-        ]
-    for mode, changes in comparison.functions.items():
-        if not changes:
-            continue
-        frows = []
-        for c in changes:
-            label = c.name if c.filename == "~" else f"{c.name} ({Path(c.filename).name}:{c.lineno})"
-            if c.status != "changed":
-                label += f" [{c.status}]"
-            frows.append([label, fmt_seconds(c.self_a_s), fmt_seconds(c.self_b_s),
-                          ("+" if c.delta_s >= 0 else "-") + fmt_seconds(abs(c.delta_s)),
-                          format_change(c.change_pct), str(c.ncalls_a), str(c.ncalls_b)])
-        out += ["", f"Self time, {mode}: top {len(changes)} changes (one cProfile pass each, no test)",
-                table(["function", "self A", "self B", "delta", "change", "calls A", "calls B"], frows)]
-    only = [f"only in {side}: {', '.join(modes)}"
-            for side, modes in (("A", comparison.only_a), ("B", comparison.only_b)) if modes]
-    if only:
-        out += ["", *only]
-    return "\n".join(out)
-
-
 def _report_path(args: argparse.Namespace) -> Path:
     from profkit.render.compare_html import is_compare_report
 
@@ -118,12 +78,14 @@ def _report_path(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profkit.analysis.compare import compare_runs, format_p
+    from profkit.analysis.compare import Measure, compare_runs
+    from profkit.render.compare_text import format_change, format_ratio, format_text
     from profkit.store import atomic_write_text, load, to_json
 
     alpha = _number(args.alpha, "--alpha", 0.0, 1.0)
     if alpha == 0.0:
         raise UsageError("--alpha must be between 0 and 1, got 0")
+    min_effect = _number(args.min_effect, "--min-effect", 0.0)
     fail_above = _number(args.fail_above, "--fail-above", 0.0) if args.fail_above is not None else None
     try:
         top = int(args.top)
@@ -134,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
     report = None if args.no_html else _report_path(args)
 
     run_a, run_b = load(args.run_a), load(args.run_b)
-    comparison = compare_runs(run_a, run_b, alpha=alpha, top=top)
+    measure = None if args.measure == "auto" else Measure(args.measure)
+    comparison = compare_runs(run_a, run_b, level=1.0 - alpha, min_effect_pct=min_effect, top=top,
+                              top_lines=top, measure=measure)
     if not comparison.modes:
         raise UsageError(f"nothing to compare: the runs have no mode in common ({args.run_a}: "
                          f"{', '.join(comparison.only_a) or 'none'}; {args.run_b}: "
@@ -144,28 +108,26 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(comparison.to_dict()))
     else:
-        print(format_text(comparison))
+        print(format_text(comparison, fail_above))
 
     if report is not None:
         from profkit.render.compare_html import render
 
         try:
-            atomic_write_text(report, render(comparison))
+            atomic_write_text(report, render(comparison, fail_above))
         except OSError as exc:
             raise RunDirError(f"cannot write {report}: {exc.strerror or exc}: "
                               "choose a writable --output, or use --no-html") from exc
         if not args.json:
             print(f"\nreport: {report}")
 
-    if fail_above is not None:
-        slower = comparison.slower_than(fail_above)
-        for m in slower:
-            sys.stderr.write(f"profkit: {m.mode} is {m.change_pct:.1f}% slower (p = {format_p(m.p_value)} "
-                             f"< {alpha:g}), above --fail-above {fail_above:g}%\n")
-        lost = comparison.lost_in_b()
-        for m in lost:
+    if fail_above is not None and comparison.gate_fails(fail_above):
+        for m in comparison.slower_than(fail_above):
+            sys.stderr.write(f"profkit: {m.mode} is {format_change(m.change_pct)} slower in {m.measure} "
+                             f"time, B/A {format_ratio(m)} at {100 * (1 - alpha):g}%, above --fail-above "
+                             f"{fail_above:g}%\n")
+        for m in comparison.lost_in_b():
             sys.stderr.write(f"profkit: {m.mode} has no timings in B (status "
-                             f"{comparison.run_b['status'].get(m.mode, '?')}): it cannot pass --fail-above\n")
-        if slower or lost:
-            return EXIT_MODE_FAILED
+                             f"{comparison.run_b.status.get(m.mode, '?')}): it cannot pass --fail-above\n")
+        return EXIT_MODE_FAILED
     return EXIT_OK

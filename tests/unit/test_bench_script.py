@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = ("timing_fidelity", "cprofile_overhead", "pooled_fidelity", "end_to_end",
-           "report_rendering", "startup", "memory", "under_load")
+           "report_rendering", "startup", "memory", "under_load", "gate_false_alarms", "gate_detection")
 
 
 @pytest.mark.timeout(300)

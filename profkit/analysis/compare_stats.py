@@ -1,0 +1,349 @@
+"""The statistics behind ``profkit compare``: one decision rule for two samples of timings.
+
+:func:`compare_samples` is a pure function of two samples of per-round (or
+per-repeat) wall times, A the baseline and B the candidate. It is what
+``compare`` applies to two runs' repeats, and what an interleaved ``ab`` run
+applies to its paired rounds (``paired=True``).
+
+The rule (the README and ``compare.html`` print it):
+
+* the estimate is the ratio of medians median(B) / median(A), or with paired
+  rounds the median of the per-round ratios B_i / A_i;
+* its interval is a percentile bootstrap interval, 99% by default, with a
+  fixed seed so a saved pair of runs always gives the same answer;
+* a change is **called** (slower or faster) only when the interval excludes 1
+  **and** the point change is at least ``min_effect_pct`` (5% by default);
+* with fewer than two values on a side nothing is called.
+
+At 3 vs 3 the bootstrap's 0.5% and 99.5% points are the extreme pairwise
+ratios, min(B) / max(A) and max(B) / min(A), so the interval excludes 1 only
+when every B repeat is slower (or faster) than every A repeat. With no change
+that happens 1 time in 20 per direction; the minimum effect, and a gate's
+``--fail-above``, are what keep noise from being called. ``scripts/bench_gate.py``
+measures the resulting error rates on real runs.
+
+Mann-Whitney U stays as supporting information, reported only where the
+sample sizes let its smallest two-sided p reach the level (5 vs 5 and up at
+99%); it never decides. Rank tests give many false positives on shared
+machines (Laaber, Scheuner & Leitner), and at 3 vs 3 their p cannot go below 0.1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_LEVEL = 0.99
+DEFAULT_MIN_EFFECT_PCT = 5.0
+RESAMPLES = 10_000
+SEED = 0
+#: Fewer values than this on either side: nothing is called.
+MIN_SAMPLES = 2
+#: Exact Mann-Whitney p-values while n_a * n_b stays below this.
+EXACT_LIMIT = 10_000
+
+
+class Verdict(str, Enum):
+    """What the rule says about B against A."""
+
+    SLOWER = "slower"
+    FASTER = "faster"
+    SAME = "no change called"
+    TOO_FEW = "too few repeats"
+    MISSING = "no timings"
+
+
+class Measure(str, Enum):
+    """Which per-repeat time the rule compares."""
+
+    WALL = "wall"
+    CPU = "cpu"
+
+
+class Reason(str, Enum):
+    """Why a verdict is what it is (one per verdict path, for the table and the gate)."""
+
+    CALLED = "interval excludes 1 and the change reaches the minimum effect"
+    INTERVAL_HAS_ONE = "the interval includes 1"
+    BELOW_MIN_EFFECT = "the change is below the minimum effect"
+    TOO_FEW = "fewer than 2 values on a side"
+    MISSING = "no timings on a side"
+
+
+# -- Mann-Whitney U (supporting information only) -----------------------------
+
+
+@dataclass(frozen=True)
+class MannWhitney:
+    """A two-sided Mann-Whitney U test of ``a`` against ``b``: U of ``a``, p, "exact" or "normal"."""
+
+    u: float
+    p: float
+    method: str
+
+
+@lru_cache(maxsize=256)
+def _u_counts(m: int, n: int) -> tuple[int, ...]:
+    """How many of the C(m+n, m) orderings give U = 0, 1, ..., m*n.
+
+    The coefficients of the Gaussian binomial [m+n choose m]_q, built up as
+    [n+i choose i]_q = [n+i-1 choose i-1]_q * (1 - q^(n+i)) / (1 - q^i), which
+    keeps every intermediate an integer polynomial.
+    """
+    if m > n:
+        return _u_counts(n, m)
+    coeffs = [1]
+    for i in range(1, m + 1):
+        k = n + i
+        grown = coeffs + [0] * k
+        for d in range(len(grown) - 1, k - 1, -1):  # multiply by (1 - q^k)
+            grown[d] -= grown[d - k]
+        for d in range(i, len(grown)):  # divide by (1 - q^i)
+            grown[d] += grown[d - i]
+        coeffs = grown[: i * n + 1]
+    return tuple(coeffs)
+
+
+def exact_p_value(u: float, m: int, n: int) -> float:
+    """Two-sided exact p-value of U = ``u`` for samples of sizes m and n without ties."""
+    counts = _u_counts(m, n)
+    total = math.comb(m + n, m)
+    k = int(round(u))
+    low = sum(counts[: k + 1])
+    high = sum(counts[k:])
+    return min(1.0, 2.0 * min(low, high) / total)
+
+
+def _ranks(values: Sequence[float]) -> tuple[list[float], list[int]]:
+    """Mid-ranks (1-based) of ``values`` and the sizes of the groups of ties."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    ties: list[int] = []
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2.0 + 1.0
+        if j > i:
+            ties.append(j - i + 1)
+        i = j + 1
+    return ranks, ties
+
+
+def mann_whitney_u(a: Sequence[float], b: Sequence[float], method: str = "auto") -> MannWhitney:
+    """Two-sided Mann-Whitney U test: do ``a`` and ``b`` come from one distribution?
+
+    ``method`` is "auto" (exact without ties for small samples, else normal),
+    "exact" or "normal" (tie and continuity corrections, as scipy does).
+    """
+    if method not in ("auto", "exact", "normal"):
+        raise ValueError(f"method must be auto, exact or normal, got {method!r}")
+    xs = [float(v) for v in a if v == v]
+    ys = [float(v) for v in b if v == v]
+    m, n = len(xs), len(ys)
+    if m == 0 or n == 0:
+        raise ValueError("both samples need at least one value")
+    ranks, ties = _ranks(xs + ys)
+    u = sum(ranks[:m]) - m * (m + 1) / 2.0
+    if method == "auto":
+        method = "exact" if not ties and m * n <= EXACT_LIMIT else "normal"
+    if method == "exact":
+        if ties:
+            raise ValueError("the exact test needs samples without ties; use method='normal'")
+        return MannWhitney(u=u, p=exact_p_value(u, m, n), method="exact")
+    total = m + n
+    mean = m * n / 2.0
+    tie_term = sum(t**3 - t for t in ties) / (total * (total - 1)) if total > 1 else 0.0
+    variance = m * n / 12.0 * ((total + 1) - tie_term)
+    if variance <= 0:  # every value equal
+        return MannWhitney(u=u, p=1.0, method="normal")
+    z = (abs(u - mean) - 0.5) / math.sqrt(variance)
+    p = math.erfc(max(z, 0.0) / math.sqrt(2.0))
+    return MannWhitney(u=u, p=min(1.0, p), method="normal")
+
+
+def smallest_p_value(m: int, n: int) -> float:
+    """The smallest two-sided p the exact test can give for sizes m and n: 2 / C(m+n, m)."""
+    return min(1.0, 2.0 / math.comb(m + n, m))
+
+
+# -- the bootstrap ------------------------------------------------------------
+
+
+def _percentiles(ratios: np.ndarray, level: float) -> tuple[float, float]:
+    import numpy as np
+
+    tail = (1.0 - level) / 2.0 * 100.0
+    lo, hi = np.percentile(ratios, [tail, 100.0 - tail])
+    return float(lo), float(hi)
+
+
+def bootstrap_ratio_of_medians(b: Sequence[float], a: Sequence[float], *, level: float = DEFAULT_LEVEL,
+                               resamples: int = RESAMPLES, seed: int = SEED) -> tuple[float, float]:
+    """Percentile bootstrap interval of median(b) / median(a), each sample resampled on its own."""
+    import numpy as np
+
+    xb = np.asarray(b, dtype=float)
+    xa = np.asarray(a, dtype=float)
+    rng = np.random.default_rng(seed)
+    mb = np.median(rng.choice(xb, size=(resamples, xb.size), replace=True), axis=1)
+    ma = np.median(rng.choice(xa, size=(resamples, xa.size), replace=True), axis=1)
+    return _percentiles(mb / ma, level)
+
+
+def bootstrap_median_ratio(ratios: Sequence[float], *, level: float = DEFAULT_LEVEL,
+                           resamples: int = RESAMPLES, seed: int = SEED) -> tuple[float, float]:
+    """Percentile bootstrap interval of the median of paired per-round ratios B_i / A_i."""
+    import numpy as np
+
+    xr = np.asarray(ratios, dtype=float)
+    rng = np.random.default_rng(seed)
+    return _percentiles(np.median(rng.choice(xr, size=(resamples, xr.size), replace=True), axis=1), level)
+
+
+# -- the decision ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampleComparison:
+    """B against A under the rule: the estimate, its interval, the verdict and why.
+
+    ``ratio`` above 1 means B is slower. ``mann_whitney_p`` is None when the
+    samples are paired, or too small for the test to reach ``1 - level``.
+    """
+
+    n_a: int
+    n_b: int
+    paired: bool
+    level: float
+    min_effect_pct: float
+    median_a: float | None
+    median_b: float | None
+    ratio: float | None
+    change_pct: float | None
+    ci: tuple[float, float] | None
+    verdict: Verdict
+    reason: Reason
+    mann_whitney_p: float | None
+    mann_whitney_min_p: float | None
+
+    @property
+    def called(self) -> bool:
+        return self.verdict in (Verdict.SLOWER, Verdict.FASTER)
+
+
+def _clean(values: Sequence[float]) -> list[float]:
+    return [float(v) for v in values if v == v and v is not None]
+
+
+def compare_samples(a: Sequence[float], b: Sequence[float], *, paired: bool = False,
+                    level: float = DEFAULT_LEVEL, min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
+                    resamples: int = RESAMPLES, seed: int = SEED) -> SampleComparison:
+    """Apply the rule to timings ``a`` (baseline) and ``b``; ``paired`` pairs them round by round."""
+    import numpy as np
+
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    if paired:
+        if len(a) != len(b):
+            raise ValueError(f"paired samples need equal lengths, got {len(a)} and {len(b)}")
+        pairs = [(float(x), float(y)) for x, y in zip(a, b, strict=True) if x == x and y == y]
+        xa, xb = [x for x, _ in pairs], [y for _, y in pairs]
+    else:
+        xa, xb = _clean(a), _clean(b)
+    median_a = float(np.median(xa)) if xa else None
+    median_b = float(np.median(xb)) if xb else None
+
+    def result(ratio: float | None, change: float | None, ci: tuple[float, float] | None, verdict: Verdict,
+               reason: Reason, p: float | None = None, p_min: float | None = None) -> SampleComparison:
+        return SampleComparison(
+            n_a=len(xa), n_b=len(xb), paired=paired, level=level, min_effect_pct=min_effect_pct,
+            median_a=median_a, median_b=median_b, ratio=ratio, change_pct=change, ci=ci, verdict=verdict,
+            reason=reason, mann_whitney_p=p, mann_whitney_min_p=p_min)
+
+    if not xa or not xb or not median_a or median_a <= 0 or min(xa) <= 0:
+        return result(None, None, None, Verdict.MISSING, Reason.MISSING)
+    if paired:
+        ratios = [y / x for x, y in pairs]
+        ratio = float(np.median(ratios))
+    else:
+        ratio = (median_b or 0.0) / median_a
+    change = 100.0 * (ratio - 1.0)
+    if min(len(xa), len(xb)) < MIN_SAMPLES:
+        return result(ratio, change, None, Verdict.TOO_FEW, Reason.TOO_FEW)
+    if paired:
+        ci = bootstrap_median_ratio(ratios, level=level, resamples=resamples, seed=seed)
+        mw_p, mw_min = None, None
+    else:
+        ci = bootstrap_ratio_of_medians(xb, xa, level=level, resamples=resamples, seed=seed)
+        mw_min = smallest_p_value(len(xb), len(xa))
+        mw_p = mann_whitney_u(xb, xa).p if mw_min < 1.0 - level else None
+    if ci[0] <= 1.0 <= ci[1]:
+        verdict, reason = Verdict.SAME, Reason.INTERVAL_HAS_ONE
+    elif (change if ci[0] > 1.0 else -change) < min_effect_pct:  # the size, on the interval's side
+        verdict, reason = Verdict.SAME, Reason.BELOW_MIN_EFFECT
+    else:
+        verdict, reason = (Verdict.SLOWER if ci[0] > 1.0 else Verdict.FASTER), Reason.CALLED
+    return result(ratio, change, ci, verdict, reason, mw_p, mw_min)
+
+
+# -- which time to compare --------------------------------------------------------------
+
+
+def _wait_ratios(walls: Sequence[float], cpus: Sequence[float]) -> list[float]:
+    return sorted(w / c for w, c in zip(walls, cpus, strict=False) if w == w and c == c and c > 0 and w > 0)
+
+
+def wall_per_cpu(walls: Sequence[float], cpus: Sequence[float]) -> float | None:
+    """Median wall / CPU time over the repeats: how long the run waited beyond its own CPU work."""
+    ratios = _wait_ratios(walls, cpus)
+    if not ratios:
+        return None
+    mid = len(ratios) // 2
+    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2.0
+
+
+def wait_spread_pct(walls: Sequence[float], cpus: Sequence[float]) -> float | None:
+    """How unevenly a run's repeats waited: the IQR of their wall / CPU over its median, in percent."""
+    ratios = _wait_ratios(walls, cpus)
+    if len(ratios) < 2:
+        return None
+    import numpy as np
+
+    q1, median, q3 = np.percentile(ratios, [25, 50, 75])
+    return float(100.0 * (q3 - q1) / median)
+
+
+def choose_measure(wall_per_cpu_a: float | None, wall_per_cpu_b: float | None,
+                   min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
+                   spreads: Sequence[float | None] = ()) -> Measure:
+    """Wall time, unless the runs waited differently or unevenly: then CPU time.
+
+    The same code on a machine that gives it its cores waits the same share of
+    its wall time in every repeat of both runs. When wall / CPU moves by the
+    minimum effect or more between the runs, or spreads that much within one
+    (``spreads``, from :func:`wait_spread_pct`), the load on the machine came
+    and went (or B waits more: sleep, I/O, locks), and wall time would judge
+    the machine, not the code.
+    """
+    if not wall_per_cpu_a or not wall_per_cpu_b:
+        return Measure.WALL
+    shift = 100.0 * abs(wall_per_cpu_b / wall_per_cpu_a - 1.0)
+    uneven = any(s is not None and s >= min_effect_pct for s in spreads)
+    return Measure.CPU if shift >= min_effect_pct or uneven else Measure.WALL
+
+
+def interval_width(ci: tuple[float, float] | None) -> float:
+    """How wide an interval of a ratio is, on a log scale (inf when there is none)."""
+    if not ci or ci[0] <= 0:
+        return math.inf
+    return math.log(ci[1] / ci[0])

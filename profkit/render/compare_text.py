@@ -1,0 +1,134 @@
+"""Text for ``profkit compare``: the number formats, the rule in words, and the plain tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from profkit.analysis.compare import Comparison, ModeChange
+from profkit.analysis.compare_stats import RESAMPLES
+
+
+def format_change(value: float | None, missing: str = "-") -> str:
+    """A percentage change with its sign, or ``missing``."""
+    return missing if value is None else f"{value:+.1f}%"
+
+
+def format_p(value: float | None, missing: str = "-") -> str:
+    """A p-value short enough for a table cell, or ``missing``."""
+    if value is None:
+        return missing
+    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def format_level(level: float) -> str:
+    """0.99 -> '99%'."""
+    return f"{100.0 * level:g}%"
+
+
+def format_ratio(m: ModeChange, dash: str = "-", sep: str = "-") -> str:
+    """B/A with its interval: '1.300 [1.262-1.339]'."""
+    if m.ratio is None:
+        return dash
+    text = f"{m.ratio:.3f}"
+    if m.ratio_ci:
+        text += f" [{m.ratio_ci[0]:.3f}{sep}{m.ratio_ci[1]:.3f}]"
+    return text
+
+
+def mann_whitney_cell(m: ModeChange, dash: str = "-") -> str:
+    """The supporting U test's p, or why there is none."""
+    if m.p_value is not None:
+        return format_p(m.p_value)
+    if m.p_min is not None:
+        return f"n/a (min {format_p(m.p_min)})"
+    return dash
+
+
+def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = None,
+               paired: bool = False) -> list[str]:
+    """The decision rule in words, as the README, the table and ``compare.html`` state it."""
+    estimate = ("the median of the per-round ratios B_i / A_i" if paired
+                else "median(B) / median(A) of the timing repeats")
+    small = ("with 3 rounds it runs from the smallest to the largest ratio" if paired
+             else "at 3 vs 3 it runs from min(B)/max(A) to max(B)/min(A)")
+    lines = [
+        "The time compared is wall time, or CPU time (parent plus workers) when the repeats' wall / CPU "
+        f"ratio moved by {min_effect_pct:g}% or more between the runs or within one (the machine's load "
+        "came and went) and CPU time gives the narrower interval.",
+        f"B/A is {estimate}; above 1 is slower.",
+        f"Its interval is a percentile bootstrap {format_level(level)} interval ({RESAMPLES:,} resamples, "
+        f"fixed seed), from 2 repeats a side; {small}.",
+        f"A change is called only when the interval excludes 1 and the change is at least "
+        f"{min_effect_pct:g}% (--min-effect).",
+    ]
+    if fail_above is not None:
+        lines.append(f"--fail-above {fail_above:g}: exit 1 when a mode is called slower by more than "
+                     f"{fail_above:g}%, or has no timings in B.")
+    lines.append(f"Mann-Whitney U is shown for information only, where the repeats let its p reach "
+                 f"{1.0 - level:.2g}; it does not decide.")
+    return lines
+
+
+def _seconds(value: float | None) -> str:
+    from profkit.analysis.verdict import fmt_seconds
+
+    return fmt_seconds(value)
+
+
+def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
+    """The plain-text tables ``profkit compare`` prints."""
+    from profkit.render.console import table
+
+    a, b = comparison.run_a, comparison.run_b
+    out = [
+        "profkit compare: B against A",
+        f"  A: {a.path}  ({a.workload}, {a.started_at or '?'})",
+        f"  B: {b.path}  ({b.workload}, {b.started_at or '?'})",
+        "",
+    ]
+    rows = []
+    for m in comparison.modes:
+        workers = str(m.workers_a) if m.workers_a == m.workers_b else f"{m.workers_a}->{m.workers_b}"
+        rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", m.measure, _seconds(m.median_a_s),
+                     _seconds(m.median_b_s), format_change(m.change_pct), format_ratio(m),
+                     mann_whitney_cell(m), m.verdict])
+    level = format_level(comparison.level)
+    if rows:
+        out += [
+            "Time per mode (median of the repeats; B/A above 1 is slower)",
+            table(["mode", "workers", "repeats", "time", "median A", "median B", "change",
+                   f"B/A [{level} CI]", "U test p", "verdict"], rows),
+            "",
+            *("  " + line for line in rule_lines(comparison.level, comparison.min_effect_pct, fail_above)),
+        ]
+    for mode, changes in comparison.functions.items():
+        if not changes:
+            continue
+        frows = []
+        for c in changes:
+            label = c.name if c.filename == "~" else f"{c.name} ({Path(c.filename).name}:{c.lineno})"
+            if c.status != "changed":
+                label += f" [{c.status}]"
+            frows.append([label, _seconds(c.self_a_s), _seconds(c.self_b_s),
+                          ("+" if c.delta_s >= 0 else "-") + _seconds(abs(c.delta_s)),
+                          format_change(c.change_pct), str(c.ncalls_a), str(c.ncalls_b)])
+        out += ["", f"Self time, {mode}: top {len(changes)} changes (one cProfile pass each, no test)",
+                table(["function", "self A", "self B", "delta", "change", "calls A", "calls B"], frows)]
+    for mode, lines in comparison.lines.items():
+        if not lines:
+            continue
+        lrows = []
+        for ln in lines:
+            where = f"{ln.function}:{ln.lineno_b if ln.lineno_b is not None else ln.lineno_a}"
+            source = ln.source if len(ln.source) <= 48 else ln.source[:47] + "…"
+            if ln.status != "changed":
+                source += f" [{ln.status}]"
+            lrows.append([where, source, f"{ln.share_a_pct:.1f}%", f"{ln.share_b_pct:.1f}%",
+                          f"{ln.delta_pts:+.1f}"])
+        out += ["", f"Hot lines, {mode}: share of their function's line time that moved most",
+                table(["line", "source", "share A", "share B", "moved (pts)"], lrows)]
+    only = [f"only in {side}: {', '.join(modes)}"
+            for side, modes in (("A", comparison.only_a), ("B", comparison.only_b)) if modes]
+    if only:
+        out += ["", *only]
+    return "\n".join(out)

@@ -1,0 +1,268 @@
+"""The compare decision rule (profkit/analysis/compare_stats.py) on fixed and simulated samples."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+from profkit.analysis.compare_stats import (
+    DEFAULT_LEVEL,
+    DEFAULT_MIN_EFFECT_PCT,
+    Reason,
+    Verdict,
+    _u_counts,
+    compare_samples,
+    exact_p_value,
+    mann_whitney_u,
+    smallest_p_value,
+)
+from tests.conftest import require
+
+A3 = [1.00, 1.02, 0.99]
+A5 = [1.00, 1.02, 0.99, 1.01, 1.03]
+
+
+# -- the rule ---------------------------------------------------------------------
+
+
+def test_three_vs_three_thirty_percent_slower_is_called():
+    result = compare_samples(A3, [1.3 * x for x in A3])
+    assert result.verdict is Verdict.SLOWER and result.called
+    assert result.reason is Reason.CALLED
+    assert result.change_pct == pytest.approx(30.0)
+    # at 3 vs 3 the 99% interval is the range of the pairwise ratios
+    assert result.ci == pytest.approx((1.3 * 0.99 / 1.02, 1.3 * 1.02 / 0.99))
+    # the U test cannot reach 0.01 at 3 vs 3: information only, not shown
+    assert result.mann_whitney_p is None and result.mann_whitney_min_p == pytest.approx(0.1)
+
+
+def test_three_vs_three_interval_is_the_pairwise_range_for_any_values():
+    rng = random.Random(7)
+    for _ in range(50):
+        a = [rng.uniform(0.5, 2.0) for _ in range(3)]
+        b = [rng.uniform(0.5, 2.0) for _ in range(3)]
+        lo, hi = compare_samples(a, b).ci
+        assert lo == pytest.approx(min(b) / max(a)) and hi == pytest.approx(max(b) / min(a))
+
+
+def test_faster_is_called_too():
+    result = compare_samples(A5, [0.7 * x for x in A5])
+    assert result.verdict is Verdict.FASTER and result.change_pct == pytest.approx(-30.0)
+    assert result.ci[1] < 1.0
+
+
+def test_identical_samples_are_not_a_change():
+    result = compare_samples(A5, A5)
+    assert result.verdict is Verdict.SAME and result.reason is Reason.INTERVAL_HAS_ONE
+    assert result.ratio == 1.0 and result.change_pct == 0.0
+    assert result.mann_whitney_p == 1.0  # 5 vs 5 can reach 0.01, so the test is shown
+    constant = compare_samples([2.0] * 3, [2.0] * 3)
+    assert constant.ci == (1.0, 1.0) and constant.verdict is Verdict.SAME
+
+
+def test_a_clear_but_small_change_is_below_the_minimum_effect():
+    a = [1.000, 1.001, 1.002, 1.001, 1.000]
+    b = [1.030, 1.031, 1.032, 1.031, 1.030]  # 3% slower, no overlap at all
+    result = compare_samples(a, b)
+    assert result.ci[0] > 1.0
+    assert result.verdict is Verdict.SAME and result.reason is Reason.BELOW_MIN_EFFECT
+    assert compare_samples(a, b, min_effect_pct=2.0).verdict is Verdict.SLOWER
+
+
+def test_overlapping_samples_are_not_called_however_large_the_median_change():
+    a = [1.0, 1.1, 2.0]
+    b = [1.05, 1.9, 2.1]  # medians 1.1 -> 1.9, but the samples overlap
+    result = compare_samples(a, b)
+    assert result.change_pct > 50
+    assert result.verdict is Verdict.SAME and result.reason is Reason.INTERVAL_HAS_ONE
+
+
+def test_one_repeat_calls_nothing_and_no_timings_is_missing():
+    one = compare_samples([1.0], [2.0])
+    assert one.verdict is Verdict.TOO_FEW and one.ci is None and one.ratio == 2.0
+    assert compare_samples([1.0, 1.0], [2.0]).verdict is Verdict.TOO_FEW
+    assert compare_samples([], [1.0]).verdict is Verdict.MISSING
+    assert compare_samples([1.0, float("nan")], []).verdict is Verdict.MISSING
+    assert compare_samples([1.0, 1.1], [2.0, 2.1]).verdict is Verdict.SLOWER  # 2 vs 2 is enough
+
+
+def test_the_answer_is_reproducible():
+    b = [1.1 * x + 0.01 * k for k, x in enumerate(A5)]
+    assert compare_samples(A5, b) == compare_samples(A5, b)
+
+
+def test_paired_rounds_use_the_median_per_round_ratio():
+    drift = [1.0, 1.4, 0.8, 1.2, 1.0]  # the machine's speed changes round to round
+    a = [d * 1.00 for d in drift]
+    b = [d * 1.15 for d in drift]  # but B is always 15% slower in the same round
+    paired = compare_samples(a, b, paired=True)
+    assert paired.paired and paired.ratio == pytest.approx(1.15)
+    assert paired.ci == pytest.approx((1.15, 1.15))
+    assert paired.verdict is Verdict.SLOWER and paired.mann_whitney_p is None
+    # unpaired, the drift hides the change
+    assert compare_samples(a, b).verdict is Verdict.SAME
+    with pytest.raises(ValueError, match="equal lengths"):
+        compare_samples([1.0, 2.0], [1.0], paired=True)
+
+
+def test_level_is_checked():
+    with pytest.raises(ValueError, match="level"):
+        compare_samples(A3, A3, level=1.0)
+
+
+def test_cli_defaults_match_the_rule():
+    from profkit.cli import compare as cli
+
+    assert cli.DEFAULT_MIN_EFFECT_PCT == DEFAULT_MIN_EFFECT_PCT
+    assert abs(cli.DEFAULT_ALPHA - (1.0 - DEFAULT_LEVEL)) < 1e-12
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_pure_noise_is_rarely_called_and_a_15pct_change_is_found(n):
+    """Simulated repeats with 3% noise (lognormal): what the bench measures on real runs.
+
+    At 3 vs 3 pure noise separates the samples 1 time in 10 (either way), and a
+    few of those reach the 5% minimum effect; the 10% gate stays quiet.
+    """
+    rng = np.random.default_rng(n)
+    trials = 200
+    false_calls = gate_failures = detections = 0
+    for _ in range(trials):
+        a, b = rng.lognormal(0, 0.03, n), rng.lognormal(0, 0.03, n)
+        same = compare_samples(list(a), list(b))
+        false_calls += same.called
+        gate_failures += same.verdict is Verdict.SLOWER and same.change_pct > 10
+        detections += compare_samples(list(a), list(1.15 * b)).verdict is Verdict.SLOWER
+    assert false_calls <= (0.05 if n == 3 else 0.02) * trials
+    assert gate_failures <= 0.01 * trials
+    assert detections >= 0.95 * trials
+
+
+# -- Mann-Whitney U, information only, against hand-computed values and scipy ------------
+
+
+def test_exact_p_for_fully_separated_samples():
+    result = mann_whitney_u([1, 2, 3], [4, 5, 6])
+    assert (result.u, result.method) == (0.0, "exact")
+    assert result.p == pytest.approx(0.1)
+    assert mann_whitney_u([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]).p == pytest.approx(2 / 252)
+    assert mann_whitney_u([6, 7, 8, 9, 10], [1, 2, 3, 4, 5]).u == 25.0
+
+
+def test_exact_p_for_overlapping_samples():
+    assert _u_counts(2, 2) == (1, 1, 2, 1, 1)
+    assert mann_whitney_u([1, 3], [2, 4]).p == pytest.approx(4 / 6)
+    assert mann_whitney_u([1, 4], [2, 3]).p == 1.0
+
+
+@pytest.mark.parametrize("m, n", [(1, 1), (2, 3), (5, 5), (4, 9), (12, 7)])
+def test_u_distribution_counts_every_ordering_once_and_is_symmetric(m, n):
+    counts = _u_counts(m, n)
+    assert len(counts) == m * n + 1
+    assert sum(counts) == math.comb(m + n, m)
+    assert counts == counts[::-1] == _u_counts(n, m)
+
+
+def test_smallest_p_tells_what_a_repeat_count_can_show():
+    assert smallest_p_value(5, 5) == pytest.approx(2 / 252)
+    assert smallest_p_value(3, 3) == pytest.approx(0.1)
+    assert smallest_p_value(2, 2) == pytest.approx(1 / 3)
+    assert exact_p_value(0, 5, 5) == smallest_p_value(5, 5)
+
+
+def test_ties_fall_back_to_the_normal_approximation():
+    assert mann_whitney_u([1, 2, 2, 3], [2, 3, 4, 4]).method == "normal"
+    assert mann_whitney_u([5.0] * 4, [5.0] * 4).p == 1.0
+    with pytest.raises(ValueError, match="ties"):
+        mann_whitney_u([1, 2], [2, 3], method="exact")
+    with pytest.raises(ValueError, match="at least one"):
+        mann_whitney_u([], [1.0])
+    with pytest.raises(ValueError, match="method"):
+        mann_whitney_u([1.0], [2.0], method="permutation")
+
+
+def test_agrees_with_scipy():
+    require("scipy")
+    import scipy.stats as scipy_stats
+
+    rng = random.Random(4)
+    for _ in range(300):
+        m, n = rng.randint(1, 12), rng.randint(1, 12)
+        a = [rng.gauss(0, 1) for _ in range(m)]
+        b = [rng.gauss(0.7, 1) for _ in range(n)]
+        if rng.random() < 0.3:
+            a, b = [round(x) for x in a], [round(x) for x in b]
+        ours = mann_whitney_u(a, b)
+        theirs = scipy_stats.mannwhitneyu(
+            a, b, alternative="two-sided", method="exact" if ours.method == "exact" else "asymptotic")
+        assert ours.u == pytest.approx(theirs.statistic)
+        assert ours.p == pytest.approx(theirs.pvalue, rel=1e-9, abs=1e-12)
+
+
+# -- wall or CPU time -------------------------------------------------------------------
+
+
+def test_wall_per_cpu_is_the_median_ratio_and_skips_missing_cpu():
+    from profkit.analysis.compare_stats import wall_per_cpu
+
+    assert wall_per_cpu([2.0, 3.0, 4.0], [1.0, 1.0, 1.0]) == 3.0
+    assert wall_per_cpu([2.0, 3.0], [1.0, float("nan")]) == 2.0
+    assert wall_per_cpu([1.0], [0.0]) is None
+
+
+def test_measure_is_wall_unless_the_runs_waited_differently():
+    from profkit.analysis.compare_stats import Measure, choose_measure
+
+    assert choose_measure(1.01, 1.02) is Measure.WALL
+    assert choose_measure(1.0, 3.0) is Measure.CPU       # B's run shared its core with other work
+    assert choose_measure(0.55, 0.50) is Measure.CPU      # a pool that got fewer cores in B
+    assert choose_measure(None, 3.0) is Measure.WALL      # no CPU times: wall it is
+    assert choose_measure(1.0, 1.04, min_effect_pct=5.0) is Measure.WALL
+    # the same median wait in both runs, but B's repeats waited unevenly: load came and went
+    assert choose_measure(2.0, 2.0, spreads=[1.0, 30.0]) is Measure.CPU
+    assert choose_measure(2.0, 2.0, spreads=[1.0, None]) is Measure.WALL
+
+
+def test_wait_spread_is_the_iqr_of_wall_per_cpu():
+    from profkit.analysis.compare_stats import wait_spread_pct
+
+    assert wait_spread_pct([1.0, 1.0, 1.0], [1.0, 1.0, 1.0]) == 0.0
+    assert wait_spread_pct([1.0, 2.0, 3.0, 4.0, 5.0], [1.0] * 5) == pytest.approx(100 * 2 / 3)
+    assert wait_spread_pct([1.0], [1.0]) is None
+
+
+def test_a_busy_machine_during_b_is_not_a_regression_but_more_cpu_work_is():
+    from profkit.analysis.compare import compare_mode
+
+    cpu = [0.050, 0.051, 0.049, 0.050, 0.052]
+    quiet = [c * 1.01 for c in cpu]
+    busy = [c * k for c, k in zip(cpu, (3.1, 4.0, 2.6, 3.5, 3.0), strict=True)]  # waited for a core
+    same = compare_mode("sequential", quiet, busy, cpus_a=cpu, cpus_b=cpu)
+    assert same.measure == "cpu" and same.verdict == Verdict.SAME.value
+    assert same.wall_change_pct > 100 and same.wall_per_cpu_b > 2.5
+    forced = compare_mode("sequential", quiet, busy, cpus_a=cpu, cpus_b=cpu, measure=None)
+    assert forced.measure == "cpu"
+
+    heavier = [c * 1.15 for c in cpu]  # B does 15% more work, and the machine was busy too
+    slower = compare_mode("sequential", quiet, [c * 3 for c in heavier], cpus_a=cpu, cpus_b=heavier)
+    assert slower.measure == "cpu" and slower.verdict == Verdict.SLOWER.value
+    assert slower.change_pct == pytest.approx(15.0, abs=1.0)
+
+    # on a quiet machine, more work shows in wall time and is judged on it
+    plain = compare_mode("sequential", quiet, [c * 1.01 for c in heavier], cpus_a=cpu, cpus_b=heavier)
+    assert plain.measure == "wall" and plain.verdict == Verdict.SLOWER.value
+
+
+def test_cpu_time_in_coarse_ticks_is_not_preferred_to_a_steadier_wall_time():
+    from profkit.analysis.compare import compare_mode
+
+    # a pool: wall time steady, worker CPU time in 10 ms ticks, so its wall / CPU spreads widely
+    walls_a = [0.0074, 0.0075, 0.0073]
+    walls_b = [0.0131, 0.0130, 0.0133]
+    cpus_a = [0.010, 0.020, 0.010]
+    cpus_b = [0.020, 0.030, 0.020]
+    result = compare_mode("processes", walls_a, walls_b, cpus_a=cpus_a, cpus_b=cpus_b)
+    assert result.measure == "wall" and result.verdict == Verdict.SLOWER.value

@@ -84,6 +84,12 @@ class Executor(ABC):
     def close(self, *, kill: bool = False) -> None:
         """Shut down; with ``kill``, terminate workers that may hang. Safe to call twice."""
 
+    def ship(self, obj: Any) -> Any:
+        """``obj`` as this executor's workers can load it: by value if it lives in ``__main__``."""
+        from profkit.executors.shipping import ship
+
+        return ship(obj, self.settings.start_method, str(self.spec))
+
     def describe(self) -> dict[str, JSON]:
         """What the report says about this pool."""
         return {"kind": self.kind, "workers": self.workers}

@@ -84,11 +84,16 @@ class Executor(ABC):
     def close(self, *, kill: bool = False) -> None:
         """Shut down; with ``kill``, terminate workers that may hang. Safe to call twice."""
 
+    @property
+    def workers_inherit_main(self) -> bool:
+        """True if the workers see this process's ``__main__`` (they are forked from it)."""
+        return self.settings.start_method == "fork"
+
     def ship(self, obj: Any) -> Any:
         """``obj`` as this executor's workers can load it: by value if it lives in ``__main__``."""
         from profkit.executors.shipping import ship
 
-        return ship(obj, self.settings.start_method, str(self.spec))
+        return ship(obj, self.workers_inherit_main, str(self.spec))
 
     def describe(self) -> dict[str, JSON]:
         """What the report says about this pool."""

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import functools
 import weakref
+from types import CodeType, FunctionType
 from typing import Any
 
 from profkit.errors import ModeFailed
-
-#: Start methods whose workers inherit the parent's ``__main__``.
-INHERITS_MAIN = ("fork",)
 
 _WRAPPED: weakref.WeakKeyDictionary[Any, ByValue] = weakref.WeakKeyDictionary()
 _LOADED: dict[bytes, Any] = {}
@@ -31,7 +29,46 @@ def defined_in_main(obj: object) -> bool:
         and hasattr(obj, "__qualname__")
 
 
-def _load(payload: bytes) -> Any:
+def _source_files(fn: Any) -> dict[str, str]:
+    """Qualname -> source file of ``fn`` and the ``__main__`` functions it names, transitively."""
+    found: dict[str, str] = {}
+    todo = [fn]
+    while todo:
+        f = todo.pop()
+        code = getattr(f, "__code__", None)
+        if code is None or f.__qualname__ in found:
+            continue
+        found[f.__qualname__] = code.co_filename
+        names = getattr(f, "__globals__", {})
+        todo += [names[n] for n in code.co_names if defined_in_main(names.get(n))]
+    return found
+
+
+def _with_filename(code: CodeType, filename: str) -> CodeType:
+    consts = tuple(_with_filename(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
+def restore_filenames(fn: Any, files: dict[str, str]) -> None:
+    """Give shipped code its source file back (cloudpickle names it ``<dynamic-code>``).
+
+    The workers' profiles then merge with the parent's, and line_profiler finds the source.
+    """
+    todo, seen = [fn], set()
+    while todo:
+        f = todo.pop()
+        code = getattr(f, "__code__", None)
+        if code is None or id(f) in seen:
+            continue
+        seen.add(id(f))
+        filename = files.get(f.__qualname__)
+        if filename and code.co_filename != filename:
+            f.__code__ = _with_filename(code, filename)
+        names = getattr(f, "__globals__", {})
+        todo += [names[n] for n in code.co_names if isinstance(names.get(n), FunctionType)]
+
+
+def _load(payload: bytes, files: dict[str, str] | None = None) -> Any:
     """Unpickle a shipped function once per worker; later items reuse it."""
     fn = _LOADED.get(payload)
     if fn is None:
@@ -39,7 +76,9 @@ def _load(payload: bytes) -> Any:
 
         if len(_LOADED) >= _LOADED_MAX:
             _LOADED.clear()
-        fn = _LOADED[payload] = cloudpickle.loads(payload)
+        fn = cloudpickle.loads(payload)
+        restore_filenames(fn, files or {})
+        _LOADED[payload] = fn
     return fn
 
 
@@ -51,23 +90,25 @@ class ByValue:
 
         self.fn = fn
         self.payload: bytes = cloudpickle.dumps(fn)
+        self.files = _source_files(fn)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
 
-    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        return _load, (self.payload,)
+    def __reduce__(self) -> tuple[Any, tuple[bytes, dict[str, str]]]:
+        return _load, (self.payload, self.files)
 
 
-def ship(obj: Any, start_method: str, label: str = "") -> Any:
-    """``obj`` as a worker started by ``start_method`` can load it.
+def ship(obj: Any, inherits_main: bool, label: str = "workers") -> Any:
+    """``obj`` as workers can load it: by value if it lives in ``__main__`` and they lack it.
 
-    Anything not defined in ``__main__``, or any start method that inherits
-    ``__main__``, is returned as it is. Without cloudpickle a ``__main__``
-    function cannot reach a spawned worker: ModeFailed says so in one line.
+    Anything not defined in ``__main__``, or anything going to workers that
+    inherit ``__main__`` (forked ones), is returned as it is. Without
+    cloudpickle a ``__main__`` function cannot reach other workers: ModeFailed
+    says so in one line.
     """
-    if start_method in INHERITS_MAIN or isinstance(obj, ByValue) or not defined_in_main(obj):
+    if inherits_main or isinstance(obj, ByValue) or not defined_in_main(obj):
         return obj
     wrapped = _WRAPPED.get(obj)
     if wrapped is not None:
@@ -76,18 +117,22 @@ def ship(obj: Any, start_method: str, label: str = "") -> Any:
         wrapped = ByValue(obj)
     except ImportError as exc:
         raise ModeFailed(
-            f"{label or start_method}: {obj.__qualname__} is defined in __main__ (a notebook or "
-            f"script), which {start_method} workers cannot import: pip install cloudpickle, "
-            "or use --start-method fork, or move it to a module") from exc
+            f"{label}: {obj.__qualname__} is defined in __main__ (a notebook or script), which "
+            "these workers cannot import: pip install cloudpickle, or use --start-method fork, "
+            "or move it to a module") from exc
     except Exception as exc:  # noqa: BLE001 - cloudpickle raises many kinds
         raise ModeFailed(
-            f"{label or start_method}: {obj.__qualname__} is defined in __main__ and cloudpickle "
-            f"cannot ship it to {start_method} workers ({type(exc).__name__}: {exc}): use "
-            "--start-method fork, or move it to a module") from exc
+            f"{label}: {obj.__qualname__} is defined in __main__ and cloudpickle cannot ship it "
+            f"to these workers ({type(exc).__name__}: {exc}): use --start-method fork, or move "
+            "it to a module") from exc
     _WRAPPED[obj] = wrapped
     return wrapped
 
 
-def ship_args(args: tuple[Any, ...], start_method: str, label: str = "") -> tuple[Any, ...]:
-    """:func:`ship` applied to each argument of a submitted call."""
-    return tuple(ship(a, start_method, label) for a in args)
+def source_files(args: tuple[Any, ...]) -> dict[str, str]:
+    """The source files of the shipped functions among ``args`` (for :func:`restore_filenames`)."""
+    files: dict[str, str] = {}
+    for arg in args:
+        if isinstance(arg, ByValue):
+            files.update(arg.files)
+    return files

@@ -40,7 +40,7 @@ def _check_f(run, mode: str, items: list[int]) -> None:
     tasks = run.tasks[run.tasks["mode"] == mode]
     assert sorted(tasks["item"]) == list(range(len(items)))
     # the results, checked against the bare function computed here
-    assert {int(i): r for i, r in zip(tasks["item"], tasks["result_repr"])} == \
+    assert {int(i): r for i, r in zip(tasks["item"], tasks["result_repr"], strict=True)} == \
         {i: repr(expected(n)) for i, n in enumerate(items)}
 
 

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cell_function(shell: InteractiveShell, cell: str) -> Callable[[Any], Any]:
     """Compile ``cell`` as the body of ``profkit_cell(item)``, its last expression returned."""
-    source = shell.transform_cell(cell)
+    source: str = shell.transform_cell(cell)  # type: ignore[no-untyped-call]
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -79,7 +79,7 @@ def cell_function(shell: InteractiveShell, cell: str) -> Callable[[Any], Any]:
     function.body = body
     ast.fix_missing_locations(module)
     # The cell's source goes to linecache, so line_profiler and the report can show its lines.
-    filename = shell.compile.cache(source)
+    filename: str = shell.compile.cache(source)  # type: ignore[no-untyped-call]
     code = compile(module, filename, "exec")
     exec(code, shell.user_ns)  # noqa: S102 - the user's own cell, as IPython would run it
     fn: Callable[[Any], Any] = shell.user_ns[CELL_FUNCTION]
@@ -104,7 +104,7 @@ def notebook_workload(fn: Any, items: Any, name: str | None, what: str) -> Workl
         raise IPythonUsageError(f"%profkit: -i must give a list or other iterable of items, got "
                                 f"{type(items).__name__}")
     doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()
-    return Workload(name=name or getattr(fn, "__name__", "task"), task=fn, items=list(items),
+    return Workload(name=name or str(getattr(fn, "__name__", "task")), task=fn, items=list(items),
                     description=doc[0] if doc else "defined in the notebook")
 
 
@@ -112,7 +112,7 @@ def notebook_workload(fn: Any, items: Any, name: str | None, what: str) -> Workl
 class ProfkitMagics(Magics):
     """``%profkit`` and ``%%profkit``."""
 
-    @line_cell_magic
+    @line_cell_magic  # type: ignore[untyped-decorator]
     def profkit(self, line: str, cell: str | None = None) -> Run | None:
         """Profile in each mode and return the Run: %profkit TARGET | -f FUNC -i EXPR; %%profkit -i EXPR."""
         parser = build_parser()
@@ -182,4 +182,4 @@ class ProfkitMagics(Magics):
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """``%load_ext profkit``."""
-    ipython.register_magics(ProfkitMagics)
+    ipython.register_magics(ProfkitMagics)  # type: ignore[no-untyped-call]

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from profkit.model import DEFAULT_LINE_BUDGET_S, DEFAULT_MAX_ROUNDS, DEFAULT_MAX_ROUNDS_S, DEFAULT_MIN_ROUNDS
+
 #: cProfile costs about this much on tight loops (ARCHITECTURE.md: 1.66x).
 CPROFILE_SLOWDOWN = 1.7
 #: line_profiler costs about this much on tight loops (runner.LINE_SLOWDOWN).
@@ -46,10 +48,10 @@ class Plan:
 
     n_modes: int = 1
     repeat: int | None = None
-    max_rounds: int = 25
-    max_time_s: float = 30.0
-    line_budget_s: float = 0.5
-    min_rounds: int = 3
+    max_rounds: int = DEFAULT_MAX_ROUNDS
+    max_time_s: float = DEFAULT_MAX_ROUNDS_S
+    line_budget_s: float = DEFAULT_LINE_BUDGET_S
+    min_rounds: int = DEFAULT_MIN_ROUNDS
 
 
 @dataclass

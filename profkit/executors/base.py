@@ -58,6 +58,8 @@ class Executor(ABC):
         self.startup_s = 0.0
         #: True once a hung task was left running in a thread no one can kill.
         self.abandoned = False
+        #: Functions from ``__main__`` shipped by value in this run: id -> (function, wrapper).
+        self._shipped: dict[int, tuple[Any, Any]] = {}
 
     @property
     def starts_by_fork(self) -> bool:
@@ -93,7 +95,7 @@ class Executor(ABC):
         """``obj`` as this executor's workers can load it: by value if it lives in ``__main__``."""
         from profkit.executors.shipping import ship
 
-        return ship(obj, self.workers_inherit_main, str(self.spec))
+        return ship(obj, self.workers_inherit_main, str(self.spec), self._shipped)
 
     def describe(self) -> dict[str, JSON]:
         """What the report says about this pool."""

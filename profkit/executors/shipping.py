@@ -5,20 +5,24 @@ inherits the parent's ``__main__`` and finds ``f``; a spawned or forkserver
 worker starts a fresh interpreter whose ``__main__`` has no ``f``. For those,
 the function travels by value with cloudpickle: :class:`ByValue` pickles as its
 function's code and globals, and unpickles as the bare function, so profilers
-in the worker see ``f`` itself and no wrapper frame. Dask does the same on its
-own (its serializer falls back to cloudpickle for ``__main__``).
+in the worker see ``f`` itself and no wrapper frame. Dask workers get it by
+value too: Dask would fall back to cloudpickle on its own, but cloudpickle
+names the code ``<dynamic-code>``, and the workers' profiles would then not
+merge with the parent's; :func:`restore_filenames` gives the file back.
+
+Globals are captured when a function is shipped, so each executor ships once
+per run (its own ``cache``): a notebook global changed between two runs is
+seen by the next run.
 """
 
 from __future__ import annotations
 
 import functools
-import weakref
 from types import CodeType, FunctionType
 from typing import Any
 
 from profkit.errors import ModeFailed
 
-_WRAPPED: weakref.WeakKeyDictionary[Any, ByValue] = weakref.WeakKeyDictionary()
 _LOADED: dict[bytes, Any] = {}
 _LOADED_MAX = 64
 
@@ -100,19 +104,20 @@ class ByValue:
         return _load, (self.payload, self.files)
 
 
-def ship(obj: Any, inherits_main: bool, label: str = "workers") -> Any:
+def ship(obj: Any, inherits_main: bool, label: str = "workers",
+         cache: dict[int, tuple[Any, ByValue]] | None = None) -> Any:
     """``obj`` as workers can load it: by value if it lives in ``__main__`` and they lack it.
 
     Anything not defined in ``__main__``, or anything going to workers that
     inherit ``__main__`` (forked ones), is returned as it is. Without
     cloudpickle a ``__main__`` function cannot reach other workers: ModeFailed
-    says so in one line.
+    says so in one line. ``cache`` keeps one wrapper per object (per run).
     """
     if inherits_main or isinstance(obj, ByValue) or not defined_in_main(obj):
         return obj
-    wrapped = _WRAPPED.get(obj)
-    if wrapped is not None:
-        return wrapped
+    cached = cache.get(id(obj)) if cache is not None else None
+    if cached is not None and cached[0] is obj:
+        return cached[1]
     try:
         wrapped = ByValue(obj)
     except ImportError as exc:
@@ -125,7 +130,8 @@ def ship(obj: Any, inherits_main: bool, label: str = "workers") -> Any:
             f"{label}: {obj.__qualname__} is defined in __main__ and cloudpickle cannot ship it "
             f"to these workers ({type(exc).__name__}: {exc}): use --start-method fork, or move "
             "it to a module") from exc
-    _WRAPPED[obj] = wrapped
+    if cache is not None:
+        cache[id(obj)] = (obj, wrapped)
     return wrapped
 
 

@@ -133,3 +133,17 @@ def test_dask_mode_runs_a_notebook_function(shell, tmp_path):
                           f"--line-budget 0.05 --out {tmp_path / 'r'} -q")
     assert run.meta["status"] == {"sequential": "ok", "dask": "ok"}, run.meta["errors"]
     _check_f(run, "dask", ITEMS)
+
+
+def test_a_changed_notebook_global_reaches_the_next_run(shell, tmp_path):
+    """Shipping by value captures globals: each run ships anew, so the workers see the new value."""
+    run_cell(shell, "K = 1\ndef scaled(n):\n    return n * K\n")
+    line = ('%profkit -f scaled -i "[1, 2, 3]" --modes sequential,processes --repeat 1 '
+            "--start-method spawn --line-budget 0.05 -q --out {out}")
+    results = []
+    for k, name in ((1, "a"), (10, "b")):
+        run_cell(shell, f"K = {k}")
+        run = run_cell(shell, line.format(out=tmp_path / name))
+        tasks = run.tasks[run.tasks["mode"] == "processes"].sort_values("item")
+        results.append(list(tasks["result_repr"]))
+    assert results == [["1", "2", "3"], ["10", "20", "30"]]

@@ -147,3 +147,10 @@ def test_a_changed_notebook_global_reaches_the_next_run(shell, tmp_path):
         tasks = run.tasks[run.tasks["mode"] == "processes"].sort_values("item")
         results.append(list(tasks["result_repr"]))
     assert results == [["1", "2", "3"], ["10", "20", "30"]]
+
+
+def test_help_lists_the_cli_options_and_the_notebook_ones(shell, capsys):
+    assert run_cell(shell, "%profkit -h") is None
+    text = capsys.readouterr().out
+    for flag in ("--modes", "--repeat", "--precision", "--start-method", "-f FUNC", "-i EXPR"):
+        assert flag in text

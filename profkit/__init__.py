@@ -31,6 +31,13 @@ _LAZY = {
 }
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext profkit``: register the ``%profkit`` and ``%%profkit`` magics."""
+    from profkit.magic import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __getattr__(name: str) -> Any:
     """Import the public names on first use, so ``profkit --help`` stays fast."""
     if name in _LAZY:

@@ -89,6 +89,13 @@ class Run:
         """Write the run (stats, frames, run.json, report) to a new folder; return it."""
         return save(self, directory)
 
+    def __repr__(self) -> str:
+        """One line (IPython's terminal shows it): workload, status per mode, folder."""
+        name = (self.meta.get("workload") or {}).get("name", "?")
+        status = ", ".join(f"{m} {s}" for m, s in (self.meta.get("status") or {}).items())
+        where = f"; {self.path}" if self.path else ""
+        return f"<profkit Run {name}: {status or 'no modes'}{where}>"
+
     def _repr_html_(self) -> str:
         """Jupyter: the summary, speedup chart and top bottlenecks in an isolated iframe."""
         from profkit.render.notebook import repr_html

@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from profkit.cli.progress import Plan, make_progress
 from profkit.errors import EXIT_INTERRUPTED, EXIT_MODE_FAILED, EXIT_OK, UsageError
 
+if TYPE_CHECKING:
+    from profkit.workloads.model import Workload
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", metavar="TARGET",
+
+def add_arguments(parser: argparse.ArgumentParser, *, target_required: bool = True) -> None:
+    """The options of ``profkit profile`` (``%profkit`` reuses them, its TARGET optional)."""
+    parser.add_argument("target", metavar="TARGET", nargs=None if target_required else "?",
                         help="a built-in workload (see profkit list), package.module:name "
                         "or path/to/file.py:name")
     parser.add_argument("--modes", help="comma-separated: sequential, threads[:N], processes[:N], "
@@ -56,30 +61,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--open", action="store_true", help="open the report in a browser")
 
 
-class ProgressLine:
-    """Progress on stderr: one rewritten line on a terminal, one line per step otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self.t0 = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if not self.enabled:
-            return
-        text = f"[{time.perf_counter() - self.t0:6.1f}s] {message}"
-        if self.tty:
-            sys.stderr.write(f"\r\033[K{text}")
-        else:
-            sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled and self.tty:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
 def _float(text: str | None, what: str) -> float | None:
     if text is None:
         return None
@@ -99,7 +80,14 @@ def _timeout(text: str | None) -> float | None:
     return None if text is None else check_seconds(text, "--timeout")
 
 
-def run(args: argparse.Namespace) -> int:
+def prepare(args: argparse.Namespace, workload: Workload | None = None,
+            name: str | None = None) -> tuple[Workload, dict[str, Any], Path]:
+    """The workload, :func:`profkit.profile`'s keyword arguments and the run folder.
+
+    Flags win over ``[tool.profkit]``. ``workload`` replaces ``args.target``
+    (the notebook magic builds one from a function in the user's namespace).
+    The folder is absolute: a task may chdir, and the run still lands here.
+    """
     from profkit.config import load_config
     from profkit.executors.registry import parse_positive_int, parse_workers
     from profkit.model import (
@@ -108,13 +96,12 @@ def run(args: argparse.Namespace) -> int:
         DEFAULT_MAX_ROUNDS_S,
         DEFAULT_PRECISION,
     )
-    from profkit.pipeline import DEFAULT_MODES, default_out_dir, profile
-    from profkit.render import render
-    from profkit.store import claim_fresh_run_dir, release_run_dir
+    from profkit.pipeline import DEFAULT_MODES, default_out_dir
     from profkit.workloads.registry import resolve
 
     config = load_config()
-    workload = resolve(args.target, config.get("workloads", []))
+    if workload is None:
+        workload = resolve(args.target, config.get("workloads", []))
     modes = args.modes or config.get("modes") or DEFAULT_MODES
     workers = args.workers if args.workers is not None else config.get("workers")
     if workers is not None:
@@ -129,29 +116,51 @@ def run(args: argparse.Namespace) -> int:
         config.get("max_time", DEFAULT_MAX_ROUNDS_S)
     max_rounds = parse_positive_int(args.max_rounds, "--max-rounds") if args.max_rounds else \
         config.get("max_rounds", DEFAULT_MAX_ROUNDS)
-    # Absolute: a task may chdir, and the run still lands (and is named) here. The default
-    # folder is claimed now, so two runs started in the same second get one each.
-    if args.out:
-        out = Path(args.out).absolute()
-    else:
-        out = claim_fresh_run_dir(
-            default_out_dir(workload.name, config.get("out", "reports")).absolute())
+    out = (Path(args.out) if args.out else
+           default_out_dir(workload.name, config.get("out", "reports"))).absolute()
+    kwargs: dict[str, Any] = dict(
+        modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
+        precision=args.precision or config.get("precision", DEFAULT_PRECISION),
+        max_rounds=max_rounds, max_time=max_time,
+        chunksize=chunksize if chunksize == "auto" or chunksize is None
+        else parse_positive_int(chunksize, "--chunksize"),
+        start_method=args.start_method or config.get("start_method"), timeout=timeout,
+        sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
+        line_budget=line_budget, target=name or args.target,
+        gc=args.gc or config.get("gc", "off"),
+    )
+    return workload, kwargs, out
 
-    progress = ProgressLine(enabled=not args.quiet)
+
+def progress_plan(kwargs: dict[str, Any]) -> Plan:
+    """What the progress display needs to know of the run ahead."""
+    from profkit.pipeline import parse_repeat
+
+    modes = kwargs["modes"]
+    names = [m for m in (modes.split(",") if isinstance(modes, str) else modes) if str(m).strip()]
     try:
-        run_ = profile(
-            workload, modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
-            precision=args.precision or config.get("precision", DEFAULT_PRECISION),
-            max_rounds=max_rounds, max_time=max_time,
-            chunksize=parse_positive_int(chunksize, "--chunksize") if chunksize is not None else None,
-            start_method=args.start_method or config.get("start_method"), timeout=timeout,
-            sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
-            line_budget=line_budget, progress=progress, target=args.target,
-            gc=args.gc or config.get("gc", "off"),
-        )
+        repeat = parse_repeat(kwargs["repeat"])
+    except UsageError:
+        repeat = None  # profile() reports it
+    return Plan(n_modes=len(names), repeat=repeat, max_rounds=int(kwargs["max_rounds"]),
+                max_time_s=float(kwargs["max_time"] or float("inf")),
+                line_budget_s=float(kwargs["line_budget"]))
+
+
+def run(args: argparse.Namespace) -> int:
+    from profkit.pipeline import profile
+    from profkit.render import render
+    from profkit.store import claim_fresh_run_dir, release_run_dir
+
+    workload, kwargs, out = prepare(args)
+    if not args.out:  # claimed now, so two runs started in the same second get one each
+        out = kwargs["out"] = claim_fresh_run_dir(out)
+    progress = make_progress(args.quiet, progress_plan(kwargs), title=f"profkit {workload.name}")
+    try:
+        run_ = profile(workload, progress=progress, **kwargs)
     finally:
+        progress.done()
         release_run_dir(out, discard=True)  # only if still held: nothing was saved in it
-    progress.done()
     if args.json:
         print(render(run_, "json"))
     elif not args.quiet:

@@ -60,6 +60,8 @@ class Executor(ABC):
         self.startup_s = 0.0
         #: True once a hung task was left running in a thread no one can kill.
         self.abandoned = False
+        #: Functions from ``__main__`` shipped by value in this run: id -> (function, wrapper).
+        self._shipped: dict[int, tuple[Any, Any]] = {}
 
     @property
     def starts_by_fork(self) -> bool:
@@ -85,6 +87,17 @@ class Executor(ABC):
     @abstractmethod
     def close(self, *, kill: bool = False) -> None:
         """Shut down; with ``kill``, terminate workers that may hang. Safe to call twice."""
+
+    @property
+    def workers_inherit_main(self) -> bool:
+        """True if the workers see this process's ``__main__`` (they are forked from it)."""
+        return self.settings.start_method == "fork"
+
+    def ship(self, obj: Any) -> Any:
+        """``obj`` as this executor's workers can load it: by value if it lives in ``__main__``."""
+        from profkit.executors.shipping import ship
+
+        return ship(obj, self.workers_inherit_main, str(self.spec), self._shipped)
 
     def describe(self) -> dict[str, JSON]:
         """What the report says about this pool."""

@@ -83,12 +83,13 @@ class PoolExecutor(Executor):
     def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
         assert self._pool is not None, "start() first"
         self.check_workers()
-        return _PoolHandle(self, self._pool.apply_async(fn, args))
+        return _PoolHandle(self, self._pool.apply_async(fn, tuple(map(self.ship, args))))
 
     def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
         pool = self._pool
         assert pool is not None, "start() first"
         chunksize = self.settings.chunksize
+        task = self.ship(task)
 
         def run() -> list[Any]:
             return list(_PoolHandle(self, pool.map_async(task, items, chunksize)).result(timeout))

@@ -46,12 +46,13 @@ class ProcessesExecutor(Executor):
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
         assert self._pool is not None, "start() first"
-        return self._pool.submit(fn, *args)
+        return self._pool.submit(fn, *map(self.ship, args))
 
     def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
         pool = self._pool
         assert pool is not None, "start() first"
         chunksize = self.settings.chunksize or 1
+        task = self.ship(task)
         return time_in_parent(lambda: list(pool.map(task, items, timeout=timeout,
                                                      chunksize=chunksize)), self.worker_pids(),
                               self.settings.gc_timed)

@@ -33,6 +33,7 @@ from profkit.executors.base import Executor, Settings, Task, time_in_parent
 from profkit.executors.dask.addresses import MISSING_DASK, normalize_address
 from profkit.executors.dask.workers import (
     call_on_worker,
+    call_restored,
     file_module_plugin,
     load_file_modules,
     scheduler_allowed_failures,
@@ -40,6 +41,7 @@ from profkit.executors.dask.workers import (
     touch_task,
     worker_info,
 )
+from profkit.executors.shipping import source_files
 from profkit.model import JSON, ModeSpec, Payload, TaskRecord, Traits, WorkerLabel
 
 #: How long a refused connection is retried (a scheduler that is still starting).
@@ -133,6 +135,11 @@ class DaskExecutor(Executor):
         #: Task key -> 'item N' for what is in flight, so a dead worker's tasks get named.
         self._whats: dict[Any, str] = {}
         self._label = f"dask:{workers}"
+
+    @property
+    def workers_inherit_main(self) -> bool:
+        """Dask workers never see our ``__main__``: functions from there go by value."""
+        return False
 
     # -- start --
 
@@ -231,6 +238,7 @@ class DaskExecutor(Executor):
 
     def _prepare_workers(self, task: Callable[[Any], Any]) -> None:
         client = self.client
+        task = self.ship(task)
         client.subscribe_topic("all", self._on_cluster_event)
         self._subscribed = True
         if self.file_modules:
@@ -298,7 +306,10 @@ class DaskExecutor(Executor):
         name = getattr(fn, "__name__", "task")
         key = f"profkit-{name}-{uuid.uuid4().hex}"
         what = _describe_batch(args)
-        future = self.client.submit(call_on_worker, fn, *args, key=key, pure=False)
+        shipped = tuple(map(self.ship, args))
+        files = source_files(shipped)
+        future = (self.client.submit(call_restored, files, fn, *shipped, key=key, pure=False) if files
+                  else self.client.submit(call_on_worker, fn, *shipped, key=key, pure=False))
         if len(self._pending) > 1000:
             self._pending = [f for f in self._pending if not f.done()]
             self._whats = {f.key: self._whats.get(f.key, "a task") for f in self._pending}
@@ -313,6 +324,7 @@ class DaskExecutor(Executor):
         spread over all the cluster's workers.
         """
         self._check_cluster({})
+        task = self.ship(task)
         token = uuid.uuid4().hex
         name = getattr(task, "__name__", "task")
         keys = [f"profkit-{name}-{token}-{i}" for i in range(len(items))]

@@ -24,6 +24,19 @@ def call_on_worker(fn: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
+def call_restored(files: dict[str, str], fn: Callable[..., Any], *args: Any) -> Any:
+    """:func:`call_on_worker`, first giving shipped ``__main__`` functions their source files back.
+
+    The scheduler unpickles a task's arguments and pickles them again with
+    cloudpickle, which names their code ``<dynamic-code>``.
+    """
+    from profkit.executors.shipping import restore_filenames
+
+    for arg in args:
+        restore_filenames(arg, files)
+    return call_on_worker(fn, *args)
+
+
 def worker_info() -> dict[str, Any]:
     """Who and where a worker is, and its clocks, for pids and clock offsets."""
     return {"pid": os.getpid(), "host": socket.gethostname(), "perf": time.perf_counter(),

@@ -84,6 +84,11 @@ class Executor(ABC):
     def close(self, *, kill: bool = False) -> None:
         """Shut down; with ``kill``, terminate workers that may hang. Safe to call twice."""
 
+    @classmethod
+    def dispatch_chunksize(cls, chunksize: int | None, n_items: int, workers: int) -> int:
+        """Items per hand-out that a map of ``n_items`` really uses (the schedule's unit)."""
+        return max(1, chunksize or 1) if cls.traits.honours_chunksize else 1
+
     def describe(self) -> dict[str, JSON]:
         """What the report says about this pool."""
         return {"kind": self.kind, "workers": self.workers}

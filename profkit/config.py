@@ -14,7 +14,7 @@ KEYS = {
     "precision": (int, float, str),
     "max_rounds": (int,),
     "max_time": (int, float),
-    "chunksize": (int,),
+    "chunksize": (int, str),  # N or "auto"
     "out": (str,),
     "workloads": (list,),
     "lines": (list,),

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from profkit.errors import RunDirError, StoreError
-from profkit.frames import FRAME_NAMES
+from profkit.frames import FRAME_NAMES, OPTIONAL_FRAMES, empty
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -275,6 +275,9 @@ def load(directory: str | os.PathLike[str]) -> Run:
     frames = {}
     for name in FRAME_NAMES:
         file = path / "frames" / f"{name}.parquet"
+        if not file.is_file() and name in OPTIONAL_FRAMES:
+            frames[name] = empty(name)
+            continue
         if not file.is_file():
             raise StoreError(f"{path} is incomplete: frames/{name}.parquet is missing")
         try:

@@ -30,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-time", help="for --repeat auto: start no new round after this many "
                         "seconds of rounds (default: 30)")
     parser.add_argument("--chunksize", help="items handed to a worker at a time, for the modes "
-                        "that hand out chunks: processes (default 1) and pool (default: "
-                        "Pool.map's own choice)")
+                        "that hand out chunks: N, or auto (four chunks per worker for tasks "
+                        "under 1 ms, else 1); processes default to 1, pool to Pool.map's own "
+                        "choice")
     parser.add_argument("--lines", help="comma-separated extra functions for line_profiler: "
                         "name (in the task's module) or module:qualname")
     parser.add_argument("--line-budget", help="seconds the line_profiler pass may take per mode: "
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         workload, modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
         precision=args.precision or config.get("precision", DEFAULT_PRECISION),
         max_rounds=max_rounds, max_time=max_time,
-        chunksize=parse_positive_int(chunksize, "--chunksize") if chunksize is not None else None,
+        chunksize=chunksize,
         start_method=args.start_method or config.get("start_method"), timeout=timeout,
         sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
         line_budget=line_budget, progress=progress, target=args.target,

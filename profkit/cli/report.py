@@ -20,7 +20,10 @@ def run(args: argparse.Namespace) -> int:
     from profkit.store import REPORT_FILE, load
 
     run_ = load(args.run_dir)
+    from profkit.frames import prediction_frame
+
     run_.analysis = analyse(run_.frames, run_.meta)
+    run_.frames["prediction"] = prediction_frame(run_.analysis)
     target = Path(args.output) if args.output else Path(args.run_dir) / REPORT_FILE
     run_.to_html(target)
     print(target)

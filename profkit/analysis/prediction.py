@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from profkit.analysis.bounds import chunked, list_schedule_makespan
+from profkit.analysis.verdict import fmt_speedup
 
 MAX_WORKERS = 64
 FLAT_SHARE = 0.95  # the curve is flat from the first W within 5% of its best
@@ -152,6 +153,6 @@ def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str
         Limit.WORKERS: (f"the worker count: it still scales at {len(points)} workers"),
     }
     text = (f"{model.mode}: the predicted speedup flattens at {flat.workers} worker"
-            f"{'s' if flat.workers != 1 else ''} ({flat.speedup:.2f}×; {best:.2f}× at most up to "
-            f"{len(points)}), held by {reasons[why]}.")
+            f"{'s' if flat.workers != 1 else ''} ({fmt_speedup(flat.speedup)}; "
+            f"{fmt_speedup(best)} at most up to {len(points)}), held by {reasons[why]}.")
     return flat.workers, why, text

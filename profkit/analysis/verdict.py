@@ -350,7 +350,8 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
         rec_mode = next((m for m in facts.modes if m.mode == rec.mode
                          and m.workers == rec.workers), None)
     parallel_rec = bool(rec and rec.clear and rec_mode is not None and not rec_mode.reference)
-    losing = [m for m in pooled if causes.get(m.label) is Cause.OVERHEAD]
+    losing = [m for m in pooled if causes.get(m.label) is Cause.OVERHEAD
+              or m.outcome is Outcome.SLOWER]
 
     if rec is not None and not parallel_rec:
         if not rec.clear:
@@ -375,7 +376,7 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
         trial = facts.chunk_trial
         if trial and trial.get("gain"):
             text += (f" Measured in this run: {trial['mode']} with chunksize={trial['chunksize']} "
-                     f"is {fmt_speedup(trial['gain'])} against chunksize={trial['baseline']} "
+                     f"is {fmt_speedup(trial['gain'])} as fast as with chunksize={trial['baseline']} "
                      f"({fmt_seconds(trial['chunked_s'])} per map instead of "
                      f"{fmt_seconds(trial['baseline_s'])}; {fmt_speedup(trial['speedup'])} "
                      "against sequential).")

@@ -16,8 +16,8 @@ Start-up is added for the single-map figure, growing with the worker count.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from profkit.analysis.bounds import chunked, list_schedule_makespan
 from profkit.analysis.verdict import fmt_speedup
@@ -52,21 +52,27 @@ class PoolModel:
     cpus: int
     gil: bool  # workers share one GIL and the work holds it while computing
     chunksizes: tuple[int, ...]  # chunksize at W = 1..MAX_WORKERS
+    cores: float = 0.0  # cores the pool got during the run (other programs may take some)
+
+    @property
+    def core_cap(self) -> float:
+        return 1.0 if self.gil else (self.cores or float(self.cpus))
 
     def chunksize(self, workers: int) -> int:
         return self.chunksizes[min(workers, len(self.chunksizes)) - 1] if self.chunksizes else 1
 
-    def terms(self, workers: int, o: float | None = None) -> dict[str, float]:
+    def terms(self, workers: int, o: float | None = None,
+              cores_cap: float | None = None) -> dict[str, float]:
         """The parts of the model at ``workers``."""
         o = self.per_chunk_s if o is None else o
         chunks = chunked(self.durations, self.chunksize(workers))
-        cores = 1 if self.gil else min(workers, self.cpus)
+        cores = min(float(workers), self.core_cap if cores_cap is None else cores_cap)
         return {"schedule": list_schedule_makespan([c + o for c in chunks], workers),
                 "dispatch": len(chunks) * o, "cpu": self.cpu / max(1, cores),
                 "largest": max(chunks) + o if chunks else 0.0}
 
-    def wall(self, workers: int, o: float | None = None) -> float:
-        t = self.terms(workers, o)
+    def wall(self, workers: int, o: float | None = None, cores_cap: float | None = None) -> float:
+        t = self.terms(workers, o, cores_cap)
         return max(t["schedule"], t["dispatch"], t["cpu"]) + self.per_map_s
 
     def limit(self, workers: int) -> str:
@@ -83,29 +89,56 @@ class PoolModel:
         return Limit.WORKERS
 
 
-def calibrate(durations: Sequence[float], cpu: Sequence[float], *, mode: str, reference_s: float,
-              measured_wall_s: float, measured_workers: int, collect_s: float,
-              startup_s: float | None, cpus: int, gil: bool,
-              chunksizes: Sequence[int]) -> PoolModel:
-    """Fit ``o`` so the model meets the measured median at the mode's own worker count."""
+#: The fewest cores calibration may assume the pool got.
+MIN_CORES = 0.5
+
+
+def calibrate(durations: Sequence[float], demand: Sequence[float], *, mode: str,
+              reference_s: float, measured_wall_s: float, measured_workers: int,
+              collect_s: float, startup_s: float | None, cpus: int, gil: bool,
+              chunksizes: Sequence[int], busy: bool, extra_cpu_s: float = 0.0) -> PoolModel:
+    """Fit the model to the measured median at the mode's own worker count.
+
+    ``demand`` is each item's need for a core (its CPU seconds, or its wall
+    seconds when CPU-bound work waited for a core). The per-chunk cost starts
+    at the CPU the pool spent beyond the sequential run's (``extra_cpu_s``:
+    pickling, queues), per chunk. What the model still leaves unexplained goes
+    first to the cores when other programs were ``busy`` during the run (the
+    pool then got fewer), else to the per-chunk cost.
+    """
     total = float(sum(durations))
     scale = reference_s / total if total > 0 else 1.0
     d = tuple(float(x) * scale for x in durations)
-    model = PoolModel(mode, d, float(sum(cpu)) * scale, reference_s, 0.0, 0.0, startup_s,
-                      measured_workers, cpus, gil, tuple(chunksizes))
-    bare = model.wall(measured_workers, 0.0)
-    f = min(max(0.0, collect_s), max(0.0, measured_wall_s - bare))
-    model = PoolModel(**{**model.__dict__, "per_map_s": f})
-    if model.wall(measured_workers, 0.0) >= measured_wall_s:
+    w0 = measured_workers
+    base = PoolModel(mode, d, float(sum(demand)) * scale, reference_s, 0.0, 0.0, startup_s, w0,
+                     cpus, gil, tuple(chunksizes), float(cpus))
+    f = min(max(0.0, collect_s), max(0.0, measured_wall_s - base.wall(w0, 0.0)))
+    n_chunks = len(chunked(d, base.chunksize(w0)))
+    model = replace(base, per_map_s=f, per_chunk_s=max(0.0, extra_cpu_s) / max(1, n_chunks))
+    if model.wall(w0) > measured_wall_s:
+        return replace(model, per_chunk_s=_solve(lambda o: model.wall(w0, o), measured_wall_s,
+                                                 0.0, model.per_chunk_s))
+    top = min(float(w0), model.core_cap)
+    if busy and not gil and top > MIN_CORES:
+        if model.wall(w0, cores_cap=MIN_CORES) >= measured_wall_s:
+            cores = _solve(lambda c: -model.wall(w0, cores_cap=c), -measured_wall_s, MIN_CORES, top)
+            return replace(model, cores=cores)
+        model = replace(model, cores=MIN_CORES)
+    if model.wall(w0) >= measured_wall_s:
         return model
-    lo, hi = 0.0, max(measured_wall_s, 1e-9)
+    return replace(model, per_chunk_s=_solve(lambda o: model.wall(w0, o), measured_wall_s,
+                                             model.per_chunk_s, max(measured_wall_s, 1e-9)))
+
+
+def _solve(fn: Callable[[float], float], target: float, lo: float, hi: float) -> float:
+    """x in [lo, hi] with fn(x) = target, for fn increasing (bisection)."""
     for _ in range(60):
         mid = (lo + hi) / 2
-        if model.wall(measured_workers, mid) < measured_wall_s:
+        if fn(mid) < target:
             lo = mid
         else:
             hi = mid
-    return PoolModel(**{**model.__dict__, "per_chunk_s": (lo + hi) / 2})
+    return (lo + hi) / 2
 
 
 @dataclass(frozen=True)
@@ -146,7 +179,9 @@ def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str
                          f"{1e6 * model.per_chunk_s:.0f} µs, one at a time, and that serial "
                          "dispatch outlasts the work"),
         Limit.CPUS: (f"the CPUs: the work computes {100 * model.cpu / model.reference_s:.0f}% of "
-                     f"the time and this machine lets the process use {model.cpus} CPUs"),
+                     f"the time and this machine lets the process use {model.cpus} CPUs"
+                     + (f", of which other programs left it about {model.core_cap:.1f} during "
+                        "the run" if model.core_cap < model.cpus - 0.05 else "")),
         Limit.GIL: ("the GIL: threads compute one at a time, so only the waiting overlaps"),
         Limit.SERIAL: (f"the Amdahl serial part: {1e3 * model.per_map_s:.1f} ms per map of "
                        "collecting results that no worker count shortens"),

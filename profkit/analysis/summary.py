@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pandas as pd
 from profkit.analysis import bounds, overheads, prediction, stats, verdict
 
 TOP_N = 10
+BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
 BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy before the run
 
 
@@ -254,10 +256,17 @@ def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bo
 
 def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: list[float],
                 cpu: list[float], ref_wall: float | None, cpus: int,
-                work: verdict.WorkClass | None, sweep: dict[str, Any] | None) -> dict[str, Any] | None:
+                work: verdict.WorkClass | None, sweep: dict[str, Any] | None,
+                busy: bool) -> dict[str, Any] | None:
     """Predicted speedup at 1..64 workers per parallel mode, with the measured points."""
     if not durations or not ref_wall:
         return None
+    # A core is needed for the CPU seconds; on CPU-bound or mixed work under load, the wall
+    # beyond them was spent waiting for a core, so the wall is the need.
+    ref_cpu = next((e.get("cpu_median_s") for e in modes.values()
+                    if e["traits"].get("reference")), None)
+    waits = work is verdict.WorkClass.IO or not busy
+    demand = cpu if waits else durations
     out: dict[str, Any] = {"cpus": cpus, "modes": {}}
     for mode, entry in modes.items():
         traits = entry["traits"]
@@ -267,9 +276,10 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
         info = mode_meta.get(mode) or {}
         chunks = info.get("dispatch_chunksizes") or [info.get("chunksize") or 1]
         model = prediction.calibrate(
-            durations, cpu, mode=mode, reference_s=ref_wall, measured_wall_s=entry["wall_median_s"],
+            durations, demand, mode=mode, reference_s=ref_wall, measured_wall_s=entry["wall_median_s"],
             measured_workers=int(entry["workers"]),
-            collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
+            collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0), busy=busy,
+            extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
             startup_s=entry.get("startup_s"), cpus=cpus,
             gil=bool(traits.get("shares_gil") and work is not None and work.holds_gil()),
             chunksizes=[int(c) for c in chunks])
@@ -284,6 +294,7 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
             "points": [p.__dict__ for p in points], "measured": measured,
             "flat_at": flat_at, "limit": limit, "explanation": text,
             "per_chunk_s": model.per_chunk_s, "per_map_s": model.per_map_s,
+            "cores": model.core_cap,
             "calibrated_at": int(entry["workers"]),
         }
     return out if out["modes"] else None
@@ -404,7 +415,12 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     for mode, cause in decision.causes.items():
         if mode in modes:
             modes[mode]["cause"] = cause.value
-    predicted = _prediction(modes, mode_meta, durations, item_cpu, ref_wall, cpus, work, sweep)
+    loads = [env.get("others_cpu_during_run")] + [r.get("others_cpu") for r in meta.get("rounds") or []
+                                                   if isinstance(r, dict) and not r.get("sweep")]
+    loads = [x for x in loads if isinstance(x, (int, float)) and x == x]
+    busy = bool(loads) and max(statistics.median(loads[1:] or loads), loads[0]) > BUSY_CORES
+    predicted = _prediction(modes, mode_meta, durations, item_cpu, ref_wall, cpus, work, sweep,
+                            busy)
 
     warnings[0:0] = _round_warnings(meta)
     if meta.get("interrupted"):

@@ -332,8 +332,7 @@ def prediction_chart(prediction: dict[str, Any]) -> str | None:
                 hi = [max(0.0, m["speedup_ci"][1] - y) if m.get("speedup_ci") else 0.0
                       for y, m in zip(my, measured, strict=True)]
                 ax.errorbar(mx, my, yerr=[lo, hi], color=colour, marker="o", markersize=5,
-                            linestyle="none", capsize=3, label=f"{safe_label(mode)} measured",
-                            gid=f"measured-{safe_label(mode)}")
+                            linestyle="none", capsize=3, label=f"{safe_label(mode)} measured")
                 top = max(top, *my)
         cpus = int(prediction.get("cpus") or 1)
         ax.axvline(cpus, color=MUTED, linestyle="dotted", linewidth=1.2, gid="cpus",

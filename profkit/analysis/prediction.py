@@ -68,7 +68,7 @@ class PoolModel:
         chunks = chunked(self.durations, self.chunksize(workers))
         cores = min(float(workers), self.core_cap if cores_cap is None else cores_cap)
         return {"schedule": list_schedule_makespan([c + o for c in chunks], workers),
-                "dispatch": len(chunks) * o, "cpu": self.cpu / max(1, cores),
+                "dispatch": len(chunks) * o, "cpu": self.cpu / max(1e-9, cores),
                 "largest": max(chunks) + o if chunks else 0.0}
 
     def wall(self, workers: int, o: float | None = None, cores_cap: float | None = None) -> float:

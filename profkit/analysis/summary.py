@@ -257,16 +257,18 @@ def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bo
 def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: list[float],
                 cpu: list[float], ref_wall: float | None, cpus: int,
                 work: verdict.WorkClass | None, sweep: dict[str, Any] | None,
-                busy: bool) -> dict[str, Any] | None:
+                load: float) -> dict[str, Any] | None:
     """Predicted speedup at 1..64 workers per parallel mode, with the measured points."""
     if not durations or not ref_wall:
         return None
-    # A core is needed for the CPU seconds; on CPU-bound or mixed work under load, the wall
-    # beyond them was spent waiting for a core, so the wall is the need.
+    # An item needs a core for its CPU seconds. Work that is not I/O-bound needs one for its
+    # whole wall time: on a busy machine the gap between its wall and CPU time is mostly spent
+    # waiting for a core (a lone thread got about cpus / (load + 1) of one).
+    share = min(1.0, cpus / (load + 1.0))
+    demand = ([min(d, c / share) for d, c in zip(durations, cpu, strict=True)]
+              if work is verdict.WorkClass.IO else list(durations))
     ref_cpu = next((e.get("cpu_median_s") for e in modes.values()
                     if e["traits"].get("reference")), None)
-    waits = work is verdict.WorkClass.IO or not busy
-    demand = cpu if waits else durations
     out: dict[str, Any] = {"cpus": cpus, "modes": {}}
     for mode, entry in modes.items():
         traits = entry["traits"]
@@ -278,7 +280,8 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
         model = prediction.calibrate(
             durations, demand, mode=mode, reference_s=ref_wall, measured_wall_s=entry["wall_median_s"],
             measured_workers=int(entry["workers"]),
-            collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0), busy=busy,
+            collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
+            busy=load > BUSY_CORES,
             extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
             startup_s=entry.get("startup_s"), cpus=cpus,
             gil=bool(traits.get("shares_gil") and work is not None and work.holds_gil()),
@@ -415,12 +418,12 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     for mode, cause in decision.causes.items():
         if mode in modes:
             modes[mode]["cause"] = cause.value
-    loads = [env.get("others_cpu_during_run")] + [r.get("others_cpu") for r in meta.get("rounds") or []
-                                                   if isinstance(r, dict) and not r.get("sweep")]
+    loads = [r.get("others_cpu") for r in meta.get("rounds") or []
+             if isinstance(r, dict) and not r.get("sweep")] or [env.get("others_cpu_during_run")]
     loads = [x for x in loads if isinstance(x, (int, float)) and x == x]
-    busy = bool(loads) and max(statistics.median(loads[1:] or loads), loads[0]) > BUSY_CORES
+    load = statistics.median(loads) if loads else 0.0
     predicted = _prediction(modes, mode_meta, durations, item_cpu, ref_wall, cpus, work, sweep,
-                            busy)
+                            load)
 
     warnings[0:0] = _round_warnings(meta)
     if meta.get("interrupted"):

@@ -401,10 +401,11 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
                 "the GIL.")))
         if rec_mode.shares_memory and facts.work in (WorkClass.IO, WorkClass.MIXED,
                                                      WorkClass.GIL_RELEASING):
+            what = "for I/O" if facts.work is WorkClass.IO else f"({facts.work.value} work)"
             out.append(Advice(AdviceKind.USE_THREADS, (
-                "Use threads: the tasks wait (or release the GIL), threads overlap that without "
-                "pickling, and more threads than CPUs keep helping until the CPU work or the "
-                "server saturates.")))
+                f"Use threads {what}: the tasks wait (or release the GIL), threads overlap that "
+                "without pickling, and more threads than CPUs keep helping until the CPU work "
+                "or the server saturates.")))
         if rec.maps_to_pay_off and rec.maps_to_pay_off > 1:
             out.append(Advice(AdviceKind.REUSE_POOL, (
                 f"Keep the pool up for {rec.maps_to_pay_off} or more maps: each start-up costs "

@@ -33,7 +33,7 @@ def _brute_force(durations, workers):
     best = float("inf")
     for assignment in itertools.product(range(workers), repeat=len(durations)):
         loads = [0.0] * workers
-        for d, w in zip(durations, assignment):
+        for d, w in zip(durations, assignment, strict=True):
             loads[w] += d
         best = min(best, max(loads))
     return best

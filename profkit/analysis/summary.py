@@ -267,6 +267,7 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
     share = min(1.0, cpus / (load + 1.0))
     demand = ([min(d, c / share) for d, c in zip(durations, cpu, strict=True)]
               if work is verdict.WorkClass.IO else list(durations))
+    gil_demand = [min(d, c / share) for d, c in zip(durations, cpu, strict=True)]
     ref_cpu = next((e.get("cpu_median_s") for e in modes.values()
                     if e["traits"].get("reference")), None)
     out: dict[str, Any] = {"cpus": cpus, "modes": {}}
@@ -277,15 +278,16 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
             continue
         info = mode_meta.get(mode) or {}
         chunks = info.get("dispatch_chunksizes") or [info.get("chunksize") or 1]
+        gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
         model = prediction.calibrate(
-            durations, demand, mode=mode, reference_s=ref_wall, measured_wall_s=entry["wall_median_s"],
+            durations, gil_demand if gil else demand, mode=mode, reference_s=ref_wall,
+            measured_wall_s=entry["wall_median_s"],
             measured_workers=int(entry["workers"]),
             collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
             busy=load > BUSY_CORES,
             extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
             startup_s=entry.get("startup_s"), cpus=cpus,
-            gil=bool(traits.get("shares_gil") and work is not None and work.holds_gil()),
-            chunksizes=[int(c) for c in chunks])
+            gil=gil, chunksizes=[int(c) for c in chunks])
         points = prediction.predict(model)
         flat_at, limit, text = prediction.flattening(model, points)
         measured = [{"workers": int(entry["workers"]), "speedup": entry["speedup"],

@@ -391,8 +391,8 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
     if facts.sort_gain > SORT_GAIN and pooled:
         out.append(Advice(AdviceKind.SORT_LONGEST_FIRST, (
             f"Submit the longest items first: the pool hands items out in the given order, which "
-            f"finishes {100 * facts.sort_gain:.0f}% later than the best schedule; sorted "
-            "longest-first it comes close to it.")))
+            f"finishes {100 * facts.sort_gain:.0f}% later than the same pool given the items "
+            "sorted longest-first.")))
     if parallel_rec and rec is not None and rec_mode is not None:
         gil_threads = [m for m in pooled if causes.get(m.label) is Cause.GIL]
         if not rec_mode.shares_memory and gil_threads:

@@ -166,7 +166,8 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
                 "bound": bounds.granularity_bound(durations, int(workers)) if durations else None,
             })
         if len(per_count) >= 2 and ref_walls:
-            s, (lo, hi) = bounds.fit_amdahl_bootstrap(ref_walls, per_count)
+            s, (lo, hi) = bounds.fit_amdahl_bootstrap(
+                ref_walls, {k: tuple(v) for k, v in per_count.items()})
             amdahl[mode] = {"serial_fraction": s, "ci": [lo, hi],
                             "max_speedup": (1.0 / s) if s > 0 else None,
                             "workers_used": sorted(per_count), "cpus": cpus}
@@ -356,11 +357,11 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
 
     sweep = _sweep(timings, ref, durations, cpus, main_walls)
     for p in (sweep or {}).get("points", []):
-        entry = modes.get(p["mode"])
-        if p.get("with_main_run") and entry and entry["workers"] == p["workers"] and p["speedup"]:
+        matching = modes.get(p["mode"])
+        if p.get("with_main_run") and matching and matching["workers"] == p["workers"] and p["speedup"]:
             # one estimate from all the paired rounds of this mode and worker count
-            entry["speedup"], entry["speedup_ci"] = p["speedup"], p["speedup_ci"]
-            entry["efficiency"] = p["speedup"] / p["workers"]
+            matching["speedup"], matching["speedup_ci"] = p["speedup"], p["speedup_ci"]
+            matching["efficiency"] = p["speedup"] / p["workers"]
     for entry in modes.values():
         note = _ideal_noise(entry)
         if note:
@@ -420,10 +421,10 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     for mode, cause in decision.causes.items():
         if mode in modes:
             modes[mode]["cause"] = cause.value
-    loads = [r.get("others_cpu") for r in meta.get("rounds") or []
-             if isinstance(r, dict) and not r.get("sweep")] or [env.get("others_cpu_during_run")]
-    loads = [x for x in loads if isinstance(x, (int, float)) and x == x]
-    load = statistics.median(loads) if loads else 0.0
+    raw_loads = [r.get("others_cpu") for r in meta.get("rounds") or []
+                 if isinstance(r, dict) and not r.get("sweep")] or [env.get("others_cpu_during_run")]
+    loads = [float(x) for x in raw_loads if isinstance(x, (int, float)) and x == x]
+    load = float(statistics.median(loads)) if loads else 0.0
     predicted = _prediction(modes, mode_meta, durations, item_cpu, ref_wall, cpus, work, sweep,
                             load)
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from profkit.analysis.verdict import TINY_TASK_S, advised_chunksize
+from profkit.model import JSON
 
 if TYPE_CHECKING:
     from profkit.engine.runner import Mode
@@ -94,5 +95,5 @@ def try_advised(modes: Sequence[Mode], items: list[Any], task: Callable[[Any], A
             "mode": mode.spec.kind, "chunksize": advised, "baseline": own,
             "chunked_s": chunked_s, "baseline_s": own_s, "gain": own_s / chunked_s,
             "speedup": statistics.median(ref_walls) / chunked_s if ref_walls else None,
-            "walls": walls[advised], "baseline_walls": walls[own],
+            "walls": list[JSON](walls[advised]), "baseline_walls": list[JSON](walls[own]),
         }

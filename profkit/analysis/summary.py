@@ -282,7 +282,8 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
         gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
         model = prediction.calibrate(
             durations, gil_demand if gil else demand, mode=mode, reference_s=ref_wall,
-            measured_wall_s=entry["wall_median_s"],
+            measured_wall_s=ref_wall / entry["speedup"] if entry.get("speedup")
+            else entry["wall_median_s"],
             measured_workers=int(entry["workers"]),
             collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
             busy=load > BUSY_CORES,

@@ -333,7 +333,7 @@ def prediction_chart(prediction: dict[str, Any]) -> str | None:
                       for y, m in zip(my, measured, strict=True)]
                 ax.errorbar(mx, my, yerr=[lo, hi], color=colour, marker="o", markersize=5,
                             linestyle="none", capsize=3, label=f"{safe_label(mode)} measured")
-                top = max(top, *my)
+                top = max(top, *(y + h for y, h in zip(my, hi, strict=True)))
         cpus = int(prediction.get("cpus") or 1)
         ax.axvline(cpus, color=MUTED, linestyle="dotted", linewidth=1.2, gid="cpus",
                    label=f"CPUs ({cpus})")

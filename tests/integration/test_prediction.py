@@ -51,6 +51,7 @@ def test_sleep_threads_prediction_matches_the_bare_pool_at_1_2_4_8(tmp_path):
     assert run.analysis["classification"]["kind"] == "io-bound"
     bare = _bare_speedups(ThreadPoolExecutor, nap, NAPS, (1, 2, 4, 8))
     report = {n: (round(predicted[n], 2), round(statistics.fmean(bare[n]), 2)) for n in bare}
+    print("prediction vs bare:", report)
     for n, ratios in bare.items():
         assert agrees(predicted[n], ratios, 0.10), report
     # 8 threads on 2 cores still scale: sleeping needs no CPU
@@ -68,6 +69,7 @@ def test_primes_processes_prediction_matches_the_bare_pool_at_1_and_2(tmp_path):
              if k in ("per_chunk_s", "per_map_s", "cores")}
     report = {n: (round(predicted[n], 2), round(statistics.fmean(bare[n]), 2)) for n in bare}
     report["model"] = model
+    print("prediction vs bare:", report)
     for n, ratios in bare.items():
         assert agrees(predicted[n], ratios, 0.10), (report, ratios)
     # CPU-bound on this machine's CPUs: the curve is flat beyond them

@@ -52,7 +52,7 @@ KEYS = {
     "precision": (int, float, str),
     "max_rounds": (int,),
     "max_time": (int, float),
-    "chunksize": (int,),
+    "chunksize": (int, str),  # N or "auto"
     "gc": (str,),
     "out": (str,),
     "workloads": (list,),

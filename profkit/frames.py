@@ -89,9 +89,24 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "role": ("string", "'parent' or 'worker'"),
         "rss_bytes": ("int64", "resident set size of that process"),
     },
+    "prediction": {
+        "mode": ("string", "a parallel mode that was measured"),
+        "workers": ("int64", "worker count the prediction is for, 1 to 64"),
+        "predicted_speedup": ("float64", "predicted speedup of one map against the sequential "
+                              "median, with the pool already up"),
+        "predicted_wall_s": ("float64", "predicted wall seconds of one map"),
+        "single_map_speedup": ("float64", "the same, for a single map that also starts the pool"),
+        "limit": ("string", "what holds the prediction there: workers, item granularity, per-task "
+                  "overhead, CPUs, the GIL or Amdahl serial part"),
+        "measured_speedup": ("float64", "the speedup measured at that worker count in this run, "
+                             "NaN where none was"),
+        "cpus": ("int64", "CPUs this process may use"),
+    },
 }
 
 FRAME_NAMES = tuple(COLUMNS)
+#: Frames an older run folder may lack; loading gives them empty.
+OPTIONAL_FRAMES = ("prediction",)
 
 
 def empty(name: str) -> pd.DataFrame:
@@ -154,6 +169,24 @@ def line_rows(mode: str, line_stats: Any) -> list[dict[str, Any]]:
                 "source": linecache.getline(filename, lineno).rstrip("\n"),
             })
     return rows
+
+
+def prediction_frame(analysis: dict[str, Any]) -> pd.DataFrame:
+    """The analysis's prediction curve, one row per mode and worker count."""
+    pred = analysis.get("prediction") or {}
+    rows = []
+    for mode, entry in (pred.get("modes") or {}).items():
+        measured = {int(m["workers"]): m["speedup"] for m in entry.get("measured") or []
+                    if m.get("speedup") is not None}
+        for p in entry["points"]:
+            single = p.get("single_map_speedup")
+            rows.append({"mode": mode, "workers": p["workers"], "predicted_speedup": p["speedup"],
+                         "predicted_wall_s": p["wall_s"],
+                         "single_map_speedup": float("nan") if single is None else single,
+                         "limit": p["limit"],
+                         "measured_speedup": measured.get(int(p["workers"]), float("nan")),
+                         "cpus": int(pred.get("cpus") or 1)})
+    return _frame("prediction", rows)
 
 
 def _worker_label(label: WorkerLabel, record: TaskRecord) -> str:

@@ -190,6 +190,10 @@ class ModeResult:
     dispatch: Dispatch = field(default_factory=Dispatch)
     phases: dict[str, float] = field(default_factory=dict)
     traceback: str | None = None
+    #: the chunksize this mode's maps used when it differs from the option (``--chunksize auto``)
+    chunksize: int | None = None
+    #: the advised chunksize, timed against the mode's own in the same run
+    chunk_trial: dict[str, JSON] | None = None
 
     @property
     def ok(self) -> bool:
@@ -252,7 +256,9 @@ class Options:
     line_budget_s: float = DEFAULT_LINE_BUDGET_S
     start_method: str = "fork"
     timeout_s: float | None = None
-    chunksize: int = 1
+    chunksize: int | None = None
+    #: ``--chunksize auto``: the engine picks it from the item times (tiny tasks get chunks)
+    chunksize_auto: bool = False
     sweep: bool = False
     scheduler: str | None = None
     #: GC while the maps are timed: False is timeit's way (off); the passes always run with it on.

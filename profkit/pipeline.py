@@ -18,7 +18,7 @@ from profkit.executors.registry import (
     parse_positive_int,
     parse_workers,
 )
-from profkit.frames import build_frames
+from profkit.frames import build_frames, prediction_frame
 from profkit.model import (
     DEFAULT_LINE_BUDGET_S,
     DEFAULT_MAX_ROUNDS,
@@ -54,8 +54,17 @@ def _task_ref(workload: Workload) -> str:
     return f"{getattr(task, '__module__', '?')}:{getattr(task, '__qualname__', repr(task))}"
 
 
-def _mode_meta(m: ModeResult) -> dict[str, JSON]:
+def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]:
+    from profkit.analysis.prediction import MAX_WORKERS
+    from profkit.executors.registry import executor_class
+
+    cls = executor_class(m.spec.kind)
+    chunksize = m.chunksize if m.chunksize is not None else options.chunksize
     return {
+        "chunksize": cls.dispatch_chunksize(chunksize, n_items, m.spec.workers),
+        "dispatch_chunksizes": [cls.dispatch_chunksize(chunksize, n_items, w)
+                                for w in range(1, MAX_WORKERS + 1)],
+        "chunk_trial": m.chunk_trial,
         "workers": m.spec.workers,
         "traits": m.traits.to_json(),
         "pool": m.pool,
@@ -98,7 +107,7 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
             "line_budget_s": options.line_budget_s,
             "start_method": options.start_method,
             "timeout_s": options.timeout_s,
-            "chunksize": options.chunksize,
+            "chunksize": "auto" if options.chunksize_auto else options.chunksize,
             "sweep": options.sweep,
             "scheduler": options.scheduler,
             "gc": "on" if options.gc_timed else "off",
@@ -112,11 +121,13 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
                    for r in raw.rounds],
         "status": {m.spec.kind: m.status.value for m in main_modes},
         "errors": {m.spec.kind: m.error for m in main_modes if m.error},
-        "modes": {m.spec.kind: _mode_meta(m) for m in main_modes},
+        "modes": {m.spec.kind: _mode_meta(m, options, len(raw.items)) for m in main_modes},
     }
+    analysis = analyse(frames, meta)
+    frames["prediction"] = prediction_frame(analysis)
     return Run(
         meta=meta,
-        analysis=analyse(frames, meta),
+        analysis=analysis,
         frames=frames,
         profiles={m.spec.kind: m.profile for m in main_modes if m.profile is not None},
         line_stats={m.spec.kind: m.lines for m in main_modes if m.lines is not None},
@@ -138,6 +149,15 @@ def parse_repeat(value: int | str | None) -> int | None:
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
         return None
     return parse_positive_int(value, "--repeat")
+
+
+def parse_chunksize(value: int | str | None) -> tuple[int | None, bool]:
+    """``auto`` -> (None, True); N -> (N, False); None -> the pools' own default."""
+    if value is None:
+        return None, False
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None, True
+    return parse_positive_int(value, "--chunksize"), False
 
 
 def parse_fraction(value: float | str, what: str) -> float:
@@ -180,7 +200,7 @@ def profile(
     precision: float | str = DEFAULT_PRECISION,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     max_time: float | None = DEFAULT_MAX_ROUNDS_S,
-    chunksize: int | None = None,
+    chunksize: int | str | None = None,
     lines: Sequence[str] = (),
     out: str | os.PathLike[str] | None = None,
     start_method: str | None = None,
@@ -198,9 +218,10 @@ def profile(
     ``repeat`` is the number of interleaved timing rounds, or ``"auto"`` (the
     default): rounds go on until every speedup is known within ``precision``
     (0.03 = ±3%, 95% interval), or until ``max_rounds`` rounds or ``max_time``
-    seconds of rounds. ``chunksize`` applies to the modes that hand out items
-    in chunks (processes, pool). ``gc`` is the GC policy of every timed map in
-    every mode: ``"off"`` (timeit's way) or ``"on"`` (as a plain run).
+    seconds of rounds. ``chunksize`` (N or ``"auto"``) applies to the modes that
+    hand out items in chunks (processes, pool); ``auto`` gives tiny tasks four
+    chunks per worker and others one item at a time. ``gc`` is the GC policy of every timed
+    map in every mode: ``"off"`` (timeit's way) or ``"on"`` (as a plain run).
     """
     target = target or (workload if isinstance(workload, str) else None)
     wl = resolve(workload) if isinstance(workload, str) else workload
@@ -215,6 +236,7 @@ def profile(
         check_available()
         if scheduler:
             scheduler = normalize_address(scheduler)
+    chunk, chunk_auto = parse_chunksize(chunksize)
     own_lines = [f"{f.__module__}:{f.__qualname__}" for f in wl.line_functions]
     options = Options(
         modes=specs,
@@ -222,7 +244,8 @@ def profile(
         precision=parse_fraction(precision, "--precision"),
         max_rounds=parse_positive_int(max_rounds, "--max-rounds"),
         max_rounds_s=parse_seconds(max_time, "--max-time") or float("inf"),
-        chunksize=parse_positive_int(chunksize, "--chunksize") if chunksize is not None else None,
+        chunksize=chunk,
+        chunksize_auto=chunk_auto,
         line_names=tuple(dict.fromkeys([*own_lines, *lines])),
         line_budget_s=parse_seconds(line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S,
         start_method=default_start_method(),

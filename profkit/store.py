@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from profkit.errors import RunDirError, StoreError
-from profkit.frames import COLUMNS, FRAME_NAMES
+from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_FRAMES, empty
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -546,6 +546,8 @@ def read_frame(path: Path, name: str, data: dict[str, Any] | None = None) -> pd.
     data = data if data is not None else read_run_json(path)
     rel = data["artifacts"]["frames"].get(name, f"frames/{name}.parquet")
     file = artifact_path(path, rel, suffix=".parquet")
+    if not file.is_file() and name in OPTIONAL_FRAMES:
+        return empty(name)  # written by a profkit that did not make this frame yet
     if not file.is_file():
         raise StoreError(f"{path} is incomplete: {rel} is missing; re-run profkit profile")
     try:

@@ -19,7 +19,13 @@ stores under ``analysis`` and what every renderer reads. Its shape::
           "startup_s": float | None,
           "speedup": float | None, "speedup_ci": [lo, hi] | None,   # vs reference, bootstrap 95%
           "efficiency": float | None,   # speedup / workers
-          "bound": float | None,        # granularity bound (LPT) for this worker count
+          "bound": float | None,        # what the work allows: optimum schedule, CPU or GIL cap
+          "bounds": {"optimum", "optimum_exact", "upper", "dispatch", "chunksize", "cpu_cap",
+                     "cores", "capped_by_cpus", "gil", "sort_gain", "bound_name"} | None,
+          "cause": "scales"|"the GIL"|"overhead"|"item sizes"|"CPUs"|"noise"|"failed",
+          "crosses_ideal": bool,        # the interval reaches above W x: noise
+          "chunk_trial": {"mode", "chunksize", "baseline", "chunked_s", "baseline_s", "gain",
+                          "speedup", "walls", "baseline_walls"} | None,
           "achieved_over_bound": float | None,
           "overheads": {                # pooled modes only, from the warm-up (tasks) pass
              "startup_s",               # pool start until every worker is ready
@@ -47,8 +53,13 @@ stores under ``analysis`` and what every renderer reads. Its shape::
       "sweep": {"points": [{"mode", "workers", "wall_median_s", "speedup", "speedup_ci",
                             "bound"}],
                 "amdahl": {"<kind>": {"serial_fraction", "ci": [lo, hi], "max_speedup"}}} | None,
-      "recommendation": {"mode", "workers", "speedup", "speedup_ci", "reason"} | None,
-      "advice": [str],
+      "recommendation": {"mode", "workers", "speedup", "speedup_ci", "clear", "reason",
+                         "single_map_speedup", "maps_to_pay_off"} | None,
+      "advice": [str], "advice_kinds": [str],
+      "prediction": {"cpus": int, "modes": {"<kind>": {"points": [{"workers", "speedup",
+                     "wall_s", "single_map_speedup", "startup_s", "limit"}], "measured": [...],
+                     "flat_at", "limit", "explanation", "per_chunk_s", "per_map_s", "cores",
+                     "calibrated_at"}}} | None,
       "verdict": str,
       "warnings": [str],
     }

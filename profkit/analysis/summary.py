@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import pandas as pd
 
-from profkit.analysis import bounds, overheads, stats, verdict
+from profkit.analysis import bounds, overheads, prediction, stats, verdict
 from profkit.analysis import gc as gc_share
 
 TOP_N = 10
+BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
 BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy before the run
 
 
@@ -40,29 +42,35 @@ def _mode_tasks(tasks: pd.DataFrame, mode: str, sweep: bool = False) -> pd.DataF
     return tasks[(tasks["mode"] == mode) & (tasks["sweep"] == sweep)]
 
 
-def _granularity(seq_tasks: pd.DataFrame, workers: int) -> dict[str, Any] | None:
-    if seq_tasks.empty or not seq_tasks["ok"].all():
-        return None
-    durations = seq_tasks.sort_values("item")["duration_s"].tolist()
-    total = float(sum(durations))
-    makespan = bounds.lpt_makespan(durations, workers)
-    in_order = bounds.list_schedule_makespan(durations, workers)
-    bound = total / makespan if makespan > 0 else 1.0
-    largest = max(durations)
-    n = len(durations)
+def _granularity(durations: list[float], workers: int, chunksize: int,
+                 sb: bounds.ScheduleBounds) -> dict[str, Any]:
+    """The item-size card: the optimum, the upper bound and the pool's in-order schedule."""
+    total, largest, n = sb.total_s, sb.largest_s, len(durations)
     if workers <= 1:
         text = "One worker: no parallel speedup is possible."
-    elif bound >= 0.97 * workers:
-        text = (f"{n} items on {workers} workers can be spread evenly: the items allow "
-                f"{bound:.2f}×, close to the ideal {workers}×.")
+    elif sb.optimum >= 0.97 * workers:
+        text = (f"{n} items on {workers} workers can be spread evenly: {sb.optimum_name()} "
+                f"gives {sb.optimum:.2f}×, close to the ideal {workers}×.")
     else:
         text = (f"{n} items of uneven size ({verdict.fmt_seconds(min(durations))} to "
                 f"{verdict.fmt_seconds(largest)}, {verdict.fmt_seconds(total)} in all) cannot be "
-                f"split evenly over {workers} workers: the best schedule ends after "
-                f"{verdict.fmt_seconds(makespan)}, so the cap is {bound:.2f}×, not {workers}×.")
+                f"split evenly over {workers} workers: {sb.optimum_name()} ends after "
+                f"{verdict.fmt_seconds(sb.optimum_makespan_s)}, so the items allow "
+                f"{sb.optimum:.2f}×, not {workers}×.")
+    text += (f" Upper bound total ÷ max(total/W, largest item): {sb.upper:.2f}×. In the pool's "
+             f"dispatch order (item order, chunksize {chunksize}) the items allow "
+             f"{sb.dispatch:.2f}×.")
+    if sb.optimum_exact is False:
+        text += (f" The optimum is searched exactly up to {bounds.EXACT_MAX_ITEMS} items; here "
+                 "the best schedule found stands in, within 4/3 of it.")
+    if sb.capped_by_cpus and sb.cpu_cap is not None:
+        text += (f" The CPU seconds cap it lower: {sb.cpu_cap:.2f}× on the "
+                 f"{sb.cores:g} core{'s' if sb.cores != 1 else ''} the workers can use.")
     return {"workers": workers, "n_items": n, "item_s": durations, "total_s": total,
-            "largest_item_s": largest, "makespan_s": makespan, "in_order_makespan_s": in_order,
-            "bound": bound, "explanation": text}
+            "largest_item_s": largest, "makespan_s": sb.optimum_makespan_s,
+            "in_order_makespan_s": sb.dispatch_makespan_s, "bound": sb.best,
+            "optimum": sb.optimum, "optimum_exact": sb.optimum_exact, "upper": sb.upper,
+            "dispatch": sb.dispatch, "chunksize": chunksize, "explanation": text}
 
 
 def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: str, error: str | None,
@@ -126,36 +134,44 @@ def _top_lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _sweep(timings: pd.DataFrame, ref_mode: str | None,
-           seq_tasks: pd.DataFrame) -> dict[str, Any] | None:
+def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
+           cpus: int, main: dict[tuple[str, int], dict[int, float]]) -> dict[str, Any] | None:
+    """Sweep points; a point that repeats a main mode pools both sets of paired rounds.
+
+    The Amdahl fit uses only points at or below the CPU count: beyond it, workers
+    share cores and the fit would read that as a serial part.
+    """
     swept = timings[timings["sweep"] & (timings["phase"] == "map")]
     if swept.empty or ref_mode is None:
         return None
     ref_rows = timings[(timings["mode"] == ref_mode) & ~timings["sweep"] & (timings["phase"] == "map")]
     ref_by_round = dict(zip(ref_rows["repeat"].astype(int), ref_rows["wall_s"].astype(float),
                             strict=True))
-    durations = (seq_tasks.sort_values("item")["duration_s"].tolist()
-                 if not seq_tasks.empty else [])
     points, amdahl = [], {}
     for mode, by_mode in swept.groupby("mode", sort=False):
         per_count: dict[int, list[float]] = {}
         ref_walls: list[float] = []
         for workers in sorted(by_mode["workers"].unique()):
             walls_by_round = _round_walls(timings, str(mode), int(workers), True)
-            per_count[int(workers)] = list(walls_by_round.values())
-            ref_walls += [ref_by_round[r] for r in walls_by_round if r in ref_by_round]
-            ratio = _paired_speedup(ref_by_round, walls_by_round)
+            pooled = {**walls_by_round, **main.get((str(mode), int(workers)), {})}
+            if int(workers) <= cpus:
+                per_count[int(workers)] = list(pooled.values())
+                ref_walls += [ref_by_round[r] for r in pooled if r in ref_by_round]
+            ratio = _paired_speedup(ref_by_round, pooled)
             points.append({
                 "mode": mode, "workers": int(workers),
-                "wall_median_s": stats.summarise(list(walls_by_round.values()))["median"],
+                "wall_median_s": stats.summarise(list(pooled.values()))["median"],
                 "speedup": ratio.value if ratio else None,
                 "speedup_ci": [ratio.low, ratio.high] if ratio and ratio.low is not None else None,
+                "with_main_run": (str(mode), int(workers)) in main,
                 "bound": bounds.granularity_bound(durations, int(workers)) if durations else None,
             })
         if len(per_count) >= 2 and ref_walls:
-            s, (lo, hi) = bounds.fit_amdahl_bootstrap(ref_walls, per_count)
+            s, (lo, hi) = bounds.fit_amdahl_bootstrap(
+                ref_walls, {k: tuple(v) for k, v in per_count.items()})
             amdahl[mode] = {"serial_fraction": s, "ci": [lo, hi],
-                            "max_speedup": (1.0 / s) if s > 0 else None}
+                            "max_speedup": (1.0 / s) if s > 0 else None,
+                            "workers_used": sorted(per_count), "cpus": cpus}
     return {"points": points, "amdahl": amdahl}
 
 
@@ -192,30 +208,138 @@ def _round_warnings(meta: dict[str, Any]) -> list[str]:
     return out
 
 
+def _ideal_noise(entry: dict[str, Any]) -> str | None:
+    """A warning when a speedup interval reaches above the ideal W×: that part is noise."""
+    ci, workers = entry.get("speedup_ci"), entry.get("workers") or 1
+    if not ci or entry["traits"].get("reference") or ci[1] <= workers:
+        return None
+    entry["crosses_ideal"] = True
+    return (f"{entry['mode']}: {entry['speedup']:.2f}× [{ci[0]:.2f}–{ci[1]:.2f}] reaches above the "
+            f"ideal {workers}× on {workers} workers, which no schedule can beat: the interval is "
+            "that wide because of noise (load from other programs), not a real gain. More rounds "
+            "on a quieter machine narrow it.")
+
+
+def _mode_bounds(entry: dict[str, Any], durations: list[float], cpu_s: float, cpus: int,
+                 work: verdict.WorkClass | None, chunksize: int) -> bounds.ScheduleBounds:
+    """The bounds of one mode: GIL-bound threads get one core, the rest the CPUs they may use."""
+    traits = entry["traits"]
+    gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
+    cores = 1.0 if gil else float(cpus)
+    sb = bounds.schedule_bounds(durations, entry["workers"], chunksize=chunksize, cpu_s=cpu_s,
+                                cores=cores)
+    entry["bound"] = sb.best
+    entry["achieved_over_bound"] = entry["speedup"] / sb.best if entry["speedup"] else None
+    entry["bounds"] = {
+        "optimum": sb.optimum, "optimum_exact": sb.optimum_exact, "upper": sb.upper,
+        "dispatch": sb.dispatch, "chunksize": sb.chunksize, "cpu_cap": sb.cpu_cap,
+        "cores": cores, "capped_by_cpus": sb.capped_by_cpus, "gil": gil,
+        "sort_gain": sb.sort_gain,
+        "bound_name": ("the GIL bound" if gil and sb.capped_by_cpus else
+                       f"the CPU bound ({cpus} CPUs)" if sb.capped_by_cpus else
+                       "the optimum schedule" if sb.optimum_exact else "the best schedule found"),
+    }
+    return sb
+
+
+def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bool = False,
+              ref_ci: Any = None) -> verdict.ModeFacts:
+    traits = entry.get("traits") or {}
+    ci = entry.get("speedup_ci")
+    return verdict.ModeFacts(
+        mode=entry["mode"], workers=int(entry["workers"]), ok=entry.get("status", "ok") == "ok",
+        speedup=entry.get("speedup"), ci=(float(ci[0]), float(ci[1])) if ci else ref_ci,
+        parallel=bool(traits.get("parallel", True)), reference=bool(traits.get("reference")),
+        shares_gil=bool(traits.get("shares_gil")), shares_memory=bool(traits.get("shares_memory")),
+        cost=verdict.mode_cost(traits), bound=sb.best if sb else entry.get("bound"),
+        capped_by_cpus=bool(sb and sb.capped_by_cpus), items_cap=sb.optimum if sb else None,
+        overhead_per_task_s=entry.get("overhead_per_task_s"), startup_s=entry.get("startup_s"),
+        wall_s=entry.get("wall_median_s"), sweep=sweep)
+
+
+def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: list[float],
+                cpu: list[float], ref_wall: float | None, cpus: int,
+                work: verdict.WorkClass | None, sweep: dict[str, Any] | None,
+                load: float) -> dict[str, Any] | None:
+    """Predicted speedup at 1..64 workers per parallel mode, with the measured points."""
+    if not durations or not ref_wall:
+        return None
+    # An item needs a core for its CPU seconds. Work that is not I/O-bound needs one for its
+    # whole wall time: on a busy machine the gap between its wall and CPU time is mostly spent
+    # waiting for a core (a lone thread got about cpus / (load + 1) of one).
+    share = min(1.0, cpus / (load + 1.0))
+    demand = ([min(d, c / share) for d, c in zip(durations, cpu, strict=True)]
+              if work is verdict.WorkClass.IO else list(durations))
+    gil_demand = [min(d, c / share) for d, c in zip(durations, cpu, strict=True)]
+    ref_cpu = next((e.get("cpu_median_s") for e in modes.values()
+                    if e["traits"].get("reference")), None)
+    out: dict[str, Any] = {"cpus": cpus, "modes": {}}
+    for mode, entry in modes.items():
+        traits = entry["traits"]
+        if traits.get("reference") or not traits.get("parallel") or entry["status"] != "ok" \
+                or not entry.get("wall_median_s"):
+            continue
+        info = mode_meta.get(mode) or {}
+        chunks = info.get("dispatch_chunksizes") or [info.get("chunksize") or 1]
+        gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
+        model = prediction.calibrate(
+            durations, gil_demand if gil else demand, mode=mode, reference_s=ref_wall,
+            measured_wall_s=ref_wall / entry["speedup"] if entry.get("speedup")
+            else entry["wall_median_s"],
+            measured_workers=int(entry["workers"]),
+            collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
+            busy=load > BUSY_CORES,
+            extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
+            startup_s=entry.get("startup_s"), cpus=cpus,
+            gil=gil, chunksizes=[int(c) for c in chunks])
+        points = prediction.predict(model)
+        flat_at, limit, text = prediction.flattening(model, points)
+        measured = [{"workers": int(entry["workers"]), "speedup": entry["speedup"],
+                     "speedup_ci": entry.get("speedup_ci")}]
+        measured += [{"workers": p["workers"], "speedup": p["speedup"], "speedup_ci": p["speedup_ci"]}
+                     for p in (sweep or {}).get("points", []) if p["mode"] == mode
+                     and p["workers"] != entry["workers"] and p.get("speedup")]
+        out["modes"][mode] = {
+            "points": [p.__dict__ for p in points], "measured": measured,
+            "flat_at": flat_at, "limit": limit, "explanation": text,
+            "per_chunk_s": model.per_chunk_s, "per_map_s": model.per_map_s,
+            "cores": model.core_cap,
+            "calibrated_at": int(entry["workers"]),
+        }
+    return out if out["modes"] else None
+
+
 def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, Any]:
-    """Speedups with intervals, bounds, overheads, bottlenecks, classification and verdict."""
+    """Speedups with intervals, bounds, overheads, bottlenecks, prediction and the verdict."""
     timings, tasks = frames["timings"], frames["tasks"]
     mode_meta: dict[str, Any] = meta.get("modes", {})
     status: dict[str, str] = meta.get("status", {})
     errors: dict[str, str] = meta.get("errors", {})
     target_precision = float(meta.get("options", {}).get("precision") or 0.03)
+    env = meta.get("environment") or {}
+    cpus = int(env.get("cpus_available") or env.get("cpus_total") or 1)
+    n_items = int(meta.get("workload", {}).get("n_items") or 0)
     warnings: list[str] = []
 
     ref = next((m for m, info in mode_meta.items() if _traits(info).get("reference")
                 and status.get(m) in ("ok", "interrupted")), None)
     ref_by_round = _round_walls(timings, ref, 1, False) if ref else None
     ref_walls = list(ref_by_round.values()) if ref_by_round else None
+    ref_wall = stats.summarise(ref_walls)["median"] if ref_walls else None
     seq_tasks = _mode_tasks(tasks, ref) if ref else tasks.iloc[0:0]
-    pooled_workers = [info["workers"] for m, info in mode_meta.items()
-                      if not _traits(info).get("reference")]
-    grain = _granularity(seq_tasks, max(pooled_workers)) if pooled_workers and ref else None
+    seq_ok = not seq_tasks.empty and bool(seq_tasks["ok"].all())
+    ordered = seq_tasks.sort_values("item") if seq_ok else seq_tasks
+    durations = ordered["duration_s"].astype(float).tolist() if seq_ok else []
+    item_cpu = ordered["cpu_s"].astype(float).tolist() if seq_ok else []
 
     modes: dict[str, Any] = {}
+    main_walls: dict[tuple[str, int], dict[int, float]] = {}
     for mode, info in mode_meta.items():
         workers = info["workers"]
         traits = _traits(info)
         is_ref = bool(traits.get("reference"))
         by_round = _round_walls(timings, mode, workers, False)
+        main_walls[(mode, int(workers))] = by_round
         cpu_rows = timings[(timings["mode"] == mode) & ~timings["sweep"]
                            & (timings["phase"] == "map")]
         entry = _mode_summary(mode, workers, traits, status.get(mode, "ok"), errors.get(mode),
@@ -223,26 +347,35 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
                               cpu_rows["cpu_s"].tolist(), cpu_rows["wall_s"].tolist(),
                               info.get("startup_s"), target_precision)
         entry["line_items"] = info.get("line_items", [])
-        if not is_ref and entry["speedup"] is not None and not seq_tasks.empty:
-            durations = seq_tasks.sort_values("item")["duration_s"].tolist()
-            entry["bound"] = bounds.granularity_bound(durations, workers)
-            entry["achieved_over_bound"] = entry["speedup"] / entry["bound"]
+        entry["chunk_trial"] = info.get("chunk_trial")
         if not is_ref and entry["status"] == "ok":
             entry["overheads"] = overheads.decompose(
                 _mode_tasks(tasks, mode), workers=workers, startup_s=info.get("startup_s"),
                 pass_wall_s=info.get("tasks_wall_s"), timing_median_s=entry["wall_median_s"],
                 task_bytes=info.get("task_bytes"))
-            n_items = meta.get("workload", {}).get("n_items") or 1
-            if ref_walls and entry["wall_median_s"] is not None:
-                ideal = stats.summarise(ref_walls)["median"] / workers
-                entry["overhead_per_task_s"] = max(0.0, entry["wall_median_s"] - ideal) / n_items
-        if entry["precision_reached"] is False:
-            warnings.append(f"{mode}: its estimate is known only to ±{100 * entry['precision']:.1f}% "
-                            f"(target ±{100 * target_precision:g}%) after {entry['repeats']} "
-                            "rounds; raise --max-rounds or --max-time, or run on a quieter machine.")
+            if ref_wall and entry["wall_median_s"] is not None:
+                entry["overhead_per_task_s"] = max(
+                    0.0, entry["wall_median_s"] - ref_wall / workers) / max(1, n_items)
         if "gc" in frames:
             entry["gc"] = gc_share.gc_summary(frames["gc"], tasks, mode)
         modes[mode] = entry
+
+    sweep = _sweep(timings, ref, durations, cpus, main_walls)
+    for p in (sweep or {}).get("points", []):
+        matching = modes.get(p["mode"])
+        if p.get("with_main_run") and matching and matching["workers"] == p["workers"] and p["speedup"]:
+            # one estimate from all the paired rounds of this mode and worker count
+            matching["speedup"], matching["speedup_ci"] = p["speedup"], p["speedup_ci"]
+            matching["efficiency"] = p["speedup"] / p["workers"]
+    for entry in modes.values():
+        note = _ideal_noise(entry)
+        if note:
+            warnings.append(note)
+        if entry["precision_reached"] is False:
+            warnings.append(f"{entry['mode']}: its estimate is known only to "
+                            f"±{100 * entry['precision']:.1f}% (target ±{100 * target_precision:g}%) "
+                            f"after {entry['repeats']} rounds; raise --max-rounds or --max-time, "
+                            "or run on a quieter machine.")
 
     cpu_source = seq_tasks if not seq_tasks.empty else tasks[~tasks["sweep"] & tasks["ok"]]
     total_duration = float(cpu_source["duration_s"].sum()) if not cpu_source.empty else 0.0
@@ -251,27 +384,59 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     gil_sharing = next((m for m in modes.values() if m["traits"].get("shares_gil")
                         and m["traits"].get("parallel")), None)
     classification = verdict.classify(cpu_ratio, gil_sharing)
-    sweep = _sweep(timings, ref, seq_tasks)
+    work = verdict.WorkClass(classification["work_class"]) if classification else None
 
-    candidates = [{"mode": m["mode"], "workers": m["workers"], "speedup": m["speedup"],
-                   "speedup_ci": m["speedup_ci"]} for m in modes.values() if m["status"] == "ok"]
-    if sweep:
-        candidates += [{k: p[k] for k in ("mode", "workers", "speedup", "speedup_ci")}
-                       for p in sweep["points"]]
-    recommendation = verdict.recommend(candidates, ref, {m: e["traits"] for m, e in modes.items()})
-    per_task = (float(seq_tasks["duration_s"].median()) if not seq_tasks.empty else None)
-    advice = verdict.advise(modes, grain, classification, per_task,
-                            int(meta.get("workload", {}).get("n_items") or 0), recommendation)
-    advice += gc_share.gc_advice(modes, str(meta.get("options", {}).get("gc", "off")))
-    if recommendation and recommendation["mode"] == ref and per_task is not None:
-        worst = [m.get("overhead_per_task_s") for m in modes.values() if m.get("overhead_per_task_s")]
-        if worst:
-            recommendation["reason"] += (
-                f": each task does {verdict.fmt_seconds(per_task)} of work, while a pool adds "
-                f"{verdict.fmt_seconds(min(worst))} or more of overhead per task")
+    cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0
+    mode_bounds: dict[str, bounds.ScheduleBounds] = {}
+    for mode, entry in modes.items():
+        if entry["traits"].get("reference") or not durations:
+            continue
+        chunks = (mode_meta.get(mode) or {}).get("chunksize") or 1
+        mode_bounds[mode] = _mode_bounds(entry, durations, cpu_total, cpus, work, int(chunks))
+    pooled = [m for m in modes.values() if not m["traits"].get("reference")]
+    grain = None
+    if pooled and durations:
+        widest = max(pooled, key=lambda m: m["workers"])
+        grain = _granularity(durations, widest["workers"], mode_bounds[widest["mode"]].chunksize,
+                             mode_bounds[widest["mode"]])
+
+    per_task = float(seq_tasks["duration_s"].median()) if not seq_tasks.empty else None
+    facts_modes = [_facts_of(e, mode_bounds.get(m)) for m, e in modes.items()]
+    sweep_facts = []
+    for p in (sweep or {}).get("points", []):
+        if p.get("with_main_run") or p["mode"] not in modes:
+            continue
+        e = {**modes[p["mode"]], **{k: p[k] for k in ("workers", "speedup", "speedup_ci")},
+             "wall_median_s": p["wall_median_s"], "overhead_per_task_s": None}
+        sb = bounds.schedule_bounds(durations, p["workers"], cpu_s=cpu_total,
+                                    cores=1.0 if mode_bounds.get(p["mode"]) and
+                                    mode_bounds[p["mode"]].cores == 1.0 else float(cpus)) \
+            if durations else None
+        sweep_facts.append(_facts_of(e, sb, sweep=True))
+    trials = [e["chunk_trial"] for e in modes.values() if e.get("chunk_trial")]
+    widest_workers = max((m["workers"] for m in pooled), default=1)
+    facts = verdict.Facts(
+        work=work, modes=tuple(facts_modes + sweep_facts), reference=ref, cpu_ratio=cpu_ratio,
+        per_task_s=per_task, n_items=n_items, ref_wall_s=ref_wall,
+        sort_gain=max((b.sort_gain for b in mode_bounds.values()), default=0.0),
+        chunk_advice=verdict.advised_chunksize(n_items, widest_workers)
+        if per_task is not None and per_task < verdict.TINY_TASK_S else None,
+        chunk_trial=max(trials, key=lambda t: t.get("gain") or 0) if trials else None)
+    decision = verdict.decide(facts)
+    for mode, cause in decision.causes.items():
+        if mode in modes:
+            modes[mode]["cause"] = cause.value
+    raw_loads = [r.get("others_cpu") for r in meta.get("rounds") or []
+                 if isinstance(r, dict) and not r.get("sweep")] or [env.get("others_cpu_during_run")]
+    loads = [float(x) for x in raw_loads if isinstance(x, (int, float)) and x == x]
+    load = float(statistics.median(loads)) if loads else 0.0
+    predicted = _prediction(modes, mode_meta, durations, item_cpu, ref_wall, cpus, work, sweep,
+                            load)
+
     warnings[0:0] = _round_warnings(meta)
     if meta.get("interrupted"):
         warnings.append("The run was interrupted: modes that did not finish are marked.")
+    gc_advice = gc_share.gc_advice(modes, str(meta.get("options", {}).get("gc", "off")))
     return {
         "reference_mode": ref,
         "modes": modes,
@@ -280,8 +445,10 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         "bottlenecks": _top_functions(frames["functions"]),
         "hot_lines": _top_lines(frames["lines"]),
         "sweep": sweep,
-        "recommendation": recommendation,
-        "advice": advice,
-        "verdict": verdict.verdict_sentence(modes, classification, recommendation, per_task),
+        "recommendation": decision.recommendation.to_json() if decision.recommendation else None,
+        "advice": [a.text for a in decision.advice] + gc_advice,
+        "advice_kinds": [a.kind.value for a in decision.advice] + ["gc"] * len(gc_advice),
+        "prediction": predicted,
+        "verdict": verdict.sentence(facts, decision),
         "warnings": warnings,
     }

@@ -1,7 +1,17 @@
-"""Classify the workload, pick the best mode, and say why in plain words."""
+"""One verdict model: work class, per-mode cause, recommendation and advice from the same facts.
+
+:func:`decide` is the only place that draws conclusions. It takes :class:`Facts`
+(numbers the analysis measured) and returns a :class:`Verdict`; every sentence
+the report shows is written from that verdict, so the advice cannot contradict
+the recommendation (``tests/unit/test_verdict.py`` checks every combination).
+"""
 
 from __future__ import annotations
 
+import enum
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 CPU_BOUND_RATIO = 0.8
@@ -9,6 +19,9 @@ IO_BOUND_RATIO = 0.3
 GAIN_THRESHOLD = 1.10  # below this speedup a pool "does not pay"
 GIL_CORES = 1.3  # threads that keep fewer cores than this busy are serialised
 SIMPLER_WITHIN = 0.05  # prefer a simpler mode within 5% of the best
+TINY_TASK_S = 1e-3  # below this per item, dispatch overhead dominates a pool
+SORT_GAIN = 0.05  # advise longest-first when it finishes this much sooner
+SPLIT_BELOW = 0.9  # advise smaller items when they cap the speedup below 90% of W
 
 
 def fmt_seconds(seconds: float | None) -> str:
@@ -22,57 +35,222 @@ def fmt_seconds(seconds: float | None) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
-def _is_ref(m: dict[str, Any]) -> bool:
-    return bool((m.get("traits") or {}).get("reference"))
+def fmt_speedup(value: float | None) -> str:
+    """A speedup that reads right both ways: '1.85×', '0.80×', '301× slower' (never '0.00×')."""
+    if value is None or not math.isfinite(value) or value <= 0:
+        return "–"
+    if value >= 0.5:
+        return f"{value:.2f}×" if value < 10 else f"{value:.3g}×"
+    return fmt_slower(value)
 
 
-def _shares_gil(m: dict[str, Any]) -> bool:
-    traits = m.get("traits") or {}
-    return bool(traits.get("shares_gil") and traits.get("parallel"))
+def fmt_slower(value: float) -> str:
+    """A slowdown: '1.25× slower', '301× slower'."""
+    slower = 1 / value
+    return f"{slower:.2f}× slower" if slower < 10 else f"{slower:,.0f}× slower"
+
+
+def fmt_interval(ci: Sequence[float] | None) -> str:
+    """A 95% interval of a speedup, in the same sense as :func:`fmt_speedup`."""
+    if not ci:
+        return ""
+    lo, hi = float(ci[0]), float(ci[1])
+    if hi < 0.5:
+        return f"{fmt_speedup(hi).replace('× slower', '')}–{fmt_speedup(lo)}"
+    return f"{lo:.2f}–{hi:.2f}×"
+
+
+class WorkClass(str, enum.Enum):
+    """What the tasks spend their time on."""
+
+    CPU = "cpu-bound"  # computing in Python: holds the GIL
+    IO = "io-bound"  # waiting: releases the GIL
+    MIXED = "mixed"  # both; threads overlap the waits only
+    GIL_RELEASING = "gil-releasing"  # computing in C code that releases the GIL
+
+    def holds_gil(self) -> bool:
+        """Computing time holds the GIL, so threads run it one at a time."""
+        return self in (WorkClass.CPU, WorkClass.MIXED)
+
+
+class Outcome(str, enum.Enum):
+    """What a mode's 95% interval says against the reference."""
+
+    FASTER = "faster"  # the interval is above 1
+    UNCLEAR = "unclear"  # the interval includes 1 (or there is none)
+    SLOWER = "slower"  # the interval is below 1
+    FAILED = "failed"
+
+
+class Cause(str, enum.Enum):
+    """Why a mode got the speedup it got."""
+
+    SCALES = "scales"  # close to what the work allows
+    GIL = "the GIL"  # threads on work that holds the GIL
+    OVERHEAD = "overhead"  # per-task overhead outweighs the work
+    ITEMS = "item sizes"  # uneven items cap the speedup
+    CPUS = "CPUs"  # more workers than CPUs for CPU work
+    NOISE = "noise"  # the interval includes no gain
+    FAILED = "failed"
+
+
+class AdviceKind(str, enum.Enum):
+    KEEP_LOOP = "keep-loop"
+    SETTLE = "settle"
+    USE_THREADS = "use-threads"
+    USE_PROCESSES = "use-processes"
+    BATCH = "batch"
+    SPLIT_ITEMS = "split-items"
+    SORT_LONGEST_FIRST = "sort-longest-first"
+    REUSE_POOL = "reuse-pool"
+
+
+@dataclass(frozen=True)
+class ModeFacts:
+    """What was measured of one mode (or one sweep point)."""
+
+    mode: str
+    workers: int
+    ok: bool = True
+    speedup: float | None = None
+    ci: tuple[float, float] | None = None
+    parallel: bool = True
+    reference: bool = False
+    shares_gil: bool = False
+    shares_memory: bool = False
+    cost: int = 2  # machinery: 0 loop, 1 threads, 2 local processes, 3 cluster
+    bound: float | None = None  # what the work allows this mode (GIL or CPU cap included)
+    capped_by_cpus: bool = False
+    items_cap: float | None = None  # the optimum schedule's speedup, before CPU caps
+    overhead_per_task_s: float | None = None
+    startup_s: float | None = None
+    wall_s: float | None = None
+    sweep: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.mode}:{self.workers}" if self.sweep else self.mode
+
+    @property
+    def outcome(self) -> Outcome:
+        if not self.ok or self.speedup is None:
+            return Outcome.FAILED
+        if self.ci is None:
+            return Outcome.UNCLEAR
+        if self.ci[0] > 1.0:
+            return Outcome.FASTER
+        if self.ci[1] < 1.0:
+            return Outcome.SLOWER
+        return Outcome.UNCLEAR
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything :func:`decide` may use."""
+
+    work: WorkClass | None
+    modes: tuple[ModeFacts, ...]
+    reference: str | None = "sequential"
+    cpu_ratio: float | None = None
+    per_task_s: float | None = None
+    n_items: int = 0
+    ref_wall_s: float | None = None
+    sort_gain: float = 0.0  # longest-first over the pool's in-order hand-out
+    chunk_advice: int | None = None  # chunksize worth trying for tiny tasks
+    chunk_trial: dict[str, Any] | None = None  # measured in this run: mode, chunksize, gain
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    mode: str
+    workers: int
+    speedup: float
+    ci: tuple[float, float] | None
+    clear: bool  # False: no mode is clearly faster, nor clearly slower
+    reason: str
+    single_map_speedup: float | None = None  # one map, the pool's start-up included
+    maps_to_pay_off: int | None = None  # maps per pool before start-up is paid back
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mode": self.mode, "workers": self.workers, "speedup": self.speedup,
+                "speedup_ci": list(self.ci) if self.ci else None, "clear": self.clear,
+                "reason": self.reason, "single_map_speedup": self.single_map_speedup,
+                "maps_to_pay_off": self.maps_to_pay_off}
+
+
+@dataclass(frozen=True)
+class Advice:
+    kind: AdviceKind
+    text: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    work: WorkClass | None
+    causes: dict[str, Cause]
+    recommendation: Recommendation | None
+    advice: tuple[Advice, ...] = field(default_factory=tuple)
+
+
+# -- the work class --------------------------------------------------------
+
+
+def work_class(cpu_ratio: float | None, threads: ModeFacts | None,
+               threads_cores: float | None = None) -> WorkClass | None:
+    """CPU, I/O, mixed or GIL-releasing: from CPU / wall per task and what threads reached."""
+    if cpu_ratio is None:
+        return None
+    if cpu_ratio <= IO_BOUND_RATIO:
+        return WorkClass.IO
+    if cpu_ratio < CPU_BOUND_RATIO:
+        return WorkClass.MIXED
+    if threads is not None and threads.workers > 1 and threads.speedup is not None:
+        # CPU seconds per wall second tell the GIL apart from noise in the speedup
+        scaled = (threads_cores >= GIL_CORES if threads_cores is not None
+                  else threads.speedup >= GAIN_THRESHOLD)
+        if scaled:
+            return WorkClass.GIL_RELEASING
+    return WorkClass.CPU
 
 
 def classify(cpu_ratio: float | None, threads: dict[str, Any] | None) -> dict[str, Any] | None:
-    """CPU-bound, I/O-bound or mixed, from CPU / wall per task and threads vs sequential."""
+    """The classification card: kind, GIL-bound and a plain explanation."""
     if cpu_ratio is None:
         return None
-    if cpu_ratio >= CPU_BOUND_RATIO:
-        kind = "cpu-bound"
-    elif cpu_ratio <= IO_BOUND_RATIO:
-        kind = "io-bound"
-    else:
-        kind = "mixed"
-    threads_speedup = threads.get("speedup") if threads else None
-    thread_workers = threads.get("workers", 1) if threads else 1
-    cores = threads.get("cores_used") if threads else None
-    # CPU seconds per wall second of the threads run tell the GIL apart from noise in the
-    # speedup: serialised threads keep one core busy however many there are.
-    if cores is not None:
-        serialised = cores < GIL_CORES
-    else:
-        serialised = threads_speedup is not None and threads_speedup < GAIN_THRESHOLD
-    gil_bound = bool(kind != "io-bound" and thread_workers > 1 and serialised)
-    releases_gil = bool(kind == "cpu-bound" and thread_workers > 1 and not serialised
-                        and threads_speedup is not None)
+    t = threads or {}
+    facts = ModeFacts("threads", int(t.get("workers") or 1), speedup=t.get("speedup"),
+                      shares_gil=True) if threads else None
+    cores = t.get("cores_used")
+    if facts is not None and facts.speedup is None and cores is not None and facts.workers > 1:
+        facts = replace(facts, speedup=1.0)  # no reference run: judge by the cores alone
+    work = work_class(cpu_ratio, facts, cores)
+    assert work is not None
+    gil_bound = bool(work is WorkClass.CPU and facts is not None and facts.workers > 1)
+    speedup = t.get("speedup")
     pct = f"{100 * cpu_ratio:.0f}%"
-    if kind == "cpu-bound":
+    if work is WorkClass.CPU:
         text = f"CPU-bound: the tasks spend {pct} of their time computing."
         if gil_bound:
-            # without a sequential run there is no speedup, only the cores the threads kept busy
-            gives = f" give {threads_speedup:.2f}×" if threads_speedup is not None else ""
-            busy = f", keeping {cores:.1f} of {thread_workers} cores busy" if cores else ""
+            gives = f" give {speedup:.2f}×" if speedup is not None else ""
+            busy = f", keeping {cores:.1f} of {facts.workers if facts else '?'} cores busy" \
+                if cores else ""
             text += (f" Threads{gives}{busy}: pure Python holds the GIL, so "
                      "only one thread computes at a time.")
-        elif releases_gil:
-            text += (f" Threads give {threads_speedup:.2f}× and keep {cores or 0:.1f} cores busy, "
-                     "so the hot code releases the GIL (C code such as hashlib, zlib or NumPy).")
-    elif kind == "io-bound":
+    elif work is WorkClass.GIL_RELEASING:
+        text = (f"CPU-bound, GIL-releasing: the tasks spend {pct} of their time computing, and "
+                f"threads give {speedup or 0:.2f}× keeping {cores or 0:.1f} cores busy, so the "
+                "hot code releases the GIL (C code such as hashlib, zlib or NumPy).")
+    elif work is WorkClass.IO:
         text = f"I/O-bound: the tasks compute only {pct} of the time and wait for the rest."
-        if threads_speedup is not None:
-            text += (f" Threads give {threads_speedup:.2f}×: waiting releases the GIL, so "
+        if speedup is not None:
+            text += (f" Threads give {speedup:.2f}×: waiting releases the GIL, so "
                      "threads overlap the waits.")
     else:
-        text = f"Mixed: the tasks compute {pct} of the time and wait for the rest."
-    return {"kind": kind, "cpu_ratio": cpu_ratio, "threads_speedup": threads_speedup,
+        text = (f"Mixed: the tasks compute {pct} of the time and wait for the rest. Threads "
+                f"overlap the waits but not the computing: the GIL caps them at about "
+                f"{1 / cpu_ratio:.2f}×.")
+    return {"kind": "cpu-bound" if work is WorkClass.GIL_RELEASING else work.value,
+            "work_class": work.value, "cpu_ratio": cpu_ratio, "threads_speedup": speedup,
             "gil_bound": gil_bound, "explanation": text}
 
 
@@ -87,117 +265,199 @@ def mode_cost(traits: dict[str, Any]) -> int:
     return 2
 
 
-def recommend(candidates: list[dict[str, Any]], reference: str | None,
-              traits: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """The simplest mode whose speedup is within 5% of the best; the reference if none pays.
+def advised_chunksize(n_items: int, workers: int) -> int:
+    """Four chunks per worker: few enough hand-outs, enough to even out the load."""
+    return max(1, math.ceil(n_items / (4 * max(1, workers))))
 
-    Each candidate has mode, workers, speedup and speedup_ci.
-    """
-    usable = [c for c in candidates if c.get("speedup") is not None]
-    if not usable:
+
+# -- the decision ----------------------------------------------------------
+
+
+def cause_of(m: ModeFacts, work: WorkClass | None) -> Cause:
+    """Why this mode got its speedup; the same facts the recommendation uses."""
+    outcome = m.outcome
+    if outcome is Outcome.FAILED:
+        return Cause.FAILED
+    if m.shares_gil and m.parallel and work is WorkClass.CPU:
+        return Cause.GIL
+    if outcome is Outcome.SLOWER or (m.speedup or 0) < 1 / GAIN_THRESHOLD:
+        return Cause.OVERHEAD
+    if outcome is Outcome.UNCLEAR:
+        return Cause.NOISE
+    if m.capped_by_cpus and m.bound is not None and m.bound < SPLIT_BELOW * m.workers:
+        return Cause.CPUS
+    if m.items_cap is not None and m.items_cap < SPLIT_BELOW * m.workers:
+        return Cause.ITEMS
+    return Cause.SCALES
+
+
+def _recommend(facts: Facts, causes: dict[str, Cause]) -> Recommendation | None:
+    pooled = [m for m in facts.modes if not m.reference and m.parallel and m.ok
+              and m.speedup is not None]
+    ref = next((m for m in facts.modes if m.reference), None)
+    if not pooled and ref is None:
         return None
-    best = max(usable, key=lambda c: c["speedup"])
-    if best["speedup"] < GAIN_THRESHOLD or best["mode"] == reference:
-        ref = next((c for c in usable if c["mode"] == reference), None)
-        return {"mode": reference or best["mode"], "workers": 1, "speedup": 1.0,
-                "speedup_ci": ref.get("speedup_ci") if ref else None,
-                "reason": "no pooled mode is at least 10% faster than the plain loop"}
-    near = [c for c in usable if c["mode"] != reference
-            and c["speedup"] >= best["speedup"] * (1 - SIMPLER_WITHIN)]
-    choice = min(near, key=lambda c: (mode_cost(traits.get(c["mode"], {})), c["workers"],
-                                      -c["speedup"]))
-    reason = "the fastest mode" if choice is best else (
-        f"within 5% of the fastest ({best['mode']}:{best['workers']}, {best['speedup']:.2f}×) "
-        "and cheaper to run")
-    return {"mode": choice["mode"], "workers": choice["workers"], "speedup": choice["speedup"],
-            "speedup_ci": choice.get("speedup_ci"), "reason": reason}
+    ref_name = facts.reference or (ref.mode if ref else "sequential")
+    clear = [m for m in pooled if m.outcome is Outcome.FASTER and (m.speedup or 0) >= GAIN_THRESHOLD
+             and causes.get(m.label) not in (Cause.GIL, Cause.OVERHEAD, Cause.NOISE)]
+    if clear:
+        best = max(clear, key=lambda m: m.speedup or 0)
+        near = [m for m in clear if (m.speedup or 0) >= (best.speedup or 0) * (1 - SIMPLER_WITHIN)]
+        choice = min(near, key=lambda m: (m.cost, m.workers, -(m.speedup or 0)))
+        reason = "the fastest mode, and its 95% interval excludes no gain" if choice is best else (
+            f"within 5% of the fastest ({best.label}, {fmt_speedup(best.speedup)}) and "
+            "cheaper to run; its 95% interval excludes no gain")
+        single = pay = None
+        if facts.ref_wall_s and choice.wall_s and choice.startup_s is not None:
+            single = facts.ref_wall_s / (choice.wall_s + choice.startup_s)
+            saved = facts.ref_wall_s - choice.wall_s
+            pay = max(1, math.ceil(choice.startup_s / saved)) if saved > 0 else None
+            if pay is not None and pay > 1:
+                reason += (f". A single map pays the {fmt_seconds(choice.startup_s)} start-up too "
+                           f"and gets {fmt_speedup(single)}; the start-up is paid back after "
+                           f"{pay} maps per pool")
+            else:
+                reason += (f". Even a single map, paying the {fmt_seconds(choice.startup_s)} "
+                           f"start-up, gets {fmt_speedup(single)}")
+        return Recommendation(choice.mode, choice.workers, float(choice.speedup or 0), choice.ci,
+                              True, reason, single, pay)
+    unclear = [m for m in pooled if m.outcome is not Outcome.SLOWER
+               and causes.get(m.label) is not Cause.GIL and (m.speedup or 0) >= 1 / GAIN_THRESHOLD]
+    if unclear:
+        best = max(unclear, key=lambda m: m.speedup or 0)
+        ci = f" [{fmt_interval(best.ci)}]" if best.ci else " (no interval)"
+        small = best.outcome is Outcome.FASTER
+        why = ("is clearly faster but by less than 10%" if small else "includes no gain")
+        reason = (f"no mode is clearly faster than {ref_name}: {best.label} "
+                  f"{fmt_speedup(best.speedup)}{ci} {why}")
+        return Recommendation(ref_name, 1, 1.0, ref.ci if ref else None, False, reason)
+    reason = f"no pooled mode is at least 10% faster than {ref_name}"
+    if pooled and facts.per_task_s is not None:
+        overheads = [m.overhead_per_task_s for m in pooled if m.overhead_per_task_s]
+        if overheads:
+            reason += (f": each task does {fmt_seconds(facts.per_task_s)} of work, while a pool "
+                       f"adds {fmt_seconds(min(overheads))} or more of overhead per task")
+    return Recommendation(ref_name, 1, 1.0, ref.ci if ref else None, True, reason)
 
 
-def advise(modes: dict[str, Any], granularity: dict[str, Any] | None,
-           classification: dict[str, Any] | None, per_task_s: float | None,
-           n_items: int, recommendation: dict[str, Any] | None) -> list[str]:
-    """Concrete advice where it applies: chunksize, split items, threads for I/O, processes."""
-    advice: list[str] = []
-    pooled = [m for m in modes.values() if not _is_ref(m) and m.get("speedup")]
-    kind = classification["kind"] if classification else None
-    losing = [m for m in pooled if m["speedup"] < 1.0]
-    if pooled and len(losing) == len(pooled) and per_task_s is not None:
-        worst = max(losing, key=lambda m: m.get("overhead_per_task_s") or 0)
-        overhead = worst.get("overhead_per_task_s")
-        advice.append(
-            f"Do not parallelise this as it is: each task does {fmt_seconds(per_task_s)} of work, "
-            f"while {worst['mode']} adds about {fmt_seconds(overhead)} of overhead per task.")
-    if per_task_s is not None and per_task_s < 1e-3 and pooled:
-        chunk = max(1, n_items // (4 * max(m["workers"] for m in pooled)))
-        advice.append(
-            f"Batch tiny tasks: at {fmt_seconds(per_task_s)} per task, pass chunksize={chunk} to "
-            "executor.map (or group items yourself) so each dispatch carries real work.")
-    if granularity and granularity["workers"] > 1:
-        w = granularity["workers"]
-        if granularity["bound"] < 0.9 * w:
-            share = 100 * granularity["largest_item_s"] / granularity["total_s"]
-            advice.append(
-                f"Split large items: with {granularity['n_items']} items on {w} workers the best "
-                f"schedule allows {granularity['bound']:.2f}×, not {w}×; the largest item is "
-                f"{share:.0f}% of the work. Smaller, more even items raise that cap.")
-        if granularity.get("in_order_makespan_s", 0) > granularity["makespan_s"] * 1.05:
-            advice.append("Submit the longest items first: in the given order the pool finishes "
-                          f"in {fmt_seconds(granularity['in_order_makespan_s'])} of work per "
-                          f"worker, longest-first in {fmt_seconds(granularity['makespan_s'])}.")
-    if kind == "io-bound":
-        advice.append("Use threads for I/O: the tasks mostly wait, threads overlap the waits "
-                      "without pickling, and more threads than CPUs keep helping until the "
-                      "server or the network saturates.")
-    overhead_bound = bool(pooled and len(losing) == len(pooled))
-    if classification and classification["gil_bound"] and not overhead_bound:
-        advice.append("Use processes for CPU-bound Python: threads are held back by the GIL.")
-    ref = next((m["mode"] for m in modes.values() if _is_ref(m)), None)
-    if recommendation and recommendation["mode"] == ref and not losing and pooled:
-        advice.append("Parallelism does not pay here: keep the plain loop.")
-    return advice
+def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) -> list[Advice]:
+    out: list[Advice] = []
+    pooled = [m for m in facts.modes if not m.reference and m.parallel and m.ok
+              and m.speedup is not None]
+    by_label = {m.label: m for m in facts.modes}
+    rec_mode = by_label.get(rec.mode) if rec else None
+    if rec_mode is None and rec is not None:
+        rec_mode = next((m for m in facts.modes if m.mode == rec.mode
+                         and m.workers == rec.workers), None)
+    parallel_rec = bool(rec and rec.clear and rec_mode is not None and not rec_mode.reference)
+    losing = [m for m in pooled if causes.get(m.label) is Cause.OVERHEAD
+              or m.outcome is Outcome.SLOWER]
+
+    if rec is not None and not parallel_rec:
+        if not rec.clear:
+            out.append(Advice(AdviceKind.SETTLE, (
+                "No mode is clearly faster, nor clearly slower. To settle it: run more rounds "
+                "(--max-rounds 50 --max-time 120) on a quieter machine to narrow the intervals, "
+                "or give each task more work (bigger items) so a gain stands out of the noise.")))
+        elif pooled and losing and len(losing) == len(pooled) and facts.per_task_s is not None:
+            worst = max(losing, key=lambda m: m.overhead_per_task_s or 0)
+            out.append(Advice(AdviceKind.KEEP_LOOP, (
+                f"Do not parallelise this as it is: each task does {fmt_seconds(facts.per_task_s)} "
+                f"of work, while {worst.label} adds about {fmt_seconds(worst.overhead_per_task_s)} "
+                "of overhead per task.")))
+        elif pooled:
+            out.append(Advice(AdviceKind.KEEP_LOOP,
+                              "Parallelism does not pay here: keep the plain loop."))
+    if facts.chunk_advice and facts.per_task_s is not None and facts.per_task_s < TINY_TASK_S \
+            and pooled:
+        text = (f"Batch tiny tasks: at {fmt_seconds(facts.per_task_s)} per task, pass "
+                f"chunksize={facts.chunk_advice} to executor.map (or --chunksize "
+                f"{facts.chunk_advice}) so each dispatch carries real work.")
+        trial = facts.chunk_trial
+        if trial and trial.get("gain"):
+            text += (f" Measured in this run: {trial['mode']} with chunksize={trial['chunksize']} "
+                     f"is {fmt_speedup(trial['gain'])} as fast as with chunksize={trial['baseline']} "
+                     f"({fmt_seconds(trial['chunked_s'])} per map instead of "
+                     f"{fmt_seconds(trial['baseline_s'])}; {fmt_speedup(trial['speedup'])} "
+                     "against sequential).")
+        out.append(Advice(AdviceKind.BATCH, text))
+    cap_modes = [m for m in pooled if m.items_cap is not None and m.workers > 1
+                 and m.items_cap < SPLIT_BELOW * m.workers]
+    if cap_modes:
+        m = max(cap_modes, key=lambda m: m.workers)
+        out.append(Advice(AdviceKind.SPLIT_ITEMS, (
+            f"Split large items: {facts.n_items} items allow at most {fmt_speedup(m.items_cap)} on "
+            f"{m.workers} workers, not {m.workers}×. Smaller, more even items raise that cap.")))
+    if facts.sort_gain > SORT_GAIN and pooled:
+        out.append(Advice(AdviceKind.SORT_LONGEST_FIRST, (
+            f"Submit the longest items first: the pool hands items out in the given order, which "
+            f"finishes {100 * facts.sort_gain:.0f}% later than the same pool given the items "
+            "sorted longest-first.")))
+    if parallel_rec and rec is not None and rec_mode is not None:
+        gil_threads = [m for m in pooled if causes.get(m.label) is Cause.GIL]
+        if not rec_mode.shares_memory and gil_threads:
+            out.append(Advice(AdviceKind.USE_PROCESSES, (
+                f"Use processes for CPU-bound Python ({rec.mode}): threads are held back by "
+                "the GIL.")))
+        if rec_mode.shares_memory and facts.work in (WorkClass.IO, WorkClass.MIXED,
+                                                     WorkClass.GIL_RELEASING):
+            what = "for I/O" if facts.work is WorkClass.IO else f"({facts.work.value} work)"
+            out.append(Advice(AdviceKind.USE_THREADS, (
+                f"Use threads {what}: the tasks wait (or release the GIL), threads overlap that "
+                "without pickling, and more threads than CPUs keep helping until the CPU work "
+                "or the server saturates.")))
+        if rec.maps_to_pay_off and rec.maps_to_pay_off > 1:
+            out.append(Advice(AdviceKind.REUSE_POOL, (
+                f"Keep the pool up for {rec.maps_to_pay_off} or more maps: each start-up costs "
+                f"{fmt_seconds(rec_mode.startup_s)}, and a single map would get "
+                f"{fmt_speedup(rec.single_map_speedup)}.")))
+    return out
 
 
-def _slowdown_cause(m: dict[str, Any], gil: bool, per_task_s: float | None) -> str:
-    """Why a pool lost: its per-task overhead outweighs the work, or (threads) the GIL."""
-    overhead = m.get("overhead_per_task_s")
-    if overhead is not None and per_task_s is not None and overhead > per_task_s:
-        return "overhead"
-    return "the GIL" if gil and _shares_gil(m) else "overhead"
+def decide(facts: Facts) -> Verdict:
+    """The whole verdict from one set of facts."""
+    causes = {m.label: cause_of(m, facts.work) for m in facts.modes if not m.reference}
+    rec = _recommend(facts, causes)
+    return Verdict(facts.work, causes, rec, tuple(_advise(facts, causes, rec)))
 
 
-def verdict_sentence(modes: dict[str, Any], classification: dict[str, Any] | None,
-                     recommendation: dict[str, Any] | None, per_task_s: float | None = None) -> str:
-    """One sentence per mode, joined: the headline at the top of the report."""
+def sentence(facts: Facts, verdict: Verdict) -> str:
+    """The headline: the recommendation, then one clause per main mode."""
     parts = []
-    gil = bool(classification and classification["gil_bound"])
-    for m in modes.values():
-        if _is_ref(m):
+    for m in facts.modes:
+        if m.reference or m.sweep:
             continue
-        if m["status"] != "ok":
-            parts.append(f"{m['mode']}: {m['status']}")
+        if not m.ok or m.speedup is None:
+            parts.append(f"{m.mode}: failed" if not m.ok else f"{m.mode}: not measured")
             continue
-        s = m.get("speedup")
-        if s is None:
-            continue
-        where = f"on {m['workers']} worker{'s' if m['workers'] != 1 else ''}"
-        if s >= GAIN_THRESHOLD:
-            text = f"{m['mode']}: {s:.2f}× faster than sequential {where}"
-            if m.get("bound"):
-                text += f" ({100 * s / m['bound']:.0f}% of the {m['bound']:.2f}× the items allow)"
-        elif s > 1 / GAIN_THRESHOLD:
-            text = f"{m['mode']}: no gain {where}" + (" (the GIL)" if gil and _shares_gil(m) else "")
+        cause = verdict.causes.get(m.label)
+        where = f"on {m.workers} worker{'s' if m.workers != 1 else ''}"
+        ci = f", 95% CI {fmt_interval(m.ci)}" if m.ci else ""
+        s = m.speedup
+        if cause is Cause.GIL:
+            text = (f"{m.mode}: {fmt_speedup(s)} {where}{ci}; the GIL lets only one thread "
+                    "compute at a time")
+            if m.bound is not None:
+                text += f", so the work allows them {fmt_speedup(m.bound)}"
+        elif m.outcome is Outcome.FASTER and s >= GAIN_THRESHOLD:
+            text = f"{m.mode}: {fmt_speedup(s)} faster than {facts.reference} {where}{ci}"
+            if m.bound is not None:
+                what = "the CPUs allow" if m.capped_by_cpus else "the items allow"
+                text += f" ({100 * s / m.bound:.0f}% of the {fmt_speedup(m.bound)} {what})"
+        elif m.outcome is Outcome.SLOWER and s < 1 / GAIN_THRESHOLD:
+            text = (f"{m.mode}: {fmt_slower(s)} than {facts.reference} {where}{ci} "
+                    f"({cause.value if cause else 'overhead'})")
         else:
-            cause = _slowdown_cause(m, gil, per_task_s)
-            text = f"{m['mode']}: {1 / s:.1f}× slower than sequential {where} ({cause})"
+            text = f"{m.mode}: no clear gain {where} ({fmt_speedup(s)}{ci})"
         parts.append(text)
     head = ""
-    if recommendation:
-        rec = recommendation
-        if any(_is_ref(m) and m["mode"] == rec["mode"] for m in modes.values()):
-            head = f"Recommended: stay {rec['mode']}. "
+    rec = verdict.recommendation
+    if rec:
+        if rec.mode == facts.reference:
+            head = (f"Recommended: stay {rec.mode}. " if rec.clear else
+                    f"No mode is clearly faster: stay {rec.mode} until more rounds settle it. ")
         else:
-            ci = rec.get("speedup_ci")
-            ci_text = f", 95% CI {ci[0]:.2f}–{ci[1]:.2f}×" if ci else ""
-            head = (f"Recommended: {rec['mode']} with {rec['workers']} workers "
-                    f"({rec['speedup']:.2f}×{ci_text}). ")
+            ci = f", 95% CI {fmt_interval(rec.ci)}" if rec.ci else ""
+            head = (f"Recommended: {rec.mode} with {rec.workers} workers "
+                    f"({fmt_speedup(rec.speedup)}{ci}). ")
     return head + ("; ".join(parts) + "." if parts else "Only one mode was measured.")

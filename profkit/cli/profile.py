@@ -38,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, target_required: bool = Tr
                         "are timed, in every mode: off, as timeit does, or on, as a plain run "
                         "(default: off); GC's own share is measured either way")
     parser.add_argument("--chunksize", help="items handed to a worker at a time, for the modes "
-                        "that hand out chunks: processes (default 1) and pool (default: "
-                        "Pool.map's own choice)")
+                        "that hand out chunks: N, or auto (four chunks per worker for tasks "
+                        "under 1 ms, else 1); processes default to 1, pool to Pool.map's own "
+                        "choice")
     parser.add_argument("--lines", help="comma-separated extra functions for line_profiler: "
                         "name (in the task's module) or module:qualname")
     parser.add_argument("--line-budget", help="seconds the line_profiler pass may take per mode: "
@@ -122,8 +123,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
         modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
         precision=args.precision or config.get("precision", DEFAULT_PRECISION),
         max_rounds=max_rounds, max_time=max_time,
-        chunksize=chunksize if chunksize == "auto" or chunksize is None
-        else parse_positive_int(chunksize, "--chunksize"),
+        chunksize=chunksize,
         start_method=args.start_method or config.get("start_method"), timeout=timeout,
         sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
         line_budget=line_budget, target=name or args.target,

@@ -30,6 +30,7 @@ from typing import Any
 from profkit.collectors import merge
 from profkit.collectors.memory import MemorySampler
 from profkit.collectors.worker import CPROFILE, LINES, TASKS, run_batch
+from profkit.engine import chunks
 from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter
 from profkit.engine.rounds import Contender, run_rounds
@@ -274,7 +275,8 @@ def _start_order(modes: list[Mode]) -> list[Mode]:
 
 def _start(mode: Mode, workload: Workload, progress: Progress) -> None:
     def start() -> None:
-        progress(f"{mode.spec}: starting {mode.spec.workers} worker(s)")
+        sweep = "sweep point " if mode.result.sweep else ""
+        progress(f"{sweep}{mode.spec}: starting {mode.spec.workers} worker(s)")
         mode.result.startup_s = mode.executor.start(workload.task)
         if mode.executor.workers != mode.spec.workers:  # an external cluster brings its own size
             mode.spec = mode.result.spec = replace(mode.spec, workers=mode.executor.workers)
@@ -370,8 +372,12 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
             say(f"{mode.spec}: warm-up, probing each task, sampling memory")
             mode.attempt(lambda m=mode: _probe(m, workload, items, options))  # type: ignore[misc]
 
+    if options.chunksize_auto:
+        chunks.apply_auto(modes, len(items), say)
     live: list[Contender] = [m for m in modes if m.live]
     raw.rounds = run_rounds(live, items, workload.task, options, say, rng)
+    # not part of the rounds: the advised chunksize for tiny tasks, timed against the mode's own
+    chunks.try_advised(modes, items, workload.task, say)
     for mode in modes:
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
 

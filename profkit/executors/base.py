@@ -99,6 +99,11 @@ class Executor(ABC):
 
         return ship(obj, self.workers_inherit_main, str(self.spec), self._shipped)
 
+    @classmethod
+    def dispatch_chunksize(cls, chunksize: int | None, n_items: int, workers: int) -> int:
+        """Items per hand-out that a map of ``n_items`` really uses (the schedule's unit)."""
+        return max(1, chunksize or 1) if cls.traits.honours_chunksize else 1
+
     def describe(self) -> dict[str, JSON]:
         """What the report says about this pool."""
         return {"kind": self.kind, "workers": self.workers}

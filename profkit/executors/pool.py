@@ -117,6 +117,10 @@ class PoolExecutor(Executor):
             pool.terminate()  # stops the pool's handler threads
         pool.join()
 
+    @classmethod
+    def dispatch_chunksize(cls, chunksize: int | None, n_items: int, workers: int) -> int:
+        return chunksize if chunksize else default_chunksize(n_items, workers)
+
     def describe(self) -> dict[str, JSON]:
         chunksize = self.settings.chunksize
         return {**super().describe(), "start_method": self.settings.start_method,

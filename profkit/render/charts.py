@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from profkit.analysis.verdict import fmt_speedup
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
@@ -174,7 +176,7 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
                 bound_y = float(bound)  # type: ignore[arg-type] # _finite checked it
                 ax.hlines(bound_y, x - 0.3, x + 0.3, colors=BOUND_COLOUR, linestyles="dashed",
                           linewidth=1.6, zorder=4, gid=f"bound-{x}",
-                          label="_nolegend_" if bound_drawn else "granularity bound")
+                          label="_nolegend_" if bound_drawn else "bound (items, CPUs, GIL)")
                 bound_drawn = True
                 top = max(top, bound_y)
                 here.append(bound_y)
@@ -200,7 +202,7 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
         for m, h in zip(rows, heights, strict=True):
             ci = m.get("speedup_ci")
             bases.append(max(h, ci[1]) if ci and _finite(ci[1]) else h)
-        labels = [f"{h:.2f}×" if h >= 0.1 else f"{h:.2g}×" for h in heights]
+        labels = [fmt_speedup(h) for h in heights]
         ys = _label_positions(fig, ax, bases, marks, top)
         for x, (label, y) in enumerate(zip(labels, ys, strict=True)):
             ax.text(x, y, label, ha="center", va="bottom", fontsize=8, color=INK, zorder=6,
@@ -269,7 +271,7 @@ def scaling_chart(points: Sequence[dict[str, Any]], fits: dict[str, dict[str, An
         if bounds:
             ax.plot([w for w, _ in bounds], [b for _, b in bounds], color=BOUND_COLOUR,
                     linestyle="dashed", marker="_", markersize=14, linewidth=1.2,
-                    label="granularity bound")
+                    label="optimal-schedule bound")
         modes = list(dict.fromkeys(p["mode"] for p in pts))
         for mode in modes:
             rows = sorted((p for p in pts if p["mode"] == mode), key=lambda p: p["workers"])
@@ -297,6 +299,57 @@ def scaling_chart(points: Sequence[dict[str, Any]], fits: dict[str, dict[str, An
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
         _margins(fig, left=0.6, bottom=0.5, right=2.3)
         return to_svg(fig, "scaling", "Speedup against the number of workers")
+
+
+def prediction_chart(prediction: dict[str, Any]) -> str | None:
+    """Predicted speedup against worker count (log x), measured points, and the CPU count marked."""
+    modes = prediction.get("modes") or {}
+    if not modes:
+        return None
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.4, 3.2)
+        ax = fig.add_subplot()
+        top = 1.0
+        for mode, entry in modes.items():
+            colour = mode_colour(mode)
+            pts = entry.get("points") or []
+            xs = [p["workers"] for p in pts]
+            ys = [p["speedup"] for p in pts]
+            top = max(top, *ys) if ys else top
+            ax.plot(xs, ys, color=colour, linewidth=1.6, label=f"{safe_label(mode)} predicted",
+                    gid=f"predicted-{safe_label(mode)}")
+            flat = entry.get("flat_at")
+            if flat and 1 <= flat <= len(ys):
+                ax.plot([flat], [ys[flat - 1]], marker="D", color=colour, markersize=5,
+                        linestyle="none")
+            measured = [m for m in entry.get("measured") or [] if _finite(m.get("speedup"))]
+            if measured:
+                mx = [m["workers"] for m in measured]
+                my = [float(m["speedup"]) for m in measured]
+                lo = [max(0.0, y - m["speedup_ci"][0]) if m.get("speedup_ci") else 0.0
+                      for y, m in zip(my, measured, strict=True)]
+                hi = [max(0.0, m["speedup_ci"][1] - y) if m.get("speedup_ci") else 0.0
+                      for y, m in zip(my, measured, strict=True)]
+                ax.errorbar(mx, my, yerr=[lo, hi], color=colour, marker="o", markersize=5,
+                            linestyle="none", capsize=3, label=f"{safe_label(mode)} measured")
+                top = max(top, *(y + h for y, h in zip(my, hi, strict=True)))
+        cpus = int(prediction.get("cpus") or 1)
+        ax.axvline(cpus, color=MUTED, linestyle="dotted", linewidth=1.2, gid="cpus",
+                   label=f"CPUs ({cpus})")
+        ax.set_xscale("log", base=2)
+        ticks = [1, 2, 4, 8, 16, 32, 64]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([str(t) for t in ticks])
+        ax.set_xlim(0.9, 70)
+        ax.set_ylim(0, top * 1.15)
+        ax.set_xlabel("workers")
+        ax.set_ylabel("speedup vs sequential (×)")
+        ax.grid(color="#e5e7eb", linewidth=0.6)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+        _margins(fig, left=0.6, bottom=0.5, right=2.3)
+        return to_svg(fig, "prediction", "Predicted speedup against the number of workers")
 
 
 # -- Gantt timeline --------------------------------------------------------

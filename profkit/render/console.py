@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from profkit.analysis.verdict import fmt_seconds
+from profkit.analysis.verdict import fmt_interval, fmt_seconds, fmt_speedup
 
 if TYPE_CHECKING:
     from profkit.store import Run
@@ -17,7 +17,9 @@ def _speedup(entry: dict[str, Any]) -> str:
     s, ci = entry.get("speedup"), entry.get("speedup_ci")
     if s is None:
         return "-"
-    text = f"{s:.2f}× [{ci[0]:.2f}-{ci[1]:.2f}]" if ci else f"{s:.2f}×"
+    text = f"{fmt_speedup(s)} [{fmt_interval(ci)}]" if ci else fmt_speedup(s)
+    if entry.get("crosses_ideal"):
+        text += " noise"
     return text + (" imprecise" if entry.get("precision_reached") is False else "")
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from profkit.analysis.verdict import fmt_seconds
+from profkit.analysis.verdict import fmt_interval, fmt_seconds, fmt_speedup
 from profkit.render.names import fmt_duration, task_label
 from profkit.render.per_call import fmt_sig, per_call_chart
 
@@ -60,7 +60,8 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, pct=fmt_pct, ratio_pct=fmt_ratio_pct,
+    env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, ci=fmt_ci, pct=fmt_pct,
+                       ratio_pct=fmt_ratio_pct,
                        bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
                        duration=fmt_duration)
     return env
@@ -99,11 +100,23 @@ def fmt_seconds_or_dash(value: Any) -> str:
 
 
 def fmt_times(value: Any, digits: int = 2) -> str:
-    """A speedup: '1.95×'; below 0.1× two significant digits ('0.0028×') rather than '0.00×'."""
+    """A speedup: '1.95×'; below 0.5× a slowdown ('301× slower'), never '0.00×'."""
     v = _num(value)
     if v is None:
         return "–"
-    return f"{v:.{digits}f}×" if abs(v) >= 0.1 or v == 0 else f"{v:.2g}×"
+    if 0 < v < 0.5:
+        return fmt_speedup(v)
+    return f"{v:.{digits}f}×"
+
+
+def fmt_ci(value: Any) -> str:
+    """A speedup's 95% interval in the same sense as the speedup: '1.70–1.85' or '280–320× slower'."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return ""
+    lo, hi = _num(value[0]), _num(value[1])
+    if lo is None or hi is None:
+        return ""
+    return fmt_interval((lo, hi)).replace("×", "") if hi >= 0.5 else fmt_interval((lo, hi))
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
@@ -313,7 +326,11 @@ def _charts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
     from profkit.render import charts
 
     rows = _timing_rows(a, order)
-    out: dict[str, Any] = {"speedup": None, "scaling": None, "gantt": [], "memory": None}
+    out: dict[str, Any] = {"speedup": None, "scaling": None, "gantt": [], "memory": None,
+                           "prediction": None}
+    pred = a.get("prediction")
+    if pred and pred.get("modes"):
+        out["prediction"] = charts.prediction_chart(pred)
     out["speedup"] = charts.speedup_chart([r for r in rows if r.get("status") == "ok"])
     sweep = a.get("sweep")
     if sweep and sweep.get("points"):
@@ -335,7 +352,7 @@ def _charts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
                                      "used": int(mine["worker"].nunique()), "wall": _num(wall),
                                      "n": int(len(mine))})
     out["memory"] = charts.memory_chart(memory, order)
-    for key in ("speedup", "scaling", "memory"):
+    for key in ("speedup", "scaling", "memory", "prediction"):
         if out[key]:
             out[key] = Markup(out[key])
     return out

@@ -117,6 +117,13 @@ def test_double_recommends_sequential_and_says_why(tmp_path):
     assert any("chunksize=" in advice for advice in a["advice"])
     assert any("Do not parallelise" in advice for advice in a["advice"])
     assert "(overhead)" in a["verdict"]
+    assert "0.00" not in a["verdict"] and "× slower" in a["verdict"]
+    # the advised chunksize was tried in the same run, and its measured gain sits beside it
+    trial = a["modes"]["processes"]["chunk_trial"]
+    assert trial["chunksize"] == 125 and trial["baseline"] == 1
+    assert trial["gain"] > 2, trial  # many fewer round trips: it must help a lot
+    batch = next(advice for advice in a["advice"] if "chunksize=125" in advice)
+    assert "Measured in this run" in batch
 
 
 def test_containers_time_each_builder_in_microseconds(tmp_path):

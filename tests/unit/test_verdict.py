@@ -1,23 +1,49 @@
-"""Classification, recommendation and advice on synthetic mode summaries."""
+"""The verdict model on synthetic facts: classification, recommendation, advice, and that
+nothing it can produce contradicts itself."""
+
+import itertools
+
+import pytest
 
 from profkit.analysis import verdict
+from profkit.analysis.verdict import (
+    AdviceKind,
+    Cause,
+    Facts,
+    ModeFacts,
+    Outcome,
+    WorkClass,
+)
 
-TRAITS = {
-    "sequential": {"reference": True, "parallel": False, "shares_memory": True, "shares_gil": True,
-                   "worker_label": "main"},
-    "threads": {"parallel": True, "shares_memory": True, "shares_gil": True, "worker_label": "thread"},
-    "processes": {"parallel": True, "shares_memory": False, "shares_gil": False,
-                  "ships_pickles": True, "worker_label": "pid"},
-}
+SEQ = ModeFacts("sequential", 1, speedup=1.0, parallel=False, reference=True, shares_gil=True,
+                shares_memory=True, cost=0, wall_s=1.0)
 
+
+def threads(speedup, ci, **kw):
+    return ModeFacts("threads", 2, speedup=speedup, ci=ci, shares_gil=True, shares_memory=True,
+                     cost=1, startup_s=0.001, wall_s=1.0 / speedup, **kw)
+
+
+def processes(speedup, ci, **kw):
+    kw.setdefault("startup_s", 0.02)
+    return ModeFacts("processes", 2, speedup=speedup, ci=ci, cost=2, wall_s=1.0 / speedup, **kw)
+
+
+def facts(work, *modes, **kw):
+    kw.setdefault("ref_wall_s", 1.0)
+    kw.setdefault("per_task_s", 0.1)
+    kw.setdefault("n_items", 10)
+    return Facts(work=work, modes=(SEQ, *modes), **kw)
+
+
+def kinds(v):
+    return {a.kind for a in v.advice}
+
+
+# -- classification ---------------------------------------------------------
 
 def _mode(mode, workers, speedup, **extra):
-    return {"mode": mode, "workers": workers, "speedup": speedup, "speedup_ci": None,
-            "status": "ok", "bound": None, "traits": TRAITS[mode], **extra}
-
-
-def _recommend(candidates):
-    return verdict.recommend(candidates, "sequential", TRAITS)
+    return {"mode": mode, "workers": workers, "speedup": speedup, **extra}
 
 
 def test_cpu_bound_with_flat_threads_is_gil_bound():
@@ -39,28 +65,103 @@ def test_cpu_bound_threads_on_one_core_are_gil_bound_despite_a_noisy_speedup():
 
 def test_cpu_bound_but_threads_scale_means_code_releases_the_gil():
     c = verdict.classify(0.95, _mode("threads", 2, 1.8, cores_used=1.9))
-    assert not c["gil_bound"]
+    assert not c["gil_bound"] and c["work_class"] == "gil-releasing"
     assert "releases the" in c["explanation"]
 
 
+def test_mixed_work_is_not_gil_bound_and_names_the_threads_cap():
+    c = verdict.classify(0.5, _mode("threads", 2, 1.95, cores_used=1.0))
+    assert c["kind"] == "mixed" and not c["gil_bound"]
+    assert "2.00×" in c["explanation"]
+
+
+def test_threads_without_a_sequential_run_have_no_speedup_yet_classify():
+    c = verdict.classify(0.95, {"speedup": None, "workers": 2, "cores_used": 1.0})
+    assert c["gil_bound"] and "GIL" in c["explanation"]
+
+
+# -- recommendation ---------------------------------------------------------
+
+def test_a_wide_interval_gives_no_recommendation():
+    # the issue's workload file: 1.13x, 95% CI 0.88-1.28x, 17.1 ms start-up on a 3.7 ms map
+    f = facts(WorkClass.CPU, processes(1.13, (0.88, 1.28), startup_s=0.0171), ref_wall_s=0.0037)
+    v = verdict.decide(f)
+    rec = v.recommendation
+    assert rec.mode == "sequential" and not rec.clear
+    assert "no mode is clearly faster" in rec.reason and "0.88–1.28×" in rec.reason
+    assert AdviceKind.SETTLE in kinds(v)
+    settle = next(a.text for a in v.advice if a.kind is AdviceKind.SETTLE)
+    assert "more rounds" in settle and "bigger items" in settle
+    assert verdict.sentence(f, v).startswith("No mode is clearly faster")
+
+
+def test_recommend_counts_start_up_and_the_maps_that_pay_it_off():
+    f = facts(WorkClass.CPU, processes(1.85, (1.8, 1.9), startup_s=1.0))
+    rec = verdict.decide(f).recommendation
+    assert rec.mode == "processes" and rec.clear
+    assert rec.single_map_speedup == pytest.approx(1 / (1 / 1.85 + 1.0))
+    assert rec.maps_to_pay_off == 3  # 1.0 s start-up / 0.46 s saved per map
+    assert "paid back after 3 maps" in rec.reason
+    v = verdict.decide(f)
+    assert AdviceKind.REUSE_POOL in kinds(v)
+    quick = verdict.decide(facts(WorkClass.CPU, processes(1.85, (1.8, 1.9), startup_s=0.005)))
+    assert quick.recommendation.maps_to_pay_off == 1
+    assert "Even a single map" in quick.recommendation.reason
+
+
 def test_recommend_prefers_the_cheaper_mode_within_five_percent():
-    rec = _recommend([_mode("sequential", 1, 1.0), _mode("threads", 2, 1.88),
-                             _mode("processes", 2, 1.92)])
-    assert rec["mode"] == "threads"
+    f = facts(WorkClass.IO, threads(1.88, (1.8, 1.95)), processes(1.92, (1.85, 2.0)))
+    assert verdict.decide(f).recommendation.mode == "threads"
 
 
-def test_recommend_sequential_when_nothing_pays():
-    rec = _recommend([_mode("sequential", 1, 1.0), _mode("threads", 2, 0.3),
-                             _mode("processes", 2, 0.05)])
-    assert rec["mode"] == "sequential"
+def test_recommend_sequential_when_everything_is_clearly_slower():
+    f = facts(WorkClass.CPU, threads(0.3, (0.28, 0.32)), processes(0.05, (0.04, 0.06),
+                                                                   overhead_per_task_s=1e-4),
+              per_task_s=2e-7, n_items=1000, chunk_advice=125)
+    v = verdict.decide(f)
+    assert v.recommendation.mode == "sequential" and v.recommendation.clear
+    text = " ".join(a.text for a in v.advice)
+    assert "chunksize=125" in text and "Do not parallelise" in text
 
 
-def test_advice_for_tiny_tasks_names_chunksize_and_overhead():
-    modes = {"sequential": _mode("sequential", 1, 1.0),
-             "processes": _mode("processes", 2, 0.05, overhead_per_task_s=1e-4)}
-    advice = " ".join(verdict.advise(modes, None, None, 2e-7, 1000, {"mode": "sequential"}))
-    assert "chunksize=" in advice
-    assert "Do not parallelise" in advice
+def test_measured_chunk_gain_is_reported_beside_the_advice():
+    trial = {"mode": "processes", "chunksize": 125, "baseline": 1, "chunked_s": 0.0015,
+             "baseline_s": 0.069, "gain": 46.0, "speedup": 0.24}
+    f = facts(WorkClass.CPU, processes(0.004, (0.002, 0.006)), per_task_s=3e-7, n_items=1000,
+              chunk_advice=125, chunk_trial=trial)
+    text = next(a.text for a in verdict.decide(f).advice if a.kind is AdviceKind.BATCH)
+    assert "Measured in this run" in text and "46× as fast" in text and "4.17× slower" in text
+
+
+def test_mixed_workload_advice_agrees_with_the_recommendation():
+    # the issue: CPU share 0.5, threads 1.95x on 2 workers, yet "use processes" was advised
+    f = facts(WorkClass.MIXED, threads(1.95, (1.9, 2.0)), processes(1.7, (1.6, 1.8)))
+    v = verdict.decide(f)
+    assert v.recommendation.mode == "threads"
+    assert AdviceKind.USE_PROCESSES not in kinds(v)
+    assert AdviceKind.USE_THREADS in kinds(v)
+    assert v.causes["threads"] is Cause.SCALES
+
+
+def test_threads_on_gil_bound_work_are_never_recommended_and_get_the_gil_bound():
+    f = facts(WorkClass.CPU, threads(1.11, (1.05, 1.17), bound=1.01), processes(1.78, (1.7, 1.85)))
+    v = verdict.decide(f)
+    assert v.causes["threads"] is Cause.GIL
+    assert v.recommendation.mode == "processes"
+    assert AdviceKind.USE_PROCESSES in kinds(v)
+    s = verdict.sentence(f, v)
+    assert "threads: 1.11× on 2 workers" in s and "the work allows them 1.01×" in s
+    assert "the items allow" not in s.split("processes:")[0]
+
+
+def test_slowdowns_read_as_slower_never_zero():
+    assert verdict.fmt_speedup(1 / 301) == "301× slower"
+    assert verdict.fmt_speedup(0.8) == "0.80×"
+    assert verdict.fmt_speedup(0.4) == "2.50× slower"
+    assert verdict.fmt_interval((1 / 320, 1 / 280)) == "280–320× slower"
+    f = facts(WorkClass.CPU, processes(1 / 301, (1 / 320, 1 / 280)), per_task_s=3e-7)
+    s = verdict.sentence(f, verdict.decide(f))
+    assert "301× slower than sequential" in s and "0.00" not in s
 
 
 def test_fmt_seconds_picks_units():
@@ -69,6 +170,66 @@ def test_fmt_seconds_picks_units():
     assert verdict.fmt_seconds(4.2e-6) == "4.2 µs"
 
 
-def test_threads_without_a_sequential_run_have_no_speedup_yet_classify():
-    c = verdict.classify(0.95, {"speedup": None, "workers": 2, "cores_used": 1.0})
-    assert c["gil_bound"] and "GIL" in c["explanation"]
+# -- every combination -----------------------------------------------------
+
+OUTCOMES = {
+    "absent": None,
+    "faster": (1.8, (1.6, 1.95)),
+    "small": (1.05, (1.01, 1.09)),
+    "unclear": (1.13, (0.88, 1.28)),
+    "slower": (0.5, (0.4, 0.6)),
+    "failed": "failed",
+}
+
+
+def _make(factory, outcome, **kw):
+    spec = OUTCOMES[outcome]
+    if spec is None:
+        return None
+    if spec == "failed":
+        return factory(1.0, None, ok=False, **kw)
+    return factory(spec[0], spec[1], **kw)
+
+
+COMBINATIONS = list(itertools.product(
+    [None, *WorkClass], OUTCOMES, OUTCOMES, [False, True], [False, True], [0.0, 0.2], [0.01, 2.0]))
+
+
+@pytest.mark.parametrize("work,t_out,p_out,tiny,uneven,sort_gain,startup", COMBINATIONS)
+def test_no_combination_contradicts_itself(work, t_out, p_out, tiny, uneven, sort_gain, startup):
+    cap = 1.5 if uneven else 2.0
+    modes = [m for m in (_make(threads, t_out, items_cap=cap, overhead_per_task_s=1e-4),
+                         _make(processes, p_out, items_cap=cap, startup_s=startup,
+                               overhead_per_task_s=1e-4)) if m]
+    f = facts(work, *modes, per_task_s=1e-5 if tiny else 0.1, n_items=100,
+              chunk_advice=13 if tiny else None, sort_gain=sort_gain)
+    v = verdict.decide(f)
+    rec, k = v.recommendation, kinds(v)
+    by_name = {m.mode: m for m in f.modes}
+    assert rec is not None
+    chosen = by_name[rec.mode]
+    if not chosen.reference:
+        assert rec.clear and chosen.outcome is Outcome.FASTER
+        assert rec.speedup >= verdict.GAIN_THRESHOLD
+        assert v.causes[rec.mode] not in (Cause.GIL, Cause.OVERHEAD, Cause.NOISE, Cause.FAILED)
+        assert not k & {AdviceKind.KEEP_LOOP, AdviceKind.SETTLE}
+    else:
+        assert not k & {AdviceKind.USE_THREADS, AdviceKind.USE_PROCESSES, AdviceKind.REUSE_POOL}
+    if AdviceKind.USE_PROCESSES in k:
+        assert not chosen.shares_memory
+    if AdviceKind.USE_THREADS in k:
+        assert chosen.shares_memory
+    assert (AdviceKind.SETTLE in k) == (not rec.clear)
+    if AdviceKind.KEEP_LOOP in k:
+        assert chosen.reference and rec.clear
+    for m in modes:
+        cause = v.causes[m.mode]
+        if cause is Cause.GIL:
+            assert work is WorkClass.CPU and m.shares_gil
+        if m.ok and m.outcome is Outcome.FASTER and m.speedup >= verdict.GAIN_THRESHOLD \
+                and cause is not Cause.GIL:
+            assert not chosen.reference, "a clear gain was passed over"
+    s = verdict.sentence(f, v)
+    for part in s.split("; "):
+        if part.startswith("threads:") and v.causes.get("threads") is Cause.GIL:
+            assert "faster than" not in part

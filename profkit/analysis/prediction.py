@@ -1,0 +1,193 @@
+"""Predict the speedup at 1..64 workers from the sequential item times and a pool's measured costs.
+
+The model of one map on W workers, with the schedule the pool really uses
+(chunks of consecutive items, each to the first free worker)::
+
+    wall(W) = max(in-order makespan of (chunk + o),   # the items, as the pool hands them out
+                  chunks * o,                         # the parent hands out one chunk at a time
+                  CPU seconds / cores(W))             # the CPUs (one core for GIL-bound threads)
+              + f                                      # per map: collecting the results
+
+``o`` (dispatch, pickling and transfer per chunk) is calibrated so that the
+model meets the mode's measured median at its own worker count; ``f`` is
+the result collection the warm-up pass measured after the last task ended.
+Start-up is added for the single-map figure, growing with the worker count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from profkit.analysis.bounds import chunked, list_schedule_makespan
+from profkit.analysis.verdict import fmt_speedup
+
+MAX_WORKERS = 64
+FLAT_SHARE = 0.95  # the curve is flat from the first W within 5% of its best
+
+
+class Limit:
+    """What holds the predicted wall time at a worker count."""
+
+    WORKERS = "workers"  # still scaling: more workers help
+    ITEMS = "item granularity"
+    OVERHEAD = "per-task overhead"
+    CPUS = "CPUs"
+    GIL = "the GIL"
+    SERIAL = "Amdahl serial part"
+
+
+@dataclass(frozen=True)
+class PoolModel:
+    """One pool's measured costs, ready to predict any worker count."""
+
+    mode: str
+    durations: tuple[float, ...]  # sequential item times, in item order, scaled to the reference wall
+    cpu: float  # CPU seconds of all items
+    reference_s: float  # the sequential map's median wall
+    per_chunk_s: float  # o
+    per_map_s: float  # f
+    startup_s: float | None
+    measured_workers: int
+    cpus: int
+    gil: bool  # workers share one GIL and the work holds it while computing
+    chunksizes: tuple[int, ...]  # chunksize at W = 1..MAX_WORKERS
+    cores: float = 0.0  # cores the pool got during the run (other programs may take some)
+
+    @property
+    def core_cap(self) -> float:
+        return 1.0 if self.gil else (self.cores or float(self.cpus))
+
+    def chunksize(self, workers: int) -> int:
+        return self.chunksizes[min(workers, len(self.chunksizes)) - 1] if self.chunksizes else 1
+
+    def terms(self, workers: int, o: float | None = None,
+              cores_cap: float | None = None) -> dict[str, float]:
+        """The parts of the model at ``workers``."""
+        o = self.per_chunk_s if o is None else o
+        chunks = chunked(self.durations, self.chunksize(workers))
+        cores = min(float(workers), self.core_cap if cores_cap is None else cores_cap)
+        return {"schedule": list_schedule_makespan([c + o for c in chunks], workers),
+                "dispatch": len(chunks) * o, "cpu": self.cpu / max(1e-9, cores),
+                "largest": max(chunks) + o if chunks else 0.0}
+
+    def wall(self, workers: int, o: float | None = None, cores_cap: float | None = None) -> float:
+        t = self.terms(workers, o, cores_cap)
+        return max(t["schedule"], t["dispatch"], t["cpu"]) + self.per_map_s
+
+    def limit(self, workers: int) -> str:
+        t = self.terms(workers)
+        body = max(t["schedule"], t["dispatch"], t["cpu"])
+        if self.per_map_s > body:
+            return Limit.SERIAL
+        if t["dispatch"] >= body * 0.999 and t["dispatch"] > 0:
+            return Limit.OVERHEAD
+        if t["cpu"] >= body * 0.999:
+            return Limit.GIL if self.gil else Limit.CPUS
+        if t["largest"] >= 0.95 * t["schedule"] and workers > 1:
+            return Limit.ITEMS
+        return Limit.WORKERS
+
+
+#: The fewest cores calibration may assume the pool got.
+MIN_CORES = 0.5
+
+
+def calibrate(durations: Sequence[float], demand: Sequence[float], *, mode: str,
+              reference_s: float, measured_wall_s: float, measured_workers: int,
+              collect_s: float, startup_s: float | None, cpus: int, gil: bool,
+              chunksizes: Sequence[int], busy: bool, extra_cpu_s: float = 0.0) -> PoolModel:
+    """Fit the model to the measured median at the mode's own worker count.
+
+    ``demand`` is each item's need for a core (its CPU seconds, or its wall
+    seconds when CPU-bound work waited for a core). The per-chunk cost starts
+    at the CPU the pool spent beyond the sequential run's (``extra_cpu_s``:
+    pickling, queues), per chunk. What the model still leaves unexplained goes
+    first to the cores when other programs were ``busy`` during the run (the
+    pool then got fewer), else to the per-chunk cost.
+    """
+    total = float(sum(durations))
+    scale = reference_s / total if total > 0 else 1.0
+    d = tuple(float(x) * scale for x in durations)
+    w0 = measured_workers
+    base = PoolModel(mode, d, float(sum(demand)) * scale, reference_s, 0.0, 0.0, startup_s, w0,
+                     cpus, gil, tuple(chunksizes), float(cpus))
+    f = min(max(0.0, collect_s), max(0.0, measured_wall_s - base.wall(w0, 0.0)))
+    n_chunks = len(chunked(d, base.chunksize(w0)))
+    model = replace(base, per_map_s=f, per_chunk_s=max(0.0, extra_cpu_s) / max(1, n_chunks))
+    if model.wall(w0) > measured_wall_s:
+        return replace(model, per_chunk_s=_solve(lambda o: model.wall(w0, o), measured_wall_s,
+                                                 0.0, model.per_chunk_s))
+    top = min(float(w0), model.core_cap)
+    if busy and not gil and top > MIN_CORES:
+        if model.wall(w0, cores_cap=MIN_CORES) >= measured_wall_s:
+            cores = _solve(lambda c: -model.wall(w0, cores_cap=c), -measured_wall_s, MIN_CORES, top)
+            return replace(model, cores=cores)
+        model = replace(model, cores=MIN_CORES)
+    if model.wall(w0) >= measured_wall_s:
+        return model
+    return replace(model, per_chunk_s=_solve(lambda o: model.wall(w0, o), measured_wall_s,
+                                             model.per_chunk_s, max(measured_wall_s, 1e-9)))
+
+
+def _solve(fn: Callable[[float], float], target: float, lo: float, hi: float) -> float:
+    """x in [lo, hi] with fn(x) = target, for fn increasing (bisection)."""
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if fn(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+@dataclass(frozen=True)
+class Point:
+    workers: int
+    speedup: float
+    wall_s: float
+    single_map_speedup: float | None
+    startup_s: float | None
+    limit: str
+
+
+def predict(model: PoolModel, max_workers: int = MAX_WORKERS) -> list[Point]:
+    """Predicted speedup (and a single map's, start-up included) at 1..max_workers."""
+    out = []
+    for w in range(1, max_workers + 1):
+        wall = model.wall(w)
+        startup = (model.startup_s * w / model.measured_workers
+                   if model.startup_s is not None else None)
+        single = model.reference_s / (wall + startup) if startup is not None else None
+        out.append(Point(w, model.reference_s / wall if wall > 0 else 1.0, wall, single, startup,
+                         model.limit(w)))
+    return out
+
+
+def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str]:
+    """Where the curve flattens, what holds it there, and a sentence that says why."""
+    best = max(p.speedup for p in points)
+    flat = next(p for p in points if p.speedup >= FLAT_SHARE * best)
+    after = points[min(len(points), 2 * flat.workers) - 1]
+    why = after.limit if after.limit != Limit.WORKERS else flat.limit
+    n = len(model.durations)
+    reasons = {
+        Limit.ITEMS: (f"item granularity: {n} items of which the largest is "
+                      f"{100 * max(model.durations) / sum(model.durations):.0f}% of the work, "
+                      "so extra workers find nothing left to take"),
+        Limit.OVERHEAD: (f"per-task overhead: the parent hands out each chunk in about "
+                         f"{1e6 * model.per_chunk_s:.0f} µs, one at a time, and that serial "
+                         "dispatch outlasts the work"),
+        Limit.CPUS: (f"the CPUs: the work computes {100 * model.cpu / model.reference_s:.0f}% of "
+                     f"the time and this machine lets the process use {model.cpus} CPUs"
+                     + (f", of which other programs left it about {model.core_cap:.1f} during "
+                        "the run" if model.core_cap < model.cpus - 0.05 else "")),
+        Limit.GIL: ("the GIL: threads compute one at a time, so only the waiting overlaps"),
+        Limit.SERIAL: (f"the Amdahl serial part: {1e3 * model.per_map_s:.1f} ms per map of "
+                       "collecting results that no worker count shortens"),
+        Limit.WORKERS: (f"the worker count: it still scales at {len(points)} workers"),
+    }
+    text = (f"{model.mode}: the predicted speedup flattens at {flat.workers} worker"
+            f"{'s' if flat.workers != 1 else ''} ({fmt_speedup(flat.speedup)}; "
+            f"{fmt_speedup(best)} at most up to {len(points)}), held by {reasons[why]}.")
+    return flat.workers, why, text

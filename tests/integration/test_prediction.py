@@ -1,0 +1,79 @@
+"""The prediction against the bare code timed by this test at the same worker counts.
+
+Both sides are measured in the same test: the machine is shared, so the
+tolerance widens with the bare figure's own spread (``agrees``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+from profkit.pipeline import profile
+from profkit.workloads.primes import is_prime
+from tests.fixtures.bare import agrees, wall
+from tests.fixtures.sleepy import NAPS, SLEEP, nap
+from tests.fixtures.workloads import SMALL_NUMBERS, SMALL_PRIMES
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+
+COLLECTORS_OFF = dict(lines=(), line_budget=0.01)
+
+
+def _bare_speedups(make_pool, task, items, counts, rounds=5):
+    """Per worker count: serial / pooled wall, one pair per round, the order flipping."""
+    out = {}
+    for n in counts:
+        with make_pool(n) as pool:
+            list(pool.map(task, items))  # warm
+            ratios = []
+            for k in range(rounds):
+                pair = [lambda: list(map(task, items)), lambda: list(pool.map(task, items))]
+                times = [wall(f) for f in (pair if k % 2 == 0 else pair[::-1])]
+                s, p = times if k % 2 == 0 else times[::-1]
+                ratios.append(s / p)
+        out[n] = ratios
+    return out
+
+
+def _predicted(run, mode):
+    frame = run.frames["prediction"]
+    rows = frame[frame["mode"] == mode]
+    return dict(zip(rows["workers"].astype(int), rows["predicted_speedup"].astype(float),
+                    strict=True))
+
+
+def test_sleep_threads_prediction_matches_the_bare_pool_at_1_2_4_8(tmp_path):
+    run = profile(SLEEP, modes="sequential,threads:2", repeat=5, out=tmp_path / "run", seed=1)
+    predicted = _predicted(run, "threads")
+    assert run.analysis["classification"]["kind"] == "io-bound"
+    bare = _bare_speedups(ThreadPoolExecutor, nap, NAPS, (1, 2, 4, 8))
+    report = {n: (round(predicted[n], 2), round(statistics.fmean(bare[n]), 2)) for n in bare}
+    print("prediction vs bare:", report)
+    for n, ratios in bare.items():
+        assert agrees(predicted[n], ratios, 0.10), report
+    # 8 threads on 2 cores still scale: sleeping needs no CPU
+    assert predicted[8] > 2 * predicted[2] * 0.8, report
+    flat = run.analysis["prediction"]["modes"]["threads"]
+    assert flat["flat_at"] >= 8 and "flattens" in flat["explanation"]
+
+
+def test_primes_processes_prediction_matches_the_bare_pool_at_1_and_2(tmp_path):
+    run = profile(SMALL_PRIMES, modes="sequential,processes:2", repeat=7, out=tmp_path / "run",
+                  seed=1)
+    predicted = _predicted(run, "processes")
+    bare = _bare_speedups(ProcessPoolExecutor, is_prime, SMALL_NUMBERS, (1, 2), rounds=7)
+    model = {k: v for k, v in run.analysis["prediction"]["modes"]["processes"].items()
+             if k in ("per_chunk_s", "per_map_s", "cores")}
+    report = {n: (round(predicted[n], 2), round(statistics.fmean(bare[n]), 2)) for n in bare}
+    report["model"] = model
+    print("prediction vs bare:", report)
+    for n, ratios in bare.items():
+        assert agrees(predicted[n], ratios, 0.10), (report, ratios)
+    # CPU-bound on this machine's CPUs: the curve is flat beyond them
+    cpus = int(run.frames["prediction"]["cpus"].iloc[0])
+    assert predicted[4 * cpus] <= predicted[cpus] * 1.05, report
+    assert run.analysis["prediction"]["modes"]["processes"]["limit"] in (
+        "CPUs", "item granularity")

@@ -252,7 +252,7 @@ class Options:
     line_budget_s: float = DEFAULT_LINE_BUDGET_S
     start_method: str = "fork"
     timeout_s: float | None = None
-    chunksize: int = 1
+    chunksize: int | None = None
     sweep: bool = False
     scheduler: str | None = None
     #: GC while the maps are timed: False is timeit's way (off); the passes always run with it on.

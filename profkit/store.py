@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -479,7 +479,8 @@ def _is_kind(value: Any, kind: str) -> bool:
     def integer(v: Any) -> bool:
         return isinstance(v, int) and not isinstance(v, bool)
 
-    scalar = {"str": lambda v: isinstance(v, str), "int": integer, "num": number,
+    scalar: dict[str, Callable[[Any], bool]] = {
+              "str": lambda v: isinstance(v, str), "int": integer, "num": number,
               "bool": lambda v: isinstance(v, bool), "dict": lambda v: isinstance(v, dict)}
     if "|" in kind:
         return any(_is_kind(value, k) for k in kind.split("|"))

@@ -23,7 +23,7 @@ def gc_summary(collections: pd.DataFrame, tasks: pd.DataFrame, mode: str) -> dic
     if busy <= 0:
         return None
     seconds = float(mine["duration_s"].sum()) if not mine.empty else 0.0
-    by_generation = {int(g): {"collections": int(len(rows)), "seconds": float(rows["duration_s"].sum()),
+    by_generation = {int(str(g)): {"collections": int(len(rows)), "seconds": float(rows["duration_s"].sum()),
                               "collected": int(rows["collected"].sum())}
                      for g, rows in mine.groupby("generation")}
     return {"collections": int(len(mine)), "seconds": seconds, "share": seconds / busy,

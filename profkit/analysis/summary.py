@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -117,20 +118,24 @@ def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: str, 
 
 
 def _top_functions(functions: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for _, group in functions.groupby("mode", sort=False):
         top = group.sort_values("self_s", ascending=False).head(TOP_N)
-        out += top[["mode", "function", "name", "filename", "lineno", "ncalls", "self_s",
-                    "self_pct", "cumulative_s"]].to_dict("records")
+        out += _records(top[["mode", "function", "name", "filename", "lineno", "ncalls", "self_s",
+                             "self_pct", "cumulative_s"]])
     return out
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
 def _top_lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for _, group in lines.groupby("mode", sort=False):
         top = group[group["hits"] > 0].sort_values("time_s", ascending=False).head(TOP_N)
-        out += top[["mode", "function", "filename", "lineno", "hits", "time_s", "pct",
-                    "source"]].to_dict("records")
+        out += _records(top[["mode", "function", "filename", "lineno", "hits", "time_s", "pct",
+                             "source"]])
     return out
 
 
@@ -149,7 +154,7 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
                             strict=True))
     points, amdahl = [], {}
     for mode, by_mode in swept.groupby("mode", sort=False):
-        per_count: dict[int, list[float]] = {}
+        per_count: dict[int, Sequence[float]] = {}
         ref_walls: list[float] = []
         for workers in sorted(by_mode["workers"].unique()):
             walls_by_round = _round_walls(timings, str(mode), int(workers), True)

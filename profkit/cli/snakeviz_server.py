@@ -51,7 +51,7 @@ def allowed_hosts(port: int) -> frozenset[str]:
 def make_app(profiles: Sequence[str], port: int) -> Any:
     """snakeviz's application, restricted to ``profiles`` and to local Host headers."""
     import tornado.web
-    from snakeviz.main import VizHandler  # type: ignore[import-untyped]
+    from snakeviz.main import VizHandler
     from snakeviz.main import settings as snakeviz_settings
 
     hosts = allowed_hosts(port)

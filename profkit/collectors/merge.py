@@ -21,9 +21,10 @@ def merge_profiles(payloads: list[dict[Any, Any]]) -> pstats.Stats | None:
     payloads = [p for p in payloads if p]
     if not payloads:
         return None
-    merged = pstats.Stats(_RawStats(payloads[0]))
+    # pstats accepts any object with create_stats() and stats, as cProfile.Profile has
+    merged = pstats.Stats(_RawStats(payloads[0]))  # type: ignore[arg-type]
     for payload in payloads[1:]:
-        merged.add(_RawStats(payload))
+        merged.add(_RawStats(payload))  # type: ignore[arg-type]
     return merged
 
 

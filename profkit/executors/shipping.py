@@ -76,7 +76,7 @@ def _load(payload: bytes, files: dict[str, str] | None = None) -> Any:
     """Unpickle a shipped function once per worker; later items reuse it."""
     fn = _LOADED.get(payload)
     if fn is None:
-        import cloudpickle  # type: ignore[import-untyped]
+        import cloudpickle
 
         if len(_LOADED) >= _LOADED_MAX:
             _LOADED.clear()

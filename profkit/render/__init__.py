@@ -27,4 +27,5 @@ def render(run: Run, fmt: str) -> str:
         raise ValueError(f"unknown renderer {fmt!r}: choose from {', '.join(RENDERERS)}") from None
     from profkit.analysis.own_frames import without_own
 
-    return module.render(without_own(run))
+    text: str = module.render(without_own(run))
+    return text

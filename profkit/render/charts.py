@@ -100,7 +100,7 @@ def to_svg(fig: Figure, name: str, label: str) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]
@@ -144,7 +144,7 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
         return None
     import matplotlib
 
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig = _figure(6.4, 2.9)
         ax = fig.add_subplot()
         xs = range(len(rows))
@@ -261,7 +261,7 @@ def scaling_chart(points: Sequence[dict[str, Any]], fits: dict[str, dict[str, An
         return None
     import matplotlib
 
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig = _figure(7.4, 3.2)
         ax = fig.add_subplot()
         max_w = max(int(p["workers"]) for p in pts)
@@ -308,7 +308,7 @@ def prediction_chart(prediction: dict[str, Any]) -> str | None:
         return None
     import matplotlib
 
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig = _figure(7.4, 3.2)
         ax = fig.add_subplot()
         top = 1.0
@@ -368,7 +368,7 @@ def gantt_chart(tasks: pd.DataFrame, mode: str, pass_wall_s: float | None = None
     workers = sorted(tasks["worker"].astype(str).unique(), key=_natural)
     end = float(tasks["end_s"].max())
     span = max(end, float(pass_wall_s or 0.0)) or 1.0
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig = _figure(6.4, 0.75 + 0.42 * len(workers))
         ax = fig.add_subplot()
         colour = mode_colour(mode)
@@ -453,7 +453,7 @@ def memory_chart(memory: pd.DataFrame, modes: Sequence[str]) -> str | None:
         return None
     import matplotlib
 
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig = _figure(6.4 if len(present) < 3 else 7.2, 2.9)
         axes: list[Axes] = list(fig.subplots(1, len(present), sharey=True, squeeze=False)[0])
         top = 0.0

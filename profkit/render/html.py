@@ -184,7 +184,9 @@ def safe_relative(path: Any) -> str | None:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.to_dict("records") if not frame.empty else []
+    if frame.empty:
+        return []
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def _frame(run: Run, name: str) -> pd.DataFrame:
@@ -230,7 +232,8 @@ def _recommendation(a: dict[str, Any]) -> dict[str, Any] | None:
         bound = grain.get("bound")
     out["bound"] = bound if rec.get("mode") != a.get("reference_mode") else None
     speedup = _num(rec.get("speedup"))
-    out["of_bound"] = speedup / bound if speedup and _num(bound) else None
+    bound_value = _num(bound)
+    out["of_bound"] = speedup / bound_value if speedup and bound_value else None
     return out
 
 
@@ -429,7 +432,7 @@ def _items(tasks: pd.DataFrame, order: list[str], strings: _Strings,
     classes: list[int | None] = []
     for n, i in enumerate(items):
         first = next(per_mode[m][i] for m in modes if i in per_mode[m])
-        cells = {}
+        cells: dict[str, dict[str, Any] | None] = {}
         for m in modes:
             r = per_mode[m].get(i)
             if r is None:
@@ -488,7 +491,9 @@ class _Strings:
 def _ticks_list(values: pd.Series) -> list[int]:
     import numpy as np
 
-    return np.rint(values.astype("float64").fillna(0.0).to_numpy() / TICK).astype("int64").tolist()
+    scaled = values.astype("float64").fillna(0.0).to_numpy() / TICK
+    ticks: list[int] = np.rint(scaled).astype("int64").tolist()
+    return ticks
 
 
 def _string_ids(values: pd.Series, strings: _Strings) -> list[int]:
@@ -506,7 +511,7 @@ def _functions(functions: pd.DataFrame, order: list[str], strings: _Strings) -> 
     is usual), self and cumulative time: strings as indexes into the string table, times in
     ticks of 0.1 µs.
     """
-    out = []
+    out: list[dict[str, Any]] = []
     for mode in order:
         mine = functions[functions["mode"] == mode]
         if mine.empty:
@@ -551,15 +556,15 @@ def _hot_code(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str,
     meta = run.meta or {}
     mode_meta = meta.get("modes") or {}
     n_items = (meta.get("workload") or {}).get("n_items")
-    out = []
+    out: list[dict[str, Any]] = []
     for mode in order:
         mine = lines[lines["mode"] == mode]
         if mine.empty:
             continue
-        groups = []
+        groups: list[dict[str, Any]] = []
         for (filename, func_lineno, function), group in mine.groupby(
                 ["filename", "func_lineno", "function"], sort=False):
-            groups.append({"filename": str(filename), "func_lineno": int(func_lineno),
+            groups.append({"filename": str(filename), "func_lineno": int(str(func_lineno)),
                            "function": str(function), "total": float(group["time_s"].sum()),
                            "hits": int(group["hits"].sum()), "group": group})
         groups.sort(key=lambda g: -g["total"])
@@ -594,8 +599,9 @@ def _when(meta: dict[str, Any]) -> dict[str, Any]:
     start, end = parse(meta.get("started_at")), parse(meta.get("finished_at"))
     started = (start.strftime("%Y-%m-%d %H:%M:%S") + (f" {start.tzname()}" if start.tzinfo else "")
                if start else None)
-    comparable = start and end and bool(start.tzinfo) == bool(end.tzinfo)
-    duration = (end - start).total_seconds() if comparable else None  # whole seconds: 0 is "unknown"
+    comparable = start is not None and end is not None and bool(start.tzinfo) == bool(end.tzinfo)
+    # whole seconds: 0 is "unknown"
+    duration = (end - start).total_seconds() if start and end and comparable else None
     return {"started": started, "duration": duration}
 
 

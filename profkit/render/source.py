@@ -26,7 +26,8 @@ def _style_rules() -> dict[str, str]:
 
     rules = {}
     prefix = CSS_SCOPE + " ."
-    for line in HtmlFormatter(style=STYLE).get_style_defs(CSS_SCOPE).splitlines():
+    defs: str = HtmlFormatter(style=STYLE).get_style_defs(CSS_SCOPE)  # type: ignore[no-untyped-call]
+    for line in defs.splitlines():
         if line.startswith(prefix) and "{" in line:
             name, body = line[len(prefix):].split("{", 1)
             body = body.split("}", 1)[0].strip()

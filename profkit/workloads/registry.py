@@ -34,7 +34,8 @@ def builtin_names() -> list[str]:
 
 
 def _builtin(name: str) -> Workload:
-    return importlib.import_module(_BUILTINS[name]).WORKLOAD
+    workload: Workload = importlib.import_module(_BUILTINS[name]).WORKLOAD
+    return workload
 
 
 def load_file_module(path: str) -> ModuleType:

@@ -479,11 +479,11 @@ class DaskExecutor(Executor):
         self._quiet.close()
 
     def describe(self) -> dict[str, JSON]:
-        workers = []
+        workers: list[dict[str, JSON]] = []
         with contextlib.suppress(Exception):
             for address, info in sorted(self._scheduler_workers().items()):
                 local = self._info.get(address, {})
-                entry = {"address": address, "nthreads": info.get("nthreads"),
+                entry: dict[str, JSON] = {"address": address, "nthreads": info.get("nthreads"),
                          "memory_limit": info.get("memory_limit"), "host": info.get("host")}
                 if local:
                     entry.update(pid=local["pid"], hostname=local["host"],
@@ -498,7 +498,7 @@ class DaskExecutor(Executor):
             "requested_workers": self.requested_workers,
             "address": self.address,
             "cluster": "external" if self.scheduler else "embedded",
-            "worker_info": workers,
+            "worker_info": list[JSON](workers),
             "allowed_failures": self.allowed_failures,
             "distributed": getattr(self._distributed, "__version__", None),
             "chunksize": "ignored: one Dask task per item",

@@ -74,7 +74,7 @@ def file_module_plugin(paths: list[str], name: str) -> Any:
     """
     from distributed.diagnostics.plugin import WorkerPlugin
 
-    class LoadFileModules(WorkerPlugin):  # type: ignore[misc]
+    class LoadFileModules(WorkerPlugin):
         idempotent = False
 
         def __init__(self) -> None:

@@ -231,12 +231,9 @@ def _label_positions(fig: Figure, ax: Axes, bases: list[float], marks: list[list
         ys = []
         for base, lines in zip(bases, marks, strict=True):
             y = base + pad
-            moved = True
-            while moved:
-                moved = False
-                for line in lines:
-                    if y - pad < line < y + height + pad:
-                        y, moved = line + pad, True
+            for line in sorted(lines):  # upwards, each line once: moving up never meets a lower one
+                if y - pad < line < y + height + pad:
+                    y = line + pad
             ys.append(y)
         needed = max(y + height + pad for y in ys)
         if needed <= upper:

@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from profkit.collectors import merge
+from profkit.collectors import merge, output
 from profkit.collectors.memory import MemorySampler
 from profkit.collectors.worker import CPROFILE, LINES, TASKS, run_batch
 from profkit.engine import chunks
@@ -332,7 +332,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     meter.start()
     modes: list[Mode] = []
     try:
-        with workload.session():
+        with output.routed(), workload.session():
             raw.items = workload.resolve_items()  # bad items: WorkloadError, before any mode
             modes = [Mode(spec, settings, options) for spec in options.modes]
             raw.modes = [m.result for m in modes]

@@ -103,8 +103,8 @@ def routed(all_threads_are_tasks: bool = False) -> Iterator[None]:
 
 def route_this_process() -> None:
     """In a pool worker process: every thread runs tasks, so nothing they print leaks."""
-    sys.stdout = Router(sys.stdout, all_threads_are_tasks=True)  # type: ignore[assignment]
-    sys.stderr = Router(sys.stderr, all_threads_are_tasks=True)  # type: ignore[assignment]
+    sys.stdout = Router(sys.stdout, all_threads_are_tasks=True)
+    sys.stderr = Router(sys.stderr, all_threads_are_tasks=True)
 
 
 @contextmanager

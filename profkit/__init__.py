@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Workload", "workload", "profile", "load", "Run", "ProfkitError", "__version__"]
+__all__ = ["Workload", "workload", "profile", "ab", "load", "Run", "ProfkitError", "__version__"]
 
 if TYPE_CHECKING:
     from profkit.errors import ProfkitError
-    from profkit.pipeline import profile
+    from profkit.pipeline import ab, profile
     from profkit.store import Run, load
     from profkit.workloads.model import Workload, workload
 
@@ -25,6 +25,7 @@ _LAZY = {
     "Workload": "profkit.workloads.model",
     "workload": "profkit.workloads.model",
     "profile": "profkit.pipeline",
+    "ab": "profkit.pipeline",
     "load": "profkit.store",
     "Run": "profkit.store",
     "ProfkitError": "profkit.errors",

@@ -47,6 +47,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "result_bytes": ("float64", "pickled size of the result (NaN if the task failed)"),
         "result_repr": ("string", "repr of the result, cut to 80 characters"),
         "ok": ("bool", "the task returned without raising"),
+        "output": ("string", "what the task printed (stdout and stderr): its first and last lines"),
+        "output_bytes": ("int64", "how much the task printed in all, in bytes"),
         "error": ("string", "traceback if the task raised, else empty"),
     },
     "functions": {
@@ -223,7 +225,8 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
                 "item_bytes": item_bytes[r.index] if r.index < len(item_bytes) else 0,
                 "result_bytes": float("nan") if r.result_bytes is None else r.result_bytes,
                 "result_repr": _short(r.result) if r.ok else "",
-                "ok": r.ok, "error": r.error or "",
+                "ok": r.ok, "error": r.error or "", "output": r.output,
+                "output_bytes": r.output_bytes,
             })
         if m.sweep:
             continue

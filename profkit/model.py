@@ -106,6 +106,9 @@ class TaskRecord:
     worker: str | None = None
     result_bytes: int | None = None
     result: Any = None
+    #: What the task printed: its first and last lines, and the bytes in all (probe pass).
+    output: str = ""
+    output_bytes: int = 0
 
 
 @dataclass

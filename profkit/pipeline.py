@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from profkit.engine.runner import Progress, run_workload
 from profkit.errors import UsageError
@@ -33,6 +34,9 @@ from profkit.model import (
 from profkit.store import Run, claimed_run_dir, deferred_signals
 from profkit.workloads.model import Workload
 from profkit.workloads.registry import FILE_MODULES, check_picklable, resolve
+
+if TYPE_CHECKING:
+    from profkit.analysis.compare import Comparison
 
 DEFAULT_MODES = "sequential,threads,processes"
 
@@ -191,41 +195,13 @@ def check_limits(specs: Sequence[ModeSpec], timeout: float | None,
     return None if timeout is None else check_seconds(timeout, "--timeout")
 
 
-def profile(
-    workload: Workload | str,
-    *,
-    modes: str | Sequence[str] = DEFAULT_MODES,
-    workers: int | None = None,
-    repeat: int | str | None = None,
-    precision: float | str = DEFAULT_PRECISION,
-    max_rounds: int = DEFAULT_MAX_ROUNDS,
-    max_time: float | None = DEFAULT_MAX_ROUNDS_S,
-    chunksize: int | str | None = None,
-    lines: Sequence[str] = (),
-    out: str | os.PathLike[str] | None = None,
-    start_method: str | None = None,
-    timeout: float | None = None,
-    sweep: bool = False,
-    scheduler: str | None = None,
-    line_budget: float = DEFAULT_LINE_BUDGET_S,
-    progress: Progress | None = None,
-    target: str | None = None,
-    seed: int | None = None,
-    gc: str = "off",
-) -> Run:
-    """Profile ``workload`` in each mode and return the Run; save it if ``out`` is given.
-
-    ``repeat`` is the number of interleaved timing rounds, or ``"auto"`` (the
-    default): rounds go on until every speedup is known within ``precision``
-    (0.03 = ±3%, 95% interval), or until ``max_rounds`` rounds or ``max_time``
-    seconds of rounds. ``chunksize`` (N or ``"auto"``) applies to the modes that
-    hand out items in chunks (processes, pool); ``auto`` gives tiny tasks four
-    chunks per worker and others one item at a time. ``gc`` is the GC policy of every timed
-    map in every mode: ``"off"`` (timeit's way) or ``"on"`` (as a plain run).
-    """
-    target = target or (workload if isinstance(workload, str) else None)
-    wl = resolve(workload) if isinstance(workload, str) else workload
-    check_picklable(wl)
+def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | None,
+                 repeat: int | str | None, precision: float | str, max_rounds: int,
+                 max_time: float | None, chunksize: int | str | None, lines: Sequence[str],
+                 start_method: str | None, timeout: float | None, sweep: bool,
+                 scheduler: str | None, line_budget: float, seed: int | None,
+                 gc: str) -> Options:
+    """Every option checked once, in one place; UsageError names the flag and the fix."""
     n_workers = parse_workers(workers, "--workers") if workers is not None else available_cpus()
     specs: list[ModeSpec] = parse_modes(modes, n_workers)
     timeout = check_limits(specs, timeout, n_workers)
@@ -261,6 +237,48 @@ def profile(
             raise UsageError(f"unknown start method {start_method!r}: choose from "
                              f"{', '.join(START_METHODS)}")
         options.start_method = start_method
+    return options
+
+
+def profile(
+    workload: Workload | str,
+    *,
+    modes: str | Sequence[str] = DEFAULT_MODES,
+    workers: int | None = None,
+    repeat: int | str | None = None,
+    precision: float | str = DEFAULT_PRECISION,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    max_time: float | None = DEFAULT_MAX_ROUNDS_S,
+    chunksize: int | str | None = None,
+    lines: Sequence[str] = (),
+    out: str | os.PathLike[str] | None = None,
+    start_method: str | None = None,
+    timeout: float | None = None,
+    sweep: bool = False,
+    scheduler: str | None = None,
+    line_budget: float = DEFAULT_LINE_BUDGET_S,
+    progress: Progress | None = None,
+    target: str | None = None,
+    seed: int | None = None,
+    gc: str = "off",
+) -> Run:
+    """Profile ``workload`` in each mode and return the Run; save it if ``out`` is given.
+
+    ``repeat`` is the number of interleaved timing rounds, or ``"auto"`` (the
+    default): rounds go on until every speedup is known within ``precision``
+    (0.03 = ±3%, 95% interval), or until ``max_rounds`` rounds or ``max_time``
+    seconds of rounds. ``chunksize`` (N or ``"auto"``) applies to the modes that
+    hand out items in chunks (processes, pool); ``auto`` gives tiny tasks four
+    chunks per worker and others one item at a time. ``gc`` is the GC policy of every timed
+    map in every mode: ``"off"`` (timeit's way) or ``"on"`` (as a plain run).
+    """
+    target = target or (workload if isinstance(workload, str) else None)
+    wl = resolve(workload) if isinstance(workload, str) else workload
+    check_picklable(wl)
+    options = make_options(wl, modes=modes, workers=workers, repeat=repeat, precision=precision,
+                           max_rounds=max_rounds, max_time=max_time, chunksize=chunksize,
+                           lines=lines, start_method=start_method, timeout=timeout, sweep=sweep,
+                           scheduler=scheduler, line_budget=line_budget, seed=seed, gc=gc)
     # The folder is claimed (absolute: a task may chdir) before any work, and removed again
     # if no run gets saved in it; Ctrl-C waits while the finished run is analysed and saved.
     with claimed_run_dir(out) as out_dir:
@@ -270,3 +288,71 @@ def profile(
             if out_dir is not None:
                 run.save(out_dir)
     return run
+
+
+@dataclass
+class AbResult:
+    """Two versions raced in one run: each half as a Run, and B against A, round by round."""
+
+    run_a: Run
+    run_b: Run
+    comparison: Comparison
+    path: Path | None = None
+
+
+def ab(
+    target_a: Workload | str,
+    target_b: Workload | str,
+    *,
+    modes: str | Sequence[str] = DEFAULT_MODES,
+    workers: int | None = None,
+    repeat: int | str | None = None,
+    precision: float | str = DEFAULT_PRECISION,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    max_time: float | None = DEFAULT_MAX_ROUNDS_S,
+    chunksize: int | str | None = None,
+    lines: Sequence[str] = (),
+    out: str | os.PathLike[str] | None = None,
+    start_method: str | None = None,
+    timeout: float | None = None,
+    scheduler: str | None = None,
+    line_budget: float = DEFAULT_LINE_BUDGET_S,
+    progress: Progress | None = None,
+    seed: int | None = None,
+    gc: str = "off",
+    min_effect: float = 5.0,
+    level: float = 0.99,
+) -> AbResult:
+    """Race ``target_b`` against ``target_a`` in one interleaved run, on the same pools.
+
+    The options are :func:`profile`'s. With ``out``, the folder gets ``A/`` and
+    ``B/`` (run folders that ``profkit report`` and ``compare`` read) and
+    ``ab.html``. The rule is ``profkit compare``'s, on paired rounds.
+    """
+    from profkit.analysis.compare import Measure, compare_runs
+    from profkit.engine.ab import run_ab
+
+    wl_a = resolve(target_a) if isinstance(target_a, str) else target_a
+    wl_b = resolve(target_b) if isinstance(target_b, str) else target_b
+    for wl in (wl_a, wl_b):
+        check_picklable(wl)
+    options = make_options(wl_a, modes=modes, workers=workers, repeat=repeat, precision=precision,
+                           max_rounds=max_rounds, max_time=max_time, chunksize=chunksize,
+                           lines=lines, start_method=start_method, timeout=timeout, sweep=False,
+                           scheduler=scheduler, line_budget=line_budget, seed=seed, gc=gc)
+    names = (target_a if isinstance(target_a, str) else None,
+             target_b if isinstance(target_b, str) else None)
+    with claimed_run_dir(out) as out_dir:
+        raw_a, raw_b = run_ab(wl_a, wl_b, options, progress, file_modules=dict(FILE_MODULES))
+        with deferred_signals():
+            run_a, run_b = build_run(raw_a, names[0]), build_run(raw_b, names[1])
+            # wall time: the rounds pair A and B, so load that comes and goes cancels out
+            comparison = compare_runs(run_a, run_b, level=level, min_effect_pct=min_effect,
+                                      paired=True, measure=Measure.WALL)
+            if out_dir is not None:
+                from profkit.store import AB_FILE, atomic_write_text, to_json
+
+                run_a.save(out_dir / "A")
+                run_b.save(out_dir / "B")
+                atomic_write_text(out_dir / AB_FILE, to_json(comparison.to_dict()))
+    return AbResult(run_a, run_b, comparison, out_dir)

@@ -296,9 +296,17 @@ def claimed_run_dir(directory: str | os.PathLike[str] | None) -> Iterator[Path |
     try:
         yield path
     except BaseException:
-        release_run_dir(path, discard=not (path / RUN_FILE).is_file())
+        release_run_dir(path, discard=not _holds_a_run(path))
         raise
-    release_run_dir(path, discard=not (path / RUN_FILE).is_file())
+    release_run_dir(path, discard=not _holds_a_run(path))
+
+
+#: What ``profkit ab`` writes beside its two run folders, A/ and B/.
+AB_FILE = "ab.json"
+
+
+def _holds_a_run(path: Path) -> bool:
+    return (path / RUN_FILE).is_file() or (path / AB_FILE).is_file()
 
 
 def artifact_path(run_dir: Path, rel: object, where: str = RUN_FILE, suffix: str = "") -> Path:

@@ -225,10 +225,34 @@ def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], 
     return change
 
 
+def _paired_walls(timings_a: pd.DataFrame, timings_b: pd.DataFrame, mode: str
+                  ) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Wall and CPU seconds of A and B in the rounds both ran (``profkit ab``), in round order;
+    rounds spoiled by other programs are left out while two or more clean ones remain."""
+    def rows(timings: pd.DataFrame) -> pd.DataFrame:
+        main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))
+                       & (timings["phase"] == "map") & timings["wall_s"].notna()]
+        return main.set_index("repeat")
+
+    a, b = rows(timings_a), rows(timings_b)
+    common = sorted(set(a.index) & set(b.index))
+    if "spoiled" in a.columns and "spoiled" in b.columns:
+        clean = [r for r in common if not bool(a.at[r, "spoiled"]) and not bool(b.at[r, "spoiled"])]
+        common = clean if len(clean) >= 2 else common
+    def column(frame: pd.DataFrame, name: str) -> list[float]:
+        return [float(v) for v in frame.loc[common, name].tolist()]
+
+    return column(a, "wall_s"), column(b, "wall_s"), column(a, "cpu_s"), column(b, "cpu_s")
+
+
 def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: float = DEFAULT_LEVEL,
                     min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
-                    measure: Measure | None = None) -> list[ModeChange]:
-    """One :class:`ModeChange` per mode present in both runs, in run A's order."""
+                    measure: Measure | None = None, paired: bool = False) -> list[ModeChange]:
+    """One :class:`ModeChange` per mode present in both runs, in run A's order.
+
+    ``paired``: A and B ran in the same interleaved rounds (``profkit ab``), so
+    each round gives one B / A ratio.
+    """
     modes_b = set(_modes_in(timings_b))
     out = []
     for mode in _modes_in(timings_a):
@@ -236,9 +260,11 @@ def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: 
             continue
         walls_a, cpus_a, workers_a = _walls(timings_a, mode)
         walls_b, cpus_b, workers_b = _walls(timings_b, mode)
+        if paired:
+            walls_a, walls_b, cpus_a, cpus_b = _paired_walls(timings_a, timings_b, mode)
         out.append(compare_mode(mode, walls_a, walls_b, cpus_a=cpus_a, cpus_b=cpus_b, workers_a=workers_a,
                                 workers_b=workers_b, level=level, min_effect_pct=min_effect_pct,
-                                measure=measure))
+                                measure=measure, paired=paired))
     return out
 
 
@@ -342,11 +368,15 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
 
 def compare_runs(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
                  min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT, top: int = DEFAULT_TOP,
-                 top_lines: int = DEFAULT_TOP_LINES, measure: Measure | None = None) -> Comparison:
-    """Compare two loaded runs: B against A; ``measure`` None picks wall or CPU time per mode."""
+                 top_lines: int = DEFAULT_TOP_LINES, measure: Measure | None = None,
+                 paired: bool = False) -> Comparison:
+    """Compare two loaded runs: B against A; ``measure`` None picks wall or CPU time per mode.
+
+    ``paired`` for the two halves of one ``profkit ab`` run, whose rounds line up.
+    """
     a, b = describe(run_a), describe(run_b)
     modes = compare_timings(run_a.frames["timings"], run_b.frames["timings"], level=level,
-                            min_effect_pct=min_effect_pct, measure=measure)
+                            min_effect_pct=min_effect_pct, measure=measure, paired=paired)
     in_a, in_b = _modes_in(run_a.frames["timings"]), _modes_in(run_b.frames["timings"])
     comparison = Comparison(
         run_a=a, run_b=b, level=level, min_effect_pct=min_effect_pct, modes=modes,

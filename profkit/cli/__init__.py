@@ -26,6 +26,7 @@ COMMANDS = {
     "view": ("profkit.cli.view", "open a mode's .prof in snakeviz (127.0.0.1)"),
     "lines": ("profkit.cli.lines", "print a mode's line profile in the terminal"),
     "compare": ("profkit.cli.compare", "compare two runs: wall time and self time changes"),
+    "ab": ("profkit.cli.ab", "race two versions of a task in one interleaved run, and gate on it"),
 }
 
 

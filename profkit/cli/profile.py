@@ -20,6 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, target_required: bool = Tr
     parser.add_argument("target", metavar="TARGET", nargs=None if target_required else "?",
                         help="a built-in workload (see profkit list), package.module:name "
                         "or path/to/file.py:name")
+    add_run_options(parser)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """How to run and measure: shared by ``profile``, ``ab`` and ``%profkit``."""
     parser.add_argument("--modes", help="comma-separated: sequential, threads[:N], processes[:N], "
                         "pool[:N] (multiprocessing.Pool), dask[:N] "
                         "(default: sequential,threads,processes)")

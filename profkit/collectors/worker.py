@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from profkit.collectors.output import Capture, capturing
 from profkit.model import Payload, TaskRecord
 
 TASKS = "tasks"
@@ -100,9 +101,11 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
         start = clock()
         error: BaseException | None = None
         result: Any = None
+        printed: Capture | None = None
         try:
             if profiler is None:
-                result = task(item)
+                with capturing() as printed:
+                    result = task(item)
             elif collector == CPROFILE:
                 profiler.enable()
                 try:
@@ -120,6 +123,8 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
         end = clock()
         record = TaskRecord(index=index, pid=pid, thread=thread, start=start, end=end,
                             cpu=time.thread_time() - cpu0)
+        if printed is not None and printed.bytes:
+            record.output, record.output_bytes = printed.text(), printed.bytes
         if error is not None:
             record.ok = False
             record.error = _format_error(error)

@@ -54,6 +54,18 @@ def estimate(mode: ModeResult, reference: ModeResult | None) -> RatioEstimate | 
     return paired_ratio([ref[r] for r in common], [walls[r] for r in common])
 
 
+def pair_precision(pairs: list[tuple[Contender, Contender]], target: float) -> list[Precision]:
+    """How precise each pair's B / A ratio is so far, over the clean rounds both ran in."""
+    out = []
+    for a, b in pairs:
+        walls_a, walls_b = clean_walls(a.result.timings), clean_walls(b.result.timings)
+        common = sorted(set(walls_a) & set(walls_b))
+        est = paired_ratio([walls_b[r] for r in common], [walls_a[r] for r in common])
+        half = est.half_width if est else None
+        out.append(Precision(f"{a.name} vs {b.name}", half, target, half is not None and half <= target))
+    return out
+
+
 def precision_of(contenders: list[Contender], target: float) -> list[Precision]:
     """How precise each mode's estimate is so far (the reference only when it stands alone)."""
     reference = next((c.result for c in contenders if c.reference and c.live), None)
@@ -69,7 +81,8 @@ def precision_of(contenders: list[Contender], target: float) -> list[Precision]:
 
 def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[Any], Any],
                options: Options, progress: Callable[[str], None], rng: random.Random, *,
-               first_round: int = 0, sweep: bool = False, label: str = "") -> list[RoundInfo]:
+               first_round: int = 0, sweep: bool = False, label: str = "",
+               pairs: list[tuple[Contender, Contender]] | None = None) -> list[RoundInfo]:
     """Time rounds until the precision or the cap is reached (or exactly ``options.repeat``)."""
     rounds: list[RoundInfo] = []
     max_rounds = options.repeat if options.repeat is not None else options.max_rounds
@@ -94,7 +107,9 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         rounds.append(RoundInfo(number=number, order=[c.name for c in order],
                                 wall_s=time.perf_counter() - t0, others_cpu=others,
                                 spoiled=spoiled, sweep=sweep))
-        precision = precision_of([c for c in contenders if c.live], options.precision)
+        precision = (pair_precision([(a, b) for a, b in pairs if a.live and b.live], options.precision)
+                     if pairs is not None else
+                     precision_of([c for c in contenders if c.live], options.precision))
         progress(_describe(label, len(rounds), max_rounds, options, new, spoiled, others, precision))
         if options.repeat is not None:
             continue

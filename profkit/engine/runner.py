@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from profkit.collectors import merge
+from profkit.collectors import merge, output
 from profkit.collectors.memory import MemorySampler
 from profkit.collectors.worker import CPROFILE, LINES, TASKS, run_batch
 from profkit.engine import chunks
@@ -82,9 +82,13 @@ class Mode(Contender):
     """One mode of the run: its executor, its result and its deadline."""
 
     def __init__(self, spec: ModeSpec, settings: Settings, options: Options, *,
-                 sweep: bool = False) -> None:
+                 sweep: bool = False, executor: Executor | None = None, label: str | None = None,
+                 task: Callable[[Any], Any] | None = None) -> None:
         self.spec = spec
-        self.executor: Executor = make_executor(spec, settings)
+        #: ``executor`` shares another mode's started pool (``profkit ab`` runs A and B on one).
+        self.executor: Executor = executor or make_executor(spec, settings)
+        self.label = label
+        self.task = task
         self.result = ModeResult(spec=spec, traits=self.executor.traits, sweep=sweep)
         self.deadline = Deadline(options.timeout_s)
         self.live = False
@@ -92,6 +96,8 @@ class Mode(Contender):
 
     @property
     def name(self) -> str:
+        if self.label:
+            return self.label
         return str(self.spec) if self.result.sweep else self.spec.kind
 
     @property
@@ -129,7 +135,7 @@ class Mode(Contender):
 
     def time_map(self, items: list[Any], task: Callable[[Any], Any]) -> tuple[float, float]:
         with self.deadline.running():
-            return self.executor.time_map(task, items, self.deadline.remaining())
+            return self.executor.time_map(self.task or task, items, self.deadline.remaining())
 
     def _end(self, status: Status, message: str) -> None:
         self.result.fail(status, message)
@@ -332,7 +338,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     meter.start()
     modes: list[Mode] = []
     try:
-        with workload.session():
+        with output.routed(), workload.session():
             raw.items = workload.resolve_items()  # bad items: WorkloadError, before any mode
             modes = [Mode(spec, settings, options) for spec in options.modes]
             raw.modes = [m.result for m in modes]

@@ -205,6 +205,9 @@ def init_process_worker(file_modules: dict[str, str], parent_pid: int, gc_timed:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent_pid)
+    from profkit.collectors.output import route_this_process
+
+    route_this_process()
     if gc_timed:
         gc.enable()
     else:

@@ -442,7 +442,9 @@ def _items(tasks: pd.DataFrame, order: list[str], strings: _Strings,
             if seconds and r["ok"] and r["result_repr"]:
                 result_value = _num(float(r["result_repr"]))
             cells[m] = {"duration": _num(r["duration_s"]), "worker": str(r["worker"]), "ok": bool(r["ok"]),
-                        "result": str(r["result_repr"]), "result_s": result_value}
+                        "result": str(r["result_repr"]), "result_s": result_value,
+                        "output": str(r.get("output") or ""),
+                        "output_bytes": int(r.get("output_bytes") or 0)}
         failed = any(c and not c["ok"] for c in cells.values())
         if n < TOP_ITEMS:
             rows.append({"item": i, "repr": str(first["item_repr"]), "cells": cells, "failed": failed})

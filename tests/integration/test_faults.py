@@ -163,3 +163,21 @@ def test_sys_exit_in_a_task_is_a_failed_task_in_every_mode(tmp_path):
     assert set(data["status"].values()) == {"failed"}
     for mode in data["status"]:
         assert "item 3" in data["errors"][mode] and "SystemExit: 4" in data["errors"][mode]
+
+
+def test_a_task_that_prints_megabytes_stays_out_of_profkit_output(tmp_path):
+    """What tasks print is captured in every mode: --json still parses; first and last lines kept."""
+    out = tmp_path / "run"
+    result = run_cli("profile", f"{WORKLOADS}:LOUD", "--modes", "sequential,threads,processes,pool",
+                     "--repeat", "2", "--workers", "2", "--out", str(out), "--json", timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(result.stdout) < 2_000_000 and len(result.stderr) < 100_000
+    json.loads(result.stdout)
+    import pandas as pd
+
+    tasks = pd.read_parquet(out / "frames" / "tasks.parquet")
+    assert set(tasks["mode"]) == {"sequential", "threads", "processes", "pool"}
+    assert (tasks["output_bytes"] > 2_000_000).all()
+    first = tasks[tasks["item"] == 1]["output"].iloc[0].splitlines()
+    assert first[0].startswith("1:0:") and first[-1] == "item 1 done" and "…" in first
+    assert "printed 2.0 MiB" in (out / "index.html").read_text(encoding="utf-8")

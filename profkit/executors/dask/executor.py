@@ -268,6 +268,10 @@ class DaskExecutor(Executor):
             t1 = time.perf_counter()
             client.run(touch_task, task)
             client.run(set_gc, self.settings.gc_timed)
+            if self.cluster is not None:  # our own workers: what tasks print stays out of sight
+                from profkit.collectors.output import route_this_process
+
+                client.run(route_this_process)
         except Exception as exc:  # noqa: BLE001
             raise ModeFailed(
                 f"{self._label}: the Dask workers cannot load profkit or the task "

@@ -1,0 +1,93 @@
+"""``profkit ab TARGET_A TARGET_B``: two versions of a task raced in one interleaved run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from profkit.errors import EXIT_INTERRUPTED, EXIT_MODE_FAILED, EXIT_OK, RunDirError, UsageError
+
+REPORT = "ab.html"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from profkit.analysis.compare_stats import DEFAULT_MIN_EFFECT_PCT
+    from profkit.cli.profile import add_run_options
+
+    parser.add_argument("target_a", metavar="TARGET_A", help="the baseline: a built-in workload, "
+                        "package.module:name or path/to/file.py:name")
+    parser.add_argument("target_b", metavar="TARGET_B", help="the version to test, over the same items")
+    add_run_options(parser)
+    gate = parser.add_argument_group("gate")
+    gate.add_argument("--fail-above", metavar="PCT", help="exit 1 when a mode of B is called slower "
+                      "than A by more than PCT percent, or B failed where A ran")
+    gate.add_argument("--min-effect", metavar="PCT", default=str(DEFAULT_MIN_EFFECT_PCT),
+                      help=f"smallest change ever called (default: {DEFAULT_MIN_EFFECT_PCT:g})")
+
+
+def _percent(text: str | None, what: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{what} must be a number of percent, got {text!r}") from None
+    if not 0 <= value < 1e6:
+        raise UsageError(f"{what} must be >= 0, got {text}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from profkit.cli.profile import prepare, progress_plan
+    from profkit.cli.progress import make_progress
+    from profkit.config import load_config
+    from profkit.pipeline import ab
+    from profkit.render.compare_html import render as render_html
+    from profkit.render.compare_text import format_text
+    from profkit.store import atomic_write_text, claim_fresh_run_dir, release_run_dir, to_json
+    from profkit.workloads.registry import resolve
+
+    if args.sweep:
+        raise UsageError("profkit ab does not sweep: drop --sweep, or sweep each target with "
+                         "profkit profile")
+    fail_above = _percent(args.fail_above, "--fail-above")
+    min_effect = _percent(args.min_effect, "--min-effect") or 0.0
+    args.target = args.target_a
+    workload_a, kwargs, out = prepare(args, name=args.target_a)
+    workload_b = resolve(args.target_b, load_config().get("workloads", []))
+    if not args.out:
+        out = kwargs["out"] = claim_fresh_run_dir(out.with_name(f"ab-{out.name}"))
+    kwargs.pop("sweep", None)
+    kwargs.pop("target", None)
+    progress = make_progress(args.quiet, progress_plan({**kwargs, "modes": kwargs["modes"]}),
+                             title=f"profkit ab {workload_a.name} {workload_b.name}")
+    try:
+        result = ab(workload_a, workload_b, progress=progress, min_effect=min_effect, **kwargs)
+    finally:
+        progress.done()
+        release_run_dir(out, discard=True)
+    comparison = result.comparison
+    report = Path(out) / REPORT
+    try:
+        atomic_write_text(report, render_html(comparison, fail_above))
+    except OSError as exc:
+        raise RunDirError(f"cannot write {report}: {exc.strerror or exc}") from exc
+    if args.json:
+        print(to_json(comparison.to_dict()))
+    elif not args.quiet:
+        print(format_text(comparison, fail_above))
+        print(f"\nA: {out / 'A'}\nB: {out / 'B'}\nreport: {report}")
+    if not (result.run_a.complete and result.run_b.complete):
+        sys.stderr.write(f"profkit: interrupted; what finished is saved in {out}\n")
+        return EXIT_INTERRUPTED
+    if fail_above is not None and comparison.gate_fails(fail_above):
+        for m in comparison.slower_than(fail_above):
+            sys.stderr.write(f"profkit: {m.mode}: B is {m.change_pct:+.1f}% slower than A, above "
+                             f"--fail-above {fail_above:g}%\n")
+        return EXIT_MODE_FAILED
+    failed = result.run_a.failed_modes + result.run_b.failed_modes
+    if failed:
+        sys.stderr.write(f"profkit: mode(s) failed: {', '.join(sorted(set(failed)))}; see {out}\n")
+        return EXIT_MODE_FAILED
+    return EXIT_OK

@@ -1,0 +1,148 @@
+"""Two versions of a task raced in one run: ``profkit ab``.
+
+Each mode starts one pool, and A and B share it: the probe, the interleaved
+rounds (A and B in a fresh random order each round, beside every other mode)
+and the profiling passes all run on the same started workers. Drift on a
+shared machine then falls on both versions alike, which no comparison of two
+separate runs can promise. The result is two raw runs whose rounds line up.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import datetime, timezone
+from typing import Any
+
+from profkit.collectors import output
+from profkit.engine.environment import environment
+from profkit.engine.load import LoadMeter
+from profkit.engine.rounds import Contender, run_rounds
+from profkit.engine.runner import (
+    Mode,
+    Progress,
+    _cprofile,
+    _dispatch_sizes,
+    _lines,
+    _probe,
+    _start,
+    _start_order,
+)
+from profkit.errors import WorkloadError
+from profkit.executors.base import Settings
+from profkit.model import Options, RawRun, Status, Timing
+from profkit.workloads.model import Workload
+
+
+def same_items(items_a: list[Any], items_b: list[Any]) -> bool:
+    """True if both targets map over the same items (equal, or equal when pickled)."""
+    if len(items_a) != len(items_b):
+        return False
+    try:
+        return bool(items_a == items_b)
+    except Exception:  # noqa: BLE001 - items whose == raises: compare their pickles
+        try:
+            return pickle.dumps(items_a) == pickle.dumps(items_b)
+        except Exception:  # noqa: BLE001
+            return False
+
+
+def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
+           progress: Progress | None = None,
+           file_modules: dict[str, str] | None = None) -> tuple[RawRun, RawRun]:
+    """Run A and B in every mode on shared pools; return their raw runs (same rounds)."""
+    say: Progress = progress or (lambda message: None)
+    settings = Settings(start_method=options.start_method, chunksize=options.chunksize,
+                        scheduler=options.scheduler, file_modules=dict(file_modules or {}),
+                        gc_timed=options.gc_timed)
+    rng = random.Random(options.seed)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    env = environment(options.start_method)
+    raws = [RawRun(workload=w, items=[], options=options, modes=[], environment=dict(env),
+                   started_at=started) for w in (workload_a, workload_b)]
+    meter = LoadMeter()
+    meter.start()
+    pairs: list[tuple[Mode, Mode]] = []
+    try:
+        with output.routed(), workload_a.session(), workload_b.session():
+            items = workload_a.resolve_items()
+            items_b = workload_b.resolve_items()
+            if not same_items(items, items_b):
+                raise WorkloadError(
+                    f"the two targets map over different items ({workload_a.name!r}: {len(items)}, "
+                    f"{workload_b.name!r}: {len(items_b)}): race versions of one task over the "
+                    "same items, or use profkit compare for two separate runs")
+            for raw in raws:
+                raw.items = items
+            for spec in options.modes:
+                a = Mode(spec, settings, options, label=f"A {spec.kind}", task=workload_a.task)
+                b = Mode(spec, settings, options, executor=a.executor, label=f"B {spec.kind}",
+                         task=workload_b.task)
+                pairs.append((a, b))
+            raws[0].modes = [a.result for a, _ in pairs]
+            raws[1].modes = [b.result for _, b in pairs]
+            _race(pairs, workload_a, workload_b, items, options, say, raws, rng)
+    except KeyboardInterrupt:
+        for raw in raws:
+            raw.interrupted = True
+        for mode in (m for pair in pairs for m in pair):
+            if mode.result.status is Status.OK:
+                mode.result.status, mode.result.error = Status.INTERRUPTED, f"{mode.name}: interrupted"
+    finally:
+        for a, b in pairs:
+            killed = Status.OK not in (a.result.status, b.result.status)
+            b.closed = True  # B borrows A's pool: closing A closes it
+            a.close(kill=killed)
+    others = meter.stop()
+    for raw in raws:
+        raw.environment["others_cpu_during_run"] = others
+        raw.environment["abandoned_threads"] = any(a.executor.abandoned for a, _ in pairs)
+        raw.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return raws[0], raws[1]
+
+
+def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Workload,
+          items: list[Any], options: Options, say: Progress, raws: list[RawRun],
+          rng: random.Random) -> None:
+    for workload, side in ((workload_a, 0), (workload_b, 1)):
+        dispatch, unpicklable = _dispatch_sizes(workload.task, items)
+        for pair in pairs:
+            pair[side].result.dispatch = dispatch
+            if unpicklable and pair[side].executor.traits.ships_pickles:
+                pair[side].result.fail(Status.FAILED, f"{pair[side].name}: {unpicklable}")
+    by_a = {id(a): b for a, b in pairs}
+    for a in _start_order([a for a, _ in pairs]):
+        b = by_a[id(a)]
+        if a.result.status is not Status.OK or b.result.status is not Status.OK:
+            continue
+        _start(a, workload_a, say)
+        b.live = a.live
+        if a.live:  # B's pool is A's: the same start-up, the same workers
+            b.spec = b.result.spec = a.spec
+            b.result.startup_s, b.result.pool = a.result.startup_s, a.result.pool
+            b.result.timings.append(Timing(phase="startup", round=0, wall_s=a.result.startup_s or 0.0,
+                                           cpu_s=float("nan")))
+        else:
+            b.result.fail(a.result.status, a.result.error or f"{b.name}: the pool did not start")
+
+    modes = [(m, w) for a, b in pairs for m, w in ((a, workload_a), (b, workload_b))]
+    for mode, workload in modes:
+        if mode.live:
+            say(f"{mode.name}: warm-up, probing each task, sampling memory")
+            mode.attempt(lambda m=mode, w=workload: _probe(m, w, items, options))  # type: ignore[misc]
+    contenders: list[Contender] = [m for m, _ in modes if m.live]
+    rounds = run_rounds(contenders, items, workload_a.task, options, say, rng,
+                        pairs=[(a, b) for a, b in pairs])
+    for raw in raws:
+        raw.rounds = rounds
+    for mode, _ in modes:
+        mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
+    for mode, workload in modes:
+        durations = {r.index: r.end - r.start for r in mode.result.tasks}
+        if "cprofile" in options.collectors and mode.live:
+            say(f"{mode.name}: cProfile inside the workers")
+            mode.attempt(lambda m=mode, w=workload: _cprofile(m, w, items, options))  # type: ignore[misc]
+        if "lines" in options.collectors and mode.live:
+            say(f"{mode.name}: line_profiler on the items that fit {options.line_budget_s:g} s")
+            mode.attempt(lambda m=mode, w=workload, d=durations:  # type: ignore[misc]
+                         _lines(m, w, items, options, d))

@@ -1,0 +1,53 @@
+"""profkit ab: two versions raced in one interleaved run, on the same pools."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fixtures.cli import run_cli
+
+pytestmark = pytest.mark.timeout(300)
+
+VERSIONS = "tests.fixtures.versions"
+
+
+def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
+    out = tmp_path / "ab"
+    result = run_cli("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:NEW", "--modes",
+                     "sequential,threads,processes", "--workers", "2", "--max-rounds", "15",
+                     "--fail-above", "10", "--out", str(out), "--json")
+    assert result.returncode == 1, result.stderr
+    comparison = json.loads(result.stdout)
+    modes = {m["mode"]: m for m in comparison["modes"]}
+    assert set(modes) == {"sequential", "threads", "processes"}
+    for mode, change in modes.items():
+        assert change["paired"] is True
+        assert change["verdict"] == "slower", (mode, change)
+        assert 10 < change["change_pct"] < 60, (mode, change)
+    for side in ("A", "B"):
+        data = json.loads((out / side / "run.json").read_text())
+        assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
+    rounds_a = json.loads((out / "A" / "run.json").read_text())["rounds"]
+    rounds_b = json.loads((out / "B" / "run.json").read_text())["rounds"]
+    assert rounds_a == rounds_b and 3 <= len(rounds_a) <= 15
+    assert all(sorted(r["order"]) == sorted(f"{s} {m}" for s in "AB" for m in modes) for r in rounds_a)
+    assert (out / "ab.html").is_file() and (out / "ab.json").is_file()
+    again = run_cli("compare", str(out / "A"), str(out / "B"), "--no-html")
+    assert again.returncode == 0, again.stderr
+    assert run_cli("report", str(out / "B")).returncode == 0
+
+
+def test_ab_of_the_same_code_passes_the_gate(tmp_path):
+    result = run_cli("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:OLD", "--modes", "sequential",
+                     "--repeat", "5", "--fail-above", "10", "--out", str(tmp_path / "ab"), "--quiet")
+    assert result.returncode == 0, result.stderr
+
+
+def test_ab_refuses_targets_over_different_items(tmp_path):
+    result = run_cli("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:OTHER_ITEMS", "--modes", "sequential",
+                     "--out", str(tmp_path / "ab"))
+    assert result.returncode == 2
+    assert "different items" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "ab").exists()

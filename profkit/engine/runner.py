@@ -208,7 +208,9 @@ LINE_SLOWDOWN = 9.0
 
 def line_subset(durations: dict[int, float], n_items: int, workers: int, budget_s: float,
                 parallel: bool = True) -> list[int]:
-    """The cheapest items whose traced time should fit the line budget; at least one item.
+    """The cheapest items whose traced time should fit the line budget; at least one item per
+    worker where workers run side by side on their own CPUs (so the merge across workers is
+    real), else at least one.
 
     The traced time of an item is estimated as its plain time times
     :data:`LINE_SLOWDOWN`. Workers that run on their own CPUs trace side by
@@ -217,10 +219,11 @@ def line_subset(durations: dict[int, float], n_items: int, workers: int, budget_
     """
     chosen: list[int] = []
     spent = 0.0
-    allowance = budget_s * (min(workers, n_items) if parallel else 1)
+    parallel_workers = min(workers, n_items) if parallel else 1
+    allowance = budget_s * parallel_workers
     for index in sorted(range(n_items), key=lambda i: (durations.get(i, 0.0), i)):
         cost = durations.get(index, 0.0) * LINE_SLOWDOWN
-        if chosen and spent + cost > allowance:
+        if len(chosen) >= parallel_workers and spent + cost > allowance:
             break
         chosen.append(index)
         spent += cost

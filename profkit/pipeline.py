@@ -24,6 +24,7 @@ from profkit.model import (
     DEFAULT_LINE_BUDGET_S,
     DEFAULT_MAX_ROUNDS,
     DEFAULT_MAX_ROUNDS_S,
+    DEFAULT_MEMORY_LINE_BUDGET_S,
     DEFAULT_PRECISION,
     JSON,
     ModeResult,
@@ -63,6 +64,10 @@ def _mode_meta(m: ModeResult) -> dict[str, JSON]:
         "startup_s": m.startup_s,
         "tasks_wall_s": m.tasks_wall_s,
         "line_items": list(m.line_items),
+        "memory_line_items": list(m.memory_line_items),
+        "memory_lines_note": m.memory_lines_note,
+        "memory_lines_estimate_s": m.memory_lines_estimate_s,
+        "memory_error": m.memory_error,
         "failed_item": m.failed_item,
         "task_bytes": m.dispatch.task_bytes,
         "pickle_items_s": m.dispatch.pickle_items_s,
@@ -97,6 +102,9 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
             "warmups": 1,
             "line_functions": list(options.line_names),
             "line_budget_s": options.line_budget_s,
+            "memory_line_functions": list(options.memory_line_names),
+            "memory_line_budget_s": options.memory_line_budget_s,
+            "memory_interval_s": options.memory_interval_s,
             "start_method": options.start_method,
             "timeout_s": options.timeout_s,
             "chunksize": options.chunksize,
@@ -121,6 +129,7 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
         frames=frames,
         profiles={m.spec.kind: m.profile for m in main_modes if m.profile is not None},
         line_stats={m.spec.kind: m.lines for m in main_modes if m.lines is not None},
+        memory_dat={m.spec.kind: m.memory_dat for m in main_modes if m.memory_dat},
     )
 
 
@@ -157,6 +166,25 @@ def parse_seconds(value: float | str | None, what: str) -> float | None:
     return number
 
 
+def _memory_line_names(wl: Workload, names: Sequence[str] | str) -> tuple[str, ...]:
+    """The ``--memory-lines`` names, each checked by resolving it here, before any mode runs."""
+    from profkit.collectors.worker import resolve_line_functions
+
+    if isinstance(names, str):
+        names = names.split(",")
+    clean = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+    for name in clean:
+        try:
+            found = resolve_line_functions(wl.task, (name,), with_task=False)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise UsageError(f"--memory-lines {name}: no such function ({type(exc).__name__}: "
+                             f"{exc}); give a name in the task's module or module:qualname") from None
+        if not all(hasattr(f, "__code__") for f in found):
+            raise UsageError(f"--memory-lines {name}: not a Python function, so memory_profiler "
+                             "cannot trace its lines")
+    return clean
+
+
 def profile(
     workload: Workload | str,
     *,
@@ -174,6 +202,8 @@ def profile(
     sweep: bool = False,
     scheduler: str | None = None,
     line_budget: float = DEFAULT_LINE_BUDGET_S,
+    memory_lines: Sequence[str] = (),
+    memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S,
     progress: Progress | None = None,
     target: str | None = None,
     seed: int | None = None,
@@ -184,7 +214,9 @@ def profile(
     default): rounds go on until every speedup is known within ``precision``
     (0.03 = ±3%, 95% interval), or until ``max_rounds`` rounds or ``max_time``
     seconds of rounds. ``chunksize`` applies to the modes that hand out items
-    in chunks (processes, pool).
+    in chunks (processes, pool). ``memory_lines`` names functions for
+    memory_profiler's line profiler, run inside the workers on the items that
+    fit ``memory_line_budget`` seconds per mode.
     """
     target = target or (workload if isinstance(workload, str) else None)
     wl = resolve(workload) if isinstance(workload, str) else workload
@@ -208,6 +240,9 @@ def profile(
         chunksize=parse_positive_int(chunksize, "--chunksize") if chunksize is not None else None,
         line_names=tuple(dict.fromkeys([*own_lines, *lines])),
         line_budget_s=parse_seconds(line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S,
+        memory_line_names=_memory_line_names(wl, memory_lines),
+        memory_line_budget_s=parse_seconds(memory_line_budget, "--memory-line-budget")
+        or DEFAULT_MEMORY_LINE_BUDGET_S,
         start_method=default_start_method(),
         timeout_s=parse_seconds(timeout, "--timeout"),
         sweep=sweep,

@@ -8,6 +8,7 @@ Layout::
     RUN_DIR/lines/<mode>.lprof    merged line stats (python -m line_profiler)
     RUN_DIR/frames/<name>.parquet the frames
     RUN_DIR/trace/<mode>.json     per-worker timelines, Chrome trace JSON (Perfetto, chrome://tracing)
+    RUN_DIR/memory/<mode>.dat     memory samples in mprof's format (mprof plot memory/<mode>.dat)
 
 Version history of ``run.json`` (``FORMAT_VERSION``):
 
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from profkit.errors import RunDirError, StoreError
-from profkit.frames import FRAME_NAMES
+from profkit.frames import FRAME_NAMES, OPTIONAL_FRAMES, empty
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +55,8 @@ class Run:
     frames: dict[str, pd.DataFrame]
     profiles: dict[str, Any] = field(default_factory=dict)
     line_stats: dict[str, Any] = field(default_factory=dict)
+    #: mode -> the memory samples as mprof ``.dat`` text.
+    memory_dat: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
     def __getattr__(self, name: str) -> Any:
@@ -170,7 +173,8 @@ def to_json(data: dict[str, Any]) -> str:
 def save(run: Run, directory: str | os.PathLike[str]) -> Path:
     """Write stats, frames, report and last ``run.json`` (its presence marks a saved run)."""
     path = prepare_run_dir(directory)
-    artifacts: dict[str, Any] = {"report": REPORT_FILE, "profiles": {}, "lines": {}, "frames": {}}
+    artifacts: dict[str, Any] = {"report": REPORT_FILE, "profiles": {}, "lines": {}, "frames": {},
+                                 "memory": {}}
     for mode, stats in run.profiles.items():
         if stats is None:
             continue
@@ -186,6 +190,11 @@ def save(run: Run, directory: str | os.PathLike[str]) -> Path:
         target = path / "lines" / f"{mode}.lprof"
         atomic_write_bytes(target, pickle.dumps(line_stats, protocol=pickle.HIGHEST_PROTOCOL))
         artifacts["lines"][mode] = f"lines/{mode}.lprof"
+    for mode, dat in run.memory_dat.items():
+        if not dat:
+            continue
+        atomic_write_text(path / "memory" / f"{mode}.dat", dat)
+        artifacts["memory"][mode] = f"memory/{mode}.dat"
     for name, frame in run.frames.items():
         target = path / "frames" / f"{name}.parquet"
         target.parent.mkdir(exist_ok=True)
@@ -275,6 +284,9 @@ def load(directory: str | os.PathLike[str]) -> Run:
     frames = {}
     for name in FRAME_NAMES:
         file = path / "frames" / f"{name}.parquet"
+        if not file.is_file() and name in OPTIONAL_FRAMES:
+            frames[name] = empty(name)
+            continue
         if not file.is_file():
             raise StoreError(f"{path} is incomplete: frames/{name}.parquet is missing")
         try:
@@ -284,5 +296,9 @@ def load(directory: str | os.PathLike[str]) -> Run:
     artifacts = data.get("artifacts", {})
     profiles = {m: load_profile(path / rel) for m, rel in artifacts.get("profiles", {}).items()}
     line_stats = {m: load_line_stats(path / rel) for m, rel in artifacts.get("lines", {}).items()}
+    memory_dat = {}
+    for mode, rel in artifacts.get("memory", {}).items():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            memory_dat[mode] = (path / rel).read_text(encoding="utf-8")
     return Run(meta=data, analysis=analysis, frames=frames, profiles=profiles,
-               line_stats=line_stats, path=path)
+               line_stats=line_stats, memory_dat=memory_dat, path=path)

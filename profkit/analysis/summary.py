@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from profkit.analysis import bounds, overheads, stats, verdict
+from profkit.analysis import memory as memory_analysis
 
 TOP_N = 10
 BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy before the run
@@ -264,6 +265,10 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
             recommendation["reason"] += (
                 f": each task does {verdict.fmt_seconds(per_task)} of work, while a pool adds "
                 f"{verdict.fmt_seconds(min(worst))} or more of overhead per task")
+    # -- memory (profkit.analysis.memory): peaks per worker and per mode, RAM as the limit
+    memory = memory_analysis.summarise(frames.get("memory"), meta)
+    advice += memory["limits"]
+    # -- end memory
     warnings[0:0] = _round_warnings(meta)
     if meta.get("interrupted"):
         warnings.append("The run was interrupted: modes that did not finish are marked.")
@@ -279,4 +284,5 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         "advice": advice,
         "verdict": verdict.verdict_sentence(modes, classification, recommendation, per_task),
         "warnings": warnings,
+        "memory": memory,
     }

@@ -6,6 +6,7 @@ pure Python, so the GIL is held and a sampler thread in the parent would starve.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -159,3 +160,30 @@ def test_memory_lines_refuses_an_item_that_cannot_fit_the_budget():
     assert info["memory_lines_estimate_s"] > 0.5
     assert run.frames["memory_lines"].empty
     assert "memory_lines" not in info["phase_s"]
+
+
+def test_cli_flag_and_pyproject_key(tmp_path):
+    from tests.fixtures.cli import run_cli
+
+    target = "tests.fixtures.memory_hog:SMALL"
+    out = tmp_path / "flag"
+    result = run_cli("profile", target, "--modes", "sequential", "--repeat", "1", "--quiet",
+                     "--memory-lines", "small", "--memory-line-budget", "1.5", "--out", out,
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "run.json").read_text())
+    assert data["options"]["memory_line_functions"] == ["small"]
+    assert data["options"]["memory_line_budget_s"] == 1.5
+    assert data["modes"]["sequential"]["memory_line_items"] == [0, 1]
+    assert data["artifacts"]["memory"] == {"sequential": "memory/sequential.dat"}
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.profkit]\nmemory_lines = ["small"]\nmemory_line_budget = 3\n', encoding="utf-8")
+    result = run_cli("profile", target, "--modes", "sequential", "--repeat", "1", "--quiet",
+                     "--out", project / "run", cwd=project)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((project / "run" / "run.json").read_text())
+    assert data["options"]["memory_line_functions"] == ["small"]
+    assert data["options"]["memory_line_budget_s"] == 3

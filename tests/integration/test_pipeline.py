@@ -41,6 +41,8 @@ def test_frames_round_trip_through_parquet_with_the_documented_schema(small_prim
         frame = pd.read_parquet(small_primes_run.path / "frames" / f"{name}.parquet")
         assert list(frame.columns) == list(columns)
         assert set(frame["mode"]) <= {"sequential", "threads", "processes"}
+        if name == "memory_lines":  # filled only with --memory-lines (see test_memory.py)
+            continue
         assert len(frame) > 0, name
     tasks = small_primes_run.tasks
     assert sorted(tasks.groupby("mode").size().tolist()) == [6, 6, 6]

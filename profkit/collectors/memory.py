@@ -214,6 +214,9 @@ def sampler_main(argv: list[str]) -> None:
     interval, path, parent = float(argv[0]), argv[1], int(argv[2])
     title, workers = argv[3], [int(p) for p in argv[4:]]
     memory_usage = import_memory_profiler().memory_usage
+    with contextlib.suppress(OSError, AttributeError):
+        # best effort (allowed for root or with CAP_SYS_NICE): wake on time on a busy machine
+        os.setpriority(os.PRIO_PROCESS, 0, -5)
 
     def rss(pid: int) -> float | None:
         try:

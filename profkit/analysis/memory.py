@@ -37,13 +37,15 @@ def mode_memory(rows: pd.DataFrame, workers: int, traits: dict[str, Any],
     """Peaks and rises of one mode's samples; how many workers the free RAM holds."""
     parent = rows[rows["role"] == "parent"]
     parent_base, parent_peak = _series(parent) if not parent.empty else (0.0, 0.0)
-    per_pid = []
+    per_pid: list[dict[str, Any]] = []
     for pid, group in rows[rows["role"] != "parent"].groupby("pid", sort=True):
         base, peak = _series(group)
-        per_pid.append({"pid": int(pid), "role": str(group["role"].iloc[0]),
+        per_pid.append({"pid": int(str(pid)), "role": str(group["role"].iloc[0]),
                         "baseline_bytes": base, "peak_bytes": peak, "rise_bytes": peak - base})
     totals = rows.groupby("t_s")["rss_bytes"].sum().sort_index().astype(float)
     pool_workers = [p for p in per_pid if p["role"] == "worker"]
+    peaks = [float(p["peak_bytes"]) for p in pool_workers]
+    rises = [float(p["rise_bytes"]) for p in pool_workers]
     times = sorted(rows["t_s"].unique())
     entry: dict[str, Any] = {
         "samples": len(times),
@@ -51,8 +53,8 @@ def mode_memory(rows: pd.DataFrame, workers: int, traits: dict[str, Any],
         "parent_baseline_bytes": parent_base, "parent_peak_bytes": parent_peak,
         "parent_rise_bytes": parent_peak - parent_base,
         "processes": per_pid,
-        "worker_peak_bytes": max((p["peak_bytes"] for p in pool_workers), default=None),
-        "worker_rise_bytes": max((p["rise_bytes"] for p in pool_workers), default=None),
+        "worker_peak_bytes": max(peaks) if peaks else None,
+        "worker_rise_bytes": max(rises) if rises else None,
         "total_baseline_bytes": float(totals.iloc[0]), "total_peak_bytes": float(totals.max()),
         "total_rise_bytes": float(totals.max() - totals.iloc[0]),
         "per_worker_bytes": None, "fits": None, "limited": False, "text": None,

@@ -47,7 +47,7 @@ def import_memory_profiler() -> Any:
     if blocked:
         sys.modules["IPython"] = None  # type: ignore[assignment]  # makes 'import IPython' fail fast
     try:
-        import memory_profiler
+        import memory_profiler  # type: ignore[import-untyped]
     finally:
         if blocked:
             del sys.modules["IPython"]

@@ -345,7 +345,7 @@ def _lines_per_second(mode: Mode, workload: Workload, options: Options,
     found = [entries for key, entries in stats.timings.items() if tuple(key) in wanted]
     if len(found) < len(wanted):
         return None
-    return sum(hits for entries in found for _, hits, _ in entries) / covered
+    return float(sum(hits for entries in found for _, hits, _ in entries)) / covered
 
 
 def _memory_lines(mode: Mode, workload: Workload, items: list[Any], options: Options,

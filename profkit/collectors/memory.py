@@ -211,6 +211,9 @@ def sampler_main(argv: list[str]) -> None:
 
     argv: interval, output path, parent pid, title, worker pids...
     """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; EOF stops us
     interval, path, parent = float(argv[0]), argv[1], int(argv[2])
     title, workers = argv[3], [int(p) for p in argv[4:]]
     memory_usage = import_memory_profiler().memory_usage

@@ -33,14 +33,14 @@ def test_parse_dat_splits_the_total_into_parent_and_children():
 
 def test_memory_line_subset_takes_the_cheapest_items_or_none():
     durations = {0: 0.3, 1: 0.1, 2: 0.2}
-    # 1000 lines per second at 1.5e-4 s each: 1.15x the plain time
-    chosen, estimate = memory_line_subset(durations, 3, 1, 0.4, 1000.0, parallel=False)
-    assert chosen == [1, 2] and estimate == pytest.approx(0.3 * 1.15)
-    chosen, estimate = memory_line_subset(durations, 3, 2, 0.2, 1000.0, parallel=True)
+    # 10,000 lines per second at 3e-5 s each: 1.3x the plain time
+    chosen, estimate = memory_line_subset(durations, 3, 1, 0.4, 10_000.0, parallel=False)
+    assert chosen == [1, 2] and estimate == pytest.approx(0.3 * 1.3)
+    chosen, estimate = memory_line_subset(durations, 3, 2, 0.2, 10_000.0, parallel=True)
     assert chosen == [1, 2]
     # a tight loop: a million traced lines per second cannot fit even the cheapest item
     chosen, estimate = memory_line_subset(durations, 3, 1, 2.0, 1e6, parallel=False)
-    assert chosen == [] and estimate == pytest.approx(0.1 * 151)
+    assert chosen == [] and estimate == pytest.approx(0.1 * 31)
 
 
 def _frame(rows):

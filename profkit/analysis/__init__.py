@@ -48,9 +48,22 @@ stores under ``analysis`` and what every renderer reads. Its shape::
                             "bound"}],
                 "amdahl": {"<kind>": {"serial_fraction", "ci": [lo, hi], "max_speedup"}}} | None,
       "recommendation": {"mode", "workers", "speedup", "speedup_ci", "reason"} | None,
-      "advice": [str],
+      "advice": [str],                 # memory limits (below) are appended here too
       "verdict": str,
       "warnings": [str],
+      "memory": {                      # profkit.analysis.memory, from the memory frame
+        "modes": {"<kind>": {
+          "samples", "duration_s",
+          "parent_baseline_bytes", "parent_peak_bytes", "parent_rise_bytes",
+          "processes": [{"pid", "role", "baseline_bytes", "peak_bytes", "rise_bytes"}],
+          "worker_peak_bytes", "worker_rise_bytes",      # largest pool worker; None without
+          "total_baseline_bytes", "total_peak_bytes", "total_rise_bytes",
+          "per_worker_bytes",         # a process's peak RSS, or a thread's share of the rise
+          "fits": int | None,         # free RAM at the start // per_worker_bytes
+          "limited": bool,            # fits < the mode's workers
+          "text": str | None}},
+        "moved": bool,                # False: every mode stayed flat, the chart is dropped
+        "limits": [str], "available_bytes": int | None},
     }
 """
 

@@ -105,7 +105,8 @@ class MemorySampler:
     """Context manager: a sampler process watches the parent and ``extra_pids``.
 
     After the block, ``samples`` holds ``{t_s, pid, role, rss_bytes}`` rows
-    (``t_s`` from the start of sampling) and ``dat`` the mprof file's text.
+    (``t_s`` from the first sample, taken just before the block runs) and
+    ``dat`` the mprof file's text.
     ``error`` says why there are no samples, if the sampler could not run.
     """
 
@@ -177,7 +178,8 @@ class MemorySampler:
                 self._path.unlink()
         roles = {pid: "worker" for pid in self.extra_pids}
         rows = parse_dat(self.dat, os.getpid(), roles)
-        self.samples = [{"t_s": r.time - self._t0, "pid": r.pid,
+        t0 = rows[0].time if rows else self._t0  # the first sample, taken just before the block
+        self.samples = [{"t_s": r.time - t0, "pid": r.pid,
                          "role": r.role if r.pid in roles or r.role == "parent" else "child",
                          "rss_bytes": r.rss_bytes} for r in rows]
 

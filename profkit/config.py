@@ -57,6 +57,8 @@ KEYS = {
     "out": (str,),
     "workloads": (list,),
     "lines": (list,),
+    "memory_lines": (list, str),
+    "memory_line_budget": (int, float),
     "scheduler": (str,),
     "start_method": (str,),
     "timeout": (int, float),

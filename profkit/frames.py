@@ -10,7 +10,7 @@ import linecache
 import pstats
 from typing import TYPE_CHECKING, Any
 
-from profkit.model import RawRun, TaskRecord, WorkerLabel
+from profkit.model import MemoryLine, RawRun, TaskRecord, WorkerLabel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,10 +86,28 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "memory": {
         "mode": ("string", "mode"),
-        "t_s": ("float64", "seconds after sampling began (warm-up pass)"),
+        "t_s": ("float64", "seconds after sampling began (warm-up pass); the rows of one sample "
+                "share it"),
         "pid": ("int64", "process sampled"),
-        "role": ("string", "'parent' or 'worker'"),
-        "rss_bytes": ("int64", "resident set size of that process"),
+        "role": ("string", "'parent', 'worker' (a pool worker) or 'child' (a process a worker "
+                 "started)"),
+        "rss_bytes": ("int64", "resident set size of that process, read by memory_profiler from "
+                      "a sampler process of its own"),
+    },
+    "memory_lines": {
+        "mode": ("string", "mode"),
+        "function": ("string", "function name"),
+        "filename": ("string", "source file"),
+        "func_lineno": ("int64", "first line of the function"),
+        "lineno": ("int64", "line number"),
+        "increment_bytes": ("float64", "RSS after the line minus before it, summed over every run "
+                            "of the line (memory_profiler's Increment), over workers"),
+        "increment_per_item_bytes": ("float64", "increment_bytes divided by the items covered"),
+        "occurrences": ("int64", "times the line ran, summed over workers"),
+        "peak_rss_bytes": ("float64", "largest RSS of the worker seen after the line "
+                           "(memory_profiler's Mem usage)"),
+        "items": ("int64", "items the memory_profiler pass covered in this mode"),
+        "source": ("string", "the source line, as read now"),
     },
     "prediction": {
         "mode": ("string", "a parallel mode that was measured"),
@@ -108,7 +126,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
 
 FRAME_NAMES = tuple(COLUMNS)
 #: Frames an older run folder may lack; loading gives them empty.
-OPTIONAL_FRAMES = ("prediction",)
+OPTIONAL_FRAMES = ("prediction", "memory_lines")
+MIB = float(2**20)
 
 
 def empty(name: str) -> pd.DataFrame:
@@ -191,6 +210,21 @@ def prediction_frame(analysis: dict[str, Any]) -> pd.DataFrame:
     return _frame("prediction", rows)
 
 
+def memory_line_rows(mode: str, rows: list[MemoryLine], n_items: int) -> list[dict[str, Any]]:
+    """memory_profiler's merged lines -> one row per line, in bytes."""
+    out = []
+    for r in rows:
+        increment = r.increment_mib * MIB
+        out.append({
+            "mode": mode, "function": r.function, "filename": r.filename,
+            "func_lineno": r.func_lineno, "lineno": r.lineno, "increment_bytes": increment,
+            "increment_per_item_bytes": increment / n_items if n_items else float("nan"),
+            "occurrences": r.occurrences, "peak_rss_bytes": r.peak_mib * MIB, "items": n_items,
+            "source": linecache.getline(r.filename, r.lineno).rstrip("\n"),
+        })
+    return out
+
+
 def _worker_label(label: WorkerLabel, record: TaskRecord) -> str:
     if label is WorkerLabel.MAIN:
         return "main"
@@ -202,13 +236,14 @@ def _worker_label(label: WorkerLabel, record: TaskRecord) -> str:
 
 
 def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
-    """All five frames for a run."""
+    """All the frames of a run."""
     timings: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     functions: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
     collections: list[dict[str, Any]] = []
+    memory_lines: list[dict[str, Any]] = []
     for m in raw.modes:
         mode = m.spec.kind
         base = {"mode": mode, "workers": m.spec.workers, "sweep": m.sweep}
@@ -241,6 +276,7 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         lines += line_rows(mode, m.lines)
         memory += [{"mode": mode, "t_s": s.t_s, "pid": s.pid, "role": s.role,
                     "rss_bytes": s.rss_bytes} for s in m.memory]
+        memory_lines += memory_line_rows(mode, m.memory_lines, len(m.memory_line_items))
     return {
         "timings": _frame("timings", timings),
         "tasks": _frame("tasks", tasks),
@@ -248,4 +284,5 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         "lines": _frame("lines", lines),
         "memory": _frame("memory", memory),
         "gc": _frame("gc", collections),
+        "memory_lines": _frame("memory_lines", memory_lines),
     }

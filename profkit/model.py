@@ -131,6 +131,8 @@ class Payload:
     profile: dict[Any, Any] | None = None
     lines: Any = None
     gc: list[GcEvent] = field(default_factory=list)
+    #: memory_profiler's per-line results: one row per line of the named functions.
+    memory_lines: list[MemoryLine] = field(default_factory=list)
 
 
 @dataclass
@@ -162,6 +164,19 @@ class MemorySample:
 
 
 @dataclass
+class MemoryLine:
+    """memory_profiler's result for one source line, summed over the calls that ran it."""
+
+    filename: str
+    function: str
+    func_lineno: int
+    lineno: int
+    increment_mib: float
+    peak_mib: float
+    occurrences: int
+
+
+@dataclass
 class Dispatch:
     """Pickled sizes of what a pool ships, and the parent's time to pickle the items."""
 
@@ -189,6 +204,14 @@ class ModeResult:
     line_items: list[int] = field(default_factory=list)
     memory: list[MemorySample] = field(default_factory=list)
     gc: list[GcEvent] = field(default_factory=list)
+    #: The probe pass's samples in mprof's ``.dat`` format (``mprof plot`` opens it).
+    memory_dat: str = ""
+    memory_error: str | None = None
+    memory_lines: list[MemoryLine] = field(default_factory=list)
+    memory_line_items: list[int] = field(default_factory=list)
+    #: Why the memory-lines pass did not run (or ran less than asked), in plain words.
+    memory_lines_note: str | None = None
+    memory_lines_estimate_s: float | None = None
     pool: dict[str, JSON] = field(default_factory=dict)
     dispatch: Dispatch = field(default_factory=Dispatch)
     phases: dict[str, float] = field(default_factory=dict)
@@ -232,6 +255,10 @@ class Precision:
 
 #: Seconds the line pass may take per mode (traced time, estimated before it runs).
 DEFAULT_LINE_BUDGET_S = 0.5
+#: Seconds the memory-lines pass (memory_profiler, far slower) may take per mode.
+DEFAULT_MEMORY_LINE_BUDGET_S = 2.0
+#: Seconds between two memory samples.
+DEFAULT_MEMORY_INTERVAL_S = 0.02
 DEFAULT_PRECISION = 0.03
 DEFAULT_MIN_ROUNDS = 3
 DEFAULT_MAX_ROUNDS = 25
@@ -257,6 +284,9 @@ class Options:
     spoiled_cores: float = DEFAULT_SPOILED_CORES
     line_names: tuple[str, ...] = ()
     line_budget_s: float = DEFAULT_LINE_BUDGET_S
+    memory_line_names: tuple[str, ...] = ()
+    memory_line_budget_s: float = DEFAULT_MEMORY_LINE_BUDGET_S
+    memory_interval_s: float = DEFAULT_MEMORY_INTERVAL_S
     start_method: str = "fork"
     timeout_s: float | None = None
     chunksize: int | None = None

@@ -24,6 +24,7 @@ from profkit.model import (
     DEFAULT_LINE_BUDGET_S,
     DEFAULT_MAX_ROUNDS,
     DEFAULT_MAX_ROUNDS_S,
+    DEFAULT_MEMORY_LINE_BUDGET_S,
     DEFAULT_PRECISION,
     JSON,
     ModeResult,
@@ -75,6 +76,10 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
         "startup_s": m.startup_s,
         "tasks_wall_s": m.tasks_wall_s,
         "line_items": list(m.line_items),
+        "memory_line_items": list(m.memory_line_items),
+        "memory_lines_note": m.memory_lines_note,
+        "memory_lines_estimate_s": m.memory_lines_estimate_s,
+        "memory_error": m.memory_error,
         "failed_item": m.failed_item,
         "task_bytes": m.dispatch.task_bytes,
         "pickle_items_s": m.dispatch.pickle_items_s,
@@ -109,6 +114,9 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
             "warmups": 1,
             "line_functions": list(options.line_names),
             "line_budget_s": options.line_budget_s,
+            "memory_line_functions": list(options.memory_line_names),
+            "memory_line_budget_s": options.memory_line_budget_s,
+            "memory_interval_s": options.memory_interval_s,
             "start_method": options.start_method,
             "timeout_s": options.timeout_s,
             "chunksize": "auto" if options.chunksize_auto else options.chunksize,
@@ -135,6 +143,7 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
         frames=frames,
         profiles={m.spec.kind: m.profile for m in main_modes if m.profile is not None},
         line_stats={m.spec.kind: m.lines for m in main_modes if m.lines is not None},
+        memory_dat={m.spec.kind: m.memory_dat for m in main_modes if m.memory_dat},
     )
 
 
@@ -200,7 +209,8 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
                  max_time: float | None, chunksize: int | str | None, lines: Sequence[str],
                  start_method: str | None, timeout: float | None, sweep: bool,
                  scheduler: str | None, line_budget: float, seed: int | None,
-                 gc: str) -> Options:
+                 gc: str, memory_lines: Sequence[str] | str = (),
+                 memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S) -> Options:
     """Every option checked once, in one place; UsageError names the flag and the fix."""
     n_workers = parse_workers(workers, "--workers") if workers is not None else available_cpus()
     specs: list[ModeSpec] = parse_modes(modes, n_workers)
@@ -224,6 +234,9 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
         chunksize_auto=chunk_auto,
         line_names=tuple(dict.fromkeys([*own_lines, *lines])),
         line_budget_s=parse_seconds(line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S,
+        memory_line_names=_memory_line_names(wl, memory_lines),
+        memory_line_budget_s=parse_seconds(memory_line_budget, "--memory-line-budget")
+        or DEFAULT_MEMORY_LINE_BUDGET_S,
         start_method=default_start_method(),
         timeout_s=parse_seconds(timeout, "--timeout"),
         sweep=sweep,
@@ -238,6 +251,25 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
                              f"{', '.join(START_METHODS)}")
         options.start_method = start_method
     return options
+
+
+def _memory_line_names(wl: Workload, names: Sequence[str] | str) -> tuple[str, ...]:
+    """The ``--memory-lines`` names, each checked by resolving it here, before any mode runs."""
+    from profkit.collectors.worker import resolve_line_functions
+
+    if isinstance(names, str):
+        names = names.split(",")
+    clean = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+    for name in clean:
+        try:
+            found = resolve_line_functions(wl.task, (name,), with_task=False)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise UsageError(f"--memory-lines {name}: no such function ({type(exc).__name__}: "
+                             f"{exc}); give a name in the task's module or module:qualname") from None
+        if not all(hasattr(f, "__code__") for f in found):
+            raise UsageError(f"--memory-lines {name}: not a Python function, so memory_profiler "
+                             "cannot trace its lines")
+    return clean
 
 
 def profile(
@@ -257,6 +289,8 @@ def profile(
     sweep: bool = False,
     scheduler: str | None = None,
     line_budget: float = DEFAULT_LINE_BUDGET_S,
+    memory_lines: Sequence[str] = (),
+    memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S,
     progress: Progress | None = None,
     target: str | None = None,
     seed: int | None = None,
@@ -271,6 +305,8 @@ def profile(
     hand out items in chunks (processes, pool); ``auto`` gives tiny tasks four
     chunks per worker and others one item at a time. ``gc`` is the GC policy of every timed
     map in every mode: ``"off"`` (timeit's way) or ``"on"`` (as a plain run).
+    ``memory_lines`` names functions for memory_profiler's line profiler, run
+    inside the workers on the items that fit ``memory_line_budget`` seconds per mode.
     """
     target = target or (workload if isinstance(workload, str) else None)
     wl = resolve(workload) if isinstance(workload, str) else workload
@@ -278,7 +314,8 @@ def profile(
     options = make_options(wl, modes=modes, workers=workers, repeat=repeat, precision=precision,
                            max_rounds=max_rounds, max_time=max_time, chunksize=chunksize,
                            lines=lines, start_method=start_method, timeout=timeout, sweep=sweep,
-                           scheduler=scheduler, line_budget=line_budget, seed=seed, gc=gc)
+                           scheduler=scheduler, line_budget=line_budget, seed=seed, gc=gc,
+                           memory_lines=memory_lines, memory_line_budget=memory_line_budget)
     # The folder is claimed (absolute: a task may chdir) before any work, and removed again
     # if no run gets saved in it; Ctrl-C waits while the finished run is analysed and saved.
     with claimed_run_dir(out) as out_dir:

@@ -8,6 +8,7 @@ Layout::
     RUN_DIR/lines/<mode>.lprof    merged line stats (python -m line_profiler)
     RUN_DIR/frames/<name>.parquet the frames
     RUN_DIR/trace/<mode>.json     per-worker timelines, Chrome trace JSON (Perfetto, chrome://tracing)
+    RUN_DIR/memory/<mode>.dat     memory samples in mprof's format (mprof plot memory/<mode>.dat)
 
 Version history of ``run.json`` (``FORMAT_VERSION``):
 
@@ -70,6 +71,8 @@ class Run:
     frames: dict[str, pd.DataFrame]
     profiles: dict[str, Any] = field(default_factory=dict)
     line_stats: dict[str, Any] = field(default_factory=dict)
+    #: mode -> the memory samples as mprof ``.dat`` text.
+    memory_dat: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
     def __getattr__(self, name: str) -> Any:
@@ -385,7 +388,8 @@ def save(run: Run, directory: str | os.PathLike[str]) -> Path:
 
 def _write_data(run: Run, path: Path) -> None:
     """Stats, frames, then ``run.json`` (its presence marks a saved run)."""
-    artifacts: dict[str, Any] = {"report": REPORT_FILE, "profiles": {}, "lines": {}, "frames": {}}
+    artifacts: dict[str, Any] = {"report": REPORT_FILE, "profiles": {}, "lines": {}, "frames": {},
+                                 "memory": {}}
     for mode, stats in run.profiles.items():
         if stats is None:
             continue
@@ -401,6 +405,11 @@ def _write_data(run: Run, path: Path) -> None:
         target = path / "lines" / f"{mode}.lprof"
         atomic_write_bytes(target, pickle.dumps(line_stats, protocol=pickle.HIGHEST_PROTOCOL))
         artifacts["lines"][mode] = f"lines/{mode}.lprof"
+    for mode, dat in run.memory_dat.items():
+        if not dat:
+            continue
+        atomic_write_text(path / "memory" / f"{mode}.dat", dat)
+        artifacts["memory"][mode] = f"memory/{mode}.dat"
     for name, frame in run.frames.items():
         target = path / "frames" / f"{name}.parquet"
         target.parent.mkdir(exist_ok=True)
@@ -587,4 +596,9 @@ def load(directory: str | os.PathLike[str]) -> Run:
     analysis = data.pop("analysis")
     profiles = {m: load_profile(artifact_path(path, rel, suffix=".prof"))
                 for m, rel in data["artifacts"]["profiles"].items()}
-    return Run(meta=data, analysis=analysis, frames=frames, profiles=profiles, path=path)
+    memory_dat = {}
+    for mode, rel in (data["artifacts"].get("memory") or {}).items():
+        with contextlib.suppress(OSError, UnicodeDecodeError, StoreError):
+            memory_dat[mode] = artifact_path(path, rel, suffix=".dat").read_text(encoding="utf-8")
+    return Run(meta=data, analysis=analysis, frames=frames, profiles=profiles,
+               memory_dat=memory_dat, path=path)

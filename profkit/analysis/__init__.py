@@ -55,13 +55,26 @@ stores under ``analysis`` and what every renderer reads. Its shape::
                 "amdahl": {"<kind>": {"serial_fraction", "ci": [lo, hi], "max_speedup"}}} | None,
       "recommendation": {"mode", "workers", "speedup", "speedup_ci", "clear", "reason",
                          "single_map_speedup", "maps_to_pay_off"} | None,
-      "advice": [str], "advice_kinds": [str],
+      "advice": [str], "advice_kinds": [str],   # memory limits (below) are appended too
       "prediction": {"cpus": int, "modes": {"<kind>": {"points": [{"workers", "speedup",
                      "wall_s", "single_map_speedup", "startup_s", "limit"}], "measured": [...],
                      "flat_at", "limit", "explanation", "per_chunk_s", "per_map_s", "cores",
                      "calibrated_at"}}} | None,
       "verdict": str,
       "warnings": [str],
+      "memory": {                      # profkit.analysis.memory, from the memory frame
+        "modes": {"<kind>": {
+          "samples", "duration_s",
+          "parent_baseline_bytes", "parent_peak_bytes", "parent_rise_bytes",
+          "processes": [{"pid", "role", "baseline_bytes", "peak_bytes", "rise_bytes"}],
+          "worker_peak_bytes", "worker_rise_bytes",      # largest pool worker; None without
+          "total_baseline_bytes", "total_peak_bytes", "total_rise_bytes",
+          "per_worker_bytes",         # a process's peak RSS, or a thread's share of the rise
+          "fits": int | None,         # free RAM at the start // per_worker_bytes
+          "limited": bool,            # fits < the mode's workers
+          "text": str | None}},
+        "moved": bool,                # False: every mode stayed flat, the chart is dropped
+        "limits": [str], "available_bytes": int | None},
     }
 """
 

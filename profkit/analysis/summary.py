@@ -10,6 +10,7 @@ import pandas as pd
 
 from profkit.analysis import bounds, overheads, prediction, stats, verdict
 from profkit.analysis import gc as gc_share
+from profkit.analysis import memory as memory_analysis
 
 TOP_N = 10
 BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
@@ -438,6 +439,9 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     predicted = _prediction(modes, mode_meta, durations, item_cpu, ref_wall, cpus, work, sweep,
                             load)
 
+    # -- memory (profkit.analysis.memory): peaks per worker and per mode, RAM as the limit
+    memory = memory_analysis.summarise(frames.get("memory"), meta)
+    # -- end memory
     warnings[0:0] = _round_warnings(meta)
     if meta.get("interrupted"):
         warnings.append("The run was interrupted: modes that did not finish are marked.")
@@ -456,4 +460,5 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         "prediction": predicted,
         "verdict": verdict.sentence(facts, decision),
         "warnings": warnings,
+        "memory": memory,
     }

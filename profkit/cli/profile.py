@@ -51,6 +51,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--line-budget", help="seconds the line_profiler pass may take per mode: "
                         "the cheapest items whose traced time (about 9x their plain time) fits, "
                         "at least one (default: 0.5)")
+    parser.add_argument("--memory-lines", help="comma-separated functions for memory_profiler's "
+                        "line profiler, run inside the workers: name (in the task's module) or "
+                        "module:qualname; name a function that allocates, since every traced line "
+                        "reads the RSS")
+    parser.add_argument("--memory-line-budget", help="seconds the memory_profiler pass may take "
+                        "per mode: the cheapest items that fit; none if even one does not "
+                        "(default: 2)")
     parser.add_argument("--out", help="run folder to create (default: "
                         "reports/<workload>-<YYYYmmdd-HHMMSS>); never overwritten")
     parser.add_argument("--start-method", choices=("fork", "forkserver", "spawn"),
@@ -100,6 +107,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
         DEFAULT_LINE_BUDGET_S,
         DEFAULT_MAX_ROUNDS,
         DEFAULT_MAX_ROUNDS_S,
+        DEFAULT_MEMORY_LINE_BUDGET_S,
         DEFAULT_PRECISION,
     )
     from profkit.pipeline import DEFAULT_MODES, default_out_dir
@@ -116,6 +124,13 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
     chunksize = args.chunksize if args.chunksize is not None else config.get("chunksize")
     lines = [s.strip() for s in args.lines.split(",") if s.strip()] if args.lines else \
         list(config.get("lines", []))
+    if args.memory_lines is not None:
+        memory_lines = [s.strip() for s in args.memory_lines.split(",") if s.strip()]
+    else:
+        configured = config.get("memory_lines", [])
+        memory_lines = configured.split(",") if isinstance(configured, str) else list(configured)
+    memory_line_budget = _float(args.memory_line_budget, "--memory-line-budget") or \
+        config.get("memory_line_budget", DEFAULT_MEMORY_LINE_BUDGET_S)
     timeout = _timeout(args.timeout) if args.timeout is not None else config.get("timeout")
     line_budget = _float(args.line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S
     max_time = _float(args.max_time, "--max-time") if args.max_time else \
@@ -133,6 +148,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
         sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
         line_budget=line_budget, target=name or args.target,
         gc=args.gc or config.get("gc", "off"),
+        memory_lines=memory_lines, memory_line_budget=memory_line_budget,
     )
     return workload, kwargs, out
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pstats
 from typing import Any
 
+from profkit.model import MemoryLine
+
 
 class _RawStats:
     """The minimal object ``pstats.Stats`` accepts: ``create_stats()`` and ``stats``."""
@@ -37,3 +39,20 @@ def merge_lines(payloads: list[Any]) -> Any:
     for payload in payloads[1:]:
         merged = merged + payload
     return merged
+
+
+def merge_memory_lines(payloads: list[list[MemoryLine]]) -> list[MemoryLine]:
+    """memory_profiler rows of many batches, per line: increments and occurrences summed,
+    the peak the largest any worker saw."""
+    merged: dict[tuple[str, str, int, int], MemoryLine] = {}
+    for rows in payloads:
+        for row in rows:
+            key = (row.filename, row.function, row.func_lineno, row.lineno)
+            seen = merged.get(key)
+            if seen is None:
+                merged[key] = MemoryLine(**vars(row))
+                continue
+            seen.increment_mib += row.increment_mib
+            seen.occurrences += row.occurrences
+            seen.peak_mib = max(seen.peak_mib, row.peak_mib)
+    return sorted(merged.values(), key=lambda r: (r.filename, r.func_lineno, r.lineno))

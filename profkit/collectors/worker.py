@@ -20,21 +20,66 @@ from collections.abc import Callable
 from typing import Any
 
 from profkit.collectors.output import Capture, capturing
-from profkit.model import Payload, TaskRecord
+from profkit.model import MemoryLine, Payload, TaskRecord
 
 TASKS = "tasks"
 CPROFILE = "cprofile"
 LINES = "lines"
+MEMORY_LINES = "memory_lines"
 
-_line_functions_cache: dict[tuple[Any, tuple[str, ...]], list[Callable[..., Any]]] = {}
+_line_functions_cache: dict[tuple[Any, tuple[str, ...], bool], list[Callable[..., Any]]] = {}
 
 
-def resolve_line_functions(task: Callable[..., Any], names: tuple[str, ...]) -> list[Callable[..., Any]]:
-    """The task plus each named function (``name`` in the task's module, or ``module:qualname``)."""
-    key = (task, names)
+def _memory_line_profiler(functions: list[Callable[..., Any]]) -> Any:
+    """memory_profiler's LineProfiler on ``functions``, tracing only their own lines.
+
+    memory_profiler keeps its trace function on every frame; this one drops it
+    for frames of other code, so a callee's loop is not traced line by line.
+    """
+    from profkit.collectors.memory import import_memory_profiler
+
+    base = import_memory_profiler().LineProfiler
+
+    class _OwnLines(base):  # type: ignore[misc, valid-type]
+        def trace_memory_usage(self, frame: Any, event: str, arg: Any) -> Any:
+            super().trace_memory_usage(frame, event, arg)
+            return self.trace_memory_usage if frame.f_code in self.code_map else None
+
+    profiler = _OwnLines(backend="psutil")
+    for function in functions:
+        profiler.add_function(function)
+    return profiler
+
+
+def memory_line_rows(profiler: Any) -> list[MemoryLine]:
+    """One row per traced line: increment and occurrences summed, peak as the largest seen."""
+    rows = []
+    for filename, code, _linenos in profiler.code_map._toplevel:
+        for lineno, measure in sorted(profiler.code_map[code].items()):
+            if measure is None:
+                continue
+            increment, peak, occurrences = measure
+            if lineno == code.co_firstlineno:
+                # memory_profiler books the RSS at entry (or a line of other code) here:
+                # a baseline, not something this line allocated
+                increment = 0.0
+            rows.append(MemoryLine(filename=filename, function=code.co_name,
+                                   func_lineno=code.co_firstlineno, lineno=lineno,
+                                   increment_mib=float(increment), peak_mib=float(peak),
+                                   occurrences=int(occurrences)))
+    return rows
+
+
+def resolve_line_functions(task: Callable[..., Any], names: tuple[str, ...],
+                           with_task: bool = True) -> list[Callable[..., Any]]:
+    """The task (unless ``with_task`` is False) plus each named function.
+
+    A name is ``name`` in the task's module, or ``module:qualname``.
+    """
+    key = (task, names, with_task)
     if key in _line_functions_cache:
         return _line_functions_cache[key]
-    functions: list[Callable[..., Any]] = [task]
+    functions: list[Callable[..., Any]] = [task] if with_task else []
     for name in names:
         module_name, _, qualname = name.rpartition(":")
         module = importlib.import_module(module_name or task.__module__)
@@ -94,6 +139,8 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
         from line_profiler import LineProfiler
 
         profiler = LineProfiler(*resolve_line_functions(task, line_names))
+    elif collector == MEMORY_LINES:
+        profiler = _memory_line_profiler(resolve_line_functions(task, line_names, with_task=False))
     pid = os.getpid()
     thread = threading.current_thread().name
     for index, item in batch:
@@ -112,7 +159,7 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
                     result = task(item)
                 finally:
                     profiler.disable()
-            else:
+            else:  # line_profiler and memory_profiler share this interface
                 profiler.enable_by_count()
                 try:
                     result = task(item)
@@ -148,4 +195,6 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
         payload.profile = profiler.stats
     elif collector == LINES:
         payload.lines = profiler.get_stats()
+    elif collector == MEMORY_LINES:
+        payload.memory_lines = memory_line_rows(profiler)
     return payload

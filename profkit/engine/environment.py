@@ -33,6 +33,7 @@ def environment(start_method: str) -> dict[str, JSON]:
         "cpus_available": available_cpus(),
         "cpus_total": os.cpu_count(),
         "memory_total_bytes": psutil.virtual_memory().total,
+        "memory_available_bytes": psutil.virtual_memory().available,
         "start_method": start_method,
         "gil_enabled": bool(getattr(sys, "_is_gil_enabled", lambda: True)()),
         "packages": packages,

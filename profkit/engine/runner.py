@@ -8,7 +8,8 @@ The pools of a run stay up together, so their timings can interleave:
    the memory sampler watching the parent and the workers;
 3. interleaved rounds: each round times one bare map per mode, in a fresh
    random order, with no profiler and GC off (:mod:`profkit.engine.rounds`);
-4. per mode, the cProfile pass and the line_profiler pass, inside the workers;
+4. per mode, the cProfile pass, the line_profiler pass and, with
+   ``--memory-lines``, the memory_profiler line pass, inside the workers;
 5. with ``--sweep``, each sweep point in turn, paired with the reference.
 
 A mode that fails keeps what it measured and leaves the rounds; the others go on.
@@ -29,7 +30,14 @@ from typing import Any
 
 from profkit.collectors import merge, output
 from profkit.collectors.memory import MemorySampler
-from profkit.collectors.worker import CPROFILE, LINES, TASKS, run_batch
+from profkit.collectors.worker import (
+    CPROFILE,
+    LINES,
+    MEMORY_LINES,
+    TASKS,
+    resolve_line_functions,
+    run_batch,
+)
 from profkit.engine import chunks
 from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter
@@ -189,16 +197,27 @@ def profile_batch_size(n_items: int, workers: int) -> int:
 
 
 def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int],
-             collector: str, options: Options, batch_size: int) -> tuple[list[Payload], float, float]:
-    """Submit the batches to the mode's workers; return payloads, the pass's start and wall time."""
+             collector: str, options: Options, batch_size: int,
+             names: tuple[str, ...] | None = None,
+             one_at_a_time: bool = False) -> tuple[list[Payload], float, float]:
+    """Submit the batches to the mode's workers; return payloads, the pass's start and wall time.
+
+    ``one_at_a_time`` waits for each batch before the next (workers that share
+    one process's memory would otherwise mix their RSS readings).
+    """
     executor = mode.executor
+    line_names = options.line_names if names is None else names
     t0 = time.perf_counter()
-    handles = [
-        executor.submit(run_batch, workload.task, batch, collector, options.line_names,
-                        executor.traits.ships_pickles)
-        for batch in _batches(items, indices, batch_size)
-    ]
-    payloads = [h.result(timeout=mode.deadline.remaining()) for h in handles]
+    payloads: list[Payload] = []
+    handles = []
+    for batch in _batches(items, indices, batch_size):
+        handle = executor.submit(run_batch, workload.task, batch, collector, line_names,
+                                 executor.traits.ships_pickles)
+        if one_at_a_time:
+            payloads.append(handle.result(timeout=mode.deadline.remaining()))
+        else:
+            handles.append(handle)
+    payloads += [h.result(timeout=mode.deadline.remaining()) for h in handles]
     return payloads, t0, time.perf_counter() - t0
 
 
@@ -230,14 +249,58 @@ def line_subset(durations: dict[int, float], n_items: int, workers: int, budget_
     return sorted(chosen)
 
 
+#: Seconds memory_profiler adds per traced line of a named function: it reads the RSS each
+#: time (24 µs measured on the 2-core machines, CPython 3.11; rounded up).
+MEMORY_LINE_COST_S = 3e-5
+#: Without line counts from the line pass: how much slower an item may run under memory_profiler.
+MEMORY_LINE_SLOWDOWN = 1000.0
+
+
+def memory_line_subset(durations: dict[int, float], n_items: int, workers: int, budget_s: float,
+                       lines_per_s: float | None, parallel: bool = True) -> tuple[list[int], float]:
+    """The cheapest items whose memory_profiler run should fit the budget, and the estimate.
+
+    An item's cost is its plain time plus ``MEMORY_LINE_COST_S`` per traced
+    line; ``lines_per_s`` (lines of the named functions per second of plain
+    time, from the line pass) gives the count. Unlike the line pass, no item
+    is taken when even the cheapest does not fit: the list is then empty and
+    the estimate is that item's cost.
+    """
+    def cost(index: int) -> float:
+        plain = durations.get(index, 0.0)
+        if lines_per_s is None:
+            return plain * MEMORY_LINE_SLOWDOWN
+        return plain * (1.0 + lines_per_s * MEMORY_LINE_COST_S)
+
+    allowance = budget_s * (min(workers, n_items) if parallel else 1)
+    order = sorted(range(n_items), key=lambda i: (cost(i), i))
+    if not order:
+        return [], 0.0
+    chosen: list[int] = []
+    spent = 0.0
+    for index in order:
+        if spent + cost(index) > allowance:
+            break
+        chosen.append(index)
+        spent += cost(index)
+    if not chosen:
+        return [], cost(order[0])
+    workers_used = min(workers, len(chosen)) if parallel else 1
+    return sorted(chosen), spent / workers_used
+
+
 def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options) -> None:
     """The tasks pass: per-item timeline with memory sampling; raise on the first failed item."""
     result = mode.result
-    sampler = MemorySampler(extra_pids=mode.executor.worker_pids())
+    sampler = MemorySampler(interval=options.memory_interval_s,
+                            extra_pids=mode.executor.worker_pids(),
+                            title=f"profkit {workload.name} {mode.name}")
     with sampler:
         payloads, t0, wall = run_pass(mode, workload, items, list(range(len(items))), TASKS,
                                       options, options.chunksize or 1)
     result.memory = [MemorySample(**s) for s in sampler.samples]
+    result.memory_dat = sampler.dat
+    result.memory_error = sampler.error
     result.tasks_wall_s = wall
     result.phases["warmup"] = wall
     records: list[TaskRecord] = []
@@ -272,9 +335,61 @@ def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
     mode.result.line_items = line_subset(durations, len(items), mode.spec.workers,
                                          options.line_budget_s,
                                          parallel=traits.parallel and not traits.shares_gil)
-    payloads, _, wall = run_pass(mode, workload, items, mode.result.line_items, LINES, options, 1)
+    names = tuple(dict.fromkeys([*options.line_names, *options.memory_line_names]))
+    payloads, _, wall = run_pass(mode, workload, items, mode.result.line_items, LINES, options, 1,
+                                 names=names)
     mode.result.phases["lines"] = wall
     mode.result.lines = merge.merge_lines([p.lines for p in payloads])
+
+
+def _lines_per_second(mode: Mode, workload: Workload, options: Options,
+                      durations: dict[int, float]) -> float | None:
+    """Lines of the memory-lines functions run per second of plain time, from the line pass."""
+    stats = mode.result.lines
+    covered = sum(durations.get(i, 0.0) for i in mode.result.line_items)
+    if stats is None or covered <= 0:
+        return None
+    try:
+        functions = resolve_line_functions(workload.task, options.memory_line_names,
+                                           with_task=False)
+    except Exception:  # noqa: BLE001 - the workers report a bad name when they resolve it
+        return None
+    wanted = {(f.__code__.co_filename, f.__code__.co_firstlineno, f.__code__.co_name)
+              for f in functions if hasattr(f, "__code__")}
+    found = [entries for key, entries in stats.timings.items() if tuple(key) in wanted]
+    if len(found) < len(wanted):
+        return None
+    return float(sum(hits for entries in found for _, hits, _ in entries)) / covered
+
+
+def _memory_lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
+                  durations: dict[int, float]) -> None:
+    """memory_profiler's line profiler on the named functions, on the items that fit the budget."""
+    traits = mode.executor.traits
+    result = mode.result
+    apart = traits.parallel and not traits.shares_memory
+    rate = _lines_per_second(mode, workload, options, durations)
+    chosen, estimate = memory_line_subset(durations, len(items), mode.spec.workers,
+                                          options.memory_line_budget_s, rate, parallel=apart)
+    result.memory_lines_estimate_s = estimate
+    if not chosen:
+        task_named = any(f is workload.task for f in resolve_line_functions(
+            workload.task, options.memory_line_names, with_task=False))
+        hint = ("name a function the task calls that allocates, not the task itself, or raise "
+                "--memory-line-budget" if task_named else "raise --memory-line-budget")
+        result.memory_lines_note = (
+            f"not run: even the cheapest item would take about {estimate:.3g} s under "
+            f"memory_profiler, over the {options.memory_line_budget_s:g} s budget; {hint}")
+        return
+    result.memory_line_items = chosen
+    payloads, _, wall = run_pass(mode, workload, items, chosen, MEMORY_LINES, options, 1,
+                                 names=options.memory_line_names, one_at_a_time=not apart)
+    result.phases["memory_lines"] = wall
+    result.memory_lines = merge.merge_memory_lines([p.memory_lines for p in payloads])
+    failed = [r for p in payloads for r in p.records if not r.ok]
+    if failed:
+        result.memory_lines_note = (f"item {failed[0].index} raised under memory_profiler: "
+                                    f"{_last_line(failed[0].error)}")
 
 
 def _start_order(modes: list[Mode]) -> list[Mode]:
@@ -401,6 +516,11 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
             own = durations or {r.index: r.end - r.start for r in mode.result.tasks}
             say(f"{mode.spec}: line_profiler on the items that fit {options.line_budget_s:g} s")
             mode.attempt(lambda m=mode, d=own: _lines(m, workload, items, options, d))  # type: ignore[misc]
+        if options.memory_line_names and mode.live:
+            own = durations or {r.index: r.end - r.start for r in mode.result.tasks}
+            say(f"{mode.spec}: memory_profiler on {', '.join(options.memory_line_names)}, on the "
+                f"items that fit {options.memory_line_budget_s:g} s")
+            mode.attempt(lambda m=mode, d=own: _memory_lines(m, workload, items, options, d))  # type: ignore[misc]
     if options.sweep:
         _sweep(reference, workload, items, options, settings, say, raw, rng)
     for mode in modes:

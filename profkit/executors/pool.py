@@ -7,10 +7,12 @@ that died turns into ``BrokenProcessPool``, as in the processes mode.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import multiprocessing.pool
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -27,6 +29,22 @@ from profkit.executors.base import (
 from profkit.model import JSON, Traits, WorkerLabel
 
 POLL_S = 0.05
+
+
+def _free_task_queue(pool: multiprocessing.pool.Pool) -> None:
+    """Release the task queue's read lock if a killed worker died holding it (every worker is
+    dead by now, so no live process owns it)."""
+    with contextlib.suppress(Exception):
+        lock = pool._inqueue._rlock  # type: ignore[attr-defined]
+        if lock.acquire(False):
+            lock.release()
+        else:
+            lock.release()
+
+
+def _terminate_and_join(pool: multiprocessing.pool.Pool) -> None:
+    pool.terminate()
+    pool.join()
 
 
 def default_chunksize(n_items: int, workers: int) -> int:
@@ -103,19 +121,27 @@ class PoolExecutor(Executor):
         pool, self._pool = self._pool, None
         if pool is None:
             return
+        processes = list(self._processes) + [p for p in pool._pool if p not in self._processes]  # type: ignore[attr-defined]
         if kill:
-            pool.terminate()
+            for process in processes:  # first, so no worker holds the task queue any longer
+                if process.is_alive():
+                    process.kill()
         else:
             pool.close()
-        deadline = time.monotonic() + 5.0
-        for process in self._processes:
-            process.join(timeout=max(0.0, deadline - time.monotonic()))
+            deadline = time.monotonic() + 5.0
+            for process in processes:
+                process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in processes:
             if process.is_alive():
                 process.kill()
-                process.join(timeout=5)
-        if not kill:
-            pool.terminate()  # stops the pool's handler threads
-        pool.join()
+            process.join(timeout=5)
+        _free_task_queue(pool)
+        # Pool.terminate() can wait forever on a queue lock that a killed worker held (a known
+        # CPython problem): it runs on a daemon thread, bounded, and is left behind if stuck.
+        stopper = threading.Thread(target=_terminate_and_join, args=(pool,), daemon=True,
+                                   name="profkit-pool-close")
+        stopper.start()
+        stopper.join(timeout=3)
 
     @classmethod
     def dispatch_chunksize(cls, chunksize: int | None, n_items: int, workers: int) -> int:

@@ -68,6 +68,16 @@ def render(run: Run) -> str:
         top = a["bottlenecks"][0]
         out.append(f"Bottleneck ({top['mode']}): {top['name']} ({top['filename']}:{top['lineno']}) "
                    f"{top['self_pct']:.0f}% of self time, {top['ncalls']} calls.")
+    memory = (a.get("memory") or {}).get("modes") or {}
+    if memory and (a.get("memory") or {}).get("moved"):
+        parts = []
+        for mode, m in memory.items():
+            worker = m.get("worker_peak_bytes")
+            text = f"{mode} +{m['total_rise_bytes'] / 2**20:.0f} MiB"
+            parts.append(text + (f" ({worker / 2**20:.0f} MiB peak per worker)" if worker else ""))
+        out.append("Memory: " + ", ".join(parts) + ".")
+    for line in (a.get("memory") or {}).get("limits") or []:
+        out.append(line)
     for warning in a.get("warnings", []):
         out.append(f"warning: {warning}")
     for mode, error in run.meta.get("errors", {}).items():
@@ -79,4 +89,8 @@ def render(run: Run) -> str:
             mode = a.get("recommendation", {}).get("mode") if \
                 a.get("recommendation", {}).get("mode") in prof else next(iter(prof))
             out.append(f"snakeviz: snakeviz {shlex.quote(str(run.path / prof[mode]))}")
+        dat = run.meta.get("artifacts", {}).get("memory", {})
+        if dat:
+            first = dat.get("processes", next(iter(dat.values())))
+            out.append(f"mprof:    mprof plot {shlex.quote(str(run.path / first))}")
     return "\n".join(out)

@@ -354,19 +354,23 @@ def _charts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
                 out["gantt"].append({"mode": mode, "svg": Markup(svg), "workers": workers,
                                      "used": int(mine["worker"].nunique()), "wall": _num(wall),
                                      "n": int(len(mine))})
-    out["memory"] = charts.memory_chart(memory, order)
+    moved = (a.get("memory") or {}).get("moved")
+    if moved is not False:  # a flat chart says nothing the table does not; runs before it: keep
+        out["memory"] = charts.memory_chart(memory, order)
     for key in ("speedup", "scaling", "memory", "prediction"):
         if out[key]:
             out[key] = Markup(out[key])
     return out
 
 
-def _memory_peaks(memory: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+def _memory_peaks(memory: pd.DataFrame, order: list[str],
+                  analysed: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     out = []
     for mode in order:
         mine = memory[memory["mode"] == mode]
         if mine.empty:
             continue
+        extra = ((analysed or {}).get("modes") or {}).get(mode) or {}
         parent = mine[mine["role"] == "parent"]["rss_bytes"]
         workers = mine[mine["role"] != "parent"]
         total = mine.groupby("t_s")["rss_bytes"].sum()
@@ -377,7 +381,40 @@ def _memory_peaks(memory: pd.DataFrame, order: list[str]) -> list[dict[str, Any]
             "workers": int(workers["pid"].nunique()),
             "total_peak": float(total.max()),
             "samples": int(mine["t_s"].nunique()),
+            "total_rise": extra.get("total_rise_bytes"),
+            "worker_rise": extra.get("worker_rise_bytes"),
+            "parent_rise": extra.get("parent_rise_bytes"),
+            "per_worker": extra.get("per_worker_bytes"),
+            "fits": extra.get("fits"),
+            "limited": bool(extra.get("limited")),
+            "text": extra.get("text"),
         })
+    return out
+
+
+def _memory_lines(run: Run, frame: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+    """Per mode: memory_profiler's lines, which items it covered, what it cost, or why not."""
+    meta = run.meta or {}
+    names = (meta.get("options") or {}).get("memory_line_functions") or []
+    if not names:
+        return []
+    n_items = (meta.get("workload") or {}).get("n_items")
+    out = []
+    for mode in order:
+        info = (meta.get("modes") or {}).get(mode) or {}
+        mine = frame[frame["mode"] == mode] if not frame.empty else frame
+        if "memory_line_items" not in info:
+            continue
+        ran = mine[mine["occurrences"] > 0] if not mine.empty else mine
+        top = float(ran["increment_bytes"].max()) if not ran.empty else None
+        rows = []
+        for r in ran.sort_values(["filename", "func_lineno", "lineno"]).to_dict("records"):
+            rows.append({**r, "location": location(str(r["filename"]), r["lineno"]),
+                         "top": top is not None and top > 0 and r["increment_bytes"] == top})
+        out.append({"mode": mode, "rows": rows, "covered": info.get("memory_line_items") or [],
+                    "n_items": n_items, "cost": _num((info.get("phase_s") or {}).get("memory_lines")),
+                    "estimate": _num(info.get("memory_lines_estimate_s")),
+                    "note": info.get("memory_lines_note")})
     return out
 
 
@@ -680,7 +717,8 @@ def _artifacts(run: Run) -> dict[str, Any]:
 
     return {"run_dir": run_dir, "cd": f"cd {shlex.quote(run_dir)}" if run_dir else None,
             "profiles": entries("profiles"), "lines": entries("lines"),
-            "frames": entries("frames"), "traces": entries("traces"), "any": bool(art)}
+            "frames": entries("frames"), "traces": entries("traces"), "memory": entries("memory"),
+            "any": bool(art)}
 
 
 def context(run: Run) -> dict[str, Any]:
@@ -728,7 +766,10 @@ def context(run: Run) -> dict[str, Any]:
         "gc_rows": _gc_rows(a, order),
         "gc_policy": str((meta.get("options") or {}).get("gc", "off")),
         "charts": _charts(run, a, order, tasks, memory),
-        "memory_peaks": _memory_peaks(memory, order),
+        "memory_peaks": _memory_peaks(memory, order, a.get("memory")),
+        "memory_notes": {m: e for m, e in ((meta.get("modes") or {}).items())
+                         if isinstance(e, dict) and e.get("memory_error")},
+        "memory_lines": _memory_lines(run, _frame(run, "memory_lines"), order),
         "items": items,
         "per_call": per_call_chart(items),
         "functions": functions,

@@ -118,11 +118,14 @@ def test_speedup_chart_is_inline_svg_in_a_figure(page_html, page):
     assert "font-face" not in figure and "<image" not in figure  # no embedded fonts or bitmaps
 
 
-def test_gantt_and_memory_charts_are_present(run, page):
+def test_gantt_charts_and_memory_table_are_present(run, page):
     ids = page.ids()
     pooled = [m for m in run.analysis["modes"] if m != "sequential"]
     assert sum(i.startswith("chart-gantt-") for i in ids) == len(pooled)
-    assert "chart-memory" in ids
+    assert "tbl-memory" in ids
+    # small primes hold no data: the flat memory chart is dropped, the table stays
+    assert run.analysis["memory"]["moved"] is False
+    assert "chart-memory" not in ids and "memory-flat" in ids
 
 
 def test_timing_table_has_every_mode_with_intervals(run, page_html, page):

@@ -1,0 +1,107 @@
+"""Memory per mode from the ``memory`` frame: peaks, rises, and whether RAM caps the workers.
+
+Pure: frames and run metadata in, a JSON-able dict out. A worker costs its
+peak RSS when it is a process of its own (an upper bound: pages shared after
+fork count in each), and its share of the parent's rise when it is a thread.
+Memory limits a mode when the RAM that was free at the start of the run holds
+fewer such workers than the mode ran (or than there are CPUs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+MIB = float(2**20)
+#: Below this rise (and this share of the baseline) memory "did not move": the chart is dropped.
+MOVED_BYTES = 16 * 2**20
+MOVED_SHARE = 0.10
+
+
+def fmt_bytes(n: float | None) -> str:
+    """Bytes in MiB or GiB."""
+    if n is None:
+        return "n/a"
+    return f"{n / 2**30:.1f} GiB" if abs(n) >= 2**30 else f"{n / MIB:.0f} MiB"
+
+
+def _series(rows: pd.DataFrame) -> tuple[float, float]:
+    """Baseline (the first sample) and peak of one process's RSS."""
+    ordered = rows.sort_values("t_s")["rss_bytes"].astype(float)
+    return float(ordered.iloc[0]), float(ordered.max())
+
+
+def mode_memory(rows: pd.DataFrame, workers: int, traits: dict[str, Any],
+                available: float | None, cpus: int | None) -> dict[str, Any]:
+    """Peaks and rises of one mode's samples; how many workers the free RAM holds."""
+    parent = rows[rows["role"] == "parent"]
+    parent_base, parent_peak = _series(parent) if not parent.empty else (0.0, 0.0)
+    per_pid: list[dict[str, Any]] = []
+    for pid, group in rows[rows["role"] != "parent"].groupby("pid", sort=True):
+        base, peak = _series(group)
+        per_pid.append({"pid": int(str(pid)), "role": str(group["role"].iloc[0]),
+                        "baseline_bytes": base, "peak_bytes": peak, "rise_bytes": peak - base})
+    totals = rows.groupby("t_s")["rss_bytes"].sum().sort_index().astype(float)
+    pool_workers = [p for p in per_pid if p["role"] == "worker"]
+    peaks = [float(p["peak_bytes"]) for p in pool_workers]
+    rises = [float(p["rise_bytes"]) for p in pool_workers]
+    times = sorted(rows["t_s"].unique())
+    entry: dict[str, Any] = {
+        "samples": len(times),
+        "duration_s": float(times[-1] - times[0]) if len(times) > 1 else 0.0,
+        "parent_baseline_bytes": parent_base, "parent_peak_bytes": parent_peak,
+        "parent_rise_bytes": parent_peak - parent_base,
+        "processes": per_pid,
+        "worker_peak_bytes": max(peaks) if peaks else None,
+        "worker_rise_bytes": max(rises) if rises else None,
+        "total_baseline_bytes": float(totals.iloc[0]), "total_peak_bytes": float(totals.max()),
+        "total_rise_bytes": float(totals.max() - totals.iloc[0]),
+        "per_worker_bytes": None, "fits": None, "limited": False, "text": None,
+    }
+    if traits.get("shares_memory") or not pool_workers:
+        # threads (or the plain loop) hold their data in the parent: each takes a share of its rise
+        per_worker = entry["parent_rise_bytes"] / max(workers, 1)
+        basis = "of the parent's rise per " + ("thread" if workers > 1 else "worker")
+    else:
+        per_worker = entry["worker_peak_bytes"]
+        basis = "peak RSS per worker process"
+    entry["per_worker_bytes"] = per_worker
+    if available and per_worker and per_worker >= MOVED_BYTES:
+        fits = int(available // per_worker)
+        entry["fits"] = fits
+        entry["limited"] = fits < workers
+        head = (f"{fmt_bytes(per_worker)} {basis}: the {fmt_bytes(available)} of RAM free at the "
+                f"start holds {fits} such worker{'s' if fits != 1 else ''}")
+        if fits < workers:
+            entry["text"] = (f"Memory, not CPU, limits this mode: {head}, fewer than the "
+                             f"{workers} it ran.")
+        elif cpus and fits < cpus:
+            entry["text"] = (f"Memory limits this mode before the CPUs do: {head}, fewer than "
+                             f"the {cpus} CPUs.")
+        else:
+            entry["text"] = f"Memory is not the limit: {head}."
+    return entry
+
+
+def summarise(memory: pd.DataFrame | None, meta: dict[str, Any]) -> dict[str, Any]:
+    """Per mode peaks and rises, whether anything moved, and memory-bound warnings."""
+    if memory is None:
+        memory = pd.DataFrame({"mode": [], "t_s": [], "pid": [], "role": [], "rss_bytes": []})
+    env = meta.get("environment") or {}
+    available = env.get("memory_available_bytes")
+    cpus = env.get("cpus_available")
+    modes: dict[str, Any] = {}
+    for mode, info in (meta.get("modes") or {}).items():
+        rows = memory[memory["mode"] == mode] if not memory.empty else memory
+        if rows.empty:
+            continue
+        traits = info.get("traits") if isinstance(info.get("traits"), dict) else {}
+        modes[mode] = mode_memory(rows, int(info.get("workers") or 1), traits,
+                                  float(available) if available else None,
+                                  int(cpus) if cpus else None)
+    moved = any(m["total_rise_bytes"] >= max(MOVED_BYTES, MOVED_SHARE * m["total_baseline_bytes"])
+                for m in modes.values())
+    limits = [f"{mode}: {m['text']}" for mode, m in modes.items() if m["limited"]]
+    return {"modes": modes, "moved": moved, "limits": limits,
+            "available_bytes": available}

@@ -359,6 +359,8 @@ def ab(
     gc: str = "off",
     min_effect: float = 5.0,
     level: float = 0.99,
+    memory_lines: Sequence[str] = (),
+    memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S,
 ) -> AbResult:
     """Race ``target_b`` against ``target_a`` in one interleaved run, on the same pools.
 
@@ -376,7 +378,8 @@ def ab(
     options = make_options(wl_a, modes=modes, workers=workers, repeat=repeat, precision=precision,
                            max_rounds=max_rounds, max_time=max_time, chunksize=chunksize,
                            lines=lines, start_method=start_method, timeout=timeout, sweep=False,
-                           scheduler=scheduler, line_budget=line_budget, seed=seed, gc=gc)
+                           scheduler=scheduler, line_budget=line_budget, seed=seed, gc=gc,
+                           memory_lines=memory_lines, memory_line_budget=memory_line_budget)
     names = (target_a if isinstance(target_a, str) else None,
              target_b if isinstance(target_b, str) else None)
     with claimed_run_dir(out) as out_dir:

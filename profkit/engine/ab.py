@@ -16,7 +16,7 @@ from typing import Any
 
 from profkit.collectors import output
 from profkit.engine.environment import environment
-from profkit.engine.load import LoadMeter
+from profkit.engine.load import LoadMeter, current_children
 from profkit.engine.rounds import Contender, run_rounds
 from profkit.engine.runner import (
     Mode,
@@ -60,7 +60,8 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
     env = environment(options.start_method)
     raws = [RawRun(workload=w, items=[], options=options, modes=[], environment=dict(env),
                    started_at=started) for w in (workload_a, workload_b)]
-    meter = LoadMeter()
+    foreign = current_children()
+    meter = LoadMeter(foreign_pids=foreign)
     meter.start()
     pairs: list[tuple[Mode, Mode]] = []
     try:
@@ -81,7 +82,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
                 pairs.append((a, b))
             raws[0].modes = [a.result for a, _ in pairs]
             raws[1].modes = [b.result for _, b in pairs]
-            _race(pairs, workload_a, workload_b, items, options, say, raws, rng)
+            _race(pairs, workload_a, workload_b, items, options, say, raws, rng, foreign)
     except KeyboardInterrupt:
         for raw in raws:
             raw.interrupted = True
@@ -103,7 +104,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
 
 def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Workload,
           items: list[Any], options: Options, say: Progress, raws: list[RawRun],
-          rng: random.Random) -> None:
+          rng: random.Random, foreign: set[int]) -> None:
     for workload, side in ((workload_a, 0), (workload_b, 1)):
         dispatch, unpicklable = _dispatch_sizes(workload.task, items)
         for pair in pairs:
@@ -132,7 +133,7 @@ def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Work
             mode.attempt(lambda m=mode, w=workload: _probe(m, w, items, options))  # type: ignore[misc]
     contenders: list[Contender] = [m for m, _ in modes if m.live]
     rounds = run_rounds(contenders, items, workload_a.task, options, say, rng,
-                        pairs=[(a, b) for a, b in pairs])
+                        pairs=[(a, b) for a, b in pairs], foreign_pids=foreign)
     for raw in raws:
         raw.rounds = rounds
     for mode, _ in modes:

@@ -27,6 +27,13 @@ def _machine_busy_s() -> float | None:
     return sum(values[i] for i in _BUSY_FIELDS if i < len(values)) / ticks
 
 
+def current_children() -> set[int]:
+    """Pids of this process's descendants now."""
+    with contextlib.suppress(psutil.Error):
+        return {child.pid for child in psutil.Process(os.getpid()).children(recursive=True)}
+    return set()
+
+
 class LoadMeter:
     """Measure others' CPU between :meth:`start` and :meth:`stop`, in cores.
 
@@ -34,9 +41,12 @@ class LoadMeter:
     per :meth:`stop` (a scan reads all of /proc) and reuses what it found.
     """
 
-    def __init__(self, extra_pids: list[int] | None = None) -> None:
+    def __init__(self, extra_pids: list[int] | None = None,
+                 foreign_pids: set[int] | None = None) -> None:
         self._me = psutil.Process(os.getpid())
         self._known: set[int] = set(extra_pids or [])
+        #: Children this process had before profkit started (a notebook's, a test's): not ours.
+        self._foreign: set[int] = set(foreign_pids or ())
         self._t0 = 0.0
         self._wall0 = 0.0
         self._machine0: float | None = None
@@ -66,7 +76,7 @@ class LoadMeter:
         wall = time.perf_counter() - self._t0
         machine1 = _machine_busy_s()
         with contextlib.suppress(psutil.Error):
-            self._known |= {child.pid for child in self._me.children(recursive=True)}
+            self._known |= {child.pid for child in self._me.children(recursive=True)} - self._foreign
         own1 = self._cpu(self._known | {self._me.pid})
         if self._machine0 is None or machine1 is None or wall <= 0:
             return float("nan")

@@ -82,12 +82,13 @@ def precision_of(contenders: list[Contender], target: float) -> list[Precision]:
 def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[Any], Any],
                options: Options, progress: Callable[[str], None], rng: random.Random, *,
                first_round: int = 0, sweep: bool = False, label: str = "",
-               pairs: list[tuple[Contender, Contender]] | None = None) -> list[RoundInfo]:
+               pairs: list[tuple[Contender, Contender]] | None = None,
+               foreign_pids: set[int] | None = None) -> list[RoundInfo]:
     """Time rounds until the precision or the cap is reached (or exactly ``options.repeat``)."""
     rounds: list[RoundInfo] = []
     max_rounds = options.repeat if options.repeat is not None else options.max_rounds
     t_start = time.perf_counter()
-    meter = LoadMeter()
+    meter = LoadMeter(foreign_pids=foreign_pids)
     while len(rounds) < max_rounds:
         live = [c for c in contenders if c.live]
         if not live:

@@ -40,7 +40,7 @@ from profkit.collectors.worker import (
 )
 from profkit.engine import chunks
 from profkit.engine.environment import environment
-from profkit.engine.load import LoadMeter
+from profkit.engine.load import LoadMeter, current_children
 from profkit.engine.rounds import Contender, run_rounds
 from profkit.errors import ModeFailed
 from profkit.executors.base import Executor, Settings
@@ -419,7 +419,8 @@ def sweep_specs(cpus: int) -> list[ModeSpec]:
 
 
 def _sweep(reference: Mode | None, workload: Workload, items: list[Any], options: Options,
-           settings: Settings, progress: Progress, raw: RawRun, rng: random.Random) -> None:
+           settings: Settings, progress: Progress, raw: RawRun, rng: random.Random,
+           foreign: set[int]) -> None:
     """Each sweep point in turn, its rounds paired with the reference mode's."""
     for spec in sweep_specs(available_cpus()):
         point = Mode(spec, settings, options, sweep=True)
@@ -433,7 +434,7 @@ def _sweep(reference: Mode | None, workload: Workload, items: list[Any], options
                 contenders.insert(0, reference)
             raw.rounds += run_rounds(contenders, items, workload.task, options, progress, rng,
                                      first_round=len(raw.rounds), sweep=True,
-                                     label=f"sweep {spec}")
+                                     label=f"sweep {spec}", foreign_pids=foreign)
         finally:
             point.close()
 
@@ -452,7 +453,8 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     raw = RawRun(workload=workload, items=[], options=options, modes=[],
                  environment=environment(options.start_method), started_at=started)
-    meter = LoadMeter()
+    foreign = current_children()  # a notebook's or a test's own children are not profkit's
+    meter = LoadMeter(foreign_pids=foreign)
     meter.start()
     modes: list[Mode] = []
     try:
@@ -460,7 +462,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
             raw.items = workload.resolve_items()  # bad items: WorkloadError, before any mode
             modes = [Mode(spec, settings, options) for spec in options.modes]
             raw.modes = [m.result for m in modes]
-            _run_modes(modes, workload, raw.items, options, settings, say, raw, rng)
+            _run_modes(modes, workload, raw.items, options, settings, say, raw, rng, foreign)
     except KeyboardInterrupt:
         raw.interrupted = True
         for mode in modes:
@@ -481,7 +483,8 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
 
 
 def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options: Options,
-               settings: Settings, say: Progress, raw: RawRun, rng: random.Random) -> None:
+               settings: Settings, say: Progress, raw: RawRun, rng: random.Random,
+               foreign: set[int]) -> None:
     dispatch, unpicklable = _dispatch_sizes(workload.task, items)
     for mode in modes:
         mode.result.dispatch = dispatch
@@ -499,7 +502,7 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
     if options.chunksize_auto:
         chunks.apply_auto(modes, len(items), say)
     live: list[Contender] = [m for m in modes if m.live]
-    raw.rounds = run_rounds(live, items, workload.task, options, say, rng)
+    raw.rounds = run_rounds(live, items, workload.task, options, say, rng, foreign_pids=foreign)
     # not part of the rounds: the advised chunksize for tiny tasks, timed against the mode's own
     chunks.try_advised(modes, items, workload.task, say)
     for mode in modes:
@@ -522,7 +525,7 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
                 f"items that fit {options.memory_line_budget_s:g} s")
             mode.attempt(lambda m=mode, d=own: _memory_lines(m, workload, items, options, d))  # type: ignore[misc]
     if options.sweep:
-        _sweep(reference, workload, items, options, settings, say, raw, rng)
+        _sweep(reference, workload, items, options, settings, say, raw, rng, foreign)
     for mode in modes:
         if mode is not reference:
             mode.close()

@@ -73,11 +73,11 @@ def test_primes_bound_verdict_and_gil(primes_run):
     out, _, _ = primes_run
     data = json.loads((out / "run.json").read_text())
     a = data["analysis"]
-    assert 1.6 < a["granularity"]["bound"] < 2.0  # six uneven items: never the full 2x
-    assert "not 2×" in a["granularity"]["explanation"]
     processes = a["modes"]["processes"]
     quiet = not any(r["spoiled"] for r in data["rounds"])
     if quiet:  # the machine gave the run its cores: the pool reaches what the items allow
+        assert 1.6 < a["granularity"]["bound"] < 2.0  # six uneven items: never the full 2x
+        assert "not 2×" in a["granularity"]["explanation"]
         assert processes["achieved_over_bound"] >= 0.85
         assert a["recommendation"]["mode"] == "processes"
         assert a["classification"]["gil_bound"] and "GIL" in a["classification"]["explanation"]

@@ -321,8 +321,8 @@ def test_same_out_at_once_is_refused_before_any_work(tmp_path):
             first.kill()
             first.wait()
     assert first.returncode == 0, stderr
-    assert sorted(p.name for p in out.iterdir()) == ["frames", "index.html", "lines", "profiles",
-                                                    "run.json", "trace"]
+    assert sorted(p.name for p in out.iterdir()) == ["frames", "index.html", "lines", "memory",
+                                                    "profiles", "run.json", "trace"]
 
 
 @pytest.mark.parametrize("args, needles", [
@@ -417,7 +417,7 @@ def test_every_file_gets_the_umasks_mode(tmp_path, umask):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # 22: no "No artists with labels found to put in legend"
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert {p.suffix for p in files} == {".json", ".html", ".prof", ".lprof", ".parquet"}
+    assert {p.suffix for p in files} == {".json", ".html", ".prof", ".lprof", ".parquet", ".dat"}
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
 

@@ -1391,7 +1391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         if not crashed:
             gate = gate_module()
-            gate_cfg = gate.GateConfig(pairs=cfg.gate_pairs, repeat=cfg.profkit_repeat)
+            gate_cfg = gate.GateConfig(pairs=cfg.gate_pairs, repeat=cfg.profkit_repeat
+                                       if cfg.profkit_repeat is not None else "auto")
             raw["gate"] = bench._step("compare gate", lambda: gate.measure(gate_cfg, Path(tmp) / "gate", log))
         raw["proc_stat_end"] = _proc_stat()
         figures = build_figures(raw)

@@ -72,7 +72,7 @@ class GateConfig:
     """How many pairs, of what size, against which gate."""
 
     pairs: int = 20
-    repeat: int = 5                 # profkit profile's default --repeat
+    repeat: int | str = 5           # --repeat: a number, or "auto" (profkit profile's default)
     slowdown: float = 1.15          # B's work over A's in the A/B pairs
     fail_above: float = 10.0
     base_work: int = 250_000        # about 8 ms per item here, 6 items
@@ -201,7 +201,7 @@ def report_lines(s: dict[str, Any]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=20, help="pairs of each kind (default: 20)")
-    parser.add_argument("--repeat", type=int, default=5, help="profkit profile --repeat (default: 5)")
+    parser.add_argument("--repeat", default="5", help="profkit profile --repeat: N or auto (default: 5)")
     parser.add_argument("--json", help="write every pair's numbers here")
     args = parser.parse_args(argv)
     cfg = GateConfig(pairs=args.pairs, repeat=args.repeat)

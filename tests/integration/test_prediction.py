@@ -72,8 +72,9 @@ def test_primes_processes_prediction_matches_the_bare_pool_at_1_and_2(tmp_path):
     print("prediction vs bare:", report)
     for n, ratios in bare.items():
         assert agrees(predicted[n], ratios, 0.10), (report, ratios)
-    # CPU-bound on this machine's CPUs: the curve is flat beyond them
+    # CPU-bound: no worker count beats the CPUs (more workers than CPUs may still even out
+    # uneven items, as the OS time-slices them, so the curve can rise a little beyond the CPUs)
     cpus = int(run.frames["prediction"]["cpus"].iloc[0])
-    assert predicted[4 * cpus] <= predicted[cpus] * 1.05, report
+    assert predicted[4 * cpus] <= cpus * 1.05, report
     assert run.analysis["prediction"]["modes"]["processes"]["limit"] in (
         "CPUs", "item granularity")

@@ -262,7 +262,7 @@ DEFAULT_MEMORY_INTERVAL_S = 0.02
 DEFAULT_PRECISION = 0.03
 DEFAULT_MIN_ROUNDS = 3
 DEFAULT_MAX_ROUNDS = 25
-DEFAULT_MAX_ROUNDS_S = 30.0
+DEFAULT_MAX_ROUNDS_S = 10.0
 #: A round is spoiled when other programs used more than this share of a core during it.
 DEFAULT_SPOILED_CORES = 0.35
 

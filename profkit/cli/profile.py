@@ -38,7 +38,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-rounds", help="for --repeat auto: at most this many rounds "
                         "(default: 25)")
     parser.add_argument("--max-time", help="for --repeat auto: start no new round after this many "
-                        "seconds of rounds (default: 30)")
+                        "seconds of rounds (default: 10)")
     parser.add_argument("--gc", choices=("off", "on"), help="garbage collection while the maps "
                         "are timed, in every mode: off, as timeit does, or on, as a plain run "
                         "(default: off); GC's own share is measured either way")

@@ -480,6 +480,12 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 cluster.close(timeout=2.0 if kill else CLOSE_TIMEOUT_S)
             _reap(pids, grace_s=0.0 if kill else 3.0)
+            # distributed closes every cluster it knows of at interpreter exit, and that close
+            # can wait forever on a loop that is gone: ours is closed (or its workers reaped)
+            with contextlib.suppress(Exception):
+                from distributed.deploy.spec import SpecCluster
+
+                SpecCluster._instances.discard(cluster)
         self._quiet.close()
 
     def describe(self) -> dict[str, JSON]:

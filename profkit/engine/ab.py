@@ -27,9 +27,9 @@ from profkit.engine.runner import (
     _probe,
     _start,
     _start_order,
+    settings_for,
 )
 from profkit.errors import WorkloadError
-from profkit.executors.base import Settings
 from profkit.model import Options, RawRun, Status, Timing
 from profkit.workloads.model import Workload
 
@@ -52,9 +52,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
            file_modules: dict[str, str] | None = None) -> tuple[RawRun, RawRun]:
     """Run A and B in every mode on shared pools; return their raw runs (same rounds)."""
     say: Progress = progress or (lambda message: None)
-    settings = Settings(start_method=options.start_method, chunksize=options.chunksize,
-                        scheduler=options.scheduler, file_modules=dict(file_modules or {}),
-                        gc_timed=options.gc_timed)
+    settings = settings_for(options, file_modules)
     rng = random.Random(options.seed)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     env = environment(options.start_method)

@@ -412,6 +412,13 @@ def _start(mode: Mode, workload: Workload, progress: Progress) -> None:
     mode.attempt(start)
 
 
+def settings_for(options: Options, file_modules: dict[str, str] | None) -> Settings:
+    """What the executors need of the run's options."""
+    return Settings(start_method=options.start_method, chunksize=options.chunksize,
+                    scheduler=options.scheduler, file_modules=dict(file_modules or {}),
+                    gc_timed=options.gc_timed)
+
+
 def sweep_specs(cpus: int) -> list[ModeSpec]:
     """processes and threads at 1..cpus workers, plus 2x cpus for oversubscription."""
     counts = sorted(set(range(1, cpus + 1)) | {2 * cpus})
@@ -446,9 +453,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     On Ctrl-C the run stops, marks itself interrupted and returns what is done.
     """
     say: Progress = progress or (lambda message: None)
-    settings = Settings(start_method=options.start_method, chunksize=options.chunksize,
-                        scheduler=options.scheduler, file_modules=dict(file_modules or {}),
-                        gc_timed=options.gc_timed)
+    settings = settings_for(options, file_modules)
     rng = random.Random(options.seed)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     raw = RawRun(workload=workload, items=[], options=options, modes=[],

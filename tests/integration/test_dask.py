@@ -462,24 +462,6 @@ def test_dask_workers_time_with_gc_off_and_profile_with_it_on(no_orphans):
 
 
 def test_kill_9_of_profkit_leaves_no_dask_worker_alive(tmp_path):
-    from tests.fixtures.cli import MARKER, WORKLOADS, cli_env, new_marker, processes_with_marker
+    from tests.fixtures.cli import kill_9_leaves_nothing
 
-    marker = new_marker()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "profkit", "profile", f"{WORKLOADS}:SLEEPY", "--modes",
-         "sequential,dask:2", "--repeat", "30", "--out", str(tmp_path / "run")],
-        env=cli_env(**{MARKER: marker}), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        for line in process.stderr:
-            if "round 1/30" in line:
-                break
-        assert len([p for p in processes_with_marker(marker) if p.pid != process.pid]) >= 2
-        process.kill()
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    deadline = time.monotonic() + 5
-    while processes_with_marker(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert processes_with_marker(marker) == []
+    assert kill_9_leaves_nothing("sequential,dask:2", tmp_path / "run") == []

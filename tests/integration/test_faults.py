@@ -11,7 +11,15 @@ import time
 
 import pytest
 
-from tests.fixtures.cli import MARKER, WORKLOADS, cli_env, new_marker, processes_with_marker, run_cli
+from tests.fixtures.cli import (
+    MARKER,
+    WORKLOADS,
+    cli_env,
+    kill_9_leaves_nothing,
+    new_marker,
+    processes_with_marker,
+    run_cli,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -135,26 +143,7 @@ def test_interrupt_saves_what_finished_and_exits_130(tmp_path, sig):
 @pytest.mark.parametrize("modes", ["sequential,processes", "sequential,pool"])
 def test_kill_9_of_profkit_leaves_no_worker_alive(tmp_path, modes):
     """Pool workers die with profkit (PR_SET_PDEATHSIG), even after SIGKILL."""
-    marker = new_marker()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "profkit", "profile", f"{WORKLOADS}:SLEEPY", "--modes", modes,
-         "--repeat", "30", "--workers", "2", "--out", str(tmp_path / "run")],
-        env=cli_env(**{MARKER: marker}), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        for line in process.stderr:
-            if "round 1/30" in line:
-                break
-        workers = [p for p in processes_with_marker(marker) if p.pid != process.pid]
-        assert len(workers) >= 2, "the pool's workers should be running"
-        process.kill()
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    deadline = time.monotonic() + 5
-    while processes_with_marker(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert processes_with_marker(marker) == []
+    assert kill_9_leaves_nothing(modes, tmp_path / "run") == []
 
 
 def test_sys_exit_in_a_task_is_a_failed_task_in_every_mode(tmp_path):

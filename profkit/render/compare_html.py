@@ -209,9 +209,6 @@ def render(comparison: Comparison, fail_above: float | None = None) -> str:
 
 def is_compare_report(path: Path) -> bool:
     """True if ``path`` is a report this module wrote (safe to replace)."""
-    try:
-        with path.open("r", encoding="utf-8", errors="replace") as f:
-            head = f.read(4096)
-    except OSError:
-        return False
-    return f'<meta name="generator" content="{GENERATOR}' in head
+    from profkit.render.html import written_by
+
+    return written_by(path, GENERATOR)

@@ -794,11 +794,16 @@ def render(run: Run) -> str:
     return environment().get_template(TEMPLATE).render(**context(run))
 
 
-def is_report(path: Path) -> bool:
-    """True if ``path`` is a report this module wrote (safe to replace with a newer one)."""
+def written_by(path: Path, generator: str) -> bool:
+    """True if ``path`` is an HTML page whose generator tag is ``generator`` (safe to replace)."""
     try:
         with path.open("r", encoding="utf-8", errors="replace") as f:
             head = f.read(4096)
     except OSError:
         return False
-    return f'<meta name="generator" content="{GENERATOR}' in head
+    return f'<meta name="generator" content="{generator}' in head
+
+
+def is_report(path: Path) -> bool:
+    """True if ``path`` is a report this module wrote (safe to replace with a newer one)."""
+    return written_by(path, GENERATOR)

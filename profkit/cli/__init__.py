@@ -59,7 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The CLI's own process: a forked child that still has this handler must not raise in it.
+_CLI_PID = os.getpid()
+
+
 def _terminate(signum: int, frame: object) -> None:
+    if os.getpid() != _CLI_PID:  # a pool worker forked before its initializer reset signals
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     raise KeyboardInterrupt
 
 

@@ -7,10 +7,11 @@ tell a sweep point apart from the main run of the same mode.
 from __future__ import annotations
 
 import linecache
+import pickle
 import pstats
 from typing import TYPE_CHECKING, Any
 
-from profkit.model import MemoryLine, RawRun, TaskRecord, WorkerLabel
+from profkit.model import MemoryLine, RawRun, TaskColumns, TaskWorker, WorkerLabel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,17 +36,22 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "workers": ("int64", "worker count"),
         "sweep": ("bool", "sweep point?"),
         "item": ("int64", "index of the item in the workload's items"),
-        "item_repr": ("string", "repr of the item, cut to 80 characters"),
+        "item_repr": ("string", "repr of the item, cut to 80 characters; empty for an item "
+                      "outside the sample (runs of over 1,000 items keep every k-th item and "
+                      "each batch's slowest and fastest 25, failed ones and ones that printed)"),
         "start_s": ("float64", "start, seconds after the pass began (warm-up pass)"),
         "end_s": ("float64", "end, seconds after the pass began"),
         "duration_s": ("float64", "end - start"),
-        "cpu_s": ("float64", "CPU seconds of the worker thread during the task"),
+        "cpu_s": ("float64", "CPU seconds of the worker thread during the task (tasks under 20 µs "
+                  "share one reading of the CPU clock, in proportion to their wall time)"),
         "pid": ("int64", "process that ran the task"),
         "thread": ("string", "thread that ran the task"),
         "worker": ("string", "worker label: 'main', a thread name, 'pid N' or a dask address"),
-        "item_bytes": ("int64", "pickled size of the item"),
-        "result_bytes": ("float64", "pickled size of the result (NaN if the task failed)"),
-        "result_repr": ("string", "repr of the result, cut to 80 characters"),
+        "item_bytes": ("float64", "pickled size of the item (NaN outside the sample)"),
+        "result_bytes": ("float64", "pickled size of the result (NaN if the task failed, or "
+                         "outside the sample)"),
+        "result_repr": ("string", "repr of the result, cut to 80 characters (empty outside the "
+                        "sample)"),
         "ok": ("bool", "the task returned without raising"),
         "output": ("string", "what the task printed (stdout and stderr): its first and last lines"),
         "output_bytes": ("int64", "how much the task printed in all, in bytes"),
@@ -146,6 +152,18 @@ def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.astype({col: dtype for col, (dtype, _) in COLUMNS[name].items()})
 
 
+def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return empty(name)
+    if len(parts) == 1:
+        return parts[0]
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.astype({col: dtype for col, (dtype, _) in COLUMNS[name].items()})
+
+
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -225,20 +243,80 @@ def memory_line_rows(mode: str, rows: list[MemoryLine], n_items: int) -> list[di
     return out
 
 
-def _worker_label(label: WorkerLabel, record: TaskRecord) -> str:
+def _worker_label(label: WorkerLabel, worker: TaskWorker) -> str:
     if label is WorkerLabel.MAIN:
         return "main"
     if label is WorkerLabel.THREAD:
-        return record.thread
-    if label is WorkerLabel.ADDRESS and record.worker:
-        return record.worker
-    return f"pid {record.pid}"
+        return worker.thread
+    if label is WorkerLabel.ADDRESS and worker.address:
+        return worker.address
+    return f"pid {worker.pid}"
+
+
+def _pickled_size(value: Any) -> float:
+    try:
+        return float(len(pickle.dumps(value)))
+    except Exception:  # noqa: BLE001 - pickle raises many kinds
+        return float("nan")
+
+
+def task_frame(mode: str, workers: int, sweep: bool, label: WorkerLabel, tasks: TaskColumns,
+               items: list[Any]) -> pd.DataFrame:
+    """One mode's tasks pass, column by column: every task gets a row; reprs and pickled sizes
+    only the tasks with a note (the sampled ones, the failed ones, the ones that printed)."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(tasks)
+    if not n:
+        return empty("tasks")
+    index = np.frombuffer(tasks.index, dtype=np.int64)
+    start = np.frombuffer(tasks.start, dtype=np.float64)
+    end = np.frombuffer(tasks.end, dtype=np.float64)
+    codes = np.frombuffer(tasks.worker, dtype=np.int64)
+    who = tasks.workers
+    pid = np.array([w.pid for w in who], dtype=np.int64)[codes]
+    thread = np.array([w.thread for w in who], dtype=object)[codes]
+    worker = np.array([_worker_label(label, w) for w in who], dtype=object)[codes]
+    item_repr = np.full(n, "", dtype=object)
+    result_repr = np.full(n, "", dtype=object)
+    error = np.full(n, "", dtype=object)
+    output = np.full(n, "", dtype=object)
+    item_bytes = np.full(n, np.nan)
+    result_bytes = np.full(n, np.nan)
+    ok = np.ones(n, dtype=bool)
+    output_bytes = np.zeros(n, dtype=np.int64)
+    if tasks.notes:
+        noted = list(tasks.notes)
+        rows = pd.Index(index).get_indexer(pd.Index(noted))
+        for i, k in zip(noted, rows, strict=True):
+            if k < 0:
+                continue
+            note = tasks.notes[i]
+            item_repr[k] = _short(items[i])
+            item_bytes[k] = _pickled_size(items[i])
+            ok[k] = note.ok
+            error[k] = note.error or ""
+            output[k], output_bytes[k] = note.output, note.output_bytes
+            if note.ok and note.sampled:
+                result_repr[k] = _short(note.result)
+                if note.result_bytes is not None:
+                    result_bytes[k] = note.result_bytes
+    frame = pd.DataFrame({
+        "mode": mode, "workers": workers, "sweep": sweep, "item": index.copy(),
+        "item_repr": item_repr, "start_s": start.copy(), "end_s": end.copy(),
+        "duration_s": end - start, "cpu_s": np.frombuffer(tasks.cpu, dtype=np.float64).copy(),
+        "pid": pid, "thread": thread, "worker": worker, "item_bytes": item_bytes,
+        "result_bytes": result_bytes, "result_repr": result_repr, "ok": ok, "output": output,
+        "output_bytes": output_bytes, "error": error,
+    }, columns=list(COLUMNS["tasks"]))
+    return frame.astype({col: dtype for col, (dtype, _) in COLUMNS["tasks"].items()})
 
 
 def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
     """All the frames of a run."""
     timings: list[dict[str, Any]] = []
-    tasks: list[dict[str, Any]] = []
+    tasks: list[pd.DataFrame] = []
     functions: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
@@ -250,26 +328,14 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         timings += [{**base, "phase": t.phase, "repeat": t.round, "order": t.order,
                      "wall_s": t.wall_s, "cpu_s": t.cpu_s, "others_cpu": t.others_cpu,
                      "spoiled": t.spoiled} for t in m.timings]
-        item_bytes = m.dispatch.item_bytes
-        for r in m.tasks:
-            tasks.append({
-                **base, "item": r.index, "item_repr": _short(raw.items[r.index]),
-                "start_s": r.start, "end_s": r.end, "duration_s": r.end - r.start,
-                "cpu_s": r.cpu, "pid": r.pid, "thread": r.thread,
-                "worker": _worker_label(m.traits.worker_label, r),
-                "item_bytes": item_bytes[r.index] if r.index < len(item_bytes) else 0,
-                "result_bytes": float("nan") if r.result_bytes is None else r.result_bytes,
-                "result_repr": _short(r.result) if r.ok else "",
-                "ok": r.ok, "error": r.error or "", "output": r.output,
-                "output_bytes": r.output_bytes,
-            })
+        tasks.append(task_frame(mode, m.spec.workers, m.sweep, m.traits.worker_label, m.tasks,
+                                raw.items))
         if m.sweep:
             continue
-        by_pid = {r.pid: r.worker for r in m.tasks if r.worker}
+        by_pid = {w.pid: w.address for w in m.tasks.workers if w.address}
         collections += [{"mode": mode, "workers": m.spec.workers,
                          "worker": _worker_label(m.traits.worker_label,
-                                                 TaskRecord(0, e.pid, e.thread, 0.0, 0.0, 0.0,
-                                                            worker=by_pid.get(e.pid))),
+                                                 TaskWorker(e.pid, e.thread, by_pid.get(e.pid))),
                          "pid": e.pid, "generation": e.generation, "start_s": e.start,
                          "duration_s": e.duration, "collected": e.collected} for e in m.gc]
         functions += function_rows(mode, m.profile)
@@ -279,7 +345,7 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         memory_lines += memory_line_rows(mode, m.memory_lines, len(m.memory_line_items))
     return {
         "timings": _frame("timings", timings),
-        "tasks": _frame("tasks", tasks),
+        "tasks": _concat("tasks", tasks),
         "functions": _frame("functions", functions),
         "lines": _frame("lines", lines),
         "memory": _frame("memory", memory),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import pstats
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
@@ -112,6 +113,97 @@ class TaskRecord:
 
 
 @dataclass
+class TaskNote:
+    """What one task of the tasks pass left beyond its times: kept for a few tasks only.
+
+    A note exists for a task that failed, printed, or whose result was sampled.
+    """
+
+    ok: bool = True
+    error: str | None = None
+    error_type: str | None = None
+    #: The pickled size of the result and the result itself, for a sampled task.
+    result_bytes: int | None = None
+    result: Any = None
+    sampled: bool = False
+    output: str = ""
+    output_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class TaskWorker:
+    """Who ran a batch of tasks: its process, thread and (Dask) address."""
+
+    pid: int
+    thread: str
+    address: str | None = None
+
+
+def _doubles() -> array[float]:
+    return array("d")
+
+
+def _ints() -> array[int]:
+    return array("q")
+
+
+@dataclass
+class TaskColumns:
+    """The tasks pass's per-task records, one array per field, not one object per task.
+
+    ``worker[k]`` indexes ``workers``; ``notes`` holds the few tasks that
+    failed, printed, or had their result sampled, by item index.
+    """
+
+    index: array[int] = field(default_factory=_ints)
+    start: array[float] = field(default_factory=_doubles)
+    end: array[float] = field(default_factory=_doubles)
+    cpu: array[float] = field(default_factory=_doubles)
+    worker: array[int] = field(default_factory=_ints)
+    workers: list[TaskWorker] = field(default_factory=list)
+    notes: dict[int, TaskNote] = field(default_factory=dict)
+    #: Pickled size of all the results, summed over the batches.
+    results_bytes: int = 0
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def extend(self, other: TaskColumns, shift: float = 0.0) -> None:
+        """Append ``other``'s tasks, their times moved by ``-shift``."""
+        base = len(self.workers)
+        self.workers.extend(other.workers)
+        self.index.extend(other.index)
+        if shift:
+            self.start.extend(t - shift for t in other.start)
+            self.end.extend(t - shift for t in other.end)
+        else:
+            self.start.extend(other.start)
+            self.end.extend(other.end)
+        self.cpu.extend(other.cpu)
+        if base:
+            self.worker.extend(w + base for w in other.worker)
+        else:
+            self.worker.extend(other.worker)
+        self.notes.update(other.notes)
+        self.results_bytes += other.results_bytes
+
+    def shift_worker(self, code: int, offset: float) -> None:
+        """Move the times of one worker's tasks by ``-offset`` (a remote clock's offset)."""
+        for k, w in enumerate(self.worker):
+            if w == code:
+                self.start[k] -= offset
+                self.end[k] -= offset
+
+    def durations(self) -> dict[int, float]:
+        """Seconds per item index."""
+        return {i: e - s for i, s, e in zip(self.index, self.start, self.end, strict=True)}
+
+    def failures(self) -> list[tuple[int, TaskNote]]:
+        """The failed tasks, by item index."""
+        return sorted((i, n) for i, n in self.notes.items() if not n.ok)
+
+
+@dataclass
 class GcEvent:
     """One garbage collection: when (the parent's perf_counter clock), how long, how much."""
 
@@ -129,6 +221,8 @@ class Payload:
 
     records: list[TaskRecord]
     profile: dict[Any, Any] | None = None
+    #: The tasks pass's records, in columns (``records`` stays empty then).
+    tasks: TaskColumns | None = None
     lines: Any = None
     gc: list[GcEvent] = field(default_factory=list)
     #: memory_profiler's per-line results: one row per line of the named functions.
@@ -181,7 +275,8 @@ class Dispatch:
     """Pickled sizes of what a pool ships, and the parent's time to pickle the items."""
 
     task_bytes: int = 0
-    item_bytes: list[int] = field(default_factory=list)
+    #: Pickled size of the whole item list, from one ``pickle.dumps``.
+    items_bytes: int = 0
     pickle_items_s: float = 0.0
 
 
@@ -197,9 +292,11 @@ class ModeResult:
     failed_item: int | None = None
     startup_s: float | None = None
     timings: list[Timing] = field(default_factory=list)
-    tasks: list[TaskRecord] = field(default_factory=list)
+    tasks: TaskColumns = field(default_factory=TaskColumns)
     tasks_wall_s: float | None = None
     profile: pstats.Stats | None = None
+    #: Items the cProfile pass covered (every k-th of a huge count).
+    profile_items: int | None = None
     lines: Any = None
     line_items: list[int] = field(default_factory=list)
     memory: list[MemorySample] = field(default_factory=list)

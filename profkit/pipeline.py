@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from profkit.engine.runner import Progress, run_workload
+from profkit.engine.runner import Progress, run_workload, sample_every
 from profkit.errors import UsageError
 from profkit.executors.registry import (
     START_METHODS,
@@ -82,7 +82,11 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
         "memory_error": m.memory_error,
         "failed_item": m.failed_item,
         "task_bytes": m.dispatch.task_bytes,
+        "items_bytes": m.dispatch.items_bytes,
+        "results_bytes": m.tasks.results_bytes,
         "pickle_items_s": m.dispatch.pickle_items_s,
+        "tasks_sample_every": sample_every(n_items),
+        "cprofile_items": m.profile_items,
         "phase_s": dict(m.phases),
         "traceback": m.traceback,
     }

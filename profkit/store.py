@@ -485,7 +485,9 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
     "modes.*": {"workers": "!int", "traits": "!dict", "pool": "?dict", "startup_s": "?num",
                 "tasks_wall_s": "?num",
                 "line_items": "?list[int]", "failed_item": "?int", "task_bytes": "?int",
-                "pickle_items_s": "?num", "phase_s": "?dict[num]", "traceback": "?str"},
+                "items_bytes": "?int", "results_bytes": "?int", "tasks_sample_every": "?int",
+                "cprofile_items": "?int", "pickle_items_s": "?num", "phase_s": "?dict[num]",
+                "traceback": "?str"},
 }
 
 

@@ -1340,6 +1340,120 @@ def print_report(figures: dict[str, Figure], info: dict[str, Any], cfg: Config, 
             print(f"  {line}")
 
 
+# -- cost against item count (issue 18): self-contained, easy to move ---------------------------
+
+#: Targets at 100,000 tiny items (issue 18).
+SCALE_TARGETS = {"overhead_per_map": 1.0, "probe_us_per_task": 2.0, "report_bytes": 2 * 2**20,
+                 "peak_rss_bytes": 350 * 2**20}
+SCALE_WORKLOAD = """\
+import os
+
+from profkit import Workload
+
+
+def dbl(i):
+    return i * 2
+
+
+tiny = Workload(name="tiny", task=dbl, items=list(range(int(os.environ["PROFKIT_SCALE_N"]))))
+"""
+SCALE_RUNNER = """\
+import json, resource, sys, time
+t0 = time.perf_counter()
+from profkit.cli import main
+code = main(sys.argv[2:])
+json.dump({"code": code, "wall_s": time.perf_counter() - t0,
+           "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024},
+          open(sys.argv[1], "w"))
+"""
+
+
+def item_scale(sizes: Sequence[int], workdir: Path, repeat: int = 3,
+               log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Cost against item count: ``profkit profile`` of ``i * 2`` over N items, per N.
+
+    For each N: profkit's own time beyond its timed maps (the rounds and the
+    chunksize trial) and the pool start-ups, against those maps; the probe's
+    cost per task in sequential mode; the report's size; and the peak RSS of
+    the profkit process. From 1,000,000 items on, only sequential and
+    processes run, with ``--chunksize auto`` (one item per hand-out would take
+    minutes per map).
+    """
+    import pandas as pd
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "scale_wl.py").write_text(SCALE_WORKLOAD, encoding="utf-8")
+    (workdir / "scale_run.py").write_text(SCALE_RUNNER, encoding="utf-8")
+    rows = []
+    for n in sizes:
+        huge = n >= 1_000_000
+        out, stats = workdir / f"run-{n}", workdir / f"stats-{n}.json"
+        shutil.rmtree(out, ignore_errors=True)
+        modes = "sequential,processes" if huge else "sequential,threads,processes"
+        cmd = [sys.executable, str(workdir / "scale_run.py"), str(stats), "profile",
+               "scale_wl.py:tiny", "--repeat", str(repeat), "--modes", modes, "--out", str(out),
+               "--quiet", *(["--chunksize", "auto"] if huge else [])]
+        env = {**os.environ, "PROFKIT_SCALE_N": str(n)}
+        log(f"item scale: {n:,} items ({modes})")
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0 or not stats.is_file():
+            rows.append({"items": n, "error": proc.stderr[-2000:]})
+            continue
+        own = json.loads(stats.read_text(encoding="utf-8"))
+        meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        timings = pd.read_parquet(out / "frames" / "timings.parquet")
+        maps_s = float(timings.loc[timings["phase"] == "map", "wall_s"].sum())
+        startups_s = float(timings.loc[timings["phase"] == "startup", "wall_s"].sum())
+        for info in meta["modes"].values():
+            trial = info.get("chunk_trial") or {}
+            maps_s += sum(trial.get("walls") or []) + sum(trial.get("baseline_walls") or [])
+        warmup = (meta["modes"].get("sequential") or {}).get("phase_s", {}).get("warmup")
+        beyond = wall - maps_s - startups_s
+        rows.append({
+            "items": n, "modes": modes, "end_to_end_s": wall, "maps_s": maps_s,
+            "startups_s": startups_s, "beyond_s": beyond,
+            "beyond_per_map": beyond / maps_s if maps_s > 0 else None,
+            "end_to_end_per_map": wall / maps_s if maps_s > 0 else None,
+            "probe_us_per_task": 1e6 * warmup / n if warmup else None,
+            "phases": {m: i.get("phase_s") for m, i in meta["modes"].items()},
+            "report_bytes": (out / "index.html").stat().st_size,
+            "folder_bytes": sum(f.stat().st_size for f in out.rglob("*") if f.is_file()),
+            "peak_rss_bytes": int(own["peak_rss_bytes"]), "error": None,
+        })
+    return rows
+
+
+def print_item_scale(rows: Sequence[dict[str, Any]]) -> None:
+    """The cost-against-item-count table, and the 100,000-item targets met or missed."""
+    print("\ncost against item count (i * 2 per item; beyond = end to end - timed maps - start-ups)")
+    print(f"{'items':>9}  {'end to end':>10}  {'timed maps':>10}  {'beyond':>8}  {'beyond/maps':>11}  "
+          f"{'probe/task':>10}  {'report':>8}  {'folder':>8}  {'peak RSS':>8}")
+    for r in rows:
+        if r.get("error"):
+            print(f"{r['items']:>9,}  error: {_tail(r['error'])}")
+            continue
+        probe = r["probe_us_per_task"]
+        print(f"{r['items']:>9,}  {r['end_to_end_s']:>9.1f}s  {r['maps_s']:>9.1f}s  "
+              f"{r['beyond_s']:>7.1f}s  {r['beyond_per_map']:>10.2f}x  "
+              f"{probe if probe is not None else float('nan'):>8.2f}µs  "
+              f"{r['report_bytes'] / 2**20:>6.2f}MB  {r['folder_bytes'] / 2**20:>6.1f}MB  "
+              f"{r['peak_rss_bytes'] / 2**20:>6.0f}MB")
+    at = next((r for r in rows if r["items"] == 100_000 and not r.get("error")), None)
+    if at is None:
+        return
+    checks = [("beyond the maps <= the maps", at["beyond_per_map"], SCALE_TARGETS["overhead_per_map"]),
+              ("probe µs per task (sequential)", at["probe_us_per_task"],
+               SCALE_TARGETS["probe_us_per_task"]),
+              ("report bytes", at["report_bytes"], SCALE_TARGETS["report_bytes"]),
+              ("peak RSS bytes", at["peak_rss_bytes"], SCALE_TARGETS["peak_rss_bytes"])]
+    for name, value, target in checks:
+        met = value is not None and value <= target
+        print(f"  100,000 items: {name}: {value:,.3g} (target <= {target:,.3g}) "
+              f"{'met' if met else 'MISSED'}")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1349,6 +1463,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="interleaved rounds, medians taken across them (default: 3; 1 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: six small primes, one round, fewer samples (under a minute)")
+    parser.add_argument("--scale", default=None, metavar="N,N,...",
+                        help="only the cost against item count, at these item counts "
+                        "(e.g. 1000,10000,100000,1000000); writes the rows to --json")
     args = parser.parse_args(argv)
     if args.rounds is not None and args.rounds < 1:
         parser.error("--rounds must be >= 1")
@@ -1367,6 +1484,14 @@ def make_config(args: argparse.Namespace) -> Config:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.scale:
+        sizes = [int(x.replace("_", "")) for x in args.scale.split(",") if x.strip()]
+        with tempfile.TemporaryDirectory(prefix="profkit-scale-") as tmp:
+            rows = item_scale(sizes, Path(tmp), repeat=args.rounds or 3,
+                              log=lambda m: print(m, file=sys.stderr))
+        Path(args.json).write_text(json.dumps({"item_scale": rows}, indent=2), encoding="utf-8")
+        print_item_scale(rows)
+        return 1 if any(r.get("error") for r in rows) else 0
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     info = machine()

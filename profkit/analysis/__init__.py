@@ -40,7 +40,8 @@ stores under ``analysis`` and what every renderer reads. Its shape::
           "overhead_per_task_s": float,  # pooled: (median - sequential/workers) / items
         }
       },
-      "granularity": {"workers": int, "n_items": int, "item_s": [float], "total_s": float,
+      "granularity": {"workers": int, "n_items": int, "item_s": [float] | None,  # <= 1,000 items
+                      "total_s": float,
                       "largest_item_s": float, "makespan_s": float, "bound": float,
                       "explanation": str} | None,
       "classification": {"kind": "cpu-bound"|"io-bound"|"mixed", "cpu_ratio": float,

@@ -16,8 +16,13 @@ import pandas as pd
 
 def decompose(tasks: pd.DataFrame, *, workers: int, startup_s: float | None,
               pass_wall_s: float | None, timing_median_s: float | None,
-              task_bytes: int | None) -> dict[str, Any] | None:
-    """The overhead parts of one pooled mode, in seconds of wall time, and byte counts."""
+              task_bytes: int | None, items_bytes: int | None = None,
+              results_bytes: int | None = None) -> dict[str, Any] | None:
+    """The overhead parts of one pooled mode, in seconds of wall time, and byte counts.
+
+    ``items_bytes`` and ``results_bytes`` are the pickled totals the engine
+    measured; without them (older runs), the tasks frame's sums.
+    """
     if tasks.empty or not pass_wall_s:
         return None
     wall = float(pass_wall_s)
@@ -58,6 +63,8 @@ def decompose(tasks: pd.DataFrame, *, workers: int, startup_s: float | None,
         "measured_total_s": measured,
         "error_pct": 100.0 * (total - measured) / measured if measured else None,
         "task_bytes": int(task_bytes or 0),
-        "items_bytes": int(tasks["item_bytes"].sum()),
-        "results_bytes": int(tasks["result_bytes"].fillna(0).sum()),
+        "items_bytes": int(tasks["item_bytes"].fillna(0).sum() if items_bytes is None
+                           else items_bytes),
+        "results_bytes": int(tasks["result_bytes"].fillna(0).sum() if results_bytes is None
+                             else results_bytes),
     }

@@ -17,7 +17,10 @@ Start-up is added for the single-map figure, growing with the worker count.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
 
 from profkit.analysis.bounds import chunked, list_schedule_makespan
 from profkit.analysis.verdict import fmt_speedup
@@ -53,6 +56,14 @@ class PoolModel:
     gil: bool  # workers share one GIL and the work holds it while computing
     chunksizes: tuple[int, ...]  # chunksize at W = 1..MAX_WORKERS
     cores: float = 0.0  # cores the pool got during the run (other programs may take some)
+    #: chunksize -> the chunks' durations as an array (computed once per chunksize)
+    _chunks: dict[int, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def chunk_times(self, size: int) -> Any:
+        """The durations of the chunks a pool of this chunksize hands out, as a numpy array."""
+        if size not in self._chunks:
+            self._chunks[size] = np.asarray(chunked(self.durations, size), dtype=float)
+        return self._chunks[size]
 
     @property
     def core_cap(self) -> float:
@@ -65,11 +76,11 @@ class PoolModel:
               cores_cap: float | None = None) -> dict[str, float]:
         """The parts of the model at ``workers``."""
         o = self.per_chunk_s if o is None else o
-        chunks = chunked(self.durations, self.chunksize(workers))
+        chunks = self.chunk_times(self.chunksize(workers))
         cores = min(float(workers), self.core_cap if cores_cap is None else cores_cap)
-        return {"schedule": list_schedule_makespan([c + o for c in chunks], workers),
+        return {"schedule": list_schedule_makespan(chunks + o, workers),
                 "dispatch": len(chunks) * o, "cpu": self.cpu / max(1e-9, cores),
-                "largest": max(chunks) + o if chunks else 0.0}
+                "largest": float(chunks.max()) + o if len(chunks) else 0.0}
 
     def wall(self, workers: int, o: float | None = None, cores_cap: float | None = None) -> float:
         t = self.terms(workers, o, cores_cap)

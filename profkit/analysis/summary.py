@@ -16,6 +16,10 @@ TOP_N = 10
 BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
 BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy before the run
 
+#: Up to this many items run.json lists each item's seconds under granularity; beyond, the
+#: tasks frame holds them (run.json would grow with the item count).
+GRANULARITY_ITEMS = 1000
+
 
 def _map_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool) -> list[float]:
     rows = timings[(timings["mode"] == mode) & (timings["workers"] == workers)
@@ -68,7 +72,8 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
     if sb.capped_by_cpus and sb.cpu_cap is not None:
         text += (f" The CPU seconds cap it lower: {sb.cpu_cap:.2f}× on the "
                  f"{sb.cores:g} core{'s' if sb.cores != 1 else ''} the workers can use.")
-    return {"workers": workers, "n_items": n, "item_s": durations, "total_s": total,
+    return {"workers": workers, "n_items": n,
+            "item_s": durations if n <= GRANULARITY_ITEMS else None, "total_s": total,
             "largest_item_s": largest, "makespan_s": sb.optimum_makespan_s,
             "in_order_makespan_s": sb.dispatch_makespan_s, "bound": sb.best,
             "optimum": sb.optimum, "optimum_exact": sb.optimum_exact, "upper": sb.upper,
@@ -358,7 +363,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
             entry["overheads"] = overheads.decompose(
                 _mode_tasks(tasks, mode), workers=workers, startup_s=info.get("startup_s"),
                 pass_wall_s=info.get("tasks_wall_s"), timing_median_s=entry["wall_median_s"],
-                task_bytes=info.get("task_bytes"))
+                task_bytes=info.get("task_bytes"), items_bytes=info.get("items_bytes"),
+                results_bytes=info.get("results_bytes"))
             if ref_wall and entry["wall_median_s"] is not None:
                 entry["overhead_per_task_s"] = max(
                     0.0, entry["wall_median_s"] - ref_wall / workers) / max(1, n_items)

@@ -60,6 +60,12 @@ class Capture:
         middle = ["…"] if self.tail and len(self.head) == KEEP_LINES else []
         return "\n".join(self.head + middle + self.tail)
 
+    def take(self) -> tuple[str, int]:
+        """The kept lines and the bytes printed so far; the capture starts afresh."""
+        kept = self.text(), self.bytes
+        self.head, self.tail, self.bytes, self._partial = [], [], 0, ""
+        return kept
+
 
 class Router:
     """A stand-in for sys.stdout or sys.stderr that keeps task output apart."""

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import cProfile
 import gc
+import heapq
 import importlib
 import os
 import pickle
 import threading
 import time
 import traceback
+from array import array
 from collections.abc import Callable
 from typing import Any
 
 from profkit.collectors.output import Capture, capturing
-from profkit.model import MemoryLine, Payload, TaskRecord
+from profkit.model import MemoryLine, Payload, TaskColumns, TaskNote, TaskRecord, TaskWorker
 
 TASKS = "tasks"
 CPROFILE = "cprofile"
@@ -103,14 +105,17 @@ def run_batch(
     collector: str,
     line_names: tuple[str, ...] = (),
     ships_results: bool = False,
+    sample_every: int = 1,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Payload:
     """Run ``task`` on each ``(index, item)``; return per-item records and the batch's stats.
 
     A task that raises (``SystemExit`` included) does not stop the batch: its
     record carries the traceback. Results travel back only in the ``tasks``
-    pass; when they must cross a process boundary (``ships_results``), one
-    that cannot be pickled fails its item, naming its type.
+    pass, and only for a sample: every item whose index is a multiple of
+    ``sample_every``, plus the batch's slowest and fastest few. When results
+    must cross a process boundary (``ships_results``), one that cannot be
+    pickled fails its item, naming its type.
     """
     gc_was_enabled = gc.isenabled()
     gc.enable()
@@ -120,12 +125,111 @@ def run_batch(
         from profkit.collectors import gcstats
 
         with gcstats.recording() as collections:
-            payload = _run_batch(task, batch, collector, line_names, ships_results, clock)
+            payload = _run_tasks(task, batch, ships_results, sample_every, clock)
         payload.gc = collections
         return payload
     finally:
         if not gc_was_enabled:
             gc.disable()
+
+
+#: Per batch of the tasks pass, the slowest and the fastest this many items keep their results.
+EXTREMES = 25
+
+
+#: The tasks pass reads the thread's CPU clock (a system call) at most once per this many
+#: seconds of tasks; a run of shorter tasks shares the CPU read in proportion to wall time.
+CPU_READ_S = 20e-6
+
+
+def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_results: bool,
+               sample_every: int, clock: Callable[[], float]) -> Payload:
+    """The tasks pass: times into preallocated arrays; notes only for the few tasks that need one."""
+    n = len(batch)
+    index = array("q", [i for i, _ in batch])
+    start, end, cpu = array("d", bytes(8 * n)), array("d", bytes(8 * n)), array("d", bytes(8 * n))
+    results: list[Any] = [None] * n
+    notes: dict[int, TaskNote] = {}
+    thread_time = time.thread_time
+    k = run_from = 0
+    with capturing() as printed:
+        cpu_mark, mark = thread_time(), clock()
+        for i, item in batch:
+            t0 = clock()
+            try:
+                results[k] = task(item)
+            except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too
+                notes[i] = TaskNote(ok=False, error=_format_error(exc),
+                                    error_type=type(exc).__name__)
+            t1 = end[k] = clock()
+            start[k] = t0
+            if printed.bytes:
+                note = notes.setdefault(i, TaskNote())
+                note.output, note.output_bytes = printed.take()
+            k += 1
+            if t1 - mark >= CPU_READ_S or k == n:
+                now = thread_time()
+                _share_cpu(cpu, start, end, run_from, k, now - cpu_mark, t1 - mark)
+                cpu_mark, mark, run_from = now, t1, k
+    columns = TaskColumns(index=index, start=start, end=end, cpu=cpu, worker=array("q", [0] * n),
+                          workers=[TaskWorker(os.getpid(), threading.current_thread().name)],
+                          notes=notes)
+    _sample_results(columns, results, ships_results, sample_every)
+    return Payload(records=[], tasks=columns)
+
+
+def _share_cpu(cpu: array[float], start: array[float], end: array[float], first: int, stop: int,
+               used: float, wall: float) -> None:
+    """Share the ``used`` CPU seconds of ``wall`` seconds among tasks ``first..stop-1``: each
+    its wall time's share (the loop between the tasks keeps the rest)."""
+    if stop - first == 1:
+        cpu[first] = used
+        return
+    for k in range(first, stop):
+        cpu[k] = used * (end[k] - start[k]) / wall if wall > 0 else 0.0
+
+
+def _sample_results(columns: TaskColumns, results: list[Any], ships_results: bool,
+                    sample_every: int) -> None:
+    """Keep the sampled results with their pickled sizes; total the batch's result bytes.
+
+    All results are pickled in one call (cheap); only when that fails is each
+    one tried, to name the results that cannot be pickled.
+    """
+    notes, index = columns.notes, columns.index
+    try:
+        columns.results_bytes = len(pickle.dumps(results))
+        unpicklable: dict[int, Exception] = {}
+    except Exception:  # noqa: BLE001 - pickle raises many kinds
+        unpicklable = {}
+        for k, result in enumerate(results):
+            try:
+                pickle.dumps(result)
+            except Exception as exc:  # noqa: BLE001 - pickle raises many kinds
+                unpicklable[k] = exc
+    n = len(index)
+    keep = {k for k in range(n) if index[k] % sample_every == 0}
+    if len(keep) < n:
+        spans = [columns.end[k] - columns.start[k] for k in range(n)]
+        keep.update(heapq.nlargest(EXTREMES, range(n), key=spans.__getitem__))
+        keep.update(heapq.nsmallest(EXTREMES, range(n), key=spans.__getitem__))
+    for k in sorted(keep | set(unpicklable)):
+        i = index[k]
+        note = notes.get(i)
+        if note is not None and not note.ok:
+            continue
+        note = notes.setdefault(i, TaskNote())
+        result = results[k]
+        if k in unpicklable:
+            if ships_results:
+                note.ok, note.error_type = False, "PicklingError"
+                note.error = (f"the result of item {i} cannot be pickled: "
+                              f"{type(result).__name__} object ({unpicklable[k]})")
+                continue
+            note.result, note.sampled = result, True
+            continue
+        note.result, note.sampled = result, True
+        note.result_bytes = len(pickle.dumps(result))
 
 
 def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collector: str,

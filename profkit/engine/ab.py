@@ -137,7 +137,7 @@ def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Work
     for mode, _ in modes:
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
     for mode, workload in modes:
-        durations = {r.index: r.end - r.start for r in mode.result.tasks}
+        durations = mode.result.tasks.durations()
         if "cprofile" in options.collectors and mode.live:
             say(f"{mode.name}: cProfile inside the workers")
             mode.attempt(lambda m=mode, w=workload: _cprofile(m, w, items, options))  # type: ignore[misc]

@@ -27,7 +27,7 @@ def item_seconds(modes: Sequence[Mode]) -> dict[int, float]:
     ordered = sorted(modes, key=lambda m: not m.reference)
     for mode in ordered:
         if mode.result.tasks:
-            return {r.index: r.end - r.start for r in mode.result.tasks}
+            return mode.result.tasks.durations()
     return {}
 
 

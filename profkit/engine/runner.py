@@ -54,7 +54,7 @@ from profkit.model import (
     Payload,
     RawRun,
     Status,
-    TaskRecord,
+    TaskColumns,
     Timing,
 )
 from profkit.workloads.model import Workload
@@ -167,23 +167,47 @@ def _last_line(text: str | None) -> str:
 
 
 def _dispatch_sizes(task: Callable[[Any], Any], items: list[Any]) -> tuple[Dispatch, str | None]:
-    """Pickled sizes of the task and items, and the first item that cannot be pickled."""
+    """Pickled sizes of the task and the items, and the first item that cannot be pickled.
+
+    The items are pickled in one call; only when that fails is each one tried.
+    """
     t0 = time.perf_counter()
     try:
         task_bytes = len(pickle.dumps(task))
     except Exception:  # noqa: BLE001 - checked earlier for modes that ship pickles
         task_bytes = 0
-    sizes: list[int] = []
-    problem = None
+    try:
+        return Dispatch(task_bytes, len(pickle.dumps(items)), time.perf_counter() - t0), None
+    except Exception:  # noqa: BLE001 - pickle raises many kinds; find the item below
+        pass
     for index, item in enumerate(items):
         try:
-            sizes.append(len(pickle.dumps(item)))
+            pickle.dumps(item)
         except Exception as exc:  # noqa: BLE001 - pickle raises many kinds
-            sizes.append(0)
-            if problem is None:
-                problem = (f"item {index} ({_short_repr(item)}) cannot be pickled for the workers: "
-                           f"{type(item).__name__} object ({exc})")
-    return Dispatch(task_bytes, sizes, time.perf_counter() - t0), problem
+            return Dispatch(task_bytes, 0, time.perf_counter() - t0), (
+                f"item {index} ({_short_repr(item)}) cannot be pickled for the workers: "
+                f"{type(item).__name__} object ({exc})")
+    return Dispatch(task_bytes, 0, time.perf_counter() - t0), None
+
+
+#: Above this many items, reprs and pickled sizes cover a sample: every k-th item, so that
+#: about this many are covered, plus each batch's slowest and fastest few.
+SAMPLE_ITEMS = 1000
+#: The tasks pass hands each worker about this many batches (fewer when items are few).
+PROBE_BATCHES_PER_WORKER = 32
+#: Above this many items, cProfile covers every k-th item, about this many in all.
+CPROFILE_ITEMS = 20_000
+
+
+def sample_every(n_items: int, wanted: int = SAMPLE_ITEMS) -> int:
+    """The stride of a sample of about ``wanted`` of ``n_items`` items (1: all of them)."""
+    return max(1, -(-n_items // wanted))
+
+
+def probe_batch_size(n_items: int, workers: int, chunksize: int | None) -> int:
+    """Items per batch of the tasks pass: the map's chunksize, or more when items are many,
+    so the records come back in a few batches per worker, never one round trip per task."""
+    return max(chunksize or 1, -(-n_items // (PROBE_BATCHES_PER_WORKER * max(workers, 1))))
 
 
 def _batches(items: list[Any], indices: list[int], size: int) -> list[list[tuple[int, Any]]]:
@@ -199,11 +223,12 @@ def profile_batch_size(n_items: int, workers: int) -> int:
 def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int],
              collector: str, options: Options, batch_size: int,
              names: tuple[str, ...] | None = None,
-             one_at_a_time: bool = False) -> tuple[list[Payload], float, float]:
+             one_at_a_time: bool = False, every: int = 1) -> tuple[list[Payload], float, float]:
     """Submit the batches to the mode's workers; return payloads, the pass's start and wall time.
 
     ``one_at_a_time`` waits for each batch before the next (workers that share
-    one process's memory would otherwise mix their RSS readings).
+    one process's memory would otherwise mix their RSS readings). ``every``
+    is the tasks pass's result sample stride.
     """
     executor = mode.executor
     line_names = options.line_names if names is None else names
@@ -212,7 +237,7 @@ def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int
     handles = []
     for batch in _batches(items, indices, batch_size):
         handle = executor.submit(run_batch, workload.task, batch, collector, line_names,
-                                 executor.traits.ships_pickles)
+                                 executor.traits.ships_pickles, every)
         if one_at_a_time:
             payloads.append(handle.result(timeout=mode.deadline.remaining()))
         else:
@@ -295,37 +320,42 @@ def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options) -
     sampler = MemorySampler(interval=options.memory_interval_s,
                             extra_pids=mode.executor.worker_pids(),
                             title=f"profkit {workload.name} {mode.name}")
+    size = probe_batch_size(len(items), mode.spec.workers, options.chunksize)
     with sampler:
         payloads, t0, wall = run_pass(mode, workload, items, list(range(len(items))), TASKS,
-                                      options, options.chunksize or 1)
+                                      options, size, every=sample_every(len(items)))
     result.memory = [MemorySample(**s) for s in sampler.samples]
     result.memory_dat = sampler.dat
     result.memory_error = sampler.error
     result.tasks_wall_s = wall
     result.phases["warmup"] = wall
-    records: list[TaskRecord] = []
+    tasks = TaskColumns()
     for payload in payloads:
-        for record in payload.records:
-            record.start -= t0
-            record.end -= t0
-            records.append(record)
+        if payload.tasks is not None:
+            tasks.extend(payload.tasks, shift=t0)
         for event in payload.gc:
             event.start -= t0
             result.gc.append(event)
-    result.tasks = records
-    failures = [r for r in records if not r.ok]
+    result.tasks = tasks
+    failures = tasks.failures()
     if failures:
-        first = failures[0]
-        result.failed_item = first.index
-        raise ModeFailed(f"{mode.spec}: the task failed on item {first.index} "
-                         f"({_short_repr(items[first.index])}): {_last_line(first.error)}")
+        index, first = failures[0]
+        result.failed_item = index
+        raise ModeFailed(f"{mode.spec}: the task failed on item {index} "
+                         f"({_short_repr(items[index])}): {_last_line(first.error)}")
+
+
+def cprofile_items(n_items: int) -> list[int]:
+    """The items the cProfile pass covers: all of them, or every k-th of a huge count."""
+    return list(range(0, n_items, sample_every(n_items, CPROFILE_ITEMS)))
 
 
 def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options) -> None:
-    size = profile_batch_size(len(items), mode.spec.workers)
-    payloads, _, wall = run_pass(mode, workload, items, list(range(len(items))), CPROFILE,
-                                 options, size)
+    chosen = cprofile_items(len(items))
+    size = profile_batch_size(len(chosen), mode.spec.workers)
+    payloads, _, wall = run_pass(mode, workload, items, chosen, CPROFILE, options, size)
     mode.result.phases["cprofile"] = wall
+    mode.result.profile_items = len(chosen)
     mode.result.profile = merge.merge_profiles([p.profile for p in payloads if p.profile])
 
 
@@ -514,18 +544,17 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
 
     reference = next((m for m in modes if m.reference and m.live), None)
-    durations = ({r.index: r.end - r.start for r in reference.result.tasks}
-                 if reference is not None else {})
+    durations = reference.result.tasks.durations() if reference is not None else {}
     for mode in modes:
         if "cprofile" in options.collectors and mode.live:
             say(f"{mode.spec}: cProfile inside the workers")
             mode.attempt(lambda m=mode: _cprofile(m, workload, items, options))  # type: ignore[misc]
         if "lines" in options.collectors and mode.live:
-            own = durations or {r.index: r.end - r.start for r in mode.result.tasks}
+            own = durations or mode.result.tasks.durations()
             say(f"{mode.spec}: line_profiler on the items that fit {options.line_budget_s:g} s")
             mode.attempt(lambda m=mode, d=own: _lines(m, workload, items, options, d))  # type: ignore[misc]
         if options.memory_line_names and mode.live:
-            own = durations or {r.index: r.end - r.start for r in mode.result.tasks}
+            own = durations or mode.result.tasks.durations()
             say(f"{mode.spec}: memory_profiler on {', '.join(options.memory_line_names)}, on the "
                 f"items that fit {options.memory_line_budget_s:g} s")
             mode.attempt(lambda m=mode, d=own: _memory_lines(m, workload, items, options, d))  # type: ignore[misc]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from profkit.analysis.verdict import fmt_interval, fmt_seconds, fmt_speedup
+from profkit.render import scale
 from profkit.render.names import fmt_duration, task_label
 from profkit.render.per_call import fmt_sig, per_call_chart
 
@@ -63,7 +64,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, ci=fmt_ci, pct=fmt_pct,
                        ratio_pct=fmt_ratio_pct,
                        bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
-                       duration=fmt_duration)
+                       duration=fmt_duration, item_ranges=scale.item_ranges)
     return env
 
 
@@ -458,8 +459,9 @@ def _items(tasks: pd.DataFrame, order: list[str], strings: _Strings,
     if not modes:
         return None
     ref = next((m for m in modes if single.get(m)), modes[0])
+    main, cut, n_items = scale.table_rows(main, ref)
     per_mode = {m: {int(r["item"]): r for r in _records(main[main["mode"] == m])} for m in modes}
-    items = sorted({i for rows in per_mode.values() for i in rows})
+    items = cut or sorted({i for rows in per_mode.values() for i in rows})
     ok_results = [str(r["result_repr"]) for r in per_mode[ref].values() if r["ok"]]
     seconds = _seconds_results(ok_results)
     result_modes = modes if seconds else [ref]
@@ -508,7 +510,8 @@ def _items(tasks: pd.DataFrame, order: list[str], strings: _Strings,
     return {"modes": modes, "ref": ref, "seconds": seconds, "result_modes": result_modes, "rows": rows,
             "n": len(items), "rest": _rest_json(columns, classes), "rest_n": len(columns[0]),
             "duration_src": dict(zip(modes, sources, strict=True)),
-            "limit": TOP_ITEMS}
+            "limit": TOP_ITEMS, "total": n_items, "cut": cut is not None,
+            "edge": scale.EDGE_ROWS}
 
 
 class _Strings:
@@ -726,7 +729,7 @@ def context(run: Run) -> dict[str, Any]:
     from jinja2.utils import htmlsafe_json_dumps
 
     import profkit
-    from profkit.render import calltree
+    from profkit.render import calltree, charts
 
     meta, a = run.meta or {}, run.analysis or {}
     order = _mode_order(run)
@@ -771,6 +774,9 @@ def context(run: Run) -> dict[str, Any]:
                          if isinstance(e, dict) and e.get("memory_error")},
         "memory_lines": _memory_lines(run, _frame(run, "memory_lines"), order),
         "items": items,
+        "sampled": scale.sampled(meta, len(tasks), int((meta.get("workload") or {}).get("n_items")
+                                                        or 0), len(tasks) > charts.MAX_BARS,
+                                 bool(items and items["cut"])),
         "per_call": per_call_chart(items),
         "functions": functions,
         "strings_json": Markup(htmlsafe_json_dumps(strings.to_list(), separators=(",", ":")))

@@ -86,12 +86,15 @@ def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
                 kind = "dispatch" if cursor == 0.0 else "idle"
                 label = "waiting for the first task" if kind == "dispatch" else "idle between tasks"
                 events.append(_slice(label, kind, pid, tid, startup + cursor, start - cursor))
-            args = {"item": int(row.item), "item_repr": str(row.item_repr), "ok": bool(row.ok),
-                    "cpu_s": _finite(row.cpu_s), "duration_s": _finite(row.duration_s)}
-            if row.ok:
-                args["result"] = str(row.result_repr)
-            else:
-                args["error"] = str(row.error)
+            args: dict[str, Any] = {"item": int(row.item), "ok": bool(row.ok),
+                                    "cpu_s": _finite(row.cpu_s),
+                                    "duration_s": _finite(row.duration_s)}
+            if row.item_repr or not row.ok:  # reprs exist for the sampled items only
+                args["item_repr"] = str(row.item_repr)
+                if row.ok:
+                    args["result"] = str(row.result_repr)
+                else:
+                    args["error"] = str(row.error)
             events.append(_slice(f"item {int(row.item)}", "task" if row.ok else "task,failed", pid, tid,
                                  startup + start, end - start, args))
             cursor = max(cursor, end)

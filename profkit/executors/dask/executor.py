@@ -42,7 +42,7 @@ from profkit.executors.dask.workers import (
     worker_info,
 )
 from profkit.executors.shipping import source_files
-from profkit.model import JSON, ModeSpec, Payload, TaskRecord, Traits, WorkerLabel
+from profkit.model import JSON, ModeSpec, Payload, TaskColumns, TaskRecord, Traits, WorkerLabel
 
 #: How long a refused connection is retried (a scheduler that is still starting).
 REFUSED_GRACE_S = 5.0
@@ -84,6 +84,8 @@ class _DaskFuture:
         result = pool._result(lambda: self._future.result(), {self._future.key: self._what})
         if isinstance(result, Payload):
             pool._correct_clocks(result.records)
+            if result.tasks is not None:
+                pool._correct_task_clocks(result.tasks)
         self._value, self._has_value = result, True
         return result
 
@@ -441,6 +443,13 @@ class DaskExecutor(Executor):
             if offset:
                 record.start -= offset
                 record.end -= offset
+
+    def _correct_task_clocks(self, tasks: TaskColumns) -> None:
+        """:meth:`_correct_clocks` for the tasks pass's columns."""
+        for code, worker in enumerate(tasks.workers):
+            offset = self._offsets.get(worker.address or "", 0.0)
+            if offset:
+                tasks.shift_worker(code, offset)
 
     def worker_pids(self) -> list[int]:
         """Pids of the worker processes on this host (remote ones cannot be sampled)."""

@@ -7,6 +7,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from profkit.model import Payload
@@ -21,6 +22,8 @@ def call_on_worker(fn: Callable[..., Any], *args: Any) -> Any:
         address = get_worker().address
         for record in result.records:
             record.worker = address
+        if result.tasks is not None:
+            result.tasks.workers = [replace(w, address=address) for w in result.tasks.workers]
     return result
 
 

@@ -1,0 +1,81 @@
+"""What the report shows of a large run, so its size does not grow with the item count.
+
+Above :data:`ITEMS_IN_FULL` items the item table shows the slowest and the
+fastest :data:`EDGE_ROWS` items with counts; lists of item numbers collapse
+into ranges; and the report states what it and the run sampled (reprs and
+pickled sizes, the cProfile pass, the timeline's bars). The parquet frames
+keep every task.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Up to this many items the item table holds every one (the rest built on "show all").
+ITEMS_IN_FULL = 2000
+#: Above it: the slowest and the fastest this many items, by their duration in one mode.
+EDGE_ROWS = 25
+
+
+def item_ranges(items: Any, limit: int = 12) -> str:
+    """Item numbers as ranges, ``0–9, 12, 20–99999``, at most ``limit`` of them then a count."""
+    numbers = sorted({int(i) for i in items or []})
+    runs: list[tuple[int, int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    parts = [f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:limit]]
+    if len(runs) > limit:
+        rest = sum(b - a + 1 for a, b in runs[limit:])
+        parts.append(f"and {rest:,} more")
+    return ", ".join(parts)
+
+
+def table_rows(main: pd.DataFrame, ref: str) -> tuple[pd.DataFrame, list[int] | None, int]:
+    """The item table's tasks: all of them, or those of the slowest and fastest
+    :data:`EDGE_ROWS` items of mode ``ref`` (failed items too), in that order.
+
+    Returns the tasks to show, the item order (None: every item, by index) and
+    the number of items.
+    """
+    n_items = int(main["item"].nunique())
+    if n_items <= ITEMS_IN_FULL:
+        return main, None, n_items
+    mine = main[main["mode"] == ref]
+    by_time = mine.sort_values(["duration_s", "item"], ascending=[False, True])["item"]
+    slow = [int(i) for i in by_time.head(EDGE_ROWS)]
+    fast = [int(i) for i in by_time.tail(EDGE_ROWS)]
+    failed = [int(i) for i in main.loc[~main["ok"].astype(bool), "item"].unique()[:EDGE_ROWS]]
+    order = list(dict.fromkeys([*slow, *failed, *fast]))
+    return main[main["item"].isin(order)], order, n_items
+
+
+def sampled(meta: dict[str, Any], n_tasks: int, n_items: int, bars_merge: bool,
+            table_cut: bool) -> list[str]:
+    """Plain sentences naming each part of the run and the report that covers a sample."""
+    out: list[str] = []
+    modes = meta.get("modes") or {}
+    every = max((int(m.get("tasks_sample_every") or 1) for m in modes.values()), default=1)
+    if every > 1:
+        out.append(f"Item and result reprs and pickled sizes: every {every:,}th item, plus the "
+                   "slowest and fastest 25 of each batch of the tasks pass and every failed "
+                   "item (the other rows of frames/tasks.parquet leave them empty; the pickled "
+                   "totals cover every item).")
+    for mode, info in modes.items():
+        covered = info.get("cprofile_items")
+        if covered is not None and covered < n_items:
+            out.append(f"cProfile ({mode}): {int(covered):,} of {n_items:,} items, every "
+                       f"{-(-n_items // max(1, int(covered))):,}th; call counts cover those "
+                       "items only.")
+    if bars_merge:
+        out.append(f"Timelines: {n_tasks:,} tasks drawn as bars that merge tasks closer than "
+                   "1/600 of the pass (every task is in frames/tasks.parquet and trace/).")
+    if table_cut:
+        out.append(f"Item table: the slowest and fastest {EDGE_ROWS} of {n_items:,} items "
+                   "(every task is in frames/tasks.parquet).")
+    return out

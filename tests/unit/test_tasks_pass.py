@@ -1,0 +1,156 @@
+"""The tasks pass's bookkeeping: columns, a bounded sample of results, notes for the few."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from profkit.collectors.output import routed
+from profkit.collectors.worker import CPU_READ_S, EXTREMES, TASKS, run_batch
+from profkit.engine.runner import probe_batch_size, sample_every
+from profkit.frames import COLUMNS, task_frame
+from profkit.model import TaskColumns, WorkerLabel
+from profkit.render import scale
+
+
+def double(i: int) -> int:
+    return i * 2
+
+
+def spin(n: int) -> int:
+    """CPU work of about n loop turns."""
+    total = 0
+    for k in range(n):
+        total += k
+    return total
+
+
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def chatty(i: int) -> int:
+    if i == 3:
+        print("three")
+    if i == 5:
+        raise ValueError("five")
+    return i
+
+
+def lock_for(i: int) -> object:
+    return threading.Lock() if i == 7 else i
+
+
+def test_every_task_gets_times_and_a_sample_gets_results():
+    n = 5000
+    payload = run_batch(double, list(enumerate(range(n))), TASKS, (), True, 100)
+    tasks = payload.tasks
+    assert payload.records == []
+    assert list(tasks.index) == list(range(n))
+    assert all(s <= e for s, e in zip(tasks.start, tasks.end, strict=True))
+    assert all(e <= s for e, s in zip(tasks.end[:-1], tasks.start[1:], strict=True))
+    sampled = {i for i, note in tasks.notes.items() if note.sampled}
+    assert set(range(0, n, 100)) <= sampled
+    assert len(sampled) <= n // 100 + 2 * EXTREMES
+    spans = {i: e - s for i, s, e in zip(tasks.index, tasks.start, tasks.end, strict=True)}
+    slowest = max(spans, key=spans.__getitem__)
+    assert slowest in sampled
+    for i in sampled:
+        assert tasks.notes[i].result == 2 * i
+        assert tasks.notes[i].result_bytes == len(pickle.dumps(2 * i))
+    assert tasks.results_bytes == len(pickle.dumps([2 * i for i in range(n)]))
+
+
+def test_small_batches_keep_every_result():
+    payload = run_batch(double, list(enumerate(range(40))), TASKS, (), True, sample_every(40))
+    assert sorted(i for i, note in payload.tasks.notes.items() if note.sampled) == list(range(40))
+
+
+def test_cpu_seconds_follow_the_work_not_the_wall():
+    spun = run_batch(spin, [(k, 200_000) for k in range(3)], TASKS, (), True, 1).tasks
+    slept = run_batch(nap, [(k, 0.02) for k in range(3)], TASKS, (), True, 1).tasks
+    def share(tasks: TaskColumns) -> float:
+        return sum(tasks.cpu) / sum(e - s for s, e in zip(tasks.start, tasks.end, strict=True))
+
+    # a busy machine lends the spinning task less than a core; sleeping costs almost none
+    assert share(spun) <= 1.2
+    assert share(spun) > 10 * share(slept)
+
+
+def test_tiny_tasks_share_a_cpu_reading_without_exceeding_their_wall():
+    n = 20_000
+    tasks = run_batch(double, list(enumerate(range(n))), TASKS, (), True, 100).tasks
+    wall = sum(e - s for s, e in zip(tasks.start, tasks.end, strict=True))
+    assert 0 < sum(tasks.cpu) <= 1.2 * wall + CPU_READ_S
+
+
+def test_failures_and_output_get_notes_and_the_batch_goes_on():
+    with routed():  # as during a run: what a task prints goes to its capture
+        tasks = run_batch(chatty, list(enumerate(range(8))), TASKS, (), True, 1).tasks
+    assert len(tasks) == 8
+    assert tasks.notes[3].output == "three" and tasks.notes[3].output_bytes == len("three\n")
+    assert not tasks.notes[5].ok and tasks.notes[5].error_type == "ValueError"
+    assert "five" in (tasks.notes[5].error or "")
+    assert [i for i, _ in tasks.failures()] == [5]
+
+
+def test_a_result_that_cannot_be_pickled_fails_its_item_only_where_results_travel():
+    shipped = run_batch(lock_for, list(enumerate(range(10))), TASKS, (), True, 1).tasks
+    assert [i for i, _ in shipped.failures()] == [7]
+    assert shipped.notes[7].error_type == "PicklingError"
+    assert "lock" in (shipped.notes[7].error or "")
+    shared = run_batch(lock_for, list(enumerate(range(10))), TASKS, (), False, 1).tasks
+    assert shared.failures() == []
+
+
+def test_batches_merge_into_one_mode_with_their_workers():
+    a = run_batch(double, [(0, 0), (1, 1)], TASKS, (), True, 1).tasks
+    b = run_batch(double, [(2, 2), (3, 3)], TASKS, (), True, 1).tasks
+    merged = TaskColumns()
+    merged.extend(a, shift=a.start[0])
+    merged.extend(b, shift=a.start[0])
+    assert list(merged.index) == [0, 1, 2, 3]
+    assert list(merged.worker) == [0, 0, 1, 1]
+    assert merged.start[0] == 0.0
+    assert merged.results_bytes == a.results_bytes + b.results_bytes
+    frame = task_frame("sequential", 1, False, WorkerLabel.PID, merged, [0, 1, 2, 3])
+    assert list(frame.columns) == list(COLUMNS["tasks"])
+    assert list(frame["item_repr"]) == ["0", "1", "2", "3"]
+    assert list(frame["result_repr"]) == ["0", "2", "4", "6"]
+    assert list(frame["item_bytes"]) == [float(len(pickle.dumps(i))) for i in range(4)]
+    assert frame["duration_s"].tolist() == pytest.approx(
+        [e - s for s, e in zip(merged.start, merged.end, strict=True)])
+
+
+def test_probe_batches_are_few_per_worker_and_never_smaller_than_the_chunksize():
+    assert probe_batch_size(6, 2, None) == 1
+    assert probe_batch_size(100_000, 2, None) == -(-100_000 // 64)
+    assert probe_batch_size(100, 2, 50) == 50
+    assert sample_every(1000) == 1 and sample_every(100_000) == 100
+
+
+def test_item_ranges_collapse_runs():
+    assert scale.item_ranges([0, 1, 2, 3, 7, 9, 10]) == "0–3, 7, 9–10"
+    assert scale.item_ranges(range(100_000)) == "0–99999"
+    many = scale.item_ranges(range(0, 100, 2), limit=3)
+    assert many == "0, 2, 4, and 47 more"
+
+
+def test_the_item_table_takes_the_slowest_and_fastest_items():
+    n = scale.ITEMS_IN_FULL + 500
+    frame = pd.DataFrame({"mode": "sequential", "item": range(n),
+                          "duration_s": [float((k * 7919) % n) for k in range(n)],
+                          "ok": [k != 11 for k in range(n)]})
+    rows, order, total = scale.table_rows(frame, "sequential")
+    assert total == n
+    assert order is not None
+    by_time = frame.sort_values("duration_s", ascending=False)["item"].tolist()
+    assert order[:scale.EDGE_ROWS] == by_time[:scale.EDGE_ROWS]
+    assert set(by_time[-scale.EDGE_ROWS:]) <= set(order)
+    assert 11 in order
+    assert set(rows["item"]) == set(order)

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,6 +149,13 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Write text to a temporary name beside ``path``, then rename it into place."""
     with _atomic(path, "w") as f:
         f.write(text)
+
+
+def atomic_write_pieces(path: Path, pieces: Iterable[str]) -> None:
+    """:func:`atomic_write_text` for text that comes in pieces (never all in memory at once)."""
+    with _atomic(path, "w") as f:
+        for piece in pieces:
+            f.write(piece)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

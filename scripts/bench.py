@@ -1369,7 +1369,8 @@ json.dump({"code": code, "wall_s": time.perf_counter() - t0,
 
 
 def item_scale(sizes: Sequence[int], workdir: Path, repeat: int = 3,
-               log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+               log: Callable[[str], None] = print,
+               extra_args: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Cost against item count: ``profkit profile`` of ``i * 2`` over N items, per N.
 
     For each N: profkit's own time beyond its timed maps (the rounds and the
@@ -1377,7 +1378,7 @@ def item_scale(sizes: Sequence[int], workdir: Path, repeat: int = 3,
     cost per task in sequential mode; the report's size; and the peak RSS of
     the profkit process. From 1,000,000 items on, only sequential and
     processes run, with ``--chunksize auto`` (one item per hand-out would take
-    minutes per map).
+    minutes per map). ``extra_args`` go to every ``profkit profile``.
     """
     import pandas as pd
 
@@ -1392,7 +1393,7 @@ def item_scale(sizes: Sequence[int], workdir: Path, repeat: int = 3,
         modes = "sequential,processes" if huge else "sequential,threads,processes"
         cmd = [sys.executable, str(workdir / "scale_run.py"), str(stats), "profile",
                "scale_wl.py:tiny", "--repeat", str(repeat), "--modes", modes, "--out", str(out),
-               "--quiet", *(["--chunksize", "auto"] if huge else [])]
+               "--quiet", *(["--chunksize", "auto"] if huge else []), *extra_args]
         env = {**os.environ, "PROFKIT_SCALE_N": str(n)}
         log(f"item scale: {n:,} items ({modes})")
         t0 = time.perf_counter()
@@ -1412,7 +1413,7 @@ def item_scale(sizes: Sequence[int], workdir: Path, repeat: int = 3,
         warmup = (meta["modes"].get("sequential") or {}).get("phase_s", {}).get("warmup")
         beyond = wall - maps_s - startups_s
         rows.append({
-            "items": n, "modes": modes, "end_to_end_s": wall, "maps_s": maps_s,
+            "items": n, "modes": modes, "args": list(extra_args), "end_to_end_s": wall, "maps_s": maps_s,
             "startups_s": startups_s, "beyond_s": beyond,
             "beyond_per_map": beyond / maps_s if maps_s > 0 else None,
             "end_to_end_per_map": wall / maps_s if maps_s > 0 else None,
@@ -1466,6 +1467,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", default=None, metavar="N,N,...",
                         help="only the cost against item count, at these item counts "
                         "(e.g. 1000,10000,100000,1000000); writes the rows to --json")
+    parser.add_argument("--scale-args", default="", metavar="ARGS",
+                        help="with --scale: extra arguments for every profkit profile, "
+                        "e.g. '--line-budget 0.01'")
     args = parser.parse_args(argv)
     if args.rounds is not None and args.rounds < 1:
         parser.error("--rounds must be >= 1")
@@ -1488,7 +1492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = [int(x.replace("_", "")) for x in args.scale.split(",") if x.strip()]
         with tempfile.TemporaryDirectory(prefix="profkit-scale-") as tmp:
             rows = item_scale(sizes, Path(tmp), repeat=args.rounds or 3,
-                              log=lambda m: print(m, file=sys.stderr))
+                              log=lambda m: print(m, file=sys.stderr),
+                              extra_args=args.scale_args.split())
         Path(args.json).write_text(json.dumps({"item_scale": rows}, indent=2), encoding="utf-8")
         print_item_scale(rows)
         return 1 if any(r.get("error") for r in rows) else 0

@@ -22,18 +22,19 @@ if TYPE_CHECKING:
 TRIAL_ROUNDS = 3
 
 
-def item_seconds(modes: Sequence[Mode]) -> dict[int, float]:
-    """Per-item seconds from the reference's probe, else from any mode's."""
+def median_item_s(modes: Sequence[Mode]) -> float | None:
+    """The median item's seconds in the reference's probe, else in any mode's."""
     ordered = sorted(modes, key=lambda m: not m.reference)
     for mode in ordered:
-        if mode.result.tasks:
-            return mode.result.tasks.durations()
-    return {}
+        tasks = mode.result.tasks
+        if tasks:
+            return statistics.median(e - s for s, e in zip(tasks.start, tasks.end, strict=True))
+    return None
 
 
-def auto_chunksize(seconds: dict[int, float], n_items: int, workers: int) -> int:
+def auto_chunksize(median_s: float | None, n_items: int, workers: int) -> int:
     """Chunks of work for tiny tasks (four per worker), one item at a time otherwise."""
-    if not seconds or statistics.median(seconds.values()) >= TINY_TASK_S:
+    if median_s is None or median_s >= TINY_TASK_S:
         return 1
     return advised_chunksize(n_items, workers)
 
@@ -47,10 +48,10 @@ def set_chunksize(mode: Mode, chunksize: int) -> None:
 
 def apply_auto(modes: Sequence[Mode], n_items: int, say: Callable[[str], None]) -> None:
     """Resolve ``--chunksize auto`` for every live mode that honours a chunksize."""
-    seconds = item_seconds(modes)
+    median_s = median_item_s(modes)
     for mode in modes:
         if mode.live and mode.executor.traits.honours_chunksize:
-            chunksize = auto_chunksize(seconds, n_items, mode.spec.workers)
+            chunksize = auto_chunksize(median_s, n_items, mode.spec.workers)
             set_chunksize(mode, chunksize)
             say(f"{mode.spec}: --chunksize auto picked {chunksize}")
 
@@ -58,8 +59,8 @@ def apply_auto(modes: Sequence[Mode], n_items: int, say: Callable[[str], None]) 
 def try_advised(modes: Sequence[Mode], items: list[Any], task: Callable[[Any], Any],
                 say: Callable[[str], None]) -> None:
     """Time the chunksize the report would advise against each tiny-task mode's own."""
-    seconds = item_seconds(modes)
-    if not seconds or statistics.median(seconds.values()) >= TINY_TASK_S:
+    median_s = median_item_s(modes)
+    if median_s is None or median_s >= TINY_TASK_S:
         return
     reference = next((m for m in modes if m.reference), None)
     ref_walls = [t.wall_s for t in reference.result.timings if t.phase == "map"] \

@@ -210,9 +210,9 @@ def probe_batch_size(n_items: int, workers: int, chunksize: int | None) -> int:
     return max(chunksize or 1, -(-n_items // (PROBE_BATCHES_PER_WORKER * max(workers, 1))))
 
 
-def _batches(items: list[Any], indices: list[int], size: int) -> list[list[tuple[int, Any]]]:
-    pairs = [(i, items[i]) for i in indices]
-    return [pairs[k:k + size] for k in range(0, len(pairs), size)]
+def _batches(items: list[Any], indices: list[int], size: int) -> Iterator[list[tuple[int, Any]]]:
+    for k in range(0, len(indices), size):
+        yield [(i, items[i]) for i in indices[k:k + size]]
 
 
 def profile_batch_size(n_items: int, workers: int) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,20 +51,31 @@ def _meta_event(kind: str, pid: int, tid: int, name: str) -> dict[str, Any]:
 def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | None = None,
                  collections: pd.DataFrame | None = None) -> dict[str, Any]:
     """The Chrome trace of one mode's warm-up pass: ``{"traceEvents": [...], ...}``."""
+    return {"traceEvents": list(trace_events(tasks, mode, mode_meta, collections)),
+            **_trace_tail(mode)}
+
+
+def _trace_tail(mode: str) -> dict[str, Any]:
+    return {"displayTimeUnit": "ms",
+            "otherData": {"generator": "profkit", "mode": mode,
+                          "note": "warm-up pass, no profiler active; times in µs from the pool's start"}}
+
+
+def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | None = None,
+                 collections: pd.DataFrame | None = None) -> Iterator[dict[str, Any]]:
+    """The events of :func:`chrome_trace`, one at a time (a large pass need not sit in memory)."""
     info = mode_meta or {}
     traits = info.get("traits") or {}
     mine = tasks[(tasks["mode"] == mode) & ~tasks["sweep"].astype(bool)].sort_values("start_s")
     startup = float(info.get("startup_s") or 0.0) if traits.get("parallel", True) else 0.0
     wall = info.get("tasks_wall_s")
     pass_end = float(wall) if wall is not None else (float(mine["end_s"].max()) if not mine.empty else 0.0)
-    events: list[dict[str, Any]] = [
-        _meta_event("process_name", PARENT_PID, 0, f"profkit parent ({mode})"),
-        _meta_event("thread_name", PARENT_PID, 0, "map"),
-    ]
+    yield _meta_event("process_name", PARENT_PID, 0, f"profkit parent ({mode})")
+    yield _meta_event("thread_name", PARENT_PID, 0, "map")
     if startup > 0:
-        events.append(_slice("pool start-up", "startup", PARENT_PID, 0, 0.0, startup,
+        yield (_slice("pool start-up", "startup", PARENT_PID, 0, 0.0, startup,
                              {"workers": info.get("workers")}))
-    events.append(_slice(f"map over {len(mine)} items", "pass", PARENT_PID, 0, startup, pass_end,
+    yield (_slice(f"map over {len(mine)} items", "pass", PARENT_PID, 0, startup, pass_end,
                          {"mode": mode, "workers": info.get("workers")}))
     tids: dict[tuple[int, str], int] = {}
     named_pids: set[int] = set()
@@ -74,9 +86,9 @@ def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
         worker = str(group["worker"].iloc[0])
         if pid not in named_pids:
             label = f"worker {worker}" if traits.get("ships_pickles") else f"{mode} (pid {pid})"
-            events.append(_meta_event("process_name", pid, 0, label))
+            yield (_meta_event("process_name", pid, 0, label))
             named_pids.add(pid)
-        events.append(_meta_event("thread_name", pid, tid,
+        yield (_meta_event("thread_name", pid, tid,
                                   worker if traits.get("worker_label") == "thread" else thread))
         cursor = 0.0
         row: Any
@@ -85,7 +97,7 @@ def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
             if start - cursor > MIN_GAP_S:
                 kind = "dispatch" if cursor == 0.0 else "idle"
                 label = "waiting for the first task" if kind == "dispatch" else "idle between tasks"
-                events.append(_slice(label, kind, pid, tid, startup + cursor, start - cursor))
+                yield (_slice(label, kind, pid, tid, startup + cursor, start - cursor))
             args: dict[str, Any] = {"item": int(row.item), "ok": bool(row.ok),
                                     "cpu_s": _finite(row.cpu_s),
                                     "duration_s": _finite(row.duration_s)}
@@ -95,11 +107,11 @@ def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
                     args["result"] = str(row.result_repr)
                 else:
                     args["error"] = str(row.error)
-            events.append(_slice(f"item {int(row.item)}", "task" if row.ok else "task,failed", pid, tid,
+            yield (_slice(f"item {int(row.item)}", "task" if row.ok else "task,failed", pid, tid,
                                  startup + start, end - start, args))
             cursor = max(cursor, end)
         if pass_end - cursor > MIN_GAP_S:
-            events.append(_slice("idle after its last task", "idle", pid, tid, startup + cursor,
+            yield (_slice("idle after its last task", "idle", pid, tid, startup + cursor,
                                  pass_end - cursor))
     if collections is not None and not collections.empty:
         workers = {str(g["worker"].iloc[0]): key for key, g in mine.groupby(["pid", "thread"], sort=False)}
@@ -107,17 +119,28 @@ def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
             key = workers.get(str(row.worker))
             if key is None:
                 continue
-            events.append(_slice(f"GC gen {int(row.generation)}", "gc", int(key[0]),
+            yield (_slice(f"GC gen {int(row.generation)}", "gc", int(key[0]),
                                  tids[(int(key[0]), str(key[1]))], startup + float(row.start_s),
                                  float(row.duration_s), {"collected": int(row.collected)}))
-    return {"traceEvents": events, "displayTimeUnit": "ms",
-            "otherData": {"generator": "profkit", "mode": mode,
-                          "note": "warm-up pass, no profiler active; times in µs from the pool's start"}}
+
+
+def _streamed(events: Iterator[dict[str, Any]], tail: dict[str, Any]) -> Iterator[str]:
+    """The JSON text of a trace, piece by piece: the same document ``json.dumps`` would give."""
+    def dumps(value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+    yield '{"traceEvents":['
+    for k, event in enumerate(events):
+        yield ("," if k else "") + dumps(event)
+    yield "]"
+    for key, value in tail.items():
+        yield f",{dumps(key)}:{dumps(value)}"
+    yield "}"
 
 
 def write_traces(run: Run, directory: str | os.PathLike[str]) -> dict[str, str]:
     """Write ``trace/<mode>.json`` for each mode with tasks; return mode -> relative path."""
-    from profkit.store import atomic_write_text
+    from profkit.store import atomic_write_pieces
 
     tasks = (run.frames or {}).get("tasks")
     if tasks is None or tasks.empty:
@@ -128,8 +151,8 @@ def write_traces(run: Run, directory: str | os.PathLike[str]) -> dict[str, str]:
     for mode in dict.fromkeys(main["mode"].astype(str)):
         if not mode.replace("_", "").isalnum():
             continue  # the mode names a file: only plain names
-        trace = chrome_trace(tasks, mode, modes_meta.get(mode), (run.frames or {}).get("gc"))
+        events = trace_events(tasks, mode, modes_meta.get(mode), (run.frames or {}).get("gc"))
         rel = f"{TRACE_DIR}/{mode}.json"
-        atomic_write_text(Path(directory) / rel, json.dumps(trace, separators=(",", ":"), allow_nan=False))
+        atomic_write_pieces(Path(directory) / rel, _streamed(events, _trace_tail(mode)))
         out[mode] = rel
     return out

@@ -58,6 +58,9 @@ class PoolModel:
     cores: float = 0.0  # cores the pool got during the run (other programs may take some)
     #: chunksize -> the chunks' durations as an array (computed once per chunksize)
     _chunks: dict[int, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: (workers, o, cores_cap) -> terms: wall() and limit() ask for the same ones
+    _terms: dict[tuple[int, float | None, float | None], dict[str, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def chunk_times(self, size: int) -> Any:
         """The durations of the chunks a pool of this chunksize hands out, as a numpy array."""
@@ -75,6 +78,13 @@ class PoolModel:
     def terms(self, workers: int, o: float | None = None,
               cores_cap: float | None = None) -> dict[str, float]:
         """The parts of the model at ``workers``."""
+        key = (workers, o, cores_cap)
+        if key not in self._terms:
+            self._terms[key] = self._compute_terms(workers, o, cores_cap)
+        return self._terms[key]
+
+    def _compute_terms(self, workers: int, o: float | None,
+                       cores_cap: float | None) -> dict[str, float]:
         o = self.per_chunk_s if o is None else o
         chunks = self.chunk_times(self.chunksize(workers))
         cores = min(float(workers), self.core_cap if cores_cap is None else cores_cap)

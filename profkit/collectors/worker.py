@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import cProfile
 import gc
-import heapq
 import importlib
 import os
 import pickle
@@ -189,6 +188,23 @@ def _share_cpu(cpu: array[float], start: array[float], end: array[float], first:
         cpu[k] = used * (end[k] - start[k]) / wall if wall > 0 else 0.0
 
 
+def _sampled_rows(columns: TaskColumns, sample_every: int) -> set[int]:
+    """Rows whose item index is a multiple of ``sample_every``, plus the :data:`EXTREMES`
+    slowest and fastest rows of the batch (all rows when the stride is 1)."""
+    n = len(columns.index)
+    if sample_every <= 1 or n <= 2 * EXTREMES:
+        return set(range(n))
+    import numpy as np
+
+    index = np.frombuffer(columns.index, dtype=np.int64)
+    spans = np.frombuffer(columns.end, dtype=np.float64) - np.frombuffer(columns.start,
+                                                                        dtype=np.float64)
+    order = np.argpartition(spans, (EXTREMES, n - EXTREMES - 1))
+    rows = np.concatenate([np.flatnonzero(index % sample_every == 0), order[:EXTREMES],
+                           order[n - EXTREMES:]])
+    return {int(k) for k in rows}
+
+
 def _sample_results(columns: TaskColumns, results: list[Any], ships_results: bool,
                     sample_every: int) -> None:
     """Keep the sampled results with their pickled sizes; total the batch's result bytes.
@@ -207,12 +223,7 @@ def _sample_results(columns: TaskColumns, results: list[Any], ships_results: boo
                 pickle.dumps(result)
             except Exception as exc:  # noqa: BLE001 - pickle raises many kinds
                 unpicklable[k] = exc
-    n = len(index)
-    keep = {k for k in range(n) if index[k] % sample_every == 0}
-    if len(keep) < n:
-        spans = [columns.end[k] - columns.start[k] for k in range(n)]
-        keep.update(heapq.nlargest(EXTREMES, range(n), key=spans.__getitem__))
-        keep.update(heapq.nsmallest(EXTREMES, range(n), key=spans.__getitem__))
+    keep = _sampled_rows(columns, sample_every)
     for k in sorted(keep | set(unpicklable)):
         i = index[k]
         note = notes.get(i)

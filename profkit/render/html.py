@@ -724,6 +724,15 @@ def _artifacts(run: Run) -> dict[str, Any]:
             "any": bool(art)}
 
 
+def _timeline_tasks(tasks: pd.DataFrame, a: dict[str, Any], order: list[str]) -> dict[str, int]:
+    """Tasks per mode that has a timeline (the pooled modes of the main run)."""
+    if tasks.empty:
+        return {}
+    main = tasks[~tasks["sweep"].astype(bool)]
+    counts = main["mode"].astype(str).value_counts()
+    return {m: int(counts[m]) for m in order if m in counts and not _trait(a, m, "reference")}
+
+
 def context(run: Run) -> dict[str, Any]:
     """Everything the template reads, as plain values (strings are escaped by the template)."""
     from jinja2.utils import htmlsafe_json_dumps
@@ -774,9 +783,9 @@ def context(run: Run) -> dict[str, Any]:
                          if isinstance(e, dict) and e.get("memory_error")},
         "memory_lines": _memory_lines(run, _frame(run, "memory_lines"), order),
         "items": items,
-        "sampled": scale.sampled(meta, len(tasks), int((meta.get("workload") or {}).get("n_items")
-                                                        or 0), len(tasks) > charts.MAX_BARS,
-                                 bool(items and items["cut"])),
+        "sampled": scale.sampled(meta, _timeline_tasks(tasks, a, order),
+                                 int((meta.get("workload") or {}).get("n_items") or 0),
+                                 charts.MAX_BARS, bool(items and items["cut"])),
         "per_call": per_call_chart(items),
         "functions": functions,
         "strings_json": Markup(htmlsafe_json_dumps(strings.to_list(), separators=(",", ":")))

@@ -55,9 +55,12 @@ def table_rows(main: pd.DataFrame, ref: str) -> tuple[pd.DataFrame, list[int] | 
     return main[main["item"].isin(order)], order, n_items
 
 
-def sampled(meta: dict[str, Any], n_tasks: int, n_items: int, bars_merge: bool,
+def sampled(meta: dict[str, Any], timeline_tasks: dict[str, int], n_items: int, max_bars: int,
             table_cut: bool) -> list[str]:
-    """Plain sentences naming each part of the run and the report that covers a sample."""
+    """Plain sentences naming each part of the run and the report that covers a sample.
+
+    ``timeline_tasks``: tasks per mode with a timeline; above ``max_bars`` its bars merge.
+    """
     out: list[str] = []
     modes = meta.get("modes") or {}
     every = max((int(m.get("tasks_sample_every") or 1) for m in modes.values()), default=1)
@@ -72,9 +75,11 @@ def sampled(meta: dict[str, Any], n_tasks: int, n_items: int, bars_merge: bool,
             out.append(f"cProfile ({mode}): {int(covered):,} of {n_items:,} items, every "
                        f"{-(-n_items // max(1, int(covered))):,}th; call counts cover those "
                        "items only.")
-    if bars_merge:
-        out.append(f"Timelines: {n_tasks:,} tasks drawn as bars that merge tasks closer than "
-                   "1/600 of the pass (every task is in frames/tasks.parquet and trace/).")
+    merged = {m: n for m, n in timeline_tasks.items() if n > max_bars}
+    if merged:
+        each = ", ".join(f"{m} {n:,} tasks" for m, n in merged.items())
+        out.append(f"Timelines ({each}): tasks closer together than 1/600 of the pass are drawn "
+                   "as one bar (every task is in frames/tasks.parquet and trace/).")
     if table_cut:
         out.append(f"Item table: the slowest and fastest {EDGE_ROWS} of {n_items:,} items "
                    "(every task is in frames/tasks.parquet).")

@@ -9,6 +9,7 @@ its last one. Times are microseconds from the pool's start.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -73,10 +74,10 @@ def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
     yield _meta_event("process_name", PARENT_PID, 0, f"profkit parent ({mode})")
     yield _meta_event("thread_name", PARENT_PID, 0, "map")
     if startup > 0:
-        yield (_slice("pool start-up", "startup", PARENT_PID, 0, 0.0, startup,
-                             {"workers": info.get("workers")}))
-    yield (_slice(f"map over {len(mine)} items", "pass", PARENT_PID, 0, startup, pass_end,
-                         {"mode": mode, "workers": info.get("workers")}))
+        yield _slice("pool start-up", "startup", PARENT_PID, 0, 0.0, startup,
+                     {"workers": info.get("workers")})
+    yield _slice(f"map over {len(mine)} items", "pass", PARENT_PID, 0, startup, pass_end,
+                 {"mode": mode, "workers": info.get("workers")})
     tids: dict[tuple[int, str], int] = {}
     named_pids: set[int] = set()
     key: Any
@@ -86,52 +87,56 @@ def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
         worker = str(group["worker"].iloc[0])
         if pid not in named_pids:
             label = f"worker {worker}" if traits.get("ships_pickles") else f"{mode} (pid {pid})"
-            yield (_meta_event("process_name", pid, 0, label))
+            yield _meta_event("process_name", pid, 0, label)
             named_pids.add(pid)
-        yield (_meta_event("thread_name", pid, tid,
-                                  worker if traits.get("worker_label") == "thread" else thread))
+        yield _meta_event("thread_name", pid, tid,
+                          worker if traits.get("worker_label") == "thread" else thread)
         cursor = 0.0
-        row: Any
-        for row in group.itertuples(index=False):
-            start, end = float(row.start_s), float(row.end_s)
+        columns = [group[c].tolist() for c in ("start_s", "end_s", "item", "ok", "cpu_s",
+                                               "duration_s", "item_repr", "result_repr", "error")]
+        for start, end, item, ok, cpu_s, duration_s, item_repr, result_repr, error in zip(
+                *columns, strict=True):
             if start - cursor > MIN_GAP_S:
                 kind = "dispatch" if cursor == 0.0 else "idle"
                 label = "waiting for the first task" if kind == "dispatch" else "idle between tasks"
-                yield (_slice(label, kind, pid, tid, startup + cursor, start - cursor))
-            args: dict[str, Any] = {"item": int(row.item), "ok": bool(row.ok),
-                                    "cpu_s": _finite(row.cpu_s),
-                                    "duration_s": _finite(row.duration_s)}
-            if row.item_repr or not row.ok:  # reprs exist for the sampled items only
-                args["item_repr"] = str(row.item_repr)
-                if row.ok:
-                    args["result"] = str(row.result_repr)
+                yield _slice(label, kind, pid, tid, startup + cursor, start - cursor)
+            args: dict[str, Any] = {"item": int(item), "ok": bool(ok), "cpu_s": _finite(cpu_s),
+                                    "duration_s": _finite(duration_s)}
+            if item_repr or not ok:  # reprs exist for the sampled items only
+                args["item_repr"] = str(item_repr)
+                if ok:
+                    args["result"] = str(result_repr)
                 else:
-                    args["error"] = str(row.error)
-            yield (_slice(f"item {int(row.item)}", "task" if row.ok else "task,failed", pid, tid,
-                                 startup + start, end - start, args))
+                    args["error"] = str(error)
+            yield _slice(f"item {int(item)}", "task" if ok else "task,failed", pid, tid,
+                         startup + start, end - start, args)
             cursor = max(cursor, end)
         if pass_end - cursor > MIN_GAP_S:
-            yield (_slice("idle after its last task", "idle", pid, tid, startup + cursor,
-                                 pass_end - cursor))
+            yield _slice("idle after its last task", "idle", pid, tid, startup + cursor,
+                         pass_end - cursor)
     if collections is not None and not collections.empty:
+        row: Any
         workers = {str(g["worker"].iloc[0]): key for key, g in mine.groupby(["pid", "thread"], sort=False)}
         for row in collections[collections["mode"] == mode].itertuples(index=False):
             key = workers.get(str(row.worker))
             if key is None:
                 continue
-            yield (_slice(f"GC gen {int(row.generation)}", "gc", int(key[0]),
-                                 tids[(int(key[0]), str(key[1]))], startup + float(row.start_s),
-                                 float(row.duration_s), {"collected": int(row.collected)}))
+            yield _slice(f"GC gen {int(row.generation)}", "gc", int(key[0]),
+                         tids[(int(key[0]), str(key[1]))], startup + float(row.start_s),
+                         float(row.duration_s), {"collected": int(row.collected)})
 
 
-def _streamed(events: Iterator[dict[str, Any]], tail: dict[str, Any]) -> Iterator[str]:
-    """The JSON text of a trace, piece by piece: the same document ``json.dumps`` would give."""
+def _streamed(events: Iterator[dict[str, Any]], tail: dict[str, Any],
+              chunk: int = 2000) -> Iterator[str]:
+    """The JSON text of a trace, ``chunk`` events at a time: the document ``json.dumps`` gives."""
     def dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
     yield '{"traceEvents":['
-    for k, event in enumerate(events):
-        yield ("," if k else "") + dumps(event)
+    first = True
+    while block := list(itertools.islice(events, chunk)):
+        yield ("" if first else ",") + dumps(block)[1:-1]
+        first = False
     yield "]"
     for key, value in tail.items():
         yield f",{dumps(key)}:{dumps(value)}"

@@ -85,7 +85,7 @@ def test_the_report_is_small_and_says_what_it_samples(big_run):
     assert f"every {sample_every(N):,}th item" in text
     covered = run.meta["modes"]["sequential"]["cprofile_items"]
     assert f"cProfile (sequential): {covered:,} of {N:,} items" in text
-    assert f"{2 * N:,} tasks drawn as bars" in text
+    assert f"Timelines (processes {N:,} tasks)" in text
     assert f"slowest and fastest {EDGE_ROWS} of {N:,} items" in text
     assert 'id="rest-items"' not in html or len(html) < REPORT_LIMIT
 

@@ -490,11 +490,11 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
                     "memory_total_bytes": "?int", "start_method": "?str",
                     "others_cpu_during_run": "?num", "packages": "dict[str]"},
     "modes.*": {"workers": "!int", "traits": "!dict", "pool": "?dict", "startup_s": "?num",
+                "items_bytes": "?int", "results_bytes": "?int", "tasks_sample_every": "?int",
+                "cprofile_items": "?int",
                 "tasks_wall_s": "?num",
                 "line_items": "?list[int]", "failed_item": "?int", "task_bytes": "?int",
-                "items_bytes": "?int", "results_bytes": "?int", "tasks_sample_every": "?int",
-                "cprofile_items": "?int", "pickle_items_s": "?num", "phase_s": "?dict[num]",
-                "traceback": "?str"},
+                "pickle_items_s": "?num", "phase_s": "?dict[num]", "traceback": "?str"},
 }
 
 

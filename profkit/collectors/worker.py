@@ -104,17 +104,16 @@ def run_batch(
     collector: str,
     line_names: tuple[str, ...] = (),
     ships_results: bool = False,
-    sample_every: int = 1,
     clock: Callable[[], float] = time.perf_counter,
+    *,
+    sample_every: int = 1,
 ) -> Payload:
     """Run ``task`` on each ``(index, item)``; return per-item records and the batch's stats.
 
     A task that raises (``SystemExit`` included) does not stop the batch: its
     record carries the traceback. Results travel back only in the ``tasks``
-    pass, and only for a sample: every item whose index is a multiple of
-    ``sample_every``, plus the batch's slowest and fastest few. When results
-    must cross a process boundary (``ships_results``), one that cannot be
-    pickled fails its item, naming its type.
+    pass; when they must cross a process boundary (``ships_results``), one
+    that cannot be pickled fails its item, naming its type.
     """
     gc_was_enabled = gc.isenabled()
     gc.enable()
@@ -143,7 +142,11 @@ CPU_READ_S = 20e-6
 
 def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_results: bool,
                sample_every: int, clock: Callable[[], float]) -> Payload:
-    """The tasks pass: times into preallocated arrays; notes only for the few tasks that need one."""
+    """The tasks pass: times into preallocated arrays; notes only for the few tasks that need one.
+
+    Results come back for a sample only: every item whose index is a multiple
+    of ``sample_every``, plus the batch's slowest and fastest :data:`EXTREMES`.
+    """
     n = len(batch)
     index = array("q", [i for i, _ in batch])
     start, end, cpu = array("d", bytes(8 * n)), array("d", bytes(8 * n)), array("d", bytes(8 * n))

@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from profkit.collectors import merge, output
@@ -236,8 +237,8 @@ def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int
     payloads: list[Payload] = []
     handles = []
     for batch in _batches(items, indices, batch_size):
-        handle = executor.submit(run_batch, workload.task, batch, collector, line_names,
-                                 executor.traits.ships_pickles, every)
+        handle = executor.submit(partial(run_batch, sample_every=every), workload.task, batch,
+                                 collector, line_names, executor.traits.ships_pickles)
         if one_at_a_time:
             payloads.append(handle.result(timeout=mode.deadline.remaining()))
         else:

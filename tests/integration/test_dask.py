@@ -210,9 +210,10 @@ def test_executor_map_duplicates_submit_and_close(no_orphans):
         assert wall > 0 and cpu > 0
         # pure=False: equal items are separate tasks; each runs on a worker, none is merged.
         payload = pool.submit(run_batch, is_prime, list(enumerate(SMALL)), TASKS, ()).result(timeout=60)
-        assert [r.index for r in payload.records] == list(range(6))
-        assert all(ADDRESS.match(r.worker) for r in payload.records)
-        assert [r.result for r in payload.records] == [is_prime(n) for n in SMALL]
+        tasks = payload.tasks
+        assert list(tasks.index) == list(range(6))
+        assert all(ADDRESS.match(tasks.workers[w].address) for w in tasks.worker)
+        assert [tasks.notes[i].result for i in range(6)] == [is_prime(n) for n in SMALL]
         with pytest.raises(TimeoutError):
             pool.submit(time.sleep, 3).result(timeout=0.2)
         pids = pool.worker_pids()
@@ -456,7 +457,7 @@ def test_dask_workers_time_with_gc_off_and_profile_with_it_on(no_orphans):
         executor.start(gc_enabled)
         assert set(executor.client.run(gc_enabled, None).values()) == {False}
         payload = executor.submit(run_batch, gc_enabled, [(0, None)], TASKS).result(timeout=60)
-        assert payload.records[0].result is True
+        assert payload.tasks.notes[0].result is True
     finally:
         executor.close(kill=True)
 

@@ -48,7 +48,7 @@ def lock_for(i: int) -> object:
 
 def test_every_task_gets_times_and_a_sample_gets_results():
     n = 5000
-    payload = run_batch(double, list(enumerate(range(n))), TASKS, (), True, 100)
+    payload = run_batch(double, list(enumerate(range(n))), TASKS, (), True, sample_every=100)
     tasks = payload.tasks
     assert payload.records == []
     assert list(tasks.index) == list(range(n))
@@ -67,13 +67,13 @@ def test_every_task_gets_times_and_a_sample_gets_results():
 
 
 def test_small_batches_keep_every_result():
-    payload = run_batch(double, list(enumerate(range(40))), TASKS, (), True, sample_every(40))
+    payload = run_batch(double, list(enumerate(range(40))), TASKS, (), True, sample_every=sample_every(40))
     assert sorted(i for i, note in payload.tasks.notes.items() if note.sampled) == list(range(40))
 
 
 def test_cpu_seconds_follow_the_work_not_the_wall():
-    spun = run_batch(spin, [(k, 200_000) for k in range(3)], TASKS, (), True, 1).tasks
-    slept = run_batch(nap, [(k, 0.02) for k in range(3)], TASKS, (), True, 1).tasks
+    spun = run_batch(spin, [(k, 200_000) for k in range(3)], TASKS, (), True, sample_every=1).tasks
+    slept = run_batch(nap, [(k, 0.02) for k in range(3)], TASKS, (), True, sample_every=1).tasks
     def share(tasks: TaskColumns) -> float:
         return sum(tasks.cpu) / sum(e - s for s, e in zip(tasks.start, tasks.end, strict=True))
 
@@ -84,14 +84,14 @@ def test_cpu_seconds_follow_the_work_not_the_wall():
 
 def test_tiny_tasks_share_a_cpu_reading_without_exceeding_their_wall():
     n = 20_000
-    tasks = run_batch(double, list(enumerate(range(n))), TASKS, (), True, 100).tasks
+    tasks = run_batch(double, list(enumerate(range(n))), TASKS, (), True, sample_every=100).tasks
     wall = sum(e - s for s, e in zip(tasks.start, tasks.end, strict=True))
     assert 0 < sum(tasks.cpu) <= 1.2 * wall + CPU_READ_S
 
 
 def test_failures_and_output_get_notes_and_the_batch_goes_on():
     with routed():  # as during a run: what a task prints goes to its capture
-        tasks = run_batch(chatty, list(enumerate(range(8))), TASKS, (), True, 1).tasks
+        tasks = run_batch(chatty, list(enumerate(range(8))), TASKS, (), True, sample_every=1).tasks
     assert len(tasks) == 8
     assert tasks.notes[3].output == "three" and tasks.notes[3].output_bytes == len("three\n")
     assert not tasks.notes[5].ok and tasks.notes[5].error_type == "ValueError"
@@ -100,17 +100,17 @@ def test_failures_and_output_get_notes_and_the_batch_goes_on():
 
 
 def test_a_result_that_cannot_be_pickled_fails_its_item_only_where_results_travel():
-    shipped = run_batch(lock_for, list(enumerate(range(10))), TASKS, (), True, 1).tasks
+    shipped = run_batch(lock_for, list(enumerate(range(10))), TASKS, (), True, sample_every=1).tasks
     assert [i for i, _ in shipped.failures()] == [7]
     assert shipped.notes[7].error_type == "PicklingError"
     assert "lock" in (shipped.notes[7].error or "")
-    shared = run_batch(lock_for, list(enumerate(range(10))), TASKS, (), False, 1).tasks
+    shared = run_batch(lock_for, list(enumerate(range(10))), TASKS, (), False, sample_every=1).tasks
     assert shared.failures() == []
 
 
 def test_batches_merge_into_one_mode_with_their_workers():
-    a = run_batch(double, [(0, 0), (1, 1)], TASKS, (), True, 1).tasks
-    b = run_batch(double, [(2, 2), (3, 3)], TASKS, (), True, 1).tasks
+    a = run_batch(double, [(0, 0), (1, 1)], TASKS, (), True, sample_every=1).tasks
+    b = run_batch(double, [(2, 2), (3, 3)], TASKS, (), True, sample_every=1).tasks
     merged = TaskColumns()
     merged.extend(a, shift=a.start[0])
     merged.extend(b, shift=a.start[0])

@@ -5,14 +5,14 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-
-    from profkit.store import Run
-
 from profkit.render.report.filters import fmt_bytes, fmt_seconds_or_dash, safe_relative
+
+if TYPE_CHECKING:
+    from profkit.store import Run
 
 
 def when(meta: dict[str, Any]) -> dict[str, Any]:
+    """When the run started and how long it took."""
     from datetime import datetime
 
     def parse(text: Any) -> datetime | None:
@@ -31,6 +31,7 @@ def when(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def environment_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The environment table: Python, platform, CPUs, memory, pools."""
     env = meta.get("environment") or {}
     cpus = f"{env.get('cpus_available', '?')} available of {env.get('cpus_total', '?')}"
     rows = [
@@ -67,6 +68,7 @@ def pool_text(pool: dict[str, Any]) -> str:
 
 
 def options(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The options table, one labelled row per option."""
     opts = meta.get("options") or {}
     labels = {
         "modes": "Modes", "repeat": "Timed repeats per mode", "warmups": "Warm-up passes",
@@ -91,6 +93,7 @@ def options(meta: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def artifacts(run: Run) -> dict[str, Any]:
+    """The saved files per kind, with the shell commands that open them."""
     meta = run.meta or {}
     art = meta.get("artifacts") or {}
     run_dir = str(run.path.resolve()) if run.path else None  # absolute: the commands run from inside it

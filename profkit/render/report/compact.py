@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 TICK = 1e-7  # seconds per unit of the JSON times (0.1 µs)
 
+
 class Strings:
     """A string table for the compact JSON rows: each distinct string is stored once."""
 
@@ -30,11 +31,13 @@ class Strings:
 
 
 def ticks(seconds: Any) -> int | None:
+    """Seconds as whole ticks of :data:`TICK`, or None."""
     v = num(seconds)
     return None if v is None else round(v / TICK)
 
 
 def ticks_list(values: pd.Series) -> list[int]:
+    """A column of seconds as ticks (missing values as 0)."""
     import numpy as np
 
     scaled = values.astype("float64").fillna(0.0).to_numpy() / TICK
@@ -43,6 +46,7 @@ def ticks_list(values: pd.Series) -> list[int]:
 
 
 def string_ids(values: pd.Series, strings: Strings) -> list[int]:
+    """A column of strings as indexes into the string table."""
     import pandas as pd
 
     codes, uniques = pd.factorize(values.astype(str))

@@ -10,7 +10,9 @@ from profkit.analysis.verdict import fmt_interval, fmt_seconds, fmt_speedup
 
 _SAFE_REL = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
 
+
 def num(value: Any) -> float | None:
+    """A finite float, or None for anything else (None, bools, NaN, text)."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -21,6 +23,7 @@ def num(value: Any) -> float | None:
 
 
 def fmt_seconds_or_dash(value: Any) -> str:
+    """Seconds in a readable unit, or a dash."""
     v = num(value)
     return "–" if v is None else fmt_seconds(v)
 
@@ -58,6 +61,7 @@ def fmt_ratio_pct(value: Any) -> str:
 
 
 def fmt_bytes(value: Any) -> str:
+    """Bytes in B, KiB, MiB or GiB."""
     v = num(value)
     if v is None:
         return "–"
@@ -68,11 +72,13 @@ def fmt_bytes(value: Any) -> str:
 
 
 def fmt_mib(value: Any) -> str:
+    """Bytes in MiB."""
     v = num(value)
     return "–" if v is None else f"{v / (1 << 20):.1f} MiB"
 
 
 def fmt_count(value: Any) -> str:
+    """A count with thousands separators."""
     v = num(value)
     return "–" if v is None else f"{v:,.0f}"
 
@@ -92,6 +98,7 @@ def short_path(filename: str) -> str:
 
 
 def location(filename: str, lineno: Any) -> str:
+    """'file:line' with a short path, or 'built-in'."""
     if filename in ("~", ""):
         return "built-in"
     return f"{short_path(filename)}:{lineno}"

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-
 from profkit.render.report.compact import Strings, rest_json, string_ids, ticks_list
 from profkit.render.report.filters import location
 from profkit.render.report.tables import records
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+
 #: Rows of a functions table written as HTML; the rest are stored as compact column-oriented
 #: JSON and built by the page's script on "show all", filter or sort.
 TOP_ROWS = 50
+
 
 def tables(functions: pd.DataFrame, order: list[str], strings: Strings) -> list[dict[str, Any]]:
     """Per mode: the top rows for the template and the rest as compact JSON rows.

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from profkit.render.report.filters import location
+from profkit.render.report.tables import records
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from profkit.store import Run
 
-from profkit.render.report.filters import location
-from profkit.render.report.tables import records
 
 #: Hot-code listings per mode; more functions are listed by name and total only.
 MAX_LISTINGS = 10
 
+
 def hot_lines(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
+    """The analysis's hot lines, per mode, with their location."""
     rows = a.get("hot_lines") or []
     out = []
     for mode in order:
@@ -27,6 +30,7 @@ def hot_lines(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
 
 
 def listings(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+    """Per mode: the costliest functions' source listings with per-line time."""
     from profkit.analysis.own_frames import line_time_once, nesting_task
     from profkit.render.source import function_listing
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-
 from profkit.render.report.compact import Strings, rest_json, ticks
 from profkit.render.report.filters import num
 from profkit.render.report.tables import records
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+
 #: Rows of the item table written as HTML; the rest are built by the page's script.
 TOP_ITEMS = 25
+
 
 def seconds_results(values: list[str]) -> bool:
     """True when every result is a float in [0, 1): a task that returns seconds (containers)."""

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """One cached environment over the package's templates, autoescape on."""

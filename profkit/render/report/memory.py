@@ -4,39 +4,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from profkit.render.report.filters import location, num
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from profkit.store import Run
 
-from profkit.render.report.filters import location, num
-
 
 def peaks(memory: pd.DataFrame, order: list[str],
-                  analysed: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+          analysed: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Per mode with samples: the analysis's peaks, rises and fit (profkit.analysis.memory)."""
     out = []
     for mode in order:
-        mine = memory[memory["mode"] == mode]
-        if mine.empty:
+        if memory[memory["mode"] == mode].empty:
             continue
-        extra = ((analysed or {}).get("modes") or {}).get(mode) or {}
-        parent = mine[mine["role"] == "parent"]["rss_bytes"]
-        workers = mine[mine["role"] != "parent"]
-        total = mine.groupby("t_s")["rss_bytes"].sum()
+        entry = ((analysed or {}).get("modes") or {}).get(mode) or {}
         out.append({
             "mode": mode,
-            "parent_peak": float(parent.max()) if not parent.empty else None,
-            "worker_peak": float(workers["rss_bytes"].max()) if not workers.empty else None,
-            "workers": int(workers["pid"].nunique()),
-            "total_peak": float(total.max()),
-            "samples": int(mine["t_s"].nunique()),
-            "total_rise": extra.get("total_rise_bytes"),
-            "worker_rise": extra.get("worker_rise_bytes"),
-            "parent_rise": extra.get("parent_rise_bytes"),
-            "per_worker": extra.get("per_worker_bytes"),
-            "fits": extra.get("fits"),
-            "limited": bool(extra.get("limited")),
-            "text": extra.get("text"),
+            "parent_peak": entry.get("parent_peak_bytes"),
+            "worker_peak": entry.get("worker_peak_bytes"),
+            "workers": len(entry.get("processes") or []),
+            "total_peak": entry.get("total_peak_bytes"),
+            "samples": entry.get("samples"),
+            "total_rise": entry.get("total_rise_bytes"),
+            "worker_rise": entry.get("worker_rise_bytes"),
+            "parent_rise": entry.get("parent_rise_bytes"),
+            "per_worker": entry.get("per_worker_bytes"),
+            "fits": entry.get("fits"),
+            "limited": bool(entry.get("limited")),
+            "text": entry.get("text"),
         })
     return out
 

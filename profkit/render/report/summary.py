@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from profkit.render.report.filters import num
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from profkit.store import Run
 
-from profkit.render.report.filters import num
-
 
 def mode_order(run: Run) -> list[str]:
+    """The modes in the analysis's order, then any only the metadata names."""
     a, meta = run.analysis or {}, run.meta or {}
     order = list((a.get("modes") or {}).keys())
     for source in (meta.get("status") or {}, meta.get("modes") or {}):
@@ -21,29 +22,13 @@ def mode_order(run: Run) -> list[str]:
 
 
 def recommendation(a: dict[str, Any]) -> dict[str, Any] | None:
+    """The analysis's recommendation (with the bound of its mode and how close it came)."""
     rec = a.get("recommendation")
-    if not rec:
-        return None
-    out = dict(rec)
-    bound = None
-    entry = (a.get("modes") or {}).get(rec.get("mode"))
-    if entry and entry.get("workers") == rec.get("workers"):
-        bound = entry.get("bound")
-    if bound is None:
-        for p in (a.get("sweep") or {}).get("points") or []:
-            if p.get("mode") == rec.get("mode") and p.get("workers") == rec.get("workers"):
-                bound = p.get("bound")
-    grain = a.get("granularity")
-    if bound is None and grain and grain.get("workers") == rec.get("workers"):
-        bound = grain.get("bound")
-    out["bound"] = bound if rec.get("mode") != a.get("reference_mode") else None
-    speedup = num(rec.get("speedup"))
-    bound_value = num(bound)
-    out["of_bound"] = speedup / bound_value if speedup and bound_value else None
-    return out
+    return dict(rec) if rec else None
 
 
 def failures(run: Run, tasks: pd.DataFrame) -> list[dict[str, Any]]:
+    """One entry per mode that did not finish: status, error, failed item, tracebacks."""
     meta = run.meta or {}
     errors = meta.get("errors") or {}
     out = []
@@ -69,6 +54,7 @@ def failures(run: Run, tasks: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def timing_rows(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
+    """The analysis's entry of each mode, in order."""
     modes = a.get("modes") or {}
     return [modes[m] for m in order if m in modes]
 
@@ -109,6 +95,7 @@ def gc_rows(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
 
 
 def overheads(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
+    """Per pool: its overhead parts and each part's share of the probed wall time."""
     out = []
     for mode in order:
         entry = (a.get("modes") or {}).get(mode)

@@ -11,12 +11,14 @@ if TYPE_CHECKING:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dicts with string keys."""
     if frame.empty:
         return []
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def frame(run: Run, name: str) -> pd.DataFrame:
+    """The run's frame ``name`` with every schema column (an empty one if missing)."""
     import pandas as pd
 
     from profkit.frames import COLUMNS, empty

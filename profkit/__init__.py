@@ -18,7 +18,7 @@ __all__ = ["Workload", "workload", "profile", "ab", "load", "Run", "ProfkitError
 if TYPE_CHECKING:
     from profkit.errors import ProfkitError
     from profkit.pipeline import ab, profile
-    from profkit.store import Run, load
+    from profkit.run import Run, load
     from profkit.workloads.model import Workload, workload
 
 _LAZY = {
@@ -26,8 +26,8 @@ _LAZY = {
     "workload": "profkit.workloads.model",
     "profile": "profkit.pipeline",
     "ab": "profkit.pipeline",
-    "load": "profkit.store",
-    "Run": "profkit.store",
+    "load": "profkit.run",
+    "Run": "profkit.run",
     "ProfkitError": "profkit.errors",
 }
 

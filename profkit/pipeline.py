@@ -32,7 +32,8 @@ from profkit.model import (
     Options,
     RawRun,
 )
-from profkit.store import Run, claimed_run_dir, deferred_signals
+from profkit.run import Run
+from profkit.store import claimed_run_dir, deferred_signals
 from profkit.workloads.model import Workload
 from profkit.workloads.registry import FILE_MODULES, check_picklable, resolve
 

@@ -275,7 +275,7 @@ class Bench:
     def after_cli(self, out_dir: Path) -> dict[str, Any]:
         """What the e2e time outside the measured phases is made of: imports, load, render, save."""
         from profkit.render import render
-        from profkit.store import load
+        from profkit.run import load
 
         info: dict[str, Any] = {}
         info["import_s_fresh_process"] = self._child("imports.py", {})["import_s"]
@@ -323,7 +323,7 @@ class Bench:
         """Render a synthetic big run to HTML, in process, after one warm-up render."""
         from profkit.analysis import analyse
         from profkit.render import render
-        from profkit.store import Run
+        from profkit.run import Run
 
         out: dict[str, Any] = {"base": base["source"]}
         meta = base["meta"]
@@ -364,10 +364,10 @@ class Bench:
     def base_run(self, cli: dict[str, Any] | None) -> dict[str, Any]:
         """A real small run to graft the synthetic frames onto: the CLI's, else a fresh API run's."""
         if cli and (Path(cli["out"]) / "run.json").is_file():
-            from profkit.store import load
+            from profkit.run import load
 
             run = load(cli["out"])
-            return {"source": f"profkit.store.load({cli['out']})", "meta": run.meta, "frames": run.frames}
+            return {"source": f"profkit.run.load({cli['out']})", "meta": run.meta, "frames": run.frames}
         import pickle
 
         pickle_path = self.workdir / "api-run.pickle"

@@ -33,7 +33,7 @@ from profkit.render.report.filters import location
 from profkit.render.report.jinja import assets, environment
 
 if TYPE_CHECKING:
-    from profkit.store import Run
+    from profkit.run import Run
 
 EXTENSION = ".html"
 TEMPLATE = "report.html.j2"

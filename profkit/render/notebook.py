@@ -10,7 +10,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from profkit.store import Run
+    from profkit.run import Run
 
 TEMPLATE = "notebook.html.j2"
 TOP_BOTTLENECKS = 5

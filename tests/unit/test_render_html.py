@@ -19,7 +19,7 @@ from profkit.render import html as report
 from profkit.render import render
 from profkit.render.report import compact, functions, jinja
 from profkit.render.report.filters import safe_relative
-from profkit.store import Run
+from profkit.run import Run
 from tests.browser.runs import HOSTILE, big_run, hostile_run
 
 MB = 1024 * 1024

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from profkit.render.report.filters import fmt_bytes, fmt_seconds_or_dash, safe_relative
 
 if TYPE_CHECKING:
-    from profkit.store import Run
+    from profkit.run import Run
 
 
 def when(meta: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from profkit.render.report.summary import timing_rows
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.store import Run
+    from profkit.run import Run
 
 
 def charts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,

@@ -10,7 +10,7 @@ from profkit.render.report.tables import records
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.store import Run
+    from profkit.run import Run
 
 
 #: Hot-code listings per mode; more functions are listed by name and total only.

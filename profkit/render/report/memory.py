@@ -9,7 +9,7 @@ from profkit.render.report.filters import location, num
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.store import Run
+    from profkit.run import Run
 
 
 def peaks(memory: pd.DataFrame, order: list[str],

@@ -9,7 +9,7 @@ from profkit.render.report.filters import num
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.store import Run
+    from profkit.run import Run
 
 
 def mode_order(run: Run) -> list[str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.store import Run
+    from profkit.run import Run
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

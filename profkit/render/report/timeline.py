@@ -13,7 +13,7 @@ from profkit.render.report.summary import trait
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.store import Run
+    from profkit.run import Run
 
 
 def gantts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:

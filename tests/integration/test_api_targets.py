@@ -225,6 +225,9 @@ def test_plain_function_without_items_names_the_fix():
     lambda: profkit.profile(counting.task, items=[1], progress=5),
     lambda: profkit.profile(counting.task, items=[1], target=5),
     lambda: profkit.profile(counting.task, items=[1], seed=[1]),
+    lambda: profkit.profile(counting.task, items=[1], out=123),
+    lambda: profkit.load(None),
+    lambda: profkit.load(123),
     lambda: profkit.workload(counting.task),  # a bare @profkit.workload, without the items
     lambda: profkit.workload(items=[1])(42),
     lambda: profkit.Workload("w", 42, [1]),
@@ -235,6 +238,14 @@ def test_every_mistake_is_a_profkit_error_in_one_line(call):
         call()
     message = str(caught.value)
     assert message and "\n" not in message
+
+
+@pytest.mark.timeout(120)
+def test_run_save_and_to_html_refuse_a_path_that_is_not_one():
+    run = profkit.profile(counting.task, items=[1], modes="sequential", **FAST)
+    for method in (run.save, run.to_html):
+        with pytest.raises(UsageError, match="must be a path"):
+            method(123)  # type: ignore[arg-type]
 
 
 def test_help_documents_every_option_with_its_type():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import multiprocessing
 import os
 import pickle
 import pydoc
@@ -150,6 +151,34 @@ def test_closure_over_a_local_reaches_workers_that_do_not_fork(tmp_path, start_m
                           start_method=start_method, **FAST)
     assert run.meta["options"]["start_method"] == start_method
     _check_closure_ran_everywhere(run, modes, tmp_path, items, offset)
+
+
+@pytest.mark.timeout(300)
+def test_closure_speedup_matches_a_bare_pool_of_the_module_function():
+    """Shipped by value, a closure over a local pays no more than the module-level function:
+    its processes speedup is within 10% of a bare ProcessPoolExecutor(2).map of is_prime."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from profkit.workloads.primes import PRIMES, is_prime
+    from tests.fixtures.bare import agrees, paired_speedup
+
+    check = is_prime  # the local the closure captures
+
+    def primality(n: int) -> bool:
+        return check(n)
+
+    def bare() -> float:
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+            return paired_speedup(lambda: [is_prime(n) for n in PRIMES],
+                                  lambda: list(pool.map(is_prime, PRIMES)), rounds=3)
+
+    before = bare()
+    run = profkit.profile(primality, items=PRIMES, modes="sequential,processes", workers=2,
+                          line_budget=0.05, max_time=15)
+    after = bare()
+    assert run.meta["status"] == {"sequential": "ok", "processes": "ok"}, run.meta["errors"]
+    speedup = run.analysis["modes"]["processes"]["speedup"]
+    assert agrees(speedup, [before, after], 0.10), (speedup, before, after)
 
 
 @pytest.mark.dask

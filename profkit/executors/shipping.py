@@ -4,8 +4,9 @@ A pool pickles a function by reference (``__main__.f``). A forked worker
 inherits the parent's ``__main__`` and finds ``f``; a spawned or forkserver
 worker starts a fresh interpreter whose ``__main__`` has no ``f``. A closure,
 a lambda or a nested function has no name pickle can look up at all, whatever
-the start method. For those, the function travels by value with cloudpickle: :class:`ByValue` pickles as its
-function's code and globals, and unpickles as the bare function, so profilers
+the start method. For those, the function travels by value with cloudpickle:
+:class:`ByValue` pickles as its function's code and globals (closures
+included), and unpickles as the bare function, so profilers
 in the worker see ``f`` itself and no wrapper frame. Dask workers get it by
 value too: Dask would fall back to cloudpickle on its own, but cloudpickle
 names the code ``<dynamic-code>``, and the workers' profiles would then not

@@ -75,7 +75,7 @@ class Run:
         """Render the report to ``path`` (atomically) and return the path."""
         from profkit.render import render
 
-        target = Path(path)
+        target = store.user_path(path, "the report's path")
         store.atomic_write_text(target, render(self, "html"))
         return target
 

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from profkit.errors import RunDirError, StoreError
+from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_FRAMES, empty
 
 if TYPE_CHECKING:
@@ -151,13 +151,20 @@ def _holds_claim(path: Path) -> bool:
         return False
 
 
+def user_path(value: object, what: str) -> Path:
+    """A path the user gave (text or os.PathLike), or UsageError naming ``what``."""
+    if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+        return Path(value)
+    raise UsageError(f"{what} must be a path (text or a pathlib.Path), got {value!r}")
+
+
 def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
     """Claim a new, empty run folder (absolute path), atomically; never reuse one that exists.
 
     A claim file created with O_EXCL marks the folder as taken, so of two runs given the
     same ``--out`` at once, the second is refused before it does any work.
     """
-    path = Path(directory).absolute()
+    path = user_path(directory, "the run folder (out)").absolute()
     if _holds_claim(path):
         return path
     if path.exists() and not path.is_dir():
@@ -552,7 +559,7 @@ def load_fields(directory: str | os.PathLike[str]) -> dict[str, Any]:
     and the line data comes from the ``lines`` frame. Every path is checked to stay
     inside the folder.
     """
-    path = Path(directory)
+    path = user_path(directory, "the run folder to load")
     data = read_run_json(path)
     frames = {name: read_frame(path, name, data) for name in FRAME_NAMES}
     analysis = data.pop("analysis")

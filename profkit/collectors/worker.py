@@ -154,10 +154,13 @@ def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_r
     notes: dict[int, TaskNote] = {}
     thread_time = time.thread_time
     k = run_from = 0
+    mark: float | None = None  # when the CPU clock was last read: at the first task's start
     with capturing() as printed:
-        cpu_mark, mark = thread_time(), clock()
+        cpu_mark = thread_time()
         for i, item in batch:
             t0 = clock()
+            if mark is None:
+                mark = t0
             try:
                 results[k] = task(item)
             except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too

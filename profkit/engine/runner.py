@@ -46,6 +46,7 @@ from profkit.engine.rounds import Contender, run_rounds
 from profkit.errors import ModeFailed
 from profkit.executors.base import Executor, Settings
 from profkit.executors.registry import available_cpus, make_executor, traits_of
+from profkit.executors.shipping import cannot_ship, shipped_size
 from profkit.model import (
     Dispatch,
     MemorySample,
@@ -168,27 +169,27 @@ def _last_line(text: str | None) -> str:
 
 
 def _dispatch_sizes(task: Callable[[Any], Any], items: list[Any]) -> tuple[Dispatch, str | None]:
-    """Pickled sizes of the task and the items, and the first item that cannot be pickled.
+    """Pickled sizes of the task and items; why the modes that ship pickles cannot run, if so.
 
-    The items are pickled in one call; only when that fails is each one tried.
+    The problem names a task that nothing can ship (not even cloudpickle) or the
+    first item that cannot be pickled. The items are pickled in one call; only
+    when that fails is each one tried.
     """
+    task_bytes = shipped_size(task)
+    problem = cannot_ship(task)
     t0 = time.perf_counter()
     try:
-        task_bytes = len(pickle.dumps(task))
-    except Exception:  # noqa: BLE001 - checked earlier for modes that ship pickles
-        task_bytes = 0
-    try:
-        return Dispatch(task_bytes, len(pickle.dumps(items)), time.perf_counter() - t0), None
+        return Dispatch(task_bytes, len(pickle.dumps(items)), time.perf_counter() - t0), problem
     except Exception:  # noqa: BLE001 - pickle raises many kinds; find the item below
         pass
     for index, item in enumerate(items):
         try:
             pickle.dumps(item)
         except Exception as exc:  # noqa: BLE001 - pickle raises many kinds
-            return Dispatch(task_bytes, 0, time.perf_counter() - t0), (
-                f"item {index} ({_short_repr(item)}) cannot be pickled for the workers: "
-                f"{type(item).__name__} object ({exc})")
-    return Dispatch(task_bytes, 0, time.perf_counter() - t0), None
+            problem = problem or (f"item {index} ({_short_repr(item)}) cannot be pickled for the "
+                                  f"workers: {type(item).__name__} object ({exc})")
+            break
+    return Dispatch(task_bytes, 0, time.perf_counter() - t0), problem
 
 
 #: Above this many items, reprs and pickled sizes cover a sample: every k-th item, so that

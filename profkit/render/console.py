@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from profkit.analysis.verdict import fmt_interval, fmt_seconds, fmt_speedup
 
 if TYPE_CHECKING:
-    from profkit.store import Run
+    from profkit.run import Run
 
 EXTENSION = ".txt"
 

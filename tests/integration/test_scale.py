@@ -12,7 +12,7 @@ import pytest
 from profkit.engine.runner import CPROFILE_ITEMS, run_workload, sample_every
 from profkit.model import ModeSpec, Options
 from profkit.pipeline import build_run
-from profkit.render.scale import EDGE_ROWS
+from profkit.render.report.scale import EDGE_ROWS
 from profkit.workloads.model import Workload
 from tests.fixtures.tiny import dbl
 

@@ -14,7 +14,7 @@ from profkit.collectors.worker import CPU_READ_S, EXTREMES, TASKS, run_batch
 from profkit.engine.runner import probe_batch_size, sample_every
 from profkit.frames import COLUMNS, task_frame
 from profkit.model import TaskColumns, WorkerLabel
-from profkit.render import scale
+from profkit.render.report import scale
 
 
 def double(i: int) -> int:

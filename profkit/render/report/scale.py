@@ -55,6 +55,14 @@ def table_rows(main: pd.DataFrame, ref: str) -> tuple[pd.DataFrame, list[int] | 
     return main[main["item"].isin(order)], order, n_items
 
 
+def timeline_tasks(tasks: pd.DataFrame, modes: list[str]) -> dict[str, int]:
+    """Tasks per mode of ``modes`` (the ones with a timeline) in the main run."""
+    if tasks.empty:
+        return {}
+    counts = tasks[~tasks["sweep"].astype(bool)]["mode"].astype(str).value_counts()
+    return {m: int(counts[m]) for m in modes if m in counts}
+
+
 def sampled(meta: dict[str, Any], timeline_tasks: dict[str, int], n_items: int, max_bars: int,
             table_cut: bool) -> list[str]:
     """Plain sentences naming each part of the run and the report that covers a sample.

@@ -152,18 +152,6 @@ def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.astype({col: dtype for col, (dtype, _) in COLUMNS[name].items()})
 
 
-def _concat(name: str, parts: list[pd.DataFrame]) -> pd.DataFrame:
-    import pandas as pd
-
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return empty(name)
-    if len(parts) == 1:
-        return parts[0]
-    frame = pd.concat(parts, ignore_index=True)
-    return frame.astype({col: dtype for col, (dtype, _) in COLUMNS[name].items()})
-
-
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -262,22 +250,23 @@ def _pickled_size(value: Any) -> float:
 
 def task_frame(mode: str, workers: int, sweep: bool, label: WorkerLabel, tasks: TaskColumns,
                items: list[Any]) -> pd.DataFrame:
-    """One mode's tasks pass, column by column: every task gets a row; reprs and pickled sizes
+    """One mode's tasks frame (see :func:`task_columns`)."""
+    return tasks_frame([task_columns(mode, workers, sweep, label, tasks, items)])
+
+
+def task_columns(mode: str, workers: int, sweep: bool, label: WorkerLabel, tasks: TaskColumns,
+                 items: list[Any]) -> dict[str, Any]:
+    """One mode's tasks pass as numpy columns: every task gets a row; reprs and pickled sizes
     only the tasks with a note (the sampled ones, the failed ones, the ones that printed)."""
     import numpy as np
     import pandas as pd
 
     n = len(tasks)
-    if not n:
-        return empty("tasks")
     index = np.frombuffer(tasks.index, dtype=np.int64)
     start = np.frombuffer(tasks.start, dtype=np.float64)
     end = np.frombuffer(tasks.end, dtype=np.float64)
     codes = np.frombuffer(tasks.worker, dtype=np.int64)
     who = tasks.workers
-    pid = np.array([w.pid for w in who], dtype=np.int64)[codes]
-    thread = np.array([w.thread for w in who], dtype=object)[codes]
-    worker = np.array([_worker_label(label, w) for w in who], dtype=object)[codes]
     item_repr = np.full(n, "", dtype=object)
     result_repr = np.full(n, "", dtype=object)
     error = np.full(n, "", dtype=object)
@@ -302,21 +291,40 @@ def task_frame(mode: str, workers: int, sweep: bool, label: WorkerLabel, tasks: 
                 result_repr[k] = _short(note.result)
                 if note.result_bytes is not None:
                     result_bytes[k] = note.result_bytes
-    frame = pd.DataFrame({
-        "mode": mode, "workers": workers, "sweep": sweep, "item": index.copy(),
-        "item_repr": item_repr, "start_s": start.copy(), "end_s": end.copy(),
-        "duration_s": end - start, "cpu_s": np.frombuffer(tasks.cpu, dtype=np.float64).copy(),
-        "pid": pid, "thread": thread, "worker": worker, "item_bytes": item_bytes,
-        "result_bytes": result_bytes, "result_repr": result_repr, "ok": ok, "output": output,
-        "output_bytes": output_bytes, "error": error,
-    }, columns=list(COLUMNS["tasks"]))
-    return frame.astype({col: dtype for col, (dtype, _) in COLUMNS["tasks"].items()})
+    return {
+        "mode": np.full(n, mode, dtype=object), "workers": np.full(n, workers, dtype=np.int64),
+        "sweep": np.full(n, sweep, dtype=bool), "item": index.copy(), "item_repr": item_repr,
+        "start_s": start.copy(), "end_s": end.copy(), "duration_s": end - start,
+        "cpu_s": np.frombuffer(tasks.cpu, dtype=np.float64).copy(),
+        "pid": np.array([w.pid for w in who] or [0], dtype=np.int64)[codes],
+        "thread": np.array([w.thread for w in who] or [""], dtype=object)[codes],
+        "worker": np.array([_worker_label(label, w) for w in who] or [""], dtype=object)[codes],
+        "item_bytes": item_bytes, "result_bytes": result_bytes, "result_repr": result_repr,
+        "ok": ok, "output": output, "output_bytes": output_bytes, "error": error,
+    }
+
+
+def tasks_frame(parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """The tasks frame from the modes' columns: each column joined once, then typed once."""
+    import numpy as np
+    import pandas as pd
+
+    parts = [p for p in parts if len(p["item"])]
+    if not parts:
+        return empty("tasks")
+    data: dict[str, Any] = {}
+    for col, (dtype, _) in COLUMNS["tasks"].items():
+        joined = np.concatenate([p[col] for p in parts])
+        data[col] = pd.Series(joined, dtype=dtype) if dtype == "string" else joined
+        for p in parts:
+            del p[col]  # each mode's copy goes as soon as it is joined
+    return pd.DataFrame(data, copy=False)
 
 
 def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
     """All the frames of a run."""
     timings: list[dict[str, Any]] = []
-    tasks: list[pd.DataFrame] = []
+    tasks: list[dict[str, Any]] = []
     functions: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
@@ -328,8 +336,8 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         timings += [{**base, "phase": t.phase, "repeat": t.round, "order": t.order,
                      "wall_s": t.wall_s, "cpu_s": t.cpu_s, "others_cpu": t.others_cpu,
                      "spoiled": t.spoiled} for t in m.timings]
-        tasks.append(task_frame(mode, m.spec.workers, m.sweep, m.traits.worker_label, m.tasks,
-                                raw.items))
+        tasks.append(task_columns(mode, m.spec.workers, m.sweep, m.traits.worker_label, m.tasks,
+                                  raw.items))
         if m.sweep:
             continue
         by_pid = {w.pid: w.address for w in m.tasks.workers if w.address}
@@ -345,7 +353,7 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         memory_lines += memory_line_rows(mode, m.memory_lines, len(m.memory_line_items))
     return {
         "timings": _frame("timings", timings),
-        "tasks": _concat("tasks", tasks),
+        "tasks": tasks_frame(tasks),
         "functions": _frame("functions", functions),
         "lines": _frame("lines", lines),
         "memory": _frame("memory", memory),

@@ -18,8 +18,8 @@ def gc_summary(collections: pd.DataFrame, tasks: pd.DataFrame, mode: str) -> dic
     so the share differs between modes, and that explains part of a speedup.
     """
     mine = collections[collections["mode"] == mode]
-    busy_rows = tasks[(tasks["mode"] == mode) & ~tasks["sweep"].astype(bool)]
-    busy = float(busy_rows["duration_s"].sum()) if not busy_rows.empty else 0.0
+    busy_rows = tasks.loc[(tasks["mode"] == mode) & ~tasks["sweep"].astype(bool), "duration_s"]
+    busy = float(busy_rows.sum()) if not busy_rows.empty else 0.0
     if busy <= 0:
         return None
     seconds = float(mine["duration_s"].sum()) if not mine.empty else 0.0

@@ -28,7 +28,8 @@ def decompose(tasks: pd.DataFrame, *, workers: int, startup_s: float | None,
     wall = float(pass_wall_s)
     last_end = float(tasks["end_s"].max())
     lead, gaps, busy, busy_cpu, imbalance = [], [], [], [], []
-    for _, group in tasks.sort_values("start_s").groupby("worker"):
+    for _, group in tasks[["worker", "start_s", "end_s", "cpu_s"]].sort_values("start_s").groupby(
+            "worker"):
         starts, ends = group["start_s"].to_numpy(), group["end_s"].to_numpy()
         lead.append(max(0.0, float(starts[0])))
         gaps.append(float(sum(max(0.0, s - e) for s, e in zip(starts[1:], ends[:-1], strict=True))))

@@ -45,8 +45,15 @@ def _paired_speedup(ref: dict[int, float], walls: dict[int, float]) -> stats.Rat
     return stats.paired_ratio([ref[r] for r in common], [walls[r] for r in common])
 
 
+#: The tasks frame's columns the analysis reads (a mode's rows copy only these: a large run's
+#: string columns would double the copy).
+_TASK_COLUMNS = ["item", "start_s", "end_s", "duration_s", "cpu_s", "pid", "worker", "ok",
+                 "item_bytes", "result_bytes"]
+
+
 def _mode_tasks(tasks: pd.DataFrame, mode: str, sweep: bool = False) -> pd.DataFrame:
-    return tasks[(tasks["mode"] == mode) & (tasks["sweep"] == sweep)]
+    rows = (tasks["mode"] == mode) & (tasks["sweep"] == sweep)
+    return tasks.loc[rows, [c for c in _TASK_COLUMNS if c in tasks.columns]]
 
 
 def _granularity(durations: list[float], workers: int, chunksize: int,

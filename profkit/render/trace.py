@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 TRACE_DIR = "trace"
 PARENT_PID = 0  # the parent's own track (pool start-up and the whole pass)
 MIN_GAP_S = 1e-6  # gaps shorter than this are not drawn
+#: Above this many tasks in a mode, consecutive tasks of a worker are drawn as one slice per
+#: block (about this many slices in all); failed tasks keep a slice of their own.
+TRACE_TASKS = 200_000
 
 
 def _finite(value: Any) -> float | None:
@@ -92,8 +95,14 @@ def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
         yield _meta_event("thread_name", pid, tid,
                           worker if traits.get("worker_label") == "thread" else thread)
         cursor = 0.0
-        columns = [group[c].tolist() for c in ("start_s", "end_s", "item", "ok", "cpu_s",
-                                               "duration_s", "item_repr", "result_repr", "error")]
+        if len(mine) > TRACE_TASKS:
+            yield from _blocks(group, pid, tid, startup, -(-len(mine) // TRACE_TASKS))
+            cursor = float(group["end_s"].max())
+            columns: list[list[Any]] = [[] for _ in range(9)]
+        else:
+            columns = [group[c].tolist() for c in ("start_s", "end_s", "item", "ok", "cpu_s",
+                                                   "duration_s", "item_repr", "result_repr",
+                                                   "error")]
         for start, end, item, ok, cpu_s, duration_s, item_repr, result_repr, error in zip(
                 *columns, strict=True):
             if start - cursor > MIN_GAP_S:
@@ -124,6 +133,42 @@ def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
             yield _slice(f"GC gen {int(row.generation)}", "gc", int(key[0]),
                          tids[(int(key[0]), str(key[1]))], startup + float(row.start_s),
                          float(row.duration_s), {"collected": int(row.collected)})
+
+
+def _blocks(group: pd.DataFrame, pid: int, tid: int, startup: float,
+            size: int) -> Iterator[dict[str, Any]]:
+    """One worker's tasks of a huge pass, ``size`` consecutive ones per slice, with the gaps
+    between blocks; a failed task gets a slice of its own, with its error."""
+    starts, ends = group["start_s"].tolist(), group["end_s"].tolist()
+    items, oks = group["item"].tolist(), group["ok"].tolist()
+    cpus = group["cpu_s"].tolist()
+    cursor = 0.0
+    k = 0
+    while k < len(starts):
+        stop = min(len(starts), k + size)
+        if not all(oks[k:stop]):
+            stop = next(j for j in range(k, stop) if not oks[j]) if oks[k] else k + 1
+        first, last = starts[k], max(ends[k:stop])
+        if first - cursor > MIN_GAP_S:
+            kind = "dispatch" if cursor == 0.0 else "idle"
+            label = "waiting for the first task" if kind == "dispatch" else "idle between tasks"
+            yield _slice(label, kind, pid, tid, startup + cursor, first - cursor)
+        if not oks[k] and stop == k + 1:
+            errors = group["error"].iloc[k]
+            yield _slice(f"item {int(items[k])}", "task,failed", pid, tid, startup + first,
+                         ends[k] - first, {"item": int(items[k]), "ok": False,
+                                           "error": str(errors)})
+        else:
+            name = (f"item {int(items[k])}" if stop - k == 1
+                    else f"items {int(items[k])}–{int(items[stop - 1])}")
+            yield _slice(name, "tasks", pid, tid,
+                         startup + first, last - first,
+                         {"tasks": stop - k, "busy_s": sum(e - b for b, e in
+                                                          zip(starts[k:stop], ends[k:stop],
+                                                              strict=True)),
+                          "cpu_s": _finite(sum(cpus[k:stop]))})
+        cursor = max(cursor, last)
+        k = stop
 
 
 def _streamed(events: Iterator[dict[str, Any]], tail: dict[str, Any],

@@ -167,3 +167,18 @@ def test_the_sampling_note_names_each_sampled_part_and_nothing_for_a_small_run()
     assert f"slowest and fastest {scale.EDGE_ROWS} of 100,000 items" in text
     small = {"modes": {"sequential": {"tasks_sample_every": 1, "cprofile_items": 6}}}
     assert scale.sampled(small, {"processes": 6}, 6, 150, False) == []
+
+
+def test_a_huge_trace_draws_blocks_of_tasks_and_each_failure_alone():
+    from profkit.render.trace import _blocks
+
+    starts = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0]
+    group = pd.DataFrame({"start_s": starts, "end_s": [s + 0.5 for s in starts],
+                          "item": range(7), "ok": [True, True, True, True, False, True, True],
+                          "cpu_s": [0.25] * 7, "error": ["", "", "", "", "boom", "", ""]})
+    slices = [e for e in _blocks(group, 1, 1, 0.0, 3) if e["cat"] in ("tasks", "task,failed")]
+    assert [e["name"] for e in slices] == ["items 0–2", "item 3", "item 4", "items 5–6"]
+    failed = [e for e in slices if e["cat"] == "task,failed"]
+    assert len(failed) == 1 and failed[0]["args"]["error"] == "boom"
+    assert slices[0]["args"]["tasks"] == 3 and slices[0]["args"]["busy_s"] == 1.5
+    assert sum(e["args"].get("tasks", 1) for e in slices) == 7

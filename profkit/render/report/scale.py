@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from profkit.render.trace import TRACE_TASKS
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -87,7 +89,8 @@ def sampled(meta: dict[str, Any], timeline_tasks: dict[str, int], n_items: int, 
     if merged:
         each = ", ".join(f"{m} {n:,} tasks" for m, n in merged.items())
         out.append(f"Timelines ({each}): tasks closer together than 1/600 of the pass are drawn "
-                   "as one bar (every task is in frames/tasks.parquet and trace/).")
+                   "as one bar (every task is in frames/tasks.parquet; trace/ has a slice per "
+                   f"task up to {TRACE_TASKS:,} tasks per mode, per block of tasks above).")
     if table_cut:
         out.append(f"Item table: the slowest and fastest {EDGE_ROWS} of {n_items:,} items "
                    "(every task is in frames/tasks.parquet).")

@@ -92,6 +92,26 @@ def atomic_write_text(path: Path, text: str) -> None:
         f.write(text)
 
 
+#: Frames longer than this are written to parquet in row groups of this many rows, so the
+#: arrow copy of a huge frame never exists whole.
+PARQUET_ROWS = 250_000
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """``frame.to_parquet(path, index=False)``, a row group at a time for a long frame."""
+    if len(frame) <= PARQUET_ROWS:
+        frame.to_parquet(path, index=False)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+    with pq.ParquetWriter(path, schema) as writer:
+        for k in range(0, len(frame), PARQUET_ROWS):
+            part = frame.iloc[k:k + PARQUET_ROWS]
+            writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
+
+
 def atomic_write_pieces(path: Path, pieces: Iterable[str]) -> None:
     """:func:`atomic_write_text` for text that comes in pieces (never all in memory at once)."""
     with _atomic(path, "w") as f:
@@ -391,7 +411,7 @@ def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None
         target = path / "frames" / f"{name}.parquet"
         target.parent.mkdir(exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
-        frame.to_parquet(tmp, index=False)
+        _write_parquet(frame, tmp)
         os.replace(tmp, target)
         artifacts["frames"][name] = f"frames/{name}.parquet"
     try:

@@ -36,12 +36,13 @@ def table(tasks: pd.DataFrame, order: list[str], strings: Strings,
     """The item table; ``single`` marks the modes with one worker, whose worker column is left out."""
     if tasks.empty:
         return None
-    main = tasks[~tasks["sweep"].astype(bool)]
-    modes = [m for m in order if (main["mode"] == m).any()]
+    not_sweep = ~tasks["sweep"].astype(bool)
+    present = set(tasks.loc[not_sweep, "mode"].astype(str).unique())
+    modes = [m for m in order if m in present]
     if not modes:
         return None
     ref = next((m for m in modes if single.get(m)), modes[0])
-    main, cut, n_items = scale.table_rows(main, ref)
+    main, cut, n_items = scale.table_rows(tasks, not_sweep, ref)
     per_mode = {m: {int(r["item"]): r for r in records(main[main["mode"] == m])} for m in modes}
     items = cut or sorted({i for rows in per_mode.values() for i in rows})
     ok_results = [str(r["result_repr"]) for r in per_mode[ref].values() if r["ok"]]

@@ -38,23 +38,24 @@ def item_ranges(items: Any, limit: int = 12) -> str:
     return ", ".join(parts)
 
 
-def table_rows(main: pd.DataFrame, ref: str) -> tuple[pd.DataFrame, list[int] | None, int]:
-    """The item table's tasks: all of them, or those of the slowest and fastest
-    :data:`EDGE_ROWS` items of mode ``ref`` (failed items too), in that order.
+def table_rows(tasks: pd.DataFrame, rows: pd.Series, ref: str) -> tuple[pd.DataFrame, list[int] | None,
+                                                                          int]:
+    """The item table's tasks among ``rows`` (a mask): all of them, or those of the slowest and
+    fastest :data:`EDGE_ROWS` items of mode ``ref`` (failed items too), in that order.
 
     Returns the tasks to show, the item order (None: every item, by index) and
-    the number of items.
+    the number of items. Only the shown rows are copied.
     """
-    n_items = int(main["item"].nunique())
+    n_items = int(tasks.loc[rows, "item"].nunique())
     if n_items <= ITEMS_IN_FULL:
-        return main, None, n_items
-    mine = main[main["mode"] == ref]
+        return tasks[rows], None, n_items
+    mine = tasks.loc[rows & (tasks["mode"] == ref), ["item", "duration_s"]]
     by_time = mine.sort_values(["duration_s", "item"], ascending=[False, True])["item"]
     slow = [int(i) for i in by_time.head(EDGE_ROWS)]
     fast = [int(i) for i in by_time.tail(EDGE_ROWS)]
-    failed = [int(i) for i in main.loc[~main["ok"].astype(bool), "item"].unique()[:EDGE_ROWS]]
+    failed = [int(i) for i in tasks.loc[rows & ~tasks["ok"].astype(bool), "item"].unique()[:EDGE_ROWS]]
     order = list(dict.fromkeys([*slow, *failed, *fast]))
-    return main[main["item"].isin(order)], order, n_items
+    return tasks[rows & tasks["item"].isin(order)], order, n_items
 
 
 def timeline_tasks(tasks: pd.DataFrame, modes: list[str]) -> dict[str, int]:

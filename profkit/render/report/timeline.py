@@ -22,7 +22,8 @@ def gantts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -
     if tasks.empty:
         return out
     mode_meta = (run.meta or {}).get("modes") or {}
-    main = tasks[~tasks["sweep"].astype(bool)]
+    main = tasks.loc[~tasks["sweep"].astype(bool),  # the columns a chart reads: a huge run's
+                     ["mode", "worker", "start_s", "end_s", "duration_s", "ok", "item"]]  # copy
     for mode in order:
         if trait(a, mode, "reference"):
             continue

@@ -183,3 +183,10 @@ def test_a_huge_trace_draws_blocks_of_tasks_and_each_failure_alone():
     assert len(failed) == 1 and failed[0]["args"]["error"] == "boom"
     assert slices[0]["args"]["tasks"] == 3 and slices[0]["args"]["busy_s"] == 1.5
     assert sum(e["args"].get("tasks", 1) for e in slices) == 7
+    group["ok"] = True
+    fine = [e for e in _blocks(group, 1, 1, 0.0, 3) if e["cat"] == "tasks"]
+    assert [e["name"] for e in fine] == ["items 0–2", "items 3–5", "item 6"]
+    assert [e["args"]["tasks"] for e in fine] == [3, 3, 1]
+    assert fine[1]["args"]["busy_s"] == 1.5 and fine[1]["dur"] == 2.5e6
+    gaps = [e for e in _blocks(group, 1, 1, 0.0, 3) if e["cat"] == "idle"]
+    assert [e["dur"] for e in gaps] == [0.5e6, 1.5e6]

@@ -484,7 +484,8 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
                     "others_cpu_during_run": "?num", "packages": "dict[str]"},
     "modes.*": {"workers": "!int", "traits": "!dict", "pool": "?dict", "startup_s": "?num",
                 "tasks_wall_s": "?num",
-                "line_items": "?list[int]", "failed_item": "?int", "task_bytes": "?int",
+                "line_items": "?list[int]", "line_cut_s": "?dict[num]",
+                "failed_item": "?int", "task_bytes": "?int",
                 "pickle_items_s": "?num", "phase_s": "?dict[num]", "traceback": "?str"},
 }
 

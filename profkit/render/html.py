@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from profkit.analysis.line_coverage import line_coverage
 from profkit.analysis.verdict import fmt_interval, fmt_seconds, fmt_speedup
 from profkit.render.names import fmt_duration, task_label
 from profkit.render.per_call import fmt_sig, per_call_chart
@@ -620,6 +621,7 @@ def _hot_code(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str,
         info = mode_meta.get(mode) or {}
         covered = [int(i) for i in info.get("line_items") or []]
         out.append({"mode": mode, "functions": listings, "others": others, "covered": covered,
+                    "coverage": line_coverage(info, n_items),
                     "n_items": n_items, "total": mode_total, "hot_lines": hot.get(mode, []),
                     "nesting_task": nesting_task(mine, meta),
                     "n_lines": sum(len(f["listing"]) for f in listings)})

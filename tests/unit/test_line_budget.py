@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from line_profiler import LineProfiler
@@ -22,7 +21,7 @@ from tests.fixtures.line_budget_tasks import spin, spin_swallowing, turns_for
 def _hits(stats, function) -> dict[int, tuple[int, float]]:
     """line number -> (hits, seconds) of ``function`` in a LineStats."""
     code = function.__code__
-    for (filename, first, name), entries in stats.timings.items():
+    for (_filename, first, name), entries in stats.timings.items():
         if (first, name) == (code.co_firstlineno, code.co_name):
             return {lineno: (hits, t * stats.unit) for lineno, hits, t in entries}
     return {}

@@ -4,8 +4,12 @@ Public API::
 
     import profkit
     run = profkit.profile("primes", modes="sequential,processes", out="reports/primes")
+    run = profkit.profile(my_function, items=[1, 2, 3])   # any function, closures too
     run.timings            # pandas DataFrame
     again = profkit.load("reports/primes")
+
+Every mistake in a call raises a :class:`ProfkitError` subclass with one line
+that names the fix.
 """
 
 from __future__ import annotations
@@ -13,12 +17,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Workload", "workload", "profile", "ab", "load", "Run", "ProfkitError", "__version__"]
+__all__ = ["Workload", "workload", "profile", "ab", "load", "Run", "ProfkitError", "UsageError",
+           "WorkloadError", "RunDirError", "StoreError", "ModeFailed", "__version__"]
 
 if TYPE_CHECKING:
-    from profkit.errors import ProfkitError
+    from profkit.errors import (
+        ModeFailed,
+        ProfkitError,
+        RunDirError,
+        StoreError,
+        UsageError,
+        WorkloadError,
+    )
     from profkit.pipeline import ab, profile
-    from profkit.store import Run, load
+    from profkit.run import Run, load
     from profkit.workloads.model import Workload, workload
 
 _LAZY = {
@@ -26,9 +38,10 @@ _LAZY = {
     "workload": "profkit.workloads.model",
     "profile": "profkit.pipeline",
     "ab": "profkit.pipeline",
-    "load": "profkit.store",
-    "Run": "profkit.store",
-    "ProfkitError": "profkit.errors",
+    "load": "profkit.run",
+    "Run": "profkit.run",
+    **{name: "profkit.errors" for name in ("ProfkitError", "UsageError", "WorkloadError",
+                                           "RunDirError", "StoreError", "ModeFailed")},
 }
 
 

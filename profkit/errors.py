@@ -15,11 +15,11 @@ class ProfkitError(Exception):
 
 
 class UsageError(ProfkitError):
-    """Bad command-line input: a flag, a number, a mode name."""
+    """Bad input to a command or an API call: an unknown option, a number, a mode name."""
 
 
 class WorkloadError(ProfkitError):
-    """A workload target that cannot be loaded or used."""
+    """A workload that cannot be loaded or used: a bad target, task or items."""
 
 
 class RunDirError(ProfkitError):
@@ -31,6 +31,10 @@ class StoreError(ProfkitError):
 
 
 class ModeFailed(ProfkitError):
-    """A mode that could not finish: the task raised, a worker died, or it timed out."""
+    """A mode that could not finish: the task raised, a worker died, or it timed out.
+
+    profkit.profile() records it in the Run (``run.failed_modes``) and goes on with the
+    other modes; it does not raise it.
+    """
 
     exit_code = EXIT_MODE_FAILED

@@ -6,7 +6,7 @@
 - ``%%profkit -i items_expr [options]``: the cell is the body of ``profkit_cell(item)``
   (its last expression is the result); the function is left in the namespace.
 
-Each returns the :class:`~profkit.store.Run` (shown inline through
+Each returns the :class:`~profkit.run.Run` (shown inline through
 ``_repr_html_``) and prints the run folder. A mistake raises IPython's
 UsageError: one line, no traceback.
 """
@@ -28,7 +28,7 @@ from profkit.errors import ProfkitError
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from profkit.store import Run
+    from profkit.run import Run
     from profkit.workloads.model import Workload
 
 #: The name ``%%profkit`` gives the cell's function in the user's namespace.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from profkit.engine.runner import Progress, run_workload
 from profkit.errors import UsageError
@@ -32,9 +35,10 @@ from profkit.model import (
     Options,
     RawRun,
 )
-from profkit.store import Run, claimed_run_dir, deferred_signals
+from profkit.run import Run
+from profkit.store import claimed_run_dir, deferred_signals
 from profkit.workloads.model import Workload
-from profkit.workloads.registry import FILE_MODULES, check_picklable, resolve
+from profkit.workloads.registry import FILE_MODULES, as_workload
 
 if TYPE_CHECKING:
     from profkit.analysis.compare import Comparison
@@ -207,7 +211,7 @@ def check_limits(specs: Sequence[ModeSpec], timeout: float | None,
 
 def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | None,
                  repeat: int | str | None, precision: float | str, max_rounds: int,
-                 max_time: float | None, chunksize: int | str | None, lines: Sequence[str],
+                 max_time: float | None, chunksize: int | str | None, lines: Sequence[str] | str,
                  start_method: str | None, timeout: float | None, sweep: bool,
                  scheduler: str | None, line_budget: float, seed: int | None,
                  gc: str, memory_lines: Sequence[str] | str = (),
@@ -233,7 +237,7 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
         max_rounds_s=parse_seconds(max_time, "--max-time") or float("inf"),
         chunksize=chunk,
         chunksize_auto=chunk_auto,
-        line_names=tuple(dict.fromkeys([*own_lines, *lines])),
+        line_names=tuple(dict.fromkeys([*own_lines, *_names(lines, "--lines")])),
         line_budget_s=parse_seconds(line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S,
         memory_line_names=_memory_line_names(wl, memory_lines),
         memory_line_budget_s=parse_seconds(memory_line_budget, "--memory-line-budget")
@@ -254,13 +258,20 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
     return options
 
 
+def _names(names: Sequence[str] | str, what: str) -> list[str]:
+    """Function names from a list or a comma-separated string; UsageError for anything else."""
+    parts = names.split(",") if isinstance(names, str) else names
+    if not isinstance(parts, (list, tuple)) or not all(isinstance(n, str) for n in parts):
+        raise UsageError(f"{what} must be function names (a list of strings, or one string with "
+                         f"commas), got {names!r}")
+    return [n.strip() for n in parts if n.strip()]
+
+
 def _memory_line_names(wl: Workload, names: Sequence[str] | str) -> tuple[str, ...]:
     """The ``--memory-lines`` names, each checked by resolving it here, before any mode runs."""
     from profkit.collectors.worker import resolve_line_functions
 
-    if isinstance(names, str):
-        names = names.split(",")
-    clean = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+    clean = tuple(dict.fromkeys(_names(names, "--memory-lines")))
     for name in clean:
         try:
             found = resolve_line_functions(wl.task, (name,), with_task=False)
@@ -273,8 +284,54 @@ def _memory_line_names(wl: Workload, names: Sequence[str] | str) -> tuple[str, .
     return clean
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def checked_call(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``fn`` that turns a bad call (an unknown option, a missing target) into UsageError.
+
+    Python would raise TypeError; this names the option and, by difflib, the one meant.
+    """
+    signature = inspect.signature(fn)
+    options = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
+
+    @functools.wraps(fn)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            unknown = [k for k in kwargs if k not in signature.parameters]
+            if unknown:
+                close = difflib.get_close_matches(unknown[0], options, n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                raise UsageError(f"{fn.__name__}() has no option {unknown[0]!r}: {hint}the options "
+                                 f"are {', '.join(options)} (see help(profkit.{fn.__name__}))") \
+                    from None
+            raise UsageError(f"{fn.__name__}(): {exc} (see help(profkit.{fn.__name__}))") from None
+        return fn(*args, **kwargs)
+
+    return call
+
+
+def _check_api_values(progress: object = None, target: object = None, sweep: object = False,
+                      seed: object = None) -> None:
+    """The options only the API has (the others are checked with the flags, in make_options)."""
+    if progress is not None and not callable(progress):
+        raise UsageError(f"progress must be a function taking one line of text, or None, "
+                         f"got {progress!r}")
+    if target is not None and not isinstance(target, str):
+        raise UsageError(f"target must be the workload's name as text, or None, got {target!r}")
+    if not isinstance(sweep, bool):
+        raise UsageError(f"sweep must be True or False, got {sweep!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise UsageError(f"seed must be a whole number, or None, got {seed!r}")
+
+
+@checked_call
 def profile(
-    workload: Workload | str,
+    workload: Workload | Callable[..., Any] | str,
+    items: Sequence[Any] | Callable[[], Sequence[Any]] | None = None,
     *,
     modes: str | Sequence[str] = DEFAULT_MODES,
     workers: int | None = None,
@@ -283,35 +340,70 @@ def profile(
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     max_time: float | None = DEFAULT_MAX_ROUNDS_S,
     chunksize: int | str | None = None,
-    lines: Sequence[str] = (),
+    lines: Sequence[str] | str = (),
     out: str | os.PathLike[str] | None = None,
     start_method: str | None = None,
     timeout: float | None = None,
     sweep: bool = False,
     scheduler: str | None = None,
     line_budget: float = DEFAULT_LINE_BUDGET_S,
-    memory_lines: Sequence[str] = (),
+    memory_lines: Sequence[str] | str = (),
     memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S,
     progress: Progress | None = None,
     target: str | None = None,
     seed: int | None = None,
     gc: str = "off",
 ) -> Run:
-    """Profile ``workload`` in each mode and return the Run; save it if ``out`` is given.
+    """Profile a task mapped over items in each mode; return the Run (saved if ``out`` is given).
 
-    ``repeat`` is the number of interleaved timing rounds, or ``"auto"`` (the
-    default): rounds go on until every speedup is known within ``precision``
-    (0.03 = ±3%, 95% interval), or until ``max_rounds`` rounds or ``max_time``
-    seconds of rounds. ``chunksize`` (N or ``"auto"``) applies to the modes that
-    hand out items in chunks (processes, pool); ``auto`` gives tiny tasks four
-    chunks per worker and others one item at a time. ``gc`` is the GC policy of every timed
-    map in every mode: ``"off"`` (timeit's way) or ``"on"`` (as a plain run).
-    ``memory_lines`` names functions for memory_profiler's line profiler, run
-    inside the workers on the items that fit ``memory_line_budget`` seconds per mode.
+    ``workload`` is one of:
+
+    - a :class:`profkit.Workload`;
+    - a function decorated with ``@profkit.workload(items=[...])``;
+    - a plain function, with ``items``: ``profile(f, items=[1, 2, 3])``;
+    - a target string, as on the command line: ``"primes"``, ``"package.module:name"``
+      or ``"path/to/file.py:name"``.
+
+    ``items`` (a list, or a zero-argument callable returning one) replace the
+    workload's own items. Closures, lambdas and functions defined in ``__main__``
+    or a notebook run as they are in sequential and threads mode, and travel by
+    value (cloudpickle) to processes, pool and dask workers; a mode that cannot
+    receive the task fails alone, with its reason in ``run.meta["errors"]``.
+
+    The options are ``profkit profile``'s flags, with ``_`` for ``-``:
+
+    - ``modes``: ``"sequential,threads,processes"`` (the default) or a list; also
+      ``pool`` and ``dask``, each with an optional ``:N`` worker count.
+    - ``workers``: workers per pool (default: the CPUs this process may use).
+    - ``repeat``: interleaved timing rounds, or ``"auto"`` (the default): rounds go
+      on until every speedup is known within ``precision``.
+    - ``precision``: the 95% interval ``repeat="auto"`` aims for, ``0.03`` or ``"3%"``.
+    - ``max_rounds``, ``max_time``: for ``repeat="auto"``, at most this many rounds,
+      and no new round after this many seconds.
+    - ``chunksize``: items handed to a worker at a time (processes, pool), N or ``"auto"``
+      (tiny tasks get four chunks per worker, others one item at a time).
+    - ``lines``: extra functions for line_profiler (a list, or names with commas).
+    - ``line_budget``: seconds the line_profiler pass may take per mode.
+    - ``memory_lines``: functions for memory_profiler's line profiler, run inside
+      the workers on the items that fit ``memory_line_budget`` seconds per mode.
+    - ``out``: the run folder to create; ``None`` (the default) keeps the run in memory.
+    - ``start_method``: ``"fork"``, ``"forkserver"`` or ``"spawn"`` for the process pools.
+    - ``timeout``: seconds each mode may take before it is stopped.
+    - ``sweep``: also time processes and threads at 1..CPUs workers (and 2x CPUs).
+    - ``scheduler``: a Dask scheduler address ``tcp://HOST:PORT`` for the dask mode.
+    - ``gc``: garbage collection during the timed maps: ``"off"`` (timeit's way) or ``"on"``.
+
+    API only: ``progress`` (a callable given each progress line), ``target`` (the
+    name the report shows for the workload) and ``seed`` (the rounds' random order).
+
+    Raises a :class:`profkit.ProfkitError` subclass for every mistake in the call:
+    ``WorkloadError`` for a target or items that cannot be used, ``UsageError`` for
+    an unknown option (with the one meant) or a bad value, ``RunDirError`` for an
+    ``out`` that exists. A mode that fails does not raise: see ``run.failed_modes``.
     """
+    _check_api_values(progress=progress, target=target, sweep=sweep, seed=seed)
     target = target or (workload if isinstance(workload, str) else None)
-    wl = resolve(workload) if isinstance(workload, str) else workload
-    check_picklable(wl)
+    wl = as_workload(workload, items)
     options = make_options(wl, modes=modes, workers=workers, repeat=repeat, precision=precision,
                            max_rounds=max_rounds, max_time=max_time, chunksize=chunksize,
                            lines=lines, start_method=start_method, timeout=timeout, sweep=sweep,
@@ -338,9 +430,11 @@ class AbResult:
     path: Path | None = None
 
 
+@checked_call
 def ab(
-    target_a: Workload | str,
-    target_b: Workload | str,
+    target_a: Workload | Callable[..., Any] | str,
+    target_b: Workload | Callable[..., Any] | str,
+    items: Sequence[Any] | Callable[[], Sequence[Any]] | None = None,
     *,
     modes: str | Sequence[str] = DEFAULT_MODES,
     workers: int | None = None,
@@ -349,7 +443,7 @@ def ab(
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     max_time: float | None = DEFAULT_MAX_ROUNDS_S,
     chunksize: int | str | None = None,
-    lines: Sequence[str] = (),
+    lines: Sequence[str] | str = (),
     out: str | os.PathLike[str] | None = None,
     start_method: str | None = None,
     timeout: float | None = None,
@@ -360,22 +454,22 @@ def ab(
     gc: str = "off",
     min_effect: float = 5.0,
     level: float = 0.99,
-    memory_lines: Sequence[str] = (),
+    memory_lines: Sequence[str] | str = (),
     memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S,
 ) -> AbResult:
     """Race ``target_b`` against ``target_a`` in one interleaved run, on the same pools.
 
-    The options are :func:`profile`'s. With ``out``, the folder gets ``A/`` and
-    ``B/`` (run folders that ``profkit report`` and ``compare`` read) and
-    ``ab.html``. The rule is ``profkit compare``'s, on paired rounds.
+    The targets and options are :func:`profile`'s (``items``, if given, are both
+    targets' items). With ``out``, the folder gets ``A/`` and ``B/`` (run folders
+    that ``profkit report`` and ``compare`` read) and ``ab.html``. The rule is
+    ``profkit compare``'s, on paired rounds, with its ``min_effect`` (percent) and
+    ``level`` (of the interval).
     """
     from profkit.analysis.compare import Measure, compare_runs
     from profkit.engine.ab import run_ab
 
-    wl_a = resolve(target_a) if isinstance(target_a, str) else target_a
-    wl_b = resolve(target_b) if isinstance(target_b, str) else target_b
-    for wl in (wl_a, wl_b):
-        check_picklable(wl)
+    _check_api_values(progress=progress, seed=seed)
+    wl_a, wl_b = as_workload(target_a, items), as_workload(target_b, items)
     options = make_options(wl_a, modes=modes, workers=workers, repeat=repeat, precision=precision,
                            max_rounds=max_rounds, max_time=max_time, chunksize=chunksize,
                            lines=lines, start_method=start_method, timeout=timeout, sweep=False,

@@ -37,11 +37,10 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from profkit.errors import RunDirError, StoreError
+from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_FRAMES, empty
 
 if TYPE_CHECKING:
@@ -54,64 +53,6 @@ REPORT_FILE = "index.html"
 CLAIM_FILE = ".profkit-claim"
 #: artifacts section -> the file extension its paths must have.
 ARTIFACT_KINDS = {"profiles": ".prof", "lines": ".lprof", "frames": ".parquet"}
-
-
-@dataclass
-class Run:
-    """A finished (or interrupted) run: metadata, analysis, frames and raw stats.
-
-    The frames are attributes too: ``run.timings``, ``run.tasks``,
-    ``run.functions``, ``run.lines``, ``run.memory``. ``line_stats`` holds
-    line_profiler objects only for a run made in this process: a loaded run
-    never unpickles its ``.lprof`` files, its line data is the ``lines`` frame.
-    """
-
-    meta: dict[str, Any]
-    analysis: dict[str, Any]
-    frames: dict[str, pd.DataFrame]
-    profiles: dict[str, Any] = field(default_factory=dict)
-    line_stats: dict[str, Any] = field(default_factory=dict)
-    #: mode -> the memory samples as mprof ``.dat`` text.
-    memory_dat: dict[str, str] = field(default_factory=dict)
-    path: Path | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if name in FRAME_NAMES and "frames" in self.__dict__:
-            return self.__dict__["frames"][name]
-        raise AttributeError(name)
-
-    @property
-    def complete(self) -> bool:
-        return not self.meta.get("interrupted", False)
-
-    @property
-    def failed_modes(self) -> list[str]:
-        return [m for m, s in self.meta.get("status", {}).items() if s not in ("ok", "skipped")]
-
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write the run (stats, frames, run.json, report) to a new folder; return it."""
-        return save(self, directory)
-
-    def __repr__(self) -> str:
-        """One line (IPython's terminal shows it): workload, status per mode, folder."""
-        name = (self.meta.get("workload") or {}).get("name", "?")
-        status = ", ".join(f"{m} {s}" for m, s in (self.meta.get("status") or {}).items())
-        where = f"; {self.path}" if self.path else ""
-        return f"<profkit Run {name}: {status or 'no modes'}{where}>"
-
-    def _repr_html_(self) -> str:
-        """Jupyter: the summary, speedup chart and top bottlenecks in an isolated iframe."""
-        from profkit.render.notebook import repr_html
-
-        return repr_html(self)
-
-    def to_html(self, path: str | os.PathLike[str]) -> Path:
-        """Render the report to ``path`` (atomically) and return the path."""
-        from profkit.render import render
-
-        target = Path(path)
-        atomic_write_text(target, render(self, "html"))
-        return target
 
 
 # -- atomic writes --------------------------------------------------------
@@ -210,13 +151,20 @@ def _holds_claim(path: Path) -> bool:
         return False
 
 
+def user_path(value: object, what: str) -> Path:
+    """A path the user gave (text or os.PathLike), or UsageError naming ``what``."""
+    if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+        return Path(value)
+    raise UsageError(f"{what} must be a path (text or a pathlib.Path), got {value!r}")
+
+
 def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
     """Claim a new, empty run folder (absolute path), atomically; never reuse one that exists.
 
     A claim file created with O_EXCL marks the folder as taken, so of two runs given the
     same ``--out`` at once, the second is refused before it does any work.
     """
-    path = Path(directory).absolute()
+    path = user_path(directory, "the run folder (out)").absolute()
     if _holds_claim(path):
         return path
     if path.exists() and not path.is_dir():
@@ -355,17 +303,38 @@ def to_json(data: dict[str, Any]) -> str:
     return json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False)
 
 
-def save(run: Run, directory: str | os.PathLike[str]) -> Path:
+class StoredRun(Protocol):
+    """What the store reads and writes of a run (:class:`profkit.run.Run` is one)."""
+
+    meta: dict[str, Any]
+    analysis: dict[str, Any]
+    frames: dict[str, pd.DataFrame]
+    profiles: dict[str, Any]
+    line_stats: dict[str, Any]
+    memory_dat: dict[str, str]
+    path: Path | None
+
+
+#: Renders a run's report as HTML text.
+ReportWriter = Callable[[Any], str]
+#: Writes a run's extra files into its folder; returns their paths for ``run.json``.
+ExtrasWriter = Callable[[Any, Path], Any]
+
+
+def save(run: StoredRun, directory: str | os.PathLike[str], *, report: ReportWriter | None = None,
+         traces: ExtrasWriter | None = None) -> Path:
     """Write stats, frames and ``run.json`` as one step, then the report.
 
     SIGINT and SIGTERM wait until it is done; if writing fails, what was written is
     removed. ``run.json`` marks a saved run and is written before the report, so a
     report that cannot be rendered loses nothing (``profkit report`` redoes it).
+    The store renders nothing itself: the caller passes the ``report`` and
+    ``traces`` writers.
     """
     with deferred_signals():
         path = prepare_run_dir(directory)
         try:
-            _write_data(run, path)
+            _write_data(run, path, traces)
         except OSError as exc:
             release_run_dir(path, discard=True)
             raise RunDirError(f"cannot save the run in {path}: {exc.strerror or exc}; nothing "
@@ -374,19 +343,20 @@ def save(run: Run, directory: str | os.PathLike[str]) -> Path:
             release_run_dir(path, discard=True)
             raise
         run.path = path
-        try:
-            run.to_html(path / REPORT_FILE)
-        except Exception as exc:  # noqa: BLE001 - a renderer bug must not lose the measurements
-            run.meta["report_error"] = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"the report could not be rendered ({run.meta['report_error']}); the "
-                          f"data is saved: re-render it with "
-                          f"`profkit report {shlex.quote(str(path))}`", stacklevel=2)
-            atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
+        if report is not None:
+            try:
+                atomic_write_text(path / REPORT_FILE, report(run))
+            except Exception as exc:  # noqa: BLE001 - a renderer bug must not lose the measurements
+                run.meta["report_error"] = f"{type(exc).__name__}: {exc}"
+                warnings.warn(f"the report could not be rendered ({run.meta['report_error']}); the "
+                              f"data is saved: re-render it with "
+                              f"`profkit report {shlex.quote(str(path))}`", stacklevel=2)
+                atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
         release_run_dir(path, discard=False)
     return path
 
 
-def _write_data(run: Run, path: Path) -> None:
+def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None:
     """Stats, frames, then ``run.json`` (its presence marks a saved run)."""
     artifacts: dict[str, Any] = {"report": REPORT_FILE, "profiles": {}, "lines": {}, "frames": {},
                                  "memory": {}}
@@ -418,9 +388,8 @@ def _write_data(run: Run, path: Path) -> None:
         os.replace(tmp, target)
         artifacts["frames"][name] = f"frames/{name}.parquet"
     try:
-        from profkit.render.trace import write_traces
-
-        artifacts["traces"] = write_traces(run, path)
+        if traces is not None:
+            artifacts["traces"] = traces(run, path)
     except Exception as exc:  # noqa: BLE001 - a trace bug must not lose the measurements
         warnings.warn(f"the Chrome traces could not be written ({type(exc).__name__}: {exc})", stacklevel=2)
     run.meta["artifacts"] = artifacts
@@ -584,14 +553,14 @@ def read_frame(path: Path, name: str, data: dict[str, Any] | None = None) -> pd.
                          f"({type(exc).__name__}); re-run profkit profile") from exc
 
 
-def load(directory: str | os.PathLike[str]) -> Run:
-    """Load a saved run folder: frames, metadata, analysis and cProfile stats.
+def load_fields(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """A saved run folder's parts, as keyword arguments of :class:`profkit.run.Run`.
 
     Nothing is unpickled: the ``.lprof`` files are left for ``python -m line_profiler``,
     and the line data comes from the ``lines`` frame. Every path is checked to stay
     inside the folder.
     """
-    path = Path(directory)
+    path = user_path(directory, "the run folder to load")
     data = read_run_json(path)
     frames = {name: read_frame(path, name, data) for name in FRAME_NAMES}
     analysis = data.pop("analysis")
@@ -601,5 +570,5 @@ def load(directory: str | os.PathLike[str]) -> Run:
     for mode, rel in (data["artifacts"].get("memory") or {}).items():
         with contextlib.suppress(OSError, UnicodeDecodeError, StoreError):
             memory_dat[mode] = artifact_path(path, rel, suffix=".dat").read_text(encoding="utf-8")
-    return Run(meta=data, analysis=analysis, frames=frames, profiles=profiles,
-               memory_dat=memory_dat, path=path)
+    return {"meta": data, "analysis": analysis, "frames": frames, "profiles": profiles,
+            "memory_dat": memory_dat, "path": path}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """profkit's speed targets: the profiler must never be the bottleneck (issue 7).
 
-Ten figures, each measured against a bare reference in this same run, as the
+Twelve figures, each measured against a bare reference in this same run, as the
 median of interleaved rounds, printed with its target and a verdict:
 
 1. timing fidelity: profkit's sequential median vs a bare ``timeit`` of the
@@ -23,12 +23,32 @@ median of interleaved rounds, printed with its target and a verdict:
 9. compare gate, A/A: gate failures of ``profkit compare --fail-above 10`` on
    pairs of runs of the same code (scripts/bench_gate.py);
 10. compare gate, A/B: detections when B does 15% more work.
+11. line pass cost: every mode's line pass together vs the bare sequential
+    map, for two items of about 1 s and for primes (at most 3x);
+12. line pass accuracy: the hottest line and its share vs a full line_profiler
+    run of the same task on every item (same line, within 10 points).
 
 Usage::
 
     python scripts/bench.py                 # full run, 3 rounds: about 5-7 minutes on 2 cores
     python scripts/bench.py --quick         # smoke test: small primes, 1 round, under a minute
     python scripts/bench.py --rounds 5 --json out/bench.json
+    python scripts/bench.py --compare-to old/bench.pyperf.json   # then pyperf's comparison
+
+Beside its JSON the bench writes ``<name>.pyperf.json``: every repeated measurement
+(bare and profkit maps, hooks, start-up, peak RSS, rendering) as a pyperf
+benchmark suite, so ``python -m pyperf stats`` and ``python -m pyperf compare_to``
+read it. Medians and quartiles come from pyperf too (scripts/bench_stats.py); the
+child programs live in scripts/bench_children/, process and memory helpers in
+scripts/bench_procs.py, the synthetic big run in scripts/bench_synthetic.py.
+
+Why not pyperf's Runner: it re-runs this script in 20 worker processes per
+benchmark and calibrates loops per value, one benchmark at a time. The figures
+here are ratios of paired measurements taken in the same interleaved round
+(profkit against the bare map, in fresh processes that start their own pools);
+measured apart, each side drifts on its own on a busy machine, and the Runner's
+worker counts put a single end-to-end profkit run (about a minute) far past the
+bench's five-minute budget.
 
 Machines are noisy: only ratios measured in one run mean anything, so every
 figure compares against a reference measured in the same run, rounds
@@ -51,15 +71,10 @@ import contextlib
 import inspect
 import json
 import os
-import platform
 import re
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
-import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -69,11 +84,6 @@ from pathlib import Path
 from typing import Any
 
 FORMAT_VERSION = 1
-
-#: --quick items: six numbers near 1e12 (about 25 ms each), the seed's shape:
-#: one duplicate and one composite with the factor 3306091.
-SMALL_PRIMES = [1000000000039, 1000000000061, 1000000000039, 1000000000063, 1000000000091,
-                3306091 * 302459]
 
 TARGETS: dict[str, float] = {
     "timing_fidelity_pct": 3.0,      # |profkit / bare - 1|
@@ -93,155 +103,37 @@ FIGURES = ("timing_fidelity", "cprofile_overhead", "pooled_fidelity", "end_to_en
            "report_rendering", "startup", "memory", "under_load", "gate_false_alarms",
            "gate_detection", "line_cost", "line_accuracy")
 
-# -- child processes: each one is fresh, and writes its numbers to cfg["out"] --
-
-BARE_CHILD = textwrap.dedent('''
-    import json, multiprocessing, os, sys, time, timeit
-    from concurrent.futures import ProcessPoolExecutor
-    from profkit.workloads.primes import PRIMES, is_prime
-
-    cfg = json.loads(sys.argv[1])
-    items = PRIMES if cfg["items"] is None else cfg["items"]
-    # first thing in a fresh process: the seed's serial map under timeit (with its CPU time:
-    # wall / CPU above 1 means this process waited for a core, i.e. the machine was busy)
-    out = {"serial_s": [], "serial_cpu_s": []}
-    for _ in range(cfg["repeat"]):
-        c0 = time.process_time()
-        out["serial_s"].append(timeit.timeit(lambda: list(map(is_prime, items)), number=1))
-        out["serial_cpu_s"].append(time.process_time() - c0)
+#: The child programs, each run in a fresh process with one JSON argument (its config).
+CHILDREN = Path(__file__).resolve().parent / "bench_children"
 
 
-    def _pid(_):
-        time.sleep(0.02)
-        return os.getpid()
+def sibling(name: str) -> Any:
+    """A module beside this script (bench_procs, bench_stats, ...), imported by path.
+
+    By path, because the tests load this script by path too, with scripts/ not on sys.path.
+    """
+    import importlib.util
+
+    key = "profkit_" + name.replace("/", "_")
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, Path(__file__).resolve().parent / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
-    if cfg["pool"]:
-        workers = cfg["workers"]
-        out["start_method"] = multiprocessing.get_start_method()
-        with ProcessPoolExecutor(workers) as ex:
-            t0 = time.perf_counter()
-            seen = set()
-            for _ in range(50):  # warm: every worker started and answering
-                seen.update(ex.map(_pid, range(workers)))
-                if len(seen) >= workers:
-                    break
-            out["pool_ready_s"] = time.perf_counter() - t0
-            out["pool_workers"] = len(seen)
-            out["warm_pool_s"] = timeit.repeat(lambda: list(ex.map(is_prime, items)),
-                                               repeat=cfg["repeat"], number=1)
-        cold = []
-        for _ in range(cfg["cold_repeat"]):
-            t0 = time.perf_counter()
-            with ProcessPoolExecutor(workers) as ex:
-                list(ex.map(is_prime, items))
-            cold.append(time.perf_counter() - t0)
-        out["cold_pool_s"] = cold
-    with open(cfg["out"], "w") as f:
-        json.dump(out, f)
-''')
-
-HOOKS_CHILD = textwrap.dedent('''
-    import cProfile, gc, json, sys, time
-    from profkit.workloads.primes import PRIMES, is_prime
-
-    cfg = json.loads(sys.argv[1])
-    items = PRIMES if cfg["items"] is None else cfg["items"]
+procs = sibling("bench_procs")
+stats = sibling("bench_stats")
+synthetic = sibling("bench_synthetic")
+median = stats.median
 
 
-    def work():
-        list(map(is_prime, items))
-
-
-    def noop(frame, event, arg):
-        return None
-
-
-    def bare():
-        t0 = time.perf_counter()
-        work()
-        return time.perf_counter() - t0
-
-
-    def noop_hook():
-        t0 = time.perf_counter()
-        sys.setprofile(noop)
-        try:
-            work()
-        finally:
-            sys.setprofile(None)
-        return time.perf_counter() - t0
-
-
-    def cprofile():
-        profiler = cProfile.Profile()
-        t0 = time.perf_counter()
-        profiler.enable()
-        try:
-            work()
-        finally:
-            profiler.disable()
-        return time.perf_counter() - t0
-
-
-    kinds = {"bare": bare, "noop_hook": noop_hook, "cprofile": cprofile}
-    order = list(kinds)
-    out = {name: [] for name in kinds}
-    gc.disable()
-    for k in range(cfg["pairs"]):  # interleaved, rotating, so drift hits all three
-        for name in order[k % 3:] + order[:k % 3]:
-            out[name].append(kinds[name]())
-    with open(cfg["out"], "w") as f:
-        json.dump(out, f)
-''')
-
-PROFKIT_CHILD = textwrap.dedent('''
-    import json, pickle, sys, time
-    import profkit
-    from profkit.store import to_json
-    from profkit.workloads.primes import is_prime
-
-    cfg = json.loads(sys.argv[1])
-    target = "primes"
-    if cfg["items"] is not None:
-        target = profkit.Workload("bench-small-primes", is_prime, cfg["items"])
-    t0 = time.perf_counter()
-    load = None
-    if cfg.get("load"):
-        sys.path.insert(0, cfg["scripts"])
-        from loadgen import Load
-        load = Load(**cfg["load"]).__enter__()
-    try:
-        run = profkit.profile(target, modes=cfg["modes"], workers=cfg["workers"], repeat=cfg["repeat"])
-    finally:
-        if load is not None:
-            load.__exit__(None, None, None)
-    wall = time.perf_counter() - t0
-    if cfg.get("pickle"):
-        with open(cfg["pickle"], "wb") as f:
-            pickle.dump({"meta": run.meta, "analysis": run.analysis, "frames": run.frames}, f)
-    with open(cfg["out"], "w", encoding="utf-8") as f:
-        timings = run.timings[["mode", "sweep", "phase", "repeat", "wall_s", "cpu_s",
-                               "others_cpu", "spoiled"]].to_dict("records")
-        f.write(to_json({"wall_s": wall, "meta": run.meta, "analysis": run.analysis, "timings": timings}))
-''')
-
-IMPORTS_CHILD = textwrap.dedent('''
-    import json, sys, time
-    t0 = time.perf_counter()
-    import profkit.pipeline, profkit.analysis, profkit.render.html, profkit.store, pandas, pyarrow
-    with open(json.loads(sys.argv[1])["out"], "w") as f:
-        json.dump({"import_s": time.perf_counter() - t0}, f)
-''')
-
-WORKLOAD_FILE = textwrap.dedent('''
-    """The bench's --quick target: the seed's is_prime over six numbers near 1e12."""
-    from profkit.workloads.model import Workload
-    from profkit.workloads.primes import is_prime
-
-    SMALL_PRIMES = Workload("bench-small-primes", is_prime, {items!r},
-                            description="six numbers near 1e12: the seed's shape, smaller")
-''')
+def quick_items() -> list[int]:
+    """The --quick items: six numbers near 1e12 (about 25 ms each), from bench_children/small_primes.py."""
+    return list(sibling("bench_children/small_primes").ITEMS)
 
 
 @dataclass
@@ -306,13 +198,14 @@ class Bench:
 
     # -- helpers ----------------------------------------------------------
 
-    def _child(self, code: str, cfg: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    def _child(self, program: str, cfg: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Run ``bench_children/<program>`` in a fresh process; return the JSON it wrote."""
         out = Path(tempfile.mkstemp(prefix="child-", suffix=".json", dir=self.workdir)[1])
         args = json.dumps({**cfg, "out": str(out)})
-        proc = subprocess.run([sys.executable, "-c", code, args], cwd=self.workdir, capture_output=True,
-                              text=True, timeout=timeout or self.cfg.child_timeout_s)
+        proc = subprocess.run([sys.executable, str(CHILDREN / program), args], cwd=self.workdir,
+                              capture_output=True, text=True, timeout=timeout or self.cfg.child_timeout_s)
         if proc.returncode != 0:
-            raise RuntimeError(f"child exited with {proc.returncode}: {_tail(proc.stderr)}")
+            raise RuntimeError(f"{program} exited with {proc.returncode}: {procs.tail(proc.stderr)}")
         return json.loads(out.read_text(encoding="utf-8"))
 
     def _step(self, key: str, fn: Callable[[], Any]) -> Any:
@@ -332,15 +225,15 @@ class Bench:
     # -- measurements -----------------------------------------------------
 
     def bare(self) -> dict[str, Any]:
-        return self._child(BARE_CHILD, {"items": self.cfg.items, "repeat": self.cfg.bare_repeat,
+        return self._child("bare.py", {"items": self.cfg.items, "repeat": self.cfg.bare_repeat,
                                         "pool": True, "workers": self.cfg.workers,
                                         "cold_repeat": self.cfg.cold_repeat})
 
     def hooks(self) -> dict[str, Any]:
-        return self._child(HOOKS_CHILD, {"items": self.cfg.items, "pairs": self.cfg.hook_triples})
+        return self._child("hooks.py", {"items": self.cfg.items, "pairs": self.cfg.hook_triples})
 
     def profkit_api(self, pickle_path: Path | None, load: dict[str, float] | None = None) -> dict[str, Any]:
-        return self._child(PROFKIT_CHILD, {
+        return self._child("profkit_api.py", {
             "items": self.cfg.items, "modes": self.cfg.profkit_modes, "workers": self.cfg.workers,
             "repeat": self.cfg.profkit_repeat, "pickle": str(pickle_path) if pickle_path else None,
             "load": load, "scripts": str(Path(__file__).resolve().parent),
@@ -354,15 +247,13 @@ class Bench:
     def cli_target(self) -> str:
         if self.cfg.items is None:
             return "primes"
-        path = self.workdir / "bench_workload.py"
-        path.write_text(WORKLOAD_FILE.format(items=self.cfg.items), encoding="utf-8")
-        return f"{path}:SMALL_PRIMES"
+        return f"{CHILDREN / 'small_primes.py'}:SMALL_PRIMES"
 
     def cli_run(self) -> dict[str, Any]:
         """A default ``profkit profile TARGET --out TMP --quiet``, its parent's RSS sampled every 20 ms."""
         out_dir = self.workdir / "cli-run"
-        cmd = [*_command("profkit"), "profile", self.cli_target(), "--out", str(out_dir), "--quiet"]
-        result = run_sampled(cmd, self.workdir, self.cfg.child_timeout_s)
+        cmd = [*procs.command("profkit"), "profile", self.cli_target(), "--out", str(out_dir), "--quiet"]
+        result = procs.run_sampled(cmd, self.workdir, self.cfg.child_timeout_s)
         result["cmd"] = cmd
         result["out"] = str(out_dir)
         run_json = out_dir / "run.json"
@@ -388,10 +279,10 @@ class Bench:
     def after_cli(self, out_dir: Path) -> dict[str, Any]:
         """What the e2e time outside the measured phases is made of: imports, load, render, save."""
         from profkit.render import render
-        from profkit.store import load
+        from profkit.run import load
 
         info: dict[str, Any] = {}
-        info["import_s_fresh_process"] = self._child(IMPORTS_CHILD, {})["import_s"]
+        info["import_s_fresh_process"] = self._child("imports.py", {})["import_s"]
         t0 = time.perf_counter()
         run = load(out_dir)
         info["load_s"] = time.perf_counter() - t0
@@ -407,17 +298,17 @@ class Bench:
     def startup(self) -> dict[str, Any]:
         commands = {
             "python_pass": [sys.executable, "-c", "pass"],
-            "profkit_help": [*_command("profkit"), "--help"],
+            "profkit_help": [*procs.command("profkit"), "--help"],
         }
         with contextlib.suppress(FileNotFoundError):
-            commands["pyinstrument_help"] = [*_command("pyinstrument"), "--help"]
+            commands["pyinstrument_help"] = [*procs.command("pyinstrument"), "--help"]
         samples: dict[str, list[float]] = {name: [] for name in commands}
         names = list(commands)
         for k in range(self.cfg.startup_samples):
             for name in names[k % len(names):] + names[:k % len(names)]:
-                samples[name].append(time_command(commands[name], self.workdir))
+                samples[name].append(procs.time_command(commands[name], self.workdir))
         result: dict[str, Any] = {"samples_s": samples, "commands": commands}
-        result["importtime"] = importtime_breakdown(self.workdir)
+        result["importtime"] = procs.importtime_breakdown(self.workdir)
         return result
 
     def memory(self) -> dict[str, Any]:
@@ -429,14 +320,14 @@ class Bench:
         samples: dict[str, list[int]] = {name: [] for name in codes}
         for _ in range(self.cfg.memory_samples):
             for name, code in codes.items():
-                samples[name].append(peak_rss_of(code, self.workdir))
+                samples[name].append(procs.peak_rss_of(code, self.workdir))
         return {"peak_rss_bytes": samples, "workload_code": workload_code}
 
     def render(self, base: dict[str, Any]) -> dict[str, Any]:
         """Render a synthetic big run to HTML, in process, after one warm-up render."""
         from profkit.analysis import analyse
         from profkit.render import render
-        from profkit.store import Run
+        from profkit.run import Run
 
         out: dict[str, Any] = {"base": base["source"]}
         meta = base["meta"]
@@ -446,12 +337,12 @@ class Bench:
             variants["one_mode"] = modes[:1]  # a single 10,000-function profile
         for variant, synthetic_modes in variants.items():
             frames = dict(base["frames"])
-            frames["functions"] = synthetic_functions(synthetic_modes, self.cfg.n_functions)
-            frames["lines"] = synthetic_lines(synthetic_modes, self.cfg.n_lines)
+            frames["functions"] = synthetic.synthetic_functions(synthetic_modes, self.cfg.n_functions)
+            frames["lines"] = synthetic.synthetic_lines(synthetic_modes, self.cfg.n_lines)
             t0 = time.perf_counter()
             analysis = analyse(frames, meta)
             analyse_s = time.perf_counter() - t0
-            profiles = {m: synthetic_profile(self.cfg.n_functions, seed=k)
+            profiles = {m: synthetic.synthetic_profile(self.cfg.n_functions, seed=k)
                         for k, m in enumerate(synthetic_modes)}
             run = Run(meta=meta, analysis=analysis, frames=frames, profiles=profiles)
             t0 = time.perf_counter()
@@ -477,10 +368,10 @@ class Bench:
     def base_run(self, cli: dict[str, Any] | None) -> dict[str, Any]:
         """A real small run to graft the synthetic frames onto: the CLI's, else a fresh API run's."""
         if cli and (Path(cli["out"]) / "run.json").is_file():
-            from profkit.store import load
+            from profkit.run import load
 
             run = load(cli["out"])
-            return {"source": f"profkit.store.load({cli['out']})", "meta": run.meta, "frames": run.frames}
+            return {"source": f"profkit.run.load({cli['out']})", "meta": run.meta, "frames": run.frames}
         import pickle
 
         pickle_path = self.workdir / "api-run.pickle"
@@ -545,253 +436,7 @@ class Bench:
             self.raw["render"] = self._step("rendering: synthetic run", lambda: self.render(base))
 
 
-# -- process helpers ---------------------------------------------------------
-
-
-def _tail(text: str, lines: int = 3) -> str:
-    kept = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return " | ".join(kept[-lines:]) or "(no output)"
-
-
-def _command(name: str) -> list[str]:
-    """The console script ``name`` of this interpreter (not a pyenv shim), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return [str(beside)]
-    found = shutil.which(name)
-    if found:
-        return [found]
-    raise FileNotFoundError(f"{name} is not installed (looked beside {sys.executable} and on PATH)")
-
-
-def time_command(cmd: list[str], cwd: Path) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}: {_tail(proc.stderr.decode())}")
-    return wall
-
-
-READ_HWM = "\nprint([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n"
-
-
-def peak_rss_of(code: str, cwd: Path) -> int:
-    """Peak RSS in bytes of ``python -c code``: its own VmHWM, read by itself as it ends.
-
-    Not ``wait4``'s ru_maxrss: Linux carries the pre-exec high-water mark over
-    exec, so a child of a big parent (this bench, once it has loaded pandas)
-    reports at least the parent's size.
-    """
-    proc = subprocess.run([sys.executable, "-c", code + READ_HWM], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
-    if proc.returncode != 0:
-        raise RuntimeError(f"python -c {code[:40]!r} exited with {proc.returncode}: {_tail(proc.stderr)}")
-    return int(proc.stdout.split()[-1]) * 1024  # kB
-
-
-def _vm_hwm(pid: int) -> int | None:
-    """The kernel's peak RSS of a live process, in bytes (None once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def run_sampled(cmd: list[str], cwd: Path, timeout: float) -> dict[str, Any]:
-    """Run ``cmd``; wall time, and the RSS of its own process sampled every 20 ms with psutil.
-
-    Each sample also reads the kernel's high-water mark (VmHWM), so a peak
-    between two samples is not missed (up to the last 20 ms). The process tree
-    (pool workers) is sampled every 0.2 s for information.
-    """
-    import psutil
-
-    stderr_path = Path(tempfile.mkstemp(prefix="stderr-", dir=cwd)[1])
-    t0 = time.perf_counter()
-    with open(stderr_path, "wb") as stderr:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr)
-    parent = psutil.Process(proc.pid)
-    state = {"parent_peak": 0, "parent_hwm": 0, "tree_peak": 0, "samples": 0, "killed": False,
-             "peak_t": 0.0}
-    timeline: list[tuple[float, int]] = []
-    stop = threading.Event()
-
-    def sample() -> None:
-        k = 0
-        while not stop.is_set():
-            try:
-                rss = parent.memory_info().rss
-                if rss > state["parent_peak"]:
-                    state["parent_peak"], state["peak_t"] = rss, time.perf_counter() - t0
-                state["parent_hwm"] = max(state["parent_hwm"], _vm_hwm(proc.pid) or 0)
-                state["samples"] += 1
-                if k % 10 == 0:
-                    timeline.append((round(time.perf_counter() - t0, 2), rss))
-                    tree = rss
-                    for child in parent.children(recursive=True):
-                        with contextlib.suppress(psutil.Error):
-                            tree += child.memory_info().rss
-                    state["tree_peak"] = max(state["tree_peak"], tree)
-            except psutil.Error:
-                pass
-            if time.perf_counter() - t0 > timeout and not state["killed"]:
-                state["killed"] = True
-                proc.kill()
-            k += 1
-            stop.wait(0.02)
-
-    thread = threading.Thread(target=sample, name="bench-rss", daemon=True)
-    thread.start()
-    proc.wait()
-    wall = time.perf_counter() - t0
-    stop.set()
-    thread.join()
-    err = stderr_path.read_text(encoding="utf-8", errors="replace")
-    return {"wall_s": wall, "returncode": proc.returncode, "stderr_tail": _tail(err, 5),
-            "parent_peak_rss_bytes": state["parent_peak"], "parent_vm_hwm_bytes": state["parent_hwm"],
-            "tree_peak_rss_bytes": state["tree_peak"], "rss_samples": state["samples"],
-            "parent_peak_at_s": state["peak_t"], "parent_rss_timeline": timeline,
-            "killed_after_timeout": state["killed"]}
-
-
-def importtime_breakdown(cwd: Path) -> dict[str, float]:
-    """``-X importtime`` of ``profkit --help``: milliseconds in site, profkit, and the rest."""
-    code = "import sys; sys.argv = ['profkit', '--help']; from profkit.cli import main; main()"
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-    groups = {"site_ms": 0.0, "profkit_ms": 0.0, "other_ms": 0.0}
-    top: list[tuple[str, float]] = []
-    for line in proc.stderr.splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        _, cumulative, name = line[len("import time:"):].split("|")
-        if name.startswith("  "):  # nested: counted in its top-level import
-            continue
-        name = name.strip()
-        ms = int(cumulative) / 1000
-        top.append((name, ms))
-        if name == "site":
-            groups["site_ms"] += ms
-        elif name.startswith("profkit"):
-            groups["profkit_ms"] += ms
-        else:
-            groups["other_ms"] += ms
-    groups["top"] = sorted(top, key=lambda t: -t[1])[:8]  # type: ignore[assignment]
-    return groups
-
-
-# -- synthetic frames ----------------------------------------------------------
-
-
-def synthetic_functions(modes: Sequence[str], n: int) -> Any:
-    """A big app's profile: ``n`` functions in 500 files, Zipf-like self times, in each mode."""
-    import numpy as np
-    import pandas as pd
-
-    from profkit.frames import COLUMNS, function_label
-
-    rng = np.random.default_rng(7)
-    idx = np.arange(n)
-    filenames = [f"/srv/app/src/app/pkg{i % 40:02d}/module_{i % 500:03d}.py" for i in idx]
-    names = [f"handle_{i % 97}_{i}" if i % 5 else f"Model{i % 61}.method_{i}" for i in idx]
-    linenos = (10 + (idx * 37) % 1900).astype("int64")
-    frames = []
-    for m, mode in enumerate(modes):
-        self_s = 2.0 / (idx + 1.0) ** 1.1 * rng.uniform(0.8, 1.2, n) * (1 + 0.1 * m)
-        ncalls = rng.integers(1, 100_000, n)
-        primitive = np.where(idx % 17 == 0, np.maximum(1, ncalls // 3), ncalls)
-        total = float(self_s.sum())
-        frames.append(pd.DataFrame({
-            "mode": mode,
-            "function": [function_label(f, int(ln), nm) for f, ln, nm in zip(filenames, linenos, names,
-                                                                            strict=True)],
-            "name": names, "filename": filenames, "lineno": linenos, "ncalls": ncalls,
-            "primitive_calls": primitive, "self_s": self_s,
-            "cumulative_s": self_s * rng.uniform(1.0, 20.0, n), "self_pct": 100.0 * self_s / total,
-        }))
-    frame = pd.concat(frames, ignore_index=True)
-    return frame.astype({col: dtype for col, (dtype, _) in COLUMNS["functions"].items()})[
-        list(COLUMNS["functions"])]
-
-
-def synthetic_profile(n: int, seed: int = 0) -> Any:
-    """A pstats profile of ``n`` functions in a call graph (a tree plus some shared callees)."""
-    import pstats
-    import random
-
-    rng = random.Random(seed)
-    funcs = [(f"/srv/app/src/app/pkg{i % 40:02d}/module_{i % 500:03d}.py", 10 + (i * 37) % 1900,
-              f"handle_{i % 97}_{i}") for i in range(n)]
-    parents: list[list[int]] = [[]] + [[rng.randrange(max(0, i - 50), i)] for i in range(1, n)]
-    for i in range(10, n, 10):
-        other = rng.randrange(0, i)
-        if other not in parents[i]:
-            parents[i].append(other)
-    self_s = [0.5 / (i + 1) ** 1.05 for i in range(n)]
-    calls = [rng.randint(1, 50_000) for _ in range(n)]
-    cum = list(self_s)
-    for i in range(n - 1, 0, -1):
-        for p in parents[i]:
-            cum[p] += cum[i] / len(parents[i])
-    raw = {}
-    for i, func in enumerate(funcs):
-        share = len(parents[i]) or 1
-        raw[func] = (calls[i], calls[i], self_s[i], cum[i],
-                     {funcs[p]: (calls[i] // share, calls[i] // share, self_s[i] / share, cum[i] / share)
-                      for p in parents[i]})
-    stats = pstats.Stats()
-    stats.stats = raw  # type: ignore[attr-defined]
-    return stats
-
-
-def synthetic_lines(modes: Sequence[str], n: int, per_function: int = 20) -> Any:
-    """``n`` hot lines: functions of ``per_function`` lines each, with plausible source, in each mode."""
-    import numpy as np
-    import pandas as pd
-
-    from profkit.frames import COLUMNS
-
-    rng = np.random.default_rng(11)
-    templates = [
-        "    for item in items[{k}:]:",
-        "        total += weights[{k}] * compute_{k}(item, scale={k})",
-        "        if total > LIMIT_{k} and not seen.get(item):",
-        "            results.append((item, total / {k}))  # keep it",
-        '        log.debug("step %d: %r", {k}, item)',
-        "    return sorted(results, key=lambda r: -r[1])[:{k}]",
-    ]
-    rows = []
-    for m, mode in enumerate(modes):
-        for f in range(-(-n // per_function)):
-            func_lineno = 20 + (f * 53) % 1500
-            times = rng.exponential(0.01, per_function) * (1 + 0.1 * m)
-            total = float(times.sum())
-            for j in range(per_function):
-                if len(rows) >= n * (m + 1):
-                    break
-                rows.append({
-                    "mode": mode, "function": f"hot_function_{f}",
-                    "filename": f"/srv/app/src/app/pkg{f % 40:02d}/module_{f % 500:03d}.py",
-                    "func_lineno": func_lineno, "lineno": func_lineno + 1 + j,
-                    "hits": int(rng.integers(1, 1_000_000)), "time_s": float(times[j]),
-                    "pct": 100.0 * float(times[j]) / total,
-                    "source": templates[j % len(templates)].format(k=j + 1),
-                })
-    frame = pd.DataFrame(rows, columns=list(COLUMNS["lines"]))
-    return frame.astype({col: dtype for col, (dtype, _) in COLUMNS["lines"].items()})
-
-
 # -- figures -------------------------------------------------------------------
-
-
-def median(values: Sequence[float]) -> float | None:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def _fmt_s(seconds: float | None) -> str:
@@ -1183,8 +828,9 @@ def contention(raw: dict[str, Any]) -> dict[str, Any]:
     walls = sorted(v for r in _rounds(raw, "bare") for v in r["bare"]["serial_s"])
     mid = median(walls)
     spread = None
-    if mid and len(walls) >= 4:
-        q1, q3 = statistics.quantiles(walls, n=4)[0], statistics.quantiles(walls, n=4)[2]
+    quartiles = stats.quartiles(walls)
+    if mid and quartiles:
+        q1, q3 = quartiles
         spread = {"iqr_pct": 100 * (q3 - q1) / mid, "range_pct": 100 * (walls[-1] - walls[0]) / mid}
     ratio = median(ratios)
     steal = None
@@ -1197,13 +843,47 @@ def contention(raw: dict[str, Any]) -> dict[str, Any]:
             "bare_spread": spread, "steal_pct": steal, "load_average_median": median(loads), "busy": busy}
 
 
-def _proc_stat() -> list[int] | None:
-    """The machine's CPU time counters (user nice system idle iowait irq softirq steal ...)."""
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            return [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
+def timing_series(raw: dict[str, Any]) -> dict[str, tuple[list[float], str]]:
+    """Every repeated measurement of the run as a named series (values, pyperf unit), for pyperf."""
+    out: dict[str, tuple[list[float], str]] = {}
+
+    def add(name: str, values: list[float], unit: str = "second") -> None:
+        if values:
+            out[name] = (out.get(name, ([], unit))[0] + values, unit)
+
+    for r in raw["rounds"]:
+        bare, hooks, ours = r.get("bare") or {}, r.get("hooks") or {}, r.get("profkit") or {}
+        add("bare serial map", bare.get("serial_s") or [])
+        add("bare warm pool map", bare.get("warm_pool_s") or [])
+        add("bare cold pool map", bare.get("cold_pool_s") or [])
+        for kind in ("bare", "noop_hook", "cprofile"):
+            add(f"hooks {kind}", hooks.get(kind) or [])
+        for mode in ("sequential", "processes"):
+            add(f"profkit {mode} map", _profkit_walls(ours, mode))
+    cli = raw.get("cli") or {}
+    add("end to end: profkit profile", [cli["wall_s"]] if cli.get("wall_s") else [])
+    add("end to end: parent peak RSS", [cli["parent_vm_hwm_bytes"]] if cli.get("parent_vm_hwm_bytes") else [],
+        "byte")
+    for name, values in ((raw.get("startup") or {}).get("samples_s") or {}).items():
+        add(f"start-up {name}", list(values))
+    for name, values in ((raw.get("memory") or {}).get("peak_rss_bytes") or {}).items():
+        add(f"peak RSS {name}", list(values), "byte")
+    for variant, info in (raw.get("render") or {}).items():
+        if isinstance(info, dict) and info.get("render_s"):
+            add(f"render {variant}", list(info["render_s"]))
+    loaded = ((raw.get("under_load") or {}).get("profkit")) or {}
+    for mode in ("sequential", "processes"):
+        add(f"under load: profkit {mode} map", _profkit_walls(loaded, mode))
+    return out
+
+
+def write_pyperf(raw: dict[str, Any], path: Path, quick: bool) -> Path | None:
+    """Save every series as a pyperf suite at ``path``; None when nothing was measured."""
+    suite = stats.suite(timing_series(raw), {"description": "profkit bench" + (" --quick" if quick else "")})
+    if suite is None:
         return None
+    suite.dump(str(path), replace=True)
+    return path
 
 
 def build_figures(raw: dict[str, Any]) -> dict[str, Figure]:
@@ -1224,18 +904,8 @@ def build_figures(raw: dict[str, Any]) -> dict[str, Figure]:
 
 
 def gate_module() -> Any:
-    """scripts/bench_gate.py, imported by path (this script is also loaded by path in the tests)."""
-    import importlib.util
-
-    name = "profkit_bench_gate"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "bench_gate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    """scripts/bench_gate.py (the compare gate's measurements)."""
+    return sibling("bench_gate")
 
 
 def figures_gate(raw: dict[str, Any]) -> list[Figure]:
@@ -1272,21 +942,21 @@ def _safe(fn: Callable[[], Figure], name: str) -> Figure:
 # Self-contained: line_pass_bench() measures, line_pass_figures() judges; move both whole.
 
 #: Two items of about 1 s each (the issue's "huge"); turns are calibrated on this machine.
-LINE_TASK = textwrap.dedent('''
-    from profkit import Workload
+LINE_TASK = """
+from profkit import Workload
 
-    def spin(n):
-        total = 0
-        for i in range(n):
-            if i % 3 == 0:
-                total += i
-            else:
-                total -= 1
-        return total
+def spin(n):
+    total = 0
+    for i in range(n):
+        if i % 3 == 0:
+            total += i
+        else:
+            total -= 1
+    return total
 
-    TURNS = {turns}
-    huge = Workload(name="huge", task=spin, items=[TURNS, TURNS])
-''')
+TURNS = {turns}
+huge = Workload(name="huge", task=spin, items=[TURNS, TURNS])
+"""
 LINE_TARGETS = {"line_cost_x": 3.0, "line_share_pp": 10.0}
 
 
@@ -1318,7 +988,7 @@ def line_pass_bench(workdir: Path, log: Callable[[str], None], quick: bool = Fal
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     cases = {"huge": (f"{path}:huge", module.spin, list(module.huge.items)),
-             "primes": ("primes", is_prime, list(SMALL_PRIMES if quick else PRIMES))}
+             "primes": ("primes", is_prime, list(quick_items() if quick else PRIMES))}
     out: dict[str, Any] = {}
     for name, (target, task, items) in cases.items():
         bare = []
@@ -1362,6 +1032,8 @@ def line_pass_figures(raw: dict[str, Any] | None, error: str | None = None) -> l
     if not raw:
         cost.error = accuracy.error = error or "not measured"
         return [cost, accuracy]
+    import statistics
+
     worst_x, worst_pp, same = 0.0, 0.0, True
     for name, case in raw.items():
         bare = statistics.median(case["bare_s"])
@@ -1389,31 +1061,6 @@ def line_pass_figures(raw: dict[str, Any] | None, error: str | None = None) -> l
 
 
 # -- machine and output ----------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return {
-        "cpu_model": model or platform.processor() or "unknown",
-        "cores_available": cores,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "executable": sys.executable,
-        "platform": platform.platform(),
-        "load_average_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
 
 
 def print_report(figures: dict[str, Figure], info: dict[str, Any], cfg: Config, total_s: float,
@@ -1467,6 +1114,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "(default: bench.json in the current folder)")
     parser.add_argument("--rounds", type=int, default=None,
                         help="interleaved rounds, medians taken across them (default: 3; 1 with --quick)")
+    parser.add_argument("--compare-to", metavar="OLD.pyperf.json", default=None,
+                        help="after the run, compare its timing series with an earlier run's "
+                        "(pyperf compare_to)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: six small primes, one round, fewer samples (under a minute)")
     args = parser.parse_args(argv)
@@ -1479,7 +1129,7 @@ def make_config(args: argparse.Namespace) -> Config:
     from profkit.executors.registry import available_cpus
 
     if args.quick:
-        return Config(quick=True, rounds=args.rounds or 1, items=list(SMALL_PRIMES), workers=available_cpus(),
+        return Config(quick=True, rounds=args.rounds or 1, items=quick_items(), workers=available_cpus(),
                       cold_repeat=1, hook_triples=2, startup_samples=3, memory_samples=1, render_rounds=1,
                       gate_pairs=2, child_timeout_s=120.0)
     return Config(quick=False, rounds=args.rounds or 3, items=None, workers=available_cpus())
@@ -1489,7 +1139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    info = machine()
+    info = procs.machine()
     cfg = make_config(args)
     json_path = Path(args.json).resolve()
 
@@ -1503,7 +1153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="profkit-bench-") as tmp:
         bench = Bench(cfg, Path(tmp), log)
         raw = bench.raw
-        raw["proc_stat_start"] = _proc_stat()
+        raw["proc_stat_start"] = procs.proc_stat()
         try:
             bench.run()
         except BaseException as exc:  # noqa: BLE001 - write what we have, then fail
@@ -1515,7 +1165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                        if cfg.profkit_repeat is not None else "auto")
             raw["gate"] = bench._step("compare gate", lambda: gate.measure(gate_cfg, Path(tmp) / "gate", log))
             raw["line_pass"] = bench._step("line pass", lambda: line_pass_bench(Path(tmp), log, cfg.quick))
-        raw["proc_stat_end"] = _proc_stat()
+        raw["proc_stat_end"] = procs.proc_stat()
         figures = build_figures(raw)
         figures.update({f.name: f for f in line_pass_figures(raw.get("line_pass"),
                                                              raw["errors"].get("line pass"))})
@@ -1529,9 +1179,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "errors": raw["errors"], "crashed": crashed, "raw": raw,
     }
     json_path.parent.mkdir(parents=True, exist_ok=True)
+    pyperf_path = json_path.with_name(json_path.stem + ".pyperf.json")
+    try:
+        written = write_pyperf(raw, pyperf_path, cfg.quick)
+        result["pyperf_json"] = str(written) if written else None
+    except Exception as exc:  # noqa: BLE001 - the bench's own JSON is written either way
+        raw["errors"]["pyperf"] = f"{type(exc).__name__}: {exc}"
     json_path.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     print_report(figures, info, cfg, total_s, raw)
     print(f"\nraw numbers: {json_path}")
+    if result.get("pyperf_json"):
+        print(f"as pyperf benchmarks: {pyperf_path} (python -m pyperf stats / compare_to)")
+    if args.compare_to and result.get("pyperf_json"):
+        print(f"\nagainst {args.compare_to} (pyperf compare_to):")
+        try:
+            print(stats.compare(Path(args.compare_to), pyperf_path))
+        except Exception as exc:  # noqa: BLE001 - a bad old file is reported, the bench stands
+            print(f"  error: {exc}")
+            raw["errors"]["compare_to"] = str(exc)
     failed = crashed or raw["errors"] or any(f.error for f in figures.values())
     return 1 if failed else 0
 

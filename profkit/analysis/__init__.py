@@ -54,7 +54,8 @@ stores under ``analysis`` and what every renderer reads. Its shape::
                             "bound"}],
                 "amdahl": {"<kind>": {"serial_fraction", "ci": [lo, hi], "max_speedup"}}} | None,
       "recommendation": {"mode", "workers", "speedup", "speedup_ci", "clear", "reason",
-                         "single_map_speedup", "maps_to_pay_off"} | None,
+                         "single_map_speedup", "maps_to_pay_off",
+                         "bound", "of_bound"} | None,   # the bound at its workers, speedup / bound
       "advice": [str], "advice_kinds": [str],   # memory limits (below) are appended too
       "prediction": {"cpus": int, "modes": {"<kind>": {"points": [{"workers", "speedup",
                      "wall_s", "single_map_speedup", "startup_s", "limit"}], "measured": [...],

@@ -49,7 +49,7 @@ from profkit.analysis.compare_stats import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.store import Run
+    from profkit.run import Run
 
 __all__ = [
     "Comparison", "FunctionChange", "LineChange", "DiffNode", "Measure", "ModeChange", "RunInfo", "Verdict",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -454,7 +455,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         "bottlenecks": _top_functions(frames["functions"]),
         "hot_lines": _top_lines(frames["lines"]),
         "sweep": sweep,
-        "recommendation": decision.recommendation.to_json() if decision.recommendation else None,
+        "recommendation": _recommendation(decision.recommendation, modes, sweep, grain, ref),
         "advice": [a.text for a in decision.advice] + gc_advice,
         "advice_kinds": [a.kind.value for a in decision.advice] + ["gc"] * len(gc_advice),
         "prediction": predicted,
@@ -462,3 +463,31 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         "warnings": warnings,
         "memory": memory,
     }
+
+
+def _recommendation(rec: verdict.Recommendation | None, modes: dict[str, Any],
+                    sweep: dict[str, Any] | None, grain: dict[str, Any] | None,
+                    ref: str | None) -> dict[str, Any] | None:
+    """The recommendation with the bound of its mode and worker count, and the share of it reached.
+
+    The bound is the mode's own when its worker count matches, else a sweep point's, else
+    the granularity estimate's; the reference mode has none.
+    """
+    if rec is None:
+        return None
+    out = rec.to_json()
+    bound = None
+    entry = modes.get(rec.mode)
+    if entry and entry.get("workers") == rec.workers:
+        bound = entry.get("bound")
+    if bound is None:
+        for p in (sweep or {}).get("points") or []:
+            if p.get("mode") == rec.mode and p.get("workers") == rec.workers:
+                bound = p.get("bound")
+    if bound is None and grain and grain.get("workers") == rec.workers:
+        bound = grain.get("bound")
+    out["bound"] = bound if rec.mode != ref else None
+    value = out["bound"]
+    finite = isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+    out["of_bound"] = rec.speedup / value if finite and rec.speedup else None
+    return out

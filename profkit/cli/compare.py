@@ -80,7 +80,8 @@ def _report_path(args: argparse.Namespace) -> Path:
 def run(args: argparse.Namespace) -> int:
     from profkit.analysis.compare import Measure, compare_runs
     from profkit.render.compare_text import format_change, format_ratio, format_text
-    from profkit.store import atomic_write_text, load, to_json
+    from profkit.run import load
+    from profkit.store import atomic_write_text, to_json
 
     alpha = _number(args.alpha, "--alpha", 0.0, 1.0)
     if alpha == 0.0:

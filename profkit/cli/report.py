@@ -45,7 +45,7 @@ def report_target(run_dir: Path, output: str | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     from profkit.analysis import analyse
     from profkit.frames import prediction_frame
-    from profkit.store import load
+    from profkit.run import load
 
     run_dir = Path(args.run_dir)
     run_ = load(run_dir)

@@ -45,6 +45,7 @@ from profkit.engine.rounds import Contender, run_rounds
 from profkit.errors import ModeFailed
 from profkit.executors.base import Executor, Settings
 from profkit.executors.registry import available_cpus, make_executor, traits_of
+from profkit.executors.shipping import cannot_ship, shipped_size
 from profkit.model import (
     Dispatch,
     MemorySample,
@@ -167,14 +168,15 @@ def _last_line(text: str | None) -> str:
 
 
 def _dispatch_sizes(task: Callable[[Any], Any], items: list[Any]) -> tuple[Dispatch, str | None]:
-    """Pickled sizes of the task and items, and the first item that cannot be pickled."""
+    """Pickled sizes of the task and items; why the modes that ship pickles cannot run, if so.
+
+    The problem names a task that nothing can ship (not even cloudpickle) or the
+    first item that cannot be pickled.
+    """
+    task_bytes = shipped_size(task)
+    problem = cannot_ship(task)
     t0 = time.perf_counter()
-    try:
-        task_bytes = len(pickle.dumps(task))
-    except Exception:  # noqa: BLE001 - checked earlier for modes that ship pickles
-        task_bytes = 0
     sizes: list[int] = []
-    problem = None
     for index, item in enumerate(items):
         try:
             sizes.append(len(pickle.dumps(item)))

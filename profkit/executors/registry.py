@@ -94,6 +94,9 @@ def parse_workers(text: str | int, what: str) -> int:
 
 def parse_modes(text: str | Sequence[str], default_workers: int) -> list[ModeSpec]:
     """Parse ``sequential,threads:4,processes`` into specs; one clear error per mistake."""
+    if not isinstance(text, (str, list, tuple)):
+        raise UsageError(f"modes must be text such as 'sequential,processes:2' or a list of such "
+                         f"names, got {text!r}")
     parts = text.split(",") if isinstance(text, str) else list(text)
     kinds = tuple(EXECUTORS)
     specs: list[ModeSpec] = []

@@ -1,10 +1,12 @@
-"""Ship functions defined in ``__main__`` (a notebook, an IPython session) to worker processes.
+"""Ship tasks that pickle cannot name to worker processes: closures, lambdas, ``__main__`` functions.
 
 A pool pickles a function by reference (``__main__.f``). A forked worker
 inherits the parent's ``__main__`` and finds ``f``; a spawned or forkserver
-worker starts a fresh interpreter whose ``__main__`` has no ``f``. For those,
-the function travels by value with cloudpickle: :class:`ByValue` pickles as its
-function's code and globals, and unpickles as the bare function, so profilers
+worker starts a fresh interpreter whose ``__main__`` has no ``f``. A closure,
+a lambda or a nested function has no name pickle can look up at all, whatever
+the start method. For those, the function travels by value with cloudpickle:
+:class:`ByValue` pickles as its function's code and globals (closures
+included), and unpickles as the bare function, so profilers
 in the worker see ``f`` itself and no wrapper frame. Dask workers get it by
 value too: Dask would fall back to cloudpickle on its own, but cloudpickle
 names the code ``<dynamic-code>``, and the workers' profiles would then not
@@ -18,6 +20,7 @@ seen by the next run.
 from __future__ import annotations
 
 import functools
+import pickle
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -104,35 +107,88 @@ class ByValue:
         return _load, (self.payload, self.files)
 
 
-def ship(obj: Any, inherits_main: bool, label: str = "workers",
-         cache: dict[int, tuple[Any, ByValue]] | None = None) -> Any:
-    """``obj`` as workers can load it: by value if it lives in ``__main__`` and they lack it.
+def _name(obj: Any) -> str:
+    return str(getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+               or type(obj).__name__)
 
-    Anything not defined in ``__main__``, or anything going to workers that
-    inherit ``__main__`` (forked ones), is returned as it is. Without
-    cloudpickle a ``__main__`` function cannot reach other workers: ModeFailed
-    says so in one line. ``cache`` keeps one wrapper per object (per run).
+
+def by_reference(obj: Any) -> bool:
+    """True if plain pickle can ship ``obj`` (it names a module-level object, or pickles its state)."""
+    try:
+        pickle.dumps(obj)
+    except Exception:  # noqa: BLE001 - pickle raises many kinds
+        return False
+    return True
+
+
+def cannot_ship(obj: Any) -> str | None:
+    """Why no worker process can receive ``obj``, neither by reference nor by value; else None."""
+    if by_reference(obj):
+        return None
+    try:
+        import cloudpickle
+    except ImportError:
+        return (f"the task {_name(obj)!r} cannot be pickled by reference (a lambda, closure or "
+                "nested function) and cloudpickle is not installed: pip install cloudpickle, or "
+                "define the task at module level; sequential and threads run it as it is")
+    try:
+        cloudpickle.dumps(obj)
+    except Exception as exc:  # noqa: BLE001 - cloudpickle raises many kinds
+        return (f"the task {_name(obj)!r} cannot be pickled for the workers, not even by value "
+                f"with cloudpickle ({type(exc).__name__}: {exc}): define it at module level and "
+                "pass what it captures in its items; sequential and threads run it as it is")
+    return None
+
+
+def shipped_size(obj: Any) -> int:
+    """Bytes of ``obj`` as a process pool receives it: by reference, or by value; 0 if neither."""
+    try:
+        return len(pickle.dumps(obj))
+    except Exception:  # noqa: BLE001 - pickle raises many kinds
+        pass
+    try:
+        return len(pickle.dumps(ByValue(obj)))
+    except Exception:  # noqa: BLE001 - cloudpickle missing, or it cannot pickle obj
+        return 0
+
+
+def ship(obj: Any, inherits_main: bool, label: str = "workers",
+         cache: dict[int, tuple[Any, Any]] | None = None) -> Any:
+    """``obj`` as workers can load it: by value if pickle cannot name it where they run.
+
+    A callable goes by value (cloudpickle) if plain pickle cannot name it (a
+    lambda, closure or nested function), or if it lives in ``__main__`` and the
+    workers do not inherit ``__main__`` (spawn, forkserver, Dask). Anything else
+    is returned as it is. When nothing can ship it, ModeFailed says so in one
+    line naming the fix. ``cache`` keeps one answer per object (per run).
     """
-    if inherits_main or isinstance(obj, ByValue) or not defined_in_main(obj):
+    if isinstance(obj, (ByValue, type)) or not callable(obj):
         return obj
     cached = cache.get(id(obj)) if cache is not None else None
     if cached is not None and cached[0] is obj:
         return cached[1]
-    try:
-        wrapped = ByValue(obj)
-    except ImportError as exc:
-        raise ModeFailed(
-            f"{label}: {obj.__qualname__} is defined in __main__ (a notebook or script), which "
-            "these workers cannot import: pip install cloudpickle, or use --start-method fork, "
-            "or move it to a module") from exc
-    except Exception as exc:  # noqa: BLE001 - cloudpickle raises many kinds
-        raise ModeFailed(
-            f"{label}: {obj.__qualname__} is defined in __main__ and cloudpickle cannot ship it "
-            f"to these workers ({type(exc).__name__}: {exc}): use --start-method fork, or move "
-            "it to a module") from exc
+    shipped = obj
+    if (defined_in_main(obj) and not inherits_main) or not by_reference(obj):
+        shipped = _by_value(obj, label)
     if cache is not None:
-        cache[id(obj)] = (obj, wrapped)
-    return wrapped
+        cache[id(obj)] = (obj, shipped)
+    return shipped
+
+
+def _by_value(obj: Any, label: str) -> ByValue:
+    in_main = defined_in_main(obj) and by_reference(obj)
+    where = ("is defined in __main__ (a notebook or script), which these workers cannot import"
+             if in_main else "cannot be pickled by reference (a lambda, closure or nested function)")
+    move = ("use --start-method fork, or move it to a module" if in_main else
+            "define it at module level and pass what it captures in its items")
+    try:
+        return ByValue(obj)
+    except ImportError as exc:
+        raise ModeFailed(f"{label}: {_name(obj)} {where}: pip install cloudpickle, or {move}") \
+            from exc
+    except Exception as exc:  # noqa: BLE001 - cloudpickle raises many kinds
+        raise ModeFailed(f"{label}: {_name(obj)} {where}, and cloudpickle cannot ship it to these "
+                         f"workers ({type(exc).__name__}: {exc}): {move}") from exc
 
 
 def source_files(args: tuple[Any, ...]) -> dict[str, str]:

@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from profkit.store import Run
+    from profkit.run import Run
 
 RENDERERS = {
     "html": "profkit.render.html",

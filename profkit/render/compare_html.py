@@ -176,7 +176,7 @@ def icicle(tree: DiffNode) -> dict[str, Any]:
 def context(comparison: Comparison, fail_above: float | None = None) -> dict[str, Any]:
     """What the template reads: plain dicts, bar positions for each ratio interval, icicle boxes."""
     import profkit
-    from profkit.render.html import assets
+    from profkit.render.report.jinja import assets
 
     data = comparison.to_dict()
     ratios = [v for m in comparison.modes for v in (m.ratio_ci or []) if v and v > 0]

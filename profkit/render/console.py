@@ -9,7 +9,7 @@ from profkit.analysis.line_coverage import line_coverage
 from profkit.analysis.verdict import fmt_interval, fmt_seconds, fmt_speedup
 
 if TYPE_CHECKING:
-    from profkit.store import Run
+    from profkit.run import Run
 
 EXTENSION = ".txt"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from profkit.store import Run
+    from profkit.run import Run
 
 EXTENSION = ".json"
 

@@ -10,7 +10,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from profkit.store import Run
+    from profkit.run import Run
 
 TEMPLATE = "notebook.html.j2"
 TOP_BOTTLENECKS = 5
@@ -21,16 +21,18 @@ def document(run: Run) -> str:
     """The standalone HTML document shown in the iframe."""
     from profkit.analysis.own_frames import without_own
     from profkit.render import html as report
+    from profkit.render.report.filters import location
+    from profkit.render.report.jinja import environment
 
     view = without_own(run)
     ctx: dict[str, Any] = report.context(view)
     a = view.analysis or {}
     bottlenecks = a.get("bottlenecks") or []
     mode = (ctx.get("rec") or {}).get("mode") or (bottlenecks[0]["mode"] if bottlenecks else None)
-    ctx["bottlenecks"] = [dict(b, location=report.location(str(b.get("filename", "")), b.get("lineno")))
+    ctx["bottlenecks"] = [dict(b, location=location(str(b.get("filename", "")), b.get("lineno")))
                           for b in bottlenecks if b.get("mode") == mode][:TOP_BOTTLENECKS]
     ctx["report_path"] = str(run.path / "index.html") if run.path else None
-    return report.environment().get_template(TEMPLATE).render(**ctx)
+    return environment().get_template(TEMPLATE).render(**ctx)
 
 
 def repr_html(run: Run) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.store import Run
+    from profkit.run import Run
 
 TRACE_DIR = "trace"
 PARENT_PID = 0  # the parent's own track (pool start-up and the whole pass)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
+import reprlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
+from types import FunctionType
 from typing import Any
 
 
@@ -26,6 +29,16 @@ class Workload:
     description: str = ""
     context: Callable[[], ContextManager[Any]] | None = None
     line_functions: tuple[Callable[..., Any], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        from profkit.errors import WorkloadError
+
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise WorkloadError(f"a Workload's name must be non-empty text, got {self.name!r}")
+        if not callable(self.task):
+            raise WorkloadError(f"workload {self.name!r}: its task {reprlib.repr(self.task)} (of type "
+                                f"{type(self.task).__name__}) is not a function: give the function "
+                                "to map over the items")
 
     def resolve_items(self) -> list[Any]:
         """The items as a non-empty list; call this inside :meth:`session`.
@@ -86,7 +99,17 @@ def workload(
     reference. The workload is stored on the function as ``__profkit_workload__``.
     """
 
+    from profkit.errors import WorkloadError
+
+    if _takes_an_item(items):
+        raise WorkloadError("@profkit.workload needs the items: write @profkit.workload(items=[...]) "
+                            f"above {getattr(items, '__name__', 'the function')}, or pass a "
+                            "zero-argument function that returns them")
+
     def register(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        if not callable(task) or isinstance(task, type):
+            raise WorkloadError(f"@profkit.workload decorates a function, not "
+                                f"{reprlib.repr(task)} (of type {type(task).__name__})")
         doc = (task.__doc__ or "").strip().splitlines()
         task.__profkit_workload__ = Workload(  # type: ignore[attr-defined]
             name=name or task.__name__,
@@ -97,3 +120,11 @@ def workload(
         return task
 
     return register
+
+
+def _takes_an_item(items: object) -> bool:
+    """True for a function that needs an argument: the task, under a bare ``@workload``."""
+    if not isinstance(items, FunctionType):
+        return False
+    return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               for p in inspect.signature(items).parameters.values())

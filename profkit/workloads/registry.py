@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import importlib
 import importlib.util
-import pickle
+import reprlib
 import sys
 import traceback
 from pathlib import Path
@@ -93,17 +94,32 @@ def _as_workload(obj: Any, target: str) -> Workload:
     )
 
 
-def check_picklable(workload: Workload) -> None:
-    """Pools pickle the task by reference; fail early, naming the object, if they cannot."""
-    task = workload.task
-    try:
-        pickle.dumps(task)
-    except Exception as exc:
+def as_workload(target: object, items: Any = None) -> Workload:
+    """The workload ``target`` names: a Workload, a ``@workload`` function, a target string,
+    or a plain function mapped over ``items``. ``items``, if given, replace the workload's own.
+    """
+    if isinstance(target, str):
+        workload = resolve(target)
+    elif isinstance(target, Workload) or isinstance(getattr(target, "__profkit_workload__", None),
+                                                    Workload):
+        workload = _as_workload(target, repr(target))
+    elif callable(target):
+        if items is None:
+            name = getattr(target, "__qualname__", type(target).__name__)
+            raise WorkloadError(f"{name} is a plain function, so profkit has no items to map it "
+                                f"over: pass them, profile({name}, items=[...]), or decorate it "
+                                "with @profkit.workload(items=[...])")
+        doc = (getattr(target, "__doc__", None) or "").strip().splitlines()
+        name = getattr(target, "__name__", None) or type(target).__name__
+        return Workload(name=str(name), task=target, items=items,
+                        description=doc[0] if doc else "")
+    else:
         raise WorkloadError(
-            f"the task {getattr(task, '__qualname__', task)!r} of workload {workload.name!r} "
-            f"cannot be pickled ({exc}): define it at module level, not as a lambda, "
-            "closure or nested function"
-        ) from exc
+            f"cannot profile {reprlib.repr(target)} (of type {type(target).__name__}): give a "
+            "function and its items, a profkit.Workload, a function decorated with "
+            "@profkit.workload(items), or a target string such as 'package.module:name' or "
+            "'path/to/file.py:name'")
+    return workload if items is None else dataclasses.replace(workload, items=items)
 
 
 def resolve(target: str, modules: list[str] | None = None) -> Workload:
@@ -117,7 +133,6 @@ def resolve(target: str, modules: list[str] | None = None) -> Workload:
     if ":" not in target:
         configured = {w.name: w for w in module_workloads(modules or [])}
         if target in configured:
-            check_picklable(configured[target])
             return configured[target]
         close = difflib.get_close_matches(target, [*_BUILTINS, *configured], n=3)
         hint = f"did you mean {', '.join(close)}? " if close else ""
@@ -142,9 +157,7 @@ def resolve(target: str, modules: list[str] | None = None) -> Workload:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise WorkloadError(f"{location} has no name {attr!r}{hint}")
         obj = getattr(obj, part)
-    workload = _as_workload(obj, target)
-    check_picklable(workload)
-    return workload
+    return _as_workload(obj, target)
 
 
 def module_workloads(modules: list[str]) -> list[Workload]:

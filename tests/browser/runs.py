@@ -11,7 +11,7 @@ import pandas as pd
 
 from profkit.analysis import analyse
 from profkit.frames import COLUMNS
-from profkit.store import Run
+from profkit.run import Run
 
 #: Text that must stay text wherever the report shows it.
 HOSTILE = [

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from profkit.analysis.verdict import fmt_seconds
-from profkit.render import html as report
+from profkit.render.report.compact import TICK
+from profkit.render.report.functions import TOP_ROWS
 from tests.browser.conftest import LOCAL_SCHEMES
 from tests.browser.runs import big_run, hostile_run
 
@@ -107,28 +108,28 @@ def test_show_all_builds_the_remaining_rows_with_units(open_page, big_report):
     page = rec.page
     table = "#tbl-functions-1"
     rows = page.locator(f"{table} tbody tr:not([hidden])")
-    assert rows.count() == report.TOP_ROWS
+    assert rows.count() == TOP_ROWS
     button = page.locator("#functions-1 button.show-all")
     assert button.inner_text() == "Show all 400"
     button.click()
     assert rows.count() == 400
-    assert button.inner_text() == f"Show top {report.TOP_ROWS}"
+    assert button.inner_text() == f"Show top {TOP_ROWS}"
     # rows built by the JS format times like the Python side does
     functions = run.frames["functions"]
     mode = run.frames["functions"]["mode"].iloc[0]
     by_name = functions[functions["mode"] == mode].set_index("name")
     built = page.eval_on_selector(
-        table, f"t => Array.from(t.tBodies[0].rows).slice({report.TOP_ROWS})"
+        table, f"t => Array.from(t.tBodies[0].rows).slice({TOP_ROWS})"
                ".map(r => [r.cells[0].textContent, r.cells[3].textContent, r.cells[2].textContent])")
-    assert len(built) == 400 - report.TOP_ROWS
+    assert len(built) == 400 - TOP_ROWS
     for name, self_text, calls_text in built:
         assert UNIT.match(self_text), self_text
-        ticks = round(float(by_name.loc[name, "self_s"]) / report.TICK)
-        assert self_text == fmt_seconds(ticks * report.TICK)
+        ticks = round(float(by_name.loc[name, "self_s"]) / TICK)
+        assert self_text == fmt_seconds(ticks * TICK)
         ncalls, prim = int(by_name.loc[name, "ncalls"]), int(by_name.loc[name, "primitive_calls"])
         assert calls_text == (f"{ncalls:,}" if ncalls == prim else f"{ncalls:,}/{prim:,}")
     button.click()
-    assert rows.count() == report.TOP_ROWS
+    assert rows.count() == TOP_ROWS
     _assert_clean(rec)
 
 
@@ -140,12 +141,12 @@ def test_sorting_a_long_table_sorts_every_row(open_page, big_report):
     table = "#tbl-functions-1"
     page.locator(f"{table} th", has_text="calls").click()
     calls = [float(v) for v in visible_column(page, table, 2)]
-    assert len(calls) == report.TOP_ROWS
+    assert len(calls) == TOP_ROWS
     everything = page.eval_on_selector(
         table, "t => Array.from(t.tBodies[0].rows).map(r => parseFloat(r.cells[2].getAttribute('data-v')))")
     assert len(everything) == 400
     assert everything == sorted(everything, reverse=True)
-    assert calls == everything[: report.TOP_ROWS]
+    assert calls == everything[: TOP_ROWS]
     _assert_clean(rec)
 
 
@@ -172,7 +173,7 @@ def test_hostile_report_runs_no_injected_code(open_page, hostile_report):
     page.locator("#functions-1 button.show-all").click()  # builds rows from hostile JSON strings
     assert page.locator("img").count() == 0
     page.locator("#tbl-functions-1 th", has_text="function").click()
-    assert page.locator("#tbl-functions-1 tbody tr").count() > report.TOP_ROWS
+    assert page.locator("#tbl-functions-1 tbody tr").count() > TOP_ROWS
     assert page.locator("body svg[onload]").count() == 0
     _assert_clean(rec)
 

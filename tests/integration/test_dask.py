@@ -31,7 +31,7 @@ from profkit.executors.dask.addresses import normalize_address  # noqa: E402
 from profkit.executors.dask.executor import DaskExecutor  # noqa: E402
 from profkit.model import ModeSpec  # noqa: E402
 from profkit.pipeline import profile  # noqa: E402
-from profkit.store import load  # noqa: E402
+from profkit.run import load  # noqa: E402
 from profkit.workloads.model import Workload  # noqa: E402
 from profkit.workloads.primes import is_prime  # noqa: E402
 

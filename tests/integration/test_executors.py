@@ -23,7 +23,7 @@ from profkit.executors import registry
 from profkit.executors.base import Executor, Handle, Settings, Task, time_in_parent
 from profkit.model import ModeSpec, Traits, WorkerLabel
 from profkit.pipeline import profile
-from profkit.store import load
+from profkit.run import load
 from profkit.workloads.model import Workload
 from profkit.workloads.primes import PRIMES, is_prime
 from tests.fixtures.bare import agrees, paired_ratios, paired_speedup

@@ -49,7 +49,7 @@ def test_function_defined_in_shell_runs_in_every_local_mode(shell, tmp_path, cap
     run = run_cell(shell, f'%profkit -f f -i "[60_000, 20_000, 50_000, 30_000, 40_000, 10_000]" '
                           f'--modes sequential,threads,processes --workers 2 --repeat 2 '
                           f'--line-budget 0.05 --out {out} -q')
-    from profkit.store import Run
+    from profkit.run import Run
 
     assert isinstance(run, Run)
     assert run.meta["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}

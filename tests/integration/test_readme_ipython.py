@@ -23,7 +23,7 @@ def test_readme_has_notebook_examples():
 
 def test_readme_notebook_examples_run(tmp_path, monkeypatch):
     require("IPython")
-    from profkit.store import Run
+    from profkit.run import Run
 
     monkeypatch.chdir(tmp_path)
     with notebook_shell() as shell:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import pstats
 
@@ -111,11 +112,28 @@ def test_name_that_is_not_a_workload(tmp_path, files):
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("name, shown", [("LAMBDA", "<lambda>"),
-                                         ("NESTED", "make_nested.<locals>.inner_task")])
-def test_task_that_cannot_be_pickled_is_named(tmp_path, files, name, shown):
-    error = one_line_error(run_cli("profile", f"{files['bad_tasks']}:{name}", cwd=tmp_path))
-    assert shown in error and "cannot be pickled" in error and "module level" in error
+@pytest.mark.parametrize("name", ["LAMBDA", "NESTED"])
+def test_lambda_and_nested_task_run_in_processes_by_value(tmp_path, files, name):
+    result = run_cli("profile", f"{files['bad_tasks']}:{name}", "--modes", "sequential,processes",
+                     "--repeat", "1", "--out", tmp_path / "run", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    status = json.loads((tmp_path / "run" / "run.json").read_text())["status"]
+    assert status == {"sequential": "ok", "processes": "ok"}
+
+
+@pytest.mark.timeout(120)
+def test_task_nothing_can_ship_fails_only_the_process_modes(tmp_path, files):
+    result = run_cli("profile", f"{files['bad_tasks']}:LOCKED", "--modes",
+                     "sequential,threads,processes", "--repeat", "1", "--out", tmp_path / "run",
+                     "-q", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "mode(s) failed: processes" in result.stderr
+    meta = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert meta["status"] == {"sequential": "ok", "threads": "ok", "processes": "failed"}
+    error = meta["errors"]["processes"]
+    assert "\n" not in error and "make_locked.<locals>.locked_task" in error
+    assert "_thread.lock" in error and "module level" in error
 
 
 @pytest.mark.timeout(120)
@@ -128,9 +146,3 @@ def test_unknown_builtin_suggests_the_closest(tmp_path):
 def test_unknown_module(tmp_path):
     error = one_line_error(run_cli("profile", "no_such_package_xyz.jobs:WORK", cwd=tmp_path))
     assert "no module named 'no_such_package_xyz.jobs'" in error
-
-
-def test_api_refuses_an_unpicklable_task_before_running():
-    with pytest.raises(profkit.ProfkitError, match="<lambda>"):
-        profkit.profile(profkit.Workload("lam", lambda x: x, [1]), modes="sequential", repeat=1)
-

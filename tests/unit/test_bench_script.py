@@ -1,15 +1,19 @@
-"""scripts/bench.py --quick runs end to end and reports all seven figures with their targets."""
+"""scripts/bench.py --quick runs end to end, reports every figure with its target, and saves pyperf JSON."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import require
+
+pyperf = require("pyperf")  # the bench's statistics and JSON
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = ("timing_fidelity", "cprofile_overhead", "pooled_fidelity", "end_to_end",
            "report_rendering", "startup", "memory", "under_load", "gate_false_alarms", "gate_detection")
@@ -42,6 +46,14 @@ def test_quick_bench_reports_every_figure(tmp_path):
     assert data["raw"]["rounds"], "the raw numbers of each round are kept"
     for name in FIGURES:
         assert f"{figures[name]['verdict']}" in proc.stdout
+    # every repeated measurement is also a pyperf benchmark; pyperf's median of the bare serial
+    # map is the median of the raw repeats the bench kept
+    suite = pyperf.BenchmarkSuite.load(data["pyperf_json"])
+    names = set(suite.get_benchmark_names())
+    assert {"bare serial map", "profkit sequential map", "start-up profkit_help"} <= names, names
+    raw_serial = [v for r in data["raw"]["rounds"] for v in r["bare"]["serial_s"]]
+    assert suite.get_benchmark("bare serial map").median() == pytest.approx(statistics.median(raw_serial))
+    assert f"{Path(data['pyperf_json']).name}" in proc.stdout
     header = proc.stdout.splitlines()
     assert any(line.startswith("figure") and "measured" in line and "target" in line and "verdict" in line
                for line in header)
@@ -60,3 +72,35 @@ def test_bench_json_is_written_in_the_working_folder_by_default():
     assert args.json == "bench.json" and args.rounds is None and not args.quick
     assert bench.make_config(args).rounds == 3
     assert bench.make_config(bench.parse_args(["--quick"])).rounds == 1
+
+
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"test_{name}", REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+def test_bench_statistics_are_pyperf_s_and_its_json_compares(tmp_path):
+    """Medians and quartiles agree with the textbook ones; two saved suites compare with pyperf."""
+    stats = _bench_module("bench_stats")
+    values = [0.31, 0.12, 0.25, 0.2, 0.41, 0.33]
+    assert stats.median(values) == statistics.median(values)
+    assert stats.median([0.0, -1.0, 2.0]) == 0.0  # not a timing series: the plain median
+    assert stats.median([None]) is None
+    q1, q3 = stats.quartiles(values)
+    ordered = sorted(values)  # linear interpolation between order statistics, as numpy's default
+    assert q1 == pytest.approx(ordered[1] + 0.25 * (ordered[2] - ordered[1]))
+    assert q3 == pytest.approx(ordered[3] + 0.75 * (ordered[4] - ordered[3]))
+    assert stats.quartiles(values[:3]) is None
+    old = stats.suite({"map": (values, "second"), "rss": ([1e6, 2e6], "byte"), "none": ([0.0], "second")})
+    assert sorted(old.get_benchmark_names()) == ["map", "rss"]
+    new = stats.suite({"map": ([2 * v for v in values], "second"), "rss": ([1e6, 2e6], "byte")})
+    old.dump(str(tmp_path / "old.json"))
+    new.dump(str(tmp_path / "new.json"))
+    table = stats.compare(tmp_path / "old.json", tmp_path / "new.json")
+    assert "map" in table and "2.00x slower" in table

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from profkit.render import calltree, render
-from profkit.render.html import _Strings
+from profkit.render.report.compact import Strings
 from tests.browser.runs import big_run, synthetic_stats
 
 MB = 1024 * 1024
@@ -22,7 +22,7 @@ def _walk(node, parent=None):
 
 
 def test_primes_tree_has_is_prime_under_the_root(small_primes_run):
-    strings = _Strings()
+    strings = Strings()
     tree = calltree.build(small_primes_run.profiles["processes"].stats, strings)
     names = strings.to_list()
     fn = tree.functions
@@ -34,7 +34,7 @@ def test_primes_tree_has_is_prime_under_the_root(small_primes_run):
 
 def test_synthetic_10000_function_tree_is_consistent_and_pruned():
     stats = synthetic_stats(10_000)
-    tree = calltree.build(stats.stats, _Strings())
+    tree = calltree.build(stats.stats, Strings())
     assert 1 < tree.nodes <= calltree.MAX_NODES
     threshold = calltree.PRUNE_SHARE * tree.total_s / calltree.TICK
     for node, parent in _walk(tree.root):
@@ -55,7 +55,7 @@ def test_recursion_stops_at_a_function_already_on_the_path():
         f: (1, 10, 1.0, 4.0, {main: (1, 1, 1.0, 4.0), f: (9, 0, 0.9, 3.6), g: (5, 5, 0.5, 2.0)}),
         g: (5, 5, 1.0, 3.0, {f: (5, 5, 1.0, 3.0)}),
     }
-    tree = calltree.build(raw, _Strings())
+    tree = calltree.build(raw, Strings())
     assert tree.cut_cycles > 0
     assert _depth(tree.root) == 4  # root, main, f, g: each function once per path
 
@@ -87,4 +87,4 @@ def test_report_with_10000_functions_and_call_trees_stays_under_2_mb(small_prime
 
 @pytest.mark.parametrize("profiles", [{}, {"sequential": None}, {"sequential": {}}])
 def test_no_profile_means_no_tree(profiles):
-    assert calltree.trees(profiles, ["sequential"], _Strings()) == []
+    assert calltree.trees(profiles, ["sequential"], Strings()) == []

@@ -8,7 +8,7 @@ import pytest
 
 from profkit.render import render
 from profkit.render.names import fmt_duration, task_label
-from profkit.store import Run
+from profkit.run import Run
 
 FILE_TASK = "profkit_target_wl_f490bee3:collatz"
 

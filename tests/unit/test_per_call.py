@@ -9,7 +9,7 @@ import pytest
 
 from profkit.render import render
 from profkit.render.per_call import fmt_sig
-from profkit.store import Run
+from profkit.run import Run
 from profkit.workloads import containers
 
 #: The seed's rows (f1..f8), in its order, and what each builds.

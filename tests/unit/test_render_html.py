@@ -17,7 +17,9 @@ import pytest
 from profkit.frames import empty
 from profkit.render import html as report
 from profkit.render import render
-from profkit.store import Run
+from profkit.render.report import compact, functions, jinja
+from profkit.render.report.filters import safe_relative
+from profkit.run import Run
 from tests.browser.runs import HOSTILE, big_run, hostile_run
 
 MB = 1024 * 1024
@@ -89,8 +91,8 @@ def _copy(run: Run) -> Run:
 
 def test_module_interface():
     assert report.EXTENSION == ".html"
-    env = report.environment()
-    assert env is report.environment()  # cached
+    env = jinja.environment()
+    assert env is jinja.environment()  # cached
     assert env.autoescape is True or env.autoescape("report.html.j2")
 
 
@@ -329,10 +331,10 @@ def test_hostile_text_is_escaped_everywhere(run):
 
 
 def test_paths_outside_the_run_folder_are_not_linked():
-    assert report.safe_relative("frames/tasks.parquet") == "frames/tasks.parquet"
+    assert safe_relative("frames/tasks.parquet") == "frames/tasks.parquet"
     for bad in ("javascript:alert(1)", "../../etc/passwd", "/etc/passwd", "frames/../x", "a b", "", None,
                 "http://example.com/x", "frames//x"):
-        assert report.safe_relative(bad) is None
+        assert safe_relative(bad) is None
 
 
 def test_highlighted_source_escapes_every_token():
@@ -362,9 +364,9 @@ def test_huge_profile_stays_small_and_renders_fast(run):
     # the top rows are HTML, the rest waits as JSON behind "show all"
     rows = out[out.index('id="tbl-functions-1"'):]
     rows = rows[:rows.index("</table>")]
-    assert rows.count("<tr>") == report.TOP_ROWS + 1
+    assert rows.count("<tr>") == functions.TOP_ROWS + 1
     rest = json.loads(next(body for attrs, body in page.scripts if attrs.get("id") == "rest-functions-1"))
-    assert len(rest["c"][0]) == 10_000 - report.TOP_ROWS
+    assert len(rest["c"][0]) == 10_000 - functions.TOP_ROWS
     assert "Show all 10000" in out
 
 
@@ -375,11 +377,11 @@ def test_function_rows_keep_recursion_and_all_functions(run):
         "ncalls": [10] * 60, "primitive_calls": [10] * 59 + [3], "self_s": [1.0 / (i + 1) for i in range(60)],
         "cumulative_s": [2.0] * 60, "self_pct": [0.0] * 60,
     })
-    strings = report._Strings()
-    (table,) = report._functions(frame, ["sequential"], strings)
-    assert len(table["rows"]) == report.TOP_ROWS and table["rest_n"] == 10
+    strings = compact.Strings()
+    (table,) = functions.tables(frame, ["sequential"], strings)
+    assert len(table["rows"]) == functions.TOP_ROWS and table["rest_n"] == 10
     data = json.loads(str(table["rest"]))
     names, _, _, ncalls, primitive, self_ticks, _ = data["c"]
     assert [strings.to_list()[i] for i in names] == [f"f{i}" for i in range(50, 60)]
     assert primitive == [0] * 9 + [3]  # 0: same as calls
-    assert self_ticks[0] == round(1.0 / 51 / report.TICK)
+    assert self_ticks[0] == round(1.0 / 51 / compact.TICK)

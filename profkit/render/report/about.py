@@ -1,0 +1,110 @@
+"""The report's foot: when it ran, the environment, the options and the saved artifacts."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Any
+
+from profkit.render.report.filters import fmt_bytes, fmt_seconds_or_dash, safe_relative
+
+if TYPE_CHECKING:
+    from profkit.run import Run
+
+
+def when(meta: dict[str, Any]) -> dict[str, Any]:
+    """When the run started and how long it took."""
+    from datetime import datetime
+
+    def parse(text: Any) -> datetime | None:
+        try:
+            return datetime.fromisoformat(str(text))
+        except ValueError:
+            return None
+
+    start, end = parse(meta.get("started_at")), parse(meta.get("finished_at"))
+    started = (start.strftime("%Y-%m-%d %H:%M:%S") + (f" {start.tzname()}" if start.tzinfo else "")
+               if start else None)
+    comparable = start is not None and end is not None and bool(start.tzinfo) == bool(end.tzinfo)
+    # whole seconds: 0 is "unknown"
+    duration = (end - start).total_seconds() if start and end and comparable else None
+    return {"started": started, "duration": duration}
+
+
+def environment_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The environment table: Python, platform, CPUs, memory, pools."""
+    env = meta.get("environment") or {}
+    cpus = f"{env.get('cpus_available', '?')} available of {env.get('cpus_total', '?')}"
+    rows = [
+        ("Python", f"{env.get('implementation', '')} {env.get('python', '')}".strip()),
+        ("Platform", str(env.get("platform", "–"))),
+        ("Machine", str(env.get("machine", "–"))),
+        ("CPUs", cpus),
+        ("Memory", fmt_bytes(env.get("memory_total_bytes"))),
+        ("Start method", str(env.get("start_method", "–"))),
+        ("GIL", "enabled" if env.get("gil_enabled", True) else "disabled (free-threaded build)"),
+    ]
+    busy = env.get("others_cpu_during_run")
+    if isinstance(busy, (int, float)) and busy == busy:
+        rows.append(("CPUs kept busy by other programs", f"{busy:.2f} on average during the run"))
+    rows += [(f"Pool: {mode}", pool_text(info.get("pool") or {}))
+             for mode, info in (meta.get("modes") or {}).items()
+             if not (info.get("traits") or {}).get("reference")]
+    return rows
+
+
+def pool_text(pool: dict[str, Any]) -> str:
+    """One line per pool: its size and how it started, or which Dask cluster it used."""
+    text = f"{pool.get('workers', '?')} workers"
+    if pool.get("start_method"):
+        text += f", start method {pool['start_method']}"
+    if pool.get("address"):
+        text += f", {pool.get('cluster', '')} Dask cluster at {pool['address']}".replace("  ", " ")
+        workers = pool.get("worker_info") or []
+        if workers:
+            threads = sum(int(w.get("nthreads") or 0) for w in workers)
+            memory = sum(int(w.get("memory_limit") or 0) for w in workers)
+            text += f" ({len(workers)} worker processes, {threads} threads, {fmt_bytes(memory)} memory limit)"
+    return text
+
+
+def options(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The options table, one labelled row per option."""
+    opts = meta.get("options") or {}
+    labels = {
+        "modes": "Modes", "repeat": "Timed repeats per mode", "warmups": "Warm-up passes",
+        "line_functions": "Extra line-profiled functions", "line_budget_s": "Line-profile budget",
+        "start_method": "Start method", "timeout_s": "Timeout per mode", "chunksize": "Chunk size",
+        "sweep": "Worker sweep", "scheduler": "Dask scheduler",
+    }
+    rows = []
+    for key, value in opts.items():
+        if isinstance(value, (list, tuple)):
+            text = ", ".join(map(str, value)) or "none"
+        elif key.endswith("_s"):
+            text = fmt_seconds_or_dash(value) if value is not None else "none"
+        elif value is None:
+            text = "default"
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            text = str(value)
+        rows.append((labels.get(key, key), text))
+    return rows
+
+
+def artifacts(run: Run) -> dict[str, Any]:
+    """The saved files per kind, with the shell commands that open them."""
+    meta = run.meta or {}
+    art = meta.get("artifacts") or {}
+    run_dir = str(run.path.resolve()) if run.path else None  # absolute: the commands run from inside it
+
+    def entries(kind: str) -> list[dict[str, Any]]:
+        return [{"name": str(k), "path": str(v), "href": safe_relative(v),
+                 "shell": shlex.quote(str(v)), "mode_shell": shlex.quote(str(k)),
+                 "py": repr(str(v))}
+                for k, v in (art.get(kind) or {}).items()]
+
+    return {"run_dir": run_dir, "cd": f"cd {shlex.quote(run_dir)}" if run_dir else None,
+            "profiles": entries("profiles"), "lines": entries("lines"),
+            "frames": entries("frames"), "traces": entries("traces"), "memory": entries("memory"),
+            "any": bool(art)}

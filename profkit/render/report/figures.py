@@ -1,0 +1,39 @@
+"""The report's charts as SVG: speedup, scaling, prediction and memory, plus the timelines."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from profkit.render import charts as svg
+from profkit.render.report import timeline
+from profkit.render.report.summary import timing_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from profkit.run import Run
+
+
+def charts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
+           memory: pd.DataFrame) -> dict[str, Any]:
+    """Every chart the report shows, as markup (None where a chart has nothing to show)."""
+    rows = timing_rows(a, order)
+    out: dict[str, Any] = {"speedup": None, "scaling": None, "gantt": [], "memory": None,
+                           "prediction": None}
+    pred = a.get("prediction")
+    if pred and pred.get("modes"):
+        out["prediction"] = svg.prediction_chart(pred)
+    out["speedup"] = svg.speedup_chart([r for r in rows if r.get("status") == "ok"])
+    sweep = a.get("sweep")
+    if sweep and sweep.get("points"):
+        out["scaling"] = svg.scaling_chart(sweep["points"], sweep.get("amdahl") or {})
+    out["gantt"] = timeline.gantts(run, a, order, tasks)
+    moved = (a.get("memory") or {}).get("moved")
+    if moved is not False:  # a flat chart says nothing the table does not; runs before it: keep
+        out["memory"] = svg.memory_chart(memory, order)
+    for key in ("speedup", "scaling", "memory", "prediction"):
+        if out[key]:
+            out[key] = Markup(out[key])
+    return out

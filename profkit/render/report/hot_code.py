@@ -1,0 +1,71 @@
+"""The hot code: hot lines and the source listings of the costliest functions per mode."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from profkit.analysis.line_coverage import line_coverage
+from profkit.render.report.filters import location
+from profkit.render.report.tables import records
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from profkit.run import Run
+
+
+#: Hot-code listings per mode; more functions are listed by name and total only.
+MAX_LISTINGS = 10
+
+
+def hot_lines(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
+    """The analysis's hot lines, per mode, with their location."""
+    rows = a.get("hot_lines") or []
+    out = []
+    for mode in order:
+        mine = [dict(r, location=location(str(r.get("filename", "")), r.get("lineno")))
+                for r in rows if r.get("mode") == mode]
+        if mine:
+            out.append({"mode": mode, "rows": mine})
+    return out
+
+
+def listings(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+    """Per mode: the costliest functions' source listings with per-line time."""
+    from profkit.analysis.own_frames import line_time_once, nesting_task
+    from profkit.render.source import function_listing
+
+    hot = {h["mode"]: h["rows"] for h in hot_lines(run.analysis or {}, order)}
+    meta = run.meta or {}
+    mode_meta = meta.get("modes") or {}
+    n_items = (meta.get("workload") or {}).get("n_items")
+    out: list[dict[str, Any]] = []
+    for mode in order:
+        mine = lines[lines["mode"] == mode]
+        if mine.empty:
+            continue
+        groups: list[dict[str, Any]] = []
+        for (filename, func_lineno, function), group in mine.groupby(
+                ["filename", "func_lineno", "function"], sort=False):
+            groups.append({"filename": str(filename), "func_lineno": int(str(func_lineno)),
+                           "function": str(function), "total": float(group["time_s"].sum()),
+                           "hits": int(group["hits"].sum()), "group": group})
+        groups.sort(key=lambda g: -g["total"])
+        mode_total = line_time_once(mine, meta)
+        listings = []
+        for g in groups[:MAX_LISTINGS]:
+            listing = function_listing(records(g.pop("group").sort_values("lineno")))
+            listings.append({**g, "listing": listing,
+                             "location": location(g["filename"], g["func_lineno"]),
+                             "share": 100.0 * g["total"] / mode_total if mode_total > 0 else None})
+        others = [{k: v for k, v in g.items() if k != "group"} for g in groups[MAX_LISTINGS:]]
+        for g in others:
+            g["location"] = location(g["filename"], g["func_lineno"])
+        info = mode_meta.get(mode) or {}
+        covered = [int(i) for i in info.get("line_items") or []]
+        out.append({"mode": mode, "functions": listings, "others": others, "covered": covered,
+                    "coverage": line_coverage(info, n_items),
+                    "n_items": n_items, "total": mode_total, "hot_lines": hot.get(mode, []),
+                    "nesting_task": nesting_task(mine, meta),
+                    "n_lines": sum(len(f["listing"]) for f in listings)})
+    return out

@@ -1,0 +1,65 @@
+"""The report's jinja2 environment (autoescape on, the filters) and its inlined CSS and JS."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from profkit.render.names import fmt_duration
+from profkit.render.per_call import fmt_sig
+from profkit.render.report.filters import (
+    fmt_bytes,
+    fmt_ci,
+    fmt_count,
+    fmt_mib,
+    fmt_pct,
+    fmt_ratio_pct,
+    fmt_seconds_or_dash,
+    fmt_times,
+    sort_value,
+)
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """One cached environment over the package's templates, autoescape on."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2", "xml"),
+                                            default_for_string=True, default=True),
+        undefined=jinja2.ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, ci=fmt_ci, pct=fmt_pct,
+                       ratio_pct=fmt_ratio_pct,
+                       bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
+                       duration=fmt_duration)
+    return env
+
+
+@lru_cache(maxsize=1)
+def assets() -> dict[str, Any]:
+    """The CSS and JS to inline, read once, with the script's CSP hash."""
+    from profkit.render.source import style_css
+
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8") + "\n" + style_css() + "\n"
+    js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    for name, text in (("css", css), ("js", js)):
+        if re.search(r"</(script|style)", text, re.I):
+            raise RuntimeError(f"report {name} must not contain a closing script/style tag")
+    digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
+    return {"css": Markup(css), "js": Markup(js), "script_hash": f"sha256-{digest}"}

@@ -1,0 +1,39 @@
+"""The per-worker task timelines (one Gantt chart per pool)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from profkit.render import charts as svg
+from profkit.render.report.filters import num
+from profkit.render.report.summary import trait
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from profkit.run import Run
+
+
+def gantts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:
+    """One timeline per pool that ran tasks (the reference mode has none)."""
+    out: list[dict[str, Any]] = []
+    if tasks.empty:
+        return out
+    mode_meta = (run.meta or {}).get("modes") or {}
+    main = tasks[~tasks["sweep"].astype(bool)]
+    for mode in order:
+        if trait(a, mode, "reference"):
+            continue
+        mine = main[main["mode"] == mode]
+        if mine.empty:
+            continue
+        wall = (mode_meta.get(mode) or {}).get("tasks_wall_s")
+        chart = svg.gantt_chart(mine, mode, num(wall))
+        if chart:
+            workers = (mode_meta.get(mode) or {}).get("workers") or mine["worker"].nunique()
+            out.append({"mode": mode, "svg": Markup(chart), "workers": workers,
+                        "used": int(mine["worker"].nunique()), "wall": num(wall),
+                        "n": int(len(mine))})
+    return out

@@ -1,0 +1,67 @@
+"""Report sections that show the analysis's estimates: the recommendation's bound and the memory peaks.
+
+The estimates are computed in ``profkit/analysis`` (render only formats them); these tests
+check them against numbers worked out here from the same inputs.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from profkit.analysis.memory import summarise
+from profkit.analysis.summary import _recommendation
+from profkit.analysis.verdict import Recommendation
+from profkit.render.report.memory import peaks
+from profkit.render.report.summary import recommendation
+
+MIB = 2**20
+
+
+def rec(mode: str = "processes", workers: int = 2, speedup: float = 1.6) -> Recommendation:
+    return Recommendation(mode=mode, workers=workers, speedup=speedup, ci=(1.5, 1.7), clear=True,
+                          reason="test")
+
+
+def test_the_bound_comes_from_the_mode_then_the_sweep_then_the_granularity():
+    modes = {"processes": {"workers": 2, "bound": 1.8}}
+    out = _recommendation(rec(), modes, None, None, "sequential")
+    assert out is not None and out["bound"] == 1.8 and out["of_bound"] == pytest.approx(1.6 / 1.8)
+    sweep = {"points": [{"mode": "processes", "workers": 4, "bound": 3.5}]}
+    out = _recommendation(rec(workers=4, speedup=3.0), modes, sweep, None, "sequential")
+    assert out is not None and out["bound"] == 3.5 and out["of_bound"] == pytest.approx(3.0 / 3.5)
+    grain = {"workers": 3, "bound": 2.5}
+    out = _recommendation(rec(workers=3, speedup=2.0), modes, sweep, grain, "sequential")
+    assert out is not None and out["bound"] == 2.5 and out["of_bound"] == pytest.approx(0.8)
+    out = _recommendation(rec(workers=8), modes, sweep, grain, "sequential")
+    assert out is not None and out["bound"] is None and out["of_bound"] is None
+    assert _recommendation(None, modes, None, None, "sequential") is None
+
+
+def test_the_reference_mode_has_no_bound_and_render_passes_the_analysis_through():
+    modes = {"sequential": {"workers": 1, "bound": 1.0}}
+    out = _recommendation(rec("sequential", 1, 1.0), modes, None, None, "sequential")
+    assert out is not None and out["bound"] is None and out["of_bound"] is None
+    analysed = {"recommendation": {"mode": "processes", "bound": 1.8, "of_bound": 0.9}}
+    shown = recommendation(analysed)
+    assert shown == analysed["recommendation"] and shown is not analysed["recommendation"]
+    assert recommendation({}) is None
+
+
+def test_memory_peaks_shown_are_the_analysis_peaks_of_the_samples():
+    rows = []
+    for t, parent, workers in ((0.0, 100, (50, 60)), (0.1, 140, (300, 80)), (0.2, 120, (90, 400))):
+        rows.append(("processes", t, 1, "parent", parent * MIB))
+        rows += [("processes", t, pid, "worker", rss * MIB) for pid, rss in zip((2, 3), workers,
+                                                                                 strict=True)]
+    frame = pd.DataFrame(rows, columns=["mode", "t_s", "pid", "role", "rss_bytes"])
+    meta = {"environment": {"memory_available_bytes": 64 * 2**30, "cpus_available": 2},
+            "modes": {"processes": {"workers": 2, "traits": {"parallel": True,
+                                                             "shares_memory": False}}}}
+    (shown,) = peaks(frame, ["processes", "threads"], summarise(frame, meta))
+    # worked out by hand from the rows above
+    assert shown["parent_peak"] == 140 * MIB
+    assert shown["worker_peak"] == 400 * MIB
+    assert shown["total_peak"] == (120 + 90 + 400) * MIB
+    assert shown["total_rise"] == (120 + 90 + 400 - (100 + 50 + 60)) * MIB
+    assert shown["workers"] == 2 and shown["samples"] == 3

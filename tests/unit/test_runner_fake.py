@@ -1,0 +1,393 @@
+"""The runner, the executors' shared logic, the collectors and the frames, with a fake executor.
+
+The fake runs every submitted call inline and answers ``time_map`` from a script, so
+these tests start no pool and run in seconds; the integration tests cover real pools.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pickle
+import pstats
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, ClassVar
+
+import pytest
+
+from profkit.collectors import merge
+from profkit.collectors.worker import CPROFILE, LINES, TASKS, run_batch
+from profkit.engine.runner import line_subset, profile_batch_size, run_workload
+from profkit.executors import registry
+from profkit.executors.base import (
+    Executor,
+    Handle,
+    Settings,
+    Task,
+    plain_loop,
+    timed_loop,
+    warm_workers,
+    worker_identity,
+)
+from profkit.frames import COLUMNS, build_frames
+from profkit.model import MemoryLine, ModeSpec, Options, RawRun, Status, Traits, WorkerLabel
+from profkit.workloads.model import Workload
+
+ITEMS = [3, 1, 4, 1, 5, 9, 2, 6]
+
+
+def square(x: int) -> int:
+    """The task: cheap, pure, picklable."""
+    return x * x
+
+
+def fails_on_five(x: int) -> int:
+    if x == 5:
+        raise ValueError("five is not allowed")
+    return x
+
+
+def _done(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller, as a pool would
+        future.set_exception(exc)
+    return future
+
+
+class Fake(Executor):
+    """A pool that is no pool: calls run inline; ``time_map`` returns the scripted walls."""
+
+    kind = "fake"
+    traits = Traits(parallel=True, ships_pickles=False, shares_memory=True, shares_gil=False,
+                    worker_label=WorkerLabel.THREAD, honours_chunksize=True)
+    #: seconds per scripted map, round by round (the last one repeats); CPU is twice the wall
+    walls: ClassVar[list[float]] = [0.5]
+    startup: ClassVar[float] = 0.25
+    #: raised by time_map on the given call number (1-based), if any
+    fail_map: ClassVar[tuple[int, BaseException] | None] = None
+    fail_submit: ClassVar[BaseException | None] = None
+    forks: ClassVar[bool] = False
+    log: ClassVar[list[tuple[str, str, Any]]] = []
+
+    def __init__(self, spec: ModeSpec, settings: Settings) -> None:
+        super().__init__(spec, settings)
+        self.maps = 0
+
+    @property
+    def starts_by_fork(self) -> bool:
+        return self.forks
+
+    def start(self, task: Task) -> float:
+        self.log.append(("start", self.kind, self.workers))
+        warm_workers(self.submit, task, 1)
+        return self.startup
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+        if self.fail_submit is not None and fn is run_batch:
+            raise self.fail_submit
+        if fn is run_batch:
+            self.log.append(("batch", self.kind, (args[2], [i for i, _ in args[1]])))
+        return _done(fn, *args)
+
+    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+        self.maps += 1
+        if self.fail_map is not None and self.fail_map[0] == self.maps:
+            raise self.fail_map[1]
+        results = plain_loop(task, items)
+        assert results == [task(i) for i in items]
+        wall = self.walls[min(self.maps, len(self.walls)) - 1]
+        return wall, 2 * wall
+
+    def close(self, *, kill: bool = False) -> None:
+        self.log.append(("close", self.kind, kill))
+
+
+class FakeReference(Fake):
+    kind = "fake_ref"
+    traits = Traits(parallel=False, ships_pickles=False, shares_memory=True, shares_gil=True,
+                    worker_label=WorkerLabel.MAIN, honours_chunksize=False, reference=True)
+    walls: ClassVar[list[float]] = [1.0]
+    startup: ClassVar[float] = 0.0
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, type[Fake]]]:
+    """Two fresh executor classes registered for one test, and the registry restored after it."""
+    monkeypatch.setattr(registry, "EXECUTORS", dict(registry.EXECUTORS))
+    monkeypatch.setattr(registry, "_CLASSES", dict(registry._CLASSES))
+    log: list[tuple[str, str, Any]] = []
+    ref = type("Ref", (FakeReference,), {"log": log})
+    par = type("Par", (Fake,), {"log": log})
+    registry.register("fake_ref", ref)
+    registry.register("fake", par)
+    yield {"fake_ref": ref, "fake": par}
+
+
+def options(**kw: Any) -> Options:
+    specs = [ModeSpec("fake_ref", 1, parallel=False), ModeSpec("fake", 2)]
+    base: dict[str, Any] = {"modes": specs, "repeat": 3, "collectors": ("timing", "tasks"),
+                            "memory_interval_s": 0.05, "seed": 1}
+    return Options(**{**base, **kw})
+
+
+def run(task: Task = square, **kw: Any) -> RawRun:
+    return run_workload(Workload("fake", task, list(ITEMS)), options(**kw))
+
+
+def by_kind(raw: RawRun) -> dict[str, Any]:
+    return {m.spec.kind: m for m in raw.modes}
+
+
+def test_registered_fake_is_what_the_registry_makes(fakes):
+    assert registry.traits_of("fake") is Fake.traits
+    made = registry.make_executor(ModeSpec("fake", 3), Settings())
+    assert isinstance(made, fakes["fake"]) and made.workers == 3
+    specs = registry.parse_modes("fake_ref,fake:2", default_workers=4)
+    assert specs == [ModeSpec("fake_ref", 1, False), ModeSpec("fake", 2, True)]
+
+
+def test_rounds_record_each_scripted_map(fakes):
+    fakes["fake"].walls = [0.5, 0.4, 0.3]
+    raw = run(repeat=3)
+    modes = by_kind(raw)
+    assert [m.status for m in raw.modes] == [Status.OK, Status.OK]
+    assert len(raw.rounds) == 3
+    for r in raw.rounds:
+        assert sorted(r.order) == ["fake", "fake_ref"]
+    maps = [t for t in modes["fake"].timings if t.phase == "map"]
+    assert [(t.round, t.wall_s, t.cpu_s) for t in maps] == [(0, 0.5, 1.0), (1, 0.4, 0.8), (2, 0.3, 0.6)]
+    ref_maps = [t.wall_s for t in modes["fake_ref"].timings if t.phase == "map"]
+    assert ref_maps == [1.0, 1.0, 1.0]
+    startup = [t for t in modes["fake"].timings if t.phase == "startup"]
+    assert [t.wall_s for t in startup] == [0.25] and modes["fake"].startup_s == 0.25
+    assert modes["fake"].phases["timing"] == pytest.approx(0.5 + 0.4 + 0.3)
+    # each round's two maps take distinct positions 0 and 1
+    for n in range(3):
+        assert sorted(t.order for m in raw.modes for t in m.timings if t.phase == "map" and t.round == n) \
+            == [0, 1]
+
+
+def test_probe_records_every_item_and_the_frames_carry_them(fakes):
+    raw = run()
+    frames = build_frames(raw)
+    assert set(frames) >= {"timings", "tasks", "functions", "lines", "memory", "gc"}
+    for name, frame in frames.items():
+        assert list(frame.columns) == list(COLUMNS[name]), name
+    tasks = frames["tasks"]
+    for kind in ("fake_ref", "fake"):
+        mine = tasks[tasks["mode"] == kind].sort_values("item")
+        assert mine["item"].tolist() == list(range(len(ITEMS)))
+        assert mine["result_repr"].tolist() == [repr(square(i)) for i in ITEMS]
+        assert mine["item_repr"].tolist() == [repr(i) for i in ITEMS]
+        assert mine["ok"].all() and (mine["start_s"] >= 0).all()
+        assert (mine["duration_s"] == mine["end_s"] - mine["start_s"]).all()
+        assert (mine["item_bytes"] == [len(pickle.dumps(i)) for i in ITEMS]).all()
+    timings = frames["timings"]
+    fake_maps = timings[(timings["mode"] == "fake") & (timings["phase"] == "map")]
+    assert fake_maps["wall_s"].tolist() == [0.5] * 3 and fake_maps["workers"].tolist() == [2] * 3
+    closes = [e for e in fakes["fake"].log if e[0] == "close"]
+    assert sorted(closes) == [("close", "fake", False), ("close", "fake_ref", False)]
+
+
+def test_profilers_run_in_the_fake_workers_and_merge(fakes):
+    raw = run(collectors=("timing", "tasks", "cprofile", "lines"))
+    modes = by_kind(raw)
+    frames = build_frames(raw)
+    for kind in ("fake_ref", "fake"):
+        stats = modes[kind].profile
+        assert isinstance(stats, pstats.Stats)
+        calls = {key[2]: value[1] for key, value in stats.stats.items()}  # type: ignore[attr-defined]
+        assert calls["square"] == len(ITEMS)
+        fn = frames["functions"]
+        row = fn[(fn["mode"] == kind) & (fn["name"] == "square")]
+        assert row["ncalls"].tolist() == [len(ITEMS)]
+        lines = frames["lines"]
+        mine = lines[(lines["mode"] == kind) & (lines["function"] == "square")]
+        covered = len(modes[kind].line_items)
+        assert covered >= 1 and mine["hits"].sum() == covered
+    batches = [entry[2] for entry in fakes["fake"].log if entry[0] == "batch" and entry[1] == "fake"]
+    collectors = [c for c, _ in batches]
+    assert collectors[0] == TASKS and CPROFILE in collectors and LINES in collectors
+    # the cProfile pass hands out batches of profile_batch_size items, covering each item once
+    profiled = [idx for c, idx in batches if c == CPROFILE]
+    assert sorted(i for b in profiled for i in b) == list(range(len(ITEMS)))
+    assert max(len(b) for b in profiled) == profile_batch_size(len(ITEMS), 2)
+
+
+def test_a_task_that_fails_fails_its_mode_with_the_item(fakes):
+    raw = run(task=fails_on_five)
+    for m in raw.modes:
+        assert m.status is Status.FAILED
+        assert m.failed_item == ITEMS.index(5)
+        assert "failed on item 4 (5)" in (m.error or "") and "five is not allowed" in (m.error or "")
+        assert not [t for t in m.timings if t.phase == "map"]  # no rounds for a failed mode
+    assert raw.rounds == []
+    closes = [e for e in fakes["fake"].log if e[0] == "close"]
+    assert ("close", "fake", True) in closes  # a failed mode's pool is killed
+
+
+@pytest.mark.parametrize(("error", "status", "words"), [
+    (TimeoutError(), Status.TIMEOUT, "a task did not finish"),
+    (BrokenProcessPool(), Status.FAILED, "a worker process died abruptly"),
+    (RuntimeError("boom"), Status.FAILED, "RuntimeError: boom"),
+])
+def test_a_map_that_breaks_ends_only_its_mode(fakes, error, status, words):
+    fakes["fake"].fail_map = (2, error)
+    raw = run(repeat=4)
+    modes = by_kind(raw)
+    assert modes["fake"].status is status and words in (modes["fake"].error or "")
+    assert modes["fake_ref"].status is Status.OK
+    assert len([t for t in modes["fake_ref"].timings if t.phase == "map"]) == 4
+    assert len([t for t in modes["fake"].timings if t.phase == "map"]) == 1
+    assert ("close", "fake", True) in fakes["fake"].log
+
+
+def test_ctrl_c_marks_the_run_interrupted_and_keeps_what_was_measured(fakes):
+    fakes["fake"].fail_map = (2, KeyboardInterrupt())
+    raw = run(repeat=4)
+    modes = by_kind(raw)
+    assert raw.interrupted
+    assert modes["fake"].status is Status.INTERRUPTED
+    assert modes["fake_ref"].status is Status.INTERRUPTED
+    assert len([t for t in modes["fake"].timings if t.phase == "map"]) == 1
+    assert raw.finished_at is not None
+
+
+def test_a_broken_worker_in_the_probe_fails_the_mode(fakes):
+    fakes["fake"].fail_submit = BrokenProcessPool()
+    raw = run()
+    modes = by_kind(raw)
+    assert modes["fake"].status is Status.FAILED and "died abruptly" in (modes["fake"].error or "")
+    assert modes["fake"].tasks == [] and not [t for t in modes["fake"].timings if t.phase == "map"]
+    assert modes["fake_ref"].status is Status.OK
+    assert len([t for t in modes["fake_ref"].timings if t.phase == "map"]) == 3
+
+
+def test_forking_executors_start_first(fakes):
+    fakes["fake"].forks = True
+    run(repeat=1)
+    starts = [e[1] for e in fakes["fake"].log if e[0] == "start"]
+    assert starts == ["fake", "fake_ref"]
+
+
+def test_an_unpicklable_item_fails_only_the_modes_that_ship_pickles(fakes):
+    shipping = type("Shipping", (fakes["fake"],), {
+        "traits": Traits(parallel=True, ships_pickles=True, shares_memory=False, shares_gil=False,
+                         worker_label=WorkerLabel.PID, honours_chunksize=True)})
+    registry.register("fake", shipping)
+    items = [1, 2, lambda: 3]
+    raw = run_workload(Workload("fake", lambda x: 0, items), options())
+    modes = by_kind(raw)
+    assert modes["fake"].status is Status.FAILED
+    assert "item 2" in (modes["fake"].error or "") and "cannot be pickled" in (modes["fake"].error or "")
+    assert modes["fake_ref"].status is Status.OK
+    assert [e for e in shipping.log if e[0] == "start" and e[1] == "fake"] == []
+
+
+# -- the executors' shared logic ------------------------------------------------
+
+
+def test_warm_workers_waits_until_each_worker_has_answered():
+    answers = iter([1, 1, 1, 2, 1, 3])
+    calls: list[Any] = []
+
+    def submit(fn: Callable[..., Any], *args: Any) -> Handle:
+        calls.append(args)
+        return _done(lambda: next(answers))
+
+    warm_workers(submit, square, 3)
+    assert len(calls) == 6  # two rounds of three: workers 1 and 2, then 3 answered
+
+
+def test_worker_identity_names_this_thread_of_this_process():
+    import os
+    import threading
+
+    assert worker_identity() == worker_identity()
+    other: list[int] = []
+    t = threading.Thread(target=lambda: other.append(worker_identity()))
+    t.start()
+    t.join()
+    assert other[0] != worker_identity()
+    assert worker_identity() // 1_000_003 == os.getpid()
+
+
+def test_timed_loop_agrees_with_an_independent_clock():
+    def spin() -> None:
+        end = time.perf_counter() + 0.05
+        while time.perf_counter() < end:
+            pass
+
+    t0 = time.perf_counter()
+    wall, cpu = timed_loop(spin)
+    outer = time.perf_counter() - t0
+    assert 0.05 <= wall <= outer
+    assert 0 < cpu <= outer + 0.01
+
+
+def test_dispatch_chunksize_follows_the_trait():
+    assert Fake.dispatch_chunksize(7, 100, 2) == 7
+    assert Fake.dispatch_chunksize(None, 100, 2) == 1
+    assert FakeReference.dispatch_chunksize(7, 100, 2) == 1
+
+
+def test_line_subset_fits_the_budget_and_keeps_at_least_one_item():
+    durations = {0: 0.01, 1: 0.02, 2: 1.0, 3: 0.005}
+    assert line_subset(durations, 4, 1, budget_s=0.0) != []
+    chosen = line_subset(durations, 4, 1, budget_s=0.5)
+    assert 2 not in chosen and 3 in chosen
+
+
+# -- collectors -----------------------------------------------------------------
+
+
+def test_run_batch_records_results_errors_and_its_clock():
+    ticks = iter(float(t) for t in range(100))
+    payload = run_batch(fails_on_five, [(0, 1), (1, 5), (2, 2)], TASKS, clock=lambda: next(ticks))
+    ok = [r.ok for r in payload.records]
+    assert ok == [True, False, True]
+    assert [(r.start, r.end) for r in payload.records] == [(0.0, 1.0), (2.0, 3.0), (4.0, 5.0)]
+    assert payload.records[0].result == 1 and payload.records[2].result == 2
+    bad = payload.records[1]
+    assert bad.error_type == "ValueError" and "five is not allowed" in (bad.error or "")
+
+
+def test_run_batch_fails_an_unpicklable_result_only_when_it_must_travel():
+    def make_lambda(x: int) -> Callable[[], int]:
+        return lambda: x
+
+    kept = run_batch(make_lambda, [(0, 1)], TASKS, ships_results=False)
+    assert kept.records[0].ok and callable(kept.records[0].result)
+    shipped = run_batch(make_lambda, [(0, 1)], TASKS, ships_results=True)
+    assert not shipped.records[0].ok and shipped.records[0].error_type == "PicklingError"
+
+
+def test_merge_profiles_sums_the_calls_of_each_batch():
+    payloads = []
+    for n in (3, 4):
+        p = cProfile.Profile()
+        p.enable()
+        for i in range(n):
+            square(i)
+        p.disable()
+        p.create_stats()
+        payloads.append(p.stats)  # type: ignore[attr-defined]
+    merged = merge.merge_profiles(payloads)
+    assert merged is not None
+    calls = {key[2]: value[1] for key, value in merged.stats.items()}  # type: ignore[attr-defined]
+    assert calls["square"] == 7
+    assert merge.merge_profiles([]) is None
+
+
+def test_merge_memory_lines_sums_increments_and_keeps_the_largest_peak():
+    row = {"filename": "f.py", "function": "g", "func_lineno": 1, "lineno": 2}
+    merged = merge.merge_memory_lines([
+        [MemoryLine(**row, increment_mib=1.0, peak_mib=10.0, occurrences=1)],
+        [MemoryLine(**row, increment_mib=2.5, peak_mib=8.0, occurrences=2)],
+    ])
+    assert len(merged) == 1
+    assert (merged[0].increment_mib, merged[0].peak_mib, merged[0].occurrences) == (3.5, 10.0, 3)

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     lines = read_frame(run_dir, "lines", data)
     available = {str(m): None for m in lines["mode"].unique()}
     mode = pick_mode(available, args.mode, "line profile", run_dir)
-    from profkit.analysis.line_coverage import line_coverage
+    from profkit.render.line_coverage import line_coverage
 
     info = data["modes"].get(mode, {})
     items = info.get("line_items")

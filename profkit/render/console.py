@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from profkit.analysis.line_coverage import line_coverage
 from profkit.analysis.verdict import fmt_interval, fmt_seconds, fmt_speedup
+from profkit.render.line_coverage import line_coverage
 
 if TYPE_CHECKING:
     from profkit.run import Run

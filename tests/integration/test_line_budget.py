@@ -41,9 +41,9 @@ def test_a_3s_item_with_a_quarter_second_budget_costs_under_3s_of_line_pass_per_
         # the cut's seconds agree with the hits counted at the traced speed measured above
         assert 0.4 < hits * traced_per_turn / cut < 2.5, (mode, hits, traced_per_turn, cut)
     text = render(run)
-    assert "Line pass (processes): 1 of 1 items traced: 0 partial (cut by the budget after" in text
+    assert "Line pass (processes): 1 of 1 items traced: item 0 partial (cut by the budget after" in text
     page = (tmp_path / "run" / "index.html").read_text()
-    assert "0 partial (cut by the budget after" in page
+    assert "item 0 partial (cut by the budget after" in page
 
 
 def test_20000_tiny_items_cost_one_dispatch_per_worker_and_hold_the_budget(tmp_path):

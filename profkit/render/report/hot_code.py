@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from profkit.analysis.line_coverage import line_coverage
+from profkit.render.line_coverage import line_coverage
 from profkit.render.report.filters import location
 from profkit.render.report.tables import records
 

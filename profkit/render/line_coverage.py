@@ -12,8 +12,10 @@ MAX_LISTED = 8
 
 
 def _listed(indices: list[int]) -> str:
+    """'item 5', 'items 0, 3' or 'items 0, 1, ... and 12 more'."""
     shown = ", ".join(str(i) for i in indices[:MAX_LISTED])
-    return shown + (f" and {len(indices) - MAX_LISTED} more" if len(indices) > MAX_LISTED else "")
+    more = f" and {len(indices) - MAX_LISTED} more" if len(indices) > MAX_LISTED else ""
+    return f"{'item' if len(indices) == 1 else 'items'} {shown}{more}"
 
 
 def cut_items(info: Mapping[str, Any]) -> dict[int, float]:
@@ -23,7 +25,7 @@ def cut_items(info: Mapping[str, Any]) -> dict[int, float]:
 
 
 def line_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
-    """'3 of 6 items traced: 0, 5 whole, 3 partial (cut by the budget after 497 ms; ...);
+    """'3 of 6 items traced: items 0, 5 whole, item 3 partial (cut by the budget after 497 ms; ...);
     the pass took 520 ms'.
 
     None when the mode's metadata does not say (an older run, or no line pass).
@@ -38,7 +40,7 @@ def line_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
         parts.append(f"{_listed(whole)} whole")
     if len(cut) == 1:
         (index, seconds), = cut.items()
-        parts.append(f"{index} partial (cut by the budget after {fmt_seconds(seconds)}; its lines "
+        parts.append(f"item {index} partial (cut by the budget after {fmt_seconds(seconds)}; its lines "
                      "are exact up to the cut)")
     elif cut:
         after = ", ".join(fmt_seconds(s) for _, s in sorted(cut.items()))

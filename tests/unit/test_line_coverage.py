@@ -18,7 +18,8 @@ def test_several_partial_items_and_a_long_list():
         "2 of 2 items traced: items 0, 1 partial (cut by the budget after 260.0 ms, 250.0 ms; their "
         "lines are exact up to the cut)")
     many = {"line_items": list(range(20))}
-    assert line_coverage(many, 100) == "20 of 100 items traced: items 0, 1, 2, 3, 4, 5, 6, 7 and 12 more whole"
+    assert line_coverage(many, 100) == (
+        "20 of 100 items traced: items 0, 1, 2, 3, 4, 5, 6, 7 and 12 more whole")
 
 
 def test_an_older_run_says_nothing_and_an_empty_pass_says_so():

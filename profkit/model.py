@@ -227,6 +227,8 @@ class Payload:
     gc: list[GcEvent] = field(default_factory=list)
     #: memory_profiler's per-line results: one row per line of the named functions.
     memory_lines: list[MemoryLine] = field(default_factory=list)
+    #: Items the line pass's budget cut short: index -> seconds traced until the cut.
+    line_cut: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -299,6 +301,8 @@ class ModeResult:
     profile_items: int | None = None
     lines: Any = None
     line_items: list[int] = field(default_factory=list)
+    #: Of ``line_items``, those the budget cut short: index -> seconds traced until the cut.
+    line_cut: dict[int, float] = field(default_factory=dict)
     memory: list[MemorySample] = field(default_factory=list)
     gc: list[GcEvent] = field(default_factory=list)
     #: The probe pass's samples in mprof's ``.dat`` format (``mprof plot`` opens it).

@@ -80,6 +80,7 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
         "startup_s": m.startup_s,
         "tasks_wall_s": m.tasks_wall_s,
         "line_items": list(m.line_items),
+        "line_cut_s": {str(i): s for i, s in sorted(m.line_cut.items())},
         "memory_line_items": list(m.memory_line_items),
         "memory_lines_note": m.memory_lines_note,
         "memory_lines_estimate_s": m.memory_lines_estimate_s,

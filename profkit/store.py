@@ -482,7 +482,8 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
                 "items_bytes": "?int", "results_bytes": "?int", "tasks_sample_every": "?int",
                 "cprofile_items": "?int",
                 "tasks_wall_s": "?num",
-                "line_items": "?list[int]", "failed_item": "?int", "task_bytes": "?int",
+                "line_items": "?list[int]", "line_cut_s": "?dict[num]",
+                "failed_item": "?int", "task_bytes": "?int",
                 "pickle_items_s": "?num", "phase_s": "?dict[num]", "traceback": "?str"},
 }
 

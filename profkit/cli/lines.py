@@ -62,11 +62,17 @@ def run(args: argparse.Namespace) -> int:
     lines = read_frame(run_dir, "lines", data)
     available = {str(m): None for m in lines["mode"].unique()}
     mode = pick_mode(available, args.mode, "line profile", run_dir)
-    items = data["modes"].get(mode, {}).get("line_items")
+    from profkit.render.line_coverage import line_coverage
+
+    info = data["modes"].get(mode, {})
+    items = info.get("line_items")
     n_items = data["workload"].get("n_items")
     artifact = data["artifacts"]["lines"].get(mode)
     count = len(items) if isinstance(items, list) else "?"
     print(f"# {mode}: line profile of {count} of {n_items} items, merged across workers"
           + (f" (raw stats: python -m line_profiler {shlex.quote(artifact)})" if artifact else ""))
+    coverage = line_coverage(info, n_items)
+    if coverage:
+        print(f"# {coverage}")
     print(format_lines(lines[lines["mode"] == mode], getattr(args, "unit", None)))
     return EXIT_OK

@@ -20,6 +20,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
+from profkit.collectors.line_budget import LineBudget
 from profkit.collectors.output import Capture, capturing
 from profkit.model import MemoryLine, Payload, TaskColumns, TaskNote, TaskRecord, TaskWorker
 
@@ -104,6 +105,7 @@ def run_batch(
     collector: str,
     line_names: tuple[str, ...] = (),
     ships_results: bool = False,
+    line_budget_s: float | None = None,
     clock: Callable[[], float] = time.perf_counter,
     *,
     sample_every: int = 1,
@@ -113,13 +115,16 @@ def run_batch(
     A task that raises (``SystemExit`` included) does not stop the batch: its
     record carries the traceback. Results travel back only in the ``tasks``
     pass; when they must cross a process boundary (``ships_results``), one
-    that cannot be pickled fails its item, naming its type.
+    that cannot be pickled fails its item, naming its type. The line pass
+    with ``line_budget_s`` stops at that many seconds of wall time: it cuts the
+    item running then, and leaves the rest of the batch out.
     """
     gc_was_enabled = gc.isenabled()
     gc.enable()
     try:
         if collector != TASKS:
-            return _run_batch(task, batch, collector, line_names, ships_results, clock)
+            return _run_batch(task, batch, collector, line_names, ships_results, clock,
+                              line_budget_s)
         from profkit.collectors import gcstats
 
         with gcstats.recording() as collections:
@@ -251,7 +256,7 @@ def _sample_results(columns: TaskColumns, results: list[Any], ships_results: boo
 
 def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collector: str,
                line_names: tuple[str, ...], ships_results: bool,
-               clock: Callable[[], float]) -> Payload:
+               clock: Callable[[], float], line_budget_s: float | None = None) -> Payload:
     records: list[TaskRecord] = []
     profiler: Any = None
     if collector == CPROFILE:
@@ -264,7 +269,12 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
         profiler = _memory_line_profiler(resolve_line_functions(task, line_names, with_task=False))
     pid = os.getpid()
     thread = threading.current_thread().name
+    budget = LineBudget(line_budget_s) if collector == LINES and line_budget_s is not None else None
+    cuts: dict[int, float] = {}
     for index, item in batch:
+        if budget is not None and budget.spent:
+            break
+        cut = False
         cpu0 = time.thread_time()
         start = clock()
         error: BaseException | None = None
@@ -283,12 +293,17 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
             else:  # line_profiler and memory_profiler share this interface
                 profiler.enable_by_count()
                 try:
-                    result = task(item)
+                    if budget is None:
+                        result = task(item)
+                    else:
+                        result, cut = budget.call(task, item)
                 finally:
                     profiler.disable_by_count()
         except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too
             error = exc
         end = clock()
+        if cut:
+            cuts[index] = end - start
         record = TaskRecord(index=index, pid=pid, thread=thread, start=start, end=end,
                             cpu=time.thread_time() - cpu0)
         if printed is not None and printed.bytes:
@@ -310,7 +325,9 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
                 else:
                     record.result = result
         records.append(record)
-    payload = Payload(records=records)
+    if budget is not None:
+        budget.close()
+    payload = Payload(records=records, line_cut=cuts)
     if collector == CPROFILE:
         profiler.create_stats()
         payload.profile = profiler.stats

@@ -250,30 +250,33 @@ def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int
 
 #: How much slower line_profiler makes a tight pure-Python loop (about 9x on the seed's is_prime).
 LINE_SLOWDOWN = 9.0
+#: The line pass ships each tracing worker the items whose estimated traced time fits this many
+#: budgets: the workers stop at the budget in wall time, so the estimate only bounds the traffic.
+LINE_SHIP_MARGIN = 2.0
 
 
-def line_subset(durations: dict[int, float], n_items: int, workers: int, budget_s: float,
-                parallel: bool = True) -> list[int]:
-    """The cheapest items whose traced time should fit the line budget; at least one item per
-    worker where workers run side by side on their own CPUs (so the merge across workers is
-    real), else at least one.
+def line_batches(durations: dict[int, float], n_items: int, workers: int, budget_s: float,
+                 parallel: bool = True) -> list[list[int]]:
+    """The line pass's batches: one per tracing worker, cheapest items first.
 
-    The traced time of an item is estimated as its plain time times
-    :data:`LINE_SLOWDOWN`. Workers that run on their own CPUs trace side by
-    side, so they share ``workers`` times the budget; workers that share the
-    GIL take turns, so they share the budget itself.
+    Workers that run on their own CPUs trace side by side, one batch each, so
+    the merge across workers is real; workers that share the GIL take turns, so
+    one batch. Each batch holds at least one item, then the next cheapest while
+    their estimated traced time (plain time times :data:`LINE_SLOWDOWN`) fits
+    :data:`LINE_SHIP_MARGIN` budgets. One batch per worker pays the per-task
+    dispatch once, whatever the number of items.
     """
-    chosen: list[int] = []
-    spent = 0.0
-    parallel_workers = min(workers, n_items) if parallel else 1
-    allowance = budget_s * parallel_workers
+    lanes = max(1, min(workers, n_items)) if parallel else 1
+    batches: list[list[int]] = [[] for _ in range(lanes)]
+    loads = [0.0] * lanes
     for index in sorted(range(n_items), key=lambda i: (durations.get(i, 0.0), i)):
+        lane = min(range(lanes), key=lambda k: (loads[k], len(batches[k])))
         cost = durations.get(index, 0.0) * LINE_SLOWDOWN
-        if len(chosen) >= parallel_workers and spent + cost > allowance:
+        if batches[lane] and loads[lane] + cost > LINE_SHIP_MARGIN * budget_s:
             break
-        chosen.append(index)
-        spent += cost
-    return sorted(chosen)
+        batches[lane].append(index)
+        loads[lane] += cost
+    return [batch for batch in batches if batch]
 
 
 #: Seconds memory_profiler adds per traced line of a named function: it reads the RSS each
@@ -363,14 +366,20 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
 
 def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
            durations: dict[int, float]) -> None:
-    traits = mode.executor.traits
-    mode.result.line_items = line_subset(durations, len(items), mode.spec.workers,
-                                         options.line_budget_s,
-                                         parallel=traits.parallel and not traits.shares_gil)
+    """line_profiler inside the workers, each tracing worker stopping at the budget in wall time."""
+    executor = mode.executor
+    traits = executor.traits
+    batches = line_batches(durations, len(items), mode.spec.workers, options.line_budget_s,
+                           parallel=traits.parallel and not traits.shares_gil)
     names = tuple(dict.fromkeys([*options.line_names, *options.memory_line_names]))
-    payloads, _, wall = run_pass(mode, workload, items, mode.result.line_items, LINES, options, 1,
-                                 names=names)
-    mode.result.phases["lines"] = wall
+    t0 = time.perf_counter()
+    handles = [executor.submit(run_batch, workload.task, [(i, items[i]) for i in batch], LINES,
+                               names, traits.ships_pickles, options.line_budget_s)
+               for batch in batches]
+    payloads = [h.result(timeout=mode.deadline.remaining()) for h in handles]
+    mode.result.phases["lines"] = time.perf_counter() - t0
+    mode.result.line_items = sorted(r.index for p in payloads for r in p.records)
+    mode.result.line_cut = {i: s for p in payloads for i, s in p.line_cut.items()}
     mode.result.lines = merge.merge_lines([p.lines for p in payloads])
 
 
@@ -378,7 +387,10 @@ def _lines_per_second(mode: Mode, workload: Workload, options: Options,
                       durations: dict[int, float]) -> float | None:
     """Lines of the memory-lines functions run per second of plain time, from the line pass."""
     stats = mode.result.lines
-    covered = sum(durations.get(i, 0.0) for i in mode.result.line_items)
+    cut = mode.result.line_cut
+    # an item cut short ran about its traced time over the slowdown in plain time
+    covered = sum(min(durations.get(i, 0.0), cut[i] / LINE_SLOWDOWN) if i in cut
+                  else durations.get(i, 0.0) for i in mode.result.line_items)
     if stats is None or covered <= 0:
         return None
     try:

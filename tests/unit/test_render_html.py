@@ -162,7 +162,9 @@ def test_hot_code_shows_is_prime_loop_with_line_times(run, page):
     assert "def is_prime(n: int) -> bool:" in page.text  # the def line, read from the file
     covered = run.meta["modes"]["sequential"]["line_items"]
     n_items = run.meta["workload"]["n_items"]
-    assert f"({len(covered)} of {n_items})" in page.text
+    assert f"{len(covered)} of {n_items} items traced: " in page.text
+    cut = any(info["line_cut_s"] for info in run.meta["modes"].values())
+    assert ("partial (cut by the budget after" in page.text) == cut
 
 
 def test_hot_code_is_highlighted_with_inline_css(page_html):

@@ -19,7 +19,7 @@ import pytest
 
 from profkit.collectors import merge
 from profkit.collectors.worker import CPROFILE, LINES, TASKS, run_batch
-from profkit.engine.runner import line_subset, profile_batch_size, run_workload
+from profkit.engine.runner import line_batches, profile_batch_size, run_workload
 from profkit.executors import registry
 from profkit.executors.base import (
     Executor,
@@ -337,10 +337,10 @@ def test_dispatch_chunksize_follows_the_trait():
     assert FakeReference.dispatch_chunksize(7, 100, 2) == 1
 
 
-def test_line_subset_fits_the_budget_and_keeps_at_least_one_item():
+def test_line_batches_fit_the_budget_and_keep_at_least_one_item():
     durations = {0: 0.01, 1: 0.02, 2: 1.0, 3: 0.005}
-    assert line_subset(durations, 4, 1, budget_s=0.0) != []
-    chosen = line_subset(durations, 4, 1, budget_s=0.5)
+    assert line_batches(durations, 4, 1, budget_s=0.0) == [[3]]
+    chosen = [i for batch in line_batches(durations, 4, 1, budget_s=0.5) for i in batch]
     assert 2 not in chosen and 3 in chosen
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from profkit.render.line_coverage import line_coverage
 from profkit.render.report.filters import location
 from profkit.render.report.tables import records
 
@@ -63,6 +64,7 @@ def listings(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, 
         info = mode_meta.get(mode) or {}
         covered = [int(i) for i in info.get("line_items") or []]
         out.append({"mode": mode, "functions": listings, "others": others, "covered": covered,
+                    "coverage": line_coverage(info, n_items),
                     "n_items": n_items, "total": mode_total, "hot_lines": hot.get(mode, []),
                     "nesting_task": nesting_task(mine, meta),
                     "n_lines": sum(len(f["listing"]) for f in listings)})

@@ -1,0 +1,122 @@
+"""The line pass's wall-time budget inside a worker: trace items until it is spent.
+
+Line tracing slows a tight loop about ninefold, and one item may be far bigger
+than the budget. A watchdog thread waits for the batch's deadline; if an item
+is running then, it raises :class:`LineBudgetSpent` in the traced thread
+(``PyThreadState_SetAsyncExc``). line_profiler keeps the hits and times counted
+until that moment, so the item's lines are exact up to the cut, and the item
+is labelled partial. Items not started by the deadline are left out.
+
+The cut is made safe three ways:
+
+- the watchdog fires only while a task runs (``in_task``, under a lock), once;
+- the exception derives from ``BaseException``, so a task's ``except Exception``
+  does not swallow it;
+- an exception set just as the task returned is taken by the traced thread
+  itself, in a loop inside the same ``try``, so none is delivered outside the
+  task (in a pool's own loop, say). It is never cleared with
+  ``PyThreadState_SetAsyncExc(id, NULL)``: on CPython 3.11 that leaves the
+  interpreter's "async exception pending" flag set with nothing to deliver, and
+  any traced or profiled code then spins forever at its next function entry.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class LineBudgetSpent(BaseException):
+    """Raised in the traced thread when the line pass's budget runs out mid-item."""
+
+
+def _set_async_exc() -> Callable[[int, Any], int] | None:
+    api = getattr(ctypes, "pythonapi", None)  # CPython only
+    if api is None:
+        return None
+    function = api.PyThreadState_SetAsyncExc
+
+    def call(thread_id: int, exc: Any) -> int:
+        return int(function(ctypes.c_ulong(thread_id), ctypes.py_object(exc)))
+    return call
+
+
+_SET_ASYNC_EXC = _set_async_exc()
+#: Loop turns that wait for a pending exception (each turn lets the interpreter deliver it); a
+#: task that caught the exception itself leaves none pending.
+_MAX_SPINS = 100_000
+
+
+class LineBudget:
+    """A batch's budget: ``spent`` once it is used up; :meth:`call` cuts an item at the deadline.
+
+    Make it in the thread that runs the items; :meth:`close` it after them.
+    """
+
+    def __init__(self, budget_s: float, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.budget_s = budget_s
+        self._clock = clock
+        self._deadline = clock() + budget_s
+        self._lock = threading.Lock()
+        self._in_task = False
+        self._fired = False
+        self._pending = False
+        self._done = threading.Event()
+        self._thread_id = threading.get_ident()
+        self._watchdog = threading.Thread(target=self._watch, name="profkit-line-budget",
+                                          daemon=True)
+        self._watchdog.start()
+
+    def close(self) -> None:
+        """Stop the watchdog (it would only wake at the deadline and find no item running)."""
+        self._done.set()
+        self._watchdog.join()
+
+    @property
+    def spent(self) -> bool:
+        """True once the deadline has passed: start no more items."""
+        return self._fired or self._clock() >= self._deadline
+
+    def call(self, task: Callable[[Any], Any], item: Any) -> tuple[Any, bool]:
+        """``task(item)`` and whether the budget cut it short (the result is then None).
+
+        The task's own exception is raised again, once nothing can be pending.
+        """
+        result: Any = None
+        error: BaseException | None = None
+        returned = False
+        try:
+            try:
+                with self._lock:
+                    self._in_task = True
+                result = task(item)
+                returned = True
+            except LineBudgetSpent:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - the task's failure, raised below
+                error, returned = exc, True
+            finally:
+                with self._lock:
+                    self._in_task = False
+            # set just as the task returned, the exception is still pending: take it here
+            spins = 0
+            while self._pending and spins < _MAX_SPINS:
+                spins += 1
+        except LineBudgetSpent:
+            pass
+        self._pending = False
+        if error is not None:
+            raise error
+        return result, not returned
+
+    def _watch(self) -> None:
+        if self._done.wait(max(0.0, self._deadline - self._clock())):
+            return
+        with self._lock:
+            self._fired = True
+            if self._in_task and _SET_ASYNC_EXC is not None:
+                self._pending = True
+                _SET_ASYNC_EXC(self._thread_id, LineBudgetSpent)

@@ -1,0 +1,55 @@
+"""What a mode's line pass covered and what it cost, in words, from the run's metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from profkit.analysis.verdict import fmt_seconds
+
+#: Item numbers listed before the rest are counted.
+MAX_LISTED = 8
+
+
+def _listed(indices: list[int]) -> str:
+    """'item 5', 'items 0, 3' or 'items 0, 1, ... and 12 more'."""
+    shown = ", ".join(str(i) for i in indices[:MAX_LISTED])
+    more = f" and {len(indices) - MAX_LISTED} more" if len(indices) > MAX_LISTED else ""
+    return f"{'item' if len(indices) == 1 else 'items'} {shown}{more}"
+
+
+def cut_items(info: Mapping[str, Any]) -> dict[int, float]:
+    """Items the line budget cut short: index -> seconds traced until the cut."""
+    raw = info.get("line_cut_s") or {}
+    return {int(k): float(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+
+
+def line_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
+    """'3 of 6 items traced: items 0, 5 whole, item 3 partial (cut by the budget after 497 ms; ...);
+    the pass took 520 ms'.
+
+    None when the mode's metadata does not say (an older run, or no line pass).
+    """
+    items = info.get("line_items")
+    if not isinstance(items, list):
+        return None
+    cut = cut_items(info)
+    whole = [int(i) for i in items if int(i) not in cut]
+    parts = []
+    if whole:
+        parts.append(f"{_listed(whole)} whole")
+    if len(cut) == 1:
+        (index, seconds), = cut.items()
+        parts.append(f"item {index} partial (cut by the budget after {fmt_seconds(seconds)}; its lines "
+                     "are exact up to the cut)")
+    elif cut:
+        after = ", ".join(fmt_seconds(s) for _, s in sorted(cut.items()))
+        parts.append(f"{_listed(sorted(cut))} partial (cut by the budget after {after}; their "
+                     "lines are exact up to the cut)")
+    total = n_items if n_items is not None else "?"
+    text = (f"{len(items)} of {total} items traced: " + ", ".join(parts)) if parts \
+        else "no item traced"
+    cost = (info.get("phase_s") or {}).get("lines")
+    if isinstance(cost, (int, float)):
+        text += f"; the pass took {fmt_seconds(float(cost))}"
+    return text

@@ -1,0 +1,178 @@
+"""The line pass's budget: a real line_profiler, a real watchdog, real threads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from line_profiler import LineProfiler
+
+from profkit.collectors.line_budget import LineBudget
+from profkit.collectors.worker import LINES, run_batch
+from profkit.engine.runner import LINE_SHIP_MARGIN, LINE_SLOWDOWN, line_batches
+from profkit.workloads.primes import is_prime
+from tests.conftest import REPO
+from tests.fixtures.line_budget_tasks import spin, spin_swallowing, turns_for
+
+
+def _hits(stats, function) -> dict[int, tuple[int, float]]:
+    """line number -> (hits, seconds) of ``function`` in a LineStats."""
+    code = function.__code__
+    for (_filename, first, name), entries in stats.timings.items():
+        if (first, name) == (code.co_firstlineno, code.co_name):
+            return {lineno: (hits, t * stats.unit) for lineno, hits, t in entries}
+    return {}
+
+
+def test_an_item_bigger_than_the_budget_is_cut_and_its_lines_counted_until_then():
+    n = turns_for(1.0)  # about 9 s under line_profiler, uncut
+    profiler = LineProfiler(spin)
+    t0 = time.perf_counter()
+    budget = LineBudget(0.2)
+    profiler.enable_by_count()
+    try:
+        result, cut = budget.call(spin, n)
+    finally:
+        profiler.disable_by_count()
+    took = time.perf_counter() - t0
+    budget.close()
+    assert cut and result is None
+    assert budget.spent
+    assert 0.15 < took < 1.5, took  # cut near 0.2 s, not after the ~9 s the item would take
+    body = _hits(profiler.get_stats(), spin)[spin.__code__.co_firstlineno + 3]
+    assert 0 < body[0] < n  # counted until the cut, exactly as line_profiler counts
+    assert 0 < body[1] < took
+
+
+def test_an_item_within_the_budget_runs_whole_and_a_spent_budget_says_so():
+    budget = LineBudget(5.0)
+    assert budget.call(spin, 1000) == (spin(1000), False)
+    assert not budget.spent
+    budget.close()
+    short = LineBudget(0.01)
+    time.sleep(0.05)
+    assert short.spent
+    assert short.call(spin, 10) == (spin(10), False)  # nothing runs then: no cut
+    short.close()
+
+
+def test_except_exception_in_the_task_does_not_swallow_the_cut():
+    n = turns_for(3.0)
+    budget = LineBudget(0.1)
+    t0 = time.perf_counter()
+    result, cut = budget.call(spin_swallowing, n)
+    budget.close()
+    assert cut and result is None
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_the_task_s_own_exception_is_raised_again():
+    budget = LineBudget(5.0)
+    with pytest.raises(ZeroDivisionError):
+        budget.call(lambda x: 1 / x, 0)
+    budget.close()
+
+
+def test_run_batch_stops_at_the_budget_and_reports_the_cut_item():
+    n = turns_for(0.5)
+    t0 = time.perf_counter()
+    payload = run_batch(spin, [(0, 10), (1, n), (2, n), (3, n)], LINES, (), False, 0.2)
+    took = time.perf_counter() - t0
+    assert took < 2.0, took  # four items would take about 13 s traced
+    assert [r.index for r in payload.records] == [0, 1]  # item 0 whole, item 1 cut, 2-3 left out
+    assert list(payload.line_cut) == [1]
+    record = payload.records[1]
+    assert payload.line_cut[1] == pytest.approx(record.end - record.start)
+    assert 0.1 < payload.line_cut[1] < 1.5
+    assert all(r.ok for r in payload.records)
+
+
+def test_the_cut_item_s_hottest_line_and_share_match_a_full_line_profiler_run():
+    """Accuracy: a partial trace of one big prime against line_profiler on the whole item."""
+    prime = 1000000000000037  # about 0.4 s plain; 3-4 s traced in full
+    full = LineProfiler(is_prime)
+    full.runcall(is_prime, prime)
+    payload = run_batch(is_prime, [(0, prime)], LINES, (), False, 0.3)
+    assert list(payload.line_cut) == [0]
+
+    def shares(stats) -> dict[int, float]:
+        lines = _hits(stats, is_prime)
+        total = sum(t for _, t in lines.values())
+        return {lineno: 100 * t / total for lineno, (_, t) in lines.items()}
+
+    want, got = shares(full.get_stats()), shares(payload.lines)
+    hottest = max(want, key=want.__getitem__)
+    assert max(got, key=got.__getitem__) == hottest
+    assert abs(got[hottest] - want[hottest]) < 10, (got, want)
+
+
+def test_no_exception_escapes_a_pool_thread_and_later_tracing_does_not_spin():
+    """The cut races the end of tiny items thousands of times, then the thread runs on under
+    cProfile and line_profiler. In a subprocess, so a hang fails instead of stalling the suite.
+
+    (Clearing a pending exception with ``PyThreadState_SetAsyncExc(id, NULL)`` leaves CPython
+    3.11's pending flag set, and traced code then spins at its next call: this caught that.)
+    """
+    script = textwrap.dedent("""
+        import cProfile, time
+        from concurrent.futures import ThreadPoolExecutor
+        from line_profiler import LineProfiler
+        from profkit.collectors.line_budget import LineBudget
+        from tests.fixtures.line_budget_tasks import spin
+
+        def many(seconds):
+            profiler = LineProfiler(spin)
+            cuts = runs = 0
+            for _ in range(500):
+                budget = LineBudget(seconds)
+                while not budget.spent:
+                    profiler.enable_by_count()
+                    try:
+                        cuts += budget.call(spin, 50 + runs * 3797 % 20000)[1]
+                    finally:
+                        profiler.disable_by_count()
+                    runs += 1
+                budget.close()
+            return cuts, runs
+
+        with ThreadPoolExecutor(2) as pool:
+            cuts, runs = pool.submit(many, 0.005).result(timeout=60)
+            for _ in range(50):
+                assert pool.submit(sum, [1, 2]).result(timeout=10) == 3
+            profile = cProfile.Profile()
+            profile.enable()
+            assert pool.submit(spin, 100_000).result(timeout=10) == spin(100_000)
+            profile.disable()
+        print(cuts, runs)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    cuts, runs = map(int, done.stdout.split())
+    assert runs > 500 and cuts >= 5  # the race was run: items cut, and many not
+
+
+def test_line_batches_one_per_worker_cheapest_first_within_the_shipping_margin():
+    durations = {0: 0.5, 1: 0.001, 2: 0.002, 3: 0.003, 4: 2.0}
+    batches = line_batches(durations, 5, workers=2, budget_s=0.05)
+    assert len(batches) == 2  # one per worker on its own CPU
+    assert sorted(i for b in batches for i in b) == [1, 2, 3]  # 0 and 4 would not fit
+    for batch in batches:
+        costs = [durations[i] for i in batch]
+        assert costs == sorted(costs)
+        assert sum(costs) * LINE_SLOWDOWN <= LINE_SHIP_MARGIN * 0.05
+    # items bigger than the budget: still one each, since the workers cut them
+    assert sorted(map(sorted, line_batches({0: 3.0, 1: 3.0}, 2, 2, 0.25))) == [[0], [1]]
+    # workers that share the GIL take turns: one batch
+    assert line_batches(durations, 5, workers=2, budget_s=0.05, parallel=False) == [[1, 2, 3]]
+
+
+def test_line_batches_of_many_tiny_items_are_one_dispatch_per_worker():
+    durations = {i: 1e-5 for i in range(100_000)}
+    batches = line_batches(durations, 100_000, workers=2, budget_s=0.5)
+    assert len(batches) == 2
+    shipped = sum(map(len, batches))
+    assert shipped == pytest.approx(2 * LINE_SHIP_MARGIN * 0.5 / (1e-5 * LINE_SLOWDOWN), rel=0.01)

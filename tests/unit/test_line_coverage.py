@@ -1,0 +1,28 @@
+"""The line pass's coverage in words: whole items, partial ones, its cost."""
+
+from __future__ import annotations
+
+from profkit.render.line_coverage import cut_items, line_coverage
+
+
+def test_whole_and_partial_items_and_the_cost():
+    info = {"line_items": [0, 1, 2, 5], "line_cut_s": {"5": 0.49}, "phase_s": {"lines": 0.52}}
+    assert line_coverage(info, 6) == (
+        "4 of 6 items traced: items 0, 1, 2 whole, item 5 partial (cut by the budget after 490.0 ms; its "
+        "lines are exact up to the cut); the pass took 520.0 ms")
+
+
+def test_several_partial_items_and_a_long_list():
+    both = {"line_items": [0, 1], "line_cut_s": {"1": 0.25, "0": 0.26}}
+    assert line_coverage(both, 2) == (
+        "2 of 2 items traced: items 0, 1 partial (cut by the budget after 260.0 ms, 250.0 ms; their "
+        "lines are exact up to the cut)")
+    many = {"line_items": list(range(20))}
+    assert line_coverage(many, 100) == (
+        "20 of 100 items traced: items 0, 1, 2, 3, 4, 5, 6, 7 and 12 more whole")
+
+
+def test_an_older_run_says_nothing_and_an_empty_pass_says_so():
+    assert line_coverage({}, 6) is None
+    assert line_coverage({"line_items": []}, 6) == "no item traced"
+    assert cut_items({"line_cut_s": None}) == {}

@@ -201,8 +201,12 @@ def run(args: argparse.Namespace) -> int:
                          f"see {report}\n")
         code = EXIT_MODE_FAILED
     if run_.meta.get("environment", {}).get("abandoned_threads"):
-        # A timed-out task still runs in a thread no one can kill: exit without joining it.
+        # A timed-out task still runs in a thread no one can kill: exit without joining it,
+        # and without leaving the processes it started (its own pool) behind.
+        from profkit.executors.base import end_new_children
+
         sys.stdout.flush()
         sys.stderr.flush()
+        end_new_children(getattr(args, "_children_before", set()))
         os._exit(code)
     return code

@@ -146,6 +146,71 @@ def time_in_parent(run: Callable[[], object], pids: list[int],
     return wall, cpu + processes_cpu(pids) - before
 
 
+def _is_resource_tracker(process: Any) -> bool:
+    try:
+        return any("multiprocessing.resource_tracker" in part for part in process.cmdline())
+    except Exception:  # noqa: BLE001 - gone, or not ours to read
+        return False
+
+
+def descendants(pids: list[int]) -> list[Any]:
+    """Live processes below ``pids`` (a task's own pool, and its pool's pools), as psutil
+    handles that still name them once they are orphaned. Resource trackers are left out: they
+    exit on their own once the processes that use them are gone, and unlink their semaphores."""
+    import psutil
+
+    found: dict[int, Any] = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(pid).children(recursive=True):
+                found.setdefault(child.pid, child)
+    return [p for p in found.values() if not _is_resource_tracker(p)]
+
+
+def end_processes(processes: list[Any], grace_s: float = 1.0) -> None:
+    """SIGTERM ``processes`` (psutil handles), then SIGKILL what is left after ``grace_s``."""
+    import psutil
+
+    if not processes:
+        return
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=grace_s)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=3)
+
+
+def child_processes() -> set[tuple[int, float]]:
+    """(pid, start time) of every process below this one now, for :func:`end_new_children`."""
+    import psutil
+
+    found = set()
+    for process in descendants([os.getpid()]):
+        with contextlib.suppress(psutil.Error):
+            found.add((process.pid, process.create_time()))
+    return found
+
+
+def end_new_children(before: set[tuple[int, float]]) -> None:
+    """End every process below this one that was not in ``before`` (the CLI's last step).
+
+    profkit closes its own pools; what is left was started by a task (its own pool, left
+    running by a task that timed out) and would outlive profkit as an orphan. Processes the
+    caller had before (a test's, a notebook's) are not profkit's to end.
+    """
+    import psutil
+
+    new = []
+    for process in descendants([os.getpid()]):
+        with contextlib.suppress(psutil.Error):
+            if (process.pid, process.create_time()) not in before:
+                new.append(process)
+    end_processes(new)
+
+
 def worker_identity() -> int:
     """A number naming this worker (process and thread), for the ready check."""
     return os.getpid() * 1_000_003 + threading.get_ident() % 1_000_003

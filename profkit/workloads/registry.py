@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
+import os
 import pickle
+import shutil
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from types import ModuleType
@@ -56,7 +61,55 @@ def load_file_module(path: str) -> ModuleType:
         del sys.modules[name]
         raise WorkloadError(f"importing {path} failed: {_describe_import_error(exc, resolved)}") from exc
     FILE_MODULES[name] = str(resolved)
+    _make_importable(name, resolved)
     return module
+
+
+#: The shim folder's text: importing NAME loads the file by path, under NAME, with its own
+#: ``__file__``, so tracebacks and profiles name the user's file, not the shim.
+_SHIM = """\
+# Written by profkit: makes {path} importable as {name} in processes the workload starts.
+import importlib.util as _util
+import sys as _sys
+
+_spec = _util.spec_from_file_location(__name__, {path!r})
+_module = _util.module_from_spec(_spec)
+_sys.modules[__name__] = _module
+_spec.loader.exec_module(_module)
+"""
+
+
+def _shim_folder() -> Path:
+    """This process's folder of import shims, on ``sys.path``; removed when the process exits."""
+    for entry in sys.path:
+        if os.path.basename(entry).startswith("profkit-targets-") and os.path.isdir(entry) \
+                and _SHIM_OWNERS.get(entry) == os.getpid():
+            return Path(entry)
+    folder = tempfile.mkdtemp(prefix="profkit-targets-")
+    _SHIM_OWNERS[folder] = os.getpid()
+    sys.path.append(folder)
+    atexit.register(_remove_shim_folder, folder, os.getpid())
+    return Path(folder)
+
+
+#: Shim folders -> the pid that made them (a forked child must not remove its parent's).
+_SHIM_OWNERS: dict[str, int] = {}
+
+
+def _remove_shim_folder(folder: str, owner: int) -> None:
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _make_importable(name: str, path: Path) -> None:
+    """Let processes started from here (a task's own ``multiprocessing.Pool`` with spawn or
+    forkserver) import ``name``: they get this process's ``sys.path``, so a shim module on it
+    loads the file by path. Nothing is written if a shim on ``sys.path`` already answers."""
+    if importlib.machinery.PathFinder.find_spec(name) is not None:
+        return
+    shim = _shim_folder() / f"{name}.py"
+    shim.write_text(_SHIM.format(path=str(path), name=name), encoding="utf-8")
+    importlib.invalidate_caches()
 
 
 def _describe_import_error(exc: BaseException, path: Path) -> str:

@@ -325,6 +325,55 @@ def test_same_out_at_once_is_refused_before_any_work(tmp_path):
                                                     "profiles", "run.json", "trace"]
 
 
+# -- 13. a task with its own multiprocessing.Pool ---------------------------------
+
+
+def _own_pool_run(tmp_path: Path, name: str, modes: str, method: str, *extra: str):
+    from tests.fixtures.cli import MARKER, new_marker, processes_with_marker
+
+    marker = new_marker()
+    out = tmp_path / f"{name}-{method}"
+    result = _profile(tmp_path, name, "--out", out, *extra, modes=modes, timeout=150,
+                      HOSTILE_START_METHOD=method, **{MARKER: marker})
+    deadline = time.monotonic() + 5
+    while processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [(p.pid, p.cmdline()) for p in processes_with_marker(marker)]
+    for process in processes_with_marker(marker):
+        process.kill()
+    assert left == [], "a task's own pool outlived profkit"
+    assert "Traceback" not in result.stderr, result.stderr
+    return result, json.loads((out / "run.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
+def test_a_task_with_its_own_pool_runs_in_every_mode(tmp_path, method):
+    """13: the inner pool's workers import the file target (spawn, forkserver); forked ones
+    get default signal handlers, so Pool.terminate() ends them (it hung 3 runs in 5)."""
+    modes = "sequential,threads,processes"
+    result, data = _own_pool_run(tmp_path, "OWN_POOL", modes, method)
+    assert result.returncode == 0, result.stderr
+    assert data["status"] == dict.fromkeys(modes.split(","), "ok")
+    tasks = pd.read_parquet(tmp_path / f"OWN_POOL-{method}" / "frames" / "tasks.parquet")
+    assert tasks["ok"].all() and not tasks.empty
+
+
+@pytest.mark.parametrize("modes", ["sequential", "processes"])
+def test_a_task_whose_own_pool_hangs_leaves_no_process(tmp_path, modes):
+    """13: --timeout ends the task, and the processes its pool started go with it."""
+    result, data = _own_pool_run(tmp_path, "STUCK_POOL", modes, "spawn", "--timeout", "5")
+    assert result.returncode == 1, result.stderr
+    assert data["status"] == {modes: "timeout"}
+
+
+def test_one_parallel_mode_alone_prints_its_summary(tmp_path):
+    """A run of one mode has no recommendation; the summary still names its profile."""
+    result = _profile(tmp_path, "QUICK", "--out", tmp_path / "one", modes="threads")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"snakeviz {tmp_path / 'one' / 'profiles' / 'threads.prof'}" in result.stdout
+
+
 @pytest.mark.parametrize("args, needles", [
     (["--workers", "99999999"], ["--workers", "too many", "at most", "per CPU"]),
     (["--modes", "processes:99999999"], ["processes:99999999", "too many"]),

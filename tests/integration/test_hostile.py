@@ -94,7 +94,7 @@ def test_load_keeps_line_data_in_the_frame_not_line_stats(saved):
 # -- 2. artifact paths stay inside the run folder ----------------------------------
 
 
-@pytest.mark.parametrize("where", ["absolute", "dotdot", "symlink"])
+@pytest.mark.parametrize("where", ["absolute", "dotdot", "memory-and-trace", "symlink"])
 def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
     other = tmp_path / "other"
     shutil.copytree(saved, other)
@@ -105,6 +105,9 @@ def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
     elif where == "dotdot":
         data["artifacts"]["profiles"]["sequential"] = "../other/profiles/sequential.prof"
         data["artifacts"]["frames"]["lines"] = "../other/frames/lines.parquet"
+    elif where == "memory-and-trace":
+        data["artifacts"]["memory"]["sequential"] = "../other/memory/sequential.dat"
+        data["artifacts"]["traces"]["sequential"] = str(other / "trace" / "sequential.json")
     else:
         target = saved / "profiles" / "sequential.prof"
         target.unlink()
@@ -126,6 +129,7 @@ def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
 
 @pytest.mark.parametrize("section, value", [
     ("artifacts", 5), ("artifacts", {"profiles": 5}), ("artifacts", {"frames": ["x"]}),
+    ("artifacts", {"memory": [2]}), ("artifacts", {"traces": 5}),
     ("modes", 5), ("modes", {"processes": 5}), ("status", {"processes": 5}), ("errors", []),
     ("options", "x"), ("environment", 5),
     # the fields the report reads, found by setting each to 5, "x", None, [] and {}

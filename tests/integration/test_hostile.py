@@ -370,6 +370,17 @@ def test_a_task_whose_own_pool_hangs_leaves_no_process(tmp_path, modes):
     assert data["status"] == {modes: "timeout"}
 
 
+@pytest.mark.parametrize("name, needles", [
+    ("nosuch", ["--lines nosuch", "no such function"]),
+    ("os:getcwd", ["--lines os:getcwd", "not a Python function"]),
+])
+def test_lines_naming_no_function_is_one_line_before_any_work(tmp_path, name, needles):
+    """16: a misspelt --lines name failed every mode after the timing rounds (exit 1)."""
+    result = _profile(tmp_path, "QUICK", "--out", tmp_path / "run", "--lines", name)
+    one_line_error(result, *needles)
+    assert not (tmp_path / "run").exists()
+
+
 def test_one_parallel_mode_alone_prints_its_summary(tmp_path):
     """A run of one mode has no recommendation; the summary still names its profile."""
     result = _profile(tmp_path, "QUICK", "--out", tmp_path / "one", modes="threads")

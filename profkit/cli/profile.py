@@ -116,7 +116,8 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
     config = load_config()
     if workload is None:
         workload = resolve(args.target, config.get("workloads", []))
-    modes = args.modes or config.get("modes") or DEFAULT_MODES
+    # An empty --modes "$MODES" is a mistake to name, not a request for the defaults.
+    modes = args.modes if args.modes is not None else config.get("modes") or DEFAULT_MODES
     workers = args.workers if args.workers is not None else config.get("workers")
     if workers is not None:
         workers = parse_workers(workers, "--workers")

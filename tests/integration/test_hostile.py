@@ -395,6 +395,7 @@ def test_one_parallel_mode_alone_prints_its_summary(tmp_path):
     (["--timeout", "inf"], ["--timeout", "finite"]),
     (["--timeout", "nan"], ["--timeout"]),
     (["--timeout", "1e300"], ["--timeout", "at most"]),
+    (["--modes", ""], ["no modes given"]),  # an empty "$MODES" ran the default modes
 ])
 def test_limits_are_one_line(tmp_path, args, needles):
     """14, 15: an absurd pool or timeout is refused at once, not after a hang or an overflow."""

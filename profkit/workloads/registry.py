@@ -10,6 +10,7 @@ import importlib.machinery
 import importlib.util
 import os
 import pickle
+import re
 import shutil
 import sys
 import tempfile
@@ -47,7 +48,10 @@ def load_file_module(path: str) -> ModuleType:
     """Import a Python file under a stable, unique module name and register it."""
     resolved = Path(path).expanduser().resolve()
     digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
-    name = f"profkit_target_{resolved.stem.replace('-', '_')}_{digest}"
+    # Only identifier characters: a dot in 'work.v2.py' would make the name a package path,
+    # and pickle (by reference) could not import it even in this process.
+    stem = re.sub(r"\W", "_", resolved.stem)
+    name = f"profkit_target_{stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, resolved)

@@ -362,6 +362,24 @@ def test_a_task_with_its_own_pool_runs_in_every_mode(tmp_path, method):
     assert tasks["ok"].all() and not tasks.empty
 
 
+def test_a_file_target_with_a_dotted_name_in_a_spaced_folder(tmp_path):
+    """13: 'hostile.v2.py' became the module name 'profkit_target_hostile.v2_…', a package path
+    pickle could not import even in profkit; the inner spawn pool must import it too."""
+    folder = tmp_path / "it's a folder"
+    folder.mkdir()
+    target = folder / "hostile.v2.py"
+    shutil.copy(HOSTILE, target)
+    out = tmp_path / "run"
+    result = run_cli("profile", f"{target}:OWN_POOL", "--modes", "sequential,processes",
+                     "--repeat", "1", "--workers", "2", "--out", out, cwd=tmp_path, timeout=150,
+                     env=cli_env(HOSTILE_START_METHOD="spawn"))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert data["status"] == {"sequential": "ok", "processes": "ok"}
+    assert "hostile.v2.py:with_own_pool" in (out / "index.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("modes", ["sequential", "processes"])
 def test_a_task_whose_own_pool_hangs_leaves_no_process(tmp_path, modes):
     """13: --timeout ends the task, and the processes its pool started go with it."""

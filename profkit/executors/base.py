@@ -199,14 +199,17 @@ def end_new_children(before: set[tuple[int, float]]) -> None:
 
     profkit closes its own pools; what is left was started by a task (its own pool, left
     running by a task that timed out) and would outlive profkit as an orphan. Processes the
-    caller had before (a test's, a notebook's) are not profkit's to end.
+    caller had before (a test's, a notebook's) are not profkit's to end, nor is one in a
+    session of its own: the browser ``--open`` started (``webbrowser`` detaches it so).
     """
     import psutil
 
+    session = os.getsid(0)
     new = []
     for process in descendants([os.getpid()]):
-        with contextlib.suppress(psutil.Error):
-            if (process.pid, process.create_time()) not in before:
+        with contextlib.suppress(psutil.Error, OSError):
+            if (process.pid, process.create_time()) not in before \
+                    and os.getsid(process.pid) == session:
                 new.append(process)
     end_processes(new)
 

@@ -399,6 +399,29 @@ def test_lines_naming_no_function_is_one_line_before_any_work(tmp_path, name, ne
     assert not (tmp_path / "run").exists()
 
 
+def test_the_cli_ends_only_the_children_it_started_in_its_session():
+    """13: what a task left is ended at exit; what the caller had before, and a browser that
+    ``--open`` detached into its own session, are not profkit's."""
+    from profkit.executors.base import child_processes, end_new_children
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    before_run = subprocess.Popen(sleeper)
+    try:
+        before = child_processes()
+        left_by_task = subprocess.Popen(sleeper)
+        detached = subprocess.Popen(sleeper, start_new_session=True)
+        try:
+            end_new_children(before)
+            assert left_by_task.wait(timeout=5) is not None
+            assert before_run.poll() is None and detached.poll() is None
+        finally:
+            detached.kill()
+            detached.wait()
+    finally:
+        before_run.kill()
+        before_run.wait()
+
+
 def test_one_parallel_mode_alone_prints_its_summary(tmp_path):
     """A run of one mode has no recommendation; the summary still names its profile."""
     result = _profile(tmp_path, "QUICK", "--out", tmp_path / "one", modes="threads")

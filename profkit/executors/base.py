@@ -261,6 +261,41 @@ def die_with_parent(profkit_pid: int) -> None:
         pass
     if os.getppid() == 1:
         os._exit(1)
+    if os.getppid() != profkit_pid:
+        _watch_parent(profkit_pid)
+
+
+def _watch_parent(profkit_pid: int) -> None:
+    """End this worker when profkit dies, though its parent (the forkserver) lives on.
+
+    A forkserver's workers hold the forkserver's "alive" pipe, so the forkserver outlives a
+    SIGKILLed profkit for as long as they do, and they for as long as it does: orphans for
+    good. A daemon thread blocked on a pidfd (no polling, no GIL held) breaks the tie.
+    """
+    import select
+
+    try:
+        pidfd: int | None = os.pidfd_open(profkit_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd on this kernel: check twice a second instead
+        pidfd = None
+
+    def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])
+        else:
+            while True:
+                time.sleep(0.5)
+                try:
+                    os.kill(profkit_pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    pass
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="profkit-parent-watch").start()
 
 
 def init_process_worker(file_modules: dict[str, str], parent_pid: int, gc_timed: bool = False) -> None:

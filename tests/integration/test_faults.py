@@ -140,10 +140,17 @@ def test_interrupt_saves_what_finished_and_exits_130(tmp_path, sig):
     assert "incomplete" in (out / "index.html").read_text().lower()
 
 
-@pytest.mark.parametrize("modes", ["sequential,processes", "sequential,pool"])
-def test_kill_9_of_profkit_leaves_no_worker_alive(tmp_path, modes):
-    """Pool workers die with profkit (PR_SET_PDEATHSIG), even after SIGKILL."""
-    assert kill_9_leaves_nothing(modes, tmp_path / "run") == []
+@pytest.mark.parametrize("modes, method", [
+    ("sequential,processes", "fork"), ("sequential,pool", "fork"),
+    ("sequential,processes", "spawn"),
+    # A forkserver's workers hold its "alive" pipe: it outlived profkit while they lived, and
+    # they (PR_SET_PDEATHSIG names the forkserver) while it lived. They now watch profkit.
+    ("sequential,processes", "forkserver"), ("sequential,pool", "forkserver"),
+])
+def test_kill_9_of_profkit_leaves_no_worker_alive(tmp_path, modes, method):
+    """Pool workers die with profkit (PR_SET_PDEATHSIG or a pidfd watch), even after SIGKILL;
+    so do the forkserver and the resource tracker."""
+    assert kill_9_leaves_nothing(modes, tmp_path / "run", "--start-method", method) == []
 
 
 def test_sys_exit_in_a_task_is_a_failed_task_in_every_mode(tmp_path):

@@ -204,10 +204,10 @@ def run(args: argparse.Namespace) -> int:
     if run_.meta.get("environment", {}).get("abandoned_threads"):
         # A timed-out task still runs in a thread no one can kill: exit without joining it,
         # and without leaving the processes it started (its own pool) behind.
-        from profkit.executors.base import end_new_children
+        from profkit.executors.base import kill_new_children_before_exit
 
         sys.stdout.flush()
         sys.stderr.flush()
-        end_new_children(getattr(args, "_children_before", set()))
+        kill_new_children_before_exit(getattr(args, "_children_before", set()))
         os._exit(code)
     return code

@@ -214,6 +214,23 @@ def end_new_children(before: set[tuple[int, float]]) -> None:
     end_processes(new)
 
 
+def kill_new_children_before_exit(before: set[tuple[int, float]]) -> None:
+    """SIGKILL every new child in profkit's session at once; the caller ``os._exit``s next.
+
+    For the exit around a stuck task's thread: that task's own ``Pool`` refills itself from
+    a thread of its own when a worker dies, and a worker spawned just before the exit prints
+    an EOFError traceback. The switch interval is raised first, so no other thread runs
+    between the kills and the exit (``os.kill`` holds the GIL).
+    """
+    new = [pid for pid, started in child_processes() - before]
+    session = os.getsid(0)
+    sys.setswitchinterval(100.0)
+    for pid in new:
+        with contextlib.suppress(OSError):
+            if os.getsid(pid) == session:
+                os.kill(pid, signal.SIGKILL)
+
+
 def worker_identity() -> int:
     """A number naming this worker (process and thread), for the ready check."""
     return os.getpid() * 1_000_003 + threading.get_ident() % 1_000_003

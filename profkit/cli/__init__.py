@@ -116,6 +116,10 @@ def _exit_interrupted(signum: int, frame: object) -> None:
     """A second Ctrl-C while profkit is already stopping: leave now, code 130, no traceback."""
     with contextlib.suppress(Exception):
         sys.stderr.flush()
+    with contextlib.suppress(Exception):
+        from profkit.workloads.registry import remove_import_shims
+
+        remove_import_shims()
     os._exit(EXIT_INTERRUPTED)
 
 

@@ -205,9 +205,11 @@ def run(args: argparse.Namespace) -> int:
         # A timed-out task still runs in a thread no one can kill: exit without joining it,
         # and without leaving the processes it started (its own pool) behind.
         from profkit.executors.base import kill_new_children_before_exit
+        from profkit.workloads.registry import remove_import_shims
 
         sys.stdout.flush()
         sys.stderr.flush()
         kill_new_children_before_exit(getattr(args, "_children_before", set()))
+        remove_import_shims()
         os._exit(code)
     return code

@@ -90,9 +90,10 @@ def _shim_folder() -> Path:
                 and _SHIM_OWNERS.get(entry) == os.getpid():
             return Path(entry)
     folder = tempfile.mkdtemp(prefix="profkit-targets-")
+    if not _SHIM_OWNERS:
+        atexit.register(remove_import_shims)
     _SHIM_OWNERS[folder] = os.getpid()
     sys.path.append(folder)
-    atexit.register(_remove_shim_folder, folder, os.getpid())
     return Path(folder)
 
 
@@ -100,9 +101,13 @@ def _shim_folder() -> Path:
 _SHIM_OWNERS: dict[str, int] = {}
 
 
-def _remove_shim_folder(folder: str, owner: int) -> None:
-    if os.getpid() == owner:
-        shutil.rmtree(folder, ignore_errors=True)
+def remove_import_shims() -> None:
+    """Remove this process's shim folders: at exit, and before an ``os._exit`` (which skips
+    atexit). Processes started from here have imported what they need by then."""
+    for folder, owner in list(_SHIM_OWNERS.items()):
+        if owner == os.getpid():
+            shutil.rmtree(folder, ignore_errors=True)
+            del _SHIM_OWNERS[folder]
 
 
 def _make_importable(name: str, path: Path) -> None:

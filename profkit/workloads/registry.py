@@ -89,7 +89,8 @@ def _shim_folder() -> Path:
         if os.path.basename(entry).startswith("profkit-targets-") and os.path.isdir(entry) \
                 and _SHIM_OWNERS.get(entry) == os.getpid():
             return Path(entry)
-    folder = tempfile.mkdtemp(prefix="profkit-targets-")
+    _remove_stale_shim_folders()
+    folder = tempfile.mkdtemp(prefix=f"profkit-targets-{os.getpid()}-")
     if not _SHIM_OWNERS:
         atexit.register(remove_import_shims)
     _SHIM_OWNERS[folder] = os.getpid()
@@ -99,6 +100,20 @@ def _shim_folder() -> Path:
 
 #: Shim folders -> the pid that made them (a forked child must not remove its parent's).
 _SHIM_OWNERS: dict[str, int] = {}
+
+
+def _remove_stale_shim_folders() -> None:
+    """Remove this user's shim folders whose profkit is gone (a kill -9 skips every cleanup)."""
+    for folder in Path(tempfile.gettempdir()).glob("profkit-targets-*-*"):
+        pid = folder.name.split("-")[2]
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def remove_import_shims() -> None:

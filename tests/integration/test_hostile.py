@@ -403,6 +403,23 @@ def test_lines_naming_no_function_is_one_line_before_any_work(tmp_path, name, ne
     assert not (tmp_path / "run").exists()
 
 
+def test_a_killed_profkits_import_shims_are_removed_by_the_next_run(tmp_path):
+    """13: kill -9 skips every cleanup; the next run removes the shim folder of a dead profkit
+    (and leaves a live one's alone)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = temp / f"profkit-targets-{gone.pid}-abcd1234"
+    live = temp / f"profkit-targets-{os.getpid()}-abcd1234"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "profkit_target_x_00000000.py").write_text("")
+    result = _profile(tmp_path, "QUICK", "--out", tmp_path / "run", TMPDIR=str(temp))
+    assert result.returncode == 0, result.stderr
+    assert sorted(temp.glob("profkit-targets-*")) == [live]
+
+
 def test_the_cli_ends_only_the_children_it_started_in_its_session():
     """13: what a task left is ended at exit; what the caller had before, and a browser that
     ``--open`` detached into its own session, are not profkit's."""

@@ -241,7 +241,7 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
         max_rounds_s=parse_seconds(max_time, "--max-time") or float("inf"),
         chunksize=chunk,
         chunksize_auto=chunk_auto,
-        line_names=tuple(dict.fromkeys([*own_lines, *_names(lines, "--lines")])),
+        line_names=tuple(dict.fromkeys([*own_lines, *_checked_line_names(wl, lines, "--lines")])),
         line_budget_s=parse_seconds(line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S,
         memory_line_names=_memory_line_names(wl, memory_lines),
         memory_line_budget_s=parse_seconds(memory_line_budget, "--memory-line-budget")
@@ -273,17 +273,24 @@ def _names(names: Sequence[str] | str, what: str) -> list[str]:
 
 def _memory_line_names(wl: Workload, names: Sequence[str] | str) -> tuple[str, ...]:
     """The ``--memory-lines`` names, each checked by resolving it here, before any mode runs."""
+    return _checked_line_names(wl, names, "--memory-lines", "memory_profiler")
+
+
+def _checked_line_names(wl: Workload, names: Sequence[str] | str, flag: str,
+                        tracer: str = "line_profiler") -> tuple[str, ...]:
+    """``--lines`` or ``--memory-lines`` names, each resolved here, before any mode runs (a
+    misspelt one failed every mode after the timing rounds)."""
     from profkit.collectors.worker import resolve_line_functions
 
-    clean = tuple(dict.fromkeys(_names(names, "--memory-lines")))
+    clean = tuple(dict.fromkeys(_names(names, flag)))
     for name in clean:
         try:
             found = resolve_line_functions(wl.task, (name,), with_task=False)
         except (ImportError, AttributeError, ValueError) as exc:
-            raise UsageError(f"--memory-lines {name}: no such function ({type(exc).__name__}: "
+            raise UsageError(f"{flag} {name}: no such function ({type(exc).__name__}: "
                              f"{exc}); give a name in the task's module or module:qualname") from None
         if not all(hasattr(f, "__code__") for f in found):
-            raise UsageError(f"--memory-lines {name}: not a Python function, so memory_profiler "
+            raise UsageError(f"{flag} {name}: not a Python function, so {tracer} "
                              "cannot trace its lines")
     return clean
 

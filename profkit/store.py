@@ -52,7 +52,8 @@ REPORT_FILE = "index.html"
 #: Created with O_EXCL in a run folder while a run writes to it: two runs never share one.
 CLAIM_FILE = ".profkit-claim"
 #: artifacts section -> the file extension its paths must have.
-ARTIFACT_KINDS = {"profiles": ".prof", "lines": ".lprof", "frames": ".parquet"}
+ARTIFACT_KINDS = {"profiles": ".prof", "lines": ".lprof", "frames": ".parquet",
+                  "memory": ".dat", "traces": ".json"}
 
 
 # -- atomic writes --------------------------------------------------------

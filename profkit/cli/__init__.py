@@ -71,10 +71,55 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _is_profkit_handler(handler: object) -> bool:
+    return callable(handler) and str(getattr(handler, "__module__", "")).startswith("profkit.")
+
+
+#: The forking thread's signal mask while a fork is under way: restored after it.
+_fork_masks = threading.local()
+
+
+def _before_fork() -> None:
+    """Hold SIGTERM in the forking thread, so a child cannot catch it with profkit's handler.
+
+    A SIGTERM that reaches a fresh child before CPython's after-fork reset is dropped
+    there (the interpreter clears its pending signals): the child then ignores the one
+    ``Pool.terminate()`` sends, and the pool's join waits forever. Held, it stays
+    pending until the child has its default handler back.
+    """
+    if _is_profkit_handler(signal.getsignal(signal.SIGTERM)):
+        _fork_masks.held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+
+def _release_after_fork() -> None:
+    held = getattr(_fork_masks, "held", None)
+    if held is not None:
+        _fork_masks.held = None
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _after_fork_in_child() -> None:
+    """Any forked child (a pool worker, a task's own pool's workers) gets the default handlers
+    back: profkit's SIGTERM, Ctrl-C and save-deferral handlers belong to profkit's process."""
+    if _is_profkit_handler(signal.getsignal(signal.SIGTERM)):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _is_profkit_handler(signal.getsignal(signal.SIGINT)):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    _release_after_fork()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_release_after_fork,
+                    after_in_child=_after_fork_in_child)
+
+
 def _exit_interrupted(signum: int, frame: object) -> None:
     """A second Ctrl-C while profkit is already stopping: leave now, code 130, no traceback."""
     with contextlib.suppress(Exception):
         sys.stderr.flush()
+    with contextlib.suppress(Exception):
+        from profkit.workloads.registry import remove_import_shims
+
+        remove_import_shims()
     os._exit(EXIT_INTERRUPTED)
 
 
@@ -104,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    from profkit.executors.base import child_processes, end_new_children
+
+    children_before = args._children_before = child_processes()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         code = int(args._module.run(args))
@@ -120,5 +168,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     finally:
+        end_new_children(children_before)  # a task's own processes never outlive profkit
         if signal.getsignal(signal.SIGTERM) is _terminate:
             signal.signal(signal.SIGTERM, previous)

@@ -116,7 +116,8 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
     config = load_config()
     if workload is None:
         workload = resolve(args.target, config.get("workloads", []))
-    modes = args.modes or config.get("modes") or DEFAULT_MODES
+    # An empty --modes "$MODES" is a mistake to name, not a request for the defaults.
+    modes = args.modes if args.modes is not None else config.get("modes") or DEFAULT_MODES
     workers = args.workers if args.workers is not None else config.get("workers")
     if workers is not None:
         workers = parse_workers(workers, "--workers")
@@ -201,8 +202,14 @@ def run(args: argparse.Namespace) -> int:
                          f"see {report}\n")
         code = EXIT_MODE_FAILED
     if run_.meta.get("environment", {}).get("abandoned_threads"):
-        # A timed-out task still runs in a thread no one can kill: exit without joining it.
+        # A timed-out task still runs in a thread no one can kill: exit without joining it,
+        # and without leaving the processes it started (its own pool) behind.
+        from profkit.executors.base import kill_new_children_before_exit
+        from profkit.workloads.registry import remove_import_shims
+
         sys.stdout.flush()
         sys.stderr.flush()
+        kill_new_children_before_exit(getattr(args, "_children_before", set()))
+        remove_import_shims()
         os._exit(code)
     return code

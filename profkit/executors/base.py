@@ -146,6 +146,91 @@ def time_in_parent(run: Callable[[], object], pids: list[int],
     return wall, cpu + processes_cpu(pids) - before
 
 
+def _is_resource_tracker(process: Any) -> bool:
+    try:
+        return any("multiprocessing.resource_tracker" in part for part in process.cmdline())
+    except Exception:  # noqa: BLE001 - gone, or not ours to read
+        return False
+
+
+def descendants(pids: list[int]) -> list[Any]:
+    """Live processes below ``pids`` (a task's own pool, and its pool's pools), as psutil
+    handles that still name them once they are orphaned. Resource trackers are left out: they
+    exit on their own once the processes that use them are gone, and unlink their semaphores."""
+    import psutil
+
+    found: dict[int, Any] = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(pid).children(recursive=True):
+                found.setdefault(child.pid, child)
+    return [p for p in found.values() if not _is_resource_tracker(p)]
+
+
+def end_processes(processes: list[Any], grace_s: float = 1.0) -> None:
+    """SIGTERM ``processes`` (psutil handles), then SIGKILL what is left after ``grace_s``."""
+    import psutil
+
+    if not processes:
+        return
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=grace_s)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=3)
+
+
+def child_processes() -> set[tuple[int, float]]:
+    """(pid, start time) of every process below this one now, for :func:`end_new_children`."""
+    import psutil
+
+    found = set()
+    for process in descendants([os.getpid()]):
+        with contextlib.suppress(psutil.Error):
+            found.add((process.pid, process.create_time()))
+    return found
+
+
+def end_new_children(before: set[tuple[int, float]]) -> None:
+    """End every process below this one that was not in ``before`` (the CLI's last step).
+
+    profkit closes its own pools; what is left was started by a task (its own pool, left
+    running by a task that timed out) and would outlive profkit as an orphan. Processes the
+    caller had before (a test's, a notebook's) are not profkit's to end, nor is one in a
+    session of its own: the browser ``--open`` started (``webbrowser`` detaches it so).
+    """
+    import psutil
+
+    session = os.getsid(0)
+    new = []
+    for process in descendants([os.getpid()]):
+        with contextlib.suppress(psutil.Error, OSError):
+            if (process.pid, process.create_time()) not in before \
+                    and os.getsid(process.pid) == session:
+                new.append(process)
+    end_processes(new)
+
+
+def kill_new_children_before_exit(before: set[tuple[int, float]]) -> None:
+    """SIGKILL every new child in profkit's session at once; the caller ``os._exit``s next.
+
+    For the exit around a stuck task's thread: that task's own ``Pool`` refills itself from
+    a thread of its own when a worker dies, and a worker spawned just before the exit prints
+    an EOFError traceback. The switch interval is raised first, so no other thread runs
+    between the kills and the exit (``os.kill`` holds the GIL).
+    """
+    new = [pid for pid, started in child_processes() - before]
+    session = os.getsid(0)
+    sys.setswitchinterval(100.0)
+    for pid in new:
+        with contextlib.suppress(OSError):
+            if os.getsid(pid) == session:
+                os.kill(pid, signal.SIGKILL)
+
+
 def worker_identity() -> int:
     """A number naming this worker (process and thread), for the ready check."""
     return os.getpid() * 1_000_003 + threading.get_ident() % 1_000_003
@@ -193,6 +278,41 @@ def die_with_parent(profkit_pid: int) -> None:
         pass
     if os.getppid() == 1:
         os._exit(1)
+    if os.getppid() != profkit_pid:
+        _watch_parent(profkit_pid)
+
+
+def _watch_parent(profkit_pid: int) -> None:
+    """End this worker when profkit dies, though its parent (the forkserver) lives on.
+
+    A forkserver's workers hold the forkserver's "alive" pipe, so the forkserver outlives a
+    SIGKILLed profkit for as long as they do, and they for as long as it does: orphans for
+    good. A daemon thread blocked on a pidfd (no polling, no GIL held) breaks the tie.
+    """
+    import select
+
+    try:
+        pidfd: int | None = os.pidfd_open(profkit_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd on this kernel: check twice a second instead
+        pidfd = None
+
+    def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])
+        else:
+            while True:
+                time.sleep(0.5)
+                try:
+                    os.kill(profkit_pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    pass
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="profkit-parent-watch").start()
 
 
 def init_process_worker(file_modules: dict[str, str], parent_pid: int, gc_timed: bool = False) -> None:

@@ -22,6 +22,8 @@ from profkit.executors.base import (
     Executor,
     Handle,
     Task,
+    descendants,
+    end_processes,
     init_process_worker,
     time_in_parent,
     warm_workers,
@@ -122,6 +124,7 @@ class PoolExecutor(Executor):
         if pool is None:
             return
         processes = list(self._processes) + [p for p in pool._pool if p not in self._processes]  # type: ignore[attr-defined]
+        leftovers = descendants([p.pid for p in processes if p.pid is not None])
         if kill:
             for process in processes:  # first, so no worker holds the task queue any longer
                 if process.is_alive():
@@ -135,6 +138,7 @@ class PoolExecutor(Executor):
             if process.is_alive():
                 process.kill()
             process.join(timeout=5)
+        end_processes(leftovers)
         _free_task_queue(pool)
         # Pool.terminate() can wait forever on a queue lock that a killed worker held (a known
         # CPython problem): it runs on a daemon thread, bounded, and is left behind if stuck.

@@ -14,6 +14,8 @@ from profkit.executors.base import (
     Executor,
     Handle,
     Task,
+    descendants,
+    end_processes,
     init_process_worker,
     time_in_parent,
     warm_workers,
@@ -66,6 +68,7 @@ class ProcessesExecutor(Executor):
         if pool is None:
             return
         processes = list((pool._processes or {}).values())
+        leftovers = descendants([p.pid for p in processes if p.pid is not None])
         if kill:
             for process in processes:
                 if process.is_alive():
@@ -77,6 +80,7 @@ class ProcessesExecutor(Executor):
             if process.is_alive():
                 process.kill()
                 process.join(timeout=5)
+        end_processes(leftovers)
 
     def describe(self) -> dict[str, JSON]:
         return {**super().describe(), "start_method": self.settings.start_method,

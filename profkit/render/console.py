@@ -93,8 +93,8 @@ def render(run: Run) -> str:
         out += ["", f"report:   {run.path / 'index.html'}"]
         prof = run.meta.get("artifacts", {}).get("profiles", {})
         if prof:
-            mode = a.get("recommendation", {}).get("mode") if \
-                a.get("recommendation", {}).get("mode") in prof else next(iter(prof))
+            recommended = (a.get("recommendation") or {}).get("mode")
+            mode = recommended if recommended in prof else next(iter(prof))
             out.append(f"snakeviz: snakeviz {shlex.quote(str(run.path / prof[mode]))}")
         dat = run.meta.get("artifacts", {}).get("memory", {})
         if dat:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import difflib
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
+import os
+import re
 import reprlib
+import shutil
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from types import ModuleType
@@ -43,7 +49,10 @@ def load_file_module(path: str) -> ModuleType:
     """Import a Python file under a stable, unique module name and register it."""
     resolved = Path(path).expanduser().resolve()
     digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
-    name = f"profkit_target_{resolved.stem.replace('-', '_')}_{digest}"
+    # Only identifier characters: a dot in 'work.v2.py' would make the name a package path,
+    # and pickle (by reference) could not import it even in this process.
+    stem = re.sub(r"\W", "_", resolved.stem)
+    name = f"profkit_target_{stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, resolved)
@@ -57,7 +66,75 @@ def load_file_module(path: str) -> ModuleType:
         del sys.modules[name]
         raise WorkloadError(f"importing {path} failed: {_describe_import_error(exc, resolved)}") from exc
     FILE_MODULES[name] = str(resolved)
+    _make_importable(name, resolved)
     return module
+
+
+#: The shim folder's text: importing NAME loads the file by path, under NAME, with its own
+#: ``__file__``, so tracebacks and profiles name the user's file, not the shim.
+_SHIM = """\
+# Written by profkit: makes {path} importable as {name} in processes the workload starts.
+import importlib.util as _util
+import sys as _sys
+
+_spec = _util.spec_from_file_location(__name__, {path!r})
+_module = _util.module_from_spec(_spec)
+_sys.modules[__name__] = _module
+_spec.loader.exec_module(_module)
+"""
+
+
+def _shim_folder() -> Path:
+    """This process's folder of import shims, on ``sys.path``; removed when the process exits."""
+    for entry in sys.path:
+        if os.path.basename(entry).startswith("profkit-targets-") and os.path.isdir(entry) \
+                and _SHIM_OWNERS.get(entry) == os.getpid():
+            return Path(entry)
+    _remove_stale_shim_folders()
+    folder = tempfile.mkdtemp(prefix=f"profkit-targets-{os.getpid()}-")
+    if not _SHIM_OWNERS:
+        atexit.register(remove_import_shims)
+    _SHIM_OWNERS[folder] = os.getpid()
+    sys.path.append(folder)
+    return Path(folder)
+
+
+#: Shim folders -> the pid that made them (a forked child must not remove its parent's).
+_SHIM_OWNERS: dict[str, int] = {}
+
+
+def _remove_stale_shim_folders() -> None:
+    """Remove this user's shim folders whose profkit is gone (a kill -9 skips every cleanup)."""
+    for folder in Path(tempfile.gettempdir()).glob("profkit-targets-*-*"):
+        pid = folder.name.split("-")[2]
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def remove_import_shims() -> None:
+    """Remove this process's shim folders: at exit, and before an ``os._exit`` (which skips
+    atexit). Processes started from here have imported what they need by then."""
+    for folder, owner in list(_SHIM_OWNERS.items()):
+        if owner == os.getpid():
+            shutil.rmtree(folder, ignore_errors=True)
+            del _SHIM_OWNERS[folder]
+
+
+def _make_importable(name: str, path: Path) -> None:
+    """Let processes started from here (a task's own ``multiprocessing.Pool`` with spawn or
+    forkserver) import ``name``: they get this process's ``sys.path``, so a shim module on it
+    loads the file by path. Nothing is written if a shim on ``sys.path`` already answers."""
+    if importlib.machinery.PathFinder.find_spec(name) is not None:
+        return
+    shim = _shim_folder() / f"{name}.py"
+    shim.write_text(_SHIM.format(path=str(path), name=name), encoding="utf-8")
+    importlib.invalidate_caches()
 
 
 def _describe_import_error(exc: BaseException, path: Path) -> str:

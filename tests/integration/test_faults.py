@@ -140,10 +140,17 @@ def test_interrupt_saves_what_finished_and_exits_130(tmp_path, sig):
     assert "incomplete" in (out / "index.html").read_text().lower()
 
 
-@pytest.mark.parametrize("modes", ["sequential,processes", "sequential,pool"])
-def test_kill_9_of_profkit_leaves_no_worker_alive(tmp_path, modes):
-    """Pool workers die with profkit (PR_SET_PDEATHSIG), even after SIGKILL."""
-    assert kill_9_leaves_nothing(modes, tmp_path / "run") == []
+@pytest.mark.parametrize("modes, method", [
+    ("sequential,processes", "fork"), ("sequential,pool", "fork"),
+    ("sequential,processes", "spawn"),
+    # A forkserver's workers hold its "alive" pipe: it outlived profkit while they lived, and
+    # they (PR_SET_PDEATHSIG names the forkserver) while it lived. They now watch profkit.
+    ("sequential,processes", "forkserver"), ("sequential,pool", "forkserver"),
+])
+def test_kill_9_of_profkit_leaves_no_worker_alive(tmp_path, modes, method):
+    """Pool workers die with profkit (PR_SET_PDEATHSIG or a pidfd watch), even after SIGKILL;
+    so do the forkserver and the resource tracker."""
+    assert kill_9_leaves_nothing(modes, tmp_path / "run", "--start-method", method) == []
 
 
 def test_sys_exit_in_a_task_is_a_failed_task_in_every_mode(tmp_path):
@@ -170,3 +177,42 @@ def test_a_task_that_prints_megabytes_stays_out_of_profkit_output(tmp_path):
     first = tasks[tasks["item"] == 1]["output"].iloc[0].splitlines()
     assert first[0].startswith("1:0:") and first[-1] == "item 1 done" and "…" in first
     assert "printed 2.0 MiB" in (out / "index.html").read_text(encoding="utf-8")
+
+
+#: Progress lines that open each phase of a processes run: SIGTERM lands in every one of them.
+PHASES = ["starting 2 worker", "warm-up", "round 1/", "cProfile inside", "line_profiler on",
+          "closing the pool"]
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_sigterm_in_any_phase_of_processes_mode_is_quiet(tmp_path, phase):
+    """8: SIGTERM while a process pool works (the executor's threads too) gives no
+    InvalidStateError or other traceback, exit 130, and leaves no process behind."""
+    marker = new_marker()
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "profkit", "profile", f"{WORKLOADS}:SLEEPY", "--modes",
+         "sequential,processes", "--repeat", "2", "--workers", "2", "--out", str(out)],
+        env=cli_env(**{MARKER: marker}), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    seen = []
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            seen.append(line)
+            if phase in line:
+                break
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = "".join(seen) + stderr
+    assert any(phase in line for line in seen), stderr
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "InvalidStateError" not in stderr, stderr
+    assert stderr.rstrip().splitlines()[-1].startswith("profkit: interrupted"), stderr
+    deadline = time.monotonic() + 5
+    while processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with_marker(marker) == []

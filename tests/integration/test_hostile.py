@@ -94,7 +94,7 @@ def test_load_keeps_line_data_in_the_frame_not_line_stats(saved):
 # -- 2. artifact paths stay inside the run folder ----------------------------------
 
 
-@pytest.mark.parametrize("where", ["absolute", "dotdot", "symlink"])
+@pytest.mark.parametrize("where", ["absolute", "dotdot", "memory-and-trace", "symlink"])
 def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
     other = tmp_path / "other"
     shutil.copytree(saved, other)
@@ -105,6 +105,9 @@ def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
     elif where == "dotdot":
         data["artifacts"]["profiles"]["sequential"] = "../other/profiles/sequential.prof"
         data["artifacts"]["frames"]["lines"] = "../other/frames/lines.parquet"
+    elif where == "memory-and-trace":
+        data["artifacts"]["memory"]["sequential"] = "../other/memory/sequential.dat"
+        data["artifacts"]["traces"]["sequential"] = str(other / "trace" / "sequential.json")
     else:
         target = saved / "profiles" / "sequential.prof"
         target.unlink()
@@ -126,6 +129,7 @@ def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
 
 @pytest.mark.parametrize("section, value", [
     ("artifacts", 5), ("artifacts", {"profiles": 5}), ("artifacts", {"frames": ["x"]}),
+    ("artifacts", {"memory": [2]}), ("artifacts", {"traces": 5}),
     ("modes", 5), ("modes", {"processes": 5}), ("status", {"processes": 5}), ("errors", []),
     ("options", "x"), ("environment", 5),
     # the fields the report reads, found by setting each to 5, "x", None, [] and {}
@@ -325,12 +329,135 @@ def test_same_out_at_once_is_refused_before_any_work(tmp_path):
                                                     "profiles", "run.json", "trace"]
 
 
+# -- 13. a task with its own multiprocessing.Pool ---------------------------------
+
+
+def _own_pool_run(tmp_path: Path, name: str, modes: str, method: str, *extra: str):
+    from tests.fixtures.cli import MARKER, new_marker, processes_with_marker
+
+    marker = new_marker()
+    out = tmp_path / f"{name}-{method}"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    result = _profile(tmp_path, name, "--out", out, *extra, modes=modes, timeout=150,
+                      HOSTILE_START_METHOD=method, TMPDIR=str(temp), **{MARKER: marker})
+    # The file target's import shims go with profkit, even when it exits around a stuck task.
+    assert list(temp.glob("profkit-targets-*")) == []
+    deadline = time.monotonic() + 5
+    while processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [(p.pid, p.cmdline()) for p in processes_with_marker(marker)]
+    for process in processes_with_marker(marker):
+        process.kill()
+    assert left == [], "a task's own pool outlived profkit"
+    assert "Traceback" not in result.stderr, result.stderr
+    return result, json.loads((out / "run.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
+def test_a_task_with_its_own_pool_runs_in_every_mode(tmp_path, method):
+    """13: the inner pool's workers import the file target (spawn, forkserver); forked ones
+    get default signal handlers, so Pool.terminate() ends them (it hung 3 runs in 5)."""
+    modes = "sequential,threads,processes"
+    result, data = _own_pool_run(tmp_path, "OWN_POOL", modes, method)
+    assert result.returncode == 0, result.stderr
+    assert data["status"] == dict.fromkeys(modes.split(","), "ok")
+    tasks = pd.read_parquet(tmp_path / f"OWN_POOL-{method}" / "frames" / "tasks.parquet")
+    assert tasks["ok"].all() and not tasks.empty
+
+
+def test_a_file_target_with_a_dotted_name_in_a_spaced_folder(tmp_path):
+    """13: 'hostile.v2.py' became the module name 'profkit_target_hostile.v2_…', a package path
+    pickle could not import even in profkit; the inner spawn pool must import it too."""
+    folder = tmp_path / "it's a folder"
+    folder.mkdir()
+    target = folder / "hostile.v2.py"
+    shutil.copy(HOSTILE, target)
+    out = tmp_path / "run"
+    result = run_cli("profile", f"{target}:OWN_POOL", "--modes", "sequential,processes",
+                     "--repeat", "1", "--workers", "2", "--out", out, cwd=tmp_path, timeout=150,
+                     env=cli_env(HOSTILE_START_METHOD="spawn"))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert data["status"] == {"sequential": "ok", "processes": "ok"}
+    assert "hostile.v2.py:with_own_pool" in (out / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("modes", ["sequential", "processes"])
+def test_a_task_whose_own_pool_hangs_leaves_no_process(tmp_path, modes):
+    """13: --timeout ends the task, and the processes its pool started go with it."""
+    result, data = _own_pool_run(tmp_path, "STUCK_POOL", modes, "spawn", "--timeout", "5")
+    assert result.returncode == 1, result.stderr
+    assert data["status"] == {modes: "timeout"}
+
+
+@pytest.mark.parametrize("name, needles", [
+    ("nosuch", ["--lines nosuch", "no such function"]),
+    ("os:getcwd", ["--lines os:getcwd", "not a Python function"]),
+])
+def test_lines_naming_no_function_is_one_line_before_any_work(tmp_path, name, needles):
+    """16: a misspelt --lines name failed every mode after the timing rounds (exit 1)."""
+    result = _profile(tmp_path, "QUICK", "--out", tmp_path / "run", "--lines", name)
+    one_line_error(result, *needles)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_killed_profkits_import_shims_are_removed_by_the_next_run(tmp_path):
+    """13: kill -9 skips every cleanup; the next run removes the shim folder of a dead profkit
+    (and leaves a live one's alone)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = temp / f"profkit-targets-{gone.pid}-abcd1234"
+    live = temp / f"profkit-targets-{os.getpid()}-abcd1234"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "profkit_target_x_00000000.py").write_text("")
+    result = _profile(tmp_path, "QUICK", "--out", tmp_path / "run", TMPDIR=str(temp))
+    assert result.returncode == 0, result.stderr
+    assert sorted(temp.glob("profkit-targets-*")) == [live]
+
+
+def test_the_cli_ends_only_the_children_it_started_in_its_session():
+    """13: what a task left is ended at exit; what the caller had before, and a browser that
+    ``--open`` detached into its own session, are not profkit's."""
+    from profkit.executors.base import child_processes, end_new_children
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    before_run = subprocess.Popen(sleeper)
+    try:
+        before = child_processes()
+        left_by_task = subprocess.Popen(sleeper)
+        detached = subprocess.Popen(sleeper, start_new_session=True)
+        try:
+            end_new_children(before)
+            assert left_by_task.wait(timeout=5) is not None
+            assert before_run.poll() is None and detached.poll() is None
+        finally:
+            detached.kill()
+            detached.wait()
+    finally:
+        before_run.kill()
+        before_run.wait()
+
+
+def test_one_parallel_mode_alone_prints_its_summary(tmp_path):
+    """A run of one mode has no recommendation; the summary still names its profile."""
+    result = _profile(tmp_path, "QUICK", "--out", tmp_path / "one", modes="threads")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"snakeviz {tmp_path / 'one' / 'profiles' / 'threads.prof'}" in result.stdout
+
+
 @pytest.mark.parametrize("args, needles", [
     (["--workers", "99999999"], ["--workers", "too many", "at most", "per CPU"]),
     (["--modes", "processes:99999999"], ["processes:99999999", "too many"]),
     (["--timeout", "inf"], ["--timeout", "finite"]),
     (["--timeout", "nan"], ["--timeout"]),
     (["--timeout", "1e300"], ["--timeout", "at most"]),
+    (["--modes", ""], ["no modes given"]),  # an empty "$MODES" ran the default modes
 ])
 def test_limits_are_one_line(tmp_path, args, needles):
     """14, 15: an absurd pool or timeout is refused at once, not after a hang or an overflow."""

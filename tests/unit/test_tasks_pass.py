@@ -135,7 +135,7 @@ def test_probe_batches_are_few_per_worker_and_never_smaller_than_the_chunksize()
 
 
 def test_item_ranges_collapse_runs():
-    assert scale.item_ranges([0, 1, 2, 3, 7, 9, 10]) == "0–3, 7, 9–10"
+    assert scale.item_ranges([0, 1, 2, 3, 7, 9, 10]) == "0–3, 7, 9, 10"
     assert scale.item_ranges(range(100_000)) == "0–99999"
     many = scale.item_ranges(range(0, 100, 2), limit=3)
     assert many == "0, 2, 4, and 47 more"

@@ -23,7 +23,8 @@ EDGE_ROWS = 25
 
 
 def item_ranges(items: Any, limit: int = 12) -> str:
-    """Item numbers as ranges, ``0–9, 12, 20–99999``, at most ``limit`` of them then a count."""
+    """Item numbers as ranges, ``0–9, 12, 14, 15, 20–99999``, at most ``limit`` of them then a
+    count (two neighbours stay two numbers)."""
     numbers = sorted({int(i) for i in items or []})
     runs: list[tuple[int, int]] = []
     for n in numbers:
@@ -31,7 +32,8 @@ def item_ranges(items: Any, limit: int = 12) -> str:
             runs[-1] = (runs[-1][0], n)
         else:
             runs.append((n, n))
-    parts = [f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:limit]]
+    parts = [f"{a}" if a == b else f"{a}, {b}" if b == a + 1 else f"{a}–{b}"
+             for a, b in runs[:limit]]
     if len(runs) > limit:
         rest = sum(b - a + 1 for a, b in runs[limit:])
         parts.append(f"and {rest:,} more")

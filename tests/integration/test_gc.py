@@ -48,7 +48,7 @@ def test_processes_speedup_matches_the_bare_code_under_each_gc_policy(tmp_path, 
     gc_on = policy == "on"
     before = _bare_speedups(gc_on)
     run = profile(FLOATS, modes="sequential,processes", workers=2, gc=policy, line_budget=0.05,
-                  max_time=20, out=tmp_path / "run")
+                  max_time=8, out=tmp_path / "run")
     after = _bare_speedups(gc_on)
     bare = before + after
     speedup = run.analysis["modes"]["processes"]["speedup"]

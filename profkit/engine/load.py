@@ -47,6 +47,9 @@ class LoadMeter:
         self._known: set[int] = set(extra_pids or [])
         #: Children this process had before profkit started (a notebook's, a test's): not ours.
         self._foreign: set[int] = set(foreign_pids or ())
+        # the pools already running are profkit's from the first round on (found only at the
+        # first stop, their CPU in round 1 counted as other programs' and set the round aside)
+        self._known |= current_children() - self._foreign
         self._t0 = 0.0
         self._wall0 = 0.0
         self._machine0: float | None = None

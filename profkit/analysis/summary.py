@@ -416,7 +416,9 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     pooled = [m for m in modes.values() if not m["traits"].get("reference")]
     grain = None
     if pooled and durations:
-        widest = max(pooled, key=lambda m: m["workers"])
+        # the item-size card: the widest pool, one whose workers compute side by side first (a
+        # GIL-sharing pool's card would show the GIL's 1x cap, not what the items allow)
+        widest = max(pooled, key=lambda m: (m["workers"], not m["traits"].get("shares_gil")))
         grain = _granularity(durations, widest["workers"], mode_bounds[widest["mode"]].chunksize,
                              mode_bounds[widest["mode"]])
 

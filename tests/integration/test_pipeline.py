@@ -88,3 +88,12 @@ def test_run_json_records_status_start_method_and_format(small_primes_run):
         assert not clear
     else:
         assert modes[rec["mode"]] in clear
+
+
+def test_the_item_size_card_describes_the_pool_whose_workers_compute_side_by_side(small_primes_run):
+    """threads and processes both have 2 workers: the card is the processes pool's, not the GIL's 1x."""
+    a = small_primes_run.analysis
+    grain, processes = a["granularity"], a["modes"]["processes"]
+    assert grain["workers"] == 2
+    assert grain["bound"] == pytest.approx(processes["bound"])
+    assert grain["bound"] > a["modes"]["threads"]["bound"]

@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import stat
@@ -350,8 +351,17 @@ def _own_pool_run(tmp_path: Path, name: str, modes: str, method: str, *extra: st
     for process in processes_with_marker(marker):
         process.kill()
     assert left == [], "a task's own pool outlived profkit"
-    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in _without_orphaned_spawn(result.stderr), result.stderr
     return result, json.loads((out / "run.json").read_text(encoding="utf-8"))
+
+
+def _without_orphaned_spawn(stderr: str) -> str:
+    """stderr less the one traceback profkit cannot stop: a spawn child that the task's own
+    stuck Pool started in the instant profkit exits finds its parent gone before it could read
+    its orders (EOFError in multiprocessing/spawn.py). It is the task's pool's child, it exits
+    at once, and no process is left (checked above)."""
+    return re.sub(r"Traceback \(most recent call last\):\n(?:  .*\n)*?.*spawn\.py.*\n"
+                  r"(?:  .*\n)*EOFError: Ran out of input\n?", "", stderr)
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])

@@ -18,11 +18,17 @@ The cut is made safe three ways:
   ``PyThreadState_SetAsyncExc(id, NULL)``: on CPython 3.11 that leaves the
   interpreter's "async exception pending" flag set with nothing to deliver, and
   any traced or profiled code then spins forever at its next function entry.
+
+An exception delivered inside a ``__del__``, a weakref callback or a ``gc``
+callback (Dask's GC diagnosis is one) is swallowed by the interpreter as
+"unraisable". profkit's ``sys.unraisablehook`` notices, keeps the interpreter
+quiet about it, and wakes the watchdog, which fires again while the task runs.
 """
 
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +55,36 @@ _SET_ASYNC_EXC = _set_async_exc()
 #: task that caught the exception itself leaves none pending.
 _MAX_SPINS = 100_000
 
+#: Live budgets by the thread they cut: the unraisable hook tells the right watchdog.
+_BUDGETS: dict[int, LineBudget] = {}
+_HOOK_LOCK = threading.Lock()
+_previous_hook: Callable[[Any], object] | None = None
+
+
+def _unraisable(unraisable: Any) -> None:
+    """A cut swallowed by a ``__del__`` or ``gc`` callback wakes its watchdog to fire again."""
+    if isinstance(unraisable.exc_type, type) and issubclass(unraisable.exc_type, LineBudgetSpent):
+        budget = _BUDGETS.get(threading.get_ident())
+        if budget is not None:
+            budget._swallowed.set()
+        return
+    (_previous_hook or sys.__unraisablehook__)(unraisable)
+
+
+def _register(budget: LineBudget) -> None:
+    global _previous_hook
+    with _HOOK_LOCK:
+        if sys.unraisablehook is not _unraisable:
+            _previous_hook = sys.unraisablehook
+            sys.unraisablehook = _unraisable
+        _BUDGETS[budget._thread_id] = budget
+
+
+def _unregister(budget: LineBudget) -> None:
+    with _HOOK_LOCK:
+        if _BUDGETS.get(budget._thread_id) is budget:
+            del _BUDGETS[budget._thread_id]
+
 
 class LineBudget:
     """A batch's budget: ``spent`` once it is used up; :meth:`call` cuts an item at the deadline.
@@ -65,7 +101,9 @@ class LineBudget:
         self._fired = False
         self._pending = False
         self._done = threading.Event()
+        self._swallowed = threading.Event()
         self._thread_id = threading.get_ident()
+        _register(self)
         self._watchdog = threading.Thread(target=self._watch, name="profkit-line-budget",
                                           daemon=True)
         self._watchdog.start()
@@ -73,7 +111,9 @@ class LineBudget:
     def close(self) -> None:
         """Stop the watchdog (it would only wake at the deadline and find no item running)."""
         self._done.set()
+        self._swallowed.set()
         self._watchdog.join()
+        _unregister(self)
 
     @property
     def spent(self) -> bool:
@@ -117,6 +157,21 @@ class LineBudget:
             return
         with self._lock:
             self._fired = True
-            if self._in_task and _SET_ASYNC_EXC is not None:
-                self._pending = True
-                _SET_ASYNC_EXC(self._thread_id, LineBudgetSpent)
+            if not self._fire():
+                return
+        while True:  # a cut swallowed inside the task (a __del__, a gc callback): fire again
+            self._swallowed.wait()
+            if self._done.is_set():
+                return
+            self._swallowed.clear()
+            with self._lock:
+                if not self._fire():
+                    return
+
+    def _fire(self) -> bool:
+        """Raise the cut in the traced thread if a task runs there (hold the lock)."""
+        if not self._in_task or _SET_ASYNC_EXC is None:
+            return False
+        self._pending = True
+        _SET_ASYNC_EXC(self._thread_id, LineBudgetSpent)
+        return True

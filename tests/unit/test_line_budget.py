@@ -69,6 +69,27 @@ def test_except_exception_in_the_task_does_not_swallow_the_cut():
     assert time.perf_counter() - t0 < 2.0
 
 
+def test_a_cut_swallowed_by_a_gc_callback_is_fired_again_and_nothing_is_printed():
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from profkit.collectors.line_budget import LineBudget
+        from tests.fixtures.line_budget_tasks import spin_in_gc_callbacks
+        budget = LineBudget(0.2)
+        t0 = time.perf_counter()
+        result, cut = budget.call(spin_in_gc_callbacks, 5.0)
+        took = time.perf_counter() - t0
+        budget.close()
+        print(cut, result, round(took, 3))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    cut, result, took = done.stdout.split()
+    assert (cut, result) == ("True", "None"), done.stdout
+    assert float(took) < 2.0, took  # the 5 s item was cut near 0.2 s, not run whole
+    assert "Exception ignored" not in done.stderr and "LineBudgetSpent" not in done.stderr
+
+
 def test_the_task_s_own_exception_is_raised_again():
     budget = LineBudget(5.0)
     with pytest.raises(ZeroDivisionError):

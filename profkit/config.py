@@ -59,6 +59,7 @@ KEYS = {
     "lines": (list,),
     "memory_lines": (list, str),
     "memory_line_budget": (int, float),
+    "profile_budget": (int, float, str),  # seconds or "all"
     "scheduler": (str,),
     "start_method": (str,),
     "timeout": (int, float),

@@ -227,8 +227,8 @@ class Payload:
     gc: list[GcEvent] = field(default_factory=list)
     #: memory_profiler's per-line results: one row per line of the named functions.
     memory_lines: list[MemoryLine] = field(default_factory=list)
-    #: Items the line pass's budget cut short: index -> seconds traced until the cut.
-    line_cut: dict[int, float] = field(default_factory=dict)
+    #: Items a budgeted pass cut short: index -> seconds profiled until the cut.
+    cut: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -297,8 +297,10 @@ class ModeResult:
     tasks: TaskColumns = field(default_factory=TaskColumns)
     tasks_wall_s: float | None = None
     profile: pstats.Stats | None = None
-    #: Items the cProfile pass covered (every k-th of a huge count).
-    profile_items: int | None = None
+    #: Items the cProfile pass covered (whole or cut short); empty if it did not run.
+    profile_items: list[int] = field(default_factory=list)
+    #: Of ``profile_items``, those the budget cut short: index -> seconds profiled until the cut.
+    profile_cut: dict[int, float] = field(default_factory=dict)
     lines: Any = None
     line_items: list[int] = field(default_factory=list)
     #: Of ``line_items``, those the budget cut short: index -> seconds traced until the cut.
@@ -356,6 +358,9 @@ class Precision:
 
 #: Seconds the line pass may take per mode (traced time, estimated before it runs).
 DEFAULT_LINE_BUDGET_S = 0.5
+#: Seconds of wall time each profiling worker of the cProfile pass may take per mode (None:
+#: the whole map).
+DEFAULT_PROFILE_BUDGET_S: float | None = 0.3
 #: Seconds the memory-lines pass (memory_profiler, far slower) may take per mode.
 DEFAULT_MEMORY_LINE_BUDGET_S = 2.0
 #: Seconds between two memory samples.
@@ -363,7 +368,8 @@ DEFAULT_MEMORY_INTERVAL_S = 0.02
 DEFAULT_PRECISION = 0.03
 DEFAULT_MIN_ROUNDS = 3
 DEFAULT_MAX_ROUNDS = 25
-DEFAULT_MAX_ROUNDS_S = 10.0
+#: Auto mode starts no new round after this many seconds of rounds (once it has ``min_rounds``).
+DEFAULT_MAX_ROUNDS_S = 4.0
 #: A round is spoiled when other programs used more than this share of a core during it.
 DEFAULT_SPOILED_CORES = 0.35
 
@@ -385,6 +391,7 @@ class Options:
     spoiled_cores: float = DEFAULT_SPOILED_CORES
     line_names: tuple[str, ...] = ()
     line_budget_s: float = DEFAULT_LINE_BUDGET_S
+    profile_budget_s: float | None = DEFAULT_PROFILE_BUDGET_S
     memory_line_names: tuple[str, ...] = ()
     memory_line_budget_s: float = DEFAULT_MEMORY_LINE_BUDGET_S
     memory_interval_s: float = DEFAULT_MEMORY_INTERVAL_S

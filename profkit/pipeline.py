@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from profkit.engine.runner import Progress, run_workload, sample_every
+from profkit.engine.runner import CPROFILE_ITEMS, Progress, run_workload, sample_every
 from profkit.errors import UsageError
 from profkit.executors.registry import (
     START_METHODS,
@@ -29,6 +29,7 @@ from profkit.model import (
     DEFAULT_MAX_ROUNDS_S,
     DEFAULT_MEMORY_LINE_BUDGET_S,
     DEFAULT_PRECISION,
+    DEFAULT_PROFILE_BUDGET_S,
     JSON,
     ModeResult,
     ModeSpec,
@@ -91,7 +92,10 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
         "results_bytes": m.tasks.results_bytes,
         "pickle_items_s": m.dispatch.pickle_items_s,
         "tasks_sample_every": sample_every(n_items),
-        "cprofile_items": m.profile_items,
+        "cprofile_items": len(m.profile_items) if m.profile is not None else None,
+        "cprofile_every": sample_every(n_items, CPROFILE_ITEMS),
+        "cprofile_indices": list(m.profile_items),
+        "cprofile_cut_s": {str(i): s for i, s in sorted(m.profile_cut.items())},
         "phase_s": dict(m.phases),
         "traceback": m.traceback,
     }
@@ -123,6 +127,7 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
             "warmups": 1,
             "line_functions": list(options.line_names),
             "line_budget_s": options.line_budget_s,
+            "profile_budget_s": options.profile_budget_s,
             "memory_line_functions": list(options.memory_line_names),
             "memory_line_budget_s": options.memory_line_budget_s,
             "memory_interval_s": options.memory_interval_s,
@@ -202,6 +207,13 @@ def parse_seconds(value: float | str | None, what: str) -> float | None:
     return None if value is None else check_seconds(value, what)
 
 
+def parse_profile_budget(value: float | str | None) -> float | None:
+    """``--profile-budget``: seconds per profiling worker, or ``all`` (None) for the whole map."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "all"):
+        return None
+    return parse_seconds(value, "--profile-budget")
+
+
 def check_limits(specs: Sequence[ModeSpec], timeout: float | None,
                  default_workers: int) -> float | None:
     """Refuse, before any work, a pool too big to start or a timeout no clock can hold."""
@@ -219,7 +231,8 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
                  start_method: str | None, timeout: float | None, sweep: bool,
                  scheduler: str | None, line_budget: float, seed: int | None,
                  gc: str, memory_lines: Sequence[str] | str = (),
-                 memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S) -> Options:
+                 memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S,
+                 profile_budget: float | str | None = DEFAULT_PROFILE_BUDGET_S) -> Options:
     """Every option checked once, in one place; UsageError names the flag and the fix."""
     n_workers = parse_workers(workers, "--workers") if workers is not None else available_cpus()
     specs: list[ModeSpec] = parse_modes(modes, n_workers)
@@ -243,6 +256,7 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
         chunksize_auto=chunk_auto,
         line_names=tuple(dict.fromkeys([*own_lines, *_checked_line_names(wl, lines, "--lines")])),
         line_budget_s=parse_seconds(line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S,
+        profile_budget_s=parse_profile_budget(profile_budget),
         memory_line_names=_memory_line_names(wl, memory_lines),
         memory_line_budget_s=parse_seconds(memory_line_budget, "--memory-line-budget")
         or DEFAULT_MEMORY_LINE_BUDGET_S,
@@ -358,6 +372,7 @@ def profile(
     sweep: bool = False,
     scheduler: str | None = None,
     line_budget: float = DEFAULT_LINE_BUDGET_S,
+    profile_budget: float | str | None = DEFAULT_PROFILE_BUDGET_S,
     memory_lines: Sequence[str] | str = (),
     memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S,
     progress: Progress | None = None,
@@ -395,6 +410,9 @@ def profile(
       (tiny tasks get four chunks per worker, others one item at a time).
     - ``lines``: extra functions for line_profiler (a list, or names with commas).
     - ``line_budget``: seconds the line_profiler pass may take per mode.
+    - ``profile_budget``: seconds of wall time each worker's cProfile pass may take,
+      on items from across the list (the item running then is cut, its calls exact
+      up to the cut); ``"all"`` or ``None`` profiles the whole map.
     - ``memory_lines``: functions for memory_profiler's line profiler, run inside
       the workers on the items that fit ``memory_line_budget`` seconds per mode.
     - ``out``: the run folder to create; ``None`` (the default) keeps the run in memory.
@@ -419,7 +437,8 @@ def profile(
                            max_rounds=max_rounds, max_time=max_time, chunksize=chunksize,
                            lines=lines, start_method=start_method, timeout=timeout, sweep=sweep,
                            scheduler=scheduler, line_budget=line_budget, seed=seed, gc=gc,
-                           memory_lines=memory_lines, memory_line_budget=memory_line_budget)
+                           memory_lines=memory_lines, memory_line_budget=memory_line_budget,
+                           profile_budget=profile_budget)
     # The folder is claimed (absolute: a task may chdir) before any work, and removed again
     # if no run gets saved in it; Ctrl-C waits while the finished run is analysed and saved.
     with claimed_run_dir(out) as out_dir:
@@ -460,6 +479,7 @@ def ab(
     timeout: float | None = None,
     scheduler: str | None = None,
     line_budget: float = DEFAULT_LINE_BUDGET_S,
+    profile_budget: float | str | None = DEFAULT_PROFILE_BUDGET_S,
     progress: Progress | None = None,
     seed: int | None = None,
     gc: str = "off",
@@ -485,7 +505,8 @@ def ab(
                            max_rounds=max_rounds, max_time=max_time, chunksize=chunksize,
                            lines=lines, start_method=start_method, timeout=timeout, sweep=False,
                            scheduler=scheduler, line_budget=line_budget, seed=seed, gc=gc,
-                           memory_lines=memory_lines, memory_line_budget=memory_line_budget)
+                           memory_lines=memory_lines, memory_line_budget=memory_line_budget,
+                           profile_budget=profile_budget)
     names = (target_a if isinstance(target_a, str) else None,
              target_b if isinstance(target_b, str) else None)
     with claimed_run_dir(out) as out_dir:

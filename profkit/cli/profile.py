@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, target_required: bool = Tr
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """How to run and measure: shared by ``profile``, ``ab`` and ``%profkit``."""
+    from profkit.model import DEFAULT_PROFILE_BUDGET_S
     parser.add_argument("--modes", help="comma-separated: sequential, threads[:N], processes[:N], "
                         "pool[:N] (multiprocessing.Pool), dask[:N] "
                         "(default: sequential,threads,processes)")
@@ -51,6 +52,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--line-budget", help="seconds the line_profiler pass may take per mode: "
                         "the cheapest items whose traced time (about 9x their plain time) fits, "
                         "at least one (default: 0.5)")
+    parser.add_argument("--profile-budget", help="seconds of wall time each worker's cProfile "
+                        "pass may take per mode, on items from across the list; the item running "
+                        "then is cut, its calls exact up to the cut; 'all' profiles the whole "
+                        f"map (default: {DEFAULT_PROFILE_BUDGET_S:g})")
     parser.add_argument("--memory-lines", help="comma-separated functions for memory_profiler's "
                         "line profiler, run inside the workers: name (in the task's module) or "
                         "module:qualname; name a function that allocates, since every traced line "
@@ -109,6 +114,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
         DEFAULT_MAX_ROUNDS_S,
         DEFAULT_MEMORY_LINE_BUDGET_S,
         DEFAULT_PRECISION,
+        DEFAULT_PROFILE_BUDGET_S,
     )
     from profkit.pipeline import DEFAULT_MODES, default_out_dir
     from profkit.workloads.registry import resolve
@@ -134,6 +140,8 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
         config.get("memory_line_budget", DEFAULT_MEMORY_LINE_BUDGET_S)
     timeout = _timeout(args.timeout) if args.timeout is not None else config.get("timeout")
     line_budget = _float(args.line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S
+    profile_budget = args.profile_budget if args.profile_budget is not None else \
+        config.get("profile_budget", DEFAULT_PROFILE_BUDGET_S)
     max_time = _float(args.max_time, "--max-time") if args.max_time else \
         config.get("max_time", DEFAULT_MAX_ROUNDS_S)
     max_rounds = parse_positive_int(args.max_rounds, "--max-rounds") if args.max_rounds else \
@@ -147,7 +155,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
         chunksize=chunksize,
         start_method=args.start_method or config.get("start_method"), timeout=timeout,
         sweep=args.sweep, scheduler=args.scheduler or config.get("scheduler"),
-        line_budget=line_budget, target=name or args.target,
+        line_budget=line_budget, profile_budget=profile_budget, target=name or args.target,
         gc=args.gc or config.get("gc", "off"),
         memory_lines=memory_lines, memory_line_budget=memory_line_budget,
     )

@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from profkit.collectors.line_budget import LineBudget
+from profkit.collectors.budget import ItemBudget
 from profkit.collectors.output import Capture, capturing
 from profkit.model import MemoryLine, Payload, TaskColumns, TaskNote, TaskRecord, TaskWorker
 
@@ -28,6 +28,8 @@ TASKS = "tasks"
 CPROFILE = "cprofile"
 LINES = "lines"
 MEMORY_LINES = "memory_lines"
+#: The passes a wall-time budget can cut short.
+BUDGETED = (CPROFILE, LINES)
 
 _line_functions_cache: dict[tuple[Any, tuple[str, ...], bool], list[Callable[..., Any]]] = {}
 
@@ -105,7 +107,7 @@ def run_batch(
     collector: str,
     line_names: tuple[str, ...] = (),
     ships_results: bool = False,
-    line_budget_s: float | None = None,
+    budget_s: float | None = None,
     clock: Callable[[], float] = time.perf_counter,
     *,
     sample_every: int = 1,
@@ -115,16 +117,16 @@ def run_batch(
     A task that raises (``SystemExit`` included) does not stop the batch: its
     record carries the traceback. Results travel back only in the ``tasks``
     pass; when they must cross a process boundary (``ships_results``), one
-    that cannot be pickled fails its item, naming its type. The line pass
-    with ``line_budget_s`` stops at that many seconds of wall time: it cuts the
-    item running then, and leaves the rest of the batch out.
+    that cannot be pickled fails its item, naming its type. The cProfile and
+    line passes with ``budget_s`` stop at that many seconds of wall time: they
+    cut the item running then, and leave the rest of the batch out.
     """
     gc_was_enabled = gc.isenabled()
     gc.enable()
     try:
         if collector != TASKS:
             return _run_batch(task, batch, collector, line_names, ships_results, clock,
-                              line_budget_s)
+                              budget_s)
         from profkit.collectors import gcstats
 
         with gcstats.recording() as collections:
@@ -256,7 +258,7 @@ def _sample_results(columns: TaskColumns, results: list[Any], ships_results: boo
 
 def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collector: str,
                line_names: tuple[str, ...], ships_results: bool,
-               clock: Callable[[], float], line_budget_s: float | None = None) -> Payload:
+               clock: Callable[[], float], budget_s: float | None = None) -> Payload:
     records: list[TaskRecord] = []
     profiler: Any = None
     if collector == CPROFILE:
@@ -269,7 +271,7 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
         profiler = _memory_line_profiler(resolve_line_functions(task, line_names, with_task=False))
     pid = os.getpid()
     thread = threading.current_thread().name
-    budget = LineBudget(line_budget_s) if collector == LINES and line_budget_s is not None else None
+    budget = ItemBudget(budget_s) if collector in BUDGETED and budget_s is not None else None
     cuts: dict[int, float] = {}
     for index, item in batch:
         if budget is not None and budget.spent:
@@ -284,21 +286,18 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
             if profiler is None:
                 with capturing() as printed:
                     result = task(item)
-            elif collector == CPROFILE:
-                profiler.enable()
-                try:
-                    result = task(item)
-                finally:
-                    profiler.disable()
-            else:  # line_profiler and memory_profiler share this interface
-                profiler.enable_by_count()
+            else:
+                # cProfile has enable/disable; line_profiler and memory_profiler, *_by_count
+                on, off = ((profiler.enable, profiler.disable) if collector == CPROFILE else
+                           (profiler.enable_by_count, profiler.disable_by_count))
+                on()
                 try:
                     if budget is None:
                         result = task(item)
                     else:
                         result, cut = budget.call(task, item)
                 finally:
-                    profiler.disable_by_count()
+                    off()
         except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too
             error = exc
         end = clock()
@@ -327,7 +326,7 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
         records.append(record)
     if budget is not None:
         budget.close()
-    payload = Payload(records=records, line_cut=cuts)
+    payload = Payload(records=records, cut=cuts)
     if collector == CPROFILE:
         profiler.create_stats()
         payload.profile = profiler.stats

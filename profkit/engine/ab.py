@@ -140,7 +140,8 @@ def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Work
         durations = mode.result.tasks.durations()
         if "cprofile" in options.collectors and mode.live:
             say(f"{mode.name}: cProfile inside the workers")
-            mode.attempt(lambda m=mode, w=workload: _cprofile(m, w, items, options))  # type: ignore[misc]
+            mode.attempt(lambda m=mode, w=workload, d=durations:  # type: ignore[misc]
+                         _cprofile(m, w, items, options, d))
         if "lines" in options.collectors and mode.live:
             say(f"{mode.name}: line_profiler on the items that fit {options.line_budget_s:g} s")
             mode.attempt(lambda m=mode, w=workload, d=durations:  # type: ignore[misc]

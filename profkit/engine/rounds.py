@@ -3,9 +3,10 @@
 Load that comes and goes then falls on every mode alike, and each round gives
 one paired ratio per mode against the reference. With ``repeat=None`` (auto)
 rounds go on until every estimate is within ``precision``, or a cap on rounds
-or seconds is reached. Rounds in which other programs used more than
-``spoiled_cores`` of a core are marked spoiled; they do not count towards the
-precision, so auto mode runs more rounds to replace them.
+or seconds is reached (the seconds cap only after ``min_rounds``). Rounds in
+which other programs used more than ``spoiled_cores`` of a core are marked
+spoiled; they do not count towards the precision, so auto mode runs more rounds
+to replace them.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         clean = sum(1 for r in rounds if not r.spoiled)
         if clean >= options.min_rounds and all(p.reached for p in precision):
             break
-        if time.perf_counter() - t_start >= options.max_rounds_s:
+        if time.perf_counter() - t_start >= options.max_rounds_s and len(rounds) >= options.min_rounds:
             break
     return rounds
 

@@ -255,28 +255,59 @@ LINE_SLOWDOWN = 9.0
 LINE_SHIP_MARGIN = 2.0
 
 
-def line_batches(durations: dict[int, float], n_items: int, workers: int, budget_s: float,
-                 parallel: bool = True) -> list[list[int]]:
-    """The line pass's batches: one per tracing worker, cheapest items first.
+def budget_batches(order: list[int], durations: dict[int, float], workers: int, budget_s: float,
+                   slowdown: float, parallel: bool = True) -> list[list[int]]:
+    """A budgeted pass's batches: one per profiling worker, items taken in ``order``.
 
-    Workers that run on their own CPUs trace side by side, one batch each, so
+    Workers that run on their own CPUs profile side by side, one batch each, so
     the merge across workers is real; workers that share the GIL take turns, so
-    one batch. Each batch holds at least one item, then the next cheapest while
-    their estimated traced time (plain time times :data:`LINE_SLOWDOWN`) fits
+    one batch. Each batch holds at least one item, then the next while their
+    estimated profiled time (plain time times ``slowdown``) fits
     :data:`LINE_SHIP_MARGIN` budgets. One batch per worker pays the per-task
     dispatch once, whatever the number of items.
     """
-    lanes = max(1, min(workers, n_items)) if parallel else 1
+    lanes = max(1, min(workers, len(order))) if parallel else 1
     batches: list[list[int]] = [[] for _ in range(lanes)]
     loads = [0.0] * lanes
-    for index in sorted(range(n_items), key=lambda i: (durations.get(i, 0.0), i)):
+    for index in order:
         lane = min(range(lanes), key=lambda k: (loads[k], len(batches[k])))
-        cost = durations.get(index, 0.0) * LINE_SLOWDOWN
+        cost = durations.get(index, 0.0) * slowdown
         if batches[lane] and loads[lane] + cost > LINE_SHIP_MARGIN * budget_s:
             break
         batches[lane].append(index)
         loads[lane] += cost
     return [batch for batch in batches if batch]
+
+
+def line_batches(durations: dict[int, float], n_items: int, workers: int, budget_s: float,
+                 parallel: bool = True) -> list[list[int]]:
+    """The line pass's batches: cheapest items first, so most of those traced are whole."""
+    order = sorted(range(n_items), key=lambda i: (durations.get(i, 0.0), i))
+    return budget_batches(order, durations, workers, budget_s, LINE_SLOWDOWN, parallel)
+
+
+def spread_order(indices: list[int]) -> list[int]:
+    """``indices`` from across the list first: the first, the middle, the quarters, the eighths...
+
+    A budget that stops early then covers items from every part of the list, not
+    only its start, and two runs of the same items cover the same ones.
+    """
+    n = len(indices)
+    out: list[int] = []
+    seen: set[int] = set()
+    k = 0
+    while len(out) < n:
+        fraction, bit, j = 0.0, 0.5, k  # k-th term of the base-2 van der Corput sequence
+        while j:
+            fraction += bit * (j & 1)
+            j >>= 1
+            bit /= 2
+        position = int(fraction * n)
+        if position not in seen:
+            seen.add(position)
+            out.append(indices[position])
+        k += 1
+    return out
 
 
 #: Seconds memory_profiler adds per traced line of a named function: it reads the RSS each
@@ -350,18 +381,39 @@ def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options) -
                          f"({_short_repr(items[index])}): {_last_line(first.error)}")
 
 
+#: How much slower cProfile makes a pure-Python loop (about 1.5x on the seed's is_prime: on
+#: CPython 3.11 any profile hook slows every instruction, not only calls).
+CPROFILE_SLOWDOWN = 1.6
+
+
 def cprofile_items(n_items: int) -> list[int]:
-    """The items the cProfile pass covers: all of them, or every k-th of a huge count."""
+    """The items the cProfile pass may cover: all of them, or every k-th of a huge count."""
     return list(range(0, n_items, sample_every(n_items, CPROFILE_ITEMS)))
 
 
-def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options) -> None:
+def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options,
+              durations: dict[int, float]) -> None:
+    """cProfile inside the workers: the whole map, or items from across it until the budget."""
+    traits = mode.executor.traits
     chosen = cprofile_items(len(items))
-    size = profile_batch_size(len(chosen), mode.spec.workers)
-    payloads, _, wall = run_pass(mode, workload, items, chosen, CPROFILE, options, size)
-    mode.result.phases["cprofile"] = wall
-    mode.result.profile_items = len(chosen)
-    mode.result.profile = merge.merge_profiles([p.profile for p in payloads if p.profile])
+    budget = options.profile_budget_s
+    if budget is None:
+        size = profile_batch_size(len(chosen), mode.spec.workers)
+        payloads, _, wall = run_pass(mode, workload, items, chosen, CPROFILE, options, size)
+    else:
+        batches = budget_batches(spread_order(chosen), durations, mode.spec.workers, budget,
+                                 CPROFILE_SLOWDOWN, parallel=traits.parallel and not traits.shares_gil)
+        t0 = time.perf_counter()
+        handles = [mode.executor.submit(run_batch, workload.task, [(i, items[i]) for i in batch],
+                                        CPROFILE, (), traits.ships_pickles, budget)
+                   for batch in batches]
+        payloads = [h.result(timeout=mode.deadline.remaining()) for h in handles]
+        wall = time.perf_counter() - t0
+    result = mode.result
+    result.phases["cprofile"] = wall
+    result.profile_items = sorted(r.index for p in payloads for r in p.records)
+    result.profile_cut = {i: s for p in payloads for i, s in p.cut.items()}
+    result.profile = merge.merge_profiles([p.profile for p in payloads if p.profile])
 
 
 def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
@@ -379,7 +431,7 @@ def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
     payloads = [h.result(timeout=mode.deadline.remaining()) for h in handles]
     mode.result.phases["lines"] = time.perf_counter() - t0
     mode.result.line_items = sorted(r.index for p in payloads for r in p.records)
-    mode.result.line_cut = {i: s for p in payloads for i, s in p.line_cut.items()}
+    mode.result.line_cut = {i: s for p in payloads for i, s in p.cut.items()}
     mode.result.lines = merge.merge_lines([p.lines for p in payloads])
 
 
@@ -561,8 +613,11 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
     durations = reference.result.tasks.durations() if reference is not None else {}
     for mode in modes:
         if "cprofile" in options.collectors and mode.live:
-            say(f"{mode.spec}: cProfile inside the workers")
-            mode.attempt(lambda m=mode: _cprofile(m, workload, items, options))  # type: ignore[misc]
+            own = durations or mode.result.tasks.durations()
+            say(f"{mode.spec}: cProfile inside the workers"
+                + (f", on items that fit {options.profile_budget_s:g} s"
+                   if options.profile_budget_s is not None else ""))
+            mode.attempt(lambda m=mode, d=own: _cprofile(m, workload, items, options, d))  # type: ignore[misc]
         if "lines" in options.collectors and mode.live:
             own = durations or mode.result.tasks.durations()
             say(f"{mode.spec}: line_profiler on the items that fit {options.line_budget_s:g} s")

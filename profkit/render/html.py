@@ -53,7 +53,7 @@ def context(run: Run) -> dict[str, Any]:
     order = summary.mode_order(run)
     tasks, samples = tables.frame(run, "tasks"), tables.frame(run, "memory")
     strings = Strings()
-    function_tables = functions.tables(tables.frame(run, "functions"), order, strings)
+    function_tables = functions.tables(tables.frame(run, "functions"), order, strings, run.meta)
     single = {m: not summary.trait(a, m, "parallel") for m in order}
     # all three fill the string table before it is written out
     item_table = items.table(tasks, order, strings, single)

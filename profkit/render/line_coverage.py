@@ -1,4 +1,4 @@
-"""What a mode's line pass covered and what it cost, in words, from the run's metadata."""
+"""What a mode's line and cProfile passes covered and what they cost, in words, from run.json."""
 
 from __future__ import annotations
 
@@ -18,10 +18,32 @@ def _listed(indices: list[int]) -> str:
     return f"{'item' if len(indices) == 1 else 'items'} {shown}{more}"
 
 
-def cut_items(info: Mapping[str, Any]) -> dict[int, float]:
-    """Items the line budget cut short: index -> seconds traced until the cut."""
-    raw = info.get("line_cut_s") or {}
+def cut_items(info: Mapping[str, Any], key: str = "line_cut_s") -> dict[int, float]:
+    """Items a pass's budget cut short: index -> seconds profiled until the cut."""
+    raw = info.get(key) or {}
     return {int(k): float(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+
+
+def _coverage(items: list[Any], cut: dict[int, float], n_items: int | None, cost: Any,
+              verb: str, counted: str) -> str:
+    whole = [int(i) for i in items if int(i) not in cut]
+    parts = []
+    if whole:
+        parts.append(f"{_listed(whole)} whole")
+    if len(cut) == 1:
+        (index, seconds), = cut.items()
+        parts.append(f"item {index} partial (cut by the budget after {fmt_seconds(seconds)}; its "
+                     f"{counted} are exact up to the cut)")
+    elif cut:
+        after = ", ".join(fmt_seconds(s) for _, s in sorted(cut.items()))
+        parts.append(f"{_listed(sorted(cut))} partial (cut by the budget after {after}; their "
+                     f"{counted} are exact up to the cut)")
+    total = n_items if n_items is not None else "?"
+    text = (f"{len(items)} of {total} items {verb}: " + ", ".join(parts)) if parts \
+        else f"no item {verb}"
+    if isinstance(cost, (int, float)):
+        text += f"; the pass took {fmt_seconds(float(cost))}"
+    return text
 
 
 def line_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
@@ -33,23 +55,20 @@ def line_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
     items = info.get("line_items")
     if not isinstance(items, list):
         return None
-    cut = cut_items(info)
-    whole = [int(i) for i in items if int(i) not in cut]
-    parts = []
-    if whole:
-        parts.append(f"{_listed(whole)} whole")
-    if len(cut) == 1:
-        (index, seconds), = cut.items()
-        parts.append(f"item {index} partial (cut by the budget after {fmt_seconds(seconds)}; its lines "
-                     "are exact up to the cut)")
-    elif cut:
-        after = ", ".join(fmt_seconds(s) for _, s in sorted(cut.items()))
-        parts.append(f"{_listed(sorted(cut))} partial (cut by the budget after {after}; their "
-                     "lines are exact up to the cut)")
-    total = n_items if n_items is not None else "?"
-    text = (f"{len(items)} of {total} items traced: " + ", ".join(parts)) if parts \
-        else "no item traced"
-    cost = (info.get("phase_s") or {}).get("lines")
-    if isinstance(cost, (int, float)):
-        text += f"; the pass took {fmt_seconds(float(cost))}"
-    return text
+    return _coverage(items, cut_items(info), n_items, (info.get("phase_s") or {}).get("lines"),
+                     "traced", "lines")
+
+
+def profile_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
+    """The cProfile pass's coverage, as :func:`line_coverage` words it ('... items profiled ...').
+
+    None when the pass covered every item whole, or the metadata does not say.
+    """
+    items = info.get("cprofile_indices")
+    if not isinstance(items, list) or not items:
+        return None
+    cut = cut_items(info, "cprofile_cut_s")
+    if not cut and n_items is not None and len(items) >= n_items:
+        return None
+    return _coverage(items, cut, n_items, (info.get("phase_s") or {}).get("cprofile"),
+                     "profiled", "calls")

@@ -10,9 +10,16 @@ import time
 import pytest
 from line_profiler import LineProfiler
 
-from profkit.collectors.line_budget import LineBudget
-from profkit.collectors.worker import LINES, run_batch
-from profkit.engine.runner import LINE_SHIP_MARGIN, LINE_SLOWDOWN, line_batches
+from profkit.collectors.budget import ItemBudget
+from profkit.collectors.worker import CPROFILE, LINES, run_batch
+from profkit.engine.runner import (
+    CPROFILE_SLOWDOWN,
+    LINE_SHIP_MARGIN,
+    LINE_SLOWDOWN,
+    budget_batches,
+    line_batches,
+    spread_order,
+)
 from profkit.workloads.primes import is_prime
 from tests.conftest import REPO
 from tests.fixtures.line_budget_tasks import spin, spin_swallowing, turns_for
@@ -31,7 +38,7 @@ def test_an_item_bigger_than_the_budget_is_cut_and_its_lines_counted_until_then(
     n = turns_for(1.0)  # about 9 s under line_profiler, uncut
     profiler = LineProfiler(spin)
     t0 = time.perf_counter()
-    budget = LineBudget(0.2)
+    budget = ItemBudget(0.2)
     profiler.enable_by_count()
     try:
         result, cut = budget.call(spin, n)
@@ -48,11 +55,11 @@ def test_an_item_bigger_than_the_budget_is_cut_and_its_lines_counted_until_then(
 
 
 def test_an_item_within_the_budget_runs_whole_and_a_spent_budget_says_so():
-    budget = LineBudget(5.0)
+    budget = ItemBudget(5.0)
     assert budget.call(spin, 1000) == (spin(1000), False)
     assert not budget.spent
     budget.close()
-    short = LineBudget(0.01)
+    short = ItemBudget(0.01)
     time.sleep(0.05)
     assert short.spent
     assert short.call(spin, 10) == (spin(10), False)  # nothing runs then: no cut
@@ -61,7 +68,7 @@ def test_an_item_within_the_budget_runs_whole_and_a_spent_budget_says_so():
 
 def test_except_exception_in_the_task_does_not_swallow_the_cut():
     n = turns_for(3.0)
-    budget = LineBudget(0.1)
+    budget = ItemBudget(0.1)
     t0 = time.perf_counter()
     result, cut = budget.call(spin_swallowing, n)
     budget.close()
@@ -73,9 +80,9 @@ def test_a_cut_swallowed_by_a_gc_callback_is_fired_again_and_nothing_is_printed(
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
-        from profkit.collectors.line_budget import LineBudget
+        from profkit.collectors.budget import ItemBudget
         from tests.fixtures.line_budget_tasks import spin_in_gc_callbacks
-        budget = LineBudget(0.2)
+        budget = ItemBudget(0.2)
         t0 = time.perf_counter()
         result, cut = budget.call(spin_in_gc_callbacks, 5.0)
         took = time.perf_counter() - t0
@@ -87,11 +94,11 @@ def test_a_cut_swallowed_by_a_gc_callback_is_fired_again_and_nothing_is_printed(
     cut, result, took = done.stdout.split()
     assert (cut, result) == ("True", "None"), done.stdout
     assert float(took) < 2.0, took  # the 5 s item was cut near 0.2 s, not run whole
-    assert "Exception ignored" not in done.stderr and "LineBudgetSpent" not in done.stderr
+    assert "Exception ignored" not in done.stderr and "BudgetSpent" not in done.stderr
 
 
 def test_the_task_s_own_exception_is_raised_again():
-    budget = LineBudget(5.0)
+    budget = ItemBudget(5.0)
     with pytest.raises(ZeroDivisionError):
         budget.call(lambda x: 1 / x, 0)
     budget.close()
@@ -104,10 +111,10 @@ def test_run_batch_stops_at_the_budget_and_reports_the_cut_item():
     took = time.perf_counter() - t0
     assert took < 2.0, took  # four items would take about 13 s traced
     assert [r.index for r in payload.records] == [0, 1]  # item 0 whole, item 1 cut, 2-3 left out
-    assert list(payload.line_cut) == [1]
+    assert list(payload.cut) == [1]
     record = payload.records[1]
-    assert payload.line_cut[1] == pytest.approx(record.end - record.start)
-    assert 0.1 < payload.line_cut[1] < 1.5
+    assert payload.cut[1] == pytest.approx(record.end - record.start)
+    assert 0.1 < payload.cut[1] < 1.5
     assert all(r.ok for r in payload.records)
 
 
@@ -117,7 +124,7 @@ def test_the_cut_item_s_hottest_line_and_share_match_a_full_line_profiler_run():
     full = LineProfiler(is_prime)
     full.runcall(is_prime, prime)
     payload = run_batch(is_prime, [(0, prime)], LINES, (), False, 0.3)
-    assert list(payload.line_cut) == [0]
+    assert list(payload.cut) == [0]
 
     def shares(stats) -> dict[int, float]:
         lines = _hits(stats, is_prime)
@@ -141,14 +148,14 @@ def test_no_exception_escapes_a_pool_thread_and_later_tracing_does_not_spin():
         import cProfile, time
         from concurrent.futures import ThreadPoolExecutor
         from line_profiler import LineProfiler
-        from profkit.collectors.line_budget import LineBudget
+        from profkit.collectors.budget import ItemBudget
         from tests.fixtures.line_budget_tasks import spin
 
         def many(seconds):
             profiler = LineProfiler(spin)
             cuts = runs = 0
             for _ in range(500):
-                budget = LineBudget(seconds)
+                budget = ItemBudget(seconds)
                 while not budget.spent:
                     profiler.enable_by_count()
                     try:
@@ -197,3 +204,41 @@ def test_line_batches_of_many_tiny_items_are_one_dispatch_per_worker():
     assert len(batches) == 2
     shipped = sum(map(len, batches))
     assert shipped == pytest.approx(2 * LINE_SHIP_MARGIN * 0.5 / (1e-5 * LINE_SLOWDOWN), rel=0.01)
+
+
+def test_spread_order_takes_items_from_across_the_list_and_every_one_once():
+    assert spread_order([0, 1, 2, 3, 4, 5]) == [0, 3, 1, 4, 2, 5]
+    assert spread_order([10, 20, 30, 40]) == [10, 30, 20, 40]
+    order = spread_order(list(range(1000)))
+    assert sorted(order) == list(range(1000))
+    first = order[:8]  # the first eight reach every eighth of the list
+    assert sorted(k // 125 for k in first) == list(range(8))
+
+
+def test_the_cprofile_budget_ships_items_from_across_the_list_in_one_batch_per_worker():
+    durations = {i: 0.1 for i in range(8)}
+    order = spread_order(list(range(8)))
+    batches = budget_batches(order, durations, 2, 0.2, CPROFILE_SLOWDOWN)
+    assert len(batches) == 2
+    shipped = [i for b in batches for i in b]
+    assert sorted(shipped) == sorted(order[:len(shipped)])  # a prefix of the order, none skipped
+    assert len(shipped) == 4  # two per worker: 2 x 0.16 s of profiled time fit 2 x 0.2 s
+    for batch in batches:
+        assert len(batch) * 0.1 * CPROFILE_SLOWDOWN <= LINE_SHIP_MARGIN * 0.2
+    assert budget_batches(order, durations, 2, 0.2, CPROFILE_SLOWDOWN, parallel=False) == \
+        [order[:2]]
+
+
+def test_run_batch_cuts_a_cprofile_item_at_the_budget_and_its_calls_are_counted_until_then():
+    n = turns_for(3.0)  # about 4.5 s under cProfile, uncut
+    t0 = time.perf_counter()
+    payload = run_batch(spin, [(0, 10), (1, n), (2, n)], CPROFILE, (), False, 0.3)
+    took = time.perf_counter() - t0
+    assert took < 2.0, took
+    assert [r.index for r in payload.records] == [0, 1]  # item 0 whole, item 1 cut, 2 left out
+    assert list(payload.cut) == [1] and 0.25 < payload.cut[1] < 1.5
+    stats = {(key[2], key[1]): value for key, value in payload.profile.items()}
+    calls, _, self_s, _, _ = stats[("spin", spin.__code__.co_firstlineno)]
+    assert calls == 2  # both items entered spin; the cut one returned by the exception
+    # the self time cProfile counted agrees with the wall time until the cut
+    assert 0.5 < self_s / payload.cut[1] < 1.1, (self_s, payload.cut)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from profkit.render.line_coverage import profile_coverage
 from profkit.render.report.compact import Strings, rest_json, string_ids, ticks_list
 from profkit.render.report.filters import location
 from profkit.render.report.tables import records
@@ -17,7 +19,8 @@ if TYPE_CHECKING:
 TOP_ROWS = 50
 
 
-def tables(functions: pd.DataFrame, order: list[str], strings: Strings) -> list[dict[str, Any]]:
+def tables(functions: pd.DataFrame, order: list[str], strings: Strings,
+           meta: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Per mode: the top rows for the template and the rest as compact JSON rows.
 
     The JSON columns are name, file, line, calls, primitive calls (0 when equal to calls, as
@@ -25,6 +28,9 @@ def tables(functions: pd.DataFrame, order: list[str], strings: Strings) -> list[
     ticks of 0.1 µs.
     """
     out: list[dict[str, Any]] = []
+    meta = meta or {}
+    mode_meta = meta.get("modes") or {}
+    n_items = (meta.get("workload") or {}).get("n_items")
     for mode in order:
         mine = functions[functions["mode"] == mode]
         if mine.empty:
@@ -46,5 +52,6 @@ def tables(functions: pd.DataFrame, order: list[str], strings: Strings) -> list[
                        rest["lineno"].astype("int64").tolist(), ncalls.tolist(), primitive.tolist(),
                        ticks_list(rest["self_s"]), ticks_list(rest["cumulative_s"])]
         out.append({"idx": len(out) + 1, "mode": mode, "total": total, "n": int(len(mine)), "rows": top,
-                    "rest": rest_json(columns), "rest_n": int(len(rest))})
+                    "rest": rest_json(columns), "rest_n": int(len(rest)),
+                    "coverage": profile_coverage(mode_meta.get(mode) or {}, n_items)})
     return out

@@ -84,7 +84,13 @@ def sampled(meta: dict[str, Any], timeline_tasks: dict[str, int], n_items: int, 
                    "totals cover every item).")
     for mode, info in modes.items():
         covered = info.get("cprofile_items")
-        if covered is not None and covered < n_items:
+        stride = info.get("cprofile_every")
+        if "cprofile_indices" in info:  # the pass's own budget may stop it before the sample ends
+            if isinstance(stride, int) and stride > 1:
+                out.append(f"cProfile ({mode}): {int(covered or 0):,} of {n_items:,} items, every "
+                           f"{stride:,}th (fewer if its budget ran out first); call counts cover "
+                           "those items only.")
+        elif covered is not None and covered < n_items:  # a run saved before the budget
             out.append(f"cProfile ({mode}): {int(covered):,} of {n_items:,} items, every "
                        f"{-(-n_items // max(1, int(covered))):,}th; call counts cover those "
                        "items only.")

@@ -1,11 +1,12 @@
-"""The line pass's wall-time budget inside a worker: trace items until it is spent.
+"""A profiling pass's wall-time budget inside a worker: profile items until it is spent.
 
-Line tracing slows a tight loop about ninefold, and one item may be far bigger
-than the budget. A watchdog thread waits for the batch's deadline; if an item
-is running then, it raises :class:`LineBudgetSpent` in the traced thread
-(``PyThreadState_SetAsyncExc``). line_profiler keeps the hits and times counted
-until that moment, so the item's lines are exact up to the cut, and the item
-is labelled partial. Items not started by the deadline are left out.
+Line tracing slows a tight loop about ninefold, cProfile about 1.5-fold, and one
+item may be far bigger than the budget. A watchdog thread waits for the batch's
+deadline; if an item is running then, it raises :class:`BudgetSpent` in the
+profiled thread (``PyThreadState_SetAsyncExc``). line_profiler and cProfile keep
+what they counted until that moment, so the item's lines and calls are exact up
+to the cut, and the item is labelled partial. Items not started by the deadline
+are left out.
 
 The cut is made safe three ways:
 
@@ -35,8 +36,8 @@ from collections.abc import Callable
 from typing import Any
 
 
-class LineBudgetSpent(BaseException):
-    """Raised in the traced thread when the line pass's budget runs out mid-item."""
+class BudgetSpent(BaseException):
+    """Raised in the profiled thread when the pass's budget runs out mid-item."""
 
 
 def _set_async_exc() -> Callable[[int, Any], int] | None:
@@ -56,14 +57,14 @@ _SET_ASYNC_EXC = _set_async_exc()
 _MAX_SPINS = 100_000
 
 #: Live budgets by the thread they cut: the unraisable hook tells the right watchdog.
-_BUDGETS: dict[int, LineBudget] = {}
+_BUDGETS: dict[int, ItemBudget] = {}
 _HOOK_LOCK = threading.Lock()
 _previous_hook: Callable[[Any], object] | None = None
 
 
 def _unraisable(unraisable: Any) -> None:
     """A cut swallowed by a ``__del__`` or ``gc`` callback wakes its watchdog to fire again."""
-    if isinstance(unraisable.exc_type, type) and issubclass(unraisable.exc_type, LineBudgetSpent):
+    if isinstance(unraisable.exc_type, type) and issubclass(unraisable.exc_type, BudgetSpent):
         budget = _BUDGETS.get(threading.get_ident())
         if budget is not None:
             budget._swallowed.set()
@@ -71,7 +72,7 @@ def _unraisable(unraisable: Any) -> None:
     (_previous_hook or sys.__unraisablehook__)(unraisable)
 
 
-def _register(budget: LineBudget) -> None:
+def _register(budget: ItemBudget) -> None:
     global _previous_hook
     with _HOOK_LOCK:
         if sys.unraisablehook is not _unraisable:
@@ -80,13 +81,13 @@ def _register(budget: LineBudget) -> None:
         _BUDGETS[budget._thread_id] = budget
 
 
-def _unregister(budget: LineBudget) -> None:
+def _unregister(budget: ItemBudget) -> None:
     with _HOOK_LOCK:
         if _BUDGETS.get(budget._thread_id) is budget:
             del _BUDGETS[budget._thread_id]
 
 
-class LineBudget:
+class ItemBudget:
     """A batch's budget: ``spent`` once it is used up; :meth:`call` cuts an item at the deadline.
 
     Make it in the thread that runs the items; :meth:`close` it after them.
@@ -134,7 +135,7 @@ class LineBudget:
                     self._in_task = True
                 result = task(item)
                 returned = True
-            except LineBudgetSpent:
+            except BudgetSpent:
                 raise
             except BaseException as exc:  # noqa: BLE001 - the task's failure, raised below
                 error, returned = exc, True
@@ -145,7 +146,7 @@ class LineBudget:
             spins = 0
             while self._pending and spins < _MAX_SPINS:
                 spins += 1
-        except LineBudgetSpent:
+        except BudgetSpent:
             pass
         self._pending = False
         if error is not None:
@@ -173,5 +174,5 @@ class LineBudget:
         if not self._in_task or _SET_ASYNC_EXC is None:
             return False
         self._pending = True
-        _SET_ASYNC_EXC(self._thread_id, LineBudgetSpent)
+        _SET_ASYNC_EXC(self._thread_id, BudgetSpent)
         return True

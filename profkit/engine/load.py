@@ -13,6 +13,8 @@ import os
 
 import psutil
 
+from profkit.executors.base import descendants
+
 _BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system irq softirq steal (not idle, iowait)
 
 
@@ -28,10 +30,8 @@ def _machine_busy_s() -> float | None:
 
 
 def current_children() -> set[int]:
-    """Pids of this process's descendants now."""
-    with contextlib.suppress(psutil.Error):
-        return {child.pid for child in psutil.Process(os.getpid()).children(recursive=True)}
-    return set()
+    """Pids of this process's descendants now, resource trackers included."""
+    return {p.pid for p in descendants([os.getpid()], resource_trackers=True)}
 
 
 class LoadMeter:

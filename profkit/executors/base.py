@@ -160,10 +160,11 @@ def _is_resource_tracker(process: Any) -> bool:
         return False
 
 
-def descendants(pids: list[int]) -> list[Any]:
+def descendants(pids: list[int], *, resource_trackers: bool = False) -> list[Any]:
     """Live processes below ``pids`` (a task's own pool, and its pool's pools), as psutil
-    handles that still name them once they are orphaned. Resource trackers are left out: they
-    exit on their own once the processes that use them are gone, and unlink their semaphores."""
+    handles that still name them once they are orphaned. Resource trackers are left out unless
+    asked for: they exit on their own once the processes that use them are gone, and unlink
+    their semaphores."""
     import psutil
 
     found: dict[int, Any] = {}
@@ -171,7 +172,7 @@ def descendants(pids: list[int]) -> list[Any]:
         with contextlib.suppress(psutil.Error):
             for child in psutil.Process(pid).children(recursive=True):
                 found.setdefault(child.pid, child)
-    return [p for p in found.values() if not _is_resource_tracker(p)]
+    return [p for p in found.values() if resource_trackers or not _is_resource_tracker(p)]
 
 
 def end_processes(processes: list[Any], grace_s: float = 1.0) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import linecache
 import pickle
 import pstats
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from profkit.model import MemoryLine, RawRun, TaskColumns, TaskWorker, WorkerLabel
@@ -248,83 +249,114 @@ def _pickled_size(value: Any) -> float:
         return float("nan")
 
 
+@dataclass(frozen=True)
+class TaskPart:
+    """One mode's tasks pass, as the tasks frame takes it."""
+
+    mode: str
+    workers: int
+    sweep: bool
+    label: WorkerLabel
+    tasks: TaskColumns
+
+
 def task_frame(mode: str, workers: int, sweep: bool, label: WorkerLabel, tasks: TaskColumns,
                items: list[Any]) -> pd.DataFrame:
-    """One mode's tasks frame (see :func:`task_columns`)."""
-    return tasks_frame([task_columns(mode, workers, sweep, label, tasks, items)])
+    """One mode's tasks frame (see :func:`tasks_frame`)."""
+    return tasks_frame([TaskPart(mode, workers, sweep, label, tasks)], items)
 
 
-def task_columns(mode: str, workers: int, sweep: bool, label: WorkerLabel, tasks: TaskColumns,
-                 items: list[Any]) -> dict[str, Any]:
-    """One mode's tasks pass as numpy columns: every task gets a row; reprs and pickled sizes
-    only the tasks with a note (the sampled ones, the failed ones, the ones that printed)."""
+class _Texts:
+    """A string column built as codes into its distinct values: no object per row."""
+
+    def __init__(self, n: int) -> None:
+        import numpy as np
+
+        self.codes = np.zeros(n, dtype=np.int32)
+        self.values: dict[str, int] = {"": 0}
+
+    def code(self, text: str) -> int:
+        return self.values.setdefault(text, len(self.values))
+
+    def series(self) -> pd.Series:
+        import pandas as pd
+
+        categories = pd.Index(list(self.values), dtype=object)
+        return pd.Series(pd.Categorical.from_codes(self.codes, categories=categories),
+                         copy=False).astype("string")
+
+
+def tasks_frame(parts: list[TaskPart], items: list[Any]) -> pd.DataFrame:
+    """The tasks frame of the modes' tasks passes: every task gets a row; reprs and pickled
+    sizes only the tasks with a note (the sampled ones, the failed ones, the ones that printed).
+
+    Each column is allocated once at its full length and filled mode by mode, and the
+    string columns are built from codes, so a 100,000-task pass makes no object per task.
+    """
     import numpy as np
     import pandas as pd
 
-    n = len(tasks)
-    index = np.frombuffer(tasks.index, dtype=np.int64)
-    start = np.frombuffer(tasks.start, dtype=np.float64)
-    end = np.frombuffer(tasks.end, dtype=np.float64)
-    codes = np.frombuffer(tasks.worker, dtype=np.int64)
-    who = tasks.workers
-    item_repr = np.full(n, "", dtype=object)
-    result_repr = np.full(n, "", dtype=object)
-    error = np.full(n, "", dtype=object)
-    output = np.full(n, "", dtype=object)
-    item_bytes = np.full(n, np.nan)
-    result_bytes = np.full(n, np.nan)
-    ok = np.ones(n, dtype=bool)
-    output_bytes = np.zeros(n, dtype=np.int64)
-    if tasks.notes:
-        noted = list(tasks.notes)
-        rows = pd.Index(index).get_indexer(pd.Index(noted))
-        for i, k in zip(noted, rows, strict=True):
-            if k < 0:
-                continue
-            note = tasks.notes[i]
-            item_repr[k] = _short(items[i])
-            item_bytes[k] = _pickled_size(items[i])
-            ok[k] = note.ok
-            error[k] = note.error or ""
-            output[k], output_bytes[k] = note.output, note.output_bytes
-            if note.ok and note.sampled:
-                result_repr[k] = _short(note.result)
-                if note.result_bytes is not None:
-                    result_bytes[k] = note.result_bytes
-    return {
-        "mode": np.full(n, mode, dtype=object), "workers": np.full(n, workers, dtype=np.int64),
-        "sweep": np.full(n, sweep, dtype=bool), "item": index.copy(), "item_repr": item_repr,
-        "start_s": start.copy(), "end_s": end.copy(), "duration_s": end - start,
-        "cpu_s": np.frombuffer(tasks.cpu, dtype=np.float64).copy(),
-        "pid": np.array([w.pid for w in who] or [0], dtype=np.int64)[codes],
-        "thread": np.array([w.thread for w in who] or [""], dtype=object)[codes],
-        "worker": np.array([_worker_label(label, w) for w in who] or [""], dtype=object)[codes],
-        "item_bytes": item_bytes, "result_bytes": result_bytes, "result_repr": result_repr,
-        "ok": ok, "output": output, "output_bytes": output_bytes, "error": error,
-    }
-
-
-def tasks_frame(parts: list[dict[str, Any]]) -> pd.DataFrame:
-    """The tasks frame from the modes' columns: each column joined once, then typed once."""
-    import numpy as np
-    import pandas as pd
-
-    parts = [p for p in parts if len(p["item"])]
+    parts = [p for p in parts if len(p.tasks)]
     if not parts:
         return empty("tasks")
-    data: dict[str, Any] = {}
-    for col, (dtype, _) in COLUMNS["tasks"].items():
-        joined = np.concatenate([p[col] for p in parts])
-        data[col] = pd.Series(joined, dtype=dtype) if dtype == "string" else joined
-        for p in parts:
-            del p[col]  # each mode's copy goes as soon as it is joined
+    n = sum(len(p.tasks) for p in parts)
+    item, pid, workers = (np.empty(n, dtype=np.int64) for _ in range(3))
+    start, end, cpu = (np.empty(n, dtype=np.float64) for _ in range(3))
+    item_bytes, result_bytes = np.full(n, np.nan), np.full(n, np.nan)
+    sweep, ok = np.empty(n, dtype=bool), np.ones(n, dtype=bool)
+    output_bytes = np.zeros(n, dtype=np.int64)
+    texts = {name: _Texts(n) for name in ("mode", "item_repr", "thread", "worker", "result_repr",
+                                          "output", "error")}
+    at = 0
+    for part in parts:
+        tasks = part.tasks
+        rows = slice(at, at + len(tasks))
+        index = np.frombuffer(tasks.index, dtype=np.int64)
+        item[rows] = index
+        start[rows] = np.frombuffer(tasks.start, dtype=np.float64)
+        end[rows] = np.frombuffer(tasks.end, dtype=np.float64)
+        cpu[rows] = np.frombuffer(tasks.cpu, dtype=np.float64)
+        workers[rows], sweep[rows] = part.workers, part.sweep
+        texts["mode"].codes[rows] = texts["mode"].code(part.mode)
+        codes = np.frombuffer(tasks.worker, dtype=np.int64)
+        who = tasks.workers
+        pid[rows] = np.array([w.pid for w in who], dtype=np.int64)[codes] if who else 0
+        for name, labels in (("thread", [w.thread for w in who]),
+                             ("worker", [_worker_label(part.label, w) for w in who])):
+            column = texts[name]
+            if who:
+                column.codes[rows] = np.array([column.code(text) for text in labels],
+                                              dtype=np.int32)[codes]
+        if tasks.notes:
+            noted = list(tasks.notes)
+            found = pd.Index(index).get_indexer(pd.Index(noted))
+            for i, k in zip(noted, found.tolist(), strict=True):
+                if k < 0:
+                    continue
+                note, k = tasks.notes[i], at + k
+                texts["item_repr"].codes[k] = texts["item_repr"].code(_short(items[i]))
+                item_bytes[k] = _pickled_size(items[i])
+                ok[k] = note.ok
+                texts["error"].codes[k] = texts["error"].code(note.error or "")
+                texts["output"].codes[k] = texts["output"].code(note.output)
+                output_bytes[k] = note.output_bytes
+                if note.ok and note.sampled:
+                    texts["result_repr"].codes[k] = texts["result_repr"].code(_short(note.result))
+                    if note.result_bytes is not None:
+                        result_bytes[k] = note.result_bytes
+        at += len(tasks)
+    numbers = {"workers": workers, "sweep": sweep, "item": item, "start_s": start, "end_s": end,
+               "duration_s": end - start, "cpu_s": cpu, "pid": pid, "item_bytes": item_bytes,
+               "result_bytes": result_bytes, "ok": ok, "output_bytes": output_bytes}
+    data = {col: texts[col].series() if col in texts else numbers[col]
+            for col in COLUMNS["tasks"]}
     return pd.DataFrame(data, copy=False)
 
 
 def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
     """All the frames of a run."""
     timings: list[dict[str, Any]] = []
-    tasks: list[dict[str, Any]] = []
+    tasks: list[TaskPart] = []
     functions: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     memory: list[dict[str, Any]] = []
@@ -336,8 +368,7 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         timings += [{**base, "phase": t.phase, "repeat": t.round, "order": t.order,
                      "wall_s": t.wall_s, "cpu_s": t.cpu_s, "others_cpu": t.others_cpu,
                      "spoiled": t.spoiled} for t in m.timings]
-        tasks.append(task_columns(mode, m.spec.workers, m.sweep, m.traits.worker_label, m.tasks,
-                                  raw.items))
+        tasks.append(TaskPart(mode, m.spec.workers, m.sweep, m.traits.worker_label, m.tasks))
         if m.sweep:
             continue
         by_pid = {w.pid: w.address for w in m.tasks.workers if w.address}
@@ -353,7 +384,7 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         memory_lines += memory_line_rows(mode, m.memory_lines, len(m.memory_line_items))
     return {
         "timings": _frame("timings", timings),
-        "tasks": tasks_frame(tasks),
+        "tasks": tasks_frame(tasks, raw.items),
         "functions": _frame("functions", functions),
         "lines": _frame("lines", lines),
         "memory": _frame("memory", memory),

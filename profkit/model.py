@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import pstats
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
@@ -298,11 +299,12 @@ class ModeResult:
     tasks_wall_s: float | None = None
     profile: pstats.Stats | None = None
     #: Items the cProfile pass covered (whole or cut short); empty if it did not run.
-    profile_items: list[int] = field(default_factory=list)
+    profile_items: Sequence[int] = field(default_factory=list)
     #: Of ``profile_items``, those the budget cut short: index -> seconds profiled until the cut.
     profile_cut: dict[int, float] = field(default_factory=dict)
     lines: Any = None
-    line_items: list[int] = field(default_factory=list)
+    #: Items the line pass covered, sorted (an ``array('q')`` from a run: no object per item).
+    line_items: Sequence[int] = field(default_factory=list)
     #: Of ``line_items``, those the budget cut short: index -> seconds traced until the cut.
     line_cut: dict[int, float] = field(default_factory=dict)
     memory: list[MemorySample] = field(default_factory=list)

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from profkit.engine import heap
 from profkit.engine.runner import CPROFILE_ITEMS, Progress, run_workload, sample_every
 from profkit.errors import UsageError
 from profkit.executors.registry import (
@@ -445,6 +446,7 @@ def profile(
         raw = run_workload(wl, options, progress, file_modules=dict(FILE_MODULES))
         with deferred_signals():
             run = build_run(raw, target)
+            heap.release()  # the frames' building copies are gone before the run is saved
             if out_dir is not None:
                 run.save(out_dir)
     return run

@@ -1124,15 +1124,50 @@ def dbl(i):
 
 tiny = Workload(name="tiny", task=dbl, items=list(range(int(os.environ["PROFKIT_SCALE_N"]))))
 """
-SCALE_RUNNER = """\
-import json, resource, sys, time
+#: The child's own peak RSS: the kernel's VmHWM, reset at exec (``ru_maxrss`` is not: a child
+#: spawned by a process that has imported pandas starts from the parent's high-water mark).
+SCALE_PEAK = """\
+def peak_rss():
+    import resource
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+"""
+SCALE_RUNNER = SCALE_PEAK + """\
+import json, sys, time
 t0 = time.perf_counter()
 from profkit.cli import main
 code = main(sys.argv[2:])
-json.dump({"code": code, "wall_s": time.perf_counter() - t0,
-           "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024},
+json.dump({"code": code, "wall_s": time.perf_counter() - t0, "peak_rss_bytes": peak_rss()},
           open(sys.argv[1], "w"))
 """
+
+#: The floor under profkit's peak RSS: the bare ``ProcessPoolExecutor(2).map`` the user would
+#: run over the same items (one item per hand-out; it submits every future up front).
+SCALE_BARE = SCALE_PEAK + """\
+import json, sys
+from concurrent.futures import ProcessPoolExecutor
+from scale_wl import dbl, tiny
+with ProcessPoolExecutor(2) as pool:
+    list(pool.map(dbl, tiny.items))
+json.dump({"peak_rss_bytes": peak_rss()}, open(sys.argv[1], "w"))
+"""
+
+
+def _bare_peak_rss(n: int, workdir: Path) -> int | None:
+    """Peak RSS of the bare processes map over ``n`` tiny items in a fresh interpreter."""
+    stats = workdir / f"bare-{n}.json"
+    (workdir / "scale_bare.py").write_text(SCALE_BARE, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(workdir / "scale_bare.py"), str(stats)], cwd=workdir,
+                          env={**os.environ, "PROFKIT_SCALE_N": str(n)}, capture_output=True, text=True)
+    if proc.returncode != 0 or not stats.is_file():
+        return None
+    return int(json.loads(stats.read_text(encoding="utf-8"))["peak_rss_bytes"])
 
 
 def item_scale(sizes: Sequence[int], workdir: Path, repeat: int = 3,
@@ -1143,7 +1178,8 @@ def item_scale(sizes: Sequence[int], workdir: Path, repeat: int = 3,
     For each N: profkit's own time beyond its timed maps (the rounds and the
     chunksize trial) and the pool start-ups, against those maps; the probe's
     cost per task in sequential mode; the report's size; and the peak RSS of
-    the profkit process. From 1,000,000 items on, only sequential and
+    the profkit process, beside the bare processes map's (below 1,000,000 items). From
+    1,000,000 items on, only sequential and
     processes run, with ``--chunksize auto`` (one item per hand-out would take
     minutes per map). ``extra_args`` go to every ``profkit profile``.
     """
@@ -1190,16 +1226,21 @@ def item_scale(sizes: Sequence[int], workdir: Path, repeat: int = 3,
             "phases": {m: i.get("phase_s") for m, i in meta["modes"].items()},
             "report_bytes": (out / "index.html").stat().st_size,
             "folder_bytes": sum(f.stat().st_size for f in out.rglob("*") if f.is_file()),
-            "peak_rss_bytes": int(own["peak_rss_bytes"]), "error": None,
+            "peak_rss_bytes": int(own["peak_rss_bytes"]),
+            "bare_peak_rss_bytes": None if huge else _bare_peak_rss(n, workdir), "error": None,
         })
     return rows
+
+
+def _mib_or_dash(value: int | None) -> str:
+    return "-" if value is None else f"{value / 2**20:.0f}MB"
 
 
 def print_item_scale(rows: Sequence[dict[str, Any]]) -> None:
     """The cost-against-item-count table, and the 100,000-item targets met or missed."""
     print("\ncost against item count (i * 2 per item; beyond = end to end - timed maps - start-ups)")
     print(f"{'items':>9}  {'end to end':>10}  {'timed maps':>10}  {'beyond':>8}  {'beyond/maps':>11}  "
-          f"{'probe/task':>10}  {'report':>8}  {'folder':>8}  {'peak RSS':>8}")
+          f"{'probe/task':>10}  {'report':>8}  {'folder':>8}  {'peak RSS':>8}  {'bare map RSS':>12}")
     for r in rows:
         if r.get("error"):
             last = [line for line in str(r["error"]).splitlines() if line.strip()][-3:]
@@ -1210,7 +1251,7 @@ def print_item_scale(rows: Sequence[dict[str, Any]]) -> None:
               f"{r['beyond_s']:>7.1f}s  {r['beyond_per_map']:>10.2f}x  "
               f"{probe if probe is not None else float('nan'):>8.2f}µs  "
               f"{r['report_bytes'] / 2**20:>6.2f}MB  {r['folder_bytes'] / 2**20:>6.1f}MB  "
-              f"{r['peak_rss_bytes'] / 2**20:>6.0f}MB")
+              f"{r['peak_rss_bytes'] / 2**20:>6.0f}MB  {_mib_or_dash(r.get('bare_peak_rss_bytes')):>12}")
     at = next((r for r in rows if r["items"] == 100_000 and not r.get("error")), None)
     if at is None:
         return

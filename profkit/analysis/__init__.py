@@ -80,6 +80,22 @@ stores under ``analysis`` and what every renderer reads. Its shape::
     }
 """
 
-from profkit.analysis.summary import analyse
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from profkit.analysis.summary import analyse
+
+
+def __getattr__(name: str) -> object:
+    """``analyse``, imported on first use: the engine imports pure helpers from this package
+    (``verdict``, ``stats``) and must not pull pandas into the run's parent before the maps."""
+    if name == "analyse":
+        from profkit.analysis.summary import analyse
+
+        return analyse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["analyse"]

@@ -21,6 +21,7 @@ import pickle
 import random
 import time
 import traceback
+from array import array
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -39,7 +40,7 @@ from profkit.collectors.worker import (
     resolve_line_functions,
     run_batch,
 )
-from profkit.engine import chunks
+from profkit.engine import chunks, heap
 from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter, current_children
 from profkit.engine.rounds import Contender, run_rounds
@@ -411,7 +412,7 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
         wall = time.perf_counter() - t0
     result = mode.result
     result.phases["cprofile"] = wall
-    result.profile_items = sorted(r.index for p in payloads for r in p.records)
+    result.profile_items = array("q", sorted(r.index for p in payloads for r in p.records))
     result.profile_cut = {i: s for p in payloads for i, s in p.cut.items()}
     result.profile = merge.merge_profiles([p.profile for p in payloads if p.profile])
 
@@ -430,7 +431,7 @@ def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
                for batch in batches]
     payloads = [h.result(timeout=mode.deadline.remaining()) for h in handles]
     mode.result.phases["lines"] = time.perf_counter() - t0
-    mode.result.line_items = sorted(r.index for p in payloads for r in p.records)
+    mode.result.line_items = array("q", sorted(r.index for p in payloads for r in p.records))
     mode.result.line_cut = {i: s for p in payloads for i, s in p.cut.items()}
     mode.result.lines = merge.merge_lines([p.lines for p in payloads])
 
@@ -600,15 +601,18 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
             say(f"{mode.spec}: warm-up, probing each task, sampling memory")
             mode.attempt(lambda m=mode: _probe(m, workload, items, options))  # type: ignore[misc]
 
+    heap.release()  # the probes' payloads are merged: the maps start from what is live
     if options.chunksize_auto:
         chunks.apply_auto(modes, len(items), say)
     live: list[Contender] = [m for m in modes if m.live]
     raw.rounds = run_rounds(live, items, workload.task, options, say, rng, foreign_pids=foreign)
+    heap.release()
     # not part of the rounds: the advised chunksize for tiny tasks, timed against the mode's own
     chunks.try_advised(modes, items, workload.task, say)
     for mode in modes:
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
 
+    heap.release()  # the maps' futures are gone: the passes start from what is live
     reference = next((m for m in modes if m.reference and m.live), None)
     durations = reference.result.tasks.durations() if reference is not None else {}
     for mode in modes:
@@ -632,6 +636,8 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
     for mode in modes:
         if mode is not reference:
             mode.close()
+    del durations
+    heap.release()  # the passes' payloads are merged: frames and report start from what is live
 
 
 __all__ = ["Mode", "Progress", "run_workload", "traits_of"]

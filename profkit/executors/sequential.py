@@ -37,6 +37,8 @@ class DaemonThread:
                 future.set_result(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
                 future.set_exception(exc)
+            # the job's items and result would otherwise stay alive until the next job
+            del job, future, fn, args
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         future: Future[Any] = Future()

@@ -30,6 +30,11 @@ MIN_GAP_S = 1e-6  # gaps shorter than this are not drawn
 TRACE_TASKS = 200_000
 
 
+#: The tasks frame's columns a trace reads: one mode's rows are copied with these only.
+_TRACE_COLUMNS = ("mode", "pid", "thread", "worker", "item", "start_s", "end_s", "duration_s",
+                  "cpu_s", "ok", "item_repr", "result_repr", "error")
+
+
 def _finite(value: Any) -> float | None:
     number = float(value)
     return number if math.isfinite(number) else None
@@ -70,7 +75,9 @@ def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
     """The events of :func:`chrome_trace`, one at a time (a large pass need not sit in memory)."""
     info = mode_meta or {}
     traits = info.get("traits") or {}
-    mine = tasks[(tasks["mode"] == mode) & ~tasks["sweep"].astype(bool)].sort_values("start_s")
+    shown = [c for c in _TRACE_COLUMNS if c in tasks.columns]
+    mine = tasks.loc[(tasks["mode"] == mode) & ~tasks["sweep"].astype(bool), shown]
+    mine = mine.sort_values("start_s")
     startup = float(info.get("startup_s") or 0.0) if traits.get("parallel", True) else 0.0
     wall = info.get("tasks_wall_s")
     pass_end = float(wall) if wall is not None else (float(mine["end_s"].max()) if not mine.empty else 0.0)
@@ -98,13 +105,8 @@ def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
         if len(mine) > TRACE_TASKS:
             yield from _blocks(group, pid, tid, startup, -(-len(mine) // TRACE_TASKS))
             cursor = float(group["end_s"].max())
-            columns: list[list[Any]] = [[] for _ in range(9)]
-        else:
-            columns = [group[c].tolist() for c in ("start_s", "end_s", "item", "ok", "cpu_s",
-                                                   "duration_s", "item_repr", "result_repr",
-                                                   "error")]
-        for start, end, item, ok, cpu_s, duration_s, item_repr, result_repr, error in zip(
-                *columns, strict=True):
+            group = group.iloc[:0]
+        for start, end, item, ok, cpu_s, duration_s, item_repr, result_repr, error in _rows(group):
             if start - cursor > MIN_GAP_S:
                 kind = "dispatch" if cursor == 0.0 else "idle"
                 label = "waiting for the first task" if kind == "dispatch" else "idle between tasks"
@@ -133,6 +135,16 @@ def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
             yield _slice(f"GC gen {int(row.generation)}", "gc", int(key[0]),
                          tids[(int(key[0]), str(key[1]))], startup + float(row.start_s),
                          float(row.duration_s), {"collected": int(row.collected)})
+
+
+def _rows(group: pd.DataFrame, chunk: int = 10_000) -> Iterator[tuple[Any, ...]]:
+    """The rows a slice per task needs, as Python values, ``chunk`` rows at a time (the
+    lists of a whole 100,000-task worker would hold tens of MB at once)."""
+    names = ("start_s", "end_s", "item", "ok", "cpu_s", "duration_s", "item_repr",
+             "result_repr", "error")
+    for k in range(0, len(group), chunk):
+        part = group.iloc[k:k + chunk]
+        yield from zip(*(part[c].tolist() for c in names), strict=True)
 
 
 def _ok_blocks(group: pd.DataFrame, pid: int, tid: int, startup: float,
@@ -227,8 +239,7 @@ def write_traces(run: Run, directory: str | os.PathLike[str]) -> dict[str, str]:
         return {}
     modes_meta = (run.meta or {}).get("modes") or {}
     out: dict[str, str] = {}
-    main = tasks[~tasks["sweep"].astype(bool)]
-    for mode in dict.fromkeys(main["mode"].astype(str)):
+    for mode in dict.fromkeys(tasks.loc[~tasks["sweep"].astype(bool), "mode"].astype(str)):
         if not mode.replace("_", "").isalnum():
             continue  # the mode names a file: only plain names
         events = trace_events(tasks, mode, modes_meta.get(mode), (run.frames or {}).get("gc"))

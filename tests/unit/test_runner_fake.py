@@ -217,7 +217,7 @@ def test_profilers_run_in_the_fake_workers_and_merge(fakes):
     profiled = [idx for c, idx in batches if c == CPROFILE]
     assert sorted(i for b in profiled for i in b) == list(range(len(ITEMS)))
     assert 1 <= len(profiled) <= 2
-    assert modes["fake"].profile_items == list(range(len(ITEMS)))
+    assert list(modes["fake"].profile_items) == list(range(len(ITEMS)))
 
 
 def test_a_task_that_fails_fails_its_mode_with_the_item(fakes):

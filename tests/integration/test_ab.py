@@ -23,20 +23,13 @@ def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
     modes = {m["mode"]: m for m in comparison["modes"]}
     assert set(modes) == {"sequential", "threads", "processes"}
     rounds_a = json.loads((out / "A" / "run.json").read_text())["rounds"]
-    busy = any(r["spoiled"] for r in rounds_a)
+    busy = sum(not r["spoiled"] for r in rounds_a) < 2
     for mode, change in modes.items():
         assert change["paired"] is True
         assert change["verdict"] == "slower", (mode, change)
-        assert change["change_pct"] > 10, (mode, change)
-        if not busy:  # wall time tells the work's 30% only when the machine gave the run its cores
-            assert change["change_pct"] < 60, (mode, change)
-    # the work is 30% more in CPU time, busy machine or not (~40 ms a map: a 10 ms tick is 25%)
-    cpu = run_cli("compare", str(out / "A"), str(out / "B"), "--measure", "cpu", "--no-html", "--json")
-    assert cpu.returncode == 0, cpu.stderr
-    by_cpu = {m["mode"]: m for m in json.loads(cpu.stdout)["modes"]}
-    assert set(by_cpu) == set(modes)
-    for mode, change in by_cpu.items():
-        assert change["measure"] == "cpu" and 10 < change["change_pct"] < 60, (mode, change)
+        assert 10 < change["change_pct"] < 60, (mode, change)
+        if not busy:  # a quiet machine: wall time, the pairing cancels what load there was
+            assert change["measure"] == "wall", (mode, change)
     for side in ("A", "B"):
         data = json.loads((out / side / "run.json").read_text())
         assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
@@ -46,6 +39,8 @@ def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
     assert rounds_a == rounds_b and 3 <= len(rounds_a) <= 15
     assert all(sorted(r["order"]) == sorted(f"{s} {m}" for s in "AB" for m in modes) for r in rounds_a)
     assert (out / "ab.html").is_file() and (out / "ab.json").is_file()
+    again = run_cli("compare", str(out / "A"), str(out / "B"), "--no-html")
+    assert again.returncode == 0, again.stderr
     assert run_cli("report", str(out / "B")).returncode == 0
 
 

@@ -22,14 +22,19 @@ def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
     comparison = json.loads(result.stdout)
     modes = {m["mode"]: m for m in comparison["modes"]}
     assert set(modes) == {"sequential", "threads", "processes"}
+    rounds_a = json.loads((out / "A" / "run.json").read_text())["rounds"]
+    busy = sum(not r["spoiled"] for r in rounds_a) < 2
     for mode, change in modes.items():
         assert change["paired"] is True
         assert change["verdict"] == "slower", (mode, change)
         assert 10 < change["change_pct"] < 60, (mode, change)
+        if not busy:  # a quiet machine: wall time, the pairing cancels what load there was
+            assert change["measure"] == "wall", (mode, change)
     for side in ("A", "B"):
         data = json.loads((out / side / "run.json").read_text())
         assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
-    rounds_a = json.loads((out / "A" / "run.json").read_text())["rounds"]
+        if busy:  # other programs took the cores: the run says so
+            assert any("set aside" in w for w in data["analysis"]["warnings"]), data["analysis"]["warnings"]
     rounds_b = json.loads((out / "B" / "run.json").read_text())["rounds"]
     assert rounds_a == rounds_b and 3 <= len(rounds_a) <= 15
     assert all(sorted(r["order"]) == sorted(f"{s} {m}" for s in "AB" for m in modes) for r in rounds_a)

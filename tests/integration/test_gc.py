@@ -58,9 +58,8 @@ def test_processes_speedup_matches_the_bare_code_under_each_gc_policy(tmp_path, 
     assert f"GC was <b>{policy}</b> during the timed maps" in html
 
 
-def test_gc_share_in_sequential_matches_gc_callbacks_measured_bare(tmp_path):
-    run = profile(FLOATS, modes="sequential,processes", workers=2, repeat=2, line_budget=0.05,
-                  out=tmp_path / "run")
+def _bare_gc_share() -> float:
+    """GC's share of a plain GC-on serial map, timed by gc callbacks around each collection."""
     spent: list[float] = []
     started: list[float] = []
 
@@ -75,10 +74,19 @@ def test_gc_share_in_sequential_matches_gc_callbacks_measured_bare(tmp_path):
         total = _plain(lambda: [bm_float(n) for n in ITEMS], gc_on=True)
     finally:
         gc.callbacks.remove(callback)
-    bare_share = sum(spent) / total
+    return sum(spent) / total
+
+
+def test_gc_share_in_sequential_matches_gc_callbacks_measured_bare(tmp_path):
+    # bare shares before and after: a long session's heap and a busy machine move the share, and
+    # the check allows the bare code's own spread around the run, never less than 0.05
+    bare = [_bare_gc_share() for _ in range(2)]
+    run = profile(FLOATS, modes="sequential,processes", workers=2, repeat=2, line_budget=0.05,
+                  out=tmp_path / "run")
+    bare += [_bare_gc_share() for _ in range(2)]
     share = run.analysis["modes"]["sequential"]["gc"]["share"]
-    assert bare_share > 0.05, "bm_float should spend a real share of its time in GC"
-    assert abs(share - bare_share) <= 0.05, (share, bare_share)
+    assert min(bare) > 0.05, "bm_float should spend a real share of its time in GC"
+    assert min(bare) - 0.05 <= share <= max(bare) + 0.05, (share, bare)
     frame = run.frames["gc"]
     assert set(frame["mode"]) == {"sequential", "processes"}
     workers = set(frame.query("mode == 'processes'")["worker"])

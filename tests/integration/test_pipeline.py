@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from profkit.frames import COLUMNS
+from tests.fixtures.bare import gil_cores, quiet
 
 
 def test_processes_profile_holds_the_work_done_in_the_workers(small_primes_run):
@@ -60,15 +61,21 @@ def test_analysis_has_speedups_bounds_and_overheads_that_add_up(small_primes_run
     parts = o["startup_s"] + o["dispatch_s"] + o["busy_s"] + o["imbalance_s"] + o["collect_s"]
     assert parts == pytest.approx(o["startup_s"] + o["pass_wall_s"], rel=1e-6)
     assert o["error_pct"] is not None
-    assert a["classification"]["kind"] == "cpu-bound"
+    if quiet(small_primes_run.meta["rounds"]):
+        assert a["classification"]["kind"] == "cpu-bound"
+    else:  # waiting for a core looks like waiting: the run says its CPU/wait split may be off
+        assert any("set aside" in w for w in a["warnings"]), a["warnings"]
     assert a["bottlenecks"][0]["name"] == "is_prime"
     assert any(row["source"].strip().startswith("if n % i == 0") for row in a["hot_lines"])
 
 
 def test_threads_show_no_real_gain_on_pure_python(small_primes_run):
     threads = small_primes_run.analysis["modes"]["threads"]
-    assert threads["speedup"] < 1.15
-    assert small_primes_run.analysis["classification"]["gil_bound"]
+    if quiet(small_primes_run.meta["rounds"]):
+        assert threads["speedup"] < 1.15
+        assert small_primes_run.analysis["classification"]["gil_bound"]
+    # on any machine: CPU seconds over wall seconds of each threads map, the cores it kept busy
+    assert max(gil_cores(small_primes_run.frames["timings"])) < 1.15
 
 
 def test_run_json_records_status_start_method_and_format(small_primes_run):
@@ -96,4 +103,5 @@ def test_the_item_size_card_describes_the_pool_whose_workers_compute_side_by_sid
     grain, processes = a["granularity"], a["modes"]["processes"]
     assert grain["workers"] == 2
     assert grain["bound"] == pytest.approx(processes["bound"])
-    assert grain["bound"] > a["modes"]["threads"]["bound"]
+    if quiet(small_primes_run.meta["rounds"]):  # the GIL's 1x cap needs the work called CPU-bound
+        assert grain["bound"] > a["modes"]["threads"]["bound"]

@@ -1,7 +1,5 @@
 """``python -m profkit``."""
 
-import sys
+from profkit.cli import entry
 
-from profkit.cli import main
-
-sys.exit(main())
+entry()

@@ -121,30 +121,51 @@ class MemorySampler:
         self._proc: subprocess.Popen[bytes] | None = None
         self._path: Path | None = None
         self._t0 = 0.0
+        self._closed = False
 
-    def __enter__(self) -> MemorySampler:
+    def start(self) -> MemorySampler:
+        """Start the sampler process without waiting for it: it boots (about 0.1 s of imports)
+        while other work goes on, and samples nothing until the block is entered."""
+        if self._proc is not None or self.error is not None:
+            return self
         import profkit
 
         root = str(Path(profkit.__file__).resolve().parent.parent)
         fd, name = tempfile.mkstemp(prefix="profkit-mprof-", suffix=".dat")
         os.close(fd)
         self._path = Path(name)
-        self._t0 = time.time()
         args = [sys.executable, "-c", _BOOT, root, f"{self.interval!r}", name, str(os.getpid()),
                 self.title.replace("\n", " "), *map(str, self.extra_pids)]
         try:
             self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, close_fds=True)
-            assert self._proc.stdout is not None
-            ready, _, _ = select.select([self._proc.stdout], [], [], READY_TIMEOUT_S)
-            line = self._proc.stdout.readline() if ready else b""
-            if line.strip() != b"ready":
-                raise RuntimeError(f"it did not start within {READY_TIMEOUT_S:g} s" if not ready
-                                   else self._last_error())
+        except OSError as exc:
+            self.error = f"the memory sampler process failed: {exc}"
+        return self
+
+    def __enter__(self) -> MemorySampler:
+        self.start()
+        self._t0 = time.time()
+        if self._proc is None:
+            return self
+        try:
+            self._expect(b"ready")  # booted
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(b"go\n")
+            self._proc.stdin.flush()
+            self._expect(b"sampling")  # the first sample is taken: the block may run
         except (OSError, RuntimeError) as exc:
             self.error = f"the memory sampler process failed: {exc}"
             self._kill()
         return self
+
+    def _expect(self, word: bytes) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], READY_TIMEOUT_S)
+        line = self._proc.stdout.readline() if ready else b""
+        if line.strip() != word:
+            raise RuntimeError(f"it did not start within {READY_TIMEOUT_S:g} s" if not ready
+                               else self._last_error())
 
     def _last_error(self) -> str:
         assert self._proc is not None and self._proc.stderr is not None
@@ -158,6 +179,13 @@ class MemorySampler:
             self._proc.wait(timeout=5)
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the sampler (started or entered) and collect its samples; once."""
+        if self._closed:
+            return
+        self._closed = True
         proc = self._proc
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(OSError):
@@ -209,7 +237,8 @@ def _descendants(pids: list[int]) -> list[int]:
 
 
 def sampler_main(argv: list[str]) -> None:
-    """Sample until a line (or EOF) arrives on stdin; write the ``.dat`` as it goes.
+    """Boot, say "ready", wait for "go"; then sample until a line (or EOF) arrives on stdin,
+    writing the ``.dat`` as it goes ("sampling" once the first sample is written).
 
     argv: interval, output path, parent pid, title, worker pids...
     """
@@ -229,6 +258,10 @@ def sampler_main(argv: list[str]) -> None:
         except Exception:  # noqa: BLE001 - psutil.NoSuchProcess and kin: the process is gone
             return None
 
+    sys.stdout.write("ready\n")  # booted: wait for the block to start
+    sys.stdout.flush()
+    if sys.stdin.readline().strip() != "go":
+        return  # EOF: the parent closed without a block (or died)
     children: list[int] = []
     scanned = -CHILD_RESCAN_S
     with open(path, "w", encoding="utf-8") as out:
@@ -252,7 +285,7 @@ def sampler_main(argv: list[str]) -> None:
                 out.write(f"CHLD {pid} {mib:.6f} {stamp:.4f}\n")
             if tick == 0:
                 out.flush()
-                sys.stdout.write("ready\n")
+                sys.stdout.write("sampling\n")
                 sys.stdout.flush()
             if stop:
                 break

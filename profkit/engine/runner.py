@@ -351,12 +351,20 @@ def memory_line_subset(durations: dict[int, float], n_items: int, workers: int, 
     return sorted(chosen), spent / workers_used
 
 
-def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options) -> None:
-    """The tasks pass: per-item timeline with memory sampling; raise on the first failed item."""
+def memory_sampler(mode: Mode, workload: Workload, options: Options) -> MemorySampler:
+    """The sampler of a mode's probe: the parent and the mode's workers."""
+    return MemorySampler(interval=options.memory_interval_s, extra_pids=mode.executor.worker_pids(),
+                         title=f"profkit {workload.name} {mode.name}")
+
+
+def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options,
+           sampler: MemorySampler | None = None) -> None:
+    """The tasks pass: per-item timeline with memory sampling; raise on the first failed item.
+
+    ``sampler``: one already started (booting while other modes' probes ran), or None.
+    """
     result = mode.result
-    sampler = MemorySampler(interval=options.memory_interval_s,
-                            extra_pids=mode.executor.worker_pids(),
-                            title=f"profkit {workload.name} {mode.name}")
+    sampler = sampler or memory_sampler(mode, workload, options)
     size = probe_batch_size(len(items), mode.spec.workers, options.chunksize)
     with sampler:
         payloads, t0, wall = run_pass(mode, workload, items, list(range(len(items))), TASKS,
@@ -596,10 +604,17 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
             continue
         _start(mode, workload, say)
 
-    for mode in modes:
-        if mode.live:
-            say(f"{mode.spec}: warm-up, probing each task, sampling memory")
-            mode.attempt(lambda m=mode: _probe(m, workload, items, options))  # type: ignore[misc]
+    # every probe's sampler boots at once, in the background: no mode waits for its own
+    samplers = {id(m): memory_sampler(m, workload, options).start() for m in modes if m.live}
+    try:
+        for mode in modes:
+            if mode.live:
+                say(f"{mode.spec}: warm-up, probing each task, sampling memory")
+                mode.attempt(lambda m=mode: _probe(m, workload, items, options,  # type: ignore[misc]
+                                                   samplers[id(m)]))
+    finally:
+        for sampler in samplers.values():
+            sampler.close()
 
     heap.release()  # the probes' payloads are merged: the maps start from what is live
     if options.chunksize_auto:

@@ -57,11 +57,13 @@ class LoadMeter:
 
     @staticmethod
     def _cpu(pids: set[int]) -> dict[int, float]:
+        """CPU seconds of each process, with its exited (reaped) children's: a memory sampler
+        or a task's own process that ended between two scans is still profkit's."""
         out: dict[int, float] = {}
         for pid in pids:
             with contextlib.suppress(psutil.Error):
                 times = psutil.Process(pid).cpu_times()
-                out[pid] = times.user + times.system
+                out[pid] = times.user + times.system + times.children_user + times.children_system
         return out
 
     def start(self) -> None:
@@ -91,4 +93,8 @@ class LoadMeter:
                 with contextlib.suppress(psutil.Error):
                     if psutil.Process(pid).create_time() >= self._wall0 - 0.01:
                         own += cpu
+        for pid, cpu in self._own0.items():
+            if pid not in own1:  # gone: its whole CPU now counts in its parent's children time
+                own -= cpu
+        self._own0 = {}
         return max(0.0, (machine1 - self._machine0) - own) / wall

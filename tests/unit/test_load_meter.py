@@ -27,3 +27,29 @@ def test_a_child_busy_before_the_first_round_is_not_other_programs():
         child.wait()
     # the busy child is one core: counted as other programs' only where it was declared foreign
     assert others - mine > 0.6, (mine, others)
+
+
+@pytest.mark.skipif(_machine_busy_s() is None, reason="needs /proc/stat (Linux)")
+def test_a_child_that_ran_and_exited_between_two_scans_is_profkit_s():
+    import os
+    import resource
+
+    meter = LoadMeter()
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    me0 = os.times()
+    machine0 = _machine_busy_s()
+    t0 = time.perf_counter()
+    meter.start()
+    # a memory sampler's life: started, busy, gone before the meter looks again
+    subprocess.run([sys.executable, "-c", "import time\nend = time.process_time() + 0.6\n"
+                    "while time.process_time() < end: pass"], check=True)
+    others = meter.stop()
+    wall = time.perf_counter() - t0
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    me1 = os.times()
+    child_cpu = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
+    own_cpu = (me1.user + me1.system) - (me0.user + me0.system)
+    assert child_cpu > 0.5  # the child did burn its 0.6 s
+    # independently: the machine's busy time less this process's and the child's own
+    expected = max(0.0, _machine_busy_s() - machine0 - own_cpu - child_cpu) / wall
+    assert abs(others - expected) < 0.2, (others, expected, child_cpu)

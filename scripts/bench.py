@@ -527,6 +527,9 @@ def figure_cprofile(raw: dict[str, Any]) -> Figure:
     rows = []
     for r in _rounds(raw, "bare", "profkit", "hooks"):
         pass_s = _phase(r["profkit"], "sequential", "cprofile")
+        budget = (((r["profkit"].get("meta") or {}).get("options") or {}).get("profile_budget_s"))
+        if budget is not None:  # a default run profiles items up to its budget, not a full map
+            continue
         if pass_s and r["bare"]["serial_s"] and r["hooks"]["bare"]:
             rows.append({"bare_s": r["bare"]["serial_s"], "profkit_cprofile_s": pass_s,
                          "profkit_timing_s": _profkit_walls(r["profkit"], "sequential"),

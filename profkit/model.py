@@ -359,10 +359,10 @@ class Precision:
 
 
 #: Seconds the line pass may take per mode (traced time, estimated before it runs).
-DEFAULT_LINE_BUDGET_S = 0.5
+DEFAULT_LINE_BUDGET_S = 0.3
 #: Seconds of wall time each profiling worker of the cProfile pass may take per mode (None:
 #: the whole map).
-DEFAULT_PROFILE_BUDGET_S: float | None = 0.3
+DEFAULT_PROFILE_BUDGET_S: float | None = 0.2
 #: Seconds the memory-lines pass (memory_profiler, far slower) may take per mode.
 DEFAULT_MEMORY_LINE_BUDGET_S = 2.0
 #: Seconds between two memory samples.

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, target_required: bool = Tr
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """How to run and measure: shared by ``profile``, ``ab`` and ``%profkit``."""
-    from profkit.model import DEFAULT_PROFILE_BUDGET_S
+    from profkit.model import DEFAULT_LINE_BUDGET_S, DEFAULT_PROFILE_BUDGET_S
     parser.add_argument("--modes", help="comma-separated: sequential, threads[:N], processes[:N], "
                         "pool[:N] (multiprocessing.Pool), dask[:N] "
                         "(default: sequential,threads,processes)")
@@ -51,7 +51,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         "name (in the task's module) or module:qualname")
     parser.add_argument("--line-budget", help="seconds the line_profiler pass may take per mode: "
                         "the cheapest items whose traced time (about 9x their plain time) fits, "
-                        "at least one (default: 0.5)")
+                        f"at least one (default: {DEFAULT_LINE_BUDGET_S:g})")
     parser.add_argument("--profile-budget", help="seconds of wall time each worker's cProfile "
                         "pass may take per mode, on items from across the list; the item running "
                         "then is cut, its calls exact up to the cut; 'all' profiles the whole "

@@ -250,9 +250,12 @@ class Bench:
         return f"{CHILDREN / 'small_primes.py'}:SMALL_PRIMES"
 
     def cli_run(self) -> dict[str, Any]:
-        """A default ``profkit profile TARGET --out TMP --quiet``, its parent's RSS sampled every 20 ms."""
+        """A default ``profkit profile TARGET --out TMP --quiet``, its parent's RSS sampled every 20 ms
+        (with ``--quick``, its cProfile pass covers every item: figure 2 has no other round)."""
         out_dir = self.workdir / "cli-run"
         cmd = [*procs.command("profkit"), "profile", self.cli_target(), "--out", str(out_dir), "--quiet"]
+        if self.cfg.quick:  # its one round must serve figure 2 too: a full cProfile pass
+            cmd += ["--profile-budget", "all"]
         result = procs.run_sampled(cmd, self.workdir, self.cfg.child_timeout_s)
         result["cmd"] = cmd
         result["out"] = str(out_dir)

@@ -372,6 +372,8 @@ DEFAULT_MIN_ROUNDS = 3
 DEFAULT_MAX_ROUNDS = 25
 #: Auto mode starts no new round after this many seconds of rounds (once it has ``min_rounds``).
 DEFAULT_MAX_ROUNDS_S = 4.0
+#: ``profkit ab`` is a gate: a change must be told from noise, so its rounds may go on longer.
+DEFAULT_AB_MAX_ROUNDS_S = 10.0
 #: A round is spoiled when other programs used more than this share of a core during it.
 DEFAULT_SPOILED_CORES = 0.35
 

@@ -25,6 +25,7 @@ from profkit.executors.registry import (
 )
 from profkit.frames import build_frames, prediction_frame
 from profkit.model import (
+    DEFAULT_AB_MAX_ROUNDS_S,
     DEFAULT_LINE_BUDGET_S,
     DEFAULT_MAX_ROUNDS,
     DEFAULT_MAX_ROUNDS_S,
@@ -473,7 +474,7 @@ def ab(
     repeat: int | str | None = None,
     precision: float | str = DEFAULT_PRECISION,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
-    max_time: float | None = DEFAULT_MAX_ROUNDS_S,
+    max_time: float | None = DEFAULT_AB_MAX_ROUNDS_S,
     chunksize: int | str | None = None,
     lines: Sequence[str] | str = (),
     out: str | os.PathLike[str] | None = None,

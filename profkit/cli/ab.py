@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from profkit.cli.profile import prepare, progress_plan
     from profkit.cli.progress import make_progress
     from profkit.config import load_config
+    from profkit.model import DEFAULT_AB_MAX_ROUNDS_S
     from profkit.pipeline import ab
     from profkit.render.compare_html import render as render_html
     from profkit.render.compare_text import format_text
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     fail_above = _percent(args.fail_above, "--fail-above")
     min_effect = _percent(args.min_effect, "--min-effect") or 0.0
     args.target = args.target_a
-    workload_a, kwargs, out = prepare(args, name=args.target_a)
+    workload_a, kwargs, out = prepare(args, name=args.target_a, max_time_default=DEFAULT_AB_MAX_ROUNDS_S)
     workload_b = resolve(args.target_b, load_config().get("workloads", []))
     if not args.out:
         out = kwargs["out"] = claim_fresh_run_dir(out.with_name(f"ab-{out.name}"))

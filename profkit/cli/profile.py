@@ -39,7 +39,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-rounds", help="for --repeat auto: at most this many rounds "
                         "(default: 25)")
     parser.add_argument("--max-time", help="for --repeat auto: start no new round after this many "
-                        "seconds of rounds (default: 10)")
+                        "seconds of rounds, once there are 3 (default: 4; profkit ab: 10)")
     parser.add_argument("--gc", choices=("off", "on"), help="garbage collection while the maps "
                         "are timed, in every mode: off, as timeit does, or on, as a plain run "
                         "(default: off); GC's own share is measured either way")
@@ -99,7 +99,8 @@ def _timeout(text: str | None) -> float | None:
 
 
 def prepare(args: argparse.Namespace, workload: Workload | None = None,
-            name: str | None = None) -> tuple[Workload, dict[str, Any], Path]:
+            name: str | None = None,
+            max_time_default: float | None = None) -> tuple[Workload, dict[str, Any], Path]:
     """The workload, :func:`profkit.profile`'s keyword arguments and the run folder.
 
     Flags win over ``[tool.profkit]``. ``workload`` replaces ``args.target``
@@ -143,7 +144,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
     profile_budget = args.profile_budget if args.profile_budget is not None else \
         config.get("profile_budget", DEFAULT_PROFILE_BUDGET_S)
     max_time = _float(args.max_time, "--max-time") if args.max_time else \
-        config.get("max_time", DEFAULT_MAX_ROUNDS_S)
+        config.get("max_time", max_time_default or DEFAULT_MAX_ROUNDS_S)
     max_rounds = parse_positive_int(args.max_rounds, "--max-rounds") if args.max_rounds else \
         config.get("max_rounds", DEFAULT_MAX_ROUNDS)
     out = (Path(args.out) if args.out else

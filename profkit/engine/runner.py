@@ -400,6 +400,18 @@ def cprofile_items(n_items: int) -> list[int]:
     return list(range(0, n_items, sample_every(n_items, CPROFILE_ITEMS)))
 
 
+def _run_budgeted(mode: Mode, workload: Workload, items: list[Any], batches: list[list[int]],
+                  collector: str, names: tuple[str, ...], budget_s: float) -> tuple[list[Payload], float]:
+    """One batch per profiling worker, each stopping at ``budget_s``; the payloads and the wall time."""
+    traits = mode.executor.traits
+    t0 = time.perf_counter()
+    handles = [mode.executor.submit(run_batch, workload.task, [(i, items[i]) for i in batch],
+                                    collector, names, traits.ships_pickles, budget_s)
+               for batch in batches]
+    payloads = [h.result(timeout=mode.deadline.remaining()) for h in handles]
+    return payloads, time.perf_counter() - t0
+
+
 def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options,
               durations: dict[int, float]) -> None:
     """cProfile inside the workers: the whole map, or items from across it until the budget."""
@@ -412,12 +424,7 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
     else:
         batches = budget_batches(spread_order(chosen), durations, mode.spec.workers, budget,
                                  CPROFILE_SLOWDOWN, parallel=traits.parallel and not traits.shares_gil)
-        t0 = time.perf_counter()
-        handles = [mode.executor.submit(run_batch, workload.task, [(i, items[i]) for i in batch],
-                                        CPROFILE, (), traits.ships_pickles, budget)
-                   for batch in batches]
-        payloads = [h.result(timeout=mode.deadline.remaining()) for h in handles]
-        wall = time.perf_counter() - t0
+        payloads, wall = _run_budgeted(mode, workload, items, batches, CPROFILE, (), budget)
     result = mode.result
     result.phases["cprofile"] = wall
     result.profile_items = array("q", sorted(r.index for p in payloads for r in p.records))
@@ -428,17 +435,12 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
 def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
            durations: dict[int, float]) -> None:
     """line_profiler inside the workers, each tracing worker stopping at the budget in wall time."""
-    executor = mode.executor
-    traits = executor.traits
+    traits = mode.executor.traits
     batches = line_batches(durations, len(items), mode.spec.workers, options.line_budget_s,
                            parallel=traits.parallel and not traits.shares_gil)
     names = tuple(dict.fromkeys([*options.line_names, *options.memory_line_names]))
-    t0 = time.perf_counter()
-    handles = [executor.submit(run_batch, workload.task, [(i, items[i]) for i in batch], LINES,
-                               names, traits.ships_pickles, options.line_budget_s)
-               for batch in batches]
-    payloads = [h.result(timeout=mode.deadline.remaining()) for h in handles]
-    mode.result.phases["lines"] = time.perf_counter() - t0
+    payloads, mode.result.phases["lines"] = _run_budgeted(mode, workload, items, batches, LINES,
+                                                          names, options.line_budget_s)
     mode.result.line_items = array("q", sorted(r.index for p in payloads for r in p.records))
     mode.result.line_cut = {i: s for p in payloads for i, s in p.cut.items()}
     mode.result.lines = merge.merge_lines([p.lines for p in payloads])

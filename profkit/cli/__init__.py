@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 from typing import NoReturn
@@ -69,7 +70,18 @@ def _terminate(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
         return
+    if getattr(_fork_masks, "in_hooks", False):
+        # Raised inside os.fork()'s at-fork hooks, the KeyboardInterrupt would be printed and
+        # dropped by CPython, and the run would go on to exit 0: send the SIGTERM again, to land
+        # once fork() has returned.
+        threading.Thread(target=_send_terminate_again, name="profkit-sigterm", daemon=True).start()
+        return
     raise KeyboardInterrupt
+
+
+def _send_terminate_again() -> None:
+    time.sleep(0.005)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _is_profkit_handler(handler: object) -> bool:
@@ -89,14 +101,19 @@ def _before_fork() -> None:
     pending until the child has its default handler back.
     """
     if _is_profkit_handler(signal.getsignal(signal.SIGTERM)):
+        _fork_masks.in_hooks = True
         _fork_masks.held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
 
 
 def _release_after_fork() -> None:
+    """Restore the mask; a SIGTERM held during the fork is handled here (see :func:`_terminate`)."""
     held = getattr(_fork_masks, "held", None)
     if held is not None:
         _fork_masks.held = None
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        finally:
+            _fork_masks.in_hooks = False
 
 
 def _after_fork_in_child() -> None:

@@ -45,6 +45,10 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "duration_s": ("float64", "end - start"),
         "cpu_s": ("float64", "CPU seconds of the worker thread during the task (tasks under 20 µs "
                   "share one reading of the CPU clock, in proportion to their wall time)"),
+        "queued_s": ("float64", "seconds the task was ready to run but waited for a core, as the "
+                     "kernel counts it (/proc/thread-self/schedstat; shared among tasks like "
+                     "cpu_s, per millisecond; NaN where the kernel does not say; since Linux "
+                     "6.12 a sleep on a contended core can add up to a time slice)"),
         "pid": ("int64", "process that ran the task"),
         "thread": ("string", "thread that ran the task"),
         "worker": ("string", "worker label: 'main', a thread name, 'pid N' or a dask address"),
@@ -134,6 +138,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
 FRAME_NAMES = tuple(COLUMNS)
 #: Frames an older run folder may lack; loading gives them empty.
 OPTIONAL_FRAMES = ("prediction", "memory_lines")
+#: Float columns an older run folder's frames may lack; loading gives them NaN.
+OPTIONAL_COLUMNS = {"tasks": ("queued_s",)}
 MIB = float(2**20)
 
 
@@ -301,7 +307,7 @@ def tasks_frame(parts: list[TaskPart], items: list[Any]) -> pd.DataFrame:
         return empty("tasks")
     n = sum(len(p.tasks) for p in parts)
     item, pid, workers = (np.empty(n, dtype=np.int64) for _ in range(3))
-    start, end, cpu = (np.empty(n, dtype=np.float64) for _ in range(3))
+    start, end, cpu, queued = (np.empty(n, dtype=np.float64) for _ in range(4))
     item_bytes, result_bytes = np.full(n, np.nan), np.full(n, np.nan)
     sweep, ok = np.empty(n, dtype=bool), np.ones(n, dtype=bool)
     output_bytes = np.zeros(n, dtype=np.int64)
@@ -316,6 +322,8 @@ def tasks_frame(parts: list[TaskPart], items: list[Any]) -> pd.DataFrame:
         start[rows] = np.frombuffer(tasks.start, dtype=np.float64)
         end[rows] = np.frombuffer(tasks.end, dtype=np.float64)
         cpu[rows] = np.frombuffer(tasks.cpu, dtype=np.float64)
+        queued[rows] = (np.frombuffer(tasks.queued, dtype=np.float64)
+                        if len(tasks.queued) == len(tasks) else np.nan)
         workers[rows], sweep[rows] = part.workers, part.sweep
         texts["mode"].codes[rows] = texts["mode"].code(part.mode)
         codes = np.frombuffer(tasks.worker, dtype=np.int64)
@@ -346,8 +354,8 @@ def tasks_frame(parts: list[TaskPart], items: list[Any]) -> pd.DataFrame:
                         result_bytes[k] = note.result_bytes
         at += len(tasks)
     numbers = {"workers": workers, "sweep": sweep, "item": item, "start_s": start, "end_s": end,
-               "duration_s": end - start, "cpu_s": cpu, "pid": pid, "item_bytes": item_bytes,
-               "result_bytes": result_bytes, "ok": ok, "output_bytes": output_bytes}
+               "duration_s": end - start, "cpu_s": cpu, "queued_s": queued, "pid": pid,
+               "item_bytes": item_bytes, "result_bytes": result_bytes, "ok": ok, "output_bytes": output_bytes}
     data = {col: texts[col].series() if col in texts else numbers[col]
             for col in COLUMNS["tasks"]}
     return pd.DataFrame(data, copy=False)

@@ -160,6 +160,8 @@ class TaskColumns:
     start: array[float] = field(default_factory=_doubles)
     end: array[float] = field(default_factory=_doubles)
     cpu: array[float] = field(default_factory=_doubles)
+    #: Seconds the task was ready to run but waited for a core (NaN where the kernel cannot tell).
+    queued: array[float] = field(default_factory=_doubles)
     worker: array[int] = field(default_factory=_ints)
     workers: list[TaskWorker] = field(default_factory=list)
     notes: dict[int, TaskNote] = field(default_factory=dict)
@@ -181,6 +183,8 @@ class TaskColumns:
             self.start.extend(other.start)
             self.end.extend(other.end)
         self.cpu.extend(other.cpu)
+        self.queued.extend(other.queued if len(other.queued) == len(other.index)
+                           else [float("nan")] * len(other.index))
         if base:
             self.worker.extend(w + base for w in other.worker)
         else:

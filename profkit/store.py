@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from profkit.errors import RunDirError, StoreError, UsageError
-from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_FRAMES, empty
+from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -575,6 +575,9 @@ def read_frame(path: Path, name: str, data: dict[str, Any] | None = None) -> pd.
         frame = pd.read_parquet(file)
     except Exception as exc:  # noqa: BLE001
         raise StoreError(f"{file} is corrupt ({type(exc).__name__}): re-run profkit profile") from exc
+    added_later = [c for c in OPTIONAL_COLUMNS.get(name, ()) if c not in frame.columns]
+    if added_later:  # saved by a profkit that did not measure these yet
+        frame = frame.assign(**dict.fromkeys(added_later, float("nan")))
     missing = [c for c in COLUMNS[name] if c not in frame.columns]
     if missing:
         raise StoreError(f"{file} is not a profkit {name} frame: it lacks the column(s) "

@@ -44,7 +44,9 @@ stores under ``analysis`` and what every renderer reads. Its shape::
                       "total_s": float,
                       "largest_item_s": float, "makespan_s": float, "bound": float,
                       "explanation": str} | None,
-      "classification": {"kind": "cpu-bound"|"io-bound"|"mixed", "cpu_ratio": float,
+      "classification": {"kind": "cpu-bound"|"io-bound"|"mixed",
+                         "cpu_ratio": float,      # CPU / the time not spent waiting for a core
+                         "queued_share": float,   # that wait, over the tasks' wall time
                          "threads_speedup": float | None, "gil_bound": bool,
                          "explanation": str} | None,
       "bottlenecks": [{"mode", "function", "name", "filename", "lineno", "ncalls",

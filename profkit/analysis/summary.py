@@ -47,7 +47,7 @@ def _paired_speedup(ref: dict[int, float], walls: dict[int, float]) -> stats.Rat
 
 #: The tasks frame's columns the analysis reads (a mode's rows copy only these: a large run's
 #: string columns would double the copy).
-_TASK_COLUMNS = ["item", "start_s", "end_s", "duration_s", "cpu_s", "pid", "worker", "ok",
+_TASK_COLUMNS = ["item", "start_s", "end_s", "duration_s", "cpu_s", "queued_s", "pid", "worker", "ok",
                  "item_bytes", "result_bytes"]
 
 
@@ -398,12 +398,19 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
                             "or run on a quieter machine.")
 
     cpu_source = seq_tasks if not seq_tasks.empty else tasks[~tasks["sweep"] & tasks["ok"]]
-    total_duration = float(cpu_source["duration_s"].sum()) if not cpu_source.empty else 0.0
+    # A task's time is computing, waiting for a core (other programs had it), or waiting
+    # for something else: only the last tells I/O-bound work from CPU-bound on a busy machine.
+    queued = (float(cpu_source["queued_s"].fillna(0.0).sum())
+              if "queued_s" in cpu_source and not cpu_source.empty else 0.0)
+    total_duration = (float(cpu_source["duration_s"].sum()) - queued
+                      if not cpu_source.empty else 0.0)
     cpu_ratio = (min(1.0, float(cpu_source["cpu_s"].sum()) / total_duration)
                  if total_duration > 0 else None)
     gil_sharing = next((m for m in modes.values() if m["traits"].get("shares_gil")
                         and m["traits"].get("parallel")), None)
-    classification = verdict.classify(cpu_ratio, gil_sharing)
+    walls = float(cpu_source["duration_s"].sum()) if not cpu_source.empty else 0.0
+    classification = verdict.classify(cpu_ratio, gil_sharing,
+                                      queued / walls if walls > 0 else 0.0)
     work = verdict.WorkClass(classification["work_class"]) if classification else None
 
     cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0

@@ -16,6 +16,8 @@ from typing import Any
 
 CPU_BOUND_RATIO = 0.8
 IO_BOUND_RATIO = 0.3
+#: The classification says how long the tasks waited for a core from this share of their time.
+QUEUED_NOTE_SHARE = 0.05
 GAIN_THRESHOLD = 1.10  # below this speedup a pool "does not pay"
 GIL_CORES = 1.3  # threads that keep fewer cores than this busy are serialised
 SIMPLER_WITHIN = 0.05  # prefer a simpler mode within 5% of the best
@@ -213,8 +215,13 @@ def work_class(cpu_ratio: float | None, threads: ModeFacts | None,
     return WorkClass.CPU
 
 
-def classify(cpu_ratio: float | None, threads: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The classification card: kind, GIL-bound and a plain explanation."""
+def classify(cpu_ratio: float | None, threads: dict[str, Any] | None,
+             queued_share: float = 0.0) -> dict[str, Any] | None:
+    """The classification card: kind, GIL-bound and a plain explanation.
+
+    ``cpu_ratio`` is CPU time over the time the tasks were not waiting for a core;
+    ``queued_share`` is the share of their wall time they did wait for one.
+    """
     if cpu_ratio is None:
         return None
     t = threads or {}
@@ -249,8 +256,12 @@ def classify(cpu_ratio: float | None, threads: dict[str, Any] | None) -> dict[st
         text = (f"Mixed: the tasks compute {pct} of the time and wait for the rest. Threads "
                 f"overlap the waits but not the computing: the GIL caps them at about "
                 f"{1 / cpu_ratio:.2f}×.")
+    if queued_share >= QUEUED_NOTE_SHARE:
+        text += (f" Their time leaves out the {100 * queued_share:.0f}% of it they spent "
+                 "waiting for a core while other programs had it.")
     return {"kind": "cpu-bound" if work is WorkClass.GIL_RELEASING else work.value,
-            "work_class": work.value, "cpu_ratio": cpu_ratio, "threads_speedup": speedup,
+            "work_class": work.value, "cpu_ratio": cpu_ratio, "queued_share": queued_share,
+            "threads_speedup": speedup,
             "gil_bound": gil_bound, "explanation": text}
 
 

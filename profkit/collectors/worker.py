@@ -146,6 +146,36 @@ EXTREMES = 25
 #: seconds of tasks; a run of shorter tasks shares the CPU read in proportion to wall time.
 CPU_READ_S = 20e-6
 
+#: ... and the time it waited for a core (a file read) at most once per this many seconds.
+QUEUE_READ_S = 1e-3
+
+
+class RunQueueClock:
+    """Seconds the calling thread has spent ready to run but waiting for a core.
+
+    The kernel's ``/proc/thread-self/schedstat`` counts it (its second field, in
+    ns). On a busy machine it tells a task that waited for a core from one that
+    waited for I/O or a lock. :meth:`open` gives None where the file is missing.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    @classmethod
+    def open(cls) -> RunQueueClock | None:
+        try:
+            clock = cls(os.open("/proc/thread-self/schedstat", os.O_RDONLY))
+            clock()
+        except (OSError, ValueError, IndexError):
+            return None
+        return clock
+
+    def __call__(self) -> float:
+        return int(os.pread(self._fd, 64, 0).split()[1]) / 1e9
+
+    def close(self) -> None:
+        os.close(self._fd)
+
 
 def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_results: bool,
                sample_every: int, clock: Callable[[], float]) -> Payload:
@@ -157,17 +187,28 @@ def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_r
     n = len(batch)
     index = array("q", [i for i, _ in batch])
     start, end, cpu = array("d", bytes(8 * n)), array("d", bytes(8 * n)), array("d", bytes(8 * n))
+    queue_clock = RunQueueClock.open()
+    queued = array("d", bytes(8 * n) if queue_clock else [float("nan")] * n)
     results: list[Any] = [None] * n
     notes: dict[int, TaskNote] = {}
     thread_time = time.thread_time
-    k = run_from = 0
+    k = run_from = queued_from = 0
     mark: float | None = None  # when the CPU clock was last read: at the first task's start
+    # The run-queue clock is read at the start of a task and at the end of a later one: a
+    # wait for a core between two readings (preempted between tasks) is no task's.
+    queue_mark = 0.0
+    queue_at: float | None = None
+    queue_read_s = QUEUE_READ_S
     with capturing() as printed:
         cpu_mark = thread_time()
         for i, item in batch:
+            if queue_clock is not None and queue_at is None:
+                queue_mark, queued_from = queue_clock(), k
             t0 = clock()
             if mark is None:
                 mark = t0
+            if queue_at is None:
+                queue_at = t0
             try:
                 results[k] = task(item)
             except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too
@@ -179,26 +220,51 @@ def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_r
                 note = notes.setdefault(i, TaskNote())
                 note.output, note.output_bytes = printed.take()
             k += 1
-            if t1 - mark >= CPU_READ_S or k == n:
+            # the CPU clock is read too when the run-queue clock is: each wait is capped by
+            # its task's time off the CPU
+            queue_read = queue_clock is not None and (t1 - queue_at >= queue_read_s or k == n)
+            if t1 - mark >= CPU_READ_S or k == n or queue_read:
                 now = thread_time()
                 _share_cpu(cpu, start, end, run_from, k, now - cpu_mark, t1 - mark)
                 cpu_mark, mark, run_from = now, t1, k
-    columns = TaskColumns(index=index, start=start, end=end, cpu=cpu, worker=array("q", [0] * n),
+            if queue_read:
+                assert queue_clock is not None
+                _share_wait(queued, start, end, cpu, queued_from, k, queue_clock() - queue_mark,
+                            t1 - queue_at)
+                queue_at = None
+    if queue_clock is not None:
+        queue_clock.close()
+    columns = TaskColumns(index=index, start=start, end=end, cpu=cpu, queued=queued,
+                          worker=array("q", [0] * n),
                           workers=[TaskWorker(os.getpid(), threading.current_thread().name)],
                           notes=notes)
     _sample_results(columns, results, ships_results, sample_every)
     return Payload(records=[], tasks=columns)
 
 
-def _share_cpu(cpu: array[float], start: array[float], end: array[float], first: int, stop: int,
-               used: float, wall: float) -> None:
+def _share_cpu(out: array[float], start: array[float], end: array[float], first: int, stop: int,
+           used: float, wall: float) -> None:
     """Share the ``used`` CPU seconds of ``wall`` seconds among tasks ``first..stop-1``: each
     its wall time's share (the loop between the tasks keeps the rest)."""
-    if stop - first == 1:
-        cpu[first] = used
+    if stop - first == 1:  # at most its wall time: the reading also holds the loop's own work
+        out[first] = min(used, end[first] - start[first])
         return
     for k in range(first, stop):
-        cpu[k] = used * (end[k] - start[k]) / wall if wall > 0 else 0.0
+        out[k] = used * (end[k] - start[k]) / wall if wall > 0 else 0.0
+
+
+def _share_wait(queued: array[float], start: array[float], end: array[float], cpu: array[float],
+                first: int, stop: int, waited: float, wall: float) -> None:
+    """Share ``waited`` seconds of waiting for a core, of ``wall`` seconds, among tasks
+    ``first..stop-1`` by wall time (a wait between two tasks is nobody's), each at most
+    the part of its wall time it did not compute."""
+    if waited <= 0.0 or wall <= 0.0:
+        return  # the column starts at zero
+    scale = waited / wall
+    for k in range(first, stop):
+        span = end[k] - start[k]
+        share, off_cpu = span * scale, span - cpu[k]
+        queued[k] = share if share < off_cpu else (off_cpu if off_cpu > 0.0 else 0.0)
 
 
 def _sampled_rows(columns: TaskColumns, sample_every: int) -> set[int]:

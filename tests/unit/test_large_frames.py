@@ -18,7 +18,7 @@ def test_a_long_tasks_frame_round_trips_in_row_groups(tmp_path, monkeypatch):
     data.update({"mode": ["sequential"] * n, "workers": [1] * n, "sweep": [False] * n,
                  "item": list(range(n)), "item_repr": [str(i) if i % 7 == 0 else "" for i in range(n)],
                  "start_s": [i * 1e-6 for i in range(n)], "end_s": [(i + 1) * 1e-6 for i in range(n)],
-                 "duration_s": [1e-6] * n, "cpu_s": [5e-7] * n, "pid": [42] * n,
+                 "duration_s": [1e-6] * n, "cpu_s": [5e-7] * n, "queued_s": [1e-7] * n, "pid": [42] * n,
                  "thread": ["profkit-sequential"] * n, "worker": ["main"] * n,
                  "item_bytes": [float("nan")] * n, "result_bytes": [5.0] * n,
                  "result_repr": [""] * n, "ok": [i != 3 for i in range(n)], "output": [""] * n,

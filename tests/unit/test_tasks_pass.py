@@ -89,6 +89,35 @@ def test_tiny_tasks_share_a_cpu_reading_without_exceeding_their_wall():
     assert 0 < sum(tasks.cpu) <= 1.2 * wall + CPU_READ_S
 
 
+def test_the_wait_for_a_core_is_never_more_than_the_time_off_it():
+    import math
+
+    from profkit.collectors.worker import RunQueueClock
+
+    for batch in ([(k, 200_000) for k in range(3)], list(enumerate(range(5000)))):
+        tasks = run_batch(spin, batch, TASKS, (), True, sample_every=100).tasks
+        assert len(tasks.queued) == len(tasks)
+        if RunQueueClock.open() is None:  # no /proc/thread-self/schedstat: unknown, not zero
+            assert all(math.isnan(q) for q in tasks.queued)
+            continue
+        for s, e, c, q in zip(tasks.start, tasks.end, tasks.cpu, tasks.queued, strict=True):
+            assert 0.0 <= q <= max(0.0, e - s - c) + 1e-12
+
+
+def test_a_batch_without_core_waits_merges_as_unknown():
+    import math
+
+    a = run_batch(double, [(0, 0), (1, 1)], TASKS, (), True, sample_every=1).tasks
+    old = TaskColumns(index=a.index, start=a.start, end=a.end, cpu=a.cpu, worker=a.worker,
+                      workers=a.workers)  # as a worker of an older profkit sends it
+    merged = TaskColumns()
+    merged.extend(a)
+    merged.extend(old)
+    assert len(merged.queued) == 4 and all(math.isnan(q) for q in merged.queued[2:])
+    frame = task_frame("sequential", 1, False, WorkerLabel.PID, old, [0, 1])
+    assert frame["queued_s"].isna().all()
+
+
 def test_failures_and_output_get_notes_and_the_batch_goes_on():
     with routed():  # as during a run: what a task prints goes to its capture
         tasks = run_batch(chatty, list(enumerate(range(8))), TASKS, (), True, sample_every=1).tasks

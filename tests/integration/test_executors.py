@@ -258,13 +258,21 @@ def test_unknown_and_oversized_modes_are_usage_errors():
         registry.parse_modes("processes:99999999", 2)
 
 
-def test_small_primes_processes_match_a_bare_process_pool(small_primes_run):
-    """The processes speedup of the shared run agrees with a bare ProcessPoolExecutor here."""
+def test_small_primes_processes_match_a_bare_process_pool(tmp_path):
+    """The processes speedup agrees with a bare ProcessPoolExecutor timed here, just before
+    and just after the run (a busy machine's load moves between minutes, not seconds)."""
     from concurrent.futures import ProcessPoolExecutor
 
     numbers = list(SMALL_PRIMES.items)  # type: ignore[arg-type]
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
-        bare = paired_ratios(lambda: [is_prime(n) for n in numbers],
-                             lambda: list(pool.map(is_prime, numbers)), rounds=5)
-    speedup = small_primes_run.analysis["modes"]["processes"]["speedup"]
-    assert agrees(speedup, bare, 0.25), (speedup, bare)
+
+    def bare() -> list[float]:
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+            return paired_ratios(lambda: [is_prime(n) for n in numbers],
+                                 lambda: list(pool.map(is_prime, numbers)), rounds=3)
+
+    before = bare()
+    run = profile(SMALL_PRIMES, modes="sequential,processes", workers=2, line_budget=0.05,
+                  out=tmp_path / "run", max_time=10)
+    after = bare()
+    speedup = run.analysis["modes"]["processes"]["speedup"]
+    assert agrees(speedup, before + after, 0.25), (speedup, before, after)

@@ -19,6 +19,9 @@ IO_BOUND_RATIO = 0.3
 #: The classification says how long the tasks waited for a core from this share of their time.
 QUEUED_NOTE_SHARE = 0.05
 GAIN_THRESHOLD = 1.10  # below this speedup a pool "does not pay"
+#: Without an interval (one clean round), a speedup below this is still clearly slower: a busy
+#: machine moves a round's wall time by tens of percent, never threefold.
+CLEARLY_SLOWER = 1 / 3
 GIL_CORES = 1.3  # threads that keep fewer cores than this busy are serialised
 SIMPLER_WITHIN = 0.05  # prefer a simpler mode within 5% of the best
 TINY_TASK_S = 1e-3  # below this per item, dispatch overhead dominates a pool
@@ -137,8 +140,8 @@ class ModeFacts:
     def outcome(self) -> Outcome:
         if not self.ok or self.speedup is None:
             return Outcome.FAILED
-        if self.ci is None:
-            return Outcome.UNCLEAR
+        if self.ci is None:  # one clean round: only a slowdown no machine's noise makes is clear
+            return Outcome.SLOWER if self.speedup < CLEARLY_SLOWER else Outcome.UNCLEAR
         if self.ci[0] > 1.0:
             return Outcome.FASTER
         if self.ci[1] < 1.0:

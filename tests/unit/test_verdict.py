@@ -233,3 +233,14 @@ def test_no_combination_contradicts_itself(work, t_out, p_out, tiny, uneven, sor
     for part in s.split("; "):
         if part.startswith("threads:") and v.causes.get("threads") is Cause.GIL:
             assert "faster than" not in part
+
+
+def test_one_round_calls_only_a_threefold_slowdown_clear():
+    """With one clean round there is no interval: 50x slower is still slower, 0.8x is noise."""
+    assert processes(0.02, None).outcome is Outcome.SLOWER
+    assert processes(0.8, None).outcome is Outcome.UNCLEAR
+    assert processes(1.9, None).outcome is Outcome.UNCLEAR
+    tiny = facts(WorkClass.CPU, threads(0.02, None, overhead_per_task_s=1e-5),
+                 processes(0.002, None, overhead_per_task_s=1e-4), per_task_s=2e-7)
+    advice = [a.text for a in verdict.decide(tiny).advice]
+    assert any(text.startswith("Do not parallelise") for text in advice), advice

@@ -45,6 +45,7 @@ from profkit.analysis.compare_stats import (
     wait_spread_pct,
     wall_per_cpu,
 )
+from profkit.fmt import format_change
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -327,10 +328,6 @@ def describe(run: Run) -> RunInfo:
     )
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f}%"
-
-
 def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
     out = []
     if a.workload != b.workload:
@@ -353,7 +350,8 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
         if m.measure == Measure.CPU.value:
             out.append(f"{m.mode}: the runs waited differently or unevenly (median wall / CPU "
                        f"{m.wall_per_cpu_a:.2f} in A, "
-                       f"{m.wall_per_cpu_b:.2f} in B; wall time {_pct(m.wall_change_pct)}): the machine's "
+                       f"{m.wall_per_cpu_b:.2f} in B; wall time "
+                       f"{format_change(m.wall_change_pct, 'n/a')}): the machine's "
                        "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, which "
                        "cannot see a change in waiting or parallelism. Compare runs on a quiet machine")
         if m.verdict == TOO_FEW:

@@ -13,17 +13,12 @@ from typing import Any
 
 import pandas as pd
 
+from profkit.fmt import fmt_bytes_coarse
+
 MIB = float(2**20)
 #: Below this rise (and this share of the baseline) memory "did not move": the chart is dropped.
 MOVED_BYTES = 16 * 2**20
 MOVED_SHARE = 0.10
-
-
-def fmt_bytes(n: float | None) -> str:
-    """Bytes in MiB or GiB."""
-    if n is None:
-        return "n/a"
-    return f"{n / 2**30:.1f} GiB" if abs(n) >= 2**30 else f"{n / MIB:.0f} MiB"
 
 
 def _series(rows: pd.DataFrame) -> tuple[float, float]:
@@ -71,8 +66,8 @@ def mode_memory(rows: pd.DataFrame, workers: int, traits: dict[str, Any],
         fits = int(available // per_worker)
         entry["fits"] = fits
         entry["limited"] = fits < workers
-        head = (f"{fmt_bytes(per_worker)} {basis}: the {fmt_bytes(available)} of RAM free at the "
-                f"start holds {fits} such worker{'s' if fits != 1 else ''}")
+        head = (f"{fmt_bytes_coarse(per_worker)} {basis}: the {fmt_bytes_coarse(available)} of RAM free "
+                f"at the start holds {fits} such worker{'s' if fits != 1 else ''}")
         if fits < workers:
             entry["text"] = (f"Memory, not CPU, limits this mode: {head}, fewer than the "
                              f"{workers} it ran.")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from profkit.analysis.bounds import chunked, list_schedule_makespan
-from profkit.analysis.verdict import fmt_speedup
+from profkit.fmt import fmt_speedup
 
 MAX_WORKERS = 64
 FLAT_SHARE = 0.95  # the curve is flat from the first W within 5% of its best

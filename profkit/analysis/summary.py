@@ -12,6 +12,7 @@ import pandas as pd
 from profkit.analysis import bounds, overheads, prediction, stats, verdict
 from profkit.analysis import gc as gc_share
 from profkit.analysis import memory as memory_analysis
+from profkit.fmt import fmt_seconds
 
 TOP_N = 10
 BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
@@ -66,10 +67,10 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
         text = (f"{n} items on {workers} workers can be spread evenly: {sb.optimum_name()} "
                 f"gives {sb.optimum:.2f}×, close to the ideal {workers}×.")
     else:
-        text = (f"{n} items of uneven size ({verdict.fmt_seconds(min(durations))} to "
-                f"{verdict.fmt_seconds(largest)}, {verdict.fmt_seconds(total)} in all) cannot be "
+        text = (f"{n} items of uneven size ({fmt_seconds(min(durations))} to "
+                f"{fmt_seconds(largest)}, {fmt_seconds(total)} in all) cannot be "
                 f"split evenly over {workers} workers: {sb.optimum_name()} ends after "
-                f"{verdict.fmt_seconds(sb.optimum_makespan_s)}, so the items allow "
+                f"{fmt_seconds(sb.optimum_makespan_s)}, so the items allow "
                 f"{sb.optimum:.2f}×, not {workers}×.")
     text += (f" Upper bound total ÷ max(total/W, largest item): {sb.upper:.2f}×. In the pool's "
              f"dispatch order (item order, chunksize {chunksize}) the items allow "

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from profkit.fmt import fmt_interval, fmt_seconds, fmt_slower, fmt_speedup
 
 CPU_BOUND_RATIO = 0.8
 IO_BOUND_RATIO = 0.3
@@ -27,42 +28,6 @@ SIMPLER_WITHIN = 0.05  # prefer a simpler mode within 5% of the best
 TINY_TASK_S = 1e-3  # below this per item, dispatch overhead dominates a pool
 SORT_GAIN = 0.05  # advise longest-first when it finishes this much sooner
 SPLIT_BELOW = 0.9  # advise smaller items when they cap the speedup below 90% of W
-
-
-def fmt_seconds(seconds: float | None) -> str:
-    """Seconds in the unit that reads best: s, ms or µs."""
-    if seconds is None:
-        return "n/a"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.1f} µs"
-
-
-def fmt_speedup(value: float | None) -> str:
-    """A speedup that reads right both ways: '1.85×', '0.80×', '301× slower' (never '0.00×')."""
-    if value is None or not math.isfinite(value) or value <= 0:
-        return "–"
-    if value >= 0.5:
-        return f"{value:.2f}×" if value < 10 else f"{value:.3g}×"
-    return fmt_slower(value)
-
-
-def fmt_slower(value: float) -> str:
-    """A slowdown: '1.25× slower', '301× slower'."""
-    slower = 1 / value
-    return f"{slower:.2f}× slower" if slower < 10 else f"{slower:,.0f}× slower"
-
-
-def fmt_interval(ci: Sequence[float] | None) -> str:
-    """A 95% interval of a speedup, in the same sense as :func:`fmt_speedup`."""
-    if not ci:
-        return ""
-    lo, hi = float(ci[0]), float(ci[1])
-    if hi < 0.5:
-        return f"{fmt_speedup(hi).replace('× slower', '')}–{fmt_speedup(lo)}"
-    return f"{lo:.2f}–{hi:.2f}×"
 
 
 class WorkClass(str, enum.Enum):

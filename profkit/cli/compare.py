@@ -79,7 +79,8 @@ def _report_path(args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from profkit.analysis.compare import Measure, compare_runs
-    from profkit.render.compare_text import format_change, format_ratio, format_text
+    from profkit.fmt import format_change
+    from profkit.render.compare_text import format_ratio, format_text
     from profkit.run import load
     from profkit.store import atomic_write_text, to_json
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from profkit.analysis.verdict import fmt_speedup
+from profkit.fmt import fmt_speedup
 
 if TYPE_CHECKING:
     import pandas as pd

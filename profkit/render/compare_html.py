@@ -15,13 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from profkit.render.compare_text import (
-    format_change,
-    format_level,
-    format_p,
-    mann_whitney_cell,
-    rule_lines,
-)
+from profkit.fmt import fmt_seconds, format_change, format_level, format_p
+from profkit.render.compare_text import mann_whitney_cell, rule_lines
 
 if TYPE_CHECKING:
     import jinja2
@@ -81,8 +76,8 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["seconds"] = _seconds
-    env.filters["pct"] = _pct
+    env.filters["seconds"] = fmt_seconds
+    env.filters["pct"] = _change
     env.filters["pvalue"] = _pvalue
     env.filters["num"] = _num
     env.filters["level"] = format_level
@@ -94,13 +89,7 @@ def _num(value: float | None) -> str:
     return "" if value is None or value != value else repr(float(value))
 
 
-def _seconds(value: float | None) -> str:
-    from profkit.analysis.verdict import fmt_seconds
-
-    return fmt_seconds(value)
-
-
-def _pct(value: float | None) -> str:
+def _change(value: float | None) -> str:
     return format_change(value, "–")
 
 

@@ -1,4 +1,4 @@
-"""Text for ``profkit compare``: the number formats, the rule in words, and the plain tables."""
+"""Text for ``profkit compare``: the rule in words and the plain tables (numbers via profkit.fmt)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,7 @@ from pathlib import Path
 
 from profkit.analysis.compare import Comparison, ModeChange
 from profkit.analysis.compare_stats import RESAMPLES
-
-
-def format_change(value: float | None, missing: str = "-") -> str:
-    """A percentage change with its sign, or ``missing``."""
-    return missing if value is None else f"{value:+.1f}%"
-
-
-def format_p(value: float | None, missing: str = "-") -> str:
-    """A p-value short enough for a table cell, or ``missing``."""
-    if value is None:
-        return missing
-    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")
-
-
-def format_level(level: float) -> str:
-    """0.99 -> '99%'."""
-    return f"{100.0 * level:g}%"
+from profkit.fmt import fmt_seconds, format_change, format_level, format_p
 
 
 def format_ratio(m: ModeChange, dash: str = "-", sep: str = "-") -> str:
@@ -69,12 +53,6 @@ def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = N
     return lines
 
 
-def _seconds(value: float | None) -> str:
-    from profkit.analysis.verdict import fmt_seconds
-
-    return fmt_seconds(value)
-
-
 def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
     """The plain-text tables ``profkit compare`` prints."""
     from profkit.render.console import table
@@ -89,8 +67,8 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
     rows = []
     for m in comparison.modes:
         workers = str(m.workers_a) if m.workers_a == m.workers_b else f"{m.workers_a}->{m.workers_b}"
-        rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", m.measure, _seconds(m.median_a_s),
-                     _seconds(m.median_b_s), format_change(m.change_pct), format_ratio(m),
+        rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", m.measure, fmt_seconds(m.median_a_s),
+                     fmt_seconds(m.median_b_s), format_change(m.change_pct), format_ratio(m),
                      mann_whitney_cell(m), m.verdict])
     level = format_level(comparison.level)
     if rows:
@@ -109,8 +87,8 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
             label = c.name if c.filename == "~" else f"{c.name} ({Path(c.filename).name}:{c.lineno})"
             if c.status != "changed":
                 label += f" [{c.status}]"
-            frows.append([label, _seconds(c.self_a_s), _seconds(c.self_b_s),
-                          ("+" if c.delta_s >= 0 else "-") + _seconds(abs(c.delta_s)),
+            frows.append([label, fmt_seconds(c.self_a_s), fmt_seconds(c.self_b_s),
+                          ("+" if c.delta_s >= 0 else "-") + fmt_seconds(abs(c.delta_s)),
                           format_change(c.change_pct), str(c.ncalls_a), str(c.ncalls_b)])
         out += ["", f"Self time, {mode}: top {len(changes)} changes (one cProfile pass each, no test)",
                 table(["function", "self A", "self B", "delta", "change", "calls A", "calls B"], frows)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from profkit.analysis.verdict import fmt_interval, fmt_seconds, fmt_speedup
+from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup
 from profkit.render.line_coverage import line_coverage, profile_coverage
 
 if TYPE_CHECKING:

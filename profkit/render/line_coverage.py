@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from profkit.analysis.verdict import fmt_seconds
+from profkit.fmt import fmt_seconds
 
 #: Item numbers listed before the rest are counted.
 MAX_LISTED = 8

@@ -1,8 +1,7 @@
-"""Names a reader can use: the task as the user named it, and durations without false precision."""
+"""Names a reader can use: the task as the user named it."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 #: load_file_module's prefix for a module imported from a path (see workloads.registry).
@@ -21,17 +20,3 @@ def task_label(workload: dict[str, Any]) -> str:
     return task
 
 
-def fmt_duration(seconds: Any) -> str:
-    """A run's length from whole-second timestamps: '18 s', '2 min 05 s', '1 h 02 min'."""
-    try:
-        total = float(seconds)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(total) or total < 0:
-        return "–"
-    s = round(total)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"

@@ -7,22 +7,9 @@ three significant digits, so 0.31 µs and 0.24 µs do not both read "0.3 µs".
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-
-def fmt_sig(seconds: Any, digits: int = 3) -> str:
-    """Seconds with ``digits`` significant digits in the unit that reads best: '0.312 µs', '5.64 µs'."""
-    try:
-        v = float(seconds)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(v):
-        return "–"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if abs(v) >= scale:
-            return f"{v / scale:#.{digits}g}".rstrip(".") + f" {unit}"
-    return f"{v / 1e-9:#.{digits}g}".rstrip(".") + " ns" if v else "0 s"
+from profkit.fmt import fmt_sig
 
 
 def _name(item_repr: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from profkit.analysis.verdict import fmt_seconds
+from profkit.fmt import fmt_seconds
 from profkit.render.report.compact import TICK
 from profkit.render.report.functions import TOP_ROWS
 from tests.browser.conftest import LOCAL_SCHEMES

@@ -38,6 +38,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "profkit.render": (*LOWER, "profkit.engine", "profkit.executors", "profkit.collectors"),
 }
 
+#: The one module that turns numbers into text: the lowest layer, used by analysis and render.
+FMT = "profkit.fmt"
+
 #: Violations the code still has. The test fails when one is fixed (remove it here) as well
 #: as when a new one appears, so this list only shrinks.
 KNOWN_IMPORTS: set[tuple[str, str]] = set()
@@ -117,6 +120,21 @@ def test_the_graph_sees_the_imports_it_should():
     assert ("profkit.render", "profkit.analysis.own_frames", False) in found  # inside a function
     assert ("profkit.render.html", "profkit.run", True) in found  # under TYPE_CHECKING
     assert len(known) > 50
+
+
+def test_fmt_imports_no_other_profkit_module():
+    """profkit.fmt is the lowest layer: it imports no profkit module, not even for types."""
+    known = modules()
+    assert FMT in known
+    found = sorted(f"{i.target} (line {i.lineno})" for i in imports(known) if i.source == FMT)
+    assert found == [], "profkit.fmt imports " + ", ".join(found)
+
+
+def test_analysis_and_render_format_numbers_with_fmt():
+    """Both layers that write text for a reader take their number formats from profkit.fmt."""
+    users = {i.source for i in imports(modules()) if i.target == FMT}
+    assert any(_under(m, "profkit.analysis") for m in users)
+    assert any(_under(m, "profkit.render") for m in users)
 
 
 def test_no_import_cycles():
@@ -202,9 +220,10 @@ def test_the_estimate_check_sees_a_computation_and_lets_formatting_pass():
 
 
 def test_render_computes_no_speedup_bound_fit_or_peak():
+    """Render and profkit.fmt format estimates; they never compute one."""
     found = set()
     for module, path in modules().items():
-        if _under(module, "profkit.render"):
+        if _under(module, "profkit.render") or module == FMT:
             found |= {f"{module}:{name}" for _, name in estimates_in(path.read_text(encoding="utf-8"))}
     assert found == KNOWN_ESTIMATES, (
         "new: " + ", ".join(sorted(found - KNOWN_ESTIMATES))

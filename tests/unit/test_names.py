@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from profkit.render import render
-from profkit.render.names import fmt_duration, task_label
+from profkit.render.names import task_label
 from profkit.run import Run
 
 FILE_TASK = "profkit_target_wl_f490bee3:collatz"
@@ -21,14 +21,6 @@ FILE_TASK = "profkit_target_wl_f490bee3:collatz"
 ])
 def test_task_label(workload, label):
     assert task_label(workload) == label
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (18.0, "18 s"), (0.0, "0 s"), (59.6, "1 min 00 s"), (125, "2 min 05 s"), (3725, "1 h 02 min"),
-    (None, "–"), (float("nan"), "–"),
-])
-def test_fmt_duration(seconds, text):
-    assert fmt_duration(seconds) == text
 
 
 def test_report_shows_a_file_target_as_its_path_and_whole_seconds(small_primes_run):

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from profkit.render import render
-from profkit.render.per_call import fmt_sig
 from profkit.run import Run
 from profkit.workloads import containers
 
@@ -47,14 +46,6 @@ def test_each_row_times_its_own_builder(monkeypatch):
         calls.clear()
         containers.time_builder(name)
         assert calls == {name: 30}
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (3.12e-7, "312 ns"), (2.4e-7, "240 ns"), (1.625e-6, "1.62 µs"), (5.6372e-6, "5.64 µs"),
-    (0.0123, "12.3 ms"), (2.5, "2.50 s"), (None, "–"),
-])
-def test_per_call_values_keep_three_significant_digits(seconds, text):
-    assert fmt_sig(seconds) == text
 
 
 def test_seconds_results_draw_a_bar_per_item_and_mode(small_primes_run):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from profkit.render.report.filters import fmt_bytes, fmt_seconds_or_dash, safe_relative
+from profkit.fmt import fmt_bytes_scaled, fmt_seconds_or_dash
+from profkit.render.report.filters import safe_relative
 
 if TYPE_CHECKING:
     from profkit.run import Run
@@ -39,7 +40,7 @@ def environment_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
         ("Platform", str(env.get("platform", "–"))),
         ("Machine", str(env.get("machine", "–"))),
         ("CPUs", cpus),
-        ("Memory", fmt_bytes(env.get("memory_total_bytes"))),
+        ("Memory", fmt_bytes_scaled(env.get("memory_total_bytes"))),
         ("Start method", str(env.get("start_method", "–"))),
         ("GIL", "enabled" if env.get("gil_enabled", True) else "disabled (free-threaded build)"),
     ]
@@ -63,7 +64,8 @@ def pool_text(pool: dict[str, Any]) -> str:
         if workers:
             threads = sum(int(w.get("nthreads") or 0) for w in workers)
             memory = sum(int(w.get("memory_limit") or 0) for w in workers)
-            text += f" ({len(workers)} worker processes, {threads} threads, {fmt_bytes(memory)} memory limit)"
+            limit = fmt_bytes_scaled(memory)
+            text += f" ({len(workers)} worker processes, {threads} threads, {limit} memory limit)"
     return text
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from profkit.render.report.filters import num
+from profkit.fmt import num
 
 if TYPE_CHECKING:
     import pandas as pd

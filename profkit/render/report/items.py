@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from profkit.fmt import num
 from profkit.render.report import scale
 from profkit.render.report.compact import Strings, rest_json, ticks
-from profkit.render.report.filters import num
 from profkit.render.report.tables import records
 
 if TYPE_CHECKING:

@@ -11,19 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from profkit.render.names import fmt_duration
-from profkit.render.per_call import fmt_sig
-from profkit.render.report.filters import (
-    fmt_bytes,
+from profkit.fmt import (
+    fmt_bytes_scaled,
     fmt_ci,
     fmt_count,
+    fmt_duration,
     fmt_mib,
     fmt_pct,
     fmt_ratio_pct,
     fmt_seconds_or_dash,
+    fmt_sig,
     fmt_times,
-    sort_value,
 )
+from profkit.render.report.filters import sort_value
 from profkit.render.report.scale import item_ranges
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, ci=fmt_ci, pct=fmt_pct,
                        ratio_pct=fmt_ratio_pct,
-                       bytes=fmt_bytes, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
+                       bytes=fmt_bytes_scaled, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
                        duration=fmt_duration, item_ranges=item_ranges)
     return env
 

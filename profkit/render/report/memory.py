@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from profkit.render.report.filters import location, num
+from profkit.fmt import num
+from profkit.render.report.filters import location
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from profkit.render.report.filters import num
+from profkit.fmt import num
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from profkit.fmt import num
 from profkit.render import charts as svg
-from profkit.render.report.filters import num
 from profkit.render.report.summary import trait
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@
     return stringTable;
   }
 
-  /* The same rule as profkit.analysis.verdict.fmt_seconds. */
+  /* The same rule as profkit.fmt.fmt_seconds. */
   function fmtSeconds(s) {
     if (s >= 1) { return s.toFixed(2) + " s"; }
     if (s >= 1e-3) { return (s * 1e3).toFixed(1) + " ms"; }

@@ -1,0 +1,172 @@
+"""Numbers to text: seconds, speedups, intervals, percentages, bytes, counts, p-values, durations.
+
+The lowest layer: it imports nothing from profkit, and analysis and render both use it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def num(value: Any) -> float | None:
+    """A finite float, or None for anything else (None, bools, NaN, text)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    """Seconds in the unit that reads best: s, ms or µs."""
+    if seconds is None:
+        return "n/a"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def fmt_seconds_or_dash(value: Any) -> str:
+    """Seconds in a readable unit, or a dash."""
+    v = num(value)
+    return "–" if v is None else fmt_seconds(v)
+
+
+def fmt_sig(seconds: Any, digits: int = 3) -> str:
+    """Seconds with ``digits`` significant digits in the unit that reads best: '0.312 µs', '5.64 µs'."""
+    try:
+        v = float(seconds)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(v):
+        return "–"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(v) >= scale:
+            return f"{v / scale:#.{digits}g}".rstrip(".") + f" {unit}"
+    return f"{v / 1e-9:#.{digits}g}".rstrip(".") + " ns" if v else "0 s"
+
+
+def fmt_duration(seconds: Any) -> str:
+    """A run's length from whole-second timestamps: '18 s', '2 min 05 s', '1 h 02 min'."""
+    try:
+        total = float(seconds)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(total) or total < 0:
+        return "–"
+    s = round(total)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def fmt_speedup(value: float | None) -> str:
+    """A speedup that reads right both ways: '1.85×', '0.80×', '301× slower' (never '0.00×')."""
+    if value is None or not math.isfinite(value) or value <= 0:
+        return "–"
+    if value >= 0.5:
+        return f"{value:.2f}×" if value < 10 else f"{value:.3g}×"
+    return fmt_slower(value)
+
+
+def fmt_slower(value: float) -> str:
+    """A slowdown: '1.25× slower', '301× slower'."""
+    slower = 1 / value
+    return f"{slower:.2f}× slower" if slower < 10 else f"{slower:,.0f}× slower"
+
+
+def fmt_interval(ci: Sequence[float] | None) -> str:
+    """A 95% interval of a speedup, in the same sense as :func:`fmt_speedup`."""
+    if not ci:
+        return ""
+    lo, hi = float(ci[0]), float(ci[1])
+    if hi < 0.5:
+        return f"{fmt_speedup(hi).replace('× slower', '')}–{fmt_speedup(lo)}"
+    return f"{lo:.2f}–{hi:.2f}×"
+
+
+def fmt_times(value: Any, digits: int = 2) -> str:
+    """A speedup: '1.95×'; below 0.5× a slowdown ('301× slower'), never '0.00×'."""
+    v = num(value)
+    if v is None:
+        return "–"
+    if 0 < v < 0.5:
+        return fmt_speedup(v)
+    return f"{v:.{digits}f}×"
+
+
+def fmt_ci(value: Any) -> str:
+    """A speedup's 95% interval in the same sense as the speedup: '1.70–1.85' or '280–320× slower'."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return ""
+    lo, hi = num(value[0]), num(value[1])
+    if lo is None or hi is None:
+        return ""
+    return fmt_interval((lo, hi)).replace("×", "") if hi >= 0.5 else fmt_interval((lo, hi))
+
+
+def fmt_pct(value: Any, digits: int = 1) -> str:
+    """A percentage given in percent (12.3 -> '12.3%')."""
+    v = num(value)
+    return "–" if v is None else f"{v:.{digits}f}%"
+
+
+def fmt_ratio_pct(value: Any) -> str:
+    """A ratio as a percentage (0.97 -> '97%')."""
+    v = num(value)
+    return "–" if v is None else f"{100 * v:.0f}%"
+
+
+def format_change(value: float | None, missing: str = "-") -> str:
+    """A percentage change with its sign ('+12.3%'), or ``missing``."""
+    return missing if value is None else f"{value:+.1f}%"
+
+
+def format_p(value: float | None, missing: str = "-") -> str:
+    """A p-value short enough for a table cell, or ``missing``."""
+    if value is None:
+        return missing
+    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def format_level(level: float) -> str:
+    """0.99 -> '99%'."""
+    return f"{100.0 * level:g}%"
+
+
+def fmt_bytes_scaled(value: Any) -> str:
+    """Bytes in B, KiB, MiB or GiB with one decimal ('1.5 KiB'), or a dash."""
+    v = num(value)
+    if v is None:
+        return "–"
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(v) >= size:
+            return f"{v / size:.1f} {unit}"
+    return f"{v:.0f} B"
+
+
+def fmt_bytes_coarse(n: float | None) -> str:
+    """Bytes in whole MiB, or GiB with one decimal from 1 GiB ('512 MiB', '1.5 GiB'), or 'n/a'."""
+    if n is None:
+        return "n/a"
+    return f"{n / 2**30:.1f} GiB" if abs(n) >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def fmt_mib(value: Any) -> str:
+    """Bytes in MiB with one decimal."""
+    v = num(value)
+    return "–" if v is None else f"{v / (1 << 20):.1f} MiB"
+
+
+def fmt_count(value: Any) -> str:
+    """A count with thousands separators."""
+    v = num(value)
+    return "–" if v is None else f"{v:,.0f}"

@@ -578,6 +578,8 @@ def read_frame(path: Path, name: str, data: dict[str, Any] | None = None) -> pd.
     added_later = [c for c in OPTIONAL_COLUMNS.get(name, ()) if c not in frame.columns]
     if added_later:  # saved by a profkit that did not measure these yet
         frame = frame.assign(**dict.fromkeys(added_later, float("nan")))
+        frame = frame[[c for c in COLUMNS[name] if c in frame.columns]
+                      + [c for c in frame.columns if c not in COLUMNS[name]]]
     missing = [c for c in COLUMNS[name] if c not in frame.columns]
     if missing:
         raise StoreError(f"{file} is not a profkit {name} frame: it lacks the column(s) "

@@ -105,3 +105,19 @@ def test_the_item_size_card_describes_the_pool_whose_workers_compute_side_by_sid
     assert grain["bound"] == pytest.approx(processes["bound"])
     if quiet(small_primes_run.meta["rounds"]):  # the GIL's 1x cap needs the work called CPU-bound
         assert grain["bound"] > a["modes"]["threads"]["bound"]
+
+
+def test_a_run_saved_before_queued_s_loads_with_it_unknown(small_primes_run, tmp_path):
+    """A run folder from an older profkit (its tasks frame has no queued_s) still opens."""
+    import shutil
+
+    import profkit
+
+    old = tmp_path / "old"
+    shutil.copytree(small_primes_run.path, old)
+    tasks = old / "frames" / "tasks.parquet"
+    pd.read_parquet(tasks).drop(columns=["queued_s"]).to_parquet(tasks)
+    run = profkit.load(old)
+    assert list(run.frames["tasks"].columns) == list(COLUMNS["tasks"])
+    assert run.frames["tasks"]["queued_s"].isna().all()
+    assert run.frames["tasks"]["cpu_s"].tolist() == small_primes_run.frames["tasks"]["cpu_s"].tolist()

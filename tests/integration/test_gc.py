@@ -79,14 +79,17 @@ def _bare_gc_share() -> float:
 
 def test_gc_share_in_sequential_matches_gc_callbacks_measured_bare(tmp_path):
     # bare shares before and after: a long session's heap and a busy machine move the share, and
-    # the check allows the bare code's own spread around the run, never less than 0.05
+    # the check allows the bare code's own spread around the run, and some slack beyond it
     bare = [_bare_gc_share() for _ in range(2)]
     run = profile(FLOATS, modes="sequential,processes", workers=2, repeat=2, line_budget=0.05,
                   out=tmp_path / "run")
     bare += [_bare_gc_share() for _ in range(2)]
     share = run.analysis["modes"]["sequential"]["gc"]["share"]
     assert min(bare) > 0.05, "bm_float should spend a real share of its time in GC"
-    assert min(bare) - 0.05 <= share <= max(bare) + 0.05, (share, bare)
+    # both shares are wall time over wall time, and a busy machine's preemptions land in either
+    # part: beyond the bare spread, allow 10% of the share (0.05 at least)
+    slack = max(0.05, 0.1 * max(bare))
+    assert min(bare) - slack <= share <= max(bare) + slack, (share, bare)
     frame = run.frames["gc"]
     assert set(frame["mode"]) == {"sequential", "processes"}
     workers = set(frame.query("mode == 'processes'")["worker"])

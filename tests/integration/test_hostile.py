@@ -356,12 +356,15 @@ def _own_pool_run(tmp_path: Path, name: str, modes: str, method: str, *extra: st
 
 
 def _without_orphaned_spawn(stderr: str) -> str:
-    """stderr less the one traceback profkit cannot stop: a spawn child that the task's own
-    stuck Pool started in the instant profkit exits finds its parent gone before it could read
-    its orders (EOFError in multiprocessing/spawn.py). It is the task's pool's child, it exits
-    at once, and no process is left (checked above)."""
+    """stderr less the tracebacks profkit cannot stop: a spawn child that the task's own Pool
+    started just before that Pool ended (the task's ``with Pool()`` exit, or profkit exiting
+    around a stuck task) finds its parent or the Pool's semaphores gone before it could read its
+    orders (EOFError, or FileNotFoundError rebuilding a SemLock, in multiprocessing/spawn.py).
+    CPython prints it from the task's pool's child; that child exits at once, and no process
+    is left (checked above)."""
     return re.sub(r"Traceback \(most recent call last\):\n(?:  .*\n)*?.*spawn\.py.*\n"
-                  r"(?:  .*\n)*EOFError: Ran out of input\n?", "", stderr)
+                  r"(?:  .*\n)*(?:EOFError: Ran out of input|"
+                  r"FileNotFoundError: \[Errno 2\] No such file or directory)\n?", "", stderr)
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])

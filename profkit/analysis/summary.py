@@ -401,15 +401,13 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     cpu_source = seq_tasks if not seq_tasks.empty else tasks[~tasks["sweep"] & tasks["ok"]]
     # A task's time is computing, waiting for a core (other programs had it), or waiting
     # for something else: only the last tells I/O-bound work from CPU-bound on a busy machine.
+    walls = float(cpu_source["duration_s"].sum()) if not cpu_source.empty else 0.0
     queued = (float(cpu_source["queued_s"].fillna(0.0).sum())
               if "queued_s" in cpu_source and not cpu_source.empty else 0.0)
-    total_duration = (float(cpu_source["duration_s"].sum()) - queued
-                      if not cpu_source.empty else 0.0)
-    cpu_ratio = (min(1.0, float(cpu_source["cpu_s"].sum()) / total_duration)
-                 if total_duration > 0 else None)
+    cpu_ratio = (min(1.0, float(cpu_source["cpu_s"].sum()) / (walls - queued))
+                 if walls - queued > 0 else None)
     gil_sharing = next((m for m in modes.values() if m["traits"].get("shares_gil")
                         and m["traits"].get("parallel")), None)
-    walls = float(cpu_source["duration_s"].sum()) if not cpu_source.empty else 0.0
     classification = verdict.classify(cpu_ratio, gil_sharing,
                                       queued / walls if walls > 0 else 0.0)
     work = verdict.WorkClass(classification["work_class"]) if classification else None

@@ -242,15 +242,15 @@ def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_r
     return Payload(records=[], tasks=columns)
 
 
-def _share_cpu(out: array[float], start: array[float], end: array[float], first: int, stop: int,
-           used: float, wall: float) -> None:
+def _share_cpu(cpu: array[float], start: array[float], end: array[float], first: int, stop: int,
+               used: float, wall: float) -> None:
     """Share the ``used`` CPU seconds of ``wall`` seconds among tasks ``first..stop-1``: each
     its wall time's share (the loop between the tasks keeps the rest)."""
     if stop - first == 1:  # at most its wall time: the reading also holds the loop's own work
-        out[first] = min(used, end[first] - start[first])
+        cpu[first] = min(used, end[first] - start[first])
         return
     for k in range(first, stop):
-        out[k] = used * (end[k] - start[k]) / wall if wall > 0 else 0.0
+        cpu[k] = used * (end[k] - start[k]) / wall if wall > 0 else 0.0
 
 
 def _share_wait(queued: array[float], start: array[float], end: array[float], cpu: array[float],

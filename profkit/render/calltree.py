@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from profkit.analysis.own_frames import is_own
+from profkit.render.report.compact import TICK
 
 #: Nodes smaller than this share of the mode's profiled time are pruned: under 2 px on a
 #: 1,000 px chart, too thin to see or click.
 PRUNE_SHARE = 0.002
 #: At most this many nodes per mode, largest first (a guard for deep, wide call graphs).
 MAX_NODES = 3000
-TICK = 1e-7  # seconds per unit of the JSON times, as in the tables
 
 Func = tuple[str, int, str]
 #: pstats' raw entry: (primitive calls, calls, self time, cumulative time, callers).

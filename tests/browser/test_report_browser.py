@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
 import pytest
 
-from profkit.fmt import fmt_seconds
+from profkit.fmt import fmt_count, fmt_seconds
 from profkit.render.report.compact import TICK
+from profkit.render.report.filters import short_path
 from profkit.render.report.functions import TOP_ROWS
 from tests.browser.conftest import LOCAL_SCHEMES
 from tests.browser.runs import big_run, hostile_run
@@ -49,6 +51,23 @@ def visible_column(page, table: str, column: int) -> list[str]:
     return page.eval_on_selector(
         table, "(t, c) => Array.from(t.tBodies[0].rows).filter(r => !r.hidden)"
                ".map(r => r.cells[c].getAttribute('data-v') || r.cells[c].textContent.trim())", column)
+
+
+def test_the_page_formats_numbers_as_profkit_fmt_does(open_page, primes_report):
+    """The rows the page builds from JSON read like the rows rendered in Python."""
+    rng = random.Random(11)
+    seconds = [0.0, 1e-7, 0.000999, 0.001, 0.99996, 1.0, 59.99, 123456.7]
+    seconds += [10 ** rng.uniform(-7, 4) for _ in range(300)]
+    counts = [0, 7, 999, 1000, 1234567, 10**12]
+    paths = ["a.py", "/a/b.py", "/usr/lib/python3.11/json/decoder.py", "C:\\x\\y\\z.py"]
+    rec = open_page()
+    rec.open(primes_report)
+    page = rec.page
+    assert page.evaluate("() => profkit.TICK") == TICK
+    assert page.evaluate("xs => xs.map(profkit.fmtSeconds)", seconds) == [fmt_seconds(s) for s in seconds]
+    assert page.evaluate("xs => xs.map(x => profkit.fmtCount(x))", counts) == [fmt_count(n) for n in counts]
+    assert page.evaluate("xs => xs.map(profkit.shortPath)", paths) == [short_path(p) for p in paths]
+    _assert_clean(rec)
 
 
 def test_report_opens_offline_with_no_errors_and_is_screenshotted(open_page, primes_report, artifacts_dir):

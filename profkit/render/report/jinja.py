@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import jinja2
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: What report.js and the call tree's script share; it goes first in the page's script.
+COMMON_JS = TEMPLATES.parent / "assets" / "common.js"
 
 
 @lru_cache(maxsize=1)
@@ -54,11 +56,12 @@ def environment() -> jinja2.Environment:
 
 @lru_cache(maxsize=1)
 def assets() -> dict[str, Any]:
-    """The CSS and JS to inline, read once, with the script's CSP hash."""
+    """The CSS and JS (common.js, then report.js) to inline, read once, with the script's CSP hash."""
     from profkit.render.source import style_css
 
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8") + "\n" + style_css() + "\n"
-    js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    js = (COMMON_JS.read_text(encoding="utf-8") + "\n"
+          + (TEMPLATES / "report.js").read_text(encoding="utf-8"))
     for name, text in (("css", css), ("js", js)):
         if re.search(r"</(script|style)", text, re.I):
             raise RuntimeError(f"report {name} must not contain a closing script/style tag")

@@ -3,32 +3,8 @@
 (function () {
   "use strict";
 
-  var TICK = 1e-7; /* seconds per unit of the compact function rows */
-  var stringTable = null;
-
-  function strings() {
-    if (stringTable === null) {
-      var el = document.getElementById("pk-strings");
-      stringTable = el ? JSON.parse(el.textContent) : [];
-    }
-    return stringTable;
-  }
-
-  /* The same rule as profkit.fmt.fmt_seconds. */
-  function fmtSeconds(s) {
-    if (s >= 1) { return s.toFixed(2) + " s"; }
-    if (s >= 1e-3) { return (s * 1e3).toFixed(1) + " ms"; }
-    return (s * 1e6).toFixed(1) + " \u00b5s";
-  }
-
-  function fmtCount(n) {
-    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  }
-
-  function shortPath(path) {
-    var parts = path.replace(/\\/g, "/").split("/");
-    return parts.length <= 3 ? path : "\u2026/" + parts.slice(-2).join("/");
-  }
+  var TICK = profkit.TICK, strings = profkit.strings, fmtSeconds = profkit.fmtSeconds,
+      fmtCount = profkit.fmtCount, shortPath = profkit.shortPath; /* from common.js */
 
   /* Cell formats for rows built from JSON, named by each column's data-fmt. Null shows as "–". */
   var FORMATS = {

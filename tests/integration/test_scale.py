@@ -68,7 +68,9 @@ def test_reprs_and_sizes_cover_a_bounded_sample_and_the_totals_cover_everything(
 def test_cprofile_covers_the_sample_it_states(big_run):
     run, _ = big_run
     covered = run.meta["modes"]["sequential"]["cprofile_items"]
-    assert covered == len(range(0, N, sample_every(N, CPROFILE_ITEMS)))
+    # every k-th item, until the pass's budget (0.2 s) ran out: on a busy machine, before the
+    # last of them; the report states the number covered, and that is what cProfile counted
+    assert 0 < covered <= len(range(0, N, sample_every(N, CPROFILE_ITEMS)))
     functions = run.functions
     for mode in ("sequential", "processes"):
         row = functions[(functions["mode"] == mode) & (functions["name"] == "dbl")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -123,18 +124,24 @@ def test_the_cut_item_s_hottest_line_and_share_match_a_full_line_profiler_run():
     prime = 1000000000000037  # about 0.4 s plain; 3-4 s traced in full
     full = LineProfiler(is_prime)
     full.runcall(is_prime, prime)
-    payload = run_batch(is_prime, [(0, prime)], LINES, (), False, 0.3)
-    assert list(payload.cut) == [0]
 
     def shares(stats) -> dict[int, float]:
         lines = _hits(stats, is_prime)
         total = sum(t for _, t in lines.values())
         return {lineno: 100 * t / total for lineno, (_, t) in lines.items()}
 
-    want, got = shares(full.get_stats()), shares(payload.lines)
+    # three cut traces, median share: on a busy machine a line's time includes waits for a
+    # core, and in 0.3 s one long wait can move a share by 15 points
+    cuts = []
+    for _ in range(3):
+        payload = run_batch(is_prime, [(0, prime)], LINES, (), False, 0.3)
+        assert list(payload.cut) == [0]
+        cuts.append(shares(payload.lines))
+    want = shares(full.get_stats())
     hottest = max(want, key=want.__getitem__)
-    assert max(got, key=got.__getitem__) == hottest
-    assert abs(got[hottest] - want[hottest]) < 10, (got, want)
+    assert [max(got, key=got.__getitem__) for got in cuts].count(hottest) >= 2, (cuts, want)
+    share = statistics.median(got.get(hottest, 0.0) for got in cuts)
+    assert abs(share - want[hottest]) < 10, (cuts, want)
 
 
 def test_no_exception_escapes_a_pool_thread_and_later_tracing_does_not_spin():

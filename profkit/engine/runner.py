@@ -65,6 +65,20 @@ from profkit.workloads.model import Workload
 Progress = Callable[[str], None]
 
 
+def raised_by_interrupt(exc: BaseException) -> bool:
+    """True if ``exc`` was raised while a KeyboardInterrupt unwound: Ctrl-C or SIGTERM landing
+    inside a lock's wait can leave the lock half-restored, and its release then raises
+    RuntimeError. That is the run being stopped, not the mode failing."""
+    seen: set[int] = set()
+    context = exc.__context__
+    while context is not None and id(context) not in seen:
+        if isinstance(context, KeyboardInterrupt):
+            return True
+        seen.add(id(context))
+        context = context.__context__
+    return False
+
+
 class Deadline:
     """A mode's ``--timeout``, spent across its phases (rounds interleave the modes)."""
 
@@ -140,6 +154,9 @@ class Mode(Contender):
             self._end(Status.INTERRUPTED, f"{self.spec}: interrupted")
             raise
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a task's exception in a timed map
+            if raised_by_interrupt(exc):
+                self._end(Status.INTERRUPTED, f"{self.spec}: interrupted")
+                raise KeyboardInterrupt from exc
             self.result.traceback = traceback.format_exc()
             self._end(Status.FAILED, f"{self.spec}: {type(exc).__name__}: {exc}")
         return False

@@ -259,6 +259,26 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_what_was_measured(fakes):
     assert raw.finished_at is not None
 
 
+def _echo_of_ctrl_c() -> RuntimeError:
+    """What a lock's cleanup raises when Ctrl-C lands inside its wait."""
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("cannot release un-acquired lock") from None
+    except RuntimeError as exc:
+        return exc
+
+
+def test_an_error_raised_while_ctrl_c_unwinds_is_the_interrupt_not_a_failure(fakes):
+    fakes["fake"].fail_map = (2, _echo_of_ctrl_c())
+    raw = run(repeat=4)
+    modes = by_kind(raw)
+    assert raw.interrupted
+    assert modes["fake"].status is Status.INTERRUPTED
+    assert modes["fake_ref"].status is Status.INTERRUPTED
+
+
 def test_a_broken_worker_in_the_probe_fails_the_mode(fakes):
     fakes["fake"].fail_submit = BrokenProcessPool()
     raw = run()

@@ -248,17 +248,6 @@ def test_a_map_that_breaks_ends_only_its_mode(fakes, error, status, words):
     assert ("close", "fake", True) in fakes["fake"].log
 
 
-def test_ctrl_c_marks_the_run_interrupted_and_keeps_what_was_measured(fakes):
-    fakes["fake"].fail_map = (2, KeyboardInterrupt())
-    raw = run(repeat=4)
-    modes = by_kind(raw)
-    assert raw.interrupted
-    assert modes["fake"].status is Status.INTERRUPTED
-    assert modes["fake_ref"].status is Status.INTERRUPTED
-    assert len([t for t in modes["fake"].timings if t.phase == "map"]) == 1
-    assert raw.finished_at is not None
-
-
 def _echo_of_ctrl_c() -> RuntimeError:
     """What a lock's cleanup raises when Ctrl-C lands inside its wait."""
     try:
@@ -270,13 +259,17 @@ def _echo_of_ctrl_c() -> RuntimeError:
         return exc
 
 
-def test_an_error_raised_while_ctrl_c_unwinds_is_the_interrupt_not_a_failure(fakes):
-    fakes["fake"].fail_map = (2, _echo_of_ctrl_c())
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), _echo_of_ctrl_c()],
+                         ids=["ctrl-c", "an error raised while ctrl-c unwinds"])
+def test_ctrl_c_marks_the_run_interrupted_and_keeps_what_was_measured(fakes, error):
+    fakes["fake"].fail_map = (2, error)
     raw = run(repeat=4)
     modes = by_kind(raw)
     assert raw.interrupted
     assert modes["fake"].status is Status.INTERRUPTED
     assert modes["fake_ref"].status is Status.INTERRUPTED
+    assert len([t for t in modes["fake"].timings if t.phase == "map"]) == 1
+    assert raw.finished_at is not None
 
 
 def test_a_broken_worker_in_the_probe_fails_the_mode(fakes):

@@ -66,9 +66,8 @@ Progress = Callable[[str], None]
 
 
 def raised_by_interrupt(exc: BaseException) -> bool:
-    """True if ``exc`` was raised while a KeyboardInterrupt unwound: Ctrl-C or SIGTERM landing
-    inside a lock's wait can leave the lock half-restored, and its release then raises
-    RuntimeError. That is the run being stopped, not the mode failing."""
+    """True if ``exc`` was raised while a KeyboardInterrupt unwound (in cleanup code after
+    Ctrl-C or SIGTERM landed): the run being stopped, not the mode failing."""
     seen: set[int] = set()
     context = exc.__context__
     while context is not None and id(context) not in seen:

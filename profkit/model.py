@@ -306,6 +306,8 @@ class ModeResult:
     profile_items: Sequence[int] = field(default_factory=list)
     #: Of ``profile_items``, those the budget cut short: index -> seconds profiled until the cut.
     profile_cut: dict[int, float] = field(default_factory=dict)
+    #: The share of the map's plain task time the cProfile pass covered (1.0: the whole map).
+    profile_share: float | None = None
     lines: Any = None
     #: Items the line pass covered, sorted (an ``array('q')`` from a run: no object per item).
     line_items: Sequence[int] = field(default_factory=list)

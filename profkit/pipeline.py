@@ -98,6 +98,7 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
         "cprofile_every": sample_every(n_items, CPROFILE_ITEMS),
         "cprofile_indices": list(m.profile_items),
         "cprofile_cut_s": {str(i): s for i, s in sorted(m.profile_cut.items())},
+        "cprofile_share": m.profile_share,
         "phase_s": dict(m.phases),
         "traceback": m.traceback,
     }

@@ -484,7 +484,7 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
                 "items_bytes": "?int", "results_bytes": "?int", "tasks_sample_every": "?int",
                 "cprofile_items": "?int", "cprofile_indices": "?list[int]",
                 "cprofile_every": "?int",
-                "cprofile_cut_s": "?dict[num]",
+                "cprofile_cut_s": "?dict[num]", "cprofile_share": "?num",
                 "tasks_wall_s": "?num",
                 "line_items": "?list[int]", "line_cut_s": "?dict[num]",
                 "failed_item": "?int", "task_bytes": "?int",

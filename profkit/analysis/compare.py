@@ -16,7 +16,7 @@ Pure functions from loaded runs to dataclasses; the statistics live in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ from profkit.analysis.compare_stats import (
     wait_spread_pct,
     wall_per_cpu,
 )
+from profkit.analysis.own_frames import drop_own_functions
 from profkit.fmt import format_change
 
 if TYPE_CHECKING:
@@ -53,12 +54,15 @@ if TYPE_CHECKING:
     from profkit.run import Run
 
 __all__ = [
-    "Comparison", "FunctionChange", "LineChange", "DiffNode", "Measure", "ModeChange", "RunInfo", "Verdict",
+    "Comparison", "Coverage", "FunctionChange", "LineChange", "DiffNode", "Measure", "ModeChange", "RunInfo",
+    "Verdict",
     "compare_functions", "compare_mode", "compare_runs", "compare_timings", "exact_p_value",
     "mann_whitney_u", "smallest_p_value", "_u_counts",
 ]
 
 DEFAULT_TOP = 10
+#: A pass that covered this share of the map counts as whole.
+FULL_SHARE = 0.999
 SLOWER = Verdict.SLOWER.value
 FASTER = Verdict.FASTER.value
 SAME = Verdict.SAME.value
@@ -116,6 +120,33 @@ class FunctionChange:
 
 
 @dataclass
+class Coverage:
+    """What share of each run's map its cProfile pass covered, in one mode (None: not recorded).
+
+    When both shares are known, the self times and the call tree are scaled to the whole
+    map, so that a pass cut short by its budget in one run compares fairly with the other.
+    """
+
+    share_a: float | None
+    share_b: float | None
+
+    @property
+    def scaled(self) -> bool:
+        return bool(self.share_a and self.share_b)
+
+    @property
+    def partial(self) -> bool:
+        """True when either pass covered less than the whole map, or did not say."""
+        return any(s is None or s < FULL_SHARE for s in (self.share_a, self.share_b))
+
+    def factors(self) -> tuple[float, float]:
+        """What A's and B's profiled seconds are multiplied by (1 when not scaled)."""
+        if self.share_a and self.share_b:
+            return 1.0 / self.share_a, 1.0 / self.share_b
+        return 1.0, 1.0
+
+
+@dataclass
 class RunInfo:
     """What the comparison shows about each run."""
 
@@ -143,6 +174,7 @@ class Comparison:
     functions: dict[str, list[FunctionChange]] = field(default_factory=dict)
     lines: dict[str, list[LineChange]] = field(default_factory=dict)
     trees: dict[str, DiffNode] = field(default_factory=dict)
+    coverage: dict[str, Coverage] = field(default_factory=dict)
     only_a: list[str] = field(default_factory=list)
     only_b: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -270,11 +302,13 @@ def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: 
 
 
 def compare_functions(functions_a: pd.DataFrame, functions_b: pd.DataFrame,
-                      top: int = DEFAULT_TOP) -> dict[str, list[FunctionChange]]:
+                      top: int = DEFAULT_TOP,
+                      coverage: Mapping[str, Coverage] | None = None) -> dict[str, list[FunctionChange]]:
     """Per mode in both runs: the ``top`` functions by absolute change in self time.
 
     Functions are matched by their pstats label ``file:line(name)``; one seen in
-    one run only counts as zero in the other ("new" or "gone").
+    one run only counts as zero in the other ("new" or "gone"). A mode's ``coverage``
+    scales each side's self time to the whole map; call counts stay as profiled.
     """
     import pandas as pd
 
@@ -290,12 +324,13 @@ def compare_functions(functions_a: pd.DataFrame, functions_b: pd.DataFrame,
         fa = fa.groupby("function", as_index=False).agg(agg)
         fb = fb.groupby("function", as_index=False).agg(agg)
         merged = pd.merge(fa, fb, on="function", how="outer", suffixes=("_a", "_b"), indicator=True)
+        factor_a, factor_b = coverage[mode].factors() if coverage and mode in coverage else (1.0, 1.0)
         rows: list[FunctionChange] = []
         for d in merged.to_dict("records"):
             status = {"both": "changed", "left_only": "gone", "right_only": "new"}[str(d["_merge"])]
             side = "b" if status == "new" else "a"
-            self_a = 0.0 if pd.isna(d["self_s_a"]) else float(d["self_s_a"])
-            self_b = 0.0 if pd.isna(d["self_s_b"]) else float(d["self_s_b"])
+            self_a = 0.0 if pd.isna(d["self_s_a"]) else float(d["self_s_a"]) * factor_a
+            self_b = 0.0 if pd.isna(d["self_s_b"]) else float(d["self_s_b"]) * factor_b
             rows.append(FunctionChange(
                 mode=mode, function=str(d["function"]), name=str(d[f"name_{side}"]),
                 filename=str(d[f"filename_{side}"]), lineno=int(d[f"lineno_{side}"]),
@@ -308,6 +343,24 @@ def compare_functions(functions_a: pd.DataFrame, functions_b: pd.DataFrame,
         rows.sort(key=lambda c: (-abs(c.delta_s), c.function))
         out[mode] = rows[:top]
     return out
+
+
+def profiled_share(run: Run, mode: str) -> float | None:
+    """The share of ``mode``'s map that the run's cProfile pass covered, or None if unknown.
+
+    Runs saved before ``cprofile_share`` was recorded give it by item count when no item
+    was cut short.
+    """
+    info = (run.meta.get("modes") or {}).get(mode) or {}
+    share = info.get("cprofile_share")
+    if isinstance(share, (int, float)) and share > 0:
+        return float(share)
+    items = info.get("cprofile_items")
+    n_items = (run.meta.get("workload") or {}).get("n_items")
+    if isinstance(items, int) and isinstance(n_items, int) and n_items > 0 and items > 0 \
+            and not info.get("cprofile_cut_s"):
+        return min(1.0, items / n_items)
+    return None
 
 
 def describe(run: Run) -> RunInfo:
@@ -376,11 +429,16 @@ def compare_runs(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
     modes = compare_timings(run_a.frames["timings"], run_b.frames["timings"], level=level,
                             min_effect_pct=min_effect_pct, measure=measure, paired=paired)
     in_a, in_b = _modes_in(run_a.frames["timings"]), _modes_in(run_b.frames["timings"])
+    coverage = {mode: Coverage(profiled_share(run_a, mode), profiled_share(run_b, mode))
+                for mode in run_a.profiles if mode in run_b.profiles}
     comparison = Comparison(
         run_a=a, run_b=b, level=level, min_effect_pct=min_effect_pct, modes=modes,
-        functions=compare_functions(run_a.frames["functions"], run_b.frames["functions"], top),
+        functions=compare_functions(drop_own_functions(run_a.frames["functions"]),
+                                    drop_own_functions(run_b.frames["functions"]), top, coverage),
         lines=compare_lines(run_a.frames["lines"], run_b.frames["lines"], top_lines),
-        trees=compare_call_trees(run_a.profiles, run_b.profiles),
+        trees=compare_call_trees(run_a.profiles, run_b.profiles,
+                                 {mode: c.factors() for mode, c in coverage.items()}),
+        coverage=coverage,
         only_a=[m for m in in_a if m not in in_b],
         only_b=[m for m in in_b if m not in in_a],
     )

@@ -124,23 +124,25 @@ class TreeNode:
     children: dict[FuncKey, TreeNode] = field(default_factory=dict)
 
 
-def _graph(stats: Any) -> tuple[dict[FuncKey, tuple[float, float]],
-                                dict[FuncKey, list[tuple[FuncKey, float]]]]:
-    """pstats -> (func -> (self, cumulative), caller -> [(callee, edge cumulative)])."""
+def _graph(stats: Any, factor: float) -> tuple[dict[FuncKey, tuple[float, float]],
+                                               dict[FuncKey, list[tuple[FuncKey, float]]]]:
+    """pstats -> (func -> (self, cumulative), caller -> [(callee, edge cumulative)]), in
+    seconds times ``factor``."""
     raw: Mapping[FuncKey, tuple[Any, ...]] = stats.stats
     times: dict[FuncKey, tuple[float, float]] = {}
     children: dict[FuncKey, list[tuple[FuncKey, float]]] = {}
     for func, (_cc, _nc, tt, ct, callers) in raw.items():
-        times[func] = (float(tt), float(ct))
+        times[func] = (float(tt) * factor, float(ct) * factor)
         for caller, edge in callers.items():
-            edge_ct = float(edge[3]) if isinstance(edge, tuple) else 0.0
+            edge_ct = float(edge[3]) * factor if isinstance(edge, tuple) else 0.0
             children.setdefault(caller, []).append((func, edge_ct))
     return times, children
 
 
-def call_tree(stats: Any) -> TreeNode:
-    """The call paths of a pstats profile under one synthetic root (key ``("", 0, "all")``)."""
-    times, children = _graph(stats)
+def call_tree(stats: Any, factor: float = 1.0) -> TreeNode:
+    """The call paths of a pstats profile under one synthetic root (key ``("", 0, "all")``),
+    every time multiplied by ``factor``."""
+    times, children = _graph(stats, factor)
     called = {callee for caller, kids in children.items() for callee, _ in kids if callee != caller}
     roots = [f for f in times if f not in called]
     total = sum(times[f][1] for f in roots) or sum(t for t, _ in times.values())
@@ -207,8 +209,14 @@ def diff_trees(a: TreeNode | None, b: TreeNode | None) -> DiffNode:
     return out
 
 
-def compare_call_trees(profiles_a: Mapping[str, Any], profiles_b: Mapping[str, Any]) -> dict[str, DiffNode]:
-    """Per mode with cProfile stats in both runs: the merged call tree."""
-    return {mode: diff_trees(call_tree(stats), call_tree(profiles_b[mode]))
-            for mode, stats in profiles_a.items()
-            if stats is not None and profiles_b.get(mode) is not None}
+def compare_call_trees(profiles_a: Mapping[str, Any], profiles_b: Mapping[str, Any],
+                       factors: Mapping[str, tuple[float, float]] | None = None) -> dict[str, DiffNode]:
+    """Per mode with cProfile stats in both runs: the merged call tree, A's and B's times
+    multiplied by the mode's ``factors`` (to scale passes of unequal coverage to the whole map)."""
+    out = {}
+    for mode, stats in profiles_a.items():
+        if stats is None or profiles_b.get(mode) is None:
+            continue
+        factor_a, factor_b = (factors or {}).get(mode, (1.0, 1.0))
+        out[mode] = diff_trees(call_tree(stats, factor_a), call_tree(profiles_b[mode], factor_b))
+    return out

@@ -22,7 +22,7 @@ import random
 import time
 import traceback
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import replace
@@ -416,6 +416,14 @@ def cprofile_items(n_items: int) -> list[int]:
     return list(range(0, n_items, sample_every(n_items, CPROFILE_ITEMS)))
 
 
+def covered_seconds(durations: dict[int, float], items: Sequence[int], cut: dict[int, float],
+                    slowdown: float) -> float:
+    """The plain task seconds a pass covered: an item cut short counts for its profiled
+    seconds over the pass's ``slowdown``."""
+    return sum(min(durations.get(i, 0.0), cut[i] / slowdown) if i in cut
+               else durations.get(i, 0.0) for i in items)
+
+
 def _run_budgeted(mode: Mode, workload: Workload, items: list[Any], batches: list[list[int]],
                   collector: str, names: tuple[str, ...], budget_s: float) -> tuple[list[Payload], float]:
     """One batch per profiling worker, each stopping at ``budget_s``; the payloads and the wall time."""
@@ -445,6 +453,10 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
     result.phases["cprofile"] = wall
     result.profile_items = array("q", sorted(r.index for p in payloads for r in p.records))
     result.profile_cut = {i: s for p in payloads for i, s in p.cut.items()}
+    total = sum(durations.values())
+    if total > 0:
+        covered = covered_seconds(durations, result.profile_items, result.profile_cut, CPROFILE_SLOWDOWN)
+        result.profile_share = min(1.0, covered / total)
     result.profile = merge.merge_profiles([p.profile for p in payloads if p.profile])
 
 
@@ -468,8 +480,7 @@ def _lines_per_second(mode: Mode, workload: Workload, options: Options,
     stats = mode.result.lines
     cut = mode.result.line_cut
     # an item cut short ran about its traced time over the slowdown in plain time
-    covered = sum(min(durations.get(i, 0.0), cut[i] / LINE_SLOWDOWN) if i in cut
-                  else durations.get(i, 0.0) for i in mode.result.line_items)
+    covered = covered_seconds(durations, mode.result.line_items, cut, LINE_SLOWDOWN)
     if stats is None or covered <= 0:
         return None
     try:

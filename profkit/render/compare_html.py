@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from profkit.fmt import fmt_seconds, format_change, format_level, format_p
-from profkit.render.compare_text import mann_whitney_cell, rule_lines
+from profkit.render.compare_text import coverage_note, mann_whitney_cell, rule_lines
 
 if TYPE_CHECKING:
     import jinja2
@@ -188,6 +188,8 @@ def context(comparison: Comparison, fail_above: float | None = None) -> dict[str
         "rule": rule_lines(comparison.level, comparison.min_effect_pct, fail_above,
                            paired=any(m.paired for m in comparison.modes)),
         "icicles": {mode: icicle(tree) for mode, tree in comparison.trees.items()},
+        "coverage_notes": {mode: note for mode, c in comparison.coverage.items()
+                           if (note := coverage_note(c))},
     }
 
 

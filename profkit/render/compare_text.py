@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from profkit.analysis.compare import Comparison, ModeChange
+from profkit.analysis.compare import Comparison, Coverage, ModeChange
 from profkit.analysis.compare_stats import RESAMPLES
 from profkit.fmt import fmt_seconds, format_change, format_level, format_p
 
@@ -53,6 +53,21 @@ def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = N
     return lines
 
 
+def coverage_note(coverage: Coverage | None) -> str | None:
+    """How the self times were scaled, when a cProfile pass covered less than the whole map."""
+    if coverage is None or not coverage.partial:
+        return None
+
+    def share(value: float | None) -> str:
+        return "an unrecorded share" if value is None else f"{100.0 * value:.3g}%"
+
+    covered = (f"The cProfile pass covered {share(coverage.share_a)} of A's task time and "
+               f"{share(coverage.share_b)} of B's")
+    if coverage.scaled:
+        return f"{covered}: self times are scaled to the whole map; call counts are as profiled."
+    return f"{covered}: self times are as profiled, not scaled, so compare them with care."
+
+
 def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
     """The plain-text tables ``profkit compare`` prints."""
     from profkit.render.console import table
@@ -90,8 +105,11 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
             frows.append([label, fmt_seconds(c.self_a_s), fmt_seconds(c.self_b_s),
                           ("+" if c.delta_s >= 0 else "-") + fmt_seconds(abs(c.delta_s)),
                           format_change(c.change_pct), str(c.ncalls_a), str(c.ncalls_b)])
-        out += ["", f"Self time, {mode}: top {len(changes)} changes (one cProfile pass each, no test)",
-                table(["function", "self A", "self B", "delta", "change", "calls A", "calls B"], frows)]
+        out += ["", f"Self time, {mode}: top {len(changes)} changes (one cProfile pass each, no test)"]
+        note = coverage_note(comparison.coverage.get(mode))
+        if note:
+            out.append(f"  {note}")
+        out.append(table(["function", "self A", "self B", "delta", "change", "calls A", "calls B"], frows))
     for mode, lines in comparison.lines.items():
         if not lines:
             continue

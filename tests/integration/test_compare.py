@@ -10,9 +10,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from profkit.analysis.compare import FASTER, SAME, SLOWER
+from profkit.analysis.own_frames import is_own
 from tests.fixtures.cli import cli_env, copy_fixture, one_line_error, run_cli
 
 # -- real runs through the CLI -------------------------------------------------
@@ -269,6 +271,60 @@ def test_compare_functions_matches_by_label_and_keeps_new_and_gone():
     assert spin.delta_s == pytest.approx(0.5) and spin.change_pct == pytest.approx(50.0)
     assert (new.self_a_s, new.ncalls_a, new.change_pct, new.lineno) == (0.0, 0, None, 20)
     assert (old.self_b_s, old.delta_s) == (0.0, pytest.approx(-0.2))
+
+
+
+#: B's cProfile pass stops after this many seconds: one ~16 ms profiled item and part of the next.
+CUT_BUDGET = "0.02"
+
+
+def _cut_short(run: Path) -> str | None:
+    """Why run B's cProfile pass does not fall short of its 6 items, or None if it does."""
+    info = json.loads((run / "run.json").read_text(encoding="utf-8"))["modes"]["sequential"]
+    covered, cut = info["cprofile_indices"], info["cprofile_cut_s"]
+    return None if len(covered) < 6 or cut else f"the pass covered {covered}, cut {cut}"
+
+
+@pytest.mark.timeout(300)
+def test_a_pass_cut_short_compares_per_item_not_in_total(runs, tmp_path):
+    """B profiles the same code as A, but its cProfile budget covers about a fifth of the map:
+    compare scales B's self time to the whole map, so spin's change is near 0, not near -80%."""
+    args = ("--modes", "sequential", "--repeat", "2", "--line-budget", "0.01", "--profile-budget",
+            CUT_BUDGET, "-q")
+    for attempt in range(ATTEMPTS):
+        b = _profile(runs["target"], tmp_path / f"b{attempt}", "1", args)
+        if _cut_short(b) is None:
+            break
+    assert _cut_short(b) is None, _cut_short(b)
+    info = json.loads((b / "run.json").read_text(encoding="utf-8"))["modes"]["sequential"]
+    # the share of the warm-up's task time the pass covered: items cut short count in part
+    tasks = pd.read_parquet(b / "frames" / "tasks.parquet")
+    seconds = tasks[(tasks["mode"] == "sequential") & ~tasks["sweep"]].set_index("item")["duration_s"]
+    covered = [int(i) for i in info["cprofile_indices"]]
+    whole = [i for i in covered if str(i) not in info["cprofile_cut_s"]]
+    share = info["cprofile_share"]
+    total = seconds.sum()
+    assert seconds[whole].sum() / total - 1e-9 <= share <= seconds[covered].sum() / total + 1e-9, info
+
+    result = run_cli("compare", runs["a"], b, "--json", "--no-html", cwd=runs["root"])
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["coverage"]["sequential"]["share_a"] == pytest.approx(1.0)
+    assert data["coverage"]["sequential"]["share_b"] == pytest.approx(share)
+    spin = next(f for f in data["functions"]["sequential"] if f["name"] == "spin")
+    # profkit's own frames (the budget's wrapper, cProfile's disable) are not the user's functions
+    assert not any(is_own(f["filename"], f["name"]) for f in data["functions"]["sequential"]), data
+    raw = pd.read_parquet(b / "frames" / "functions.parquet")
+    profiled = float(raw.loc[(raw["mode"] == "sequential") & (raw["name"] == "spin"), "self_s"].sum())
+    assert spin["self_b_s"] == pytest.approx(profiled / share)
+    # the same code on both sides: scaled, B's spin is within a busy machine's noise of A's;
+    # unscaled it would sit near the share (about 0.2) of it
+    assert 0.5 < spin["self_b_s"] / spin["self_a_s"] < 2.0, spin
+    assert profiled / spin["self_a_s"] < 0.5, (profiled, spin)
+
+    text = run_cli("compare", runs["a"], b, "--no-html", cwd=runs["root"])
+    assert f"of A's task time and {100 * share:.3g}% of B's: self times are scaled to the whole map" \
+        in text.stdout, text.stdout
 
 
 @pytest.mark.timeout(240)

@@ -162,3 +162,66 @@ def test_compare_html_has_the_rule_the_lines_and_an_offline_icicle(trees):
     reddest = max(boxes, key=lambda b: int(b[3]) - int(b[5]))
     assert int(reddest[3]) > int(reddest[5])  # something grew, coloured red
     assert "<script" not in icicle.group(0)
+
+
+# -- passes of unequal coverage ---------------------------------------------------
+
+
+def _functions(self_s: float, calls: int) -> pd.DataFrame:
+    return pd.DataFrame([{"mode": "sequential", "function": "/w.py:3(spin)", "name": "spin",
+                          "filename": "/w.py", "lineno": 3, "ncalls": calls, "self_s": self_s}])
+
+
+def test_self_times_of_unequal_passes_are_scaled_to_the_whole_map():
+    """A covered all 6 items (6 s), B's budget ran out after 2 of 6 at 1.5 s each (3 s): B is
+    50% slower per item, not 50% faster in total."""
+    from profkit.analysis.compare import Coverage, compare_functions
+
+    coverage = {"sequential": Coverage(share_a=1.0, share_b=2 / 6)}
+    spin, = compare_functions(_functions(6.0, 6), _functions(3.0, 2), coverage=coverage)["sequential"]
+    assert (spin.self_a_s, spin.self_b_s) == (pytest.approx(6.0), pytest.approx(9.0))
+    assert spin.change_pct == pytest.approx(50.0)
+    assert (spin.ncalls_a, spin.ncalls_b) == (6, 2)  # counts stay as profiled
+    unscaled, = compare_functions(_functions(6.0, 6), _functions(3.0, 2))["sequential"]
+    assert unscaled.change_pct == pytest.approx(-50.0)
+
+
+def test_an_unrecorded_share_leaves_both_sides_unscaled_and_says_so():
+    from profkit.analysis.compare import Coverage
+    from profkit.render.compare_text import coverage_note
+
+    assert Coverage(None, 0.5).factors() == (1.0, 1.0)
+    assert Coverage(0.25, 0.5).factors() == (4.0, 2.0)
+    assert coverage_note(Coverage(1.0, 1.0)) is None
+    assert coverage_note(Coverage(1.0, 0.4)) == (
+        "The cProfile pass covered 100% of A's task time and 40% of B's: self times are scaled to the "
+        "whole map; call counts are as profiled.")
+    assert coverage_note(Coverage(None, 1.0)) == (
+        "The cProfile pass covered an unrecorded share of A's task time and 100% of B's: self times "
+        "are as profiled, not scaled, so compare them with care.")
+
+
+def test_the_call_tree_of_a_partial_pass_is_scaled_too():
+    from profkit.analysis.compare_profile import compare_call_trees
+
+    stats = _profile(20_000, 20_000)
+    whole = compare_call_trees({"sequential": stats}, {"sequential": stats})["sequential"]
+    scaled = compare_call_trees({"sequential": stats}, {"sequential": stats},
+                                {"sequential": (1.0, 3.0)})["sequential"]
+    assert scaled.total_b_s == pytest.approx(3.0 * whole.total_b_s)
+    assert scaled.total_a_s == pytest.approx(whole.total_a_s)
+    spin_whole, spin_scaled = _find(whole, "spin"), _find(scaled, "spin")
+    assert spin_scaled.self_b_s == pytest.approx(3.0 * spin_whole.self_b_s)
+
+
+def test_the_share_of_an_older_run_comes_from_its_item_counts():
+    from profkit.analysis.compare import profiled_share
+    from profkit.run import Run
+
+    def run(**info):
+        return Run(meta={"workload": {"n_items": 8}, "modes": {"sequential": info}}, analysis={}, frames={})
+
+    assert profiled_share(run(cprofile_share=0.5, cprofile_items=8), "sequential") == 0.5
+    assert profiled_share(run(cprofile_items=2), "sequential") == 0.25
+    assert profiled_share(run(cprofile_items=2, cprofile_cut_s={"1": 0.1}), "sequential") is None
+    assert profiled_share(run(), "sequential") is None

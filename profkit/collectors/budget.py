@@ -8,9 +8,14 @@ what they counted until that moment, so the item's lines and calls are exact up
 to the cut, and the item is labelled partial. Items not started by the deadline
 are left out.
 
-The cut is made safe three ways:
+The cut is made safe four ways:
 
-- the watchdog fires only while a task runs (``in_task``, under a lock), once;
+- the watchdog fires only while a task runs (``in_task``, under a lock), once, and from
+  the deadline on no task starts: one about to begin then is skipped, not run uncut;
+- it waits while the traced thread runs a ``gc`` callback. Dask's GC diagnosis reads
+  /proc inside its callback, giving up the GIL, so the watchdog often woke just then;
+  a cut delivered there left the diagnosis's timer started, and every later full
+  collection printed an ``AssertionError`` (``assert self._cur_start is None``);
 - the exception derives from ``BaseException``, so a task's ``except Exception``
   does not swallow it;
 - an exception set just as the task returned is taken by the traced thread
@@ -20,8 +25,8 @@ The cut is made safe three ways:
   interpreter's "async exception pending" flag set with nothing to deliver, and
   any traced or profiled code then spins forever at its next function entry.
 
-An exception delivered inside a ``__del__``, a weakref callback or a ``gc``
-callback (Dask's GC diagnosis is one) is swallowed by the interpreter as
+An exception delivered inside a ``__del__``, a weakref callback, or a ``gc`` callback
+the thread entered after the cut was set, is swallowed by the interpreter as
 "unraisable". profkit's ``sys.unraisablehook`` notices, keeps the interpreter
 quiet about it, and wakes the watchdog, which fires again while the task runs.
 """
@@ -29,6 +34,7 @@ quiet about it, and wakes the watchdog, which fires again while the task runs.
 from __future__ import annotations
 
 import ctypes
+import gc
 import sys
 import threading
 import time
@@ -56,10 +62,40 @@ _SET_ASYNC_EXC = _set_async_exc()
 #: task that caught the exception itself leaves none pending.
 _MAX_SPINS = 100_000
 
+#: How long the watchdog waits for the traced thread to leave a gc callback before looking again.
+GC_RETRY_S = 0.0005
+
 #: Live budgets by the thread they cut: the unraisable hook tells the right watchdog.
 _BUDGETS: dict[int, ItemBudget] = {}
 _HOOK_LOCK = threading.Lock()
 _previous_hook: Callable[[Any], object] | None = None
+
+
+def _code_of(callback: Any) -> Any:
+    """The code object a gc callback runs: a function's, a bound method's or a callable's."""
+    for candidate in (callback, getattr(callback, "__func__", None),
+                      getattr(type(callback).__call__, "__func__", type(callback).__call__)):
+        code = getattr(candidate, "__code__", None)
+        if code is not None:
+            return code
+    return None
+
+
+def in_gc_callback(thread_id: int) -> bool:
+    """True while ``thread_id`` runs a ``gc.callbacks`` entry (a collection it started).
+
+    A callback that gives up the GIL (Dask's GC diagnosis reads /proc) lets the watchdog
+    run just then; a cut delivered inside it would break the callback's own state.
+    """
+    codes = {code for callback in list(gc.callbacks) if (code := _code_of(callback)) is not None}
+    if not codes:
+        return False
+    frame = sys._current_frames().get(thread_id)
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _unraisable(unraisable: Any) -> None:
@@ -121,8 +157,9 @@ class ItemBudget:
         """True once the deadline has passed: start no more items."""
         return self._fired or self._clock() >= self._deadline
 
-    def call(self, task: Callable[[Any], Any], item: Any) -> tuple[Any, bool]:
-        """``task(item)`` and whether the budget cut it short (the result is then None).
+    def call(self, task: Callable[[Any], Any], item: Any) -> tuple[Any, bool] | None:
+        """``task(item)`` and whether the budget cut it short (the result is then None); None,
+        without running the task, if the deadline passed before it could begin.
 
         The task's own exception is raised again, once nothing can be pending.
         """
@@ -132,6 +169,9 @@ class ItemBudget:
         try:
             try:
                 with self._lock:
+                    # past the deadline the watchdog cuts no new task: do not start one
+                    if self._fired:
+                        return None
                     self._in_task = True
                 result = task(item)
                 returned = True
@@ -156,18 +196,28 @@ class ItemBudget:
     def _watch(self) -> None:
         if self._done.wait(max(0.0, self._deadline - self._clock())):
             return
+        # from here on, call() starts no task: the one running now is the last, and is cut
         with self._lock:
             self._fired = True
-            if not self._fire():
-                return
         while True:  # a cut swallowed inside the task (a __del__, a gc callback): fire again
+            fired = self._fire_outside_gc()
+            if not fired:
+                return
             self._swallowed.wait()
             if self._done.is_set():
                 return
             self._swallowed.clear()
+
+    def _fire_outside_gc(self) -> bool:
+        """Fire once the traced thread is out of every gc callback; False if no task runs."""
+        while True:
             with self._lock:
-                if not self._fire():
-                    return
+                if not self._in_task or _SET_ASYNC_EXC is None:
+                    return False
+                if not in_gc_callback(self._thread_id):
+                    return self._fire()
+            if self._done.wait(GC_RETRY_S):
+                return False
 
     def _fire(self) -> bool:
         """Raise the cut in the traced thread if a task runs there (hold the lock)."""

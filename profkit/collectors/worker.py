@@ -361,7 +361,10 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
                     if budget is None:
                         result = task(item)
                     else:
-                        result, cut = budget.call(task, item)
+                        ran = budget.call(task, item)
+                        if ran is None:  # the deadline passed as the item was about to begin
+                            break
+                        result, cut = ran
                 finally:
                     off()
         except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too

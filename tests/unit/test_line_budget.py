@@ -63,7 +63,9 @@ def test_an_item_within_the_budget_runs_whole_and_a_spent_budget_says_so():
     short = ItemBudget(0.01)
     time.sleep(0.05)
     assert short.spent
-    assert short.call(spin, 10) == (spin(10), False)  # nothing runs then: no cut
+    ran = []
+    assert short.call(ran.append, 10) is None  # past the deadline no item starts: none is cut
+    assert ran == []
     short.close()
 
 
@@ -96,6 +98,46 @@ def test_a_cut_swallowed_by_a_gc_callback_is_fired_again_and_nothing_is_printed(
     assert (cut, result) == ("True", "None"), done.stdout
     assert float(took) < 2.0, took  # the 5 s item was cut near 0.2 s, not run whole
     assert "Exception ignored" not in done.stderr and "BudgetSpent" not in done.stderr
+
+
+
+def test_the_cut_never_lands_in_dasks_gc_diagnosis():
+    """distributed's GC diagnosis (on in any process running a scheduler or worker) reads /proc
+    inside its gc callback, so the watchdog often wakes just then. A cut delivered there left
+    its timer started: every later full collection printed "Exception ignored ... assert
+    self._cur_start is None", and a swallowed cut could leave the item running uncut."""
+    script = textwrap.dedent("""
+        import sys, time
+        from distributed.gc import enable_gc_diagnosis
+        from profkit.collectors.budget import ItemBudget
+
+        class Node:
+            def __init__(self, other):
+                self.me, self.other = self, other
+
+        def churn(_):
+            junk = []
+            while True:  # cyclic garbage: frequent full collections
+                junk.append(Node(Node(None)))
+                if len(junk) > 5000:
+                    junk = []
+
+        enable_gc_diagnosis()
+        keep = [[i] for i in range(50_000)]  # a heap that makes full collections last
+        outcomes = []
+        for _ in range(60):
+            budget = ItemBudget(0.003)
+            ran = budget.call(churn, None)
+            budget.close()
+            outcomes.append("skipped" if ran is None else "cut" if ran[1] else "whole")
+        print(outcomes.count("cut"), outcomes.count("skipped"), outcomes.count("whole"))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    cut, skipped, whole = map(int, done.stdout.split())
+    assert whole == 0 and cut + skipped == 60 and cut >= 1, done.stdout  # every item ended by the cut
+    assert "Exception ignored" not in done.stderr and "AssertionError" not in done.stderr, done.stderr
 
 
 def test_the_task_s_own_exception_is_raised_again():
@@ -166,7 +208,8 @@ def test_no_exception_escapes_a_pool_thread_and_later_tracing_does_not_spin():
                 while not budget.spent:
                     profiler.enable_by_count()
                     try:
-                        cuts += budget.call(spin, 50 + runs * 3797 % 60000)[1]
+                        ran = budget.call(spin, 50 + runs * 3797 % 60000)
+                        cuts += ran[1] if ran is not None else 0
                     finally:
                         profiler.disable_by_count()
                     runs += 1
@@ -187,7 +230,7 @@ def test_no_exception_escapes_a_pool_thread_and_later_tracing_does_not_spin():
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     cuts, runs = map(int, done.stdout.split())
-    assert runs > 500 and cuts >= 1  # the race was run: items cut, and many not
+    assert runs > cuts >= 1  # the race was run: items cut, and others not
 
 
 def test_line_batches_one_per_worker_cheapest_first_within_the_shipping_margin():

@@ -35,6 +35,13 @@ _PROFILER_METHOD = re.compile(
 _OWN_PATH = re.compile(r"(^|[/\\])profkit[/\\](?!workloads[/\\])([\w.-]+[/\\])*[\w.-]+\.py$")
 
 
+@lru_cache(maxsize=1)
+def _own_modules() -> frozenset[str]:
+    """profkit's own module paths, as ``profkit/collectors/budget.py`` (workloads left out)."""
+    return frozenset(f"profkit/{path.relative_to(_PACKAGE).as_posix()}"
+                     for path in _PACKAGE.rglob("*.py") if not path.is_relative_to(_WORKLOADS))
+
+
 def is_own(filename: str, name: str) -> bool:
     """True for a frame of profkit itself (engine, collectors, profiler switches), not of a workload."""
     if _PROFILER_METHOD.fullmatch(name):
@@ -53,7 +60,13 @@ def _own_file(filename: str) -> bool:
         resolved = path
     if resolved.is_relative_to(_PACKAGE):
         return not resolved.is_relative_to(_WORKLOADS)
-    return "site-packages" in filename and bool(_OWN_PATH.search(filename))
+    if "site-packages" in filename and _OWN_PATH.search(filename):
+        return True
+    # a run made by another copy of profkit (a checkout, someone else's machine): one of our
+    # module paths at the end of the file name
+    posix = filename.replace("\\", "/")
+    start = posix.rfind("/profkit/")
+    return (posix[start + 1:] if start >= 0 else posix) in _own_modules()
 
 
 def own_mask(filenames: pd.Series, names: pd.Series) -> pd.Series:

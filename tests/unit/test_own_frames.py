@@ -25,6 +25,11 @@ DISABLE = "<method 'disable' of '_lsprof.Profiler' objects>"
     ("/venv/lib/python3.11/site-packages/profkit/collectors/worker.py", "run_batch", True),
     (str(PKG / "workloads" / "primes.py"), "is_prime", False),
     ("/home/me/profkit-fork/app/main.py", "task", False),
+    ("/home/you/src/profkit/profkit/collectors/budget.py", "call", True),  # another checkout
+    ("C:\\src\\profkit\\profkit\\engine\\runner.py", "run_workload", True),
+    ("/home/you/src/profkit/profkit/workloads/primes.py", "is_prime", False),
+    ("/home/me/profkit/analysis.py", "main", False),  # a user's folder named profkit
+    ("/home/me/profkit/collectors/mine.py", "collect", False),
     ("~", "<built-in method math.sqrt>", False),
     ("/usr/lib/python3.11/timeit.py", "inner", False),
 ])

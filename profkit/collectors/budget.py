@@ -8,10 +8,12 @@ what they counted until that moment, so the item's lines and calls are exact up
 to the cut, and the item is labelled partial. Items not started by the deadline
 are left out.
 
-The cut is made safe four ways:
+The cut is made safe five ways:
 
 - the watchdog fires only while a task runs (``in_task``, under a lock), once, and from
   the deadline on no task starts: one about to begin then is skipped, not run uncut;
+- it waits while a thread is being started (see :func:`starting_threads`), which
+  would otherwise take the cut in the traced thread's place and leave it waiting;
 - it waits while the traced thread runs a ``gc`` callback. Dask's GC diagnosis reads
   /proc inside its callback, giving up the GIL, so the watchdog often woke just then;
   a cut delivered there left the diagnosis's timer started, and every later full
@@ -96,6 +98,17 @@ def in_gc_callback(thread_id: int) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def starting_threads() -> bool:
+    """True while a ``threading.Thread`` is being started (in ``threading._limbo``).
+
+    Until its OS thread begins, CPython 3.11 gives the new thread's state the thread id
+    of the thread that starts it, and ``PyThreadState_SetAsyncExc`` may raise the cut in
+    the new thread instead: it dies before it tells ``Thread.start()`` it has begun, and
+    the task waits there forever (a task that starts a ``multiprocessing.Pool`` hung so).
+    """
+    return bool(getattr(threading, "_limbo", None))
 
 
 def _unraisable(unraisable: Any) -> None:
@@ -200,7 +213,7 @@ class ItemBudget:
         with self._lock:
             self._fired = True
         while True:  # a cut swallowed inside the task (a __del__, a gc callback): fire again
-            fired = self._fire_outside_gc()
+            fired = self._fire_when_safe()
             if not fired:
                 return
             self._swallowed.wait()
@@ -208,13 +221,14 @@ class ItemBudget:
                 return
             self._swallowed.clear()
 
-    def _fire_outside_gc(self) -> bool:
-        """Fire once the traced thread is out of every gc callback; False if no task runs."""
+    def _fire_when_safe(self) -> bool:
+        """Fire once no thread is starting and the traced thread is out of every gc callback;
+        False if no task runs."""
         while True:
             with self._lock:
                 if not self._in_task or _SET_ASYNC_EXC is None:
                     return False
-                if not in_gc_callback(self._thread_id):
+                if not starting_threads() and not in_gc_callback(self._thread_id):
                     return self._fire()
             if self._done.wait(GC_RETRY_S):
                 return False

@@ -64,8 +64,9 @@ _SET_ASYNC_EXC = _set_async_exc()
 #: task that caught the exception itself leaves none pending.
 _MAX_SPINS = 100_000
 
-#: How long the watchdog waits for the traced thread to leave a gc callback before looking again.
-GC_RETRY_S = 0.0005
+#: How long the watchdog waits, when a thread is starting or the traced thread is in a gc callback,
+#: before it looks again.
+SAFE_RETRY_S = 0.0005
 
 #: Live budgets by the thread they cut: the unraisable hook tells the right watchdog.
 _BUDGETS: dict[int, ItemBudget] = {}
@@ -230,7 +231,7 @@ class ItemBudget:
                     return False
                 if not starting_threads() and not in_gc_callback(self._thread_id):
                     return self._fire()
-            if self._done.wait(GC_RETRY_S):
+            if self._done.wait(SAFE_RETRY_S):
                 return False
 
     def _fire(self) -> bool:

@@ -101,15 +101,35 @@ def test_a_cut_swallowed_by_a_gc_callback_is_fired_again_and_nothing_is_printed(
 
 
 
+def _cut_in_a_subprocess(setup: str, task: str, items: int, budget_s: float) -> str:
+    """Run ``items`` budgets of ``budget_s`` on ``task`` (defined by ``setup``) in a fresh
+    process, so a hang fails the test; check every item ended by the cut; return stderr."""
+    script = textwrap.dedent(setup) + textwrap.dedent(f"""
+        from profkit.collectors.budget import ItemBudget
+        outcomes = []
+        for _ in range({items}):
+            budget = ItemBudget({budget_s})
+            ran = budget.call({task}, None)
+            budget.close()
+            outcomes.append("skipped" if ran is None else "cut" if ran[1] else "whole")
+        print(outcomes.count("cut"), outcomes.count("skipped"), outcomes.count("whole"))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    cut, skipped, whole = map(int, done.stdout.split())
+    assert whole == 0 and cut + skipped == items and cut >= 1, done.stdout
+    assert "Exception ignored" not in done.stderr and "BudgetSpent" not in done.stderr, done.stderr
+    return done.stderr
+
+
 def test_the_cut_never_lands_in_dasks_gc_diagnosis():
     """distributed's GC diagnosis (on in any process running a scheduler or worker) reads /proc
     inside its gc callback, so the watchdog often wakes just then. A cut delivered there left
     its timer started: every later full collection printed "Exception ignored ... assert
     self._cur_start is None", and a swallowed cut could leave the item running uncut."""
-    script = textwrap.dedent("""
-        import sys, time
+    stderr = _cut_in_a_subprocess("""
         from distributed.gc import enable_gc_diagnosis
-        from profkit.collectors.budget import ItemBudget
 
         class Node:
             def __init__(self, other):
@@ -124,21 +144,8 @@ def test_the_cut_never_lands_in_dasks_gc_diagnosis():
 
         enable_gc_diagnosis()
         keep = [[i] for i in range(50_000)]  # a heap that makes full collections last
-        outcomes = []
-        for _ in range(60):
-            budget = ItemBudget(0.003)
-            ran = budget.call(churn, None)
-            budget.close()
-            outcomes.append("skipped" if ran is None else "cut" if ran[1] else "whole")
-        print(outcomes.count("cut"), outcomes.count("skipped"), outcomes.count("whole"))
-    """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    cut, skipped, whole = map(int, done.stdout.split())
-    assert whole == 0 and cut + skipped == 60 and cut >= 1, done.stdout  # every item ended by the cut
-    assert "Exception ignored" not in done.stderr and "AssertionError" not in done.stderr, done.stderr
-
+    """, "churn", items=60, budget_s=0.003)
+    assert "AssertionError" not in stderr, stderr
 
 
 def test_a_task_that_starts_threads_is_cut_not_hung():
@@ -146,30 +153,15 @@ def test_a_task_that_starts_threads_is_cut_not_hung():
     thread starting it, so the cut could be raised in the new thread: it died before telling
     Thread.start() it had begun, and the task waited there forever (a task that makes its own
     multiprocessing.Pool starts three threads, and hung so about once in 30 runs)."""
-    script = textwrap.dedent("""
+    _cut_in_a_subprocess("""
         import threading
-        from profkit.collectors.budget import ItemBudget
 
         def starts_threads(_):
             while True:
                 thread = threading.Thread(target=lambda: None)
                 thread.start()
                 thread.join()
-
-        outcomes = []
-        for _ in range(300):
-            budget = ItemBudget(0.002)
-            ran = budget.call(starts_threads, None)
-            budget.close()
-            outcomes.append("skipped" if ran is None else "cut" if ran[1] else "whole")
-        print(outcomes.count("cut"), outcomes.count("skipped"), outcomes.count("whole"))
-    """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    cut, skipped, whole = map(int, done.stdout.split())
-    assert whole == 0 and cut + skipped == 300 and cut >= 1, done.stdout
-    assert "Exception ignored" not in done.stderr and "BudgetSpent" not in done.stderr, done.stderr
+    """, "starts_threads", items=300, budget_s=0.002)
 
 
 def test_the_task_s_own_exception_is_raised_again():

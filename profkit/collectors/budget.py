@@ -214,8 +214,7 @@ class ItemBudget:
         with self._lock:
             self._fired = True
         while True:  # a cut swallowed inside the task (a __del__, a gc callback): fire again
-            fired = self._fire_when_safe()
-            if not fired:
+            if not self._fire_when_safe():
                 return
             self._swallowed.wait()
             if self._done.is_set():
@@ -223,21 +222,15 @@ class ItemBudget:
             self._swallowed.clear()
 
     def _fire_when_safe(self) -> bool:
-        """Fire once no thread is starting and the traced thread is out of every gc callback;
-        False if no task runs."""
+        """Raise the cut in the traced thread once no thread is starting and it is out of every
+        gc callback; False if no task runs there."""
         while True:
             with self._lock:
                 if not self._in_task or _SET_ASYNC_EXC is None:
                     return False
                 if not starting_threads() and not in_gc_callback(self._thread_id):
-                    return self._fire()
+                    self._pending = True
+                    _SET_ASYNC_EXC(self._thread_id, BudgetSpent)
+                    return True
             if self._done.wait(SAFE_RETRY_S):
                 return False
-
-    def _fire(self) -> bool:
-        """Raise the cut in the traced thread if a task runs there (hold the lock)."""
-        if not self._in_task or _SET_ASYNC_EXC is None:
-            return False
-        self._pending = True
-        _SET_ASYNC_EXC(self._thread_id, BudgetSpent)
-        return True

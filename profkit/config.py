@@ -59,7 +59,8 @@ KEYS = {
     "lines": (list,),
     "memory_lines": (list, str),
     "memory_line_budget": (int, float),
-    "profile_budget": (int, float, str),  # seconds or "all"
+    "profile_budget": (int, float, str),  # seconds, "auto" or "all"
+    "line_budget": (int, float, str),  # seconds, "auto" or "all"
     "scheduler": (str,),
     "start_method": (str,),
     "timeout": (int, float),

@@ -10,10 +10,16 @@ import pstats
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 if TYPE_CHECKING:
     from profkit.workloads.model import Workload
+
+#: ``--profile-budget`` / ``--line-budget``: seconds of estimated traced time per profiling worker,
+#: every item ("all"), or "auto" (:mod:`profkit.engine.coverage`).
+PassBudget: TypeAlias = Union[float, Literal["auto", "all"]]  # noqa: UP007
+AUTO: Literal["auto"] = "auto"
+ALL: Literal["all"] = "all"
 
 #: What ``run.json`` may hold: JSON values.
 JSON: TypeAlias = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]  # noqa: UP007
@@ -287,6 +293,25 @@ class Dispatch:
     pickle_items_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class PassPlan:
+    """The whole items a pass profiles, per profiling worker, and the watchdog's safety cut."""
+
+    batches: list[list[int]]
+    #: estimated traced seconds per worker the plan aimed at (inf: every item)
+    allowance_s: float
+    #: the watchdog's cut per worker, seconds of wall time (None: never cut)
+    cap_s: float | None
+    #: every item is in the plan
+    complete: bool
+    #: estimated traced seconds of the cheapest item, when none was taken
+    cheapest_s: float | None = None
+
+    @property
+    def items(self) -> list[int]:
+        return sorted(i for batch in self.batches for i in batch)
+
+
 @dataclass
 class ModeResult:
     """Everything measured for one mode (or one sweep point)."""
@@ -308,11 +333,17 @@ class ModeResult:
     profile_cut: dict[int, float] = field(default_factory=dict)
     #: The share of the map's plain task time the cProfile pass covered (1.0: the whole map).
     profile_share: float | None = None
+    #: The whole items the cProfile pass set out to cover, and why no more (None: it did not run).
+    profile_plan: PassPlan | None = None
     lines: Any = None
     #: Items the line pass covered, sorted (an ``array('q')`` from a run: no object per item).
     line_items: Sequence[int] = field(default_factory=list)
     #: Of ``line_items``, those the budget cut short: index -> seconds traced until the cut.
     line_cut: dict[int, float] = field(default_factory=dict)
+    #: The whole items the line pass set out to cover (None: it did not run).
+    line_plan: PassPlan | None = None
+    #: The share of the map's plain task time the line pass covered.
+    line_share: float | None = None
     memory: list[MemorySample] = field(default_factory=list)
     gc: list[GcEvent] = field(default_factory=list)
     #: The probe pass's samples in mprof's ``.dat`` format (``mprof plot`` opens it).
@@ -364,11 +395,10 @@ class Precision:
     reached: bool
 
 
-#: Seconds the line pass may take per mode (traced time, estimated before it runs).
-DEFAULT_LINE_BUDGET_S = 0.3
-#: Seconds of wall time each profiling worker of the cProfile pass may take per mode (None:
-#: the whole map).
-DEFAULT_PROFILE_BUDGET_S: float | None = 0.2
+#: The line pass's and the cProfile pass's budgets: "auto" profiles every item when that is cheap,
+#: else a sample of whole items whose cost grows with the work (:mod:`profkit.engine.coverage`).
+DEFAULT_LINE_BUDGET_S: PassBudget = AUTO
+DEFAULT_PROFILE_BUDGET_S: PassBudget = AUTO
 #: Seconds the memory-lines pass (memory_profiler, far slower) may take per mode.
 DEFAULT_MEMORY_LINE_BUDGET_S = 2.0
 #: Seconds between two memory samples.
@@ -400,8 +430,8 @@ class Options:
     max_rounds_s: float = DEFAULT_MAX_ROUNDS_S
     spoiled_cores: float = DEFAULT_SPOILED_CORES
     line_names: tuple[str, ...] = ()
-    line_budget_s: float = DEFAULT_LINE_BUDGET_S
-    profile_budget_s: float | None = DEFAULT_PROFILE_BUDGET_S
+    line_budget_s: PassBudget = DEFAULT_LINE_BUDGET_S
+    profile_budget_s: PassBudget = DEFAULT_PROFILE_BUDGET_S
     memory_line_names: tuple[str, ...] = ()
     memory_line_budget_s: float = DEFAULT_MEMORY_LINE_BUDGET_S
     memory_interval_s: float = DEFAULT_MEMORY_INTERVAL_S

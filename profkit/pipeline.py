@@ -25,17 +25,18 @@ from profkit.executors.registry import (
 )
 from profkit.frames import build_frames, prediction_frame
 from profkit.model import (
+    ALL,
+    AUTO,
     DEFAULT_AB_MAX_ROUNDS_S,
-    DEFAULT_LINE_BUDGET_S,
     DEFAULT_MAX_ROUNDS,
     DEFAULT_MAX_ROUNDS_S,
     DEFAULT_MEMORY_LINE_BUDGET_S,
     DEFAULT_PRECISION,
-    DEFAULT_PROFILE_BUDGET_S,
     JSON,
     ModeResult,
     ModeSpec,
     Options,
+    PassBudget,
     RawRun,
 )
 from profkit.run import Run
@@ -84,6 +85,9 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
         "tasks_wall_s": m.tasks_wall_s,
         "line_items": list(m.line_items),
         "line_cut_s": {str(i): s for i, s in sorted(m.line_cut.items())},
+        "line_share": m.line_share,
+        "line_complete": m.line_plan.complete if m.line_plan is not None else None,
+        "line_cheapest_s": m.line_plan.cheapest_s if m.line_plan is not None else None,
         "memory_line_items": list(m.memory_line_items),
         "memory_lines_note": m.memory_lines_note,
         "memory_lines_estimate_s": m.memory_lines_estimate_s,
@@ -99,6 +103,7 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
         "cprofile_indices": list(m.profile_items),
         "cprofile_cut_s": {str(i): s for i, s in sorted(m.profile_cut.items())},
         "cprofile_share": m.profile_share,
+        "cprofile_complete": m.profile_plan.complete if m.profile_plan is not None else None,
         "phase_s": dict(m.phases),
         "traceback": m.traceback,
     }
@@ -210,11 +215,21 @@ def parse_seconds(value: float | str | None, what: str) -> float | None:
     return None if value is None else check_seconds(value, what)
 
 
-def parse_profile_budget(value: float | str | None) -> float | None:
-    """``--profile-budget``: seconds per profiling worker, or ``all`` (None) for the whole map."""
-    if value is None or (isinstance(value, str) and value.strip().lower() == "all"):
-        return None
-    return parse_seconds(value, "--profile-budget")
+def parse_budget(value: float | str | None, what: str) -> PassBudget:
+    """``--profile-budget`` / ``--line-budget``: seconds per profiling worker, ``all`` or ``auto``."""
+    if value is None:
+        return AUTO
+    if isinstance(value, str) and value.strip().lower() in (ALL, AUTO):
+        return ALL if value.strip().lower() == ALL else AUTO
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            raise UsageError(f"{what} must be a number of seconds, 'auto' or 'all', "
+                             f"got {value!r}") from None
+    seconds = parse_seconds(value, what)
+    assert seconds is not None
+    return seconds
 
 
 def check_limits(specs: Sequence[ModeSpec], timeout: float | None,
@@ -232,10 +247,10 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
                  repeat: int | str | None, precision: float | str, max_rounds: int,
                  max_time: float | None, chunksize: int | str | None, lines: Sequence[str] | str,
                  start_method: str | None, timeout: float | None, sweep: bool,
-                 scheduler: str | None, line_budget: float, seed: int | None,
+                 scheduler: str | None, line_budget: float | str | None, seed: int | None,
                  gc: str, memory_lines: Sequence[str] | str = (),
                  memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S,
-                 profile_budget: float | str | None = DEFAULT_PROFILE_BUDGET_S) -> Options:
+                 profile_budget: float | str | None = AUTO) -> Options:
     """Every option checked once, in one place; UsageError names the flag and the fix."""
     n_workers = parse_workers(workers, "--workers") if workers is not None else available_cpus()
     specs: list[ModeSpec] = parse_modes(modes, n_workers)
@@ -258,8 +273,8 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
         chunksize=chunk,
         chunksize_auto=chunk_auto,
         line_names=tuple(dict.fromkeys([*own_lines, *_checked_line_names(wl, lines, "--lines")])),
-        line_budget_s=parse_seconds(line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S,
-        profile_budget_s=parse_profile_budget(profile_budget),
+        line_budget_s=parse_budget(line_budget, "--line-budget"),
+        profile_budget_s=parse_budget(profile_budget, "--profile-budget"),
         memory_line_names=_memory_line_names(wl, memory_lines),
         memory_line_budget_s=parse_seconds(memory_line_budget, "--memory-line-budget")
         or DEFAULT_MEMORY_LINE_BUDGET_S,
@@ -374,8 +389,8 @@ def profile(
     timeout: float | None = None,
     sweep: bool = False,
     scheduler: str | None = None,
-    line_budget: float = DEFAULT_LINE_BUDGET_S,
-    profile_budget: float | str | None = DEFAULT_PROFILE_BUDGET_S,
+    line_budget: float | str = AUTO,
+    profile_budget: float | str = AUTO,
     memory_lines: Sequence[str] | str = (),
     memory_line_budget: float = DEFAULT_MEMORY_LINE_BUDGET_S,
     progress: Progress | None = None,
@@ -412,10 +427,10 @@ def profile(
     - ``chunksize``: items handed to a worker at a time (processes, pool), N or ``"auto"``
       (tiny tasks get four chunks per worker, others one item at a time).
     - ``lines``: extra functions for line_profiler (a list, or names with commas).
-    - ``line_budget``: seconds the line_profiler pass may take per mode.
-    - ``profile_budget``: seconds of wall time each worker's cProfile pass may take,
-      on items from across the list (the item running then is cut, its calls exact
-      up to the cut); ``"all"`` or ``None`` profiles the whole map.
+    - ``profile_budget``, ``line_budget``: which items the cProfile and line_profiler
+      passes cover, always whole: ``"auto"`` (every item when that is cheap, else a
+      sample of whole items from across the list whose cost grows with the work),
+      ``"all"``, or seconds of estimated traced time per profiling worker.
     - ``memory_lines``: functions for memory_profiler's line profiler, run inside
       the workers on the items that fit ``memory_line_budget`` seconds per mode.
     - ``out``: the run folder to create; ``None`` (the default) keeps the run in memory.
@@ -482,8 +497,8 @@ def ab(
     start_method: str | None = None,
     timeout: float | None = None,
     scheduler: str | None = None,
-    line_budget: float = DEFAULT_LINE_BUDGET_S,
-    profile_budget: float | str | None = DEFAULT_PROFILE_BUDGET_S,
+    line_budget: float | str = AUTO,
+    profile_budget: float | str = AUTO,
     progress: Progress | None = None,
     seed: int | None = None,
     gc: str = "off",

@@ -25,7 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser, *, target_required: bool = Tr
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """How to run and measure: shared by ``profile``, ``ab`` and ``%profkit``."""
-    from profkit.model import DEFAULT_LINE_BUDGET_S, DEFAULT_PROFILE_BUDGET_S
     parser.add_argument("--modes", help="comma-separated: sequential, threads[:N], processes[:N], "
                         "pool[:N] (multiprocessing.Pool), dask[:N] "
                         "(default: sequential,threads,processes)")
@@ -49,13 +48,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         "choice")
     parser.add_argument("--lines", help="comma-separated extra functions for line_profiler: "
                         "name (in the task's module) or module:qualname")
-    parser.add_argument("--line-budget", help="seconds the line_profiler pass may take per mode: "
-                        "the cheapest items whose traced time (about 9x their plain time) fits, "
-                        f"at least one (default: {DEFAULT_LINE_BUDGET_S:g})")
-    parser.add_argument("--profile-budget", help="seconds of wall time each worker's cProfile "
-                        "pass may take per mode, on items from across the list; the item running "
-                        "then is cut, its calls exact up to the cut; 'all' profiles the whole "
-                        f"map (default: {DEFAULT_PROFILE_BUDGET_S:g})")
+    parser.add_argument("--line-budget", help="which items the line_profiler pass traces, always "
+                        "whole: auto (every item when cheap, else a sample from across the list "
+                        "that grows with the work), all, or seconds of traced time (about 9x the "
+                        "plain time) per tracing worker (default: auto)")
+    parser.add_argument("--profile-budget", help="which items the cProfile pass profiles, always "
+                        "whole: auto (every item when cheap, else a sample from across the list "
+                        "that grows with the work), all, or seconds per profiling worker "
+                        "(default: auto)")
     parser.add_argument("--memory-lines", help="comma-separated functions for memory_profiler's "
                         "line profiler, run inside the workers: name (in the task's module) or "
                         "module:qualname; name a function that allocates, since every traced line "
@@ -110,12 +110,11 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
     from profkit.config import load_config
     from profkit.executors.registry import parse_positive_int, parse_workers
     from profkit.model import (
-        DEFAULT_LINE_BUDGET_S,
+        AUTO,
         DEFAULT_MAX_ROUNDS,
         DEFAULT_MAX_ROUNDS_S,
         DEFAULT_MEMORY_LINE_BUDGET_S,
         DEFAULT_PRECISION,
-        DEFAULT_PROFILE_BUDGET_S,
     )
     from profkit.pipeline import DEFAULT_MODES, default_out_dir
     from profkit.workloads.registry import resolve
@@ -140,9 +139,10 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
     memory_line_budget = _float(args.memory_line_budget, "--memory-line-budget") or \
         config.get("memory_line_budget", DEFAULT_MEMORY_LINE_BUDGET_S)
     timeout = _timeout(args.timeout) if args.timeout is not None else config.get("timeout")
-    line_budget = _float(args.line_budget, "--line-budget") or DEFAULT_LINE_BUDGET_S
+    line_budget = args.line_budget if args.line_budget is not None else \
+        config.get("line_budget", AUTO)
     profile_budget = args.profile_budget if args.profile_budget is not None else \
-        config.get("profile_budget", DEFAULT_PROFILE_BUDGET_S)
+        config.get("profile_budget", AUTO)
     max_time = _float(args.max_time, "--max-time") if args.max_time else \
         config.get("max_time", max_time_default or DEFAULT_MAX_ROUNDS_S)
     max_rounds = parse_positive_int(args.max_rounds, "--max-rounds") if args.max_rounds else \
@@ -175,7 +175,7 @@ def progress_plan(kwargs: dict[str, Any]) -> Plan:
         repeat = None  # profile() reports it
     return Plan(n_modes=len(names), repeat=repeat, max_rounds=int(kwargs["max_rounds"]),
                 max_time_s=float(kwargs["max_time"] or float("inf")),
-                line_budget_s=float(kwargs["line_budget"]))
+                line_budget=kwargs["line_budget"])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,12 +21,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from profkit.model import DEFAULT_LINE_BUDGET_S, DEFAULT_MAX_ROUNDS, DEFAULT_MAX_ROUNDS_S, DEFAULT_MIN_ROUNDS
+from profkit.engine.coverage import CPROFILE_AUTO_FLOOR_S, LINE_AUTO_FLOOR_S, allowance
+from profkit.model import (
+    ALL,
+    AUTO,
+    DEFAULT_LINE_BUDGET_S,
+    DEFAULT_MAX_ROUNDS,
+    DEFAULT_MAX_ROUNDS_S,
+    DEFAULT_MIN_ROUNDS,
+    PassBudget,
+)
 
 #: cProfile costs about this much on tight loops (ARCHITECTURE.md: 1.66x).
 CPROFILE_SLOWDOWN = 1.7
 #: line_profiler costs about this much on tight loops (runner.LINE_SLOWDOWN).
 LINE_SLOWDOWN = 9.0
+
+def _allowance(budget: PassBudget | str, serial_s: float, floor_s: float) -> float:
+    """A pass's seconds per worker as the engine will plan them; a budget it refuses counts as auto."""
+    if budget == ALL:
+        return allowance(ALL, serial_s, floor_s)
+    try:
+        return allowance(float(budget), serial_s, floor_s)
+    except ValueError:
+        return allowance(AUTO, serial_s, floor_s)
+
 
 _STEP = re.compile(r"^(?P<mode>[\w-]+(?::\d+)?): (?P<what>.*)$")
 _ROUND = re.compile(r"^(?:(?P<label>.+?): )?round (?P<done>\d+)(?:/(?P<cap>\d+))?: (?P<rest>.*)$")
@@ -50,7 +69,7 @@ class Plan:
     repeat: int | None = None
     max_rounds: int = DEFAULT_MAX_ROUNDS
     max_time_s: float = DEFAULT_MAX_ROUNDS_S
-    line_budget_s: float = DEFAULT_LINE_BUDGET_S
+    line_budget: PassBudget | str = DEFAULT_LINE_BUDGET_S
     min_rounds: int = DEFAULT_MIN_ROUNDS
 
 
@@ -168,8 +187,9 @@ class Tracker:
         mean_wall = sum(walls) / len(walls) if walls else 0.0
         # each mode still has a cProfile pass and a line_profiler pass to run
         passes = max(0, 2 * max(self.plan.n_modes, len(walls)) - len(self.profiled))
-        per_pass = (CPROFILE_SLOWDOWN * mean_wall
-                    + min(self.plan.line_budget_s, LINE_SLOWDOWN * mean_wall)) / 2
+        per_pass = (min(CPROFILE_SLOWDOWN * mean_wall, allowance(AUTO, mean_wall, CPROFILE_AUTO_FLOOR_S))
+                    + min(LINE_SLOWDOWN * mean_wall, _allowance(self.plan.line_budget, mean_wall,
+                                                                LINE_AUTO_FLOOR_S))) / 2
         return left + passes * per_pass
 
     def headline(self) -> str:

@@ -143,6 +143,6 @@ def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Work
             mode.attempt(lambda m=mode, w=workload, d=durations:  # type: ignore[misc]
                          _cprofile(m, w, items, options, d))
         if "lines" in options.collectors and mode.live:
-            say(f"{mode.name}: line_profiler on the items that fit {options.line_budget_s:g} s")
+            say(f"{mode.name}: line_profiler on whole items")
             mode.attempt(lambda m=mode, w=workload, d=durations:  # type: ignore[misc]
                          _lines(m, w, items, options, d))

@@ -41,6 +41,12 @@ from profkit.collectors.worker import (
     run_batch,
 )
 from profkit.engine import chunks, heap
+from profkit.engine.coverage import (
+    CPROFILE_AUTO_FLOOR_S,
+    LINE_AUTO_FLOOR_S,
+    allowance,
+    plan_pass,
+)
 from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter, current_children
 from profkit.engine.rounds import Contender, run_rounds
@@ -54,6 +60,8 @@ from profkit.model import (
     ModeResult,
     ModeSpec,
     Options,
+    PassBudget,
+    PassPlan,
     Payload,
     RawRun,
     Status,
@@ -267,66 +275,6 @@ def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int
 
 #: How much slower line_profiler makes a tight pure-Python loop (about 9x on the seed's is_prime).
 LINE_SLOWDOWN = 9.0
-#: The line pass ships each tracing worker the items whose estimated traced time fits this many
-#: budgets: the workers stop at the budget in wall time, so the estimate only bounds the traffic.
-LINE_SHIP_MARGIN = 2.0
-
-
-def budget_batches(order: list[int], durations: dict[int, float], workers: int, budget_s: float,
-                   slowdown: float, parallel: bool = True) -> list[list[int]]:
-    """A budgeted pass's batches: one per profiling worker, items taken in ``order``.
-
-    Workers that run on their own CPUs profile side by side, one batch each, so
-    the merge across workers is real; workers that share the GIL take turns, so
-    one batch. Each batch holds at least one item, then the next while their
-    estimated profiled time (plain time times ``slowdown``) fits
-    :data:`LINE_SHIP_MARGIN` budgets. One batch per worker pays the per-task
-    dispatch once, whatever the number of items.
-    """
-    lanes = max(1, min(workers, len(order))) if parallel else 1
-    batches: list[list[int]] = [[] for _ in range(lanes)]
-    loads = [0.0] * lanes
-    for index in order:
-        lane = min(range(lanes), key=lambda k: (loads[k], len(batches[k])))
-        cost = durations.get(index, 0.0) * slowdown
-        if batches[lane] and loads[lane] + cost > LINE_SHIP_MARGIN * budget_s:
-            break
-        batches[lane].append(index)
-        loads[lane] += cost
-    return [batch for batch in batches if batch]
-
-
-def line_batches(durations: dict[int, float], n_items: int, workers: int, budget_s: float,
-                 parallel: bool = True) -> list[list[int]]:
-    """The line pass's batches: cheapest items first, so most of those traced are whole."""
-    order = sorted(range(n_items), key=lambda i: (durations.get(i, 0.0), i))
-    return budget_batches(order, durations, workers, budget_s, LINE_SLOWDOWN, parallel)
-
-
-def spread_order(indices: list[int]) -> list[int]:
-    """``indices`` from across the list first: the first, the middle, the quarters, the eighths...
-
-    A budget that stops early then covers items from every part of the list, not
-    only its start, and two runs of the same items cover the same ones.
-    """
-    n = len(indices)
-    out: list[int] = []
-    seen: set[int] = set()
-    k = 0
-    while len(out) < n:
-        fraction, bit, j = 0.0, 0.5, k  # k-th term of the base-2 van der Corput sequence
-        while j:
-            fraction += bit * (j & 1)
-            j >>= 1
-            bit /= 2
-        position = int(fraction * n)
-        if position not in seen:
-            seen.add(position)
-            out.append(indices[position])
-        k += 1
-    return out
-
-
 #: Seconds memory_profiler adds per traced line of a named function: it reads the RSS each
 #: time (24 µs measured on the 2-core machines, CPython 3.11; rounded up).
 MEMORY_LINE_COST_S = 3e-5
@@ -425,8 +373,9 @@ def covered_seconds(durations: dict[int, float], items: Sequence[int], cut: dict
 
 
 def _run_budgeted(mode: Mode, workload: Workload, items: list[Any], batches: list[list[int]],
-                  collector: str, names: tuple[str, ...], budget_s: float) -> tuple[list[Payload], float]:
-    """One batch per profiling worker, each stopping at ``budget_s``; the payloads and the wall time."""
+                  collector: str, names: tuple[str, ...],
+                  budget_s: float | None) -> tuple[list[Payload], float]:
+    """One batch per profiling worker, each cut at ``budget_s`` (None: never); payloads and wall time."""
     traits = mode.executor.traits
     t0 = time.perf_counter()
     handles = [mode.executor.submit(run_batch, workload.task, [(i, items[i]) for i in batch],
@@ -436,20 +385,29 @@ def _run_budgeted(mode: Mode, workload: Workload, items: list[Any], batches: lis
     return payloads, time.perf_counter() - t0
 
 
+def _plan(mode: Mode, items: list[Any], indices: list[int], durations: dict[int, float],
+          budget: PassBudget, floor_s: float, slowdown: float) -> PassPlan:
+    """The whole items a pass covers in ``mode``: every one when cheap, else a spread sample."""
+    traits = mode.executor.traits
+    lanes = mode.spec.workers if traits.parallel and not traits.shares_gil else 1
+    serial_s = sum(durations.values())
+    return plan_pass(indices, durations, lanes, allowance(budget, serial_s, floor_s), slowdown,
+                     serial_s)
+
+
 def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options,
               durations: dict[int, float]) -> None:
-    """cProfile inside the workers: the whole map, or items from across it until the budget."""
-    traits = mode.executor.traits
+    """cProfile inside the workers: every item when cheap, else whole items from across the map."""
     chosen = cprofile_items(len(items))
-    budget = options.profile_budget_s
-    if budget is None:
+    plan = _plan(mode, items, chosen, durations, options.profile_budget_s, CPROFILE_AUTO_FLOOR_S,
+                 CPROFILE_SLOWDOWN)
+    result = mode.result
+    result.profile_plan = plan
+    if plan.cap_s is None and plan.complete:
         size = profile_batch_size(len(chosen), mode.spec.workers)
         payloads, _, wall = run_pass(mode, workload, items, chosen, CPROFILE, options, size)
     else:
-        batches = budget_batches(spread_order(chosen), durations, mode.spec.workers, budget,
-                                 CPROFILE_SLOWDOWN, parallel=traits.parallel and not traits.shares_gil)
-        payloads, wall = _run_budgeted(mode, workload, items, batches, CPROFILE, (), budget)
-    result = mode.result
+        payloads, wall = _run_budgeted(mode, workload, items, plan.batches, CPROFILE, (), plan.cap_s)
     result.phases["cprofile"] = wall
     result.profile_items = array("q", sorted(r.index for p in payloads for r in p.records))
     result.profile_cut = {i: s for p in payloads for i, s in p.cut.items()}
@@ -462,16 +420,23 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
 
 def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
            durations: dict[int, float]) -> None:
-    """line_profiler inside the workers, each tracing worker stopping at the budget in wall time."""
-    traits = mode.executor.traits
-    batches = line_batches(durations, len(items), mode.spec.workers, options.line_budget_s,
-                           parallel=traits.parallel and not traits.shares_gil)
+    """line_profiler inside the workers, on whole items: every one when cheap, else a spread sample."""
+    plan = _plan(mode, items, list(range(len(items))), durations, options.line_budget_s,
+                 LINE_AUTO_FLOOR_S, LINE_SLOWDOWN)
+    result = mode.result
+    result.line_plan = plan
+    if not plan.batches:
+        return
     names = tuple(dict.fromkeys([*options.line_names, *options.memory_line_names]))
-    payloads, mode.result.phases["lines"] = _run_budgeted(mode, workload, items, batches, LINES,
-                                                          names, options.line_budget_s)
-    mode.result.line_items = array("q", sorted(r.index for p in payloads for r in p.records))
-    mode.result.line_cut = {i: s for p in payloads for i, s in p.cut.items()}
-    mode.result.lines = merge.merge_lines([p.lines for p in payloads])
+    payloads, result.phases["lines"] = _run_budgeted(mode, workload, items, plan.batches, LINES,
+                                                     names, plan.cap_s)
+    result.line_items = array("q", sorted(r.index for p in payloads for r in p.records))
+    result.line_cut = {i: s for p in payloads for i, s in p.cut.items()}
+    result.lines = merge.merge_lines([p.lines for p in payloads])
+    total = sum(durations.values())
+    if total > 0:
+        covered = covered_seconds(durations, result.line_items, result.line_cut, LINE_SLOWDOWN)
+        result.line_share = min(1.0, covered / total)
 
 
 def _lines_per_second(mode: Mode, workload: Workload, options: Options,
@@ -662,13 +627,11 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
     for mode in modes:
         if "cprofile" in options.collectors and mode.live:
             own = durations or mode.result.tasks.durations()
-            say(f"{mode.spec}: cProfile inside the workers"
-                + (f", on items that fit {options.profile_budget_s:g} s"
-                   if options.profile_budget_s is not None else ""))
+            say(f"{mode.spec}: cProfile inside the workers, on whole items")
             mode.attempt(lambda m=mode, d=own: _cprofile(m, workload, items, options, d))  # type: ignore[misc]
         if "lines" in options.collectors and mode.live:
             own = durations or mode.result.tasks.durations()
-            say(f"{mode.spec}: line_profiler on the items that fit {options.line_budget_s:g} s")
+            say(f"{mode.spec}: line_profiler on whole items")
             mode.attempt(lambda m=mode, d=own: _lines(m, workload, items, options, d))  # type: ignore[misc]
         if options.memory_line_names and mode.live:
             own = durations or mode.result.tasks.durations()

@@ -6,7 +6,7 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup
-from profkit.render.line_coverage import line_coverage, profile_coverage
+from profkit.render.line_coverage import coverage_summary
 
 if TYPE_CHECKING:
     from profkit.run import Run
@@ -77,16 +77,9 @@ def render(run: Run) -> str:
             text = f"{mode} +{m['total_rise_bytes'] / 2**20:.0f} MiB"
             parts.append(text + (f" ({worker / 2**20:.0f} MiB peak per worker)" if worker else ""))
         out.append("Memory: " + ", ".join(parts) + ".")
-    n_items = run.meta["workload"].get("n_items")
-    for mode, info in (run.meta.get("modes") or {}).items():
-        profiled = profile_coverage(info, n_items)
-        if profiled:
-            out.append(f"cProfile ({mode}): {profiled}.")
-    for mode, info in (run.meta.get("modes") or {}).items():
-        traced = line_coverage(info, n_items) \
-            if (info.get("phase_s") or {}).get("lines") is not None else None
-        if traced:
-            out.append(f"Line pass ({mode}): {traced}.")
+    covered = coverage_summary(run.meta.get("modes") or {}, run.meta["workload"].get("n_items"))
+    if covered:
+        out.append(covered)
     for line in (a.get("memory") or {}).get("limits") or []:
         out.append(line)
     for warning in a.get("warnings", []):

@@ -55,6 +55,11 @@ def line_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
     items = info.get("line_items")
     if not isinstance(items, list):
         return None
+    cheapest = info.get("line_cheapest_s")
+    if not items and isinstance(cheapest, (int, float)):
+        return (f"no item traced: the cheapest would take about {fmt_seconds(float(cheapest))} under "
+                "line_profiler, far over the line budget; pass --line-budget with more seconds, or "
+                "all, to trace it")
     return _coverage(items, cut_items(info), n_items, (info.get("phase_s") or {}).get("lines"),
                      "traced", "lines")
 
@@ -72,3 +77,46 @@ def profile_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None
         return None
     return _coverage(items, cut, n_items, (info.get("phase_s") or {}).get("cprofile"),
                      "profiled", "calls")
+
+
+def _pass_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None, items_key: str,
+                  cut_key: str, share_key: str, tool: str) -> str | None:
+    """'line_profiler 1 of 6 items, whole (8% of the task time)' across modes; None when complete."""
+    counts: dict[str, tuple[int, int, Any]] = {}
+    for mode, info in modes.items():
+        items = info.get(items_key)
+        if not isinstance(items, list):
+            continue
+        counts[mode] = (len(items), len(cut_items(info, cut_key)), info.get(share_key))
+    if not counts or n_items is None:
+        return None
+    if all(n >= n_items and cut == 0 for n, cut, _ in counts.values()):
+        return None
+    distinct = {(n, cut) for n, cut, _ in counts.values()}
+    if len(distinct) == 1:
+        (n, cut), = distinct
+        shares = [s for _, _, s in counts.values() if isinstance(s, (int, float))]
+        share = f", {min(shares):.0%} of the task time" if shares and n else ""
+        whole = "whole" if not cut else f"{cut} cut short"
+        text = f"{tool} {n} of {n_items} items ({whole}{share})" if n else f"{tool} no item"
+        return text + (" in every mode" if len(counts) > 1 else "")
+    per_mode = ", ".join(f"{mode} {n}" + (f" ({cut} cut short)" if cut else "")
+                         for mode, (n, cut, _) in counts.items())
+    return f"{tool} items of {n_items}: {per_mode}"
+
+
+def coverage_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None) -> str | None:
+    """One line on what the profiles cover when some pass covered less than every item whole.
+
+    'Profiles cover: cProfile every item; line_profiler 1 of 6 items (whole, 8% of the task
+    time) in every mode. The report lists the items.' None when every pass covered everything.
+    """
+    lines = {m: i for m, i in modes.items() if (i.get("phase_s") or {}).get("lines") is not None
+             or isinstance(i.get("line_cheapest_s"), (int, float))}
+    profile = _pass_summary(modes, n_items, "cprofile_indices", "cprofile_cut_s", "cprofile_share",
+                            "cProfile")
+    traced = _pass_summary(lines, n_items, "line_items", "line_cut_s", "line_share", "line_profiler")
+    if profile is None and traced is None:
+        return None
+    parts = [profile or "cProfile every item", *([traced] if traced else [])]
+    return f"Profiles cover: {'; '.join(parts)}. The report lists the items."

@@ -13,14 +13,6 @@ from line_profiler import LineProfiler
 
 from profkit.collectors.budget import ItemBudget
 from profkit.collectors.worker import CPROFILE, LINES, run_batch
-from profkit.engine.runner import (
-    CPROFILE_SLOWDOWN,
-    LINE_SHIP_MARGIN,
-    LINE_SLOWDOWN,
-    budget_batches,
-    line_batches,
-    spread_order,
-)
 from profkit.workloads.primes import is_prime
 from tests.conftest import REPO
 from tests.fixtures.line_budget_tasks import spin, spin_swallowing, turns_for
@@ -255,52 +247,6 @@ def test_no_exception_escapes_a_pool_thread_and_later_tracing_does_not_spin():
     assert done.returncode == 0, done.stderr
     cuts, runs = map(int, done.stdout.split())
     assert runs > cuts >= 1  # the race was run: items cut, and others not
-
-
-def test_line_batches_one_per_worker_cheapest_first_within_the_shipping_margin():
-    durations = {0: 0.5, 1: 0.001, 2: 0.002, 3: 0.003, 4: 2.0}
-    batches = line_batches(durations, 5, workers=2, budget_s=0.05)
-    assert len(batches) == 2  # one per worker on its own CPU
-    assert sorted(i for b in batches for i in b) == [1, 2, 3]  # 0 and 4 would not fit
-    for batch in batches:
-        costs = [durations[i] for i in batch]
-        assert costs == sorted(costs)
-        assert sum(costs) * LINE_SLOWDOWN <= LINE_SHIP_MARGIN * 0.05
-    # items bigger than the budget: still one each, since the workers cut them
-    assert sorted(map(sorted, line_batches({0: 3.0, 1: 3.0}, 2, 2, 0.25))) == [[0], [1]]
-    # workers that share the GIL take turns: one batch
-    assert line_batches(durations, 5, workers=2, budget_s=0.05, parallel=False) == [[1, 2, 3]]
-
-
-def test_line_batches_of_many_tiny_items_are_one_dispatch_per_worker():
-    durations = {i: 1e-5 for i in range(100_000)}
-    batches = line_batches(durations, 100_000, workers=2, budget_s=0.5)
-    assert len(batches) == 2
-    shipped = sum(map(len, batches))
-    assert shipped == pytest.approx(2 * LINE_SHIP_MARGIN * 0.5 / (1e-5 * LINE_SLOWDOWN), rel=0.01)
-
-
-def test_spread_order_takes_items_from_across_the_list_and_every_one_once():
-    assert spread_order([0, 1, 2, 3, 4, 5]) == [0, 3, 1, 4, 2, 5]
-    assert spread_order([10, 20, 30, 40]) == [10, 30, 20, 40]
-    order = spread_order(list(range(1000)))
-    assert sorted(order) == list(range(1000))
-    first = order[:8]  # the first eight reach every eighth of the list
-    assert sorted(k // 125 for k in first) == list(range(8))
-
-
-def test_the_cprofile_budget_ships_items_from_across_the_list_in_one_batch_per_worker():
-    durations = {i: 0.1 for i in range(8)}
-    order = spread_order(list(range(8)))
-    batches = budget_batches(order, durations, 2, 0.2, CPROFILE_SLOWDOWN)
-    assert len(batches) == 2
-    shipped = [i for b in batches for i in b]
-    assert sorted(shipped) == sorted(order[:len(shipped)])  # a prefix of the order, none skipped
-    assert len(shipped) == 4  # two per worker: 2 x 0.16 s of profiled time fit 2 x 0.2 s
-    for batch in batches:
-        assert len(batch) * 0.1 * CPROFILE_SLOWDOWN <= LINE_SHIP_MARGIN * 0.2
-    assert budget_batches(order, durations, 2, 0.2, CPROFILE_SLOWDOWN, parallel=False) == \
-        [order[:2]]
 
 
 def test_run_batch_cuts_a_cprofile_item_at_the_budget_and_its_calls_are_counted_until_then():

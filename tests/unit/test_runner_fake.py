@@ -19,7 +19,7 @@ import pytest
 
 from profkit.collectors import merge
 from profkit.collectors.worker import CPROFILE, LINES, TASKS, run_batch
-from profkit.engine.runner import line_batches, run_workload
+from profkit.engine.runner import run_workload
 from profkit.executors import registry
 from profkit.executors.base import (
     Executor,
@@ -349,13 +349,6 @@ def test_dispatch_chunksize_follows_the_trait():
     assert Fake.dispatch_chunksize(7, 100, 2) == 7
     assert Fake.dispatch_chunksize(None, 100, 2) == 1
     assert FakeReference.dispatch_chunksize(7, 100, 2) == 1
-
-
-def test_line_batches_fit_the_budget_and_keep_at_least_one_item():
-    durations = {0: 0.01, 1: 0.02, 2: 1.0, 3: 0.005}
-    assert line_batches(durations, 4, 1, budget_s=0.0) == [[3]]
-    chosen = [i for batch in line_batches(durations, 4, 1, budget_s=0.5) for i in batch]
-    assert 2 not in chosen and 3 in chosen
 
 
 # -- collectors -----------------------------------------------------------------

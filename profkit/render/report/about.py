@@ -75,6 +75,7 @@ def options(meta: dict[str, Any]) -> list[tuple[str, str]]:
     labels = {
         "modes": "Modes", "repeat": "Timed repeats per mode", "warmups": "Warm-up passes",
         "line_functions": "Extra line-profiled functions", "line_budget_s": "Line-profile budget",
+        "profile_budget_s": "cProfile budget",
         "start_method": "Start method", "timeout_s": "Timeout per mode", "chunksize": "Chunk size",
         "sweep": "Worker sweep", "scheduler": "Dask scheduler",
     }
@@ -82,7 +83,7 @@ def options(meta: dict[str, Any]) -> list[tuple[str, str]]:
     for key, value in opts.items():
         if isinstance(value, (list, tuple)):
             text = ", ".join(map(str, value)) or "none"
-        elif key.endswith("_s"):
+        elif key.endswith("_s") and not isinstance(value, str):
             text = fmt_seconds_or_dash(value) if value is not None else "none"
         elif value is None:
             text = "default"

@@ -294,6 +294,15 @@ class Dispatch:
 
 
 @dataclass(frozen=True)
+class NativePool:
+    """A native thread pool loaded in the task's process (threadpoolctl's view)."""
+
+    api: str  # "openblas", "mkl", "openmp", ...
+    library: str  # the shared library's name, e.g. "libopenblas"
+    threads: int
+
+
+@dataclass(frozen=True)
 class PassPlan:
     """The whole items a pass profiles, per profiling worker, and the watchdog's safety cut."""
 
@@ -344,6 +353,10 @@ class ModeResult:
     line_plan: PassPlan | None = None
     #: The share of the map's plain task time the line pass covered.
     line_share: float | None = None
+    #: Native thread pools (BLAS, OpenMP) loaded in the process after the task ran (the reference).
+    native_pools: list[NativePool] = field(default_factory=list)
+    #: The mode's maps with one native thread per worker, timed against its own in the same run
+    native_trial: dict[str, JSON] | None = None
     memory: list[MemorySample] = field(default_factory=list)
     gc: list[GcEvent] = field(default_factory=list)
     #: The probe pass's samples in mprof's ``.dat`` format (``mprof plot`` opens it).

@@ -78,6 +78,9 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
         "dispatch_chunksizes": [cls.dispatch_chunksize(chunksize, n_items, w)
                                 for w in range(1, MAX_WORKERS + 1)],
         "chunk_trial": m.chunk_trial,
+        "native_trial": m.native_trial,
+        "native_pools": [{"api": p.api, "library": p.library, "threads": p.threads}
+                         for p in m.native_pools],
         "workers": m.spec.workers,
         "traits": m.traits.to_json(),
         "pool": m.pool,

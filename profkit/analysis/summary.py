@@ -12,6 +12,7 @@ import pandas as pd
 from profkit.analysis import bounds, overheads, prediction, stats, verdict
 from profkit.analysis import gc as gc_share
 from profkit.analysis import memory as memory_analysis
+from profkit.analysis.native import NativeThreads, native_threads, sequential_cores
 from profkit.fmt import fmt_seconds
 
 TOP_N = 10
@@ -241,11 +242,16 @@ def _ideal_noise(entry: dict[str, Any]) -> str | None:
 
 
 def _mode_bounds(entry: dict[str, Any], durations: list[float], cpu_s: float, cpus: int,
-                 work: verdict.WorkClass | None, chunksize: int) -> bounds.ScheduleBounds:
-    """The bounds of one mode: GIL-bound threads get one core, the rest the CPUs they may use."""
+                 work: verdict.WorkClass | None, chunksize: int,
+                 native: NativeThreads | None = None) -> bounds.ScheduleBounds:
+    """The bounds of one mode: GIL-bound threads get one core, the rest the CPUs they may use.
+
+    When the sequential map already keeps c cores busy with native threads (which run
+    outside the GIL), every pool shares the CPUs as if it had N / c of them.
+    """
     traits = entry["traits"]
-    gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
-    cores = 1.0 if gil else float(cpus)
+    gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil()) and native is None
+    cores = 1.0 if gil else float(cpus) if native is None else native.bound
     sb = bounds.schedule_bounds(durations, entry["workers"], chunksize=chunksize, cpu_s=cpu_s,
                                 cores=cores)
     entry["bound"] = sb.best
@@ -255,7 +261,11 @@ def _mode_bounds(entry: dict[str, Any], durations: list[float], cpu_s: float, cp
         "dispatch": sb.dispatch, "chunksize": sb.chunksize, "cpu_cap": sb.cpu_cap,
         "cores": cores, "capped_by_cpus": sb.capped_by_cpus, "gil": gil,
         "sort_gain": sb.sort_gain,
+        "native_cores": native.sequential_cores if native else None,
         "bound_name": ("the GIL bound" if gil and sb.capped_by_cpus else
+                       f"the native-thread bound (sequential already keeps "
+                       f"{native.sequential_cores:.2f} of {cpus} CPUs busy)"
+                       if native is not None and sb.capped_by_cpus else
                        f"the CPU bound ({cpus} CPUs)" if sb.capped_by_cpus else
                        "the optimum schedule" if sb.optimum_exact else "the best schedule found"),
     }
@@ -413,12 +423,19 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     work = verdict.WorkClass(classification["work_class"]) if classification else None
 
     cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0
+    ref_cpu = timings[(timings["mode"] == ref) & ~timings["sweep"] & (timings["phase"] == "map")] \
+        if ref else timings.iloc[0:0]
+    native = native_threads(sequential_cores(ref_cpu["cpu_s"].astype(float).tolist(), sum(item_cpu)),
+                            cpus, mode_meta)
+    if native is not None:  # the items' thread CPU misses the native threads: they fill the map
+        cpu_total = sum(durations)
     mode_bounds: dict[str, bounds.ScheduleBounds] = {}
     for mode, entry in modes.items():
         if entry["traits"].get("reference") or not durations:
             continue
         chunks = (mode_meta.get(mode) or {}).get("chunksize") or 1
-        mode_bounds[mode] = _mode_bounds(entry, durations, cpu_total, cpus, work, int(chunks))
+        mode_bounds[mode] = _mode_bounds(entry, durations, cpu_total, cpus, work, int(chunks),
+                                         native)
     pooled = [m for m in modes.values() if not m["traits"].get("reference")]
     grain = None
     if pooled and durations:
@@ -449,7 +466,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         sort_gain=max((b.sort_gain for b in mode_bounds.values()), default=0.0),
         chunk_advice=verdict.advised_chunksize(n_items, widest_workers)
         if per_task is not None and per_task < verdict.TINY_TASK_S else None,
-        chunk_trial=max(trials, key=lambda t: t.get("gain") or 0) if trials else None)
+        chunk_trial=max(trials, key=lambda t: t.get("gain") or 0) if trials else None,
+        native=native)
     decision = verdict.decide(facts)
     for mode, cause in decision.causes.items():
         if mode in modes:
@@ -483,6 +501,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         "verdict": verdict.sentence(facts, decision),
         "warnings": warnings,
         "memory": memory,
+        "native_threads": native.to_json() if native else None,
     }
 
 

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from profkit.analysis.native import NativeThreads
 from profkit.fmt import fmt_interval, fmt_seconds, fmt_slower, fmt_speedup
 
 CPU_BOUND_RATIO = 0.8
@@ -73,6 +74,7 @@ class AdviceKind(str, enum.Enum):
     SPLIT_ITEMS = "split-items"
     SORT_LONGEST_FIRST = "sort-longest-first"
     REUSE_POOL = "reuse-pool"
+    NATIVE_THREADS = "native-threads"
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class Facts:
     sort_gain: float = 0.0  # longest-first over the pool's in-order hand-out
     chunk_advice: int | None = None  # chunksize worth trying for tiny tasks
     chunk_trial: dict[str, Any] | None = None  # measured in this run: mode, chunksize, gain
+    native: NativeThreads | None = None  # the sequential map already runs native threads
 
 
 @dataclass(frozen=True)
@@ -332,8 +335,12 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
     losing = [m for m in pooled if causes.get(m.label) is Cause.OVERHEAD
               or m.outcome is Outcome.SLOWER]
 
+    if facts.native is not None:
+        out.append(_native_advice(facts.native))
     if rec is not None and not parallel_rec:
-        if not rec.clear:
+        if facts.native is not None and facts.native.bound < NATIVE_FULL:
+            pass  # more rounds cannot find a gain the CPUs do not have: the advice above says why
+        elif not rec.clear:
             out.append(Advice(AdviceKind.SETTLE, (
                 "No mode is clearly faster, nor clearly slower. To settle it: run more rounds "
                 "(--max-rounds 50 --max-time 120) on a quieter machine to narrow the intervals, "
@@ -396,8 +403,31 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
 def decide(facts: Facts) -> Verdict:
     """The whole verdict from one set of facts."""
     causes = {m.label: cause_of(m, facts.work) for m in facts.modes if not m.reference}
+    if facts.native is not None:  # native threads run outside the GIL: the CPUs are what is short
+        causes = {label: Cause.CPUS if cause is Cause.GIL else cause for label, cause in causes.items()}
     rec = _recommend(facts, causes)
     return Verdict(facts.work, causes, rec, tuple(_advise(facts, causes, rec)))
+
+
+#: Below this bound (CPUs over the cores the sequential map keeps busy) the machine is full.
+NATIVE_FULL = 1.25
+
+
+def _native_advice(native: NativeThreads) -> Advice:
+    pools = ", ".join(f"{api} with {threads} thread{'s' if threads != 1 else ''}"
+                      for api, threads in native.pools) or "a native thread pool"
+    text = (f"The task runs native threads ({pools}): the sequential map already keeps "
+            f"{native.sequential_cores:.2f} of {native.cpus} CPUs busy, so no pool can beat about "
+            f"{fmt_speedup(native.bound)}. Workers that each run as many native threads "
+            "oversubscribe the CPUs. The usual fix is one native thread per worker: "
+            "threadpoolctl.threadpool_limits(1) in each worker, or OMP_NUM_THREADS=1 (and "
+            "OPENBLAS_NUM_THREADS=1, MKL_NUM_THREADS=1) set before NumPy is imported.")
+    trial = native.trial
+    if trial and trial.get("speedup") is not None:
+        text += (f" Timed here: {trial['mode']} with {trial['workers']} workers × 1 native thread "
+                 f"ran {fmt_speedup(float(trial['speedup']))} against sequential "
+                 f"({fmt_speedup(float(trial['gain']))} its own maps' speed).")
+    return Advice(AdviceKind.NATIVE_THREADS, text)
 
 
 def sentence(facts: Facts, verdict: Verdict) -> str:
@@ -432,7 +462,12 @@ def sentence(facts: Facts, verdict: Verdict) -> str:
     head = ""
     rec = verdict.recommendation
     if rec:
-        if rec.mode == facts.reference:
+        native = facts.native
+        if rec.mode == facts.reference and native is not None and native.bound < NATIVE_FULL:
+            head = (f"Recommended: stay {rec.mode}: it already keeps "
+                    f"{native.sequential_cores:.2f} of {native.cpus} CPUs busy through native "
+                    f"threads, so no pool can beat about {fmt_speedup(native.bound)}. ")
+        elif rec.mode == facts.reference:
             head = (f"Recommended: stay {rec.mode}. " if rec.clear else
                     f"No mode is clearly faster: stay {rec.mode} until more rounds settle it. ")
         else:

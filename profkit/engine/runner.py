@@ -40,7 +40,7 @@ from profkit.collectors.worker import (
     resolve_line_functions,
     run_batch,
 )
-from profkit.engine import chunks, heap
+from profkit.engine import chunks, heap, native
 from profkit.engine.coverage import (
     CPROFILE_AUTO_FLOOR_S,
     LINE_AUTO_FLOOR_S,
@@ -618,11 +618,13 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
     heap.release()
     # not part of the rounds: the advised chunksize for tiny tasks, timed against the mode's own
     chunks.try_advised(modes, items, workload.task, say)
+    native.try_one_thread(modes, items, workload.task, say)
     for mode in modes:
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
 
     heap.release()  # the maps' futures are gone: the passes start from what is live
     reference = next((m for m in modes if m.reference and m.live), None)
+    native.record_pools(reference)
     durations = reference.result.tasks.durations() if reference is not None else {}
     for mode in modes:
         if "cprofile" in options.collectors and mode.live:

@@ -65,6 +65,9 @@ def render(run: Run) -> str:
         "",
         a.get("verdict", ""),
     ]
+    for text, kind in zip(a.get("advice") or [], a.get("advice_kinds") or [], strict=False):
+        if kind == "native-threads":
+            out.append(text)
     if a.get("bottlenecks"):
         top = a["bottlenecks"][0]
         out.append(f"Bottleneck ({top['mode']}): {top['name']} ({top['filename']}:{top['lineno']}) "

@@ -1,0 +1,69 @@
+"""Native threads in the task: the cores the sequential map already keeps busy, and what that allows.
+
+If the sequential map keeps c of N cores busy (NumPy on OpenBLAS, OpenMP), no pool can
+beat about N / c: the machine is full before any pool starts. The fix usually tried is
+one native thread per worker; the engine times it (``native_trial`` per mode).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+#: The sequential map keeps at least this many cores busy: its task runs native threads.
+NATIVE_CORES_MIN = 1.25
+
+
+def sequential_cores(map_cpu_s: Sequence[float], items_thread_cpu_s: float) -> float | None:
+    """Cores the sequential map keeps busy when it has them: its process CPU per map over the
+    CPU of the thread that ran the items (the probe's).
+
+    CPU seconds, unlike wall seconds, hardly change when other programs take cores, so the
+    ratio holds on a busy machine, where the map's CPU over its wall time would not.
+    """
+    cpus = [c for c in map_cpu_s if c == c and c > 0]
+    if not cpus or items_thread_cpu_s <= 0:
+        return None
+    return max(1.0, statistics.median(cpus) / items_thread_cpu_s)
+
+
+@dataclass(frozen=True)
+class NativeThreads:
+    """The sequential map runs native threads: how many cores it fills, and the fix as timed."""
+
+    sequential_cores: float
+    cpus: int
+    #: (api, threads) of each native pool loaded in the sequential mode's process
+    pools: tuple[tuple[str, int], ...]
+    #: the fix, timed in this run: mode, workers, speedup over sequential, gain over the mode's own
+    trial: Mapping[str, Any] | None
+
+    @property
+    def bound(self) -> float:
+        """No pool beats this: the CPUs over the cores the sequential map already uses."""
+        return self.cpus / self.sequential_cores
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sequential_cores": self.sequential_cores, "cpus": self.cpus, "bound": self.bound,
+                "pools": [{"api": api, "threads": threads} for api, threads in self.pools],
+                "trial": dict(self.trial) if self.trial else None}
+
+
+def native_threads(sequential_cores: float | None, cpus: int,
+                   mode_meta: Mapping[str, Mapping[str, Any]]) -> NativeThreads | None:
+    """The native-thread facts of a run, or None when the sequential map used about one core."""
+    if sequential_cores is None or sequential_cores < NATIVE_CORES_MIN or cpus < 1:
+        return None
+    pools: list[tuple[str, int]] = []
+    trials = []
+    for info in mode_meta.values():
+        for pool in info.get("native_pools") or []:
+            if isinstance(pool, Mapping):
+                pools.append((str(pool.get("api", "?")), int(pool.get("threads") or 0)))
+        trial = info.get("native_trial")
+        if isinstance(trial, Mapping) and trial.get("speedup") is not None:
+            trials.append(trial)
+    best = max(trials, key=lambda t: float(t["speedup"])) if trials else None
+    return NativeThreads(float(sequential_cores), cpus, tuple(dict.fromkeys(pools)), best)

@@ -209,6 +209,14 @@ class TaskColumns:
         """Seconds per item index."""
         return {i: e - s for i, s, e in zip(self.index, self.start, self.end, strict=True)}
 
+    def own_durations(self) -> dict[int, float]:
+        """Seconds per item less the time it waited for a core (other programs had it), never
+        below its CPU: what the item takes on a quiet machine, for planning passes under load."""
+        queued = self.queued if len(self.queued) == len(self.index) else [0.0] * len(self.index)
+        cpu = self.cpu if len(self.cpu) == len(self.index) else [0.0] * len(self.index)
+        return {i: max(c if c == c else 0.0, (e - s) - (q if q == q else 0.0))
+                for i, s, e, q, c in zip(self.index, self.start, self.end, queued, cpu, strict=True)}
+
     def failures(self) -> list[tuple[int, TaskNote]]:
         """The failed tasks, by item index."""
         return sorted((i, n) for i, n in self.notes.items() if not n.ok)
@@ -313,8 +321,10 @@ class PassPlan:
     cap_s: float | None
     #: every item is in the plan
     complete: bool
-    #: estimated traced seconds of the cheapest item, when none was taken
+    #: estimated traced seconds of the item it would take, when none was taken
     cheapest_s: float | None = None
+    #: none taken here only because one whole item is traced in the reference mode instead
+    deferred: bool = False
 
     @property
     def items(self) -> list[int]:

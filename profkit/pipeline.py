@@ -91,6 +91,7 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
         "line_share": m.line_share,
         "line_complete": m.line_plan.complete if m.line_plan is not None else None,
         "line_cheapest_s": m.line_plan.cheapest_s if m.line_plan is not None else None,
+        "line_deferred": m.line_plan.deferred if m.line_plan is not None else None,
         "memory_line_items": list(m.memory_line_items),
         "memory_lines_note": m.memory_lines_note,
         "memory_lines_estimate_s": m.memory_lines_estimate_s,

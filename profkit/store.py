@@ -486,7 +486,7 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
                 "cprofile_every": "?int",
                 "cprofile_cut_s": "?dict[num]", "cprofile_share": "?num",
                 "cprofile_complete": "?bool", "line_share": "?num", "line_complete": "?bool",
-                "line_cheapest_s": "?num",
+                "line_cheapest_s": "?num", "line_deferred": "?bool",
                 "tasks_wall_s": "?num",
                 "line_items": "?list[int]", "line_cut_s": "?dict[num]",
                 "failed_item": "?int", "task_bytes": "?int",

@@ -531,7 +531,7 @@ def figure_cprofile(raw: dict[str, Any]) -> Figure:
     for r in _rounds(raw, "bare", "profkit", "hooks"):
         pass_s = _phase(r["profkit"], "sequential", "cprofile")
         budget = (((r["profkit"].get("meta") or {}).get("options") or {}).get("profile_budget_s"))
-        if budget is not None:  # a default run profiles items up to its budget, not a full map
+        if budget not in (None, "all"):  # a run may profile a sample, not a full map
             continue
         if pass_s and r["bare"]["serial_s"] and r["hooks"]["bare"]:
             rows.append({"bare_s": r["bare"]["serial_s"], "profkit_cprofile_s": pass_s,

@@ -26,9 +26,11 @@ AUTO_SHARE = 0.25
 CPROFILE_AUTO_FLOOR_S = 3.0
 #: ... and line_profiler, whose slowdown is far larger.
 LINE_AUTO_FLOOR_S = 1.0
-#: When no whole item fits the budget, the one cheapest item is still taken if its estimate is at
-#: most this many sequential maps (seconds): the profile then covers one whole item.
+#: When no whole item fits the budget, one item is still taken (in the reference mode) if its
+#: estimate is at most this many sequential maps, or :data:`ONE_ITEM_FLOOR_S`: the profile then
+#: covers one whole item.
 ONE_ITEM_MAPS = 2.0
+ONE_ITEM_FLOOR_S = 10.0
 #: The watchdog cuts an item only when its lane runs this many times past its estimate (+1 s): a
 #: safety net for an item far slower than the probe said, not a way to save time.
 SAFETY_FACTOR = 4.0
@@ -69,15 +71,15 @@ def allowance(budget: PassBudget, serial_s: float, floor_s: float) -> float:
 
 
 def plan_pass(indices: list[int], durations: dict[int, float], lanes: int, allowance_s: float,
-              slowdown: float, serial_s: float | None = None) -> PassPlan:
+              slowdown: float, serial_s: float | None = None, *, one_item: bool = True) -> PassPlan:
     """The first k items of the spread order, whole, each to the least-loaded worker.
 
     k is set by the items' mean estimated cost (``durations`` are plain seconds, the probe's;
     ``slowdown`` the pass's factor), never by the items met on the way: a rule that stops
     at the first item that does not fit leaves big items out more often than small ones,
     and biases the shares towards what small items do. When the mean item does not fit
-    one worker's allowance, one item is taken alone: the first of the order, or else the
-    cheapest, if it costs at most :data:`ONE_ITEM_MAPS` sequential maps (``serial_s``);
+    one worker's allowance, the cheapest item is taken alone if it costs at most :data:`ONE_ITEM_MAPS` sequential maps (``serial_s``) or
+    :data:`ONE_ITEM_FLOOR_S`, and ``one_item`` allows it (the reference mode's pass);
     otherwise the plan is empty and ``cheapest_s`` says what one item would cost.
     """
     if not indices:
@@ -93,11 +95,12 @@ def plan_pass(indices: list[int], durations: dict[int, float], lanes: int, allow
     if fits >= 1:
         chosen = order[:fits]
     else:
-        limit = max(allowance_s, ONE_ITEM_MAPS * (serial_s if serial_s is not None
-                                                  else sum(durations.values())))
-        first = order[0] if cost(order[0]) <= limit else min(indices, key=lambda i: (cost(i), i))
-        if cost(first) > limit:
-            return PassPlan([], allowance_s, None, False, cheapest_s=cost(first))
+        limit = max(allowance_s, ONE_ITEM_FLOOR_S,
+                    ONE_ITEM_MAPS * (serial_s if serial_s is not None else sum(durations.values())))
+        first = min(indices, key=lambda i: (cost(i), i))
+        if cost(first) > limit or not one_item:
+            return PassPlan([], allowance_s, None, False, cheapest_s=cost(first),
+                            deferred=not one_item and cost(first) <= limit)
         chosen = [first]
     lanes = min(lanes, len(chosen))
     batches: list[list[int]] = [[] for _ in range(lanes)]

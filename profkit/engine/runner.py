@@ -386,13 +386,13 @@ def _run_budgeted(mode: Mode, workload: Workload, items: list[Any], batches: lis
 
 
 def _plan(mode: Mode, items: list[Any], indices: list[int], durations: dict[int, float],
-          budget: PassBudget, floor_s: float, slowdown: float) -> PassPlan:
+          budget: PassBudget, floor_s: float, slowdown: float, one_item: bool = True) -> PassPlan:
     """The whole items a pass covers in ``mode``: every one when cheap, else a spread sample."""
     traits = mode.executor.traits
     lanes = mode.spec.workers if traits.parallel and not traits.shares_gil else 1
     serial_s = sum(durations.values())
     return plan_pass(indices, durations, lanes, allowance(budget, serial_s, floor_s), slowdown,
-                     serial_s)
+                     serial_s, one_item=one_item)
 
 
 def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options,
@@ -419,10 +419,14 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
 
 
 def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
-           durations: dict[int, float]) -> None:
-    """line_profiler inside the workers, on whole items: every one when cheap, else a spread sample."""
+           durations: dict[int, float], one_item: bool = True) -> None:
+    """line_profiler inside the workers, on whole items: every one when cheap, else a spread sample.
+
+    When not even one item fits the budget, only the first mode's pass (``one_item``)
+    traces one whole item: the lines of a task are the same in every mode.
+    """
     plan = _plan(mode, items, list(range(len(items))), durations, options.line_budget_s,
-                 LINE_AUTO_FLOOR_S, LINE_SLOWDOWN)
+                 LINE_AUTO_FLOOR_S, LINE_SLOWDOWN, one_item=one_item)
     result = mode.result
     result.line_plan = plan
     if not plan.batches:
@@ -625,18 +629,20 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
     heap.release()  # the maps' futures are gone: the passes start from what is live
     reference = next((m for m in modes if m.reference and m.live), None)
     native.record_pools(reference)
-    durations = reference.result.tasks.durations() if reference is not None else {}
+    # what each item takes on a quiet machine: a busy one must not shrink the profiles
+    durations = reference.result.tasks.own_durations() if reference is not None else {}
     for mode in modes:
         if "cprofile" in options.collectors and mode.live:
-            own = durations or mode.result.tasks.durations()
+            own = durations or mode.result.tasks.own_durations()
             say(f"{mode.spec}: cProfile inside the workers, on whole items")
             mode.attempt(lambda m=mode, d=own: _cprofile(m, workload, items, options, d))  # type: ignore[misc]
         if "lines" in options.collectors and mode.live:
-            own = durations or mode.result.tasks.durations()
+            own = durations or mode.result.tasks.own_durations()
             say(f"{mode.spec}: line_profiler on whole items")
-            mode.attempt(lambda m=mode, d=own: _lines(m, workload, items, options, d))  # type: ignore[misc]
+            first = not any(m.result.line_plan is not None for m in modes)
+            mode.attempt(lambda m=mode, d=own, f=first: _lines(m, workload, items, options, d, f))  # type: ignore[misc]
         if options.memory_line_names and mode.live:
-            own = durations or mode.result.tasks.durations()
+            own = durations or mode.result.tasks.own_durations()
             say(f"{mode.spec}: memory_profiler on {', '.join(options.memory_line_names)}, on the "
                 f"items that fit {options.memory_line_budget_s:g} s")
             mode.attempt(lambda m=mode, d=own: _memory_lines(m, workload, items, options, d))  # type: ignore[misc]

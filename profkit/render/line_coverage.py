@@ -56,6 +56,10 @@ def line_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
     if not isinstance(items, list):
         return None
     cheapest = info.get("line_cheapest_s")
+    if not items and isinstance(cheapest, (int, float)) and info.get("line_deferred"):
+        return (f"no item traced here: one whole item would take about "
+                f"{fmt_seconds(float(cheapest))} under line_profiler, over the line budget, so one "
+                "mode traced one for all (pass --line-budget all to trace every mode)")
     if not items and isinstance(cheapest, (int, float)):
         return (f"no item traced: the cheapest would take about {fmt_seconds(float(cheapest))} under "
                 "line_profiler, far over the line budget; pass --line-budget with more seconds, or "
@@ -80,7 +84,7 @@ def profile_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None
 
 
 def _pass_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None, items_key: str,
-                  cut_key: str, share_key: str, tool: str) -> str | None:
+                  cut_key: str, share_key: str, tool: str, deferred_key: str = "") -> str | None:
     """'line_profiler 1 of 6 items, whole (8% of the task time)' across modes; None when complete."""
     counts: dict[str, tuple[int, int, Any]] = {}
     for mode, info in modes.items():
@@ -90,6 +94,15 @@ def _pass_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None, i
         counts[mode] = (len(items), len(cut_items(info, cut_key)), info.get(share_key))
     if not counts or n_items is None:
         return None
+    deferred = [m for m, info in modes.items()
+                if deferred_key and m in counts and info.get(deferred_key)]
+    traced = {m: c for m, c in counts.items() if m not in deferred}
+    if deferred and len(traced) == 1:
+        (mode, (n, cut, share)), = traced.items()
+        whole = "whole" if not cut else f"{cut} cut short"
+        share_text = f", {share:.0%} of the task time" if isinstance(share, (int, float)) else ""
+        return (f"{tool} {n} of {n_items} items ({whole}{share_text}) in {mode} only: one whole "
+                "item is over the other modes' line budget")
     if all(n >= n_items and cut == 0 for n, cut, _ in counts.values()):
         return None
     distinct = {(n, cut) for n, cut, _ in counts.values()}
@@ -115,7 +128,8 @@ def coverage_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None
              or isinstance(i.get("line_cheapest_s"), (int, float))}
     profile = _pass_summary(modes, n_items, "cprofile_indices", "cprofile_cut_s", "cprofile_share",
                             "cProfile")
-    traced = _pass_summary(lines, n_items, "line_items", "line_cut_s", "line_share", "line_profiler")
+    traced = _pass_summary(lines, n_items, "line_items", "line_cut_s", "line_share", "line_profiler",
+                           "line_deferred")
     if profile is None and traced is None:
         return None
     parts = [profile or "cProfile every item", *([traced] if traced else [])]

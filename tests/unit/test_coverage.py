@@ -12,6 +12,7 @@ from profkit.engine.coverage import (
     AUTO_SHARE,
     CPROFILE_AUTO_FLOOR_S,
     LINE_AUTO_FLOOR_S,
+    ONE_ITEM_FLOOR_S,
     ONE_ITEM_MAPS,
     SAFETY_FACTOR,
     SAFETY_SLACK_S,
@@ -57,10 +58,10 @@ def test_a_sample_is_a_prefix_of_the_spread_order_of_whole_items_never_the_cheap
 
 def test_when_no_item_fits_the_cheapest_is_taken_whole_or_none_with_its_cost():
     durations = {0: 2.0, 1: 0.5, 2: 3.0}
-    plan = plan_pass([0, 1, 2], durations, 1, 1.0, 9.0)  # the first: 2 s x 9 = 18 s > 2 maps of 5.5 s
+    plan = plan_pass([0, 1, 2], durations, 1, 1.0, 9.0)
     assert plan.items == [1] and plan.cheapest_s is None  # the cheapest: 4.5 s
-    plan = plan_pass([0, 1, 2], {0: 0.6, 1: 0.5, 2: 3.0}, 1, 1.0, 9.0)
-    assert plan.items == [0]  # the first of the order fits 2 maps of 4.1 s
+    deferred = plan_pass([0, 1, 2], durations, 1, 1.0, 9.0, one_item=False)
+    assert deferred.items == [] and deferred.deferred and deferred.cheapest_s == pytest.approx(4.5)
     huge = {0: 60.0}
     plan = plan_pass([0], huge, 1, 1.0, 9.0)
     assert plan.items == [] and plan.cheapest_s == pytest.approx(540.0)

@@ -78,8 +78,9 @@ def plan_pass(indices: list[int], durations: dict[int, float], lanes: int, allow
     ``slowdown`` the pass's factor), never by the items met on the way: a rule that stops
     at the first item that does not fit leaves big items out more often than small ones,
     and biases the shares towards what small items do. When the mean item does not fit
-    one worker's allowance, the cheapest item is taken alone if it costs at most :data:`ONE_ITEM_MAPS` sequential maps (``serial_s``) or
-    :data:`ONE_ITEM_FLOOR_S`, and ``one_item`` allows it (the reference mode's pass);
+    one worker's allowance, the cheapest item is taken alone if it costs at most
+    :data:`ONE_ITEM_MAPS` sequential maps (``serial_s``) or :data:`ONE_ITEM_FLOOR_S`, and
+    ``one_item`` allows it (the first mode's pass);
     otherwise the plan is empty and ``cheapest_s`` says what one item would cost.
     """
     if not indices:

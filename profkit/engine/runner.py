@@ -466,12 +466,17 @@ def _lines_per_second(mode: Mode, workload: Workload, options: Options,
 
 
 def _memory_lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
-                  durations: dict[int, float]) -> None:
-    """memory_profiler's line profiler on the named functions, on the items that fit the budget."""
+                  durations: dict[int, float], traced: Sequence[Mode] = ()) -> None:
+    """memory_profiler's line profiler on the named functions, on the items that fit the budget.
+
+    The lines run per second are the task's, not the mode's: a mode whose line pass traced
+    nothing takes them from one (``traced``) that did.
+    """
     traits = mode.executor.traits
     result = mode.result
     apart = traits.parallel and not traits.shares_memory
-    rate = _lines_per_second(mode, workload, options, durations)
+    rate = next((r for m in (mode, *traced)
+                 if (r := _lines_per_second(m, workload, options, durations)) is not None), None)
     chosen, estimate = memory_line_subset(durations, len(items), mode.spec.workers,
                                           options.memory_line_budget_s, rate, parallel=apart)
     result.memory_lines_estimate_s = estimate
@@ -645,7 +650,8 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
             own = durations or mode.result.tasks.own_durations()
             say(f"{mode.spec}: memory_profiler on {', '.join(options.memory_line_names)}, on the "
                 f"items that fit {options.memory_line_budget_s:g} s")
-            mode.attempt(lambda m=mode, d=own: _memory_lines(m, workload, items, options, d))  # type: ignore[misc]
+            mode.attempt(lambda m=mode, d=own: _memory_lines(  # type: ignore[misc]
+                m, workload, items, options, d, [t for t in modes if t.result.lines is not None]))
     if options.sweep:
         _sweep(reference, workload, items, options, settings, say, raw, rng, foreign)
     for mode in modes:

@@ -83,6 +83,9 @@ def render(run: Run) -> str:
     covered = coverage_summary(run.meta.get("modes") or {}, run.meta["workload"].get("n_items"))
     if covered:
         out.append(covered)
+    for mode, info in (run.meta.get("modes") or {}).items():
+        if info.get("memory_lines_note"):
+            out.append(f"Memory by line ({mode}): {info['memory_lines_note']}.")
     for line in (a.get("memory") or {}).get("limits") or []:
         out.append(line)
     for warning in a.get("warnings", []):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import linecache
 import pstats
+import re
 import subprocess
 import sys
 import time
@@ -57,13 +58,26 @@ def test_primes_default_run_finishes_in_about_a_minute(primes_run):
     assert "report:" in result.stdout and "snakeviz" in result.stdout
 
 
-def test_primes_processes_profile_holds_one_is_prime_call_per_item_it_covered(primes_run):
-    out, _, _, _ = primes_run
-    stats = pstats.Stats(str(out / "profiles" / "processes.prof"))
-    calls = {name: v[1] for (_, _, name), v in stats.stats.items()}
-    covered = json.loads((out / "run.json").read_text())["modes"]["processes"]["cprofile_indices"]
-    assert 1 <= len(covered) <= 6
-    assert calls["is_prime"] == len(covered)
+def test_primes_every_mode_s_profile_holds_all_six_is_prime_calls(primes_run):
+    out, _, result, _ = primes_run
+    meta = json.loads((out / "run.json").read_text())
+    for mode in ("sequential", "threads", "processes"):
+        stats = pstats.Stats(str(out / "profiles" / f"{mode}.prof"))
+        calls = {name: v[1] for (_, _, name), v in stats.stats.items()}
+        assert calls["is_prime"] == 6, mode
+        assert meta["modes"][mode]["cprofile_indices"] == list(range(6))
+        assert meta["modes"][mode]["cprofile_complete"] is True
+    assert re.search(r"^Bottleneck \(\w+\): is_prime .* 6 calls\.$", result.stdout, re.M)
+
+
+def test_primes_line_coverage_is_whole_items_and_one_console_line(primes_run):
+    out, _, result, _ = primes_run
+    meta = json.loads((out / "run.json").read_text())
+    for mode, info in meta["modes"].items():
+        assert not info["line_cut_s"], mode  # whole items only
+        assert info["line_items"] or info["line_deferred"], mode  # traced, or said why not
+    covers = [line for line in result.stdout.splitlines() if "line_profiler" in line]
+    assert len(covers) <= 1 and (covers == [] or covers[0].startswith("Profiles cover: "))
 
 
 def test_primes_sequential_lines_hit_the_loop(primes_run):

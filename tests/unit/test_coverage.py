@@ -12,7 +12,6 @@ from profkit.engine.coverage import (
     AUTO_SHARE,
     CPROFILE_AUTO_FLOOR_S,
     LINE_AUTO_FLOOR_S,
-    ONE_ITEM_FLOOR_S,
     ONE_ITEM_MAPS,
     SAFETY_FACTOR,
     SAFETY_SLACK_S,

@@ -33,7 +33,7 @@ def test_steps_name_the_mode_and_the_pass():
 
 
 def test_fixed_repeat_estimates_rounds_then_passes():
-    t, clock = _tracker(repeat=5, line_budget_s=0.5)
+    t, clock = _tracker(repeat=5, line_budget=0.5)
     clock.now += 2.0
     t.update("round 1/5: sequential 0.6 s, processes 0.4 s")
     assert t.headline() == "timing rounds · round 1/5"

@@ -66,4 +66,6 @@ def native_threads(sequential_cores: float | None, cpus: int,
         if isinstance(trial, Mapping) and trial.get("speedup") is not None:
             trials.append(trial)
     best = max(trials, key=lambda t: float(t["speedup"])) if trials else None
-    return NativeThreads(float(sequential_cores), cpus, tuple(dict.fromkeys(pools)), best)
+    # a map cannot keep more cores busy than there are; profkit's own threads add a little CPU
+    return NativeThreads(min(float(sequential_cores), float(cpus)), cpus, tuple(dict.fromkeys(pools)),
+                         best)

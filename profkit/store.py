@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from profkit import interrupts
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
 
@@ -145,6 +146,7 @@ def deferred_signals() -> Iterator[None]:
     received: list[int] = []
 
     def hold(signum: int, frame: object) -> None:
+        interrupts.record(signum)
         if not received:
             sys.stderr.write("profkit: saving the run first, then stopping\n")
             sys.stderr.flush()

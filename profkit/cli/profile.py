@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from profkit import interrupts
 from profkit.cli.progress import Plan, make_progress
-from profkit.errors import EXIT_INTERRUPTED, EXIT_MODE_FAILED, EXIT_OK, UsageError
+from profkit.errors import EXIT_MODE_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from profkit.workloads.model import Workload
@@ -205,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     code = EXIT_OK
     if not run_.complete:
         sys.stderr.write(f"profkit: interrupted; what finished is saved in {out}\n")
-        code = EXIT_INTERRUPTED
+        code = interrupts.exit_code()
     elif run_.failed_modes:
         sys.stderr.write(f"profkit: mode(s) failed: {', '.join(run_.failed_modes)}; "
                          f"see {report}\n")

@@ -176,9 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from profkit.executors.base import child_processes, end_new_children
+    from profkit.executors.base import adopt_orphans, child_processes, end_new_children
 
     children_before = args._children_before = child_processes()
+    adopt_orphans()  # what a task detaches stays below profkit, to be ended with the rest
     previous = _install_stop_handlers()
     try:
         code = int(args._module.run(args))
@@ -196,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     finally:
         end_new_children(children_before)  # a task's own processes never outlive profkit
+        adopt_orphans(False)
         _restore_stop_handlers(previous)
 
 

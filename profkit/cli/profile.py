@@ -200,9 +200,9 @@ def run(args: argparse.Namespace) -> int:
     out = run_.path or out
     report = out / "index.html"
     if args.open:
-        import webbrowser
+        from profkit.cli._common import open_browser
 
-        webbrowser.open(report.resolve().as_uri())
+        open_browser(report.resolve().as_uri())
     code = EXIT_OK
     if not run_.complete:
         sys.stderr.write(f"profkit: interrupted; what finished is saved in {out}\n")
@@ -219,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.flush()
         sys.stderr.flush()
-        kill_new_children_before_exit(getattr(args, "_children_before", set()))
         remove_import_shims()
+        kill_new_children_before_exit(getattr(args, "_children_before", set()))
         os._exit(code)
     return code

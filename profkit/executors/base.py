@@ -285,6 +285,26 @@ def kill_new_children_before_exit(before: set[tuple[int, float]]) -> None:
                 os.kill(process.pid, signum)
 
 
+def stop_threads(threads: list[threading.Thread], wait_s: float = 1.0) -> bool:
+    """End threads stuck in a task; True if one is still alive after ``wait_s``.
+
+    A thread cannot be killed, but one running Python code takes :class:`TaskAbandoned` at
+    its next instruction, so it stops spinning and taking the GIL from profkit's own work.
+    One that waits in C code (a long ``sleep``) takes it only when the call returns; one
+    whose task swallows it runs on. Sent once: the caller has already given each thread a
+    moment to end by itself, so what is alive is inside its task.
+    """
+    from profkit.collectors.budget import TaskAbandoned, raise_in_thread
+
+    alive = [t for t in threads if t.is_alive() and t.ident is not None]
+    for thread in alive:
+        raise_in_thread(thread.ident or 0, TaskAbandoned)
+    deadline = time.monotonic() + wait_s
+    for thread in alive:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    return any(t.is_alive() for t in alive)
+
+
 def worker_identity() -> int:
     """A number naming this worker (process and thread), for the ready check."""
     return os.getpid() * 1_000_003 + threading.get_ident() % 1_000_003

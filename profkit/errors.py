@@ -5,7 +5,9 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_MODE_FAILED = 1
 EXIT_USAGE = 2
+#: 128 + the signal, as shells report it: Ctrl-C (SIGINT) and SIGTERM.
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 class ProfkitError(Exception):

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from profkit import interrupts
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
 
@@ -145,6 +146,7 @@ def deferred_signals() -> Iterator[None]:
     received: list[int] = []
 
     def hold(signum: int, frame: object) -> None:
+        interrupts.record(signum)
         if not received:
             sys.stderr.write("profkit: saving the run first, then stopping\n")
             sys.stderr.flush()
@@ -209,20 +211,107 @@ def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
                 f"output folder {path} already exists and is not empty: "
                 "choose another --out, or leave --out off for a fresh timestamped folder"
             )
-        try:
-            fd = os.open(path / CLAIM_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            raise RunDirError(f"output folder {path} is being written by another profkit run: "
-                              "choose another --out") from None
+        fd = _create_claim(path)
     except OSError as exc:
         raise RunDirError(f"cannot write to output folder {path}: {exc.strerror or exc}: "
                           "choose a writable --out") from exc
-    token = f"{os.getpid()} {os.urandom(8).hex()}"
+    token = f"{os.getpid()} {_process_start(os.getpid())!r} {os.urandom(8).hex()}"
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(token)
     _claims[path] = token
     _created[path] = missing
     return path
+
+
+#: A claim file that names no process (its writer died, or the disk was full, before it
+#: wrote one) is stale once it is this old: a live run writes its claim straight after making it.
+EMPTY_CLAIM_STALE_S = 10.0
+_CLAIM_MAX_BYTES = 256
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds), or None if it is not running."""
+    import psutil
+
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.Error:  # running, but not ours to read
+        return float("nan")
+
+
+def _claim_holder(claim: Path) -> tuple[os.stat_result, str | None] | None:
+    """The claim file's stat and, if its claimant is gone, why; None if the file vanished.
+
+    The claim names the claimant's pid and start time: a pid that is not running, or
+    that now names a process started at another time (the pid was reused), holds nothing.
+    A claim that names no process is stale once :data:`EMPTY_CLAIM_STALE_S` old.
+    """
+    import time
+
+    try:
+        with open(claim, "rb") as f:
+            info = os.fstat(f.fileno())
+            text = f.read(_CLAIM_MAX_BYTES).decode("ascii", "replace")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return None
+    fields = text.split()
+    pid = int(fields[0]) if fields and fields[0].isdigit() and 0 < int(fields[0]) < 2**31 else None
+    if pid is None:
+        age = time.time() - info.st_mtime
+        return info, (f"it names no process and is {age:.0f} s old"
+                      if age >= EMPTY_CLAIM_STALE_S else None)
+    started = _process_start(pid)
+    if started is None:
+        return info, f"process {pid} is not running"
+    try:
+        claimed_start = float(fields[1]) if len(fields) >= 3 else None
+    except ValueError:
+        claimed_start = None
+    if claimed_start is not None and math.isfinite(claimed_start) and math.isfinite(started) \
+            and abs(started - claimed_start) > 1.0:
+        return info, f"process {pid} is not running (that pid now names another process)"
+    return info, None  # alive (in this process: another thread is claiming it now)
+
+
+def _create_claim(path: Path) -> int:
+    """Create ``path``'s claim file with O_EXCL and return its fd; take over a stale claim.
+
+    Taking over renames the stale file aside first, and checks that what it renamed is the
+    very file it judged (same inode): of two runs taking over at once, one wins.
+    """
+    claim = path / CLAIM_FILE
+    for _ in range(3):
+        try:
+            return os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            pass
+        holder = _claim_holder(claim)
+        if holder is None:
+            continue  # released meanwhile: try again
+        info, stale = holder
+        if stale is None:
+            raise RunDirError(f"output folder {path} is being written by another profkit run: "
+                              "choose another --out")
+        aside = path / f"{CLAIM_FILE}.stale-{os.getpid()}-{os.urandom(4).hex()}"
+        try:
+            os.rename(claim, aside)
+        except FileNotFoundError:
+            continue  # another run took it over first
+        moved = os.stat(aside)
+        if (moved.st_ino, moved.st_dev) != (info.st_ino, info.st_dev):
+            with contextlib.suppress(OSError):  # a live run's fresh claim: put it back
+                os.link(aside, claim)
+            with contextlib.suppress(OSError):
+                os.unlink(aside)
+            continue
+        os.unlink(aside)
+        warnings.warn(f"taking over {path}: its claim is stale ({stale})", stacklevel=4)
+    raise RunDirError(f"output folder {path} is being written by another profkit run: "
+                      "choose another --out")
 
 
 def claim_fresh_run_dir(base: Path, attempts: int = 100) -> Path:

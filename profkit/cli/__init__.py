@@ -1,7 +1,7 @@
 """The ``profkit`` command: one module per subcommand, errors turned into exit codes.
 
 Exit codes: 0 ok; 1 a mode failed (or ``compare --fail-above`` tripped);
-2 usage (bad flag, target, folder or file); 130 interrupted.
+2 usage (bad flag, target, folder or file); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import os
 import signal
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
-from profkit.errors import EXIT_INTERRUPTED, EXIT_USAGE, ProfkitError
+from profkit import interrupts
+from profkit.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, ProfkitError
 
 COMMANDS = {
     "profile": ("profkit.cli.profile", "run a workload in each mode and write the report"),
@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Where does the time go, and does parallelism pay off? profkit runs a "
         "workload sequentially, in threads and in processes, profiles each run inside the "
         "workers, and writes one HTML report.",
-        epilog="exit codes: 0 ok, 1 a mode failed, 2 usage error, 130 interrupted",
+        epilog="exit codes: 0 ok, 1 a mode failed, 2 usage error, 130 interrupted (Ctrl-C), "
+        "143 terminated (SIGTERM)",
     )
     parser.add_argument("--version", action="version", version=f"profkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -65,23 +66,26 @@ def build_parser() -> argparse.ArgumentParser:
 _CLI_PID = os.getpid()
 
 
-def _terminate(signum: int, frame: object) -> None:
-    if os.getpid() != _CLI_PID:  # a pool worker forked before its initializer reset signals
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-        return
+def _stop(signum: int, frame: object) -> None:
+    """Ctrl-C and SIGTERM: record the stop (see :mod:`profkit.interrupts`), then raise it."""
+    if os.getpid() != _CLI_PID:  # a forked child before its after-fork reset: act as default
+        if signum == signal.SIGTERM:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise KeyboardInterrupt
+    interrupts.record(signum)
     if getattr(_fork_masks, "in_hooks", False):
-        # Raised inside os.fork()'s at-fork hooks, the KeyboardInterrupt would be printed and
-        # dropped by CPython, and the run would go on to exit 0: send the SIGTERM again, to land
-        # once fork() has returned.
-        threading.Thread(target=_send_terminate_again, name="profkit-sigterm", daemon=True).start()
+        # Raised inside os.fork()'s at-fork hooks, the KeyboardInterrupt would be dropped:
+        # send the signal again, to land once fork() has returned.
+        interrupts.send_again(signum)
         return
     raise KeyboardInterrupt
 
 
-def _send_terminate_again() -> None:
-    time.sleep(0.005)
-    os.kill(os.getpid(), signal.SIGTERM)
+#: The SIGTERM handler's old name (tests install it directly).
+_terminate = _stop
 
 
 def _is_profkit_handler(handler: object) -> bool:
@@ -93,16 +97,19 @@ _fork_masks = threading.local()
 
 
 def _before_fork() -> None:
-    """Hold SIGTERM in the forking thread, so a child cannot catch it with profkit's handler.
+    """Hold SIGINT and SIGTERM in the forking thread, so a child cannot catch them with
+    profkit's handler, and the parent's handler runs only once fork() is done.
 
     A SIGTERM that reaches a fresh child before CPython's after-fork reset is dropped
     there (the interpreter clears its pending signals): the child then ignores the one
     ``Pool.terminate()`` sends, and the pool's join waits forever. Held, it stays
     pending until the child has its default handler back.
     """
-    if _is_profkit_handler(signal.getsignal(signal.SIGTERM)):
+    held = {s for s in (signal.SIGINT, signal.SIGTERM)
+            if _is_profkit_handler(signal.getsignal(s))}
+    if held:
         _fork_masks.in_hooks = True
-        _fork_masks.held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        _fork_masks.held = signal.pthread_sigmask(signal.SIG_BLOCK, held)
 
 
 def _release_after_fork() -> None:
@@ -131,19 +138,21 @@ os.register_at_fork(before=_before_fork, after_in_parent=_release_after_fork,
 
 
 def _exit_interrupted(signum: int, frame: object) -> None:
-    """A second Ctrl-C while profkit is already stopping: leave now, code 130, no traceback."""
+    """A second Ctrl-C or SIGTERM while profkit is already stopping: leave now, no traceback,
+    with the first stop's code (130 or 143)."""
     with contextlib.suppress(Exception):
         sys.stderr.flush()
     with contextlib.suppress(Exception):
         from profkit.workloads.registry import remove_import_shims
 
         remove_import_shims()
-    os._exit(EXIT_INTERRUPTED)
+    interrupts.record(signum)
+    os._exit(interrupts.exit_code())
 
 
 def _exit_on_next_signal() -> None:
     """Once stopping, another Ctrl-C must not raise inside interpreter shutdown (that crashed
-    with a fatal error): it ends the process with 130 at once. What was saved is saved."""
+    with a fatal error): it ends the process at once, 130 or 143. What was saved is saved."""
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _exit_interrupted)
@@ -167,13 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from profkit.executors.base import child_processes, end_new_children
+    from profkit.executors.base import adopt_orphans, child_processes, end_new_children
 
     children_before = args._children_before = child_processes()
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    adopt_orphans()  # what a task detaches stays below profkit, to be ended with the rest
+    previous = _install_stop_handlers()
     try:
         code = int(args._module.run(args))
-        if code == EXIT_INTERRUPTED:
+        if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
             _exit_on_next_signal()
         return code
     except ProfkitError as exc:
@@ -182,13 +192,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _exit_on_next_signal()
         sys.stderr.write("profkit: interrupted\n")
-        return EXIT_INTERRUPTED
+        return interrupts.exit_code()
     except BrokenPipeError:
         return 0
     finally:
         end_new_children(children_before)  # a task's own processes never outlive profkit
-        if signal.getsignal(signal.SIGTERM) is _terminate:
-            signal.signal(signal.SIGTERM, previous)
+        adopt_orphans(False)
+        _restore_stop_handlers(previous)
+
+
+def _install_stop_handlers() -> dict[int, object]:
+    """profkit's Ctrl-C and SIGTERM handlers (main thread only); the previous ones, to restore."""
+    interrupts.reset()
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    interrupts.install()
+    previous: dict[int, object] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if signum == signal.SIGINT and handler is not signal.default_int_handler:
+            continue  # Ctrl-C ignored or handled by the embedding program: leave it so
+        previous[signum] = signal.signal(signum, _stop)
+    return previous
+
+
+def _restore_stop_handlers(previous: dict[int, object]) -> None:
+    for signum, handler in previous.items():
+        if signal.getsignal(signum) is _stop:
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+    if previous:
+        interrupts.uninstall()
 
 
 def entry() -> None:

@@ -1,4 +1,4 @@
-"""Helpers shared by the commands that read a saved run."""
+"""Helpers shared by the commands."""
 
 from __future__ import annotations
 
@@ -7,6 +7,21 @@ from pathlib import Path
 from typing import Any
 
 from profkit.errors import UsageError
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in a browser that may outlive profkit: profkit ends every other process
+    it leaves, but not this one (nor the session it makes), and adopts none of its orphans."""
+    import webbrowser
+
+    from profkit.executors.base import adopt_orphans, child_processes, keep_new_children
+
+    adopt_orphans(False)
+    before = child_processes()
+    try:
+        return webbrowser.open(url)
+    finally:
+        keep_new_children(before)
 
 
 def add_run_dir(parser: argparse.ArgumentParser) -> None:

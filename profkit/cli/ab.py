@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from profkit.errors import EXIT_INTERRUPTED, EXIT_MODE_FAILED, EXIT_OK, RunDirError, UsageError
+from profkit import interrupts
+from profkit.errors import EXIT_MODE_FAILED, EXIT_OK, RunDirError, UsageError
 
 REPORT = "ab.html"
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nA: {out / 'A'}\nB: {out / 'B'}\nreport: {report}")
     if not (result.run_a.complete and result.run_b.complete):
         sys.stderr.write(f"profkit: interrupted; what finished is saved in {out}\n")
-        return EXIT_INTERRUPTED
+        return interrupts.exit_code()
     if fail_above is not None and comparison.gate_fails(fail_above):
         for m in comparison.slower_than(fail_above):
             sys.stderr.write(f"profkit: {m.mode}: B is {m.change_pct:+.1f}% slower than A, above "

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from profkit import interrupts
 from profkit.cli.progress import Plan, make_progress
-from profkit.errors import EXIT_INTERRUPTED, EXIT_MODE_FAILED, EXIT_OK, UsageError
+from profkit.errors import EXIT_MODE_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from profkit.workloads.model import Workload
@@ -199,13 +200,13 @@ def run(args: argparse.Namespace) -> int:
     out = run_.path or out
     report = out / "index.html"
     if args.open:
-        import webbrowser
+        from profkit.cli._common import open_browser
 
-        webbrowser.open(report.resolve().as_uri())
+        open_browser(report.resolve().as_uri())
     code = EXIT_OK
     if not run_.complete:
         sys.stderr.write(f"profkit: interrupted; what finished is saved in {out}\n")
-        code = EXIT_INTERRUPTED
+        code = interrupts.exit_code()
     elif run_.failed_modes:
         sys.stderr.write(f"profkit: mode(s) failed: {', '.join(run_.failed_modes)}; "
                          f"see {report}\n")
@@ -218,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.flush()
         sys.stderr.flush()
-        kill_new_children_before_exit(getattr(args, "_children_before", set()))
         remove_import_shims()
+        kill_new_children_before_exit(getattr(args, "_children_before", set()))
         os._exit(code)
     return code

@@ -104,9 +104,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"snakeviz is serving {mode}.prof at {url}", flush=True)
             print("press Ctrl-C to stop", flush=True)
             if not args.no_browser:
-                import webbrowser
+                from profkit.cli._common import open_browser
 
-                if not webbrowser.open(url):
+                if not open_browser(url):
                     print("no browser found: open the URL above yourself", flush=True)
             process.wait()
             return EXIT_OK

@@ -60,6 +60,19 @@ def _set_async_exc() -> Callable[[int, Any], int] | None:
 
 
 _SET_ASYNC_EXC = _set_async_exc()
+class TaskAbandoned(BaseException):
+    """Raised in a task thread profkit stopped waiting for (``--timeout``): not the task's
+    failure, so the collectors let it through and the thread ends."""
+
+
+def raise_in_thread(thread_id: int, exc_type: type[BaseException]) -> bool:
+    """Raise ``exc_type`` in thread ``thread_id`` at its next Python instruction (CPython);
+    False if it cannot be sent now (no such API, or a thread is being started)."""
+    if _SET_ASYNC_EXC is None or starting_threads():
+        return False
+    return _SET_ASYNC_EXC(thread_id, exc_type) == 1
+
+
 #: Loop turns that wait for a pending exception (each turn lets the interpreter deliver it); a
 #: task that caught the exception itself leaves none pending.
 _MAX_SPINS = 100_000

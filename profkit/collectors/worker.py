@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from profkit.collectors.budget import ItemBudget
+from profkit.collectors.budget import ItemBudget, TaskAbandoned
 from profkit.collectors.output import Capture, capturing
 from profkit.model import MemoryLine, Payload, TaskColumns, TaskNote, TaskRecord, TaskWorker
 
@@ -211,6 +211,8 @@ def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_r
                 queue_at = t0
             try:
                 results[k] = task(item)
+            except TaskAbandoned:
+                raise
             except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too
                 notes[i] = TaskNote(ok=False, error=_format_error(exc),
                                     error_type=type(exc).__name__)
@@ -367,6 +369,8 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
                         result, cut = ran
                 finally:
                     off()
+        except TaskAbandoned:
+            raise
         except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too
             error = exc
         end = clock()

@@ -14,6 +14,7 @@ import random
 from datetime import datetime, timezone
 from typing import Any
 
+from profkit import interrupts
 from profkit.collectors import output
 from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter, current_children
@@ -58,6 +59,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
     env = environment(options.start_method)
     raws = [RawRun(workload=w, items=[], options=options, modes=[], environment=dict(env),
                    started_at=started) for w in (workload_a, workload_b)]
+    interrupts.taken()  # a stop an earlier run (in this process) saved for is not this run's
     foreign = current_children()
     meter = LoadMeter(foreign_pids=foreign)
     meter.start()
@@ -82,6 +84,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
             raws[1].modes = [b.result for _, b in pairs]
             _race(pairs, workload_a, workload_b, items, options, say, raws, rng, foreign)
     except KeyboardInterrupt:
+        interrupts.taken()
         for raw in raws:
             raw.interrupted = True
         for mode in (m for pair in pairs for m in pair):

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
+from profkit import interrupts
 from profkit.collectors import merge, output
 from profkit.collectors.memory import MemorySampler
 from profkit.collectors.worker import (
@@ -144,8 +145,10 @@ class Mode(Contender):
         if not self.live:
             return False
         try:
+            interrupts.check()
             with self.deadline.running():
                 action()
+            interrupts.check()
             return True
         except ModeFailed as exc:
             self._end(Status.FAILED, str(exc))
@@ -566,6 +569,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     raw = RawRun(workload=workload, items=[], options=options, modes=[],
                  environment=environment(options.start_method), started_at=started)
+    interrupts.taken()  # a stop an earlier run (in this process) saved for is not this run's
     foreign = current_children()  # a notebook's or a test's own children are not profkit's
     meter = LoadMeter(foreign_pids=foreign)
     meter.start()
@@ -576,7 +580,9 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
             modes = [Mode(spec, settings, options) for spec in options.modes]
             raw.modes = [m.result for m in modes]
             _run_modes(modes, workload, raw.items, options, settings, say, raw, rng, foreign)
+            interrupts.check()  # a stop whose exception was dropped in the last step
     except KeyboardInterrupt:
+        interrupts.taken()
         raw.interrupted = True
         for mode in modes:
             if mode.result.status is Status.OK and not mode.result.timings:

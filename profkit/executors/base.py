@@ -202,41 +202,107 @@ def child_processes() -> set[tuple[int, float]]:
     return found
 
 
+#: Processes started to outlive profkit (the browser ``--open`` starts), and the sessions of
+#: their own they made: :func:`end_new_children` leaves them.
+_kept: set[tuple[int, float]] = set()
+_kept_sessions: set[int] = set()
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_orphans(adopt: bool = True) -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux ``PR_SET_CHILD_SUBREAPER``).
+
+    A process a task starts and detaches (``start_new_session``, a double fork) would
+    otherwise pass to init once its parent exits, out of profkit's sight; adopted, it stays
+    below profkit, where :func:`end_new_children` finds it. Returns False where the kernel
+    has no such thing: there, only processes whose parent still lives are found.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_CHILD_SUBREAPER, int(adopt), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def keep_new_children(before: set[tuple[int, float]]) -> None:
+    """Let the processes started since ``before`` outlive profkit, with any session of their
+    own and what it holds (a browser, which ``webbrowser`` starts in a new session)."""
+    import psutil
+
+    own = os.getsid(0)
+    for process in descendants([os.getpid()]):
+        with contextlib.suppress(psutil.Error, OSError):
+            key = (process.pid, process.create_time())
+            if key not in before:
+                _kept.add(key)
+                if (session := os.getsid(process.pid)) != own:
+                    _kept_sessions.add(session)
+
+
+def _new_children(before: set[tuple[int, float]]) -> list[Any]:
+    """Processes below this one that are neither in ``before`` nor kept."""
+    import psutil
+
+    new = []
+    for process in descendants([os.getpid()]):
+        with contextlib.suppress(psutil.Error, OSError):
+            key = (process.pid, process.create_time())
+            if key not in before and key not in _kept \
+                    and os.getsid(process.pid) not in _kept_sessions:
+                new.append(process)
+    return new
+
+
 def end_new_children(before: set[tuple[int, float]]) -> None:
     """End every process below this one that was not in ``before`` (the CLI's last step).
 
     profkit closes its own pools; what is left was started by a task (its own pool, left
-    running by a task that timed out) and would outlive profkit as an orphan. Processes the
-    caller had before (a test's, a notebook's) are not profkit's to end, nor is one in a
-    session of its own: the browser ``--open`` started (``webbrowser`` detaches it so).
+    running by a task that timed out; a process it detached into a session of its own,
+    adopted by :func:`adopt_orphans`) and would outlive profkit as an orphan. Processes the
+    caller had before (a test's, a notebook's) are not profkit's to end, nor is a kept one
+    (:func:`keep_new_children`).
     """
-    import psutil
-
-    session = os.getsid(0)
-    new = []
-    for process in descendants([os.getpid()]):
-        with contextlib.suppress(psutil.Error, OSError):
-            if (process.pid, process.create_time()) not in before \
-                    and os.getsid(process.pid) == session:
-                new.append(process)
-    end_processes(new)
+    end_processes(_new_children(before))
 
 
 def kill_new_children_before_exit(before: set[tuple[int, float]]) -> None:
-    """SIGKILL every new child in profkit's session at once; the caller ``os._exit``s next.
+    """SIGKILL every new child at once; the caller ``os._exit``s next.
 
     For the exit around a stuck task's thread: that task's own ``Pool`` refills itself from
-    a thread of its own when a worker dies, and a worker spawned just before the exit prints
-    an EOFError traceback. The switch interval is raised first, so no other thread runs
-    between the kills and the exit (``os.kill`` holds the GIL).
+    a thread of its own when a worker dies, and a worker spawned between the kills and the
+    exit would outlive profkit. Each worker is stopped (SIGSTOP) before any is killed, so
+    none of them exits and wakes its pool's thread before the kills are done; a worker
+    forked after the scan is a child of a stopped process or of this one, and dies with it
+    (:func:`die_with_parent`). Nothing here waits on another thread: a task thread spinning
+    in pure Python shares the GIL at the usual switch interval, and the exit follows at once.
     """
-    new = [pid for pid, started in child_processes() - before]
-    session = os.getsid(0)
-    sys.setswitchinterval(100.0)
-    for pid in new:
-        with contextlib.suppress(OSError):
-            if os.getsid(pid) == session:
-                os.kill(pid, signal.SIGKILL)
+    new = _new_children(before)
+    for signum in (signal.SIGSTOP, signal.SIGKILL):
+        for process in new:
+            with contextlib.suppress(OSError):
+                os.kill(process.pid, signum)
+
+
+def stop_threads(threads: list[threading.Thread], wait_s: float = 1.0) -> bool:
+    """End threads stuck in a task; True if one is still alive after ``wait_s``.
+
+    A thread cannot be killed, but one running Python code takes :class:`TaskAbandoned` at
+    its next instruction, so it stops spinning and taking the GIL from profkit's own work.
+    One that waits in C code (a long ``sleep``) takes it only when the call returns; one
+    whose task swallows it runs on. Sent once: the caller has already given each thread a
+    moment to end by itself, so what is alive is inside its task.
+    """
+    from profkit.collectors.budget import TaskAbandoned, raise_in_thread
+
+    alive = [t for t in threads if t.is_alive() and t.ident is not None]
+    for thread in alive:
+        raise_in_thread(thread.ident or 0, TaskAbandoned)
+    deadline = time.monotonic() + wait_s
+    for thread in alive:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    return any(t.is_alive() for t in alive)
 
 
 def worker_identity() -> int:

@@ -6,13 +6,22 @@ and the parent can stop waiting for a task that hangs or is interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from profkit.executors.base import Executor, Handle, Task, plain_loop, timed_loop
+from profkit.collectors.budget import TaskAbandoned
+from profkit.executors.base import (
+    Executor,
+    Handle,
+    Task,
+    plain_loop,
+    stop_threads,
+    timed_loop,
+)
 from profkit.model import Traits, WorkerLabel
 
 
@@ -26,6 +35,10 @@ class DaemonThread:
         self._thread.start()
 
     def _run(self) -> None:
+        with contextlib.suppress(TaskAbandoned):  # sent as the task returned: stop all the same
+            self._serve()
+
+    def _serve(self) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
@@ -46,10 +59,18 @@ class DaemonThread:
         return future
 
     def close(self) -> bool:
-        """Stop the thread; return True if it is stuck in a task and is left behind."""
+        """Stop the thread; return True if it is stuck in a task and is left behind.
+
+        Jobs not begun are cancelled: a stuck task stopped by :func:`stop_threads` must not
+        hand its thread to the next one."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                job = self._jobs.get_nowait()
+                if job is not None:
+                    job[0].cancel()
         self._jobs.put(None)
         self._thread.join(timeout=1.0)
-        return self._thread.is_alive()
+        return stop_threads([self._thread])
 
 
 class SequentialExecutor(Executor):

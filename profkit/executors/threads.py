@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from profkit.executors.base import Executor, Handle, Task, time_in_parent, warm_workers
+from profkit.executors.base import (
+    Executor,
+    Handle,
+    Task,
+    stop_threads,
+    time_in_parent,
+    warm_workers,
+)
 from profkit.model import Traits, WorkerLabel
 
 
@@ -18,8 +26,6 @@ class ThreadsExecutor(Executor):
     _pool: ThreadPoolExecutor | None = None
 
     def start(self, task: Task) -> float:
-        import time
-
         t0 = time.perf_counter()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="profkit-worker")
         warm_workers(self.submit, task, self.workers)
@@ -41,5 +47,11 @@ class ThreadsExecutor(Executor):
         if pool is None:
             return
         pool.shutdown(wait=not kill, cancel_futures=True)
-        if kill and any(t.is_alive() for t in pool._threads):
+        if not kill:
+            return
+        threads = list(pool._threads)
+        deadline = time.monotonic() + 1.0
+        for thread in threads:  # idle workers end on their own; the others are in a task
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if stop_threads(threads):
             self.abandoned = True  # a thread cannot be killed; the CLI exits around it

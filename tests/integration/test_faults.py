@@ -109,8 +109,9 @@ def test_unpicklable_item_is_named(tmp_path):
     assert "item 2" in data["errors"]["processes"] and "lock" in data["errors"]["processes"]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_saves_what_finished_and_exits_130(tmp_path, sig):
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_interrupt_saves_what_finished_and_exits_128_plus_the_signal(tmp_path, sig, code):
     marker = new_marker()
     out = tmp_path / "run"
     process = subprocess.Popen(
@@ -126,17 +127,26 @@ def test_interrupt_saves_what_finished_and_exits_130(tmp_path, sig):
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130
+            process.wait()
+    assert process.returncode == code, stderr
     assert "Traceback" not in stderr
-    time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert processes_with_marker(marker) == []
     data = json.loads((out / "run.json").read_text())
     assert data["interrupted"] is True
-    # The rounds interleave the modes, so both were in progress, and both keep their rounds.
+    # The rounds interleave the modes, so both were in progress, and both keep their rounds:
+    # the 3 timed before the signal at least. (The analysis may set some aside when other
+    # programs load the machine, so the saved timings are what is counted.)
     assert data["status"] == {"sequential": "interrupted", "processes": "interrupted"}
-    assert data["analysis"]["modes"]["sequential"]["wall_median_s"] > 0
-    assert data["analysis"]["modes"]["processes"]["repeats"] >= 3
-    assert data["analysis"]["modes"]["processes"]["speedup"] > 0
+    import pandas as pd
+
+    timings = pd.read_parquet(out / "frames" / "timings.parquet")
+    maps = timings[timings["phase"] == "map"]
+    for mode in ("sequential", "processes"):
+        walls = maps[maps["mode"] == mode]["wall_s"]
+        assert len(walls) >= 3 and (walls > 0).all(), maps
     assert "incomplete" in (out / "index.html").read_text().lower()
 
 
@@ -187,7 +197,7 @@ PHASES = ["starting 2 worker", "warm-up", "round 1/", "cProfile inside", "line_p
 @pytest.mark.parametrize("phase", PHASES)
 def test_sigterm_in_any_phase_of_processes_mode_is_quiet(tmp_path, phase):
     """8: SIGTERM while a process pool works (the executor's threads too) gives no
-    InvalidStateError or other traceback, exit 130, and leaves no process behind."""
+    InvalidStateError or other traceback, exit 143, and leaves no process behind."""
     marker = new_marker()
     out = tmp_path / "run"
     process = subprocess.Popen(
@@ -209,7 +219,7 @@ def test_sigterm_in_any_phase_of_processes_mode_is_quiet(tmp_path, phase):
             process.wait()
     stderr = "".join(seen) + stderr
     assert any(phase in line for line in seen), stderr
-    assert process.returncode == 130, stderr
+    assert process.returncode == 143, stderr
     assert "Traceback" not in stderr and "InvalidStateError" not in stderr, stderr
     assert stderr.rstrip().splitlines()[-1].startswith("profkit: interrupted"), stderr
     deadline = time.monotonic() + 5

@@ -154,19 +154,54 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     sys.stderr.write(f"profkit: warning: {message}\n")
 
 
+#: Commands that import the user's own code: the target, or the modules [tool.profkit] names.
+IMPORTING_COMMANDS = ("profile", "ab", "list")
+
+
+def import_folders(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The folders the command imports the user's own code from: first and last on sys.path.
+
+    Neither ``python -m profkit`` (see :mod:`profkit`) nor the ``profkit`` script leaves the
+    working folder on sys.path: ``report``, ``view``, ``lines`` and ``compare`` open run folders
+    that may come from someone else, and import nothing from them. ``profile``, ``ab`` and
+    ``list`` import the user's code: the working folder comes first (as ``python -m`` has it)
+    for a module target (``mymodule:name``), a configured workload, a ``--lines module:name``,
+    and for ``list``; a file target's own folder comes last (as in the pool's workers), so its
+    neighbours never shadow a module profkit needs. A built-in target needs neither.
+    """
+    if args.command not in IMPORTING_COMMANDS:
+        return [], []
+    from profkit.workloads.registry import builtin_names
+
+    cwd = os.getcwd()
+    if args.command == "list":
+        return [cwd], []
+    first, last = [], []
+    for name in ("target", "target_a", "target_b"):
+        target = getattr(args, name, None)
+        if not isinstance(target, str) or target in builtin_names():
+            continue
+        location = target.rpartition(":")[0]
+        if location.endswith(".py") or "/" in location or os.sep in location:
+            last.append(os.path.dirname(os.path.abspath(os.path.expanduser(location))))
+        else:
+            first.append(cwd)
+    if any(":" in (getattr(args, flag, None) or "") for flag in ("lines", "memory_lines")):
+        first.append(cwd)
+    return list(dict.fromkeys(first)), list(dict.fromkeys(last))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising."""
     warnings.showwarning = _show_warning
-    # ``python -m profkit`` puts the working folder first on sys.path; the ``profkit`` script
-    # puts its own folder there instead. Do as -m does, so ``profkit profile mymodule:name`` and
-    # [tool.profkit] workloads find ./mymodule.py either way (spawned workers inherit sys.path).
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    first, last = import_folders(args)  # spawned workers inherit sys.path
+    sys.path[:0] = [f for f in first if f not in sys.path]
+    sys.path += [f for f in last if f not in sys.path]
     from profkit.executors.base import child_processes, end_new_children
 
     children_before = args._children_before = child_processes()

@@ -16,10 +16,11 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn, TextIO, cast
 
 from profkit.errors import EXIT_INTERRUPTED, EXIT_USAGE, ProfkitError
+from profkit.fmt import printable
 
 COMMANDS = {
     "profile": ("profkit.cli.profile", "run a workload in each mode and write the report"),
@@ -32,12 +33,43 @@ COMMANDS = {
 }
 
 
+#: Commands that open run folders, which may come from someone else.
+RUN_FOLDER_COMMANDS = ("report", "view", "lines", "compare")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage mistake in one line, exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.stderr.write(printable(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
         sys.exit(EXIT_USAGE)
+
+
+class _Printable:
+    """A text stream that shows control characters as escapes (:func:`profkit.fmt.printable`)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(printable(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _printable_output(command: str) -> Iterator[None]:
+    """While a run-folder command runs, nothing it prints can drive the terminal."""
+    if command not in RUN_FOLDER_COMMANDS:
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cast(TextIO, _Printable(sys.stdout)), cast(TextIO, _Printable(sys.stderr))
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,7 +183,7 @@ def _exit_on_next_signal() -> None:
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
-    sys.stderr.write(f"profkit: warning: {message}\n")
+    sys.stderr.write(printable(f"profkit: warning: {message}") + "\n")
 
 
 #: Commands that import the user's own code: the target, or the modules [tool.profkit] names.
@@ -207,12 +239,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     children_before = args._children_before = child_processes()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        code = int(args._module.run(args))
+        with _printable_output(args.command):
+            code = int(args._module.run(args))
         if code == EXIT_INTERRUPTED:
             _exit_on_next_signal()
         return code
     except ProfkitError as exc:
-        sys.stderr.write(f"profkit: error: {exc}\n")
+        sys.stderr.write(printable(f"profkit: error: {exc}") + "\n")
         return exc.exit_code
     except KeyboardInterrupt:
         _exit_on_next_signal()

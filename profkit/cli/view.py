@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     served = [str(artifact_path(run_dir, rel, suffix=".prof")) for rel in files.values()]
     prof = artifact_path(run_dir, files[mode], suffix=".prof")
     for rel in files.values():  # snakeviz may be asked for any of them: none may be huge
-        checked_file(run_dir, rel)
+        if (run_dir / rel).exists():
+            checked_file(run_dir, rel)
     load_profile(prof)  # a corrupt file fails here, with one line, not inside snakeviz
     if args.port is not None:
         port = _parse_port(args.port)

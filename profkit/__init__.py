@@ -12,9 +12,35 @@ Every mistake in a call raises a :class:`ProfkitError` subclass with one line
 that names the fix.
 """
 
-from __future__ import annotations
+import sys as _sys
 
-from typing import TYPE_CHECKING, Any
+
+def _running_as_main_module() -> bool:
+    """True for ``python -m profkit`` (or ``-m profkit.x``), read from the interpreter's own argv."""
+    args = iter(getattr(_sys, "orig_argv", [])[1:])
+    for arg in args:
+        if arg == "-m":
+            module = next(args, "")
+        elif arg.startswith("-m"):
+            module = arg[2:]
+        elif arg in ("-X", "-W", "--check-hash-based-pycs"):
+            next(args, None)
+            continue
+        elif arg.startswith("-") and arg != "-" and not arg.startswith("-c"):
+            continue
+        else:
+            return False
+        return module == "profkit" or module.startswith("profkit.")
+    return False
+
+
+# ``python -m profkit`` puts the working folder first on sys.path, and a run folder from
+# someone else may hold a json.py or pstats.py: drop it before anything else is imported.
+# (The CLI puts back only the folder of the user's own target, for profile, ab and list.)
+if _running_as_main_module() and not (getattr(_sys.flags, "safe_path", False) or _sys.flags.isolated):
+    del _sys.path[0]
+
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Workload", "workload", "profile", "ab", "load", "Run", "ProfkitError", "UsageError",

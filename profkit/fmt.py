@@ -6,6 +6,7 @@ The lowest layer: it imports nothing from profkit, and analysis and render both 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -170,3 +171,15 @@ def fmt_count(value: Any) -> str:
     """A count with thousands separators."""
     v = num(value)
     return "–" if v is None else f"{v:,.0f}"
+
+
+#: Characters a terminal acts on rather than shows: C0 controls but tab and newline, DEL, C1
+#: controls (0x9b is CSI on some terminals), and the bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``), never acted on: a
+    run folder from someone else may name functions, files or modes with ESC or OSC sequences."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100
+                        else f"\\u{ord(m[0]):04x}", text)

@@ -32,6 +32,7 @@ import pickle
 import shlex
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -516,6 +517,58 @@ def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None
     atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
 
 
+#: The largest file of each kind profkit reads from a run folder; a bigger one is refused
+#: unread (a run folder from someone else may hold a 2 GB sparse file). profkit's own
+#: files stay far below: a million tasks make a tasks frame of about 30 MB.
+MAX_READ_BYTES = {".json": 256 * 2**20, ".dat": 256 * 2**20, ".parquet": 2**30, ".prof": 2**30}
+#: run.json nests about 6 levels; a deeper file is not profkit's, and would exhaust the stack.
+MAX_JSON_DEPTH = 64
+
+
+def checked_file(run_dir: Path, rel: str) -> Path:
+    """``run_dir / rel`` if it is a regular file inside ``run_dir`` no larger than its kind
+    allows (:data:`MAX_READ_BYTES`), else StoreError; nothing is read."""
+    file = run_dir / rel
+    if run_dir.resolve() not in file.resolve().parents:
+        raise StoreError(f"{file} leads outside the run folder (a symlink?): refused; "
+                         "re-run profkit profile")
+    try:
+        info = file.stat()
+    except OSError as exc:
+        raise StoreError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    limit = MAX_READ_BYTES[file.suffix]
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreError(f"{file} is not a regular file: refused; re-run profkit profile")
+    if info.st_size > limit:
+        raise StoreError(f"{file} is {info.st_size / 2**20:,.0f} MiB, more than profkit reads "
+                         f"from a run folder ({limit / 2**20:,.0f} MiB for a {file.suffix} "
+                         "file): not a file profkit wrote; re-run profkit profile")
+    return file
+
+
+def read_capped(run_dir: Path, rel: str) -> bytes:
+    """The bytes of :func:`checked_file`, read no further than its limit (a file may grow)."""
+    file = checked_file(run_dir, rel)
+    limit = MAX_READ_BYTES[file.suffix]
+    with file.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise StoreError(f"{file} grew beyond {limit / 2**20:,.0f} MiB while profkit read it: "
+                         "refused")
+    return data
+
+
+def _too_deep(value: Any) -> bool:
+    """True if ``value`` (parsed JSON) nests more than :data:`MAX_JSON_DEPTH` levels."""
+    level = [value]
+    for _ in range(MAX_JSON_DEPTH + 1):
+        level = [v for item in level if isinstance(item, (dict, list))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return True
+
+
 def read_run_json(path: Path) -> dict[str, Any]:
     """The parsed ``run.json`` of a run folder, checked for a version we can read."""
     run_file = path / RUN_FILE
@@ -524,9 +577,14 @@ def read_run_json(path: Path) -> dict[str, Any]:
     if not run_file.is_file():
         raise StoreError(f"{path} is not a profkit run: it has no {RUN_FILE}")
     try:
-        data = json.loads(run_file.read_text(encoding="utf-8"))
+        data = json.loads(read_capped(path, RUN_FILE).decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreError(f"{run_file} is corrupt ({exc}): re-run profkit profile") from exc
+    except RecursionError:
+        data = None
+    if data is None or _too_deep(data):
+        raise StoreError(f"{run_file} nests deeper than a profkit run file ({MAX_JSON_DEPTH} "
+                         "levels): not a file profkit wrote; re-run profkit profile")
     if not isinstance(data, dict) or "format_version" not in data:
         raise StoreError(f"{run_file} is not a profkit run file: it has no format_version")
     version = data["format_version"]
@@ -641,6 +699,7 @@ def load_profile(path: Path) -> Any:
     """A saved ``.prof`` (marshal data, not a pickle) as pstats.Stats, or StoreError."""
     import pstats
 
+    checked_file(path.parent, path.name)
     try:
         return pstats.Stats(str(path))
     except Exception as exc:  # noqa: BLE001 - marshal raises many kinds
@@ -662,6 +721,7 @@ def read_frame(path: Path, name: str, data: dict[str, Any] | None = None) -> pd.
         return empty(name)  # written by a profkit that did not make this frame yet
     if not file.is_file():
         raise StoreError(f"{path} is incomplete: {rel} is missing; re-run profkit profile")
+    checked_file(path, rel)
     try:
         frame = pd.read_parquet(file)
     except Exception as exc:  # noqa: BLE001
@@ -697,7 +757,9 @@ def load_fields(directory: str | os.PathLike[str]) -> dict[str, Any]:
                 for m, rel in data["artifacts"]["profiles"].items()}
     memory_dat = {}
     for mode, rel in (data["artifacts"].get("memory") or {}).items():
-        with contextlib.suppress(OSError, UnicodeDecodeError, StoreError):
-            memory_dat[mode] = artifact_path(path, rel, suffix=".dat").read_text(encoding="utf-8")
+        if not artifact_path(path, rel, suffix=".dat").is_file():
+            continue  # the samples are extra: a run without them still opens
+        with contextlib.suppress(UnicodeDecodeError):
+            memory_dat[mode] = read_capped(path, rel).decode("utf-8")
     return {"meta": data, "analysis": analysis, "frames": frames, "profiles": profiles,
             "memory_dat": memory_dat, "path": path}

@@ -30,3 +30,23 @@ def small_primes_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("small") / "run"
     return profile(SMALL_PRIMES, modes="sequential,threads,processes", workers=2, repeat=3,
                    out=out, line_budget=0.05)
+
+
+@pytest.fixture
+def viewers():
+    """A factory of ``profkit view`` subprocesses (:class:`tests.fixtures.viewer.Viewer`); each,
+    with the snakeviz server it started, is ended when the test ends, pass or fail."""
+    from tests.fixtures.viewer import Viewer
+
+    started: list[Viewer] = []
+
+    def start(*args, cwd, command=None) -> Viewer:
+        viewer = Viewer(*args, cwd=cwd, command=command)
+        started.append(viewer)
+        return viewer
+
+    try:
+        yield start
+    finally:
+        for viewer in started:
+            viewer.stop()

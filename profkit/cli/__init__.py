@@ -15,11 +15,12 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn, TextIO, cast
 
 from profkit import interrupts
 from profkit.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, ProfkitError
+from profkit.fmt import printable
 
 COMMANDS = {
     "profile": ("profkit.cli.profile", "run a workload in each mode and write the report"),
@@ -32,12 +33,43 @@ COMMANDS = {
 }
 
 
+#: Commands that open run folders, which may come from someone else.
+RUN_FOLDER_COMMANDS = ("report", "view", "lines", "compare")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage mistake in one line, exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.stderr.write(printable(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
         sys.exit(EXIT_USAGE)
+
+
+class _Printable:
+    """A text stream that shows control characters as escapes (:func:`profkit.fmt.printable`)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(printable(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _printable_output(command: str) -> Iterator[None]:
+    """While a run-folder command runs, nothing it prints can drive the terminal."""
+    if command not in RUN_FOLDER_COMMANDS:
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cast(TextIO, _Printable(sys.stdout)), cast(TextIO, _Printable(sys.stderr))
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,34 +192,70 @@ def _exit_on_next_signal() -> None:
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
-    sys.stderr.write(f"profkit: warning: {message}\n")
+    sys.stderr.write(printable(f"profkit: warning: {message}") + "\n")
+
+
+#: Commands that import the user's own code: the target, or the modules [tool.profkit] names.
+IMPORTING_COMMANDS = ("profile", "ab", "list")
+
+
+def import_folders(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The folders the command imports the user's own code from: first and last on sys.path.
+
+    Neither ``python -m profkit`` (see :mod:`profkit`) nor the ``profkit`` script leaves the
+    working folder on sys.path: ``report``, ``view``, ``lines`` and ``compare`` open run folders
+    that may come from someone else, and import nothing from them. ``profile``, ``ab`` and
+    ``list`` import the user's code: the working folder comes first (as ``python -m`` has it)
+    for a module target (``mymodule:name``), a configured workload, a ``--lines module:name``,
+    and for ``list``; a file target's own folder comes last (as in the pool's workers), so its
+    neighbours never shadow a module profkit needs. A built-in target needs neither.
+    """
+    if args.command not in IMPORTING_COMMANDS:
+        return [], []
+    from profkit.workloads.registry import builtin_names
+
+    cwd = os.getcwd()
+    if args.command == "list":
+        return [cwd], []
+    first, last = [], []
+    for name in ("target", "target_a", "target_b"):
+        target = getattr(args, name, None)
+        if not isinstance(target, str) or target in builtin_names():
+            continue
+        location = target.rpartition(":")[0]
+        if location.endswith(".py") or "/" in location or os.sep in location:
+            last.append(os.path.dirname(os.path.abspath(os.path.expanduser(location))))
+        else:
+            first.append(cwd)
+    if any(":" in (getattr(args, flag, None) or "") for flag in ("lines", "memory_lines")):
+        first.append(cwd)
+    return list(dict.fromkeys(first)), list(dict.fromkeys(last))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising."""
     warnings.showwarning = _show_warning
-    # ``python -m profkit`` puts the working folder first on sys.path; the ``profkit`` script
-    # puts its own folder there instead. Do as -m does, so ``profkit profile mymodule:name`` and
-    # [tool.profkit] workloads find ./mymodule.py either way (spawned workers inherit sys.path).
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    first, last = import_folders(args)  # spawned workers inherit sys.path
+    sys.path[:0] = [f for f in first if f not in sys.path]
+    sys.path += [f for f in last if f not in sys.path]
     from profkit.executors.base import adopt_orphans, child_processes, end_new_children
 
     children_before = args._children_before = child_processes()
     adopt_orphans()  # what a task detaches stays below profkit, to be ended with the rest
     previous = _install_stop_handlers()
     try:
-        code = int(args._module.run(args))
+        with _printable_output(args.command):
+            code = int(args._module.run(args))
         if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
             _exit_on_next_signal()
         return code
     except ProfkitError as exc:
-        sys.stderr.write(f"profkit: error: {exc}\n")
+        sys.stderr.write(printable(f"profkit: error: {exc}") + "\n")
         return exc.exit_code
     except KeyboardInterrupt:
         _exit_on_next_signal()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from profkit.cli._common import add_mode, add_run_dir, pick_mode
 from profkit.errors import EXIT_OK
+from profkit.fmt import printable
 
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
@@ -51,7 +52,7 @@ def format_lines(frame: pd.DataFrame, wanted_unit: str | None = None) -> str:
             share = f"{float(row['pct']):8.1f}" if hits else " " * 8
             out.append(f"{int(row['lineno']):>6} {hits if hits else '':>9} {time_text} {per_hit} "
                        f"{share}  {row['source']}")
-    return "\n".join(out)
+    return printable("\n".join(out))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -48,6 +48,28 @@ def allowed_hosts(port: int) -> frozenset[str]:
     return frozenset({*HOST_NAMES, *(f"{h}:{port}" for h in HOST_NAMES)})
 
 
+#: Characters that could end a ``<script>`` block or a JS string, escaped in the page's JSON.
+_SCRIPT_UNSAFE = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                  0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside a ``<script>`` block, whatever its strings hold."""
+    import json
+
+    return json.dumps(value, default=str).translate(_SCRIPT_UNSAFE)
+
+
+def page_data(profile: str) -> dict[str, str]:
+    """snakeviz's two script values for ``profile`` (its table rows and call graph), script-safe."""
+    from pstats import Stats
+
+    from snakeviz.stats import json_stats, table_rows
+
+    stats = Stats(profile)
+    return {"table_rows": script_json(table_rows(stats)), "callees": script_json(json_stats(stats))}
+
+
 def make_app(profiles: Sequence[str], port: int) -> Any:
     """snakeviz's application, restricted to ``profiles`` and to local Host headers."""
     import tornado.web
@@ -68,12 +90,16 @@ def make_app(profiles: Sequence[str], port: int) -> Any:
             raise tornado.web.HTTPError(404)
 
     class Profile(LocalOnly, VizHandler):  # type: ignore[misc]
-        """snakeviz's page for one of the run's profiles; any other path is not found."""
+        """snakeviz's page for one of the run's profiles; any other path is not found.
+
+        snakeviz pastes the stats' Python repr into ``<script>`` blocks, so a function named
+        ``</script><script>...`` would run: the page gets them as script-safe JSON instead.
+        """
 
         def get(self, profile_name: str) -> None:  # type: ignore[override]
             if profile_name not in served:
                 raise tornado.web.HTTPError(404)
-            VizHandler.get(self, profile_name)
+            self.render("viz.html", profile_name=profile_name, **page_data(profile_name))
 
     class Static(LocalOnly, tornado.web.StaticFileHandler):
         """snakeviz's scripts and styles."""

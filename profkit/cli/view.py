@@ -71,7 +71,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: IO[bytes], t
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from profkit.store import artifact_path, load_profile, read_run_json
+    from profkit.store import artifact_path, checked_file, load_profile, read_run_json
 
     run_dir = Path(args.run_dir)
     data = read_run_json(run_dir)  # every artifact path checked to stay inside run_dir
@@ -79,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
     mode = pick_mode(files, args.mode, "profile (.prof)", run_dir)
     served = [str(artifact_path(run_dir, rel, suffix=".prof")) for rel in files.values()]
     prof = artifact_path(run_dir, files[mode], suffix=".prof")
+    for rel in files.values():  # snakeviz may be asked for any of them: none may be huge
+        if (run_dir / rel).exists():
+            checked_file(run_dir, rel)
     load_profile(prof)  # a corrupt file fails here, with one line, not inside snakeviz
     if args.port is not None:
         port = _parse_port(args.port)
@@ -92,12 +95,13 @@ def run(args: argparse.Namespace) -> int:
 
     url = f"http://{HOST}:{port}/snakeviz/{quote(str(prof), safe='')}"
     # snakeviz logs a traceback per failing request: a file never fills up, an unread pipe
-    # does (64 KiB) and then freezes the server.
-    with tempfile.TemporaryFile() as log:
+    # does (64 KiB) and then freezes the server. It starts in an empty folder of its own:
+    # ``python -m`` imports from the working folder, which may be the run folder.
+    with tempfile.TemporaryFile() as log, tempfile.TemporaryDirectory(prefix="profkit-view-") as empty:
         process = subprocess.Popen(
             [sys.executable, "-m", "profkit.cli.snakeviz_server", "--port", str(port),
              "--parent", str(os.getpid()), *served],
-            stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL, cwd=empty,
         )
         try:
             _wait_until_up(url, process, log)

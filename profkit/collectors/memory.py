@@ -35,7 +35,8 @@ CHILD_RESCAN_S = 1.0
 READY_TIMEOUT_S = 20.0
 MIB = float(2**20)
 
-_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+#: ``-c`` puts the working folder ('') first on sys.path: it goes, profkit's own root comes first.
+_BOOT = ("import sys; sys.path[:] = [sys.argv[1], *filter(None, sys.path)]; "
          "from profkit.collectors.memory import sampler_main; sampler_main(sys.argv[2:])")
 
 

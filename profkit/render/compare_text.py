@@ -6,7 +6,7 @@ from pathlib import Path
 
 from profkit.analysis.compare import Comparison, Coverage, ModeChange
 from profkit.analysis.compare_stats import RESAMPLES
-from profkit.fmt import fmt_seconds, format_change, format_level, format_p
+from profkit.fmt import fmt_seconds, format_change, format_level, format_p, printable
 
 
 def format_ratio(m: ModeChange, dash: str = "-", sep: str = "-") -> str:
@@ -127,4 +127,4 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
             for side, modes in (("A", comparison.only_a), ("B", comparison.only_b)) if modes]
     if only:
         out += ["", *only]
-    return "\n".join(out)
+    return printable("\n".join(out))

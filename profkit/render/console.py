@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
-from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup
+from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup, printable
 from profkit.render.line_coverage import coverage_summary
 
 if TYPE_CHECKING:
@@ -103,4 +103,4 @@ def render(run: Run) -> str:
         if dat:
             first = dat.get("processes", next(iter(dat.values())))
             out.append(f"mprof:    mprof plot {shlex.quote(str(run.path / first))}")
-    return "\n".join(out)
+    return printable("\n".join(out))

@@ -85,14 +85,17 @@ def _highlight(lines: tuple[str, ...]) -> tuple[Markup, ...]:
     return tuple(html)
 
 
-def function_listing(rows: list[dict[str, Any]], max_gap: int = 400) -> list[dict[str, Any]]:
+def function_listing(rows: list[dict[str, Any]], max_gap: int = 400,
+                     read_files: bool = False) -> list[dict[str, Any]]:
     """The lines of one function, from its first line to its last profiled line.
 
     ``rows`` are lines-frame rows of one function in one mode. Lines the
     profiler did not record (the ``def``, blank lines, docstrings) are read
-    from the file when it still exists, else left blank. Each entry has
-    lineno, html (highlighted), hits, time_s, pct and heat (0-100, relative
-    to the hottest line).
+    from the file only with ``read_files`` (a run made in this process, whose
+    profiler named the file); a loaded run shows only the source it saved,
+    since its rows may name any file. Each entry has lineno, html
+    (highlighted), hits, time_s, pct and heat (0-100, relative to the
+    hottest line).
     """
     if not rows:
         return []
@@ -103,7 +106,7 @@ def function_listing(rows: list[dict[str, Any]], max_gap: int = 400) -> list[dic
     last = max(by_line)
     # a huge span (a module-level function?): show the profiled lines only
     numbers = sorted(by_line) if last - first > max_gap else list(range(first, last + 1))
-    readable = bool(filename) and os.path.isfile(filename)
+    readable = read_files and bool(filename) and os.path.isfile(filename)
     texts = []
     for n in numbers:
         if n in by_line and by_line[n].get("source") not in (None, ""):

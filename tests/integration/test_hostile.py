@@ -54,7 +54,7 @@ class _Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
-def test_malicious_lprof_leaves_no_trace(saved, tmp_path):
+def test_malicious_lprof_leaves_no_trace(saved, tmp_path, viewers):
     """report, lines, compare, view and profkit.load open the run; none runs the pickle."""
     marker = tmp_path / "PWNED"
     for lprof in (saved / "lines").glob("*.lprof"):
@@ -69,14 +69,10 @@ def test_malicious_lprof_leaves_no_trace(saved, tmp_path):
         subprocess.run([sys.executable, "-c", f"import profkit; profkit.load({str(saved)!r})"],
                        env=cli_env(), capture_output=True, text=True, timeout=120),
     ]
-    view = subprocess.Popen([sys.executable, "-m", "profkit", "view", str(saved), "--no-browser"],
-                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert view.stdout is not None
-        assert view.stdout.readline().startswith("snakeviz is serving")
-    finally:
-        view.send_signal(signal.SIGINT)
-        view.communicate(timeout=30)
+    view = viewers(saved, "--no-browser", cwd=tmp_path)  # ended by the fixture, pass or fail
+    view.wait_for("snakeviz is serving")
+    view.process.send_signal(signal.SIGINT)
+    assert view.process.wait(timeout=30) == 0
     for result in outputs:
         assert result.returncode == 0, result.stderr
     assert not marker.exists(), "opening the run ran the .lprof pickle"
@@ -220,20 +216,13 @@ def _get(port: int, path: str, host: str | None = None) -> tuple[int, bytes]:
 
 
 @pytest.fixture
-def viewing(saved, tmp_path):
+def viewing(saved, tmp_path, viewers):
     """``profkit view`` of the copy, serving; yields (viewer, port, url path, snakeviz process)."""
-    from tests.integration.test_view import Viewer
-
-    viewer = Viewer(saved, "--mode", "sequential", "--no-browser", cwd=tmp_path)
-    try:
-        url = viewer.wait_for("snakeviz is serving").split(" at ", 1)[1].strip()
-        port = int(url.split(":")[2].split("/")[0])
-        path = "/" + url.split("/", 3)[3]
-        server = [p for p in viewer.children() if "snakeviz" in " ".join(p.cmdline())]
-        assert len(server) == 1
-        yield viewer, port, path, server[0]
-    finally:
-        viewer.stop()
+    viewer = viewers(saved, "--mode", "sequential", "--no-browser", cwd=tmp_path)
+    url = viewer.url
+    port = int(url.split(":")[2].split("/")[0])
+    path = "/" + url.split("/", 3)[3]
+    return viewer, port, path, viewer.server()
 
 
 def test_view_serves_only_this_runs_profiles(viewing, small_primes_run, saved):

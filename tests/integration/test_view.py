@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import shutil
 import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import psutil
 import pytest
 
 import profkit
 from tests.fixtures import counting
-from tests.fixtures.cli import cli_env, one_line_error, run_cli
+from tests.fixtures.cli import one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -43,70 +36,10 @@ def _non_loopback_ipv4() -> list[str]:
             if a.family == socket.AF_INET and not a.address.startswith("127.")]
 
 
-class Viewer:
-    """``profkit view`` as a subprocess, its stdout read line by line on a thread."""
-
-    def __init__(self, *args: str | Path, cwd: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "profkit", "view", *map(str, args)], cwd=cwd, env=cli_env(),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def wait_for(self, prefix: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                if self.process.poll() is not None and self.lines.empty():
-                    break
-                continue
-            self.seen.append(line)
-            if line.startswith(prefix):
-                return line
-        stderr = self.process.stderr.read() if self.process.poll() is not None else ""
-        raise AssertionError(f"no line starting {prefix!r}; stdout {self.seen}, stderr {stderr!r}")
-
-    def children(self) -> list[psutil.Process]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            return psutil.Process(self.process.pid).children(recursive=True)
-        return []
-
-    def stop(self) -> None:
-        """Kill what is left: the children first, then the process (only ours, by pid)."""
-        for child in self.children():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.kill()
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream:
-                stream.close()
-
-
 @pytest.fixture
-def viewer(run_dir):
-    started: list[Viewer] = []
-
-    def start(*args: str | Path) -> Viewer:
-        v = Viewer(*args, cwd=run_dir.parent)
-        started.append(v)
-        return v
-
-    try:
-        yield start
-    finally:
-        for v in started:
-            v.stop()
+def viewer(viewers, run_dir):
+    """Start ``profkit view ARGS`` beside the run; each is ended when the test ends, pass or fail."""
+    return lambda *args: viewers(*args, cwd=run_dir.parent)
 
 
 @pytest.mark.timeout(120)
@@ -124,9 +57,8 @@ def test_serves_on_loopback_only_and_stops_on_ctrl_c(viewer, run_dir):
     assert "SnakeViz" in body and "<title>sequential</title>" in body
     assert "helper" in body  # the profile's own functions are in the page's data
 
-    snakeviz = [p for p in v.children() if "snakeviz" in " ".join(p.cmdline())]
-    assert len(snakeviz) == 1
-    listening = [c for c in snakeviz[0].net_connections(kind="inet")
+    server = v.server()  # this viewer's own child: other snakeviz servers may run on the machine
+    listening = [c for c in server.net_connections(kind="inet")
                  if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
     assert listening and {c.laddr.ip for c in listening} == {"127.0.0.1"}
     for address in _non_loopback_ipv4():
@@ -136,7 +68,7 @@ def test_serves_on_loopback_only_and_stops_on_ctrl_c(viewer, run_dir):
     v.process.send_signal(signal.SIGINT)
     assert v.process.wait(timeout=30) == 0
     assert "Traceback" not in v.process.stderr.read()
-    assert not psutil.pid_exists(snakeviz[0].pid) or snakeviz[0].status() == psutil.STATUS_ZOMBIE
+    assert not server.is_running() or server.status() == psutil.STATUS_ZOMBIE
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=3):
         pass
 

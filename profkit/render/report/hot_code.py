@@ -39,6 +39,7 @@ def listings(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, 
     meta = run.meta or {}
     mode_meta = meta.get("modes") or {}
     n_items = (meta.get("workload") or {}).get("n_items")
+    made_here = bool(run.line_stats)  # a loaded run has none: it never unpickles its .lprof
     out: list[dict[str, Any]] = []
     for mode in order:
         mine = lines[lines["mode"] == mode]
@@ -54,7 +55,8 @@ def listings(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, 
         mode_total = line_time_once(mine, meta)
         listings = []
         for g in groups[:MAX_LISTINGS]:
-            listing = function_listing(records(g.pop("group").sort_values("lineno")))
+            listing = function_listing(records(g.pop("group").sort_values("lineno")),
+                                       read_files=made_here)
             listings.append({**g, "listing": listing,
                              "location": location(g["filename"], g["func_lineno"]),
                              "share": 100.0 * g["total"] / mode_total if mode_total > 0 else None})

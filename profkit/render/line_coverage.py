@@ -71,14 +71,15 @@ def line_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
 def profile_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
     """The cProfile pass's coverage, as :func:`line_coverage` words it ('... items profiled ...').
 
-    None when the pass covered every item whole, or the metadata does not say.
+    'every item profiled whole (6 of 6)' when it covered them all; None when the metadata
+    does not say.
     """
     items = info.get("cprofile_indices")
     if not isinstance(items, list) or not items:
         return None
     cut = cut_items(info, "cprofile_cut_s")
     if not cut and n_items is not None and len(items) >= n_items:
-        return None
+        return f"every item profiled whole ({len(items):,} of {n_items:,})"
     return _coverage(items, cut, n_items, (info.get("phase_s") or {}).get("cprofile"),
                      "profiled", "calls")
 

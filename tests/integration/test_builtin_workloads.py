@@ -68,6 +68,8 @@ def test_primes_every_mode_s_profile_holds_all_six_is_prime_calls(primes_run):
         assert meta["modes"][mode]["cprofile_indices"] == list(range(6))
         assert meta["modes"][mode]["cprofile_complete"] is True
     assert re.search(r"^Bottleneck \(\w+\): is_prime .* 6 calls\.$", result.stdout, re.M)
+    html = (out / "index.html").read_text()
+    assert html.count("every item profiled whole (6 of 6)") == 3  # the report says it, per mode
 
 
 def test_primes_line_coverage_is_whole_items_and_one_console_line(primes_run):

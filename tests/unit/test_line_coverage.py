@@ -28,10 +28,11 @@ def test_an_older_run_says_nothing_and_an_empty_pass_says_so():
     assert cut_items({"line_cut_s": None}) == {}
 
 
-def test_the_cprofile_coverage_in_the_same_words_and_nothing_when_every_item_ran_whole():
+def test_the_cprofile_coverage_in_the_same_words_and_every_item_when_all_ran_whole():
     info = {"cprofile_indices": [0, 3], "cprofile_cut_s": {"3": 0.3}, "phase_s": {"cprofile": 0.31}}
     assert profile_coverage(info, 6) == (
         "2 of 6 items profiled: item 0 whole, item 3 partial (cut by the budget after 300.0 ms; its "
         "calls are exact up to the cut); the pass took 310.0 ms")
-    assert profile_coverage({"cprofile_indices": [0, 1], "cprofile_cut_s": {}}, 2) is None
+    assert profile_coverage({"cprofile_indices": [0, 1], "cprofile_cut_s": {}}, 2) == \
+        "every item profiled whole (2 of 2)"
     assert profile_coverage({"cprofile_items": 6}, 6) is None  # a run saved before the budget

@@ -71,11 +71,13 @@ def allowance(budget: PassBudget, serial_s: float, floor_s: float) -> float:
 
 
 def plan_pass(indices: list[int], durations: dict[int, float], lanes: int, allowance_s: float,
-              slowdown: float, serial_s: float | None = None, *, one_item: bool = True) -> PassPlan:
+              slowdown: float, serial_s: float | None = None, *, one_item: bool = True,
+              per_item_s: float = 0.0) -> PassPlan:
     """The first k items of the spread order, whole, each to the least-loaded worker.
 
     k is set by the items' mean estimated cost (``durations`` are plain seconds, the probe's;
-    ``slowdown`` the pass's factor), never by the items met on the way: a rule that stops
+    ``slowdown`` the pass's factor, ``per_item_s`` its fixed cost per item), never by the
+    items met on the way: a rule that stops
     at the first item that does not fit leaves big items out more often than small ones,
     and biases the shares towards what small items do. When the mean item does not fit
     one worker's allowance, the cheapest item is taken alone if it costs at most
@@ -88,7 +90,7 @@ def plan_pass(indices: list[int], durations: dict[int, float], lanes: int, allow
     lanes = max(1, min(lanes, len(indices)))
 
     def cost(index: int) -> float:
-        return durations.get(index, 0.0) * slowdown
+        return durations.get(index, 0.0) * slowdown + per_item_s
 
     mean = sum(cost(i) for i in indices) / len(indices)
     fits = len(indices) if mean <= 0 else int(min(len(indices), lanes * allowance_s / mean))

@@ -140,7 +140,7 @@ def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Work
     for mode, _ in modes:
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
     for mode, workload in modes:
-        durations = mode.result.tasks.durations()
+        durations = mode.result.tasks.own_durations()
         if "cprofile" in options.collectors and mode.live:
             say(f"{mode.name}: cProfile inside the workers")
             mode.attempt(lambda m=mode, w=workload, d=durations:  # type: ignore[misc]

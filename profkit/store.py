@@ -476,7 +476,7 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
                  "n_items": "int"},
     "options": {"modes": "list[str]", "repeat": "int|str", "precision": "?num", "warmups": "int",
                 "line_functions": "list[str]", "line_budget_s": "!num", "start_method": "?str",
-                "timeout_s": "?num", "chunksize": "?int", "sweep": "bool", "scheduler": "?str"},
+                "timeout_s": "?num", "chunksize": "?int|str", "sweep": "bool", "scheduler": "?str"},
     "environment": {"python": "str", "cpus_available": "?int", "cpus_total": "?int",
                     "memory_total_bytes": "?int", "start_method": "?str",
                     "others_cpu_during_run": "?num", "packages": "dict[str]"},

@@ -1,0 +1,55 @@
+"""A run is never lost and can always be reopened, whatever the task or the terminal does.
+
+Each test reproduces one case where a finished run was lost, or could not be
+reopened, or where a user mistake gave a traceback instead of one line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from profkit import load
+from profkit.pipeline import profile
+from profkit.workloads.double import WORKLOAD as DOUBLE
+from tests.fixtures.cli import run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+QUICK = ("--repeat", "2", "--line-budget", "0.01", "--workers", "2")
+
+
+def _reopens(run_dir: Path, other: Path) -> None:
+    """Every command that opens a run folder opens this one."""
+    for args in (("report", run_dir), ("lines", run_dir), ("compare", run_dir, other, "--no-html")):
+        result = run_cli(*args, timeout=120)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    loaded = load(run_dir)
+    assert loaded.meta["options"]["chunksize"] == "auto"
+
+
+def test_chunksize_auto_runs_reopen_from_the_cli_the_config_and_the_api(tmp_path):
+    cli_run = tmp_path / "cli"
+    result = run_cli("profile", "double", "--modes", "sequential,processes", "--chunksize",
+                     "auto", "--out", cli_run, *QUICK, timeout=240)
+    assert result.returncode == 0, result.stderr
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[tool.profkit]\nchunksize = "auto"\n')
+    config_run = project / "run"
+    result = run_cli("profile", "double", "--modes", "sequential,processes", "--out", config_run,
+                     *QUICK, cwd=project, timeout=240)
+    assert result.returncode == 0, result.stderr
+
+    api_run = tmp_path / "api"
+    profile(DOUBLE, modes="sequential,processes", workers=2, repeat=2, chunksize="auto",
+            line_budget=0.01, out=api_run)
+
+    for run_dir in (cli_run, config_run, api_run):
+        assert json.loads((run_dir / "run.json").read_text())["options"]["chunksize"] == "auto"
+        _reopens(run_dir, cli_run)

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from profkit.config import parse_chunksize, parse_repeat
 from profkit.engine import heap
 from profkit.engine.runner import CPROFILE_ITEMS, Progress, run_workload, sample_every
 from profkit.errors import UsageError
@@ -172,22 +173,6 @@ def parse_gc(value: str | bool) -> bool:
     if text in ("off", "false"):
         return False
     raise UsageError(f"--gc must be 'on' or 'off', got {value!r}")
-
-
-def parse_repeat(value: int | str | None) -> int | None:
-    """``auto`` (or None) -> None; else a whole number of rounds >= 1."""
-    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
-        return None
-    return parse_positive_int(value, "--repeat")
-
-
-def parse_chunksize(value: int | str | None) -> tuple[int | None, bool]:
-    """``auto`` -> (None, True); N -> (N, False); None -> the pools' own default."""
-    if value is None:
-        return None, False
-    if isinstance(value, str) and value.strip().lower() == "auto":
-        return None, True
-    return parse_positive_int(value, "--chunksize"), False
 
 
 def parse_fraction(value: float | str, what: str) -> float:

@@ -124,7 +124,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
     if workload is None:
         workload = resolve(args.target, config.get("workloads", []))
     # An empty --modes "$MODES" is a mistake to name, not a request for the defaults.
-    modes = args.modes if args.modes is not None else config.get("modes") or DEFAULT_MODES
+    modes = args.modes if args.modes is not None else config.get("modes", DEFAULT_MODES)
     workers = args.workers if args.workers is not None else config.get("workers")
     if workers is not None:
         workers = parse_workers(workers, "--workers")
@@ -165,7 +165,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
 
 def progress_plan(kwargs: dict[str, Any]) -> Plan:
     """What the progress display needs to know of the run ahead."""
-    from profkit.pipeline import parse_repeat
+    from profkit.config import parse_repeat
 
     modes = kwargs["modes"]
     names = [m for m in (modes.split(",") if isinstance(modes, str) else modes) if str(m).strip()]

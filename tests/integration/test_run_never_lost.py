@@ -7,7 +7,6 @@ reopened, or where a user mistake gave a traceback instead of one line.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest

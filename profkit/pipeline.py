@@ -56,7 +56,7 @@ def default_out_dir(workload_name: str, root: str | os.PathLike[str] = "reports"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(root) / f"{safe}-{stamp}"
     candidate, n = base, 1
-    while candidate.exists():
+    while os.path.lexists(candidate):  # False for a name too long: claiming it says so
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate

@@ -25,6 +25,7 @@ inside the run folder.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -196,11 +197,17 @@ def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
     path = user_path(directory, "the run folder (out)").absolute()
     if _holds_claim(path):
         return path
-    if path.exists() and not path.is_dir():
-        raise RunDirError(f"output folder {path} already exists and is a file: choose another "
-                          "--out, or leave --out off for a fresh timestamped folder")
-    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:  # parquet names its files in UTF-8: the save would fail at the end
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise RunDirError(f"output folder {shown} has bytes in its name that are not UTF-8 text, "
+                          "where the run's files cannot be saved: choose a UTF-8 --out") from None
+    try:
+        if path.exists() and not path.is_dir():
+            raise RunDirError(f"output folder {path} already exists and is a file: choose "
+                              "another --out, or leave --out off for a fresh timestamped folder")
+        missing = [p for p in (path, *path.parents) if not p.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             path.mkdir()
@@ -215,8 +222,9 @@ def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
             raise RunDirError(f"output folder {path} is being written by another profkit run: "
                               "choose another --out") from None
     except OSError as exc:
+        fix = "a shorter" if exc.errno == errno.ENAMETOOLONG else "a writable"
         raise RunDirError(f"cannot write to output folder {path}: {exc.strerror or exc}: "
-                          "choose a writable --out") from exc
+                          f"choose {fix} --out") from exc
     token = f"{os.getpid()} {os.urandom(8).hex()}"
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(token)

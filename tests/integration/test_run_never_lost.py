@@ -7,14 +7,16 @@ reopened, or where a user mistake gave a traceback instead of one line.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from profkit import load
+from profkit.errors import RunDirError
 from profkit.pipeline import profile
 from profkit.workloads.double import WORKLOAD as DOUBLE
-from tests.fixtures.cli import run_cli
+from tests.fixtures.cli import one_line_error, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -52,3 +54,28 @@ def test_chunksize_auto_runs_reopen_from_the_cli_the_config_and_the_api(tmp_path
     for run_dir in (cli_run, config_run, api_run):
         assert json.loads((run_dir / "run.json").read_text())["options"]["chunksize"] == "auto"
         _reopens(run_dir, cli_run)
+
+
+def test_an_out_that_is_not_utf8_is_refused_before_the_run(tmp_path):
+    """It ran to the end, then pyarrow could not name the frames and nothing was saved."""
+    out = os.fsdecode(b"run-\xff")
+    error = one_line_error(run_cli("profile", "double", "--out", out, cwd=tmp_path, timeout=60),
+                           "run-\\xff", "not UTF-8", "choose a UTF-8 --out")
+    assert "Traceback" not in error
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RunDirError, match="not UTF-8"):
+        profile(DOUBLE, modes="sequential", repeat=1, out=tmp_path / out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_name_too_long_is_one_line(tmp_path):
+    one_line_error(run_cli("profile", "double", "--out", "a" * 300, cwd=tmp_path, timeout=60),
+                   "File name too long", "choose a shorter --out")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("location", ["x" * 5000 + ".py", "/".join(["d"] * 2500) + "/w.py"],
+                         ids=["a-long-name", "a-deep-path"])
+def test_a_target_path_too_long_is_one_line(tmp_path, location):
+    one_line_error(run_cli("profile", f"{location}:WORKLOAD", cwd=tmp_path, timeout=60),
+                   "cannot open the workload file", "File name too long", "give a shorter path")

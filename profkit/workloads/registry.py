@@ -63,6 +63,9 @@ def load_file_module(path: str) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while a slow import runs: stop, not a bad file
+        del sys.modules[name]
+        raise
     except BaseException as exc:
         del sys.modules[name]
         raise WorkloadError(f"importing {path} failed: {_describe_import_error(exc, resolved)}") from exc

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,7 @@ from profkit import load
 from profkit.errors import RunDirError
 from profkit.pipeline import profile
 from profkit.workloads.double import WORKLOAD as DOUBLE
-from tests.fixtures.cli import one_line_error, run_cli
+from tests.fixtures.cli import cli_env, one_line_error, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -79,3 +83,36 @@ def test_an_out_name_too_long_is_one_line(tmp_path):
 def test_a_target_path_too_long_is_one_line(tmp_path, location):
     one_line_error(run_cli("profile", f"{location}:WORKLOAD", cwd=tmp_path, timeout=60),
                    "cannot open the workload file", "File name too long", "give a shorter path")
+
+
+SLOW_IMPORT = """\
+import pathlib, time
+import profkit
+
+pathlib.Path(__file__).with_name("importing").write_text("now")
+time.sleep(60)
+WORKLOAD = profkit.Workload("slow", abs, [1, 2])
+"""
+
+
+def test_ctrl_c_during_a_slow_import_exits_130(tmp_path):
+    """It said "importing ... failed: KeyboardInterrupt" and exited 2, as for a broken file."""
+    (tmp_path / "slow.py").write_text(SLOW_IMPORT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "profkit", "profile", "slow.py:WORKLOAD", "--out", "run"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "importing").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "profkit: interrupted"
+    assert "failed" not in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "run").exists()

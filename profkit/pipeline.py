@@ -107,8 +107,21 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
 
 def build_run(raw: RawRun, target: str | None = None) -> Run:
     """Frames, analysis and metadata from the raw measurements."""
+    run = measured_run(raw, target)
+    analyse_run(run)
+    return run
+
+
+def analyse_run(run: Run) -> None:
+    """The analysis of a run's frames and metadata, and the frame derived from it."""
     from profkit.analysis import analyse
 
+    run.analysis = analyse(run.frames, run.meta)
+    run.frames["prediction"] = prediction_frame(run.analysis)
+
+
+def measured_run(raw: RawRun, target: str | None = None) -> Run:
+    """Frames and metadata from the raw measurements, not analysed yet."""
     frames = build_frames(raw)
     main_modes = [m for m in raw.modes if not m.sweep]
     options = raw.options
@@ -153,11 +166,9 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
         "errors": {m.spec.kind: m.error for m in main_modes if m.error},
         "modes": {m.spec.kind: _mode_meta(m, options, len(raw.items)) for m in main_modes},
     }
-    analysis = analyse(frames, meta)
-    frames["prediction"] = prediction_frame(analysis)
     return Run(
         meta=meta,
-        analysis=analysis,
+        analysis={},
         frames=frames,
         profiles={m.spec.kind: m.profile for m in main_modes if m.profile is not None},
         line_stats={m.spec.kind: m.lines for m in main_modes if m.lines is not None},
@@ -432,10 +443,12 @@ def profile(
     with claimed_run_dir(out) as out_dir:
         raw = run_workload(wl, options, progress, file_modules=dict(FILE_MODULES))
         with deferred_signals():
-            run = build_run(raw, target)
+            run = measured_run(raw, target)
             heap.release()  # the frames' building copies are gone before the run is saved
-            if out_dir is not None:
-                run.save(out_dir)
+            if out_dir is None:
+                analyse_run(run)
+            else:  # the measurements are saved first: a failing analysis loses nothing
+                run.save(out_dir, analyse=analyse_run)
     return run
 
 

@@ -192,13 +192,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.done()
         release_run_dir(out, discard=True)  # only if still held: nothing was saved in it
-    if args.json:
+    analysed = "analysis_error" not in run_.meta  # if not, the store's warning said why
+    if args.json and analysed:
         print(render(run_, "json"))
-    elif not args.quiet:
+    elif not args.quiet and analysed:
         print(render(run_, "console"))
     out = run_.path or out
     report = out / "index.html"
-    if args.open:
+    if args.open and report.is_file():
         import webbrowser
 
         webbrowser.open(report.resolve().as_uri())
@@ -208,7 +209,9 @@ def run(args: argparse.Namespace) -> int:
         code = EXIT_INTERRUPTED
     elif run_.failed_modes:
         sys.stderr.write(f"profkit: mode(s) failed: {', '.join(run_.failed_modes)}; "
-                         f"see {report}\n")
+                         f"see {report if report.is_file() else out / 'run.json'}\n")
+        code = EXIT_MODE_FAILED
+    elif not analysed:
         code = EXIT_MODE_FAILED
     if run_.meta.get("environment", {}).get("abandoned_threads"):
         # A timed-out task still runs in a thread no one can kill: exit without joining it,

@@ -40,7 +40,7 @@ from profkit.collectors.worker import (
     resolve_line_functions,
     run_batch,
 )
-from profkit.engine import chunks, heap
+from profkit.engine import chunks, guard, heap
 from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter, current_children
 from profkit.engine.rounds import Contender, run_rounds
@@ -137,7 +137,10 @@ class Mode(Contender):
             return False
         try:
             with self.deadline.running():
-                action()
+                try:
+                    action()
+                finally:
+                    guard.restore()  # what the task changed in this process (recursion limit...)
             return True
         except ModeFailed as exc:
             self._end(Status.FAILED, str(exc))
@@ -597,7 +600,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     meter.start()
     modes: list[Mode] = []
     try:
-        with output.routed(), workload.session():
+        with guard.protected(), output.routed(), workload.session():
             raw.items = workload.resolve_items()  # bad items: WorkloadError, before any mode
             modes = [Mode(spec, settings, options) for spec in options.modes]
             raw.modes = [m.result for m in modes]

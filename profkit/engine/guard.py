@@ -1,11 +1,9 @@
 """Keep profkit's own process working whatever a task does to it.
 
-The sequential and threads modes run the task inside profkit's process, where a
-task may change what profkit relies on afterwards: the recursion limit (a task
-that sets it to 50 broke the analysis of every mode), the switch interval, the
-standard file descriptors (a task that closes 1 and 2 hid every message, and a
-file opened next could take their numbers), or the process itself (``os._exit``
-in a task thread ended profkit with the run unsaved).
+The sequential and threads modes run the task inside profkit's process, where it
+can change what profkit's own code relies on: the recursion limit, the switch
+interval, the standard file descriptors (a file opened next would take a closed
+one's number), or the process itself (``os._exit``).
 
 While a run is on, :func:`protected` holds a snapshot of these; :func:`restore`
 puts them back after each step of a mode, and ``os._exit`` called from a thread

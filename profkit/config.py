@@ -57,11 +57,7 @@ def parse_repeat(value: int | str | None, what: str = "--repeat") -> int | None:
     """``auto`` (or None) -> None; else a whole number of rounds >= 1."""
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
         return None
-    try:
-        return parse_positive_int(value, what)
-    except UsageError:
-        raise UsageError(f"{what} must be a whole number of rounds >= 1, or auto, "
-                         f"got {value!r}") from None
+    return parse_positive_int(value, what, " or auto")
 
 
 def parse_chunksize(value: int | str | None,
@@ -71,11 +67,7 @@ def parse_chunksize(value: int | str | None,
         return None, False
     if isinstance(value, str) and value.strip().lower() == "auto":
         return None, True
-    try:
-        return parse_positive_int(value, what), False
-    except UsageError:
-        raise UsageError(f"{what} must be a whole number of items >= 1, or auto, "
-                         f"got {value!r}") from None
+    return parse_positive_int(value, what, " or auto"), False
 
 
 KEYS = {

@@ -73,8 +73,8 @@ def max_workers() -> int:
     return MAX_WORKERS_PER_CPU * available_cpus()
 
 
-def parse_positive_int(text: object, what: str) -> int:
-    """An integer >= 1, or a UsageError that names ``what``.
+def parse_positive_int(text: object, what: str, also: str = "") -> int:
+    """An integer >= 1, or a UsageError that names ``what`` (and ``also``, the other choice).
 
     True and 2.5 are refused: ``int()`` would take them for 1 and 2.
     """
@@ -88,7 +88,7 @@ def parse_positive_int(text: object, what: str) -> int:
         else:
             raise TypeError
     except (TypeError, ValueError, OverflowError):
-        raise UsageError(f"{what} must be a whole number >= 1, got {text!r}") from None
+        raise UsageError(f"{what} must be a whole number >= 1{also}, got {text!r}") from None
     if value < 1:
         raise UsageError(f"{what} must be >= 1, got {value}")
     return value

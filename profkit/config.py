@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from profkit.errors import UsageError
-from profkit.executors.registry import MAX_WORKERS_PER_CPU, START_METHODS, available_cpus, max_workers
+from profkit.executors.registry import (
+    MAX_WORKERS_PER_CPU,
+    START_METHODS,
+    available_cpus,
+    max_workers,
+    parse_modes,
+    parse_positive_int,
+)
 
 #: The longest ``--timeout`` accepted, in seconds (a week); larger ones overflow the clocks.
 MAX_TIMEOUT_S = 7 * 24 * 3600.0
@@ -44,6 +51,24 @@ def check_seconds(value: object, what: str, limit: float = MAX_TIMEOUT_S) -> flo
     if seconds > limit:
         raise UsageError(f"{what} must be at most {limit:g} seconds, got {value}")
     return seconds
+
+
+def parse_repeat(value: int | str | None, what: str = "--repeat") -> int | None:
+    """``auto`` (or None) -> None; else a whole number of rounds >= 1."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return None
+    return parse_positive_int(value, what, " or auto")
+
+
+def parse_chunksize(value: int | str | None,
+                    what: str = "--chunksize") -> tuple[int | None, bool]:
+    """``auto`` -> (None, True); N -> (N, False); None -> the pools' own default."""
+    if value is None:
+        return None, False
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None, True
+    return parse_positive_int(value, what, " or auto"), False
+
 
 KEYS = {
     "modes": (str, list),
@@ -86,15 +111,24 @@ def _check_value(path: Path, key: str, value: Any) -> None:
     where = f"{path}: [tool.profkit] {key}"
     if key in ("modes", "workloads", "lines") and isinstance(value, list) and not _is_str_list(value):
         raise UsageError(f"{where} must be a list of strings, got {value!r}")
-    if key in ("workers", "repeat") and value < 1:
+    if key == "workers" and value < 1:
         raise UsageError(f"{where} must be >= 1, got {value}")
+    if key == "repeat":
+        parse_repeat(value, where)
+    if key == "chunksize":
+        parse_chunksize(value, where)
+    if key == "modes":
+        try:
+            parse_modes(value, 1)
+        except UsageError as exc:  # the same check as --modes, naming where the value is
+            raise UsageError(f"{where}: {exc}") from None
     if key == "workers":
         check_workers([value], where)
     if key == "timeout":
         check_seconds(value, where)
     if key == "start_method" and value not in START_METHOD_CHOICES:
         raise UsageError(f"{where} must be one of {', '.join(START_METHOD_CHOICES)}, got {value!r}")
-    if key in ("out", "scheduler", "modes") and isinstance(value, str) and not value.strip():
+    if key in ("out", "scheduler") and isinstance(value, str) and not value.strip():
         raise UsageError(f"{where} must not be empty")
 
 

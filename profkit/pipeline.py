@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from profkit.config import parse_chunksize, parse_repeat
 from profkit.engine import heap
 from profkit.engine.runner import CPROFILE_ITEMS, Progress, run_workload, sample_every
 from profkit.errors import UsageError
@@ -56,7 +57,7 @@ def default_out_dir(workload_name: str, root: str | os.PathLike[str] = "reports"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(root) / f"{safe}-{stamp}"
     candidate, n = base, 1
-    while candidate.exists():
+    while os.path.lexists(candidate):  # False for a name too long: claiming it says so
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate
@@ -115,8 +116,21 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]
 
 def build_run(raw: RawRun, target: str | None = None) -> Run:
     """Frames, analysis and metadata from the raw measurements."""
+    run = measured_run(raw, target)
+    analyse_run(run)
+    return run
+
+
+def analyse_run(run: Run) -> None:
+    """The analysis of a run's frames and metadata, and the frame derived from it."""
     from profkit.analysis import analyse
 
+    run.analysis = analyse(run.frames, run.meta)
+    run.frames["prediction"] = prediction_frame(run.analysis)
+
+
+def measured_run(raw: RawRun, target: str | None = None) -> Run:
+    """Frames and metadata from the raw measurements, not analysed yet."""
     frames = build_frames(raw)
     main_modes = [m for m in raw.modes if not m.sweep]
     options = raw.options
@@ -161,11 +175,9 @@ def build_run(raw: RawRun, target: str | None = None) -> Run:
         "errors": {m.spec.kind: m.error for m in main_modes if m.error},
         "modes": {m.spec.kind: _mode_meta(m, options, len(raw.items)) for m in main_modes},
     }
-    analysis = analyse(frames, meta)
-    frames["prediction"] = prediction_frame(analysis)
     return Run(
         meta=meta,
-        analysis=analysis,
+        analysis={},
         frames=frames,
         profiles={m.spec.kind: m.profile for m in main_modes if m.profile is not None},
         line_stats={m.spec.kind: m.lines for m in main_modes if m.lines is not None},
@@ -181,22 +193,6 @@ def parse_gc(value: str | bool) -> bool:
     if text in ("off", "false"):
         return False
     raise UsageError(f"--gc must be 'on' or 'off', got {value!r}")
-
-
-def parse_repeat(value: int | str | None) -> int | None:
-    """``auto`` (or None) -> None; else a whole number of rounds >= 1."""
-    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
-        return None
-    return parse_positive_int(value, "--repeat")
-
-
-def parse_chunksize(value: int | str | None) -> tuple[int | None, bool]:
-    """``auto`` -> (None, True); N -> (N, False); None -> the pools' own default."""
-    if value is None:
-        return None, False
-    if isinstance(value, str) and value.strip().lower() == "auto":
-        return None, True
-    return parse_positive_int(value, "--chunksize"), False
 
 
 def parse_fraction(value: float | str, what: str) -> float:
@@ -466,10 +462,12 @@ def profile(
     with claimed_run_dir(out) as out_dir:
         raw = run_workload(wl, options, progress, file_modules=dict(FILE_MODULES))
         with deferred_signals():
-            run = build_run(raw, target)
+            run = measured_run(raw, target)
             heap.release()  # the frames' building copies are gone before the run is saved
-            if out_dir is not None:
-                run.save(out_dir)
+            if out_dir is None:
+                analyse_run(run)
+            else:  # the measurements are saved first: a failing analysis loses nothing
+                run.save(out_dir, analyse=analyse_run)
     return run
 
 

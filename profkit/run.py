@@ -7,6 +7,7 @@ what a user does with it: save it with its report, render it, show it in Jupyter
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,13 +51,17 @@ class Run:
     def failed_modes(self) -> list[str]:
         return [m for m, s in self.meta.get("status", {}).items() if s not in ("ok", "skipped")]
 
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write the run (stats, frames, run.json, traces, report) to a new folder; return it."""
+    def save(self, directory: str | os.PathLike[str], *,
+             analyse: Callable[[Run], None] | None = None) -> Path:
+        """Write the run (stats, frames, run.json, traces, report) to a new folder; return it.
+
+        ``analyse``, if given, completes the analysis once the measurements are saved.
+        """
         from profkit.render import render
         from profkit.render.trace import write_traces
 
         return store.save(self, directory, report=lambda run: render(run, "html"),
-                          traces=write_traces)
+                          traces=write_traces, analyse=analyse)
 
     def __repr__(self) -> str:
         """One line (IPython's terminal shows it): workload, status per mode, folder."""

@@ -25,12 +25,12 @@ inside the run folder.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import pickle
 import shlex
-import shutil
 import signal
 import stat
 import sys
@@ -72,10 +72,23 @@ def _umask() -> int:
     return mask
 
 
+#: Files and folders this process's store created (absolute): all that discarding a run
+#: folder may remove, so a file the user put there is never deleted.
+_written: set[Path] = set()
+
+
+def _mkdirs(folder: Path) -> None:
+    """``folder.mkdir(parents=True, exist_ok=True)``, noting the folders it created."""
+    missing = [p for p in (folder, *folder.parents) if not p.is_dir()]
+    folder.mkdir(parents=True, exist_ok=True)
+    _written.update(p.absolute() for p in missing)
+
+
 @contextlib.contextmanager
 def _atomic(path: Path, mode: str) -> Iterator[Any]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _mkdirs(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _written.update((Path(tmp).absolute(), path.absolute()))
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the mode open() would
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
@@ -199,11 +212,17 @@ def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
     path = user_path(directory, "the run folder (out)").absolute()
     if _holds_claim(path):
         return path
-    if path.exists() and not path.is_dir():
-        raise RunDirError(f"output folder {path} already exists and is a file: choose another "
-                          "--out, or leave --out off for a fresh timestamped folder")
-    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:  # parquet names its files in UTF-8: the save would fail at the end
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise RunDirError(f"output folder {shown} has bytes in its name that are not UTF-8 text, "
+                          "where the run's files cannot be saved: choose a UTF-8 --out") from None
+    try:
+        if path.exists() and not path.is_dir():
+            raise RunDirError(f"output folder {path} already exists and is a file: choose "
+                              "another --out, or leave --out off for a fresh timestamped folder")
+        missing = [p for p in (path, *path.parents) if not p.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             path.mkdir()
@@ -214,13 +233,15 @@ def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
             )
         fd = _create_claim(path)
     except OSError as exc:
+        fix = "a shorter" if exc.errno == errno.ENAMETOOLONG else "a writable"
         raise RunDirError(f"cannot write to output folder {path}: {exc.strerror or exc}: "
-                          "choose a writable --out") from exc
+                          f"choose {fix} --out") from exc
     token = f"{os.getpid()} {_process_start(os.getpid())!r} {os.urandom(8).hex()}"
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(token)
     _claims[path] = token
     _created[path] = missing
+    _written.update([*missing, path / CLAIM_FILE])
     return path
 
 
@@ -332,7 +353,8 @@ def claim_fresh_run_dir(base: Path, attempts: int = 100) -> Path:
 def release_run_dir(path: Path, *, discard: bool) -> None:
     """Drop this process's claim on ``path``; with ``discard``, remove what the run wrote.
 
-    The folder was empty when it was claimed, so everything in it is the run's own.
+    Only what this process wrote goes: a file someone saved in the folder meanwhile
+    stays, and so does the folder then.
     """
     path = path.absolute()
     if not _holds_claim(path):
@@ -340,12 +362,7 @@ def release_run_dir(path: Path, *, discard: bool) -> None:
     del _claims[path]
     created = _created.pop(path, [])
     if discard:
-        for entry in path.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    entry.unlink()
+        _remove_written(path)
         for folder in created:  # the run folder, then parents the claim made (if still empty)
             try:
                 folder.rmdir()
@@ -354,6 +371,24 @@ def release_run_dir(path: Path, *, discard: bool) -> None:
     else:
         with contextlib.suppress(OSError):
             (path / CLAIM_FILE).unlink()
+        if not any(path.is_relative_to(held) for held in _claims):  # kept for good
+            _written.difference_update([p for p in _written if p.is_relative_to(path)])
+
+
+def _remove_written(path: Path) -> None:
+    """Remove, under ``path``, the files and then the emptied folders this process wrote."""
+    for folder, dirs, files in os.walk(path, topdown=False):
+        here = Path(folder)
+        for name in files:
+            if here / name in _written:
+                with contextlib.suppress(OSError):
+                    (here / name).unlink()
+                _written.discard(here / name)
+        for name in dirs:
+            if here / name in _written:
+                with contextlib.suppress(OSError):
+                    (here / name).rmdir()  # only if emptied: a user's file keeps it
+                    _written.discard(here / name)
 
 
 @contextlib.contextmanager
@@ -438,17 +473,19 @@ class StoredRun(Protocol):
 ReportWriter = Callable[[Any], str]
 #: Writes a run's extra files into its folder; returns their paths for ``run.json``.
 ExtrasWriter = Callable[[Any, Path], Any]
+#: Completes a run whose measurements are saved: its analysis, and the frames derived from it.
+Analyser = Callable[[Any], None]
 
 
 def save(run: StoredRun, directory: str | os.PathLike[str], *, report: ReportWriter | None = None,
-         traces: ExtrasWriter | None = None) -> Path:
-    """Write stats, frames and ``run.json`` as one step, then the report.
+         traces: ExtrasWriter | None = None, analyse: Analyser | None = None) -> Path:
+    """Write stats, frames and ``run.json`` as one step, then the analysis, then the report.
 
-    SIGINT and SIGTERM wait until it is done; if writing fails, what was written is
-    removed. ``run.json`` marks a saved run and is written before the report, so a
-    report that cannot be rendered loses nothing (``profkit report`` redoes it).
-    The store renders nothing itself: the caller passes the ``report`` and
-    ``traces`` writers.
+    SIGINT and SIGTERM wait until it is done; if writing the measurements fails, what was
+    written is removed. ``run.json`` marks a saved run and is written first, so an
+    ``analyse`` or a ``report`` that fails loses nothing (``profkit report`` redoes both).
+    The store renders and analyses nothing itself: the caller passes the ``report``,
+    ``traces`` and ``analyse`` steps.
     """
     with deferred_signals():
         path = prepare_run_dir(directory)
@@ -462,17 +499,66 @@ def save(run: StoredRun, directory: str | os.PathLike[str], *, report: ReportWri
             release_run_dir(path, discard=True)
             raise
         run.path = path
-        if report is not None:
-            try:
-                atomic_write_text(path / REPORT_FILE, report(run))
-            except Exception as exc:  # noqa: BLE001 - a renderer bug must not lose the measurements
-                run.meta["report_error"] = f"{type(exc).__name__}: {exc}"
-                warnings.warn(f"the report could not be rendered ({run.meta['report_error']}); the "
-                              f"data is saved: re-render it with "
-                              f"`profkit report {shlex.quote(str(path))}`", stacklevel=2)
-                atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
+        if analyse is not None:
+            _analyse(run, path, analyse)
+        if report is not None and "analysis_error" not in run.meta:
+            _write_report(run, path, report)
         release_run_dir(path, discard=False)
     return path
+
+
+def _analyse(run: StoredRun, path: Path, analyse: Analyser) -> None:
+    """Analyse the saved measurements; save what the analysis adds, or why it failed."""
+    try:
+        analyse(run)
+    except Exception as exc:  # noqa: BLE001 - an analysis bug must not lose the measurements
+        run.meta["analysis_error"] = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"the analysis failed ({run.meta['analysis_error']}); the measurements "
+                      f"are saved: analyse them again with "
+                      f"`profkit report {shlex.quote(str(path))}`", stacklevel=3)
+    else:
+        try:
+            frames = run.meta["artifacts"]["frames"]
+            for name, frame in run.frames.items():
+                if name not in frames:
+                    frames[name] = _write_frame(path, name, frame)
+        except OSError:  # a full disk: the measurements are saved, the report redoes the rest
+            return
+    _rewrite_run_json(run, path)
+
+
+def _write_report(run: StoredRun, path: Path, report: ReportWriter) -> None:
+    """The report; if it cannot be rendered or written, a warning and ``report_error``."""
+    try:
+        atomic_write_text(path / REPORT_FILE, report(run))
+        return
+    except OSError as exc:
+        run.meta["report_error"] = f"{type(exc).__name__}: {exc.strerror or exc}"
+        problem = "written"
+    except Exception as exc:  # noqa: BLE001 - a renderer bug must not lose the measurements
+        run.meta["report_error"] = f"{type(exc).__name__}: {exc}"
+        problem = "rendered"
+    warnings.warn(f"the report could not be {problem} ({run.meta['report_error']}); the data "
+                  f"is saved: re-render it with `profkit report {shlex.quote(str(path))}`",
+                  stacklevel=3)
+    _rewrite_run_json(run, path)
+
+
+def _rewrite_run_json(run: StoredRun, path: Path) -> None:
+    """``run.json`` again, with what changed since; on a full disk the one written stays."""
+    with contextlib.suppress(OSError):
+        atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
+
+
+def _write_frame(path: Path, name: str, frame: pd.DataFrame) -> str:
+    """One frame as ``frames/<name>.parquet``, atomically; its path inside the run folder."""
+    target = path / "frames" / f"{name}.parquet"
+    _mkdirs(target.parent)
+    tmp = target.with_name(f".{target.name}.tmp")
+    _written.update((tmp, target))
+    _write_parquet(frame, tmp)
+    os.replace(tmp, target)
+    return f"frames/{name}.parquet"
 
 
 def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None:
@@ -483,8 +569,9 @@ def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None
         if stats is None:
             continue
         target = path / "profiles" / f"{mode}.prof"
-        target.parent.mkdir(exist_ok=True)
+        _mkdirs(target.parent)
         tmp = target.with_name(f".{target.name}.tmp")
+        _written.update((tmp, target))
         stats.dump_stats(tmp)
         os.replace(tmp, target)
         artifacts["profiles"][mode] = f"profiles/{mode}.prof"
@@ -500,12 +587,7 @@ def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None
         atomic_write_text(path / "memory" / f"{mode}.dat", dat)
         artifacts["memory"][mode] = f"memory/{mode}.dat"
     for name, frame in run.frames.items():
-        target = path / "frames" / f"{name}.parquet"
-        target.parent.mkdir(exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        _write_parquet(frame, tmp)
-        os.replace(tmp, target)
-        artifacts["frames"][name] = f"frames/{name}.parquet"
+        artifacts["frames"][name] = _write_frame(path, name, frame)
     try:
         if traces is not None:
             artifacts["traces"] = traces(run, path)
@@ -514,6 +596,7 @@ def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None
     run.meta["artifacts"] = artifacts
     run.meta["format_version"] = FORMAT_VERSION
     run.meta.pop("report_error", None)
+    run.meta.pop("analysis_error", None)
     atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
 
 
@@ -623,7 +706,7 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
                  "n_items": "int"},
     "options": {"modes": "list[str]", "repeat": "int|str", "precision": "?num", "warmups": "int",
                 "line_functions": "list[str]", "line_budget_s": "!num|str", "start_method": "?str",
-                "timeout_s": "?num", "chunksize": "?int", "sweep": "bool", "scheduler": "?str"},
+                "timeout_s": "?num", "chunksize": "?int|str", "sweep": "bool", "scheduler": "?str"},
     "environment": {"python": "str", "cpus_available": "?int", "cpus_total": "?int",
                     "memory_total_bytes": "?int", "start_method": "?str",
                     "others_cpu_during_run": "?num", "packages": "dict[str]"},

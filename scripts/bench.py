@@ -1058,8 +1058,8 @@ def line_pass_figures(raw: dict[str, Any] | None, error: str | None = None) -> l
         over = max(over, spent / allowed)
         want = {int(k): v for k, v in case["full_shares"].items()}
         hottest = max(want, key=want.__getitem__)
-        cost.details.append(f"{name}: line passes {spent:.2f} s ("
-                            + ", ".join(f"{mode} {m['lines_s'] or 0.0:.2f} s" for mode, m in case["modes"].items())
+        per_mode = ", ".join(f"{mode} {m['lines_s'] or 0.0:.2f} s" for mode, m in case["modes"].items())
+        cost.details.append(f"{name}: line passes {spent:.2f} s ({per_mode}"
                             + f") over a {bare:.2f} s bare map = {spent / bare:.2f}x; a full line_profiler "
                             f"run took {case['full_line_profiler_s']:.1f} s; allowed {allowed:.2f} s "
                             f"(3x, or the cheapest item traced whole +25%: {one_item:.2f} s)")

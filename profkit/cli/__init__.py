@@ -232,8 +232,59 @@ def import_folders(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(first)), list(dict.fromkeys(last))
 
 
+class _Lenient:
+    """A standard stream whose writes never raise.
+
+    Output to a pipe closed early (``| head``) or to a descriptor a task closed must
+    not stop a run, nor cost its saving: what cannot be written is dropped.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except (OSError, ValueError):  # ValueError: the stream object itself was closed
+            self.broken = True
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.broken = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def _lenient_output() -> Iterator[None]:
+    """sys.stdout and sys.stderr never raise while the block runs. A stream that failed is
+    pointed at /dev/null at the end, so the interpreter's last flush does not fail either."""
+    real = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Lenient(real[0]), _Lenient(real[1])
+    try:
+        yield
+    finally:
+        for lenient, stream in zip((sys.stdout, sys.stderr), real, strict=True):
+            if isinstance(lenient, _Lenient) and lenient.broken:
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, stream.fileno())
+                    os.close(devnull)
+        sys.stdout, sys.stderr = real
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising."""
+    with _lenient_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     warnings.showwarning = _show_warning
     parser = build_parser()
     try:

@@ -124,7 +124,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
     if workload is None:
         workload = resolve(args.target, config.get("workloads", []))
     # An empty --modes "$MODES" is a mistake to name, not a request for the defaults.
-    modes = args.modes if args.modes is not None else config.get("modes") or DEFAULT_MODES
+    modes = args.modes if args.modes is not None else config.get("modes", DEFAULT_MODES)
     workers = args.workers if args.workers is not None else config.get("workers")
     if workers is not None:
         workers = parse_workers(workers, "--workers")
@@ -166,7 +166,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
 
 def progress_plan(kwargs: dict[str, Any]) -> Plan:
     """What the progress display needs to know of the run ahead."""
-    from profkit.pipeline import parse_repeat
+    from profkit.config import parse_repeat
 
     modes = kwargs["modes"]
     names = [m for m in (modes.split(",") if isinstance(modes, str) else modes) if str(m).strip()]
@@ -193,13 +193,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.done()
         release_run_dir(out, discard=True)  # only if still held: nothing was saved in it
-    if args.json:
+    analysed = "analysis_error" not in run_.meta  # if not, the store's warning said why
+    if args.json and analysed:
         print(render(run_, "json"))
-    elif not args.quiet:
+    elif not args.quiet and analysed:
         print(render(run_, "console"))
     out = run_.path or out
     report = out / "index.html"
-    if args.open:
+    if args.open and report.is_file():
         from profkit.cli._common import open_browser
 
         open_browser(report.resolve().as_uri())
@@ -209,7 +210,9 @@ def run(args: argparse.Namespace) -> int:
         code = interrupts.exit_code()
     elif run_.failed_modes:
         sys.stderr.write(f"profkit: mode(s) failed: {', '.join(run_.failed_modes)}; "
-                         f"see {report}\n")
+                         f"see {report if report.is_file() else out / 'run.json'}\n")
+        code = EXIT_MODE_FAILED
+    elif not analysed:
         code = EXIT_MODE_FAILED
     if run_.meta.get("environment", {}).get("abandoned_threads"):
         # A timed-out task still runs in a thread no one can kill: exit without joining it,

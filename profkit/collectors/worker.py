@@ -13,6 +13,7 @@ import gc
 import importlib
 import os
 import pickle
+import sys
 import threading
 import time
 import traceback
@@ -101,6 +102,17 @@ def _format_error(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
+#: The recursion limit profkit's own code may need: the process's when profkit was loaded.
+RECURSION_FLOOR = sys.getrecursionlimit()
+
+
+def keep_recursion_floor() -> None:
+    """Raise the recursion limit back to :data:`RECURSION_FLOOR` if a task lowered it (a
+    task may raise it, never break profkit's code that runs between its items)."""
+    if sys.getrecursionlimit() < RECURSION_FLOOR:
+        sys.setrecursionlimit(RECURSION_FLOOR)
+
+
 def run_batch(
     task: Callable[[Any], Any],
     batch: list[tuple[int, Any]],
@@ -121,6 +133,7 @@ def run_batch(
     line passes with ``budget_s`` stop at that many seconds of wall time: they
     cut the item running then, and leave the rest of the batch out.
     """
+    keep_recursion_floor()
     gc_was_enabled = gc.isenabled()
     gc.enable()
     try:
@@ -218,6 +231,7 @@ def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_r
                                     error_type=type(exc).__name__)
             t1 = end[k] = clock()
             start[k] = t0
+            keep_recursion_floor()
             if printed.bytes:
                 note = notes.setdefault(i, TaskNote())
                 note.output, note.output_bytes = printed.take()
@@ -374,6 +388,7 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
         except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too
             error = exc
         end = clock()
+        keep_recursion_floor()
         if cut:
             cuts[index] = end - start
         record = TaskRecord(index=index, pid=pid, thread=thread, start=start, end=end,

@@ -16,6 +16,7 @@ from typing import Any
 
 from profkit import interrupts
 from profkit.collectors import output
+from profkit.engine import guard
 from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter, current_children
 from profkit.engine.rounds import Contender, run_rounds
@@ -65,7 +66,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
     meter.start()
     pairs: list[tuple[Mode, Mode]] = []
     try:
-        with output.routed(), workload_a.session(), workload_b.session():
+        with guard.protected(), output.routed(), workload_a.session(), workload_b.session():
             items = workload_a.resolve_items()
             items_b = workload_b.resolve_items()
             if not same_items(items, items_b):

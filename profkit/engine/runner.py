@@ -41,7 +41,7 @@ from profkit.collectors.worker import (
     resolve_line_functions,
     run_batch,
 )
-from profkit.engine import chunks, heap, native
+from profkit.engine import chunks, guard, heap, native
 from profkit.engine.coverage import (
     CPROFILE_AUTO_FLOOR_S,
     LINE_AUTO_FLOOR_S,
@@ -147,7 +147,10 @@ class Mode(Contender):
         try:
             interrupts.check()
             with self.deadline.running():
-                action()
+                try:
+                    action()
+                finally:
+                    guard.restore()  # what the task changed in this process (recursion limit...)
             interrupts.check()
             return True
         except ModeFailed as exc:
@@ -581,7 +584,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     meter.start()
     modes: list[Mode] = []
     try:
-        with output.routed(), workload.session():
+        with guard.protected(), output.routed(), workload.session():
             raw.items = workload.resolve_items()  # bad items: WorkloadError, before any mode
             modes = [Mode(spec, settings, options) for spec in options.modes]
             raw.modes = [m.result for m in modes]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import operator
 import os
 import sys
 from collections.abc import Sequence
+from typing import SupportsIndex
 
 from profkit.errors import UsageError
 from profkit.executors.base import Executor, Settings
@@ -71,12 +73,22 @@ def max_workers() -> int:
     return MAX_WORKERS_PER_CPU * available_cpus()
 
 
-def parse_positive_int(text: str | int, what: str) -> int:
-    """An integer >= 1, or a UsageError that names ``what``."""
+def parse_positive_int(text: object, what: str, also: str = "") -> int:
+    """An integer >= 1, or a UsageError that names ``what`` (and ``also``, the other choice).
+
+    True and 2.5 are refused: ``int()`` would take them for 1 and 2.
+    """
     try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise UsageError(f"{what} must be a whole number >= 1, got {text!r}") from None
+        if isinstance(text, bool) or (isinstance(text, float) and not text.is_integer()):
+            raise TypeError
+        if isinstance(text, (str, float)):
+            value = int(text)
+        elif isinstance(text, SupportsIndex):  # int, numpy integers
+            value = operator.index(text)
+        else:
+            raise TypeError
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"{what} must be a whole number >= 1{also}, got {text!r}") from None
     if value < 1:
         raise UsageError(f"{what} must be >= 1, got {value}")
     return value

@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from profkit.collectors.budget import TaskAbandoned
+from profkit.collectors.worker import keep_recursion_floor
 from profkit.executors.base import (
     Executor,
     Handle,
@@ -47,9 +48,14 @@ class DaemonThread:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(fn(*args))
+                result = fn(*args)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
+                keep_recursion_floor()
                 future.set_exception(exc)
+            else:
+                keep_recursion_floor()  # before the caller wakes: it may be deeper than the task
+                future.set_result(result)
+                del result
             # the job's items and result would otherwise stay alive until the next job
             del job, future, fn, args
 

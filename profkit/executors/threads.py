@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
+from profkit.collectors.worker import keep_recursion_floor
 from profkit.executors.base import (
     Executor,
     Handle,
@@ -16,6 +18,15 @@ from profkit.executors.base import (
     warm_workers,
 )
 from profkit.model import Traits, WorkerLabel
+
+
+def _floored(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``; then the recursion limit is raised back if the task lowered it, before
+    the waiting thread wakes (it may be deeper in its stack than the new limit)."""
+    try:
+        return fn(*args)
+    finally:
+        keep_recursion_floor()
 
 
 class ThreadsExecutor(Executor):
@@ -34,12 +45,13 @@ class ThreadsExecutor(Executor):
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
         assert self._pool is not None, "start() first"
-        return self._pool.submit(fn, *args)
+        return self._pool.submit(_floored, fn, *args)
 
     def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
         pool = self._pool
         assert pool is not None, "start() first"
-        return time_in_parent(lambda: list(pool.map(task, items, timeout=timeout)), [],
+        call = partial(_floored, task)
+        return time_in_parent(lambda: list(pool.map(call, items, timeout=timeout)), [],
                               self.settings.gc_timed)
 
     def close(self, *, kill: bool = False) -> None:

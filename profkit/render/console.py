@@ -93,7 +93,11 @@ def render(run: Run) -> str:
     for mode, error in run.meta.get("errors", {}).items():
         out.append(f"{mode}: {error}")
     if run.path:
-        out += ["", f"report:   {run.path / 'index.html'}"]
+        if run.meta.get("report_error"):
+            out += ["", f"report:   not written ({run.meta['report_error']}): "
+                        f"profkit report {shlex.quote(str(run.path))}"]
+        else:
+            out += ["", f"report:   {run.path / 'index.html'}"]
         prof = run.meta.get("artifacts", {}).get("profiles", {})
         if prof:
             recommended = (a.get("recommendation") or {}).get("mode")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import difflib
+import errno
 import hashlib
 import importlib
 import importlib.machinery
@@ -62,6 +63,9 @@ def load_file_module(path: str) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while a slow import runs: stop, not a bad file
+        del sys.modules[name]
+        raise
     except BaseException as exc:
         del sys.modules[name]
         raise WorkloadError(f"importing {path} failed: {_describe_import_error(exc, resolved)}") from exc
@@ -221,7 +225,14 @@ def resolve(target: str, modules: list[str] | None = None) -> Workload:
     if not attr or not location:
         raise WorkloadError(f"target {target!r} needs both parts: module:name or file.py:name")
     if location.endswith(".py") or "/" in location or "\\" in location:
-        if not Path(location).expanduser().is_file():
+        try:
+            found = Path(location).expanduser().is_file()
+        except OSError as exc:  # a name too long, a folder that cannot be read
+            fix = "give a shorter path" if exc.errno == errno.ENAMETOOLONG else \
+                "check the path and its permissions"
+            raise WorkloadError(f"cannot open the workload file {reprlib.repr(location)}: "
+                                f"{exc.strerror or exc}: {fix}") from None
+        if not found:
             raise WorkloadError(f"workload file not found: {location}")
         module = load_file_module(location)
     else:

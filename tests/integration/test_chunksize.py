@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from profkit.config import parse_chunksize
 from profkit.errors import UsageError
-from profkit.pipeline import parse_chunksize, profile
+from profkit.pipeline import profile
 from profkit.workloads.double import WORKLOAD as DOUBLE
 from tests.fixtures.cli import run_cli
 

@@ -8,7 +8,13 @@ import sys
 import pytest
 
 from profkit.errors import RunDirError
-from profkit.store import CLAIM_FILE, claim_fresh_run_dir, prepare_run_dir, release_run_dir
+from profkit.store import (
+    CLAIM_FILE,
+    atomic_write_text,
+    claim_fresh_run_dir,
+    prepare_run_dir,
+    release_run_dir,
+)
 from tests.fixtures.cli import cli_env
 
 
@@ -48,8 +54,7 @@ def test_discard_keeps_a_folder_the_user_made(tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
     path = prepare_run_dir(mine)
-    (path / "frames").mkdir()
-    (path / "frames" / "x.parquet").write_text("partial")
+    atomic_write_text(path / "frames" / "x.parquet", "partial")  # what the run wrote goes
     release_run_dir(path, discard=True)
     assert mine.is_dir() and list(mine.iterdir()) == []
 

@@ -114,7 +114,8 @@ def _pass_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None, i
         whole = "whole" if not cut else f"{cut} cut short"
         text = f"{tool} {n} of {n_items} items ({whole}{share})" if n else f"{tool} no item"
         return text + (" in every mode" if len(counts) > 1 else "")
-    per_mode = ", ".join(f"{mode} {n}" + (f" ({cut} cut short)" if cut else "")
+    per_mode = ", ".join(f"{mode} none (one whole item is over its budget)" if mode in deferred
+                         else f"{mode} {n}" + (f" ({cut} cut short)" if cut else "")
                          for mode, (n, cut, _) in counts.items())
     return f"{tool} items of {n_items}: {per_mode}"
 

@@ -321,10 +321,12 @@ class PassPlan:
     cap_s: float | None
     #: every item is in the plan
     complete: bool
-    #: estimated traced seconds of the item it would take, when none was taken
+    #: estimated traced seconds of the one item, when the plan takes it alone or takes none
     cheapest_s: float | None = None
-    #: none taken here only because one whole item is traced in the reference mode instead
+    #: none taken here only because one whole item is traced in the first mode instead
     deferred: bool = False
+    #: no item fit the allowance, so one whole item was taken alone
+    single: bool = False
 
     @property
     def items(self) -> list[int]:

@@ -114,4 +114,5 @@ def plan_pass(indices: list[int], durations: dict[int, float], lanes: int, allow
         loads[lane] += cost(index)
     complete = len(chosen) == len(indices)
     cap = None if math.isinf(allowance_s) else SAFETY_FACTOR * max(loads) + SAFETY_SLACK_S
-    return PassPlan(batches, allowance_s, cap, complete)
+    return PassPlan(batches, allowance_s, cap, complete, single=fits < 1,
+                    cheapest_s=max(loads) if fits < 1 else None)

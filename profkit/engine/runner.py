@@ -431,14 +431,18 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
 
 
 def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
-           durations: dict[int, float], one_item: bool = True) -> None:
+           durations: dict[int, float], first: PassPlan | None = None) -> None:
     """line_profiler inside the workers, on whole items: every one when cheap, else a spread sample.
 
-    When not even one item fits the budget, only the first mode's pass (``one_item``)
-    traces one whole item: the lines of a task are the same in every mode.
+    When not even one item fits the budget, only the first mode's pass traces one whole
+    item, and the modes after it (``first`` is its plan) trace none: the lines of a task
+    are the same in every mode.
     """
-    plan = _plan(mode, items, list(range(len(items))), durations, options.line_budget_s,
-                 LINE_AUTO_FLOOR_S, LINE_SLOWDOWN, LINE_ITEM_S, one_item=one_item)
+    if first is not None and (first.single or first.deferred):
+        plan = replace(first, batches=[], cap_s=None, complete=False, single=False, deferred=True)
+    else:
+        plan = _plan(mode, items, list(range(len(items))), durations, options.line_budget_s,
+                     LINE_AUTO_FLOOR_S, LINE_SLOWDOWN, LINE_ITEM_S, one_item=first is None)
     result = mode.result
     result.line_plan = plan
     if not plan.batches:
@@ -659,7 +663,7 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
         if "lines" in options.collectors and mode.live:
             own = durations or mode.result.tasks.own_durations()
             say(f"{mode.spec}: line_profiler on whole items")
-            first = not any(m.result.line_plan is not None for m in modes)
+            first = next((m.result.line_plan for m in modes if m.result.line_plan is not None), None)
             mode.attempt(lambda m=mode, d=own, f=first: _lines(m, workload, items, options, d, f))  # type: ignore[misc]
         if options.memory_line_names and mode.live:
             own = durations or mode.result.tasks.own_durations()

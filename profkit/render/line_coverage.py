@@ -102,8 +102,8 @@ def _pass_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None, i
         (mode, (n, cut, share)), = traced.items()
         whole = "whole" if not cut else f"{cut} cut short"
         share_text = f", {share:.0%} of the task time" if isinstance(share, (int, float)) else ""
-        return (f"{tool} {n} of {n_items} items ({whole}{share_text}) in {mode} only: one whole "
-                "item is over the other modes' line budget")
+        return (f"{tool} {n} of {n_items} items ({whole}{share_text}) in {mode} only: no whole "
+                "item fits the line budget, so one mode traced one for all")
     if all(n >= n_items and cut == 0 for n, cut, _ in counts.values()):
         return None
     distinct = {(n, cut) for n, cut, _ in counts.values()}

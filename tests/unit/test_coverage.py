@@ -58,7 +58,7 @@ def test_a_sample_is_a_prefix_of_the_spread_order_of_whole_items_never_the_cheap
 def test_when_no_item_fits_the_cheapest_is_taken_whole_or_none_with_its_cost():
     durations = {0: 2.0, 1: 0.5, 2: 3.0}
     plan = plan_pass([0, 1, 2], durations, 1, 1.0, 9.0)
-    assert plan.items == [1] and plan.cheapest_s is None  # the cheapest: 4.5 s
+    assert plan.items == [1] and plan.single and plan.cheapest_s == pytest.approx(4.5)  # the cheapest
     deferred = plan_pass([0, 1, 2], durations, 1, 1.0, 9.0, one_item=False)
     assert deferred.items == [] and deferred.deferred and deferred.cheapest_s == pytest.approx(4.5)
     huge = {0: 60.0}

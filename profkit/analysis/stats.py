@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from functools import lru_cache
 
 BOOTSTRAP_RESAMPLES = 2000
 NOISY_SPREAD_PCT = 10.0
@@ -14,6 +13,8 @@ NOISY_SPREAD_PCT = 10.0
 
 def summarise(values: Sequence[float]) -> dict[str, float | None]:
     """Median, IQR, min, max and IQR / median in percent."""
+    import numpy as np
+
     data = np.asarray([v for v in values if v == v], dtype=float)
     if data.size == 0:
         return {"median": None, "iqr": None, "min": None, "max": None, "spread_pct": None}
@@ -36,6 +37,8 @@ def bootstrap_ratio_ci(
     Both samples are resampled independently; the seed is fixed so a saved run
     always reproduces the same interval.
     """
+    import numpy as np
+
     a = np.asarray(numerator, dtype=float)
     b = np.asarray(denominator, dtype=float)
     if a.size == 0 or b.size == 0:
@@ -53,6 +56,46 @@ def bootstrap_ratio_ci(
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t_two_sided(t: float, df: int) -> float:
+    """P(|T| <= t) for Student's t with integer ``df`` (the exact finite series, A&S 26.7.3-4)."""
+    if t <= 0:
+        return 0.0
+    theta = math.atan(t / math.sqrt(df))
+    s, c2 = math.sin(theta), math.cos(theta) ** 2
+    if df % 2:  # odd
+        term, total = math.cos(theta), 0.0
+        if df > 1:
+            total = term
+            for k in range(3, df - 1, 2):
+                term *= c2 * (k - 1) / k
+                total += term
+        return min(1.0, 2.0 / math.pi * (theta + s * total))
+    term, total = 1.0, 1.0
+    for k in range(2, df - 1, 2):
+        term *= c2 * (k - 1) / k
+        total += term
+    return min(1.0, s * total)
+
+
+@lru_cache(maxsize=1024)
+def t_quantile(level: float, df: int) -> float:
+    """The t such that P(|T| <= t) = ``level`` (two-sided), for integer ``df`` >= 1."""
+    if df < 1:
+        return float("inf")
+    lo, hi = 0.0, 1.0
+    while t_two_sided(hi, df) < level:
+        hi *= 2.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_two_sided(mid, df) < level:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-10 * hi:
+            break
+    return (lo + hi) / 2.0
 
 
 def t975(df: int) -> float:

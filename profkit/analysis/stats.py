@@ -149,3 +149,23 @@ def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> Ra
 def level_estimate(values: Sequence[float]) -> RatioEstimate | None:
     """A positive quantity (a wall time) from repeats: geometric mean and 95% t-interval."""
     return paired_ratio(values, [1.0] * len(values))
+
+
+#: Rounds that Stein's rule runs after its pilot, however precise the pilot looked.
+STEIN_MIN_AFTER_PILOT = 2
+
+
+def stein_rounds(pilot_half_width: float | None, pilot_n: int, target: float, *,
+                 min_after: int = STEIN_MIN_AFTER_PILOT) -> int:
+    """How many rounds Stein's two-stage rule plans from its pilot: the rounds that bring a 95%
+    interval's relative half-width to ``target`` at the pilot's spread, at least ``min_after`` more.
+
+    The pilot alone decides; later rounds never stop the run early. Stopping the first time an
+    interval looks narrow picks the rounds whose spread happened to be small, and those
+    intervals miss the truth far more often than 5%.
+    """
+    floor = pilot_n + min_after
+    if pilot_half_width is None or not math.isfinite(pilot_half_width) or pilot_n < 2:
+        return floor
+    spread = math.log1p(pilot_half_width) / math.log1p(target)  # half-widths in log space
+    return max(floor, math.ceil(pilot_n * spread * spread))

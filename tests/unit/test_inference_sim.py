@@ -80,3 +80,31 @@ def test_the_detectable_change_the_docs_print_is_found_that_often():
     found = sum(compare_samples(list(a[t]), list(b[t]), paired=True, family=MODES).verdict is Verdict.SLOWER
                 for t in range(trials))
     assert 0.76 <= found / trials <= 0.84, (change, found / trials)
+
+
+# -- adaptive stopping (--repeat auto) --------------------------------------------------
+
+
+def _auto_run(rng: np.random.Generator, sigma: float, truth: float, target: float = 0.03,
+              pilot: int = 3, cap: int = 25):
+    """One ``--repeat auto`` run as engine/rounds.py does it: a pilot, then Stein's planned rounds."""
+    from profkit.analysis.stats import paired_ratio, stein_rounds
+
+    ref = list(np.exp(rng.normal(0.0, sigma, cap)))
+    mode = list(np.exp(rng.normal(0.0, sigma, cap)) / truth)
+    first = paired_ratio(ref[:pilot], mode[:pilot])
+    planned = min(cap, stein_rounds(first.half_width if first else None, pilot, target))
+    return paired_ratio(ref[:planned], mode[:planned])
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.02, 0.03, 0.05])
+def test_auto_stopping_keeps_coverage_early_stops_included(sigma):
+    """The 95% speedup interval at the rounds ``--repeat auto`` stops at covers the truth >= 93%."""
+    truth, trials = 1.8, 3000
+    rng = np.random.default_rng(int(1000 * sigma))
+    runs = [_auto_run(rng, sigma, truth) for _ in range(trials)]
+    covered = np.array([e.low <= truth <= e.high for e in runs])
+    early = np.array([e.n <= 5 for e in runs])
+    assert covered.mean() >= 0.93 - _mc_allowance(0.93, trials), covered.mean()
+    if early.sum() >= 100:  # the runs that stopped at the fewest rounds Stein's rule allows
+        assert covered[early].mean() >= 0.75, covered[early].mean()

@@ -169,3 +169,28 @@ def stein_rounds(pilot_half_width: float | None, pilot_n: int, target: float, *,
         return floor
     spread = math.log1p(pilot_half_width) / math.log1p(target)  # half-widths in log space
     return max(floor, math.ceil(pilot_n * spread * spread))
+
+
+#: The 5% quantile of chi-square, by degrees of freedom (1..30).
+_CHI2_05 = (0.0039, 0.1026, 0.3518, 0.7107, 1.1455, 1.6354, 2.1673, 2.7326, 3.3251, 3.9403, 4.5748,
+            5.226, 5.8919, 6.5706, 7.2609, 7.9616, 8.6718, 9.3905, 10.117, 10.8508, 11.5913, 12.338,
+            13.0905, 13.8484, 14.6114, 15.3792, 16.1514, 16.9279, 17.7084, 18.4927)
+
+
+def chi2_05(df: int) -> float:
+    """The 5% quantile of chi-square with ``df`` degrees of freedom (Wilson-Hilferty beyond 30)."""
+    if df <= len(_CHI2_05):
+        return _CHI2_05[max(1, df) - 1]
+    c = 2.0 / (9.0 * df)
+    return float(df * (1.0 - c - 1.644854 * math.sqrt(c)) ** 3)
+
+
+def log_spread_upper(values: Sequence[float]) -> float | None:
+    """The upper end of a 95% one-sided interval on the spread (standard deviation of the log) of
+    positive ``values``; None with fewer than two."""
+    logs = [math.log(v) for v in values if v > 0 and math.isfinite(v)]
+    if len(logs) < 2:
+        return None
+    mean = sum(logs) / len(logs)
+    ss = sum((x - mean) ** 2 for x in logs)
+    return math.sqrt(ss / chi2_05(len(logs) - 1))

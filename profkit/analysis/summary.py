@@ -70,14 +70,16 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
         text = (f"{n} items of uneven size ({fmt_seconds(min(durations))} to "
                 f"{fmt_seconds(largest)}, {fmt_seconds(total)} in all) cannot be "
                 f"split evenly over {workers} workers: {sb.optimum_name()} ends after "
-                f"{fmt_seconds(sb.optimum_makespan_s)}, so the items allow "
+                f"{fmt_seconds(sb.optimum_makespan_s)}, so the items allow at most "
                 f"{sb.optimum:.2f}×, not {workers}×.")
-    text += (f" Upper bound total ÷ max(total/W, largest item): {sb.upper:.2f}×. In the pool's "
+    text += (f" Upper bound total ÷ max(total/W, largest item, W-th and (W+1)-th largest items "
+             f"together): {sb.upper:.2f}×. In the pool's "
              f"dispatch order (item order, chunksize {chunksize}) the items allow "
              f"{sb.dispatch:.2f}×.")
     if sb.optimum_exact is False:
-        text += (f" The optimum is searched exactly up to {bounds.EXACT_MAX_ITEMS} items; here "
-                 "the best schedule found stands in, within 4/3 of it.")
+        text += (f" The optimum is searched exactly up to {bounds.EXACT_MAX_ITEMS} items; here the "
+                 "search did not finish, so the proven lower bound on the makespan stands in: the "
+                 "items may allow less.")
     if sb.capped_by_cpus and sb.cpu_cap is not None:
         text += (f" The CPU seconds cap it lower: {sb.cpu_cap:.2f}× on the "
                  f"{sb.cores:g} core{'s' if sb.cores != 1 else ''} the workers can use.")
@@ -241,23 +243,25 @@ def _ideal_noise(entry: dict[str, Any]) -> str | None:
 
 
 def _mode_bounds(entry: dict[str, Any], durations: list[float], cpu_s: float, cpus: int,
-                 work: verdict.WorkClass | None, chunksize: int) -> bounds.ScheduleBounds:
-    """The bounds of one mode: GIL-bound threads get one core, the rest the CPUs they may use."""
+                 work: verdict.WorkClass | None, chunksize: int,
+                 noise: float | None = None) -> bounds.ScheduleBounds:
+    """The bounds of one mode: GIL-bound threads get one core, the rest the CPUs they may use;
+    ``noise`` (of one item's time) gives the items' cap its upper end."""
     traits = entry["traits"]
     gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
     cores = 1.0 if gil else float(cpus)
     sb = bounds.schedule_bounds(durations, entry["workers"], chunksize=chunksize, cpu_s=cpu_s,
-                                cores=cores)
+                                cores=cores, noise=noise)
     entry["bound"] = sb.best
     entry["achieved_over_bound"] = entry["speedup"] / sb.best if entry["speedup"] else None
     entry["bounds"] = {
         "optimum": sb.optimum, "optimum_exact": sb.optimum_exact, "upper": sb.upper,
         "dispatch": sb.dispatch, "chunksize": sb.chunksize, "cpu_cap": sb.cpu_cap,
         "cores": cores, "capped_by_cpus": sb.capped_by_cpus, "gil": gil,
-        "sort_gain": sb.sort_gain,
+        "sort_gain": sb.sort_gain, "items_cap": sb.items_cap,
         "bound_name": ("the GIL bound" if gil and sb.capped_by_cpus else
                        f"the CPU bound ({cpus} CPUs)" if sb.capped_by_cpus else
-                       "the optimum schedule" if sb.optimum_exact else "the best schedule found"),
+                       "the optimum schedule" if sb.optimum_exact else "the schedule bound"),
     }
     return sb
 
@@ -272,7 +276,7 @@ def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bo
         parallel=bool(traits.get("parallel", True)), reference=bool(traits.get("reference")),
         shares_gil=bool(traits.get("shares_gil")), shares_memory=bool(traits.get("shares_memory")),
         cost=verdict.mode_cost(traits), bound=sb.best if sb else entry.get("bound"),
-        capped_by_cpus=bool(sb and sb.capped_by_cpus), items_cap=sb.optimum if sb else None,
+        capped_by_cpus=bool(sb and sb.capped_by_cpus), items_cap=sb.items_cap if sb else None,
         overhead_per_task_s=entry.get("overhead_per_task_s"), startup_s=entry.get("startup_s"),
         wall_s=entry.get("wall_median_s"), sweep=sweep)
 
@@ -413,12 +417,13 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     work = verdict.WorkClass(classification["work_class"]) if classification else None
 
     cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0
+    noise = bounds.item_noise(ref_walls, durations) if ref_walls and durations else None
     mode_bounds: dict[str, bounds.ScheduleBounds] = {}
     for mode, entry in modes.items():
         if entry["traits"].get("reference") or not durations:
             continue
         chunks = (mode_meta.get(mode) or {}).get("chunksize") or 1
-        mode_bounds[mode] = _mode_bounds(entry, durations, cpu_total, cpus, work, int(chunks))
+        mode_bounds[mode] = _mode_bounds(entry, durations, cpu_total, cpus, work, int(chunks), noise)
     pooled = [m for m in modes.values() if not m["traits"].get("reference")]
     grain = None
     if pooled and durations:

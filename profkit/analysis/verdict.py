@@ -91,7 +91,7 @@ class ModeFacts:
     cost: int = 2  # machinery: 0 loop, 1 threads, 2 local processes, 3 cluster
     bound: float | None = None  # what the work allows this mode (GIL or CPU cap included)
     capped_by_cpus: bool = False
-    items_cap: float | None = None  # the optimum schedule's speedup, before CPU caps
+    items_cap: float | None = None  # the items' schedule cap before CPU caps, at the even end of their noise
     overhead_per_task_s: float | None = None
     startup_s: float | None = None
     wall_s: float | None = None

@@ -108,3 +108,75 @@ def test_auto_stopping_keeps_coverage_early_stops_included(sigma):
     assert covered.mean() >= 0.93 - _mc_allowance(0.93, trials), covered.mean()
     if early.sum() >= 100:  # the runs that stopped at the fewest rounds Stein's rule allows
         assert covered[early].mean() >= 0.75, covered[early].mean()
+
+
+# -- the schedule bound ----------------------------------------------------------------
+
+
+def test_grahams_worst_case_gives_the_optimum_not_lpt():
+    """17 items on 8 workers (Graham 1969): LPT takes 31, the optimum 24, so the items allow 8.0x."""
+    from profkit.analysis import bounds
+
+    w = 8
+    items = sorted([2 * w - 1 - k for k in range(w) for _ in (0, 1)] + [w], reverse=True)
+    assert bounds.lpt_makespan(items, w) == 31
+    assert bounds.optimal_makespan(items, w) == (24.0, True)
+    sb = bounds.schedule_bounds(items, w)
+    assert sb.optimum_exact and sb.optimum == pytest.approx(8.0)
+
+
+def test_the_bound_is_never_below_the_true_optimum():
+    """Exact or not, the optimum reported is never above the true optimal makespan (so its speedup
+    is one no schedule beats): brute force on small cases, LPT-hard cases past the search's reach."""
+    import itertools
+
+    from profkit.analysis import bounds
+
+    rng = np.random.default_rng(17)
+    for _ in range(150):
+        n, w = int(rng.integers(1, 8)), int(rng.integers(1, 4))
+        items = list(rng.choice([1.0, 2.0, 3.0, 5.0], n) * rng.uniform(0.5, 1.5, n))
+        truth = min(max(sum(d for d, k in zip(items, a, strict=True) if k == j) for j in range(w))
+                    for a in itertools.product(range(w), repeat=n))
+        value, exact = bounds.optimal_makespan(items, w)
+        assert exact and value == pytest.approx(truth)
+    w = 8
+    graham = sorted([2 * w - 1 - k for k in range(w) for _ in (0, 1)] + [w], reverse=True)
+    padded = graham + [w / 1000.0] * 4  # 21 items: past the exact search
+    value, exact = bounds.optimal_makespan(padded, w)
+    assert not exact and value <= 24.004 + 1e-9 and value >= bounds.lower_makespan(padded, w)
+
+
+def test_equal_items_with_noisy_times_get_no_split_advice():
+    """8 equal items on 8 workers, each item timed with 10% noise: "split items" in under 5% of runs."""
+    from profkit.analysis import bounds, verdict
+
+    rng = np.random.default_rng(8)
+    trials, w, rounds, split = 1000, 8, 5, 0
+    for _ in range(trials):
+        probe = list(np.exp(rng.normal(0.0, 0.10, w)))
+        maps = list(np.exp(rng.normal(0.0, 0.10, (rounds, w))).sum(axis=1))
+        sb = bounds.schedule_bounds(probe, w, noise=bounds.item_noise(maps, probe))
+        pool = verdict.ModeFacts("processes", w, speedup=6.5, ci=(6.0, 7.0), cost=2, wall_s=0.15,
+                                 items_cap=sb.items_cap, bound=sb.best)
+        seq = verdict.ModeFacts("sequential", 1, speedup=1.0, parallel=False, reference=True, cost=0,
+                                wall_s=1.0)
+        facts = verdict.Facts(work=verdict.WorkClass.CPU, modes=(seq, pool), per_task_s=0.125, n_items=w,
+                              ref_wall_s=1.0)
+        split += verdict.AdviceKind.SPLIT_ITEMS in {a.kind for a in verdict.decide(facts).advice}
+    assert split / trials <= 0.05, split / trials
+
+
+def test_uneven_items_still_get_split_advice():
+    """One item 4x the others on 8 workers: the items cap the speedup and the advice says so."""
+    from profkit.analysis import bounds
+
+    rng = np.random.default_rng(9)
+    hits = 0
+    for _ in range(200):
+        truth = np.array([4.0] + [1.0] * 7)
+        probe = list(truth * np.exp(rng.normal(0.0, 0.10, 8)))
+        maps = list((truth * np.exp(rng.normal(0.0, 0.10, (5, 8)))).sum(axis=1))
+        sb = bounds.schedule_bounds(probe, 8, noise=bounds.item_noise(maps, probe))
+        hits += sb.items_cap < 0.9 * 8
+    assert hits >= 190

@@ -218,15 +218,17 @@ class Comparison:
 def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], list[float], int | None, int]:
     """The main run's clean map repeats of ``mode`` (no sweep points, no start-up, no round the run
     set aside as spoiled): wall and CPU seconds (NaN where not measured), the mode's workers, and
-    how many repeats were set aside."""
+    how many repeats were set aside. As in the run's own summary, when fewer than two clean
+    repeats remain every repeat counts (and none is reported set aside)."""
     main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))]
     maps = main[main["phase"] == "map"].sort_values("repeat")
     maps = maps[maps["wall_s"].notna()]
     set_aside = 0
     if "spoiled" in maps:
         spoiled = maps["spoiled"].fillna(False).astype(bool)
-        set_aside = int(spoiled.sum())
-        maps = maps[~spoiled]
+        if int((~spoiled).sum()) >= 2:
+            set_aside = int(spoiled.sum())
+            maps = maps[~spoiled]
     walls = [float(v) for v in maps["wall_s"].tolist()]
     cpus = [float(v) for v in maps["cpu_s"].tolist()] if "cpu_s" in maps else [float("nan")] * len(walls)
     workers = int(main["workers"].iloc[0]) if len(main) else None

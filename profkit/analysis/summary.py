@@ -412,8 +412,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
                  if walls - queued > 0 else None)
     gil_sharing = next((m for m in modes.values() if m["traits"].get("shares_gil")
                         and m["traits"].get("parallel")), None)
-    classification = verdict.classify(cpu_ratio, gil_sharing,
-                                      queued / walls if walls > 0 else 0.0)
+    classification = verdict.classify(cpu_ratio, gil_sharing, queued / walls if walls > 0 else 0.0,
+                                      gil_enabled=bool(env.get("gil_enabled", True)))
     work = verdict.WorkClass(classification["work_class"]) if classification else None
 
     cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0
@@ -454,7 +454,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         sort_gain=max((b.sort_gain for b in mode_bounds.values()), default=0.0),
         chunk_advice=verdict.advised_chunksize(n_items, widest_workers)
         if per_task is not None and per_task < verdict.TINY_TASK_S else None,
-        chunk_trial=max(trials, key=lambda t: t.get("gain") or 0) if trials else None)
+        chunk_trial=max(trials, key=lambda t: t.get("gain") or 0) if trials else None, cpus=cpus)
     decision = verdict.decide(facts)
     for mode, cause in decision.causes.items():
         if mode in modes:

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from profkit.analysis.compare_stats import Verdict, compare_samples, detectable_change_pct
 
@@ -180,3 +182,41 @@ def test_uneven_items_still_get_split_advice():
         sb = bounds.schedule_bounds(probe, 8, noise=bounds.item_noise(maps, probe))
         hits += sb.items_cap < 0.9 * 8
     assert hits >= 190
+
+
+# -- the GIL sentence against the threads measurement ---------------------------------------
+
+_RATIO = st.floats(min_value=0.31, max_value=1.0)
+_SPEEDUP = st.floats(min_value=0.3, max_value=6.0)
+_WIDTH = st.floats(min_value=0.0, max_value=0.5)
+
+
+def _gil_claims(text: str) -> list[float]:
+    """Every X in "the GIL caps them at about X×" and "the GIL ... allows them X×"."""
+    import re
+
+    found = re.findall(r"GIL caps them at about ([0-9.]+)×", text)
+    found += re.findall(r"the GIL lets only one thread compute at a time, so the work allows them ([0-9.]+)×",
+                        text)
+    return [float(x) for x in found]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(ratio=_RATIO, speedup=_SPEEDUP, width=_WIDTH, workers=st.integers(2, 8),
+       bound=st.floats(min_value=0.8, max_value=2.5), cores=st.floats(min_value=0.5, max_value=4.0))
+def test_no_text_caps_threads_below_their_measured_interval(ratio, speedup, width, workers, bound, cores):
+    from profkit.analysis import verdict
+
+    ci = (speedup * (1 - width), speedup * (1 + width))
+    c = verdict.classify(ratio, {"workers": workers, "speedup": speedup, "speedup_ci": ci,
+                                 "cores_used": cores})
+    work = verdict.WorkClass(c["work_class"])
+    threads = verdict.ModeFacts("threads", workers, speedup=speedup, ci=ci, shares_gil=True,
+                                shares_memory=True, cost=1, bound=bound, wall_s=1.0 / speedup)
+    seq = verdict.ModeFacts("sequential", 1, speedup=1.0, parallel=False, reference=True, cost=0, wall_s=1.0)
+    facts = verdict.Facts(work=work, modes=(seq, threads), cpu_ratio=ratio, per_task_s=0.01, n_items=8,
+                          ref_wall_s=1.0)
+    decision = verdict.decide(facts)
+    text = " ".join([c["explanation"], verdict.sentence(facts, decision), *(a.text for a in decision.advice)])
+    for cap in _gil_claims(text):
+        assert ci[0] <= cap + 0.005, (cap, ci, text)  # the cap is printed to 2 decimals

@@ -12,6 +12,14 @@ The model of one map on W workers, with the schedule the pool really uses
 model meets the mode's measured median at its own worker count; ``f`` is
 the result collection the warm-up pass measured after the last task ended.
 Start-up is added for the single-map figure, growing with the worker count.
+
+Two curves come from one model: **on this machine** (the CPUs the run could
+use, and the cores other programs left it, cap the CPU term) and **on a
+machine with W cores** (one core per worker, so only the items, the
+per-chunk cost and the GIL hold it). The second assumes the measured costs
+per chunk and per map stay as they were, the cores are as fast as these,
+and no other program runs. Calibrating at the ends of the measured speedup's
+95% interval gives each curve a band.
 """
 
 from __future__ import annotations
@@ -172,17 +180,35 @@ class Point:
     limit: str
 
 
-def predict(model: PoolModel, max_workers: int = MAX_WORKERS) -> list[Point]:
-    """Predicted speedup (and a single map's, start-up included) at 1..max_workers."""
+def predict(model: PoolModel, max_workers: int = MAX_WORKERS, *, own_cores: bool = False) -> list[Point]:
+    """Predicted speedup (and a single map's, start-up included) at 1..max_workers.
+
+    ``own_cores``: on a machine with a core per worker (the GIL still holds threads of
+    work that holds it), not on this one.
+    """
     out = []
     for w in range(1, max_workers + 1):
-        wall = model.wall(w)
+        wall = model.wall(w, cores_cap=(1.0 if model.gil else float(w)) if own_cores else None)
         startup = (model.startup_s * w / model.measured_workers
                    if model.startup_s is not None else None)
         single = model.reference_s / (wall + startup) if startup is not None else None
         out.append(Point(w, model.reference_s / wall if wall > 0 else 1.0, wall, single, startup,
-                         model.limit(w)))
+                         model.limit(w) if not own_cores else _own_limit(model, w)))
     return out
+
+
+def _own_limit(model: PoolModel, workers: int) -> str:
+    t = model.terms(workers, None, 1.0 if model.gil else float(workers))
+    body = max(t["schedule"], t["dispatch"], t["cpu"])
+    if model.per_map_s > body:
+        return Limit.SERIAL
+    if t["dispatch"] >= body * 0.999 and t["dispatch"] > 0:
+        return Limit.OVERHEAD
+    if t["cpu"] >= body * 0.999:
+        return Limit.GIL if model.gil else Limit.WORKERS
+    if t["largest"] >= 0.95 * t["schedule"] and workers > 1:
+        return Limit.ITEMS
+    return Limit.WORKERS
 
 
 def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str]:

@@ -188,7 +188,7 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
                 "with_main_run": (str(mode), int(workers)) in main,
                 "bound": bounds.granularity_bound(durations, int(workers)) if durations else None,
             })
-        if len(per_count) >= 2 and ref_walls:
+        if len([w for w in per_count if w > 1]) >= 2 and ref_walls:  # one pooled count fits anything
             s, (lo, hi) = bounds.fit_amdahl_bootstrap(
                 ref_walls, {k: tuple(v) for k, v in per_count.items()})
             amdahl[mode] = {"serial_fraction": s, "ci": [lo, hi],
@@ -306,16 +306,26 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
         info = mode_meta.get(mode) or {}
         chunks = info.get("dispatch_chunksizes") or [info.get("chunksize") or 1]
         gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
-        model = prediction.calibrate(
-            durations, gil_demand if gil else demand, mode=mode, reference_s=ref_wall,
-            measured_wall_s=ref_wall / entry["speedup"] if entry.get("speedup")
-            else entry["wall_median_s"],
-            measured_workers=int(entry["workers"]),
-            collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
-            busy=load > BUSY_CORES,
-            extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
-            startup_s=entry.get("startup_s"), cpus=cpus,
-            gil=gil, chunksizes=[int(c) for c in chunks])
+        def fit(speedup: float | None, entry: dict[str, Any] = entry, mode: str = mode,
+                gil: bool = gil, chunks: list[Any] = chunks) -> prediction.PoolModel:
+            return prediction.calibrate(
+                durations, gil_demand if gil else demand, mode=mode, reference_s=ref_wall,
+                measured_wall_s=ref_wall / speedup if speedup else entry["wall_median_s"],
+                measured_workers=int(entry["workers"]),
+                collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
+                busy=load > BUSY_CORES,
+                extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
+                startup_s=entry.get("startup_s"), cpus=cpus,
+                gil=gil, chunksizes=[int(c) for c in chunks])
+
+        model = fit(entry.get("speedup"))
+        ci = entry.get("speedup_ci")
+        ends = [fit(float(ci[0])), fit(float(ci[1]))] if ci else []
+        band = {
+            "this_machine": [[p.speedup for p in prediction.predict(m)] for m in ends] or None,
+            "own_cores": [[p.speedup for p in prediction.predict(m, own_cores=True)] for m in ends] or None,
+        }
+        own = prediction.predict(model, own_cores=True)
         points = prediction.predict(model)
         flat_at, limit, text = prediction.flattening(model, points)
         measured = [{"workers": int(entry["workers"]), "speedup": entry["speedup"],
@@ -329,6 +339,9 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
             "per_chunk_s": model.per_chunk_s, "per_map_s": model.per_map_s,
             "cores": model.core_cap,
             "calibrated_at": int(entry["workers"]),
+            "measured_workers": sorted({int(m["workers"]) for m in measured}),
+            "own_cores": [p.__dict__ for p in own],
+            "band": band,
         }
     return out if out["modes"] else None
 

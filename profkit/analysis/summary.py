@@ -306,21 +306,36 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
         info = mode_meta.get(mode) or {}
         chunks = info.get("dispatch_chunksizes") or [info.get("chunksize") or 1]
         gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
-        def fit(speedup: float | None, entry: dict[str, Any] = entry, mode: str = mode,
+        measured = [{"workers": int(entry["workers"]), "speedup": entry["speedup"],
+                     "speedup_ci": entry.get("speedup_ci")}]
+        measured += [{"workers": p["workers"], "speedup": p["speedup"], "speedup_ci": p["speedup_ci"]}
+                     for p in (sweep or {}).get("points", []) if p["mode"] == mode
+                     and p["workers"] != entry["workers"] and p.get("speedup")]
+
+        def fit(speedup: float | None, at: int, entry: dict[str, Any] = entry, mode: str = mode,
                 gil: bool = gil, chunks: list[Any] = chunks) -> prediction.PoolModel:
             return prediction.calibrate(
                 durations, gil_demand if gil else demand, mode=mode, reference_s=ref_wall,
                 measured_wall_s=ref_wall / speedup if speedup else entry["wall_median_s"],
-                measured_workers=int(entry["workers"]),
+                measured_workers=at,
                 collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
                 busy=load > BUSY_CORES,
                 extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
                 startup_s=entry.get("startup_s"), cpus=cpus,
                 gil=gil, chunksizes=[int(c) for c in chunks])
 
-        model = fit(entry.get("speedup"))
-        ci = entry.get("speedup_ci")
-        ends = [fit(float(ci[0])), fit(float(ci[1]))] if ci else []
+        # calibrated at each measured worker count; the model that best meets all of them is kept
+        scored = []
+        for m in measured:
+            candidate = fit(m["speedup"], int(m["workers"]))
+            miss = sum(math.log(ref_wall / candidate.wall(int(other["workers"]))
+                                / float(other["speedup"])) ** 2
+                       for other in measured if other.get("speedup"))
+            scored.append((miss, candidate, m))
+        _, model, chosen = min(scored, key=lambda item: item[0])
+        ci = chosen.get("speedup_ci")
+        at = int(chosen["workers"])
+        ends = [fit(float(ci[0]), at), fit(float(ci[1]), at)] if ci else []
         band = {
             "this_machine": [[p.speedup for p in prediction.predict(m)] for m in ends] or None,
             "own_cores": [[p.speedup for p in prediction.predict(m, own_cores=True)] for m in ends] or None,
@@ -328,17 +343,12 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
         own = prediction.predict(model, own_cores=True)
         points = prediction.predict(model)
         flat_at, limit, text = prediction.flattening(model, points)
-        measured = [{"workers": int(entry["workers"]), "speedup": entry["speedup"],
-                     "speedup_ci": entry.get("speedup_ci")}]
-        measured += [{"workers": p["workers"], "speedup": p["speedup"], "speedup_ci": p["speedup_ci"]}
-                     for p in (sweep or {}).get("points", []) if p["mode"] == mode
-                     and p["workers"] != entry["workers"] and p.get("speedup")]
         out["modes"][mode] = {
             "points": [p.__dict__ for p in points], "measured": measured,
             "flat_at": flat_at, "limit": limit, "explanation": text,
             "per_chunk_s": model.per_chunk_s, "per_map_s": model.per_map_s,
             "cores": model.core_cap,
-            "calibrated_at": int(entry["workers"]),
+            "calibrated_at": at,
             "measured_workers": sorted({int(m["workers"]) for m in measured}),
             "own_cores": [p.__dict__ for p in own],
             "band": band,

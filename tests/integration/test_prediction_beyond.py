@@ -45,4 +45,11 @@ def test_one_cpu_run_predicts_two_cores_and_names_the_cpu(tmp_path):
     print("one CPU, predicted for 2 cores:", round(predicted, 3),
           "bare on 2 cores:", [round(b, 3) for b in bare])
     assert agrees(predicted, bare, 0.10), (predicted, bare)
-    assert "1 CPU" in text and "overhead per task" not in text, text
+    assert "overhead per task" not in text, text
+    processes = run.analysis["modes"]["processes"]
+    ci = processes.get("speedup_ci")
+    if not (ci and ci[0] > 1.0):
+        # no gain on one CPU: the CPU is named as the reason. (On a machine busy with other
+        # programs, two processes on one CPU may win a larger share of it than the sequential
+        # loop did, and measure faster: then there is no shortage to name.)
+        assert processes.get("cause") == "CPUs" and "1 CPU" in text, text

@@ -220,3 +220,25 @@ def test_no_text_caps_threads_below_their_measured_interval(ratio, speedup, widt
     text = " ".join([c["explanation"], verdict.sentence(facts, decision), *(a.text for a in decision.advice)])
     for cap in _gil_claims(text):
         assert ci[0] <= cap + 0.005, (cap, ci, text)  # the cap is printed to 2 decimals
+
+
+# -- the prediction ------------------------------------------------------------------------
+
+
+def test_a_one_cpu_calibration_predicts_a_machine_with_more_cores():
+    """8 equal CPU-bound items measured at 2 processes on 1 CPU (1.0x): on this machine the curve
+    stays at 1x; on a machine with a core per worker it follows the items (2x at 2, 8x at 8)."""
+    from profkit.analysis import prediction
+
+    items = [0.1] * 8
+    model = prediction.calibrate(items, items, mode="processes", reference_s=0.8, measured_wall_s=0.8,
+                                 measured_workers=2, collect_s=0.0, startup_s=None, cpus=1, gil=False,
+                                 chunksizes=[1] * 64, busy=False)
+    here = {p.workers: p.speedup for p in prediction.predict(model)}
+    there = {p.workers: p.speedup for p in prediction.predict(model, own_cores=True)}
+    assert here[2] == pytest.approx(1.0, rel=0.01) and here[8] == pytest.approx(1.0, rel=0.01)
+    assert there[2] == pytest.approx(2.0, rel=0.01) and there[8] == pytest.approx(8.0, rel=0.01)
+    gil = prediction.calibrate(items, items, mode="threads", reference_s=0.8, measured_wall_s=0.8,
+                               measured_workers=2, collect_s=0.0, startup_s=None, cpus=1, gil=True,
+                               chunksizes=[1] * 64, busy=False)
+    assert max(p.speedup for p in prediction.predict(gil, own_cores=True)) == pytest.approx(1.0, rel=0.01)

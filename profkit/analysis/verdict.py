@@ -300,15 +300,21 @@ def advised_chunksize(n_items: int, workers: int) -> int:
 # -- the decision ----------------------------------------------------------
 
 
-def cause_of(m: ModeFacts, work: WorkClass | None) -> Cause:
-    """Why this mode got its speedup; the same facts the recommendation uses."""
+def cause_of(m: ModeFacts, work: WorkClass | None, cpus: int | None = None) -> Cause:
+    """Why this mode got its speedup; the same facts the recommendation uses.
+
+    Fewer CPUs than workers for CPU work is tested before overhead and noise: a pool
+    that cannot spread its work says nothing about its own costs.
+    """
     outcome = m.outcome
     if outcome is Outcome.FAILED:
         return Cause.FAILED
     if m.shares_gil and m.parallel and work is WorkClass.CPU and not m.above_bound:
         return Cause.GIL
-    if m.capped_by_cpus and m.bound is not None and m.bound < GAIN_THRESHOLD \
-            and (outcome is not Outcome.FASTER or m.speedup is None or m.speedup < GAIN_THRESHOLD):
+    clear_gain = outcome is Outcome.FASTER and (m.speedup or 0) >= GAIN_THRESHOLD
+    short = (cpus is not None and cpus < m.workers and m.parallel
+             and work in (WorkClass.CPU, WorkClass.GIL_RELEASING, WorkClass.NO_GIL))
+    if not clear_gain and (short or (m.capped_by_cpus and m.bound is not None and m.bound < GAIN_THRESHOLD)):
         return Cause.CPUS  # too few CPUs for the workers: tested before any overhead
     if outcome is Outcome.SLOWER or (m.speedup or 0) < 1 / GAIN_THRESHOLD:
         return Cause.OVERHEAD
@@ -352,7 +358,8 @@ def _recommend(facts: Facts, causes: dict[str, Cause]) -> Recommendation | None:
         return Recommendation(choice.mode, choice.workers, float(choice.speedup or 0), choice.ci,
                               True, reason, single, pay)
     unclear = [m for m in pooled if m.outcome is not Outcome.SLOWER
-               and causes.get(m.label) is not Cause.GIL and (m.speedup or 0) >= 1 / GAIN_THRESHOLD]
+               and causes.get(m.label) not in (Cause.GIL, Cause.CPUS)
+               and (m.speedup or 0) >= 1 / GAIN_THRESHOLD]
     if unclear:
         best = max(unclear, key=lambda m: m.speedup or 0)
         ci = f" [{fmt_interval(best.ci)}]" if best.ci else " (no interval)"
@@ -400,8 +407,7 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
             cpus = f"{facts.cpus} CPU{'s' if facts.cpus != 1 else ''}" if facts.cpus else "too few CPUs"
             out.append(Advice(AdviceKind.KEEP_LOOP, (
                 f"Do not parallelise this on this machine: the run had {cpus} for "
-                f"{max(m.workers for m in short)} workers, so the CPU work cannot spread "
-                f"(the CPUs allow {fmt_speedup(min(m.bound or 1.0 for m in short))}). "
+                f"{max(m.workers for m in short)} workers, so the CPU work cannot spread. "
                 "On a machine with more CPUs a pool may pay.")))
         elif pooled and losing and len(losing) == len(pooled) and facts.per_task_s is not None:
             worst = max(losing, key=lambda m: m.overhead_per_task_s or 0)
@@ -460,7 +466,7 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
 
 def decide(facts: Facts) -> Verdict:
     """The whole verdict from one set of facts."""
-    causes = {m.label: cause_of(m, facts.work) for m in facts.modes if not m.reference}
+    causes = {m.label: cause_of(m, facts.work, facts.cpus) for m in facts.modes if not m.reference}
     rec = _recommend(facts, causes)
     return Verdict(facts.work, causes, rec, tuple(_advise(facts, causes, rec)))
 
@@ -483,10 +489,10 @@ def sentence(facts: Facts, verdict: Verdict) -> str:
                     "compute at a time")
             if m.bound is not None:
                 text += f", so the work allows them {fmt_speedup(m.bound)}"
-        elif cause is Cause.CPUS and m.outcome is not Outcome.FASTER:
-            text = (f"{m.mode}: {fmt_speedup(s)} {where}{ci}; the CPUs "
-                    f"{'the run had ' + str(facts.cpus) + ' of ' if facts.cpus else ''}allow "
-                    f"{fmt_speedup(m.bound)}")
+        elif cause is Cause.CPUS:
+            had = (f"the run had {facts.cpus} CPU{'s' if facts.cpus != 1 else ''} for {m.workers} workers"
+                   if facts.cpus else "the run had too few CPUs for its workers")
+            text = f"{m.mode}: {fmt_speedup(s)} {where}{ci}; {had}"
         elif m.outcome is Outcome.FASTER and s >= GAIN_THRESHOLD:
             text = f"{m.mode}: {fmt_speedup(s)} faster than {facts.reference} {where}{ci}"
             if m.bound is not None and m.above_bound:

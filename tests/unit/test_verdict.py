@@ -202,6 +202,14 @@ def test_one_cpu_is_named_before_overhead():
     text = " ".join(a.text for a in v.advice)
     assert "1 CPU" in text and "overhead" not in text
     assert "overhead" not in verdict.sentence(f, v)
+    # the same on a busy machine, where the interval includes a gain: the CPU, not noise or overhead
+    busy = processes(1.16, (0.83, 1.61), bound=1.5, overhead_per_task_s=0.008)
+    f = facts(WorkClass.CPU, busy, per_task_s=0.01, cpus=1)
+    v = verdict.decide(f)
+    assert v.causes["processes"] is Cause.CPUS and v.recommendation.mode == "sequential"
+    assert AdviceKind.SETTLE not in kinds(v)
+    text = " ".join([verdict.sentence(f, v), *(a.text for a in v.advice)])
+    assert "1 CPU for 2 workers" in text and "overhead" not in text
 
 
 def test_slowdowns_read_as_slower_never_zero():

@@ -64,6 +64,8 @@ class PoolModel:
     gil: bool  # workers share one GIL and the work holds it while computing
     chunksizes: tuple[int, ...]  # chunksize at W = 1..MAX_WORKERS
     cores: float = 0.0  # cores the pool got during the run (other programs may take some)
+    #: the share of one core GIL-bound threads compute on while two or more contend for the GIL
+    gil_core: float = 1.0
     #: chunksize -> the chunks' durations as an array (computed once per chunksize)
     _chunks: dict[int, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     #: (workers, o, cores_cap) -> terms: wall() and limit() ask for the same ones
@@ -95,7 +97,10 @@ class PoolModel:
                        cores_cap: float | None) -> dict[str, float]:
         o = self.per_chunk_s if o is None else o
         chunks = self.chunk_times(self.chunksize(workers))
-        cores = min(float(workers), self.core_cap if cores_cap is None else cores_cap)
+        cap = self.core_cap if cores_cap is None else cores_cap
+        if self.gil and workers > 1:
+            cap = min(cap, self.gil_core)  # handing the GIL back and forth costs the contenders
+        cores = min(float(workers), cap)
         return {"schedule": list_schedule_makespan(chunks + o, workers),
                 "dispatch": len(chunks) * o, "cpu": self.cpu / max(1e-9, cores),
                 "largest": float(chunks.max()) + o if len(chunks) else 0.0}
@@ -148,6 +153,13 @@ def calibrate(durations: Sequence[float], demand: Sequence[float], *, mode: str,
         return replace(model, per_chunk_s=_solve(lambda o: model.wall(w0, o), measured_wall_s,
                                                  0.0, model.per_chunk_s))
     top = min(float(w0), model.core_cap)
+    if gil and w0 > 1 and model.wall(w0) < measured_wall_s:
+        # threads that hold the GIL lose what they lose to the GIL, not to the parent's dispatch:
+        # a lone thread has no one to hand it to
+        if replace(model, gil_core=MIN_CORES).wall(w0) >= measured_wall_s:
+            share = _solve(lambda c: -replace(model, gil_core=c).wall(w0), -measured_wall_s, MIN_CORES, 1.0)
+            return replace(model, gil_core=share)
+        model = replace(model, gil_core=MIN_CORES)
     if busy and not gil and top > MIN_CORES:
         if model.wall(w0, cores_cap=MIN_CORES) >= measured_wall_s:
             cores = _solve(lambda c: -model.wall(w0, cores_cap=c), -measured_wall_s, MIN_CORES, top)

@@ -242,3 +242,17 @@ def test_a_one_cpu_calibration_predicts_a_machine_with_more_cores():
                                measured_workers=2, collect_s=0.0, startup_s=None, cpus=1, gil=True,
                                chunksizes=[1] * 64, busy=False)
     assert max(p.speedup for p in prediction.predict(gil, own_cores=True)) == pytest.approx(1.0, rel=0.01)
+
+
+def test_gil_contention_is_not_read_as_dispatch():
+    """Threads on pure Python measured at 0.8x on 2 workers (GIL hand-offs): the loss goes to the
+    GIL, so one thread is still predicted at 1x and no per-chunk cost is invented."""
+    from profkit.analysis import prediction
+
+    items = [0.1] * 6
+    model = prediction.calibrate(items, items, mode="threads", reference_s=0.6, measured_wall_s=0.75,
+                                 measured_workers=2, collect_s=0.0, startup_s=None, cpus=2, gil=True,
+                                 chunksizes=[1] * 64, busy=False)
+    points = {p.workers: p.speedup for p in prediction.predict(model)}
+    assert model.per_chunk_s == pytest.approx(0.0, abs=1e-6)
+    assert points[1] == pytest.approx(1.0, rel=0.01) and points[2] == pytest.approx(0.8, rel=0.01)

@@ -139,8 +139,8 @@ def format_p(value: float | None, missing: str = "-") -> str:
 
 
 def format_level(level: float) -> str:
-    """0.99 -> '99%'."""
-    return f"{100.0 * level:g}%"
+    """0.99 -> '99%', 1 - 0.01 / 3 -> '99.67%'."""
+    return f"{100.0 * level:.4g}%"
 
 
 def fmt_bytes_scaled(value: Any) -> str:

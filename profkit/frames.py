@@ -132,6 +132,11 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "measured_speedup": ("float64", "the speedup measured at that worker count in this run, "
                              "NaN where none was"),
         "cpus": ("int64", "CPUs this process may use"),
+        "low_speedup": ("float64", "the prediction on this machine, calibrated at the low end of "
+                        "the measured speedup's 95% interval (NaN without one)"),
+        "high_speedup": ("float64", "the same at the high end"),
+        "own_cores_speedup": ("float64", "the prediction on a machine with a core per worker (same "
+                              "costs per chunk and per map, cores as fast, no other programs)"),
     },
 }
 
@@ -212,14 +217,19 @@ def prediction_frame(analysis: dict[str, Any]) -> pd.DataFrame:
     for mode, entry in (pred.get("modes") or {}).items():
         measured = {int(m["workers"]): m["speedup"] for m in entry.get("measured") or []
                     if m.get("speedup") is not None}
-        for p in entry["points"]:
+        band = (entry.get("band") or {}).get("this_machine") or [[], []]
+        own = {int(p["workers"]): p["speedup"] for p in entry.get("own_cores") or []}
+        for k, p in enumerate(entry["points"]):
             single = p.get("single_map_speedup")
             rows.append({"mode": mode, "workers": p["workers"], "predicted_speedup": p["speedup"],
                          "predicted_wall_s": p["wall_s"],
                          "single_map_speedup": float("nan") if single is None else single,
                          "limit": p["limit"],
                          "measured_speedup": measured.get(int(p["workers"]), float("nan")),
-                         "cpus": int(pred.get("cpus") or 1)})
+                         "cpus": int(pred.get("cpus") or 1),
+                         "low_speedup": min(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
+                         "high_speedup": max(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
+                         "own_cores_speedup": own.get(int(p["workers"]), float("nan"))})
     return _frame("prediction", rows)
 
 

@@ -17,7 +17,7 @@ stores under ``analysis`` and what every renderer reads. Its shape::
           "cpu_median_s": float | None,
           "cores_used": float | None,   # median CPU seconds / wall seconds: parallelism reached
           "startup_s": float | None,
-          "speedup": float | None, "speedup_ci": [lo, hi] | None,   # vs reference, bootstrap 95%
+          "speedup": float | None, "speedup_ci": [lo, hi] | None,   # vs reference, 95% t interval
           "efficiency": float | None,   # speedup / workers
           "bound": float | None,        # what the work allows: optimum schedule, CPU or GIL cap
           "bounds": {"optimum", "optimum_exact", "upper", "dispatch", "chunksize", "cpu_cap",

@@ -4,7 +4,9 @@ Three schedule figures, each named for what it is:
 
 - the **optimum**: the shortest makespan any assignment of the items to W
   workers can reach. Exact (branch and bound) up to :data:`EXACT_MAX_ITEMS`
-  items; above that, LPT (longest first), which is within 4/3 of it.
+  items; when the search cannot finish, a proven lower bound on it
+  (:func:`lower_makespan`), so the speedup it gives is still one no schedule
+  beats.
 - the **upper bound**: ``total / max(total / W, largest)``. No schedule beats
   it, but it may not be reachable.
 - the **dispatch order**: greedy in item order, in chunks of ``chunksize``,
@@ -23,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Up to this many items the optimum is exact; above it LPT stands in.
+#: Up to this many items the optimum is searched; above it the lower bound stands in.
 EXACT_MAX_ITEMS = 20
-#: Branch-and-bound nodes before giving up on exactness (LPT is used then).
+#: Branch-and-bound nodes before giving up on exactness (the lower bound stands in then).
 EXACT_MAX_NODES = 100_000
 #: LPT's worst case against the optimum (Graham, 1969): at most 4/3 - 1/(3W).
 LPT_RATIO = 4.0 / 3.0
@@ -79,30 +81,53 @@ def lpt_makespan(durations: Sequence[float], workers: int) -> float:
 
 
 def lower_makespan(durations: Sequence[float], workers: int) -> float:
-    """No schedule finishes before max(total / W, largest item)."""
-    if not durations:
+    """No schedule finishes before max(total / W, the largest item, the W-th and (W+1)-th largest together).
+
+    With more items than workers, two of the W + 1 largest share a worker.
+    """
+    if len(durations) == 0:
         return 0.0
-    return max(float(sum(durations)) / max(1, workers), float(max(durations)))
+    w = max(1, workers)
+    items = sorted((float(d) for d in durations), reverse=True)
+    low = max(sum(items) / w, items[0])
+    if len(items) > w:
+        low = max(low, items[w - 1] + items[w])
+    return low
 
 
 def optimal_makespan(durations: Sequence[float], workers: int) -> tuple[float, bool]:
-    """The optimal makespan and whether it is exact (branch and bound) or LPT's (not proven)."""
+    """The optimal makespan, exact (True) by branch and bound; or, when the search cannot
+    finish, a proven lower bound on it (False), never a schedule's makespan: no schedule
+    beats the value returned.
+
+    The search places the items longest first, never on two workers of equal load,
+    never where it would reach the best makespan found so far, and gives up a branch
+    when the room left on the workers (counting only gaps the smallest remaining item
+    fits in) cannot hold the remaining work.
+    """
     items = sorted((float(d) for d in durations), reverse=True)
+    if not items:
+        return 0.0, True
     best = lpt_makespan(items, workers)
     low = lower_makespan(items, workers)
-    if best <= low * (1 + 1e-12) or workers <= 1:
+    eps = 1e-9 * best
+    if best <= low + eps or workers <= 1:
         return best, True
     if len(items) > EXACT_MAX_ITEMS:
-        return best, False
+        return low, False
     w = min(workers, len(items))
     loads = [0.0] * w
     suffix = [0.0] * (len(items) + 1)
     for i in range(len(items) - 1, -1, -1):
         suffix[i] = suffix[i + 1] + items[i]
+    smallest = items[-1]
     nodes = 0
-    eps = 1e-12
+
+    def room(limit: float) -> float:
+        return sum(gap for load in loads if (gap := limit - load) >= smallest)
 
     def search(i: int) -> bool:
+        """False when the node budget ran out; ``best`` improves as schedules are found."""
         nonlocal best, nodes
         nodes += 1
         if nodes > EXACT_MAX_NODES:
@@ -110,11 +135,10 @@ def optimal_makespan(durations: Sequence[float], workers: int) -> tuple[float, b
         if i == len(items):
             best = max(loads)
             return True
-        # remaining work must fit under the best makespan
-        if (sum(loads) + suffix[i]) / w >= best - eps:
-            return True
+        if room(best - eps) < suffix[i]:
+            return True  # the rest cannot fit under the best makespan: nothing better below
         tried: set[float] = set()
-        for k in range(w):
+        for k in sorted(range(w), key=loads.__getitem__):
             if loads[k] in tried or loads[k] + items[i] >= best - eps:
                 continue
             tried.add(loads[k])
@@ -123,12 +147,13 @@ def optimal_makespan(durations: Sequence[float], workers: int) -> tuple[float, b
             loads[k] -= items[i]
             if not ok:
                 return False
-            if best <= low * (1 + 1e-12):
+            if best <= low + eps:
                 return True
         return True
 
-    exact = search(0)
-    return best, exact
+    if search(0):
+        return best, True
+    return low, False
 
 
 def speedup(total: float, makespan: float) -> float:
@@ -164,6 +189,13 @@ class ScheduleBounds:
     sorted_makespan_s: float  # the same pool, items submitted longest first
     cpu_cap: float | None  # the CPUs' (or the GIL's) cap, None if not applied
     cores: float | None
+    #: the optimum at the even end of the items' noise (:func:`even_end_optimum`); None: no noise given
+    optimum_high: float | None = None
+
+    @property
+    def items_cap(self) -> float:
+        """What the item sizes allow, at the end of their noise most favourable to parallelism."""
+        return max(self.optimum, self.optimum_high) if self.optimum_high is not None else self.optimum
 
     @property
     def best(self) -> float:
@@ -181,15 +213,55 @@ class ScheduleBounds:
 
     def optimum_name(self) -> str:
         return ("the optimal schedule" if self.optimum_exact else
-                "the best schedule found (longest-first or better), within 4/3 of the optimal one")
+                "a proven lower bound on the optimal schedule (the search did not finish)")
+
+
+def item_noise(map_walls: Sequence[float], durations: Sequence[float]) -> float | None:
+    """How much one item's measured time may be off (relative), from the whole map's timings.
+
+    Independent noise of e per item moves a map of items d by e * sqrt(sum d^2) / sum d; the
+    maps' spread is taken at the upper end of its 95% interval, so a few quiet rounds do not
+    make the items look more precise than they are.
+    """
+    from profkit.analysis.stats import log_spread_upper
+
+    spread = log_spread_upper(map_walls)
+    items = [float(d) for d in durations if d > 0]
+    if spread is None or not items:
+        return None
+    return spread * sum(items) / math.sqrt(sum(d * d for d in items))
+
+
+def even_end(durations: Sequence[float], noise: float) -> list[float]:
+    """The items as even as their noise allows: each log time shrunk towards the mean log time by
+    the share of the items' spread that ``noise`` explains (all of it: equal items), total kept."""
+    items = [float(d) for d in durations]
+    if len(items) < 2 or min(items) <= 0:
+        return items
+    logs = [math.log(d) for d in items]
+    mean = sum(logs) / len(logs)
+    var = sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)
+    keep = max(0.0, 1.0 - noise * noise / var) if var > 0 else 0.0
+    shrunk = [math.exp(mean + keep * (x - mean)) for x in logs]
+    scale = sum(items) / sum(shrunk)
+    return [d * scale for d in shrunk]
+
+
+def even_end_optimum(durations: Sequence[float], workers: int, noise: float) -> float:
+    """The optimum's speedup at the even end of the items' noise: the upper end of the items' cap."""
+    items = even_end(durations, noise)
+    return speedup(float(sum(items)), optimal_makespan(items, workers)[0])
 
 
 def schedule_bounds(durations: Sequence[float], workers: int, *, chunksize: int = 1,
-                    cpu_s: float | None = None, cores: float | None = None) -> ScheduleBounds:
+                    cpu_s: float | None = None, cores: float | None = None,
+                    noise: float | None = None) -> ScheduleBounds:
     """All the bounds of ``durations`` (in item order) on ``workers``.
 
     ``cpu_s`` and ``cores`` apply the CPU cap: the CPU seconds of the items on
     that many cores (the CPUs the process may use, or 1 for GIL-bound threads).
+    ``noise``: how far one item's time may be off (:func:`item_noise`), which
+    gives the items' cap an upper end (:attr:`ScheduleBounds.items_cap`).
     """
     total = float(sum(durations))
     opt, exact = optimal_makespan(durations, workers)
@@ -204,7 +276,8 @@ def schedule_bounds(durations: Sequence[float], workers: int, *, chunksize: int 
         upper=speedup(total, lower_makespan(durations, workers)),
         dispatch_makespan_s=disp, dispatch=speedup(total, disp),
         sorted_makespan_s=dispatch_makespan(sorted(durations, reverse=True), workers, chunksize),
-        cpu_cap=cap if cap is None or math.isfinite(cap) else None, cores=cores)
+        cpu_cap=cap if cap is None or math.isfinite(cap) else None, cores=cores,
+        optimum_high=even_end_optimum(durations, workers, noise) if noise and len(durations) > 1 else None)
 
 
 def amdahl_speedup(workers: np.ndarray | Sequence[float], serial_fraction: float) -> np.ndarray:

@@ -36,6 +36,7 @@ from profkit.analysis.compare_stats import (
     SampleComparison,
     Verdict,
     _u_counts,
+    bonferroni,
     choose_measure,
     compare_samples,
     exact_p_value,
@@ -95,10 +96,18 @@ class ModeChange:
     wall_change_pct: float | None = None
     wall_per_cpu_a: float | None = None
     wall_per_cpu_b: float | None = None
+    family: int = 1
+    set_aside_a: int = 0
+    set_aside_b: int = 0
 
     @property
     def called(self) -> bool:
         return self.verdict in (SLOWER, FASTER)
+
+    @property
+    def mode_level(self) -> float:
+        """The level of this mode's interval, so that ``level`` holds over the ``family`` of modes."""
+        return bonferroni(self.level, self.family)
 
 
 @dataclass
@@ -179,6 +188,16 @@ class Comparison:
     only_b: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def family(self) -> int:
+        """How many modes were judged together."""
+        return max((m.family for m in self.modes), default=1)
+
+    @property
+    def mode_level(self) -> float:
+        """The level of each mode's interval, so that ``level`` holds over all modes together."""
+        return bonferroni(self.level, self.family)
+
     def slower_than(self, pct: float) -> list[ModeChange]:
         """Modes called slower whose slowdown exceeds ``pct`` percent: what fails ``--fail-above``."""
         return [m for m in self.modes if m.verdict == SLOWER and m.change_pct is not None
@@ -196,16 +215,24 @@ class Comparison:
         return asdict(self)
 
 
-def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], list[float], int | None]:
-    """The main run's map repeats of ``mode`` (no sweep points, no start-up): wall and CPU
-    seconds (NaN where not measured), and the mode's workers."""
+def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], list[float], int | None, int]:
+    """The main run's clean map repeats of ``mode`` (no sweep points, no start-up, no round the run
+    set aside as spoiled): wall and CPU seconds (NaN where not measured), the mode's workers, and
+    how many repeats were set aside. As in the run's own summary, when fewer than two clean
+    repeats remain every repeat counts (and none is reported set aside)."""
     main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))]
     maps = main[main["phase"] == "map"].sort_values("repeat")
     maps = maps[maps["wall_s"].notna()]
+    set_aside = 0
+    if "spoiled" in maps:
+        spoiled = maps["spoiled"].fillna(False).astype(bool)
+        if int((~spoiled).sum()) >= 2:
+            set_aside = int(spoiled.sum())
+            maps = maps[~spoiled]
     walls = [float(v) for v in maps["wall_s"].tolist()]
     cpus = [float(v) for v in maps["cpu_s"].tolist()] if "cpu_s" in maps else [float("nan")] * len(walls)
     workers = int(main["workers"].iloc[0]) if len(main) else None
-    return walls, cpus, workers
+    return walls, cpus, workers, set_aside
 
 
 def _modes_in(timings: pd.DataFrame) -> list[str]:
@@ -222,7 +249,7 @@ def mode_change(mode: str, result: SampleComparison, *, workers_a: int | None = 
         change_pct=result.change_pct, ratio_ci=list(result.ci) if result.ci else None,
         level=result.level, min_effect_pct=result.min_effect_pct, paired=result.paired,
         p_value=result.mann_whitney_p, p_min=result.mann_whitney_min_p,
-        verdict=result.verdict.value, reason=result.reason.value,
+        verdict=result.verdict.value, reason=result.reason.value, family=result.family,
     )
 
 
@@ -230,16 +257,19 @@ def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], 
                  cpus_a: Sequence[float] | None = None, cpus_b: Sequence[float] | None = None,
                  workers_a: int | None = None, workers_b: int | None = None, paired: bool = False,
                  level: float = DEFAULT_LEVEL, min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
-                 measure: Measure | None = None) -> ModeChange:
+                 measure: Measure | None = None, family: int = 1) -> ModeChange:
     """The rule applied to one mode's repeats: medians, B / A, its interval and the verdict.
 
     With CPU times given, ``measure`` None picks wall or CPU time with
-    :func:`~profkit.analysis.compare_stats.choose_measure`.
+    :func:`~profkit.analysis.compare_stats.choose_measure`. ``family``: how many
+    modes are judged together (the level holds for all of them at once).
     """
     q_a = wall_per_cpu(walls_a, cpus_a) if cpus_a is not None else None
     q_b = wall_per_cpu(walls_b, cpus_b) if cpus_b is not None else None
-    wall = compare_samples(walls_a, walls_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
-    cpu = (compare_samples(cpus_a, cpus_b, paired=paired, level=level, min_effect_pct=min_effect_pct)
+    wall = compare_samples(walls_a, walls_b, paired=paired, level=level, min_effect_pct=min_effect_pct,
+                           family=family)
+    cpu = (compare_samples(cpus_a, cpus_b, paired=paired, level=level, min_effect_pct=min_effect_pct,
+                           family=family)
            if cpus_a is not None and cpus_b is not None else None)
     if measure is None:
         spreads = [wait_spread_pct(w, c) for w, c in ((walls_a, cpus_a), (walls_b, cpus_b)) if c is not None]
@@ -284,20 +314,23 @@ def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: 
     """One :class:`ModeChange` per mode present in both runs, in run A's order.
 
     ``paired``: A and B ran in the same interleaved rounds (``profkit ab``), so
-    each round gives one B / A ratio.
+    each round gives one B / A ratio. The modes form one family: the chance
+    that noise calls any of them is at most ``1 - level``.
     """
     modes_b = set(_modes_in(timings_b))
+    common = [mode for mode in _modes_in(timings_a) if mode in modes_b]
     out = []
-    for mode in _modes_in(timings_a):
-        if mode not in modes_b:
-            continue
-        walls_a, cpus_a, workers_a = _walls(timings_a, mode)
-        walls_b, cpus_b, workers_b = _walls(timings_b, mode)
+    for mode in common:
+        walls_a, cpus_a, workers_a, aside_a = _walls(timings_a, mode)
+        walls_b, cpus_b, workers_b, aside_b = _walls(timings_b, mode)
         if paired:
             walls_a, walls_b, cpus_a, cpus_b = _paired_walls(timings_a, timings_b, mode)
-        out.append(compare_mode(mode, walls_a, walls_b, cpus_a=cpus_a, cpus_b=cpus_b, workers_a=workers_a,
-                                workers_b=workers_b, level=level, min_effect_pct=min_effect_pct,
-                                measure=measure, paired=paired))
+        change = compare_mode(mode, walls_a, walls_b, cpus_a=cpus_a, cpus_b=cpus_b, workers_a=workers_a,
+                              workers_b=workers_b, level=level, min_effect_pct=min_effect_pct,
+                              measure=measure, paired=paired, family=len(common))
+        if not paired:
+            change.set_aside_a, change.set_aside_b = aside_a, aside_b
+        out.append(change)
     return out
 
 
@@ -411,9 +444,12 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
             out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats: the rule needs at least "
                        f"{MIN_SAMPLES} on each side, so no change is called: profile with --repeat 3 or more")
         elif m.verdict != MISSING and min(m.repeats_a, m.repeats_b) <= 3:
-            out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats: the interval spans about every "
-                       "B/A ratio, so a change is called only when every B repeat is beyond every A repeat; "
-                       "profile with --repeat 5 or more for a finer test")
+            out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats: the t interval has few degrees of "
+                       "freedom, so only a large change is called; profile with --repeat 5 or more for a "
+                       "finer test")
+        if m.set_aside_a or m.set_aside_b:
+            out.append(f"{m.mode}: {m.set_aside_a} repeat(s) of A and {m.set_aside_b} of B were set aside "
+                       "because other programs were busy during them; they are not compared")
     return out
 
 

@@ -1,4 +1,4 @@
-"""The statistics behind ``profkit compare``: one decision rule for two samples of timings.
+"""The statistics behind ``profkit compare`` and ``profkit ab``: one decision rule for two samples of timings.
 
 :func:`compare_samples` is a pure function of two samples of per-round (or
 per-repeat) wall times, A the baseline and B the candidate. It is what
@@ -7,25 +7,31 @@ applies to its paired rounds (``paired=True``).
 
 The rule (the README and ``compare.html`` print it):
 
-* the estimate is the ratio of medians median(B) / median(A), or with paired
-  rounds the median of the per-round ratios B_i / A_i;
-* its interval is a percentile bootstrap interval, 99% by default, with a
-  fixed seed so a saved pair of runs always gives the same answer;
+* the estimate is the geometric mean of the per-round ratios B_i / A_i
+  (paired), or the ratio of the geometric means of B and A (two runs);
+* its interval is a Student t interval on the log times: one-sample on the
+  per-round log ratios (the test the rounds' stopping already uses), or
+  Welch's two-sample interval with its degrees of freedom rounded down;
+* the level holds for the whole family of modes compared together: each of
+  ``family`` modes gets a 1 - (1 - level) / family interval (Bonferroni), so
+  the chance that noise alone calls any mode is at most 1 - level;
 * a change is **called** (slower or faster) only when the interval excludes 1
   **and** the point change is at least ``min_effect_pct`` (5% by default);
 * with fewer than two values on a side nothing is called.
 
-At 3 vs 3 the bootstrap's 0.5% and 99.5% points are the extreme pairwise
-ratios, min(B) / max(A) and max(B) / min(A), so the interval excludes 1 only
-when every B repeat is slower (or faster) than every A repeat. With no change
-that happens 1 time in 20 per direction; the minimum effect, and a gate's
-``--fail-above``, are what keep noise from being called. ``scripts/bench_gate.py``
-measures the resulting error rates on real runs.
+The t interval is exact for lognormal noise at any n, 2 included, where a
+percentile bootstrap of a median is only [min, max] of the ratios (a sign
+test). :func:`detectable_change_pct` gives the smallest change the rule finds
+with a given power at a given noise and round count.
+
+Two separate runs also differ by a run-to-run offset (the machine, the
+process layout) that one run of each side cannot measure. The interval does
+not include it; the minimum effect is the allowance for it, and the text says
+so. Interleaved ``ab`` rounds cancel it.
 
 Mann-Whitney U stays as supporting information, reported only where the
 sample sizes let its smallest two-sided p reach the level (5 vs 5 and up at
-99%); it never decides. Rank tests give many false positives on shared
-machines (Laaber, Scheuner & Leitner), and at 3 vs 3 their p cannot go below 0.1.
+99%); it never decides.
 """
 
 from __future__ import annotations
@@ -35,15 +41,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import numpy as np
+from profkit.analysis.stats import t_quantile
 
 DEFAULT_LEVEL = 0.99
 DEFAULT_MIN_EFFECT_PCT = 5.0
-RESAMPLES = 10_000
-SEED = 0
 #: Fewer values than this on either side: nothing is called.
 MIN_SAMPLES = 2
 #: Exact Mann-Whitney p-values while n_a * n_b stays below this.
@@ -176,40 +178,6 @@ def smallest_p_value(m: int, n: int) -> float:
     return min(1.0, 2.0 / math.comb(m + n, m))
 
 
-# -- the bootstrap ------------------------------------------------------------
-
-
-def _percentiles(ratios: np.ndarray, level: float) -> tuple[float, float]:
-    import numpy as np
-
-    tail = (1.0 - level) / 2.0 * 100.0
-    lo, hi = np.percentile(ratios, [tail, 100.0 - tail])
-    return float(lo), float(hi)
-
-
-def bootstrap_ratio_of_medians(b: Sequence[float], a: Sequence[float], *, level: float = DEFAULT_LEVEL,
-                               resamples: int = RESAMPLES, seed: int = SEED) -> tuple[float, float]:
-    """Percentile bootstrap interval of median(b) / median(a), each sample resampled on its own."""
-    import numpy as np
-
-    xb = np.asarray(b, dtype=float)
-    xa = np.asarray(a, dtype=float)
-    rng = np.random.default_rng(seed)
-    mb = np.median(rng.choice(xb, size=(resamples, xb.size), replace=True), axis=1)
-    ma = np.median(rng.choice(xa, size=(resamples, xa.size), replace=True), axis=1)
-    return _percentiles(mb / ma, level)
-
-
-def bootstrap_median_ratio(ratios: Sequence[float], *, level: float = DEFAULT_LEVEL,
-                           resamples: int = RESAMPLES, seed: int = SEED) -> tuple[float, float]:
-    """Percentile bootstrap interval of the median of paired per-round ratios B_i / A_i."""
-    import numpy as np
-
-    xr = np.asarray(ratios, dtype=float)
-    rng = np.random.default_rng(seed)
-    return _percentiles(np.median(rng.choice(xr, size=(resamples, xr.size), replace=True), axis=1), level)
-
-
 # -- the decision ---------------------------------------------------------------
 
 
@@ -219,6 +187,8 @@ class SampleComparison:
 
     ``ratio`` above 1 means B is slower. ``mann_whitney_p`` is None when the
     samples are paired, or too small for the test to reach ``1 - level``.
+    ``level`` holds for the ``family`` of modes compared together; ``ci`` is
+    at :attr:`mode_level`.
     """
 
     n_a: int
@@ -235,6 +205,12 @@ class SampleComparison:
     reason: Reason
     mann_whitney_p: float | None
     mann_whitney_min_p: float | None
+    family: int = 1
+
+    @property
+    def mode_level(self) -> float:
+        """The level of this mode's interval: 1 - (1 - level) / family (Bonferroni)."""
+        return bonferroni(self.level, self.family)
 
     @property
     def called(self) -> bool:
@@ -245,14 +221,53 @@ def _clean(values: Sequence[float]) -> list[float]:
     return [float(v) for v in values if v == v and v is not None]
 
 
+def bonferroni(level: float, family: int) -> float:
+    """Each of ``family`` intervals at this level keeps the family's level at ``level``."""
+    return 1.0 - (1.0 - level) / max(1, family)
+
+
+def _mean_sd(logs: Sequence[float]) -> tuple[float, float]:
+    n = len(logs)
+    mean = sum(logs) / n
+    return mean, (math.sqrt(sum((x - mean) ** 2 for x in logs) / (n - 1)) if n > 1 else 0.0)
+
+
+def log_interval(a: Sequence[float], b: Sequence[float], *, paired: bool,
+                 level: float) -> tuple[float, float, float]:
+    """Log of B / A, and its t interval at ``level``: (estimate, low, high) on the log scale.
+
+    Paired: a one-sample interval on the per-round log ratios. Unpaired: Welch's
+    interval on the difference of mean log times, its degrees of freedom rounded down.
+    """
+    if paired:
+        mean, sd = _mean_sd([math.log(y / x) for x, y in zip(a, b, strict=True)])
+        se, df = sd / math.sqrt(len(a)), len(a) - 1
+    else:
+        mean_a, sd_a = _mean_sd([math.log(x) for x in a])
+        mean_b, sd_b = _mean_sd([math.log(y) for y in b])
+        mean = mean_b - mean_a
+        va, vb = sd_a**2 / len(a), sd_b**2 / len(b)
+        se = math.sqrt(va + vb)
+        welch = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb > 0 else 1.0
+        df = max(1, min(len(a) + len(b) - 2, int(math.floor(welch))))
+    half = t_quantile(level, df) * se
+    return mean, mean - half, mean + half
+
+
 def compare_samples(a: Sequence[float], b: Sequence[float], *, paired: bool = False,
                     level: float = DEFAULT_LEVEL, min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
-                    resamples: int = RESAMPLES, seed: int = SEED) -> SampleComparison:
-    """Apply the rule to timings ``a`` (baseline) and ``b``; ``paired`` pairs them round by round."""
+                    family: int = 1) -> SampleComparison:
+    """Apply the rule to timings ``a`` (baseline) and ``b``; ``paired`` pairs them round by round.
+
+    ``family``: how many modes are judged together; the chance that noise calls
+    any of them stays at most ``1 - level``.
+    """
     import numpy as np
 
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be between 0 and 1, got {level}")
+    if family < 1:
+        raise ValueError(f"family must be at least 1, got {family}")
     if paired:
         if len(a) != len(b):
             raise ValueError(f"paired samples need equal lengths, got {len(a)} and {len(b)}")
@@ -268,23 +283,20 @@ def compare_samples(a: Sequence[float], b: Sequence[float], *, paired: bool = Fa
         return SampleComparison(
             n_a=len(xa), n_b=len(xb), paired=paired, level=level, min_effect_pct=min_effect_pct,
             median_a=median_a, median_b=median_b, ratio=ratio, change_pct=change, ci=ci, verdict=verdict,
-            reason=reason, mann_whitney_p=p, mann_whitney_min_p=p_min)
+            reason=reason, mann_whitney_p=p, mann_whitney_min_p=p_min, family=family)
 
-    if not xa or not xb or not median_a or median_a <= 0 or min(xa) <= 0:
+    if not xa or not xb or min(xa) <= 0 or min(xb) <= 0:
         return result(None, None, None, Verdict.MISSING, Reason.MISSING)
-    if paired:
-        ratios = [y / x for x, y in pairs]
-        ratio = float(np.median(ratios))
-    else:
-        ratio = (median_b or 0.0) / median_a
-    change = 100.0 * (ratio - 1.0)
     if min(len(xa), len(xb)) < MIN_SAMPLES:
-        return result(ratio, change, None, Verdict.TOO_FEW, Reason.TOO_FEW)
+        logs_b, logs_a = [math.log(y) for y in xb], [math.log(x) for x in xa]
+        ratio = math.exp(sum(logs_b) / len(logs_b) - sum(logs_a) / len(logs_a))
+        return result(ratio, 100.0 * (ratio - 1.0), None, Verdict.TOO_FEW, Reason.TOO_FEW)
+    mean, low, high = log_interval(xa, xb, paired=paired, level=bonferroni(level, family))
+    ratio, ci = math.exp(mean), (math.exp(low), math.exp(high))
+    change = 100.0 * (ratio - 1.0)
     if paired:
-        ci = bootstrap_median_ratio(ratios, level=level, resamples=resamples, seed=seed)
         mw_p, mw_min = None, None
     else:
-        ci = bootstrap_ratio_of_medians(xb, xa, level=level, resamples=resamples, seed=seed)
         mw_min = smallest_p_value(len(xb), len(xa))
         mw_p = mann_whitney_u(xb, xa).p if mw_min < 1.0 - level else None
     if ci[0] <= 1.0 <= ci[1]:
@@ -294,6 +306,63 @@ def compare_samples(a: Sequence[float], b: Sequence[float], *, paired: bool = Fa
     else:
         verdict, reason = (Verdict.SLOWER if ci[0] > 1.0 else Verdict.FASTER), Reason.CALLED
     return result(ratio, change, ci, verdict, reason, mw_p, mw_min)
+
+
+def power_to_call(change_pct: float, rounds: int, noise_pct: float, *, level: float = DEFAULT_LEVEL,
+                  family: int = 1) -> float:
+    """The chance that paired rounds call a true ``change_pct`` slowdown slower (the minimum effect aside).
+
+    ``noise_pct``: the spread of one round's B / A ratio (standard deviation of
+    its log, in percent); with independent noise of s% on each timing it is
+    about s * sqrt(2). Exact for lognormal noise: the non-central t, integrated
+    over the chi distribution of the sample's standard deviation.
+    """
+    if rounds < MIN_SAMPLES or noise_pct <= 0:
+        return math.nan
+    df = rounds - 1
+    q = t_quantile(bonferroni(level, family), df)
+    shift = math.log1p(change_pct / 100.0) / (noise_pct / 100.0 / math.sqrt(rounds))
+    steps, top = 600, math.sqrt(df) + 12.0
+    log_norm = math.log(2.0) - (df / 2.0) * math.log(2.0) - math.lgamma(df / 2.0)
+    total = 0.0
+    for i in range(steps + 1):  # Simpson over u = sqrt(chi-square), density 2 u^(df-1) e^(-u^2/2) / norm
+        u = top * i / steps
+        weight = 1 if i in (0, steps) else (4 if i % 2 else 2)
+        density = math.exp(log_norm + (df - 1) * math.log(u) - u * u / 2.0) if u > 0 else (
+            math.exp(log_norm) if df == 1 else 0.0)
+        total += weight * density * 0.5 * math.erfc(-(shift - q * u / math.sqrt(df)) / math.sqrt(2.0))
+    return min(1.0, total * top / steps / 3.0)
+
+
+def detectable_change_pct(rounds: int, noise_pct: float, *, level: float = DEFAULT_LEVEL, family: int = 1,
+                          power: float = 0.8, min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT) -> float:
+    """The smallest slowdown (percent) that paired rounds call with probability ``power``.
+
+    ``noise_pct`` as in :func:`power_to_call`; never below the minimum effect.
+    """
+    if rounds < MIN_SAMPLES:
+        return math.inf
+    lo, hi = 0.0, 1.0
+    while power_to_call(hi, rounds, noise_pct, level=level, family=family) < power:
+        hi *= 2.0
+        if hi > 1e6:
+            return math.inf
+    for _ in range(50):
+        mid = (lo + hi) / 2.0
+        if power_to_call(mid, rounds, noise_pct, level=level, family=family) < power:
+            lo = mid
+        else:
+            hi = mid
+    return max(min_effect_pct, hi)
+
+
+def rounds_needed(change_pct: float, noise_pct: float, *, level: float = DEFAULT_LEVEL, family: int = 1,
+                  power: float = 0.8, most: int = 1000) -> int | None:
+    """How many paired rounds call a ``change_pct`` slowdown with chance ``power`` (None: over ``most``)."""
+    for n in range(MIN_SAMPLES, most + 1):
+        if power_to_call(change_pct, n, noise_pct, level=level, family=family) >= power:
+            return n
+    return None
 
 
 # -- which time to compare --------------------------------------------------------------

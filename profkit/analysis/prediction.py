@@ -12,6 +12,14 @@ The model of one map on W workers, with the schedule the pool really uses
 model meets the mode's measured median at its own worker count; ``f`` is
 the result collection the warm-up pass measured after the last task ended.
 Start-up is added for the single-map figure, growing with the worker count.
+
+Two curves come from one model: **on this machine** (the CPUs the run could
+use, and the cores other programs left it, cap the CPU term) and **on a
+machine with W cores** (one core per worker, so only the items, the
+per-chunk cost and the GIL hold it). The second assumes the measured costs
+per chunk and per map stay as they were, the cores are as fast as these,
+and no other program runs. Calibrating at the ends of the measured speedup's
+95% interval gives each curve a band.
 """
 
 from __future__ import annotations
@@ -56,6 +64,8 @@ class PoolModel:
     gil: bool  # workers share one GIL and the work holds it while computing
     chunksizes: tuple[int, ...]  # chunksize at W = 1..MAX_WORKERS
     cores: float = 0.0  # cores the pool got during the run (other programs may take some)
+    #: the share of one core GIL-bound threads compute on while two or more contend for the GIL
+    gil_core: float = 1.0
     #: chunksize -> the chunks' durations as an array (computed once per chunksize)
     _chunks: dict[int, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     #: (workers, o, cores_cap) -> terms: wall() and limit() ask for the same ones
@@ -87,7 +97,10 @@ class PoolModel:
                        cores_cap: float | None) -> dict[str, float]:
         o = self.per_chunk_s if o is None else o
         chunks = self.chunk_times(self.chunksize(workers))
-        cores = min(float(workers), self.core_cap if cores_cap is None else cores_cap)
+        cap = self.core_cap if cores_cap is None else cores_cap
+        if self.gil and workers > 1:
+            cap = min(cap, self.gil_core)  # handing the GIL back and forth costs the contenders
+        cores = min(float(workers), cap)
         return {"schedule": list_schedule_makespan(chunks + o, workers),
                 "dispatch": len(chunks) * o, "cpu": self.cpu / max(1e-9, cores),
                 "largest": float(chunks.max()) + o if len(chunks) else 0.0}
@@ -140,6 +153,13 @@ def calibrate(durations: Sequence[float], demand: Sequence[float], *, mode: str,
         return replace(model, per_chunk_s=_solve(lambda o: model.wall(w0, o), measured_wall_s,
                                                  0.0, model.per_chunk_s))
     top = min(float(w0), model.core_cap)
+    if gil and w0 > 1 and model.wall(w0) < measured_wall_s:
+        # threads that hold the GIL lose what they lose to the GIL, not to the parent's dispatch:
+        # a lone thread has no one to hand it to
+        if replace(model, gil_core=MIN_CORES).wall(w0) >= measured_wall_s:
+            share = _solve(lambda c: -replace(model, gil_core=c).wall(w0), -measured_wall_s, MIN_CORES, 1.0)
+            return replace(model, gil_core=share)
+        model = replace(model, gil_core=MIN_CORES)
     if busy and not gil and top > MIN_CORES:
         if model.wall(w0, cores_cap=MIN_CORES) >= measured_wall_s:
             cores = _solve(lambda c: -model.wall(w0, cores_cap=c), -measured_wall_s, MIN_CORES, top)
@@ -172,17 +192,35 @@ class Point:
     limit: str
 
 
-def predict(model: PoolModel, max_workers: int = MAX_WORKERS) -> list[Point]:
-    """Predicted speedup (and a single map's, start-up included) at 1..max_workers."""
+def predict(model: PoolModel, max_workers: int = MAX_WORKERS, *, own_cores: bool = False) -> list[Point]:
+    """Predicted speedup (and a single map's, start-up included) at 1..max_workers.
+
+    ``own_cores``: on a machine with a core per worker (the GIL still holds threads of
+    work that holds it), not on this one.
+    """
     out = []
     for w in range(1, max_workers + 1):
-        wall = model.wall(w)
+        wall = model.wall(w, cores_cap=(1.0 if model.gil else float(w)) if own_cores else None)
         startup = (model.startup_s * w / model.measured_workers
                    if model.startup_s is not None else None)
         single = model.reference_s / (wall + startup) if startup is not None else None
         out.append(Point(w, model.reference_s / wall if wall > 0 else 1.0, wall, single, startup,
-                         model.limit(w)))
+                         model.limit(w) if not own_cores else _own_limit(model, w)))
     return out
+
+
+def _own_limit(model: PoolModel, workers: int) -> str:
+    t = model.terms(workers, None, 1.0 if model.gil else float(workers))
+    body = max(t["schedule"], t["dispatch"], t["cpu"])
+    if model.per_map_s > body:
+        return Limit.SERIAL
+    if t["dispatch"] >= body * 0.999 and t["dispatch"] > 0:
+        return Limit.OVERHEAD
+    if t["cpu"] >= body * 0.999:
+        return Limit.GIL if model.gil else Limit.WORKERS
+    if t["largest"] >= 0.95 * t["schedule"] and workers > 1:
+        return Limit.ITEMS
+    return Limit.WORKERS
 
 
 def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str]:

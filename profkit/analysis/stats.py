@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from functools import lru_cache
 
 BOOTSTRAP_RESAMPLES = 2000
 NOISY_SPREAD_PCT = 10.0
@@ -14,6 +13,8 @@ NOISY_SPREAD_PCT = 10.0
 
 def summarise(values: Sequence[float]) -> dict[str, float | None]:
     """Median, IQR, min, max and IQR / median in percent."""
+    import numpy as np
+
     data = np.asarray([v for v in values if v == v], dtype=float)
     if data.size == 0:
         return {"median": None, "iqr": None, "min": None, "max": None, "spread_pct": None}
@@ -36,6 +37,8 @@ def bootstrap_ratio_ci(
     Both samples are resampled independently; the seed is fixed so a saved run
     always reproduces the same interval.
     """
+    import numpy as np
+
     a = np.asarray(numerator, dtype=float)
     b = np.asarray(denominator, dtype=float)
     if a.size == 0 or b.size == 0:
@@ -53,6 +56,46 @@ def bootstrap_ratio_ci(
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t_two_sided(t: float, df: int) -> float:
+    """P(|T| <= t) for Student's t with integer ``df`` (the exact finite series, A&S 26.7.3-4)."""
+    if t <= 0:
+        return 0.0
+    theta = math.atan(t / math.sqrt(df))
+    s, c2 = math.sin(theta), math.cos(theta) ** 2
+    if df % 2:  # odd
+        term, total = math.cos(theta), 0.0
+        if df > 1:
+            total = term
+            for k in range(3, df - 1, 2):
+                term *= c2 * (k - 1) / k
+                total += term
+        return min(1.0, 2.0 / math.pi * (theta + s * total))
+    term, total = 1.0, 1.0
+    for k in range(2, df - 1, 2):
+        term *= c2 * (k - 1) / k
+        total += term
+    return min(1.0, s * total)
+
+
+@lru_cache(maxsize=1024)
+def t_quantile(level: float, df: int) -> float:
+    """The t such that P(|T| <= t) = ``level`` (two-sided), for integer ``df`` >= 1."""
+    if df < 1:
+        return float("inf")
+    lo, hi = 0.0, 1.0
+    while t_two_sided(hi, df) < level:
+        hi *= 2.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_two_sided(mid, df) < level:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-10 * hi:
+            break
+    return (lo + hi) / 2.0
 
 
 def t975(df: int) -> float:
@@ -106,3 +149,48 @@ def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> Ra
 def level_estimate(values: Sequence[float]) -> RatioEstimate | None:
     """A positive quantity (a wall time) from repeats: geometric mean and 95% t-interval."""
     return paired_ratio(values, [1.0] * len(values))
+
+
+#: Rounds that Stein's rule runs after its pilot, however precise the pilot looked.
+STEIN_MIN_AFTER_PILOT = 2
+
+
+def stein_rounds(pilot_half_width: float | None, pilot_n: int, target: float, *,
+                 min_after: int = STEIN_MIN_AFTER_PILOT) -> int:
+    """How many rounds Stein's two-stage rule plans from its pilot: the rounds that bring a 95%
+    interval's relative half-width to ``target`` at the pilot's spread, at least ``min_after`` more.
+
+    The pilot alone decides; later rounds never stop the run early. Stopping the first time an
+    interval looks narrow picks the rounds whose spread happened to be small, and those
+    intervals miss the truth far more often than 5%.
+    """
+    floor = pilot_n + min_after
+    if pilot_half_width is None or not math.isfinite(pilot_half_width) or pilot_n < 2:
+        return floor
+    spread = math.log1p(pilot_half_width) / math.log1p(target)  # half-widths in log space
+    return max(floor, math.ceil(pilot_n * spread * spread))
+
+
+#: The 5% quantile of chi-square, by degrees of freedom (1..30).
+_CHI2_05 = (0.0039, 0.1026, 0.3518, 0.7107, 1.1455, 1.6354, 2.1673, 2.7326, 3.3251, 3.9403, 4.5748,
+            5.226, 5.8919, 6.5706, 7.2609, 7.9616, 8.6718, 9.3905, 10.117, 10.8508, 11.5913, 12.338,
+            13.0905, 13.8484, 14.6114, 15.3792, 16.1514, 16.9279, 17.7084, 18.4927)
+
+
+def chi2_05(df: int) -> float:
+    """The 5% quantile of chi-square with ``df`` degrees of freedom (Wilson-Hilferty beyond 30)."""
+    if df <= len(_CHI2_05):
+        return _CHI2_05[max(1, df) - 1]
+    c = 2.0 / (9.0 * df)
+    return float(df * (1.0 - c - 1.644854 * math.sqrt(c)) ** 3)
+
+
+def log_spread_upper(values: Sequence[float]) -> float | None:
+    """The upper end of a 95% one-sided interval on the spread (standard deviation of the log) of
+    positive ``values``; None with fewer than two."""
+    logs = [math.log(v) for v in values if v > 0 and math.isfinite(v)]
+    if len(logs) < 2:
+        return None
+    mean = sum(logs) / len(logs)
+    ss = sum((x - mean) ** 2 for x in logs)
+    return math.sqrt(ss / chi2_05(len(logs) - 1))

@@ -71,14 +71,16 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
         text = (f"{n} items of uneven size ({fmt_seconds(min(durations))} to "
                 f"{fmt_seconds(largest)}, {fmt_seconds(total)} in all) cannot be "
                 f"split evenly over {workers} workers: {sb.optimum_name()} ends after "
-                f"{fmt_seconds(sb.optimum_makespan_s)}, so the items allow "
+                f"{fmt_seconds(sb.optimum_makespan_s)}, so the items allow at most "
                 f"{sb.optimum:.2f}×, not {workers}×.")
-    text += (f" Upper bound total ÷ max(total/W, largest item): {sb.upper:.2f}×. In the pool's "
+    text += (f" Upper bound total ÷ max(total/W, largest item, W-th and (W+1)-th largest items "
+             f"together): {sb.upper:.2f}×. In the pool's "
              f"dispatch order (item order, chunksize {chunksize}) the items allow "
              f"{sb.dispatch:.2f}×.")
     if sb.optimum_exact is False:
-        text += (f" The optimum is searched exactly up to {bounds.EXACT_MAX_ITEMS} items; here "
-                 "the best schedule found stands in, within 4/3 of it.")
+        text += (f" The optimum is searched exactly up to {bounds.EXACT_MAX_ITEMS} items; here the "
+                 "search did not finish, so the proven lower bound on the makespan stands in: the "
+                 "items may allow less.")
     if sb.capped_by_cpus and sb.cpu_cap is not None:
         text += (f" The CPU seconds cap it lower: {sb.cpu_cap:.2f}× on the "
                  f"{sb.cores:g} core{'s' if sb.cores != 1 else ''} the workers can use.")
@@ -187,7 +189,7 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
                 "with_main_run": (str(mode), int(workers)) in main,
                 "bound": bounds.granularity_bound(durations, int(workers)) if durations else None,
             })
-        if len(per_count) >= 2 and ref_walls:
+        if len([w for w in per_count if w > 1]) >= 2 and ref_walls:  # one pooled count fits anything
             s, (lo, hi) = bounds.fit_amdahl_bootstrap(
                 ref_walls, {k: tuple(v) for k, v in per_count.items()})
             amdahl[mode] = {"serial_fraction": s, "ci": [lo, hi],
@@ -243,8 +245,10 @@ def _ideal_noise(entry: dict[str, Any]) -> str | None:
 
 def _mode_bounds(entry: dict[str, Any], durations: list[float], cpu_s: float, cpus: int,
                  work: verdict.WorkClass | None, chunksize: int,
+                 noise: float | None = None,
                  native: NativeThreads | None = None) -> bounds.ScheduleBounds:
-    """The bounds of one mode: GIL-bound threads get one core, the rest the CPUs they may use.
+    """The bounds of one mode: GIL-bound threads get one core, the rest the CPUs they may use;
+    ``noise`` (of one item's time) gives the items' cap its upper end.
 
     When the sequential map already keeps c cores busy with native threads (which run
     outside the GIL), every pool shares the CPUs as if it had N / c of them.
@@ -253,21 +257,21 @@ def _mode_bounds(entry: dict[str, Any], durations: list[float], cpu_s: float, cp
     gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil()) and native is None
     cores = 1.0 if gil else float(cpus) if native is None else native.bound
     sb = bounds.schedule_bounds(durations, entry["workers"], chunksize=chunksize, cpu_s=cpu_s,
-                                cores=cores)
+                                cores=cores, noise=noise)
     entry["bound"] = sb.best
     entry["achieved_over_bound"] = entry["speedup"] / sb.best if entry["speedup"] else None
     entry["bounds"] = {
         "optimum": sb.optimum, "optimum_exact": sb.optimum_exact, "upper": sb.upper,
         "dispatch": sb.dispatch, "chunksize": sb.chunksize, "cpu_cap": sb.cpu_cap,
         "cores": cores, "capped_by_cpus": sb.capped_by_cpus, "gil": gil,
-        "sort_gain": sb.sort_gain,
+        "sort_gain": sb.sort_gain, "items_cap": sb.items_cap,
         "native_cores": native.sequential_cores if native else None,
         "bound_name": ("the GIL bound" if gil and sb.capped_by_cpus else
                        f"the native-thread bound (sequential already keeps "
                        f"{native.sequential_cores:.2f} of {cpus} CPUs busy)"
                        if native is not None and sb.capped_by_cpus else
                        f"the CPU bound ({cpus} CPUs)" if sb.capped_by_cpus else
-                       "the optimum schedule" if sb.optimum_exact else "the best schedule found"),
+                       "the optimum schedule" if sb.optimum_exact else "the schedule bound"),
     }
     return sb
 
@@ -282,7 +286,7 @@ def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bo
         parallel=bool(traits.get("parallel", True)), reference=bool(traits.get("reference")),
         shares_gil=bool(traits.get("shares_gil")), shares_memory=bool(traits.get("shares_memory")),
         cost=verdict.mode_cost(traits), bound=sb.best if sb else entry.get("bound"),
-        capped_by_cpus=bool(sb and sb.capped_by_cpus), items_cap=sb.optimum if sb else None,
+        capped_by_cpus=bool(sb and sb.capped_by_cpus), items_cap=sb.items_cap if sb else None,
         overhead_per_task_s=entry.get("overhead_per_task_s"), startup_s=entry.get("startup_s"),
         wall_s=entry.get("wall_median_s"), sweep=sweep)
 
@@ -312,29 +316,52 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
         info = mode_meta.get(mode) or {}
         chunks = info.get("dispatch_chunksizes") or [info.get("chunksize") or 1]
         gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
-        model = prediction.calibrate(
-            durations, gil_demand if gil else demand, mode=mode, reference_s=ref_wall,
-            measured_wall_s=ref_wall / entry["speedup"] if entry.get("speedup")
-            else entry["wall_median_s"],
-            measured_workers=int(entry["workers"]),
-            collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
-            busy=load > BUSY_CORES,
-            extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
-            startup_s=entry.get("startup_s"), cpus=cpus,
-            gil=gil, chunksizes=[int(c) for c in chunks])
-        points = prediction.predict(model)
-        flat_at, limit, text = prediction.flattening(model, points)
         measured = [{"workers": int(entry["workers"]), "speedup": entry["speedup"],
                      "speedup_ci": entry.get("speedup_ci")}]
         measured += [{"workers": p["workers"], "speedup": p["speedup"], "speedup_ci": p["speedup_ci"]}
                      for p in (sweep or {}).get("points", []) if p["mode"] == mode
                      and p["workers"] != entry["workers"] and p.get("speedup")]
+
+        def fit(speedup: float | None, at: int, entry: dict[str, Any] = entry, mode: str = mode,
+                gil: bool = gil, chunks: list[Any] = chunks) -> prediction.PoolModel:
+            return prediction.calibrate(
+                durations, gil_demand if gil else demand, mode=mode, reference_s=ref_wall,
+                measured_wall_s=ref_wall / speedup if speedup else entry["wall_median_s"],
+                measured_workers=at,
+                collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
+                busy=load > BUSY_CORES,
+                extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
+                startup_s=entry.get("startup_s"), cpus=cpus,
+                gil=gil, chunksizes=[int(c) for c in chunks])
+
+        # calibrated at each measured worker count; the model that best meets all of them is kept
+        scored = []
+        for m in measured:
+            candidate = fit(m["speedup"], int(m["workers"]))
+            miss = sum(math.log(ref_wall / candidate.wall(int(other["workers"]))
+                                / float(other["speedup"])) ** 2
+                       for other in measured if other.get("speedup"))
+            scored.append((miss, candidate, m))
+        _, model, chosen = min(scored, key=lambda item: item[0])
+        ci = chosen.get("speedup_ci")
+        at = int(chosen["workers"])
+        ends = [fit(float(ci[0]), at), fit(float(ci[1]), at)] if ci else []
+        band = {
+            "this_machine": [[p.speedup for p in prediction.predict(m)] for m in ends] or None,
+            "own_cores": [[p.speedup for p in prediction.predict(m, own_cores=True)] for m in ends] or None,
+        }
+        own = prediction.predict(model, own_cores=True)
+        points = prediction.predict(model)
+        flat_at, limit, text = prediction.flattening(model, points)
         out["modes"][mode] = {
             "points": [p.__dict__ for p in points], "measured": measured,
             "flat_at": flat_at, "limit": limit, "explanation": text,
             "per_chunk_s": model.per_chunk_s, "per_map_s": model.per_map_s,
             "cores": model.core_cap,
-            "calibrated_at": int(entry["workers"]),
+            "calibrated_at": at,
+            "measured_workers": sorted({int(m["workers"]) for m in measured}),
+            "own_cores": [p.__dict__ for p in own],
+            "band": band,
         }
     return out if out["modes"] else None
 
@@ -418,8 +445,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
                  if walls - queued > 0 else None)
     gil_sharing = next((m for m in modes.values() if m["traits"].get("shares_gil")
                         and m["traits"].get("parallel")), None)
-    classification = verdict.classify(cpu_ratio, gil_sharing,
-                                      queued / walls if walls > 0 else 0.0)
+    classification = verdict.classify(cpu_ratio, gil_sharing, queued / walls if walls > 0 else 0.0,
+                                      gil_enabled=bool(env.get("gil_enabled", True)))
     work = verdict.WorkClass(classification["work_class"]) if classification else None
 
     cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0
@@ -429,12 +456,13 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
                             cpus, mode_meta)
     if native is not None:  # the items' thread CPU misses the native threads: they fill the map
         cpu_total = sum(durations)
+    noise = bounds.item_noise(ref_walls, durations) if ref_walls and durations else None
     mode_bounds: dict[str, bounds.ScheduleBounds] = {}
     for mode, entry in modes.items():
         if entry["traits"].get("reference") or not durations:
             continue
         chunks = (mode_meta.get(mode) or {}).get("chunksize") or 1
-        mode_bounds[mode] = _mode_bounds(entry, durations, cpu_total, cpus, work, int(chunks),
+        mode_bounds[mode] = _mode_bounds(entry, durations, cpu_total, cpus, work, int(chunks), noise,
                                          native)
     pooled = [m for m in modes.values() if not m["traits"].get("reference")]
     grain = None
@@ -466,7 +494,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         sort_gain=max((b.sort_gain for b in mode_bounds.values()), default=0.0),
         chunk_advice=verdict.advised_chunksize(n_items, widest_workers)
         if per_task is not None and per_task < verdict.TINY_TASK_S else None,
-        chunk_trial=max(trials, key=lambda t: t.get("gain") or 0) if trials else None,
+        chunk_trial=max(trials, key=lambda t: t.get("gain") or 0) if trials else None, cpus=cpus,
         native=native)
     decision = verdict.decide(facts)
     for mode, cause in decision.causes.items():

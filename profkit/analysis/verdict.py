@@ -38,6 +38,7 @@ class WorkClass(str, enum.Enum):
     IO = "io-bound"  # waiting: releases the GIL
     MIXED = "mixed"  # both; threads overlap the waits only
     GIL_RELEASING = "gil-releasing"  # computing in C code that releases the GIL
+    NO_GIL = "cpu-bound, no GIL"  # computing on a free-threaded build: threads compute side by side
 
     def holds_gil(self) -> bool:
         """Computing time holds the GIL, so threads run it one at a time."""
@@ -93,11 +94,16 @@ class ModeFacts:
     cost: int = 2  # machinery: 0 loop, 1 threads, 2 local processes, 3 cluster
     bound: float | None = None  # what the work allows this mode (GIL or CPU cap included)
     capped_by_cpus: bool = False
-    items_cap: float | None = None  # the optimum schedule's speedup, before CPU caps
+    items_cap: float | None = None  # the items' schedule cap before CPU caps, at the even end of their noise
     overhead_per_task_s: float | None = None
     startup_s: float | None = None
     wall_s: float | None = None
     sweep: bool = False
+
+    @property
+    def above_bound(self) -> bool:
+        """The whole 95% interval lies above the bound: the bound's model does not fit this work."""
+        return self.bound is not None and self.ci is not None and self.ci[0] > self.bound
 
     @property
     def label(self) -> str:
@@ -131,6 +137,7 @@ class Facts:
     chunk_advice: int | None = None  # chunksize worth trying for tiny tasks
     chunk_trial: dict[str, Any] | None = None  # measured in this run: mode, chunksize, gain
     native: NativeThreads | None = None  # the sequential map already runs native threads
+    cpus: int | None = None  # the CPUs the run could use
 
 
 @dataclass(frozen=True)
@@ -168,17 +175,36 @@ class Verdict:
 # -- the work class --------------------------------------------------------
 
 
+def gil_cap(cpu_ratio: float) -> float:
+    """What threads can reach when only their waiting overlaps: wall / CPU of one task."""
+    return 1.0 / max(cpu_ratio, 1e-9)
+
+
 def work_class(cpu_ratio: float | None, threads: ModeFacts | None,
-               threads_cores: float | None = None) -> WorkClass | None:
-    """CPU, I/O, mixed or GIL-releasing: from CPU / wall per task and what threads reached."""
+               threads_cores: float | None = None, gil_enabled: bool = True) -> WorkClass | None:
+    """CPU, I/O, mixed or GIL-releasing: from CPU / wall per task and what threads reached.
+
+    Threads whose whole 95% interval lies above what a GIL-bound model allows
+    (:func:`gil_cap`) computed side by side: the work releases the GIL, whatever
+    the cores counted. Without an interval, the cores they kept busy decide. On a
+    free-threaded build there is no GIL to hold.
+    """
     if cpu_ratio is None:
         return None
     if cpu_ratio <= IO_BOUND_RATIO:
         return WorkClass.IO
+    if not gil_enabled:
+        return WorkClass.NO_GIL
+    low = None if threads is None or threads.workers <= 1 else (
+        threads.ci[0] if threads.ci is not None else threads.speedup)
+    beats_gil = low is not None and low > gil_cap(cpu_ratio) and (
+        threads is not None and (threads.ci is not None or cpu_ratio < CPU_BOUND_RATIO))
     if cpu_ratio < CPU_BOUND_RATIO:
-        return WorkClass.MIXED
-    if threads is not None and threads.workers > 1 and threads.speedup is not None:
-        # CPU seconds per wall second tell the GIL apart from noise in the speedup
+        return WorkClass.GIL_RELEASING if beats_gil else WorkClass.MIXED
+    if beats_gil:
+        return WorkClass.GIL_RELEASING
+    if threads is not None and threads.workers > 1 and threads.speedup is not None and threads.ci is None:
+        # no interval: CPU seconds per wall second tell the GIL apart from noise in the speedup
         scaled = (threads_cores >= GIL_CORES if threads_cores is not None
                   else threads.speedup >= GAIN_THRESHOLD)
         if scaled:
@@ -187,37 +213,57 @@ def work_class(cpu_ratio: float | None, threads: ModeFacts | None,
 
 
 def classify(cpu_ratio: float | None, threads: dict[str, Any] | None,
-             queued_share: float = 0.0) -> dict[str, Any] | None:
+             queued_share: float = 0.0, gil_enabled: bool = True) -> dict[str, Any] | None:
     """The classification card: kind, GIL-bound and a plain explanation.
 
     ``cpu_ratio`` is CPU time over the time the tasks were not waiting for a core;
     ``queued_share`` is the share of their wall time they did wait for one.
+    ``threads`` may carry ``speedup_ci``, the 95% interval the class is judged on.
     """
     if cpu_ratio is None:
         return None
     t = threads or {}
-    facts = ModeFacts("threads", int(t.get("workers") or 1), speedup=t.get("speedup"),
+    ci_raw = t.get("speedup_ci")
+    ci = (float(ci_raw[0]), float(ci_raw[1])) if ci_raw else None
+    facts = ModeFacts("threads", int(t.get("workers") or 1), speedup=t.get("speedup"), ci=ci,
                       shares_gil=True) if threads else None
     cores = t.get("cores_used")
     if facts is not None and facts.speedup is None and cores is not None and facts.workers > 1:
         facts = replace(facts, speedup=1.0)  # no reference run: judge by the cores alone
-    work = work_class(cpu_ratio, facts, cores)
+    work = work_class(cpu_ratio, facts, cores, gil_enabled)
     assert work is not None
     gil_bound = bool(work is WorkClass.CPU and facts is not None and facts.workers > 1)
     speedup = t.get("speedup")
+    measured = (f"{speedup:.2f}×" + (f" (95% CI {fmt_interval(ci)})" if ci else "")
+                if speedup is not None else None)
     pct = f"{100 * cpu_ratio:.0f}%"
     if work is WorkClass.CPU:
         text = f"CPU-bound: the tasks spend {pct} of their time computing."
         if gil_bound:
-            gives = f" give {speedup:.2f}×" if speedup is not None else ""
+            gives = f" give {measured}" if measured else ""
             busy = f", keeping {cores:.1f} of {facts.workers if facts else '?'} cores busy" \
                 if cores else ""
             text += (f" Threads{gives}{busy}: pure Python holds the GIL, so "
                      "only one thread computes at a time.")
+    elif work is WorkClass.NO_GIL and cpu_ratio < CPU_BOUND_RATIO:
+        text = (f"Mixed: the tasks compute {pct} of the time and wait for the rest; this Python "
+                "runs without a GIL, so threads overlap both.")
+    elif work is WorkClass.NO_GIL:
+        text = (f"CPU-bound: the tasks spend {pct} of their time computing. This Python runs "
+                "without a GIL, so threads compute side by side.")
     elif work is WorkClass.GIL_RELEASING:
-        text = (f"CPU-bound, GIL-releasing: the tasks spend {pct} of their time computing, and "
-                f"threads give {speedup or 0:.2f}× keeping {cores or 0:.1f} cores busy, so the "
-                "hot code releases the GIL (C code such as hashlib, zlib or NumPy).")
+        text = f"CPU-bound, GIL-releasing: the tasks spend {pct} of their time computing, and "
+        if ci is not None and measured:
+            text += (f"threads give {measured}, above the {gil_cap(cpu_ratio):.2f}× that threads "
+                     "holding the GIL could reach, so the hot code releases the GIL (C code such "
+                     "as hashlib, zlib or NumPy).")
+        else:
+            text += (f"threads give {speedup or 0:.2f}× keeping {cores or 0:.1f} cores busy, so the "
+                     "hot code releases the GIL (C code such as hashlib, zlib or NumPy).")
+        if cpu_ratio < CPU_BOUND_RATIO:
+            text = (f"Mixed, GIL-releasing: the tasks compute {pct} of the time and wait for the "
+                    f"rest, and threads give {measured}, above the {gil_cap(cpu_ratio):.2f}× that "
+                    "overlapping the waits alone allows: the computing releases the GIL too.")
     elif work is WorkClass.IO:
         text = f"I/O-bound: the tasks compute only {pct} of the time and wait for the rest."
         if speedup is not None:
@@ -226,13 +272,15 @@ def classify(cpu_ratio: float | None, threads: dict[str, Any] | None,
     else:
         text = (f"Mixed: the tasks compute {pct} of the time and wait for the rest. Threads "
                 f"overlap the waits but not the computing: the GIL caps them at about "
-                f"{1 / cpu_ratio:.2f}×.")
+                f"{gil_cap(cpu_ratio):.2f}×.")
     if queued_share >= QUEUED_NOTE_SHARE:
         text += (f" Their time leaves out the {100 * queued_share:.0f}% of it they spent "
                  "waiting for a core while other programs had it.")
-    return {"kind": "cpu-bound" if work is WorkClass.GIL_RELEASING else work.value,
-            "work_class": work.value, "cpu_ratio": cpu_ratio, "queued_share": queued_share,
-            "threads_speedup": speedup,
+    kind = "cpu-bound" if work in (WorkClass.GIL_RELEASING, WorkClass.NO_GIL) else work.value
+    if work in (WorkClass.GIL_RELEASING, WorkClass.NO_GIL) and cpu_ratio < CPU_BOUND_RATIO:
+        kind = WorkClass.MIXED.value
+    return {"kind": kind, "work_class": work.value, "cpu_ratio": cpu_ratio, "queued_share": queued_share,
+            "threads_speedup": speedup, "gil_enabled": gil_enabled,
             "gil_bound": gil_bound, "explanation": text}
 
 
@@ -255,13 +303,22 @@ def advised_chunksize(n_items: int, workers: int) -> int:
 # -- the decision ----------------------------------------------------------
 
 
-def cause_of(m: ModeFacts, work: WorkClass | None) -> Cause:
-    """Why this mode got its speedup; the same facts the recommendation uses."""
+def cause_of(m: ModeFacts, work: WorkClass | None, cpus: int | None = None) -> Cause:
+    """Why this mode got its speedup; the same facts the recommendation uses.
+
+    Fewer CPUs than workers for CPU work is tested before overhead and noise: a pool
+    that cannot spread its work says nothing about its own costs.
+    """
     outcome = m.outcome
     if outcome is Outcome.FAILED:
         return Cause.FAILED
-    if m.shares_gil and m.parallel and work is WorkClass.CPU:
+    if m.shares_gil and m.parallel and work is WorkClass.CPU and not m.above_bound:
         return Cause.GIL
+    clear_gain = outcome is Outcome.FASTER and (m.speedup or 0) >= GAIN_THRESHOLD
+    short = (cpus is not None and cpus < m.workers and m.parallel
+             and work in (WorkClass.CPU, WorkClass.GIL_RELEASING, WorkClass.NO_GIL))
+    if not clear_gain and (short or (m.capped_by_cpus and m.bound is not None and m.bound < GAIN_THRESHOLD)):
+        return Cause.CPUS  # too few CPUs for the workers: tested before any overhead
     if outcome is Outcome.SLOWER or (m.speedup or 0) < 1 / GAIN_THRESHOLD:
         return Cause.OVERHEAD
     if outcome is Outcome.UNCLEAR:
@@ -304,7 +361,8 @@ def _recommend(facts: Facts, causes: dict[str, Cause]) -> Recommendation | None:
         return Recommendation(choice.mode, choice.workers, float(choice.speedup or 0), choice.ci,
                               True, reason, single, pay)
     unclear = [m for m in pooled if m.outcome is not Outcome.SLOWER
-               and causes.get(m.label) is not Cause.GIL and (m.speedup or 0) >= 1 / GAIN_THRESHOLD]
+               and causes.get(m.label) not in (Cause.GIL, Cause.CPUS)
+               and (m.speedup or 0) >= 1 / GAIN_THRESHOLD]
     if unclear:
         best = max(unclear, key=lambda m: m.speedup or 0)
         ci = f" [{fmt_interval(best.ci)}]" if best.ci else " (no interval)"
@@ -314,7 +372,12 @@ def _recommend(facts: Facts, causes: dict[str, Cause]) -> Recommendation | None:
                   f"{fmt_speedup(best.speedup)}{ci} {why}")
         return Recommendation(ref_name, 1, 1.0, ref.ci if ref else None, False, reason)
     reason = f"no pooled mode is at least 10% faster than {ref_name}"
-    if pooled and facts.per_task_s is not None:
+    short = [m for m in pooled if causes.get(m.label) is Cause.CPUS]
+    if short:
+        cpus = f"{facts.cpus} CPU{'s' if facts.cpus != 1 else ''}" if facts.cpus else "too few CPUs"
+        reason += (f": the run had {cpus} for {max(m.workers for m in short)} workers, so the CPU "
+                   "work cannot spread")
+    elif pooled and facts.per_task_s is not None:
         overheads = [m.overhead_per_task_s for m in pooled if m.overhead_per_task_s]
         if overheads:
             reason += (f": each task does {fmt_seconds(facts.per_task_s)} of work, while a pool "
@@ -345,6 +408,14 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
                 "No mode is clearly faster, nor clearly slower. To settle it: run more rounds "
                 "(--max-rounds 50 --max-time 120) on a quieter machine to narrow the intervals, "
                 "or give each task more work (bigger items) so a gain stands out of the noise.")))
+        elif pooled and any(causes.get(m.label) is Cause.CPUS for m in pooled) and all(
+                causes.get(m.label) in (Cause.CPUS, Cause.OVERHEAD, Cause.GIL, Cause.NOISE) for m in pooled):
+            short = [m for m in pooled if causes.get(m.label) is Cause.CPUS]
+            cpus = f"{facts.cpus} CPU{'s' if facts.cpus != 1 else ''}" if facts.cpus else "too few CPUs"
+            out.append(Advice(AdviceKind.KEEP_LOOP, (
+                f"Do not parallelise this on this machine: the run had {cpus} for "
+                f"{max(m.workers for m in short)} workers, so the CPU work cannot spread. "
+                "On a machine with more CPUs a pool may pay.")))
         elif pooled and losing and len(losing) == len(pooled) and facts.per_task_s is not None:
             worst = max(losing, key=lambda m: m.overhead_per_task_s or 0)
             out.append(Advice(AdviceKind.KEEP_LOOP, (
@@ -402,7 +473,7 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
 
 def decide(facts: Facts) -> Verdict:
     """The whole verdict from one set of facts."""
-    causes = {m.label: cause_of(m, facts.work) for m in facts.modes if not m.reference}
+    causes = {m.label: cause_of(m, facts.work, facts.cpus) for m in facts.modes if not m.reference}
     if facts.native is not None:  # native threads run outside the GIL: the CPUs are what is short
         causes = {label: Cause.CPUS if cause is Cause.GIL else cause for label, cause in causes.items()}
     rec = _recommend(facts, causes)
@@ -448,9 +519,16 @@ def sentence(facts: Facts, verdict: Verdict) -> str:
                     "compute at a time")
             if m.bound is not None:
                 text += f", so the work allows them {fmt_speedup(m.bound)}"
+        elif cause is Cause.CPUS:
+            had = (f"the run had {facts.cpus} CPU{'s' if facts.cpus != 1 else ''} for {m.workers} workers"
+                   if facts.cpus else "the run had too few CPUs for its workers")
+            text = f"{m.mode}: {fmt_speedup(s)} {where}{ci}; {had}"
         elif m.outcome is Outcome.FASTER and s >= GAIN_THRESHOLD:
             text = f"{m.mode}: {fmt_speedup(s)} faster than {facts.reference} {where}{ci}"
-            if m.bound is not None:
+            if m.bound is not None and m.above_bound:
+                text += (f" (above the {fmt_speedup(m.bound)} bound: its model does not fit "
+                         "this work)")
+            elif m.bound is not None:
                 what = "the CPUs allow" if m.capped_by_cpus else "the items allow"
                 text += f" ({100 * s / m.bound:.0f}% of the {fmt_speedup(m.bound)} {what})"
         elif m.outcome is Outcome.SLOWER and s < 1 / GAIN_THRESHOLD:

@@ -2,8 +2,12 @@
 
 Load that comes and goes then falls on every mode alike, and each round gives
 one paired ratio per mode against the reference. With ``repeat=None`` (auto)
-rounds go on until every estimate is within ``precision``, or a cap on rounds
-or seconds is reached (the seconds cap only after ``min_rounds``). Rounds in
+Stein's two-stage rule sets how many rounds to run: the first ``min_rounds``
+clean rounds are a pilot, whose spread gives the rounds that bring every
+estimate within ``precision`` (and at least two more); a cap on rounds or
+seconds may end the run sooner (the seconds cap only after ``min_rounds``).
+Later rounds never stop the run early, so the intervals of short runs keep
+their level. Rounds in
 which other programs used more than ``spoiled_cores`` of a core are marked
 spoiled; they do not count towards the precision, so auto mode runs more rounds
 to replace them.
@@ -17,7 +21,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
-from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio
+from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio, stein_rounds
 from profkit.engine.load import LoadMeter
 from profkit.model import ModeResult, Options, Precision, RoundInfo, Timing
 
@@ -85,11 +89,12 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
                first_round: int = 0, sweep: bool = False, label: str = "",
                pairs: list[tuple[Contender, Contender]] | None = None,
                foreign_pids: set[int] | None = None) -> list[RoundInfo]:
-    """Time rounds until the precision or the cap is reached (or exactly ``options.repeat``)."""
+    """Time the rounds Stein's rule plans, or until a cap (or exactly ``options.repeat``)."""
     rounds: list[RoundInfo] = []
     max_rounds = options.repeat if options.repeat is not None else options.max_rounds
     t_start = time.perf_counter()
     meter = LoadMeter(foreign_pids=foreign_pids)
+    planned: int | None = None
     while len(rounds) < max_rounds:
         live = [c for c in contenders if c.live]
         if not live:
@@ -116,7 +121,10 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         if options.repeat is not None:
             continue
         clean = sum(1 for r in rounds if not r.spoiled)
-        if clean >= options.min_rounds and all(p.reached for p in precision):
+        if planned is None and clean >= options.min_rounds:
+            planned = max((stein_rounds(p.half_width, clean, options.precision) for p in precision),
+                          default=clean)
+        if planned is not None and clean >= planned:
             break
         if time.perf_counter() - t_start >= options.max_rounds_s and len(rounds) >= options.min_rounds:
             break

@@ -315,8 +315,20 @@ def prediction_chart(prediction: dict[str, Any]) -> str | None:
             xs = [p["workers"] for p in pts]
             ys = [p["speedup"] for p in pts]
             top = max(top, *ys) if ys else top
-            ax.plot(xs, ys, color=colour, linewidth=1.6, label=f"{safe_label(mode)} predicted",
+            ax.plot(xs, ys, color=colour, linewidth=1.6, label=f"{safe_label(mode)} on this machine",
                     gid=f"predicted-{safe_label(mode)}")
+            band = (entry.get("band") or {}).get("this_machine")
+            if band and len(band) == 2 and len(band[0]) == len(xs):
+                low = [min(a, b) for a, b in zip(band[0], band[1], strict=True)]
+                high = [max(a, b) for a, b in zip(band[0], band[1], strict=True)]
+                ax.fill_between(xs, low, high, color=colour, alpha=0.15, linewidth=0)
+                top = max(top, *high)
+            own = entry.get("own_cores") or []
+            if own:
+                oy = [p["speedup"] for p in own]
+                ax.plot([p["workers"] for p in own], oy, color=colour, linewidth=1.2, linestyle="dashed",
+                        label=f"{safe_label(mode)}, a core per worker", gid=f"own-cores-{safe_label(mode)}")
+                top = max(top, *oy)
             flat = entry.get("flat_at")
             if flat and 1 <= flat <= len(ys):
                 ax.plot([flat], [ys[flat - 1]], marker="D", color=colour, markersize=5,

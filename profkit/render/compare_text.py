@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from profkit.analysis.compare import Comparison, Coverage, ModeChange
-from profkit.analysis.compare_stats import RESAMPLES
 from profkit.fmt import fmt_seconds, format_change, format_level, format_p, printable
 
 
@@ -29,27 +28,40 @@ def mann_whitney_cell(m: ModeChange, dash: str = "-") -> str:
 
 
 def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = None,
-               paired: bool = False) -> list[str]:
+               paired: bool = False, family: int = 1) -> list[str]:
     """The decision rule in words, as the README, the table and ``compare.html`` state it."""
-    estimate = ("the median of the per-round ratios B_i / A_i" if paired
-                else "median(B) / median(A) of the timing repeats")
-    small = ("with 3 rounds it runs from the smallest to the largest ratio" if paired
-             else "at 3 vs 3 it runs from min(B)/max(A) to max(B)/min(A)")
+    estimate = ("the geometric mean of the per-round ratios B_i / A_i" if paired
+                else "the ratio of the geometric means of B's and A's timing repeats")
+    interval = ("a Student t interval on the per-round log ratios" if paired
+                else "Welch's t interval on the log times")
+    mode_level = 1.0 - (1.0 - level) / family
     lines = [
         "The time compared is wall time, or CPU time (parent plus workers) when the repeats' wall / CPU "
         f"ratio moved by {min_effect_pct:g}% or more between the runs or within one (the machine's load "
         "came and went) and CPU time gives the narrower interval.",
         f"B/A is {estimate}; above 1 is slower.",
-        f"Its interval is a percentile bootstrap {format_level(level)} interval ({RESAMPLES:,} resamples, "
-        f"fixed seed), from 2 repeats a side; {small}.",
-        f"A change is called only when the interval excludes 1 and the change is at least "
-        f"{min_effect_pct:g}% (--min-effect).",
+        f"Its interval is {interval}, from 2 repeats a side.",
     ]
+    if family > 1:
+        lines.append(f"{family} modes are judged together, so each gets a {format_level(mode_level)} "
+                     f"interval: noise alone calls a change in any of them at most "
+                     f"{format_level(1.0 - level)} of the time (Bonferroni).")
+    lines.append(f"A change is called only when the interval excludes 1 and the change is at least "
+                 f"{min_effect_pct:g}% (--min-effect).")
+    if paired:
+        lines.append("A and B ran in the same interleaved rounds, so load that came and went fell on both.")
+    else:
+        lines.append("The interval covers the repeats' spread within each run, not the difference "
+                     "between two whole runs of the same code (which one run of each cannot measure): a "
+                     f"change under the minimum effect, {min_effect_pct:g}%, is never called, and a larger "
+                     "one assumes runs differ by less than that. profkit ab races both versions in one run "
+                     "and needs no such assumption.")
     if fail_above is not None:
         lines.append(f"--fail-above {fail_above:g}: exit 1 when a mode is called slower by more than "
                      f"{fail_above:g}%, or has no timings in B.")
-    lines.append(f"Mann-Whitney U is shown for information only, where the repeats let its p reach "
-                 f"{1.0 - level:.2g}; it does not decide.")
+    if not paired:
+        lines.append(f"Mann-Whitney U is shown for information only, where the repeats let its p reach "
+                     f"{1.0 - level:.2g}; it does not decide.")
     return lines
 
 
@@ -85,14 +97,16 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
         rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", m.measure, fmt_seconds(m.median_a_s),
                      fmt_seconds(m.median_b_s), format_change(m.change_pct), format_ratio(m),
                      mann_whitney_cell(m), m.verdict])
-    level = format_level(comparison.level)
+    level = format_level(comparison.mode_level)
     if rows:
         out += [
             "Time per mode (median of the repeats; B/A above 1 is slower)",
             table(["mode", "workers", "repeats", "time", "median A", "median B", "change",
                    f"B/A [{level} CI]", "U test p", "verdict"], rows),
             "",
-            *("  " + line for line in rule_lines(comparison.level, comparison.min_effect_pct, fail_above)),
+            *("  " + line for line in rule_lines(comparison.level, comparison.min_effect_pct, fail_above,
+                                                 paired=any(m.paired for m in comparison.modes),
+                                                 family=comparison.family)),
         ]
     for mode, changes in comparison.functions.items():
         if not changes:

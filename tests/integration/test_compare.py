@@ -78,8 +78,10 @@ def _compare_until(runs, factor: str, expected: int, verdict: str, *flags: str, 
 def test_same_code_twice_is_no_change_called(runs):
     result, _, b = _compare_until(runs, "1", 0, SAME, "--fail-above", "10", "--no-html")
     assert result.returncode == 0, result.stdout + result.stderr
-    # a busy machine may make the rule compare CPU time, and it says so; nothing else is said
-    assert all("the rule compared CPU time" in line for line in result.stderr.splitlines()), result.stderr
+    # a busy machine may make the rule compare CPU time, or set repeats aside, and it says so;
+    # nothing else is said
+    assert all("the rule compared CPU time" in line or "were set aside because other programs" in line
+               for line in result.stderr.splitlines()), result.stderr
     assert "sequential" in result.stdout and "processes" in result.stdout
     assert not (b / "compare.html").exists()
 
@@ -186,7 +188,7 @@ def test_too_few_repeats_are_called_out(runs, tmp_path):
     assert made.returncode == 0, made.stderr
     result = run_cli("compare", runs["a"], few, "--no-html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "sequential: 5 vs 2 repeats: the interval spans about every B/A ratio" in result.stderr
+    assert "sequential: 5 vs 2 repeats: the t interval has few degrees of freedom" in result.stderr
     assert "only in A: processes" in result.stdout
 
 

@@ -54,6 +54,9 @@ def test_sleep_threads_prediction_matches_the_bare_pool_at_1_2_4_8(tmp_path):
     print("prediction vs bare:", report)
     for n, ratios in bare.items():
         assert agrees(predicted[n], ratios, 0.10), report
+    frame = run.frames["prediction"]
+    own = frame[(frame["mode"] == "threads") & (frame["workers"] == 8)]["own_cores_speedup"].iloc[0]
+    assert agrees(float(own), bare[8], 0.15), (own, report)  # a core per worker: the same for naps
     # 8 threads on 2 cores still scale: sleeping needs no CPU
     assert predicted[8] > 2 * predicted[2] * 0.8, report
     flat = run.analysis["prediction"]["modes"]["threads"]

@@ -79,16 +79,22 @@ def test_gil_bound_threads_stay_near_one():
 
 
 def test_sweep_amdahl_fit_uses_only_points_at_or_below_the_cpu_count():
-    rows = []
-    for r in range(4):
-        rows.append(("sequential", 1, False, r, 1.0))
-        for w, t in ((1, 1.0), (2, 0.5), (4, 0.5)):  # perfect up to 2 CPUs, flat beyond
-            rows.append(("processes", w, True, 10 + 3 * r + w, t))
-            rows.append(("sequential", 1, False, 10 + 3 * r + w, 1.0))
-    timings = pd.DataFrame(rows, columns=["mode", "workers", "sweep", "repeat", "wall_s"])
-    timings["phase"] = "map"
-    timings["spoiled"] = False
-    sweep = _sweep(timings, "sequential", [0.1] * 10, cpus=2, main={})
+    def timings(counts):
+        rows = []
+        for r in range(4):
+            rows.append(("sequential", 1, False, r, 1.0))
+            for w in counts:  # perfect up to 4 CPUs, flat beyond
+                rows.append(("processes", w, True, 100 + 10 * r + w, 1.0 / min(w, 4)))
+                rows.append(("sequential", 1, False, 100 + 10 * r + w, 1.0))
+        frame = pd.DataFrame(rows, columns=["mode", "workers", "sweep", "repeat", "wall_s"])
+        frame["phase"] = "map"
+        frame["spoiled"] = False
+        return frame
+
+    sweep = _sweep(timings((1, 2, 4, 8)), "sequential", [0.1] * 10, cpus=4, main={})
     fit = sweep["amdahl"]["processes"]
-    assert fit["workers_used"] == [1, 2]
-    assert fit["serial_fraction"] == pytest.approx(0.0, abs=1e-3)  # the 4-worker point is left out
+    assert fit["workers_used"] == [1, 2, 4]
+    assert fit["serial_fraction"] == pytest.approx(0.0, abs=1e-3)  # the 8-worker point is left out
+    # on 2 CPUs only the 2-worker point carries information: no Amdahl fit, so no claim beyond it
+    two = _sweep(timings((1, 2, 4)), "sequential", [0.1] * 10, cpus=2, main={})
+    assert "processes" not in two["amdahl"]

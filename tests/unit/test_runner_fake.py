@@ -402,3 +402,17 @@ def test_merge_memory_lines_sums_increments_and_keeps_the_largest_peak():
     ])
     assert len(merged) == 1
     assert (merged[0].increment_mib, merged[0].peak_mib, merged[0].occurrences) == (3.5, 10.0, 3)
+
+
+def test_auto_rounds_run_what_the_pilot_plans(fakes):
+    """--repeat auto: the first 3 clean rounds set the count (Stein); later rounds never stop it."""
+    from profkit.analysis.stats import paired_ratio, stein_rounds
+
+    fakes["fake"].walls = [0.5, 0.5, 0.5, 0.9, 0.3]  # a quiet pilot, then noise: still 3 + 2 rounds
+    raw = run(repeat=None, precision=0.03, max_rounds=25, max_rounds_s=60.0, spoiled_cores=1e9)
+    assert len(raw.rounds) == 5
+    pilot = [0.5, 0.55, 0.45]
+    fakes["fake"].walls = [*pilot, 0.5]  # a noisy pilot plans more rounds, however quiet the rest
+    raw = run(repeat=None, precision=0.03, max_rounds=25, max_rounds_s=60.0, spoiled_cores=1e9)
+    planned = stein_rounds(paired_ratio([1.0] * 3, pilot).half_width, 3, 0.03)
+    assert len(raw.rounds) == min(25, planned) and planned > 5

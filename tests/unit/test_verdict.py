@@ -144,7 +144,7 @@ def test_mixed_workload_advice_agrees_with_the_recommendation():
 
 
 def test_threads_on_gil_bound_work_are_never_recommended_and_get_the_gil_bound():
-    f = facts(WorkClass.CPU, threads(1.11, (1.05, 1.17), bound=1.01), processes(1.78, (1.7, 1.85)))
+    f = facts(WorkClass.CPU, threads(1.11, (0.99, 1.17), bound=1.01), processes(1.78, (1.7, 1.85)))
     v = verdict.decide(f)
     assert v.causes["threads"] is Cause.GIL
     assert v.recommendation.mode == "processes"
@@ -152,6 +152,64 @@ def test_threads_on_gil_bound_work_are_never_recommended_and_get_the_gil_bound()
     s = verdict.sentence(f, v)
     assert "threads: 1.11× on 2 workers" in s and "the work allows them 1.01×" in s
     assert "the items allow" not in s.split("processes:")[0]
+
+
+def test_threads_measured_above_the_gil_bound_say_the_model_does_not_fit():
+    f = facts(WorkClass.CPU, threads(1.71, (1.55, 1.88), bound=1.0), processes(1.78, (1.7, 1.85)))
+    v = verdict.decide(f)
+    assert v.causes["threads"] is not Cause.GIL
+    s = verdict.sentence(f, v)
+    assert "GIL" not in s.split("processes:")[0]
+    assert "above the 1.00× bound: its model does not fit this work" in s
+
+
+def test_a_classification_never_caps_threads_below_their_interval():
+    mixed = verdict.classify(0.55, {"workers": 4, "speedup": 3.1, "speedup_ci": (2.8, 3.4)})
+    assert mixed["work_class"] == "gil-releasing" and "caps" not in mixed["explanation"]
+    cpu = verdict.classify(0.97, {"workers": 2, "speedup": 1.22, "speedup_ci": (1.12, 1.33),
+                                  "cores_used": 1.25})
+    assert not cpu["gil_bound"] and "holds the GIL" not in cpu["explanation"]
+    flat = verdict.classify(0.97, {"workers": 2, "speedup": 1.0, "speedup_ci": (0.95, 1.05)})
+    assert flat["gil_bound"]
+
+
+def test_a_free_threaded_build_gets_no_gil_claim(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
+    from profkit.engine.environment import environment
+
+    env = environment("spawn")
+    assert env["gil_enabled"] is False
+    for ratio in (0.97, 0.55):
+        c = verdict.classify(ratio, {"workers": 2, "speedup": 1.0, "speedup_ci": (0.95, 1.05)},
+                             gil_enabled=env["gil_enabled"])
+        assert "GIL caps" not in c["explanation"] and not c["gil_bound"]
+        assert "holds the GIL" not in c["explanation"]
+        work = verdict.WorkClass(c["work_class"])
+        assert not work.holds_gil()
+        f = facts(work, threads(1.0, (0.95, 1.05), bound=2.0), processes(1.78, (1.7, 1.85)))
+        v = verdict.decide(f)
+        assert v.causes["threads"] is not Cause.GIL and "GIL" not in verdict.sentence(f, v)
+
+
+def test_one_cpu_is_named_before_overhead():
+    """A 1-CPU run, 4 workers, 10 ms tasks: the CPUs are the cause, not overhead."""
+    one_cpu = processes(0.8, (0.75, 0.85), bound=1.0, capped_by_cpus=True, overhead_per_task_s=0.008)
+    f = facts(WorkClass.CPU, one_cpu, per_task_s=0.01, cpus=1)
+    v = verdict.decide(f)
+    assert v.causes["processes"] is Cause.CPUS
+    text = " ".join(a.text for a in v.advice)
+    assert "1 CPU" in text and "overhead" not in text
+    assert "overhead" not in verdict.sentence(f, v)
+    # the same on a busy machine, where the interval includes a gain: the CPU, not noise or overhead
+    busy = processes(1.16, (0.83, 1.61), bound=1.5, overhead_per_task_s=0.008)
+    f = facts(WorkClass.CPU, busy, per_task_s=0.01, cpus=1)
+    v = verdict.decide(f)
+    assert v.causes["processes"] is Cause.CPUS and v.recommendation.mode == "sequential"
+    assert AdviceKind.SETTLE not in kinds(v)
+    text = " ".join([verdict.sentence(f, v), *(a.text for a in v.advice)])
+    assert "1 CPU for 2 workers" in text and "overhead" not in text
 
 
 def test_slowdowns_read_as_slower_never_zero():

@@ -1,0 +1,258 @@
+"""profkit's inference against synthetic data of known truth: error rates and coverage.
+
+Each test feeds profkit's own functions with simulated timings (lognormal
+noise, fixed seeds) whose true answer is known, and measures the real rate
+at which they err against the rate they state. A simulated rate carries its
+own sampling error; where the stated rate is exactly what the method spends,
+the check allows the simulation two and a half standard errors above it, and
+says so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from profkit.analysis.compare_stats import Verdict, compare_samples, detectable_change_pct
+
+MODES = 3
+
+
+def _mc_allowance(rate: float, trials: int) -> float:
+    """Two and a half standard errors of a simulated rate: the simulation's own noise."""
+    return 2.5 * math.sqrt(rate * (1.0 - rate) / trials)
+
+
+def _paired_family(rng: np.random.Generator, trials: int, n: int, sigma: float, effect: float,
+                   level: float = 0.99) -> tuple[float, float]:
+    """Share of trials in which the gate called any of 3 modes, and called any slower."""
+    load = np.exp(rng.normal(0.0, 0.10, (trials, MODES, n)))  # shared by A and B within a round
+    a = load * np.exp(rng.normal(0.0, sigma, (trials, MODES, n)))
+    b = load * (1.0 + effect) * np.exp(rng.normal(0.0, sigma, (trials, MODES, n)))
+    called = slower = 0
+    for t in range(trials):
+        verdicts = [compare_samples(list(a[t, m]), list(b[t, m]), paired=True, level=level,
+                                    family=MODES).verdict for m in range(MODES)]
+        called += any(v in (Verdict.SLOWER, Verdict.FASTER) for v in verdicts)
+        slower += Verdict.SLOWER in verdicts
+    return called / trials, slower / trials
+
+
+@pytest.mark.parametrize("sigma", [0.05, 0.15])
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_ab_gate_false_alarms_hold_family_wise(n, sigma):
+    """A/A: no mode changed; the gate may call some mode at most 1% of the time, slower at most 0.5%."""
+    trials = 20000
+    rng = np.random.default_rng(1000 * n + int(100 * sigma))
+    called, slower = _paired_family(rng, trials, n, sigma, 0.0)
+    assert called <= 0.01 + _mc_allowance(0.01, trials), called
+    assert slower <= 0.005 + _mc_allowance(0.005, trials), slower
+
+
+def test_ab_gate_false_alarms_at_a_95_percent_setting():
+    trials = 4000
+    called, slower = _paired_family(np.random.default_rng(95), trials, 5, 0.15, 0.0, level=0.95)
+    assert called <= 0.05 + _mc_allowance(0.05, trials), called
+    assert slower <= 0.025 + _mc_allowance(0.025, trials), slower
+
+
+def test_ab_gate_finds_thirty_percent_at_five_rounds():
+    """+30% in every mode at 5 rounds, 5% noise: at least 80% of modes called slower."""
+    trials = 1000
+    rng = np.random.default_rng(30)
+    load = np.exp(rng.normal(0.0, 0.10, (trials, 5)))
+    a = load * np.exp(rng.normal(0.0, 0.05, (trials, 5)))
+    b = load * 1.3 * np.exp(rng.normal(0.0, 0.05, (trials, 5)))
+    found = sum(compare_samples(list(a[t]), list(b[t]), paired=True, family=MODES).verdict is Verdict.SLOWER
+                for t in range(trials))
+    assert found / trials >= 0.80, found / trials
+
+
+def test_the_detectable_change_the_docs_print_is_found_that_often():
+    """detectable_change_pct's promise (80% power) holds in simulation, within its approximation."""
+    trials, n, sigma = 1000, 5, 0.05
+    change = detectable_change_pct(n, 100 * sigma * math.sqrt(2), family=MODES)
+    rng = np.random.default_rng(80)
+    a = np.exp(rng.normal(0.0, sigma, (trials, n)))
+    b = (1 + change / 100) * np.exp(rng.normal(0.0, sigma, (trials, n)))
+    found = sum(compare_samples(list(a[t]), list(b[t]), paired=True, family=MODES).verdict is Verdict.SLOWER
+                for t in range(trials))
+    assert 0.76 <= found / trials <= 0.84, (change, found / trials)
+
+
+# -- adaptive stopping (--repeat auto) --------------------------------------------------
+
+
+def _auto_run(rng: np.random.Generator, sigma: float, truth: float, target: float = 0.03,
+              pilot: int = 3, cap: int = 25):
+    """One ``--repeat auto`` run as engine/rounds.py does it: a pilot, then Stein's planned rounds."""
+    from profkit.analysis.stats import paired_ratio, stein_rounds
+
+    ref = list(np.exp(rng.normal(0.0, sigma, cap)))
+    mode = list(np.exp(rng.normal(0.0, sigma, cap)) / truth)
+    first = paired_ratio(ref[:pilot], mode[:pilot])
+    planned = min(cap, stein_rounds(first.half_width if first else None, pilot, target))
+    return paired_ratio(ref[:planned], mode[:planned])
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.02, 0.03, 0.05])
+def test_auto_stopping_keeps_coverage_early_stops_included(sigma):
+    """The 95% speedup interval at the rounds ``--repeat auto`` stops at covers the truth >= 93%."""
+    truth, trials = 1.8, 3000
+    rng = np.random.default_rng(int(1000 * sigma))
+    runs = [_auto_run(rng, sigma, truth) for _ in range(trials)]
+    covered = np.array([e.low <= truth <= e.high for e in runs])
+    early = np.array([e.n <= 5 for e in runs])
+    assert covered.mean() >= 0.93 - _mc_allowance(0.93, trials), covered.mean()
+    if early.sum() >= 100:  # the runs that stopped at the fewest rounds Stein's rule allows
+        assert covered[early].mean() >= 0.75, covered[early].mean()
+
+
+# -- the schedule bound ----------------------------------------------------------------
+
+
+def test_grahams_worst_case_gives_the_optimum_not_lpt():
+    """17 items on 8 workers (Graham 1969): LPT takes 31, the optimum 24, so the items allow 8.0x."""
+    from profkit.analysis import bounds
+
+    w = 8
+    items = sorted([2 * w - 1 - k for k in range(w) for _ in (0, 1)] + [w], reverse=True)
+    assert bounds.lpt_makespan(items, w) == 31
+    assert bounds.optimal_makespan(items, w) == (24.0, True)
+    sb = bounds.schedule_bounds(items, w)
+    assert sb.optimum_exact and sb.optimum == pytest.approx(8.0)
+
+
+def test_the_bound_is_never_below_the_true_optimum():
+    """Exact or not, the optimum reported is never above the true optimal makespan (so its speedup
+    is one no schedule beats): brute force on small cases, LPT-hard cases past the search's reach."""
+    import itertools
+
+    from profkit.analysis import bounds
+
+    rng = np.random.default_rng(17)
+    for _ in range(150):
+        n, w = int(rng.integers(1, 8)), int(rng.integers(1, 4))
+        items = list(rng.choice([1.0, 2.0, 3.0, 5.0], n) * rng.uniform(0.5, 1.5, n))
+        truth = min(max(sum(d for d, k in zip(items, a, strict=True) if k == j) for j in range(w))
+                    for a in itertools.product(range(w), repeat=n))
+        value, exact = bounds.optimal_makespan(items, w)
+        assert exact and value == pytest.approx(truth)
+    w = 8
+    graham = sorted([2 * w - 1 - k for k in range(w) for _ in (0, 1)] + [w], reverse=True)
+    padded = graham + [w / 1000.0] * 4  # 21 items: past the exact search
+    value, exact = bounds.optimal_makespan(padded, w)
+    assert not exact and value <= 24.004 + 1e-9 and value >= bounds.lower_makespan(padded, w)
+
+
+def test_equal_items_with_noisy_times_get_no_split_advice():
+    """8 equal items on 8 workers, each item timed with 10% noise: "split items" in under 5% of runs."""
+    from profkit.analysis import bounds, verdict
+
+    rng = np.random.default_rng(8)
+    trials, w, rounds, split = 1000, 8, 5, 0
+    for _ in range(trials):
+        probe = list(np.exp(rng.normal(0.0, 0.10, w)))
+        maps = list(np.exp(rng.normal(0.0, 0.10, (rounds, w))).sum(axis=1))
+        sb = bounds.schedule_bounds(probe, w, noise=bounds.item_noise(maps, probe))
+        pool = verdict.ModeFacts("processes", w, speedup=6.5, ci=(6.0, 7.0), cost=2, wall_s=0.15,
+                                 items_cap=sb.items_cap, bound=sb.best)
+        seq = verdict.ModeFacts("sequential", 1, speedup=1.0, parallel=False, reference=True, cost=0,
+                                wall_s=1.0)
+        facts = verdict.Facts(work=verdict.WorkClass.CPU, modes=(seq, pool), per_task_s=0.125, n_items=w,
+                              ref_wall_s=1.0)
+        split += verdict.AdviceKind.SPLIT_ITEMS in {a.kind for a in verdict.decide(facts).advice}
+    assert split / trials <= 0.05, split / trials
+
+
+def test_uneven_items_still_get_split_advice():
+    """One item 4x the others on 8 workers: the items cap the speedup and the advice says so."""
+    from profkit.analysis import bounds
+
+    rng = np.random.default_rng(9)
+    hits = 0
+    for _ in range(200):
+        truth = np.array([4.0] + [1.0] * 7)
+        probe = list(truth * np.exp(rng.normal(0.0, 0.10, 8)))
+        maps = list((truth * np.exp(rng.normal(0.0, 0.10, (5, 8)))).sum(axis=1))
+        sb = bounds.schedule_bounds(probe, 8, noise=bounds.item_noise(maps, probe))
+        hits += sb.items_cap < 0.9 * 8
+    assert hits >= 190
+
+
+# -- the GIL sentence against the threads measurement ---------------------------------------
+
+_RATIO = st.floats(min_value=0.31, max_value=1.0)
+_SPEEDUP = st.floats(min_value=0.3, max_value=6.0)
+_WIDTH = st.floats(min_value=0.0, max_value=0.5)
+
+
+def _gil_claims(text: str) -> list[float]:
+    """Every X in "the GIL caps them at about X×" and "the GIL ... allows them X×"."""
+    import re
+
+    found = re.findall(r"GIL caps them at about ([0-9.]+)×", text)
+    found += re.findall(r"the GIL lets only one thread compute at a time, so the work allows them ([0-9.]+)×",
+                        text)
+    return [float(x) for x in found]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(ratio=_RATIO, speedup=_SPEEDUP, width=_WIDTH, workers=st.integers(2, 8),
+       bound=st.floats(min_value=0.8, max_value=2.5), cores=st.floats(min_value=0.5, max_value=4.0))
+def test_no_text_caps_threads_below_their_measured_interval(ratio, speedup, width, workers, bound, cores):
+    from profkit.analysis import verdict
+
+    ci = (speedup * (1 - width), speedup * (1 + width))
+    c = verdict.classify(ratio, {"workers": workers, "speedup": speedup, "speedup_ci": ci,
+                                 "cores_used": cores})
+    work = verdict.WorkClass(c["work_class"])
+    threads = verdict.ModeFacts("threads", workers, speedup=speedup, ci=ci, shares_gil=True,
+                                shares_memory=True, cost=1, bound=bound, wall_s=1.0 / speedup)
+    seq = verdict.ModeFacts("sequential", 1, speedup=1.0, parallel=False, reference=True, cost=0, wall_s=1.0)
+    facts = verdict.Facts(work=work, modes=(seq, threads), cpu_ratio=ratio, per_task_s=0.01, n_items=8,
+                          ref_wall_s=1.0)
+    decision = verdict.decide(facts)
+    text = " ".join([c["explanation"], verdict.sentence(facts, decision), *(a.text for a in decision.advice)])
+    for cap in _gil_claims(text):
+        assert ci[0] <= cap + 0.005, (cap, ci, text)  # the cap is printed to 2 decimals
+
+
+# -- the prediction ------------------------------------------------------------------------
+
+
+def test_a_one_cpu_calibration_predicts_a_machine_with_more_cores():
+    """8 equal CPU-bound items measured at 2 processes on 1 CPU (1.0x): on this machine the curve
+    stays at 1x; on a machine with a core per worker it follows the items (2x at 2, 8x at 8)."""
+    from profkit.analysis import prediction
+
+    items = [0.1] * 8
+    model = prediction.calibrate(items, items, mode="processes", reference_s=0.8, measured_wall_s=0.8,
+                                 measured_workers=2, collect_s=0.0, startup_s=None, cpus=1, gil=False,
+                                 chunksizes=[1] * 64, busy=False)
+    here = {p.workers: p.speedup for p in prediction.predict(model)}
+    there = {p.workers: p.speedup for p in prediction.predict(model, own_cores=True)}
+    assert here[2] == pytest.approx(1.0, rel=0.01) and here[8] == pytest.approx(1.0, rel=0.01)
+    assert there[2] == pytest.approx(2.0, rel=0.01) and there[8] == pytest.approx(8.0, rel=0.01)
+    gil = prediction.calibrate(items, items, mode="threads", reference_s=0.8, measured_wall_s=0.8,
+                               measured_workers=2, collect_s=0.0, startup_s=None, cpus=1, gil=True,
+                               chunksizes=[1] * 64, busy=False)
+    assert max(p.speedup for p in prediction.predict(gil, own_cores=True)) == pytest.approx(1.0, rel=0.01)
+
+
+def test_gil_contention_is_not_read_as_dispatch():
+    """Threads on pure Python measured at 0.8x on 2 workers (GIL hand-offs): the loss goes to the
+    GIL, so one thread is still predicted at 1x and no per-chunk cost is invented."""
+    from profkit.analysis import prediction
+
+    items = [0.1] * 6
+    model = prediction.calibrate(items, items, mode="threads", reference_s=0.6, measured_wall_s=0.75,
+                                 measured_workers=2, collect_s=0.0, startup_s=None, cpus=2, gil=True,
+                                 chunksizes=[1] * 64, busy=False)
+    points = {p.workers: p.speedup for p in prediction.predict(model)}
+    assert model.per_chunk_s == pytest.approx(0.0, abs=1e-6)
+    assert points[1] == pytest.approx(1.0, rel=0.01) and points[2] == pytest.approx(0.8, rel=0.01)

@@ -18,9 +18,9 @@ DEFAULT_ALPHA = 0.01
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Compare run B against run A (two folders written by profkit profile). Per mode present in "
-        "both: the change in median wall time with a percentile bootstrap interval of "
-        "median(B) / median(A); a change is called only when the interval excludes 1 and the change "
-        "is at least --min-effect. Per function: the biggest changes in self time; per line: the "
+        "both: the change in wall time with a Welch t interval on the log times of B and A, whose "
+        "level holds across all the modes compared (Bonferroni); a change is called only when the "
+        "interval excludes 1 and the change is at least --min-effect. Per function: the biggest changes in self time; per line: the "
         "biggest moves in share; and a differential call tree in the HTML report."
     )
     parser.epilog = (
@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="smallest change, in percent, that is ever called slower or faster "
                         f"(default: {DEFAULT_MIN_EFFECT_PCT:g})")
     parser.add_argument("--alpha", metavar="P", default=f"{DEFAULT_ALPHA:g}",
-                        help="the interval of B/A is a (1 - P) bootstrap interval (default: "
-                        f"{DEFAULT_ALPHA:g}, a 99%% interval)")
+                        help="the interval of B/A is a (1 - P) t interval, shared out over the modes "
+                        f"compared (default: {DEFAULT_ALPHA:g}, a 99%% interval in all)")
     parser.add_argument("--measure", choices=("auto", "wall", "cpu"), default="auto",
                         help="which per-repeat time the rule compares: wall, cpu, or auto (the "
                         "default): wall time unless the repeats' wall / CPU ratio moved by --min-effect "

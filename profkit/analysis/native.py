@@ -69,3 +69,18 @@ def native_threads(sequential_cores: float | None, cpus: int,
     # a map cannot keep more cores busy than there are; profkit's own threads add a little CPU
     return NativeThreads(min(float(sequential_cores), float(cpus)), cpus, tuple(dict.fromkeys(pools)),
                          best)
+
+
+def native_classification(card: Mapping[str, Any], native: NativeThreads) -> dict[str, Any]:
+    """The classification card of work done in native threads: no GIL claim, the cores named.
+
+    The thread that calls the native library holds no GIL while the library computes, and
+    the library's own threads add cores: neither is what pure Python does.
+    """
+    pools = ", ".join(f"{api} with {threads} thread{'s' if threads != 1 else ''}"
+                      for api, threads in native.pools) or "a native thread pool"
+    text = (f"CPU-bound in native threads: the sequential map keeps "
+            f"{native.sequential_cores:.2f} of {native.cpus} CPUs busy by itself ({pools}). "
+            "The hot code runs in the library's own threads, outside the GIL.")
+    return {**card, "kind": "cpu-bound", "work_class": "gil-releasing", "gil_bound": False,
+            "native_threads": True, "explanation": text}

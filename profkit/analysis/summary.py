@@ -12,7 +12,12 @@ import pandas as pd
 from profkit.analysis import bounds, overheads, prediction, stats, verdict
 from profkit.analysis import gc as gc_share
 from profkit.analysis import memory as memory_analysis
-from profkit.analysis.native import NativeThreads, native_threads, sequential_cores
+from profkit.analysis.native import (
+    NativeThreads,
+    native_classification,
+    native_threads,
+    sequential_cores,
+)
 from profkit.fmt import fmt_seconds
 
 TOP_N = 10
@@ -83,7 +88,7 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
                  "items may allow less.")
     if sb.capped_by_cpus and sb.cpu_cap is not None:
         text += (f" The CPU seconds cap it lower: {sb.cpu_cap:.2f}× on the "
-                 f"{sb.cores:g} core{'s' if sb.cores != 1 else ''} the workers can use.")
+                 f"{sb.cores:.3g} core{'s' if sb.cores != 1 else ''} the workers can use.")
     return {"workers": workers, "n_items": n,
             "item_s": durations if n <= GRANULARITY_ITEMS else None, "total_s": total,
             "largest_item_s": largest, "makespan_s": sb.optimum_makespan_s,
@@ -456,6 +461,9 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
                             cpus, mode_meta)
     if native is not None:  # the items' thread CPU misses the native threads: they fill the map
         cpu_total = sum(durations)
+        if classification is not None:
+            classification = native_classification(classification, native)
+            work = verdict.WorkClass(classification["work_class"])
     noise = bounds.item_noise(ref_walls, durations) if ref_walls and durations else None
     mode_bounds: dict[str, bounds.ScheduleBounds] = {}
     for mode, entry in modes.items():

@@ -62,6 +62,7 @@ class Cause(str, enum.Enum):
     OVERHEAD = "overhead"  # per-task overhead outweighs the work
     ITEMS = "item sizes"  # uneven items cap the speedup
     CPUS = "CPUs"  # more workers than CPUs for CPU work
+    NATIVE = "native threads"  # the sequential map's native threads already fill the CPUs
     NOISE = "noise"  # the interval includes no gain
     FAILED = "failed"
 
@@ -361,7 +362,7 @@ def _recommend(facts: Facts, causes: dict[str, Cause]) -> Recommendation | None:
         return Recommendation(choice.mode, choice.workers, float(choice.speedup or 0), choice.ci,
                               True, reason, single, pay)
     unclear = [m for m in pooled if m.outcome is not Outcome.SLOWER
-               and causes.get(m.label) not in (Cause.GIL, Cause.CPUS)
+               and causes.get(m.label) not in (Cause.GIL, Cause.CPUS, Cause.NATIVE)
                and (m.speedup or 0) >= 1 / GAIN_THRESHOLD]
     if unclear:
         best = max(unclear, key=lambda m: m.speedup or 0)
@@ -373,7 +374,10 @@ def _recommend(facts: Facts, causes: dict[str, Cause]) -> Recommendation | None:
         return Recommendation(ref_name, 1, 1.0, ref.ci if ref else None, False, reason)
     reason = f"no pooled mode is at least 10% faster than {ref_name}"
     short = [m for m in pooled if causes.get(m.label) is Cause.CPUS]
-    if short:
+    if facts.native is not None and any(causes.get(m.label) is Cause.NATIVE for m in pooled):
+        reason += (f": the sequential map already keeps {facts.native.sequential_cores:.2f} of "
+                   f"{facts.native.cpus} CPUs busy through native threads")
+    elif short:
         cpus = f"{facts.cpus} CPU{'s' if facts.cpus != 1 else ''}" if facts.cpus else "too few CPUs"
         reason += (f": the run had {cpus} for {max(m.workers for m in short)} workers, so the CPU "
                    "work cannot spread")
@@ -475,7 +479,8 @@ def decide(facts: Facts) -> Verdict:
     """The whole verdict from one set of facts."""
     causes = {m.label: cause_of(m, facts.work, facts.cpus) for m in facts.modes if not m.reference}
     if facts.native is not None:  # native threads run outside the GIL: the CPUs are what is short
-        causes = {label: Cause.CPUS if cause is Cause.GIL else cause for label, cause in causes.items()}
+        causes = {label: Cause.NATIVE if cause in (Cause.GIL, Cause.CPUS) else cause
+                  for label, cause in causes.items()}
     rec = _recommend(facts, causes)
     return Verdict(facts.work, causes, rec, tuple(_advise(facts, causes, rec)))
 
@@ -519,6 +524,11 @@ def sentence(facts: Facts, verdict: Verdict) -> str:
                     "compute at a time")
             if m.bound is not None:
                 text += f", so the work allows them {fmt_speedup(m.bound)}"
+        elif cause is Cause.NATIVE and facts.native is not None:
+            text = (f"{m.mode}: {fmt_speedup(s)} {where}{ci}; the task's native threads already keep "
+                    f"{facts.native.sequential_cores:.2f} of {facts.native.cpus} CPUs busy")
+            if m.bound is not None:
+                text += f", so the CPUs allow about {fmt_speedup(m.bound)}"
         elif cause is Cause.CPUS:
             had = (f"the run had {facts.cpus} CPU{'s' if facts.cpus != 1 else ''} for {m.workers} workers"
                    if facts.cpus else "the run had too few CPUs for its workers")

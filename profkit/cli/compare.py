@@ -20,8 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Compare run B against run A (two folders written by profkit profile). Per mode present in "
         "both: the change in wall time with a Welch t interval on the log times of B and A, whose "
         "level holds across all the modes compared (Bonferroni); a change is called only when the "
-        "interval excludes 1 and the change is at least --min-effect. Per function: the biggest changes in self time; per line: the "
-        "biggest moves in share; and a differential call tree in the HTML report."
+        "interval excludes 1 and the change is at least --min-effect. Per function: the biggest "
+        "changes in self time; per line: the biggest moves in share; and a differential call tree "
+        "in the HTML report."
     )
     parser.epilog = (
         "exit codes: 0 ok (no mode called slower by more than --fail-above), 1 a mode was called "

@@ -14,17 +14,22 @@ from typing import Any
 
 #: The sequential map keeps at least this many cores busy: its task runs native threads.
 NATIVE_CORES_MIN = 1.25
+#: ... and the thread that calls the native code computes at least this share of the map's time.
+CALLER_BUSY = 0.5
 
 
-def sequential_cores(map_cpu_s: Sequence[float], items_thread_cpu_s: float) -> float | None:
+def sequential_cores(map_cpu_s: Sequence[float], map_wall_s: Sequence[float],
+                     items_thread_cpu_s: float) -> float | None:
     """Cores the sequential map keeps busy when it has them: its process CPU per map over the
-    CPU of the thread that ran the items (the probe's).
+    CPU of the thread that ran the items (the probe's). None when that thread mostly waited
+    (I/O, sleeps): then no native code computed beside it, whatever profkit's own threads did.
 
-    CPU seconds, unlike wall seconds, hardly change when other programs take cores, so the
-    ratio holds on a busy machine, where the map's CPU over its wall time would not.
+    CPU seconds, unlike wall seconds, change less when other programs take cores, though a
+    native pool's second thread still gets fewer of them on a busy machine.
     """
     cpus = [c for c in map_cpu_s if c == c and c > 0]
-    if not cpus or items_thread_cpu_s <= 0:
+    walls = [w for w in map_wall_s if w == w and w > 0]
+    if not cpus or not walls or items_thread_cpu_s < CALLER_BUSY * statistics.median(walls):
         return None
     return max(1.0, statistics.median(cpus) / items_thread_cpu_s)
 

@@ -457,7 +457,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0
     ref_cpu = timings[(timings["mode"] == ref) & ~timings["sweep"] & (timings["phase"] == "map")] \
         if ref else timings.iloc[0:0]
-    native = native_threads(sequential_cores(ref_cpu["cpu_s"].astype(float).tolist(), sum(item_cpu)),
+    native = native_threads(sequential_cores(ref_cpu["cpu_s"].astype(float).tolist(),
+                                             ref_cpu["wall_s"].astype(float).tolist(), sum(item_cpu)),
                             cpus, mode_meta)
     if native is not None:  # the items' thread CPU misses the native threads: they fill the map
         cpu_total = sum(durations)

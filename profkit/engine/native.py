@@ -25,7 +25,8 @@ TRIAL_ROUNDS = 3
 
 def cores_used(mode: Mode) -> float | None:
     """Cores the mode's maps keep busy when they have them (:func:`sequential_cores`)."""
-    return sequential_cores([t.cpu_s for t in mode.result.timings if t.phase == "map"],
+    maps = [t for t in mode.result.timings if t.phase == "map"]
+    return sequential_cores([t.cpu_s for t in maps], [t.wall_s for t in maps],
                             float(sum(mode.result.tasks.cpu)))
 
 

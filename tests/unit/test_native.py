@@ -1,0 +1,34 @@
+"""Native threads: when the sequential map's CPU says the task runs them, and what that allows."""
+
+from __future__ import annotations
+
+import pytest
+
+from profkit.analysis.native import native_classification, native_threads, sequential_cores
+
+
+def test_a_map_whose_calling_thread_computes_and_whose_process_uses_more_runs_native_threads():
+    # BLAS: the calling thread computes all along (0.30 s), the process twice that
+    assert sequential_cores([0.60, 0.62, 0.58], [0.31, 0.32, 0.30], 0.30) == pytest.approx(2.0)
+    # pure Python: the process CPU is the thread's
+    assert sequential_cores([0.30], [0.31], 0.30) == pytest.approx(1.0)
+
+
+def test_a_map_that_waits_is_never_called_native_whatever_profkit_s_own_threads_spent():
+    # sleeps: the thread that ran the items computed 2 ms of a 1 s map
+    assert sequential_cores([0.05], [1.0], 0.002) is None
+    assert sequential_cores([], [], 0.3) is None
+
+
+def test_the_bound_is_the_cpus_over_the_cores_the_sequential_map_keeps_busy():
+    meta = {"sequential": {"native_pools": [{"api": "openblas", "threads": 2}]},
+            "processes": {"native_trial": {"mode": "processes", "workers": 2, "speedup": 1.02,
+                                           "gain": 1.1}}}
+    native = native_threads(1.88, 2, meta)
+    assert native is not None and native.bound == pytest.approx(2 / 1.88)
+    assert native.pools == (("openblas", 2),) and native.trial["speedup"] == 1.02
+    assert native_threads(1.1, 2, meta) is None  # about one core: no native threads
+    assert native_threads(2.3, 2, meta).sequential_cores == 2.0  # never above the CPUs
+    card = native_classification({"kind": "cpu-bound", "work_class": "cpu", "gil_bound": True}, native)
+    assert card["gil_bound"] is False and "native threads" in card["explanation"]
+    assert "GIL" not in card["explanation"].replace("outside the GIL", "")

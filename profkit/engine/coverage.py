@@ -26,7 +26,7 @@ AUTO_SHARE = 0.25
 CPROFILE_AUTO_FLOOR_S = 3.0
 #: ... and line_profiler, whose slowdown is far larger.
 LINE_AUTO_FLOOR_S = 1.0
-#: When no whole item fits the budget, one item is still taken (in the reference mode) if its
+#: When no whole item fits the budget, one item is still taken (in the first mode) if its
 #: estimate is at most this many sequential maps, or :data:`ONE_ITEM_FLOOR_S`: the profile then
 #: covers one whole item.
 ONE_ITEM_MAPS = 2.0

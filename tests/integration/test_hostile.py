@@ -422,10 +422,10 @@ def test_a_killed_profkits_import_shims_are_removed_by_the_next_run(tmp_path):
     assert sorted(temp.glob("profkit-targets-*")) == [live]
 
 
-def test_the_cli_ends_only_the_children_it_started_in_its_session():
-    """13: what a task left is ended at exit; what the caller had before, and a browser that
-    ``--open`` detached into its own session, are not profkit's."""
-    from profkit.executors.base import child_processes, end_new_children
+def test_the_cli_ends_every_child_it_started_but_the_ones_it_keeps():
+    """What a task left is ended at exit, detached into a session of its own or not; what the
+    caller had before, and a browser that ``--open`` started (kept), are not profkit's."""
+    from profkit.executors.base import child_processes, end_new_children, keep_new_children
 
     sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
     before_run = subprocess.Popen(sleeper)
@@ -433,13 +433,18 @@ def test_the_cli_ends_only_the_children_it_started_in_its_session():
         before = child_processes()
         left_by_task = subprocess.Popen(sleeper)
         detached = subprocess.Popen(sleeper, start_new_session=True)
+        kept_from = child_processes()
+        browser = subprocess.Popen(sleeper, start_new_session=True)
+        keep_new_children(kept_from)
         try:
             end_new_children(before)
             assert left_by_task.wait(timeout=5) is not None
-            assert before_run.poll() is None and detached.poll() is None
+            assert detached.wait(timeout=5) is not None
+            assert before_run.poll() is None and browser.poll() is None
         finally:
-            detached.kill()
-            detached.wait()
+            for process in (detached, browser):
+                process.kill()
+                process.wait()
     finally:
         before_run.kill()
         before_run.wait()

@@ -18,10 +18,11 @@ import sys
 
 import pytest
 
+import profkit
 from profkit.executors.registry import available_cpus
-from profkit.pipeline import profile
 from tests.conftest import require
 from tests.fixtures import native_blas
+from tests.fixtures.cli import cli_env, run_cli
 
 BARE = r"""
 import json, os, statistics, sys, time
@@ -52,11 +53,24 @@ print(json.dumps({"fix": statistics.median(ratios), "cores": statistics.median(c
 """
 
 
+#: Variables that cap native threads; Dask's nanny sets some in the process that starts its
+#: workers (the test process, after the Dask tests), so every child here runs without them.
+THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _env() -> dict[str, str]:
+    env = cli_env()
+    for name in THREAD_CAPS:
+        env.pop(name, None)
+    return env
+
+
 def _bare() -> dict[str, float]:
     from tests.conftest import REPO
 
     done = subprocess.run([sys.executable, "-c", BARE, str(REPO)], capture_output=True, text=True,
-                          timeout=300, check=True)
+                          timeout=300, check=True, env=_env())
     return json.loads(done.stdout)
 
 
@@ -67,10 +81,12 @@ def native_run(tmp_path_factory):
         pytest.skip("native threads need two CPUs to fill")  # pragma: no cover - CI has two
     before = _bare()
     out = tmp_path_factory.mktemp("native") / "run"
-    run = profile(native_blas.WORKLOAD, modes="sequential,threads,processes", workers=2,
-                  repeat=3, out=out)
+    result = run_cli("profile", f"{native_blas.__file__}:WORKLOAD", "--modes",
+                     "sequential,threads,processes", "--workers", "2", "--repeat", "3", "--out", out,
+                     "-q", env=_env(), timeout=600)
     after = _bare()
-    return run, before, after
+    assert result.returncode == 0, result.stderr
+    return profkit.load(out), before, after
 
 
 def test_the_sequential_cores_and_the_bound_match_the_bare_code(native_run):

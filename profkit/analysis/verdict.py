@@ -25,6 +25,10 @@ GAIN_THRESHOLD = 1.10  # below this speedup a pool "does not pay"
 #: machine moves a round's wall time by tens of percent, never threefold.
 CLEARLY_SLOWER = 1 / 3
 GIL_CORES = 1.3  # threads that keep fewer cores than this busy are serialised
+#: CPU-bound threads release the GIL only if their interval clears 1x by this factor: a pure-Python
+#: map in two threads runs a few percent apart from the sequential one (its own thread, its own
+#: timer), which an interval can tell from 1 without any computing side by side.
+GIL_MARGIN = 1.05
 SIMPLER_WITHIN = 0.05  # prefer a simpler mode within 5% of the best
 TINY_TASK_S = 1e-3  # below this per item, dispatch overhead dominates a pool
 SORT_GAIN = 0.05  # advise longest-first when it finishes this much sooner
@@ -202,7 +206,7 @@ def work_class(cpu_ratio: float | None, threads: ModeFacts | None,
         threads is not None and (threads.ci is not None or cpu_ratio < CPU_BOUND_RATIO))
     if cpu_ratio < CPU_BOUND_RATIO:
         return WorkClass.GIL_RELEASING if beats_gil else WorkClass.MIXED
-    if beats_gil:
+    if beats_gil and low is not None and low > GIL_MARGIN * gil_cap(cpu_ratio):
         return WorkClass.GIL_RELEASING
     if threads is not None and threads.workers > 1 and threads.speedup is not None and threads.ci is None:
         # no interval: CPU seconds per wall second tell the GIL apart from noise in the speedup

@@ -109,15 +109,16 @@ class PoolModel:
         t = self.terms(workers, o, cores_cap)
         return max(t["schedule"], t["dispatch"], t["cpu"]) + self.per_map_s
 
-    def limit(self, workers: int) -> str:
-        t = self.terms(workers)
+    def limit(self, workers: int, own_cores: bool = False) -> str:
+        """What holds ``workers`` back: on this machine, or (``own_cores``) with a core each."""
+        t = self.terms(workers, None, (1.0 if self.gil else float(workers)) if own_cores else None)
         body = max(t["schedule"], t["dispatch"], t["cpu"])
         if self.per_map_s > body:
             return Limit.SERIAL
         if t["dispatch"] >= body * 0.999 and t["dispatch"] > 0:
             return Limit.OVERHEAD
         if t["cpu"] >= body * 0.999:
-            return Limit.GIL if self.gil else Limit.CPUS
+            return Limit.GIL if self.gil else Limit.WORKERS if own_cores else Limit.CPUS
         if t["largest"] >= 0.95 * t["schedule"] and workers > 1:
             return Limit.ITEMS
         return Limit.WORKERS
@@ -205,22 +206,8 @@ def predict(model: PoolModel, max_workers: int = MAX_WORKERS, *, own_cores: bool
                    if model.startup_s is not None else None)
         single = model.reference_s / (wall + startup) if startup is not None else None
         out.append(Point(w, model.reference_s / wall if wall > 0 else 1.0, wall, single, startup,
-                         model.limit(w) if not own_cores else _own_limit(model, w)))
+                         model.limit(w, own_cores)))
     return out
-
-
-def _own_limit(model: PoolModel, workers: int) -> str:
-    t = model.terms(workers, None, 1.0 if model.gil else float(workers))
-    body = max(t["schedule"], t["dispatch"], t["cpu"])
-    if model.per_map_s > body:
-        return Limit.SERIAL
-    if t["dispatch"] >= body * 0.999 and t["dispatch"] > 0:
-        return Limit.OVERHEAD
-    if t["cpu"] >= body * 0.999:
-        return Limit.GIL if model.gil else Limit.WORKERS
-    if t["largest"] >= 0.95 * t["schedule"] and workers > 1:
-        return Limit.ITEMS
-    return Limit.WORKERS
 
 
 def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str]:

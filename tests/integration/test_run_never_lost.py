@@ -21,7 +21,7 @@ from profkit.errors import RunDirError
 from profkit.pipeline import profile
 from profkit.store import CLAIM_FILE
 from profkit.workloads.double import WORKLOAD as DOUBLE
-from tests.fixtures.cli import FIXTURES, cli_env, one_line_error, run_cli
+from tests.fixtures.cli import FIXTURES, cli_env, ended, one_line_error, run_cli
 from tests.fixtures.lost_tasks import MARK_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -103,17 +103,13 @@ def test_ctrl_c_during_a_slow_import_exits_130(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "profkit", "profile", "slow.py:WORKLOAD", "--out", "run"],
         cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with ended(process):
         deadline = time.monotonic() + 60
         while not (tmp_path / "importing").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert process.poll() is None, process.communicate()
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "profkit: interrupted"
     assert "failed" not in stderr and "Traceback" not in stderr
@@ -147,16 +143,12 @@ def test_output_to_a_pipe_closed_early_does_not_lose_the_run(tmp_path):
         [sys.executable, "-m", "profkit", "profile", "double", "--modes", "sequential,processes",
          "--out", str(out), *QUICK], cwd=tmp_path, env=cli_env(),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
+    with ended(process):
         assert process.stdout is not None
         head = [process.stdout.readline() for _ in range(2)]
         assert process.poll() is None  # still running: what it writes next meets a closed pipe
         process.stdout.close()
         process.wait(timeout=240)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert all(line.startswith(b"[") for line in head), head
     assert process.returncode == 0
     meta = _saved(out)
@@ -261,16 +253,12 @@ def test_a_failed_run_deletes_only_what_profkit_wrote(tmp_path):
         [sys.executable, "-m", "profkit", "profile", f"{LOST_TASKS}:SLOW_ITEMS_RAISE",
          "--out", str(out)], cwd=tmp_path, env=cli_env(**{MARK_ENV: str(mark)}),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with ended(process):
         deadline = time.monotonic() + 60
         while not mark.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         (out / "my-notes.txt").write_text("mine")
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 2, stderr
     assert "the item source is down" in stderr
     assert [p.name for p in out.iterdir()] == ["my-notes.txt"]

@@ -373,7 +373,9 @@ def test_a_mode_without_timings_in_b_fails_the_threshold(runs, tmp_path):
 
 # -- 3 vs 3 repeats: the gate works at the smallest sample people use ------------------
 
-#: Both runs scale tunable's loop (A by 4, about 50 ms a map; B 30% more), 3 repeats each.
+#: Both runs scale tunable's loop (A by 4, about 50 ms a map; B twice that), 3 repeats each. At 3
+#: repeats the gate's interval calls +30% only on a quiet machine (2% noise; +68% at 5% noise, the
+#: rounds-needed table in the README), so the slowdown here is one a busy machine cannot hide.
 THREE = ("--modes", "sequential,processes", "--workers", "2", "--repeat", "3", "--line-budget", "0.01", "-q")
 
 
@@ -382,12 +384,12 @@ def three(runs):
     root = runs["root"] / "three"
     root.mkdir()
     return {name: _profile(runs["target"], root / name, factor, THREE)
-            for name, factor in (("a", "4"), ("a2", "4"), ("b", "5.2"))}
+            for name, factor in (("a", "4"), ("a2", "4"), ("b", "8"))}
 
 
 @pytest.mark.timeout(240)
-def test_three_vs_three_thirty_percent_slower_fails_the_gate(runs, three):
-    result, a, b = _compare_until(runs, "5.2", 1, SLOWER, "--fail-above", "10", "--no-html", base="4",
+def test_three_vs_three_twice_as_slow_fails_the_gate(runs, three):
+    result, a, b = _compare_until(runs, "8", 1, SLOWER, "--fail-above", "10", "--no-html", base="4",
                                   args=THREE, pair=(three["a"], three["b"]))
     assert result.returncode == 1, result.stdout + result.stderr
     rows = _mode_rows(result.stdout)

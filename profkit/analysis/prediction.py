@@ -138,8 +138,8 @@ def calibrate(durations: Sequence[float], demand: Sequence[float], *, mode: str,
     seconds when CPU-bound work waited for a core). The per-chunk cost starts
     at the CPU the pool spent beyond the sequential run's (``extra_cpu_s``:
     pickling, queues), per chunk. What the model still leaves unexplained goes
-    first to the cores when other programs were ``busy`` during the run (the
-    pool then got fewer), else to the per-chunk cost.
+    first to the cores when other programs were ``busy`` during the run or the pool
+    had more workers than CPUs (the pool then got fewer), else to the per-chunk cost.
     """
     total = float(sum(durations))
     scale = reference_s / total if total > 0 else 1.0
@@ -149,7 +149,10 @@ def calibrate(durations: Sequence[float], demand: Sequence[float], *, mode: str,
                      cpus, gil, tuple(chunksizes), float(cpus))
     f = min(max(0.0, collect_s), max(0.0, measured_wall_s - base.wall(w0, 0.0)))
     n_chunks = len(chunked(d, base.chunksize(w0)))
-    model = replace(base, per_map_s=f, per_chunk_s=max(0.0, extra_cpu_s) / max(1, n_chunks))
+    # with fewer CPUs than workers the pool's extra CPU is mostly the cost of sharing them
+    # (switching, caches), which a core per worker would not pay: no per-chunk cost from it
+    extra = max(0.0, extra_cpu_s) if cpus >= w0 else 0.0
+    model = replace(base, per_map_s=f, per_chunk_s=extra / max(1, n_chunks))
     if model.wall(w0) > measured_wall_s:
         return replace(model, per_chunk_s=_solve(lambda o: model.wall(w0, o), measured_wall_s,
                                                  0.0, model.per_chunk_s))
@@ -161,7 +164,10 @@ def calibrate(durations: Sequence[float], demand: Sequence[float], *, mode: str,
             share = _solve(lambda c: -replace(model, gil_core=c).wall(w0), -measured_wall_s, MIN_CORES, 1.0)
             return replace(model, gil_core=share)
         model = replace(model, gil_core=MIN_CORES)
-    if busy and not gil and top > MIN_CORES:
+    if (busy or cpus < w0) and not gil and top > MIN_CORES:
+        # more workers than CPUs, or other programs on them: what the pool loses beyond the model
+        # is lost on the cores it shares (switching, caches), not to a serial dispatch that would
+        # still hold it back on a machine with a core per worker
         if model.wall(w0, cores_cap=MIN_CORES) >= measured_wall_s:
             cores = _solve(lambda c: -model.wall(w0, cores_cap=c), -measured_wall_s, MIN_CORES, top)
             return replace(model, cores=cores)

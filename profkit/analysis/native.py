@@ -16,6 +16,9 @@ from typing import Any
 NATIVE_CORES_MIN = 1.25
 #: ... and the thread that calls the native code computes at least this share of the map's time.
 CALLER_BUSY = 0.5
+#: ... and a map lasts at least this long: on a shorter one profkit's own threads (the load
+#: meter, the samplers) weigh as much as a native pool would.
+NATIVE_MIN_MAP_S = 0.05
 
 
 def sequential_cores(map_cpu_s: Sequence[float], map_wall_s: Sequence[float],
@@ -29,7 +32,8 @@ def sequential_cores(map_cpu_s: Sequence[float], map_wall_s: Sequence[float],
     """
     cpus = [c for c in map_cpu_s if c == c and c > 0]
     walls = [w for w in map_wall_s if w == w and w > 0]
-    if not cpus or not walls or items_thread_cpu_s < CALLER_BUSY * statistics.median(walls):
+    if not cpus or not walls or statistics.median(walls) < NATIVE_MIN_MAP_S \
+            or items_thread_cpu_s < CALLER_BUSY * statistics.median(walls):
         return None
     return max(1.0, statistics.median(cpus) / items_thread_cpu_s)
 

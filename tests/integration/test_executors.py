@@ -51,8 +51,7 @@ def test_pool_mode_matches_a_bare_multiprocessing_pool(tmp_path):
     with multiprocessing.get_context("fork").Pool(2) as pool:
         before = paired_ratios(lambda: [is_prime(n) for n in PRIMES],
                                lambda: pool.map(is_prime, PRIMES), rounds=3)
-    # pool first: when no whole item fits the line budget, the first mode traces one for all
-    run = profile(PRIMES_WORKLOAD, modes="pool,sequential", workers=2, line_budget=0.05,
+    run = profile(PRIMES_WORKLOAD, modes="sequential,pool", workers=2, line_budget=0.05,
                   out=tmp_path / "run", max_time=15)
     with multiprocessing.get_context("fork").Pool(2) as pool:
         after = paired_ratios(lambda: [is_prime(n) for n in PRIMES],
@@ -66,7 +65,10 @@ def test_pool_mode_matches_a_bare_multiprocessing_pool(tmp_path):
     tasks = run.frames["tasks"].query("mode == 'pool'")
     assert sorted(tasks["item"]) == list(range(6)) and tasks["worker"].str.startswith("pid ").all()
     assert len(set(tasks["pid"])) == 2 and os.getpid() not in set(tasks["pid"])
-    assert run.profiles["pool"] is not None and (tmp_path / "run" / "lines" / "pool.lprof").is_file()
+    assert run.profiles["pool"] is not None
+    # no whole item fits the line budget: the first mode traced one for all, and pool says so
+    assert (tmp_path / "run" / "lines" / "pool.lprof").is_file() or \
+        run.meta["modes"]["pool"]["line_deferred"]
 
 
 def test_pool_mode_runs_the_seeds_double(tmp_path):

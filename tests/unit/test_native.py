@@ -18,6 +18,8 @@ def test_a_map_that_waits_is_never_called_native_whatever_profkit_s_own_threads_
     # sleeps: the thread that ran the items computed 2 ms of a 1 s map
     assert sequential_cores([0.05], [1.0], 0.002) is None
     assert sequential_cores([], [], 0.3) is None
+    # a 5 ms map: profkit's own threads weigh as much as a native pool would
+    assert sequential_cores([0.0065], [0.005], 0.005) is None
 
 
 def test_the_bound_is_the_cpus_over_the_cores_the_sequential_map_keeps_busy():

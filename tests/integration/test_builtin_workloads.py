@@ -101,7 +101,11 @@ def test_primes_bound_verdict_and_gil(primes_run):
     data = json.loads((out / "run.json").read_text())
     a = data["analysis"]
     processes = a["modes"]["processes"]
-    if quiet(data["rounds"]):  # the machine gave the run its cores: the pool reaches what the items allow
+    maps = pd.read_parquet(out / "frames" / "timings.parquet")
+    maps = maps[maps["phase"] == "map"].groupby("mode")["cpu_s"].median()
+    # the machine gave the run its cores: no other programs, and the pool's workers did the
+    # sequential map's work in about its CPU time (a slower second core shows as more CPU)
+    if quiet(data["rounds"]) and maps["processes"] <= 1.15 * maps["sequential"]:
         assert 1.6 < a["granularity"]["bound"] < 2.0  # six uneven items: never the full 2x
         assert "not 2×" in a["granularity"]["explanation"]
         assert processes["achieved_over_bound"] >= 0.85
@@ -109,8 +113,9 @@ def test_primes_bound_verdict_and_gil(primes_run):
         assert a["classification"]["gil_bound"] and "GIL" in a["classification"]["explanation"]
         assert a["modes"]["threads"]["speedup"] < 1.15
         assert abs(processes["overheads"]["error_pct"]) < 25  # the passes agree with the rounds
-    else:  # other programs took the cores: the report must say so, and says it
-        assert any("set aside" in w for w in a["warnings"])
+    else:  # other programs took the cores (the report must say so, and says it), or the cores ran slow
+        if not quiet(data["rounds"]):
+            assert any("set aside" in w for w in a["warnings"])
         # a 0.7 s map took 1.7-4.5 s beside the load generator: wall speedups are noise, but the
         # GIL shows on any machine: the threads maps never kept more than one core busy
         assert max(gil_cores(pd.read_parquet(out / "frames" / "timings.parquet"))) < 1.15

@@ -31,6 +31,8 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "cpu_s": ("float64", "CPU seconds of the parent plus its pool workers (NaN for startup)"),
         "others_cpu": ("float64", "cores other programs kept busy during the round"),
         "spoiled": ("bool", "True if other programs were busy enough to set the round aside"),
+        "thread_cpu_s": ("float64", "CPU seconds of the thread that ran the items, for a map that "
+                         "ran them in one thread of profkit's process (sequential); NaN otherwise"),
     },
     "tasks": {
         "mode": ("string", "mode"),
@@ -385,7 +387,7 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         base = {"mode": mode, "workers": m.spec.workers, "sweep": m.sweep}
         timings += [{**base, "phase": t.phase, "repeat": t.round, "order": t.order,
                      "wall_s": t.wall_s, "cpu_s": t.cpu_s, "others_cpu": t.others_cpu,
-                     "spoiled": t.spoiled} for t in m.timings]
+                     "spoiled": t.spoiled, "thread_cpu_s": t.thread_cpu_s} for t in m.timings]
         tasks.append(TaskPart(mode, m.spec.workers, m.sweep, m.traits.worker_label, m.tasks))
         if m.sweep:
             continue

@@ -266,6 +266,9 @@ class Timing:
     order: int = 0
     others_cpu: float = float("nan")
     spoiled: bool = False
+    #: CPU of the one thread that ran the items, where a map runs them in one thread of this
+    #: process (sequential); NaN elsewhere. Beside ``cpu_s`` it shows native threads at work.
+    thread_cpu_s: float = float("nan")
 
 
 @dataclass

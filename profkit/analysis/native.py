@@ -22,20 +22,26 @@ NATIVE_MIN_MAP_S = 0.05
 
 
 def sequential_cores(map_cpu_s: Sequence[float], map_wall_s: Sequence[float],
-                     items_thread_cpu_s: float) -> float | None:
-    """Cores the sequential map keeps busy when it has them: its process CPU per map over the
-    CPU of the thread that ran the items (the probe's). None when that thread mostly waited
-    (I/O, sleeps): then no native code computed beside it, whatever profkit's own threads did.
+                     map_thread_cpu_s: Sequence[float]) -> float | None:
+    """Cores the sequential map keeps busy when it has them: the median over its timed maps of
+    the process CPU over the CPU of the thread that ran the items, both in the same map. None
+    when that thread mostly waited (I/O, sleeps): then no native code computed beside it,
+    whatever profkit's own threads did.
 
-    CPU seconds, unlike wall seconds, change less when other programs take cores, though a
-    native pool's second thread still gets fewer of them on a busy machine.
+    The two CPUs come from the same map: a native pool's share of the work moves with what
+    else the process does (the probe's samplers slow the caller, not the BLAS threads), so
+    a thread CPU from another pass would bias the ratio. CPU seconds, unlike wall seconds,
+    change less when other programs take cores, though a native pool's second thread still
+    gets fewer of them on a busy machine.
     """
-    cpus = [c for c in map_cpu_s if c == c and c > 0]
-    walls = [w for w in map_wall_s if w == w and w > 0]
-    if not cpus or not walls or statistics.median(walls) < NATIVE_MIN_MAP_S \
-            or items_thread_cpu_s < CALLER_BUSY * statistics.median(walls):
+    maps = [(c, w, t) for c, w, t in zip(map_cpu_s, map_wall_s, map_thread_cpu_s, strict=True)
+            if c == c and w == w and t == t and c > 0 and w > 0 and t > 0]
+    if not maps:
         return None
-    return max(1.0, statistics.median(cpus) / items_thread_cpu_s)
+    wall = statistics.median(w for _, w, _ in maps)
+    if wall < NATIVE_MIN_MAP_S or statistics.median(t for _, _, t in maps) < CALLER_BUSY * wall:
+        return None
+    return max(1.0, statistics.median(c / t for c, _, t in maps))
 
 
 @dataclass(frozen=True)

@@ -457,8 +457,11 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0
     ref_cpu = timings[(timings["mode"] == ref) & ~timings["sweep"] & (timings["phase"] == "map")] \
         if ref else timings.iloc[0:0]
+    # runs saved before each map kept its thread's CPU: the probe's items stand in for it
+    thread_cpu = (ref_cpu["thread_cpu_s"].astype(float).tolist() if "thread_cpu_s" in ref_cpu
+                  else [sum(item_cpu)] * len(ref_cpu))
     native = native_threads(sequential_cores(ref_cpu["cpu_s"].astype(float).tolist(),
-                                             ref_cpu["wall_s"].astype(float).tolist(), sum(item_cpu)),
+                                             ref_cpu["wall_s"].astype(float).tolist(), thread_cpu),
                             cpus, mode_meta)
     if native is not None:  # the items' thread CPU misses the native threads: they fill the map
         cpu_total = sum(durations)

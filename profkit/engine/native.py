@@ -27,7 +27,7 @@ def cores_used(mode: Mode) -> float | None:
     """Cores the mode's maps keep busy when they have them (:func:`sequential_cores`)."""
     maps = [t for t in mode.result.timings if t.phase == "map"]
     return sequential_cores([t.cpu_s for t in maps], [t.wall_s for t in maps],
-                            float(sum(mode.result.tasks.cpu)))
+                            [t.thread_cpu_s for t in maps])
 
 
 def record_pools(reference: Mode | None) -> None:

@@ -42,6 +42,11 @@ class Contender(Protocol):
 
     def time_map(self, items: list[Any], task: Callable[[Any], Any]) -> tuple[float, float]: ...
 
+    @property
+    def map_thread_cpu_s(self) -> float:
+        """CPU of the one thread that ran the last map's items (sequential), else NaN."""
+        ...
+
 
 def clean_walls(timings: list[Timing], rounds: set[int] | None = None) -> dict[int, float]:
     """Round number -> wall seconds of a mode's timed maps, spoiled rounds left out."""
@@ -134,7 +139,8 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
 def _time_one(c: Contender, items: list[Any], task: Callable[[Any], Any], number: int,
               position: int, new: list[tuple[str, Timing]]) -> None:
     wall, cpu = c.time_map(items, task)
-    timing = Timing(phase="map", round=number, wall_s=wall, cpu_s=cpu, order=position)
+    timing = Timing(phase="map", round=number, wall_s=wall, cpu_s=cpu, order=position,
+                    thread_cpu_s=c.map_thread_cpu_s)
     c.result.timings.append(timing)
     new.append((c.name, timing))
 

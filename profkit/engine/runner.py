@@ -178,6 +178,10 @@ class Mode(Contender):
         with self.deadline.running():
             return self.executor.time_map(self.task or task, items, self.deadline.remaining())
 
+    @property
+    def map_thread_cpu_s(self) -> float:
+        return self.executor.map_thread_cpu_s
+
     def _end(self, status: Status, message: str) -> None:
         self.result.fail(status, message)
         self.close(kill=True)

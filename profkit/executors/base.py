@@ -62,6 +62,9 @@ class Executor(ABC):
         self.abandoned = False
         #: Functions from ``__main__`` shipped by value in this run: id -> (function, wrapper).
         self._shipped: dict[int, tuple[Any, Any]] = {}
+        #: CPU seconds of the one thread that ran the items in the last timed map, where one
+        #: thread of this process ran them all (sequential); NaN elsewhere.
+        self.map_thread_cpu_s = float("nan")
 
     @property
     def starts_by_fork(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -95,8 +96,19 @@ class SequentialExecutor(Executor):
         return self._thread.submit(fn, *args)
 
     def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+        thread_cpu = [float("nan")]
+        self.map_thread_cpu_s = float("nan")
+
+        def loop() -> list[Any]:
+            thread0 = time.thread_time()
+            try:
+                return plain_loop(task, items)
+            finally:
+                thread_cpu[0] = time.thread_time() - thread0
+
         result: tuple[float, float] = self.submit(
-            timed_loop, lambda: plain_loop(task, items), self.settings.gc_timed).result(timeout=timeout)
+            timed_loop, loop, self.settings.gc_timed).result(timeout=timeout)
+        self.map_thread_cpu_s = thread_cpu[0]
         return result
 
     def close(self, *, kill: bool = False) -> None:

@@ -9,17 +9,26 @@ from profkit.analysis.native import native_classification, native_threads, seque
 
 def test_a_map_whose_calling_thread_computes_and_whose_process_uses_more_runs_native_threads():
     # BLAS: the calling thread computes all along (0.30 s), the process twice that
-    assert sequential_cores([0.60, 0.62, 0.58], [0.31, 0.32, 0.30], 0.30) == pytest.approx(2.0)
+    assert sequential_cores([0.60, 0.62, 0.58], [0.31, 0.32, 0.30], [0.30, 0.31, 0.29]) \
+        == pytest.approx(2.0)
     # pure Python: the process CPU is the thread's
-    assert sequential_cores([0.30], [0.31], 0.30) == pytest.approx(1.0)
+    assert sequential_cores([0.30], [0.31], [0.30]) == pytest.approx(1.0)
+
+
+def test_each_map_s_process_cpu_is_set_against_its_own_thread_s_cpu():
+    # one map ran slower (the caller shared its core): the ratio of each map, not of medians
+    assert sequential_cores([0.60, 0.90, 0.58], [0.31, 0.60, 0.30], [0.30, 0.60, 0.29]) \
+        == pytest.approx(2.0)
+    # maps of runs saved before each kept its thread's CPU are left out of the ratio
+    assert sequential_cores([0.60, 0.62], [0.31, 0.32], [float("nan"), 0.31]) == pytest.approx(2.0)
 
 
 def test_a_map_that_waits_is_never_called_native_whatever_profkit_s_own_threads_spent():
     # sleeps: the thread that ran the items computed 2 ms of a 1 s map
-    assert sequential_cores([0.05], [1.0], 0.002) is None
-    assert sequential_cores([], [], 0.3) is None
+    assert sequential_cores([0.05], [1.0], [0.002]) is None
+    assert sequential_cores([], [], []) is None
     # a 5 ms map: profkit's own threads weigh as much as a native pool would
-    assert sequential_cores([0.0065], [0.005], 0.005) is None
+    assert sequential_cores([0.0065], [0.005], [0.005]) is None
 
 
 def test_the_bound_is_the_cpus_over_the_cores_the_sequential_map_keeps_busy():

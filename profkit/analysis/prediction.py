@@ -216,6 +216,15 @@ def predict(model: PoolModel, max_workers: int = MAX_WORKERS, *, own_cores: bool
     return out
 
 
+def _cores_lost(model: PoolModel) -> str:
+    """Why the pool got fewer cores than the CPUs: its own workers shared them, or other programs
+    took some."""
+    if model.measured_workers > model.cpus:
+        return (f", which its {model.measured_workers} workers shared: switching between them "
+                f"left about {model.core_cap:.1f} CPU for the work")
+    return f", of which other programs left it about {model.core_cap:.1f} during the run"
+
+
 def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str]:
     """Where the curve flattens, what holds it there, and a sentence that says why."""
     best = max(p.speedup for p in points)
@@ -232,8 +241,7 @@ def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str
                          "dispatch outlasts the work"),
         Limit.CPUS: (f"the CPUs: the work computes {100 * model.cpu / model.reference_s:.0f}% of "
                      f"the time and this machine lets the process use {model.cpus} CPUs"
-                     + (f", of which other programs left it about {model.core_cap:.1f} during "
-                        "the run" if model.core_cap < model.cpus - 0.05 else "")),
+                     + (_cores_lost(model) if model.core_cap < model.cpus - 0.05 else "")),
         Limit.GIL: ("the GIL: threads compute one at a time, so only the waiting overlaps"),
         Limit.SERIAL: (f"the Amdahl serial part: {1e3 * model.per_map_s:.1f} ms per map of "
                        "collecting results that no worker count shortens"),

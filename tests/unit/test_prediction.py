@@ -72,6 +72,17 @@ def test_a_busy_machine_is_read_as_lost_cores_not_overhead():
     assert prediction.predict(model)[0].speedup == pytest.approx(1.0, rel=0.01)
 
 
+def test_workers_sharing_one_cpu_are_said_to_share_it_not_to_lose_it_to_other_programs():
+    items = [0.1] * 6
+    model = _model(items, 1.0, measured_wall=0.6 / 0.9, workers=2, cpus=1)  # 0.9x on 1 CPU
+    assert model.core_cap == pytest.approx(0.9, rel=0.01)
+    _, limit, text = prediction.flattening(model, prediction.predict(model))
+    assert limit == prediction.Limit.CPUS
+    assert "2 workers shared" in text and "about 0.9 CPU" in text and "other programs" not in text
+    busy = _model(items, 1.0, measured_wall=0.6 / 0.9, workers=2, cpus=2, busy=True)
+    assert "other programs left it about" in prediction.flattening(busy, prediction.predict(busy))[2]
+
+
 def test_gil_bound_threads_stay_near_one():
     items = [0.1] * 8
     model = _model(items, 1.0, measured_wall=0.8, gil=True)

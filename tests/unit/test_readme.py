@@ -104,6 +104,21 @@ def test_every_profkit_command_in_the_docs_parses():
             pytest.fail(f"{path.name}: not a valid profkit command: {shlex.join(argv)} (exit {exc.code})")
 
 
+def test_every_flag_is_documented_in_the_command_line_page():
+    import argparse
+
+    from profkit.cli import build_parser
+
+    cli = page("cli.md")
+    subparsers = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    flags = {(name, flag) for action in subparsers for name, sub in action.choices.items()
+             for a in sub._actions for flag in a.option_strings if flag.startswith("--")}
+    assert ("profile", "--modes") in flags
+    missing = sorted((name, flag) for name, flag in flags if flag != "--help" and f"`{flag}" not in cli
+                     and f" {flag}" not in cli and f"[{flag}" not in cli)
+    assert not missing, f"docs/cli.md does not name: {missing}"
+
+
 def test_every_toml_block_is_a_config_profkit_accepts(tmp_path):
     from profkit.config import load_config
 

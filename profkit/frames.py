@@ -17,7 +17,7 @@ from profkit.model import MemoryLine, RawRun, TaskColumns, TaskWorker, WorkerLab
 if TYPE_CHECKING:
     import pandas as pd
 
-#: frame name -> column -> (dtype, description). The README's table is made from this.
+#: frame name -> column -> (dtype, description). docs/frames.md's tables match it (tests/unit/test_readme.py).
 COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "timings": {
         "mode": ("string", "sequential, threads, processes, pool or dask"),

@@ -535,8 +535,8 @@ def ab(
         with deferred_signals():
             run_a, run_b = build_run(raw_a, names[0]), build_run(raw_b, names[1])
             # wall time: the rounds pair A and B, so load that comes and goes cancels out. When
-            # other programs were busy in all but one round, load swings within a round (a 40 ms
-            # map took 0.13-0.65 s beside 2 busy cores) and wall judges the machine: the rule then
+            # other programs were busy in all but one round, load also swings within a round, and
+            # wall time would judge the machine rather than the code: the rule then
             # picks CPU time where the waits spread and it gives the narrower interval
             clean = sum(1 for r in raw_a.rounds if not r.spoiled)
             comparison = compare_runs(run_a, run_b, level=level, min_effect_pct=min_effect,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""profkit's speed targets: the profiler must never be the bottleneck (issue 7).
+"""profkit's speed targets: the profiler must never be the bottleneck.
 
 Twelve figures, each measured against a bare reference in this same run, as the
 median of interleaved rounds, printed with its target and a verdict:
@@ -9,7 +9,8 @@ median of interleaved rounds, printed with its target and a verdict:
 2. cProfile overhead: profkit's cProfile pass vs the bare map, against the
    floor (plain cProfile in a fresh process; a no-op ``sys.setprofile`` hook too);
 3. pooled fidelity: profkit's processes speedup vs the seed's own warm
-   ``ProcessPoolExecutor`` map, and achieved / granularity bound;
+   ``ProcessPoolExecutor`` map (the seed: the code of the concurrent.futures lesson profkit
+   grew from, ``primes``' is_prime), and achieved / granularity bound;
 4. end to end: a default ``profkit profile primes`` vs the bare serial map,
    with its per-phase breakdown and the floor those phases imply;
 5. report rendering: a synthetic 10,000-function, 2,000-hot-line run to HTML,
@@ -944,10 +945,10 @@ def _safe(fn: Callable[[], Figure], name: str) -> Figure:
         return Figure(name, name, "", error=f"{type(exc).__name__}: {exc}")
 
 
-# -- the line pass: cost and accuracy (issue 19) ---------------------------------
+# -- the line pass: cost and accuracy ---------------------------------
 # Self-contained: line_pass_bench() measures, line_pass_figures() judges; move both whole.
 
-#: Two items of about 1 s each (the issue's "huge"); turns are calibrated on this machine.
+#: Two items of about 1 s each ("huge"); the turns are calibrated to this machine's speed.
 LINE_TASK = """
 from profkit import Workload
 
@@ -1262,9 +1263,9 @@ def print_report(figures: dict[str, Figure], info: dict[str, Any], cfg: Config, 
             print(f"  {line}")
 
 
-# -- cost against item count (issue 18): self-contained, easy to move ---------------------------
+# -- cost against item count: self-contained, easy to move ---------------------------
 
-#: Targets at 100,000 tiny items (issue 18).
+#: Targets at 100,000 tiny items.
 SCALE_TARGETS = {"overhead_per_map": 1.0, "probe_us_per_task": 2.0, "report_bytes": 2 * 2**20,
                  "peak_rss_bytes": 350 * 2**20}
 SCALE_WORKLOAD = """\

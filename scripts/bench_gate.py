@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The error rates of ``profkit compare --fail-above`` on this machine (issue 13).
+"""The error rates of ``profkit compare --fail-above`` on this machine.
 
 Two kinds of pairs of real runs, interleaved so drift on the machine hits both:
 

@@ -5,7 +5,7 @@ per-repeat) wall times, A the baseline and B the candidate. It is what
 ``compare`` applies to two runs' repeats, and what an interleaved ``ab`` run
 applies to its paired rounds (``paired=True``).
 
-The rule (the README and ``compare.html`` print it):
+The rule (docs/compare.md states it, and ``compare.html`` prints it):
 
 * the estimate is the geometric mean of the per-round ratios B_i / A_i
   (paired), or the ratio of the geometric means of B and A (two runs);

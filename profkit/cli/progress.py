@@ -32,7 +32,7 @@ from profkit.model import (
     PassBudget,
 )
 
-#: cProfile costs about this much on tight loops (ARCHITECTURE.md: 1.66x).
+#: cProfile costs about this much on tight loops (about 1.5-1.8x on CPython 3.11).
 CPROFILE_SLOWDOWN = 1.7
 #: line_profiler costs about this much on tight loops (runner.LINE_SLOWDOWN).
 LINE_SLOWDOWN = 9.0

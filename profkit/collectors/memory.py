@@ -1,7 +1,7 @@
 """Sample RSS with memory_profiler from a process of its own, in mprof's ``.dat`` format.
 
-A sampler thread in the parent starves while a task holds the GIL (4 samples
-in 0.7 s at a 20 ms interval, measured), so the sampler runs in a separate
+A sampler thread in the parent starves while a task holds the GIL (it gets a
+few samples a second where it asks for fifty), so the sampler runs in a separate
 process that no task can block. It watches the parent and each pool worker by
 pid, reads each with ``memory_profiler.memory_usage`` and writes what
 ``mprof run --multiprocess --include-children`` writes: one ``MEM`` line per

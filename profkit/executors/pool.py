@@ -1,4 +1,5 @@
-"""``pool``: ``multiprocessing.Pool``, the seed's other pool (its ``double`` example).
+"""``pool``: ``multiprocessing.Pool``, the pool of the ``double``
+workload (``Pool.map(double, ...)``).
 
 ``Pool`` never notices a worker that dies in a task: it starts a new one and
 the task's result never comes. Every wait here therefore polls, and a worker

@@ -1,4 +1,5 @@
-"""``processes``: ``concurrent.futures.ProcessPoolExecutor``, the seed's pool for primes."""
+"""``processes``: ``concurrent.futures.ProcessPoolExecutor``, the pool ``primes`` was
+written for."""
 
 from __future__ import annotations
 

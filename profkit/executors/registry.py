@@ -65,7 +65,7 @@ def available_cpus() -> int:
 
 
 def default_start_method() -> str:
-    """fork on Linux, as CPython 3.11 does and as the seed ran; spawn elsewhere."""
+    """fork on Linux, as CPython 3.11 does; spawn elsewhere."""
     return "fork" if sys.platform.startswith("linux") else "spawn"
 
 

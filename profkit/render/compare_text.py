@@ -29,7 +29,7 @@ def mann_whitney_cell(m: ModeChange, dash: str = "-") -> str:
 
 def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = None,
                paired: bool = False, family: int = 1) -> list[str]:
-    """The decision rule in words, as the README, the table and ``compare.html`` state it."""
+    """The decision rule in words, as docs/compare.md, the table and ``compare.html`` state it."""
     estimate = ("the geometric mean of the per-round ratios B_i / A_i" if paired
                 else "the ratio of the geometric means of B's and A's timing repeats")
     interval = ("a Student t interval on the per-round log ratios" if paired

@@ -1,4 +1,5 @@
-"""The seed's timeit table as it was meant: a bar chart of time per call, by builder and mode.
+"""The ``containers`` timeit table as it was meant: a bar chart of time per call, by builder
+and mode.
 
 Used when every task returns seconds (the ``containers`` workload). The chart is HTML
 (bars are styled spans), so item names stay text the template escapes; values keep

@@ -1,7 +1,8 @@
-"""The seed's timeit table of container builders, with its two bugs fixed.
+"""The timeit table of container builders from the concurrent.futures lesson profkit grew
+from, with its two bugs fixed.
 
-The builders and their names are the seed's (f1..f8: set, list, tuple, string, set_add,
-list_append, set_comprehension, list_comprehension). The seed timed its comprehension
+The builders and their names are the lesson's (f1..f8: set, list, tuple, string, set_add,
+list_append, set_comprehension, list_comprehension). The lesson timed its comprehension
 rows with the loop timers (t5, t6 again) and
 labelled seconds as ``[ms]``. Here every row times its own builder, and the
 task returns seconds per call, which the report shows in microseconds.

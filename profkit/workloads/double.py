@@ -1,4 +1,5 @@
-"""The seed's ``Pool.map(double, ...)``: tasks so small that pooling can only lose."""
+"""The ``Pool.map(double, ...)`` of the concurrent.futures lesson profkit grew from: tasks so
+small that pooling can only lose."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The seed's headline example: is each of six 15- and 16-digit numbers prime?"""
+"""Six primality tests: "the seed", the headline example of the concurrent.futures lesson."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 from profkit.workloads.model import Workload
 
-#: The seed's list, duplicate included; 1099726899285419 has the factor 3306091.
+#: The lesson's list, duplicate included; 1099726899285419 has the factor 3306091.
 PRIMES = [
     112272535095293,
     112582705942171,
@@ -18,7 +18,7 @@ PRIMES = [
 
 
 def is_prime(n: int) -> bool:
-    """Trial division by odd numbers up to the square root (the seed's code)."""
+    """Trial division by odd numbers up to the square root (the lesson's code)."""
     if n < 2:
         return False
     if n == 2:

@@ -1,4 +1,4 @@
-"""Bench child: the seed's serial map under timeit, then its warm and cold ProcessPoolExecutor maps.
+"""Bench child: primes' serial map under timeit, then its warm and cold ProcessPoolExecutor maps.
 
 Run fresh by scripts/bench.py with one JSON argument; writes its numbers to cfg["out"].
 """
@@ -15,7 +15,7 @@ from profkit.workloads.primes import PRIMES, is_prime
 
 cfg = json.loads(sys.argv[1])
 items = PRIMES if cfg["items"] is None else cfg["items"]
-# first thing in a fresh process: the seed's serial map under timeit (with its CPU time:
+# first thing in a fresh process: the serial map under timeit (with its CPU time:
 # wall / CPU above 1 means this process waited for a core, i.e. the machine was busy)
 out = {"serial_s": [], "serial_cpu_s": []}
 for _ in range(cfg["repeat"]):

@@ -1,6 +1,6 @@
-"""The bench's --quick target: the seed's is_prime over six numbers near 1e12 (about 25 ms each).
+"""The bench's --quick target: primes' is_prime over six numbers near 1e12 (about 25 ms each).
 
-The seed's shape: one duplicate and one composite with the factor 3306091.
+The shape of primes' list: one duplicate and one composite with the factor 3306091.
 ``profkit profile scripts/bench_children/small_primes.py:SMALL_PRIMES`` runs it.
 """
 

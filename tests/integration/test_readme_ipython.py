@@ -1,4 +1,5 @@
-"""Every ```ipython example in README.md runs, in order, in one real IPython shell in an empty folder."""
+"""Every ```ipython example in README.md and docs/*.md runs, in order, in one real IPython shell in
+an empty folder."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from tests.fixtures.ipython import notebook_shell, run_cell
 
 pytestmark = pytest.mark.timeout(300)
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"^```ipython\n(.*?)^```", README, flags=re.S | re.M)
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCKS = [block for page in PAGES
+          for block in re.findall(r"^```ipython\n(.*?)^```", page.read_text(encoding="utf-8"),
+                                  flags=re.S | re.M)]
 
 
 def test_readme_has_notebook_examples():

@@ -1,4 +1,4 @@
-"""The README's CI recipe: valid GitHub Actions YAML whose profkit commands profkit's parser accepts."""
+"""The CI recipe (docs/ci.md): valid GitHub Actions YAML whose profkit commands profkit's parser accepts."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ import pytest
 from profkit.cli import build_parser
 from tests.conftest import require
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+PAGE = (Path(__file__).resolve().parents[2] / "docs" / "ci.md").read_text(encoding="utf-8")
 
 
 def recipe() -> str:
-    """The ```yaml block of the README's CI recipe section."""
-    section = README.split("## CI recipe", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"^```yaml\n(.*?)^```", section, flags=re.S | re.M)
+    """The ```yaml block of the CI recipe page."""
+    blocks = re.findall(r"^```yaml\n(.*?)^```", PAGE, flags=re.S | re.M)
     assert len(blocks) == 1, "the CI recipe has one ```yaml block"
     return blocks[0]
 

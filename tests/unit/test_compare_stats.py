@@ -291,12 +291,12 @@ def test_cpu_time_in_coarse_ticks_is_not_preferred_to_a_steadier_wall_time():
     assert result.measure == "wall" and result.verdict == Verdict.SLOWER.value
 
 
-def test_the_readme_table_of_rounds_needed_is_what_the_rule_computes():
+def test_the_docs_table_of_rounds_needed_is_what_the_rule_computes():
     from pathlib import Path
 
     from profkit.analysis.compare_stats import rounds_needed
 
-    text = Path(__file__).resolve().parents[2].joinpath("README.md").read_text(encoding="utf-8")
+    text = Path(__file__).resolve().parents[2].joinpath("docs", "compare.md").read_text(encoding="utf-8")
     table = text.split("**Rounds needed.**", 1)[1].split("\n\n", 2)[1]
     rows = [line.strip("| ").split(" | ") for line in table.splitlines()[2:]]
     assert len(rows) == 4

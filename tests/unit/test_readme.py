@@ -1,19 +1,52 @@
-"""The README's frame table is the one in profkit/frames.py, column for column."""
+"""README.md and the docs/ pages say what the code does: the frame table is profkit/frames.py's,
+every command and config block is one profkit accepts, every link leads somewhere, and the
+README stays a short front page."""
 
 import re
+import shlex
 from pathlib import Path
+
+import pytest
 
 from profkit.frames import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README_PATH = ROOT / "README.md"
+README = README_PATH.read_text(encoding="utf-8")
+#: The README first, then every docs/ page: each is held to the same checks.
+PAGES = [README_PATH, *sorted((ROOT / "docs").glob("*.md"))]
+TEXTS = {page: page.read_text(encoding="utf-8") for page in PAGES}
 
 
-def test_every_frame_column_is_documented_in_the_readme():
+def page(name: str) -> str:
+    return (ROOT / "docs" / name).read_text(encoding="utf-8")
+
+
+def blocks(language: str) -> list[tuple[Path, str]]:
+    """(page, code) for every ```language block of the README and the docs."""
+    found = []
+    for path, text in TEXTS.items():
+        for code in re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.S | re.M):
+            found.append((path, code))
+    return found
+
+
+def test_the_docs_have_pages():
+    names = {p.name for p in PAGES}
+    assert {"frames.md", "safety.md", "compare.md", "cli.md", "ci.md", "measuring.md",
+            "benchmarks.md"} <= names
+
+
+def test_readme_is_a_short_front_page():
+    assert len(README.splitlines()) <= 250
+
+
+def test_every_frame_column_is_documented_in_the_frames_page():
+    frames = page("frames.md")
     for frame, columns in COLUMNS.items():
-        assert f"**`{frame}`**" in README
+        assert f"**`{frame}`**" in frames
         for column, (dtype, meaning) in columns.items():
-            assert f"| `{column}` | {dtype} | {meaning} |" in README, (frame, column)
+            assert f"| `{column}` | {dtype} | {meaning} |" in frames, (frame, column)
 
 
 def test_readme_shows_the_two_commands():
@@ -21,22 +54,112 @@ def test_readme_shows_the_two_commands():
     assert "pip install -e '.[test]' && python -m pytest" in README
 
 
-def test_readme_commands_name_one_run():
-    """A glob over reports/ breaks snakeviz and merges runs in line_profiler once two runs exist."""
-    import re
+def test_readme_says_why_the_tests_need_chromium():
+    """The test command installs Chromium; the sentence before it says what for."""
+    before = README.split("pip install -e '.[test]' && python -m pytest", 1)[0]
+    explanation = " ".join(before.rsplit("```sh", 1)[0].strip().split("\n\n")[-1].split())
+    assert "headless browser" in explanation
+    assert "`apt-get install -y chromium`" in explanation and "Debian and Ubuntu" in explanation
 
-    blocks = re.findall(r"^```sh\n(.*?)^```", README, flags=re.S | re.M)
-    commands = [line for block in blocks for line in block.splitlines()]
+
+def test_commands_name_one_run():
+    """A glob over reports/ breaks snakeviz and merges runs in line_profiler once two runs exist."""
+    commands = [line for _, block in blocks("sh") for line in block.splitlines()]
     assert any("snakeviz profiles/processes.prof" in c for c in commands)
     assert not [c for c in commands if re.search(r"reports/\S*\*", c)]
 
 
-def test_readme_has_a_safety_paragraph():
+def profkit_commands(block: str) -> list[list[str]]:
+    """Each `profkit ...` command of a shell block, split as the shell would, comments dropped."""
+    commands = []
+    for line in block.splitlines():
+        words = shlex.split(line, comments=True)
+        command: list[str] = []
+        for word in [*words, "&&"]:
+            if word in ("&&", "||", "|", ";", "&"):
+                if command and command[0] == "profkit":
+                    commands.append(command)
+                command = []
+            else:
+                command.append(word)
+    return commands
+
+
+def test_profkit_commands_are_found_in_a_shell_block():
+    block = "pip install -e . && profkit profile primes  # a comment\ncd x\nprofkit lines . --mode m\n"
+    assert profkit_commands(block) == [["profkit", "profile", "primes"],
+                                       ["profkit", "lines", ".", "--mode", "m"]]
+
+
+def test_every_profkit_command_in_the_docs_parses():
+    from profkit.cli import build_parser
+
+    parser = build_parser()
+    commands = [(path, argv) for path, block in blocks("sh") for argv in profkit_commands(block)]
+    assert {argv[1] for _, argv in commands} >= {"profile", "compare", "ab", "view", "lines"}
+    for path, argv in commands:
+        try:
+            parser.parse_args(argv[1:])
+        except SystemExit as exc:  # argparse's way to say no
+            pytest.fail(f"{path.name}: not a valid profkit command: {shlex.join(argv)} (exit {exc.code})")
+
+
+def test_every_flag_is_documented_in_the_command_line_page():
+    import argparse
+
+    from profkit.cli import build_parser
+
+    cli = page("cli.md")
+    subparsers = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    flags = {(name, flag) for action in subparsers for name, sub in action.choices.items()
+             for a in sub._actions for flag in a.option_strings if flag.startswith("--")}
+    assert ("profile", "--modes") in flags
+    missing = sorted((name, flag) for name, flag in flags if flag != "--help" and f"`{flag}" not in cli
+                     and f" {flag}" not in cli and f"[{flag}" not in cli)
+    assert not missing, f"docs/cli.md does not name: {missing}"
+
+
+def test_every_toml_block_is_a_config_profkit_accepts(tmp_path):
+    from profkit.config import load_config
+
+    tomls = blocks("toml")
+    assert tomls
+    for i, (path, block) in enumerate(tomls):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        (folder / "pyproject.toml").write_text(block, encoding="utf-8")
+        assert "[tool.profkit]" in block, path.name
+        assert load_config(folder), path.name
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_every_link_between_the_pages_leads_somewhere():
+    links = 0
+    for path, text in TEXTS.items():
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            file, _, anchor = target.partition("#")
+            dest = (path.parent / file).resolve() if file else path
+            assert dest.is_file(), f"{path.name}: link to a missing file: {target}"
+            if anchor:
+                headings = re.findall(r"^#+ (.*)$", dest.read_text(encoding="utf-8"), flags=re.M)
+                assert anchor in {_anchor(h) for h in headings}, f"{path.name}: no heading for {target}"
+            links += 1
+    assert links >= 10
+
+
+def test_the_safety_page():
     """What opening a run never does, the limits it keeps (as the store has them), and the tests
     that show it (which exist)."""
     from profkit.store import MAX_JSON_DEPTH, MAX_READ_BYTES
 
-    safety = README.split("## Safety", 1)[1].split("\n## ", 1)[0]
+    safety = page("safety.md")
     for needle in ("Nothing is imported", "Nothing is unpickled", "Nothing outside it is read",
                    "Nothing is read whole", "Nothing runs in the browser", "127.0.0.1", "dies with it"):
         assert needle in safety, needle

@@ -57,8 +57,8 @@ _DIED_HINT = "look for os._exit, a crash in C code, or the out-of-memory killer"
 #: The embedded cluster's scheduler and nannies run on an event loop in profkit's own process.
 #: Their diagnostics wake it 50 times a second (the 20 ms tick) and read each worker's memory
 #: 10 times a second; each wake-up takes the GIL from the sequential map timed in this process,
-#: which measured 3-15% slower with a default LocalCluster alive (inflating every speedup)
-#: and no slower with these intervals.
+#: which runs several percent slower with a default LocalCluster alive (inflating every
+#: speedup) and not measurably slower with these intervals.
 QUIET_CLUSTER = {
     "distributed.admin.tick.interval": "1s",
     "distributed.worker.memory.monitor-interval": "1s",

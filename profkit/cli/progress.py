@@ -21,7 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from profkit.engine.coverage import CPROFILE_AUTO_FLOOR_S, LINE_AUTO_FLOOR_S, allowance
+from profkit.engine.coverage import (
+    CPROFILE_AUTO_FLOOR_S,
+    CPROFILE_SLOWDOWN,
+    LINE_AUTO_FLOOR_S,
+    LINE_SLOWDOWN,
+    allowance,
+)
 from profkit.model import (
     ALL,
     AUTO,
@@ -32,10 +38,6 @@ from profkit.model import (
     PassBudget,
 )
 
-#: cProfile costs about this much on tight loops (about 1.5-1.8x on CPython 3.11).
-CPROFILE_SLOWDOWN = 1.7
-#: line_profiler costs about this much on tight loops (runner.LINE_SLOWDOWN).
-LINE_SLOWDOWN = 9.0
 
 def _allowance(budget: PassBudget | str, serial_s: float, floor_s: float) -> float:
     """A pass's seconds per worker as the engine will plan them; a budget it refuses counts as auto."""

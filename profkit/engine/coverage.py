@@ -24,6 +24,11 @@ from profkit.model import ALL, AUTO, PassBudget, PassPlan
 AUTO_SHARE = 0.25
 #: ... and never less than this (seconds of estimated traced time per worker): cProfile...
 CPROFILE_AUTO_FLOOR_S = 3.0
+#: How much slower cProfile makes a pure-Python loop (about 1.5x on primes' is_prime: on
+#: CPython 3.11 any profile hook slows every instruction, not only calls).
+CPROFILE_SLOWDOWN = 1.6
+#: How much slower line_profiler makes a tight pure-Python loop (about 9x on primes' is_prime).
+LINE_SLOWDOWN = 9.0
 #: ... and line_profiler, whose slowdown is far larger.
 LINE_AUTO_FLOOR_S = 1.0
 #: When no whole item fits the budget, one item is still taken (in the first mode) if its

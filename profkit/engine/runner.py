@@ -44,7 +44,9 @@ from profkit.collectors.worker import (
 from profkit.engine import chunks, guard, heap, native
 from profkit.engine.coverage import (
     CPROFILE_AUTO_FLOOR_S,
+    CPROFILE_SLOWDOWN,
     LINE_AUTO_FLOOR_S,
+    LINE_SLOWDOWN,
     allowance,
     plan_pass,
 )
@@ -283,8 +285,6 @@ def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int
     return payloads, t0, time.perf_counter() - t0
 
 
-#: How much slower line_profiler makes a tight pure-Python loop (about 9x on primes' is_prime).
-LINE_SLOWDOWN = 9.0
 #: What the line pass costs per item beyond the item (its record, the traced wrapper): 16 µs,
 #: timed over 20,000 tiny items on CPython 3.11.
 LINE_ITEM_S = 16e-6
@@ -367,9 +367,6 @@ def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options,
                          f"({_short_repr(items[index])}): {_last_line(first.error)}")
 
 
-#: How much slower cProfile makes a pure-Python loop (about 1.5x on primes' is_prime: on
-#: CPython 3.11 any profile hook slows every instruction, not only calls).
-CPROFILE_SLOWDOWN = 1.6
 #: What the cProfile pass costs per item beyond the item: 6 µs, timed as for LINE_ITEM_S.
 CPROFILE_ITEM_S = 6e-6
 

@@ -7,6 +7,7 @@ import io
 import pytest
 
 from profkit.cli.progress import Lines, Plan, Quiet, Tracker, make_progress
+from profkit.engine.coverage import CPROFILE_SLOWDOWN
 
 
 class Clock:
@@ -38,8 +39,8 @@ def test_fixed_repeat_estimates_rounds_then_passes():
     t.update("round 1/5: sequential 0.6 s, processes 0.4 s")
     assert t.headline() == "timing rounds · round 1/5"
     assert t.rounds_left() == 4
-    # 4 rounds of 1 s, then 4 passes (cProfile and lines for 2 modes) of (1.7*0.5 + 0.5)/2 s
-    assert t.seconds_left() == pytest.approx(4 * 1.0 + 4 * (1.7 * 0.5 + 0.5) / 2)
+    # 4 rounds of 1 s, then 4 passes (cProfile and lines for 2 modes) of (slowdown*0.5 + 0.5)/2 s
+    assert t.seconds_left() == pytest.approx(4 * 1.0 + 4 * (CPROFILE_SLOWDOWN * 0.5 + 0.5) / 2)
     clock.now += 1.0
     t.update("round 2/5: processes 0.4 s, sequential 0.6 s; precision ±2.1% (target ±3%)")
     assert "precision ±2.1% (target ±3%)" in t.headline()

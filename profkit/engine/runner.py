@@ -60,7 +60,6 @@ from profkit.model import (
     MemorySample,
     ModeResult,
     ModeSpec,
-    Options,
     PassBudget,
     PassPlan,
     Payload,
@@ -69,6 +68,7 @@ from profkit.model import (
     TaskColumns,
     Timing,
 )
+from profkit.options import Options
 from profkit.workloads.model import Workload
 
 Progress = Callable[[str], None]

@@ -222,8 +222,8 @@ def profile(
     Only the API has ``progress`` (a callable given each progress line) and ``target``
     (the name the report shows for the workload).
 
-    The options are ``profkit profile``'s flags, with ``_`` for ``-`` (or one
-    ``options=`` built by :func:`profkit.options.build_options`):
+    The options are ``profkit profile``'s flags, with ``_`` for ``-``; or give
+    ``options``, built by :func:`profkit.options.build_options`, instead:
 
     {options}
 

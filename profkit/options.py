@@ -165,8 +165,8 @@ def check_line_names(wl: Workload, names: Sequence[str], what: str,
 
 #: A check: the given value, the name of where it came from (for the message), and the
 #: fields above this one, already checked (``modes`` reads ``workers``).
-Check = Callable[[Any, str, "Options"], Any]
-_UNSET: Any = object()
+Check = Callable[[object, str, "Options"], object]
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class OptionSpec:
     flag: bool = True
     metavar: str | None = None
     #: The value used when none is given, before the check (default: the field's default).
-    given_default: Any = _UNSET
+    given_default: object = _UNSET
     #: The field's name in run.json's ``options`` section; None when it is not recorded.
     record: str | None = None
     #: How run.json writes it, from the whole Options (default: the field's value).
@@ -200,9 +200,9 @@ class OptionSpec:
         return self.flag_name if self.flag else str(self.key)
 
 
-def option(default: Any = dataclasses.MISSING, *, factory: Callable[[], Any] | None = None,
+def option(default: object = dataclasses.MISSING, *, factory: Callable[[], object] | None = None,
            **spec: Any) -> Any:
-    """A dataclass field with its :class:`OptionSpec` attached."""
+    """A dataclass field with its :class:`OptionSpec` attached (typed as the field's own type)."""
     metadata = {"option": OptionSpec(**spec)}
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
@@ -373,10 +373,11 @@ class Options:
         return out
 
 
-SPECS: tuple[tuple[dataclasses.Field[Any], OptionSpec], ...] = tuple(
+Spec = tuple[dataclasses.Field[Any], OptionSpec]
+SPECS: tuple[Spec, ...] = tuple(
     (f, f.metadata["option"]) for f in dataclasses.fields(Options))
 #: The settings a user gives, by public name, in the order they are checked.
-GIVEN: dict[str, tuple[dataclasses.Field[Any], OptionSpec]] = {
+GIVEN: dict[str, Spec] = {
     spec.key: (f, spec) for f, spec in SPECS if spec.key is not None}
 
 

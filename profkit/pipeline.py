@@ -151,12 +151,12 @@ def checked_call(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     ``fn``'s ``**options`` take the names of :class:`profkit.options.Options`' settings.
     """
     signature = inspect.signature(fn)
-    own = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
-    options = [*own, *GIVEN]
+    named = [n for n, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD]
+    options = [*(n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY), *GIVEN]
 
     @functools.wraps(fn)
     def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        unknown = [k for k in kwargs if k not in own and k not in GIVEN]
+        unknown = [k for k in kwargs if k not in named and k not in GIVEN]
         if unknown:
             close = difflib.get_close_matches(unknown[0], options, n=1)
             hint = f"did you mean {close[0]}? " if close else ""

@@ -1,95 +1,37 @@
-"""Defaults from ``[tool.profkit]`` in the nearest ``pyproject.toml``; flags win.
+"""``[tool.profkit]`` in the nearest ``pyproject.toml``: defaults for the options; flags win.
 
-Also the limits every entry point checks (flags, the config and the API alike).
+Its keys are the options' public names (:mod:`profkit.options`), plus ``out`` and
+``workloads``; each value is checked by the option's own check, naming the file and key.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from profkit.errors import UsageError
-from profkit.executors.registry import (
-    MAX_WORKERS_PER_CPU,
-    START_METHODS,
-    available_cpus,
-    max_workers,
-    parse_modes,
-    parse_positive_int,
-)
+from profkit.options import build_options, config_types
 
-#: The longest ``--timeout`` accepted, in seconds (a week); larger ones overflow the clocks.
-MAX_TIMEOUT_S = 7 * 24 * 3600.0
-START_METHOD_CHOICES = START_METHODS
+#: The keys that are not options of a run: where reports go, and modules of workloads.
+FILE_KEYS: dict[str, tuple[type, ...]] = {"out": (str,), "workloads": (list,)}
+KEYS = {**config_types(), **FILE_KEYS}
 
 
-def check_workers(counts: Iterable[int], what: str) -> None:
-    """Refuse a pool too big to start; the message states the limit."""
-    limit = max_workers()
-    for n in counts:
-        if n > limit:
-            raise UsageError(f"{what}: {n} workers are too many, at most {limit} "
-                             f"({MAX_WORKERS_PER_CPU} per CPU, {available_cpus()} CPUs): "
-                             "choose a smaller count")
+@dataclass
+class Config:
+    """The checked ``[tool.profkit]`` table; empty when there is none."""
 
+    path: Path | None = None
+    #: Option values by public name, as written (:func:`profkit.options.build_options` reads them).
+    options: dict[str, object] = field(default_factory=dict)
+    #: Workload modules and files, the files made relative to the pyproject.toml.
+    workloads: list[str] = field(default_factory=list)
+    #: The reports folder, relative to the pyproject.toml.
+    out: str | None = None
 
-def check_seconds(value: object, what: str, limit: float = MAX_TIMEOUT_S) -> float:
-    """A finite number of seconds in (0, limit], or a UsageError naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise UsageError(f"{what} must be a number of seconds, got {value!r}")
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise UsageError(f"{what} must be a number of seconds, got {value!r}") from None
-    if not math.isfinite(seconds):
-        raise UsageError(f"{what} must be a finite number of seconds, got {value}: leave it "
-                         "off for no limit")
-    if not seconds > 0:
-        raise UsageError(f"{what} must be > 0, got {value}")
-    if seconds > limit:
-        raise UsageError(f"{what} must be at most {limit:g} seconds, got {value}")
-    return seconds
-
-
-def parse_repeat(value: int | str | None, what: str = "--repeat") -> int | None:
-    """``auto`` (or None) -> None; else a whole number of rounds >= 1."""
-    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
-        return None
-    return parse_positive_int(value, what, " or auto")
-
-
-def parse_chunksize(value: int | str | None,
-                    what: str = "--chunksize") -> tuple[int | None, bool]:
-    """``auto`` -> (None, True); N -> (N, False); None -> the pools' own default."""
-    if value is None:
-        return None, False
-    if isinstance(value, str) and value.strip().lower() == "auto":
-        return None, True
-    return parse_positive_int(value, what, " or auto"), False
-
-
-KEYS = {
-    "modes": (str, list),
-    "workers": (int,),
-    "repeat": (int, str),
-    "precision": (int, float, str),
-    "max_rounds": (int,),
-    "max_time": (int, float),
-    "chunksize": (int, str),  # N or "auto"
-    "gc": (str,),
-    "out": (str,),
-    "workloads": (list,),
-    "lines": (list,),
-    "memory_lines": (list, str),
-    "memory_line_budget": (int, float),
-    "profile_budget": (int, float, str),  # seconds, "auto" or "all"
-    "line_budget": (int, float, str),  # seconds, "auto" or "all"
-    "scheduler": (str,),
-    "start_method": (str,),
-    "timeout": (int, float),
-}
+    def where(self) -> dict[str, str]:
+        """How a message names each option value: the file and the key."""
+        return {key: f"{self.path}: [tool.profkit] {key}" for key in self.options}
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -102,41 +44,11 @@ def find_pyproject(start: Path | None = None) -> Path | None:
     return None
 
 
-def _is_str_list(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _check_value(path: Path, key: str, value: Any) -> None:
-    """Refuse a value of the right type that no run could use, before any work."""
-    where = f"{path}: [tool.profkit] {key}"
-    if key in ("modes", "workloads", "lines") and isinstance(value, list) and not _is_str_list(value):
-        raise UsageError(f"{where} must be a list of strings, got {value!r}")
-    if key == "workers" and value < 1:
-        raise UsageError(f"{where} must be >= 1, got {value}")
-    if key == "repeat":
-        parse_repeat(value, where)
-    if key == "chunksize":
-        parse_chunksize(value, where)
-    if key == "modes":
-        try:
-            parse_modes(value, 1)
-        except UsageError as exc:  # the same check as --modes, naming where the value is
-            raise UsageError(f"{where}: {exc}") from None
-    if key == "workers":
-        check_workers([value], where)
-    if key == "timeout":
-        check_seconds(value, where)
-    if key == "start_method" and value not in START_METHOD_CHOICES:
-        raise UsageError(f"{where} must be one of {', '.join(START_METHOD_CHOICES)}, got {value!r}")
-    if key in ("out", "scheduler") and isinstance(value, str) and not value.strip():
-        raise UsageError(f"{where} must not be empty")
-
-
-def load_config(start: Path | None = None) -> dict[str, Any]:
-    """The ``[tool.profkit]`` table, checked key by key; {} when there is none."""
+def load_config(start: Path | None = None) -> Config:
+    """The ``[tool.profkit]`` table, checked key by key before any work."""
     path = find_pyproject(start)
     if path is None:
-        return {}
+        return Config()
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -164,14 +76,20 @@ def load_config(start: Path | None = None) -> dict[str, Any]:
         if not isinstance(value, KEYS[key]) or isinstance(value, bool):
             raise UsageError(f"{path}: [tool.profkit] {key} has the wrong type "
                              f"({type(value).__name__})")
-        _check_value(path, key, value)
-    # .py files in ``workloads`` are relative to the pyproject.toml, not to the working folder
-    table["workloads"] = [str(path.parent / w) if w.endswith(".py") else w
-                          for w in table.get("workloads", [])]
-    # ``out`` too: reports land beside the project, wherever profkit is run from
-    if isinstance(table.get("out"), str):
-        table["out"] = str(path.parent / table["out"])
-    if isinstance(table.get("modes"), list):
-        table["modes"] = ",".join(table["modes"])
-    table["_path"] = str(path)
-    return table
+    workloads = table.get("workloads", [])
+    if not all(isinstance(w, str) for w in workloads):
+        raise UsageError(f"{path}: [tool.profkit] workloads must be a list of strings, "
+                         f"got {workloads!r}")
+    out = table.get("out")
+    if isinstance(out, str) and not out.strip():
+        raise UsageError(f"{path}: [tool.profkit] out must not be empty")
+    config = Config(
+        path=path,
+        options={k: v for k, v in table.items() if k not in FILE_KEYS},
+        # files named here are relative to the pyproject.toml, not to the working folder, and
+        # so are the reports: they land beside the project, wherever profkit is run from
+        workloads=[str(path.parent / w) if w.endswith(".py") else w for w in workloads],
+        out=None if out is None else str(path.parent / out),
+    )
+    build_options(config.options, where=config.where())  # refused now, before any work
+    return config

@@ -158,11 +158,13 @@ class ProfkitMagics(Magics):
         elif not args.target:
             raise IPythonUsageError("%profkit: give a TARGET (a workload), or -f FUNC -i ITEMS")
 
-        workload, kwargs, out = prepare(args, workload, name=label)
-        progress = make_progress(args.quiet, progress_plan(kwargs), stream=sys.stderr,
-                                 title=f"profkit {workload.name}")
+        prepared = prepare(args, workload)
+        out = prepared.out
+        progress = make_progress(args.quiet, progress_plan(prepared.options), stream=sys.stderr,
+                                 title=f"profkit {prepared.workload.name}")
         try:
-            run = profile(workload, progress=progress, **kwargs)
+            run = profile(prepared.workload, out=out, progress=progress,
+                          target=label or args.target, options=prepared.options)
         finally:
             progress.done()
         for mode in run.failed_modes:

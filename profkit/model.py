@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 if TYPE_CHECKING:
+    from profkit.options import Options
     from profkit.workloads.model import Workload
 
 #: ``--profile-budget`` / ``--line-budget``: seconds of estimated traced time per profiling worker,
@@ -440,40 +441,6 @@ DEFAULT_MAX_ROUNDS_S = 4.0
 DEFAULT_AB_MAX_ROUNDS_S = 10.0
 #: A round is spoiled when other programs used more than this share of a core during it.
 DEFAULT_SPOILED_CORES = 0.35
-
-
-@dataclass
-class Options:
-    """How to run: modes, rounds, what the collectors cover. Validated before it gets here.
-
-    ``repeat=None`` is auto: rounds go on until every speedup is known to within
-    ``precision`` (relative half-width of its 95% interval), or a cap is reached.
-    """
-
-    modes: list[ModeSpec]
-    repeat: int | None = None
-    precision: float = DEFAULT_PRECISION
-    min_rounds: int = DEFAULT_MIN_ROUNDS
-    max_rounds: int = DEFAULT_MAX_ROUNDS
-    max_rounds_s: float = DEFAULT_MAX_ROUNDS_S
-    spoiled_cores: float = DEFAULT_SPOILED_CORES
-    line_names: tuple[str, ...] = ()
-    line_budget_s: PassBudget = DEFAULT_LINE_BUDGET_S
-    profile_budget_s: PassBudget = DEFAULT_PROFILE_BUDGET_S
-    memory_line_names: tuple[str, ...] = ()
-    memory_line_budget_s: float = DEFAULT_MEMORY_LINE_BUDGET_S
-    memory_interval_s: float = DEFAULT_MEMORY_INTERVAL_S
-    start_method: str = "fork"
-    timeout_s: float | None = None
-    chunksize: int | None = None
-    #: ``--chunksize auto``: the engine picks it from the item times (tiny tasks get chunks)
-    chunksize_auto: bool = False
-    sweep: bool = False
-    scheduler: str | None = None
-    #: GC while the maps are timed: False is timeit's way (off); the passes always run with it on.
-    gc_timed: bool = False
-    collectors: tuple[str, ...] = ("timing", "tasks", "cprofile", "lines", "memory")
-    seed: int | None = None
 
 
 @dataclass

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from profkit import interrupts
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
+from profkit.options import record_kinds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -704,9 +705,7 @@ def read_run_json(path: Path) -> dict[str, Any]:
 FIELD_KINDS: dict[str, dict[str, str]] = {
     "workload": {"name": "str", "description": "str", "target": "str", "task": "str",
                  "n_items": "int"},
-    "options": {"modes": "list[str]", "repeat": "int|str", "precision": "?num", "warmups": "int",
-                "line_functions": "list[str]", "line_budget_s": "!num|str", "start_method": "?str",
-                "timeout_s": "?num", "chunksize": "?int|str", "sweep": "bool", "scheduler": "?str"},
+    "options": {**record_kinds(), "warmups": "int"},
     "environment": {"python": "str", "cpus_available": "?int", "cpus_total": "?int",
                     "memory_total_bytes": "?int", "start_method": "?str",
                     "others_cpu_during_run": "?num", "packages": "dict[str]"},

@@ -42,7 +42,6 @@ def _percent(text: str | None, what: str) -> float | None:
 def run(args: argparse.Namespace) -> int:
     from profkit.cli.profile import prepare, progress_plan
     from profkit.cli.progress import make_progress
-    from profkit.config import load_config
     from profkit.model import DEFAULT_AB_MAX_ROUNDS_S
     from profkit.pipeline import ab
     from profkit.render.compare_html import render as render_html
@@ -50,22 +49,19 @@ def run(args: argparse.Namespace) -> int:
     from profkit.store import atomic_write_text, claim_fresh_run_dir, release_run_dir, to_json
     from profkit.workloads.registry import resolve
 
-    if args.sweep:
-        raise UsageError("profkit ab does not sweep: drop --sweep, or sweep each target with "
-                         "profkit profile")
     fail_above = _percent(args.fail_above, "--fail-above")
     min_effect = _percent(args.min_effect, "--min-effect") or 0.0
     args.target = args.target_a
-    workload_a, kwargs, out = prepare(args, name=args.target_a, max_time_default=DEFAULT_AB_MAX_ROUNDS_S)
-    workload_b = resolve(args.target_b, load_config().get("workloads", []))
+    prepared = prepare(args, defaults={"max_time": DEFAULT_AB_MAX_ROUNDS_S})
+    workload_b = resolve(args.target_b, prepared.config.workloads)
+    out = prepared.out
     if not args.out:
-        out = kwargs["out"] = claim_fresh_run_dir(out.with_name(f"ab-{out.name}"))
-    kwargs.pop("sweep", None)
-    kwargs.pop("target", None)
-    progress = make_progress(args.quiet, progress_plan({**kwargs, "modes": kwargs["modes"]}),
-                             title=f"profkit ab {workload_a.name} {workload_b.name}")
+        out = claim_fresh_run_dir(out.with_name(f"ab-{out.name}"))
+    progress = make_progress(args.quiet, progress_plan(prepared.options),
+                             title=f"profkit ab {prepared.workload.name} {workload_b.name}")
     try:
-        result = ab(workload_a, workload_b, progress=progress, min_effect=min_effect, **kwargs)
+        result = ab(prepared.workload, workload_b, out=out, progress=progress,
+                    min_effect=min_effect, options=prepared.options)
     finally:
         progress.done()
         release_run_dir(out, discard=True)

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from profkit.workloads.registry import list_workloads
 
     config = load_config()
-    workloads = list_workloads([*config.get("workloads", []), *args.modules])
+    workloads = list_workloads([*config.workloads, *args.modules])
     width = max(len(w.name) for w in workloads)
     for w in workloads:
         print(f"{w.name:<{width}}  {w.description}")

@@ -32,7 +32,8 @@ from profkit.engine.runner import (
     settings_for,
 )
 from profkit.errors import WorkloadError
-from profkit.model import Options, RawRun, Status, Timing
+from profkit.model import RawRun, Status, Timing
+from profkit.options import Options
 from profkit.workloads.model import Workload
 
 

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio, stein_rounds
 from profkit.engine.load import LoadMeter
-from profkit.model import ModeResult, Options, Precision, RoundInfo, Timing
+from profkit.model import ModeResult, Precision, RoundInfo, Timing
+from profkit.options import Options
 
 
 class Contender(Protocol):

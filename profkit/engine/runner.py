@@ -62,7 +62,6 @@ from profkit.model import (
     MemorySample,
     ModeResult,
     ModeSpec,
-    Options,
     PassBudget,
     PassPlan,
     Payload,
@@ -71,6 +70,7 @@ from profkit.model import (
     TaskColumns,
     Timing,
 )
+from profkit.options import Options
 from profkit.workloads.model import Workload
 
 Progress = Callable[[str], None]

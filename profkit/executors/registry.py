@@ -7,7 +7,6 @@ import importlib
 import operator
 import os
 import sys
-from collections.abc import Sequence
 from typing import SupportsIndex
 
 from profkit.errors import UsageError
@@ -94,17 +93,22 @@ def parse_positive_int(text: object, what: str, also: str = "") -> int:
     return value
 
 
-def parse_workers(text: str | int, what: str) -> int:
-    """A worker count from 1 to :func:`max_workers`."""
-    value = parse_positive_int(text, what)
-    if value > max_workers():
-        raise UsageError(f"{what}: {value} workers are too many, at most {max_workers()} "
+def check_workers(n: int, what: str) -> None:
+    """Refuse a pool too big to start; the message states the limit."""
+    if n > max_workers():
+        raise UsageError(f"{what}: {n} workers are too many, at most {max_workers()} "
                          f"({MAX_WORKERS_PER_CPU} per CPU, {available_cpus()} CPUs): "
                          "choose a smaller count")
+
+
+def parse_workers(text: object, what: str) -> int:
+    """A worker count from 1 to :func:`max_workers`."""
+    value = parse_positive_int(text, what)
+    check_workers(value, what)
     return value
 
 
-def parse_modes(text: str | Sequence[str], default_workers: int) -> list[ModeSpec]:
+def parse_modes(text: object, default_workers: int) -> list[ModeSpec]:
     """Parse ``sequential,threads:4,processes`` into specs; one clear error per mistake."""
     if not isinstance(text, (str, list, tuple)):
         raise UsageError(f"modes must be text such as 'sequential,processes:2' or a list of such "

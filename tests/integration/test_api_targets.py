@@ -281,21 +281,25 @@ def test_run_save_and_to_html_refuse_a_path_that_is_not_one():
 
 
 def test_help_documents_every_option_with_its_type():
+    from profkit.options import GIVEN
+
     signature = inspect.signature(profkit.profile)
-    options = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
+    own = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
     assert list(signature.parameters)[:2] == ["workload", "items"]
     text = pydoc.render_doc(profkit.profile, renderer=pydoc.plaintext)
-    for name in options:
+    for name in [*own, *GIVEN]:
         assert f"``{name}``" in (profkit.profile.__doc__ or ""), name
+    for name in own:
         assert f"{name}: " in text, name  # the typed signature, not (*args, **kwargs)
 
 
 def test_options_are_named_like_the_cli_flags():
     from profkit.cli.profile import add_arguments
+    from profkit.options import GIVEN
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     flags = {a.dest for a in parser._actions if a.option_strings} - {"help", "quiet", "json", "open"}
     options = {n for n, p in inspect.signature(profkit.profile).parameters.items()
-               if p.kind is p.KEYWORD_ONLY}
+               if p.kind is p.KEYWORD_ONLY} | set(GIVEN)
     assert flags and flags <= options, flags - options

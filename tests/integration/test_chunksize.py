@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from profkit.config import parse_chunksize
 from profkit.errors import UsageError
+from profkit.options import parse_chunksize
 from profkit.pipeline import profile
 from profkit.workloads.double import WORKLOAD as DOUBLE
 from tests.fixtures.cli import run_cli

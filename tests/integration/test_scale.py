@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from profkit.engine.runner import CPROFILE_ITEMS, run_workload, sample_every
-from profkit.model import ModeSpec, Options
+from profkit.model import ModeSpec
+from profkit.options import Options
 from profkit.pipeline import build_run
 from profkit.render.report.scale import EDGE_ROWS
 from profkit.workloads.model import Workload

@@ -31,7 +31,8 @@ def peak_rss():
 ENGINE_RUN = PEAK + """\
 import json, sys
 from profkit.engine.runner import run_workload
-from profkit.model import ModeSpec, Options
+from profkit.model import ModeSpec
+from profkit.options import Options
 from profkit.workloads.model import Workload
 from tests.fixtures.tiny import dbl
 

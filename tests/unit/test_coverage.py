@@ -21,7 +21,7 @@ from profkit.engine.coverage import (
 )
 from profkit.errors import UsageError
 from profkit.model import ALL, AUTO
-from profkit.pipeline import parse_budget
+from profkit.options import parse_budget
 
 
 def test_spread_order_takes_items_from_across_the_list_and_every_one_once():

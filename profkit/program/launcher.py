@@ -1,0 +1,177 @@
+"""Run the user's program in this process, as ``python script.py`` or ``python -m module`` would.
+
+The program gets its own ``sys.argv``, ``__name__ == "__main__"`` and the
+standard streams; its pools are patched (:mod:`profkit.program.patches`) while
+it runs, and the main thread runs under cProfile, switched off around each
+fork so no worker inherits an active profiler. The outcome is the exit code
+Python would give, and the program's own traceback is printed as Python would.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import runpy
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from profkit.errors import EXIT_INTERRUPTED, UsageError
+from profkit.program import patches
+from profkit.program.sites import Registry
+
+
+@dataclass(frozen=True)
+class Program:
+    """What to run: a script's path or a module's name, and its arguments."""
+
+    target: str
+    module: bool
+    args: tuple[str, ...] = ()
+
+    @property
+    def argv0(self) -> str:
+        return self.target
+
+    def command(self) -> str:
+        return " ".join((("-m " if self.module else "") + self.target, *self.args))
+
+
+@dataclass
+class Finished:
+    """How the program ended and what was measured in the main process."""
+
+    program: Program
+    exit_code: int
+    start: float
+    end: float
+    registry: Registry
+    main_stats: pstats.Stats | None
+    #: the exception's type name if the program raised (SystemExit aside), else None
+    error: str | None = None
+    interrupted: bool = False
+    start_method: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def wall_s(self) -> float:
+        return self.end - self.start
+
+
+#: The main thread's profiler while a program runs: paused around each fork.
+_active: cProfile.Profile | None = None
+
+
+def _pause_for_fork() -> None:
+    if _active is not None:
+        _active.disable()
+
+
+def _resume_after_fork() -> None:
+    if _active is not None:
+        _active.enable()
+
+
+os.register_at_fork(before=_pause_for_fork, after_in_parent=_resume_after_fork)
+
+
+def check(program: Program) -> None:
+    """UsageError (one line) if the script or module cannot be found."""
+    if program.module:
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec(program.target) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise UsageError(f"no module named {program.target!r}: check the name, and run "
+                             "profkit from the folder you would run python -m from")
+    elif not os.path.isfile(program.target):
+        raise UsageError(f"{program.target}: no such file: give the path of the script to run")
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """The status Python gives for ``sys.exit(code)``; a message goes to stderr."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF if code >= 0 else code % 256
+    sys.stderr.write(f"{code}\n")
+    return 1
+
+
+def _own_frames_dropped(tb: TracebackType | None) -> TracebackType | None:
+    """The traceback from the program's first frame on: profkit's and runpy's frames left out."""
+    from profkit.program.sites import _is_user_file
+
+    while tb is not None and not _is_user_file(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return tb
+
+
+def run(program: Program, *, profile: bool = True) -> Finished:
+    """Run ``program`` to its end with its pools measured; never raises for the program's own
+    exceptions (their traceback is printed, as Python prints it)."""
+    global _active
+    check(program)
+    registry = Registry(profile=profile)
+    profiler = cProfile.Profile() if profile else None
+    saved_argv = sys.argv[:]
+    folder = os.getcwd() if program.module else os.path.dirname(os.path.abspath(program.target))
+    sys.path.insert(0, folder)
+    sys.argv = [program.argv0, *program.args]
+    import multiprocessing
+
+    start_method = multiprocessing.get_start_method(allow_none=True) or "default"
+    patches.install(registry)
+    error: str | None = None
+    interrupted = False
+    start = time.perf_counter()
+    try:
+        try:
+            if profiler is not None:
+                _active = profiler
+                profiler.enable()
+            if program.module:
+                runpy.run_module(program.target, run_name="__main__", alter_sys=True)
+            else:
+                runpy.run_path(program.target, run_name="__main__")
+        finally:
+            if profiler is not None:
+                profiler.disable()
+                _active = None
+            end = time.perf_counter()
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except KeyboardInterrupt as exc:
+        interrupted, error = True, "KeyboardInterrupt"
+        traceback.print_exception(type(exc), exc, _own_frames_dropped(exc.__traceback__))
+        code = EXIT_INTERRUPTED
+    except BaseException as exc:  # noqa: BLE001 - the program's own error, shown as Python shows it
+        error = type(exc).__name__
+        traceback.print_exception(type(exc), exc, _own_frames_dropped(exc.__traceback__))
+        code = 1
+    finally:
+        patches.uninstall()
+        sys.argv = saved_argv
+        if sys.path and sys.path[0] == folder:
+            del sys.path[0]
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    stats = None
+    if profiler is not None:
+        profiler.create_stats()
+        if profiler.stats:  # type: ignore[attr-defined]
+            stats = pstats.Stats(profiler)
+    return Finished(program=program, exit_code=code, start=start, end=end, registry=registry,
+                    main_stats=stats, error=error, interrupted=interrupted,
+                    start_method=multiprocessing.get_start_method(allow_none=True) or start_method)

@@ -11,6 +11,7 @@ carries its record on the exception, which pickles with it.
 from __future__ import annotations
 
 import cProfile
+import math
 import os
 import pickle
 import threading
@@ -26,18 +27,31 @@ SIZE_FIRST = 16
 
 #: Tasks this worker ran per site: which of them get their pickled sizes taken.
 _counts: dict[int, int] = {}
+#: Each thread's run-queue clock (:class:`RunQueueClock`), opened on its first task.
+_clocks = threading.local()
+
+
+def _queue_clock() -> Callable[[], float]:
+    """The calling thread's seconds spent waiting for a core; NaN where the kernel does not say."""
+    clock = getattr(_clocks, "clock", None)
+    if clock is None:
+        from profkit.collectors.worker import RunQueueClock
+
+        clock = _clocks.clock = RunQueueClock.open() or (lambda: math.nan)
+    return clock  # type: ignore[no-any-return]
 
 
 class TaskRecord:
     """One task as its worker saw it; times on the machine's monotonic clock (perf_counter)."""
 
-    __slots__ = ("pid", "thread", "start", "end", "cpu", "item_bytes", "result_bytes", "stats",
-                 "error")
+    __slots__ = ("pid", "thread", "start", "end", "cpu", "queued", "item_bytes", "result_bytes",
+                 "stats", "error")
 
     def __init__(self, pid: int, thread: str, start: float, end: float, cpu: float,
-                 item_bytes: int | None, result_bytes: int | None,
+                 queued: float, item_bytes: int | None, result_bytes: int | None,
                  stats: dict[Any, Any] | None, error: str | None = None) -> None:
         self.pid, self.thread, self.start, self.end, self.cpu = pid, thread, start, end, cpu
+        self.queued = queued
         self.item_bytes, self.result_bytes, self.stats, self.error = (
             item_bytes, result_bytes, stats, error)
 
@@ -91,6 +105,8 @@ class SiteTask:
         sized = self.sizes and (count < SIZE_FIRST or count % SIZE_EVERY == 0)
         item_bytes = _size((args, kwargs) if kwargs else args) if sized else None
         profiler = cProfile.Profile() if self.profile else None
+        clock = _queue_clock()
+        queued0 = clock()
         start, cpu0 = time.perf_counter(), time.thread_time()
         try:
             if profiler is not None:
@@ -104,23 +120,25 @@ class SiteTask:
                 if profiler is not None:
                     profiler.disable()
         except BaseException as exc:
-            record = self._record(start, cpu0, profiler, item_bytes, None)
+            record = self._record(start, cpu0, clock() - queued0, profiler, item_bytes, None)
             record.error = f"{type(exc).__name__}: {exc}"
             try:
                 setattr(exc, RECORD_ATTR, (self.site, record))
             except Exception:  # noqa: BLE001,S110 - an exception that takes no attributes
                 pass
             raise
-        record = self._record(start, cpu0, profiler, item_bytes, _size(value) if sized else None)
+        queued = clock() - queued0
+        record = self._record(start, cpu0, queued, profiler, item_bytes,
+                              _size(value) if sized else None)
         return Outcome(value, record, self.site)
 
     @staticmethod
-    def _record(start: float, cpu0: float, profiler: cProfile.Profile | None,
+    def _record(start: float, cpu0: float, queued: float, profiler: cProfile.Profile | None,
                 item_bytes: int | None, result_bytes: int | None) -> TaskRecord:
         end, cpu = time.perf_counter(), time.thread_time() - cpu0
         stats = None
         if profiler is not None:
             profiler.create_stats()
             stats = profiler.stats  # type: ignore[attr-defined]
-        return TaskRecord(os.getpid(), threading.current_thread().name, start, end, cpu,
+        return TaskRecord(os.getpid(), threading.current_thread().name, start, end, cpu, queued,
                           item_bytes, result_bytes, stats)

@@ -1,0 +1,63 @@
+"""``profkit run script.py [args...]`` / ``profkit run -m module [args...]``: profile a program
+as it is, its pools included, and write the run folder with its report.
+
+The exit code is the program's own (130 if Ctrl-C stopped it); the run folder is
+written in every case, with what was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from profkit import interrupts
+from profkit.errors import ProfkitError, UsageError
+from profkit.fmt import printable
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", dest="module", metavar="MODULE",
+                        help="run a module as python -m does (its arguments follow)")
+    parser.add_argument("--out", help="run folder to create (default: reports/<program>-<time>/)")
+    parser.add_argument("--timeline-only", action="store_true",
+                        help="measure the tasks' times only, with every profiler off")
+    parser.add_argument("--quiet", action="store_true", help="do not print where the report is")
+    parser.add_argument("program", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS]",
+                        help="the script and its arguments, as you would give them to python")
+
+
+def run(args: argparse.Namespace) -> int:
+    from profkit.pipeline import default_out_dir
+    from profkit.program import launcher, record
+    from profkit.store import claim_fresh_run_dir, prepare_run_dir, release_run_dir
+
+    words = list(args.program)
+    if args.module:
+        program = launcher.Program(args.module, True, tuple(words))
+    elif words:
+        program = launcher.Program(words[0], False, tuple(words[1:]))
+    else:
+        raise UsageError("give the script to run: profkit run script.py [args...] "
+                         "(or profkit run -m module)")
+    launcher.check(program)
+    name = args.module or Path(program.target).stem
+    out = prepare_run_dir(args.out) if args.out else claim_fresh_run_dir(default_out_dir(name))
+    try:
+        finished = launcher.run(program, profile=not args.timeline_only)
+        code = finished.exit_code
+        if finished.interrupted:
+            code = interrupts.exit_code()
+            interrupts.taken()
+        try:
+            path = record.save(record.build(finished, profile=not args.timeline_only), out)
+        except ProfkitError as exc:
+            sys.stderr.write(printable(f"profkit: error: {exc}") + "\n")
+            return code or exc.exit_code
+        if not args.quiet:
+            sites = len(finished.registry.sites)
+            sys.stderr.write(printable(f"profkit: {sites} pool site(s); report: "
+                                       f"{path / 'index.html'}") + "\n")
+        return code
+    finally:
+        release_run_dir(out, discard=True)  # only if still held: nothing was saved in it

@@ -1,0 +1,163 @@
+"""A finished program as a profkit run: run.json, frames, profiles, a Chrome trace.
+
+Each pool site is a mode of the run (``site1``, ``site2`` ...), so the run folder
+is the one ``profkit profile`` writes and ``profkit.load``, ``profkit view`` and
+``profkit lines`` open it. Profiles: ``main`` (the program's main thread), one
+per site (its workers merged) and ``all`` (everything merged).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import pstats
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from profkit.collectors.merge import merge_profiles
+from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows
+from profkit.model import Traits, WorkerLabel
+from profkit.program.analysis import program_facts
+from profkit.program.launcher import Finished
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from profkit.run import Run
+
+#: ``run.json`` says a run folder holds a program run with this kind.
+KIND = "program"
+TRACE_FILE = "trace/program.json"
+
+
+def _traits(processes: bool) -> Traits:
+    return Traits(parallel=True, ships_pickles=processes, shares_memory=not processes,
+                  shares_gil=not processes,
+                  worker_label=WorkerLabel.PID if processes else WorkerLabel.THREAD,
+                  honours_chunksize=processes)
+
+
+def _tasks_frame(finished: Finished) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for site in finished.registry.sites:
+        ordered = sorted(site.records, key=lambda r: r.start)
+        for k, record in enumerate(ordered):
+            rows.append({
+                "mode": site.id, "workers": site.workers, "sweep": False, "item": k,
+                "item_repr": "", "start_s": record.start - finished.start,
+                "end_s": record.end - finished.start, "duration_s": record.end - record.start,
+                "cpu_s": record.cpu, "queued_s": record.queued, "pid": record.pid,
+                "thread": record.thread,
+                "worker": f"pid {record.pid}" if site.processes else record.thread,
+                "item_bytes": np.nan if record.item_bytes is None else float(record.item_bytes),
+                "result_bytes": (np.nan if record.result_bytes is None
+                                 else float(record.result_bytes)),
+                "result_repr": "", "ok": record.error is None, "output": "", "output_bytes": 0,
+                "error": record.error or ""})
+    if not rows:
+        return empty("tasks")
+    frame = pd.DataFrame(rows, columns=list(COLUMNS["tasks"]))
+    return frame.astype({c: dtype for c, (dtype, _) in COLUMNS["tasks"].items()})
+
+
+def _merged(stats: list[pstats.Stats | None]) -> pstats.Stats | None:
+    return merge_profiles([dict(s.stats) for s in stats if s is not None])  # type: ignore[attr-defined]
+
+
+def _site_record(finished: Finished, site: Any) -> dict[str, Any]:
+    first = site.first_call - finished.start if site.first_call != float("inf") else 0.0
+    last = site.last_received - finished.start if site.last_received else first
+    return {"id": site.id, "filename": site.filename, "lineno": site.lineno,
+            "function": site.function, "task": site.task, "method": site.method,
+            "processes": site.processes, "workers": site.workers,
+            "start_method": site.start_method, "chunksize": site.chunksize, "calls": site.calls,
+            "items": site.items, "first_s": first, "last_s": max(first, last)}
+
+
+def build(finished: Finished, *, profile: bool) -> Run:
+    """The run of a finished program: measurements, frames and the sites' facts."""
+    import pandas as pd
+
+    from profkit.run import Run
+
+    sites = [_site_record(finished, s) for s in finished.registry.sites]
+    site_stats = {s.id: s.stats() for s in finished.registry.sites}
+    profiles: dict[str, Any] = {}
+    if finished.main_stats is not None:
+        profiles["main"] = finished.main_stats
+    profiles.update({k: v for k, v in site_stats.items() if v is not None})
+    if profiles:
+        profiles["all"] = _merged(list(profiles.values()))
+    frames = {name: empty(name) for name in FRAME_NAMES}
+    frames["tasks"] = _tasks_frame(finished)
+    function_frame_rows = [row for mode, stats in profiles.items()
+                           for row in function_rows(mode, stats)]
+    if function_frame_rows:
+        frames["functions"] = pd.DataFrame(function_frame_rows, columns=list(COLUMNS["functions"])
+                                           ).astype({c: d for c, (d, _) in
+                                                     COLUMNS["functions"].items()})
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    program = {"command": finished.program.command(), "exit_code": finished.exit_code,
+               "wall_s": finished.wall_s, "start_method": finished.start_method,
+               "interrupted": finished.interrupted, "error": finished.error, "profile": profile}
+    facts = program_facts(program, sites, frames["tasks"], cpus)
+    name = Path(finished.program.target).stem if not finished.program.module else \
+        finished.program.target
+    status = {s["id"]: ("failed" if f.failed else "ok") for s, f in zip(sites, facts.sites,
+                                                                        strict=True)}
+    meta: dict[str, Any] = {
+        "kind": KIND,
+        "workload": {"name": name, "description": f"profkit run {finished.program.command()}",
+                     "target": finished.program.command(), "task": "",
+                     "n_items": int(len(frames["tasks"]))},
+        "status": status,
+        "errors": {},
+        "modes": {s["id"]: {"workers": int(s["workers"]), "traits": _traits(s["processes"]).to_json()}
+                  for s in sites},
+        "options": {"modes": [s["id"] for s in sites], "start_method": finished.start_method,
+                    "line_budget_s": 0.0},
+        "environment": {"python": platform.python_version(), "cpus_available": cpus,
+                        "cpus_total": os.cpu_count(), "start_method": finished.start_method},
+        "interrupted": finished.interrupted,
+        "program": program,
+        "sites": sites,
+    }
+    return Run(meta=meta, analysis={"program": facts.to_json()}, frames=frames, profiles=profiles)
+
+
+def _trace(run: Run, directory: Path) -> dict[str, str]:
+    """The whole program as one Chrome trace: the sites on the main process, the tasks on their
+    workers."""
+    from profkit.store import atomic_write_text
+
+    events: list[dict[str, Any]] = []
+    main_pid = os.getpid()
+    wall = float(run.meta["program"]["wall_s"])
+    events.append({"name": "program", "ph": "X", "pid": main_pid, "tid": 0, "ts": 0.0,
+                   "dur": wall * 1e6, "cat": "program"})
+    for site in run.meta["sites"]:
+        events.append({"name": f"{site['id']} {site['method']}({site['task']})", "ph": "X",
+                       "pid": main_pid, "tid": 1, "ts": site["first_s"] * 1e6,
+                       "dur": (site["last_s"] - site["first_s"]) * 1e6, "cat": "site",
+                       "args": {"at": f"{site['filename']}:{site['lineno']}"}})
+    tasks = run.frames["tasks"]
+    threads: dict[tuple[int, str], int] = {}
+    for row in tasks.itertuples(index=False):
+        tid = threads.setdefault((int(row.pid), str(row.thread)), len(threads) + 2)
+        events.append({"name": str(row.mode), "ph": "X", "pid": int(row.pid), "tid": tid,
+                       "ts": float(row.start_s) * 1e6, "dur": float(row.duration_s) * 1e6,
+                       "cat": "task", "args": {"cpu_s": float(row.cpu_s), "ok": bool(row.ok)}})
+    atomic_write_text(directory / TRACE_FILE, json.dumps({"traceEvents": events}))
+    return {"program": TRACE_FILE}
+
+
+def save(run: Run, out: Path) -> Path:
+    """Write the run folder with its report; return the folder."""
+    from profkit import store
+    from profkit.render.program import render
+
+    return store.save(run, out, report=render, traces=_trace)

@@ -86,7 +86,9 @@ class SiteIterator:
 
     def next(self, timeout: float | None = None) -> Any:
         try:
-            return self._registry.receive(self._inner.next(timeout))
+            inner = self._inner
+            value = inner.next(timeout) if hasattr(inner, "next") else next(inner)
+            return self._registry.receive(value)
         except StopIteration:
             raise
         except BaseException as exc:
@@ -170,7 +172,7 @@ def _executor_site(registry: Registry, executor: Any, fn: Any, method: str,
 
 
 def _pool_site(registry: Registry, pool: Any, fn: Any, method: str, iterable: Any,
-               chunksize: int | None, star: bool = False) -> tuple[Site, SiteTask, Any]:
+               chunksize: int | None) -> tuple[Site, SiteTask, Any]:
     processes = not isinstance(pool, multiprocessing.pool.ThreadPool)
     workers = int(getattr(pool, "_processes", 0) or 0)
     items = _length(iterable)
@@ -186,8 +188,7 @@ def _pool_site(registry: Registry, pool: Any, fn: Any, method: str, iterable: An
     site = registry.site(fn, f"{type(pool).__name__}.{method}", processes=processes,
                          workers=workers, start_method=start_method, chunksize=chunksize,
                          items=items if iterable is not None else 1)
-    return site, SiteTask(fn, site.number, profile=registry.profile, sizes=processes,
-                          star=star), iterable
+    return site, SiteTask(fn, site.number, profile=registry.profile, sizes=processes), iterable
 
 
 def install(registry: Registry) -> None:
@@ -239,15 +240,13 @@ def install(registry: Registry) -> None:
         return _unwrap_list(registry, lambda: map_(self, task, iterable, chunksize))
 
     def pool_starmap(self: Any, func: Any, iterable: Any, chunksize: int | None = None) -> Any:
-        _site, task, iterable = _pool_site(registry, self, func, "starmap", iterable, chunksize,
-                                           star=True)
+        _site, task, iterable = _pool_site(registry, self, func, "starmap", iterable, chunksize)
         return _unwrap_list(registry, lambda: starmap(self, task, iterable, chunksize))
 
-    def async_map(original: Any, method: str, star: bool) -> Any:
+    def async_map(original: Any, method: str) -> Any:
         def patched(self: Any, func: Any, iterable: Any, chunksize: int | None = None,
                     callback: Any = None, error_callback: Any = None) -> Any:
-            _site, task, iterable = _pool_site(registry, self, func, method, iterable, chunksize,
-                                               star=star)
+            _site, task, iterable = _pool_site(registry, self, func, method, iterable, chunksize)
             on_result, on_error = _callbacks(registry, True, callback, error_callback)
             return SiteAsyncResult(original(self, task, iterable, chunksize, on_result, on_error),
                                    registry, many=True)
@@ -268,8 +267,8 @@ def install(registry: Registry) -> None:
 
     _POOL.map = pool_map  # type: ignore[method-assign]
     _POOL.starmap = pool_starmap  # type: ignore[method-assign]
-    _POOL.map_async = async_map(map_async, "map_async", False)  # type: ignore[method-assign]
-    _POOL.starmap_async = async_map(starmap_async, "starmap_async", True)  # type: ignore[method-assign]
+    _POOL.map_async = async_map(map_async, "map_async")  # type: ignore[method-assign]
+    _POOL.starmap_async = async_map(starmap_async, "starmap_async")  # type: ignore[method-assign]
     _POOL.imap = lazy_map(imap, "imap")  # type: ignore[method-assign]
     _POOL.imap_unordered = lazy_map(imap_unordered, "imap_unordered")  # type: ignore[method-assign]
     _POOL.apply_async = pool_apply_async  # type: ignore[method-assign]

@@ -89,17 +89,13 @@ def _size(value: Any) -> int | None:
 class SiteTask:
     """The program's task for one pool site, measured where it runs.
 
-    ``star``: the pool calls it with one tuple of arguments to unpack (``starmap``).
     ``sizes``: take pickled sizes (process pools; a thread pool pickles nothing).
     """
 
-    def __init__(self, fn: Callable[..., Any], site: int, *, profile: bool, sizes: bool,
-                 star: bool = False) -> None:
-        self.fn, self.site, self.profile, self.sizes, self.star = fn, site, profile, sizes, star
+    def __init__(self, fn: Callable[..., Any], site: int, *, profile: bool, sizes: bool) -> None:
+        self.fn, self.site, self.profile, self.sizes = fn, site, profile, sizes
 
     def __call__(self, *args: Any, **kwargs: Any) -> Outcome:
-        if self.star:
-            (args,) = args
         count = _counts.get(self.site, 0)
         _counts[self.site] = count + 1
         sized = self.sizes and (count < SIZE_FIRST or count % SIZE_EVERY == 0)

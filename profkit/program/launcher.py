@@ -9,6 +9,7 @@ Python would give, and the program's own traceback is printed as Python would.
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import os
 import pstats
@@ -163,14 +164,12 @@ def run(program: Program, *, profile: bool = True) -> Finished:
         if sys.path and sys.path[0] == folder:
             del sys.path[0]
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     stats = None
     if profiler is not None:
         profiler.create_stats()
-        if profiler.stats:  # type: ignore[attr-defined]
+        if profiler.stats:
             stats = pstats.Stats(profiler)
     return Finished(program=program, exit_code=code, start=start, end=end, registry=registry,
                     main_stats=stats, error=error, interrupted=interrupted,

@@ -146,11 +146,11 @@ def _trace(run: Run, directory: Path) -> dict[str, str]:
                        "args": {"at": f"{site['filename']}:{site['lineno']}"}})
     tasks = run.frames["tasks"]
     threads: dict[tuple[int, str], int] = {}
-    for row in tasks.itertuples(index=False):
-        tid = threads.setdefault((int(row.pid), str(row.thread)), len(threads) + 2)
-        events.append({"name": str(row.mode), "ph": "X", "pid": int(row.pid), "tid": tid,
-                       "ts": float(row.start_s) * 1e6, "dur": float(row.duration_s) * 1e6,
-                       "cat": "task", "args": {"cpu_s": float(row.cpu_s), "ok": bool(row.ok)}})
+    for row in tasks.to_dict("records"):
+        tid = threads.setdefault((int(row["pid"]), str(row["thread"])), len(threads) + 2)
+        events.append({"name": str(row["mode"]), "ph": "X", "pid": int(row["pid"]), "tid": tid,
+                       "ts": float(row["start_s"]) * 1e6, "dur": float(row["duration_s"]) * 1e6,
+                       "cat": "task", "args": {"cpu_s": float(row["cpu_s"]), "ok": bool(row["ok"])}})
     atomic_write_text(directory / TRACE_FILE, json.dumps({"traceEvents": events}))
     return {"program": TRACE_FILE}
 

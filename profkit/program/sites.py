@@ -7,6 +7,7 @@ back, and merges the workers' cProfile stats as they arrive.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pstats
 import sys
@@ -153,10 +154,8 @@ class Registry:
         carried = getattr(exc, RECORD_ATTR, None)
         if carried is None:
             return
-        try:
+        with contextlib.suppress(AttributeError):
             delattr(exc, RECORD_ATTR)
-        except AttributeError:
-            pass
         number, record = carried
         self._take(number, record, failed=True)
 

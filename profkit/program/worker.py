@@ -10,6 +10,7 @@ carries its record on the exception, which pickles with it.
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import math
 import os
@@ -38,7 +39,7 @@ def _queue_clock() -> Callable[[], float]:
         from profkit.collectors.worker import RunQueueClock
 
         clock = _clocks.clock = RunQueueClock.open() or (lambda: math.nan)
-    return clock  # type: ignore[no-any-return]
+    return clock
 
 
 class TaskRecord:
@@ -118,10 +119,8 @@ class SiteTask:
         except BaseException as exc:
             record = self._record(start, cpu0, clock() - queued0, profiler, item_bytes, None)
             record.error = f"{type(exc).__name__}: {exc}"
-            try:
+            with contextlib.suppress(Exception):  # an exception that takes no attributes
                 setattr(exc, RECORD_ATTR, (self.site, record))
-            except Exception:  # noqa: BLE001,S110 - an exception that takes no attributes
-                pass
             raise
         queued = clock() - queued0
         record = self._record(start, cpu0, queued, profiler, item_bytes,
@@ -135,6 +134,6 @@ class SiteTask:
         stats = None
         if profiler is not None:
             profiler.create_stats()
-            stats = profiler.stats  # type: ignore[attr-defined]
+            stats = profiler.stats
         return TaskRecord(os.getpid(), threading.current_thread().name, start, end, cpu, queued,
                           item_bytes, result_bytes, stats)

@@ -93,13 +93,14 @@ def _tasks_timeline(site: dict[str, Any], tasks: pd.DataFrame) -> str:
     for k, worker in enumerate(workers):
         parts.append(f'<text x="0" y="{row * k + 13}" font-size="11">{_e(worker)}</text>')
     index = {w: k for k, w in enumerate(workers)}
-    for task in tasks.itertuples(index=False):
-        x = left + width * (float(task.start_s) - begin) / span
-        w = max(1.0, width * float(task.duration_s) / span)
-        colour = "#4e79a7" if bool(task.ok) else "#e15759"
-        parts.append(f'<rect x="{x:.1f}" y="{row * index[str(task.worker)]}" width="{w:.1f}" '
-                     f'height="{row - 3}" fill="{colour}"><title>{_e(_s(float(task.duration_s)))}'
-                     f', CPU {_e(_s(float(task.cpu_s)))}</title></rect>')
+    for task in tasks.to_dict("records"):
+        x = left + width * (float(task["start_s"]) - begin) / span
+        w = max(1.0, width * float(task["duration_s"]) / span)
+        colour = "#4e79a7" if bool(task["ok"]) else "#e15759"
+        parts.append(f'<rect x="{x:.1f}" y="{row * index[str(task["worker"])]}" width="{w:.1f}" '
+                     f'height="{row - 3}" fill="{colour}"><title>'
+                     f'{_e(_s(float(task["duration_s"])))}, CPU {_e(_s(float(task["cpu_s"])))}'
+                     '</title></rect>')
     parts.append(f'<text x="{left}" y="{height - 3}" font-size="11">call</text>'
                  f'<text x="{left + width - 60}" y="{height - 3}" font-size="11">+{_e(_s(span))}</text>')
     parts.append("</svg>")
@@ -111,9 +112,10 @@ def _functions(functions: pd.DataFrame, mode: str) -> str:
     if rows.empty:
         return "<p>No profile (the profilers were off, or no task came back).</p>"
     out = ["<table><tr><th>function</th><th>calls</th><th>self</th><th>cumulative</th></tr>"]
-    for r in rows.head(TOP_FUNCTIONS).itertuples(index=False):
-        out.append(f"<tr><td>{_e(r.function)}</td><td>{int(r.ncalls)}</td>"
-                   f"<td>{_e(_s(float(r.self_s)))}</td><td>{_e(_s(float(r.cumulative_s)))}</td></tr>")
+    for r in rows.head(TOP_FUNCTIONS).to_dict("records"):
+        out.append(f"<tr><td>{_e(r['function'])}</td><td>{int(r['ncalls'])}</td>"
+                   f"<td>{_e(_s(float(r['self_s'])))}</td>"
+                   f"<td>{_e(_s(float(r['cumulative_s'])))}</td></tr>")
     out.append("</table>")
     return "".join(out)
 

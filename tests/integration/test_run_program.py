@@ -1,0 +1,228 @@
+"""``profkit run``: real programs, run unmodified, against the same programs run bare.
+
+Each test runs the program with plain ``python`` and with ``python -m profkit run``,
+in its own folder, and checks stdout, the exit code, the site's file:line (found in
+the program's text), the merged worker profile and the bound against the test's own
+timing of the task.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import pstats
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.cli import (
+    FIXTURES,
+    cli_env,
+    ended,
+    new_marker,
+    processes_with_marker,
+    run_cli,
+)
+
+PROGRAMS = FIXTURES / "programs"
+
+
+def bare(program: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(program), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, env=cli_env())
+
+
+def line_of(program: Path, text: str) -> int:
+    """The line of ``program`` that holds ``text``: where the site must be found."""
+    lines = program.read_text(encoding="utf-8").splitlines()
+    (number,) = [k + 1 for k, line in enumerate(lines) if text in line]
+    return number
+
+
+def profiled(program: Path, *args: str, tmp_path: Path, extra: tuple[str, ...] = ()
+             ) -> tuple[subprocess.CompletedProcess[str], Path, dict]:
+    out = tmp_path / "run"
+    done = run_cli("run", "--quiet", "--out", out, *extra, program, *args, cwd=tmp_path)
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    return done, out, data
+
+
+def calls(out: Path, site: str, function: str) -> int:
+    stats = pstats.Stats(str(out / "profiles" / f"{site}.prof")).stats  # type: ignore[attr-defined]
+    return sum(v[1] for (_f, _l, name), v in stats.items() if name == function)
+
+
+def bare_bound(durations: list[float], workers: int) -> float:
+    """Total over the best makespan of every assignment of the items to the workers."""
+    best = min(max(sum(d for d, w in zip(durations, pick, strict=True) if w == k)
+                   for k in range(workers))
+               for pick in itertools.product(range(workers), repeat=len(durations)))
+    return sum(durations) / best
+
+
+def test_seed_primes(tmp_path: Path) -> None:
+    program = PROGRAMS / "primes.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    (site,) = data["sites"]
+    assert (Path(site["filename"]).name, site["lineno"]) == (
+        "primes.py", line_of(program, "executor.map(is_prime, PRIMES)"))
+    assert site["method"] == "ProcessPoolExecutor.map" and site["task"] == "is_prime"
+    assert calls(out, site["id"], "is_prime") == 6
+    assert calls(out, "all", "is_prime") == 6
+
+    # the bound against the test's own timing of each item, on the same 2 workers
+    sys.path.insert(0, str(PROGRAMS))
+    try:
+        import primes  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(PROGRAMS))
+    durations = []
+    for n in primes.PRIMES:
+        times = []
+        for _ in range(2):
+            start = time.thread_time()
+            primes.is_prime(n)
+            times.append(time.thread_time() - start)
+        durations.append(min(times))
+    facts = data["analysis"]["program"]["sites"][0]
+    assert facts["workers"] == 2 and facts["tasks"] == 6
+    truth = bare_bound(durations, 2)
+    assert facts["bound"] == pytest.approx(truth, rel=0.05)
+    assert facts["bound"] == pytest.approx(1.8, rel=0.05)
+    # the achieved estimate: the tasks' times summed over the site's wall, from the frames
+    import profkit
+
+    run = profkit.load(out)
+    tasks = run.tasks[run.tasks["mode"] == site["id"]]
+    assert facts["achieved_estimate"] == pytest.approx(
+        tasks["duration_s"].sum() / (site["last_s"] - site["first_s"]))
+    assert tasks["start_s"].min() >= site["first_s"] and tasks["end_s"].max() <= site["last_s"]
+    assert len(set(tasks["pid"])) == 2
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert f"primes.py:{site['lineno']}" in html and "speedup achieved (estimate)" in html
+
+
+def _no_pids(text: str) -> str:
+    return re.sub(r"\d+", "N", text)
+
+
+def test_seed_double(tmp_path: Path) -> None:
+    program = PROGRAMS / "double.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    # two workers print their pids at once, so their lines may interleave, bare as here
+    for stdout in (done.stdout, plain.stdout):
+        assert stdout.count("I'm processing ") == 5
+        assert stdout.endswith("[2, 4, 6, 8, 10]\n")
+    assert sorted(_no_pids(done.stdout).split()) == sorted(_no_pids(plain.stdout).split())
+    (site,) = data["sites"]
+    assert site["lineno"] == line_of(program, "pool.map(double")
+    assert calls(out, site["id"], "double") == 5
+
+
+def test_seed_delivery_threads(tmp_path: Path) -> None:
+    program = PROGRAMS / "delivery.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout == "delivering\n"
+    (site,) = data["sites"]
+    assert site["lineno"] == line_of(program, "executor.submit(w.run)")
+    assert site["method"] == "ThreadPoolExecutor.submit" and not site["processes"]
+    assert calls(out, site["id"], "run") == 1
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_start_methods(tmp_path: Path, method: str) -> None:
+    program = PROGRAMS / "methods.py"
+    plain = bare(program, method, cwd=tmp_path)
+    done, out, data = profiled(program, method, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    sites = {s["method"]: s for s in data["sites"]}
+    facts = {s["id"]: s for s in data["analysis"]["program"]["sites"]}
+    expected = {"Pool.imap_unordered": ("imap_unordered(square", 20, "square"),
+                "Pool.starmap": ("starmap(add", 3, "add"),
+                "Pool.apply_async": ("apply_async(square", 1, "square"),
+                "ProcessPoolExecutor.submit": ("executor.submit(square", 4, "square")}
+    assert set(sites) == set(expected)
+    for method_name, (text, n, task) in expected.items():
+        site = sites[method_name]
+        assert site["lineno"] == line_of(program, text)
+        assert site["start_method"] == method
+        assert facts[site["id"]]["tasks"] == n
+        assert calls(out, site["id"], task) == n
+    assert sites["Pool.imap_unordered"]["chunksize"] == 4
+
+
+def test_no_pool(tmp_path: Path) -> None:
+    program = PROGRAMS / "nopool.py"
+    plain = bare(program, "a", "b", cwd=tmp_path)
+    done, out, data = profiled(program, "a", "b", tmp_path=tmp_path)
+    assert done.stdout == plain.stdout and done.returncode == 0
+    assert data["sites"] == []
+    assert calls(out, "main", "work") == 1
+    assert "No pool was seen" in (out / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("how", ["raise", "exit3", "kill"])
+def test_failing_programs(tmp_path: Path, how: str) -> None:
+    program = PROGRAMS / "fails.py"
+    plain = bare(program, how, cwd=tmp_path)
+    done, out, data = profiled(program, how, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode
+    assert done.returncode == {"raise": 1, "exit3": 3, "kill": 1}[how]
+    assert _no_pids(done.stdout) == _no_pids(plain.stdout)  # the pids differ
+    if how == "raise":
+        assert "ValueError: the program's own error" in done.stderr
+        assert f'File "{program}", line {line_of(program, "raise ValueError")}' in done.stderr
+        assert "runpy" not in done.stderr and "launcher.py" not in done.stderr
+    if how == "kill":
+        assert "BrokenProcessPool" in done.stderr and "BrokenProcessPool" in plain.stderr
+    # what was measured before the end is kept
+    first = data["analysis"]["program"]["sites"][0]
+    assert first["tasks"] == 4 and data["program"]["exit_code"] == done.returncode
+
+
+def test_ctrl_c_keeps_the_run_and_leaves_no_orphans(tmp_path: Path) -> None:
+    program = PROGRAMS / "fails.py"
+    marker = new_marker()
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "profkit", "run", "--quiet", "--out",
+                                str(out), str(program), "interrupt"], cwd=tmp_path,
+                               env=cli_env(PROFKIT_TEST_MARKER=marker),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with ended(process):
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("waiting"):
+                break
+        time.sleep(0.3)  # the pool is under way
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        assert "KeyboardInterrupt" in stderr
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert data["interrupted"] is True and data["program"]["exit_code"] == 130
+    assert data["analysis"]["program"]["sites"][0]["tasks"] == 4
+    deadline = time.monotonic() + 10
+    while processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_with_marker(marker) == []
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    missing = run_cli("run", tmp_path / "nothere.py", cwd=tmp_path)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    nothing = run_cli("run", cwd=tmp_path)
+    assert nothing.returncode == 2 and "give the script" in nothing.stderr

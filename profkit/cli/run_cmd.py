@@ -8,6 +8,7 @@ written in every case, with what was measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -49,15 +50,20 @@ def run(args: argparse.Namespace) -> int:
         if finished.interrupted:
             code = interrupts.exit_code()
             interrupts.taken()
+        run_ = record.build(finished, profile=not args.timeline_only)
         try:
-            path = record.save(record.build(finished, profile=not args.timeline_only), out)
+            path = record.save(run_, out)
         except ProfkitError as exc:
             sys.stderr.write(printable(f"profkit: error: {exc}") + "\n")
             return code or exc.exit_code
-        if not args.quiet:
-            sites = len(finished.registry.sites)
-            sys.stderr.write(printable(f"profkit: {sites} pool site(s); report: "
-                                       f"{path / 'index.html'}") + "\n")
+        if not args.quiet:  # on stderr: the program's stdout stays its own
+            from profkit.render.program import summary_lines
+
+            report = path / "index.html"
+            with contextlib.suppress(ValueError):  # shown from the working folder when inside it
+                report = report.relative_to(Path.cwd())
+            for line in [*summary_lines(run_), f"report: {report}"]:
+                sys.stderr.write(printable(f"profkit: {line}") + "\n")
         return code
     finally:
         release_run_dir(out, discard=True)  # only if still held: nothing was saved in it

@@ -189,3 +189,16 @@ def render(run: Run) -> str:
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>profkit run "
             f"{_e(program['command'])}</title><style>{style}</style></head><body>"
             f"<h1>profkit run</h1>{head}{body}{main}</body></html>")
+
+
+def summary_lines(run: Run) -> list[str]:
+    """One line per site for the terminal: where, what, and how it paid."""
+    import os
+
+    program = run.analysis["program"]
+    if not program["sites"]:
+        return ["no pool was seen"]
+    return [f"{s['id']} {os.path.basename(s['filename'])}:{s['lineno']} {s['method']}({s['task']}): "
+            f"{s['tasks']} task(s) in {_s(s['wall_s'])}, speedup ~{_x(s['achieved_estimate'])} "
+            f"(estimate), bound {_x(s['bound'])} on {s['workers']} workers"
+            for s in program["sites"]]

@@ -129,6 +129,14 @@ def build(finished: Finished, *, profile: bool) -> Run:
     return Run(meta=meta, analysis={"program": facts.to_json()}, frames=frames, profiles=profiles)
 
 
+def reanalyse(run: Run) -> None:
+    """The sites' facts again, from the saved records and frames (``profkit report``)."""
+    meta = run.meta
+    cpus = int(meta["environment"].get("cpus_available") or os.cpu_count() or 1)
+    facts = program_facts(meta["program"], meta["sites"], run.frames["tasks"], cpus)
+    run.analysis = {"program": facts.to_json()}
+
+
 def _trace(run: Run, directory: Path) -> dict[str, str]:
     """The whole program as one Chrome trace: the sites on the main process, the tasks on their
     workers."""

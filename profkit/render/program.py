@@ -186,7 +186,14 @@ def render(run: Run) -> str:
     style = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:"
              "collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;"
              "vertical-align:top}table.facts th{width:14em}")
-    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>profkit run "
+    import profkit
+    from profkit.render.html import GENERATOR
+
+    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"generator\" content=\"{GENERATOR} {_e(profkit.__version__)}\">"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">"
+            f"<title>profkit run "
             f"{_e(program['command'])}</title><style>{style}</style></head><body>"
             f"<h1>profkit run</h1>{head}{body}{main}</body></html>")
 

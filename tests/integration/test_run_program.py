@@ -108,6 +108,16 @@ def test_seed_primes(tmp_path: Path) -> None:
     assert len(set(tasks["pid"])) == 2
     html = (out / "index.html").read_text(encoding="utf-8")
     assert f"primes.py:{site['lineno']}" in html and "speedup achieved (estimate)" in html
+    assert f"site1 primes.py:{site['lineno']} ProcessPoolExecutor.map(is_prime)" not in done.stdout
+
+    # the other commands open the folder: report re-renders the same facts, lines says why not
+    (out / "index.html").unlink()
+    again = run_cli("report", out, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"primes.py:{site['lineno']}" in (out / "index.html").read_text(encoding="utf-8")
+    lines = run_cli("lines", out, cwd=tmp_path)
+    assert lines.returncode == 2 and "no line profile" in lines.stderr
+    assert "Traceback" not in lines.stderr
 
 
 def _no_pids(text: str) -> str:

@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run folder to create (default: reports/<program>-<time>/)")
     parser.add_argument("--timeline-only", action="store_true",
                         help="measure the tasks' times only, with every profiler off")
+    parser.add_argument("--replay", action="store_true",
+                        help="after the program, run each mapped site's task over its items again "
+                        "in the local modes, as profkit profile does (runs the tasks again: off "
+                        "by default, since tasks may have side effects)")
     parser.add_argument("--quiet", action="store_true", help="do not print where the report is")
     parser.add_argument("program", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS]",
                         help="the script and its arguments, as you would give them to python")
@@ -45,12 +49,17 @@ def run(args: argparse.Namespace) -> int:
     name = args.module or Path(program.target).stem
     out = prepare_run_dir(args.out) if args.out else claim_fresh_run_dir(default_out_dir(name))
     try:
-        finished = launcher.run(program, profile=not args.timeline_only)
+        finished = launcher.run(program, profile=not args.timeline_only, keep_items=args.replay)
         code = finished.exit_code
+        replays = None
         if finished.interrupted:
             code = interrupts.exit_code()
             interrupts.taken()
-        run_ = record.build(finished, profile=not args.timeline_only)
+        elif args.replay:
+            from profkit.program.replay import replay_all
+
+            replays = replay_all(finished.registry.sites, out)
+        run_ = record.build(finished, profile=not args.timeline_only, replays=replays)
         try:
             path = record.save(run_, out)
         except ProfkitError as exc:

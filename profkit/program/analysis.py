@@ -89,6 +89,8 @@ class SiteFacts:
     sort_gain: float | None
     overheads: Overheads | None
     advice: tuple[Advice, ...] = ()
+    #: ``--replay``: the folder and measured speedups of the site replayed, or why not
+    replay: dict[str, Any] | None = None
 
     @property
     def place(self) -> str:
@@ -191,7 +193,8 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
         cpu_cap=bounds.cpu_cap if bounds is not None else None,
         sort_gain=sort_gain, overheads=split,
         advice=_advice(bool(site["processes"]), site["chunksize"], durations, cpu_s, task_s,
-                       sort_gain))
+                       sort_gain),
+        replay=site.get("replay"))
 
 
 def _covered(spans: list[tuple[float, float]]) -> float:

@@ -176,8 +176,9 @@ def _pool_site(registry: Registry, pool: Any, fn: Any, method: str, iterable: An
     processes = not isinstance(pool, multiprocessing.pool.ThreadPool)
     workers = int(getattr(pool, "_processes", 0) or 0)
     items = _length(iterable)
-    if iterable is not None and items is None:
-        iterable = list(iterable)
+    lazy = method.startswith("imap")
+    if iterable is not None and items is None and not lazy:
+        iterable = list(iterable)  # as the pool's own map does
         items = len(iterable)
     if chunksize is None and items is not None and method in ("map", "starmap", "map_async",
                                                                "starmap_async"):
@@ -187,7 +188,13 @@ def _pool_site(registry: Registry, pool: Any, fn: Any, method: str, iterable: An
     start_method = context.get_start_method() if processes and context is not None else None
     site = registry.site(fn, f"{type(pool).__name__}.{method}", processes=processes,
                          workers=workers, start_method=start_method, chunksize=chunksize,
-                         items=items if iterable is not None else 1)
+                         items=(items or 0) if iterable is not None else 1)
+    if method.startswith("starmap"):
+        site.replay_note = site.replay_note or "its tasks take several arguments; a workload's one"
+    elif lazy and items is None:
+        site.replay_note = site.replay_note or "its items came from an iterator, read as it ran"
+    else:
+        registry.keep(site, fn, (iterable,) if iterable is not None else None)
     return site, SiteTask(fn, site.number, profile=registry.profile, sizes=processes), iterable
 
 
@@ -206,14 +213,16 @@ def install(registry: Registry) -> None:
         def patched_submit(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
             if getattr(_inside, "map", False) or isinstance(fn, SiteTask):
                 return submit(self, fn, *args, **kwargs)
-            _site, task = _executor_site(registry, self, fn, "submit", None, 1)
+            site, task = _executor_site(registry, self, fn, "submit", None, 1)
+            registry.keep(site, fn, None)
             return SiteFuture(submit(self, task, *args, **kwargs), registry)
 
         def patched_map(self: Any, fn: Any, *iterables: Any, timeout: float | None = None,
                         chunksize: int = 1) -> Any:
             iterables = tuple(x if _length(x) is not None else list(x) for x in iterables)
             items = min((_length(x) or 0 for x in iterables), default=0)
-            _site, task = _executor_site(registry, self, fn, "map", chunksize, items)
+            site, task = _executor_site(registry, self, fn, "map", chunksize, items)
+            registry.keep(site, fn, iterables)
             _inside.map = True
             try:
                 if cls is _PPE:

@@ -20,6 +20,7 @@ from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows
 from profkit.model import Traits, WorkerLabel
 from profkit.program.analysis import program_facts
 from profkit.program.launcher import Finished
+from profkit.program.replay import Replay
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,13 +79,16 @@ def _site_record(finished: Finished, site: Any) -> dict[str, Any]:
             "items": site.items, "first_s": first, "last_s": max(first, last)}
 
 
-def build(finished: Finished, *, profile: bool) -> Run:
-    """The run of a finished program: measurements, frames and the sites' facts."""
+def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = None) -> Run:
+    """The run of a finished program: measurements, frames and the sites' facts; ``replays``
+    the sites' replays (``--replay``), in site order."""
     import pandas as pd
 
     from profkit.run import Run
 
     sites = [_site_record(finished, s) for s in finished.registry.sites]
+    for site, replayed in zip(sites, replays or [], strict=False):
+        site["replay"] = replayed.to_json()
     site_stats = {s.id: s.stats() for s in finished.registry.sites}
     profiles: dict[str, Any] = {}
     if finished.main_stats is not None:

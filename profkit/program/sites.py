@@ -78,6 +78,10 @@ class Site:
     last_received: float = 0.0
     records: list[TaskRecord] = field(default_factory=list)
     failed: int = 0
+    #: for ``--replay``: the task and the items of the site's first map call (None: not kept)
+    replay_task: Any = None
+    replay_items: list[Any] | None = None
+    replay_note: str | None = None
     _pending: list[dict[Any, Any]] = field(default_factory=list)
     _merged: pstats.Stats | None = None
 
@@ -114,8 +118,10 @@ class Site:
 class Registry:
     """The program's pool sites, in the order they were first called."""
 
-    def __init__(self, *, profile: bool) -> None:
+    def __init__(self, *, profile: bool, keep_items: bool = False) -> None:
         self.profile = profile
+        #: keep each site's task and the items of its first map call, to replay them
+        self.keep_items = keep_items
         self.sites: list[Site] = []
         self._by_key: dict[tuple[str, int, str, str], Site] = {}
         self._lock = threading.Lock()
@@ -139,6 +145,17 @@ class Registry:
             site.items += items or 0
             site.first_call = min(site.first_call, now)
         return site
+
+    def keep(self, site: Site, fn: Any, iterables: tuple[Any, ...] | None) -> None:
+        """Keep the task and items of a site's first map call, for ``--replay``; or why not."""
+        if not self.keep_items or site.replay_items is not None or site.replay_note:
+            return
+        if iterables is None:
+            site.replay_note = "its tasks were submitted one by one, not mapped over a list"
+        elif len(iterables) != 1:
+            site.replay_note = "its map takes several iterables; a workload maps one"
+        else:
+            site.replay_task, site.replay_items = fn, list(iterables[0])
 
     def receive(self, value: Any) -> Any:
         """The program's result from an :class:`Outcome` (its record kept), else ``value``."""

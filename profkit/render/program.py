@@ -144,6 +144,15 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
                   + f" (the pool's own order: {_x(site['dispatch_bound'])})"),
         ("pickled sizes", _bytes(site["item_bytes"] + site["result_bytes"], site["sized"])),
     ]
+    replay = site.get("replay")
+    if replay and replay.get("folder"):
+        measured = ", ".join(f"{mode} {_x(x)}" for mode, x in replay["speedups"].items())
+        facts.append(("replayed (measured)",
+                      f"sequential {_s(replay['sequential_s'])}; against it: {measured} on "
+                      f"{site['workers']} workers; the replay's report: "
+                      f"{replay['folder']}/index.html"))
+    elif replay:
+        facts.append(("replayed", f"not replayed: {replay['note']}"))
     if split:
         facts.append(("where the wall went",
                       ", ".join(f"{name} {_s(split[key])}" for name, key in (

@@ -236,3 +236,46 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
     nothing = run_cli("run", cwd=tmp_path)
     assert nothing.returncode == 2 and "give the script" in nothing.stderr
+
+
+def test_replay_measures_what_the_bare_code_does(tmp_path: Path) -> None:
+    """--replay's processes/sequential speedup against the same maps timed here, interleaved."""
+    import statistics
+    from concurrent.futures import ProcessPoolExecutor
+
+    program = PROGRAMS / "primes.py"
+    done, out, data = profiled(program, tmp_path=tmp_path, extra=("--replay",))
+    assert done.returncode == 0, done.stderr
+    replay = data["sites"][0]["replay"]
+    assert replay["folder"] == "replay/site1" and replay["note"] is None
+    assert (out / "replay" / "site1" / "run.json").is_file()
+    assert f"{replay['folder']}/index.html" in (out / "index.html").read_text(encoding="utf-8")
+
+    sys.path.insert(0, str(PROGRAMS))
+    try:
+        import primes  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(PROGRAMS))
+    ratios = []
+    with ProcessPoolExecutor(2) as executor:
+        list(executor.map(primes.is_prime, [3, 5]))  # the pool up, as profkit's timed maps have it
+        for _ in range(3):
+            start = time.perf_counter()
+            list(map(primes.is_prime, primes.PRIMES))
+            sequential = time.perf_counter() - start
+            start = time.perf_counter()
+            list(executor.map(primes.is_prime, primes.PRIMES))
+            ratios.append(sequential / (time.perf_counter() - start))
+    assert replay["speedups"]["processes"] == pytest.approx(statistics.median(ratios), rel=0.15)
+
+
+def test_replay_says_why_a_site_is_not_replayed(tmp_path: Path) -> None:
+    done, out, data = profiled(PROGRAMS / "methods.py", "fork", tmp_path=tmp_path,
+                               extra=("--replay",))
+    assert done.returncode == 0, done.stderr
+    notes = {s["method"]: s["replay"]["note"] for s in data["sites"]}
+    assert notes["Pool.starmap"] == "its tasks take several arguments; a workload's one"
+    assert notes["ProcessPoolExecutor.submit"].startswith("its tasks were submitted one by one")
+    assert notes["Pool.imap_unordered"] is None
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "not replayed: its tasks were submitted one by one" in html

@@ -89,6 +89,8 @@ class SiteFacts:
     sort_gain: float | None
     overheads: Overheads | None
     advice: tuple[Advice, ...] = ()
+    #: seconds the program waited for the site's results (its main thread, as a rule)
+    wait_s: float = 0.0
     #: ``--replay``: the folder and measured speedups of the site replayed, or why not
     replay: dict[str, Any] | None = None
 
@@ -194,7 +196,7 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
         sort_gain=sort_gain, overheads=split,
         advice=_advice(bool(site["processes"]), site["chunksize"], durations, cpu_s, task_s,
                        sort_gain),
-        replay=site.get("replay"))
+        replay=site.get("replay"), wait_s=float(site.get("wait_s") or 0.0))
 
 
 def _covered(spans: list[tuple[float, float]]) -> float:

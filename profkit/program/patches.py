@@ -14,8 +14,10 @@ from __future__ import annotations
 import concurrent.futures
 import concurrent.futures.process
 import concurrent.futures.thread
+import contextlib
 import multiprocessing.pool
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
@@ -33,14 +35,33 @@ _originals: dict[tuple[type, str], Any] = {}
 _inside = threading.local()
 
 
+@contextlib.contextmanager
+def _waiting(site: Site) -> Iterator[None]:
+    """Count the time the block takes as the program's wait for ``site``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        site.wait_s += time.perf_counter() - start
+
+
 class SiteFuture(Future):  # type: ignore[type-arg]
     """The future the program holds: the pool's own future's outcome, unwrapped."""
 
-    def __init__(self, inner: Future, registry: Registry) -> None:  # type: ignore[type-arg]
+    def __init__(self, inner: Future, registry: Registry, site: Site) -> None:  # type: ignore[type-arg]
         super().__init__()
         self._inner = inner
         self._registry = registry
+        self._site = site
         inner.add_done_callback(self._transfer)
+
+    def result(self, timeout: float | None = None) -> Any:
+        with _waiting(self._site):
+            return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        with _waiting(self._site):
+            return super().exception(timeout)
 
     def _transfer(self, inner: Future) -> None:  # type: ignore[type-arg]
         if inner.cancelled():
@@ -61,10 +82,16 @@ class SiteFuture(Future):  # type: ignore[type-arg]
         return self._inner.running() and not self.done()
 
 
-def _unwrapped(registry: Registry, results: Any) -> Iterator[Any]:
+def _unwrapped(registry: Registry, site: Site, results: Any) -> Iterator[Any]:
     """The program's values from an iterator of outcomes; a failed task's record kept."""
+    it = iter(results)
     try:
-        for outcome in results:
+        while True:
+            with _waiting(site):
+                try:
+                    outcome = next(it)
+                except StopIteration:
+                    return
             yield registry.receive(outcome)
     except BaseException as exc:
         registry.receive_error(exc)
@@ -78,8 +105,8 @@ def _unwrapped(registry: Registry, results: Any) -> Iterator[Any]:
 class SiteIterator:
     """``Pool.imap``'s iterator, unwrapped; ``next(timeout)`` kept."""
 
-    def __init__(self, inner: Any, registry: Registry) -> None:
-        self._inner, self._registry = inner, registry
+    def __init__(self, inner: Any, registry: Registry, site: Site) -> None:
+        self._inner, self._registry, self._site = inner, registry, site
 
     def __iter__(self) -> SiteIterator:
         return self
@@ -87,7 +114,8 @@ class SiteIterator:
     def next(self, timeout: float | None = None) -> Any:
         try:
             inner = self._inner
-            value = inner.next(timeout) if hasattr(inner, "next") else next(inner)
+            with _waiting(self._site):
+                value = inner.next(timeout) if hasattr(inner, "next") else next(inner)
             return self._registry.receive(value)
         except StopIteration:
             raise
@@ -101,19 +129,21 @@ class SiteIterator:
 class SiteAsyncResult:
     """``Pool.apply_async``/``map_async``'s ``AsyncResult``, unwrapped."""
 
-    def __init__(self, inner: Any, registry: Registry, many: bool) -> None:
-        self._inner, self._registry, self._many = inner, registry, many
+    def __init__(self, inner: Any, registry: Registry, site: Site, many: bool) -> None:
+        self._inner, self._registry, self._site, self._many = inner, registry, site, many
 
     def get(self, timeout: float | None = None) -> Any:
         try:
-            value = self._inner.get(timeout)
+            with _waiting(self._site):
+                value = self._inner.get(timeout)
         except BaseException as exc:
             self._registry.receive_error(exc)
             raise
         return _unwrap_value(self._registry, value, self._many)
 
     def wait(self, timeout: float | None = None) -> None:
-        self._inner.wait(timeout)
+        with _waiting(self._site):
+            self._inner.wait(timeout)
 
     def ready(self) -> bool:
         return bool(self._inner.ready())
@@ -125,9 +155,10 @@ class SiteAsyncResult:
         return getattr(self._inner, name)
 
 
-def _unwrap_list(registry: Registry, call: Callable[[], Any]) -> list[Any]:
+def _unwrap_list(registry: Registry, site: Site, call: Callable[[], Any]) -> list[Any]:
     try:
-        values = call()
+        with _waiting(site):
+            values = call()
     except BaseException as exc:
         registry.receive_error(exc)
         raise
@@ -215,7 +246,7 @@ def install(registry: Registry) -> None:
                 return submit(self, fn, *args, **kwargs)
             site, task = _executor_site(registry, self, fn, "submit", None, 1)
             registry.keep(site, fn, None)
-            return SiteFuture(submit(self, task, *args, **kwargs), registry)
+            return SiteFuture(submit(self, task, *args, **kwargs), registry, site)
 
         def patched_map(self: Any, fn: Any, *iterables: Any, timeout: float | None = None,
                         chunksize: int = 1) -> Any:
@@ -231,7 +262,7 @@ def install(registry: Registry) -> None:
                     results = map_(self, task, *iterables, timeout=timeout)
             finally:
                 _inside.map = False
-            return _unwrapped(registry, results)
+            return _unwrapped(registry, site, results)
 
         cls.submit = patched_submit  # type: ignore[attr-defined]
         cls.map = patched_map  # type: ignore[attr-defined]
@@ -245,34 +276,34 @@ def install(registry: Registry) -> None:
     apply_async = keep(_POOL, "apply_async")
 
     def pool_map(self: Any, func: Any, iterable: Any, chunksize: int | None = None) -> Any:
-        _site, task, iterable = _pool_site(registry, self, func, "map", iterable, chunksize)
-        return _unwrap_list(registry, lambda: map_(self, task, iterable, chunksize))
+        site, task, iterable = _pool_site(registry, self, func, "map", iterable, chunksize)
+        return _unwrap_list(registry, site, lambda: map_(self, task, iterable, chunksize))
 
     def pool_starmap(self: Any, func: Any, iterable: Any, chunksize: int | None = None) -> Any:
-        _site, task, iterable = _pool_site(registry, self, func, "starmap", iterable, chunksize)
-        return _unwrap_list(registry, lambda: starmap(self, task, iterable, chunksize))
+        site, task, iterable = _pool_site(registry, self, func, "starmap", iterable, chunksize)
+        return _unwrap_list(registry, site, lambda: starmap(self, task, iterable, chunksize))
 
     def async_map(original: Any, method: str) -> Any:
         def patched(self: Any, func: Any, iterable: Any, chunksize: int | None = None,
                     callback: Any = None, error_callback: Any = None) -> Any:
-            _site, task, iterable = _pool_site(registry, self, func, method, iterable, chunksize)
+            site, task, iterable = _pool_site(registry, self, func, method, iterable, chunksize)
             on_result, on_error = _callbacks(registry, True, callback, error_callback)
             return SiteAsyncResult(original(self, task, iterable, chunksize, on_result, on_error),
-                                   registry, many=True)
+                                   registry, site, many=True)
         return patched
 
     def lazy_map(original: Any, method: str) -> Any:
         def patched(self: Any, func: Any, iterable: Any, chunksize: int = 1) -> Any:
-            _site, task, iterable = _pool_site(registry, self, func, method, iterable, chunksize)
-            return SiteIterator(original(self, task, iterable, chunksize), registry)
+            site, task, iterable = _pool_site(registry, self, func, method, iterable, chunksize)
+            return SiteIterator(original(self, task, iterable, chunksize), registry, site)
         return patched
 
     def pool_apply_async(self: Any, func: Any, args: Any = (), kwds: Any = None,
                          callback: Any = None, error_callback: Any = None) -> Any:
-        _site, task, _ = _pool_site(registry, self, func, "apply_async", None, None)
+        site, task, _ = _pool_site(registry, self, func, "apply_async", None, None)
         on_result, on_error = _callbacks(registry, False, callback, error_callback)
         return SiteAsyncResult(apply_async(self, task, args, kwds or {}, on_result, on_error),
-                               registry, many=False)
+                               registry, site, many=False)
 
     _POOL.map = pool_map  # type: ignore[method-assign]
     _POOL.starmap = pool_starmap  # type: ignore[method-assign]

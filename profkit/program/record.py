@@ -76,7 +76,8 @@ def _site_record(finished: Finished, site: Any) -> dict[str, Any]:
             "function": site.function, "task": site.task, "method": site.method,
             "processes": site.processes, "workers": site.workers,
             "start_method": site.start_method, "chunksize": site.chunksize, "calls": site.calls,
-            "items": site.items, "first_s": first, "last_s": max(first, last)}
+            "items": site.items, "first_s": first, "last_s": max(first, last),
+            "wait_s": site.wait_s}
 
 
 def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = None) -> Run:

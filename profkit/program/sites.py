@@ -78,6 +78,8 @@ class Site:
     last_received: float = 0.0
     records: list[TaskRecord] = field(default_factory=list)
     failed: int = 0
+    #: seconds the program's threads spent waiting for this site's results
+    wait_s: float = 0.0
     #: for ``--replay``: the task and the items of the site's first map call (None: not kept)
     replay_task: Any = None
     replay_items: list[Any] | None = None

@@ -131,7 +131,8 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
         ("task", site["task"]),
         ("tasks", f"{site['tasks']} in {site['calls']} call(s)"
                   + (f", {site['failed']} failed" if site["failed"] else "")),
-        ("wall", f"{_s(site['wall_s'])} from the first call to the last result back"),
+        ("wall", f"{_s(site['wall_s'])} from the first call to the last result back; the "
+                 f"program waited {_s(site['wait_s'])} of it for results"),
         ("task time", f"{_s(site['task_sum_s'])} in all (their waits for a busy core left out), "
                       f"{_s(site['cpu_sum_s'])} of CPU"),
         ("speedup achieved (estimate)",
@@ -191,7 +192,14 @@ def render(run: Run) -> str:
     else:
         head += "<p>No pool was seen: this is a plain profile of the program.</p>"
     body = "".join(_site(s, tasks[tasks["mode"] == s["id"]], functions) for s in sites)
-    main = "<section><h2>Main process</h2>" + _functions(functions, "main") + "</section>"
+    waits = "".join(f"<tr><td>waiting on {_e(s['id'])} ({_e(s['method'])} at "
+                    f"{_e(s['filename'])}:{_e(s['lineno'])})</td><td>{_e(_s(s['wait_s']))}</td></tr>"
+                    for s in sites)
+    main = ("<section><h2>Main process</h2>"
+            + (f"<table><tr><th>pool site</th><th>time the program waited on it</th></tr>{waits}"
+               "</table><p>The profile below shows those waits as the locks they wait on.</p>"
+               if sites else "")
+            + _functions(functions, "main") + "</section>")
     style = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:"
              "collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;"
              "vertical-align:top}table.facts th{width:14em}")

@@ -106,6 +106,10 @@ def test_seed_primes(tmp_path: Path) -> None:
         tasks["duration_s"].sum() / (site["last_s"] - site["first_s"]))
     assert tasks["start_s"].min() >= site["first_s"] and tasks["end_s"].max() <= site["last_s"]
     assert len(set(tasks["pid"])) == 2
+    # the program's wait for the site, against the main thread's own cProfile of its lock waits
+    main = pstats.Stats(str(out / "profiles" / "main.prof")).stats  # type: ignore[attr-defined]
+    locks = sum(v[2] for (_f, _l, name), v in main.items() if "acquire" in name)
+    assert facts["wait_s"] == pytest.approx(locks, abs=0.1 * facts["wall_s"])
     html = (out / "index.html").read_text(encoding="utf-8")
     assert f"primes.py:{site['lineno']}" in html and "speedup achieved (estimate)" in html
     assert f"site1 primes.py:{site['lineno']} ProcessPoolExecutor.map(is_prime)" not in done.stdout

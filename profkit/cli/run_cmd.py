@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run folder to create (default: reports/<program>-<time>/)")
     parser.add_argument("--timeline-only", action="store_true",
                         help="measure the tasks' times only, with every profiler off")
+    parser.add_argument("--lines", action="store_true",
+                        help="line_profiler on each site's task, in the workers (slows the tasks "
+                        "several times over; its times include the cProfile's cost)")
     parser.add_argument("--replay", action="store_true",
                         help="after the program, run each mapped site's task over its items again "
                         "in the local modes, as profkit profile does (runs the tasks again: off "
@@ -46,10 +49,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give the script to run: profkit run script.py [args...] "
                          "(or profkit run -m module)")
     launcher.check(program)
+    if args.lines and args.timeline_only:
+        raise UsageError("--lines and --timeline-only exclude each other: --timeline-only "
+                         "turns every profiler off")
     name = args.module or Path(program.target).stem
     out = prepare_run_dir(args.out) if args.out else claim_fresh_run_dir(default_out_dir(name))
     try:
-        finished = launcher.run(program, profile=not args.timeline_only, keep_items=args.replay)
+        finished = launcher.run(program, profile=not args.timeline_only, keep_items=args.replay,
+                                lines=args.lines)
         code = finished.exit_code
         replays = None
         if finished.interrupted:

@@ -115,13 +115,15 @@ def _own_frames_dropped(tb: TracebackType | None) -> TracebackType | None:
     return tb
 
 
-def run(program: Program, *, profile: bool = True, keep_items: bool = False) -> Finished:
+def run(program: Program, *, profile: bool = True, keep_items: bool = False,
+        lines: bool = False) -> Finished:
     """Run ``program`` to its end with its pools measured; never raises for the program's own
     exceptions (their traceback is printed, as Python prints it). ``keep_items``: keep each
-    site's task and first items, for :mod:`profkit.program.replay`."""
+    site's task and first items, for :mod:`profkit.program.replay`. ``lines``: line_profiler
+    on each site's task."""
     global _active
     check(program)
-    registry = Registry(profile=profile, keep_items=keep_items)
+    registry = Registry(profile=profile, keep_items=keep_items, lines=lines)
     profiler = cProfile.Profile() if profile else None
     saved_argv = sys.argv[:]
     folder = os.getcwd() if program.module else os.path.dirname(os.path.abspath(program.target))

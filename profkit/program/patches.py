@@ -199,7 +199,8 @@ def _executor_site(registry: Registry, executor: Any, fn: Any, method: str,
     site = registry.site(fn, f"{type(executor).__name__}.{method}", processes=processes,
                          workers=int(getattr(executor, "_max_workers", 0) or 0),
                          start_method=start_method, chunksize=chunksize, items=items)
-    return site, SiteTask(fn, site.number, profile=registry.profile, sizes=processes)
+    return site, SiteTask(fn, site.number, profile=registry.profile, sizes=processes,
+                          lines=registry.lines)
 
 
 def _pool_site(registry: Registry, pool: Any, fn: Any, method: str, iterable: Any,
@@ -226,7 +227,8 @@ def _pool_site(registry: Registry, pool: Any, fn: Any, method: str, iterable: An
         site.replay_note = site.replay_note or "its items came from an iterator, read as it ran"
     else:
         registry.keep(site, fn, (iterable,) if iterable is not None else None)
-    return site, SiteTask(fn, site.number, profile=registry.profile, sizes=processes), iterable
+    return site, SiteTask(fn, site.number, profile=registry.profile, sizes=processes,
+                          lines=registry.lines), iterable
 
 
 def install(registry: Registry) -> None:

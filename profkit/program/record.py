@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from profkit.collectors.merge import merge_profiles
-from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows
+from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows, line_rows
 from profkit.model import Traits, WorkerLabel
 from profkit.program.analysis import program_facts
 from profkit.program.launcher import Finished
@@ -99,6 +99,11 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
         profiles["all"] = _merged(list(profiles.values()))
     frames = {name: empty(name) for name in FRAME_NAMES}
     frames["tasks"] = _tasks_frame(finished)
+    line_stats = {s.id: s.lines for s in finished.registry.sites if s.lines is not None}
+    line_frame_rows = [row for mode, stats in line_stats.items() for row in line_rows(mode, stats)]
+    if line_frame_rows:
+        frames["lines"] = pd.DataFrame(line_frame_rows, columns=list(COLUMNS["lines"])).astype(
+            {c: d for c, (d, _) in COLUMNS["lines"].items()})
     function_frame_rows = [row for mode, stats in profiles.items()
                            for row in function_rows(mode, stats)]
     if function_frame_rows:
@@ -121,8 +126,11 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
                      "n_items": int(len(frames["tasks"]))},
         "status": status,
         "errors": {},
-        "modes": {s["id"]: {"workers": int(s["workers"]), "traits": _traits(s["processes"]).to_json()}
-                  for s in sites},
+        "modes": {s["id"]: {"workers": int(s["workers"]), "traits": _traits(s["processes"]).to_json(),
+                            # every task of a site is line-profiled with --lines
+                            **({"line_items": list(range(f.tasks))} if s["id"] in line_stats
+                               else {})}
+                  for s, f in zip(sites, facts.sites, strict=True)},
         "options": {"modes": [s["id"] for s in sites], "start_method": finished.start_method,
                     "line_budget_s": 0.0},
         "environment": {"python": platform.python_version(), "cpus_available": cpus,
@@ -131,7 +139,8 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
         "program": program,
         "sites": sites,
     }
-    return Run(meta=meta, analysis={"program": facts.to_json()}, frames=frames, profiles=profiles)
+    return Run(meta=meta, analysis={"program": facts.to_json()}, frames=frames, profiles=profiles,
+               line_stats=line_stats)
 
 
 def reanalyse(run: Run) -> None:

@@ -84,6 +84,8 @@ class Site:
     replay_task: Any = None
     replay_items: list[Any] | None = None
     replay_note: str | None = None
+    #: the tasks' line_profiler stats, summed (``--lines``)
+    lines: Any = None
     _pending: list[dict[Any, Any]] = field(default_factory=list)
     _merged: pstats.Stats | None = None
 
@@ -120,8 +122,10 @@ class Site:
 class Registry:
     """The program's pool sites, in the order they were first called."""
 
-    def __init__(self, *, profile: bool, keep_items: bool = False) -> None:
+    def __init__(self, *, profile: bool, keep_items: bool = False, lines: bool = False) -> None:
         self.profile = profile
+        #: line_profiler on each site's task
+        self.lines = lines
         #: keep each site's task and the items of its first map call, to replay them
         self.keep_items = keep_items
         self.sites: list[Site] = []
@@ -189,3 +193,6 @@ class Registry:
             site.last_received = max(site.last_received, now)
             site.add_stats(record.stats)
             record.stats = None
+            if record.lines is not None:
+                site.lines = record.lines if site.lines is None else site.lines + record.lines
+                record.lines = None

@@ -46,7 +46,7 @@ class TaskRecord:
     """One task as its worker saw it; times on the machine's monotonic clock (perf_counter)."""
 
     __slots__ = ("pid", "thread", "start", "end", "cpu", "queued", "item_bytes", "result_bytes",
-                 "stats", "error")
+                 "stats", "error", "lines")
 
     def __init__(self, pid: int, thread: str, start: float, end: float, cpu: float,
                  queued: float, item_bytes: int | None, result_bytes: int | None,
@@ -55,6 +55,8 @@ class TaskRecord:
         self.queued = queued
         self.item_bytes, self.result_bytes, self.stats, self.error = (
             item_bytes, result_bytes, stats, error)
+        #: line_profiler's LineStats of the task, with ``--lines``
+        self.lines: Any = None
 
     def __getstate__(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self.__slots__)
@@ -87,14 +89,29 @@ def _size(value: Any) -> int | None:
         return None
 
 
+def _line_profiler(fn: Any) -> Any:
+    """line_profiler on the task's own function (a method's or a partial's), or None."""
+    from line_profiler import LineProfiler
+
+    while hasattr(fn, "func") and callable(fn.func):  # functools.partial
+        fn = fn.func
+    fn = getattr(fn, "__func__", fn)
+    if not hasattr(fn, "__code__"):
+        return None  # a builtin or a callable object: no lines of its own
+    profiler = LineProfiler()
+    profiler.add_function(fn)
+    return profiler
+
+
 class SiteTask:
     """The program's task for one pool site, measured where it runs.
 
     ``sizes``: take pickled sizes (process pools; a thread pool pickles nothing).
     """
 
-    def __init__(self, fn: Callable[..., Any], site: int, *, profile: bool, sizes: bool) -> None:
-        self.fn, self.site, self.profile, self.sizes = fn, site, profile, sizes
+    def __init__(self, fn: Callable[..., Any], site: int, *, profile: bool, sizes: bool,
+                 lines: bool = False) -> None:
+        self.fn, self.site, self.profile, self.sizes, self.lines = fn, site, profile, sizes, lines
 
     def __call__(self, *args: Any, **kwargs: Any) -> Outcome:
         count = _counts.get(self.site, 0)
@@ -102,6 +119,7 @@ class SiteTask:
         sized = self.sizes and (count < SIZE_FIRST or count % SIZE_EVERY == 0)
         item_bytes = _size((args, kwargs) if kwargs else args) if sized else None
         profiler = cProfile.Profile() if self.profile else None
+        lines = _line_profiler(self.fn) if self.lines else None
         clock = _queue_clock()
         queued0 = clock()
         start, cpu0 = time.perf_counter(), time.thread_time()
@@ -111,20 +129,26 @@ class SiteTask:
                     profiler.enable()
                 except ValueError:  # another profiler owns the interpreter (3.12+ threads)
                     profiler = None
+            if lines is not None:
+                lines.enable_by_count()
             try:
                 value = self.fn(*args, **kwargs)
             finally:
+                if lines is not None:
+                    lines.disable_by_count()
                 if profiler is not None:
                     profiler.disable()
         except BaseException as exc:
             record = self._record(start, cpu0, clock() - queued0, profiler, item_bytes, None)
             record.error = f"{type(exc).__name__}: {exc}"
+            record.lines = lines.get_stats() if lines is not None else None
             with contextlib.suppress(Exception):  # an exception that takes no attributes
                 setattr(exc, RECORD_ATTR, (self.site, record))
             raise
         queued = clock() - queued0
         record = self._record(start, cpu0, queued, profiler, item_bytes,
                               _size(value) if sized else None)
+        record.lines = lines.get_stats() if lines is not None else None
         return Outcome(value, record, self.site)
 
     @staticmethod

@@ -283,3 +283,15 @@ def test_replay_says_why_a_site_is_not_replayed(tmp_path: Path) -> None:
     assert notes["Pool.imap_unordered"] is None
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "not replayed: its tasks were submitted one by one" in html
+
+
+def test_lines_profile_the_task_in_its_workers(tmp_path: Path) -> None:
+    program = PROGRAMS / "double.py"
+    done, out, data = profiled(program, tmp_path=tmp_path, extra=("--lines",))
+    assert done.returncode == 0, done.stderr
+    assert (out / "lines" / "site1.lprof").is_file()
+    shown = run_cli("lines", out, "--mode", "site1", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "line profile of 5 of 5 items" in shown.stdout
+    row = [line for line in shown.stdout.splitlines() if "return i * 2" in line]
+    assert row and row[0].split()[:2] == [str(line_of(program, "return i * 2")), "5"]

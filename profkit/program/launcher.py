@@ -18,7 +18,6 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from types import TracebackType
 
 from profkit.errors import EXIT_INTERRUPTED, UsageError
 from profkit.program import patches
@@ -84,10 +83,13 @@ def check(program: Program) -> None:
     if program.module:
         import importlib.util
 
+        sys.path.insert(0, os.getcwd())  # as python -m has it
         try:
             found = importlib.util.find_spec(program.target) is not None
         except (ImportError, ValueError):
             found = False
+        finally:
+            del sys.path[0]
         if not found:
             raise UsageError(f"no module named {program.target!r}: check the name, and run "
                              "profkit from the folder you would run python -m from")
@@ -106,13 +108,58 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
-def _own_frames_dropped(tb: TracebackType | None) -> TracebackType | None:
-    """The traceback from the program's first frame on: profkit's and runpy's frames left out."""
-    from profkit.program.sites import _is_user_file
+def _run_script(target: str) -> None:
+    """Run a script as ``python target`` does: ``__main__`` with its absolute ``__file__``, and
+    ``sys.argv[0]`` as given (runpy would set it to the path it ran). A folder or a zip file
+    with a ``__main__.py`` goes through runpy."""
+    import importlib.machinery
+    import io
+    import types
 
-    while tb is not None and not _is_user_file(tb.tb_frame.f_code.co_filename):
-        tb = tb.tb_next
-    return tb
+    path = os.path.abspath(target)
+    if not os.path.isfile(path) or not path.endswith((".py", ".pyw")):
+        runpy.run_path(target, run_name="__main__")
+        return
+    with io.open_code(path) as f:
+        code = compile(f.read(), path, "exec", dont_inherit=True)
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    module.__dict__["__builtins__"] = __builtins__
+    module.__dict__["__cached__"] = None
+    module.__dict__["__spec__"] = None
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        exec(code, module.__dict__)
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
+def _is_own(filename: str) -> bool:
+    """A frame of profkit's or of runpy's: not the program's."""
+    from profkit.program.sites import is_profkit_file
+
+    return is_profkit_file(filename) or filename in (runpy.__file__, "<frozen runpy>")
+
+
+def _trimmed(te: traceback.TracebackException, seen: set[int]) -> None:
+    """Drop profkit's and runpy's frames from ``te`` and the exceptions chained to it."""
+    if id(te) in seen:
+        return
+    seen.add(id(te))
+    te.stack = traceback.StackSummary.from_list([f for f in te.stack if not _is_own(f.filename)])
+    for chained in (te.__cause__, te.__context__):
+        if chained is not None:
+            _trimmed(chained, seen)
+
+
+def print_program_error(exc: BaseException) -> None:
+    """The program's exception as Python prints it, without profkit's frames in it."""
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    _trimmed(te, set())
+    sys.stderr.write("".join(te.format()))
 
 
 def run(program: Program, *, profile: bool = True, keep_items: bool = False,
@@ -144,7 +191,7 @@ def run(program: Program, *, profile: bool = True, keep_items: bool = False,
             if program.module:
                 runpy.run_module(program.target, run_name="__main__", alter_sys=True)
             else:
-                runpy.run_path(program.target, run_name="__main__")
+                _run_script(program.target)
         finally:
             if profiler is not None:
                 profiler.disable()
@@ -155,11 +202,11 @@ def run(program: Program, *, profile: bool = True, keep_items: bool = False,
         code = _exit_code(exc)
     except KeyboardInterrupt as exc:
         interrupted, error = True, "KeyboardInterrupt"
-        traceback.print_exception(type(exc), exc, _own_frames_dropped(exc.__traceback__))
+        print_program_error(exc)
         code = EXIT_INTERRUPTED
     except BaseException as exc:  # noqa: BLE001 - the program's own error, shown as Python shows it
         error = type(exc).__name__
-        traceback.print_exception(type(exc), exc, _own_frames_dropped(exc.__traceback__))
+        print_program_error(exc)
         code = 1
     finally:
         patches.uninstall()

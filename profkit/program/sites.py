@@ -28,11 +28,15 @@ _STDLIB_DIRS = tuple({os.path.abspath(p) for p in (sysconfig.get_paths()["stdlib
                                                    sysconfig.get_paths()["platstdlib"])})
 
 
+def is_profkit_file(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PROFKIT_DIR + os.sep)
+
+
 def _is_user_file(filename: str) -> bool:
     if filename.startswith("<"):
         return False
     path = os.path.abspath(filename)
-    if path.startswith(_PROFKIT_DIR + os.sep):
+    if is_profkit_file(path):
         return False
     return not any(path.startswith(d + os.sep) and "site-packages" not in path for d in _STDLIB_DIRS)
 

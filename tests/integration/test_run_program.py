@@ -179,6 +179,8 @@ def test_start_methods(tmp_path: Path, method: str) -> None:
 
 
 def test_no_pool(tmp_path: Path) -> None:
+    """A program without a pool: a plain profile; its argv, __name__, __file__ and sys.path[0]
+    as Python gives them."""
     program = PROGRAMS / "nopool.py"
     plain = bare(program, "a", "b", cwd=tmp_path)
     done, out, data = profiled(program, "a", "b", tmp_path=tmp_path)
@@ -186,6 +188,20 @@ def test_no_pool(tmp_path: Path) -> None:
     assert data["sites"] == []
     assert calls(out, "main", "work") == 1
     assert "No pool was seen" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_module_mode(tmp_path: Path) -> None:
+    """``profkit run -m module`` as ``python -m module``: same argv, __file__ and sys.path[0]."""
+    import shutil
+
+    shutil.copy(PROGRAMS / "nopool.py", tmp_path / "nopool.py")
+    plain = subprocess.run([sys.executable, "-m", "nopool", "x"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120, env=cli_env())
+    out = tmp_path / "run"
+    done = run_cli("run", "--quiet", "--out", out, "-m", "nopool", "x", cwd=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    assert (out / "profiles" / "main.prof").is_file()
 
 
 @pytest.mark.parametrize("how", ["raise", "exit3", "kill"])
@@ -200,6 +216,7 @@ def test_failing_programs(tmp_path: Path, how: str) -> None:
         assert "ValueError: the program's own error" in done.stderr
         assert f'File "{program}", line {line_of(program, "raise ValueError")}' in done.stderr
         assert "runpy" not in done.stderr and "launcher.py" not in done.stderr
+        assert done.stderr == plain.stderr  # the program's own traceback, as Python prints it
     if how == "kill":
         assert "BrokenProcessPool" in done.stderr and "BrokenProcessPool" in plain.stderr
     # what was measured before the end is kept

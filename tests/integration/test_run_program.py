@@ -124,6 +124,22 @@ def test_seed_primes(tmp_path: Path) -> None:
     assert "Traceback" not in lines.stderr
 
 
+def test_site_wall_against_the_programs_own_clock(tmp_path: Path) -> None:
+    """The lesson's timed program prints its parallel section's wall: the site's is the same."""
+    program = PROGRAMS / "primes_timed.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert _no_pids(done.stdout) == _no_pids(plain.stdout)  # the same lines, times aside
+    (printed,) = [float(line.split()[3]) for line in done.stdout.splitlines()
+                  if line.startswith("병렬처리 수행 시각")]
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["lineno"] == line_of(program, "executor.map(is_prime, PRIMES)")
+    # the program's clock also counts the pool's creation and shutdown: a few ms
+    assert site["wall_s"] == pytest.approx(printed, rel=0.05, abs=0.05)
+    assert site["wall_s"] <= printed
+
+
 def _no_pids(text: str) -> str:
     return re.sub(r"\d+", "N", text)
 

@@ -74,6 +74,8 @@ class SiteFacts:
     #: the tasks' times in all, less their waits for a core (what they take on free cores)
     task_sum_s: float
     cpu_sum_s: float
+    #: seconds the tasks were ready to run but waited for a core (other programs busy), summed
+    queued_s: float
     #: pickled bytes of the items and results that were sized, and how many were
     item_bytes: int
     result_bytes: int
@@ -186,7 +188,7 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
         processes=bool(site["processes"]), workers=workers, start_method=site["start_method"],
         chunksize=site["chunksize"], calls=int(site["calls"]), tasks=len(rows),
         failed=int((~rows["ok"]).sum()), first_s=first_s, last_s=last_s, task_sum_s=task_s,
-        cpu_sum_s=cpu_s, item_bytes=int(rows.loc[sized, "item_bytes"].sum()),
+        cpu_sum_s=cpu_s, queued_s=wall_sum_s - task_s, item_bytes=int(rows.loc[sized, "item_bytes"].sum()),
         result_bytes=int(rows.loc[sized, "result_bytes"].fillna(0).sum()), sized=int(sized.sum()),
         achieved_estimate=wall_sum_s / wall if wall > 0 and durations else None,
         bound=bounds.best if bounds is not None else None,

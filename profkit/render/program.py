@@ -137,7 +137,10 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
                       f"{_s(site['cpu_sum_s'])} of CPU"),
         ("speedup achieved (estimate)",
          f"{_x(site['achieved_estimate'])}: the tasks' times summed, over the site's wall; "
-         "an estimate of running the tasks in sequence, not a measured sequential run"),
+         "an estimate of running the tasks in sequence, not a measured sequential run"
+         + (f"; the tasks waited {_s(site['queued_s'])} for a busy core, which the estimate "
+            "counts as their time: with the machine this busy it overstates"
+            if site.get("queued_s", 0.0) > 0.1 * (site["task_sum_s"] + site["queued_s"]) else "")),
         ("bound", f"{_x(site['bound'])}: the best any schedule of these tasks allows on "
                   f"{site['workers']} workers"
                   + (", capped by the CPUs" if site["cpu_cap"] is not None

@@ -70,6 +70,7 @@ def test_the_bound_leaves_out_waits_for_a_core() -> None:
     assert facts.task_sum_s == pytest.approx(8.0)
     assert facts.bound == pytest.approx(optimum_speedup([3, 2, 2, 1], 2))
     assert facts.achieved_estimate == pytest.approx(12.0 / 6.0)  # the tasks' own walls
+    assert facts.queued_s == pytest.approx(4.0)
 
 
 def test_advice_follows_the_tasks() -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 SHORT_TASK_S = 1e-3
 #: Submitting the items longest first must gain at least this share to be advised.
 ORDER_GAIN = 0.10
-#: A thread pool whose tasks spend this share of their time on the CPU is held by the GIL.
+#: A thread pool whose tasks keep one core this share of its wall is held by the GIL.
 GIL_CPU_SHARE = 0.8
 
 
@@ -134,8 +134,11 @@ class ProgramFacts:
                 "sites": [s.to_json() for s in self.sites]}
 
 
-def _advice(processes: bool, chunksize: int | None, durations: list[float], cpu_s: float,
-            task_s: float, sort_gain: float | None) -> tuple[Advice, ...]:
+def _advice(processes: bool, workers: int, chunksize: int | None, durations: list[float],
+            cpu_s: float, queued_s: float, task_s: float, wall_s: float,
+            sort_gain: float | None) -> tuple[Advice, ...]:
+    """What the site could change. Threads that held one core for most of the site's wall
+    (their CPU plus their waits for a core, summed over threads) ran one at a time: the GIL."""
     found = []
     if processes and (chunksize or 1) == 1 and len(durations) >= 20:
         median = sorted(durations)[len(durations) // 2]
@@ -143,11 +146,10 @@ def _advice(processes: bool, chunksize: int | None, durations: list[float], cpu_
             found.append(Advice.CHUNKSIZE)
     if sort_gain is not None and sort_gain >= ORDER_GAIN:
         found.append(Advice.ORDER)
-    if task_s > 0:
-        if not processes and cpu_s / task_s >= GIL_CPU_SHARE:
-            found.append(Advice.PROCESSES)
-        if processes and cpu_s / task_s < 1 - GIL_CPU_SHARE:
-            found.append(Advice.THREADS)
+    if not processes and workers > 1 and wall_s > 0 and (cpu_s + queued_s) / wall_s >= GIL_CPU_SHARE:
+        found.append(Advice.PROCESSES)
+    if processes and task_s > 0 and cpu_s / task_s < 1 - GIL_CPU_SHARE:
+        found.append(Advice.THREADS)
     return tuple(found)
 
 
@@ -196,8 +198,8 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
         dispatch_bound=bounds.dispatch if bounds is not None else None,
         cpu_cap=bounds.cpu_cap if bounds is not None else None,
         sort_gain=sort_gain, overheads=split,
-        advice=_advice(bool(site["processes"]), site["chunksize"], durations, cpu_s, task_s,
-                       sort_gain),
+        advice=_advice(bool(site["processes"]), workers, site["chunksize"], durations, cpu_s,
+                       wall_sum_s - task_s, task_s, wall, sort_gain),
         replay=site.get("replay"), wait_s=float(site.get("wait_s") or 0.0))
 
 

@@ -194,6 +194,26 @@ def test_start_methods(tmp_path: Path, method: str) -> None:
     assert sites["Pool.imap_unordered"]["chunksize"] == 4
 
 
+def test_thread_pools(tmp_path: Path) -> None:
+    """Thread pools are sites too: sleeping tasks overlap; GIL-bound ones are told to use processes."""
+    program = PROGRAMS / "threads.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    facts = {s["method"]: s for s in data["analysis"]["program"]["sites"]}
+    naps, spins = facts["ThreadPoolExecutor.map"], facts["ThreadPool.imap"]
+    assert naps["lineno"] == line_of(program, "executor.map(nap")
+    assert spins["lineno"] == line_of(program, "pool.imap(spin")
+    assert not naps["processes"] and not spins["processes"]
+    assert (naps["tasks"], naps["workers"], spins["tasks"], spins["workers"]) == (8, 4, 4, 2)
+    # eight naps of 50 ms on four threads: two rounds; sleeping needs no core
+    assert naps["wall_s"] >= 0.1 and naps["task_sum_s"] >= 0.4
+    assert naps["sized"] == 0  # threads pickle nothing
+    assert "processes" in spins["advice"] and "processes" not in naps["advice"]
+    assert calls(out, spins["id"], "spin") == 4 and calls(out, naps["id"], "nap") == 8
+
+
 def test_no_pool(tmp_path: Path) -> None:
     """A program without a pool: a plain profile; its argv, __name__, __file__ and sys.path[0]
     as Python gives them."""
@@ -224,7 +244,12 @@ def test_module_mode(tmp_path: Path) -> None:
 def test_failing_programs(tmp_path: Path, how: str) -> None:
     program = PROGRAMS / "fails.py"
     plain = bare(program, how, cwd=tmp_path)
-    done, out, data = profiled(program, how, tmp_path=tmp_path)
+    marker = new_marker()
+    out = tmp_path / "run"
+    done = run_cli("run", "--quiet", "--out", out, program, how, cwd=tmp_path,
+                   env=cli_env(PROFKIT_TEST_MARKER=marker))
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert processes_with_marker(marker) == []  # no worker outlives the run
     assert done.returncode == plain.returncode
     assert done.returncode == {"raise": 1, "exit3": 3, "kill": 1}[how]
     assert _no_pids(done.stdout) == _no_pids(plain.stdout)  # the pids differ

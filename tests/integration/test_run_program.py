@@ -140,6 +140,21 @@ def test_site_wall_against_the_programs_own_clock(tmp_path: Path) -> None:
     assert site["wall_s"] <= printed
 
 
+def test_view_serves_a_site_profile(tmp_path: Path, viewers) -> None:
+    """``profkit view RUN --mode site1`` serves the site's merged workers' profile."""
+    import urllib.request
+
+    program = PROGRAMS / "double.py"
+    done, out, _data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    viewer = viewers(out, "--mode", "site1", "--no-browser", cwd=tmp_path)
+    line = viewer.wait_for("snakeviz is serving")
+    assert "site1.prof" in line
+    with urllib.request.urlopen(line.split(" at ", 1)[1].strip(), timeout=10) as response:
+        body = response.read().decode("utf-8", "replace")
+    assert "double" in body
+
+
 def _no_pids(text: str) -> str:
     return re.sub(r"\d+", "N", text)
 

@@ -140,6 +140,18 @@ def test_site_wall_against_the_programs_own_clock(tmp_path: Path) -> None:
     assert site["wall_s"] <= printed
 
 
+def test_timeline_only_runs_no_profiler(tmp_path: Path) -> None:
+    program = PROGRAMS / "double.py"
+    done, out, data = profiled(program, tmp_path=tmp_path, extra=("--timeline-only",))
+    assert done.returncode == 0, done.stderr
+    assert data["program"]["profile"] is False
+    assert data["artifacts"]["profiles"] == {} and not (out / "profiles").exists()
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["tasks"] == 5 and site["lineno"] == line_of(program, "pool.map(double")
+    both = run_cli("run", "--timeline-only", "--lines", program, cwd=tmp_path)
+    assert both.returncode == 2 and "exclude each other" in both.stderr
+
+
 def test_view_serves_a_site_profile(tmp_path: Path, viewers) -> None:
     """``profkit view RUN --mode site1`` serves the site's merged workers' profile."""
     import urllib.request

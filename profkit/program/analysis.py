@@ -91,6 +91,8 @@ class SiteFacts:
     sort_gain: float | None
     overheads: Overheads | None
     advice: tuple[Advice, ...] = ()
+    #: tasks the merged workers' profile covers (the last ones of a worker may be missing)
+    profiled: int = 0
     #: seconds the program waited for the site's results (its main thread, as a rule)
     wait_s: float = 0.0
     #: ``--replay``: the folder and measured speedups of the site replayed, or why not
@@ -200,7 +202,8 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
         sort_gain=sort_gain, overheads=split,
         advice=_advice(bool(site["processes"]), workers, site["chunksize"], durations, cpu_s,
                        wall_sum_s - task_s, task_s, wall, sort_gain),
-        replay=site.get("replay"), wait_s=float(site.get("wait_s") or 0.0))
+        replay=site.get("replay"), wait_s=float(site.get("wait_s") or 0.0),
+        profiled=int(site.get("profiled") or 0))
 
 
 def _covered(spans: list[tuple[float, float]]) -> float:

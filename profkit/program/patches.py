@@ -139,7 +139,8 @@ class SiteAsyncResult:
         except BaseException as exc:
             self._registry.receive_error(exc)
             raise
-        return _unwrap_value(self._registry, value, self._many)
+        # the callback profkit gave the pool has kept the records already
+        return [Registry.unwrap(v) for v in value] if self._many else Registry.unwrap(value)
 
     def wait(self, timeout: float | None = None) -> None:
         with _waiting(self._site):

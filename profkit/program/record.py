@@ -40,28 +40,32 @@ def _traits(processes: bool) -> Traits:
 
 
 def _tasks_frame(finished: Finished) -> pd.DataFrame:
+    """One row per task of every site, built column by column (a site may have many tasks)."""
     import numpy as np
     import pandas as pd
 
-    rows: list[dict[str, Any]] = []
+    parts = []
     for site in finished.registry.sites:
-        ordered = sorted(site.records, key=lambda r: r.start)
-        for k, record in enumerate(ordered):
-            rows.append({
-                "mode": site.id, "workers": site.workers, "sweep": False, "item": k,
-                "item_repr": "", "start_s": record.start - finished.start,
-                "end_s": record.end - finished.start, "duration_s": record.end - record.start,
-                "cpu_s": record.cpu, "queued_s": record.queued, "pid": record.pid,
-                "thread": record.thread,
-                "worker": f"pid {record.pid}" if site.processes else record.thread,
-                "item_bytes": np.nan if record.item_bytes is None else float(record.item_bytes),
-                "result_bytes": (np.nan if record.result_bytes is None
-                                 else float(record.result_bytes)),
-                "result_repr": "", "ok": record.error is None, "output": "", "output_bytes": 0,
-                "error": record.error or ""})
-    if not rows:
+        if not site.records:
+            continue
+        pid, thread, start, end, cpu, queued, item_bytes, result_bytes, error = (
+            list(column) for column in zip(*sorted(site.records, key=lambda r: r[2]), strict=True))
+        n = len(pid)
+        begin = np.asarray(start) - finished.start
+        finish = np.asarray(end) - finished.start
+        parts.append(pd.DataFrame({
+            "mode": [site.id] * n, "workers": site.workers, "sweep": False,
+            "item": np.arange(n), "item_repr": "", "start_s": begin, "end_s": finish,
+            "duration_s": finish - begin, "cpu_s": cpu, "queued_s": queued, "pid": pid,
+            "thread": thread,
+            "worker": [f"pid {p}" for p in pid] if site.processes else thread,
+            "item_bytes": [np.nan if b is None else float(b) for b in item_bytes],
+            "result_bytes": [np.nan if b is None else float(b) for b in result_bytes],
+            "result_repr": "", "ok": [e is None for e in error], "output": "", "output_bytes": 0,
+            "error": [e or "" for e in error]}, columns=list(COLUMNS["tasks"])))
+    if not parts:
         return empty("tasks")
-    frame = pd.DataFrame(rows, columns=list(COLUMNS["tasks"]))
+    frame = pd.concat(parts, ignore_index=True)
     return frame.astype({c: dtype for c, (dtype, _) in COLUMNS["tasks"].items()})
 
 
@@ -77,7 +81,7 @@ def _site_record(finished: Finished, site: Any) -> dict[str, Any]:
             "processes": site.processes, "workers": site.workers,
             "start_method": site.start_method, "chunksize": site.chunksize, "calls": site.calls,
             "items": site.items, "first_s": first, "last_s": max(first, last),
-            "wait_s": site.wait_s}
+            "wait_s": site.wait_s, "profiled": site.profiled}
 
 
 def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = None) -> Run:
@@ -168,11 +172,13 @@ def _trace(run: Run, directory: Path) -> dict[str, str]:
                        "args": {"at": f"{site['filename']}:{site['lineno']}"}})
     tasks = run.frames["tasks"]
     threads: dict[tuple[int, str], int] = {}
-    for row in tasks.to_dict("records"):
-        tid = threads.setdefault((int(row["pid"]), str(row["thread"])), len(threads) + 2)
-        events.append({"name": str(row["mode"]), "ph": "X", "pid": int(row["pid"]), "tid": tid,
-                       "ts": float(row["start_s"]) * 1e6, "dur": float(row["duration_s"]) * 1e6,
-                       "cat": "task", "args": {"cpu_s": float(row["cpu_s"]), "ok": bool(row["ok"])}})
+    columns = [tasks[c].tolist() for c in ("mode", "pid", "thread", "start_s", "duration_s",
+                                            "cpu_s", "ok")]
+    for mode, pid, thread, start, duration, cpu, ok in zip(*columns, strict=True):
+        tid = threads.setdefault((int(pid), str(thread)), len(threads) + 2)
+        events.append({"name": str(mode), "ph": "X", "pid": int(pid), "tid": tid,
+                       "ts": float(start) * 1e6, "dur": float(duration) * 1e6,
+                       "cat": "task", "args": {"cpu_s": float(cpu), "ok": bool(ok)}})
     atomic_write_text(directory / TRACE_FILE, json.dumps({"traceEvents": events}))
     return {"program": TRACE_FILE}
 

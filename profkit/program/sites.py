@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profkit.collectors.merge import merge_profiles
-from profkit.program.worker import RECORD_ATTR, Outcome, TaskRecord
+from profkit.program.worker import RECORD_ATTR, Record, is_outcome
 
 #: Stats dicts kept before they are folded into the site's merged Stats.
 MERGE_EVERY = 256
@@ -80,7 +80,9 @@ class Site:
     items: int = 0
     first_call: float = float("inf")
     last_received: float = 0.0
-    records: list[TaskRecord] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    #: tasks the workers' cProfile stats that came back cover
+    profiled: int = 0
     failed: int = 0
     #: seconds the program's threads spent waiting for this site's results
     wait_s: float = 0.0
@@ -168,13 +170,20 @@ class Registry:
             site.replay_task, site.replay_items = fn, list(iterables[0])
 
     def receive(self, value: Any) -> Any:
-        """The program's result from an :class:`Outcome` (its record kept), else ``value``."""
-        if not isinstance(value, Outcome):
+        """The program's result from a task's outcome (its record kept), else ``value``.
+
+        Call it once per outcome: where a result reaches the program twice (a callback, then
+        ``get``), the second place calls :meth:`unwrap`.
+        """
+        if not is_outcome(value):
             return value
-        if not value.received:
-            value.received = True
-            self._take(value.site, value.record)
-        return value.value
+        self._take(value)
+        return value[1]
+
+    @staticmethod
+    def unwrap(value: Any) -> Any:
+        """The program's result from a task's outcome, nothing kept."""
+        return value[1] if is_outcome(value) else value
 
     def receive_error(self, exc: BaseException) -> None:
         """Keep the record a failed task's exception carries, and take it off the exception."""
@@ -183,10 +192,11 @@ class Registry:
             return
         with contextlib.suppress(AttributeError):
             delattr(exc, RECORD_ATTR)
-        number, record = carried
-        self._take(number, record, failed=True)
+        if is_outcome(carried):
+            self._take(carried, failed=True)
 
-    def _take(self, number: int, record: TaskRecord, failed: bool = False) -> None:
+    def _take(self, outcome: tuple[Any, ...], failed: bool = False) -> None:
+        _, _, number, record, stats, lines, covered = outcome
         now = time.perf_counter()
         with self._lock:
             if not 1 <= number <= len(self.sites):
@@ -195,8 +205,8 @@ class Registry:
             site.records.append(record)
             site.failed += failed
             site.last_received = max(site.last_received, now)
-            site.add_stats(record.stats)
-            record.stats = None
-            if record.lines is not None:
-                site.lines = record.lines if site.lines is None else site.lines + record.lines
-                record.lines = None
+            if stats:
+                site.add_stats(stats)
+                site.profiled += covered
+            if lines is not None:
+                site.lines = lines if site.lines is None else site.lines + lines

@@ -42,44 +42,51 @@ def _queue_clock() -> Callable[[], float]:
     return clock
 
 
-class TaskRecord:
-    """One task as its worker saw it; times on the machine's monotonic clock (perf_counter)."""
-
-    __slots__ = ("pid", "thread", "start", "end", "cpu", "queued", "item_bytes", "result_bytes",
-                 "stats", "error", "lines")
-
-    def __init__(self, pid: int, thread: str, start: float, end: float, cpu: float,
-                 queued: float, item_bytes: int | None, result_bytes: int | None,
-                 stats: dict[Any, Any] | None, error: str | None = None) -> None:
-        self.pid, self.thread, self.start, self.end, self.cpu = pid, thread, start, end, cpu
-        self.queued = queued
-        self.item_bytes, self.result_bytes, self.stats, self.error = (
-            item_bytes, result_bytes, stats, error)
-        #: line_profiler's LineStats of the task, with ``--lines``
-        self.lines: Any = None
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for name, value in zip(self.__slots__, state, strict=True):
-            setattr(self, name, value)
+#: A task's record: (pid, thread, start, end, cpu, queued, item_bytes, result_bytes, error);
+#: times on the machine's monotonic clock (perf_counter), sizes None when not taken.
+Record = tuple[int, str, float, float, float, float, "int | None", "int | None", "str | None"]
 
 
 class Outcome:
-    """A task's result with its record; the parent unwraps it before the program sees it."""
+    """Marks a task's outcome, the tuple ``(Outcome, value, site, record, stats, lines, covered)``.
 
-    __slots__ = ("value", "record", "site", "received")
+    A plain tuple pickles fast, and this class in it pickles as a name, once per pickled
+    batch of results. ``stats`` is the cProfile stats of the ``covered`` tasks this worker
+    ran since it last sent stats (None between sendings), ``lines`` the task's LineStats.
+    """
 
-    def __init__(self, value: Any, record: TaskRecord, site: int) -> None:
-        self.value, self.record, self.site, self.received = value, record, site, False
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return (self.value, self.record, self.site)
+#: How often a worker sends its cProfile stats with a result: its first tasks of a site each
+#: time, then once this many seconds have passed since the last sending. Tasks of the last
+#: interval of a worker may go unsent: the parent counts the tasks each sending covers.
+SEND_FIRST = 64
+SEND_EVERY_S = 0.02
 
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.value, self.record, self.site = state
-        self.received = False
+
+class _Profiling:
+    """One worker's cProfile of one site, sent with the results now and then."""
+
+    __slots__ = ("profiler", "covered", "sent", "last")
+
+    def __init__(self) -> None:
+        self.profiler = cProfile.Profile()
+        self.covered, self.sent, self.last = 0, 0, time.perf_counter()
+
+    def take(self, now: float) -> tuple[dict[Any, Any] | None, int]:
+        """The stats and task count to send with this result, or (None, 0) for now."""
+        self.covered += 1
+        if self.sent >= SEND_FIRST and now - self.last < SEND_EVERY_S:
+            return None, 0
+        self.profiler.create_stats()
+        stats, covered = self.profiler.stats, self.covered
+        self.profiler = cProfile.Profile()
+        self.covered, self.last = 0, now
+        self.sent += 1
+        return stats, covered
+
+
+#: This worker's profiling state per (site, thread).
+_profiling: dict[tuple[int, int], _Profiling] = {}
 
 
 def _size(value: Any) -> int | None:
@@ -113,22 +120,27 @@ class SiteTask:
                  lines: bool = False) -> None:
         self.fn, self.site, self.profile, self.sizes, self.lines = fn, site, profile, sizes, lines
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Outcome:
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         count = _counts.get(self.site, 0)
         _counts[self.site] = count + 1
         sized = self.sizes and (count < SIZE_FIRST or count % SIZE_EVERY == 0)
         item_bytes = _size((args, kwargs) if kwargs else args) if sized else None
-        profiler = cProfile.Profile() if self.profile else None
+        profiling = None
+        if self.profile:
+            key = (self.site, threading.get_ident())
+            profiling = _profiling.get(key)
+            if profiling is None:
+                profiling = _profiling[key] = _Profiling()
         lines = _line_profiler(self.fn) if self.lines else None
         clock = _queue_clock()
         queued0 = clock()
         start, cpu0 = time.perf_counter(), time.thread_time()
         try:
-            if profiler is not None:
+            if profiling is not None:
                 try:
-                    profiler.enable()
+                    profiling.profiler.enable()
                 except ValueError:  # another profiler owns the interpreter (3.12+ threads)
-                    profiler = None
+                    profiling = None
             if lines is not None:
                 lines.enable_by_count()
             try:
@@ -136,28 +148,26 @@ class SiteTask:
             finally:
                 if lines is not None:
                     lines.disable_by_count()
-                if profiler is not None:
-                    profiler.disable()
+                if profiling is not None:
+                    profiling.profiler.disable()
         except BaseException as exc:
-            record = self._record(start, cpu0, clock() - queued0, profiler, item_bytes, None)
-            record.error = f"{type(exc).__name__}: {exc}"
-            record.lines = lines.get_stats() if lines is not None else None
+            end, cpu, queued = time.perf_counter(), time.thread_time() - cpu0, clock() - queued0
+            stats, covered = profiling.take(end) if profiling is not None else (None, 0)
+            failed: Record = (os.getpid(), threading.current_thread().name, start, end, cpu,
+                              queued, item_bytes, None, f"{type(exc).__name__}: {exc}")
+            carried = (Outcome, None, self.site, failed, stats,
+                       lines.get_stats() if lines is not None else None, covered)
             with contextlib.suppress(Exception):  # an exception that takes no attributes
-                setattr(exc, RECORD_ATTR, (self.site, record))
+                setattr(exc, RECORD_ATTR, carried)
             raise
-        queued = clock() - queued0
-        record = self._record(start, cpu0, queued, profiler, item_bytes,
-                              _size(value) if sized else None)
-        record.lines = lines.get_stats() if lines is not None else None
-        return Outcome(value, record, self.site)
+        end, cpu, queued = time.perf_counter(), time.thread_time() - cpu0, clock() - queued0
+        stats, covered = profiling.take(end) if profiling is not None else (None, 0)
+        record: Record = (os.getpid(), threading.current_thread().name, start, end, cpu, queued,
+                          item_bytes, _size(value) if sized else None, None)
+        return (Outcome, value, self.site, record, stats,
+                lines.get_stats() if lines is not None else None, covered)
 
-    @staticmethod
-    def _record(start: float, cpu0: float, queued: float, profiler: cProfile.Profile | None,
-                item_bytes: int | None, result_bytes: int | None) -> TaskRecord:
-        end, cpu = time.perf_counter(), time.thread_time() - cpu0
-        stats = None
-        if profiler is not None:
-            profiler.create_stats()
-            stats = profiler.stats
-        return TaskRecord(os.getpid(), threading.current_thread().name, start, end, cpu, queued,
-                          item_bytes, result_bytes, stats)
+
+def is_outcome(value: Any) -> bool:
+    """True for what :class:`SiteTask` returns."""
+    return type(value) is tuple and len(value) == 7 and value[0] is Outcome

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 EXTENSION = ".html"
 TOP_FUNCTIONS = 12
+#: The most tasks a site's timeline draws: more are thinned evenly (the frame keeps them all).
+MAX_DRAWN = 2000
 COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
 
 ADVICE = {
@@ -93,14 +95,19 @@ def _tasks_timeline(site: dict[str, Any], tasks: pd.DataFrame) -> str:
     for k, worker in enumerate(workers):
         parts.append(f'<text x="0" y="{row * k + 13}" font-size="11">{_e(worker)}</text>')
     index = {w: k for k, w in enumerate(workers)}
-    for task in tasks.to_dict("records"):
-        x = left + width * (float(task["start_s"]) - begin) / span
-        w = max(1.0, width * float(task["duration_s"]) / span)
-        colour = "#4e79a7" if bool(task["ok"]) else "#e15759"
-        parts.append(f'<rect x="{x:.1f}" y="{row * index[str(task["worker"])]}" width="{w:.1f}" '
-                     f'height="{row - 3}" fill="{colour}"><title>'
-                     f'{_e(_s(float(task["duration_s"])))}, CPU {_e(_s(float(task["cpu_s"])))}'
-                     '</title></rect>')
+    drawn = tasks if len(tasks) <= MAX_DRAWN else tasks.iloc[
+        [round(k * (len(tasks) - 1) / (MAX_DRAWN - 1)) for k in range(MAX_DRAWN)]]
+    columns = [drawn[c].tolist() for c in ("start_s", "duration_s", "cpu_s", "ok", "worker")]
+    for start, duration, cpu, ok, worker in zip(*columns, strict=True):
+        x = left + width * (float(start) - begin) / span
+        w = max(1.0, width * float(duration) / span)
+        colour = "#4e79a7" if bool(ok) else "#e15759"
+        parts.append(f'<rect x="{x:.1f}" y="{row * index[str(worker)]}" width="{w:.1f}" '
+                     f'height="{row - 3}" fill="{colour}"><title>{_e(_s(float(duration)))}, '
+                     f'CPU {_e(_s(float(cpu)))}</title></rect>')
+    if len(drawn) < len(tasks):
+        parts.append(f'<text x="{left + 300}" y="{height - 3}" font-size="11">{len(drawn):,} of '
+                     f'{len(tasks):,} tasks drawn, evenly spread</text>')
     parts.append(f'<text x="{left}" y="{height - 3}" font-size="11">call</text>'
                  f'<text x="{left + width - 60}" y="{height - 3}" font-size="11">+{_e(_s(span))}</text>')
     parts.append("</svg>")
@@ -118,6 +125,16 @@ def _functions(functions: pd.DataFrame, mode: str) -> str:
                    f"<td>{_e(_s(float(r['cumulative_s'])))}</td></tr>")
     out.append("</table>")
     return "".join(out)
+
+
+def _coverage(site: dict[str, Any]) -> str:
+    """Which tasks the merged profile covers, when not all: workers send their stats now and
+    then, and the last few tasks of each may not have been sent."""
+    covered, tasks = int(site.get("profiled") or 0), int(site["tasks"])
+    if not covered or covered >= tasks:
+        return ""
+    return (f"<p>It covers {covered:,} of the {tasks:,} tasks: a worker sends its stats with a "
+            "result now and then, and its last tasks' stats may not come back.</p>")
 
 
 def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) -> str:
@@ -171,7 +188,8 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
             f'{_e(site["lineno"])}</h2><table class="facts">{body}</table>'
             + (f"<h3>Advice</h3><ul>{advice}</ul>" if advice else "")
             + "<h3>Tasks</h3>" + _tasks_timeline(site, tasks)
-            + "<h3>Workers' profile, merged</h3>" + _functions(functions, site["id"])
+            + "<h3>Workers' profile, merged</h3>" + _coverage(site)
+            + _functions(functions, site["id"])
             + "</section>")
 
 

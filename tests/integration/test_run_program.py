@@ -180,7 +180,9 @@ def test_seed_double(tmp_path: Path) -> None:
     for stdout in (done.stdout, plain.stdout):
         assert stdout.count("I'm processing ") == 5
         assert stdout.endswith("[2, 4, 6, 8, 10]\n")
-    assert sorted(_no_pids(done.stdout).split()) == sorted(_no_pids(plain.stdout).split())
+    # a pid written between another worker's pid and its newline runs digits together: compare
+    # what the program printed, character by character, digits and spaces aside
+    assert sorted(re.sub(r"[\d\s]", "", done.stdout)) == sorted(re.sub(r"[\d\s]", "", plain.stdout))
     (site,) = data["sites"]
     assert site["lineno"] == line_of(program, "pool.map(double")
     assert calls(out, site["id"], "double") == 5

@@ -108,8 +108,11 @@ def test_registry_takes_each_record_once() -> None:
     assert site.lineno == sys._getframe().f_lineno - 3
     task = SiteTask(len, site.number, profile=True, sizes=True)
     outcome = task([1, 2, 3])
-    assert registry.receive(outcome) == 3 and registry.receive(outcome) == 3
-    assert len(site.records) == 1 and site.records[0].item_bytes is not None
+    assert registry.unwrap(outcome) == 3 and len(site.records) == 0  # nothing kept
+    assert registry.receive(outcome) == 3 and registry.receive("plain") == "plain"
+    pid, _thread, start, end, _cpu, _queued, item_bytes, result_bytes, error = site.records[0]
+    assert len(site.records) == 1 and start <= end and item_bytes and result_bytes
+    assert error is None and site.profiled == 1
     stats = site.stats()
     assert stats is not None
     assert any(name == "<built-in method builtins.len>" for _f, _l, name in stats.stats)  # type: ignore[attr-defined]
@@ -117,7 +120,30 @@ def test_registry_takes_each_record_once() -> None:
         SiteTask(len, site.number, profile=False, sizes=False)(5)
     registry.receive_error(caught.value)
     assert not hasattr(caught.value, RECORD_ATTR)
-    assert len(site.records) == 2 and site.failed == 1 and site.records[1].error
+    assert len(site.records) == 2 and site.failed == 1 and site.records[1][8]
+
+
+def test_workers_send_stats_now_and_then_and_count_what_they_cover() -> None:
+    """Each sending of stats says how many tasks it covers: the counts add up to the calls."""
+    from profkit.program import worker
+    from profkit.program.sites import Registry
+    from profkit.program.worker import SEND_FIRST, SiteTask
+
+    worker._profiling.clear()  # a worker's state, per site number: fresh, as in a new worker
+    registry = Registry(profile=True)
+    site = registry.site(abs, "Pool.map", processes=True, workers=1, start_method="fork",
+                         chunksize=1, items=SEND_FIRST + 500)
+    task = SiteTask(abs, site.number, profile=True, sizes=False)
+    outcomes = [task(-k) for k in range(SEND_FIRST + 500)]
+    sent = [o for o in outcomes if o[4]]
+    assert SEND_FIRST <= len(sent) < len(outcomes)  # every task at first, then now and then
+    for outcome in outcomes:
+        registry.receive(outcome)
+    stats = site.stats()
+    assert stats is not None
+    calls = sum(v[1] for (_f, _l, name), v in stats.stats.items() if "abs" in name)  # type: ignore[attr-defined]
+    assert calls == site.profiled <= len(outcomes)
+    worker._profiling.clear()
 
 
 def test_patches_are_undone_exactly() -> None:

@@ -28,18 +28,57 @@ SIZE_FIRST = 16
 
 #: Tasks this worker ran per site: which of them get their pickled sizes taken.
 _counts: dict[int, int] = {}
-#: Each thread's run-queue clock (:class:`RunQueueClock`), opened on its first task.
-_clocks = threading.local()
+#: The run-queue clock is read when this long has passed since its last reading, and at the
+#: end of a task only if the task took this long: a file read costs about as much as a
+#: tiny task. Shorter tasks get NaN for their wait for a core.
+QUEUE_READ_S = 1e-3
 
 
-def _queue_clock() -> Callable[[], float]:
-    """The calling thread's seconds spent waiting for a core; NaN where the kernel does not say."""
-    clock = getattr(_clocks, "clock", None)
-    if clock is None:
+class _Thread:
+    """What a worker thread keeps between tasks: its name, and its run-queue clock's last reading."""
+
+    __slots__ = ("name", "clock", "queued", "read_at")
+
+    def __init__(self) -> None:
         from profkit.collectors.worker import RunQueueClock
 
-        clock = _clocks.clock = RunQueueClock.open() or (lambda: math.nan)
-    return clock
+        self.name = threading.current_thread().name
+        self.clock: Callable[[], float] = RunQueueClock.open() or (lambda: math.nan)
+        self.queued, self.read_at = self.clock(), time.perf_counter()
+
+    def queued_at_start(self, now: float) -> float:
+        if now - self.read_at >= QUEUE_READ_S:
+            self.queued, self.read_at = self.clock(), now
+        return self.queued
+
+    def queued_since(self, start_reading: float, start: float, end: float) -> float:
+        if end - start < QUEUE_READ_S:
+            return math.nan
+        self.queued, self.read_at = self.clock(), end
+        return self.queued - start_reading
+
+
+#: Per thread of this worker (by ident).
+_threads: dict[int, _Thread] = {}
+#: This process's id, kept current across forks.
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+    _threads.clear()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _thread() -> _Thread:
+    ident = threading.get_ident()
+    state = _threads.get(ident)
+    if state is None:
+        state = _threads[ident] = _Thread()
+    return state
 
 
 #: A task's record: (pid, thread, start, end, cpu, queued, item_bytes, result_bytes, error);
@@ -132,9 +171,10 @@ class SiteTask:
             if profiling is None:
                 profiling = _profiling[key] = _Profiling()
         lines = _line_profiler(self.fn) if self.lines else None
-        clock = _queue_clock()
-        queued0 = clock()
-        start, cpu0 = time.perf_counter(), time.thread_time()
+        thread = _thread()
+        start = time.perf_counter()
+        queued0 = thread.queued_at_start(start)
+        cpu0 = time.thread_time()
         try:
             if profiling is not None:
                 try:
@@ -151,19 +191,21 @@ class SiteTask:
                 if profiling is not None:
                     profiling.profiler.disable()
         except BaseException as exc:
-            end, cpu, queued = time.perf_counter(), time.thread_time() - cpu0, clock() - queued0
+            cpu, end = time.thread_time() - cpu0, time.perf_counter()
+            queued = thread.queued_since(queued0, start, end)
             stats, covered = profiling.take(end) if profiling is not None else (None, 0)
-            failed: Record = (os.getpid(), threading.current_thread().name, start, end, cpu,
-                              queued, item_bytes, None, f"{type(exc).__name__}: {exc}")
+            failed: Record = (_pid, thread.name, start, end, cpu, queued, item_bytes, None,
+                              f"{type(exc).__name__}: {exc}")
             carried = (Outcome, None, self.site, failed, stats,
                        lines.get_stats() if lines is not None else None, covered)
             with contextlib.suppress(Exception):  # an exception that takes no attributes
                 setattr(exc, RECORD_ATTR, carried)
             raise
-        end, cpu, queued = time.perf_counter(), time.thread_time() - cpu0, clock() - queued0
+        cpu, end = time.thread_time() - cpu0, time.perf_counter()
+        queued = thread.queued_since(queued0, start, end)
         stats, covered = profiling.take(end) if profiling is not None else (None, 0)
-        record: Record = (os.getpid(), threading.current_thread().name, start, end, cpu, queued,
-                          item_bytes, _size(value) if sized else None, None)
+        record: Record = (_pid, thread.name, start, end, cpu, queued, item_bytes,
+                          _size(value) if sized else None, None)
         return (Outcome, value, self.site, record, stats,
                 lines.get_stats() if lines is not None else None, covered)
 

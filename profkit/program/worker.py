@@ -37,14 +37,27 @@ QUEUE_READ_S = 1e-3
 class _Thread:
     """What a worker thread keeps between tasks: its name, and its run-queue clock's last reading."""
 
-    __slots__ = ("name", "clock", "queued", "read_at")
+    __slots__ = ("name", "_clock", "queued", "read_at")
 
     def __init__(self) -> None:
         from profkit.collectors.worker import RunQueueClock
 
         self.name = threading.current_thread().name
-        self.clock: Callable[[], float] = RunQueueClock.open() or (lambda: math.nan)
+        self._clock = RunQueueClock.open()
         self.queued, self.read_at = self.clock(), time.perf_counter()
+
+    def clock(self) -> float:
+        if self._clock is None:
+            return math.nan
+        try:
+            return self._clock()
+        except (OSError, ValueError, IndexError):
+            return math.nan
+
+    def __del__(self) -> None:
+        if self._clock is not None:
+            with contextlib.suppress(OSError):
+                self._clock.close()
 
     def queued_at_start(self, now: float) -> float:
         if now - self.read_at >= QUEUE_READ_S:
@@ -58,8 +71,8 @@ class _Thread:
         return self.queued - start_reading
 
 
-#: Per thread of this worker (by ident).
-_threads: dict[int, _Thread] = {}
+#: Per thread of this worker: dies with its thread (an ident may be reused by a new thread).
+_threads = threading.local()
 #: This process's id, kept current across forks.
 _pid = os.getpid()
 
@@ -67,17 +80,17 @@ _pid = os.getpid()
 def _forked() -> None:
     global _pid
     _pid = os.getpid()
-    _threads.clear()
+    # the forking thread's clock reads the parent's thread: a fresh one on the next task
+    _threads.__dict__.pop("state", None)
 
 
 os.register_at_fork(after_in_child=_forked)
 
 
 def _thread() -> _Thread:
-    ident = threading.get_ident()
-    state = _threads.get(ident)
+    state: _Thread | None = getattr(_threads, "state", None)
     if state is None:
-        state = _threads[ident] = _Thread()
+        state = _threads.state = _Thread()
     return state
 
 

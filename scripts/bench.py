@@ -102,7 +102,8 @@ TARGETS: dict[str, float] = {
 
 FIGURES = ("timing_fidelity", "cprofile_overhead", "pooled_fidelity", "end_to_end",
            "report_rendering", "startup", "memory", "under_load", "gate_false_alarms",
-           "gate_detection", "line_cost", "line_accuracy", "big_items_end_to_end", "big_items_share")
+           "gate_detection", "line_cost", "line_accuracy", "big_items_end_to_end", "big_items_share",
+           "run_program_cost", "run_program_timeline_cost")
 
 #: The child programs, each run in a fresh process with one JSON argument (its config).
 CHILDREN = Path(__file__).resolve().parent / "bench_children"
@@ -1496,12 +1497,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raw["gate"] = bench._step("compare gate", lambda: gate.measure(gate_cfg, Path(tmp) / "gate", log))
             raw["line_pass"] = bench._step("line pass", lambda: line_pass_bench(Path(tmp), log, cfg.quick))
             raw["big_items"] = bench._step("big items", lambda: big_items_bench(Path(tmp), log, cfg.quick))
+            raw["run_program"] = bench._step("run program", lambda: sibling("bench_program").measure(
+                Path(tmp) / "run_program", log, 1 if cfg.quick else 3))
         raw["proc_stat_end"] = procs.proc_stat()
         figures = build_figures(raw)
         figures.update({f.name: f for f in line_pass_figures(raw.get("line_pass"),
                                                              raw["errors"].get("line pass"))})
         figures.update({f.name: f for f in big_items_figures(raw.get("big_items"),
                                                              raw["errors"].get("big items"))})
+        figures.update({f.name: f for f in sibling("bench_program").figures(
+            raw.get("run_program"), Figure, raw["errors"].get("run program"))})
         raw["contention"] = contention(raw)
     total_s = time.perf_counter() - t0
     info["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None

@@ -30,6 +30,7 @@ COMMANDS = {
     "lines": ("profkit.cli.lines", "print a mode's line profile in the terminal"),
     "compare": ("profkit.cli.compare", "compare two runs: wall time and self time changes"),
     "ab": ("profkit.cli.ab", "race two versions of a task in one interleaved run, and gate on it"),
+    "run": ("profkit.cli.run_cmd", "run a program as it is and profile it, its pools included"),
 }
 
 

@@ -50,8 +50,13 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     run_ = load(run_dir)
     target = report_target(run_dir, args.output)
-    run_.analysis = analyse(run_.frames, run_.meta)
-    run_.frames["prediction"] = prediction_frame(run_.analysis)
+    if run_.meta.get("kind") == "program":
+        from profkit.program.record import reanalyse
+
+        reanalyse(run_)
+    else:
+        run_.analysis = analyse(run_.frames, run_.meta)
+        run_.frames["prediction"] = prediction_frame(run_.analysis)
     try:
         run_.to_html(target)
     except OSError as exc:

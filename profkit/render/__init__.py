@@ -22,7 +22,10 @@ RENDERERS = {
 def render(run: Run, fmt: str) -> str:
     """Render ``run`` with the renderer named ``fmt`` (html, console or json)."""
     try:
-        module = importlib.import_module(RENDERERS[fmt])
+        name = RENDERERS[fmt]
+        if fmt == "html" and (run.meta or {}).get("kind") == "program":
+            name = "profkit.render.program"  # a `profkit run` folder: its own report
+        module = importlib.import_module(name)
     except KeyError:
         raise ValueError(f"unknown renderer {fmt!r}: choose from {', '.join(RENDERERS)}") from None
     from profkit.analysis.own_frames import without_own

@@ -1,0 +1,85 @@
+"""``profkit run script.py [args...]`` / ``profkit run -m module [args...]``: profile a program
+as it is, its pools included, and write the run folder with its report.
+
+The exit code is the program's own (130 if Ctrl-C stopped it); the run folder is
+written in every case, with what was measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+from profkit import interrupts
+from profkit.errors import ProfkitError, UsageError
+from profkit.fmt import printable
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", dest="module", metavar="MODULE",
+                        help="run a module as python -m does (its arguments follow)")
+    parser.add_argument("--out", help="run folder to create (default: reports/<program>-<time>/)")
+    parser.add_argument("--timeline-only", action="store_true",
+                        help="measure the tasks' times only, with every profiler off")
+    parser.add_argument("--lines", action="store_true",
+                        help="line_profiler on each site's task, in the workers (slows the tasks "
+                        "several times over; its times include the cProfile's cost)")
+    parser.add_argument("--replay", action="store_true",
+                        help="after the program, run each mapped site's task over its items again "
+                        "in the local modes, as profkit profile does (runs the tasks again: off "
+                        "by default, since tasks may have side effects)")
+    parser.add_argument("--quiet", action="store_true", help="do not print where the report is")
+    parser.add_argument("program", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS]",
+                        help="the script and its arguments, as you would give them to python")
+
+
+def run(args: argparse.Namespace) -> int:
+    from profkit.pipeline import default_out_dir
+    from profkit.program import launcher, record
+    from profkit.store import claim_fresh_run_dir, prepare_run_dir, release_run_dir
+
+    words = list(args.program)
+    if args.module:
+        program = launcher.Program(args.module, True, tuple(words))
+    elif words:
+        program = launcher.Program(words[0], False, tuple(words[1:]))
+    else:
+        raise UsageError("give the script to run: profkit run script.py [args...] "
+                         "(or profkit run -m module)")
+    launcher.check(program)
+    if args.lines and args.timeline_only:
+        raise UsageError("--lines and --timeline-only exclude each other: --timeline-only "
+                         "turns every profiler off")
+    name = args.module or Path(program.target).stem
+    out = prepare_run_dir(args.out) if args.out else claim_fresh_run_dir(default_out_dir(name))
+    try:
+        finished = launcher.run(program, profile=not args.timeline_only, keep_items=args.replay,
+                                lines=args.lines)
+        code = finished.exit_code
+        replays = None
+        if finished.interrupted:
+            code = interrupts.exit_code()
+            interrupts.taken()
+        elif args.replay:
+            from profkit.program.replay import replay_all
+
+            replays = replay_all(finished.registry.sites, out)
+        run_ = record.build(finished, profile=not args.timeline_only, replays=replays)
+        try:
+            path = record.save(run_, out)
+        except ProfkitError as exc:
+            sys.stderr.write(printable(f"profkit: error: {exc}") + "\n")
+            return code or exc.exit_code
+        if not args.quiet:  # on stderr: the program's stdout stays its own
+            from profkit.render.program import summary_lines
+
+            report = path / "index.html"
+            with contextlib.suppress(ValueError):  # shown from the working folder when inside it
+                report = report.relative_to(Path.cwd())
+            for line in [*summary_lines(run_), f"report: {report}"]:
+                sys.stderr.write(printable(f"profkit: {line}") + "\n")
+        return code
+    finally:
+        release_run_dir(out, discard=True)  # only if still held: nothing was saved in it

@@ -1,0 +1,249 @@
+"""The report of ``profkit run``: the program's timeline, then each pool site and its facts.
+
+Reads the run's ``analysis["program"]`` facts and its frames; says them. Self-contained
+HTML (inline SVG, no scripts), every text escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from profkit.analysis.own_frames import drop_own_functions
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from profkit.run import Run
+
+EXTENSION = ".html"
+TOP_FUNCTIONS = 12
+#: The most tasks a site's timeline draws: more are thinned evenly (the frame keeps them all).
+MAX_DRAWN = 2000
+COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
+
+ADVICE = {
+    "chunksize": "Many short tasks go to the processes one at a time: pass a chunksize "
+                 "(about four chunks per worker) so each trip carries several.",
+    "order": "The largest tasks come late: submitting them longest first would end the "
+             "site about {gain:.0%} sooner.",
+    "processes": "The tasks keep the CPU busy on threads, which share one GIL: a process "
+                 "pool would run them side by side.",
+    "threads": "The tasks mostly wait (little CPU): threads would do as well without "
+               "pickling items and results.",
+}
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _s(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+def _x(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def _bytes(total: int, count: int) -> str:
+    if not count:
+        return "not sized (threads pickle nothing)"
+    return f"{total / count:,.0f} B per item and result, over {count} sized task(s)"
+
+
+def _program_timeline(program: dict[str, Any]) -> str:
+    wall = max(float(program["wall_s"]), 1e-9)
+    sites = program["sites"]
+    width, row = 900, 22
+    height = row * (len(sites) + 1) + 24
+    parts = [f'<svg class="timeline" width="{width}" height="{height}" role="img" '
+             f'aria-label="program timeline">',
+             f'<rect x="0" y="0" width="{width}" height="{row - 4}" fill="#ccc"/>',
+             f'<text x="4" y="{row - 8}" font-size="12">program: {_e(_s(wall))}</text>']
+    for k, site in enumerate(sites):
+        x = width * site["first_s"] / wall
+        w = max(1.0, width * site["wall_s"] / wall)
+        y = row * (k + 1)
+        colour = COLOURS[k % len(COLOURS)]
+        parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row - 4}" '
+                     f'fill="{colour}"><title>{_e(site["id"])}: {_e(_s(site["wall_s"]))}</title></rect>')
+        parts.append(f'<text x="{min(x + w + 4, width - 300):.1f}" y="{y + row - 8}" font-size="12">'
+                     f'{_e(site["id"])} {_e(site["method"])}: {_e(_s(site["wall_s"]))}</text>')
+    parts.append(f'<text x="0" y="{height - 4}" font-size="11">0 s</text>'
+                 f'<text x="{width - 60}" y="{height - 4}" font-size="11">{_e(_s(wall))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _tasks_timeline(site: dict[str, Any], tasks: pd.DataFrame) -> str:
+    if tasks.empty:
+        return "<p>No task of this site came back.</p>"
+    begin, end = float(site["first_s"]), max(float(site["last_s"]), float(tasks["end_s"].max()))
+    span = max(end - begin, 1e-9)
+    workers = list(dict.fromkeys(tasks.sort_values("start_s")["worker"].astype(str)))
+    width, row, left = 900, 18, 110
+    height = row * len(workers) + 20
+    parts = [f'<svg class="tasks" width="{width + left}" height="{height}" role="img" '
+             f'aria-label="tasks of {_e(site["id"])}">']
+    for k, worker in enumerate(workers):
+        parts.append(f'<text x="0" y="{row * k + 13}" font-size="11">{_e(worker)}</text>')
+    index = {w: k for k, w in enumerate(workers)}
+    drawn = tasks if len(tasks) <= MAX_DRAWN else tasks.iloc[
+        [round(k * (len(tasks) - 1) / (MAX_DRAWN - 1)) for k in range(MAX_DRAWN)]]
+    columns = [drawn[c].tolist() for c in ("start_s", "duration_s", "cpu_s", "ok", "worker")]
+    for start, duration, cpu, ok, worker in zip(*columns, strict=True):
+        x = left + width * (float(start) - begin) / span
+        w = max(1.0, width * float(duration) / span)
+        colour = "#4e79a7" if bool(ok) else "#e15759"
+        parts.append(f'<rect x="{x:.1f}" y="{row * index[str(worker)]}" width="{w:.1f}" '
+                     f'height="{row - 3}" fill="{colour}"><title>{_e(_s(float(duration)))}, '
+                     f'CPU {_e(_s(float(cpu)))}</title></rect>')
+    if len(drawn) < len(tasks):
+        parts.append(f'<text x="{left + 300}" y="{height - 3}" font-size="11">{len(drawn):,} of '
+                     f'{len(tasks):,} tasks drawn, evenly spread</text>')
+    parts.append(f'<text x="{left}" y="{height - 3}" font-size="11">call</text>'
+                 f'<text x="{left + width - 60}" y="{height - 3}" font-size="11">+{_e(_s(span))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _functions(functions: pd.DataFrame, mode: str) -> str:
+    rows = functions[functions["mode"] == mode].sort_values("self_s", ascending=False)
+    if rows.empty:
+        return "<p>No profile (the profilers were off, or no task came back).</p>"
+    out = ["<table><tr><th>function</th><th>calls</th><th>self</th><th>cumulative</th></tr>"]
+    for r in rows.head(TOP_FUNCTIONS).to_dict("records"):
+        out.append(f"<tr><td>{_e(r['function'])}</td><td>{int(r['ncalls'])}</td>"
+                   f"<td>{_e(_s(float(r['self_s'])))}</td>"
+                   f"<td>{_e(_s(float(r['cumulative_s'])))}</td></tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def _coverage(site: dict[str, Any]) -> str:
+    """Which tasks the merged profile covers, when not all: workers send their stats now and
+    then, and the last few tasks of each may not have been sent."""
+    covered, tasks = int(site.get("profiled") or 0), int(site["tasks"])
+    if not covered or covered >= tasks:
+        return ""
+    return (f"<p>It covers {covered:,} of the {tasks:,} tasks: a worker sends its stats with a "
+            "result now and then, and its last tasks' stats may not come back.</p>")
+
+
+def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) -> str:
+    split = site.get("overheads")
+    facts = [
+        ("call site", f"{site['filename']}:{site['lineno']} in {site['function']}()"),
+        ("pool", f"{site['method']}, {site['workers']} "
+                 f"{'processes' if site['processes'] else 'threads'}"
+                 + (f", start method {site['start_method']}" if site["start_method"] else "")
+                 + (f", chunksize {site['chunksize']}" if site["chunksize"] else "")),
+        ("task", site["task"]),
+        ("tasks", f"{site['tasks']} in {site['calls']} call(s)"
+                  + (f", {site['failed']} failed" if site["failed"] else "")),
+        ("wall", f"{_s(site['wall_s'])} from the first call to the last result back; the "
+                 f"program waited {_s(site['wait_s'])} of it for results"),
+        ("task time", f"{_s(site['task_sum_s'])} in all (their waits for a busy core left out), "
+                      f"{_s(site['cpu_sum_s'])} of CPU"),
+        ("speedup achieved (estimate)",
+         f"{_x(site['achieved_estimate'])}: the tasks' times summed, over the site's wall; "
+         "an estimate of running the tasks in sequence, not a measured sequential run"
+         + (f"; the tasks waited {_s(site['queued_s'])} for a busy core, which the estimate "
+            "counts as their time: with the machine this busy it overstates"
+            if site.get("queued_s", 0.0) > 0.1 * (site["task_sum_s"] + site["queued_s"]) else "")),
+        ("bound", f"{_x(site['bound'])}: the best any schedule of these tasks allows on "
+                  f"{site['workers']} workers"
+                  + (", capped by the CPUs" if site["cpu_cap"] is not None
+                     and site["bound"] is not None and site["cpu_cap"] <= site["bound"] else "")
+                  + f" (the pool's own order: {_x(site['dispatch_bound'])})"),
+        ("pickled sizes", _bytes(site["item_bytes"] + site["result_bytes"], site["sized"])),
+    ]
+    replay = site.get("replay")
+    if replay and replay.get("folder"):
+        measured = ", ".join(f"{mode} {_x(x)}" for mode, x in replay["speedups"].items())
+        facts.append(("replayed (measured)",
+                      f"sequential {_s(replay['sequential_s'])}; against it: {measured} on "
+                      f"{site['workers']} workers; the replay's report: "
+                      f"{replay['folder']}/index.html"))
+    elif replay:
+        facts.append(("replayed", f"not replayed: {replay['note']}"))
+    if split:
+        facts.append(("where the wall went",
+                      ", ".join(f"{name} {_s(split[key])}" for name, key in (
+                          ("start-up", "startup_s"), ("dispatch", "dispatch_s"),
+                          ("busy", "busy_s"), ("imbalance", "imbalance_s"),
+                          ("collection", "collect_s")))))
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
+    advice = "".join(f"<li>{_e(ADVICE[a].format(gain=site.get('sort_gain') or 0.0))}</li>"
+                     for a in site["advice"] if a in ADVICE)
+    return (f'<section class="site" id="{_e(site["id"])}"><h2>{_e(site["id"])}: '
+            f'{_e(site["method"])}({_e(site["task"])}) at {_e(site["filename"])}:'
+            f'{_e(site["lineno"])}</h2><table class="facts">{body}</table>'
+            + (f"<h3>Advice</h3><ul>{advice}</ul>" if advice else "")
+            + "<h3>Tasks</h3>" + _tasks_timeline(site, tasks)
+            + "<h3>Workers' profile, merged</h3>" + _coverage(site)
+            + _functions(functions, site["id"])
+            + "</section>")
+
+
+def render(run: Run) -> str:
+    """The report as one HTML page."""
+    program = run.analysis["program"]
+    tasks, functions = run.frames["tasks"], drop_own_functions(run.frames["functions"])
+    ended = f"exit code {program['exit_code']}"
+    if program["interrupted"]:
+        ended += " (interrupted: what was measured until then)"
+    elif program["error"]:
+        ended += f" ({program['error']} raised)"
+    sites = program["sites"]
+    head = (f"<p><code>profkit run {_e(program['command'])}</code>: {_e(ended)}, "
+            f"{_e(_s(program['wall_s']))} of wall, start method {_e(program['start_method'])}, "
+            f"{program['cpus']} CPU(s).</p>")
+    if sites:
+        head += (f"<p>{len(sites)} pool site(s); pools were under way for "
+                 f"{_e(_s(program['in_sites_s']))} of the program's {_e(_s(program['wall_s']))}."
+                 "</p>" + _program_timeline(program))
+    else:
+        head += "<p>No pool was seen: this is a plain profile of the program.</p>"
+    body = "".join(_site(s, tasks[tasks["mode"] == s["id"]], functions) for s in sites)
+    waits = "".join(f"<tr><td>waiting on {_e(s['id'])} ({_e(s['method'])} at "
+                    f"{_e(s['filename'])}:{_e(s['lineno'])})</td><td>{_e(_s(s['wait_s']))}</td></tr>"
+                    for s in sites)
+    main = ("<section><h2>Main process</h2>"
+            + (f"<table><tr><th>pool site</th><th>time the program waited on it</th></tr>{waits}"
+               "</table><p>The profile below shows those waits as the locks they wait on.</p>"
+               if sites else "")
+            + _functions(functions, "main") + "</section>")
+    style = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:"
+             "collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;"
+             "vertical-align:top}table.facts th{width:14em}")
+    import profkit
+    from profkit.render.html import GENERATOR
+
+    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"generator\" content=\"{GENERATOR} {_e(profkit.__version__)}\">"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">"
+            f"<title>profkit run "
+            f"{_e(program['command'])}</title><style>{style}</style></head><body>"
+            f"<h1>profkit run</h1>{head}{body}{main}</body></html>")
+
+
+def summary_lines(run: Run) -> list[str]:
+    """One line per site for the terminal: where, what, and how it paid."""
+    import os
+
+    program = run.analysis["program"]
+    if not program["sites"]:
+        return ["no pool was seen"]
+    return [f"{s['id']} {os.path.basename(s['filename'])}:{s['lineno']} {s['method']}({s['task']}): "
+            f"{s['tasks']} task(s) in {_s(s['wall_s'])}, speedup ~{_x(s['achieved_estimate'])} "
+            f"(estimate), bound {_x(s['bound'])} on {s['workers']} workers"
+            for s in program["sites"]]

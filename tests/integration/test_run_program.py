@@ -1,0 +1,384 @@
+"""``profkit run``: real programs, run unmodified, against the same programs run bare.
+
+Each test runs the program with plain ``python`` and with ``python -m profkit run``,
+in its own folder, and checks stdout, the exit code, the site's file:line (found in
+the program's text), the merged worker profile and the bound against the test's own
+timing of the task.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import pstats
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.cli import (
+    FIXTURES,
+    cli_env,
+    ended,
+    new_marker,
+    processes_with_marker,
+    run_cli,
+)
+
+PROGRAMS = FIXTURES / "programs"
+
+
+def bare(program: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(program), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, env=cli_env())
+
+
+def line_of(program: Path, text: str) -> int:
+    """The line of ``program`` that holds ``text``: where the site must be found."""
+    lines = program.read_text(encoding="utf-8").splitlines()
+    (number,) = [k + 1 for k, line in enumerate(lines) if text in line]
+    return number
+
+
+def profiled(program: Path, *args: str, tmp_path: Path, extra: tuple[str, ...] = ()
+             ) -> tuple[subprocess.CompletedProcess[str], Path, dict]:
+    out = tmp_path / "run"
+    done = run_cli("run", "--quiet", "--out", out, *extra, program, *args, cwd=tmp_path)
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    return done, out, data
+
+
+def calls(out: Path, site: str, function: str) -> int:
+    stats = pstats.Stats(str(out / "profiles" / f"{site}.prof")).stats  # type: ignore[attr-defined]
+    return sum(v[1] for (_f, _l, name), v in stats.items() if name == function)
+
+
+def bare_bound(durations: list[float], workers: int) -> float:
+    """Total over the best makespan of every assignment of the items to the workers."""
+    best = min(max(sum(d for d, w in zip(durations, pick, strict=True) if w == k)
+                   for k in range(workers))
+               for pick in itertools.product(range(workers), repeat=len(durations)))
+    return sum(durations) / best
+
+
+def test_seed_primes(tmp_path: Path) -> None:
+    program = PROGRAMS / "primes.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    (site,) = data["sites"]
+    assert (Path(site["filename"]).name, site["lineno"]) == (
+        "primes.py", line_of(program, "executor.map(is_prime, PRIMES)"))
+    assert site["method"] == "ProcessPoolExecutor.map" and site["task"] == "is_prime"
+    assert calls(out, site["id"], "is_prime") == 6
+    assert calls(out, "all", "is_prime") == 6
+
+    # the bound against the test's own timing of each item, on the same 2 workers
+    sys.path.insert(0, str(PROGRAMS))
+    try:
+        import primes  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(PROGRAMS))
+    durations = []
+    for n in primes.PRIMES:
+        times = []
+        for _ in range(2):
+            start = time.thread_time()
+            primes.is_prime(n)
+            times.append(time.thread_time() - start)
+        durations.append(min(times))
+    facts = data["analysis"]["program"]["sites"][0]
+    assert facts["workers"] == 2 and facts["tasks"] == 6
+    truth = bare_bound(durations, 2)
+    assert facts["bound"] == pytest.approx(truth, rel=0.05)
+    assert facts["bound"] == pytest.approx(1.8, rel=0.05)
+    # the achieved estimate: the tasks' times summed over the site's wall, from the frames
+    import profkit
+
+    run = profkit.load(out)
+    tasks = run.tasks[run.tasks["mode"] == site["id"]]
+    assert facts["achieved_estimate"] == pytest.approx(
+        tasks["duration_s"].sum() / (site["last_s"] - site["first_s"]))
+    assert tasks["start_s"].min() >= site["first_s"] and tasks["end_s"].max() <= site["last_s"]
+    assert len(set(tasks["pid"])) == 2
+    # the program's wait for the site, against the main thread's own cProfile of its lock waits
+    main = pstats.Stats(str(out / "profiles" / "main.prof")).stats  # type: ignore[attr-defined]
+    locks = sum(v[2] for (_f, _l, name), v in main.items() if "acquire" in name)
+    assert facts["wait_s"] == pytest.approx(locks, abs=0.1 * facts["wall_s"])
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert f"primes.py:{site['lineno']}" in html and "speedup achieved (estimate)" in html
+    assert f"site1 primes.py:{site['lineno']} ProcessPoolExecutor.map(is_prime)" not in done.stdout
+
+    # the other commands open the folder: report re-renders the same facts, lines says why not
+    (out / "index.html").unlink()
+    again = run_cli("report", out, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"primes.py:{site['lineno']}" in (out / "index.html").read_text(encoding="utf-8")
+    lines = run_cli("lines", out, cwd=tmp_path)
+    assert lines.returncode == 2 and "no line profile" in lines.stderr
+    assert "Traceback" not in lines.stderr
+
+
+def test_site_wall_against_the_programs_own_clock(tmp_path: Path) -> None:
+    """The lesson's timed program prints its parallel section's wall: the site's is the same."""
+    program = PROGRAMS / "primes_timed.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert _no_pids(done.stdout) == _no_pids(plain.stdout)  # the same lines, times aside
+    (printed,) = [float(line.split()[3]) for line in done.stdout.splitlines()
+                  if line.startswith("병렬처리 수행 시각")]
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["lineno"] == line_of(program, "executor.map(is_prime, PRIMES)")
+    # the program's clock also counts the pool's creation and shutdown: a few ms
+    assert site["wall_s"] == pytest.approx(printed, rel=0.05, abs=0.05)
+    assert site["wall_s"] <= printed
+
+
+def test_timeline_only_runs_no_profiler(tmp_path: Path) -> None:
+    program = PROGRAMS / "double.py"
+    done, out, data = profiled(program, tmp_path=tmp_path, extra=("--timeline-only",))
+    assert done.returncode == 0, done.stderr
+    assert data["program"]["profile"] is False
+    assert data["artifacts"]["profiles"] == {} and not (out / "profiles").exists()
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["tasks"] == 5 and site["lineno"] == line_of(program, "pool.map(double")
+    both = run_cli("run", "--timeline-only", "--lines", program, cwd=tmp_path)
+    assert both.returncode == 2 and "exclude each other" in both.stderr
+
+
+def test_view_serves_a_site_profile(tmp_path: Path, viewers) -> None:
+    """``profkit view RUN --mode site1`` serves the site's merged workers' profile."""
+    import urllib.request
+
+    program = PROGRAMS / "double.py"
+    done, out, _data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    viewer = viewers(out, "--mode", "site1", "--no-browser", cwd=tmp_path)
+    line = viewer.wait_for("snakeviz is serving")
+    assert "site1.prof" in line
+    with urllib.request.urlopen(line.split(" at ", 1)[1].strip(), timeout=10) as response:
+        body = response.read().decode("utf-8", "replace")
+    assert "double" in body
+
+
+def _no_pids(text: str) -> str:
+    return re.sub(r"\d+", "N", text)
+
+
+def test_seed_double(tmp_path: Path) -> None:
+    program = PROGRAMS / "double.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    # two workers print their pids at once, so their lines may interleave, bare as here
+    for stdout in (done.stdout, plain.stdout):
+        assert stdout.count("I'm processing ") == 5
+        assert stdout.endswith("[2, 4, 6, 8, 10]\n")
+    # a pid written between another worker's pid and its newline runs digits together: compare
+    # what the program printed, character by character, digits and spaces aside
+    assert sorted(re.sub(r"[\d\s]", "", done.stdout)) == sorted(re.sub(r"[\d\s]", "", plain.stdout))
+    (site,) = data["sites"]
+    assert site["lineno"] == line_of(program, "pool.map(double")
+    assert calls(out, site["id"], "double") == 5
+
+
+def test_seed_delivery_threads(tmp_path: Path) -> None:
+    program = PROGRAMS / "delivery.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout == "delivering\n"
+    (site,) = data["sites"]
+    assert site["lineno"] == line_of(program, "executor.submit(w.run)")
+    assert site["method"] == "ThreadPoolExecutor.submit" and not site["processes"]
+    assert calls(out, site["id"], "run") == 1
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_start_methods(tmp_path: Path, method: str) -> None:
+    program = PROGRAMS / "methods.py"
+    plain = bare(program, method, cwd=tmp_path)
+    done, out, data = profiled(program, method, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    sites = {s["method"]: s for s in data["sites"]}
+    facts = {s["id"]: s for s in data["analysis"]["program"]["sites"]}
+    expected = {"Pool.imap_unordered": ("imap_unordered(square", 20, "square"),
+                "Pool.starmap": ("starmap(add", 3, "add"),
+                "Pool.apply_async": ("apply_async(square", 1, "square"),
+                "ProcessPoolExecutor.submit": ("executor.submit(square", 4, "square")}
+    assert set(sites) == set(expected)
+    for method_name, (text, n, task) in expected.items():
+        site = sites[method_name]
+        assert site["lineno"] == line_of(program, text)
+        assert site["start_method"] == method
+        assert facts[site["id"]]["tasks"] == n
+        assert calls(out, site["id"], task) == n
+    assert sites["Pool.imap_unordered"]["chunksize"] == 4
+
+
+def test_thread_pools(tmp_path: Path) -> None:
+    """Thread pools are sites too: sleeping tasks overlap; GIL-bound ones are told to use processes."""
+    program = PROGRAMS / "threads.py"
+    plain = bare(program, cwd=tmp_path)
+    done, out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    facts = {s["method"]: s for s in data["analysis"]["program"]["sites"]}
+    naps, spins = facts["ThreadPoolExecutor.map"], facts["ThreadPool.imap"]
+    assert naps["lineno"] == line_of(program, "executor.map(nap")
+    assert spins["lineno"] == line_of(program, "pool.imap(spin")
+    assert not naps["processes"] and not spins["processes"]
+    assert (naps["tasks"], naps["workers"], spins["tasks"], spins["workers"]) == (8, 4, 4, 2)
+    # eight naps of 50 ms on four threads: two rounds; sleeping needs no core
+    assert naps["wall_s"] >= 0.1 and naps["task_sum_s"] >= 0.4
+    assert naps["sized"] == 0  # threads pickle nothing
+    assert "processes" in spins["advice"] and "processes" not in naps["advice"]
+    assert calls(out, spins["id"], "spin") == 4 and calls(out, naps["id"], "nap") == 8
+
+
+def test_no_pool(tmp_path: Path) -> None:
+    """A program without a pool: a plain profile; its argv, __name__, __file__ and sys.path[0]
+    as Python gives them."""
+    program = PROGRAMS / "nopool.py"
+    plain = bare(program, "a", "b", cwd=tmp_path)
+    done, out, data = profiled(program, "a", "b", tmp_path=tmp_path)
+    assert done.stdout == plain.stdout and done.returncode == 0
+    assert data["sites"] == []
+    assert calls(out, "main", "work") == 1
+    assert "No pool was seen" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_module_mode(tmp_path: Path) -> None:
+    """``profkit run -m module`` as ``python -m module``: same argv, __file__ and sys.path[0]."""
+    import shutil
+
+    shutil.copy(PROGRAMS / "nopool.py", tmp_path / "nopool.py")
+    plain = subprocess.run([sys.executable, "-m", "nopool", "x"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120, env=cli_env())
+    out = tmp_path / "run"
+    done = run_cli("run", "--quiet", "--out", out, "-m", "nopool", "x", cwd=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    assert (out / "profiles" / "main.prof").is_file()
+
+
+@pytest.mark.parametrize("how", ["raise", "exit3", "kill"])
+def test_failing_programs(tmp_path: Path, how: str) -> None:
+    program = PROGRAMS / "fails.py"
+    plain = bare(program, how, cwd=tmp_path)
+    marker = new_marker()
+    out = tmp_path / "run"
+    done = run_cli("run", "--quiet", "--out", out, program, how, cwd=tmp_path,
+                   env=cli_env(PROFKIT_TEST_MARKER=marker))
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert processes_with_marker(marker) == []  # no worker outlives the run
+    assert done.returncode == plain.returncode
+    assert done.returncode == {"raise": 1, "exit3": 3, "kill": 1}[how]
+    assert _no_pids(done.stdout) == _no_pids(plain.stdout)  # the pids differ
+    if how == "raise":
+        assert "ValueError: the program's own error" in done.stderr
+        assert f'File "{program}", line {line_of(program, "raise ValueError")}' in done.stderr
+        assert "runpy" not in done.stderr and "launcher.py" not in done.stderr
+        assert done.stderr == plain.stderr  # the program's own traceback, as Python prints it
+    if how == "kill":
+        assert "BrokenProcessPool" in done.stderr and "BrokenProcessPool" in plain.stderr
+    # what was measured before the end is kept
+    first = data["analysis"]["program"]["sites"][0]
+    assert first["tasks"] == 4 and data["program"]["exit_code"] == done.returncode
+
+
+def test_ctrl_c_keeps_the_run_and_leaves_no_orphans(tmp_path: Path) -> None:
+    program = PROGRAMS / "fails.py"
+    marker = new_marker()
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "profkit", "run", "--quiet", "--out",
+                                str(out), str(program), "interrupt"], cwd=tmp_path,
+                               env=cli_env(PROFKIT_TEST_MARKER=marker),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with ended(process):
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("waiting"):
+                break
+        time.sleep(0.3)  # the pool is under way
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        assert "KeyboardInterrupt" in stderr
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert data["interrupted"] is True and data["program"]["exit_code"] == 130
+    assert data["analysis"]["program"]["sites"][0]["tasks"] == 4
+    deadline = time.monotonic() + 10
+    while processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_with_marker(marker) == []
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    missing = run_cli("run", tmp_path / "nothere.py", cwd=tmp_path)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    nothing = run_cli("run", cwd=tmp_path)
+    assert nothing.returncode == 2 and "give the script" in nothing.stderr
+
+
+def test_replay_measures_what_the_bare_code_does(tmp_path: Path) -> None:
+    """--replay's processes/sequential speedup against the same maps timed here, interleaved."""
+    import statistics
+    from concurrent.futures import ProcessPoolExecutor
+
+    program = PROGRAMS / "primes.py"
+    done, out, data = profiled(program, tmp_path=tmp_path, extra=("--replay",))
+    assert done.returncode == 0, done.stderr
+    replay = data["sites"][0]["replay"]
+    assert replay["folder"] == "replay/site1" and replay["note"] is None
+    assert (out / "replay" / "site1" / "run.json").is_file()
+    assert f"{replay['folder']}/index.html" in (out / "index.html").read_text(encoding="utf-8")
+
+    sys.path.insert(0, str(PROGRAMS))
+    try:
+        import primes  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(PROGRAMS))
+    ratios = []
+    with ProcessPoolExecutor(2) as executor:
+        list(executor.map(primes.is_prime, [3, 5]))  # the pool up, as profkit's timed maps have it
+        for _ in range(3):
+            start = time.perf_counter()
+            list(map(primes.is_prime, primes.PRIMES))
+            sequential = time.perf_counter() - start
+            start = time.perf_counter()
+            list(executor.map(primes.is_prime, primes.PRIMES))
+            ratios.append(sequential / (time.perf_counter() - start))
+    assert replay["speedups"]["processes"] == pytest.approx(statistics.median(ratios), rel=0.15)
+
+
+def test_replay_says_why_a_site_is_not_replayed(tmp_path: Path) -> None:
+    done, out, data = profiled(PROGRAMS / "methods.py", "fork", tmp_path=tmp_path,
+                               extra=("--replay",))
+    assert done.returncode == 0, done.stderr
+    notes = {s["method"]: s["replay"]["note"] for s in data["sites"]}
+    assert notes["Pool.starmap"] == "its tasks take several arguments; a workload's one"
+    assert notes["ProcessPoolExecutor.submit"].startswith("its tasks were submitted one by one")
+    assert notes["Pool.imap_unordered"] is None
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "not replayed: its tasks were submitted one by one" in html
+
+
+def test_lines_profile_the_task_in_its_workers(tmp_path: Path) -> None:
+    program = PROGRAMS / "double.py"
+    done, out, data = profiled(program, tmp_path=tmp_path, extra=("--lines",))
+    assert done.returncode == 0, done.stderr
+    assert (out / "lines" / "site1.lprof").is_file()
+    shown = run_cli("lines", out, "--mode", "site1", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "line profile of 5 of 5 items" in shown.stdout
+    row = [line for line in shown.stdout.splitlines() if "return i * 2" in line]
+    assert row and row[0].split()[:2] == [str(line_of(program, "return i * 2")), "5"]

@@ -1,0 +1,187 @@
+"""``profkit run``'s pieces on synthetic data of known truth: site facts, the registry, the
+patches' undoing and the report's escaping."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import multiprocessing.pool
+import sys
+
+import pandas as pd
+import pytest
+
+from profkit.frames import COLUMNS
+from profkit.program.analysis import Advice, program_facts, site_facts
+
+
+def tasks_frame(site: str, rows: list[tuple[str, float, float, float, float]]) -> pd.DataFrame:
+    """(worker, start, end, cpu, queued) per task, as the tasks frame holds them."""
+    data = [{"mode": site, "workers": 2, "sweep": False, "item": k, "item_repr": "",
+             "start_s": start, "end_s": end, "duration_s": end - start, "cpu_s": cpu,
+             "queued_s": queued, "pid": 1 if worker == "a" else 2, "thread": "MainThread",
+             "worker": worker, "item_bytes": 10.0, "result_bytes": 5.0, "result_repr": "",
+             "ok": True, "output": "", "output_bytes": 0, "error": ""}
+            for k, (worker, start, end, cpu, queued) in enumerate(rows)]
+    return pd.DataFrame(data, columns=list(COLUMNS["tasks"])).astype(
+        {c: d for c, (d, _) in COLUMNS["tasks"].items()})
+
+
+def site_record(**changes: object) -> dict[str, object]:
+    record: dict[str, object] = {
+        "id": "site1", "filename": "prog.py", "lineno": 7, "function": "main", "task": "f",
+        "method": "ProcessPoolExecutor.map", "processes": True, "workers": 2,
+        "start_method": "fork", "chunksize": 1, "calls": 1, "first_s": 0.0, "last_s": 5.5}
+    record.update(changes)
+    return record
+
+
+def optimum_speedup(durations: list[float], workers: int) -> float:
+    best = min(max(sum(d for d, w in zip(durations, pick, strict=True) if w == k)
+                   for k in range(workers))
+               for pick in itertools.product(range(workers), repeat=len(durations)))
+    return sum(durations) / best
+
+
+def test_site_facts_against_a_known_schedule() -> None:
+    # items 3, 2, 2, 1 s in order on 2 workers, started 0.5 s after the call, last back at 5.5 s
+    rows = [("a", 0.5, 3.5, 3.0, 0.0), ("b", 0.5, 2.5, 2.0, 0.0), ("b", 2.5, 4.5, 2.0, 0.0),
+            ("a", 3.5, 4.5, 1.0, 0.0)]
+    facts = site_facts(site_record(), tasks_frame("site1", rows), cpus=2)
+    assert facts.tasks == 4 and facts.wall_s == 5.5
+    assert facts.task_sum_s == pytest.approx(8.0)
+    assert facts.achieved_estimate == pytest.approx(8.0 / 5.5)
+    assert facts.bound == pytest.approx(optimum_speedup([3, 2, 2, 1], 2))  # 2.0: 3+1 | 2+2
+    assert facts.dispatch_bound == pytest.approx(8.0 / 4.0)  # greedy in order: a 3,1; b 2,2
+    split = facts.overheads
+    assert split is not None
+    assert split.startup_s == pytest.approx(0.5)
+    assert split.collect_s == pytest.approx(1.0)
+    total = split.startup_s + split.dispatch_s + split.busy_s + split.imbalance_s + split.collect_s
+    assert total == pytest.approx(facts.wall_s)
+    assert facts.item_bytes == 40 and facts.result_bytes == 20 and facts.sized == 4
+
+
+def test_the_bound_leaves_out_waits_for_a_core() -> None:
+    # the same work, each task also queued for a busy core 1 s: the bound is the work's
+    rows = [("a", 0.0, 4.0, 3.0, 1.0), ("b", 0.0, 3.0, 2.0, 1.0), ("b", 3.0, 6.0, 2.0, 1.0),
+            ("a", 4.0, 6.0, 1.0, 1.0)]
+    facts = site_facts(site_record(last_s=6.0), tasks_frame("site1", rows), cpus=2)
+    assert facts.task_sum_s == pytest.approx(8.0)
+    assert facts.bound == pytest.approx(optimum_speedup([3, 2, 2, 1], 2))
+    assert facts.achieved_estimate == pytest.approx(12.0 / 6.0)  # the tasks' own walls
+    assert facts.queued_s == pytest.approx(4.0)
+
+
+def test_advice_follows_the_tasks() -> None:
+    gil = [("a", k * 1.0, k + 1.0, 1.0, 0.0) for k in range(4)]
+    threads = site_facts(site_record(processes=False, method="ThreadPoolExecutor.map",
+                                     last_s=4.0), tasks_frame("site1", gil), cpus=2)
+    assert Advice.PROCESSES in threads.advice
+    tiny = [("a" if k % 2 else "b", k * 1e-4, k * 1e-4 + 5e-5, 5e-5, 0.0) for k in range(40)]
+    short = site_facts(site_record(last_s=0.01), tasks_frame("site1", tiny), cpus=2)
+    assert Advice.CHUNKSIZE in short.advice
+    sleepy = [("a", 0.0, 1.0, 0.01, 0.0), ("b", 0.0, 1.0, 0.01, 0.0)]
+    waits = site_facts(site_record(last_s=1.0), tasks_frame("site1", sleepy), cpus=2)
+    assert Advice.THREADS in waits.advice and Advice.PROCESSES not in waits.advice
+
+
+def test_program_facts_count_the_time_under_pools_once() -> None:
+    rows = [("a", 1.0, 2.0, 1.0, 0.0)]
+    sites = [site_record(first_s=1.0, last_s=3.0), site_record(id="site2", first_s=2.0,
+                                                                last_s=4.0)]
+    frame = pd.concat([tasks_frame("site1", rows), tasks_frame("site2", rows)])
+    facts = program_facts({"command": "p.py", "exit_code": 0, "wall_s": 5.0,
+                           "start_method": "fork", "interrupted": False}, sites, frame, 2)
+    assert facts.in_sites_s == pytest.approx(3.0)  # 1-4 s, the overlap counted once
+    assert [s.id for s in facts.sites] == ["site1", "site2"]
+
+
+def test_registry_takes_each_record_once() -> None:
+    from profkit.program.sites import Registry
+    from profkit.program.worker import RECORD_ATTR, SiteTask
+
+    registry = Registry(profile=True)
+    site = registry.site(len, "Pool.map", processes=True, workers=2, start_method="fork",
+                         chunksize=1, items=2)
+    assert (site.filename, site.function) == (__file__, "test_registry_takes_each_record_once")
+    assert site.lineno == sys._getframe().f_lineno - 3
+    task = SiteTask(len, site.number, profile=True, sizes=True)
+    outcome = task([1, 2, 3])
+    assert registry.unwrap(outcome) == 3 and len(site.records) == 0  # nothing kept
+    assert registry.receive(outcome) == 3 and registry.receive("plain") == "plain"
+    pid, _thread, start, end, _cpu, _queued, item_bytes, result_bytes, error = site.records[0]
+    assert len(site.records) == 1 and start <= end and item_bytes and result_bytes
+    assert error is None and site.profiled == 1
+    stats = site.stats()
+    assert stats is not None
+    assert any(name == "<built-in method builtins.len>" for _f, _l, name in stats.stats)  # type: ignore[attr-defined]
+    with pytest.raises(TypeError) as caught:
+        SiteTask(len, site.number, profile=False, sizes=False)(5)
+    registry.receive_error(caught.value)
+    assert not hasattr(caught.value, RECORD_ATTR)
+    assert len(site.records) == 2 and site.failed == 1 and site.records[1][8]
+
+
+def test_workers_send_stats_now_and_then_and_count_what_they_cover() -> None:
+    """Each sending of stats says how many tasks it covers: the counts add up to the calls."""
+    from profkit.program import worker
+    from profkit.program.sites import Registry
+    from profkit.program.worker import SEND_FIRST, SiteTask
+
+    worker._profiling.clear()  # a worker's state, per site number: fresh, as in a new worker
+    registry = Registry(profile=True)
+    site = registry.site(abs, "Pool.map", processes=True, workers=1, start_method="fork",
+                         chunksize=1, items=SEND_FIRST + 500)
+    task = SiteTask(abs, site.number, profile=True, sizes=False)
+    outcomes = [task(-k) for k in range(SEND_FIRST + 500)]
+    sent = [o for o in outcomes if o[4]]
+    assert SEND_FIRST <= len(sent) < len(outcomes)  # every task at first, then now and then
+    for outcome in outcomes:
+        registry.receive(outcome)
+    stats = site.stats()
+    assert stats is not None
+    calls = sum(v[1] for (_f, _l, name), v in stats.stats.items() if "abs" in name)  # type: ignore[attr-defined]
+    assert calls == site.profiled <= len(outcomes)
+    worker._profiling.clear()
+
+
+def test_patches_are_undone_exactly() -> None:
+    from profkit.program import patches
+    from profkit.program.sites import Registry
+
+    pool, ppe, tpe = (multiprocessing.pool.Pool, concurrent.futures.ProcessPoolExecutor,
+                      concurrent.futures.ThreadPoolExecutor)
+    before = {(cls, name): cls.__dict__.get(name) for cls in (pool, ppe, tpe)
+              for name in ("map", "submit", "imap", "imap_unordered", "apply_async", "starmap")}
+    patches.install(Registry(profile=False))
+    try:
+        assert "map" in tpe.__dict__
+        with concurrent.futures.ThreadPoolExecutor(2) as executor:
+            assert list(executor.map(abs, [-1, -2])) == [1, 2]
+            assert executor.submit(abs, -3).result() == 3
+    finally:
+        patches.uninstall()
+    after = {key: key[0].__dict__.get(key[1]) for key in before}
+    assert after == before
+
+
+def test_the_report_escapes_what_the_program_named() -> None:
+    from profkit.program.analysis import program_facts
+    from profkit.render.program import render
+    from profkit.run import Run
+
+    hostile = "<script>alert(1)</script>"
+    rows = [("a", 0.0, 1.0, 1.0, 0.0)]
+    sites = [site_record(task=hostile, filename=f"/tmp/{hostile}.py", function=hostile)]
+    frame = tasks_frame("site1", rows)
+    frame["worker"] = hostile
+    facts = program_facts({"command": f"{hostile}.py", "exit_code": 0, "wall_s": 6.0,
+                           "start_method": "fork", "interrupted": False}, sites, frame, 2)
+    functions = pd.DataFrame(columns=list(COLUMNS["functions"])).astype(
+        {c: d for c, (d, _) in COLUMNS["functions"].items()})
+    run = Run(meta={"kind": "program"}, analysis={"program": facts.to_json()},
+              frames={"tasks": frame, "functions": functions})
+    html = render(run)
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -14,13 +14,26 @@ import pytest
 import profkit
 from profkit.frames import COLUMNS, FRAME_NAMES
 from tests.fixtures import counting
-from tests.fixtures.cli import cli_env, copy_fixture, run_cli
+from tests.fixtures.cli import REPO, cli_env, copy_fixture, run_cli
 
 
 def test_public_names():
-    for name in ("Workload", "workload", "profile", "load", "Run", "ProfkitError", "__version__"):
+    """Each public name resolves to the object its module defines, and the version is the packaged one."""
+    from profkit.errors import ProfkitError
+    from profkit.pipeline import profile
+    from profkit.run import Run, load
+    from profkit.workloads.model import Workload, workload
+
+    defined = {"Workload": Workload, "workload": workload, "profile": profile, "load": load, "Run": Run,
+               "ProfkitError": ProfkitError}
+    for name, obj in defined.items():
         assert name in profkit.__all__
-        assert getattr(profkit, name) is not None
+        assert getattr(profkit, name) is obj, name
+    missing = [name for name in profkit.__all__ if not hasattr(profkit, name)]
+    assert not missing, missing  # ``from profkit import *`` would fail on these
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert "__version__" in profkit.__all__
+    assert re.search(r'^version = "([^"]+)"$', pyproject, re.M)[1] == profkit.__version__
 
 
 def test_workload_items_as_sequence_or_callable():

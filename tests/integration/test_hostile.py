@@ -1,6 +1,7 @@
-"""Issue 12: profkit used by a hostile or unlucky user. Real run folders, real subprocesses.
+"""profkit used by a hostile or unlucky user. Real run folders, real subprocesses.
 
-Each test reproduces one numbered case of the issue; it failed before the fix.
+Each test plants one hostile input (a run folder, a target, a workload) and checks that profkit
+refuses it in one line, or runs it without harm.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ mode_texts = st.one_of(
 )
 
 
-@example("sequential, threads:3,processes")  # the accepted branch runs on every seed
+@example("sequential, threads:3,processes")  # the accepted branch runs in every test run
 @example("dask:0")
 @given(mode_texts)
 def test_parse_modes_returns_specs_or_a_usage_error(text):

@@ -37,7 +37,7 @@ def _lesson_speedups() -> list[float]:
     """The concurrent.futures lesson's own code, timed here: serial map / ProcessPoolExecutor map,
     one per round."""
     timed = json.loads(subprocess.run([sys.executable, "-c", LESSON_TIMING], capture_output=True,
-                                     text=True, check=True, timeout=120).stdout)
+                                      text=True, check=True, timeout=120).stdout)
     return [s / p for s, p in zip(timed["serial"], timed["pooled"], strict=True)]
 
 

@@ -21,7 +21,7 @@ from profkit.errors import RunDirError
 from profkit.pipeline import profile
 from profkit.store import CLAIM_FILE
 from profkit.workloads.double import WORKLOAD as DOUBLE
-from tests.fixtures.cli import FIXTURES, cli_env, ended, one_line_error, run_cli
+from tests.fixtures.cli import FIXTURES, cli_env, ended, one_line_error, run_cli, run_main
 from tests.fixtures.lost_tasks import MARK_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -65,7 +65,7 @@ def test_chunksize_auto_runs_reopen_from_the_cli_the_config_and_the_api(tmp_path
 def test_an_out_that_is_not_utf8_is_refused_before_the_run(tmp_path):
     """It ran to the end, then pyarrow could not name the frames and nothing was saved."""
     out = os.fsdecode(b"run-\xff")
-    error = one_line_error(run_cli("profile", "double", "--out", out, cwd=tmp_path, timeout=60),
+    error = one_line_error(run_main("profile", "double", "--out", out, cwd=tmp_path),
                            "run-\\xff", "not UTF-8", "choose a UTF-8 --out")
     assert "Traceback" not in error
     assert list(tmp_path.iterdir()) == []
@@ -75,7 +75,7 @@ def test_an_out_that_is_not_utf8_is_refused_before_the_run(tmp_path):
 
 
 def test_an_out_name_too_long_is_one_line(tmp_path):
-    one_line_error(run_cli("profile", "double", "--out", "a" * 300, cwd=tmp_path, timeout=60),
+    one_line_error(run_main("profile", "double", "--out", "a" * 300, cwd=tmp_path),
                    "File name too long", "choose a shorter --out")
     assert list(tmp_path.iterdir()) == []
 
@@ -83,7 +83,7 @@ def test_an_out_name_too_long_is_one_line(tmp_path):
 @pytest.mark.parametrize("location", ["x" * 5000 + ".py", "/".join(["d"] * 2500) + "/w.py"],
                          ids=["a-long-name", "a-deep-path"])
 def test_a_target_path_too_long_is_one_line(tmp_path, location):
-    one_line_error(run_cli("profile", f"{location}:WORKLOAD", cwd=tmp_path, timeout=60),
+    one_line_error(run_main("profile", f"{location}:WORKLOAD", cwd=tmp_path),
                    "cannot open the workload file", "File name too long", "give a shorter path")
 
 

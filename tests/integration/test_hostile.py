@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.fixtures.cli import cli_env, one_line_error, run_cli
+from tests.fixtures.cli import cli_env, one_line_error, run_cli, run_main
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -114,7 +114,7 @@ def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
 
     for args in (["report", saved], ["lines", saved], ["compare", other, saved, "--no-html"],
                  ["view", saved, "--mode", "sequential", "--no-browser"]):
-        error = one_line_error(run_cli(*args, cwd=tmp_path, timeout=30), "outside the run folder")
+        error = one_line_error(run_main(*args, cwd=tmp_path), "outside the run folder")
         assert "/etc/passwd" not in error or where == "absolute"
     with pytest.raises(Exception, match="outside the run folder"):
         import profkit
@@ -143,7 +143,7 @@ def test_wrong_typed_section_is_one_line(saved, tmp_path, section, value):
     shutil.copytree(saved, other)
     for args in (["report", saved], ["lines", saved], ["compare", saved, other, "--no-html"],
                  ["view", saved, "--no-browser"]):
-        one_line_error(run_cli(*args, cwd=tmp_path, timeout=60), section)
+        one_line_error(run_main(*args, cwd=tmp_path), section)
 
 
 @pytest.mark.parametrize("frame", ["timings", "tasks", "functions", "lines", "memory"])
@@ -152,7 +152,7 @@ def test_frame_with_wrong_columns_is_one_line(saved, tmp_path, frame):
     other = tmp_path / "other"
     shutil.copytree(saved, other)
     for args in (["report", saved], ["compare", other, saved, "--no-html"]):
-        one_line_error(run_cli(*args, cwd=tmp_path, timeout=60), f"{frame}.parquet",
+        one_line_error(run_main(*args, cwd=tmp_path), f"{frame}.parquet",
                        "is not a profkit")
 
 
@@ -160,7 +160,7 @@ def test_frame_with_wrong_dtype_is_one_line(saved, tmp_path):
     frame = pd.read_parquet(saved / "frames" / "timings.parquet")
     frame["wall_s"] = "fast"
     frame.to_parquet(saved / "frames" / "timings.parquet")
-    one_line_error(run_cli("report", saved, cwd=tmp_path, timeout=60), "timings.parquet",
+    one_line_error(run_main("report", saved, cwd=tmp_path), "timings.parquet",
                    "wrong type")
 
 
@@ -172,21 +172,21 @@ def test_report_output_refuses_another_runs_files(saved, tmp_path):
     shutil.copytree(saved, other)
     before = {p: p.read_bytes() for p in other.rglob("*") if p.is_file()}
     for name in ("run.json", "index.html", "frames/timings.parquet"):
-        one_line_error(run_cli("report", saved, "--output", other / name, cwd=tmp_path),
+        one_line_error(run_main("report", saved, "--output", other / name, cwd=tmp_path),
                        "--output", "choose another --output")
     assert {p: p.read_bytes() for p in other.rglob("*") if p.is_file()} == before
     user_file = tmp_path / "notes.html"
     user_file.write_text("<p>mine</p>")
-    one_line_error(run_cli("report", saved, "--output", user_file, cwd=tmp_path),
+    one_line_error(run_main("report", saved, "--output", user_file, cwd=tmp_path),
                    "is not a profkit report")
     assert user_file.read_text() == "<p>mine</p>"
 
 
 def test_report_output_folder_and_unwritable_are_one_line(saved, tmp_path):
-    one_line_error(run_cli("report", saved, "--output", tmp_path, cwd=tmp_path), "is a folder")
+    one_line_error(run_main("report", saved, "--output", tmp_path, cwd=tmp_path), "is a folder")
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    one_line_error(run_cli("report", saved, "--output", blocker / "r.html", cwd=tmp_path),
+    one_line_error(run_main("report", saved, "--output", blocker / "r.html", cwd=tmp_path),
                    "cannot write")
 
 
@@ -275,6 +275,13 @@ def _profile(cwd: Path, name: str, *extra: str | Path, modes: str = "sequential"
              timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
     return run_cli("profile", f"{HOSTILE}:{name}", "--modes", modes, "--repeat", "1",
                    "--workers", "2", *extra, cwd=cwd, timeout=timeout, env=cli_env(**env))
+
+
+def _refused(cwd: Path, name: str, *extra: str | Path,
+             modes: str = "sequential") -> subprocess.CompletedProcess[str]:
+    """:func:`_profile` in this process, for input refused before anything runs."""
+    return run_main("profile", f"{HOSTILE}:{name}", "--modes", modes, "--repeat", "1", "--workers", "2",
+                    *extra, cwd=cwd)
 
 
 def test_task_that_chdirs_saves_where_it_was_asked(tmp_path):
@@ -401,7 +408,7 @@ def test_a_task_whose_own_pool_hangs_leaves_no_process(tmp_path, modes):
 ])
 def test_lines_naming_no_function_is_one_line_before_any_work(tmp_path, name, needles):
     """16: a misspelt --lines name failed every mode after the timing rounds (exit 1)."""
-    result = _profile(tmp_path, "QUICK", "--out", tmp_path / "run", "--lines", name)
+    result = _refused(tmp_path, "QUICK", "--out", tmp_path / "run", "--lines", name)
     one_line_error(result, *needles)
     assert not (tmp_path / "run").exists()
 
@@ -470,7 +477,7 @@ def test_one_parallel_mode_alone_prints_its_summary(tmp_path):
 def test_limits_are_one_line(tmp_path, args, needles):
     """14, 15: an absurd pool or timeout is refused at once, not after a hang or an overflow."""
     t0 = time.monotonic()
-    one_line_error(_profile(tmp_path, "QUICK", *args, timeout=60), *needles)
+    one_line_error(_refused(tmp_path, "QUICK", *args), *needles)
     assert time.monotonic() - t0 < 30
     assert list(tmp_path.iterdir()) == []
 
@@ -503,7 +510,7 @@ def test_bad_pyproject_is_one_line(tmp_path, content, needles):
     """16: every bad [tool.profkit] is refused at once, by profile and by list."""
     (tmp_path / "pyproject.toml").write_bytes(content)
     for args in (["profile", "primes", "--repeat", "1"], ["list"]):
-        one_line_error(run_cli(*args, cwd=tmp_path, timeout=60), "pyproject.toml", *needles)
+        one_line_error(run_main(*args, cwd=tmp_path), "pyproject.toml", *needles)
 
 
 @pytest.mark.parametrize("name, needles", [
@@ -515,7 +522,7 @@ def test_bad_pyproject_is_one_line(tmp_path, content, needles):
 def test_bad_items_are_one_line_and_leave_no_folder(tmp_path, name, needles):
     """17, 18: items that cannot be had, or none at all, are bad input: exit 2, no run folder."""
     for extra in (["--out", tmp_path / "run"], []):
-        one_line_error(_profile(tmp_path, name, *extra, modes="sequential,threads"), *needles)
+        one_line_error(_refused(tmp_path, name, *extra, modes="sequential,threads"), *needles)
     assert list(tmp_path.iterdir()) == []
 
 

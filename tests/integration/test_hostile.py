@@ -42,7 +42,7 @@ def _edit_run_json(run_dir: Path, **changes: object) -> dict:
     return data
 
 
-# -- 1. opening a run never unpickles ----------------------------------------------
+# -- opening a run never unpickles ----------------------------------------------
 
 
 class _Payload:
@@ -89,7 +89,7 @@ def test_load_keeps_line_data_in_the_frame_not_line_stats(saved):
     assert set(run.lines["mode"]) == {"sequential", "threads", "processes"}
 
 
-# -- 2. artifact paths stay inside the run folder ----------------------------------
+# -- artifact paths stay inside the run folder ----------------------------------
 
 
 @pytest.mark.parametrize("where", ["absolute", "dotdot", "memory-and-trace", "symlink"])
@@ -122,7 +122,7 @@ def test_artifact_paths_outside_the_run_are_refused(saved, tmp_path, where):
         profkit.load(saved)
 
 
-# -- 3. a section of the wrong type is one line, exit 2 ----------------------------
+# -- a section of the wrong type is one line, exit 2 ----------------------------
 
 
 @pytest.mark.parametrize("section, value", [
@@ -164,7 +164,7 @@ def test_frame_with_wrong_dtype_is_one_line(saved, tmp_path):
                    "wrong type")
 
 
-# -- 4. report --output never destroys what profkit did not write -------------------
+# -- report --output never destroys what profkit did not write -------------------
 
 
 def test_report_output_refuses_another_runs_files(saved, tmp_path):
@@ -198,7 +198,7 @@ def test_report_output_replaces_its_own_report(saved, tmp_path):
     assert "profkit report" in target.read_text(encoding="utf-8")[:4096]
 
 
-# -- 5 and 9. profkit view: this run's profiles, to this host, and it dies with its parent
+# -- profkit view: this run's profiles, to this host, and it dies with its parent
 
 
 def _get(port: int, path: str, host: str | None = None) -> tuple[int, bytes]:
@@ -285,7 +285,7 @@ def _refused(cwd: Path, name: str, *extra: str | Path,
 
 
 def test_task_that_chdirs_saves_where_it_was_asked(tmp_path):
-    """10: relative --out and the default reports/ folder resolve before the first task."""
+    """Relative --out and the default reports/ folder resolve before the first task."""
     home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
     home.mkdir()
     elsewhere.mkdir()
@@ -300,7 +300,7 @@ def test_task_that_chdirs_saves_where_it_was_asked(tmp_path):
 
 
 def test_same_out_at_once_is_refused_before_any_work(tmp_path):
-    """12: the second run given the same --out is refused at once; the first is unharmed."""
+    """The second run given the same --out is refused at once; the first is unharmed."""
     out = tmp_path / "shared"
     first = subprocess.Popen(
         [sys.executable, "-m", "profkit", "profile", f"{HOSTILE}:SLEEPY", "--modes",
@@ -327,7 +327,7 @@ def test_same_out_at_once_is_refused_before_any_work(tmp_path):
                                                     "profiles", "run.json", "trace"]
 
 
-# -- 13. a task with its own multiprocessing.Pool ---------------------------------
+# -- a task with its own multiprocessing.Pool ---------------------------------
 
 
 def _own_pool_run(tmp_path: Path, name: str, modes: str, method: str, *extra: str):
@@ -366,7 +366,7 @@ def _without_orphaned_spawn(stderr: str) -> str:
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
 def test_a_task_with_its_own_pool_runs_in_every_mode(tmp_path, method):
-    """13: the inner pool's workers import the file target (spawn, forkserver); forked ones
+    """The inner pool's workers import the file target (spawn, forkserver); forked ones
     get default signal handlers, so Pool.terminate() ends them (it hung 3 runs in 5)."""
     modes = "sequential,threads,processes"
     result, data = _own_pool_run(tmp_path, "OWN_POOL", modes, method)
@@ -377,8 +377,8 @@ def test_a_task_with_its_own_pool_runs_in_every_mode(tmp_path, method):
 
 
 def test_a_file_target_with_a_dotted_name_in_a_spaced_folder(tmp_path):
-    """13: 'hostile.v2.py' became the module name 'profkit_target_hostile.v2_…', a package path
-    pickle could not import even in profkit; the inner spawn pool must import it too."""
+    """'hostile.v2.py' must not become the module name 'profkit_target_hostile.v2_…', a package
+    path pickle cannot import even in profkit; the inner spawn pool must import it too."""
     folder = tmp_path / "it's a folder"
     folder.mkdir()
     target = folder / "hostile.v2.py"
@@ -396,7 +396,7 @@ def test_a_file_target_with_a_dotted_name_in_a_spaced_folder(tmp_path):
 
 @pytest.mark.parametrize("modes", ["sequential", "processes"])
 def test_a_task_whose_own_pool_hangs_leaves_no_process(tmp_path, modes):
-    """13: --timeout ends the task, and the processes its pool started go with it."""
+    """--timeout ends the task, and the processes its pool started go with it."""
     result, data = _own_pool_run(tmp_path, "STUCK_POOL", modes, "spawn", "--timeout", "5")
     assert result.returncode == 1, result.stderr
     assert data["status"] == {modes: "timeout"}
@@ -407,14 +407,14 @@ def test_a_task_whose_own_pool_hangs_leaves_no_process(tmp_path, modes):
     ("os:getcwd", ["--lines os:getcwd", "not a Python function"]),
 ])
 def test_lines_naming_no_function_is_one_line_before_any_work(tmp_path, name, needles):
-    """16: a misspelt --lines name failed every mode after the timing rounds (exit 1)."""
+    """A misspelt --lines name is refused before the timing rounds, not as a failure of every mode."""
     result = _refused(tmp_path, "QUICK", "--out", tmp_path / "run", "--lines", name)
     one_line_error(result, *needles)
     assert not (tmp_path / "run").exists()
 
 
 def test_a_killed_profkits_import_shims_are_removed_by_the_next_run(tmp_path):
-    """13: kill -9 skips every cleanup; the next run removes the shim folder of a dead profkit
+    """kill -9 skips every cleanup; the next run removes the shim folder of a dead profkit
     (and leaves a live one's alone)."""
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -475,7 +475,7 @@ def test_one_parallel_mode_alone_prints_its_summary(tmp_path):
     (["--modes", ""], ["no modes given"]),  # an empty "$MODES" ran the default modes
 ])
 def test_limits_are_one_line(tmp_path, args, needles):
-    """14, 15: an absurd pool or timeout is refused at once, not after a hang or an overflow."""
+    """An absurd pool or timeout is refused at once, not after a hang or an overflow."""
     t0 = time.monotonic()
     one_line_error(_refused(tmp_path, "QUICK", *args), *needles)
     assert time.monotonic() - t0 < 30
@@ -507,7 +507,7 @@ def test_limits_hold_for_the_api_too(tmp_path):
     (b'[tool.profkit]\nmodes = "sequential"\n# caf\xe9\n', ["not UTF-8"]),
 ])
 def test_bad_pyproject_is_one_line(tmp_path, content, needles):
-    """16: every bad [tool.profkit] is refused at once, by profile and by list."""
+    """Every bad [tool.profkit] is refused at once, by profile and by list."""
     (tmp_path / "pyproject.toml").write_bytes(content)
     for args in (["profile", "primes", "--repeat", "1"], ["list"]):
         one_line_error(run_main(*args, cwd=tmp_path), "pyproject.toml", *needles)
@@ -520,14 +520,14 @@ def test_bad_pyproject_is_one_line(tmp_path, content, needles):
     ("ITEMS_CALLABLE_EMPTY", ["has no items"]),
 ])
 def test_bad_items_are_one_line_and_leave_no_folder(tmp_path, name, needles):
-    """17, 18: items that cannot be had, or none at all, are bad input: exit 2, no run folder."""
+    """Items that cannot be had, or none at all, are bad input: exit 2, no run folder."""
     for extra in (["--out", tmp_path / "run"], []):
         one_line_error(_refused(tmp_path, name, *extra, modes="sequential,threads"), *needles)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_printed_commands_are_quoted(tmp_path):
-    """19: a run folder with spaces and quotes still gives commands a shell can run."""
+    """A run folder with spaces and quotes still gives commands a shell can run."""
     import html
     import re
     import shlex
@@ -548,8 +548,8 @@ def test_printed_commands_are_quoted(tmp_path):
 
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_every_file_gets_the_umasks_mode(tmp_path, umask):
-    """21 and 22: all files of a run get the mode the umask gives (run.json, index.html and
-    .lprof were 0600); a sequential-only run prints no matplotlib legend warning."""
+    """All files of a run get the mode the umask gives (run.json, index.html and .lprof too, not
+    0600); a sequential-only run prints no matplotlib legend warning."""
     out = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, "-m", "profkit", "profile", f"{HOSTILE}:QUICK", "--modes", "sequential",
@@ -557,7 +557,7 @@ def test_every_file_gets_the_umasks_mode(tmp_path, umask):
         cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120,
         preexec_fn=lambda: os.umask(umask))
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""  # 22: no "No artists with labels found to put in legend"
+    assert result.stderr == ""  # no "No artists with labels found to put in legend"
     files = [p for p in out.rglob("*") if p.is_file()]
     assert {p.suffix for p in files} == {".json", ".html", ".prof", ".lprof", ".parquet", ".dat"}
     for path in files:
@@ -565,7 +565,7 @@ def test_every_file_gets_the_umasks_mode(tmp_path, umask):
 
 
 def test_speedup_chart_of_sequential_only_warns_nothing():
-    """22, in-process: the chart with no labelled artist calls no legend."""
+    """In this process: the chart with no labelled artist calls no legend."""
     import warnings
 
     from profkit.render.charts import speedup_chart
@@ -576,7 +576,7 @@ def test_speedup_chart_of_sequential_only_warns_nothing():
                                "speedup_ci": None, "bound": None}])
 
 
-# -- 7. Ctrl-C while saving: the run is saved whole (or not at all), and exit is 130 -----
+# -- Ctrl-C while saving: the run is saved whole (or not at all), and exit is 130 -----
 
 #: profkit's CLI, with every parquet write preceded by two Ctrl-Cs from the 2nd one on:
 #: the signals arrive while the run is being saved.

@@ -39,7 +39,7 @@ def test_empty_modes_are_refused_alike_from_the_flag_and_the_config(tmp_path):
     ("workers", True), ("workers", 1.5), ("max_rounds", 3.5), ("max_rounds", False),
 ])
 def test_the_api_refuses_a_bool_or_a_fraction_where_a_count_belongs(tmp_path, option, value):
-    """``repeat=True`` ran one round and ``chunksize=2.5`` ran with 2."""
+    """``repeat=True`` would silently run one round and ``chunksize=2.5`` run with 2: both refused."""
     flag = option.replace("_", "-")
     with pytest.raises(ProfkitError, match=f"--{flag} must be a whole number.*got {value!r}"):
         profkit.profile(DOUBLE, modes="sequential", out=tmp_path / "run", **{option: value})

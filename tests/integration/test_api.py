@@ -14,7 +14,7 @@ import pytest
 import profkit
 from profkit.frames import COLUMNS, FRAME_NAMES
 from tests.fixtures import counting
-from tests.fixtures.cli import REPO, cli_env, copy_fixture, run_cli
+from tests.fixtures.cli import REPO, cli_env, copy_fixture, run_cli, run_main
 
 
 def test_public_names():
@@ -190,7 +190,7 @@ def test_list_shows_the_configured_modules_workloads(project):
 @pytest.mark.timeout(120)
 def test_bad_config_is_one_line_and_exit_2(project):
     (project / "pyproject.toml").write_text("[tool.profkit]\nrepeats = 3\n", encoding="utf-8")
-    result = run_cli("list", cwd=project)
+    result = run_main("list", cwd=project)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "unknown key 'repeats'" in result.stderr
 
@@ -233,5 +233,5 @@ def test_configured_workloads_profile_by_the_name_list_shows(project):
                      "0.01", "-q", "--out", out, cwd=project)
     assert result.returncode == 0, result.stderr
     assert json.loads((out / "run.json").read_text(encoding="utf-8"))["workload"]["name"] == "decorated"
-    typo = run_cli("profile", "decorate", cwd=project)
+    typo = run_main("profile", "decorate", cwd=project)
     assert typo.returncode == 2 and "did you mean decorated" in typo.stderr

@@ -31,6 +31,14 @@ def test_bad_arguments(args, needles):
     one_line_error(run_main(*args), *needles)
 
 
+@pytest.mark.parametrize("args, needles", [
+    (["profile", "primes", "--workers", "0"], ["--workers must be >= 1"]),
+    (["frobnicate"], ["invalid choice"]),
+])
+def test_a_usage_error_exits_2_from_a_real_process(args, needles):
+    one_line_error(run_cli(*args, timeout=60), *needles)
+
+
 def test_existing_output_folder_is_never_overwritten(tmp_path):
     out = tmp_path / "taken"
     out.mkdir()

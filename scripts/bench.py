@@ -25,14 +25,14 @@ median of interleaved rounds, printed with its target and a verdict:
    pairs of runs of the same code (scripts/bench_gate.py);
 10. compare gate, A/B: detections when B does 15% more work.
 11. line pass cost: every mode's line pass together vs the bare sequential
-    map, for two items of about 1 s and for primes (at most 3x);
+    map, for two items of about 1 s (0.3 s with --quick) and for primes (at most 3x);
 12. line pass accuracy: the hottest line and its share vs a full line_profiler
     run of the same task on every item (same line, within 10 points).
 
 Usage::
 
     python scripts/bench.py                 # full run, 3 rounds: about 5-7 minutes on 2 cores
-    python scripts/bench.py --quick         # smoke test: small primes, 1 round, under a minute
+    python scripts/bench.py --quick         # smoke test: small inputs, 1 round, 1 gate pair of each kind
     python scripts/bench.py --rounds 5 --json out/bench.json
     python scripts/bench.py --compare-to old/bench.pyperf.json   # then pyperf's comparison
 
@@ -949,7 +949,8 @@ def _safe(fn: Callable[[], Figure], name: str) -> Figure:
 # -- the line pass: cost and accuracy ---------------------------------
 # Self-contained: line_pass_bench() measures, line_pass_figures() judges; move both whole.
 
-#: Two items of about 1 s each ("huge"); the turns are calibrated to this machine's speed.
+#: Two items of about 1 s each (0.3 s with --quick), each far bigger than a primes item;
+#: turns are calibrated on this machine.
 LINE_TASK = """
 from profkit import Workload
 
@@ -974,9 +975,9 @@ def _line_shares(entries: list[tuple[int, int, float]]) -> dict[int, float]:
 
 
 def line_pass_bench(workdir: Path, log: Callable[[str], None], quick: bool = False) -> dict[str, Any]:
-    """Per case (two ~1 s items; primes): the bare sequential map timed here, profkit's line
-    pass per mode (default budget, sequential, threads, processes), and a full line_profiler
-    run of the same task on every item (what ``kernprof -l`` does)."""
+    """Per case (two ~1 s items, ~0.3 s with ``quick``; primes): the bare sequential map timed
+    here, profkit's line pass per mode (default budget, sequential, threads, processes), and a
+    full line_profiler run of the same task on every item (what ``kernprof -l`` does)."""
     import importlib.util
 
     from line_profiler import LineProfiler
@@ -988,7 +989,7 @@ def line_pass_bench(workdir: Path, log: Callable[[str], None], quick: bool = Fal
     t0 = time.perf_counter()
     exec(compile(LINE_TASK.format(turns=0), "<calibrate>", "exec"), scope := {})  # noqa: S102
     scope["spin"](probe)
-    turns = int(probe * 1.0 / (time.perf_counter() - t0))
+    turns = int(probe * (0.3 if quick else 1.0) / (time.perf_counter() - t0))
     path = workdir / "line_huge.py"
     path.write_text(LINE_TASK.format(turns=turns), encoding="utf-8")
     spec = importlib.util.spec_from_file_location("line_huge", path)
@@ -1453,7 +1454,7 @@ def make_config(args: argparse.Namespace) -> Config:
     if args.quick:
         return Config(quick=True, rounds=args.rounds or 1, items=quick_items(), workers=available_cpus(),
                       cold_repeat=1, hook_triples=2, startup_samples=3, memory_samples=1, render_rounds=1,
-                      gate_pairs=2, child_timeout_s=120.0)
+                      gate_pairs=1, child_timeout_s=120.0)
     return Config(quick=False, rounds=args.rounds or 3, items=None, workers=available_cpus())
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.fixtures.cli import run_cli
+from tests.fixtures.cli import run_cli, run_main
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -51,8 +51,8 @@ def test_ab_of_the_same_code_passes_the_gate(tmp_path):
 
 
 def test_ab_refuses_targets_over_different_items(tmp_path):
-    result = run_cli("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:OTHER_ITEMS", "--modes", "sequential",
-                     "--out", str(tmp_path / "ab"))
+    result = run_main("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:OTHER_ITEMS", "--modes", "sequential",
+                      "--out", str(tmp_path / "ab"))
     assert result.returncode == 2
     assert "different items" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "ab").exists()

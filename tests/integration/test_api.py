@@ -14,13 +14,26 @@ import pytest
 import profkit
 from profkit.frames import COLUMNS, FRAME_NAMES
 from tests.fixtures import counting
-from tests.fixtures.cli import cli_env, copy_fixture, run_cli
+from tests.fixtures.cli import REPO, cli_env, copy_fixture, run_cli, run_main
 
 
 def test_public_names():
-    for name in ("Workload", "workload", "profile", "load", "Run", "ProfkitError", "__version__"):
+    """Each public name resolves to the object its module defines, and the version is the packaged one."""
+    from profkit.errors import ProfkitError
+    from profkit.pipeline import profile
+    from profkit.run import Run, load
+    from profkit.workloads.model import Workload, workload
+
+    defined = {"Workload": Workload, "workload": workload, "profile": profile, "load": load, "Run": Run,
+               "ProfkitError": ProfkitError}
+    for name, obj in defined.items():
         assert name in profkit.__all__
-        assert getattr(profkit, name) is not None
+        assert getattr(profkit, name) is obj, name
+    missing = [name for name in profkit.__all__ if not hasattr(profkit, name)]
+    assert not missing, missing  # ``from profkit import *`` would fail on these
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert "__version__" in profkit.__all__
+    assert re.search(r'^version = "([^"]+)"$', pyproject, re.M)[1] == profkit.__version__
 
 
 def test_workload_items_as_sequence_or_callable():
@@ -177,7 +190,7 @@ def test_list_shows_the_configured_modules_workloads(project):
 @pytest.mark.timeout(120)
 def test_bad_config_is_one_line_and_exit_2(project):
     (project / "pyproject.toml").write_text("[tool.profkit]\nrepeats = 3\n", encoding="utf-8")
-    result = run_cli("list", cwd=project)
+    result = run_main("list", cwd=project)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "unknown key 'repeats'" in result.stderr
 
@@ -220,5 +233,5 @@ def test_configured_workloads_profile_by_the_name_list_shows(project):
                      "0.01", "-q", "--out", out, cwd=project)
     assert result.returncode == 0, result.stderr
     assert json.loads((out / "run.json").read_text(encoding="utf-8"))["workload"]["name"] == "decorated"
-    typo = run_cli("profile", "decorate", cwd=project)
+    typo = run_main("profile", "decorate", cwd=project)
     assert typo.returncode == 2 and "did you mean decorated" in typo.stderr

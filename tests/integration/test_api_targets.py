@@ -1,9 +1,9 @@
-"""``profkit.profile(target, items, **options)`` as a new user calls it (issue 21).
+"""``profkit.profile(target, items, **options)`` as a new user calls it.
 
-Each call of the issue's table, a closure over a local variable in every mode,
-a closure nothing can ship (only the modes that ship pickles fail), and every
-mistake in a call raising a ProfkitError that names the fix. Real pools, a real
-embedded Dask LocalCluster, real profilers.
+Each kind of target (a decorated function, a plain function with items, a lambda), a closure over a
+local variable in every mode, a closure nothing can ship (only the modes that ship pickles fail),
+and every mistake in a call raising a ProfkitError that names the fix. Real pools, a real embedded
+Dask LocalCluster, real profilers.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _items_run(run: profkit.Run, mode: str) -> list[int]:
     return sorted(run.tasks[run.tasks["mode"] == mode]["item"])
 
 
-# -- the issue's table --
+# -- each kind of target a user passes --
 
 
 @pytest.mark.timeout(120)
@@ -86,7 +86,7 @@ def test_items_replace_the_workloads_own(target):
 
 @pytest.mark.timeout(120)
 def test_lambda_workload_runs_in_sequential_and_processes():
-    task = lambda x: x * 2  # noqa: E731 - the issue's call, as a user writes it
+    task = lambda x: x * 2  # noqa: E731 - as a user writes it
     run = profkit.profile(profkit.Workload("lam", task, [1, 2]), modes="sequential,processes",
                           **FAST)
     assert run.meta["status"] == {"sequential": "ok", "processes": "ok"}, run.meta["errors"]

@@ -1,4 +1,5 @@
-"""The built-in workloads, full size, through the CLI: the verdicts issue 2 and 3 ask for."""
+"""The built-in workloads, full size, through the CLI: each verdict checked against the bare code
+timed by the test itself."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.fixtures.cli import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
-SEED_TIMING = """
+LESSON_TIMING = """
 import concurrent.futures, json, time
 from profkit.workloads.primes import PRIMES, is_prime
 serial, pooled = [], []
@@ -32,23 +33,24 @@ print(json.dumps({"serial": serial, "pooled": pooled}))
 """
 
 
-def _seed_speedups() -> list[float]:
-    """The seed's own code, timed here: serial map / ProcessPoolExecutor map, one per round."""
-    seed = json.loads(subprocess.run([sys.executable, "-c", SEED_TIMING], capture_output=True,
-                                     text=True, check=True, timeout=120).stdout)
-    return [s / p for s, p in zip(seed["serial"], seed["pooled"], strict=True)]
+def _lesson_speedups() -> list[float]:
+    """The concurrent.futures lesson's own code, timed here: serial map / ProcessPoolExecutor map,
+    one per round."""
+    timed = json.loads(subprocess.run([sys.executable, "-c", LESSON_TIMING], capture_output=True,
+                                      text=True, check=True, timeout=120).stdout)
+    return [s / p for s, p in zip(timed["serial"], timed["pooled"], strict=True)]
 
 
 @pytest.fixture(scope="module")
 def primes_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("primes") / "run"
-    before = _seed_speedups()  # the bare code just before and just after the run: a busy
+    before = _lesson_speedups()  # the bare code just before and just after the run: a busy
     t0 = time.monotonic()      # machine's load moves between minutes, not seconds
     result = run_cli("profile", "primes", "--out", str(out), timeout=300)
     elapsed = time.monotonic() - t0
-    seed_ratios = before + _seed_speedups()
+    lesson_ratios = before + _lesson_speedups()
     assert result.returncode == 0, result.stderr
-    return out, elapsed, result, seed_ratios
+    return out, elapsed, result, lesson_ratios
 
 
 def test_primes_default_run_finishes_in_about_a_minute(primes_run):
@@ -116,15 +118,15 @@ def test_primes_bound_verdict_and_gil(primes_run):
     else:  # other programs took the cores (the report must say so, and says it), or the cores ran slow
         if not quiet(data["rounds"]):
             assert any("set aside" in w for w in a["warnings"])
-        # a 0.7 s map took 1.7-4.5 s beside the load generator: wall speedups are noise, but the
-        # GIL shows on any machine: the threads maps never kept more than one core busy
+        # beside other programs a map can take several times its quiet wall time, so wall speedups
+        # are noise; but the GIL shows on any machine: the threads maps never kept more than one core busy
         assert max(gil_cores(pd.read_parquet(out / "frames" / "timings.parquet"))) < 1.15
     o = processes["overheads"]
     total = o["startup_s"] + o["dispatch_s"] + o["busy_s"] + o["imbalance_s"] + o["collect_s"]
     assert total == pytest.approx(o["parts_total_s"])
 
 
-def test_primes_speedup_agrees_with_the_seed_code_timed_independently(primes_run):
+def test_primes_speedup_agrees_with_the_lesson_code_timed_independently(primes_run):
     out, _, _, ratios = primes_run
     a = json.loads((out / "run.json").read_text())["analysis"]
     assert agrees(a["modes"]["processes"]["speedup"], ratios, 0.15), (a["modes"]["processes"], ratios)
@@ -172,7 +174,7 @@ def test_containers_time_each_builder_in_microseconds(tmp_path):
     seq = tasks[tasks["mode"] == "sequential"].set_index("item_repr")
     per_call = seq["result_repr"].astype(float)
     assert (per_call > 1e-8).all() and (per_call < 1e-4).all()  # µs per call, not ms or s
-    # The seed timed its comprehension rows with the loop timers; ours time comprehensions,
+    # The lesson's table timed its comprehension rows with the loop timers; ours time comprehensions,
     # which the line profile proves by hitting the comprehension builders' own lines.
     lines = pd.read_parquet(tmp_path / "containers" / "frames" / "lines.parquet")
     seq_lines = lines[(lines["mode"] == "sequential") & (lines["hits"] > 0)]

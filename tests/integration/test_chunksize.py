@@ -10,7 +10,7 @@ from profkit.errors import UsageError
 from profkit.options import parse_chunksize
 from profkit.pipeline import profile
 from profkit.workloads.double import WORKLOAD as DOUBLE
-from tests.fixtures.cli import run_cli
+from tests.fixtures.cli import run_cli, run_main
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -52,7 +52,7 @@ def test_cli_chunksize_auto_and_bad_values(tmp_path):
     data = json.loads((out / "run.json").read_text())
     assert data["options"]["chunksize"] == "auto"
     assert data["modes"]["processes"]["pool"]["chunksize"] == 125
-    bad = run_cli("profile", "double", "--chunksize", "lots", timeout=60)
+    bad = run_main("profile", "double", "--chunksize", "lots")
     assert bad.returncode == 2 and "--chunksize" in bad.stderr
 
 

@@ -1,4 +1,8 @@
-"""Bad input: one line on stderr naming the problem and the fix, exit code 2, no traceback."""
+"""Bad input: one line on stderr naming the problem and the fix, exit code 2, no traceback.
+
+Each mistake is refused before anything runs, so most cases call the CLI in this process
+(run_main); test_a_usage_error_exits_2_from_a_real_process checks the same answer from
+``python -m profkit`` itself."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import shutil
 
 import pytest
 
-from tests.fixtures.cli import one_line_error, run_cli
+from tests.fixtures.cli import one_line_error, run_cli, run_main
 
 
 @pytest.mark.parametrize("args, needles", [
@@ -24,6 +28,14 @@ from tests.fixtures.cli import one_line_error, run_cli
     (["frobnicate"], ["invalid choice"]),
 ])
 def test_bad_arguments(args, needles):
+    one_line_error(run_main(*args), *needles)
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["profile", "primes", "--workers", "0"], ["--workers must be >= 1"]),
+    (["frobnicate"], ["invalid choice"]),
+])
+def test_a_usage_error_exits_2_from_a_real_process(args, needles):
     one_line_error(run_cli(*args, timeout=60), *needles)
 
 
@@ -32,8 +44,7 @@ def test_existing_output_folder_is_never_overwritten(tmp_path):
     out.mkdir()
     keep = out / "mine.txt"
     keep.write_text("user data")
-    one_line_error(run_cli("profile", "primes", "--out", str(out), timeout=60),
-                    "already exists", "--out")
+    one_line_error(run_main("profile", "primes", "--out", str(out)), "already exists", "--out")
     assert keep.read_text() == "user data"
     assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
 
@@ -41,8 +52,8 @@ def test_existing_output_folder_is_never_overwritten(tmp_path):
 def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    one_line_error(run_cli("profile", "primes", "--out", str(blocker / "run"), timeout=60),
-                    "cannot write to output folder")
+    one_line_error(run_main("profile", "primes", "--out", str(blocker / "run")),
+                   "cannot write to output folder")
 
 
 @pytest.fixture
@@ -53,39 +64,37 @@ def saved_run(small_primes_run, tmp_path):
 
 
 def test_report_on_a_folder_that_is_not_a_run(tmp_path):
-    one_line_error(run_cli("report", str(tmp_path), timeout=60), "is not a profkit run")
+    one_line_error(run_main("report", str(tmp_path)), "is not a profkit run")
 
 
 def test_report_on_corrupt_run_json(saved_run):
     (saved_run / "run.json").write_text("{not json")
-    one_line_error(run_cli("report", str(saved_run), timeout=60), "corrupt")
+    one_line_error(run_main("report", str(saved_run)), "corrupt")
 
 
 def test_report_on_a_newer_format(saved_run):
     data = json.loads((saved_run / "run.json").read_text())
     data["format_version"] = 99
     (saved_run / "run.json").write_text(json.dumps(data))
-    one_line_error(run_cli("report", str(saved_run), timeout=60), "format_version 99",
-                    "upgrade profkit")
+    one_line_error(run_main("report", str(saved_run)), "format_version 99", "upgrade profkit")
 
 
 def test_foreign_json_is_not_a_run(saved_run):
     (saved_run / "run.json").write_text(json.dumps({"name": "something else"}))
-    one_line_error(run_cli("report", str(saved_run), timeout=60), "not a profkit run file")
+    one_line_error(run_main("report", str(saved_run)), "not a profkit run file")
 
 
 def test_corrupt_prof_and_lprof(saved_run):
     (saved_run / "profiles" / "sequential.prof").write_bytes(b"garbage")
-    one_line_error(run_cli("view", str(saved_run), "--mode", "sequential", "--no-browser",
-                            timeout=60), "sequential.prof is not a cProfile stats file")
+    one_line_error(run_main("view", str(saved_run), "--mode", "sequential", "--no-browser"),
+                   "sequential.prof is not a cProfile stats file")
     # ``lines`` reads the parquet frame, never the .lprof pickle: a broken .lprof is not read
     (saved_run / "lines" / "threads.lprof").write_bytes(b"\x80\x04garbage")
     result = run_cli("lines", str(saved_run), "--mode", "threads", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "if n % i == 0:" in result.stdout
     (saved_run / "frames" / "lines.parquet").write_bytes(b"garbage")
-    one_line_error(run_cli("lines", str(saved_run), "--mode", "threads", timeout=60),
-                    "lines.parquet is corrupt")
+    one_line_error(run_main("lines", str(saved_run), "--mode", "threads"), "lines.parquet is corrupt")
 
 
 def test_report_rerenders_from_saved_frames(saved_run):

@@ -15,7 +15,7 @@ import pytest
 
 from profkit.analysis.compare import FASTER, SAME, SLOWER
 from profkit.analysis.own_frames import is_own
-from tests.fixtures.cli import cli_env, copy_fixture, one_line_error, run_cli
+from tests.fixtures.cli import cli_env, copy_fixture, one_line_error, run_cli, run_main
 
 # -- real runs through the CLI -------------------------------------------------
 
@@ -154,7 +154,7 @@ def test_faster_run_is_not_a_failure(runs):
 def test_output_never_replaces_a_users_file(runs, tmp_path):
     mine = tmp_path / "notes.html"
     mine.write_text("my own notes", encoding="utf-8")
-    error = one_line_error(run_cli("compare", runs["a"], runs["b"], "--output", mine, cwd=tmp_path))
+    error = one_line_error(run_main("compare", runs["a"], runs["b"], "--output", mine, cwd=tmp_path))
     assert "notes.html" in error and "not a profkit compare report" in error
     assert mine.read_text(encoding="utf-8") == "my own notes"
 
@@ -196,23 +196,23 @@ def test_too_few_repeats_are_called_out(runs, tmp_path):
 def test_bad_inputs_are_one_line_and_exit_2(runs, tmp_path):
     not_a_run = tmp_path / "empty"
     not_a_run.mkdir()
-    assert "no run.json" in one_line_error(run_cli("compare", not_a_run, runs["a"], cwd=tmp_path))
+    assert "no run.json" in one_line_error(run_main("compare", not_a_run, runs["a"], cwd=tmp_path))
     assert "not a folder" in one_line_error(
-        run_cli("compare", runs["a"], tmp_path / "missing", cwd=tmp_path))
+        run_main("compare", runs["a"], tmp_path / "missing", cwd=tmp_path))
 
     corrupt = tmp_path / "corrupt"
     shutil.copytree(runs["a"], corrupt)
     (corrupt / "run.json").write_text('{"format_version": 1, "workl', encoding="utf-8")
-    assert "corrupt" in one_line_error(run_cli("compare", runs["a"], corrupt, cwd=tmp_path))
+    assert "corrupt" in one_line_error(run_main("compare", runs["a"], corrupt, cwd=tmp_path))
 
     newer = tmp_path / "newer"
     shutil.copytree(runs["a"], newer)
     data = json.loads((newer / "run.json").read_text(encoding="utf-8"))
     data["format_version"] = 999
     (newer / "run.json").write_text(json.dumps(data), encoding="utf-8")
-    assert "newer" in one_line_error(run_cli("compare", newer, runs["a"], cwd=tmp_path))
+    assert "newer" in one_line_error(run_main("compare", newer, runs["a"], cwd=tmp_path))
 
-    error = one_line_error(run_cli("compare", runs["a"], runs["a2"], "--alpha", "0", cwd=tmp_path))
+    error = one_line_error(run_main("compare", runs["a"], runs["a2"], "--alpha", "0", cwd=tmp_path))
     assert "--alpha" in error
 
 
@@ -348,7 +348,7 @@ def test_no_common_mode_is_a_usage_error(runs, tmp_path):
     made = run_cli("profile", runs["target"], "--modes", "threads", "--workers", "2", "--repeat", "2",
                    "--line-budget", "0.01", "-q", "--out", threads, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
-    error = one_line_error(run_cli("compare", runs["a"], threads, cwd=tmp_path))
+    error = one_line_error(run_main("compare", runs["a"], threads, cwd=tmp_path))
     assert "no mode in common" in error and "sequential, processes" in error and "threads" in error
 
 

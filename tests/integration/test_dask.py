@@ -398,7 +398,7 @@ def test_distributed_stays_optional():
     assert lazy.stdout.strip() == "False", lazy.stderr
 
 
-# -- the dask speedup against a bare client.map on the same cluster (issue: dask timed serially) --
+# -- the dask speedup against a bare client.map on the same cluster (a serial dask map would time 1x) --
 
 from profkit.workloads.primes import PRIMES  # noqa: E402
 from tests.fixtures.bare import agrees, paired_ratios  # noqa: E402

@@ -1,6 +1,6 @@
-"""The executor interface on real pools: the seed's multiprocessing.Pool as a mode, a toy
-executor added from a test module, interleaved rounds, --repeat auto, rounds set aside
-under load, and GC off in every worker while a map is timed."""
+"""The executor interface on real pools: multiprocessing.Pool (as the concurrent.futures lesson uses
+it) as a mode, a toy executor added from a test module, interleaved rounds, --repeat auto, rounds
+set aside under load, and GC off in every worker while a map is timed."""
 
 from __future__ import annotations
 
@@ -71,8 +71,9 @@ def test_pool_mode_matches_a_bare_multiprocessing_pool(tmp_path):
         run.meta["modes"]["pool"]["line_deferred"]
 
 
-def test_pool_mode_runs_the_seeds_double(tmp_path):
-    """The seed's Pool.map(double, ...): results carry the worker pids, chunksize is honoured."""
+def test_pool_mode_runs_the_lessons_double(tmp_path):
+    """The concurrent.futures lesson's Pool.map(double, ...): results carry the worker pids,
+    chunksize is honoured."""
     from profkit.workloads.double import WORKLOAD as DOUBLE
 
     run = profile(DOUBLE, modes="sequential,pool", workers=2, repeat=2, chunksize=50,

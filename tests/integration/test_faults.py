@@ -196,7 +196,7 @@ PHASES = ["starting 2 worker", "warm-up", "round 1/", "cProfile inside", "line_p
 
 @pytest.mark.parametrize("phase", PHASES)
 def test_sigterm_in_any_phase_of_processes_mode_is_quiet(tmp_path, phase):
-    """8: SIGTERM while a process pool works (the executor's threads too) gives no
+    """SIGTERM while a process pool works (the executor's threads too) gives no
     InvalidStateError or other traceback, exit 143, and leaves no process behind."""
     marker = new_marker()
     out = tmp_path / "run"

@@ -54,7 +54,7 @@ def _load(folder: Path) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, preexec_fn=_capped, cwd=folder.parent)
 
 
-# -- 1. code execution: the working folder is never on sys.path -----------------------------
+# -- code execution: the working folder is never on sys.path -----------------------------
 
 
 @pytest.mark.parametrize("entry", ["python -m profkit", "profkit script"])
@@ -88,7 +88,7 @@ def test_profile_of_a_builtin_from_a_planted_folder_imports_nothing_from_it(tmp_
     assert sorted(p.name for p in markers.iterdir()) == [], "a planted module ran"
 
 
-# -- 3. reading any file: a report shows only the source the run saved ----------------------
+# -- reading any file: a report shows only the source the run saved ----------------------
 
 
 def test_report_renders_no_line_the_run_did_not_save(small_primes_run, tmp_path):
@@ -114,7 +114,7 @@ def test_a_fresh_report_still_shows_the_def_line_the_profiler_skipped(small_prim
     assert "def is_prime(n" in text
 
 
-# -- 14, 15, 16. huge and deep files: one line, exit 2, nothing read whole ----------------------
+# -- huge and deep files: one line, exit 2, nothing read whole ----------------------
 
 
 #: planted file -> the readers that open it.
@@ -138,7 +138,8 @@ def _readers(folder: Path, clean: Path, readers: tuple[str, ...], cwd: Path):
 
 @pytest.mark.parametrize("planted", list(HUGE))
 def test_a_2_gb_file_is_refused_unread(small_primes_run, tmp_path, planted):
-    """A 2 GB sparse file gave MemoryError under a 4 GB cap (and was read whole without one)."""
+    """A 2 GB sparse file is refused without being read: read whole it would raise MemoryError
+    under a 4 GB cap."""
     clean = copy_run(small_primes_run.path, tmp_path / "clean")
     folder = copy_run(small_primes_run.path, tmp_path / "huge")
     file = memory_dat(folder) if planted == "memory.dat" else folder / planted
@@ -163,7 +164,7 @@ def test_a_run_json_nested_100000_deep_is_one_line(small_primes_run, tmp_path):
             (reader, result.stderr)
 
 
-# -- 22. nothing printed can drive the terminal ---------------------------------------------
+# -- nothing printed can drive the terminal ---------------------------------------------
 
 
 def test_escape_sequences_in_a_run_are_printed_as_text(small_primes_run, tmp_path):

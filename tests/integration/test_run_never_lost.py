@@ -21,7 +21,7 @@ from profkit.errors import RunDirError
 from profkit.pipeline import profile
 from profkit.store import CLAIM_FILE
 from profkit.workloads.double import WORKLOAD as DOUBLE
-from tests.fixtures.cli import FIXTURES, cli_env, ended, one_line_error, run_cli
+from tests.fixtures.cli import FIXTURES, cli_env, ended, one_line_error, run_cli, run_main
 from tests.fixtures.lost_tasks import MARK_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -63,9 +63,10 @@ def test_chunksize_auto_runs_reopen_from_the_cli_the_config_and_the_api(tmp_path
 
 
 def test_an_out_that_is_not_utf8_is_refused_before_the_run(tmp_path):
-    """It ran to the end, then pyarrow could not name the frames and nothing was saved."""
+    """Refused before the run: pyarrow cannot name frames under a non-UTF-8 path, so a run that
+    went ahead would end with nothing saved."""
     out = os.fsdecode(b"run-\xff")
-    error = one_line_error(run_cli("profile", "double", "--out", out, cwd=tmp_path, timeout=60),
+    error = one_line_error(run_main("profile", "double", "--out", out, cwd=tmp_path),
                            "run-\\xff", "not UTF-8", "choose a UTF-8 --out")
     assert "Traceback" not in error
     assert list(tmp_path.iterdir()) == []
@@ -75,7 +76,7 @@ def test_an_out_that_is_not_utf8_is_refused_before_the_run(tmp_path):
 
 
 def test_an_out_name_too_long_is_one_line(tmp_path):
-    one_line_error(run_cli("profile", "double", "--out", "a" * 300, cwd=tmp_path, timeout=60),
+    one_line_error(run_main("profile", "double", "--out", "a" * 300, cwd=tmp_path),
                    "File name too long", "choose a shorter --out")
     assert list(tmp_path.iterdir()) == []
 
@@ -83,7 +84,7 @@ def test_an_out_name_too_long_is_one_line(tmp_path):
 @pytest.mark.parametrize("location", ["x" * 5000 + ".py", "/".join(["d"] * 2500) + "/w.py"],
                          ids=["a-long-name", "a-deep-path"])
 def test_a_target_path_too_long_is_one_line(tmp_path, location):
-    one_line_error(run_cli("profile", f"{location}:WORKLOAD", cwd=tmp_path, timeout=60),
+    one_line_error(run_main("profile", f"{location}:WORKLOAD", cwd=tmp_path),
                    "cannot open the workload file", "File name too long", "give a shorter path")
 
 
@@ -157,7 +158,7 @@ def test_output_to_a_pipe_closed_early_does_not_lose_the_run(tmp_path):
 
 
 def test_a_task_that_closes_fds_1_and_2_keeps_the_run_and_the_messages(tmp_path):
-    """The run was deleted and profkit exited 1 with no message."""
+    """The run is kept, and profkit still prints its messages after the task closed stdout and stderr."""
     result, out = _profile_lost(tmp_path, "CLOSES_FDS_ONCE")
     assert result.returncode == 0, result.stderr
     meta = _saved(out)
@@ -177,7 +178,7 @@ def test_a_task_that_closes_fds_1_and_2_keeps_the_run_and_the_messages(tmp_path)
 
 
 def test_a_task_that_lowers_the_recursion_limit_breaks_no_analysis(tmp_path):
-    """sys.setrecursionlimit(50) in the task: the analysis raised and every mode was lost."""
+    """sys.setrecursionlimit(50) in the task: the analysis still runs and every mode is kept."""
     result, out = _profile_lost(tmp_path, "LOW_RECURSION")
     assert result.returncode == 0, result.stderr
     meta = _saved(out)
@@ -247,7 +248,8 @@ def test_os_exit_in_every_mode_fails_the_modes_not_profkit(tmp_path):
 
 
 def test_a_failed_run_deletes_only_what_profkit_wrote(tmp_path):
-    """A note saved in --out while the items callable slept was deleted with the claim."""
+    """A note saved in --out while the items callable sleeps is kept when the run fails: only the
+    claim profkit wrote is removed."""
     out, mark = tmp_path / "run", tmp_path / "mark"
     process = subprocess.Popen(
         [sys.executable, "-m", "profkit", "profile", f"{LOST_TASKS}:SLOW_ITEMS_RAISE",
@@ -287,7 +289,8 @@ def full_disk(tmp_path):
 
 
 def test_a_full_disk_at_the_report_keeps_the_data_and_says_so(full_disk):
-    """ENOSPC rewriting run.json was a traceback, and the console named a report not written."""
+    """ENOSPC while writing the report: no traceback, the data is kept, and the console says the
+    report was not written instead of naming it."""
     out = full_disk / "run"
     result = run_cli("profile", "double", "--modes", "sequential,processes", "--out", out,
                      *QUICK, timeout=240)

@@ -24,7 +24,7 @@ REPORT_LIMIT = 2 * 2**20
 @pytest.fixture(scope="module")
 def big_run(tmp_path_factory):
     """Sequential and processes over 100,000 items, every collector but the line pass
-    (issue 19 bounds that one), saved to disk."""
+    (tests/integration/test_line_budget.py bounds that one), saved to disk."""
     items = list(range(N))
     workload = Workload(name="big", task=dbl, items=items)
     options = Options(modes=[ModeSpec("sequential", 1, parallel=False), ModeSpec("processes", 2)],

@@ -1,4 +1,4 @@
-"""Issue 18's memory bound: during its maps over many tiny items the parent holds little more
+"""The parent's memory over a big run: during its maps over many tiny items the parent holds little more
 than the bare map does, and what a finished phase freed goes back to the system."""
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def test_a_run_killed_mid_way_leaves_a_claim_the_next_run_takes_over(tmp_path, s
         for left in processes_with_marker(marker):
             left.kill()
     assert process.returncode == -sig
-    assert [p.name for p in out.iterdir()] == [CLAIM_FILE]  # the state the issue describes
+    assert [p.name for p in out.iterdir()] == [CLAIM_FILE]  # a killed run leaves only its claim
     _assert_taken_over(out, _next_run(out), f"process {process.pid} is not running")
 
 

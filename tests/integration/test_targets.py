@@ -10,7 +10,7 @@ import pytest
 
 import profkit
 from tests.fixtures import counting
-from tests.fixtures.cli import cli_env, copy_fixture, one_line_error, run_cli
+from tests.fixtures.cli import cli_env, copy_fixture, one_line_error, run_cli, run_main
 
 PROFILE_ARGS = ("--modes", "sequential,processes", "--workers", "2", "--repeat", "2",
                 "--line-budget", "0.01", "-q")
@@ -81,13 +81,13 @@ def files(tmp_path):
 
 @pytest.mark.timeout(120)
 def test_missing_file(tmp_path):
-    error = one_line_error(run_cli("profile", f"{tmp_path / 'nope.py'}:WORKLOAD", cwd=tmp_path))
+    error = one_line_error(run_main("profile", f"{tmp_path / 'nope.py'}:WORKLOAD", cwd=tmp_path))
     assert "not found" in error and "nope.py" in error
 
 
 @pytest.mark.timeout(120)
 def test_import_error_names_the_line(tmp_path, files):
-    error = one_line_error(run_cli("profile", f"{files['import_error']}:WORKLOAD", cwd=tmp_path))
+    error = one_line_error(run_main("profile", f"{files['import_error']}:WORKLOAD", cwd=tmp_path))
     assert "line 5" in error and "RuntimeError" in error and "broken on purpose" in error
 
 
@@ -95,19 +95,19 @@ def test_import_error_names_the_line(tmp_path, files):
 def test_syntax_error_names_the_line(tmp_path):
     broken = tmp_path / "broken.py"
     broken.write_text("import profkit\n\ndef task(x:\n    return x\n", encoding="utf-8")
-    error = one_line_error(run_cli("profile", f"{broken}:WORKLOAD", cwd=tmp_path))
+    error = one_line_error(run_main("profile", f"{broken}:WORKLOAD", cwd=tmp_path))
     assert "SyntaxError" in error and "line 3" in error
 
 
 @pytest.mark.timeout(120)
 def test_missing_name_suggests_a_close_one(tmp_path, files):
-    error = one_line_error(run_cli("profile", f"{files['counting']}:WORKLOD", cwd=tmp_path))
+    error = one_line_error(run_main("profile", f"{files['counting']}:WORKLOD", cwd=tmp_path))
     assert "has no name 'WORKLOD'" in error and "WORKLOAD" in error
 
 
 @pytest.mark.timeout(120)
 def test_name_that_is_not_a_workload(tmp_path, files):
-    error = one_line_error(run_cli("profile", f"{files['counting']}:NOT_A_WORKLOAD", cwd=tmp_path))
+    error = one_line_error(run_main("profile", f"{files['counting']}:NOT_A_WORKLOAD", cwd=tmp_path))
     assert "is a int, not a workload" in error
 
 
@@ -138,11 +138,11 @@ def test_task_nothing_can_ship_fails_only_the_process_modes(tmp_path, files):
 
 @pytest.mark.timeout(120)
 def test_unknown_builtin_suggests_the_closest(tmp_path):
-    error = one_line_error(run_cli("profile", "prims", cwd=tmp_path))
+    error = one_line_error(run_main("profile", "prims", cwd=tmp_path))
     assert "unknown workload 'prims'" in error and "did you mean primes" in error
 
 
 @pytest.mark.timeout(120)
 def test_unknown_module(tmp_path):
-    error = one_line_error(run_cli("profile", "no_such_package_xyz.jobs:WORK", cwd=tmp_path))
+    error = one_line_error(run_main("profile", "no_such_package_xyz.jobs:WORK", cwd=tmp_path))
     assert "no module named 'no_such_package_xyz.jobs'" in error

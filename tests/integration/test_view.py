@@ -13,7 +13,7 @@ import pytest
 
 import profkit
 from tests.fixtures import counting
-from tests.fixtures.cli import one_line_error, run_cli
+from tests.fixtures.cli import one_line_error, run_main
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +93,15 @@ def test_busy_port_is_refused(run_dir):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        error = one_line_error(run_cli("view", run_dir, "--no-browser", "--port", str(port),
-                                       cwd=run_dir.parent))
+        error = one_line_error(run_main("view", run_dir, "--no-browser", "--port", str(port),
+                                        cwd=run_dir.parent))
     assert f"port {port}" in error and "busy" in error
 
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("port", ["70000", "0", "-1", "http"])
 def test_bad_port_is_one_line(run_dir, port):
-    error = one_line_error(run_cli("view", run_dir, "--no-browser", "--port", port, cwd=run_dir.parent,
-                                   timeout=30))
+    error = one_line_error(run_main("view", run_dir, "--no-browser", "--port", port, cwd=run_dir.parent))
     assert "--port" in error
 
 
@@ -111,18 +110,18 @@ def test_corrupt_profile_is_one_line(run_dir, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(run_dir, broken)
     (broken / "profiles" / "sequential.prof").write_bytes(b"this is not marshal data")
-    error = one_line_error(run_cli("view", broken, "--mode", "sequential", "--no-browser", cwd=tmp_path))
+    error = one_line_error(run_main("view", broken, "--mode", "sequential", "--no-browser", cwd=tmp_path))
     assert "sequential.prof" in error and "not a cProfile stats file" in error
 
 
 @pytest.mark.timeout(60)
 def test_unknown_mode_is_one_line(run_dir):
-    error = one_line_error(run_cli("view", run_dir, "--mode", "processes", "--no-browser",
-                                   cwd=run_dir.parent))
+    error = one_line_error(run_main("view", run_dir, "--mode", "processes", "--no-browser",
+                                    cwd=run_dir.parent))
     assert "no profile (.prof) for mode 'processes'" in error and "sequential, threads" in error
 
 
 @pytest.mark.timeout(60)
 def test_not_a_run_is_one_line(tmp_path):
-    error = one_line_error(run_cli("view", tmp_path, "--no-browser", cwd=tmp_path))
+    error = one_line_error(run_main("view", tmp_path, "--no-browser", cwd=tmp_path))
     assert "no run.json" in error

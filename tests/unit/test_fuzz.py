@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import string
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from profkit.cli import main
@@ -19,14 +19,39 @@ MODE_KINDS = tuple(EXECUTORS)
 tokens = st.text(alphabet=string.ascii_letters + string.digits + ":,-=. ", max_size=20)
 
 
-@given(st.text(max_size=40))
+#: Mode lists as a user types them: real kinds, typos and empty parts, with or without ``:N``.
+mode_parts = st.tuples(
+    st.sampled_from((*MODE_KINDS, "thread", "seq", "", " processes ")),
+    st.one_of(st.none(), st.integers(-1, 12).map(str), tokens),
+).map(lambda part: part[0] if part[1] is None else f"{part[0]}:{part[1]}")
+#: ... and lists of distinct real kinds, most of which parse
+real_parts = st.lists(st.tuples(st.sampled_from(MODE_KINDS), st.one_of(st.none(), st.integers(1, 12))),
+                      min_size=1, max_size=len(MODE_KINDS), unique_by=lambda part: part[0])
+mode_texts = st.one_of(
+    st.text(max_size=40),
+    st.lists(mode_parts, max_size=4).map(",".join),
+    real_parts.map(lambda parts: ",".join(k if n is None else f"{k}:{n}" for k, n in parts)),
+)
+
+
+@example("sequential, threads:3,processes")  # the accepted branch runs in every test run
+@example("dask:0")
+@given(mode_texts)
 def test_parse_modes_returns_specs_or_a_usage_error(text):
     try:
         specs = parse_modes(text, 2)
     except UsageError as exc:
-        assert str(exc)
-    else:
-        assert specs and all(s.kind in MODE_KINDS and s.workers >= 1 for s in specs)
+        message = str(exc)
+        assert message and "\n" not in message and "Traceback" not in message
+        return
+    # accepted: exactly the modes the text names, in order, each once, with the count it gives
+    parts = [p.strip().partition(":") for p in text.split(",") if p.strip()]
+    assert [s.kind for s in specs] == [kind for kind, _, _ in parts]
+    assert len({s.kind for s in specs}) == len(specs)
+    for spec, (_, _, count) in zip(specs, parts, strict=True):
+        assert spec.kind in MODE_KINDS
+        expected = (int(count) if count else 2) if spec.parallel else 1
+        assert spec.workers == expected >= 1, (text, spec)
 
 
 @given(st.one_of(st.text(max_size=10), st.integers()))

@@ -1,4 +1,4 @@
-"""The layering rules of issue 11, read from the source: one-way imports, no cycles, no estimates in render.
+"""The layering rules, read from the source: one-way imports, no cycles, no estimates in render.
 
 The import graph is built from the AST of every module under ``profkit/``: module-level
 and function-level imports alike (a lazy import is still a dependency), without the

@@ -1,4 +1,5 @@
-"""The containers workload is the seed's table, shown as a bar chart of time per call."""
+"""The containers workload is the concurrent.futures lesson's timeit table, shown as a bar
+chart of time per call."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from profkit.render import render
 from profkit.run import Run
 from profkit.workloads import containers
 
-#: The seed's rows (f1..f8), in its order, and what each builds.
-SEED = {
+#: The lesson's rows (f1..f8), in its order, and what each builds.
+LESSON_ROWS = {
     "set": set(range(100)),
     "list": list(range(100)),
     "tuple": tuple(range(100)),
@@ -24,15 +25,15 @@ SEED = {
 }
 
 
-def test_builders_are_the_seeds():
-    assert list(containers.BUILDERS) == list(SEED)
-    assert containers.WORKLOAD.items == list(SEED)
-    for name, expected in SEED.items():
+def test_builders_are_the_lessons():
+    assert list(containers.BUILDERS) == list(LESSON_ROWS)
+    assert containers.WORKLOAD.items == list(LESSON_ROWS)
+    for name, expected in LESSON_ROWS.items():
         assert containers.BUILDERS[name]() == expected, name
 
 
 def test_each_row_times_its_own_builder(monkeypatch):
-    """The seed's bug: its comprehension rows re-ran t5 and t6 (the loops)."""
+    """The lesson's table had a bug: its comprehension rows re-ran t5 and t6 (the loops)."""
     calls: dict[str, int] = {}
 
     def counting(name):
@@ -40,7 +41,7 @@ def test_each_row_times_its_own_builder(monkeypatch):
             calls[name] = calls.get(name, 0) + 1
         return build
 
-    monkeypatch.setattr(containers, "BUILDERS", {n: counting(n) for n in SEED})
+    monkeypatch.setattr(containers, "BUILDERS", {n: counting(n) for n in LESSON_ROWS})
     monkeypatch.setattr(containers, "LOOPS", 10)
     for name in ("set_comprehension", "list_comprehension"):
         calls.clear()

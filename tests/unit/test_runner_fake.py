@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
 from typing import Any, ClassVar
 
 import pytest
@@ -270,7 +271,9 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_what_was_measured(fakes, err
     assert modes["fake"].status is Status.INTERRUPTED
     assert modes["fake_ref"].status is Status.INTERRUPTED
     assert len([t for t in modes["fake"].timings if t.phase == "map"]) == 1
-    assert raw.finished_at is not None
+    # the run is closed even when interrupted: its end is stamped, not left at the default ""
+    finished = datetime.fromisoformat(raw.finished_at)
+    assert finished.tzinfo is not None and finished >= datetime.fromisoformat(raw.started_at)
 
 
 def test_a_broken_worker_in_the_probe_fails_the_mode(fakes):

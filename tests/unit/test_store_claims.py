@@ -1,4 +1,4 @@
-"""Run folders are claimed atomically (issue 12, case 12): real folders, a real second process."""
+"""Run folders are claimed atomically: real folders, a real second process."""
 
 from __future__ import annotations
 

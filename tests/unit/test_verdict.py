@@ -83,7 +83,7 @@ def test_threads_without_a_sequential_run_have_no_speedup_yet_classify():
 # -- recommendation ---------------------------------------------------------
 
 def test_a_wide_interval_gives_no_recommendation():
-    # the issue's workload file: 1.13x, 95% CI 0.88-1.28x, 17.1 ms start-up on a 3.7 ms map
+    # a tiny map: 1.13x, 95% CI 0.88-1.28x, 17.1 ms start-up on a 3.7 ms map
     f = facts(WorkClass.CPU, processes(1.13, (0.88, 1.28), startup_s=0.0171), ref_wall_s=0.0037)
     v = verdict.decide(f)
     rec = v.recommendation
@@ -134,7 +134,7 @@ def test_measured_chunk_gain_is_reported_beside_the_advice():
 
 
 def test_mixed_workload_advice_agrees_with_the_recommendation():
-    # the issue: CPU share 0.5, threads 1.95x on 2 workers, yet "use processes" was advised
+    # CPU share 0.5, threads 1.95x on 2 workers: the advice must not say "use processes"
     f = facts(WorkClass.MIXED, threads(1.95, (1.9, 2.0)), processes(1.7, (1.6, 1.8)))
     v = verdict.decide(f)
     assert v.recommendation.mode == "threads"

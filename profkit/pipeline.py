@@ -171,7 +171,7 @@ def measured_run(raw: RawRun, target: str | None = None) -> Run:
         "rounds": [{"round": r.number, "order": r.order, "wall_s": r.wall_s,
                     "others_cpu": r.others_cpu, "spoiled": r.spoiled, "sweep": r.sweep}
                    for r in raw.rounds],
-        "status": {m.spec.kind: m.status.value for m in main_modes},
+        "status": {m.spec.kind: m.status for m in main_modes},
         "errors": {m.spec.kind: m.error for m in main_modes if m.error},
         "modes": {m.spec.kind: _mode_meta(m, options, len(raw.items)) for m in main_modes},
     }

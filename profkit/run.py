@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from profkit import store
 from profkit.frames import FRAME_NAMES
+from profkit.model import Status
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +50,7 @@ class Run:
 
     @property
     def failed_modes(self) -> list[str]:
-        return [m for m, s in self.meta.get("status", {}).items() if s not in ("ok", "skipped")]
+        return [m for m, s in self.meta.get("status", {}).items() if s not in (Status.OK, Status.SKIPPED)]
 
     def save(self, directory: str | os.PathLike[str], *,
              analyse: Callable[[Run], None] | None = None) -> Path:

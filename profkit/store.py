@@ -25,6 +25,7 @@ inside the run folder.
 from __future__ import annotations
 
 import contextlib
+import enum
 import errno
 import json
 import math
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from profkit import interrupts
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
+from profkit.model import Status
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -441,7 +443,9 @@ def _json_default(value: Any) -> Any:
 
 
 def _clean(value: Any) -> Any:
-    """NaN and infinity are not JSON: store them as null."""
+    """NaN and infinity are not JSON: store them as null; an enum is stored as its value."""
+    if isinstance(value, enum.Enum):
+        return _clean(value.value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -690,12 +694,26 @@ def read_run_json(path: Path) -> dict[str, Any]:
         if not all(isinstance(v, str) for v in data[key].values()):
             raise StoreError(f"{run_file}: its {key!r} section must map modes to strings: "
                              "re-run profkit profile")
+    data["status"] = {m: _status(run_file, v) for m, v in data["status"].items()}
+    for entry in (data["analysis"].get("modes") or {}).values():
+        if isinstance(entry, dict) and isinstance(entry.get("status"), str):
+            entry["status"] = _status(run_file, entry["status"])
     if not all(isinstance(v, dict) for v in data["modes"].values()):
         raise StoreError(f"{run_file}: its 'modes' section must map modes to objects: "
                          "re-run profkit profile")
     _check_fields(run_file, data)
     _check_artifacts(path, data["artifacts"])
     return data
+
+
+def _status(run_file: Path, value: str) -> Status:
+    """A mode's status read from run.json, or StoreError naming the unknown value."""
+    try:
+        return Status(value)
+    except ValueError:
+        known = ", ".join(s.value for s in Status)
+        raise StoreError(f"{run_file}: a mode has the status {value!r}, not one of {known}: "
+                         "re-run profkit profile") from None
 
 
 #: Fields of run.json the renderers read: section -> field -> kind. A field may be absent

@@ -48,6 +48,7 @@ from profkit.analysis.compare_stats import (
 )
 from profkit.analysis.own_frames import drop_own_functions
 from profkit.fmt import format_change
+from profkit.model import Status
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -168,7 +169,7 @@ class RunInfo:
     cpus: int | None
     start_method: str | None
     repeat: int | None
-    status: dict[str, str] = field(default_factory=dict)
+    status: dict[str, Status] = field(default_factory=dict)
 
 
 @dataclass
@@ -410,7 +411,7 @@ def describe(run: Run) -> RunInfo:
         cpus=env.get("cpus_available"),
         start_method=meta.get("options", {}).get("start_method"),
         repeat=meta.get("options", {}).get("repeat"),
-        status={str(k): str(v) for k, v in meta.get("status", {}).items()},
+        status={str(k): Status(v) for k, v in meta.get("status", {}).items()},
     )
 
 
@@ -426,12 +427,12 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
     for m in modes:
         if m.workers_a is not None and m.workers_b is not None and m.workers_a != m.workers_b:
             out.append(f"{m.mode}: {m.workers_a} worker(s) in A, {m.workers_b} in B")
-        status = {side: run.status.get(m.mode, "ok") for side, run in (("A", a), ("B", b))}
+        status = {side: run.status.get(m.mode, Status.OK) for side, run in (("A", a), ("B", b))}
         if m.verdict == MISSING:
             side = "A" if not m.repeats_a else "B"
             out.append(f"{m.mode}: no timings in run {side} (status {status[side]}): not compared")
-        elif any(s != "ok" for s in status.values()):
-            bad = ", ".join(f"{s} in {side}" for side, s in status.items() if s != "ok")
+        elif any(s is not Status.OK for s in status.values()):
+            bad = ", ".join(f"{s} in {side}" for side, s in status.items() if s is not Status.OK)
             out.append(f"{m.mode}: the mode {bad}: its timings may be partial")
         if m.measure == Measure.CPU.value:
             out.append(f"{m.mode}: the runs waited differently or unevenly (median wall / CPU "

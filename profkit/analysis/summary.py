@@ -19,6 +19,7 @@ from profkit.analysis.native import (
     sequential_cores,
 )
 from profkit.fmt import fmt_seconds
+from profkit.model import Status
 
 TOP_N = 10
 BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
@@ -97,7 +98,8 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
             "dispatch": sb.dispatch, "chunksize": chunksize, "explanation": text}
 
 
-def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: str, error: str | None,
+def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: Status,
+                  error: str | None,
                   walls_by_round: dict[int, float], ref_by_round: dict[int, float] | None,
                   cpu: list[float], walls_all: list[float], startup: float | None,
                   target_precision: float) -> dict[str, Any]:
@@ -286,7 +288,7 @@ def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bo
     traits = entry.get("traits") or {}
     ci = entry.get("speedup_ci")
     return verdict.ModeFacts(
-        mode=entry["mode"], workers=int(entry["workers"]), ok=entry.get("status", "ok") == "ok",
+        mode=entry["mode"], workers=int(entry["workers"]), ok=entry.get("status", Status.OK) is Status.OK,
         speedup=entry.get("speedup"), ci=(float(ci[0]), float(ci[1])) if ci else ref_ci,
         parallel=bool(traits.get("parallel", True)), reference=bool(traits.get("reference")),
         shares_gil=bool(traits.get("shares_gil")), shares_memory=bool(traits.get("shares_memory")),
@@ -315,7 +317,7 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
     out: dict[str, Any] = {"cpus": cpus, "modes": {}}
     for mode, entry in modes.items():
         traits = entry["traits"]
-        if traits.get("reference") or not traits.get("parallel") or entry["status"] != "ok" \
+        if traits.get("reference") or not traits.get("parallel") or entry["status"] is not Status.OK \
                 or not entry.get("wall_median_s"):
             continue
         info = mode_meta.get(mode) or {}
@@ -375,7 +377,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     """Speedups with intervals, bounds, overheads, bottlenecks, prediction and the verdict."""
     timings, tasks = frames["timings"], frames["tasks"]
     mode_meta: dict[str, Any] = meta.get("modes", {})
-    status: dict[str, str] = meta.get("status", {})
+    status: dict[str, Status] = meta.get("status", {})
     errors: dict[str, str] = meta.get("errors", {})
     target_precision = float(meta.get("options", {}).get("precision") or 0.03)
     env = meta.get("environment") or {}
@@ -384,7 +386,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     warnings: list[str] = []
 
     ref = next((m for m, info in mode_meta.items() if _traits(info).get("reference")
-                and status.get(m) in ("ok", "interrupted")), None)
+                and status.get(m) in (Status.OK, Status.INTERRUPTED)), None)
     ref_by_round = _round_walls(timings, ref, 1, False) if ref else None
     ref_walls = list(ref_by_round.values()) if ref_by_round else None
     ref_wall = stats.summarise(ref_walls)["median"] if ref_walls else None
@@ -404,13 +406,13 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         main_walls[(mode, int(workers))] = by_round
         cpu_rows = timings[(timings["mode"] == mode) & ~timings["sweep"]
                            & (timings["phase"] == "map")]
-        entry = _mode_summary(mode, workers, traits, status.get(mode, "ok"), errors.get(mode),
+        entry = _mode_summary(mode, workers, traits, status.get(mode, Status.OK), errors.get(mode),
                               by_round, None if len(mode_meta) == 1 else ref_by_round,
                               cpu_rows["cpu_s"].tolist(), cpu_rows["wall_s"].tolist(),
                               info.get("startup_s"), target_precision)
         entry["line_items"] = info.get("line_items", [])
         entry["chunk_trial"] = info.get("chunk_trial")
-        if not is_ref and entry["status"] == "ok":
+        if not is_ref and entry["status"] is Status.OK:
             entry["overheads"] = overheads.decompose(
                 _mode_tasks(tasks, mode), workers=workers, startup_s=info.get("startup_s"),
                 pass_wall_s=info.get("tasks_wall_s"), timing_median_s=entry["wall_median_s"],

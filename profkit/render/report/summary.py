@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from profkit.fmt import num
+from profkit.model import Status
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +34,7 @@ def failures(run: Run, tasks: pd.DataFrame) -> list[dict[str, Any]]:
     errors = meta.get("errors") or {}
     out = []
     for mode, status in (meta.get("status") or {}).items():
-        if status in ("ok", "skipped"):
+        if status in (Status.OK, Status.SKIPPED):
             continue
         info = (meta.get("modes") or {}).get(mode) or {}
         failed_item = info.get("failed_item")

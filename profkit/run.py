@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from profkit import store
 from profkit.frames import FRAME_NAMES
 from profkit.model import Status
+from profkit.record import RunMeta
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,7 +31,7 @@ class Run:
     never unpickles its ``.lprof`` files, its line data is the ``lines`` frame.
     """
 
-    meta: dict[str, Any]
+    meta: RunMeta
     analysis: dict[str, Any]
     frames: dict[str, pd.DataFrame]
     profiles: dict[str, Any] = field(default_factory=dict)
@@ -46,11 +47,11 @@ class Run:
 
     @property
     def complete(self) -> bool:
-        return not self.meta.get("interrupted", False)
+        return not self.meta.interrupted
 
     @property
     def failed_modes(self) -> list[str]:
-        return [m for m, s in self.meta.get("status", {}).items() if s not in (Status.OK, Status.SKIPPED)]
+        return [m for m, s in self.meta.status.items() if s not in (Status.OK, Status.SKIPPED)]
 
     def save(self, directory: str | os.PathLike[str], *,
              analyse: Callable[[Run], None] | None = None) -> Path:
@@ -66,8 +67,8 @@ class Run:
 
     def __repr__(self) -> str:
         """One line (IPython's terminal shows it): workload, status per mode, folder."""
-        name = (self.meta.get("workload") or {}).get("name", "?")
-        status = ", ".join(f"{m} {s}" for m, s in (self.meta.get("status") or {}).items())
+        name = self.meta.workload.name
+        status = ", ".join(f"{m} {s}" for m, s in self.meta.status.items())
         where = f"; {self.path}" if self.path else ""
         return f"<profkit Run {name}: {status or 'no modes'}{where}>"
 
@@ -93,4 +94,6 @@ def load(directory: str | os.PathLike[str]) -> Run:
     and the line data comes from the ``lines`` frame. Every path is checked to stay
     inside the folder.
     """
-    return Run(**store.load_fields(directory))
+    parts = store.load_fields(directory)
+    return Run(meta=parts.meta, analysis=parts.analysis, frames=parts.frames,
+               profiles=dict(parts.profiles), memory_dat=parts.memory_dat, path=parts.path)

@@ -48,7 +48,7 @@ from profkit.analysis.compare_stats import (
 )
 from profkit.analysis.own_frames import drop_own_functions
 from profkit.fmt import format_change
-from profkit.model import Status
+from profkit.model import JSON, Status
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -168,7 +168,7 @@ class RunInfo:
     platform: str | None
     cpus: int | None
     start_method: str | None
-    repeat: int | None
+    repeat: int | str | None  # "auto": rounds until the estimates are precise
     status: dict[str, Status] = field(default_factory=dict)
 
 
@@ -385,14 +385,15 @@ def profiled_share(run: Run, mode: str) -> float | None:
     Runs saved before ``cprofile_share`` was recorded give it by item count when no item
     was cut short.
     """
-    info = (run.meta.get("modes") or {}).get(mode) or {}
-    share = info.get("cprofile_share")
-    if isinstance(share, (int, float)) and share > 0:
-        return float(share)
-    items = info.get("cprofile_items")
-    n_items = (run.meta.get("workload") or {}).get("n_items")
-    if isinstance(items, int) and isinstance(n_items, int) and n_items > 0 and items > 0 \
-            and not info.get("cprofile_cut_s"):
+    info = run.meta.modes.get(mode)
+    if info is None:
+        return None
+    share = info.cprofile_share
+    if share is not None and share > 0:
+        return share
+    items = info.cprofile_items
+    n_items = run.meta.workload.n_items
+    if items is not None and n_items > 0 and items > 0 and not info.cprofile_cut_s:
         return min(1.0, items / n_items)
     return None
 
@@ -400,18 +401,23 @@ def profiled_share(run: Run, mode: str) -> float | None:
 def describe(run: Run) -> RunInfo:
     """The facts about a run that the comparison shows and checks."""
     meta = run.meta
-    env = meta.get("environment", {})
+    env = meta.environment
+
+    def text(value: JSON) -> str | None:
+        return None if value is None else str(value)
+
+    cpus, repeat = env.get("cpus_available"), meta.options.get("repeat")
     return RunInfo(
         path=str(run.path) if run.path else None,
-        workload=meta.get("workload", {}).get("name"),
-        target=meta.get("workload", {}).get("target"),
-        started_at=meta.get("started_at"),
-        python=env.get("python"),
-        platform=env.get("platform"),
-        cpus=env.get("cpus_available"),
-        start_method=meta.get("options", {}).get("start_method"),
-        repeat=meta.get("options", {}).get("repeat"),
-        status={str(k): Status(v) for k, v in meta.get("status", {}).items()},
+        workload=meta.workload.name,
+        target=meta.workload.target,
+        started_at=meta.started_at,
+        python=text(env.get("python")),
+        platform=text(env.get("platform")),
+        cpus=cpus if isinstance(cpus, int) else None,
+        start_method=text(meta.options.get("start_method")),
+        repeat=repeat if isinstance(repeat, (int, str)) else None,
+        status=dict(meta.status),
     )
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from profkit.record import RunMeta
     from profkit.run import Run
 
 TOP_N = 10
@@ -93,14 +94,14 @@ def drop_own_lines(lines: pd.DataFrame) -> pd.DataFrame:
     return lines[~own_mask(lines["filename"], lines["function"])]
 
 
-def task_name(meta: dict[str, Any]) -> str | None:
+def task_name(meta: RunMeta) -> str | None:
     """The task's function name (``module:qualname`` -> its last part), as line_profiler names it."""
-    ref = str((meta.get("workload") or {}).get("task") or "")
+    ref = meta.workload.task
     qualname = ref.rpartition(":")[2]
     return qualname.rpartition(".")[2] or None
 
 
-def nesting_task(lines: pd.DataFrame, meta: dict[str, Any]) -> str | None:
+def nesting_task(lines: pd.DataFrame, meta: RunMeta) -> str | None:
     """The task's name when its line time includes other line-profiled functions, else None."""
     task = task_name(meta)
     if task is None or lines.empty or not (lines["function"] == task).any():
@@ -108,7 +109,7 @@ def nesting_task(lines: pd.DataFrame, meta: dict[str, Any]) -> str | None:
     return task if (lines["function"] != task).any() else None
 
 
-def line_time_once(lines: pd.DataFrame, meta: dict[str, Any]) -> float:
+def line_time_once(lines: pd.DataFrame, meta: RunMeta) -> float:
     """One mode's line time with nested functions counted once: the task's, or the sum."""
     task = nesting_task(lines, meta)
     mine = lines[lines["function"] == task] if task else lines
@@ -126,7 +127,7 @@ def top_functions(functions: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def top_lines(lines: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str, Any]]:
+def top_lines(lines: pd.DataFrame, meta: RunMeta) -> list[dict[str, Any]]:
     """The hottest lines per mode; a task's lines that include nested profiled functions are left out."""
     out: list[dict[str, Any]] = []
     for _, group in lines.groupby("mode", sort=False):
@@ -147,5 +148,5 @@ def without_own(run: Run) -> Run:
         analysis["bottlenecks"] = top_functions(frames["functions"])
     if frames.get("lines") is not None:
         frames["lines"] = drop_own_lines(frames["lines"])
-        analysis["hot_lines"] = top_lines(frames["lines"], run.meta or {})
+        analysis["hot_lines"] = top_lines(frames["lines"], run.meta)
     return dataclasses.replace(run, frames=frames, analysis=analysis)

@@ -19,7 +19,8 @@ from profkit.analysis.native import (
     sequential_cores,
 )
 from profkit.fmt import fmt_seconds
-from profkit.model import Status
+from profkit.model import JSON, Status
+from profkit.record import ModeMeta, RunMeta
 
 TOP_N = 10
 BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
@@ -205,27 +206,21 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
     return {"points": points, "amdahl": amdahl}
 
 
-def _traits(info: dict[str, Any]) -> dict[str, Any]:
-    traits = info.get("traits")
-    return traits if isinstance(traits, dict) else {}
-
-
-def _round_warnings(meta: dict[str, Any]) -> list[str]:
+def _round_warnings(meta: RunMeta) -> list[str]:
     """What the rounds say about other programs' load during the run."""
-    rounds = [r for r in meta.get("rounds") or [] if isinstance(r, dict)]
-    spoiled = [r for r in rounds if r.get("spoiled")]
+    rounds = meta.rounds
+    spoiled = [r for r in rounds if r.spoiled]
     out = []
     if spoiled:
-        worst = max(float(r.get("others_cpu") or 0) for r in spoiled)
-        limit = meta.get("options", {}).get("spoiled_cores")
+        worst = max(r.others_cpu for r in spoiled)
+        limit = meta.options.get("spoiled_cores")
         out.append(f"{len(spoiled)} of {len(rounds)} timing rounds were set aside: other programs "
                    f"kept up to {worst:.2f} cores busy during them (the limit is "
                    f"{limit if limit is not None else '?'} of a core); "
                    + ("the estimates use the other rounds." if len(rounds) - len(spoiled) >= 2 else
                       "too few clean rounds were left, so the estimates use every round."))
-    clean = [float(r["others_cpu"]) for r in rounds if not r.get("spoiled")
-             and isinstance(r.get("others_cpu"), (int, float)) and r["others_cpu"] == r["others_cpu"]]
-    env = meta.get("environment", {})
+    clean = [r.others_cpu for r in rounds if not r.spoiled and r.others_cpu == r.others_cpu]
+    env = meta.environment
     during = env.get("others_cpu_during_run")
     if rounds and len(spoiled) * 2 > len(rounds) or (
             isinstance(during, (int, float)) and during == during and during > BUSY_MACHINE_CPUS):
@@ -298,7 +293,7 @@ def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bo
         wall_s=entry.get("wall_median_s"), sweep=sweep)
 
 
-def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: list[float],
+def _prediction(modes: dict[str, Any], mode_meta: dict[str, ModeMeta], durations: list[float],
                 cpu: list[float], ref_wall: float | None, cpus: int,
                 work: verdict.WorkClass | None, sweep: dict[str, Any] | None,
                 load: float) -> dict[str, Any] | None:
@@ -320,8 +315,8 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
         if traits.get("reference") or not traits.get("parallel") or entry["status"] is not Status.OK \
                 or not entry.get("wall_median_s"):
             continue
-        info = mode_meta.get(mode) or {}
-        chunks = info.get("dispatch_chunksizes") or [info.get("chunksize") or 1]
+        info = mode_meta.get(mode)
+        chunks = (info.dispatch_chunksizes or [info.chunksize or 1]) if info else [1]
         gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
         measured = [{"workers": int(entry["workers"]), "speedup": entry["speedup"],
                      "speedup_ci": entry.get("speedup_ci")}]
@@ -373,19 +368,21 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
     return out if out["modes"] else None
 
 
-def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, Any]:
+def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
     """Speedups with intervals, bounds, overheads, bottlenecks, prediction and the verdict."""
     timings, tasks = frames["timings"], frames["tasks"]
-    mode_meta: dict[str, Any] = meta.get("modes", {})
-    status: dict[str, Status] = meta.get("status", {})
-    errors: dict[str, str] = meta.get("errors", {})
-    target_precision = float(meta.get("options", {}).get("precision") or 0.03)
-    env = meta.get("environment") or {}
-    cpus = int(env.get("cpus_available") or env.get("cpus_total") or 1)
-    n_items = int(meta.get("workload", {}).get("n_items") or 0)
+    mode_meta = meta.modes
+    status = meta.status
+    errors = meta.errors
+    precision = meta.options.get("precision")
+    target_precision = float(precision) if isinstance(precision, (int, float)) and precision else 0.03
+    env = meta.environment
+    cpus_seen = env.get("cpus_available") or env.get("cpus_total")
+    cpus = int(cpus_seen) if isinstance(cpus_seen, (int, float)) else 1
+    n_items = meta.workload.n_items
     warnings: list[str] = []
 
-    ref = next((m for m, info in mode_meta.items() if _traits(info).get("reference")
+    ref = next((m for m, info in mode_meta.items() if info.traits.reference
                 and status.get(m) in (Status.OK, Status.INTERRUPTED)), None)
     ref_by_round = _round_walls(timings, ref, 1, False) if ref else None
     ref_walls = list(ref_by_round.values()) if ref_by_round else None
@@ -399,9 +396,9 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     modes: dict[str, Any] = {}
     main_walls: dict[tuple[str, int], dict[int, float]] = {}
     for mode, info in mode_meta.items():
-        workers = info["workers"]
-        traits = _traits(info)
-        is_ref = bool(traits.get("reference"))
+        workers = info.workers
+        traits = info.traits.to_json()
+        is_ref = info.traits.reference
         by_round = _round_walls(timings, mode, workers, False)
         main_walls[(mode, int(workers))] = by_round
         cpu_rows = timings[(timings["mode"] == mode) & ~timings["sweep"]
@@ -409,15 +406,15 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         entry = _mode_summary(mode, workers, traits, status.get(mode, Status.OK), errors.get(mode),
                               by_round, None if len(mode_meta) == 1 else ref_by_round,
                               cpu_rows["cpu_s"].tolist(), cpu_rows["wall_s"].tolist(),
-                              info.get("startup_s"), target_precision)
-        entry["line_items"] = info.get("line_items", [])
-        entry["chunk_trial"] = info.get("chunk_trial")
+                              info.startup_s, target_precision)
+        entry["line_items"] = info.line_items or []
+        entry["chunk_trial"] = info.chunk_trial
         if not is_ref and entry["status"] is Status.OK:
             entry["overheads"] = overheads.decompose(
-                _mode_tasks(tasks, mode), workers=workers, startup_s=info.get("startup_s"),
-                pass_wall_s=info.get("tasks_wall_s"), timing_median_s=entry["wall_median_s"],
-                task_bytes=info.get("task_bytes"), items_bytes=info.get("items_bytes"),
-                results_bytes=info.get("results_bytes"))
+                _mode_tasks(tasks, mode), workers=workers, startup_s=info.startup_s,
+                pass_wall_s=info.tasks_wall_s, timing_median_s=entry["wall_median_s"],
+                task_bytes=info.task_bytes, items_bytes=info.items_bytes,
+                results_bytes=info.results_bytes)
             if ref_wall and entry["wall_median_s"] is not None:
                 entry["overhead_per_task_s"] = max(
                     0.0, entry["wall_median_s"] - ref_wall / workers) / max(1, n_items)
@@ -475,7 +472,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     for mode, entry in modes.items():
         if entry["traits"].get("reference") or not durations:
             continue
-        chunks = (mode_meta.get(mode) or {}).get("chunksize") or 1
+        chunks = mode_meta[mode].chunksize or 1 if mode in mode_meta else 1
         mode_bounds[mode] = _mode_bounds(entry, durations, cpu_total, cpus, work, int(chunks), noise,
                                          native)
     pooled = [m for m in modes.values() if not m["traits"].get("reference")]
@@ -514,8 +511,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     for mode, cause in decision.causes.items():
         if mode in modes:
             modes[mode]["cause"] = cause.value
-    raw_loads = [r.get("others_cpu") for r in meta.get("rounds") or []
-                 if isinstance(r, dict) and not r.get("sweep")] or [env.get("others_cpu_during_run")]
+    raw_loads: list[JSON] = [r.others_cpu for r in meta.rounds if not r.sweep] \
+        or [env.get("others_cpu_during_run")]
     loads = [float(x) for x in raw_loads if isinstance(x, (int, float)) and x == x]
     load = float(statistics.median(loads)) if loads else 0.0
     predicted = _prediction(modes, mode_meta, durations, item_cpu, ref_wall, cpus, work, sweep,
@@ -525,9 +522,9 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     memory = memory_analysis.summarise(frames.get("memory"), meta)
     # -- end memory
     warnings[0:0] = _round_warnings(meta)
-    if meta.get("interrupted"):
+    if meta.interrupted:
         warnings.append("The run was interrupted: modes that did not finish are marked.")
-    gc_advice = gc_share.gc_advice(modes, str(meta.get("options", {}).get("gc", "off")))
+    gc_advice = gc_share.gc_advice(modes, str(meta.options.get("gc", "off")))
     return {
         "reference_mode": ref,
         "modes": modes,

@@ -14,9 +14,9 @@ def render(run: Run) -> str:
     from profkit.store import to_json
 
     return to_json({
-        "workload": run.meta.get("workload", {}).get("name"),
+        "workload": run.meta.workload.name,
         "run_dir": str(run.path) if run.path else None,
         "complete": run.complete,
-        "status": run.meta.get("status", {}),
+        "status": run.meta.status,
         "analysis": run.analysis,
     })

@@ -40,5 +40,5 @@ def repr_html(run: Run) -> str:
     doc = document(run)
     return (f'<iframe class="profkit-report" sandbox="" srcdoc="{html.escape(doc, quote=True)}" '
             f'style="width:100%;height:{HEIGHT_PX}px;border:1px solid #ddd" '
-            f'title="profkit report: {html.escape(str((run.meta.get("workload") or {}).get("name", "")))}">'
+            f'title="profkit report: {html.escape(run.meta.workload.name)}">'
             "</iframe>")

@@ -11,6 +11,7 @@ import profkit
 from profkit.analysis import own_frames
 from profkit.frames import COLUMNS
 from profkit.render import render
+from tests.fixtures.records import run_meta
 
 PKG = Path(profkit.__file__).resolve().parent
 DISABLE = "<method 'disable' of '_lsprof.Profiler' objects>"
@@ -55,7 +56,7 @@ def test_bottlenecks_leave_out_the_profiler_switch_and_rerank(small_primes_run):
 
 
 def test_nested_line_time_is_counted_once_and_the_wrapper_leaves_the_hot_lines():
-    meta = {"workload": {"task": "profkit.workloads.containers:time_builder"}}
+    meta = run_meta(task="profkit.workloads.containers:time_builder")
     base = {"mode": "sequential", "filename": "/x/containers.py", "pct": 0.0, "source": ""}
     lines = _typed("lines", [
         {**base, "function": "time_builder", "func_lineno": 68, "lineno": 70, "hits": 8, "time_s": 0.004},

@@ -24,7 +24,7 @@ from profkit.executors.registry import (
     parse_positive_int,
     parse_workers,
 )
-from profkit.frames import build_frames, prediction_frame
+from profkit.frames import build_frames
 from profkit.model import (
     ALL,
     AUTO,
@@ -116,16 +116,8 @@ def _mode_meta(m: ModeResult, options: Options, n_items: int) -> ModeMeta:
 def build_run(raw: RawRun, target: str | None = None) -> Run:
     """Frames, analysis and metadata from the raw measurements."""
     run = measured_run(raw, target)
-    analyse_run(run)
+    run.analyse()
     return run
-
-
-def analyse_run(run: Run) -> None:
-    """The analysis of a run's frames and metadata, and the frame derived from it."""
-    from profkit.analysis import analyse
-
-    run.analysis = analyse(run.frames, run.meta)
-    run.frames["prediction"] = prediction_frame(run.analysis)
 
 
 def measured_run(raw: RawRun, target: str | None = None) -> Run:
@@ -464,9 +456,9 @@ def profile(
             run = measured_run(raw, target)
             heap.release()  # the frames' building copies are gone before the run is saved
             if out_dir is None:
-                analyse_run(run)
+                run.analyse()
             else:  # the measurements are saved first: a failing analysis loses nothing
-                run.save(out_dir, analyse=analyse_run)
+                run.save(out_dir, analyse=Run.analyse)
     return run
 
 

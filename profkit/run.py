@@ -45,6 +45,13 @@ class Run:
             return self.__dict__["frames"][name]
         raise AttributeError(name)
 
+    def analyse(self) -> None:
+        """Analyse the frames and metadata: the analysis, and the prediction frame made from it."""
+        from profkit.analysis import analyse, prediction_frame
+
+        self.analysis = analyse(self.frames, self.meta)
+        self.frames["prediction"] = prediction_frame(self.analysis)
+
     @property
     def complete(self) -> bool:
         return not self.meta.interrupted
@@ -95,5 +102,8 @@ def load(directory: str | os.PathLike[str]) -> Run:
     inside the folder.
     """
     parts = store.load_fields(directory)
-    return Run(meta=parts.meta, analysis=parts.analysis, frames=parts.frames,
-               profiles=dict(parts.profiles), memory_dat=parts.memory_dat, path=parts.path)
+    run = Run(meta=parts.meta, analysis=parts.analysis, frames=parts.frames,
+              profiles=dict(parts.profiles), memory_dat=parts.memory_dat, path=parts.path)
+    if parts.meta.format_version != store.FORMAT_VERSION:  # an older run.json: analysed anew
+        run.analyse()
+    return run

@@ -15,6 +15,9 @@ Version history of ``run.json`` (``FORMAT_VERSION``):
 * 1 -- first format.
 * 2 -- interleaved rounds: ``rounds``, mode ``traits``, timings columns ``order``,
   ``others_cpu`` and ``spoiled``; ``repeat`` may be ``"auto"``. Version 1 is refused.
+* 3 -- the run record's JSON (:class:`profkit.record.RunMeta`), every field checked against
+  its type; the analysis ranks bottlenecks and hot lines without profkit's own frames. A
+  version-2 file reads the same way; its analysis is redone from its frames on load.
 
 Opening a run reads ``run.json`` (JSON), the frames (parquet) and the ``.prof``
 files (marshal, via pstats). It never unpickles: ``.lprof`` files are pickles and
@@ -54,7 +57,9 @@ from profkit.record import Artifacts, RecordError, RunMeta
 if TYPE_CHECKING:
     import pandas as pd
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: The oldest run.json this profkit opens (its analysis is redone when older than the current).
+OLDEST_READABLE = 2
 RUN_FILE = "run.json"
 REPORT_FILE = "index.html"
 #: Created with O_EXCL in a run folder while a run writes to it: two runs never share one.
@@ -690,7 +695,7 @@ def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
     if version > FORMAT_VERSION:
         raise StoreError(f"{run_file} has format_version {version}, newer than this profkit "
                          f"reads ({FORMAT_VERSION}): upgrade profkit")
-    if version < FORMAT_VERSION:
+    if version < OLDEST_READABLE:
         raise StoreError(f"{run_file} has format_version {version}, from an older profkit whose "
                          "timings this one cannot compare: re-run profkit profile")
     for key in ("analysis", "status", "workload"):

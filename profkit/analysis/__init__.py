@@ -87,17 +87,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from profkit.analysis.summary import analyse
+    from profkit.analysis.summary import analyse, prediction_frame
 
 
 def __getattr__(name: str) -> object:
-    """``analyse``, imported on first use: the engine imports pure helpers from this package
-    (``verdict``, ``stats``) and must not pull pandas into the run's parent before the maps."""
-    if name == "analyse":
-        from profkit.analysis.summary import analyse
+    """``analyse`` and ``prediction_frame``, imported on first use: the engine imports pure
+    helpers from this package (``verdict``, ``stats``) and must not pull pandas into the run's
+    parent before the maps."""
+    if name in __all__:
+        from profkit.analysis import summary
 
-        return analyse
+        return getattr(summary, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["analyse"]
+__all__ = ["analyse", "prediction_frame"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from profkit.analysis.compare_profile import (
     DEFAULT_TOP_LINES,
@@ -51,9 +51,25 @@ from profkit.fmt import format_change
 from profkit.model import JSON, Status
 
 if TYPE_CHECKING:
+    import pstats
+    from pathlib import Path
+
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunMeta
+
+
+class Run(Protocol):
+    """What a comparison reads of a loaded run (:class:`profkit.run.Run` is one)."""
+
+    @property
+    def meta(self) -> RunMeta: ...
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]: ...
+    @property
+    def profiles(self) -> Mapping[str, pstats.Stats]: ...
+    @property
+    def path(self) -> Path | None: ...
 
 __all__ = [
     "Comparison", "Coverage", "FunctionChange", "LineChange", "DiffNode", "Measure", "ModeChange", "RunInfo",

@@ -2,9 +2,9 @@
 
 The collectors switch the profilers on around the task, so the profiles still catch a
 few frames of profkit's: the ``disable`` call that stops cProfile, and any engine code
-between ``enable`` and the task. They are not the user's bottlenecks. This module
-filters them out of the frames a renderer reads and re-ranks the top functions and
-lines from what is left; the stored frames keep everything.
+between ``enable`` and the task. They are not the user's bottlenecks. The analysis ranks
+the top functions and lines without them, and renderers show the frames without them;
+the stored frames keep everything.
 
 Line times nest: line_profiler's time for a line includes the functions it calls, so
 when the task and functions it calls are both line-profiled, summing every function
@@ -14,7 +14,6 @@ the task's own line time is the mode's line time, counted once.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from profkit.record import RunMeta
-    from profkit.run import Run
 
 TOP_N = 10
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -137,16 +135,3 @@ def top_lines(lines: pd.DataFrame, meta: RunMeta) -> list[dict[str, Any]]:
         out += [{str(k): v for k, v in r.items()} for r in top[[
             "mode", "function", "filename", "lineno", "hits", "time_s", "pct", "source"]].to_dict("records")]
     return out
-
-
-def without_own(run: Run) -> Run:
-    """A view of ``run`` for renderers: profkit's frames dropped, top functions and lines re-ranked."""
-    frames = dict(run.frames or {})
-    analysis = dict(run.analysis or {})
-    if frames.get("functions") is not None:
-        frames["functions"] = drop_own_functions(frames["functions"])
-        analysis["bottlenecks"] = top_functions(frames["functions"])
-    if frames.get("lines") is not None:
-        frames["lines"] = drop_own_lines(frames["lines"])
-        analysis["hot_lines"] = top_lines(frames["lines"], run.meta)
-    return dataclasses.replace(run, frames=frames, analysis=analysis)

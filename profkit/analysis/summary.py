@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from profkit.analysis import bounds, overheads, prediction, stats, verdict
+from profkit.analysis import bounds, overheads, own_frames, prediction, stats, verdict
 from profkit.analysis import gc as gc_share
 from profkit.analysis import memory as memory_analysis
 from profkit.analysis.native import (
@@ -19,10 +19,10 @@ from profkit.analysis.native import (
     sequential_cores,
 )
 from profkit.fmt import fmt_seconds
+from profkit.frames import frame_of
 from profkit.model import JSON, Status
 from profkit.record import ModeMeta, RunMeta
 
-TOP_N = 10
 BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
 BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy before the run
 
@@ -141,28 +141,6 @@ def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: Statu
     if entry["precision"] is not None:
         entry["precision_reached"] = bool(entry["precision"] <= target_precision)
     return entry
-
-
-def _top_functions(functions: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for _, group in functions.groupby("mode", sort=False):
-        top = group.sort_values("self_s", ascending=False).head(TOP_N)
-        out += _records(top[["mode", "function", "name", "filename", "lineno", "ncalls", "self_s",
-                             "self_pct", "cumulative_s"]])
-    return out
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _top_lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for _, group in lines.groupby("mode", sort=False):
-        top = group[group["hits"] > 0].sort_values("time_s", ascending=False).head(TOP_N)
-        out += _records(top[["mode", "function", "filename", "lineno", "hits", "time_s", "pct",
-                             "source"]])
-    return out
 
 
 def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
@@ -368,6 +346,29 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, ModeMeta], durations
     return out if out["modes"] else None
 
 
+def prediction_frame(analysis: dict[str, Any]) -> pd.DataFrame:
+    """The analysis's prediction curve, one row per mode and worker count."""
+    pred = analysis.get("prediction") or {}
+    rows = []
+    for mode, entry in (pred.get("modes") or {}).items():
+        measured = {int(m["workers"]): m["speedup"] for m in entry.get("measured") or []
+                    if m.get("speedup") is not None}
+        band = (entry.get("band") or {}).get("this_machine") or [[], []]
+        own = {int(p["workers"]): p["speedup"] for p in entry.get("own_cores") or []}
+        for k, p in enumerate(entry["points"]):
+            single = p.get("single_map_speedup")
+            rows.append({"mode": mode, "workers": p["workers"], "predicted_speedup": p["speedup"],
+                         "predicted_wall_s": p["wall_s"],
+                         "single_map_speedup": float("nan") if single is None else single,
+                         "limit": p["limit"],
+                         "measured_speedup": measured.get(int(p["workers"]), float("nan")),
+                         "cpus": int(pred.get("cpus") or 1),
+                         "low_speedup": min(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
+                         "high_speedup": max(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
+                         "own_cores_speedup": own.get(int(p["workers"]), float("nan"))})
+    return frame_of("prediction", rows)
+
+
 def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
     """Speedups with intervals, bounds, overheads, bottlenecks, prediction and the verdict."""
     timings, tasks = frames["timings"], frames["tasks"]
@@ -530,8 +531,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
         "modes": modes,
         "granularity": grain,
         "classification": classification,
-        "bottlenecks": _top_functions(frames["functions"]),
-        "hot_lines": _top_lines(frames["lines"]),
+        "bottlenecks": own_frames.top_functions(own_frames.drop_own_functions(frames["functions"])),
+        "hot_lines": own_frames.top_lines(own_frames.drop_own_lines(frames["lines"]), meta),
         "sweep": sweep,
         "recommendation": _recommendation(decision.recommendation, modes, sweep, grain, ref),
         "advice": [a.text for a in decision.advice] + gc_advice,

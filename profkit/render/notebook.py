@@ -19,12 +19,12 @@ HEIGHT_PX = 1000
 
 def document(run: Run) -> str:
     """The standalone HTML document shown in the iframe."""
-    from profkit.analysis.own_frames import without_own
     from profkit.render import html as report
+    from profkit.render import user_view
     from profkit.render.report.filters import location
     from profkit.render.report.jinja import environment
 
-    view = without_own(run)
+    view = user_view(run)
     ctx: dict[str, Any] = report.context(view)
     a = view.analysis or {}
     bottlenecks = a.get("bottlenecks") or []

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from profkit.frames import COLUMNS
+from profkit.store import FORMAT_VERSION
 from tests.fixtures.bare import gil_cores, quiet
 
 
@@ -82,7 +83,7 @@ def test_run_json_records_status_start_method_and_format(small_primes_run):
     import json
 
     data = json.loads((small_primes_run.path / "run.json").read_text())
-    assert data["format_version"] == 2
+    assert data["format_version"] == FORMAT_VERSION
     assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
     assert data["environment"]["start_method"] in ("fork", "forkserver", "spawn")
     assert data["artifacts"]["profiles"]["processes"] == "profiles/processes.prof"

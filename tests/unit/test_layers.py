@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[2] / "profkit"
 #: the store saves and loads. The engine may use analysis's pure statistics (its stopping rule).
 LOWER = ("profkit.cli", "profkit.pipeline", "profkit.magic")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "profkit.analysis": ("profkit.render", *LOWER, "profkit.engine", "profkit.executors",
-                         "profkit.collectors"),
+    "profkit.analysis": ("profkit.render", "profkit.run", *LOWER, "profkit.engine",
+                         "profkit.executors", "profkit.collectors"),
     "profkit.store": ("profkit.render", "profkit.run", *LOWER, "profkit.engine", "profkit.executors",
                       "profkit.collectors"),
     "profkit.frames": ("profkit.render", "profkit.store", *LOWER, "profkit.analysis"),

@@ -10,7 +10,7 @@ import pytest
 import profkit
 from profkit.analysis import own_frames
 from profkit.frames import COLUMNS
-from profkit.render import render
+from profkit.render import render, user_view
 from tests.fixtures.records import run_meta
 
 PKG = Path(profkit.__file__).resolve().parent
@@ -45,9 +45,9 @@ def _typed(name: str, rows: list[dict]) -> pd.DataFrame:
 def test_bottlenecks_leave_out_the_profiler_switch_and_rerank(small_primes_run):
     functions = small_primes_run.frames["functions"]
     assert (functions["name"] == DISABLE).any()  # the collectors do record it
-    view = own_frames.without_own(small_primes_run)
+    view = user_view(small_primes_run)
     assert not (view.frames["functions"]["name"] == DISABLE).any()
-    assert all(b["name"] != DISABLE for b in view.analysis["bottlenecks"])
+    assert all(b["name"] != DISABLE for b in small_primes_run.analysis["bottlenecks"])
     for _, group in view.frames["functions"].groupby("mode"):
         assert group["self_pct"].sum() == pytest.approx(100.0)
     assert small_primes_run.frames["functions"] is functions  # the run itself is untouched

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from profkit.errors import StoreError
 from profkit.model import Status, Traits, WorkerLabel
 from profkit.pipeline import build_run
 from profkit.record import ModeMeta, RecordError, RoundMeta, RunMeta, WorkloadMeta
@@ -37,8 +38,6 @@ def test_status_is_an_enum_until_the_json_boundary(fakes, tmp_path):  # noqa: F8
 
 
 def test_an_unknown_status_in_run_json_is_refused_in_one_line(fakes, tmp_path):  # noqa: F811
-    from profkit.errors import StoreError
-
     saved_run(tmp_path)
     file = tmp_path / "run" / "run.json"
     data = json.loads(file.read_text())
@@ -63,8 +62,6 @@ def test_a_loaded_run_has_the_record_that_was_saved(fakes, tmp_path):  # noqa: F
 
 
 def test_a_field_of_the_wrong_type_is_refused_in_one_line_naming_it(fakes, tmp_path):  # noqa: F811
-    from profkit.errors import StoreError
-
     saved_run(tmp_path)
     file = tmp_path / "run" / "run.json"
     data = json.loads(file.read_text())
@@ -107,3 +104,21 @@ def test_records_read_back_what_they_write_and_refuse_what_they_do_not():
     del text["workload"]["name"]
     with pytest.raises(RecordError, match="workload.name should be a string, not missing"):
         RunMeta.from_json(text)
+
+
+def test_an_older_run_json_loads_with_its_analysis_redone(fakes, tmp_path):  # noqa: F811
+    made, _ = saved_run(tmp_path)
+    file = tmp_path / "run" / "run.json"
+    data = json.loads(file.read_text())
+    data["format_version"] = 2
+    data["analysis"] = {"modes": {}, "verdict": "written by an older profkit"}
+    file.write_text(json.dumps(data))
+    loaded = load(tmp_path / "run")
+    assert loaded.meta.format_version == 2
+    assert loaded.analysis["verdict"] == made.analysis["verdict"]
+    assert set(loaded.analysis["modes"]) == {"fake_ref", "fake"}
+    assert not loaded.frames["prediction"].empty or made.frames["prediction"].empty
+    data["format_version"] = 1
+    file.write_text(json.dumps(data))
+    with pytest.raises(StoreError, match="format_version 1, from an older profkit"):
+        load(tmp_path / "run")

@@ -46,9 +46,10 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from profkit import interrupts, record
+from profkit.analysis.verdict import AdviceKind, Cause
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
 from profkit.model import Status
@@ -56,6 +57,8 @@ from profkit.record import Artifacts, RecordError, RunMeta
 
 if TYPE_CHECKING:
     import pandas as pd
+
+E = TypeVar("E", bound=enum.Enum)
 
 FORMAT_VERSION = 3
 #: The oldest run.json this profkit opens (its analysis is redone when older than the current).
@@ -709,9 +712,7 @@ def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
         if not all(isinstance(v, str) for v in data[key].values()):
             raise StoreError(f"{run_file}: its {key!r} section must map modes to strings: "
                              "re-run profkit profile")
-    for entry in (data["analysis"].get("modes") or {}).values():
-        if isinstance(entry, dict) and isinstance(entry.get("status"), str):
-            entry["status"] = _status(run_file, entry["status"])
+    _enums(run_file, data["analysis"])
     if not all(isinstance(v, dict) for v in data["modes"].values()):
         raise StoreError(f"{run_file}: its 'modes' section must map modes to objects: "
                          "re-run profkit profile")
@@ -724,14 +725,28 @@ def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
     return meta, data["analysis"]
 
 
-def _status(run_file: Path, value: str) -> Status:
-    """A mode's status read from run.json, or StoreError naming the unknown value."""
+def _enum(run_file: Path, kind: type[E], value: object, what: str) -> E:
+    """``value`` read from run.json as the enum ``kind``, or StoreError naming what it is."""
     try:
-        return Status(value)
+        return kind(value)
     except ValueError:
-        known = ", ".join(s.value for s in Status)
-        raise StoreError(f"{run_file}: a mode has the status {value!r}, not one of {known}: "
+        known = ", ".join(str(k.value) for k in kind)
+        raise StoreError(f"{run_file}: {what} {value!r} is not one of {known}: "
                          "re-run profkit profile") from None
+
+
+def _enums(run_file: Path, analysis: dict[str, Any]) -> None:
+    """The analysis's enums (status, cause, advice kinds) back from their JSON values."""
+    for entry in (analysis.get("modes") or {}).values():
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("status"), str):
+            entry["status"] = _enum(run_file, Status, entry["status"], "a mode's status")
+        if isinstance(entry.get("cause"), str):
+            entry["cause"] = _enum(run_file, Cause, entry["cause"], "a mode's cause")
+    kinds = analysis.get("advice_kinds")
+    if isinstance(kinds, list):
+        analysis["advice_kinds"] = [_enum(run_file, AdviceKind, k, "an advice kind") for k in kinds]
 
 
 #: Fields of run.json's free-form sections, options and environment (the rest of run.json is

@@ -5,12 +5,12 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
+from profkit.analysis.verdict import AdviceKind
 from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup, printable
 from profkit.render.line_coverage import coverage_summary
 
 if TYPE_CHECKING:
-    from profkit.record import RunMeta
-    from profkit.run import Run
+    from profkit.record import RunMeta, RunRecord
 
 EXTENSION = ".txt"
 
@@ -43,7 +43,7 @@ def _rounds_text(meta: RunMeta) -> str:
     return text + (f", {spoiled} set aside: other programs were busy" if spoiled else "")
 
 
-def render(run: Run) -> str:
+def render(run: RunRecord) -> str:
     a = run.analysis
     rows = []
     for m in a.get("modes", {}).values():
@@ -67,7 +67,7 @@ def render(run: Run) -> str:
         a.get("verdict", ""),
     ]
     for text, kind in zip(a.get("advice") or [], a.get("advice_kinds") or [], strict=False):
-        if kind == "native-threads":
+        if kind == AdviceKind.NATIVE_THREADS:
             out.append(text)
     if a.get("bottlenecks"):
         top = a["bottlenecks"][0]

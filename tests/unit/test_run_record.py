@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from profkit.analysis.verdict import AdviceKind, Cause
 from profkit.errors import StoreError
 from profkit.model import Status, Traits, WorkerLabel
 from profkit.pipeline import build_run
@@ -32,6 +33,9 @@ def test_status_is_an_enum_until_the_json_boundary(fakes, tmp_path):  # noqa: F8
         assert record.meta.status == {"fake_ref": Status.OK, "fake": Status.OK}
         assert all(type(s) is Status for s in record.meta.status.values())
         assert all(type(m["status"]) is Status for m in record.analysis["modes"].values())
+        causes = [m["cause"] for m in record.analysis["modes"].values() if "cause" in m]
+        assert causes and all(type(c) is Cause for c in causes)
+        assert all(type(k) is AdviceKind for k in record.analysis["advice_kinds"])
     stored = json.loads((tmp_path / "run" / "run.json").read_text())
     assert stored["status"] == {"fake_ref": "ok", "fake": "ok"}
     assert all(type(m["status"]) is str for m in stored["analysis"]["modes"].values())

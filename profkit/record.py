@@ -17,13 +17,20 @@ import math
 import sys
 import types
 import typing
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, Union
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
+from profkit.frames import FRAME_NAMES
 from profkit.model import JSON, NativePool, Status, Traits
 
-R = TypeVar("R")
+if TYPE_CHECKING:
+    import pandas as pd
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 #: ``JSON`` as the annotations evaluate it: any JSON value, not checked further.
 _JSON_HINT = typing.get_type_hints(type("_Hint", (), {"__annotations__": {"v": "JSON"}}),
@@ -65,8 +72,8 @@ def to_json(value: object) -> JSON:
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
         return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ == "array":
-        return [to_json(v) for v in value]  # type: ignore[attr-defined]
+    if isinstance(value, (list, tuple, set, frozenset, array)):
+        return [to_json(v) for v in value]
     if hasattr(value, "item"):  # numpy scalars
         return to_json(value.item())
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
@@ -88,7 +95,7 @@ def from_json(cls: type[R], data: object, where: str) -> R:
         raise RecordError(where, "an object", data)
     hints = _hints(cls)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         if not f.init:
             continue
         if f.name not in data:
@@ -152,8 +159,8 @@ def _read(hint: Any, value: object, where: str) -> Any:
             return hint(value)
         except ValueError:
             pass
-    elif dataclasses.is_dataclass(hint):
-        return from_json(hint, value, where)  # type: ignore[arg-type]
+    elif isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return from_json(hint, value, where)
     elif hint is bool:
         if isinstance(value, bool):
             return value
@@ -284,3 +291,36 @@ class RunMeta:
     @classmethod
     def from_json(cls, data: object, where: str = "") -> RunMeta:
         return from_json(cls, data, where)
+
+
+@dataclass
+class RunRecord:
+    """A run's data: metadata, analysis, frames and raw stats, what renderers read.
+
+    The frames are attributes too: ``run.timings``, ``run.tasks``,
+    ``run.functions``, ``run.lines``, ``run.memory``. ``line_stats`` holds
+    line_profiler objects only for a run made in this process: a loaded run
+    never unpickles its ``.lprof`` files, its line data is the ``lines`` frame.
+    """
+
+    meta: RunMeta
+    analysis: dict[str, Any]
+    frames: dict[str, pd.DataFrame]
+    profiles: dict[str, Any] = field(default_factory=dict)
+    line_stats: dict[str, Any] = field(default_factory=dict)
+    #: mode -> the memory samples as mprof ``.dat`` text.
+    memory_dat: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name in FRAME_NAMES and "frames" in self.__dict__:
+            return self.__dict__["frames"][name]
+        raise AttributeError(name)
+
+    @property
+    def complete(self) -> bool:
+        return not self.meta.interrupted
+
+    @property
+    def failed_modes(self) -> list[str]:
+        return [m for m, s in self.meta.status.items() if s not in (Status.OK, Status.SKIPPED)]

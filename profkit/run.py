@@ -8,42 +8,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from profkit import store
-from profkit.frames import FRAME_NAMES
-from profkit.model import Status
-from profkit.record import RunMeta
-
-if TYPE_CHECKING:
-    import pandas as pd
+from profkit.record import RunRecord
 
 
-@dataclass
-class Run:
-    """A finished (or interrupted) run: metadata, analysis, frames and raw stats.
-
-    The frames are attributes too: ``run.timings``, ``run.tasks``,
-    ``run.functions``, ``run.lines``, ``run.memory``. ``line_stats`` holds
-    line_profiler objects only for a run made in this process: a loaded run
-    never unpickles its ``.lprof`` files, its line data is the ``lines`` frame.
+class Run(RunRecord):
+    """A finished (or interrupted) run (:class:`profkit.record.RunRecord`: metadata, analysis,
+    frames and raw stats), with what a user does with it: analyse, save, render, show in Jupyter.
     """
-
-    meta: RunMeta
-    analysis: dict[str, Any]
-    frames: dict[str, pd.DataFrame]
-    profiles: dict[str, Any] = field(default_factory=dict)
-    line_stats: dict[str, Any] = field(default_factory=dict)
-    #: mode -> the memory samples as mprof ``.dat`` text.
-    memory_dat: dict[str, str] = field(default_factory=dict)
-    path: Path | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if name in FRAME_NAMES and "frames" in self.__dict__:
-            return self.__dict__["frames"][name]
-        raise AttributeError(name)
 
     def analyse(self) -> None:
         """Analyse the frames and metadata: the analysis, and the prediction frame made from it."""
@@ -51,14 +25,6 @@ class Run:
 
         self.analysis = analyse(self.frames, self.meta)
         self.frames["prediction"] = prediction_frame(self.analysis)
-
-    @property
-    def complete(self) -> bool:
-        return not self.meta.interrupted
-
-    @property
-    def failed_modes(self) -> list[str]:
-        return [m for m, s in self.meta.status.items() if s not in (Status.OK, Status.SKIPPED)]
 
     def save(self, directory: str | os.PathLike[str], *,
              analyse: Callable[[Run], None] | None = None) -> Path:

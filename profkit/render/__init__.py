@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 RENDERERS = {
     "html": "profkit.render.html",
@@ -21,7 +21,7 @@ RENDERERS = {
 }
 
 
-def render(run: Run, fmt: str) -> str:
+def render(run: RunRecord, fmt: str) -> str:
     """Render ``run`` with the renderer named ``fmt`` (html, console or json)."""
     try:
         module = importlib.import_module(RENDERERS[fmt])
@@ -31,7 +31,7 @@ def render(run: Run, fmt: str) -> str:
     return text
 
 
-def user_view(run: Run) -> Run:
+def user_view(run: RunRecord) -> RunRecord:
     """A view of ``run`` whose functions and lines frames leave out profkit's own frames
     (the analysis ranked its bottlenecks and hot lines without them too)."""
     from profkit.analysis.own_frames import drop_own_functions, drop_own_lines

@@ -36,14 +36,14 @@ from profkit.render.report.filters import location
 from profkit.render.report.jinja import assets, environment
 
 if TYPE_CHECKING:
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 EXTENSION = ".html"
 TEMPLATE = "report.html.j2"
 GENERATOR = "profkit report"
 
 
-def context(run: Run) -> dict[str, Any]:
+def context(run: RunRecord) -> dict[str, Any]:
     """Everything the template reads, as plain values (strings are escaped by the template)."""
     from jinja2.utils import htmlsafe_json_dumps
 
@@ -115,7 +115,7 @@ def context(run: Run) -> dict[str, Any]:
     }
 
 
-def render(run: Run) -> str:
+def render(run: RunRecord) -> str:
     """The whole report as one string."""
     return environment().get_template(TEMPLATE).render(**context(run))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 EXTENSION = ".json"
 
 
-def render(run: Run) -> str:
+def render(run: RunRecord) -> str:
     from profkit.store import to_json
 
     return to_json({

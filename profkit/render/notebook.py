@@ -10,14 +10,14 @@ import html
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 TEMPLATE = "notebook.html.j2"
 TOP_BOTTLENECKS = 5
 HEIGHT_PX = 1000
 
 
-def document(run: Run) -> str:
+def document(run: RunRecord) -> str:
     """The standalone HTML document shown in the iframe."""
     from profkit.render import html as report
     from profkit.render import user_view
@@ -35,7 +35,7 @@ def document(run: Run) -> str:
     return environment().get_template(TEMPLATE).render(**ctx)
 
 
-def repr_html(run: Run) -> str:
+def repr_html(run: RunRecord) -> str:
     """An ``<iframe srcdoc>`` holding :func:`document`, sandboxed (no scripts)."""
     doc = document(run)
     return (f'<iframe class="profkit-report" sandbox="" srcdoc="{html.escape(doc, quote=True)}" '

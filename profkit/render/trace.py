@@ -23,7 +23,7 @@ from profkit.record import ModeMeta
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 TRACE_DIR = "trace"
 PARENT_PID = 0  # the parent's own track (pool start-up and the whole pass)
@@ -233,7 +233,7 @@ def _streamed(events: Iterator[dict[str, Any]], tail: dict[str, Any],
     yield "}"
 
 
-def write_traces(run: Run, directory: str | os.PathLike[str]) -> dict[str, str]:
+def write_traces(run: RunRecord, directory: str | os.PathLike[str]) -> dict[str, str]:
     """Write ``trace/<mode>.json`` for each mode with tasks; return mode -> relative path."""
     from profkit.store import atomic_write_pieces
 

@@ -10,8 +10,7 @@ from profkit.record import Artifacts
 from profkit.render.report.filters import safe_relative
 
 if TYPE_CHECKING:
-    from profkit.record import RunMeta
-    from profkit.run import Run
+    from profkit.record import RunMeta, RunRecord
 
 
 def when(meta: RunMeta) -> dict[str, Any]:
@@ -96,7 +95,7 @@ def options(meta: RunMeta) -> list[tuple[str, str]]:
     return rows
 
 
-def artifacts(run: Run) -> dict[str, Any]:
+def artifacts(run: RunRecord) -> dict[str, Any]:
     """The saved files per kind, with the shell commands that open them."""
     art = run.meta.artifacts
     run_dir = str(run.path.resolve()) if run.path else None  # absolute: the commands run from inside it

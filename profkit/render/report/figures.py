@@ -14,10 +14,10 @@ from profkit.render.report.summary import timing_rows
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 
-def charts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
+def charts(run: RunRecord, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
            memory: pd.DataFrame) -> dict[str, Any]:
     """Every chart the report shows, as markup (None where a chart has nothing to show)."""
     rows = timing_rows(a, order)

@@ -11,7 +11,7 @@ from profkit.render.report.tables import records
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 
 #: Hot-code listings per mode; more functions are listed by name and total only.
@@ -30,7 +30,7 @@ def hot_lines(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def listings(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+def listings(run: RunRecord, lines: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
     """Per mode: the costliest functions' source listings with per-line time."""
     from profkit.analysis.own_frames import line_time_once, nesting_task
     from profkit.render.source import function_listing

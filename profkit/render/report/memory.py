@@ -10,7 +10,7 @@ from profkit.render.report.filters import location
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 
 def peaks(memory: pd.DataFrame, order: list[str],
@@ -39,7 +39,7 @@ def peaks(memory: pd.DataFrame, order: list[str],
     return out
 
 
-def lines(run: Run, frame: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+def lines(run: RunRecord, frame: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
     """Per mode: memory_profiler's lines, which items it covered, what it cost, or why not."""
     meta = run.meta
     if not meta.options.get("memory_line_functions"):

@@ -10,11 +10,10 @@ from profkit.model import Status
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.record import RunMeta
-    from profkit.run import Run
+    from profkit.record import RunMeta, RunRecord
 
 
-def mode_order(run: Run) -> list[str]:
+def mode_order(run: RunRecord) -> list[str]:
     """The modes in the analysis's order, then any only the metadata names."""
     a, meta = run.analysis or {}, run.meta
     order = list((a.get("modes") or {}).keys())
@@ -29,7 +28,7 @@ def recommendation(a: dict[str, Any]) -> dict[str, Any] | None:
     return dict(rec) if rec else None
 
 
-def failures(run: Run, tasks: pd.DataFrame) -> list[dict[str, Any]]:
+def failures(run: RunRecord, tasks: pd.DataFrame) -> list[dict[str, Any]]:
     """One entry per mode that did not finish: status, error, failed item, tracebacks."""
     meta = run.meta
     errors = meta.errors

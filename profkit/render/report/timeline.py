@@ -13,10 +13,10 @@ from profkit.render.report.summary import trait
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 
-def gantts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:
+def gantts(run: RunRecord, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:
     """One timeline per pool that ran tasks (the reference mode has none)."""
     out: list[dict[str, Any]] = []
     if tasks.empty:

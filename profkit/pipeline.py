@@ -403,7 +403,7 @@ def profile(
     workload's own items. Closures, lambdas and functions defined in ``__main__``
     or a notebook run as they are in sequential and threads mode, and travel by
     value (cloudpickle) to processes, pool and dask workers; a mode that cannot
-    receive the task fails alone, with its reason in ``run.meta["errors"]``.
+    receive the task fails alone, with its reason in ``run.meta.errors``.
 
     The options are ``profkit profile``'s flags, with ``_`` for ``-``:
 

@@ -157,7 +157,8 @@ def empty(name: str) -> pd.DataFrame:
     return pd.DataFrame({col: pd.Series(dtype=dtype) for col, (dtype, _) in COLUMNS[name].items()})
 
 
-def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+def frame_of(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The frame ``name`` of ``rows``, with its documented columns and dtypes."""
     import pandas as pd
 
     if not rows:
@@ -210,29 +211,6 @@ def line_rows(mode: str, line_stats: Any) -> list[dict[str, Any]]:
                 "source": linecache.getline(filename, lineno).rstrip("\n"),
             })
     return rows
-
-
-def prediction_frame(analysis: dict[str, Any]) -> pd.DataFrame:
-    """The analysis's prediction curve, one row per mode and worker count."""
-    pred = analysis.get("prediction") or {}
-    rows = []
-    for mode, entry in (pred.get("modes") or {}).items():
-        measured = {int(m["workers"]): m["speedup"] for m in entry.get("measured") or []
-                    if m.get("speedup") is not None}
-        band = (entry.get("band") or {}).get("this_machine") or [[], []]
-        own = {int(p["workers"]): p["speedup"] for p in entry.get("own_cores") or []}
-        for k, p in enumerate(entry["points"]):
-            single = p.get("single_map_speedup")
-            rows.append({"mode": mode, "workers": p["workers"], "predicted_speedup": p["speedup"],
-                         "predicted_wall_s": p["wall_s"],
-                         "single_map_speedup": float("nan") if single is None else single,
-                         "limit": p["limit"],
-                         "measured_speedup": measured.get(int(p["workers"]), float("nan")),
-                         "cpus": int(pred.get("cpus") or 1),
-                         "low_speedup": min(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
-                         "high_speedup": max(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
-                         "own_cores_speedup": own.get(int(p["workers"]), float("nan"))})
-    return _frame("prediction", rows)
 
 
 def memory_line_rows(mode: str, rows: list[MemoryLine], n_items: int) -> list[dict[str, Any]]:
@@ -403,11 +381,11 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
                     "rss_bytes": s.rss_bytes} for s in m.memory]
         memory_lines += memory_line_rows(mode, m.memory_lines, len(m.memory_line_items))
     return {
-        "timings": _frame("timings", timings),
+        "timings": frame_of("timings", timings),
         "tasks": tasks_frame(tasks, raw.items),
-        "functions": _frame("functions", functions),
-        "lines": _frame("lines", lines),
-        "memory": _frame("memory", memory),
-        "gc": _frame("gc", collections),
-        "memory_lines": _frame("memory_lines", memory_lines),
+        "functions": frame_of("functions", functions),
+        "lines": frame_of("lines", lines),
+        "memory": frame_of("memory", memory),
+        "gc": frame_of("gc", collections),
+        "memory_lines": frame_of("memory_lines", memory_lines),
     }

@@ -168,7 +168,7 @@ class ProfkitMagics(Magics):
         finally:
             progress.done()
         for mode in run.failed_modes:
-            error = (run.meta.get("errors") or {}).get(mode) or f"{mode}: failed"
+            error = run.meta.errors.get(mode) or f"{mode}: failed"
             print(f"profkit: {error}", file=sys.stderr)
         if args.json:
             from profkit.render import render

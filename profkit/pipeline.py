@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from profkit.engine import heap
 from profkit.engine.runner import CPROFILE_ITEMS, Progress, run_workload, sample_every
 from profkit.errors import UsageError
-from profkit.frames import build_frames, prediction_frame
-from profkit.model import DEFAULT_AB_MAX_ROUNDS_S, JSON, ModeResult, RawRun
+from profkit.frames import build_frames
+from profkit.model import DEFAULT_AB_MAX_ROUNDS_S, ModeResult, RawRun
 from profkit.options import GIVEN, Options, build_options, for_workload
+from profkit.record import ModeMeta, RoundMeta, RunMeta, WorkloadMeta
 from profkit.run import Run
 from profkit.store import claimed_run_dir, deferred_signals
 from profkit.workloads.model import Workload
@@ -44,65 +45,56 @@ def _task_ref(workload: Workload) -> str:
     return f"{getattr(task, '__module__', '?')}:{getattr(task, '__qualname__', repr(task))}"
 
 
-def _mode_meta(m: ModeResult, options: Options, n_items: int) -> dict[str, JSON]:
+def _mode_meta(m: ModeResult, options: Options, n_items: int) -> ModeMeta:
     from profkit.analysis.prediction import MAX_WORKERS
     from profkit.executors.registry import executor_class
 
     cls = executor_class(m.spec.kind)
     chunksize = m.chunksize if m.chunksize is not None else options.chunksize
-    return {
-        "chunksize": cls.dispatch_chunksize(chunksize, n_items, m.spec.workers),
-        "dispatch_chunksizes": [cls.dispatch_chunksize(chunksize, n_items, w)
-                                for w in range(1, MAX_WORKERS + 1)],
-        "chunk_trial": m.chunk_trial,
-        "native_trial": m.native_trial,
-        "native_pools": [{"api": p.api, "library": p.library, "threads": p.threads}
-                         for p in m.native_pools],
-        "workers": m.spec.workers,
-        "traits": m.traits.to_json(),
-        "pool": m.pool,
-        "startup_s": m.startup_s,
-        "tasks_wall_s": m.tasks_wall_s,
-        "line_items": list(m.line_items),
-        "line_cut_s": {str(i): s for i, s in sorted(m.line_cut.items())},
-        "line_share": m.line_share,
-        "line_complete": m.line_plan.complete if m.line_plan is not None else None,
-        "line_cheapest_s": m.line_plan.cheapest_s if m.line_plan is not None else None,
-        "line_deferred": m.line_plan.deferred if m.line_plan is not None else None,
-        "memory_line_items": list(m.memory_line_items),
-        "memory_lines_note": m.memory_lines_note,
-        "memory_lines_estimate_s": m.memory_lines_estimate_s,
-        "memory_error": m.memory_error,
-        "failed_item": m.failed_item,
-        "task_bytes": m.dispatch.task_bytes,
-        "items_bytes": m.dispatch.items_bytes,
-        "results_bytes": m.tasks.results_bytes,
-        "pickle_items_s": m.dispatch.pickle_items_s,
-        "tasks_sample_every": sample_every(n_items),
-        "cprofile_items": len(m.profile_items) if m.profile is not None else None,
-        "cprofile_every": sample_every(n_items, CPROFILE_ITEMS),
-        "cprofile_indices": list(m.profile_items),
-        "cprofile_cut_s": {str(i): s for i, s in sorted(m.profile_cut.items())},
-        "cprofile_share": m.profile_share,
-        "cprofile_complete": m.profile_plan.complete if m.profile_plan is not None else None,
-        "phase_s": dict(m.phases),
-        "traceback": m.traceback,
-    }
+    return ModeMeta(
+        chunksize=cls.dispatch_chunksize(chunksize, n_items, m.spec.workers),
+        dispatch_chunksizes=[cls.dispatch_chunksize(chunksize, n_items, w)
+                             for w in range(1, MAX_WORKERS + 1)],
+        chunk_trial=m.chunk_trial,
+        native_trial=m.native_trial,
+        native_pools=list(m.native_pools),
+        workers=m.spec.workers,
+        traits=m.traits,
+        pool=m.pool,
+        startup_s=m.startup_s,
+        tasks_wall_s=m.tasks_wall_s,
+        line_items=list(m.line_items),
+        line_cut_s={str(i): s for i, s in sorted(m.line_cut.items())},
+        line_share=m.line_share,
+        line_complete=m.line_plan.complete if m.line_plan is not None else None,
+        line_cheapest_s=m.line_plan.cheapest_s if m.line_plan is not None else None,
+        line_deferred=m.line_plan.deferred if m.line_plan is not None else None,
+        memory_line_items=list(m.memory_line_items),
+        memory_lines_note=m.memory_lines_note,
+        memory_lines_estimate_s=m.memory_lines_estimate_s,
+        memory_error=m.memory_error,
+        failed_item=m.failed_item,
+        task_bytes=m.dispatch.task_bytes,
+        items_bytes=m.dispatch.items_bytes,
+        results_bytes=m.tasks.results_bytes,
+        pickle_items_s=m.dispatch.pickle_items_s,
+        tasks_sample_every=sample_every(n_items),
+        cprofile_items=len(m.profile_items) if m.profile is not None else None,
+        cprofile_every=sample_every(n_items, CPROFILE_ITEMS),
+        cprofile_indices=list(m.profile_items),
+        cprofile_cut_s={str(i): s for i, s in sorted(m.profile_cut.items())},
+        cprofile_share=m.profile_share,
+        cprofile_complete=m.profile_plan.complete if m.profile_plan is not None else None,
+        phase_s=dict(m.phases),
+        traceback=m.traceback,
+    )
 
 
 def build_run(raw: RawRun, target: str | None = None) -> Run:
     """Frames, analysis and metadata from the raw measurements."""
     run = measured_run(raw, target)
-    analyse_run(run)
+    run.analyse()
     return run
-
-
-def analyse_run(run: Run) -> None:
-    """The analysis of a run's frames and metadata, and the frame derived from it."""
-    from profkit.analysis import analyse
-
-    run.analysis = analyse(run.frames, run.meta)
-    run.frames["prediction"] = prediction_frame(run.analysis)
 
 
 def measured_run(raw: RawRun, target: str | None = None) -> Run:
@@ -110,26 +102,26 @@ def measured_run(raw: RawRun, target: str | None = None) -> Run:
     frames = build_frames(raw)
     main_modes = [m for m in raw.modes if not m.sweep]
     options = raw.options
-    meta: dict[str, Any] = {
-        "workload": {
-            "name": raw.workload.name,
-            "description": raw.workload.description,
-            "target": target or raw.workload.name,
-            "task": _task_ref(raw.workload),
-            "n_items": len(raw.items),
-        },
-        "options": options.to_json(),
-        "environment": raw.environment,
-        "started_at": raw.started_at,
-        "finished_at": raw.finished_at,
-        "interrupted": raw.interrupted,
-        "rounds": [{"round": r.number, "order": r.order, "wall_s": r.wall_s,
-                    "others_cpu": r.others_cpu, "spoiled": r.spoiled, "sweep": r.sweep}
-                   for r in raw.rounds],
-        "status": {m.spec.kind: m.status.value for m in main_modes},
-        "errors": {m.spec.kind: m.error for m in main_modes if m.error},
-        "modes": {m.spec.kind: _mode_meta(m, options, len(raw.items)) for m in main_modes},
-    }
+    meta = RunMeta(
+        workload=WorkloadMeta(
+            name=raw.workload.name,
+            description=raw.workload.description,
+            target=target or raw.workload.name,
+            task=_task_ref(raw.workload),
+            n_items=len(raw.items),
+        ),
+        options=options.to_json(),
+        environment=raw.environment,
+        started_at=raw.started_at,
+        finished_at=raw.finished_at,
+        interrupted=raw.interrupted,
+        rounds=[RoundMeta(round=r.number, order=r.order, wall_s=r.wall_s,
+                          others_cpu=r.others_cpu, spoiled=r.spoiled, sweep=r.sweep)
+                for r in raw.rounds],
+        status={m.spec.kind: m.status for m in main_modes},
+        errors={m.spec.kind: m.error for m in main_modes if m.error},
+        modes={m.spec.kind: _mode_meta(m, options, len(raw.items)) for m in main_modes},
+    )
     return Run(
         meta=meta,
         analysis={},
@@ -216,7 +208,7 @@ def profile(
     workload's own items. Closures, lambdas and functions defined in ``__main__``
     or a notebook run as they are in sequential and threads mode, and travel by
     value (cloudpickle) to processes, pool and dask workers; a mode that cannot
-    receive the task fails alone, with its reason in ``run.meta["errors"]``.
+    receive the task fails alone, with its reason in ``run.meta.errors``.
 
     ``out`` is the run folder to create; ``None`` (the default) keeps the run in memory.
     Only the API has ``progress`` (a callable given each progress line) and ``target``
@@ -244,9 +236,9 @@ def profile(
             run = measured_run(raw, target)
             heap.release()  # the frames' building copies are gone before the run is saved
             if out_dir is None:
-                analyse_run(run)
+                run.analyse()
             else:  # the measurements are saved first: a failing analysis loses nothing
-                run.save(out_dir, analyse=analyse_run)
+                run.save(out_dir, analyse=Run.analyse)
     return run
 
 

@@ -8,48 +8,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from profkit import store
-from profkit.frames import FRAME_NAMES
-
-if TYPE_CHECKING:
-    import pandas as pd
+from profkit.record import RunRecord
 
 
-@dataclass
-class Run:
-    """A finished (or interrupted) run: metadata, analysis, frames and raw stats.
-
-    The frames are attributes too: ``run.timings``, ``run.tasks``,
-    ``run.functions``, ``run.lines``, ``run.memory``. ``line_stats`` holds
-    line_profiler objects only for a run made in this process: a loaded run
-    never unpickles its ``.lprof`` files, its line data is the ``lines`` frame.
+class Run(RunRecord):
+    """A finished (or interrupted) run (:class:`profkit.record.RunRecord`: metadata, analysis,
+    frames and raw stats), with what a user does with it: analyse, save, render, show in Jupyter.
     """
 
-    meta: dict[str, Any]
-    analysis: dict[str, Any]
-    frames: dict[str, pd.DataFrame]
-    profiles: dict[str, Any] = field(default_factory=dict)
-    line_stats: dict[str, Any] = field(default_factory=dict)
-    #: mode -> the memory samples as mprof ``.dat`` text.
-    memory_dat: dict[str, str] = field(default_factory=dict)
-    path: Path | None = None
+    def analyse(self) -> None:
+        """Analyse the frames and metadata: the analysis, and the prediction frame made from it."""
+        from profkit.analysis import analyse, prediction_frame
 
-    def __getattr__(self, name: str) -> Any:
-        if name in FRAME_NAMES and "frames" in self.__dict__:
-            return self.__dict__["frames"][name]
-        raise AttributeError(name)
-
-    @property
-    def complete(self) -> bool:
-        return not self.meta.get("interrupted", False)
-
-    @property
-    def failed_modes(self) -> list[str]:
-        return [m for m, s in self.meta.get("status", {}).items() if s not in ("ok", "skipped")]
+        self.analysis = analyse(self.frames, self.meta)
+        self.frames["prediction"] = prediction_frame(self.analysis)
 
     def save(self, directory: str | os.PathLike[str], *,
              analyse: Callable[[Run], None] | None = None) -> Path:
@@ -65,8 +40,8 @@ class Run:
 
     def __repr__(self) -> str:
         """One line (IPython's terminal shows it): workload, status per mode, folder."""
-        name = (self.meta.get("workload") or {}).get("name", "?")
-        status = ", ".join(f"{m} {s}" for m, s in (self.meta.get("status") or {}).items())
+        name = self.meta.workload.name
+        status = ", ".join(f"{m} {s}" for m, s in self.meta.status.items())
         where = f"; {self.path}" if self.path else ""
         return f"<profkit Run {name}: {status or 'no modes'}{where}>"
 
@@ -92,4 +67,9 @@ def load(directory: str | os.PathLike[str]) -> Run:
     and the line data comes from the ``lines`` frame. Every path is checked to stay
     inside the folder.
     """
-    return Run(**store.load_fields(directory))
+    parts = store.load_fields(directory)
+    run = Run(meta=parts.meta, analysis=parts.analysis, frames=parts.frames,
+              profiles=dict(parts.profiles), memory_dat=parts.memory_dat, path=parts.path)
+    if parts.meta.format_version != store.FORMAT_VERSION:  # an older run.json: analysed anew
+        run.analyse()
+    return run

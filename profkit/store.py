@@ -15,6 +15,9 @@ Version history of ``run.json`` (``FORMAT_VERSION``):
 * 1 -- first format.
 * 2 -- interleaved rounds: ``rounds``, mode ``traits``, timings columns ``order``,
   ``others_cpu`` and ``spoiled``; ``repeat`` may be ``"auto"``. Version 1 is refused.
+* 3 -- the run record's JSON (:class:`profkit.record.RunMeta`), every field checked against
+  its type; the analysis ranks bottlenecks and hot lines without profkit's own frames. A
+  version-2 file reads the same way; its analysis is redone from its frames on load.
 
 Opening a run reads ``run.json`` (JSON), the frames (parquet) and the ``.prof``
 files (marshal, via pstats). It never unpickles: ``.lprof`` files are pickles and
@@ -25,11 +28,14 @@ inside the run folder.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import enum
 import errno
 import json
 import math
 import os
 import pickle
+import pstats
 import shlex
 import signal
 import stat
@@ -38,18 +44,26 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from profkit import interrupts
+from profkit import interrupts, record
+from profkit.analysis.verdict import AdviceKind, Cause
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
+from profkit.model import Status
 from profkit.options import record_kinds
+from profkit.record import Artifacts, RecordError, RunMeta
 
 if TYPE_CHECKING:
     import pandas as pd
 
-FORMAT_VERSION = 2
+E = TypeVar("E", bound=enum.Enum)
+
+FORMAT_VERSION = 3
+#: The oldest run.json this profkit opens (its analysis is redone when older than the current).
+OLDEST_READABLE = 2
 RUN_FILE = "run.json"
 REPORT_FILE = "index.html"
 #: Created with O_EXCL in a run folder while a run writes to it: two runs never share one.
@@ -442,7 +456,12 @@ def _json_default(value: Any) -> Any:
 
 
 def _clean(value: Any) -> Any:
-    """NaN and infinity are not JSON: store them as null."""
+    """NaN and infinity are not JSON: store them as null; an enum is stored as its value, a
+    record (:mod:`profkit.record`) as its fields."""
+    if isinstance(value, enum.Enum):
+        return _clean(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return record.to_json(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -461,7 +480,7 @@ def to_json(data: dict[str, Any]) -> str:
 class StoredRun(Protocol):
     """What the store reads and writes of a run (:class:`profkit.run.Run` is one)."""
 
-    meta: dict[str, Any]
+    meta: RunMeta
     analysis: dict[str, Any]
     frames: dict[str, pd.DataFrame]
     profiles: dict[str, Any]
@@ -473,7 +492,7 @@ class StoredRun(Protocol):
 #: Renders a run's report as HTML text.
 ReportWriter = Callable[[Any], str]
 #: Writes a run's extra files into its folder; returns their paths for ``run.json``.
-ExtrasWriter = Callable[[Any, Path], Any]
+ExtrasWriter = Callable[[Any, Path], dict[str, str]]
 #: Completes a run whose measurements are saved: its analysis, and the frames derived from it.
 Analyser = Callable[[Any], None]
 
@@ -502,7 +521,7 @@ def save(run: StoredRun, directory: str | os.PathLike[str], *, report: ReportWri
         run.path = path
         if analyse is not None:
             _analyse(run, path, analyse)
-        if report is not None and "analysis_error" not in run.meta:
+        if report is not None and run.meta.analysis_error is None:
             _write_report(run, path, report)
         release_run_dir(path, discard=False)
     return path
@@ -513,13 +532,13 @@ def _analyse(run: StoredRun, path: Path, analyse: Analyser) -> None:
     try:
         analyse(run)
     except Exception as exc:  # noqa: BLE001 - an analysis bug must not lose the measurements
-        run.meta["analysis_error"] = f"{type(exc).__name__}: {exc}"
-        warnings.warn(f"the analysis failed ({run.meta['analysis_error']}); the measurements "
+        run.meta.analysis_error = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"the analysis failed ({run.meta.analysis_error}); the measurements "
                       f"are saved: analyse them again with "
                       f"`profkit report {shlex.quote(str(path))}`", stacklevel=3)
     else:
         try:
-            frames = run.meta["artifacts"]["frames"]
+            frames = run.meta.artifacts.frames
             for name, frame in run.frames.items():
                 if name not in frames:
                     frames[name] = _write_frame(path, name, frame)
@@ -534,12 +553,12 @@ def _write_report(run: StoredRun, path: Path, report: ReportWriter) -> None:
         atomic_write_text(path / REPORT_FILE, report(run))
         return
     except OSError as exc:
-        run.meta["report_error"] = f"{type(exc).__name__}: {exc.strerror or exc}"
+        run.meta.report_error = f"{type(exc).__name__}: {exc.strerror or exc}"
         problem = "written"
     except Exception as exc:  # noqa: BLE001 - a renderer bug must not lose the measurements
-        run.meta["report_error"] = f"{type(exc).__name__}: {exc}"
+        run.meta.report_error = f"{type(exc).__name__}: {exc}"
         problem = "rendered"
-    warnings.warn(f"the report could not be {problem} ({run.meta['report_error']}); the data "
+    warnings.warn(f"the report could not be {problem} ({run.meta.report_error}); the data "
                   f"is saved: re-render it with `profkit report {shlex.quote(str(path))}`",
                   stacklevel=3)
     _rewrite_run_json(run, path)
@@ -548,7 +567,12 @@ def _write_report(run: StoredRun, path: Path, report: ReportWriter) -> None:
 def _rewrite_run_json(run: StoredRun, path: Path) -> None:
     """``run.json`` again, with what changed since; on a full disk the one written stays."""
     with contextlib.suppress(OSError):
-        atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
+        _write_run_json(run, path)
+
+
+def _write_run_json(run: StoredRun, path: Path) -> None:
+    """``run.json``: the run's metadata record and its analysis."""
+    atomic_write_text(path / RUN_FILE, to_json({**run.meta.to_json(), "analysis": run.analysis}))
 
 
 def _write_frame(path: Path, name: str, frame: pd.DataFrame) -> str:
@@ -564,8 +588,7 @@ def _write_frame(path: Path, name: str, frame: pd.DataFrame) -> str:
 
 def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None:
     """Stats, frames, then ``run.json`` (its presence marks a saved run)."""
-    artifacts: dict[str, Any] = {"report": REPORT_FILE, "profiles": {}, "lines": {}, "frames": {},
-                                 "memory": {}}
+    artifacts = Artifacts(report=REPORT_FILE)
     for mode, stats in run.profiles.items():
         if stats is None:
             continue
@@ -575,30 +598,29 @@ def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None
         _written.update((tmp, target))
         stats.dump_stats(tmp)
         os.replace(tmp, target)
-        artifacts["profiles"][mode] = f"profiles/{mode}.prof"
+        artifacts.profiles[mode] = f"profiles/{mode}.prof"
     for mode, line_stats in run.line_stats.items():
         if line_stats is None:
             continue
         target = path / "lines" / f"{mode}.lprof"
         atomic_write_bytes(target, pickle.dumps(line_stats, protocol=pickle.HIGHEST_PROTOCOL))
-        artifacts["lines"][mode] = f"lines/{mode}.lprof"
+        artifacts.lines[mode] = f"lines/{mode}.lprof"
     for mode, dat in run.memory_dat.items():
         if not dat:
             continue
         atomic_write_text(path / "memory" / f"{mode}.dat", dat)
-        artifacts["memory"][mode] = f"memory/{mode}.dat"
+        artifacts.memory[mode] = f"memory/{mode}.dat"
     for name, frame in run.frames.items():
-        artifacts["frames"][name] = _write_frame(path, name, frame)
+        artifacts.frames[name] = _write_frame(path, name, frame)
     try:
         if traces is not None:
-            artifacts["traces"] = traces(run, path)
+            artifacts.traces = traces(run, path)
     except Exception as exc:  # noqa: BLE001 - a trace bug must not lose the measurements
         warnings.warn(f"the Chrome traces could not be written ({type(exc).__name__}: {exc})", stacklevel=2)
-    run.meta["artifacts"] = artifacts
-    run.meta["format_version"] = FORMAT_VERSION
-    run.meta.pop("report_error", None)
-    run.meta.pop("analysis_error", None)
-    atomic_write_text(path / RUN_FILE, to_json({**run.meta, "analysis": run.analysis}))
+    run.meta.artifacts = artifacts
+    run.meta.format_version = FORMAT_VERSION
+    run.meta.report_error = run.meta.analysis_error = None
+    _write_run_json(run, path)
 
 
 #: The largest file of each kind profkit reads from a run folder; a bigger one is refused
@@ -653,8 +675,8 @@ def _too_deep(value: Any) -> bool:
     return True
 
 
-def read_run_json(path: Path) -> dict[str, Any]:
-    """The parsed ``run.json`` of a run folder, checked for a version we can read."""
+def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
+    """The checked ``run.json`` of a run folder: its metadata record and its analysis."""
     run_file = path / RUN_FILE
     if not path.is_dir():
         raise StoreError(f"{path} is not a folder: give the folder profkit profile wrote")
@@ -677,7 +699,7 @@ def read_run_json(path: Path) -> dict[str, Any]:
     if version > FORMAT_VERSION:
         raise StoreError(f"{run_file} has format_version {version}, newer than this profkit "
                          f"reads ({FORMAT_VERSION}): upgrade profkit")
-    if version < FORMAT_VERSION:
+    if version < OLDEST_READABLE:
         raise StoreError(f"{run_file} has format_version {version}, from an older profkit whose "
                          "timings this one cannot compare: re-run profkit profile")
     for key in ("analysis", "status", "workload"):
@@ -691,35 +713,52 @@ def read_run_json(path: Path) -> dict[str, Any]:
         if not all(isinstance(v, str) for v in data[key].values()):
             raise StoreError(f"{run_file}: its {key!r} section must map modes to strings: "
                              "re-run profkit profile")
+    _enums(run_file, data["analysis"])
     if not all(isinstance(v, dict) for v in data["modes"].values()):
         raise StoreError(f"{run_file}: its 'modes' section must map modes to objects: "
                          "re-run profkit profile")
     _check_fields(run_file, data)
     _check_artifacts(path, data["artifacts"])
-    return data
+    try:
+        meta = RunMeta.from_json(data)
+    except RecordError as exc:
+        raise StoreError(f"{path / RUN_FILE}: {exc}: re-run profkit profile") from None
+    return meta, data["analysis"]
 
 
-#: Fields of run.json the renderers read: section -> field -> kind. A field may be absent
-#: (older or newer writers); when present it must have its kind. "!" marks a field that
-#: must be present, "?" one that may be null.
+def _enum(run_file: Path, kind: type[E], value: object, what: str) -> E:
+    """``value`` read from run.json as the enum ``kind``, or StoreError naming what it is."""
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(str(k.value) for k in kind)
+        raise StoreError(f"{run_file}: {what} {value!r} is not one of {known}: "
+                         "re-run profkit profile") from None
+
+
+def _enums(run_file: Path, analysis: dict[str, Any]) -> None:
+    """The analysis's enums (status, cause, advice kinds) back from their JSON values."""
+    for entry in (analysis.get("modes") or {}).values():
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("status"), str):
+            entry["status"] = _enum(run_file, Status, entry["status"], "a mode's status")
+        if isinstance(entry.get("cause"), str):
+            entry["cause"] = _enum(run_file, Cause, entry["cause"], "a mode's cause")
+    kinds = analysis.get("advice_kinds")
+    if isinstance(kinds, list):
+        analysis["advice_kinds"] = [_enum(run_file, AdviceKind, k, "an advice kind") for k in kinds]
+
+
+#: Fields of run.json's free-form sections, options and environment (the rest of run.json is
+#: checked by its record, :class:`profkit.record.RunMeta`): section -> field -> kind. A field
+#: may be absent (older or newer writers); when present it must have its kind. "!" marks a
+#: field that must be present, "?" one that may be null.
 FIELD_KINDS: dict[str, dict[str, str]] = {
-    "workload": {"name": "str", "description": "str", "target": "str", "task": "str",
-                 "n_items": "int"},
     "options": {**record_kinds(), "warmups": "int"},
     "environment": {"python": "str", "cpus_available": "?int", "cpus_total": "?int",
                     "memory_total_bytes": "?int", "start_method": "?str",
                     "others_cpu_during_run": "?num", "packages": "dict[str]"},
-    "modes.*": {"workers": "!int", "traits": "!dict", "pool": "?dict", "startup_s": "?num",
-                "items_bytes": "?int", "results_bytes": "?int", "tasks_sample_every": "?int",
-                "cprofile_items": "?int", "cprofile_indices": "?list[int]",
-                "cprofile_every": "?int",
-                "cprofile_cut_s": "?dict[num]", "cprofile_share": "?num",
-                "cprofile_complete": "?bool", "line_share": "?num", "line_complete": "?bool",
-                "line_cheapest_s": "?num", "line_deferred": "?bool",
-                "tasks_wall_s": "?num",
-                "line_items": "?list[int]", "line_cut_s": "?dict[num]",
-                "failed_item": "?int", "task_bytes": "?int",
-                "pickle_items_s": "?num", "phase_s": "?dict[num]", "traceback": "?str"},
 }
 
 
@@ -746,11 +785,7 @@ def _is_kind(value: Any, kind: str) -> bool:
 def _check_fields(run_file: Path, data: dict[str, Any]) -> None:
     """Each field a renderer reads has the kind profkit writes, or the file is refused."""
     for section, fields in FIELD_KINDS.items():
-        if section == "modes.*":
-            entries = [(f"modes.{m}", v) for m, v in data["modes"].items()]
-        else:
-            entries = [(section, data[section])]
-        for where, entry in entries:
+        for where, entry in [(section, data[section])]:
             for name, kind in fields.items():
                 required, nullable, bare = kind.startswith("!"), kind.startswith("?"), kind.lstrip("!?")
                 if name not in entry:
@@ -777,9 +812,8 @@ def _check_artifacts(path: Path, artifacts: dict[str, Any]) -> None:
         artifact_path(path, artifacts["report"], suffix=".html")
 
 
-def load_profile(path: Path) -> Any:
+def load_profile(path: Path) -> pstats.Stats:
     """A saved ``.prof`` (marshal data, not a pickle) as pstats.Stats, or StoreError."""
-    import pstats
 
     checked_file(path.parent, path.name)
     try:
@@ -789,15 +823,15 @@ def load_profile(path: Path) -> Any:
                          "re-run profkit profile to recreate it") from exc
 
 
-def read_frame(path: Path, name: str, data: dict[str, Any] | None = None) -> pd.DataFrame:
+def read_frame(path: Path, name: str, meta: RunMeta | None = None) -> pd.DataFrame:
     """One saved frame of the run in ``path``, checked for its documented columns and dtypes.
 
-    ``data`` is the run's checked ``run.json`` (from :func:`read_run_json`), if already read.
+    ``meta`` is the run's checked metadata (from :func:`read_run_json`), if already read.
     """
     import pandas as pd
 
-    data = data if data is not None else read_run_json(path)
-    rel = data["artifacts"]["frames"].get(name, f"frames/{name}.parquet")
+    meta = meta if meta is not None else read_run_json(path)[0]
+    rel = meta.artifacts.frames.get(name, f"frames/{name}.parquet")
     file = artifact_path(path, rel, suffix=".parquet")
     if not file.is_file() and name in OPTIONAL_FRAMES:
         return empty(name)  # written by a profkit that did not make this frame yet
@@ -824,24 +858,35 @@ def read_frame(path: Path, name: str, data: dict[str, Any] | None = None) -> pd.
                          f"({type(exc).__name__}); re-run profkit profile") from exc
 
 
-def load_fields(directory: str | os.PathLike[str]) -> dict[str, Any]:
-    """A saved run folder's parts, as keyword arguments of :class:`profkit.run.Run`.
+@dataclass
+class LoadedRun:
+    """A saved run folder's parts: what :class:`profkit.run.Run` is made of."""
+
+    meta: RunMeta
+    analysis: dict[str, Any]
+    frames: dict[str, pd.DataFrame]
+    profiles: dict[str, pstats.Stats]
+    memory_dat: dict[str, str]
+    path: Path
+
+
+def load_fields(directory: str | os.PathLike[str]) -> LoadedRun:
+    """A saved run folder's parts.
 
     Nothing is unpickled: the ``.lprof`` files are left for ``python -m line_profiler``,
     and the line data comes from the ``lines`` frame. Every path is checked to stay
     inside the folder.
     """
     path = user_path(directory, "the run folder to load")
-    data = read_run_json(path)
-    frames = {name: read_frame(path, name, data) for name in FRAME_NAMES}
-    analysis = data.pop("analysis")
+    meta, analysis = read_run_json(path)
+    frames = {name: read_frame(path, name, meta) for name in FRAME_NAMES}
     profiles = {m: load_profile(artifact_path(path, rel, suffix=".prof"))
-                for m, rel in data["artifacts"]["profiles"].items()}
+                for m, rel in meta.artifacts.profiles.items()}
     memory_dat = {}
-    for mode, rel in (data["artifacts"].get("memory") or {}).items():
+    for mode, rel in meta.artifacts.memory.items():
         if not artifact_path(path, rel, suffix=".dat").is_file():
             continue  # the samples are extra: a run without them still opens
         with contextlib.suppress(UnicodeDecodeError):
             memory_dat[mode] = read_capped(path, rel).decode("utf-8")
-    return {"meta": data, "analysis": analysis, "frames": frames, "profiles": profiles,
-            "memory_dat": memory_dat, "path": path}
+    return LoadedRun(meta=meta, analysis=analysis, frames=frames, profiles=profiles,
+                     memory_dat=memory_dat, path=path)

@@ -336,7 +336,7 @@ class Bench:
 
         out: dict[str, Any] = {"base": base["source"]}
         meta = base["meta"]
-        modes = [m for m, s in (meta.get("status") or {}).items() if s == "ok"] or ["sequential"]
+        modes = [m for m, s in meta.status.items() if s == "ok"] or ["sequential"]
         variants = {"every_mode": modes}  # profkit writes one profile per mode: a big app shows in each
         if not self.cfg.quick:
             variants["one_mode"] = modes[:1]  # a single 10,000-function profile
@@ -1023,12 +1023,12 @@ def line_pass_bench(workdir: Path, log: Callable[[str], None], quick: bool = Fal
         want = next(_line_shares(e) for (_, first, fn), e in full.get_stats().timings.items()
                     if (first, fn) == (code.co_firstlineno, code.co_name))
         modes = {}
-        for mode, info in run.meta["modes"].items():
+        for mode, info in run.meta.modes.items():
             rows = run.lines[(run.lines["mode"] == mode) & (run.lines["function"] == code.co_name)
                              & (run.lines["func_lineno"] == code.co_firstlineno)]
             got = {int(r.lineno): float(r.pct) for r in rows.itertuples()}
-            modes[mode] = {"lines_s": (info.get("phase_s") or {}).get("lines"), "shares": got,
-                           "line_items": info.get("line_items"), "line_cut_s": info.get("line_cut_s")}
+            modes[mode] = {"lines_s": info.phase_s.get("lines"), "shares": got,
+                           "line_items": info.line_items, "line_cut_s": info.line_cut_s}
         out[name] = {"bare_s": bare, "cheapest_item_s": cheapest, "full_line_profiler_s": full_s,
                      "full_shares": want, "modes": modes}
     return out

@@ -1,13 +1,15 @@
 """Analysis: pure functions from frames (and run metadata) to a JSON-able summary.
 
-``analyse(frames, meta) -> dict`` is the entry point; it is what ``run.json``
-stores under ``analysis`` and what every renderer reads. Its shape::
+``analyse(frames, meta) -> dict`` is the entry point (``meta`` is the run's
+:class:`profkit.record.RunMeta`); it is what ``run.json`` stores under ``analysis`` and
+what every renderer reads. Enums stay enums until run.json, which stores their values.
+Its shape::
 
     {
       "reference_mode": "sequential" | None,
       "modes": {                       # one entry per main-run mode (not sweep points)
         "<kind>": {
-          "mode": str, "workers": int, "status": "ok"|"failed"|"timeout"|"interrupted"|"skipped",
+          "mode": str, "workers": int, "status": Status,
           "error": str | None,
           "wall_median_s": float | None, "wall_iqr_s": float | None,
           "wall_min_s": float | None, "wall_max_s": float | None,
@@ -22,7 +24,7 @@ stores under ``analysis`` and what every renderer reads. Its shape::
           "bound": float | None,        # what the work allows: optimum schedule, CPU or GIL cap
           "bounds": {"optimum", "optimum_exact", "upper", "dispatch", "chunksize", "cpu_cap",
                      "cores", "capped_by_cpus", "gil", "sort_gain", "bound_name"} | None,
-          "cause": "scales"|"the GIL"|"overhead"|"item sizes"|"CPUs"|"noise"|"failed",
+          "cause": verdict.Cause,
           "crosses_ideal": bool,        # the interval reaches above W x: noise
           "chunk_trial": {"mode", "chunksize", "baseline", "chunked_s", "baseline_s", "gain",
                           "speedup", "walls", "baseline_walls"} | None,
@@ -50,7 +52,7 @@ stores under ``analysis`` and what every renderer reads. Its shape::
                          "threads_speedup": float | None, "gil_bound": bool,
                          "explanation": str} | None,
       "bottlenecks": [{"mode", "function", "name", "filename", "lineno", "ncalls",
-                       "self_s", "self_pct", "cumulative_s"}],     # top 10 per mode
+                       "self_s", "self_pct", "cumulative_s"}],     # top 10 per mode, own frames left out
       "hot_lines": [{"mode", "function", "filename", "lineno", "hits", "time_s", "pct",
                      "source"}],                                   # top 10 per mode
       "sweep": {"points": [{"mode", "workers", "wall_median_s", "speedup", "speedup_ci",
@@ -59,7 +61,7 @@ stores under ``analysis`` and what every renderer reads. Its shape::
       "recommendation": {"mode", "workers", "speedup", "speedup_ci", "clear", "reason",
                          "single_map_speedup", "maps_to_pay_off",
                          "bound", "of_bound"} | None,   # the bound at its workers, speedup / bound
-      "advice": [str], "advice_kinds": [str],   # memory limits (below) are appended too
+      "advice": [str], "advice_kinds": [verdict.AdviceKind],
       "prediction": {"cpus": int, "modes": {"<kind>": {"points": [{"workers", "speedup",
                      "wall_s", "single_map_speedup", "startup_s", "limit"}], "measured": [...],
                      "flat_at", "limit", "explanation", "per_chunk_s", "per_map_s", "cores",
@@ -87,17 +89,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from profkit.analysis.summary import analyse
+    from profkit.analysis.summary import analyse, prediction_frame
 
 
 def __getattr__(name: str) -> object:
-    """``analyse``, imported on first use: the engine imports pure helpers from this package
-    (``verdict``, ``stats``) and must not pull pandas into the run's parent before the maps."""
-    if name == "analyse":
-        from profkit.analysis.summary import analyse
+    """``analyse`` and ``prediction_frame``, imported on first use: the engine imports pure
+    helpers from this package (``verdict``, ``stats``) and must not pull pandas into the run's
+    parent before the maps."""
+    if name in __all__:
+        from profkit.analysis import summary
 
-        return analyse
+        return getattr(summary, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["analyse"]
+__all__ = ["analyse", "prediction_frame"]

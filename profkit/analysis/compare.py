@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from profkit.analysis.compare_profile import (
     DEFAULT_TOP_LINES,
@@ -48,11 +48,28 @@ from profkit.analysis.compare_stats import (
 )
 from profkit.analysis.own_frames import drop_own_functions
 from profkit.fmt import format_change
+from profkit.model import JSON, Status
 
 if TYPE_CHECKING:
+    import pstats
+    from pathlib import Path
+
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunMeta
+
+
+class Run(Protocol):
+    """What a comparison reads of a loaded run (:class:`profkit.run.Run` is one)."""
+
+    @property
+    def meta(self) -> RunMeta: ...
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]: ...
+    @property
+    def profiles(self) -> Mapping[str, pstats.Stats]: ...
+    @property
+    def path(self) -> Path | None: ...
 
 __all__ = [
     "Comparison", "Coverage", "FunctionChange", "LineChange", "DiffNode", "Measure", "ModeChange", "RunInfo",
@@ -167,8 +184,8 @@ class RunInfo:
     platform: str | None
     cpus: int | None
     start_method: str | None
-    repeat: int | None
-    status: dict[str, str] = field(default_factory=dict)
+    repeat: int | str | None  # "auto": rounds until the estimates are precise
+    status: dict[str, Status] = field(default_factory=dict)
 
 
 @dataclass
@@ -384,14 +401,15 @@ def profiled_share(run: Run, mode: str) -> float | None:
     Runs saved before ``cprofile_share`` was recorded give it by item count when no item
     was cut short.
     """
-    info = (run.meta.get("modes") or {}).get(mode) or {}
-    share = info.get("cprofile_share")
-    if isinstance(share, (int, float)) and share > 0:
-        return float(share)
-    items = info.get("cprofile_items")
-    n_items = (run.meta.get("workload") or {}).get("n_items")
-    if isinstance(items, int) and isinstance(n_items, int) and n_items > 0 and items > 0 \
-            and not info.get("cprofile_cut_s"):
+    info = run.meta.modes.get(mode)
+    if info is None:
+        return None
+    share = info.cprofile_share
+    if share is not None and share > 0:
+        return share
+    items = info.cprofile_items
+    n_items = run.meta.workload.n_items
+    if items is not None and n_items > 0 and items > 0 and not info.cprofile_cut_s:
         return min(1.0, items / n_items)
     return None
 
@@ -399,18 +417,23 @@ def profiled_share(run: Run, mode: str) -> float | None:
 def describe(run: Run) -> RunInfo:
     """The facts about a run that the comparison shows and checks."""
     meta = run.meta
-    env = meta.get("environment", {})
+    env = meta.environment
+
+    def text(value: JSON) -> str | None:
+        return None if value is None else str(value)
+
+    cpus, repeat = env.get("cpus_available"), meta.options.get("repeat")
     return RunInfo(
         path=str(run.path) if run.path else None,
-        workload=meta.get("workload", {}).get("name"),
-        target=meta.get("workload", {}).get("target"),
-        started_at=meta.get("started_at"),
-        python=env.get("python"),
-        platform=env.get("platform"),
-        cpus=env.get("cpus_available"),
-        start_method=meta.get("options", {}).get("start_method"),
-        repeat=meta.get("options", {}).get("repeat"),
-        status={str(k): str(v) for k, v in meta.get("status", {}).items()},
+        workload=meta.workload.name,
+        target=meta.workload.target,
+        started_at=meta.started_at,
+        python=text(env.get("python")),
+        platform=text(env.get("platform")),
+        cpus=cpus if isinstance(cpus, int) else None,
+        start_method=text(meta.options.get("start_method")),
+        repeat=repeat if isinstance(repeat, (int, str)) else None,
+        status=dict(meta.status),
     )
 
 
@@ -426,12 +449,12 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
     for m in modes:
         if m.workers_a is not None and m.workers_b is not None and m.workers_a != m.workers_b:
             out.append(f"{m.mode}: {m.workers_a} worker(s) in A, {m.workers_b} in B")
-        status = {side: run.status.get(m.mode, "ok") for side, run in (("A", a), ("B", b))}
+        status = {side: run.status.get(m.mode, Status.OK) for side, run in (("A", a), ("B", b))}
         if m.verdict == MISSING:
             side = "A" if not m.repeats_a else "B"
             out.append(f"{m.mode}: no timings in run {side} (status {status[side]}): not compared")
-        elif any(s != "ok" for s in status.values()):
-            bad = ", ".join(f"{s} in {side}" for side, s in status.items() if s != "ok")
+        elif any(s is not Status.OK for s in status.values()):
+            bad = ", ".join(f"{s} in {side}" for side, s in status.items() if s is not Status.OK)
             out.append(f"{m.mode}: the mode {bad}: its timings may be partial")
         if m.measure == Measure.CPU.value:
             out.append(f"{m.mode}: the runs waited differently or unevenly (median wall / CPU "

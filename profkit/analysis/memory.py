@@ -9,11 +9,14 @@ fewer such workers than the mode ran (or than there are CPUs).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from profkit.fmt import fmt_bytes_coarse
+
+if TYPE_CHECKING:
+    from profkit.record import RunMeta
 
 MIB = float(2**20)
 #: Below this rise (and this share of the baseline) memory "did not move": the chart is dropped.
@@ -79,22 +82,21 @@ def mode_memory(rows: pd.DataFrame, workers: int, traits: dict[str, Any],
     return entry
 
 
-def summarise(memory: pd.DataFrame | None, meta: dict[str, Any]) -> dict[str, Any]:
+def summarise(memory: pd.DataFrame | None, meta: RunMeta) -> dict[str, Any]:
     """Per mode peaks and rises, whether anything moved, and memory-bound warnings."""
     if memory is None:
         memory = pd.DataFrame({"mode": [], "t_s": [], "pid": [], "role": [], "rss_bytes": []})
-    env = meta.get("environment") or {}
+    env = meta.environment
     available = env.get("memory_available_bytes")
     cpus = env.get("cpus_available")
     modes: dict[str, Any] = {}
-    for mode, info in (meta.get("modes") or {}).items():
+    for mode, info in meta.modes.items():
         rows = memory[memory["mode"] == mode] if not memory.empty else memory
         if rows.empty:
             continue
-        traits = info.get("traits") if isinstance(info.get("traits"), dict) else {}
-        modes[mode] = mode_memory(rows, int(info.get("workers") or 1), traits,
-                                  float(available) if available else None,
-                                  int(cpus) if cpus else None)
+        modes[mode] = mode_memory(rows, info.workers, info.traits.to_json(),
+                                  float(available) if isinstance(available, (int, float)) else None,
+                                  int(cpus) if isinstance(cpus, (int, float)) else None)
     moved = any(m["total_rise_bytes"] >= max(MOVED_BYTES, MOVED_SHARE * m["total_baseline_bytes"])
                 for m in modes.values())
     limits = [f"{mode}: {m['text']}" for mode, m in modes.items() if m["limited"]]

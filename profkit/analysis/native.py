@@ -10,7 +10,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from profkit.record import ModeMeta
 
 #: The sequential map keeps at least this many cores busy: its task runs native threads.
 NATIVE_CORES_MIN = 1.25
@@ -67,17 +70,15 @@ class NativeThreads:
 
 
 def native_threads(sequential_cores: float | None, cpus: int,
-                   mode_meta: Mapping[str, Mapping[str, Any]]) -> NativeThreads | None:
+                   mode_meta: Mapping[str, ModeMeta]) -> NativeThreads | None:
     """The native-thread facts of a run, or None when the sequential map used about one core."""
     if sequential_cores is None or sequential_cores < NATIVE_CORES_MIN or cpus < 1:
         return None
     pools: list[tuple[str, int]] = []
-    trials = []
+    trials: list[Mapping[str, Any]] = []
     for info in mode_meta.values():
-        for pool in info.get("native_pools") or []:
-            if isinstance(pool, Mapping):
-                pools.append((str(pool.get("api", "?")), int(pool.get("threads") or 0)))
-        trial = info.get("native_trial")
+        pools += [(pool.api, pool.threads) for pool in info.native_pools]
+        trial = info.native_trial
         if isinstance(trial, Mapping) and trial.get("speedup") is not None:
             trials.append(trial)
     best = max(trials, key=lambda t: float(t["speedup"])) if trials else None

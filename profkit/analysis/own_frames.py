@@ -2,9 +2,9 @@
 
 The collectors switch the profilers on around the task, so the profiles still catch a
 few frames of profkit's: the ``disable`` call that stops cProfile, and any engine code
-between ``enable`` and the task. They are not the user's bottlenecks. This module
-filters them out of the frames a renderer reads and re-ranks the top functions and
-lines from what is left; the stored frames keep everything.
+between ``enable`` and the task. They are not the user's bottlenecks. The analysis ranks
+the top functions and lines without them, and renderers show the frames without them;
+the stored frames keep everything.
 
 Line times nest: line_profiler's time for a line includes the functions it calls, so
 when the task and functions it calls are both line-profiled, summing every function
@@ -14,7 +14,6 @@ the task's own line time is the mode's line time, counted once.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunMeta
 
 TOP_N = 10
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -93,14 +92,14 @@ def drop_own_lines(lines: pd.DataFrame) -> pd.DataFrame:
     return lines[~own_mask(lines["filename"], lines["function"])]
 
 
-def task_name(meta: dict[str, Any]) -> str | None:
+def task_name(meta: RunMeta) -> str | None:
     """The task's function name (``module:qualname`` -> its last part), as line_profiler names it."""
-    ref = str((meta.get("workload") or {}).get("task") or "")
+    ref = meta.workload.task
     qualname = ref.rpartition(":")[2]
     return qualname.rpartition(".")[2] or None
 
 
-def nesting_task(lines: pd.DataFrame, meta: dict[str, Any]) -> str | None:
+def nesting_task(lines: pd.DataFrame, meta: RunMeta) -> str | None:
     """The task's name when its line time includes other line-profiled functions, else None."""
     task = task_name(meta)
     if task is None or lines.empty or not (lines["function"] == task).any():
@@ -108,7 +107,7 @@ def nesting_task(lines: pd.DataFrame, meta: dict[str, Any]) -> str | None:
     return task if (lines["function"] != task).any() else None
 
 
-def line_time_once(lines: pd.DataFrame, meta: dict[str, Any]) -> float:
+def line_time_once(lines: pd.DataFrame, meta: RunMeta) -> float:
     """One mode's line time with nested functions counted once: the task's, or the sum."""
     task = nesting_task(lines, meta)
     mine = lines[lines["function"] == task] if task else lines
@@ -126,7 +125,7 @@ def top_functions(functions: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def top_lines(lines: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str, Any]]:
+def top_lines(lines: pd.DataFrame, meta: RunMeta) -> list[dict[str, Any]]:
     """The hottest lines per mode; a task's lines that include nested profiled functions are left out."""
     out: list[dict[str, Any]] = []
     for _, group in lines.groupby("mode", sort=False):
@@ -136,16 +135,3 @@ def top_lines(lines: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str, Any]]
         out += [{str(k): v for k, v in r.items()} for r in top[[
             "mode", "function", "filename", "lineno", "hits", "time_s", "pct", "source"]].to_dict("records")]
     return out
-
-
-def without_own(run: Run) -> Run:
-    """A view of ``run`` for renderers: profkit's frames dropped, top functions and lines re-ranked."""
-    frames = dict(run.frames or {})
-    analysis = dict(run.analysis or {})
-    if frames.get("functions") is not None:
-        frames["functions"] = drop_own_functions(frames["functions"])
-        analysis["bottlenecks"] = top_functions(frames["functions"])
-    if frames.get("lines") is not None:
-        frames["lines"] = drop_own_lines(frames["lines"])
-        analysis["hot_lines"] = top_lines(frames["lines"], run.meta or {})
-    return dataclasses.replace(run, frames=frames, analysis=analysis)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from profkit.analysis import bounds, overheads, prediction, stats, verdict
+from profkit.analysis import bounds, overheads, own_frames, prediction, stats, verdict
 from profkit.analysis import gc as gc_share
 from profkit.analysis import memory as memory_analysis
 from profkit.analysis.native import (
@@ -19,8 +20,10 @@ from profkit.analysis.native import (
     sequential_cores,
 )
 from profkit.fmt import fmt_seconds
+from profkit.frames import frame_of
+from profkit.model import JSON, Status
+from profkit.record import ModeMeta, RunMeta
 
-TOP_N = 10
 BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
 BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy before the run
 
@@ -97,7 +100,8 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
             "dispatch": sb.dispatch, "chunksize": chunksize, "explanation": text}
 
 
-def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: str, error: str | None,
+def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: Status,
+                  error: str | None,
                   walls_by_round: dict[int, float], ref_by_round: dict[int, float] | None,
                   cpu: list[float], walls_all: list[float], startup: float | None,
                   target_precision: float) -> dict[str, Any]:
@@ -138,28 +142,6 @@ def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: str, 
     if entry["precision"] is not None:
         entry["precision_reached"] = bool(entry["precision"] <= target_precision)
     return entry
-
-
-def _top_functions(functions: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for _, group in functions.groupby("mode", sort=False):
-        top = group.sort_values("self_s", ascending=False).head(TOP_N)
-        out += _records(top[["mode", "function", "name", "filename", "lineno", "ncalls", "self_s",
-                             "self_pct", "cumulative_s"]])
-    return out
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _top_lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for _, group in lines.groupby("mode", sort=False):
-        top = group[group["hits"] > 0].sort_values("time_s", ascending=False).head(TOP_N)
-        out += _records(top[["mode", "function", "filename", "lineno", "hits", "time_s", "pct",
-                             "source"]])
-    return out
 
 
 def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
@@ -203,27 +185,21 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
     return {"points": points, "amdahl": amdahl}
 
 
-def _traits(info: dict[str, Any]) -> dict[str, Any]:
-    traits = info.get("traits")
-    return traits if isinstance(traits, dict) else {}
-
-
-def _round_warnings(meta: dict[str, Any]) -> list[str]:
+def _round_warnings(meta: RunMeta) -> list[str]:
     """What the rounds say about other programs' load during the run."""
-    rounds = [r for r in meta.get("rounds") or [] if isinstance(r, dict)]
-    spoiled = [r for r in rounds if r.get("spoiled")]
+    rounds = meta.rounds
+    spoiled = [r for r in rounds if r.spoiled]
     out = []
     if spoiled:
-        worst = max(float(r.get("others_cpu") or 0) for r in spoiled)
-        limit = meta.get("options", {}).get("spoiled_cores")
+        worst = max(r.others_cpu for r in spoiled)
+        limit = meta.options.get("spoiled_cores")
         out.append(f"{len(spoiled)} of {len(rounds)} timing rounds were set aside: other programs "
                    f"kept up to {worst:.2f} cores busy during them (the limit is "
                    f"{limit if limit is not None else '?'} of a core); "
                    + ("the estimates use the other rounds." if len(rounds) - len(spoiled) >= 2 else
                       "too few clean rounds were left, so the estimates use every round."))
-    clean = [float(r["others_cpu"]) for r in rounds if not r.get("spoiled")
-             and isinstance(r.get("others_cpu"), (int, float)) and r["others_cpu"] == r["others_cpu"]]
-    env = meta.get("environment", {})
+    clean = [r.others_cpu for r in rounds if not r.spoiled and r.others_cpu == r.others_cpu]
+    env = meta.environment
     during = env.get("others_cpu_during_run")
     if rounds and len(spoiled) * 2 > len(rounds) or (
             isinstance(during, (int, float)) and during == during and during > BUSY_MACHINE_CPUS):
@@ -286,7 +262,7 @@ def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bo
     traits = entry.get("traits") or {}
     ci = entry.get("speedup_ci")
     return verdict.ModeFacts(
-        mode=entry["mode"], workers=int(entry["workers"]), ok=entry.get("status", "ok") == "ok",
+        mode=entry["mode"], workers=int(entry["workers"]), ok=entry.get("status", Status.OK) is Status.OK,
         speedup=entry.get("speedup"), ci=(float(ci[0]), float(ci[1])) if ci else ref_ci,
         parallel=bool(traits.get("parallel", True)), reference=bool(traits.get("reference")),
         shares_gil=bool(traits.get("shares_gil")), shares_memory=bool(traits.get("shares_memory")),
@@ -296,7 +272,7 @@ def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bo
         wall_s=entry.get("wall_median_s"), sweep=sweep)
 
 
-def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: list[float],
+def _prediction(modes: dict[str, Any], mode_meta: dict[str, ModeMeta], durations: list[float],
                 cpu: list[float], ref_wall: float | None, cpus: int,
                 work: verdict.WorkClass | None, sweep: dict[str, Any] | None,
                 load: float) -> dict[str, Any] | None:
@@ -315,11 +291,11 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
     out: dict[str, Any] = {"cpus": cpus, "modes": {}}
     for mode, entry in modes.items():
         traits = entry["traits"]
-        if traits.get("reference") or not traits.get("parallel") or entry["status"] != "ok" \
+        if traits.get("reference") or not traits.get("parallel") or entry["status"] is not Status.OK \
                 or not entry.get("wall_median_s"):
             continue
-        info = mode_meta.get(mode) or {}
-        chunks = info.get("dispatch_chunksizes") or [info.get("chunksize") or 1]
+        info = mode_meta.get(mode)
+        chunks = (info.dispatch_chunksizes or [info.chunksize or 1]) if info else [1]
         gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
         measured = [{"workers": int(entry["workers"]), "speedup": entry["speedup"],
                      "speedup_ci": entry.get("speedup_ci")}]
@@ -371,65 +347,129 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, Any], durations: lis
     return out if out["modes"] else None
 
 
-def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, Any]:
-    """Speedups with intervals, bounds, overheads, bottlenecks, prediction and the verdict."""
-    timings, tasks = frames["timings"], frames["tasks"]
-    mode_meta: dict[str, Any] = meta.get("modes", {})
-    status: dict[str, str] = meta.get("status", {})
-    errors: dict[str, str] = meta.get("errors", {})
-    target_precision = float(meta.get("options", {}).get("precision") or 0.03)
-    env = meta.get("environment") or {}
-    cpus = int(env.get("cpus_available") or env.get("cpus_total") or 1)
-    n_items = int(meta.get("workload", {}).get("n_items") or 0)
-    warnings: list[str] = []
+def prediction_frame(analysis: dict[str, Any]) -> pd.DataFrame:
+    """The analysis's prediction curve, one row per mode and worker count."""
+    pred = analysis.get("prediction") or {}
+    rows = []
+    for mode, entry in (pred.get("modes") or {}).items():
+        measured = {int(m["workers"]): m["speedup"] for m in entry.get("measured") or []
+                    if m.get("speedup") is not None}
+        band = (entry.get("band") or {}).get("this_machine") or [[], []]
+        own = {int(p["workers"]): p["speedup"] for p in entry.get("own_cores") or []}
+        for k, p in enumerate(entry["points"]):
+            single = p.get("single_map_speedup")
+            rows.append({"mode": mode, "workers": p["workers"], "predicted_speedup": p["speedup"],
+                         "predicted_wall_s": p["wall_s"],
+                         "single_map_speedup": float("nan") if single is None else single,
+                         "limit": p["limit"],
+                         "measured_speedup": measured.get(int(p["workers"]), float("nan")),
+                         "cpus": int(pred.get("cpus") or 1),
+                         "low_speedup": min(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
+                         "high_speedup": max(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
+                         "own_cores_speedup": own.get(int(p["workers"]), float("nan"))})
+    return frame_of("prediction", rows)
 
-    ref = next((m for m, info in mode_meta.items() if _traits(info).get("reference")
-                and status.get(m) in ("ok", "interrupted")), None)
-    ref_by_round = _round_walls(timings, ref, 1, False) if ref else None
-    ref_walls = list(ref_by_round.values()) if ref_by_round else None
-    ref_wall = stats.summarise(ref_walls)["median"] if ref_walls else None
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference mode's rounds and items: what every speedup and bound is measured against."""
+
+    mode: str | None
+    by_round: dict[int, float] | None
+    walls: list[float] | None
+    wall: float | None
+    tasks: pd.DataFrame
+    #: each item's seconds and CPU seconds in the reference's warm-up, in item order (empty
+    #: when an item failed there)
+    durations: list[float]
+    item_cpu: list[float]
+
+
+@dataclass(frozen=True)
+class WorkKind:
+    """What the tasks spend their time on: the classification card and the facts under it."""
+
+    classification: dict[str, Any] | None
+    work: verdict.WorkClass | None
+    cpu_ratio: float | None
+    native: NativeThreads | None
+    #: the CPU seconds the items need: what a pool of any size has to spend
+    cpu_total: float
+
+
+def _cpus(meta: RunMeta) -> int:
+    seen = meta.environment.get("cpus_available") or meta.environment.get("cpus_total")
+    return int(seen) if isinstance(seen, (int, float)) else 1
+
+
+def _target_precision(meta: RunMeta) -> float:
+    precision = meta.options.get("precision")
+    return float(precision) if isinstance(precision, (int, float)) and precision else 0.03
+
+
+def reference(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Reference:
+    """The reference mode (sequential) of a run, if it ran, with its rounds and items."""
+    timings, tasks = frames["timings"], frames["tasks"]
+    ref = next((m for m, info in meta.modes.items() if info.traits.reference
+                and meta.status.get(m) in (Status.OK, Status.INTERRUPTED)), None)
+    by_round = _round_walls(timings, ref, 1, False) if ref else None
+    walls = list(by_round.values()) if by_round else None
     seq_tasks = _mode_tasks(tasks, ref) if ref else tasks.iloc[0:0]
     seq_ok = not seq_tasks.empty and bool(seq_tasks["ok"].all())
     ordered = seq_tasks.sort_values("item") if seq_ok else seq_tasks
-    durations = ordered["duration_s"].astype(float).tolist() if seq_ok else []
-    item_cpu = ordered["cpu_s"].astype(float).tolist() if seq_ok else []
+    return Reference(
+        mode=ref, by_round=by_round, walls=walls,
+        wall=stats.summarise(walls)["median"] if walls else None, tasks=seq_tasks,
+        durations=ordered["duration_s"].astype(float).tolist() if seq_ok else [],
+        item_cpu=ordered["cpu_s"].astype(float).tolist() if seq_ok else [])
 
+
+def mode_summaries(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference
+                   ) -> tuple[dict[str, Any], dict[tuple[str, int], dict[int, float]]]:
+    """Each main mode's timings, speedup, overheads and GC; and its wall time per round."""
+    timings, tasks = frames["timings"], frames["tasks"]
     modes: dict[str, Any] = {}
     main_walls: dict[tuple[str, int], dict[int, float]] = {}
-    for mode, info in mode_meta.items():
-        workers = info["workers"]
-        traits = _traits(info)
-        is_ref = bool(traits.get("reference"))
+    for mode, info in meta.modes.items():
+        workers = info.workers
         by_round = _round_walls(timings, mode, workers, False)
         main_walls[(mode, int(workers))] = by_round
         cpu_rows = timings[(timings["mode"] == mode) & ~timings["sweep"]
                            & (timings["phase"] == "map")]
-        entry = _mode_summary(mode, workers, traits, status.get(mode, "ok"), errors.get(mode),
-                              by_round, None if len(mode_meta) == 1 else ref_by_round,
+        entry = _mode_summary(mode, workers, info.traits.to_json(),
+                              meta.status.get(mode, Status.OK), meta.errors.get(mode),
+                              by_round, None if len(meta.modes) == 1 else ref.by_round,
                               cpu_rows["cpu_s"].tolist(), cpu_rows["wall_s"].tolist(),
-                              info.get("startup_s"), target_precision)
-        entry["line_items"] = info.get("line_items", [])
-        entry["chunk_trial"] = info.get("chunk_trial")
-        if not is_ref and entry["status"] == "ok":
+                              info.startup_s, _target_precision(meta))
+        entry["line_items"] = info.line_items or []
+        entry["chunk_trial"] = info.chunk_trial
+        if not info.traits.reference and entry["status"] is Status.OK:
             entry["overheads"] = overheads.decompose(
-                _mode_tasks(tasks, mode), workers=workers, startup_s=info.get("startup_s"),
-                pass_wall_s=info.get("tasks_wall_s"), timing_median_s=entry["wall_median_s"],
-                task_bytes=info.get("task_bytes"), items_bytes=info.get("items_bytes"),
-                results_bytes=info.get("results_bytes"))
-            if ref_wall and entry["wall_median_s"] is not None:
+                _mode_tasks(tasks, mode), workers=workers, startup_s=info.startup_s,
+                pass_wall_s=info.tasks_wall_s, timing_median_s=entry["wall_median_s"],
+                task_bytes=info.task_bytes, items_bytes=info.items_bytes,
+                results_bytes=info.results_bytes)
+            if ref.wall and entry["wall_median_s"] is not None:
                 entry["overhead_per_task_s"] = max(
-                    0.0, entry["wall_median_s"] - ref_wall / workers) / max(1, n_items)
+                    0.0, entry["wall_median_s"] - ref.wall / workers) / max(1, meta.workload.n_items)
         if "gc" in frames:
             entry["gc"] = gc_share.gc_summary(frames["gc"], tasks, mode)
         modes[mode] = entry
+    return modes, main_walls
 
-    sweep = _sweep(timings, ref, durations, cpus, main_walls)
+
+def _pool_sweep(modes: dict[str, Any], sweep: dict[str, Any] | None) -> None:
+    """A sweep point that repeats a main mode gives it the estimate of all their paired rounds."""
     for p in (sweep or {}).get("points", []):
         matching = modes.get(p["mode"])
         if p.get("with_main_run") and matching and matching["workers"] == p["workers"] and p["speedup"]:
-            # one estimate from all the paired rounds of this mode and worker count
             matching["speedup"], matching["speedup_ci"] = p["speedup"], p["speedup_ci"]
             matching["efficiency"] = p["speedup"] / p["workers"]
+
+
+def _mode_warnings(modes: dict[str, Any], target_precision: float) -> list[str]:
+    """Intervals that reach past the ideal, and estimates that missed their precision."""
+    warnings = []
     for entry in modes.values():
         note = _ideal_noise(entry)
         if note:
@@ -439,8 +479,15 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
                             f"±{100 * entry['precision']:.1f}% (target ±{100 * target_precision:g}%) "
                             f"after {entry['repeats']} rounds; raise --max-rounds or --max-time, "
                             "or run on a quieter machine.")
+    return warnings
 
-    cpu_source = seq_tasks if not seq_tasks.empty else tasks[~tasks["sweep"] & tasks["ok"]]
+
+def work_kind(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference,
+              modes: dict[str, Any]) -> WorkKind:
+    """CPU-bound, I/O-bound or mixed, from the tasks' CPU and waits; native threads if any."""
+    timings, tasks = frames["timings"], frames["tasks"]
+    cpus = _cpus(meta)
+    cpu_source = ref.tasks if not ref.tasks.empty else tasks[~tasks["sweep"] & tasks["ok"]]
     # A task's time is computing, waiting for a core (other programs had it), or waiting
     # for something else: only the last tells I/O-bound work from CPU-bound on a busy machine.
     walls = float(cpu_source["duration_s"].sum()) if not cpu_source.empty else 0.0
@@ -451,41 +498,60 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     gil_sharing = next((m for m in modes.values() if m["traits"].get("shares_gil")
                         and m["traits"].get("parallel")), None)
     classification = verdict.classify(cpu_ratio, gil_sharing, queued / walls if walls > 0 else 0.0,
-                                      gil_enabled=bool(env.get("gil_enabled", True)))
+                                      gil_enabled=bool(meta.environment.get("gil_enabled", True)))
     work = verdict.WorkClass(classification["work_class"]) if classification else None
 
+    durations, item_cpu = ref.durations, ref.item_cpu
     cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0
-    ref_cpu = timings[(timings["mode"] == ref) & ~timings["sweep"] & (timings["phase"] == "map")] \
-        if ref else timings.iloc[0:0]
+    ref_cpu = timings[(timings["mode"] == ref.mode) & ~timings["sweep"]
+                      & (timings["phase"] == "map")] if ref.mode else timings.iloc[0:0]
     # runs saved before each map kept its thread's CPU: the probe's items stand in for it
     thread_cpu = (ref_cpu["thread_cpu_s"].astype(float).tolist() if "thread_cpu_s" in ref_cpu
                   else [sum(item_cpu)] * len(ref_cpu))
     native = native_threads(sequential_cores(ref_cpu["cpu_s"].astype(float).tolist(),
                                              ref_cpu["wall_s"].astype(float).tolist(), thread_cpu),
-                            cpus, mode_meta)
+                            cpus, meta.modes)
     if native is not None:  # the items' thread CPU misses the native threads: they fill the map
         cpu_total = sum(durations)
         if classification is not None:
             classification = native_classification(classification, native)
             work = verdict.WorkClass(classification["work_class"])
-    noise = bounds.item_noise(ref_walls, durations) if ref_walls and durations else None
-    mode_bounds: dict[str, bounds.ScheduleBounds] = {}
-    for mode, entry in modes.items():
-        if entry["traits"].get("reference") or not durations:
-            continue
-        chunks = (mode_meta.get(mode) or {}).get("chunksize") or 1
-        mode_bounds[mode] = _mode_bounds(entry, durations, cpu_total, cpus, work, int(chunks), noise,
-                                         native)
-    pooled = [m for m in modes.values() if not m["traits"].get("reference")]
-    grain = None
-    if pooled and durations:
-        # the item-size card: the widest pool, one whose workers compute side by side first (a
-        # GIL-sharing pool's card would show the GIL's 1x cap, not what the items allow)
-        widest = max(pooled, key=lambda m: (m["workers"], not m["traits"].get("shares_gil")))
-        grain = _granularity(durations, widest["workers"], mode_bounds[widest["mode"]].chunksize,
-                             mode_bounds[widest["mode"]])
+    return WorkKind(classification, work, cpu_ratio, native, cpu_total)
 
-    per_task = float(seq_tasks["duration_s"].median()) if not seq_tasks.empty else None
+
+def schedule_bounds(meta: RunMeta, ref: Reference, modes: dict[str, Any],
+                    kind: WorkKind) -> dict[str, bounds.ScheduleBounds]:
+    """What each pooled mode's workers could reach with these items (GIL and CPU caps included)."""
+    if not ref.durations:
+        return {}
+    noise = bounds.item_noise(ref.walls, ref.durations) if ref.walls else None
+    out = {}
+    for mode, entry in modes.items():
+        if entry["traits"].get("reference"):
+            continue
+        chunks = meta.modes[mode].chunksize or 1 if mode in meta.modes else 1
+        out[mode] = _mode_bounds(entry, ref.durations, kind.cpu_total, _cpus(meta), kind.work,
+                                 int(chunks), noise, kind.native)
+    return out
+
+
+def granularity(ref: Reference, modes: dict[str, Any],
+                mode_bounds: dict[str, bounds.ScheduleBounds]) -> dict[str, Any] | None:
+    """The item-size card of the widest pool, one whose workers compute side by side first
+    (a GIL-sharing pool's card would show the GIL's 1x cap, not what the items allow)."""
+    pooled = [m for m in modes.values() if not m["traits"].get("reference")]
+    if not pooled or not ref.durations:
+        return None
+    widest = max(pooled, key=lambda m: (m["workers"], not m["traits"].get("shares_gil")))
+    sb = mode_bounds[widest["mode"]]
+    return _granularity(ref.durations, widest["workers"], sb.chunksize, sb)
+
+
+def facts(meta: RunMeta, ref: Reference, modes: dict[str, Any], sweep: dict[str, Any] | None,
+          kind: WorkKind, mode_bounds: dict[str, bounds.ScheduleBounds]) -> verdict.Facts:
+    """What the verdict decides from: each mode's and sweep point's measurements and bounds."""
+    cpus, n_items, durations = _cpus(meta), meta.workload.n_items, ref.durations
+    per_task = float(ref.tasks["duration_s"].median()) if not ref.tasks.empty else None
     facts_modes = [_facts_of(e, mode_bounds.get(m)) for m, e in modes.items()]
     sweep_facts = []
     for p in (sweep or {}).get("points", []):
@@ -493,55 +559,68 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
             continue
         e = {**modes[p["mode"]], **{k: p[k] for k in ("workers", "speedup", "speedup_ci")},
              "wall_median_s": p["wall_median_s"], "overhead_per_task_s": None}
-        sb = bounds.schedule_bounds(durations, p["workers"], cpu_s=cpu_total,
+        sb = bounds.schedule_bounds(durations, p["workers"], cpu_s=kind.cpu_total,
                                     cores=1.0 if mode_bounds.get(p["mode"]) and
                                     mode_bounds[p["mode"]].cores == 1.0 else float(cpus)) \
             if durations else None
         sweep_facts.append(_facts_of(e, sb, sweep=True))
+    pooled = [m for m in modes.values() if not m["traits"].get("reference")]
     trials = [e["chunk_trial"] for e in modes.values() if e.get("chunk_trial")]
     widest_workers = max((m["workers"] for m in pooled), default=1)
-    facts = verdict.Facts(
-        work=work, modes=tuple(facts_modes + sweep_facts), reference=ref, cpu_ratio=cpu_ratio,
-        per_task_s=per_task, n_items=n_items, ref_wall_s=ref_wall,
+    return verdict.Facts(
+        work=kind.work, modes=tuple(facts_modes + sweep_facts), reference=ref.mode,
+        cpu_ratio=kind.cpu_ratio, per_task_s=per_task, n_items=n_items, ref_wall_s=ref.wall,
         sort_gain=max((b.sort_gain for b in mode_bounds.values()), default=0.0),
         chunk_advice=verdict.advised_chunksize(n_items, widest_workers)
         if per_task is not None and per_task < verdict.TINY_TASK_S else None,
         chunk_trial=max(trials, key=lambda t: t.get("gain") or 0) if trials else None, cpus=cpus,
-        native=native)
-    decision = verdict.decide(facts)
+        native=kind.native)
+
+
+def _others_load(meta: RunMeta) -> float:
+    """The median CPUs other programs kept busy during the rounds (or the run)."""
+    raw_loads: list[JSON] = [r.others_cpu for r in meta.rounds if not r.sweep] \
+        or [meta.environment.get("others_cpu_during_run")]
+    loads = [float(x) for x in raw_loads if isinstance(x, (int, float)) and x == x]
+    return float(statistics.median(loads)) if loads else 0.0
+
+
+def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
+    """Speedups with intervals, bounds, overheads, bottlenecks, prediction and the verdict."""
+    ref = reference(frames, meta)
+    modes, main_walls = mode_summaries(frames, meta, ref)
+    sweep = _sweep(frames["timings"], ref.mode, ref.durations, _cpus(meta), main_walls)
+    _pool_sweep(modes, sweep)
+    kind = work_kind(frames, meta, ref, modes)
+    mode_bounds = schedule_bounds(meta, ref, modes, kind)
+    grain = granularity(ref, modes, mode_bounds)
+    run_facts = facts(meta, ref, modes, sweep, kind, mode_bounds)
+    decision = verdict.decide(run_facts)
     for mode, cause in decision.causes.items():
         if mode in modes:
-            modes[mode]["cause"] = cause.value
-    raw_loads = [r.get("others_cpu") for r in meta.get("rounds") or []
-                 if isinstance(r, dict) and not r.get("sweep")] or [env.get("others_cpu_during_run")]
-    loads = [float(x) for x in raw_loads if isinstance(x, (int, float)) and x == x]
-    load = float(statistics.median(loads)) if loads else 0.0
-    predicted = _prediction(modes, mode_meta, durations, item_cpu, ref_wall, cpus, work, sweep,
-                            load)
-
-    # -- memory (profkit.analysis.memory): peaks per worker and per mode, RAM as the limit
-    memory = memory_analysis.summarise(frames.get("memory"), meta)
-    # -- end memory
-    warnings[0:0] = _round_warnings(meta)
-    if meta.get("interrupted"):
+            modes[mode]["cause"] = cause
+    predicted = _prediction(modes, meta.modes, ref.durations, ref.item_cpu, ref.wall, _cpus(meta),
+                            kind.work, sweep, _others_load(meta))
+    warnings = [*_round_warnings(meta), *_mode_warnings(modes, _target_precision(meta))]
+    if meta.interrupted:
         warnings.append("The run was interrupted: modes that did not finish are marked.")
-    gc_advice = gc_share.gc_advice(modes, str(meta.get("options", {}).get("gc", "off")))
+    gc_advice = gc_share.gc_advice(modes, str(meta.options.get("gc", "off")))
     return {
-        "reference_mode": ref,
+        "reference_mode": ref.mode,
         "modes": modes,
         "granularity": grain,
-        "classification": classification,
-        "bottlenecks": _top_functions(frames["functions"]),
-        "hot_lines": _top_lines(frames["lines"]),
+        "classification": kind.classification,
+        "bottlenecks": own_frames.top_functions(own_frames.drop_own_functions(frames["functions"])),
+        "hot_lines": own_frames.top_lines(own_frames.drop_own_lines(frames["lines"]), meta),
         "sweep": sweep,
-        "recommendation": _recommendation(decision.recommendation, modes, sweep, grain, ref),
+        "recommendation": _recommendation(decision.recommendation, modes, sweep, grain, ref.mode),
         "advice": [a.text for a in decision.advice] + gc_advice,
-        "advice_kinds": [a.kind.value for a in decision.advice] + ["gc"] * len(gc_advice),
+        "advice_kinds": [a.kind for a in decision.advice] + [verdict.AdviceKind.GC] * len(gc_advice),
         "prediction": predicted,
-        "verdict": verdict.sentence(facts, decision),
+        "verdict": verdict.sentence(run_facts, decision),
         "warnings": warnings,
-        "memory": memory,
-        "native_threads": native.to_json() if native else None,
+        "memory": memory_analysis.summarise(frames.get("memory"), meta),
+        "native_threads": kind.native.to_json() if kind.native else None,
     }
 
 

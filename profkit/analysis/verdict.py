@@ -81,6 +81,7 @@ class AdviceKind(str, enum.Enum):
     SORT_LONGEST_FIRST = "sort-longest-first"
     REUSE_POOL = "reuse-pool"
     NATIVE_THREADS = "native-threads"
+    GC = "gc"  # the garbage collector's share of the map (profkit.analysis.gc)
 
 
 @dataclass(frozen=True)

@@ -59,20 +59,20 @@ def run(args: argparse.Namespace) -> int:
     from profkit.store import read_frame, read_run_json
 
     run_dir = Path(args.run_dir)
-    data = read_run_json(run_dir)
-    lines = read_frame(run_dir, "lines", data)
+    meta, _ = read_run_json(run_dir)
+    lines = read_frame(run_dir, "lines", meta)
     available = {str(m): None for m in lines["mode"].unique()}
     mode = pick_mode(available, args.mode, "line profile", run_dir)
     from profkit.render.line_coverage import line_coverage
 
-    info = data["modes"].get(mode, {})
-    items = info.get("line_items")
-    n_items = data["workload"].get("n_items")
-    artifact = data["artifacts"]["lines"].get(mode)
-    count = len(items) if isinstance(items, list) else "?"
+    info = meta.modes.get(mode)
+    items = info.line_items if info else None
+    n_items = meta.workload.n_items
+    artifact = meta.artifacts.lines.get(mode)
+    count = len(items) if items is not None else "?"
     print(f"# {mode}: line profile of {count} of {n_items} items, merged across workers"
           + (f" (raw stats: python -m line_profiler {shlex.quote(artifact)})" if artifact else ""))
-    coverage = line_coverage(info, n_items)
+    coverage = line_coverage(info, n_items) if info else None
     if coverage:
         print(f"# {coverage}")
     print(format_lines(lines[lines["mode"] == mode], getattr(args, "unit", None)))

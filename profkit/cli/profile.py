@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.done()
         release_run_dir(out, discard=True)  # only if still held: nothing was saved in it
-    analysed = "analysis_error" not in run_.meta  # if not, the store's warning said why
+    analysed = run_.meta.analysis_error is None  # if not, the store's warning said why
     if args.json and analysed:
         print(render(run_, "json"))
     elif not args.quiet and analysed:
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         code = EXIT_MODE_FAILED
     elif not analysed:
         code = EXIT_MODE_FAILED
-    if run_.meta.get("environment", {}).get("abandoned_threads"):
+    if run_.meta.environment.get("abandoned_threads"):
         # A timed-out task still runs in a thread no one can kill: exit without joining it,
         # and without leaving the processes it started (its own pool) behind.
         from profkit.executors.base import kill_new_children_before_exit

@@ -43,20 +43,17 @@ def report_target(run_dir: Path, output: str | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profkit.analysis import analyse
-    from profkit.frames import prediction_frame
     from profkit.run import load
 
     run_dir = Path(args.run_dir)
     run_ = load(run_dir)
     target = report_target(run_dir, args.output)
-    if run_.meta.get("kind") == "program":
+    if run_.meta.kind == "program":
         from profkit.program.record import reanalyse
 
         reanalyse(run_)
     else:
-        run_.analysis = analyse(run_.frames, run_.meta)
-        run_.frames["prediction"] = prediction_frame(run_.analysis)
+        run_.analyse()
     try:
         run_.to_html(target)
     except OSError as exc:

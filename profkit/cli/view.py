@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from profkit.store import artifact_path, checked_file, load_profile, read_run_json
 
     run_dir = Path(args.run_dir)
-    data = read_run_json(run_dir)  # every artifact path checked to stay inside run_dir
-    files = data["artifacts"]["profiles"]
+    meta, _ = read_run_json(run_dir)  # every artifact path checked to stay inside run_dir
+    files = meta.artifacts.profiles
     mode = pick_mode(files, args.mode, "profile (.prof)", run_dir)
     served = [str(artifact_path(run_dir, rel, suffix=".prof")) for rel in files.values()]
     prof = artifact_path(run_dir, files[mode], suffix=".prof")

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from profkit.collectors.merge import merge_profiles
 from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows, line_rows
-from profkit.model import Traits, WorkerLabel
+from profkit.model import Status, Traits, WorkerLabel
 from profkit.program.analysis import program_facts
 from profkit.program.launcher import Finished
 from profkit.program.replay import Replay
+from profkit.record import ModeMeta, RunMeta, WorkloadMeta
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,28 +122,27 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
     facts = program_facts(program, sites, frames["tasks"], cpus)
     name = Path(finished.program.target).stem if not finished.program.module else \
         finished.program.target
-    status = {s["id"]: ("failed" if f.failed else "ok") for s, f in zip(sites, facts.sites,
-                                                                        strict=True)}
-    meta: dict[str, Any] = {
-        "kind": KIND,
-        "workload": {"name": name, "description": f"profkit run {finished.program.command()}",
-                     "target": finished.program.command(), "task": "",
-                     "n_items": int(len(frames["tasks"]))},
-        "status": status,
-        "errors": {},
-        "modes": {s["id"]: {"workers": int(s["workers"]), "traits": _traits(s["processes"]).to_json(),
-                            # every task of a site is line-profiled with --lines
-                            **({"line_items": list(range(f.tasks))} if s["id"] in line_stats
-                               else {})}
-                  for s, f in zip(sites, facts.sites, strict=True)},
-        "options": {"modes": [s["id"] for s in sites], "start_method": finished.start_method,
-                    "line_budget_s": 0.0},
-        "environment": {"python": platform.python_version(), "cpus_available": cpus,
-                        "cpus_total": os.cpu_count(), "start_method": finished.start_method},
-        "interrupted": finished.interrupted,
-        "program": program,
-        "sites": sites,
-    }
+    status = {str(s["id"]): (Status.FAILED if f.failed else Status.OK)
+              for s, f in zip(sites, facts.sites, strict=True)}
+    meta = RunMeta(
+        kind=KIND,
+        workload=WorkloadMeta(name=name, description=f"profkit run {finished.program.command()}",
+                              target=finished.program.command(), task="",
+                              n_items=int(len(frames["tasks"]))),
+        status=status,
+        # every task of a site is line-profiled with --lines
+        modes={str(s["id"]): ModeMeta(workers=int(s["workers"]), traits=_traits(s["processes"]),
+                                      line_items=list(range(f.tasks)) if s["id"] in line_stats
+                                      else None)
+               for s, f in zip(sites, facts.sites, strict=True)},
+        options={"modes": [s["id"] for s in sites], "start_method": finished.start_method,
+                 "line_budget_s": 0.0},
+        environment={"python": platform.python_version(), "cpus_available": cpus,
+                     "cpus_total": os.cpu_count(), "start_method": finished.start_method},
+        interrupted=finished.interrupted,
+        program=program,
+        sites=sites,
+    )
     return Run(meta=meta, analysis={"program": facts.to_json()}, frames=frames, profiles=profiles,
                line_stats=line_stats)
 
@@ -150,8 +150,9 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
 def reanalyse(run: Run) -> None:
     """The sites' facts again, from the saved records and frames (``profkit report``)."""
     meta = run.meta
-    cpus = int(meta["environment"].get("cpus_available") or os.cpu_count() or 1)
-    facts = program_facts(meta["program"], meta["sites"], run.frames["tasks"], cpus)
+    cpus = meta.environment.get("cpus_available")
+    facts = program_facts(meta.program or {}, meta.sites, run.frames["tasks"],
+                          cpus if isinstance(cpus, int) else os.cpu_count() or 1)
     run.analysis = {"program": facts.to_json()}
 
 
@@ -162,10 +163,10 @@ def _trace(run: Run, directory: Path) -> dict[str, str]:
 
     events: list[dict[str, Any]] = []
     main_pid = os.getpid()
-    wall = float(run.meta["program"]["wall_s"])
+    wall = float((run.meta.program or {}).get("wall_s") or 0.0)
     events.append({"name": "program", "ph": "X", "pid": main_pid, "tid": 0, "ts": 0.0,
                    "dur": wall * 1e6, "cat": "program"})
-    for site in run.meta["sites"]:
+    for site in run.meta.sites:
         events.append({"name": f"{site['id']} {site['method']}({site['task']})", "ph": "X",
                        "pid": main_pid, "tid": 1, "ts": site["first_s"] * 1e6,
                        "dur": (site["last_s"] - site["first_s"]) * 1e6, "cat": "site",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
+from profkit.analysis.verdict import AdviceKind
 from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup, printable
 from profkit.render.line_coverage import coverage_summary
 
 if TYPE_CHECKING:
-    from profkit.run import Run
+    from profkit.record import RunMeta, RunRecord
 
 EXTENSION = ".txt"
 
@@ -35,14 +36,14 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
-def _rounds_text(meta: dict[str, Any]) -> str:
-    rounds = [r for r in meta.get("rounds") or [] if isinstance(r, dict) and not r.get("sweep")]
-    spoiled = sum(1 for r in rounds if r.get("spoiled"))
+def _rounds_text(meta: RunMeta) -> str:
+    rounds = [r for r in meta.rounds if not r.sweep]
+    spoiled = sum(1 for r in rounds if r.spoiled)
     text = f"{len(rounds)} interleaved rounds"
     return text + (f", {spoiled} set aside: other programs were busy" if spoiled else "")
 
 
-def render(run: Run) -> str:
+def render(run: RunRecord) -> str:
     a = run.analysis
     rows = []
     for m in a.get("modes", {}).values():
@@ -57,8 +58,8 @@ def render(run: Run) -> str:
             fmt_seconds(m.get("startup_s")) if (m.get("traits") or {}).get("parallel") else "-",
         ])
     out = [
-        f"profkit: {run.meta['workload']['name']} "
-        f"({run.meta['workload']['n_items']} items, {_rounds_text(run.meta)})",
+        f"profkit: {run.meta.workload.name} "
+        f"({run.meta.workload.n_items} items, {_rounds_text(run.meta)})",
         "",
         table(["mode", "workers", "status", "median", "IQR", "speedup [95% CI]", "bound",
                "of bound", "start-up"], rows),
@@ -66,7 +67,7 @@ def render(run: Run) -> str:
         a.get("verdict", ""),
     ]
     for text, kind in zip(a.get("advice") or [], a.get("advice_kinds") or [], strict=False):
-        if kind == "native-threads":
+        if kind == AdviceKind.NATIVE_THREADS:
             out.append(text)
     if a.get("bottlenecks"):
         top = a["bottlenecks"][0]
@@ -80,30 +81,30 @@ def render(run: Run) -> str:
             text = f"{mode} +{m['total_rise_bytes'] / 2**20:.0f} MiB"
             parts.append(text + (f" ({worker / 2**20:.0f} MiB peak per worker)" if worker else ""))
         out.append("Memory: " + ", ".join(parts) + ".")
-    covered = coverage_summary(run.meta.get("modes") or {}, run.meta["workload"].get("n_items"))
+    covered = coverage_summary(run.meta.modes, run.meta.workload.n_items)
     if covered:
         out.append(covered)
-    for mode, info in (run.meta.get("modes") or {}).items():
-        if info.get("memory_lines_note"):
-            out.append(f"Memory by line ({mode}): {info['memory_lines_note']}.")
+    for mode, info in run.meta.modes.items():
+        if info.memory_lines_note:
+            out.append(f"Memory by line ({mode}): {info.memory_lines_note}.")
     for line in (a.get("memory") or {}).get("limits") or []:
         out.append(line)
     for warning in a.get("warnings", []):
         out.append(f"warning: {warning}")
-    for mode, error in run.meta.get("errors", {}).items():
+    for mode, error in run.meta.errors.items():
         out.append(f"{mode}: {error}")
     if run.path:
-        if run.meta.get("report_error"):
-            out += ["", f"report:   not written ({run.meta['report_error']}): "
+        if run.meta.report_error:
+            out += ["", f"report:   not written ({run.meta.report_error}): "
                         f"profkit report {shlex.quote(str(run.path))}"]
         else:
             out += ["", f"report:   {run.path / 'index.html'}"]
-        prof = run.meta.get("artifacts", {}).get("profiles", {})
+        prof = run.meta.artifacts.profiles
         if prof:
             recommended = (a.get("recommendation") or {}).get("mode")
             mode = recommended if recommended in prof else next(iter(prof))
             out.append(f"snakeviz: snakeviz {shlex.quote(str(run.path / prof[mode]))}")
-        dat = run.meta.get("artifacts", {}).get("memory", {})
+        dat = run.meta.artifacts.memory
         if dat:
             first = dat.get("processes", next(iter(dat.values())))
             out.append(f"mprof:    mprof plot {shlex.quote(str(run.path / first))}")

@@ -11,6 +11,7 @@ token), the inlined CSS/JS, and JSON produced by ``htmlsafe_json_dumps``.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,21 +36,21 @@ from profkit.render.report.filters import location
 from profkit.render.report.jinja import assets, environment
 
 if TYPE_CHECKING:
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 EXTENSION = ".html"
 TEMPLATE = "report.html.j2"
 GENERATOR = "profkit report"
 
 
-def context(run: Run) -> dict[str, Any]:
+def context(run: RunRecord) -> dict[str, Any]:
     """Everything the template reads, as plain values (strings are escaped by the template)."""
     from jinja2.utils import htmlsafe_json_dumps
 
     import profkit
     from profkit.render import calltree
 
-    meta, a = run.meta or {}, run.analysis or {}
+    meta, a = run.meta, run.analysis or {}
     order = summary.mode_order(run)
     tasks, samples = tables.frame(run, "tasks"), tables.frame(run, "memory")
     strings = Strings()
@@ -59,8 +60,8 @@ def context(run: Run) -> dict[str, Any]:
     item_table = items.table(tasks, order, strings, single)
     trees = calltree.trees(run.profiles or {}, order, strings)
 
-    workload = dict(meta.get("workload") or {})
-    workload["task"] = task_label(workload)
+    workload = dataclasses.replace(meta.workload, task=task_label(meta.workload))
+    packages = meta.environment.get("packages")
     bottlenecks = a.get("bottlenecks") or []
     rec_mode = (a.get("recommendation") or {}).get("mode")
     top_bottleneck = next((b for b in bottlenecks if b.get("mode") == rec_mode),
@@ -78,24 +79,23 @@ def context(run: Run) -> dict[str, Any]:
         "rounds": summary.rounds(meta),
         "workload": workload,
         "order": order,
-        "status": meta.get("status") or {},
-        "interrupted": bool(meta.get("interrupted")),
+        "status": meta.status,
+        "interrupted": meta.interrupted,
         "failures": summary.failures(run, tasks),
         "rec": summary.recommendation(a),
         "top_bottleneck": top_bottleneck,
         "timing_rows": summary.timing_rows(a, order),
         "overheads": summary.overheads(a, order),
         "gc_rows": summary.gc_rows(a, order),
-        "gc_policy": str((meta.get("options") or {}).get("gc", "off")),
+        "gc_policy": str(meta.options.get("gc", "off")),
         "charts": figures.charts(run, a, order, tasks, samples),
         "memory_peaks": memory.peaks(samples, order, a.get("memory")),
-        "memory_notes": {m: e for m, e in ((meta.get("modes") or {}).items())
-                         if isinstance(e, dict) and e.get("memory_error")},
+        "memory_notes": {m: e for m, e in meta.modes.items() if e.memory_error},
         "memory_lines": memory.lines(run, tables.frame(run, "memory_lines"), order),
         "items": item_table,
         "sampled": scale.sampled(
             meta, scale.timeline_tasks(tasks, [m for m in order if not summary.trait(a, m, "reference")]),
-            int((meta.get("workload") or {}).get("n_items") or 0), MAX_BARS,
+            meta.workload.n_items, MAX_BARS,
             bool(item_table and item_table["cut"])),
         "per_call": per_call_chart(item_table),
         "functions": function_tables,
@@ -104,7 +104,7 @@ def context(run: Run) -> dict[str, Any]:
         "when": about.when(meta),
         "hot_code": hot_code.listings(run, tables.frame(run, "lines"), order),
         "environment": about.environment_rows(meta),
-        "packages": sorted(((meta.get("environment") or {}).get("packages") or {}).items()),
+        "packages": sorted(packages.items()) if isinstance(packages, dict) else [],
         "options": about.options(meta),
         "artifacts": about.artifacts(run),
         "top_rows": functions.TOP_ROWS,
@@ -115,7 +115,7 @@ def context(run: Run) -> dict[str, Any]:
     }
 
 
-def render(run: Run) -> str:
+def render(run: RunRecord) -> str:
     """The whole report as one string."""
     return environment().get_template(TEMPLATE).render(**context(run))
 

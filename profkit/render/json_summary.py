@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 EXTENSION = ".json"
 
 
-def render(run: Run) -> str:
+def render(run: RunRecord) -> str:
     from profkit.store import to_json
 
     return to_json({
-        "workload": run.meta.get("workload", {}).get("name"),
+        "workload": run.meta.workload.name,
         "run_dir": str(run.path) if run.path else None,
         "complete": run.complete,
-        "status": run.meta.get("status", {}),
+        "status": run.meta.status,
         "analysis": run.analysis,
     })

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from profkit.fmt import fmt_seconds
+from profkit.record import ModeMeta
 
 #: Item numbers listed before the rest are counted.
 MAX_LISTED = 8
@@ -18,13 +19,13 @@ def _listed(indices: list[int]) -> str:
     return f"{'item' if len(indices) == 1 else 'items'} {shown}{more}"
 
 
-def cut_items(info: Mapping[str, Any], key: str = "line_cut_s") -> dict[int, float]:
-    """Items a pass's budget cut short: index -> seconds profiled until the cut."""
-    raw = info.get(key) or {}
-    return {int(k): float(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+def cut_items(cut_s: Mapping[str, float]) -> dict[int, float]:
+    """Items a pass's budget cut short (``line_cut_s``, ``cprofile_cut_s``): index -> seconds
+    profiled until the cut."""
+    return {int(k): float(v) for k, v in cut_s.items()}
 
 
-def _coverage(items: list[Any], cut: dict[int, float], n_items: int | None, cost: Any,
+def _coverage(items: list[int], cut: dict[int, float], n_items: int | None, cost: float | None,
               verb: str, counted: str) -> str:
     whole = [int(i) for i in items if int(i) not in cut]
     parts = []
@@ -41,67 +42,79 @@ def _coverage(items: list[Any], cut: dict[int, float], n_items: int | None, cost
     total = n_items if n_items is not None else "?"
     text = (f"{len(items)} of {total} items {verb}: " + ", ".join(parts)) if parts \
         else f"no item {verb}"
-    if isinstance(cost, (int, float)):
-        text += f"; the pass took {fmt_seconds(float(cost))}"
+    if cost is not None:
+        text += f"; the pass took {fmt_seconds(cost)}"
     return text
 
 
-def line_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
+def line_coverage(info: ModeMeta, n_items: int | None) -> str | None:
     """'3 of 6 items traced: items 0, 5 whole, item 3 partial (cut by the budget after 497 ms; ...);
     the pass took 520 ms'.
 
-    None when the mode's metadata does not say (an older run, or no line pass).
+    None when the mode's metadata does not say (an older run).
     """
-    items = info.get("line_items")
-    if not isinstance(items, list):
+    items = info.line_items
+    if items is None:
         return None
-    cheapest = info.get("line_cheapest_s")
-    if not items and isinstance(cheapest, (int, float)) and info.get("line_deferred"):
+    cheapest = info.line_cheapest_s
+    if not items and cheapest is not None and info.line_deferred:
         return (f"no item traced here: one whole item would take about "
-                f"{fmt_seconds(float(cheapest))} under line_profiler, over the line budget, so one "
+                f"{fmt_seconds(cheapest)} under line_profiler, over the line budget, so one "
                 "mode traced one for all (pass --line-budget all to trace every mode)")
-    if not items and isinstance(cheapest, (int, float)):
-        return (f"no item traced: the cheapest would take about {fmt_seconds(float(cheapest))} under "
+    if not items and cheapest is not None:
+        return (f"no item traced: the cheapest would take about {fmt_seconds(cheapest)} under "
                 "line_profiler, far over the line budget; pass --line-budget with more seconds, or "
                 "all, to trace it")
-    return _coverage(items, cut_items(info), n_items, (info.get("phase_s") or {}).get("lines"),
+    return _coverage(items, cut_items(info.line_cut_s), n_items, info.phase_s.get("lines"),
                      "traced", "lines")
 
 
-def profile_coverage(info: Mapping[str, Any], n_items: int | None) -> str | None:
+def profile_coverage(info: ModeMeta, n_items: int | None) -> str | None:
     """The cProfile pass's coverage, as :func:`line_coverage` words it ('... items profiled ...').
 
     'every item profiled whole (6 of 6)' when it covered them all; None when the metadata
     does not say.
     """
-    items = info.get("cprofile_indices")
-    if not isinstance(items, list) or not items:
+    items = info.cprofile_indices
+    if not items:
         return None
-    cut = cut_items(info, "cprofile_cut_s")
+    cut = cut_items(info.cprofile_cut_s)
     if not cut and n_items is not None and len(items) >= n_items:
         return f"every item profiled whole ({len(items):,} of {n_items:,})"
-    return _coverage(items, cut, n_items, (info.get("phase_s") or {}).get("cprofile"),
-                     "profiled", "calls")
+    return _coverage(items, cut, n_items, info.phase_s.get("cprofile"), "profiled", "calls")
 
 
-def _pass_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None, items_key: str,
-                  cut_key: str, share_key: str, tool: str, deferred_key: str = "") -> str | None:
+class _Pass(NamedTuple):
+    """What one profiling pass of a mode covered."""
+
+    items: list[int] | None
+    cut_s: dict[str, float]
+    share: float | None
+    deferred: bool
+
+
+def _line_pass(info: ModeMeta) -> _Pass:
+    return _Pass(info.line_items, info.line_cut_s, info.line_share, bool(info.line_deferred))
+
+
+def _profile_pass(info: ModeMeta) -> _Pass:
+    return _Pass(info.cprofile_indices, info.cprofile_cut_s, info.cprofile_share, False)
+
+
+def _pass_summary(modes: Mapping[str, ModeMeta], n_items: int | None,
+                  of: Callable[[ModeMeta], _Pass], tool: str) -> str | None:
     """'line_profiler 1 of 6 items, whole (8% of the task time)' across modes; None when complete."""
-    counts: dict[str, tuple[int, int, Any]] = {}
-    for mode, info in modes.items():
-        items = info.get(items_key)
-        if not isinstance(items, list):
-            continue
-        counts[mode] = (len(items), len(cut_items(info, cut_key)), info.get(share_key))
+    passes = {mode: p for mode, info in modes.items() if (p := of(info)).items is not None}
+    counts = {mode: (len(p.items or ()), len(cut_items(p.cut_s)), p.share)
+              for mode, p in passes.items()}
     if not counts or n_items is None:
         return None
-    deferred = [m for m, info in modes.items()
-                if deferred_key and m in counts and info.get(deferred_key)]
+    deferred = [m for m, p in passes.items() if p.deferred]
     traced = {m: c for m, c in counts.items() if m not in deferred}
     if deferred and len(traced) == 1:
         (mode, (n, cut, share)), = traced.items()
         whole = "whole" if not cut else f"{cut} cut short"
-        share_text = f", {share:.0%} of the task time" if isinstance(share, (int, float)) else ""
+        share_text = f", {share:.0%} of the task time" if share is not None else ""
         return (f"{tool} {n} of {n_items} items ({whole}{share_text}) in {mode} only: no whole "
                 "item fits the line budget, so one mode traced one for all")
     if all(n >= n_items and cut == 0 for n, cut, _ in counts.values()):
@@ -109,10 +122,10 @@ def _pass_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None, i
     distinct = {(n, cut) for n, cut, _ in counts.values()}
     if len(distinct) == 1:
         (n, cut), = distinct
-        shares = [s for _, _, s in counts.values() if isinstance(s, (int, float))]
-        share = f", {min(shares):.0%} of the task time" if shares and n else ""
+        shares = [s for _, _, s in counts.values() if s is not None]
+        share_text = f", {min(shares):.0%} of the task time" if shares and n else ""
         whole = "whole" if not cut else f"{cut} cut short"
-        text = f"{tool} {n} of {n_items} items ({whole}{share})" if n else f"{tool} no item"
+        text = f"{tool} {n} of {n_items} items ({whole}{share_text})" if n else f"{tool} no item"
         return text + (" in every mode" if len(counts) > 1 else "")
     per_mode = ", ".join(f"{mode} none (one whole item is over its budget)" if mode in deferred
                          else f"{mode} {n}" + (f" ({cut} cut short)" if cut else "")
@@ -120,18 +133,16 @@ def _pass_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None, i
     return f"{tool} items of {n_items}: {per_mode}"
 
 
-def coverage_summary(modes: Mapping[str, Mapping[str, Any]], n_items: int | None) -> str | None:
+def coverage_summary(modes: Mapping[str, ModeMeta], n_items: int | None) -> str | None:
     """One line on what the profiles cover when some pass covered less than every item whole.
 
     'Profiles cover: cProfile every item; line_profiler 1 of 6 items (whole, 8% of the task
     time) in every mode. The report lists the items.' None when every pass covered everything.
     """
-    lines = {m: i for m, i in modes.items() if (i.get("phase_s") or {}).get("lines") is not None
-             or isinstance(i.get("line_cheapest_s"), (int, float))}
-    profile = _pass_summary(modes, n_items, "cprofile_indices", "cprofile_cut_s", "cprofile_share",
-                            "cProfile")
-    traced = _pass_summary(lines, n_items, "line_items", "line_cut_s", "line_share", "line_profiler",
-                           "line_deferred")
+    lines = {m: i for m, i in modes.items() if i.phase_s.get("lines") is not None
+             or i.line_cheapest_s is not None}
+    profile = _pass_summary(modes, n_items, _profile_pass, "cProfile")
+    traced = _pass_summary(lines, n_items, _line_pass, "line_profiler")
     if profile is None and traced is None:
         return None
     parts = [profile or "cProfile every item", *([traced] if traced else [])]

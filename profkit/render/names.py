@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from profkit.record import WorkloadMeta
 
 #: load_file_module's prefix for a module imported from a path (see workloads.registry).
 FILE_MODULE_PREFIX = "profkit_target_"
 
 
-def task_label(workload: dict[str, Any]) -> str:
+def task_label(workload: WorkloadMeta) -> str:
     """``module:qualname`` of the task, with a file target's hashed module name replaced by its path."""
-    task = str(workload.get("task") or "")
+    task = workload.task
     module, _, qualname = task.rpartition(":")
     if not module.startswith(FILE_MODULE_PREFIX):
         return task
-    location = str(workload.get("target") or "").rpartition(":")[0]
+    location = workload.target.rpartition(":")[0]
     if location.endswith(".py") or "/" in location or "\\" in location:
         return f"{location}:{qualname}"
     return task

@@ -10,21 +10,21 @@ import html
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 TEMPLATE = "notebook.html.j2"
 TOP_BOTTLENECKS = 5
 HEIGHT_PX = 1000
 
 
-def document(run: Run) -> str:
+def document(run: RunRecord) -> str:
     """The standalone HTML document shown in the iframe."""
-    from profkit.analysis.own_frames import without_own
     from profkit.render import html as report
+    from profkit.render import user_view
     from profkit.render.report.filters import location
     from profkit.render.report.jinja import environment
 
-    view = without_own(run)
+    view = user_view(run)
     ctx: dict[str, Any] = report.context(view)
     a = view.analysis or {}
     bottlenecks = a.get("bottlenecks") or []
@@ -35,10 +35,10 @@ def document(run: Run) -> str:
     return environment().get_template(TEMPLATE).render(**ctx)
 
 
-def repr_html(run: Run) -> str:
+def repr_html(run: RunRecord) -> str:
     """An ``<iframe srcdoc>`` holding :func:`document`, sandboxed (no scripts)."""
     doc = document(run)
     return (f'<iframe class="profkit-report" sandbox="" srcdoc="{html.escape(doc, quote=True)}" '
             f'style="width:100%;height:{HEIGHT_PX}px;border:1px solid #ddd" '
-            f'title="profkit report: {html.escape(str((run.meta.get("workload") or {}).get("name", "")))}">'
+            f'title="profkit report: {html.escape(run.meta.workload.name)}">'
             "</iframe>")

@@ -17,10 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from profkit.model import WorkerLabel
+from profkit.record import ModeMeta
+
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 TRACE_DIR = "trace"
 PARENT_PID = 0  # the parent's own track (pool start-up and the whole pass)
@@ -57,7 +60,7 @@ def _meta_event(kind: str, pid: int, tid: int, name: str) -> dict[str, Any]:
     return {"name": kind, "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}}
 
 
-def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | None = None,
+def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: ModeMeta | None = None,
                  collections: pd.DataFrame | None = None) -> dict[str, Any]:
     """The Chrome trace of one mode's warm-up pass: ``{"traceEvents": [...], ...}``."""
     return {"traceEvents": list(trace_events(tasks, mode, mode_meta, collections)),
@@ -70,24 +73,24 @@ def _trace_tail(mode: str) -> dict[str, Any]:
                           "note": "warm-up pass, no profiler active; times in µs from the pool's start"}}
 
 
-def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | None = None,
+def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: ModeMeta | None = None,
                  collections: pd.DataFrame | None = None) -> Iterator[dict[str, Any]]:
     """The events of :func:`chrome_trace`, one at a time (a large pass need not sit in memory)."""
-    info = mode_meta or {}
-    traits = info.get("traits") or {}
+    info = mode_meta
     shown = [c for c in _TRACE_COLUMNS if c in tasks.columns]
     mine = tasks.loc[(tasks["mode"] == mode) & ~tasks["sweep"].astype(bool), shown]
     mine = mine.sort_values("start_s")
-    startup = float(info.get("startup_s") or 0.0) if traits.get("parallel", True) else 0.0
-    wall = info.get("tasks_wall_s")
+    startup = (info.startup_s or 0.0) if info and info.traits.parallel else 0.0
+    wall = info.tasks_wall_s if info else None
+    n_workers = info.workers if info else None
     pass_end = float(wall) if wall is not None else (float(mine["end_s"].max()) if not mine.empty else 0.0)
     yield _meta_event("process_name", PARENT_PID, 0, f"profkit parent ({mode})")
     yield _meta_event("thread_name", PARENT_PID, 0, "map")
     if startup > 0:
         yield _slice("pool start-up", "startup", PARENT_PID, 0, 0.0, startup,
-                     {"workers": info.get("workers")})
+                     {"workers": n_workers})
     yield _slice(f"map over {len(mine)} items", "pass", PARENT_PID, 0, startup, pass_end,
-                 {"mode": mode, "workers": info.get("workers")})
+                 {"mode": mode, "workers": n_workers})
     tids: dict[tuple[int, str], int] = {}
     named_pids: set[int] = set()
     key: Any
@@ -96,11 +99,11 @@ def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: dict[str, Any] | Non
         tid = tids.setdefault((pid, thread), len([k for k in tids if k[0] == pid]) + 1)
         worker = str(group["worker"].iloc[0])
         if pid not in named_pids:
-            label = f"worker {worker}" if traits.get("ships_pickles") else f"{mode} (pid {pid})"
+            label = f"worker {worker}" if info and info.traits.ships_pickles else f"{mode} (pid {pid})"
             yield _meta_event("process_name", pid, 0, label)
             named_pids.add(pid)
         yield _meta_event("thread_name", pid, tid,
-                          worker if traits.get("worker_label") == "thread" else thread)
+                          worker if info and info.traits.worker_label is WorkerLabel.THREAD else thread)
         cursor = 0.0
         if len(mine) > TRACE_TASKS:
             yield from _blocks(group, pid, tid, startup, -(-len(mine) // TRACE_TASKS))
@@ -230,14 +233,14 @@ def _streamed(events: Iterator[dict[str, Any]], tail: dict[str, Any],
     yield "}"
 
 
-def write_traces(run: Run, directory: str | os.PathLike[str]) -> dict[str, str]:
+def write_traces(run: RunRecord, directory: str | os.PathLike[str]) -> dict[str, str]:
     """Write ``trace/<mode>.json`` for each mode with tasks; return mode -> relative path."""
     from profkit.store import atomic_write_pieces
 
     tasks = (run.frames or {}).get("tasks")
     if tasks is None or tasks.empty:
         return {}
-    modes_meta = (run.meta or {}).get("modes") or {}
+    modes_meta = run.meta.modes
     out: dict[str, str] = {}
     for mode in dict.fromkeys(tasks.loc[~tasks["sweep"].astype(bool), "mode"].astype(str)):
         if not mode.replace("_", "").isalnum():

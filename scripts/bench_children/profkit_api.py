@@ -36,4 +36,5 @@ if cfg.get("pickle"):
 with open(cfg["out"], "w", encoding="utf-8") as f:
     timings = run.timings[["mode", "sweep", "phase", "repeat", "wall_s", "cpu_s",
                            "others_cpu", "spoiled"]].to_dict("records")
-    f.write(to_json({"wall_s": wall, "meta": run.meta, "analysis": run.analysis, "timings": timings}))
+    f.write(to_json({"wall_s": wall, "meta": run.meta.to_json(), "analysis": run.analysis,
+                     "timings": timings}))

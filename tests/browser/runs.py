@@ -11,6 +11,8 @@ import pandas as pd
 
 from profkit.analysis import analyse
 from profkit.frames import COLUMNS
+from profkit.model import Status
+from profkit.record import Artifacts, WorkloadMeta
 from profkit.run import Run
 
 #: Text that must stay text wherever the report shows it.
@@ -38,7 +40,7 @@ def big_run(base: Run, n_functions: int = 10_000, n_lines: int = 2_000, seed: in
     """``base`` with a profile of ``n_functions`` functions per mode and ``n_lines`` hot lines."""
     rng = random.Random(seed)
     run = _copy(base)
-    modes = [m for m in run.meta["status"] if run.meta["status"][m] == "ok"]
+    modes = [m for m in run.meta.status if run.meta.status[m] == "ok"]
     files = [f"/usr/lib/python3.11/site-packages/package_{i % 40}/sub_{i % 7}/module_{i}.py"
              for i in range(300)]
     rows = []
@@ -81,26 +83,27 @@ def hostile_run(base: Run) -> Run:
     """``base`` with markup and script in every string the report may show."""
     run = _copy(base)
     meta = run.meta
-    meta["workload"].update(name=SCRIPT, description=CLOSE_IMG, task=QUOTES, target=SVG_ONLOAD)
-    meta["environment"]["platform"] = CLOSE_IMG
-    meta["environment"]["packages"] = {SCRIPT: CLOSE_IMG}
-    meta["options"]["line_functions"] = [SCRIPT]
-    meta["options"]["scheduler"] = JINJA
-    meta["status"]["processes"] = "failed"
-    meta["errors"]["processes"] = f"processes failed: {CLOSE_IMG}"
-    meta["modes"]["processes"]["failed_item"] = 3
-    meta["modes"]["processes"]["traceback"] = (f"Traceback (most recent call last):\n  {SCRIPT}\n"
-                                               f"ValueError: {QUOTES}")
-    meta["status"][SVG_ONLOAD] = "failed"
-    meta["errors"][SVG_ONLOAD] = SCRIPT
-    meta["interrupted"] = True
-    meta["started_at"] = SCRIPT
-    meta["artifacts"] = {
-        "report": "index.html",
-        "profiles": {"processes": JS_URL, SCRIPT: "profiles/x.prof"},
-        "lines": {"sequential": "../../etc/passwd"},
-        "frames": {"tasks": CLOSE_IMG},
-    }
+    meta.workload = WorkloadMeta(name=SCRIPT, description=CLOSE_IMG, task=QUOTES, target=SVG_ONLOAD,
+                                 n_items=meta.workload.n_items)
+    meta.environment["platform"] = CLOSE_IMG
+    meta.environment["packages"] = {SCRIPT: CLOSE_IMG}
+    meta.options["line_functions"] = [SCRIPT]
+    meta.options["scheduler"] = JINJA
+    meta.status["processes"] = Status.FAILED
+    meta.errors["processes"] = f"processes failed: {CLOSE_IMG}"
+    meta.modes["processes"].failed_item = 3
+    meta.modes["processes"].traceback = (f"Traceback (most recent call last):\n  {SCRIPT}\n"
+                                         f"ValueError: {QUOTES}")
+    meta.status[SVG_ONLOAD] = Status.FAILED
+    meta.errors[SVG_ONLOAD] = SCRIPT
+    meta.interrupted = True
+    meta.started_at = SCRIPT
+    meta.artifacts = Artifacts(
+        report="index.html",
+        profiles={"processes": JS_URL, SCRIPT: "profiles/x.prof"},
+        lines={"sequential": "../../etc/passwd"},
+        frames={"tasks": CLOSE_IMG},
+    )
 
     tasks = run.frames["tasks"]
     tasks["item_repr"] = [f"{SCRIPT}{i}" if i % 2 else f"{CLOSE_IMG}{i}" for i in range(len(tasks))]

@@ -26,7 +26,7 @@ def magic_run(tmp_path_factory):
 
 
 def test_notebook_function_run_renders_inline(open_page, magic_run, tmp_path, artifacts_dir):
-    assert magic_run.meta["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
+    assert magic_run.meta.status == {"sequential": "ok", "threads": "ok", "processes": "ok"}
     cell = magic_run._repr_html_()
     path = tmp_path / "notebook.html"
     path.write_text(HOST.format(cell=cell), encoding="utf-8")

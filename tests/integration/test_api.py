@@ -66,7 +66,7 @@ def test_profile_without_out_returns_a_run_in_memory(tmp_path):
     maps = run.timings[run.timings["phase"] == "map"]
     assert maps.groupby("mode").size().to_dict() == {"sequential": 2, "threads": 2}
     assert set(run.tasks["item"]) == set(range(len(counting.ITEMS)))
-    assert run.meta["workload"]["n_items"] == len(counting.ITEMS)
+    assert run.meta.workload.n_items == len(counting.ITEMS)
     assert run.analysis["reference_mode"] == "sequential"
     assert not any(tmp_path.iterdir())  # nothing written anywhere we look
 
@@ -75,7 +75,7 @@ def test_profile_without_out_returns_a_run_in_memory(tmp_path):
 def test_callable_items_and_out_save_the_run(saved):
     run, out = saved
     assert run.path == out
-    assert run.meta["workload"]["n_items"] == len(counting.ITEMS)
+    assert run.meta.workload.n_items == len(counting.ITEMS)
     for name in ("run.json", "index.html", "profiles/processes.prof", "lines/processes.lprof",
                  *(f"frames/{n}.parquet" for n in FRAME_NAMES)):
         assert (out / name).is_file(), name
@@ -89,7 +89,7 @@ def test_save_then_load_gives_equal_frames_and_analysis(saved, tmp_path):
     for name in FRAME_NAMES:
         pd.testing.assert_frame_equal(getattr(loaded, name), getattr(run, name), check_like=False)
     assert loaded.analysis == run.analysis
-    assert loaded.meta["workload"] == run.meta["workload"]
+    assert loaded.meta.workload == run.meta.workload
     assert loaded.path == again
     assert set(loaded.profiles) == set(run.profiles) == {"sequential", "processes"}
 

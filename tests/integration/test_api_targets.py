@@ -48,10 +48,10 @@ def _items_run(run: profkit.Run, mode: str) -> list[int]:
 @pytest.mark.timeout(120)
 def test_decorated_function_is_profiled_as_its_workload():
     run = profkit.profile(counting.decorated, modes="sequential,processes", **FAST)
-    assert run.meta["status"] == {"sequential": "ok", "processes": "ok"}
-    assert run.meta["workload"]["name"] == "decorated"
+    assert run.meta.status == {"sequential": "ok", "processes": "ok"}
+    assert run.meta.workload.name == "decorated"
     n = len(counting.decorated.__profkit_workload__.items)
-    assert run.meta["workload"]["n_items"] == n == 3
+    assert run.meta.workload.n_items == n == 3
     for mode in ("sequential", "processes"):
         assert _items_run(run, mode) == list(range(n))
         assert _calls(run, mode, "decorated") == n
@@ -62,16 +62,16 @@ def test_decorated_function_is_profiled_as_its_workload():
 def test_plain_function_with_items_like_executor_map():
     items = [1, 2, 3, 4, 5]
     run = profkit.profile(counting.task, items=items, modes="sequential,threads", **FAST)
-    assert run.meta["status"] == {"sequential": "ok", "threads": "ok"}
-    assert run.meta["workload"]["name"] == "task"
-    assert run.meta["workload"]["n_items"] == len(items)
+    assert run.meta.status == {"sequential": "ok", "threads": "ok"}
+    assert run.meta.workload.name == "task"
+    assert run.meta.workload.n_items == len(items)
     for mode in ("sequential", "threads"):
         assert _items_run(run, mode) == list(range(len(items)))
         assert _calls(run, mode, "task") == len(items)
         assert _calls(run, mode, "helper") == len(items) * counting.HELPER_CALLS
     # positional items too, as in executor.map(f, items)
     again = profkit.profile(counting.task, items, modes="sequential", **FAST)
-    assert again.meta["workload"]["n_items"] == len(items)
+    assert again.meta.workload.n_items == len(items)
 
 
 @pytest.mark.timeout(120)
@@ -80,7 +80,7 @@ def test_plain_function_with_items_like_executor_map():
                          ids=["Workload", "decorated", "target-string"])
 def test_items_replace_the_workloads_own(target):
     run = profkit.profile(target, items=[9, 8], modes="sequential", **FAST)
-    assert run.meta["workload"]["n_items"] == 2
+    assert run.meta.workload.n_items == 2
     assert list(run.tasks.sort_values("item")["item_repr"]) == ["9", "8"]
 
 
@@ -89,13 +89,13 @@ def test_lambda_workload_runs_in_sequential_and_processes():
     task = lambda x: x * 2  # noqa: E731 - as a user writes it
     run = profkit.profile(profkit.Workload("lam", task, [1, 2]), modes="sequential,processes",
                           **FAST)
-    assert run.meta["status"] == {"sequential": "ok", "processes": "ok"}, run.meta["errors"]
+    assert run.meta.status == {"sequential": "ok", "processes": "ok"}, run.meta.errors
     assert _items_run(run, "processes") == [0, 1]
     assert _calls(run, "processes", "<lambda>") == 2
     # The report's "pickled: task" is what the pool receives: the function by value, plus
     # a reference to the loader and the source file name (a few dozen bytes).
     by_value = len(cloudpickle.dumps(task))
-    overhead = run.meta["modes"]["processes"]["task_bytes"] - by_value
+    overhead = run.meta.modes["processes"].task_bytes - by_value
     file_name = len(task.__code__.co_filename) + len(task.__qualname__)
     assert file_name <= overhead <= file_name + 150, overhead
     with pytest.raises(Exception):  # noqa: B017 - plain pickle cannot name it: by value it went
@@ -118,7 +118,7 @@ def _writing_closure(folder: Path, offset: int):
 
 def _check_closure_ran_everywhere(run: profkit.Run, modes: list[str], folder: Path,
                                   items: list[int], offset: int) -> None:
-    assert run.meta["status"] == {m: "ok" for m in modes}, run.meta["errors"]
+    assert run.meta.status == {m: "ok" for m in modes}, run.meta.errors
     written = {path.name: path.read_text(encoding="utf-8") for path in folder.iterdir()}
     for mode in modes:
         assert _items_run(run, mode) == list(range(len(items)))
@@ -152,7 +152,7 @@ def test_closure_over_a_local_reaches_workers_that_do_not_fork(tmp_path, start_m
     modes = ["sequential", "processes", "pool"]
     run = profkit.profile(_writing_closure(tmp_path, offset), items=items, modes=",".join(modes),
                           start_method=start_method, **UNCUT)
-    assert run.meta["options"]["start_method"] == start_method
+    assert run.meta.options["start_method"] == start_method
     _check_closure_ran_everywhere(run, modes, tmp_path, items, offset)
 
 
@@ -179,7 +179,7 @@ def test_closure_speedup_matches_a_bare_pool_of_the_module_function():
     run = profkit.profile(primality, items=PRIMES, modes="sequential,processes", workers=2,
                           line_budget=0.05, max_time=15)
     after = bare()
-    assert run.meta["status"] == {"sequential": "ok", "processes": "ok"}, run.meta["errors"]
+    assert run.meta.status == {"sequential": "ok", "processes": "ok"}, run.meta.errors
     speedup = run.analysis["modes"]["processes"]["speedup"]
     assert agrees(speedup, before + after, 0.10), (speedup, before, after)
 
@@ -196,7 +196,7 @@ def test_closure_nothing_can_ship_fails_only_the_modes_that_ship_pickles():
 
     modes = "sequential,threads,processes,pool,dask"
     run = profkit.profile(locked, items=[1, 2, 3], modes=modes, **FAST)
-    assert run.meta["status"] == {"sequential": "ok", "threads": "ok", "processes": "failed",
+    assert run.meta.status == {"sequential": "ok", "threads": "ok", "processes": "failed",
                                   "pool": "failed", "dask": "failed"}
     assert sorted(run.failed_modes) == sorted(SHIPS)
     for mode in ("sequential", "threads"):  # the others keep their results
@@ -204,7 +204,7 @@ def test_closure_nothing_can_ship_fails_only_the_modes_that_ship_pickles():
         assert _calls(run, mode, "locked") == 3
         assert len(run.timings[(run.timings["mode"] == mode) & (run.timings["phase"] == "map")]) == 1
     for mode in SHIPS:
-        error = run.meta["errors"][mode]
+        error = run.meta.errors[mode]
         assert "\n" not in error and error.startswith(f"{mode}:"), error
         assert "locked" in error and "_thread.lock" in error
         assert "module level" in error and "sequential and threads" in error

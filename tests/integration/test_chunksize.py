@@ -31,16 +31,16 @@ def test_parse_chunksize():
 def test_api_chunksize_auto_batches_tiny_tasks():
     run = profile(DOUBLE, modes="sequential,processes,pool", workers=2, repeat=2,
                   chunksize="auto", line_budget=0.01)
-    assert run.meta["options"]["chunksize"] == "auto"
+    assert run.meta.options["chunksize"] == "auto"
     for mode in ("processes", "pool"):
-        assert run.meta["modes"][mode]["pool"]["chunksize"] == 125  # 1000 items, 4 per worker
-        assert run.meta["modes"][mode]["chunksize"] == 125
+        assert run.meta.modes[mode].pool["chunksize"] == 125  # 1000 items, 4 per worker
+        assert run.meta.modes[mode].chunksize == 125
 
 
 def test_api_chunksize_number_reaches_the_schedule():
     run = profile(DOUBLE, modes="sequential,processes", workers=2, repeat=2, chunksize=50,
                   line_budget=0.01)
-    assert run.meta["modes"]["processes"]["pool"]["chunksize"] == 50
+    assert run.meta.modes["processes"].pool["chunksize"] == 50
     assert run.analysis["modes"]["processes"]["bounds"]["chunksize"] == 50
 
 

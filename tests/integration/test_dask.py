@@ -165,7 +165,7 @@ def _is_prime_calls(stats: pstats.Stats) -> int:
 
 def _check_dask_run(run, out: Path) -> None:
     """What every successful dask run must show: 6 tasks with worker addresses, 6 is_prime calls."""
-    assert run.meta["status"]["dask"] == "ok", run.meta["errors"]
+    assert run.meta.status["dask"] == "ok", run.meta.errors
     tasks = run.frames["tasks"]
     dask_tasks = tasks[tasks["mode"] == "dask"].sort_values("item")
     assert list(dask_tasks["item"]) == list(range(6))  # the duplicate ran as its own task
@@ -181,7 +181,7 @@ def _check_dask_run(run, out: Path) -> None:
     timings = run.frames["timings"]
     assert len(timings[(timings["mode"] == "dask") & (timings["phase"] == "map")]) == 2
     again = load(out)
-    assert again.meta["modes"]["dask"]["pool"]["kind"] == "dask"
+    assert again.meta.modes["dask"].pool["kind"] == "dask"
 
 
 # -- tests --
@@ -191,9 +191,9 @@ def test_embedded_local_cluster(tmp_path, no_orphans):
     out = tmp_path / "run"
     run = profile(SMALL_PRIMES, modes="sequential,processes,dask:2", workers=2, repeat=2,
                   out=out, line_budget=0.05)
-    assert run.meta["status"] == {"sequential": "ok", "processes": "ok", "dask": "ok"}
+    assert run.meta.status == {"sequential": "ok", "processes": "ok", "dask": "ok"}
     _check_dask_run(run, out)
-    pool = run.meta["modes"]["dask"]["pool"]
+    pool = run.meta.modes["dask"].pool
     assert pool["cluster"] == "embedded" and pool["workers"] == 2
     assert ADDRESS.match(pool["address"])
     assert len(pool["worker_info"]) == 2
@@ -233,9 +233,9 @@ def test_external_cluster(external_cluster, tmp_path, no_orphans):
     out = tmp_path / "run"
     run = profile(SMALL_PRIMES, modes="sequential,dask", repeat=2, out=out, line_budget=0.05,
                   scheduler=external_cluster)
-    assert run.meta["status"] == {"sequential": "ok", "dask": "ok"}, run.meta["errors"]
+    assert run.meta.status == {"sequential": "ok", "dask": "ok"}, run.meta.errors
     _check_dask_run(run, out)
-    pool = run.meta["modes"]["dask"]["pool"]
+    pool = run.meta.modes["dask"].pool
     assert pool["cluster"] == "external"
     assert pool["address"] == external_cluster
     assert pool["workers"] == 2  # the cluster's worker threads
@@ -275,10 +275,10 @@ def _run_file_workload(tmp_path: Path, scheduler: str | None) -> None:
     target.write_text(FILE_WORKLOAD)
     run = profile(f"{target}:WORKLOAD", modes="dask:2", repeat=1, out=tmp_path / "run",
                   line_budget=0.05, scheduler=scheduler)
-    assert run.meta["status"] == {"dask": "ok"}, run.meta["errors"]
+    assert run.meta.status == {"dask": "ok"}, run.meta.errors
     tasks = run.frames["tasks"].sort_values("item")
     assert list(tasks["result_repr"]) == ["0", "1", "4", "9", "16", "25"]
-    assert run.meta["modes"]["dask"]["pool"]["cluster"] == ("external" if scheduler else "embedded")
+    assert run.meta.modes["dask"].pool["cluster"] == ("external" if scheduler else "embedded")
 
 
 def test_workload_from_a_file_embedded(tmp_path, no_orphans):
@@ -312,8 +312,8 @@ def test_worker_killed_mid_run(tmp_path, no_orphans):
                   line_budget=0.05, progress=progress)
     elapsed = time.monotonic() - t0
     assert killed, "the test found no dask worker to kill"
-    assert run.meta["status"] == {"sequential": "ok", "dask": "failed"}
-    error = run.meta["errors"]["dask"]
+    assert run.meta.status == {"sequential": "ok", "dask": "failed"}
+    error = run.meta.errors["dask"]
     assert error.startswith("dask:2: the Dask worker tcp://127.0.0.1:") and "died" in error
     timings = run.frames["timings"]
     assert len(timings[(timings["mode"] == "sequential") & (timings["phase"] == "map")]) == 3
@@ -327,8 +327,8 @@ def test_task_that_exits_the_worker(tmp_path, no_orphans):
     t0 = time.monotonic()
     run = profile(EXITS, modes="processes:2,dask:2", repeat=1, out=tmp_path / "run")
     assert time.monotonic() - t0 < 60
-    assert run.meta["status"] == {"processes": "failed", "dask": "failed"}
-    error = run.meta["errors"]["dask"]
+    assert run.meta.status == {"processes": "failed", "dask": "failed"}
+    error = run.meta.errors["dask"]
     assert "the Dask worker tcp://127.0.0.1:" in error and "died" in error and "os._exit" in error
 
 
@@ -338,7 +338,7 @@ def test_hung_task_times_out_and_leaves_nothing(tmp_path, no_orphans):
     t0 = time.monotonic()
     run = profile(HANGS, modes="dask:2", repeat=1, out=tmp_path / "run", timeout=3)
     assert time.monotonic() - t0 < 40
-    assert run.meta["status"] == {"dask": "timeout"}, run.meta["errors"]
+    assert run.meta.status == {"dask": "timeout"}, run.meta.errors
 
 
 def test_unreachable_scheduler(tmp_path, no_orphans):
@@ -348,8 +348,8 @@ def test_unreachable_scheduler(tmp_path, no_orphans):
                   line_budget=0.05, scheduler=address)
     elapsed = time.monotonic() - t0
     assert elapsed < 40
-    assert run.meta["status"] == {"sequential": "ok", "dask": "failed"}
-    error = run.meta["errors"]["dask"]
+    assert run.meta.status == {"sequential": "ok", "dask": "failed"}
+    error = run.meta.errors["dask"]
     assert f"cannot reach the Dask scheduler at {address}" in error
     assert "dask scheduler" in error
     assert "sequential" in run.profiles
@@ -414,7 +414,7 @@ def _bare_dask_speedup(client) -> list[float]:
 
 def _check_dask_speedup(run, bare: list[float]) -> None:
     dask = run.analysis["modes"]["dask"]
-    assert run.meta["status"]["dask"] == "ok", run.meta["errors"]
+    assert run.meta.status["dask"] == "ok", run.meta.errors
     # >= 1.4x where the bare code reaches it (a busy machine lowers both), and within 15% of it
     assert dask["speedup"] >= min(1.4, 0.85 * statistics.median(bare)), (dask["speedup"], bare)
     assert agrees(dask["speedup"], bare, 0.15), (dask["speedup"], bare)
@@ -444,7 +444,7 @@ def test_dask_speedup_matches_a_bare_client_map_on_an_external_cluster(external_
     with distributed.Client(external_cluster, set_as_default=False) as client:
         after = _bare_dask_speedup(client)
     _check_dask_speedup(run, before + after)
-    assert run.meta["modes"]["dask"]["pool"]["cluster"] == "external"
+    assert run.meta.modes["dask"].pool["cluster"] == "external"
 
 
 def gc_enabled(_: object) -> bool:

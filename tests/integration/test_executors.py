@@ -57,18 +57,18 @@ def test_pool_mode_matches_a_bare_multiprocessing_pool(tmp_path):
         after = paired_ratios(lambda: [is_prime(n) for n in PRIMES],
                               lambda: pool.map(is_prime, PRIMES), rounds=3)
     mode = run.analysis["modes"]["pool"]
-    assert run.meta["status"] == {"sequential": "ok", "pool": "ok"}, run.meta["errors"]
+    assert run.meta.status == {"sequential": "ok", "pool": "ok"}, run.meta.errors
     # every bare round counts: one disturbed round cannot pass for the truth (a bare 2.02x, over
     # the 1.79x these items allow, failed CI), and the tolerance widens to the bare's own spread
     assert agrees(mode["speedup"], before + after, 0.10), (mode["speedup"], before, after)
-    assert run.meta["modes"]["pool"]["pool"]["kind"] == "pool"
+    assert run.meta.modes["pool"].pool["kind"] == "pool"
     tasks = run.frames["tasks"].query("mode == 'pool'")
     assert sorted(tasks["item"]) == list(range(6)) and tasks["worker"].str.startswith("pid ").all()
     assert len(set(tasks["pid"])) == 2 and os.getpid() not in set(tasks["pid"])
     assert run.profiles["pool"] is not None
     # no whole item fits the line budget: the first mode traced one for all, and pool says so
     assert (tmp_path / "run" / "lines" / "pool.lprof").is_file() or \
-        run.meta["modes"]["pool"]["line_deferred"]
+        run.meta.modes["pool"].line_deferred
 
 
 def test_pool_mode_runs_the_lessons_double(tmp_path):
@@ -78,10 +78,10 @@ def test_pool_mode_runs_the_lessons_double(tmp_path):
 
     run = profile(DOUBLE, modes="sequential,pool", workers=2, repeat=2, chunksize=50,
                   line_budget=0.01, out=tmp_path / "run")
-    assert run.meta["status"] == {"sequential": "ok", "pool": "ok"}, run.meta["errors"]
-    assert run.meta["modes"]["pool"]["pool"]["chunksize"] == 50
+    assert run.meta.status == {"sequential": "ok", "pool": "ok"}, run.meta.errors
+    assert run.meta.modes["pool"].pool["chunksize"] == 50
     tasks = run.frames["tasks"].query("mode == 'pool'")
-    assert len(tasks) == run.meta["workload"]["n_items"]
+    assert len(tasks) == run.meta.workload.n_items
     assert set(tasks["pid"]) - {os.getpid()}
 
 
@@ -133,8 +133,8 @@ def test_a_toy_executor_runs_through_the_whole_pipeline(tmp_path):
     finally:
         registry.EXECUTORS.pop("toy")
         registry._CLASSES.pop("toy")
-    assert run.meta["status"] == {"sequential": "ok", "toy": "ok"}, run.meta["errors"]
-    assert run.meta["modes"]["toy"]["traits"]["worker_label"] == "thread"
+    assert run.meta.status == {"sequential": "ok", "toy": "ok"}, run.meta.errors
+    assert run.meta.modes["toy"].traits.worker_label == "thread"
     toy = run.analysis["modes"]["toy"]
     assert 1.5 < toy["speedup"] < 2.2  # two threads sleeping side by side
     assert set(run.frames["tasks"].query("mode == 'toy'")["worker"]) == {"toy-worker"}
@@ -172,8 +172,8 @@ def test_repeat_auto_stops_when_the_speedup_is_precise(tmp_path):
     run = profile(NAPS, modes="sequential,threads", workers=4, precision="5%", line_budget=0.02,
                   out=tmp_path / "run", max_rounds=12)
     threads = run.analysis["modes"]["threads"]
-    rounds = [r for r in run.meta["rounds"] if not r["sweep"]]
-    assert run.meta["options"]["repeat"] == "auto"
+    rounds = [r for r in run.meta.rounds if not r.sweep]
+    assert run.meta.options["repeat"] == "auto"
     assert 3 <= len(rounds) <= 12
     if threads["precision_reached"]:
         assert threads["precision"] <= 0.05
@@ -186,7 +186,7 @@ def test_repeat_auto_stops_when_the_speedup_is_precise(tmp_path):
 def test_repeat_n_means_exactly_n_rounds(tmp_path):
     run = profile(NAPS, modes="sequential,threads", workers=2, repeat=2, line_budget=0.02)
     maps = run.frames["timings"].query("phase == 'map'")
-    assert len(maps) == 4 and len(run.meta["rounds"]) == 2
+    assert len(maps) == 4 and len(run.meta.rounds) == 2
 
 
 def _burn(seconds: float) -> None:
@@ -209,7 +209,7 @@ def test_rounds_spoiled_by_other_programs_are_set_aside(tmp_path):
             burner.wait()
     maps = run.frames["timings"].query("phase == 'map'")
     assert maps["spoiled"].all() and (maps["others_cpu"] > 0.35).all()
-    assert all(r["spoiled"] for r in run.meta["rounds"])
+    assert all(r.spoiled for r in run.meta.rounds)
     warnings = " ".join(run.analysis["warnings"])
     assert "3 of 3 timing rounds were set aside" in warnings
     assert "The machine was busy" in warnings
@@ -248,8 +248,8 @@ def test_pool_mode_turns_a_dead_worker_into_a_failed_mode(tmp_path):
 
     run = profile(Workload("exits", exit_on_three, list(range(6))), modes="sequential,pool",
                   workers=2, repeat=2, line_budget=0.02, timeout=60, out=tmp_path / "run")
-    assert run.meta["status"] == {"sequential": "ok", "pool": "failed"}
-    assert "worker process died" in run.meta["errors"]["pool"]
+    assert run.meta.status == {"sequential": "ok", "pool": "failed"}
+    assert "worker process died" in run.meta.errors["pool"]
 
 
 def test_unknown_and_oversized_modes_are_usage_errors():

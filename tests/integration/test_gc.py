@@ -54,7 +54,7 @@ def test_processes_speedup_matches_the_bare_code_under_each_gc_policy(tmp_path, 
     bare = before + after
     speedup = run.analysis["modes"]["processes"]["speedup"]
     assert agrees(speedup, bare, 0.15), (speedup, bare)
-    assert run.meta["options"]["gc"] == policy
+    assert run.meta.options["gc"] == policy
     html = (tmp_path / "run" / "index.html").read_text(encoding="utf-8")
     assert f"GC was <b>{policy}</b> during the timed maps" in html
 
@@ -127,6 +127,6 @@ def test_gc_on_times_the_sequential_map_as_a_plain_run(tmp_path):
     # since profkit keeps its clean rounds and the plain maps kept whatever they got
     cpu = sequential["cpu_median_s"]
     assert agrees(cpu, [c for _, c in bare], 0.10), (cpu, bare)
-    if quiet(run.meta["rounds"]):
+    if quiet(run.meta.rounds):
         median = sequential["wall_median_s"]
         assert agrees(median, [w for w, _ in bare], 0.10), (median, bare)

@@ -6,6 +6,7 @@ refuses it in one line, or runs it without harm.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -633,7 +634,7 @@ def test_a_save_that_fails_rolls_back(small_primes_run, tmp_path, monkeypatch):
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", full_disk)
     out = tmp_path / "parent" / "run"
-    run = dataclasses.replace(small_primes_run, meta=dict(small_primes_run.meta))
+    run = dataclasses.replace(small_primes_run, meta=copy.deepcopy(small_primes_run.meta))
     with pytest.raises(profkit.ProfkitError, match="No space left on device"):
         run.save(out)
     assert not (tmp_path / "parent").exists()
@@ -651,7 +652,7 @@ def test_run_json_is_written_before_the_report(small_primes_run, tmp_path, monke
 
     monkeypatch.setattr(profkit.render.html, "render", broken)
     out = tmp_path / "run"
-    run = dataclasses.replace(small_primes_run, meta=dict(small_primes_run.meta))
+    run = dataclasses.replace(small_primes_run, meta=copy.deepcopy(small_primes_run.meta))
     with pytest.warns(UserWarning, match="profkit report"):
         run.save(out)
     assert seen == [True], "run.json must exist before the report is rendered"

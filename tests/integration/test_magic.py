@@ -52,8 +52,8 @@ def test_function_defined_in_shell_runs_in_every_local_mode(shell, tmp_path, cap
     from profkit.run import Run
 
     assert isinstance(run, Run)
-    assert run.meta["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
-    assert run.meta["workload"]["task"] == "__main__:f"
+    assert run.meta.status == {"sequential": "ok", "threads": "ok", "processes": "ok"}
+    assert run.meta.workload.task == "__main__:f"
     for mode in ("sequential", "threads", "processes"):
         _check_f(run, mode, ITEMS)
     # processes: f ran in the workers, not here, and their stats were merged into one profile
@@ -67,8 +67,8 @@ def test_function_defined_in_shell_runs_in_every_local_mode(shell, tmp_path, cap
 def test_items_come_from_the_user_namespace(shell, tmp_path):
     run = run_cell(shell, f"%profkit -f f -i sizes[:3] --modes sequential --repeat 1 "
                           f"--line-budget 0.05 --out {tmp_path / 'r'} -q")
-    assert run.meta["workload"]["n_items"] == 3
-    assert run.meta["workload"]["name"] == "f"
+    assert run.meta.workload.n_items == 3
+    assert run.meta.workload.name == "f"
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
@@ -76,7 +76,7 @@ def test_spawned_workers_get_the_function_by_value(shell, tmp_path, method):
     """Workers that do not inherit __main__ get f through cloudpickle, and profile f itself."""
     run = run_cell(shell, f"%profkit -f f -i sizes --modes processes,pool --workers 2 --repeat 1 "
                           f"--start-method {method} --line-budget 0.05 --out {tmp_path / 'r'} -q")
-    assert run.meta["status"] == {"processes": "ok", "pool": "ok"}, run.meta["errors"]
+    assert run.meta.status == {"processes": "ok", "pool": "ok"}, run.meta.errors
     for mode in ("processes", "pool"):
         _check_f(run, mode, ITEMS)
         assert not [k for k in run.profiles[mode].stats if k[2] in ("__call__", "_load")]
@@ -88,8 +88,8 @@ def test_a_mode_that_cannot_ship_the_function_fails_alone(shell, tmp_path, monke
     run_cell(shell, F_SOURCE)  # a new f, never shipped before
     run = run_cell(shell, f"%profkit -f f -i sizes[:2] --modes sequential,processes --repeat 1 "
                           f"--start-method spawn --line-budget 0.05 --out {tmp_path / 'r'} -q")
-    assert run.meta["status"] == {"sequential": "ok", "processes": "failed"}
-    error = run.meta["errors"]["processes"]
+    assert run.meta.status == {"sequential": "ok", "processes": "failed"}
+    error = run.meta.errors["processes"]
     assert "\n" not in error and "__main__" in error and "cloudpickle" in error
     assert f"profkit: {error}" in capsys.readouterr().err
 
@@ -98,9 +98,9 @@ def test_cell_magic_profiles_the_cell_as_the_task(shell, tmp_path):
     run = run_cell(shell, f"%%profkit -i sizes[:4] --modes sequential,processes --repeat 1 "
                           f"--line-budget 5 --out {tmp_path / 'r'} -q\n"
                           "total = 0\nfor i in range(item):\n    total += i * i\ntotal\n")
-    assert run.meta["status"] == {"sequential": "ok", "processes": "ok"}
+    assert run.meta.status == {"sequential": "ok", "processes": "ok"}
     results = run.tasks[run.tasks["mode"] == "processes"].sort_values("item")
-    assert run.meta["workload"]["n_items"] == 4
+    assert run.meta.workload.n_items == 4
     lines = run.lines[run.lines["mode"] == "processes"]
     assert "total += i * i" in set(lines["source"].str.strip())
     assert shell.user_ns["profkit_cell"](10) == expected(10)
@@ -109,7 +109,7 @@ def test_cell_magic_profiles_the_cell_as_the_task(shell, tmp_path):
 
 def test_target_form_takes_the_cli_options(shell, tmp_path):
     run = run_cell(shell, f"%profkit double --modes sequential --repeat 1 --out {tmp_path / 'r'} -q")
-    assert run.meta["workload"]["name"] == "double"
+    assert run.meta.workload.name == "double"
 
 
 @pytest.mark.parametrize(("line", "message"), [
@@ -131,7 +131,7 @@ def test_dask_mode_runs_a_notebook_function(shell, tmp_path):
     require("distributed")
     run = run_cell(shell, f"%profkit -f f -i sizes --modes sequential,dask:2 --repeat 1 "
                           f"--line-budget 0.05 --out {tmp_path / 'r'} -q")
-    assert run.meta["status"] == {"sequential": "ok", "dask": "ok"}, run.meta["errors"]
+    assert run.meta.status == {"sequential": "ok", "dask": "ok"}, run.meta.errors
     _check_f(run, "dask", ITEMS)
 
 

@@ -68,7 +68,7 @@ def test_the_sampler_process_is_not_starved_by_a_task_holding_the_gil():
 @pytest.mark.parametrize("mode", ["sequential", "threads", "processes", "pool"])
 def test_reported_rise_is_what_the_mode_holds(hog_run, mode):
     """Sequential and threads hold it in the parent (threads add up); a worker process holds its own."""
-    assert hog_run.meta["status"][mode] == "ok"
+    assert hog_run.meta.status[mode] == "ok"
     entry = hog_run.analysis["memory"]["modes"][mode]
     tasks = hog_run.tasks[(hog_run.tasks["mode"] == mode) & ~hog_run.tasks["sweep"]]
     if hog_run.analysis["modes"][mode]["traits"]["shares_memory"]:
@@ -125,8 +125,8 @@ def test_memory_lines_name_the_allocating_line(hog_run, mode):
     top = mine.sort_values("increment_bytes", ascending=False).iloc[0]
     assert "bytearray(HOLD_BYTES)" in top["source"]
     assert _close(top["increment_per_item_bytes"], HOLD_BYTES), top["increment_per_item_bytes"] / MIB
-    assert top["occurrences"] == len(hog_run.meta["modes"][mode]["memory_line_items"])
-    assert hog_run.meta["modes"][mode]["phase_s"]["memory_lines"] > 0
+    assert top["occurrences"] == len(hog_run.meta.modes[mode].memory_line_items)
+    assert hog_run.meta.modes[mode].phase_s["memory_lines"] > 0
 
 
 def test_report_shows_memory_by_line_and_the_mprof_commands(hog_run):
@@ -140,10 +140,10 @@ def test_report_shows_memory_by_line_and_the_mprof_commands(hog_run):
 
 def test_sample_coverage_on_primes_in_sequential_and_threads(tmp_path):
     run = profile("primes", modes="sequential,threads", workers=2, repeat=1, line_budget=0.05)
-    interval = run.meta["options"]["memory_interval_s"]
+    interval = run.meta.options["memory_interval_s"]
     for mode in ("sequential", "threads"):
         times = sorted(run.memory[run.memory["mode"] == mode]["t_s"].unique())
-        wall = run.meta["modes"][mode]["tasks_wall_s"]
+        wall = run.meta.modes[mode].tasks_wall_s
         assert times[-1] - times[0] >= wall  # sampling spans the whole pass
         expected = (times[-1] - times[0]) / interval + 1
         assert len(times) >= 0.9 * expected, (mode, len(times), expected)
@@ -155,12 +155,12 @@ def test_memory_lines_refuses_an_item_that_cannot_fit_the_budget():
     run = profile(SMALL_PRIMES, modes="sequential", repeat=1, line_budget=0.05,
                   memory_lines=["is_prime"], memory_line_budget=0.5)
     assert time.perf_counter() - t0 < 60
-    info = run.meta["modes"]["sequential"]
-    assert info["memory_line_items"] == []
-    assert "not run" in info["memory_lines_note"] and "not the task itself" in info["memory_lines_note"]
-    assert info["memory_lines_estimate_s"] > 0.5
+    info = run.meta.modes["sequential"]
+    assert info.memory_line_items == []
+    assert "not run" in info.memory_lines_note and "not the task itself" in info.memory_lines_note
+    assert info.memory_lines_estimate_s > 0.5
     assert run.frames["memory_lines"].empty
-    assert "memory_lines" not in info["phase_s"]
+    assert "memory_lines" not in info.phase_s
 
 
 def test_cli_flag_and_pyproject_key(tmp_path):

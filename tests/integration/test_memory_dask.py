@@ -22,7 +22,7 @@ def test_dask_workers_rise_by_what_they_hold(tmp_path, no_orphans):  # noqa: F81
     out = tmp_path / "run"
     run = profile(HOG, modes="dask", workers=2, repeat=1, line_budget=0.05,
                   memory_lines=["hold"], out=out)
-    assert run.meta["status"] == {"dask": "ok"}, run.meta.get("errors")
+    assert run.meta.status == {"dask": "ok"}, run.meta.errors
     entry = run.analysis["memory"]["modes"]["dask"]
     tasks = run.tasks[run.tasks["mode"] == "dask"]
     rises = {p["pid"]: p["rise_bytes"] for p in entry["processes"] if p["role"] == "worker"}

@@ -97,7 +97,7 @@ def test_the_sequential_cores_and_the_bound_match_the_bare_code(native_run):
     cores = sorted(min(cpus, bare["cores"]) for bare in (before, after))
     # the cores a BLAS map keeps busy depend on the cores it gets: on a busy machine its second
     # thread gets fewer, and the load moves between the bare maps and profkit's
-    busy = run.meta["environment"]["others_cpu_during_run"] > 0.2
+    busy = run.meta.environment["others_cpu_during_run"] > 0.2
     low = cores[0] * (0.7 if busy else 0.9)
     assert low <= native["sequential_cores"] <= cores[1] * 1.1, (native, before, after, busy)
     for mode in ("threads", "processes"):

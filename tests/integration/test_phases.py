@@ -45,10 +45,10 @@ def _plain_cprofile(items: list[int]) -> dict[str, float]:
 
 
 def test_the_top_function_and_its_share_match_a_plain_cprofile_in_every_mode(phases_run):
-    meta = phases_run.meta["modes"]
+    meta = phases_run.meta.modes
     for mode in MODES:
-        covered = meta[mode]["cprofile_indices"]
-        assert covered and not meta[mode]["cprofile_cut_s"], mode  # whole items, none cut
+        covered = meta[mode].cprofile_indices
+        assert covered and not meta[mode].cprofile_cut_s, mode  # whole items, none cut
         top = next(b for b in phases_run.analysis["bottlenecks"] if b["mode"] == mode)
         plain = _plain_cprofile(covered)
         plain_top = max(plain, key=plain.__getitem__)
@@ -73,18 +73,18 @@ def _plain_lines(items: list[int]) -> dict[tuple[str, int], float]:
 
 def test_the_hottest_line_and_its_share_match_a_plain_line_profiler_on_the_same_items(phases_run):
     lines = phases_run.frames["lines"]
-    meta = phases_run.meta["modes"]
-    traced_modes = [m for m in MODES if meta[m]["line_items"]]
+    meta = phases_run.meta.modes
+    traced_modes = [m for m in MODES if meta[m].line_items]
     assert "sequential" in traced_modes
     for mode in traced_modes:
-        assert not meta[mode]["line_cut_s"], mode  # whole items
+        assert not meta[mode].line_cut_s, mode  # whole items
         rows = lines[lines["mode"] == mode]
         total = float(rows["time_s"].sum())
         ours = {(r.function, int(r.lineno)): 100 * float(r.time_s) / total
                 for r in rows.itertuples()}
-        plain = _plain_lines(meta[mode]["line_items"])
+        plain = _plain_lines(meta[mode].line_items)
         hottest = max(plain, key=plain.__getitem__)
         assert max(ours, key=ours.__getitem__) == hottest, (mode, ours, plain)
         assert abs(ours[hottest] - plain[hottest]) <= POINTS, (mode, ours[hottest], plain[hottest])
     for mode in set(MODES) - set(traced_modes):
-        assert meta[mode]["line_deferred"], mode  # said why: one mode traced one item for all
+        assert meta[mode].line_deferred, mode  # said why: one mode traced one item for all

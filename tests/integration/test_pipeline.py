@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from profkit.frames import COLUMNS
+from profkit.store import FORMAT_VERSION
 from tests.fixtures.bare import gil_cores, quiet
 
 
@@ -35,7 +36,7 @@ def test_every_mode_saves_a_loadable_profile_and_line_file(small_primes_run, mod
 def test_line_pass_in_processes_merges_both_workers(small_primes_run):
     tasks = small_primes_run.tasks
     assert tasks[tasks["mode"] == "processes"]["pid"].nunique() == 2
-    assert len(small_primes_run.meta["modes"]["processes"]["line_items"]) >= 2
+    assert len(small_primes_run.meta.modes["processes"].line_items) >= 2
 
 
 def test_frames_round_trip_through_parquet_with_the_documented_schema(small_primes_run):
@@ -62,7 +63,7 @@ def test_analysis_has_speedups_bounds_and_overheads_that_add_up(small_primes_run
     parts = o["startup_s"] + o["dispatch_s"] + o["busy_s"] + o["imbalance_s"] + o["collect_s"]
     assert parts == pytest.approx(o["startup_s"] + o["pass_wall_s"], rel=1e-6)
     assert o["error_pct"] is not None
-    if quiet(small_primes_run.meta["rounds"]):
+    if quiet(small_primes_run.meta.rounds):
         assert a["classification"]["kind"] == "cpu-bound"
     else:  # waiting for a core looks like waiting: the run says its CPU/wait split may be off
         assert any("set aside" in w for w in a["warnings"]), a["warnings"]
@@ -72,7 +73,7 @@ def test_analysis_has_speedups_bounds_and_overheads_that_add_up(small_primes_run
 
 def test_threads_show_no_real_gain_on_pure_python(small_primes_run):
     threads = small_primes_run.analysis["modes"]["threads"]
-    if quiet(small_primes_run.meta["rounds"]):
+    if quiet(small_primes_run.meta.rounds):
         assert threads["speedup"] < 1.15
         assert small_primes_run.analysis["classification"]["gil_bound"]
     # on any machine: CPU seconds over wall seconds of each threads map, the cores it kept busy
@@ -83,7 +84,7 @@ def test_run_json_records_status_start_method_and_format(small_primes_run):
     import json
 
     data = json.loads((small_primes_run.path / "run.json").read_text())
-    assert data["format_version"] == 2
+    assert data["format_version"] == FORMAT_VERSION
     assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
     assert data["environment"]["start_method"] in ("fork", "forkserver", "spawn")
     assert data["artifacts"]["profiles"]["processes"] == "profiles/processes.prof"
@@ -104,7 +105,7 @@ def test_the_item_size_card_describes_the_pool_whose_workers_compute_side_by_sid
     grain, processes = a["granularity"], a["modes"]["processes"]
     assert grain["workers"] == 2
     assert grain["bound"] == pytest.approx(processes["bound"])
-    if quiet(small_primes_run.meta["rounds"]):  # the GIL's 1x cap needs the work called CPU-bound
+    if quiet(small_primes_run.meta.rounds):  # the GIL's 1x cap needs the work called CPU-bound
         assert grain["bound"] > a["modes"]["threads"]["bound"]
 
 

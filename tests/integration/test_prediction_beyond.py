@@ -34,7 +34,7 @@ def test_one_cpu_run_predicts_two_cores_and_names_the_cpu(tmp_path):
         cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=500)
     assert made.returncode == 0, made.stderr
     run = profkit.load(out)
-    assert run.meta["environment"]["cpus_available"] == 1
+    assert run.meta.environment["cpus_available"] == 1
     frame = run.frames["prediction"]
     row = frame[(frame["mode"] == "processes") & (frame["workers"] == 2)].iloc[0]
     predicted = float(row["own_cores_speedup"])

@@ -33,7 +33,7 @@ def test_readme_notebook_examples_run(tmp_path, monkeypatch):
     with notebook_shell() as shell:
         results = [run_cell(shell, block) for block in BLOCKS]
         run = shell.user_ns["run"]
-        assert isinstance(run, Run) and run.meta["status"] == {
+        assert isinstance(run, Run) and run.meta.status == {
             "sequential": "ok", "threads": "ok", "processes": "ok"}
         assert "f" in set(run.functions["name"])
         cell_run = results[-1]

@@ -19,6 +19,7 @@ import pytest
 from profkit import load
 from profkit.errors import RunDirError
 from profkit.pipeline import profile
+from profkit.record import RunMeta
 from profkit.store import CLAIM_FILE
 from profkit.workloads.double import WORKLOAD as DOUBLE
 from tests.fixtures.cli import FIXTURES, cli_env, ended, one_line_error, run_cli, run_main
@@ -36,7 +37,7 @@ def _reopens(run_dir: Path, other: Path) -> None:
         assert result.returncode == 0, (args, result.stderr)
         assert "Traceback" not in result.stderr
     loaded = load(run_dir)
-    assert loaded.meta["options"]["chunksize"] == "auto"
+    assert loaded.meta.options["chunksize"] == "auto"
 
 
 def test_chunksize_auto_runs_reopen_from_the_cli_the_config_and_the_api(tmp_path):
@@ -129,7 +130,7 @@ def _profile_lost(tmp_path: Path, name: str, *extra: str) -> tuple[subprocess.Co
     return result, out
 
 
-def _saved(out: Path) -> dict:
+def _saved(out: Path) -> RunMeta:
     """The run folder holds a whole run that opens, and no claim is left behind."""
     assert not (out / CLAIM_FILE).exists()
     loaded = load(out)
@@ -153,7 +154,7 @@ def test_output_to_a_pipe_closed_early_does_not_lose_the_run(tmp_path):
     assert all(line.startswith(b"[") for line in head), head
     assert process.returncode == 0
     meta = _saved(out)
-    assert meta["status"] == {"sequential": "ok", "processes": "ok"}
+    assert meta.status == {"sequential": "ok", "processes": "ok"}
     assert (out / "index.html").is_file()
 
 
@@ -162,7 +163,7 @@ def test_a_task_that_closes_fds_1_and_2_keeps_the_run_and_the_messages(tmp_path)
     result, out = _profile_lost(tmp_path, "CLOSES_FDS_ONCE")
     assert result.returncode == 0, result.stderr
     meta = _saved(out)
-    assert set(meta["status"].values()) == {"ok"}
+    assert set(meta.status.values()) == {"ok"}
     # the descriptors were given back to profkit: progress and summary still reach the user
     assert "sequential: closing the pool" in result.stderr
     assert f"report:   {out / 'index.html'}" in result.stdout
@@ -174,7 +175,7 @@ def test_a_task_that_closes_fds_1_and_2_keeps_the_run_and_the_messages(tmp_path)
     assert result.stderr.splitlines()[-1].startswith(
         "profkit: mode(s) failed: sequential, threads, processes")
     meta = _saved(out)
-    assert set(meta["status"].values()) == {"failed"}
+    assert set(meta.status.values()) == {"failed"}
 
 
 def test_a_task_that_lowers_the_recursion_limit_breaks_no_analysis(tmp_path):
@@ -182,7 +183,7 @@ def test_a_task_that_lowers_the_recursion_limit_breaks_no_analysis(tmp_path):
     result, out = _profile_lost(tmp_path, "LOW_RECURSION")
     assert result.returncode == 0, result.stderr
     meta = _saved(out)
-    assert set(meta["status"].values()) == {"ok"}
+    assert set(meta.status.values()) == {"ok"}
     analysis = json.loads((out / "run.json").read_text())["analysis"]
     assert analysis["modes"]["processes"]["wall_median_s"] > 0
     assert (out / "index.html").is_file()
@@ -196,7 +197,7 @@ def test_a_task_that_lowers_the_recursion_limit_breaks_no_analysis(tmp_path):
     before = sys.getrecursionlimit()
     run = profile(LOW_RECURSION, modes="sequential", repeat=2, line_budget=0.01)
     assert sys.getrecursionlimit() == before
-    assert run.meta["status"] == {"sequential": "ok"}
+    assert run.meta.status == {"sequential": "ok"}
     assert run.analysis["modes"]["sequential"]["wall_median_s"] > 0
 
 
@@ -213,7 +214,7 @@ def test_a_failing_analysis_keeps_the_measurements(tmp_path, monkeypatch):
                                          r"the measurements are saved.*profkit report"):
         run = profile(DOUBLE, modes="sequential,processes", workers=2, repeat=2,
                       line_budget=0.01, out=out)
-    assert run.meta["analysis_error"].startswith("RecursionError")
+    assert run.meta.analysis_error.startswith("RecursionError")
     data = json.loads((out / "run.json").read_text())
     assert data["analysis_error"].startswith("RecursionError") and data["analysis"] == {}
     assert not (out / "index.html").exists()
@@ -233,10 +234,10 @@ def test_os_exit_in_every_mode_fails_the_modes_not_profkit(tmp_path):
     assert result.stderr.splitlines()[-1].startswith(
         "profkit: mode(s) failed: sequential, threads, processes")
     meta = _saved(out)
-    assert set(meta["status"].values()) == {"failed"}
+    assert set(meta.status.values()) == {"failed"}
     for mode in ("sequential", "threads"):
-        assert "the task called os._exit(3)" in meta["errors"][mode]
-    assert "died abruptly" in meta["errors"]["processes"]
+        assert "the task called os._exit(3)" in meta.errors[mode]
+    assert "died abruptly" in meta.errors["processes"]
     assert (out / "index.html").is_file()
 
     from profkit.engine import guard
@@ -304,4 +305,4 @@ def test_a_full_disk_at_the_report_keeps_the_data_and_says_so(full_disk):
             in result.stdout)
     assert f"report:   {out / 'index.html'}" not in result.stdout
     meta = _saved(out)
-    assert meta["status"] == {"sequential": "ok", "processes": "ok"}
+    assert meta.status == {"sequential": "ok", "processes": "ok"}

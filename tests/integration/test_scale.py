@@ -68,7 +68,7 @@ def test_reprs_and_sizes_cover_a_bounded_sample_and_the_totals_cover_everything(
 
 def test_cprofile_covers_the_sample_it_states(big_run):
     run, _ = big_run
-    covered = run.meta["modes"]["sequential"]["cprofile_items"]
+    covered = run.meta.modes["sequential"].cprofile_items
     # every k-th item, until the pass's budget (0.2 s) ran out: on a busy machine, before the
     # last of them; the report states the number covered, and that is what cProfile counted
     assert 0 < covered <= len(range(0, N, sample_every(N, CPROFILE_ITEMS)))
@@ -86,7 +86,7 @@ def test_the_report_is_small_and_says_what_it_samples(big_run):
     assert note, "the report must state what it samples"
     text = note.group(1)
     assert f"every {sample_every(N):,}th item" in text
-    covered = run.meta["modes"]["sequential"]["cprofile_items"]
+    covered = run.meta.modes["sequential"].cprofile_items
     assert f"cProfile (sequential): {covered:,} of {N:,} items" in text
     assert f"Timelines (processes {N:,} tasks)" in text
     assert f"slowest and fastest {EDGE_ROWS} of {N:,} items" in text
@@ -106,7 +106,7 @@ def test_the_item_table_starts_with_the_slowest_item(big_run):
 
 def test_the_probe_costs_little_per_task_against_the_bare_bookkeeping(big_run):
     run, items = big_run
-    probe = run.meta["modes"]["sequential"]["phase_s"]["warmup"]
+    probe = run.meta.modes["sequential"].phase_s["warmup"]
     clock = time.perf_counter
     t0 = clock()
     floor = [(clock(), dbl(i), clock()) for i in items]  # two clock reads per task, no more

@@ -13,7 +13,7 @@ def run(small_primes_run):
 
 
 def _load(run, mode: str) -> dict:
-    rel = run.meta["artifacts"]["traces"][mode]
+    rel = run.meta.artifacts.traces[mode]
     assert rel == f"trace/{mode}.json"
     return json.loads((run.path / rel).read_text(encoding="utf-8"))
 
@@ -32,7 +32,7 @@ def test_processes_trace_has_one_track_per_worker_pid_and_a_slice_per_item(run):
     tasks = run.frames["tasks"]
     mine = tasks[(tasks["mode"] == "processes") & ~tasks["sweep"]]
     slices = _slices(trace, "task")
-    assert len(mine) == run.meta["workload"]["n_items"] == 6
+    assert len(mine) == run.meta.workload.n_items == 6
     assert sorted(e["args"]["item"] for e in slices) == list(range(6))
     assert {e["name"] for e in slices} == {f"item {i}" for i in range(6)}
     # one track per worker pid: the pids the tasks ran in, each with one thread track
@@ -49,7 +49,7 @@ def test_processes_trace_has_one_track_per_worker_pid_and_a_slice_per_item(run):
         assert e["dur"] == pytest.approx(row["duration_s"] * 1e6, abs=1.0)
         assert e["args"]["item_repr"] == row["item_repr"]
     # start-up, dispatch and idle gaps are drawn, and nothing overlaps on a track
-    startup = run.meta["modes"]["processes"]["startup_s"]
+    startup = run.meta.modes["processes"].startup_s
     start = [e for e in trace["traceEvents"] if e["ph"] == "X" and e["cat"] == "startup"]
     assert len(start) == 1 and start[0]["dur"] == pytest.approx(startup * 1e6, abs=1.0)
     assert _slices(trace, "dispatch")

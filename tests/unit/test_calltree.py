@@ -28,7 +28,7 @@ def test_primes_tree_has_is_prime_under_the_root(small_primes_run):
     fn = tree.functions
     top = tree.root[3]
     assert [names[fn[c[0]][0]] for c in top] == ["is_prime"]
-    assert top[0][2] == small_primes_run.meta["workload"]["n_items"]  # calls on that edge
+    assert top[0][2] == small_primes_run.meta.workload.n_items  # calls on that edge
     assert all("_lsprof" not in names[row[0]] for row in fn)
 
 

@@ -216,10 +216,16 @@ def test_the_call_tree_of_a_partial_pass_is_scaled_too():
 
 def test_the_share_of_an_older_run_comes_from_its_item_counts():
     from profkit.analysis.compare import profiled_share
+    from profkit.model import Traits, WorkerLabel
+    from profkit.record import ModeMeta, RunMeta, WorkloadMeta
     from profkit.run import Run
 
     def run(**info):
-        return Run(meta={"workload": {"n_items": 8}, "modes": {"sequential": info}}, analysis={}, frames={})
+        traits = Traits(parallel=False, ships_pickles=False, shares_memory=True, shares_gil=True,
+                        worker_label=WorkerLabel.MAIN, honours_chunksize=False, reference=True)
+        meta = RunMeta(workload=WorkloadMeta(name="w", n_items=8), status={},
+                       modes={"sequential": ModeMeta(workers=1, traits=traits, **info)})
+        return Run(meta=meta, analysis={}, frames={})
 
     assert profiled_share(run(cprofile_share=0.5, cprofile_items=8), "sequential") == 0.5
     assert profiled_share(run(cprofile_items=2), "sequential") == 0.25

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from profkit.cli import main
 from profkit.errors import ProfkitError, UsageError
 from profkit.executors.registry import EXECUTORS, parse_modes, parse_positive_int
-from profkit.store import read_run_json
+from profkit.store import FORMAT_VERSION, read_run_json
 
 MODE_KINDS = tuple(EXECUTORS)
 
@@ -103,9 +103,9 @@ def test_run_json_loader_accepts_or_refuses_clearly(tmp_path_factory, payload):
     else:
         path.write_text(json.dumps(payload))
     try:
-        data = read_run_json(folder)
+        meta, analysis = read_run_json(folder)
     except ProfkitError as exc:
         assert str(exc) and "\n" not in str(exc)
     else:
-        assert data["format_version"] == 1
-        assert isinstance(data["analysis"], dict)
+        assert meta.format_version == FORMAT_VERSION
+        assert isinstance(analysis, dict)

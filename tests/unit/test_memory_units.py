@@ -10,6 +10,7 @@ from profkit.collectors.memory import parse_dat
 from profkit.engine.runner import memory_line_subset
 from profkit.errors import UsageError
 from profkit.pipeline import profile
+from tests.fixtures.records import mode_meta, run_meta
 from tests.fixtures.workloads import SMALL_PRIMES
 
 MIB = 2**20
@@ -48,9 +49,8 @@ def _frame(rows):
 
 
 def _meta(available):
-    traits = {"parallel": True, "shares_memory": False}
-    return {"environment": {"memory_available_bytes": available, "cpus_available": 4},
-            "modes": {"processes": {"workers": 4, "traits": traits}}}
+    return run_meta({"processes": mode_meta(4)},
+                    environment={"memory_available_bytes": available, "cpus_available": 4})
 
 
 def test_memory_limits_the_workers_when_free_ram_holds_fewer():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from profkit.analysis.native import native_classification, native_threads, sequential_cores
+from profkit.model import NativePool
+from tests.fixtures.records import mode_meta
 
 
 def test_a_map_whose_calling_thread_computes_and_whose_process_uses_more_runs_native_threads():
@@ -32,9 +34,9 @@ def test_a_map_that_waits_is_never_called_native_whatever_profkit_s_own_threads_
 
 
 def test_the_bound_is_the_cpus_over_the_cores_the_sequential_map_keeps_busy():
-    meta = {"sequential": {"native_pools": [{"api": "openblas", "threads": 2}]},
-            "processes": {"native_trial": {"mode": "processes", "workers": 2, "speedup": 1.02,
-                                           "gain": 1.1}}}
+    meta = {"sequential": mode_meta(native_pools=[NativePool("openblas", "libopenblas", 2)]),
+            "processes": mode_meta(2, native_trial={"mode": "processes", "workers": 2,
+                                                   "speedup": 1.02, "gain": 1.1})}
     native = native_threads(1.88, 2, meta)
     assert native is not None and native.bound == pytest.approx(2 / 1.88)
     assert native.pools == (("openblas", 2),) and native.trial["speedup"] == 1.02

@@ -10,7 +10,8 @@ import pytest
 import profkit
 from profkit.analysis import own_frames
 from profkit.frames import COLUMNS
-from profkit.render import render
+from profkit.render import render, user_view
+from tests.fixtures.records import run_meta
 
 PKG = Path(profkit.__file__).resolve().parent
 DISABLE = "<method 'disable' of '_lsprof.Profiler' objects>"
@@ -44,9 +45,9 @@ def _typed(name: str, rows: list[dict]) -> pd.DataFrame:
 def test_bottlenecks_leave_out_the_profiler_switch_and_rerank(small_primes_run):
     functions = small_primes_run.frames["functions"]
     assert (functions["name"] == DISABLE).any()  # the collectors do record it
-    view = own_frames.without_own(small_primes_run)
+    view = user_view(small_primes_run)
     assert not (view.frames["functions"]["name"] == DISABLE).any()
-    assert all(b["name"] != DISABLE for b in view.analysis["bottlenecks"])
+    assert all(b["name"] != DISABLE for b in small_primes_run.analysis["bottlenecks"])
     for _, group in view.frames["functions"].groupby("mode"):
         assert group["self_pct"].sum() == pytest.approx(100.0)
     assert small_primes_run.frames["functions"] is functions  # the run itself is untouched
@@ -55,7 +56,7 @@ def test_bottlenecks_leave_out_the_profiler_switch_and_rerank(small_primes_run):
 
 
 def test_nested_line_time_is_counted_once_and_the_wrapper_leaves_the_hot_lines():
-    meta = {"workload": {"task": "profkit.workloads.containers:time_builder"}}
+    meta = run_meta(task="profkit.workloads.containers:time_builder")
     base = {"mode": "sequential", "filename": "/x/containers.py", "pct": 0.0, "source": ""}
     lines = _typed("lines", [
         {**base, "function": "time_builder", "func_lineno": 68, "lineno": 70, "hits": 8, "time_s": 0.004},

@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 
 from profkit.frames import empty
+from profkit.model import Status
+from profkit.record import Artifacts, RunMeta, WorkloadMeta
 from profkit.render import html as report
 from profkit.render import render
 from profkit.render.report import compact, functions, jinja
@@ -160,10 +162,10 @@ def test_hot_code_shows_is_prime_loop_with_line_times(run, page):
     assert "for i in range(3, sqrt_n + 1, 2):" in page.text
     assert "if n % i == 0:" in page.text
     assert "def is_prime(n: int) -> bool:" in page.text  # the def line, read from the file
-    covered = run.meta["modes"]["sequential"]["line_items"]
-    n_items = run.meta["workload"]["n_items"]
+    covered = run.meta.modes["sequential"].line_items
+    n_items = run.meta.workload.n_items
     assert f"{len(covered)} of {n_items} items traced: " in page.text
-    cut = any(info["line_cut_s"] for info in run.meta["modes"].values())
+    cut = any(info.line_cut_s for info in run.meta.modes.values())
     assert ("partial (cut by the budget after" in page.text) == cut
 
 
@@ -180,7 +182,7 @@ def test_items_table_lists_every_item(run, page):
 
 
 def test_environment_and_options(run, page):
-    env = run.meta["environment"]
+    env = run.meta.environment
     for text in ("Environment and options", "Python", "CPUs", "Start method", env["python"],
                  f"{env['cpus_available']} available of {env['cpus_total']}"):
         assert text in page.text
@@ -189,11 +191,11 @@ def test_environment_and_options(run, page):
 
 
 def test_artifacts_give_the_commands(run, page, page_html):
-    for mode in run.meta["artifacts"]["profiles"]:
+    for mode in run.meta.artifacts.profiles:
         assert f"snakeviz profiles/{mode}.prof" in page.text
         assert f"profkit view . --mode {mode}" in page.text  # run from inside the folder, as it says
     assert f"cd {run.path.resolve()}" in page.text
-    for mode in run.meta["artifacts"]["lines"]:
+    for mode in run.meta.artifacts.lines:
         assert f"python -m line_profiler lines/{mode}.lprof" in page.text
     assert 'pd.read_parquet("frames/tasks.parquet")' in page.text
     assert 'href="frames/tasks.parquet"' in page_html
@@ -247,9 +249,9 @@ def test_print_stylesheet(page_html):
 
 def test_failed_mode_banner_shows_error_item_and_traceback(run):
     failed = _copy(run)
-    failed.meta["status"]["processes"] = "failed"
-    failed.meta["errors"]["processes"] = "processes failed on item 3: ValueError: bad item 3"
-    failed.meta["modes"]["processes"]["failed_item"] = 3
+    failed.meta.status["processes"] = Status.FAILED
+    failed.meta.errors["processes"] = "processes failed on item 3: ValueError: bad item 3"
+    failed.meta.modes["processes"].failed_item = 3
     tasks = failed.frames["tasks"]
     bad = (tasks["mode"] == "processes") & (tasks["item"] == 3)
     tasks.loc[bad, "ok"] = False
@@ -265,8 +267,8 @@ def test_failed_mode_banner_shows_error_item_and_traceback(run):
 
 def test_interrupted_run_has_a_banner(run):
     cut = _copy(run)
-    cut.meta["interrupted"] = True
-    cut.meta["status"]["processes"] = "interrupted"
+    cut.meta.interrupted = True
+    cut.meta.status["processes"] = Status.INTERRUPTED
     page = Page(render(cut, "html"))
     assert "banner-interrupted" in page.ids()
     assert "Incomplete run" in page.text
@@ -275,7 +277,7 @@ def test_interrupted_run_has_a_banner(run):
 def test_renders_before_save_without_artifacts(run):
     unsaved = _copy(run)
     unsaved.path = None
-    unsaved.meta.pop("artifacts", None)
+    unsaved.meta.artifacts = Artifacts()
     page = Page(render(unsaved, "html"))
     assert "rendered before the run was saved" in page.text
 
@@ -283,7 +285,7 @@ def test_renders_before_save_without_artifacts(run):
 def test_renders_a_nearly_empty_run():
     from profkit.frames import FRAME_NAMES
 
-    bare = Run(meta={"workload": {"name": "bare", "n_items": 0}, "options": {}, "status": {}},
+    bare = Run(meta=RunMeta(workload=WorkloadMeta(name="bare", n_items=0), status={}),
                analysis={}, frames={name: empty(name) for name in FRAME_NAMES})
     page = Page(render(bare, "html"))
     assert "profkit report: bare" in page.text

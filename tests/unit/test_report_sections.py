@@ -14,6 +14,7 @@ from profkit.analysis.summary import _recommendation
 from profkit.analysis.verdict import Recommendation
 from profkit.render.report.memory import peaks
 from profkit.render.report.summary import recommendation
+from tests.fixtures.records import mode_meta, run_meta
 
 MIB = 2**20
 
@@ -55,9 +56,8 @@ def test_memory_peaks_shown_are_the_analysis_peaks_of_the_samples():
         rows += [("processes", t, pid, "worker", rss * MIB) for pid, rss in zip((2, 3), workers,
                                                                                  strict=True)]
     frame = pd.DataFrame(rows, columns=["mode", "t_s", "pid", "role", "rss_bytes"])
-    meta = {"environment": {"memory_available_bytes": 64 * 2**30, "cpus_available": 2},
-            "modes": {"processes": {"workers": 2, "traits": {"parallel": True,
-                                                             "shares_memory": False}}}}
+    meta = run_meta({"processes": mode_meta(2)},
+                    environment={"memory_available_bytes": 64 * 2**30, "cpus_available": 2})
     (shown,) = peaks(frame, ["processes", "threads"], summarise(frame, meta))
     # worked out by hand from the rows above
     assert shown["parent_peak"] == 140 * MIB

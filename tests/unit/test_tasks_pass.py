@@ -15,6 +15,7 @@ from profkit.engine.runner import probe_batch_size, sample_every
 from profkit.frames import COLUMNS, task_frame
 from profkit.model import TaskColumns, WorkerLabel
 from profkit.render.report import scale
+from tests.fixtures.records import mode_meta, run_meta
 
 
 def double(i: int) -> int:
@@ -187,15 +188,15 @@ def test_the_item_table_takes_the_slowest_and_fastest_items():
 
 
 def test_the_sampling_note_names_each_sampled_part_and_nothing_for_a_small_run():
-    meta = {"modes": {"sequential": {"tasks_sample_every": 100, "cprofile_items": 20_000},
-                      "processes": {"tasks_sample_every": 100, "cprofile_items": 20_000}}}
+    meta = run_meta({m: mode_meta(tasks_sample_every=100, cprofile_items=20_000)
+                     for m in ("sequential", "processes")})
     lines = scale.sampled(meta, {"processes": 100_000}, 100_000, 150, True)
     text = " ".join(lines)
     assert "every 100th item" in text
     assert "cProfile (sequential): 20,000 of 100,000 items, every 5th" in text
     assert "Timelines (processes 100,000 tasks)" in text
     assert f"slowest and fastest {scale.EDGE_ROWS} of 100,000 items" in text
-    small = {"modes": {"sequential": {"tasks_sample_every": 1, "cprofile_items": 6}}}
+    small = run_meta({"sequential": mode_meta(tasks_sample_every=1, cprofile_items=6)})
     assert scale.sampled(small, {"processes": 6}, 6, 150, False) == []
 
 

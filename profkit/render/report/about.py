@@ -6,13 +6,14 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from profkit.fmt import fmt_bytes_scaled, fmt_seconds_or_dash
+from profkit.record import Artifacts
 from profkit.render.report.filters import safe_relative
 
 if TYPE_CHECKING:
-    from profkit.run import Run
+    from profkit.record import RunMeta, RunRecord
 
 
-def when(meta: dict[str, Any]) -> dict[str, Any]:
+def when(meta: RunMeta) -> dict[str, Any]:
     """When the run started and how long it took."""
     from datetime import datetime
 
@@ -22,7 +23,7 @@ def when(meta: dict[str, Any]) -> dict[str, Any]:
         except ValueError:
             return None
 
-    start, end = parse(meta.get("started_at")), parse(meta.get("finished_at"))
+    start, end = parse(meta.started_at), parse(meta.finished_at)
     started = (start.strftime("%Y-%m-%d %H:%M:%S") + (f" {start.tzname()}" if start.tzinfo else "")
                if start else None)
     comparable = start is not None and end is not None and bool(start.tzinfo) == bool(end.tzinfo)
@@ -31,9 +32,9 @@ def when(meta: dict[str, Any]) -> dict[str, Any]:
     return {"started": started, "duration": duration}
 
 
-def environment_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
+def environment_rows(meta: RunMeta) -> list[tuple[str, str]]:
     """The environment table: Python, platform, CPUs, memory, pools."""
-    env = meta.get("environment") or {}
+    env = meta.environment
     cpus = f"{env.get('cpus_available', '?')} available of {env.get('cpus_total', '?')}"
     rows = [
         ("Python", f"{env.get('implementation', '')} {env.get('python', '')}".strip()),
@@ -47,9 +48,8 @@ def environment_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
     busy = env.get("others_cpu_during_run")
     if isinstance(busy, (int, float)) and busy == busy:
         rows.append(("CPUs kept busy by other programs", f"{busy:.2f} on average during the run"))
-    rows += [(f"Pool: {mode}", pool_text(info.get("pool") or {}))
-             for mode, info in (meta.get("modes") or {}).items()
-             if not (info.get("traits") or {}).get("reference")]
+    rows += [(f"Pool: {mode}", pool_text(info.pool))
+             for mode, info in meta.modes.items() if not info.traits.reference]
     return rows
 
 
@@ -69,9 +69,9 @@ def pool_text(pool: dict[str, Any]) -> str:
     return text
 
 
-def options(meta: dict[str, Any]) -> list[tuple[str, str]]:
+def options(meta: RunMeta) -> list[tuple[str, str]]:
     """The options table, one labelled row per option."""
-    opts = meta.get("options") or {}
+    opts = meta.options
     labels = {
         "modes": "Modes", "repeat": "Timed repeats per mode", "warmups": "Warm-up passes",
         "line_functions": "Extra line-profiled functions", "line_budget_s": "Line-profile budget",
@@ -95,19 +95,17 @@ def options(meta: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def artifacts(run: Run) -> dict[str, Any]:
+def artifacts(run: RunRecord) -> dict[str, Any]:
     """The saved files per kind, with the shell commands that open them."""
-    meta = run.meta or {}
-    art = meta.get("artifacts") or {}
+    art = run.meta.artifacts
     run_dir = str(run.path.resolve()) if run.path else None  # absolute: the commands run from inside it
 
-    def entries(kind: str) -> list[dict[str, Any]]:
-        return [{"name": str(k), "path": str(v), "href": safe_relative(v),
-                 "shell": shlex.quote(str(v)), "mode_shell": shlex.quote(str(k)),
-                 "py": repr(str(v))}
-                for k, v in (art.get(kind) or {}).items()]
+    def entries(files: dict[str, str]) -> list[dict[str, Any]]:
+        return [{"name": k, "path": v, "href": safe_relative(v), "shell": shlex.quote(v),
+                 "mode_shell": shlex.quote(k), "py": repr(v)}
+                for k, v in files.items()]
 
     return {"run_dir": run_dir, "cd": f"cd {shlex.quote(run_dir)}" if run_dir else None,
-            "profiles": entries("profiles"), "lines": entries("lines"),
-            "frames": entries("frames"), "traces": entries("traces"), "memory": entries("memory"),
-            "any": bool(art)}
+            "profiles": entries(art.profiles), "lines": entries(art.lines),
+            "frames": entries(art.frames), "traces": entries(art.traces),
+            "memory": entries(art.memory), "any": art != Artifacts()}

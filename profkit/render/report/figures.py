@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from profkit.model import Status
 from profkit.render import charts as svg
 from profkit.render.report import timeline
 from profkit.render.report.summary import timing_rows
@@ -13,10 +14,10 @@ from profkit.render.report.summary import timing_rows
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 
-def charts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
+def charts(run: RunRecord, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
            memory: pd.DataFrame) -> dict[str, Any]:
     """Every chart the report shows, as markup (None where a chart has nothing to show)."""
     rows = timing_rows(a, order)
@@ -25,7 +26,7 @@ def charts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame,
     pred = a.get("prediction")
     if pred and pred.get("modes"):
         out["prediction"] = svg.prediction_chart(pred)
-    out["speedup"] = svg.speedup_chart([r for r in rows if r.get("status") == "ok"])
+    out["speedup"] = svg.speedup_chart([r for r in rows if r.get("status") is Status.OK])
     sweep = a.get("sweep")
     if sweep and sweep.get("points"):
         out["scaling"] = svg.scaling_chart(sweep["points"], sweep.get("amdahl") or {})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from profkit.render.line_coverage import profile_coverage
@@ -13,6 +12,8 @@ from profkit.render.report.tables import records
 if TYPE_CHECKING:
     import pandas as pd
 
+    from profkit.record import RunMeta
+
 
 #: Rows of a functions table written as HTML; the rest are stored as compact column-oriented
 #: JSON and built by the page's script on "show all", filter or sort.
@@ -20,7 +21,7 @@ TOP_ROWS = 50
 
 
 def tables(functions: pd.DataFrame, order: list[str], strings: Strings,
-           meta: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+           meta: RunMeta | None = None) -> list[dict[str, Any]]:
     """Per mode: the top rows for the template and the rest as compact JSON rows.
 
     The JSON columns are name, file, line, calls, primitive calls (0 when equal to calls, as
@@ -28,9 +29,8 @@ def tables(functions: pd.DataFrame, order: list[str], strings: Strings,
     ticks of 0.1 µs.
     """
     out: list[dict[str, Any]] = []
-    meta = meta or {}
-    mode_meta = meta.get("modes") or {}
-    n_items = (meta.get("workload") or {}).get("n_items")
+    mode_meta = meta.modes if meta else {}
+    n_items = meta.workload.n_items if meta else None
     for mode in order:
         mine = functions[functions["mode"] == mode]
         if mine.empty:
@@ -53,5 +53,6 @@ def tables(functions: pd.DataFrame, order: list[str], strings: Strings,
                        ticks_list(rest["self_s"]), ticks_list(rest["cumulative_s"])]
         out.append({"idx": len(out) + 1, "mode": mode, "total": total, "n": int(len(mine)), "rows": top,
                     "rest": rest_json(columns), "rest_n": int(len(rest)),
-                    "coverage": profile_coverage(mode_meta.get(mode) or {}, n_items)})
+                    "coverage": profile_coverage(info, n_items)
+                    if (info := mode_meta.get(mode)) else None})
     return out

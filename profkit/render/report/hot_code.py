@@ -11,7 +11,7 @@ from profkit.render.report.tables import records
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 
 #: Hot-code listings per mode; more functions are listed by name and total only.
@@ -30,15 +30,14 @@ def hot_lines(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def listings(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+def listings(run: RunRecord, lines: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
     """Per mode: the costliest functions' source listings with per-line time."""
     from profkit.analysis.own_frames import line_time_once, nesting_task
     from profkit.render.source import function_listing
 
     hot = {h["mode"]: h["rows"] for h in hot_lines(run.analysis or {}, order)}
-    meta = run.meta or {}
-    mode_meta = meta.get("modes") or {}
-    n_items = (meta.get("workload") or {}).get("n_items")
+    meta = run.meta
+    n_items = meta.workload.n_items
     made_here = bool(run.line_stats)  # a loaded run has none: it never unpickles its .lprof
     out: list[dict[str, Any]] = []
     for mode in order:
@@ -63,10 +62,10 @@ def listings(run: Run, lines: pd.DataFrame, order: list[str]) -> list[dict[str, 
         others = [{k: v for k, v in g.items() if k != "group"} for g in groups[MAX_LISTINGS:]]
         for g in others:
             g["location"] = location(g["filename"], g["func_lineno"])
-        info = mode_meta.get(mode) or {}
-        covered = [int(i) for i in info.get("line_items") or []]
+        info = meta.modes.get(mode)
+        covered = (info.line_items or []) if info else []
         out.append({"mode": mode, "functions": listings, "others": others, "covered": covered,
-                    "coverage": line_coverage(info, n_items),
+                    "coverage": line_coverage(info, n_items) if info else None,
                     "n_items": n_items, "total": mode_total, "hot_lines": hot.get(mode, []),
                     "nesting_task": nesting_task(mine, meta),
                     "n_lines": sum(len(f["listing"]) for f in listings)})

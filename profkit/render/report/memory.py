@@ -10,7 +10,7 @@ from profkit.render.report.filters import location
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 
 def peaks(memory: pd.DataFrame, order: list[str],
@@ -39,18 +39,17 @@ def peaks(memory: pd.DataFrame, order: list[str],
     return out
 
 
-def lines(run: Run, frame: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+def lines(run: RunRecord, frame: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
     """Per mode: memory_profiler's lines, which items it covered, what it cost, or why not."""
-    meta = run.meta or {}
-    names = (meta.get("options") or {}).get("memory_line_functions") or []
-    if not names:
+    meta = run.meta
+    if not meta.options.get("memory_line_functions"):
         return []
-    n_items = (meta.get("workload") or {}).get("n_items")
+    n_items = meta.workload.n_items
     out = []
     for mode in order:
-        info = (meta.get("modes") or {}).get(mode) or {}
+        info = meta.modes.get(mode)
         mine = frame[frame["mode"] == mode] if not frame.empty else frame
-        if "memory_line_items" not in info:
+        if info is None:
             continue
         ran = mine[mine["occurrences"] > 0] if not mine.empty else mine
         top = float(ran["increment_bytes"].max()) if not ran.empty else None
@@ -58,8 +57,8 @@ def lines(run: Run, frame: pd.DataFrame, order: list[str]) -> list[dict[str, Any
         for r in ran.sort_values(["filename", "func_lineno", "lineno"]).to_dict("records"):
             rows.append({**r, "location": location(str(r["filename"]), r["lineno"]),
                          "top": top is not None and top > 0 and r["increment_bytes"] == top})
-        out.append({"mode": mode, "rows": rows, "covered": info.get("memory_line_items") or [],
-                    "n_items": n_items, "cost": num((info.get("phase_s") or {}).get("memory_lines")),
-                    "estimate": num(info.get("memory_lines_estimate_s")),
-                    "note": info.get("memory_lines_note")})
+        out.append({"mode": mode, "rows": rows, "covered": info.memory_line_items,
+                    "n_items": n_items, "cost": num(info.phase_s.get("memory_lines")),
+                    "estimate": num(info.memory_lines_estimate_s),
+                    "note": info.memory_lines_note})
     return out

@@ -16,6 +16,8 @@ from profkit.render.trace import TRACE_TASKS
 if TYPE_CHECKING:
     import pandas as pd
 
+    from profkit.record import RunMeta
+
 #: Up to this many items the item table holds every one (the rest built on "show all").
 ITEMS_IN_FULL = 2000
 #: Above it: the slowest and the fastest this many items, by their duration in one mode.
@@ -68,25 +70,25 @@ def timeline_tasks(tasks: pd.DataFrame, modes: list[str]) -> dict[str, int]:
     return {m: int(counts[m]) for m in modes if m in counts}
 
 
-def sampled(meta: dict[str, Any], timeline_tasks: dict[str, int], n_items: int, max_bars: int,
+def sampled(meta: RunMeta, timeline_tasks: dict[str, int], n_items: int, max_bars: int,
             table_cut: bool) -> list[str]:
     """Plain sentences naming each part of the run and the report that covers a sample.
 
     ``timeline_tasks``: tasks per mode with a timeline; above ``max_bars`` its bars merge.
     """
     out: list[str] = []
-    modes = meta.get("modes") or {}
-    every = max((int(m.get("tasks_sample_every") or 1) for m in modes.values()), default=1)
+    modes = meta.modes
+    every = max((m.tasks_sample_every or 1 for m in modes.values()), default=1)
     if every > 1:
         out.append(f"Item and result reprs and pickled sizes: every {every:,}th item, plus the "
                    "slowest and fastest 25 of each batch of the tasks pass and every failed "
                    "item (the other rows of frames/tasks.parquet leave them empty; the pickled "
                    "totals cover every item).")
     for mode, info in modes.items():
-        covered = info.get("cprofile_items")
-        stride = info.get("cprofile_every")
-        if "cprofile_indices" in info:  # the pass's own budget may stop it before the sample ends
-            if isinstance(stride, int) and stride > 1:
+        covered = info.cprofile_items
+        stride = info.cprofile_every
+        if info.cprofile_indices is not None:  # the pass's own budget may stop it before the sample ends
+            if stride is not None and stride > 1:
                 out.append(f"cProfile ({mode}): {int(covered or 0):,} of {n_items:,} items, every "
                            f"{stride:,}th (fewer if its budget ran out first); call counts cover "
                            "those items only.")

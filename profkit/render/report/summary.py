@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from profkit.fmt import num
+from profkit.model import Status
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunMeta, RunRecord
 
 
-def mode_order(run: Run) -> list[str]:
+def mode_order(run: RunRecord) -> list[str]:
     """The modes in the analysis's order, then any only the metadata names."""
-    a, meta = run.analysis or {}, run.meta or {}
+    a, meta = run.analysis or {}, run.meta
     order = list((a.get("modes") or {}).keys())
-    for source in (meta.get("status") or {}, meta.get("modes") or {}):
+    for source in (meta.status, meta.modes):
         order += [m for m in source if m not in order]
     return order
 
@@ -27,21 +28,21 @@ def recommendation(a: dict[str, Any]) -> dict[str, Any] | None:
     return dict(rec) if rec else None
 
 
-def failures(run: Run, tasks: pd.DataFrame) -> list[dict[str, Any]]:
+def failures(run: RunRecord, tasks: pd.DataFrame) -> list[dict[str, Any]]:
     """One entry per mode that did not finish: status, error, failed item, tracebacks."""
-    meta = run.meta or {}
-    errors = meta.get("errors") or {}
+    meta = run.meta
+    errors = meta.errors
     out = []
-    for mode, status in (meta.get("status") or {}).items():
-        if status in ("ok", "skipped"):
+    for mode, status in meta.status.items():
+        if status in (Status.OK, Status.SKIPPED):
             continue
-        info = (meta.get("modes") or {}).get(mode) or {}
-        failed_item = info.get("failed_item")
+        info = meta.modes.get(mode)
+        failed_item = info.failed_item if info else None
         mine = tasks[(tasks["mode"] == mode) & ~tasks["sweep"].astype(bool)] if not tasks.empty else tasks
         bad = mine[~mine["ok"].astype(bool)] if not mine.empty else mine
         tracebacks = [str(e) for e in bad["error"].tolist() if isinstance(e, str) and e.strip()][:3]
-        if info.get("traceback") and str(info["traceback"]) not in tracebacks:
-            tracebacks.append(str(info["traceback"]))
+        if info and info.traceback and info.traceback not in tracebacks:
+            tracebacks.append(info.traceback)
         item_repr = None
         if failed_item is not None and not mine.empty:
             match = mine[mine["item"] == failed_item]
@@ -59,13 +60,15 @@ def timing_rows(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
     return [modes[m] for m in order if m in modes]
 
 
-def rounds(meta: dict[str, Any]) -> dict[str, Any]:
+def rounds(meta: RunMeta) -> dict[str, Any]:
     """How the timing rounds went, in one phrase."""
-    rounds = [r for r in meta.get("rounds") or [] if isinstance(r, dict) and not r.get("sweep")]
-    options = meta.get("options") or {}
-    spoiled = sum(1 for r in rounds if r.get("spoiled"))
+    rounds = [r for r in meta.rounds if not r.sweep]
+    options = meta.options
+    spoiled = sum(1 for r in rounds if r.spoiled)
     if options.get("repeat") == "auto":
-        how = f"auto: until every speedup is within ±{100 * float(options.get('precision') or 0):g}%"
+        precision = options.get("precision")
+        precision = precision if isinstance(precision, (int, float)) else 0
+        how = f"auto: until every speedup is within ±{100 * float(precision):g}%"
     else:
         how = "a fixed number"
     text = f"{len(rounds)} interleaved timing round{'s' if len(rounds) != 1 else ''} ({how})"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -17,7 +17,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def frame(run: Run, name: str) -> pd.DataFrame:
+def frame(run: RunRecord, name: str) -> pd.DataFrame:
     """The run's frame ``name`` with every schema column (an empty one if missing)."""
     import pandas as pd
 

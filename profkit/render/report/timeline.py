@@ -13,15 +13,15 @@ from profkit.render.report.summary import trait
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord
 
 
-def gantts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:
+def gantts(run: RunRecord, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:
     """One timeline per pool that ran tasks (the reference mode has none)."""
     out: list[dict[str, Any]] = []
     if tasks.empty:
         return out
-    mode_meta = (run.meta or {}).get("modes") or {}
+    mode_meta = run.meta.modes
     main = tasks.loc[~tasks["sweep"].astype(bool),  # the columns a chart reads: a huge run's
                      ["mode", "worker", "start_s", "end_s", "duration_s", "ok", "item"]]  # copy
     for mode in order:
@@ -30,10 +30,11 @@ def gantts(run: Run, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -
         mine = main[main["mode"] == mode]
         if mine.empty:
             continue
-        wall = (mode_meta.get(mode) or {}).get("tasks_wall_s")
+        info = mode_meta.get(mode)
+        wall = info.tasks_wall_s if info else None
         chart = svg.gantt_chart(mine, mode, num(wall))
         if chart:
-            workers = (mode_meta.get(mode) or {}).get("workers") or mine["worker"].nunique()
+            workers = info.workers if info else mine["worker"].nunique()
             out.append({"mode": mode, "svg": Markup(chart), "workers": workers,
                         "used": int(mine["worker"].nunique()), "wall": num(wall),
                         "n": int(len(mine))})

@@ -1,0 +1,128 @@
+"""The run record: what a run holds in memory is what run.json gives back."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from profkit.analysis.verdict import AdviceKind, Cause
+from profkit.errors import StoreError
+from profkit.model import Status, Traits, WorkerLabel
+from profkit.pipeline import build_run
+from profkit.record import ModeMeta, RecordError, RoundMeta, RunMeta, WorkloadMeta
+from profkit.run import Run, load
+from profkit.store import FORMAT_VERSION
+from tests.unit.test_runner_fake import fakes, run  # noqa: F401 - the fixture is used by name
+
+__all__ = ["fakes"]
+
+
+def saved_run(tmp_path: Path) -> tuple[Run, Run]:
+    """A run of the fake executors, built and saved, and the same run loaded back."""
+    made = build_run(run())
+    made.save(tmp_path / "run")
+    return made, load(tmp_path / "run")
+
+
+def test_status_is_an_enum_until_the_json_boundary(fakes, tmp_path):  # noqa: F811
+    made, loaded = saved_run(tmp_path)
+    for record in (made, loaded):
+        assert record.meta.status == {"fake_ref": Status.OK, "fake": Status.OK}
+        assert all(type(s) is Status for s in record.meta.status.values())
+        assert all(type(m["status"]) is Status for m in record.analysis["modes"].values())
+        causes = [m["cause"] for m in record.analysis["modes"].values() if "cause" in m]
+        assert causes and all(type(c) is Cause for c in causes)
+        assert all(type(k) is AdviceKind for k in record.analysis["advice_kinds"])
+    stored = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert stored["status"] == {"fake_ref": "ok", "fake": "ok"}
+    assert all(type(m["status"]) is str for m in stored["analysis"]["modes"].values())
+
+
+def test_an_unknown_status_in_run_json_is_refused_in_one_line(fakes, tmp_path):  # noqa: F811
+    saved_run(tmp_path)
+    file = tmp_path / "run" / "run.json"
+    data = json.loads(file.read_text())
+    data["status"]["fake"] = "exploded"
+    file.write_text(json.dumps(data))
+    try:
+        load(tmp_path / "run")
+    except StoreError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a run.json with an unknown status loaded")
+    assert "'exploded'" in message and "\n" not in message and "ok, failed" in message
+
+
+def test_a_loaded_run_has_the_record_that_was_saved(fakes, tmp_path):  # noqa: F811
+    made, loaded = saved_run(tmp_path)
+    assert isinstance(loaded.meta, RunMeta)
+    assert loaded.meta == made.meta
+    assert loaded.meta.modes["fake"].traits == made.meta.modes["fake"].traits
+    assert loaded.meta.rounds and all(isinstance(r, RoundMeta) for r in loaded.meta.rounds)
+    assert loaded.meta.format_version == FORMAT_VERSION
+
+
+def test_a_field_of_the_wrong_type_is_refused_in_one_line_naming_it(fakes, tmp_path):  # noqa: F811
+    saved_run(tmp_path)
+    file = tmp_path / "run" / "run.json"
+    data = json.loads(file.read_text())
+    data["modes"]["fake"]["workers"] = "two"
+    file.write_text(json.dumps(data))
+    with pytest.raises(StoreError) as caught:
+        load(tmp_path / "run")
+    assert "modes.fake.workers should be an integer, not 'two'" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_records_read_back_what_they_write_and_refuse_what_they_do_not():
+    traits = Traits(parallel=True, ships_pickles=True, shares_memory=False, shares_gil=False,
+                    worker_label=WorkerLabel.PID, honours_chunksize=True)
+    meta = RunMeta(workload=WorkloadMeta("w", 3), status={"processes": Status.TIMEOUT},
+                   modes={"processes": ModeMeta(workers=2, traits=traits, startup_s=float("nan"),
+                                                line_cut_s={"1": 0.25})},
+                   rounds=[RoundMeta(round=1, order=["processes"], wall_s=1.0, others_cpu=0.1,
+                                     spoiled=False)])
+    text = json.loads(json.dumps(meta.to_json()))
+    assert text["status"] == {"processes": "timeout"}
+    assert text["modes"]["processes"]["startup_s"] is None  # not a finite number: null
+    back = RunMeta.from_json(text)
+    assert back.modes["processes"].traits.worker_label is WorkerLabel.PID
+    assert back == RunMeta(**{**vars(meta), "modes": {"processes": ModeMeta(
+        workers=2, traits=traits, startup_s=None, line_cut_s={"1": 0.25})}})
+    for path, value, words in [
+            (("workload",), None, "workload should be an object, not null"),
+            (("workload", "n_items"), True, "workload.n_items should be an integer, not true"),
+            (("rounds",), {}, "rounds should be a list of objects, not an object"),
+            (("modes", "processes", "line_cut_s", "1"), "x", "modes.processes.line_cut_s.1 "
+             "should be a number, not 'x'")]:
+        bad = json.loads(json.dumps(text))
+        target = bad
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        with pytest.raises(RecordError, match=re.escape(words)):
+            RunMeta.from_json(bad)
+    del text["workload"]["name"]
+    with pytest.raises(RecordError, match="workload.name should be a string, not missing"):
+        RunMeta.from_json(text)
+
+
+def test_an_older_run_json_loads_with_its_analysis_redone(fakes, tmp_path):  # noqa: F811
+    made, _ = saved_run(tmp_path)
+    file = tmp_path / "run" / "run.json"
+    data = json.loads(file.read_text())
+    data["format_version"] = 2
+    data["analysis"] = {"modes": {}, "verdict": "written by an older profkit"}
+    file.write_text(json.dumps(data))
+    loaded = load(tmp_path / "run")
+    assert loaded.meta.format_version == 2
+    assert loaded.analysis["verdict"] == made.analysis["verdict"]
+    assert set(loaded.analysis["modes"]) == {"fake_ref", "fake"}
+    assert not loaded.frames["prediction"].empty or made.frames["prediction"].empty
+    data["format_version"] = 1
+    file.write_text(json.dumps(data))
+    with pytest.raises(StoreError, match="format_version 1, from an older profkit"):
+        load(tmp_path / "run")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 if TYPE_CHECKING:
+    from profkit.analysis.decision import Stop
     from profkit.workloads.model import Workload
 
 #: ``--profile-budget`` / ``--line-budget``: seconds of estimated traced time per profiling worker,
@@ -446,13 +447,13 @@ DEFAULT_SPOILED_CORES = 0.35
 class Options:
     """How to run: modes, rounds, what the collectors cover. Validated before it gets here.
 
-    ``repeat=None`` is auto: rounds go on until every speedup is known to within
-    ``precision`` (relative half-width of its 95% interval), or a cap is reached.
+    ``repeat=None`` is auto: rounds go on until the recommendation is settled (with
+    ``precision``: until every speedup's 95% interval is within it), or a cap is reached.
     """
 
     modes: list[ModeSpec]
     repeat: int | None = None
-    precision: float = DEFAULT_PRECISION
+    precision: float | None = None
     min_rounds: int = DEFAULT_MIN_ROUNDS
     max_rounds: int = DEFAULT_MAX_ROUNDS
     max_rounds_s: float = DEFAULT_MAX_ROUNDS_S
@@ -491,3 +492,5 @@ class RawRun:
     rounds: list[RoundInfo] = field(default_factory=list)
     precision: list[Precision] = field(default_factory=list)
     stop_reason: str = ""
+    #: how each call of the rounds ended (the main rounds first, then each sweep point's)
+    stops: list[Stop] = field(default_factory=list)

@@ -171,6 +171,7 @@ def measured_run(raw: RawRun, target: str | None = None) -> Run:
         "rounds": [{"round": r.number, "order": r.order, "wall_s": r.wall_s,
                     "others_cpu": r.others_cpu, "spoiled": r.spoiled, "sweep": r.sweep}
                    for r in raw.rounds],
+        "stopping": _stopping(raw),
         "status": {m.spec.kind: m.status.value for m in main_modes},
         "errors": {m.spec.kind: m.error for m in main_modes if m.error},
         "modes": {m.spec.kind: _mode_meta(m, options, len(raw.items)) for m in main_modes},
@@ -193,6 +194,27 @@ def parse_gc(value: str | bool) -> bool:
     if text in ("off", "false"):
         return False
     raise UsageError(f"--gc must be 'on' or 'off', got {value!r}")
+
+
+#: A projected "settled after" beyond this many seconds is not quoted: the pools are then about
+#: as fast as the margin that tells them apart, and either answer is fine.
+SETTLED_AFTER_MAX_S = 3600.0
+
+
+def _stopping(raw: RawRun) -> dict[str, Any] | None:
+    """How the rounds ended, and the level that keeps every interval at 95% (the lowest of the
+    main rounds' and the sweep points')."""
+    if not raw.stops:
+        return None
+    main = raw.stops[0]
+    verdict = main.decision
+    needed = main.time_needed_s()
+    return {"rule": main.rule.value, "reason": main.reason.value, "clean_rounds": main.clean,
+            "level": min(s.level for s in raw.stops),
+            "choice": verdict.choice if verdict else None,
+            "settled": verdict.settled if verdict else None,
+            "open": list(verdict.open) if verdict else [],
+            "settled_after_s": needed if needed is None or needed <= SETTLED_AFTER_MAX_S else None}
 
 
 def parse_fraction(value: float | str, what: str) -> float:
@@ -244,7 +266,7 @@ def check_limits(specs: Sequence[ModeSpec], timeout: float | None,
 
 
 def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | None,
-                 repeat: int | str | None, precision: float | str, max_rounds: int,
+                 repeat: int | str | None, precision: float | str | None, max_rounds: int,
                  max_time: float | None, chunksize: int | str | None, lines: Sequence[str] | str,
                  start_method: str | None, timeout: float | None, sweep: bool,
                  scheduler: str | None, line_budget: float | str | None, seed: int | None,
@@ -267,7 +289,7 @@ def make_options(wl: Workload, *, modes: str | Sequence[str], workers: int | Non
     options = Options(
         modes=specs,
         repeat=parse_repeat(repeat),
-        precision=parse_fraction(precision, "--precision"),
+        precision=None if precision is None else parse_fraction(precision, "--precision"),
         max_rounds=parse_positive_int(max_rounds, "--max-rounds"),
         max_rounds_s=parse_seconds(max_time, "--max-time") or float("inf"),
         chunksize=chunk,
@@ -379,7 +401,7 @@ def profile(
     modes: str | Sequence[str] = DEFAULT_MODES,
     workers: int | None = None,
     repeat: int | str | None = None,
-    precision: float | str = DEFAULT_PRECISION,
+    precision: float | str | None = None,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     max_time: float | None = DEFAULT_MAX_ROUNDS_S,
     chunksize: int | str | None = None,
@@ -420,8 +442,9 @@ def profile(
       ``pool`` and ``dask``, each with an optional ``:N`` worker count.
     - ``workers``: workers per pool (default: the CPUs this process may use).
     - ``repeat``: interleaved timing rounds, or ``"auto"`` (the default): rounds go
-      on until every speedup is known within ``precision``.
-    - ``precision``: the 95% interval ``repeat="auto"`` aims for, ``0.03`` or ``"3%"``.
+      on until the recommendation is settled (or, with ``precision``, every speedup is known
+      within it).
+    - ``precision``: a 95% interval ``repeat="auto"`` aims for instead, ``0.03`` or ``"3%"``.
     - ``max_rounds``, ``max_time``: for ``repeat="auto"``, at most this many rounds,
       and no new round after this many seconds.
     - ``chunksize``: items handed to a worker at a time (processes, pool), N or ``"auto"``

@@ -47,9 +47,18 @@ def _round_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool) ->
     return dict(zip(use["repeat"].astype(int), use["wall_s"].astype(float), strict=True))
 
 
-def _paired_speedup(ref: dict[int, float], walls: dict[int, float]) -> stats.RatioEstimate | None:
+def _paired_speedup(ref: dict[int, float], walls: dict[int, float],
+                    level: float = 0.95) -> stats.RatioEstimate | None:
     common = sorted(set(ref) & set(walls))
-    return stats.paired_ratio([ref[r] for r in common], [walls[r] for r in common])
+    return stats.paired_ratio([ref[r] for r in common], [walls[r] for r in common], level=level)
+
+
+def interval_level(meta: dict[str, Any]) -> float:
+    """The level of the speedup intervals that keeps 95% whichever way the rounds ended
+    (:mod:`profkit.analysis.decision`); 95% for a run that records none."""
+    stopping = meta.get("stopping")
+    level = stopping.get("level") if isinstance(stopping, dict) else None
+    return float(level) if isinstance(level, (int, float)) and 0.5 <= level < 1 else 0.95
 
 
 #: The tasks frame's columns the analysis reads (a mode's rows copy only these: a large run's
@@ -100,7 +109,7 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
 def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: str, error: str | None,
                   walls_by_round: dict[int, float], ref_by_round: dict[int, float] | None,
                   cpu: list[float], walls_all: list[float], startup: float | None,
-                  target_precision: float) -> dict[str, Any]:
+                  target_precision: float | None, level: float = 0.95) -> dict[str, Any]:
     walls = list(walls_by_round.values())
     summary = stats.summarise(walls)
     entry: dict[str, Any] = {
@@ -121,11 +130,11 @@ def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: str, 
     }
     if traits.get("reference") and walls:
         entry.update(speedup=1.0, efficiency=1.0)
-        level = stats.level_estimate(walls)
-        if level is not None and ref_by_round is None:
-            entry["precision"] = level.half_width
+        alone = stats.level_estimate(walls, level=level)
+        if alone is not None and ref_by_round is None:
+            entry["precision"] = alone.half_width
     elif ref_by_round and walls:
-        ratio = _paired_speedup(ref_by_round, walls_by_round)
+        ratio = _paired_speedup(ref_by_round, walls_by_round, level)
         if ratio is not None:
             entry["speedup"] = ratio.value
             entry["speedup_ci"] = [ratio.low, ratio.high] if ratio.low is not None else None
@@ -133,9 +142,9 @@ def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: str, 
             entry["precision"] = ratio.half_width
             entry["paired_rounds"] = ratio.n
     elif walls:
-        level = stats.level_estimate(walls)
-        entry["precision"] = level.half_width if level else None
-    if entry["precision"] is not None:
+        alone = stats.level_estimate(walls, level=level)
+        entry["precision"] = alone.half_width if alone else None
+    if entry["precision"] is not None and target_precision is not None:
         entry["precision_reached"] = bool(entry["precision"] <= target_precision)
     return entry
 
@@ -163,7 +172,8 @@ def _top_lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
-           cpus: int, main: dict[tuple[str, int], dict[int, float]]) -> dict[str, Any] | None:
+           cpus: int, main: dict[tuple[str, int], dict[int, float]],
+           level: float = 0.95) -> dict[str, Any] | None:
     """Sweep points; a point that repeats a main mode pools both sets of paired rounds.
 
     The Amdahl fit uses only points at or below the CPU count: beyond it, workers
@@ -185,7 +195,7 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
             if int(workers) <= cpus:
                 per_count[int(workers)] = list(pooled.values())
                 ref_walls += [ref_by_round[r] for r in pooled if r in ref_by_round]
-            ratio = _paired_speedup(ref_by_round, pooled)
+            ratio = _paired_speedup(ref_by_round, pooled, level)
             points.append({
                 "mode": mode, "workers": int(workers),
                 "wall_median_s": stats.summarise(list(pooled.values()))["median"],
@@ -234,6 +244,30 @@ def _round_warnings(meta: dict[str, Any]) -> list[str]:
                    "speedups and the CPU/wait split may be distorted. Re-run on a quiet machine "
                    "for numbers you can trust.")
     return out
+
+
+def _open_decision(meta: dict[str, Any]) -> str | None:
+    """The one warning of a run whose recommendation the rounds could not settle, with the fix."""
+    stopping = meta.get("stopping")
+    if not isinstance(stopping, dict) or stopping.get("rule") != "decision" \
+            or stopping.get("settled") is not False:
+        return None
+    rounds = [r for r in meta.get("rounds") or [] if isinstance(r, dict) and not r.get("sweep")]
+    clean = int(stopping.get("clean_rounds") or 0)
+    if clean < 2:
+        return (f"The recommendation is not settled: other programs kept the CPUs busy during "
+                f"{len(rounds) - clean} of the {len(rounds)} timing rounds, too few clean ones "
+                "were left. Rerun on a quieter machine.")
+    pairs = [str(p) for p in stopping.get("open") or []]
+    what = "; ".join(pairs) if pairs else "the modes"
+    need = stopping.get("settled_after_s")
+    text = (f"The recommendation is not settled: after {clean} clean rounds, {what} "
+            f"{'is' if len(pairs) == 1 else 'are'} still within the noise.")
+    if isinstance(need, (int, float)) and need == need:
+        return text + (f" A settled answer needs about {fmt_seconds(float(need))} of timing "
+                       f"rounds: rerun with --max-time {math.ceil(need)}.")
+    return text + (" They are about as far apart as the margin that tells them apart (5% between "
+                   "pools, a 10% gain), so either answer is about as good.")
 
 
 def _ideal_noise(entry: dict[str, Any]) -> str | None:
@@ -377,7 +411,9 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     mode_meta: dict[str, Any] = meta.get("modes", {})
     status: dict[str, str] = meta.get("status", {})
     errors: dict[str, str] = meta.get("errors", {})
-    target_precision = float(meta.get("options", {}).get("precision") or 0.03)
+    asked = meta.get("options", {}).get("precision")
+    target_precision = float(asked) if isinstance(asked, (int, float)) else None
+    level = interval_level(meta)
     env = meta.get("environment") or {}
     cpus = int(env.get("cpus_available") or env.get("cpus_total") or 1)
     n_items = int(meta.get("workload", {}).get("n_items") or 0)
@@ -407,7 +443,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
         entry = _mode_summary(mode, workers, traits, status.get(mode, "ok"), errors.get(mode),
                               by_round, None if len(mode_meta) == 1 else ref_by_round,
                               cpu_rows["cpu_s"].tolist(), cpu_rows["wall_s"].tolist(),
-                              info.get("startup_s"), target_precision)
+                              info.get("startup_s"), target_precision, level)
         entry["line_items"] = info.get("line_items", [])
         entry["chunk_trial"] = info.get("chunk_trial")
         if not is_ref and entry["status"] == "ok":
@@ -423,22 +459,25 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
             entry["gc"] = gc_share.gc_summary(frames["gc"], tasks, mode)
         modes[mode] = entry
 
-    sweep = _sweep(timings, ref, durations, cpus, main_walls)
+    sweep = _sweep(timings, ref, durations, cpus, main_walls, level)
     for p in (sweep or {}).get("points", []):
         matching = modes.get(p["mode"])
         if p.get("with_main_run") and matching and matching["workers"] == p["workers"] and p["speedup"]:
             # one estimate from all the paired rounds of this mode and worker count
             matching["speedup"], matching["speedup_ci"] = p["speedup"], p["speedup_ci"]
             matching["efficiency"] = p["speedup"] / p["workers"]
+    notes: list[str] = []
     for entry in modes.values():
         note = _ideal_noise(entry)
         if note:
-            warnings.append(note)
-        if entry["precision_reached"] is False:
-            warnings.append(f"{entry['mode']}: its estimate is known only to "
-                            f"±{100 * entry['precision']:.1f}% (target ±{100 * target_precision:g}%) "
-                            f"after {entry['repeats']} rounds; raise --max-rounds or --max-time, "
-                            "or run on a quieter machine.")
+            notes.append(note)
+    unprecise = [e for e in modes.values() if e["precision_reached"] is False]
+    if unprecise and target_precision is not None:
+        warnings.append(
+            "Not within the --precision asked: " + ", ".join(
+                f"{e['mode']} ±{100 * e['precision']:.1f}%" for e in unprecise)
+            + f" (target ±{100 * target_precision:g}%) after {max(e['repeats'] for e in unprecise)} "
+            "rounds; raise --max-time or --max-rounds, or run on a quieter machine.")
 
     cpu_source = seq_tasks if not seq_tasks.empty else tasks[~tasks["sweep"] & tasks["ok"]]
     # A task's time is computing, waiting for a core (other programs had it), or waiting
@@ -522,12 +561,19 @@ def analyse(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> dict[str, 
     # -- memory (profkit.analysis.memory): peaks per worker and per mode, RAM as the limit
     memory = memory_analysis.summarise(frames.get("memory"), meta)
     # -- end memory
-    warnings[0:0] = _round_warnings(meta)
+    load_notes = _round_warnings(meta)
+    open_decision = _open_decision(meta)
+    if open_decision:
+        busy = next((n for n in load_notes if n.startswith("The machine was busy")), None)
+        warnings.insert(0, open_decision + (" " + busy if busy and "quieter" not in open_decision
+                                            else ""))
+    notes[0:0] = load_notes
     if meta.get("interrupted"):
         warnings.append("The run was interrupted: modes that did not finish are marked.")
     gc_advice = gc_share.gc_advice(modes, str(meta.get("options", {}).get("gc", "off")))
     return {
         "reference_mode": ref,
+        "notes": notes,
         "modes": modes,
         "granularity": grain,
         "classification": classification,

@@ -32,10 +32,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", help="workers per pool (default: the CPUs this process "
                         "may use)")
     parser.add_argument("--repeat", help="interleaved timing rounds, each timing one bare map per "
-                        "mode in a random order: N, or auto to go on until every speedup is "
-                        "within --precision (default: auto)")
-    parser.add_argument("--precision", help="for --repeat auto: the 95%% interval of every speedup "
-                        "must be within this, as a fraction or a percentage (default: 3%%)")
+                        "mode in a random order: N, or auto to go on until the recommendation "
+                        "is settled, or with --precision until every speedup is that precise "
+                        "(default: auto)")
+    parser.add_argument("--precision", help="for --repeat auto: go on until the 95%% interval of "
+                        "every speedup is within this, as a fraction or a percentage (default: "
+                        "stop once the recommendation is settled; profkit ab: 3%%)")
     parser.add_argument("--max-rounds", help="for --repeat auto: at most this many rounds "
                         "(default: 25)")
     parser.add_argument("--max-time", help="for --repeat auto: start no new round after this many "
@@ -115,7 +117,6 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
         DEFAULT_MAX_ROUNDS,
         DEFAULT_MAX_ROUNDS_S,
         DEFAULT_MEMORY_LINE_BUDGET_S,
-        DEFAULT_PRECISION,
     )
     from profkit.pipeline import DEFAULT_MODES, default_out_dir
     from profkit.workloads.registry import resolve
@@ -152,7 +153,7 @@ def prepare(args: argparse.Namespace, workload: Workload | None = None,
            default_out_dir(workload.name, config.get("out", "reports"))).absolute()
     kwargs: dict[str, Any] = dict(
         modes=modes, workers=workers, repeat=repeat, lines=lines, out=out,
-        precision=args.precision or config.get("precision", DEFAULT_PRECISION),
+        precision=args.precision or config.get("precision"),
         max_rounds=max_rounds, max_time=max_time,
         chunksize=chunksize,
         start_method=args.start_method or config.get("start_method"), timeout=timeout,

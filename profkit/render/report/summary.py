@@ -64,10 +64,21 @@ def rounds(meta: dict[str, Any]) -> dict[str, Any]:
     rounds = [r for r in meta.get("rounds") or [] if isinstance(r, dict) and not r.get("sweep")]
     options = meta.get("options") or {}
     spoiled = sum(1 for r in rounds if r.get("spoiled"))
-    if options.get("repeat") == "auto":
-        how = f"auto: until every speedup is within ±{100 * float(options.get('precision') or 0):g}%"
-    else:
+    found = meta.get("stopping")
+    stopping: dict[str, Any] = found if isinstance(found, dict) else {}
+    reason = stopping.get("reason")
+    level = stopping.get("level")
+    if options.get("repeat") != "auto":
         how = "a fixed number"
+    elif options.get("precision"):
+        how = f"auto: until every speedup is within ±{100 * float(options['precision']):g}%"
+    else:
+        how = "auto: until the recommendation is settled"
+    if reason in ("time", "rounds"):
+        how += f"; stopped by --max-{'time' if reason == 'time' else 'rounds'}"
+    if isinstance(level, (int, float)) and level > 0.95 + 1e-9:
+        how += (f"; the intervals are {100 * level:.4g}% ones, which keeps 95% for a run whose "
+                "rounds stop when the data look settled")
     text = f"{len(rounds)} interleaved timing round{'s' if len(rounds) != 1 else ''} ({how})"
     if spoiled:
         text += f", {spoiled} set aside because other programs were busy"

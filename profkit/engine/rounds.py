@@ -55,6 +55,15 @@ def clean_walls(timings: list[Timing], rounds: set[int] | None = None) -> dict[i
             if t.phase == "map" and not t.spoiled and (rounds is None or t.round in rounds)}
 
 
+def usable_walls(timings: list[Timing]) -> dict[int, float]:
+    """The clean walls, or every map's when fewer than two rounds were clean (as the analysis
+    does): a decision on a machine busy throughout still pairs each round's maps."""
+    clean = clean_walls(timings)
+    if len(clean) >= 2:
+        return clean
+    return {t.round: t.wall_s for t in timings if t.phase == "map"}
+
+
 def estimate(mode: ModeResult, reference: ModeResult | None,
              level: float = decision.LEVEL) -> RatioEstimate | None:
     """The speedup against the reference over clean paired rounds; a wall time if no reference."""
@@ -77,7 +86,9 @@ def pair_precision(pairs: list[tuple[Contender, Contender]], target: float) -> l
 
 
 def precision_of(contenders: list[Contender], target: float) -> list[Precision]:
-    """How precise each mode's estimate is so far (the reference only when it stands alone)."""
+    """How precise each mode's estimate is so far (the reference only when it stands alone;
+    a chunksize trial never holds the rounds up)."""
+    contenders = [c for c in contenders if not getattr(c, "trial", False)]
     reference = next((c.result for c in contenders if c.reference and c.live), None)
     out = []
     for c in contenders:
@@ -166,9 +177,10 @@ def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_
         if pairs is not None:
             ests = [_pair_estimate(a, b, level) for a, b in pairs if a.live and b.live]
         else:
-            reference = next((c.result for c in live if c.reference), None)
-            ests = [estimate(c.result, reference, level) for c in live
-                    if not (c.reference and len(live) > 1)]
+            modes = [c for c in live if not getattr(c, "trial", False)]
+            reference = next((c.result for c in modes if c.reference), None)
+            ests = [estimate(c.result, reference, level) for c in modes
+                    if not (c.reference and len(modes) > 1)]
         if at_look and cap is None and decision.precise(ests, target):
             return Stop(rule, Reason.PRECISE, level, clean, len(schedule), round_s=round_s)
         return Stop(rule, cap, level, clean, len(schedule), round_s=round_s) if cap else None
@@ -182,13 +194,13 @@ def settle(live: list[Contender], level: float,
            bounds: dict[str, float] | None = None) -> decision.Decision | None:
     """The recommendation the live modes' clean rounds point to (None without a reference)."""
     reference = next((c for c in live if c.reference), None)
-    others = [c for c in live if c is not reference]
+    others = [c for c in live if c is not reference and not getattr(c, "trial", False)]
     if reference is None or not others:
         return None
-    candidates = [decision.Candidate(c.name, clean_walls(c.result.timings),
+    candidates = [decision.Candidate(c.name, usable_walls(c.result.timings),
                                      mode_cost(c.result.traits.to_json()), c.result.spec.workers,
                                      (bounds or {}).get(c.name)) for c in others]
-    return decision.decide(clean_walls(reference.result.timings), candidates, level)
+    return decision.decide(usable_walls(reference.result.timings), candidates, level)
 
 
 def _pair_estimate(a: Contender, b: Contender, level: float) -> RatioEstimate | None:

@@ -667,12 +667,12 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
     heap.release()  # the probes' payloads are merged: the maps start from what is live
     if options.chunksize_auto:
         chunks.apply_auto(modes, len(items), say)
-    live: list[Contender] = [m for m in modes if m.live]
+    trials = chunks.advised_trials(modes, len(items), say)
+    live: list[Contender] = [*[m for m in modes if m.live], *trials]
     raw.rounds = run_rounds(live, items, workload.task, options, say, rng, foreign_pids=foreign,
                             bounds=decision_bounds(modes), stops=raw.stops)
     heap.release()
-    # not part of the rounds: the advised chunksize for tiny tasks, timed against the mode's own
-    chunks.try_advised(modes, items, workload.task, say)
+    chunks.record_trials(trials, next((m for m in modes if m.reference and m.live), None))
     native.try_one_thread(modes, items, workload.task, say)
     for mode in modes:
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")

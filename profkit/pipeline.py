@@ -202,7 +202,7 @@ SETTLED_AFTER_MAX_S = 3600.0
 
 
 def _stopping(raw: RawRun) -> dict[str, Any] | None:
-    """How the rounds ended, and the level that keeps every interval at 95% (the lowest of the
+    """How the rounds ended, and the level that keeps every interval at 95% (the highest of the
     main rounds' and the sweep points')."""
     if not raw.stops:
         return None
@@ -210,7 +210,7 @@ def _stopping(raw: RawRun) -> dict[str, Any] | None:
     verdict = main.decision
     needed = main.time_needed_s()
     return {"rule": main.rule.value, "reason": main.reason.value, "clean_rounds": main.clean,
-            "level": min(s.level for s in raw.stops),
+            "level": max(s.level for s in raw.stops),
             "choice": verdict.choice if verdict else None,
             "settled": verdict.settled if verdict else None,
             "open": list(verdict.open) if verdict else [],

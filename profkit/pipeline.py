@@ -214,7 +214,9 @@ def _stopping(raw: RawRun) -> dict[str, Any] | None:
             "choice": verdict.choice if verdict else None,
             "settled": verdict.settled if verdict else None,
             "open": list(verdict.open) if verdict else [],
-            "settled_after_s": needed if needed is None or needed <= SETTLED_AFTER_MAX_S else None}
+            "settled_after_s": needed if needed is None or needed <= SETTLED_AFTER_MAX_S else None,
+            "settled_after_rounds": main.rounds_needed() if needed is not None
+            and needed <= SETTLED_AFTER_MAX_S else None}
 
 
 def parse_fraction(value: float | str, what: str) -> float:

@@ -210,9 +210,14 @@ class Stop:
     decision: Decision | None = None
     round_s: float | None = None  # the mean wall of one round, for the time a settled answer takes
 
-    def time_needed_s(self) -> float | None:
-        """Seconds of rounds a settled answer would take, if the decision is open."""
-        if self.decision is None or self.decision.settled or self.round_s is None:
+    def rounds_needed(self) -> int | None:
+        """Clean rounds a settled answer would take, if the decision is open and can settle."""
+        if self.decision is None or self.decision.settled:
             return None
         needed = self.decision.rounds_needed(look_level(self.n_looks))
-        return needed * self.round_s if math.isfinite(needed) else None
+        return math.ceil(needed) if math.isfinite(needed) else None
+
+    def time_needed_s(self) -> float | None:
+        """Seconds of rounds a settled answer would take, if the decision is open."""
+        needed = self.rounds_needed()
+        return None if needed is None or self.round_s is None else needed * self.round_s

@@ -249,11 +249,14 @@ def _round_warnings(meta: dict[str, Any]) -> list[str]:
 def _open_decision(meta: dict[str, Any]) -> str | None:
     """The one warning of a run whose recommendation the rounds could not settle, with the fix."""
     stopping = meta.get("stopping")
-    if not isinstance(stopping, dict) or stopping.get("rule") != "decision" \
+    if not isinstance(stopping, dict) or stopping.get("rule") not in ("decision", "repeat") \
             or stopping.get("settled") is not False:
         return None
     rounds = [r for r in meta.get("rounds") or [] if isinstance(r, dict) and not r.get("sweep")]
     clean = int(stopping.get("clean_rounds") or 0)
+    if len(rounds) < 2:
+        return ("The recommendation is not settled: one timing round gives no interval. Rerun "
+                "with --repeat 3 or more, or --repeat auto.")
     if clean < 2:
         return (f"The recommendation is not settled: other programs kept the CPUs busy during "
                 f"{len(rounds) - clean} of the {len(rounds)} timing rounds, too few clean ones "
@@ -264,6 +267,11 @@ def _open_decision(meta: dict[str, Any]) -> str | None:
     text = (f"The recommendation is not settled: after {clean} clean rounds, {what} "
             f"{'is' if len(pairs) == 1 else 'are'} still within the noise.")
     if isinstance(need, (int, float)) and need == need:
+        if stopping.get("rule") == "repeat":
+            return text + (f" A settled answer needs about {stopping.get('settled_after_rounds')} "
+                           f"rounds ({fmt_seconds(float(need))}): rerun with --repeat "
+                           f"{stopping.get('settled_after_rounds')}, or with --repeat auto "
+                           f"--max-time {math.ceil(need)}.")
         return text + (f" A settled answer needs about {fmt_seconds(float(need))} of timing "
                        f"rounds: rerun with --max-time {math.ceil(need)}.")
     return text + (" They are about as far apart as the margin that tells them apart (5% between "

@@ -149,10 +149,12 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         if stop is not None:
             break
     if stop is None:  # --repeat N, or no round could run
-        stop = Stop(rule, Reason.REPEAT if rule is Rule.REPEAT else Reason.ROUNDS,
-                    decision.level_of(Reason.REPEAT if rule is Rule.REPEAT else Reason.ROUNDS,
-                                      len(schedule)),
-                    sum(1 for r in rounds if not r.spoiled), len(schedule))
+        reason = Reason.REPEAT if rule is Rule.REPEAT else Reason.ROUNDS
+        level = decision.level_of(reason, len(schedule))
+        elapsed = time.perf_counter() - t_start
+        stop = Stop(rule, reason, level, sum(1 for r in rounds if not r.spoiled), len(schedule),
+                    settle([c for c in contenders if c.live], level, bounds),
+                    elapsed / len(rounds) if rounds else None)
     if stops is not None:
         stops.append(stop)
     return rounds
@@ -185,7 +187,7 @@ def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_
             return Stop(rule, Reason.PRECISE, level, clean, len(schedule), round_s=round_s)
         return Stop(rule, cap, level, clean, len(schedule), round_s=round_s) if cap else None
     verdict = settle(live, level, bounds)
-    if at_look and cap is None and verdict is not None and verdict.settled:
+    if at_look and cap is None and (verdict is None or verdict.settled):  # None: nothing to decide
         return Stop(rule, Reason.SETTLED, level, clean, len(schedule), verdict, round_s)
     return Stop(rule, cap, level, clean, len(schedule), verdict, round_s) if cap else None
 

@@ -209,9 +209,11 @@ def test_rounds_spoiled_by_other_programs_are_set_aside(tmp_path):
     maps = run.frames["timings"].query("phase == 'map'")
     assert maps["spoiled"].all() and (maps["others_cpu"] > 0.35).all()
     assert all(r["spoiled"] for r in run.meta["rounds"])
-    warnings = " ".join(run.analysis["warnings"])
-    assert "3 of 3 timing rounds were set aside" in warnings
-    assert "The machine was busy" in warnings
+    # the load is in the report's notes; a warning only if it leaves the recommendation open
+    said = " ".join(run.analysis["warnings"] + run.analysis["notes"])
+    assert "3 of 3 timing rounds were set aside" in said
+    assert "The machine was busy" in said
+    assert len(run.analysis["warnings"]) <= 1
     assert "set aside" in (tmp_path / "run" / "index.html").read_text(encoding="utf-8")
 
 

@@ -108,9 +108,9 @@ def _sim_run(rng: np.random.Generator, sigma: float, speedups: dict[str, float],
     Each round shares one load factor between the modes (it cancels in the pairing) and gives
     each mode its own lognormal noise ``sigma``. Returns the stop and the modes.
     """
-    from profkit.engine.rounds import auto_stop
     from profkit.analysis.decision import looks
-    from profkit.model import Options, ModeSpec, Timing
+    from profkit.engine.rounds import auto_stop
+    from profkit.model import ModeSpec, Options, Timing
 
     modes = [_SimMode("sequential", 1)] + [_SimMode(k, 2) for k in speedups]
     options = Options(modes=[ModeSpec("sequential", 1)], precision=precision, max_rounds=max_rounds,

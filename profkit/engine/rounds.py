@@ -75,17 +75,19 @@ def estimate(mode: ModeResult, reference: ModeResult | None,
     return paired_ratio([ref[r] for r in common], [walls[r] for r in common], level=level)
 
 
-def pair_precision(pairs: list[tuple[Contender, Contender]], target: float) -> list[Precision]:
+def pair_precision(pairs: list[tuple[Contender, Contender]], target: float,
+                   level: float = decision.LEVEL) -> list[Precision]:
     """How precise each pair's B / A ratio is so far, over the clean rounds both ran in."""
     out = []
     for a, b in pairs:
-        est = _pair_estimate(a, b, decision.LEVEL)
+        est = _pair_estimate(a, b, level)
         half = est.half_width if est else None
         out.append(Precision(f"{a.name} vs {b.name}", half, target, half is not None and half <= target))
     return out
 
 
-def precision_of(contenders: list[Contender], target: float) -> list[Precision]:
+def precision_of(contenders: list[Contender], target: float,
+                 level: float = decision.LEVEL) -> list[Precision]:
     """How precise each mode's estimate is so far (the reference only when it stands alone;
     a chunksize trial never holds the rounds up)."""
     contenders = [c for c in contenders if not getattr(c, "trial", False)]
@@ -94,7 +96,7 @@ def precision_of(contenders: list[Contender], target: float) -> list[Precision]:
     for c in contenders:
         if c.reference and len(contenders) > 1:
             continue
-        est = estimate(c.result, reference)
+        est = estimate(c.result, reference, level)
         half = est.half_width if est else None
         out.append(Precision(c.name, half, target, half is not None and half <= target))
     return out
@@ -142,8 +144,10 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         elapsed = time.perf_counter() - t_start
         stop = auto_stop(rule, live, clean, len(rounds), elapsed, options, schedule,
                          pairs=pairs, bounds=bounds)
-        precision = (pair_precision([(a, b) for a, b in pairs if a.live and b.live], target)
-                     if pairs is not None else precision_of(live, target))
+        # at the level a stop at a look would report, so "reached" here is what ends the rounds
+        shown = decision.look_level(len(schedule)) if rule is Rule.PRECISION else decision.LEVEL
+        precision = (pair_precision([(a, b) for a, b in pairs if a.live and b.live], target, shown)
+                     if pairs is not None else precision_of(live, target, shown))
         progress(_describe(label, len(rounds), max_rounds, options, new, spoiled, others,
                            precision if rule is Rule.PRECISION else []))
         if stop is not None:

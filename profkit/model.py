@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 if TYPE_CHECKING:
     from profkit.options import Options
+    from profkit.analysis.decision import Stop
     from profkit.workloads.model import Workload
 
 #: ``--profile-budget`` / ``--line-budget``: seconds of estimated traced time per profiling worker,
@@ -458,3 +459,5 @@ class RawRun:
     rounds: list[RoundInfo] = field(default_factory=list)
     precision: list[Precision] = field(default_factory=list)
     stop_reason: str = ""
+    #: how each call of the rounds ended (the main rounds first, then each sweep point's)
+    stops: list[Stop] = field(default_factory=list)

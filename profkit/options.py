@@ -269,8 +269,8 @@ _PASS_ITEMS = ("whole: auto (every item when cheap, else a sample from across th
 class Options:
     """How to run: modes, rounds, what the collectors cover; checked by :func:`build_options`.
 
-    ``repeat=None`` is auto: rounds go on until every speedup is known to within
-    ``precision`` (relative half-width of its 95% interval), or a cap is reached.
+    ``repeat=None`` is auto: rounds go on until the recommendation is settled (with
+    ``precision``: until every speedup's 95% interval is within it), or a cap is reached.
     Fields without a ``key`` are the engine's own settings, not given by users.
     """
 
@@ -286,12 +286,14 @@ class Options:
         None, key="repeat", config=(int, str), check=lambda v, what, o: parse_repeat(v, what),
         record="repeat", kind="int|str", to_json=lambda o: AUTO if o.repeat is None else o.repeat,
         help="interleaved timing rounds, each timing one bare map per mode in a random order: "
-        "N, or auto to go on until every speedup is within --precision (default: auto)")
-    precision: float = option(
-        DEFAULT_PRECISION, key="precision", config=(int, float, str), record="precision",
+        "N, or auto to go on until the recommendation is settled, or with --precision until every "
+        "speedup is that precise (default: auto)")
+    precision: float | None = option(
+        None, key="precision", config=(int, float, str), record="precision",
         check=lambda v, what, o: parse_fraction(v, what), kind="?num",
-        help="for --repeat auto: the 95%% interval of every speedup must be within this, as a "
-        "fraction or a percentage (default: 3%%)")
+        help="for --repeat auto: go on until the 95%% interval of every speedup is within this, "
+        "as a fraction or a percentage (default: stop once the recommendation is settled; "
+        "profkit ab: 3%%)")
     min_rounds: int = option(DEFAULT_MIN_ROUNDS, key=None, record="min_rounds")
     max_rounds: int = option(
         DEFAULT_MAX_ROUNDS, key="max_rounds", config=(int,), check=_max_rounds,

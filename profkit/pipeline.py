@@ -121,6 +121,7 @@ def measured_run(raw: RawRun, target: str | None = None) -> Run:
         status={m.spec.kind: m.status for m in main_modes},
         errors={m.spec.kind: m.error for m in main_modes if m.error},
         modes={m.spec.kind: _mode_meta(m, options, len(raw.items)) for m in main_modes},
+        stopping=_stopping(raw),
     )
     return Run(
         meta=meta,
@@ -130,6 +131,29 @@ def measured_run(raw: RawRun, target: str | None = None) -> Run:
         line_stats={m.spec.kind: m.lines for m in main_modes if m.lines is not None},
         memory_dat={m.spec.kind: m.memory_dat for m in main_modes if m.memory_dat},
     )
+
+
+#: A projected "settled after" beyond this many seconds is not quoted: the pools are then about
+#: as fast as the margin that tells them apart, and either answer is fine.
+SETTLED_AFTER_MAX_S = 3600.0
+
+
+def _stopping(raw: RawRun) -> dict[str, Any] | None:
+    """How the rounds ended, and the level that keeps every interval at 95% (the highest of the
+    main rounds' and the sweep points')."""
+    if not raw.stops:
+        return None
+    main = raw.stops[0]
+    verdict = main.decision
+    needed = main.time_needed_s()
+    return {"rule": main.rule.value, "reason": main.reason.value, "clean_rounds": main.clean,
+            "level": max(s.level for s in raw.stops),
+            "choice": verdict.choice if verdict else None,
+            "settled": verdict.settled if verdict else None,
+            "open": list(verdict.open) if verdict else [],
+            "settled_after_s": needed if needed is None or needed <= SETTLED_AFTER_MAX_S else None,
+            "settled_after_rounds": main.rounds_needed() if needed is not None
+            and needed <= SETTLED_AFTER_MAX_S else None}
 
 
 _P = ParamSpec("_P")

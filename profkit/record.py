@@ -282,6 +282,9 @@ class RunMeta:
     #: why the report could not be written, or the analysis could not be made
     report_error: str | None = None
     analysis_error: str | None = None
+    #: how the rounds ended: the rule, the reason, the interval level that keeps 95% coverage,
+    #: whether the recommendation settled (see ``pipeline._stopping``)
+    stopping: dict[str, Any] | None = None
     #: "workload" for profkit profile and ab; "program" for profkit run, whose modes are its
     #: pool sites and whose program and sites hold what the launcher recorded
     kind: str = "workload"

@@ -110,7 +110,7 @@ def t975(df: int) -> float:
 
 @dataclass(frozen=True)
 class RatioEstimate:
-    """A ratio estimated from paired rounds: geometric mean and its 95% interval."""
+    """A ratio estimated from paired rounds: geometric mean and its interval (95% unless asked)."""
 
     value: float
     low: float | None
@@ -125,11 +125,12 @@ class RatioEstimate:
         return math.sqrt(self.high / self.low) - 1.0
 
 
-def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> RatioEstimate | None:
+def paired_ratio(numerator: Sequence[float], denominator: Sequence[float], *,
+                 level: float = 0.95) -> RatioEstimate | None:
     """The ratio of two paired samples (one pair per round), e.g. a speedup.
 
     Each round gives one ratio; the estimate is their geometric mean and the
-    interval a t-interval on the log ratios. Pairing cancels load that comes
+    interval a t-interval on the log ratios, at ``level``. Pairing cancels load that comes
     and goes between rounds; the t-interval stays honest at 2 or 3 rounds,
     where a bootstrap would claim far too much.
     """
@@ -142,33 +143,14 @@ def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> Ra
     if n < 2:
         return RatioEstimate(math.exp(mean), None, None, n)
     sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (n - 1))
-    half = t975(n - 1) * sd / math.sqrt(n)
+    q = t975(n - 1) if level == 0.95 else t_quantile(level, n - 1)
+    half = q * sd / math.sqrt(n)
     return RatioEstimate(math.exp(mean), math.exp(mean - half), math.exp(mean + half), n)
 
 
-def level_estimate(values: Sequence[float]) -> RatioEstimate | None:
-    """A positive quantity (a wall time) from repeats: geometric mean and 95% t-interval."""
-    return paired_ratio(values, [1.0] * len(values))
-
-
-#: Rounds that Stein's rule runs after its pilot, however precise the pilot looked.
-STEIN_MIN_AFTER_PILOT = 2
-
-
-def stein_rounds(pilot_half_width: float | None, pilot_n: int, target: float, *,
-                 min_after: int = STEIN_MIN_AFTER_PILOT) -> int:
-    """How many rounds Stein's two-stage rule plans from its pilot: the rounds that bring a 95%
-    interval's relative half-width to ``target`` at the pilot's spread, at least ``min_after`` more.
-
-    The pilot alone decides; later rounds never stop the run early. Stopping the first time an
-    interval looks narrow picks the rounds whose spread happened to be small, and those
-    intervals miss the truth far more often than 5%.
-    """
-    floor = pilot_n + min_after
-    if pilot_half_width is None or not math.isfinite(pilot_half_width) or pilot_n < 2:
-        return floor
-    spread = math.log1p(pilot_half_width) / math.log1p(target)  # half-widths in log space
-    return max(floor, math.ceil(pilot_n * spread * spread))
+def level_estimate(values: Sequence[float], *, level: float = 0.95) -> RatioEstimate | None:
+    """A positive quantity (a wall time) from repeats: geometric mean and t-interval."""
+    return paired_ratio(values, [1.0] * len(values), level=level)
 
 
 #: The 5% quantile of chi-square, by degrees of freedom (1..30).

@@ -50,9 +50,18 @@ def _round_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool) ->
     return dict(zip(use["repeat"].astype(int), use["wall_s"].astype(float), strict=True))
 
 
-def _paired_speedup(ref: dict[int, float], walls: dict[int, float]) -> stats.RatioEstimate | None:
+def _paired_speedup(ref: dict[int, float], walls: dict[int, float],
+                    level: float = 0.95) -> stats.RatioEstimate | None:
     common = sorted(set(ref) & set(walls))
-    return stats.paired_ratio([ref[r] for r in common], [walls[r] for r in common])
+    return stats.paired_ratio([ref[r] for r in common], [walls[r] for r in common], level=level)
+
+
+def interval_level(meta: RunMeta) -> float:
+    """The level of the speedup intervals that keeps 95% whichever way the rounds ended
+    (:mod:`profkit.analysis.decision`); 95% for a run that records none."""
+    stopping = meta.stopping
+    level = stopping.get("level") if isinstance(stopping, dict) else None
+    return float(level) if isinstance(level, (int, float)) and 0.5 <= level < 1 else 0.95
 
 
 #: The tasks frame's columns the analysis reads (a mode's rows copy only these: a large run's
@@ -104,7 +113,7 @@ def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: Statu
                   error: str | None,
                   walls_by_round: dict[int, float], ref_by_round: dict[int, float] | None,
                   cpu: list[float], walls_all: list[float], startup: float | None,
-                  target_precision: float) -> dict[str, Any]:
+                  target_precision: float | None, level: float = 0.95) -> dict[str, Any]:
     walls = list(walls_by_round.values())
     summary = stats.summarise(walls)
     entry: dict[str, Any] = {
@@ -125,11 +134,11 @@ def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: Statu
     }
     if traits.get("reference") and walls:
         entry.update(speedup=1.0, efficiency=1.0)
-        level = stats.level_estimate(walls)
-        if level is not None and ref_by_round is None:
-            entry["precision"] = level.half_width
+        alone = stats.level_estimate(walls, level=level)
+        if alone is not None and ref_by_round is None:
+            entry["precision"] = alone.half_width
     elif ref_by_round and walls:
-        ratio = _paired_speedup(ref_by_round, walls_by_round)
+        ratio = _paired_speedup(ref_by_round, walls_by_round, level)
         if ratio is not None:
             entry["speedup"] = ratio.value
             entry["speedup_ci"] = [ratio.low, ratio.high] if ratio.low is not None else None
@@ -137,15 +146,16 @@ def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: Statu
             entry["precision"] = ratio.half_width
             entry["paired_rounds"] = ratio.n
     elif walls:
-        level = stats.level_estimate(walls)
-        entry["precision"] = level.half_width if level else None
-    if entry["precision"] is not None:
+        alone = stats.level_estimate(walls, level=level)
+        entry["precision"] = alone.half_width if alone else None
+    if entry["precision"] is not None and target_precision is not None:
         entry["precision_reached"] = bool(entry["precision"] <= target_precision)
     return entry
 
 
 def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
-           cpus: int, main: dict[tuple[str, int], dict[int, float]]) -> dict[str, Any] | None:
+           cpus: int, main: dict[tuple[str, int], dict[int, float]],
+           level: float = 0.95) -> dict[str, Any] | None:
     """Sweep points; a point that repeats a main mode pools both sets of paired rounds.
 
     The Amdahl fit uses only points at or below the CPU count: beyond it, workers
@@ -167,7 +177,7 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
             if int(workers) <= cpus:
                 per_count[int(workers)] = list(pooled.values())
                 ref_walls += [ref_by_round[r] for r in pooled if r in ref_by_round]
-            ratio = _paired_speedup(ref_by_round, pooled)
+            ratio = _paired_speedup(ref_by_round, pooled, level)
             points.append({
                 "mode": mode, "workers": int(workers),
                 "wall_median_s": stats.summarise(list(pooled.values()))["median"],
@@ -210,6 +220,38 @@ def _round_warnings(meta: RunMeta) -> list[str]:
                    "speedups and the CPU/wait split may be distorted. Re-run on a quiet machine "
                    "for numbers you can trust.")
     return out
+
+
+def _open_decision(meta: RunMeta) -> str | None:
+    """The one warning of a run whose recommendation the rounds could not settle, with the fix."""
+    stopping = meta.stopping
+    if not isinstance(stopping, dict) or stopping.get("rule") not in ("decision", "repeat") \
+            or stopping.get("settled") is not False:
+        return None
+    rounds = [r for r in meta.rounds if not r.sweep]
+    clean = int(stopping.get("clean_rounds") or 0)
+    if len(rounds) < 2:
+        return ("The recommendation is not settled: one timing round gives no interval. Rerun "
+                "with --repeat 3 or more, or --repeat auto.")
+    if clean < 2:
+        return (f"The recommendation is not settled: other programs kept the CPUs busy during "
+                f"{len(rounds) - clean} of the {len(rounds)} timing rounds, too few clean ones "
+                "were left. Rerun on a quieter machine.")
+    pairs = [str(p) for p in stopping.get("open") or []]
+    what = "; ".join(pairs) if pairs else "the modes"
+    need = stopping.get("settled_after_s")
+    text = (f"The recommendation is not settled: after {clean} clean rounds, {what} "
+            f"{'is' if len(pairs) == 1 else 'are'} still within the noise.")
+    if isinstance(need, (int, float)) and need == need:
+        if stopping.get("rule") == "repeat":
+            return text + (f" A settled answer needs about {stopping.get('settled_after_rounds')} "
+                           f"rounds ({fmt_seconds(float(need))}): rerun with --repeat "
+                           f"{stopping.get('settled_after_rounds')}, or with --repeat auto "
+                           f"--max-time {math.ceil(need)}.")
+        return text + (f" A settled answer needs about {fmt_seconds(float(need))} of timing "
+                       f"rounds: rerun with --max-time {math.ceil(need)}.")
+    return text + (" They are about as far apart as the margin that tells them apart (5% between "
+                   "pools, a 10% gain), so either answer is about as good.")
 
 
 def _ideal_noise(entry: dict[str, Any]) -> str | None:
@@ -402,9 +444,10 @@ def _cpus(meta: RunMeta) -> int:
     return int(seen) if isinstance(seen, (int, float)) else 1
 
 
-def _target_precision(meta: RunMeta) -> float:
+def _target_precision(meta: RunMeta) -> float | None:
+    """The --precision asked, or None: then the rounds went on until the decision settled."""
     precision = meta.options.get("precision")
-    return float(precision) if isinstance(precision, (int, float)) and precision else 0.03
+    return float(precision) if isinstance(precision, (int, float)) and precision else None
 
 
 def reference(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Reference:
@@ -440,7 +483,7 @@ def mode_summaries(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Referenc
                               meta.status.get(mode, Status.OK), meta.errors.get(mode),
                               by_round, None if len(meta.modes) == 1 else ref.by_round,
                               cpu_rows["cpu_s"].tolist(), cpu_rows["wall_s"].tolist(),
-                              info.startup_s, _target_precision(meta))
+                              info.startup_s, _target_precision(meta), interval_level(meta))
         entry["line_items"] = info.line_items or []
         entry["chunk_trial"] = info.chunk_trial
         if not info.traits.reference and entry["status"] is Status.OK:
@@ -467,19 +510,20 @@ def _pool_sweep(modes: dict[str, Any], sweep: dict[str, Any] | None) -> None:
             matching["efficiency"] = p["speedup"] / p["workers"]
 
 
-def _mode_warnings(modes: dict[str, Any], target_precision: float) -> list[str]:
-    """Intervals that reach past the ideal, and estimates that missed their precision."""
-    warnings = []
-    for entry in modes.values():
-        note = _ideal_noise(entry)
-        if note:
-            warnings.append(note)
-        if entry["precision_reached"] is False:
-            warnings.append(f"{entry['mode']}: its estimate is known only to "
-                            f"±{100 * entry['precision']:.1f}% (target ±{100 * target_precision:g}%) "
-                            f"after {entry['repeats']} rounds; raise --max-rounds or --max-time, "
-                            "or run on a quieter machine.")
-    return warnings
+def _mode_notes(modes: dict[str, Any]) -> list[str]:
+    """Intervals that reach past the ideal: noise, said in the report's details."""
+    return [note for note in map(_ideal_noise, modes.values()) if note]
+
+
+def _precision_warnings(modes: dict[str, Any], target_precision: float | None) -> list[str]:
+    """One warning, when --precision was asked and some estimate missed it."""
+    unprecise = [e for e in modes.values() if e["precision_reached"] is False]
+    if not unprecise or target_precision is None:
+        return []
+    return ["Not within the --precision asked: " + ", ".join(
+        f"{e['mode']} ±{100 * e['precision']:.1f}%" for e in unprecise)
+        + f" (target ±{100 * target_precision:g}%) after {max(e['repeats'] for e in unprecise)} "
+        "rounds; raise --max-time or --max-rounds, or run on a quieter machine."]
 
 
 def work_kind(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference,
@@ -589,7 +633,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
     """Speedups with intervals, bounds, overheads, bottlenecks, prediction and the verdict."""
     ref = reference(frames, meta)
     modes, main_walls = mode_summaries(frames, meta, ref)
-    sweep = _sweep(frames["timings"], ref.mode, ref.durations, _cpus(meta), main_walls)
+    sweep = _sweep(frames["timings"], ref.mode, ref.durations, _cpus(meta), main_walls,
+                   interval_level(meta))
     _pool_sweep(modes, sweep)
     kind = work_kind(frames, meta, ref, modes)
     mode_bounds = schedule_bounds(meta, ref, modes, kind)
@@ -601,12 +646,20 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
             modes[mode]["cause"] = cause
     predicted = _prediction(modes, meta.modes, ref.durations, ref.item_cpu, ref.wall, _cpus(meta),
                             kind.work, sweep, _others_load(meta))
-    warnings = [*_round_warnings(meta), *_mode_warnings(modes, _target_precision(meta))]
+    load_notes = _round_warnings(meta)
+    warnings = _precision_warnings(modes, _target_precision(meta))
+    open_decision = _open_decision(meta)
+    if open_decision:
+        busy = next((n for n in load_notes if n.startswith("The machine was busy")), None)
+        warnings.insert(0, open_decision + (" " + busy if busy and "quieter" not in open_decision
+                                            else ""))
+    notes = [*load_notes, *_mode_notes(modes)]
     if meta.interrupted:
         warnings.append("The run was interrupted: modes that did not finish are marked.")
     gc_advice = gc_share.gc_advice(modes, str(meta.options.get("gc", "off")))
     return {
         "reference_mode": ref.mode,
+        "notes": notes,
         "modes": modes,
         "granularity": grain,
         "classification": kind.classification,

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from profkit import interrupts
+from profkit.analysis.decision import Stop
 from profkit.collectors import output
 from profkit.engine import guard
 from profkit.engine.environment import environment
@@ -135,10 +136,11 @@ def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Work
             say(f"{mode.name}: warm-up, probing each task, sampling memory")
             mode.attempt(lambda m=mode, w=workload: _probe(m, w, items, options))  # type: ignore[misc]
     contenders: list[Contender] = [m for m, _ in modes if m.live]
+    stops: list[Stop] = []
     rounds = run_rounds(contenders, items, workload_a.task, options, say, rng,
-                        pairs=[(a, b) for a, b in pairs], foreign_pids=foreign)
+                        pairs=[(a, b) for a, b in pairs], foreign_pids=foreign, stops=stops)
     for raw in raws:
-        raw.rounds = rounds
+        raw.rounds, raw.stops = rounds, list(stops)
     for mode, _ in modes:
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
     for mode, workload in modes:

@@ -2,15 +2,13 @@
 
 Load that comes and goes then falls on every mode alike, and each round gives
 one paired ratio per mode against the reference. With ``repeat=None`` (auto)
-Stein's two-stage rule sets how many rounds to run: the first ``min_rounds``
-clean rounds are a pilot, whose spread gives the rounds that bring every
-estimate within ``precision`` (and at least two more); a cap on rounds or
-seconds may end the run sooner (the seconds cap only after ``min_rounds``).
-Later rounds never stop the run early, so the intervals of short runs keep
-their level. Rounds in
-which other programs used more than ``spoiled_cores`` of a core are marked
-spoiled; they do not count towards the precision, so auto mode runs more rounds
-to replace them.
+the rounds end at the first look (:func:`profkit.analysis.decision.looks`) at
+which the recommendation is settled, or, with ``precision`` set, every estimate
+is within it; a cap on rounds or seconds may end them sooner (the seconds cap
+only after ``min_rounds``). The intervals then use the level that keeps 95%
+whichever way the run ended (:func:`profkit.analysis.decision.level_of`).
+Rounds in which other programs used more than ``spoiled_cores`` of a core are
+marked spoiled; they do not count, so auto mode runs more rounds to replace them.
 """
 
 from __future__ import annotations
@@ -21,9 +19,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
-from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio, stein_rounds
+from profkit.analysis import decision
+from profkit.analysis.decision import Reason, Rule, Stop
+from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio
+from profkit.analysis.verdict import mode_cost
 from profkit.engine.load import LoadMeter
-from profkit.model import ModeResult, Precision, RoundInfo, Timing
+from profkit.model import DEFAULT_PRECISION, ModeResult, Precision, RoundInfo, Timing
 from profkit.options import Options
 
 
@@ -55,36 +56,48 @@ def clean_walls(timings: list[Timing], rounds: set[int] | None = None) -> dict[i
             if t.phase == "map" and not t.spoiled and (rounds is None or t.round in rounds)}
 
 
-def estimate(mode: ModeResult, reference: ModeResult | None) -> RatioEstimate | None:
+def usable_walls(timings: list[Timing]) -> dict[int, float]:
+    """The clean walls, or every map's when fewer than two rounds were clean (as the analysis
+    does): a decision on a machine busy throughout still pairs each round's maps."""
+    clean = clean_walls(timings)
+    if len(clean) >= 2:
+        return clean
+    return {t.round: t.wall_s for t in timings if t.phase == "map"}
+
+
+def estimate(mode: ModeResult, reference: ModeResult | None,
+             level: float = decision.LEVEL) -> RatioEstimate | None:
     """The speedup against the reference over clean paired rounds; a wall time if no reference."""
     walls = clean_walls(mode.timings)
     if reference is None or reference is mode:
-        return level_estimate(list(walls.values()))
+        return level_estimate(list(walls.values()), level=level)
     ref = clean_walls(reference.timings)
     common = sorted(set(walls) & set(ref))
-    return paired_ratio([ref[r] for r in common], [walls[r] for r in common])
+    return paired_ratio([ref[r] for r in common], [walls[r] for r in common], level=level)
 
 
-def pair_precision(pairs: list[tuple[Contender, Contender]], target: float) -> list[Precision]:
+def pair_precision(pairs: list[tuple[Contender, Contender]], target: float,
+                   level: float = decision.LEVEL) -> list[Precision]:
     """How precise each pair's B / A ratio is so far, over the clean rounds both ran in."""
     out = []
     for a, b in pairs:
-        walls_a, walls_b = clean_walls(a.result.timings), clean_walls(b.result.timings)
-        common = sorted(set(walls_a) & set(walls_b))
-        est = paired_ratio([walls_b[r] for r in common], [walls_a[r] for r in common])
+        est = _pair_estimate(a, b, level)
         half = est.half_width if est else None
         out.append(Precision(f"{a.name} vs {b.name}", half, target, half is not None and half <= target))
     return out
 
 
-def precision_of(contenders: list[Contender], target: float) -> list[Precision]:
-    """How precise each mode's estimate is so far (the reference only when it stands alone)."""
+def precision_of(contenders: list[Contender], target: float,
+                 level: float = decision.LEVEL) -> list[Precision]:
+    """How precise each mode's estimate is so far (the reference only when it stands alone;
+    a chunksize trial never holds the rounds up)."""
+    contenders = [c for c in contenders if not getattr(c, "trial", False)]
     reference = next((c.result for c in contenders if c.reference and c.live), None)
     out = []
     for c in contenders:
         if c.reference and len(contenders) > 1:
             continue
-        est = estimate(c.result, reference)
+        est = estimate(c.result, reference, level)
         half = est.half_width if est else None
         out.append(Precision(c.name, half, target, half is not None and half <= target))
     return out
@@ -94,16 +107,23 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
                options: Options, progress: Callable[[str], None], rng: random.Random, *,
                first_round: int = 0, sweep: bool = False, label: str = "",
                pairs: list[tuple[Contender, Contender]] | None = None,
-               foreign_pids: set[int] | None = None) -> list[RoundInfo]:
-    """Time the rounds Stein's rule plans, or until a cap (or exactly ``options.repeat``)."""
+               foreign_pids: set[int] | None = None, bounds: dict[str, float] | None = None,
+               stops: list[Stop] | None = None) -> list[RoundInfo]:
+    """Time rounds until the decision settles (or ``--precision`` is reached) at a look, a cap
+    ends them, or exactly ``options.repeat``; ``stops`` gets how they ended."""
     rounds: list[RoundInfo] = []
     max_rounds = options.repeat if options.repeat is not None else options.max_rounds
+    rule = (Rule.REPEAT if options.repeat is not None else
+            Rule.PRECISION if pairs is not None or options.precision is not None else Rule.DECISION)
+    target = options.precision if options.precision is not None else DEFAULT_PRECISION
+    schedule = decision.looks(options.min_rounds, options.max_rounds)
     t_start = time.perf_counter()
     meter = LoadMeter(foreign_pids=foreign_pids)
-    planned: int | None = None
+    stop: Stop | None = None
     while len(rounds) < max_rounds:
         live = [c for c in contenders if c.live]
         if not live:
+            stop = Stop(rule, Reason.NONE_LEFT, decision.cap_level(), 0, len(schedule))
             break
         number = first_round + len(rounds)
         order = list(live)
@@ -120,21 +140,80 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         rounds.append(RoundInfo(number=number, order=[c.name for c in order],
                                 wall_s=time.perf_counter() - t0, others_cpu=others,
                                 spoiled=spoiled, sweep=sweep))
-        precision = (pair_precision([(a, b) for a, b in pairs if a.live and b.live], options.precision)
-                     if pairs is not None else
-                     precision_of([c for c in contenders if c.live], options.precision))
-        progress(_describe(label, len(rounds), max_rounds, options, new, spoiled, others, precision))
-        if options.repeat is not None:
-            continue
+        live = [c for c in contenders if c.live]
         clean = sum(1 for r in rounds if not r.spoiled)
-        if planned is None and clean >= options.min_rounds:
-            planned = max((stein_rounds(p.half_width, clean, options.precision) for p in precision),
-                          default=clean)
-        if planned is not None and clean >= planned:
+        elapsed = time.perf_counter() - t_start
+        stop = auto_stop(rule, live, clean, len(rounds), elapsed, options, schedule,
+                         pairs=pairs, bounds=bounds)
+        # at the level a stop at a look would report, so "reached" here is what ends the rounds
+        shown = decision.look_level(len(schedule)) if rule is Rule.PRECISION else decision.LEVEL
+        precision = (pair_precision([(a, b) for a, b in pairs if a.live and b.live], target, shown)
+                     if pairs is not None else precision_of(live, target, shown))
+        progress(_describe(label, len(rounds), max_rounds, options, new, spoiled, others,
+                           precision if rule is Rule.PRECISION else []))
+        if stop is not None:
             break
-        if time.perf_counter() - t_start >= options.max_rounds_s and len(rounds) >= options.min_rounds:
-            break
+    if stop is None:  # --repeat N, or no round could run
+        reason = Reason.REPEAT if rule is Rule.REPEAT else Reason.ROUNDS
+        level = decision.level_of(reason, len(schedule))
+        elapsed = time.perf_counter() - t_start
+        stop = Stop(rule, reason, level, sum(1 for r in rounds if not r.spoiled), len(schedule),
+                    settle([c for c in contenders if c.live], level, bounds),
+                    elapsed / len(rounds) if rounds else None)
+    if stops is not None:
+        stops.append(stop)
     return rounds
+
+
+def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_s: float,
+              options: Options, schedule: tuple[int, ...], *,
+              pairs: list[tuple[Contender, Contender]] | None = None,
+              bounds: dict[str, float] | None = None) -> Stop | None:
+    """After a round of an auto run: how the rounds end now, or None to go on."""
+    if rule is Rule.REPEAT:
+        return None
+    cap = (Reason.ROUNDS if done >= options.max_rounds else
+           Reason.TIME if elapsed_s >= options.max_rounds_s and done >= options.min_rounds else None)
+    at_look = clean in schedule
+    if cap is None and not at_look:
+        return None
+    level = decision.cap_level() if cap is not None else decision.look_level(len(schedule))
+    round_s = elapsed_s / done if done else None
+    if rule is Rule.PRECISION:
+        target = options.precision if options.precision is not None else DEFAULT_PRECISION
+        if pairs is not None:
+            ests = [_pair_estimate(a, b, level) for a, b in pairs if a.live and b.live]
+        else:
+            modes = [c for c in live if not getattr(c, "trial", False)]
+            reference = next((c.result for c in modes if c.reference), None)
+            ests = [estimate(c.result, reference, level) for c in modes
+                    if not (c.reference and len(modes) > 1)]
+        if at_look and cap is None and decision.precise(ests, target):
+            return Stop(rule, Reason.PRECISE, level, clean, len(schedule), round_s=round_s)
+        return Stop(rule, cap, level, clean, len(schedule), round_s=round_s) if cap else None
+    verdict = settle(live, level, bounds)
+    if at_look and cap is None and (verdict is None or verdict.settled):  # None: nothing to decide
+        return Stop(rule, Reason.SETTLED, level, clean, len(schedule), verdict, round_s)
+    return Stop(rule, cap, level, clean, len(schedule), verdict, round_s) if cap else None
+
+
+def settle(live: list[Contender], level: float,
+           bounds: dict[str, float] | None = None) -> decision.Decision | None:
+    """The recommendation the live modes' clean rounds point to (None without a reference)."""
+    reference = next((c for c in live if c.reference), None)
+    others = [c for c in live if c is not reference and not getattr(c, "trial", False)]
+    if reference is None or not others:
+        return None
+    candidates = [decision.Candidate(c.name, usable_walls(c.result.timings),
+                                     mode_cost(c.result.traits.to_json()), c.result.spec.workers,
+                                     (bounds or {}).get(c.name)) for c in others]
+    return decision.decide(usable_walls(reference.result.timings), candidates, level)
+
+
+def _pair_estimate(a: Contender, b: Contender, level: float) -> RatioEstimate | None:
+    walls_a, walls_b = clean_walls(a.result.timings), clean_walls(b.result.timings)
+    common = sorted(set(walls_a) & set(walls_b))
+    return paired_ratio([walls_b[r] for r in common], [walls_a[r] for r in common], level=level)
 
 
 def _time_one(c: Contender, items: list[Any], task: Callable[[Any], Any], number: int,
@@ -153,7 +232,7 @@ def _describe(label: str, done: int, cap: int, options: Options, new: list[tuple
     text = f"{label + ': ' if label else ''}round {done}{of}: " + ", ".join(parts)
     widths = [p.half_width for p in precision if p.half_width is not None]
     if widths:
-        text += f"; precision ±{100 * max(widths):.1f}% (target ±{100 * options.precision:g}%)"
+        text += f"; precision ±{100 * max(widths):.1f}% (target ±{100 * precision[0].target:g}%)"
     if spoiled:
         text += f"; set aside: other programs used {others:.2f} cores"
     return text

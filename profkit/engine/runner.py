@@ -31,6 +31,7 @@ from functools import partial
 from typing import Any
 
 from profkit import interrupts
+from profkit.analysis.bounds import granularity_bound
 from profkit.collectors import merge, output
 from profkit.collectors.memory import MemorySampler
 from profkit.collectors.worker import (
@@ -517,6 +518,27 @@ def _memory_lines(mode: Mode, workload: Workload, items: list[Any], options: Opt
                                     f"{_last_line(failed[0].error)}")
 
 
+#: Above this many items the decision takes the workers (or CPUs) as a mode's bound: the
+#: schedule of so many items is that even.
+BOUND_ITEMS = 1000
+
+
+def decision_bounds(modes: Sequence[Mode]) -> dict[str, float]:
+    """What the items allow each pool (capped at the CPUs unless it shares the GIL), from the
+    reference's probe: the bound the decision checks the recommended mode against."""
+    reference = next((m for m in modes if m.reference and m.live), None)
+    durations = list(reference.result.tasks.own_durations().values()) if reference else []
+    out: dict[str, float] = {}
+    for mode in modes:
+        if mode.reference or not mode.live or not durations or mode.executor.traits.shares_gil:
+            continue
+        workers = mode.spec.workers
+        items = (granularity_bound(durations, workers) if len(durations) <= BOUND_ITEMS
+                 else float(min(workers, len(durations))))
+        out[mode.name] = min(items, float(available_cpus()))
+    return out
+
+
 def _start_order(modes: list[Mode]) -> list[Mode]:
     """Executors that fork start first: a fork after threads exist can deadlock the child."""
     return sorted(modes, key=lambda m: not m.executor.starts_by_fork)
@@ -566,7 +588,7 @@ def _sweep(reference: Mode | None, workload: Workload, items: list[Any], options
                 contenders.insert(0, reference)
             raw.rounds += run_rounds(contenders, items, workload.task, options, progress, rng,
                                      first_round=len(raw.rounds), sweep=True,
-                                     label=f"sweep {spec}", foreign_pids=foreign)
+                                     label=f"sweep {spec}", foreign_pids=foreign, stops=raw.stops)
         finally:
             point.close()
 
@@ -642,11 +664,12 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
     heap.release()  # the probes' payloads are merged: the maps start from what is live
     if options.chunksize_auto:
         chunks.apply_auto(modes, len(items), say)
-    live: list[Contender] = [m for m in modes if m.live]
-    raw.rounds = run_rounds(live, items, workload.task, options, say, rng, foreign_pids=foreign)
+    trials = chunks.advised_trials(modes, len(items), say)
+    live: list[Contender] = [*[m for m in modes if m.live], *trials]
+    raw.rounds = run_rounds(live, items, workload.task, options, say, rng, foreign_pids=foreign,
+                            bounds=decision_bounds(modes), stops=raw.stops)
     heap.release()
-    # not part of the rounds: the advised chunksize for tiny tasks, timed against the mode's own
-    chunks.try_advised(modes, items, workload.task, say)
+    chunks.record_trials(trials, next((m for m in modes if m.reference and m.live), None))
     native.try_one_thread(modes, items, workload.task, say)
     for mode in modes:
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")

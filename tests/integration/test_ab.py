@@ -34,7 +34,8 @@ def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
         data = json.loads((out / side / "run.json").read_text())
         assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
         if busy:  # other programs took the cores: the run says so
-            assert any("set aside" in w for w in data["analysis"]["warnings"]), data["analysis"]["warnings"]
+            notes = data["analysis"]["warnings"] + data["analysis"]["notes"]
+            assert any("set aside" in w for w in notes), notes
     rounds_b = json.loads((out / "B" / "run.json").read_text())["rounds"]
     assert rounds_a == rounds_b and 3 <= len(rounds_a) <= 15
     assert all(sorted(r["order"]) == sorted(f"{s} {m}" for s in "AB" for m in modes) for r in rounds_a)

@@ -179,7 +179,7 @@ def test_repeat_auto_stops_when_the_speedup_is_precise(tmp_path):
         assert threads["precision"] <= 0.05
         assert len(rounds) < 12 or threads["precision"] <= 0.05
     else:  # a busy machine: the cap, or the rounds the pilot planned, fell short, and the report says so
-        assert any("threads: its estimate is known only to" in w for w in run.analysis["warnings"])
+        assert any("Not within the --precision asked: threads" in w for w in run.analysis["warnings"])
     assert 3.0 < threads["speedup"] < 4.4  # four threads sleeping side by side
 
 
@@ -210,9 +210,11 @@ def test_rounds_spoiled_by_other_programs_are_set_aside(tmp_path):
     maps = run.frames["timings"].query("phase == 'map'")
     assert maps["spoiled"].all() and (maps["others_cpu"] > 0.35).all()
     assert all(r.spoiled for r in run.meta.rounds)
-    warnings = " ".join(run.analysis["warnings"])
-    assert "3 of 3 timing rounds were set aside" in warnings
-    assert "The machine was busy" in warnings
+    # the load is in the report's notes; a warning only if it leaves the recommendation open
+    said = " ".join(run.analysis["warnings"] + run.analysis["notes"])
+    assert "3 of 3 timing rounds were set aside" in said
+    assert "The machine was busy" in said
+    assert len(run.analysis["warnings"]) <= 1
     assert "set aside" in (tmp_path / "run" / "index.html").read_text(encoding="utf-8")
 
 

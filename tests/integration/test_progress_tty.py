@@ -81,7 +81,7 @@ def test_terminal_gets_a_display_that_updates_in_place(tmp_path):
 
 def test_auto_repeat_shows_the_precision_so_far(tmp_path):
     command = [sys.executable, "-m", "profkit", "profile", "primes", "--modes", "sequential",
-               "--max-rounds", "4", "--max-time", "5", "--line-budget", "0.05",
+               "--max-rounds", "4", "--max-time", "5", "--line-budget", "0.05", "--precision", "3%",
                "--out", str(tmp_path / "run")]
     code, screen = _run_in_pty(command)
     assert code == 0, screen[-2000:]

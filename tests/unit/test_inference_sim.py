@@ -87,29 +87,139 @@ def test_the_detectable_change_the_docs_print_is_found_that_often():
 # -- adaptive stopping (--repeat auto) --------------------------------------------------
 
 
-def _auto_run(rng: np.random.Generator, sigma: float, truth: float, target: float = 0.03,
-              pilot: int = 3, cap: int = 25):
-    """One ``--repeat auto`` run as engine/rounds.py does it: a pilot, then Stein's planned rounds."""
-    from profkit.analysis.stats import paired_ratio, stein_rounds
+class _SimMode:
+    """A mode as the rounds' stopping rule sees it: its result, with synthetic timed maps."""
 
-    ref = list(np.exp(rng.normal(0.0, sigma, cap)))
-    mode = list(np.exp(rng.normal(0.0, sigma, cap)) / truth)
-    first = paired_ratio(ref[:pilot], mode[:pilot])
-    planned = min(cap, stein_rounds(first.half_width if first else None, pilot, target))
-    return paired_ratio(ref[:planned], mode[:planned])
+    def __init__(self, kind: str, workers: int) -> None:
+        from profkit.executors.registry import traits_of
+        from profkit.model import ModeResult, ModeSpec
+
+        self.result = ModeResult(spec=ModeSpec(kind, workers), traits=traits_of(kind))
+        self.live = True
+        self.name = kind
+        self.reference = self.result.traits.reference
 
 
-@pytest.mark.parametrize("sigma", [0.01, 0.02, 0.03, 0.05])
-def test_auto_stopping_keeps_coverage_early_stops_included(sigma):
-    """The 95% speedup interval at the rounds ``--repeat auto`` stops at covers the truth >= 93%."""
-    truth, trials = 1.8, 3000
-    rng = np.random.default_rng(int(1000 * sigma))
-    runs = [_auto_run(rng, sigma, truth) for _ in range(trials)]
-    covered = np.array([e.low <= truth <= e.high for e in runs])
-    early = np.array([e.n <= 5 for e in runs])
-    assert covered.mean() >= 0.93 - _mc_allowance(0.93, trials), covered.mean()
-    if early.sum() >= 100:  # the runs that stopped at the fewest rounds Stein's rule allows
-        assert covered[early].mean() >= 0.75, covered[early].mean()
+def _sim_run(rng: np.random.Generator, sigma: float, speedups: dict[str, float], *,
+             precision: float | None = None, max_rounds: int = 25, max_time_s: float = math.inf,
+             round_s: float = 1.0, bounds: dict[str, float] | None = None):
+    """One ``--repeat auto`` run, round by round, ended by profkit's own rule (auto_stop).
+
+    Each round shares one load factor between the modes (it cancels in the pairing) and gives
+    each mode its own lognormal noise ``sigma``. Returns the stop and the modes.
+    """
+    from profkit.analysis.decision import looks
+    from profkit.engine.rounds import auto_stop
+    from profkit.model import ModeSpec, Options, Timing
+
+    modes = [_SimMode("sequential", 1)] + [_SimMode(k, 2) for k in speedups]
+    options = Options(modes=[ModeSpec("sequential", 1)], precision=precision, max_rounds=max_rounds,
+                      max_rounds_s=max_time_s)
+    schedule = looks(options.min_rounds, options.max_rounds)
+    for done in range(1, max_rounds + 1):
+        load = math.exp(rng.normal(0.0, 0.10))
+        for m in modes:
+            truth = 1.0 if m.reference else speedups[m.name]
+            wall = load * math.exp(rng.normal(0.0, sigma)) / truth
+            m.result.timings.append(Timing(phase="map", round=done, wall_s=wall, cpu_s=wall))
+        stop = auto_stop(_rule(options), modes, done, done, done * round_s,  # type: ignore[arg-type]
+                         options, schedule, bounds=bounds)
+        if stop is not None:
+            return stop, modes
+    raise AssertionError("the rounds never stopped")
+
+
+def _rule(options):
+    from profkit.analysis.decision import Rule
+
+    return Rule.PRECISION if options.precision is not None else Rule.DECISION
+
+
+def _speedup_interval(modes, name: str, level: float):
+    from profkit.analysis.stats import paired_ratio
+    from profkit.engine.rounds import clean_walls
+
+    ref = clean_walls(modes[0].result.timings)
+    walls = clean_walls(next(m for m in modes if m.name == name).result.timings)
+    common = sorted(set(ref) & set(walls))
+    return paired_ratio([ref[r] for r in common], [walls[r] for r in common], level=level)
+
+
+@pytest.mark.parametrize("precision", [None, 0.03])
+@pytest.mark.parametrize("sigma", [0.02, 0.05])
+def test_auto_stopping_keeps_coverage_early_stops_included(sigma, precision):
+    """The speedup intervals at the round ``--repeat auto`` stops at cover the truth at least 95%
+    of the time (the simulation's own error allowed), the runs that stop early included.
+
+    Both rules: the decision (the default) and ``--precision``. A time cap ends some runs early
+    too (rounds of 1 s; half the runs stop by 4 s, the default --max-time, half by 12 s).
+    """
+    truths, trials = {"threads": 1.02, "processes": 1.8}, 2000
+    rng = np.random.default_rng(int(1000 * sigma) + (7 if precision else 0))
+    covered = {name: [] for name in truths}
+    rounds = []
+    for _ in range(trials):
+        stop, modes = _sim_run(rng, sigma, truths, precision=precision,
+                               max_time_s=4.0 if len(rounds) % 2 else 12.0)
+        rounds.append(stop.clean)
+        for name, truth in truths.items():
+            e = _speedup_interval(modes, name, stop.level)
+            covered[name].append(e.low <= truth <= e.high)
+    rounds_arr = np.array(rounds)
+    early = rounds_arr <= 5
+    assert early.sum() >= 200, "too few early stops to judge them"
+    for name in truths:
+        c = np.array(covered[name])
+        assert c.mean() >= 0.95 - _mc_allowance(0.95, trials), (name, c.mean())
+        assert c[early].mean() >= 0.95 - _mc_allowance(0.95, int(early.sum())), (name, c[early].mean())
+
+
+#: Truths and the recommendation they call for: the fastest pool that gains 10%, a simpler one
+#: within 5% of it, else the reference (None).
+DECISION_CASES = [
+    ({"threads": 1.0, "processes": 1.8}, "processes"),
+    ({"threads": 1.20, "processes": 1.25}, "threads"),  # within 5%: the simpler one
+    ({"threads": 1.10, "processes": 1.40}, "processes"),
+    ({"threads": 0.98, "processes": 0.60}, None),
+    ({"threads": 1.0, "processes": 1.16}, "processes"),  # near the 10% gain
+]
+
+
+@pytest.mark.parametrize(("truths", "right"), DECISION_CASES)
+def test_decision_driven_stopping_keeps_its_error_rate(truths, right):
+    """A run the decision rule ends as settled gives the wrong recommendation at most 5% of the
+    time (the simulation's own error allowed), on truths near the rule's thresholds too; a run
+    that cannot settle says so instead of recommending."""
+    trials, sigma = 2000, 0.05
+    rng = np.random.default_rng(sum(int(100 * v) for v in truths.values()))
+    wrong = settled = 0
+    for _ in range(trials):
+        stop, _modes = _sim_run(rng, sigma, truths, max_time_s=40.0)
+        if stop.decision is not None and stop.decision.settled:
+            settled += 1
+            wrong += stop.decision.choice != right
+    assert wrong / trials <= 0.05 + _mc_allowance(0.05, trials), (wrong, settled)
+    if right == "processes" and truths["processes"] >= 1.4:
+        assert settled / trials >= 0.95, settled  # a clear case settles within the time
+
+
+def test_an_open_decision_says_how_long_a_settled_one_would_take():
+    """Pools that 10% noise keeps apart for 4 s of rounds: the stop says the decision is open and
+    how many seconds of rounds would settle it; given that time, most such runs settle."""
+    rng = np.random.default_rng(11)
+    truths = {"threads": 1.0, "processes": 1.25}
+    given = settled = 0
+    for _ in range(30):
+        stop, _modes = _sim_run(rng, 0.10, truths, max_time_s=4.0)
+        need = stop.time_needed_s()
+        if stop.decision is None or stop.decision.settled or need is None:
+            continue
+        assert stop.decision.open and need > 4.0
+        for _ in range(10):
+            given += 1
+            settled += _sim_run(rng, 0.10, truths, max_time_s=need, max_rounds=1000)[0].decision.settled
+    assert given >= 200, given
+    assert settled / given >= 0.6, (settled, given)
 
 
 # -- the schedule bound ----------------------------------------------------------------

@@ -408,15 +408,20 @@ def test_merge_memory_lines_sums_increments_and_keeps_the_largest_peak():
     assert (merged[0].increment_mib, merged[0].peak_mib, merged[0].occurrences) == (3.5, 10.0, 3)
 
 
-def test_auto_rounds_run_what_the_pilot_plans(fakes):
-    """--repeat auto: the first 3 clean rounds set the count (Stein); later rounds never stop it."""
-    from profkit.analysis.stats import paired_ratio, stein_rounds
+def test_auto_rounds_end_at_the_first_look_that_settles_the_decision(fakes):
+    """--repeat auto: a clear 2x settles at the first look (3 rounds); pools whose rounds
+    disagree go on to a later look, and --precision asks for its own target instead."""
+    from profkit.analysis.decision import Reason, looks
 
-    fakes["fake"].walls = [0.5, 0.5, 0.5, 0.9, 0.3]  # a quiet pilot, then noise: still 3 + 2 rounds
-    raw = run(repeat=None, precision=0.03, max_rounds=25, max_rounds_s=60.0, spoiled_cores=1e9)
-    assert len(raw.rounds) == 5
-    pilot = [0.5, 0.55, 0.45]
-    fakes["fake"].walls = [*pilot, 0.5]  # a noisy pilot plans more rounds, however quiet the rest
-    raw = run(repeat=None, precision=0.03, max_rounds=25, max_rounds_s=60.0, spoiled_cores=1e9)
-    planned = stein_rounds(paired_ratio([1.0] * 3, pilot).half_width, 3, 0.03)
-    assert len(raw.rounds) == min(25, planned) and planned > 5
+    fakes["fake"].walls = [0.5]
+    raw = run(repeat=None, max_rounds=25, max_rounds_s=60.0, spoiled_cores=1e9)
+    assert len(raw.rounds) == 3 and raw.stops[0].reason is Reason.SETTLED
+    assert raw.stops[0].decision is not None and raw.stops[0].decision.choice == "fake"
+    fakes["fake"].walls = [0.6, 0.9, 0.7, 0.85, 0.6, 0.62]  # a noisy start, then steady
+    raw = run(repeat=None, max_rounds=25, max_rounds_s=60.0, spoiled_cores=1e9)
+    assert raw.stops[0].reason is Reason.SETTLED and len(raw.rounds) > 3
+    assert len(raw.rounds) in looks(3, 25)
+    fakes["fake"].walls = [0.5, 0.5, 0.51]
+    raw = run(repeat=None, precision=0.001, max_rounds=6, max_rounds_s=60.0, spoiled_cores=1e9)
+    assert raw.stops[0].reason is Reason.ROUNDS and len(raw.rounds) == 6
+

@@ -65,12 +65,20 @@ def rounds(meta: RunMeta) -> dict[str, Any]:
     rounds = [r for r in meta.rounds if not r.sweep]
     options = meta.options
     spoiled = sum(1 for r in rounds if r.spoiled)
-    if options.get("repeat") == "auto":
-        precision = options.get("precision")
-        precision = precision if isinstance(precision, (int, float)) else 0
+    stopping: dict[str, Any] = meta.stopping or {}
+    reason = stopping.get("reason")
+    level = stopping.get("level")
+    if options.get("repeat") != "auto":
+        how = "a fixed number"
+    elif isinstance(precision := options.get("precision"), (int, float)) and precision:
         how = f"auto: until every speedup is within ±{100 * float(precision):g}%"
     else:
-        how = "a fixed number"
+        how = "auto: until the recommendation is settled"
+    if reason in ("time", "rounds"):
+        how += f"; stopped by --max-{'time' if reason == 'time' else 'rounds'}"
+    if isinstance(level, (int, float)) and level > 0.95 + 1e-9:
+        how += (f"; the intervals are {100 * level:.4g}% ones, which keeps 95% for a run whose "
+                "rounds stop when the data look settled")
     text = f"{len(rounds)} interleaved timing round{'s' if len(rounds) != 1 else ''} ({how})"
     if spoiled:
         text += f", {spoiled} set aside because other programs were busy"

@@ -1,0 +1,60 @@
+"""The decision-driven stopping rule's pieces, and the one warning an open decision gives."""
+
+from __future__ import annotations
+
+from profkit.analysis import decision
+from profkit.analysis.summary import _open_decision
+
+
+def test_the_looks_grow_by_half_and_stop_below_the_round_cap():
+    assert decision.looks(3, 25) == (3, 5, 8, 12, 18)
+    assert decision.looks(3, 4) == (3,)
+    assert decision.look_level(5) == 1 - 0.02 / 5
+    assert decision.level_of(decision.Reason.REPEAT, 5) == 0.95
+    assert decision.level_of(decision.Reason.TIME, 5) == decision.cap_level() == 0.97
+    assert decision.LOOK_ALPHA + decision.CAP_ALPHA <= 1 - decision.LEVEL + 1e-12
+
+
+def _walls(base: float, jitter: list[float]) -> dict[int, float]:
+    return {r: base * (1 + j) for r, j in enumerate(jitter)}
+
+
+def test_a_clear_gain_settles_and_a_simpler_mode_within_five_percent_is_chosen():
+    ref = _walls(1.0, [0.0, 0.01, -0.01, 0.0, 0.02])
+    fast = decision.Candidate("processes", _walls(0.5, [0.0, 0.01, -0.01, 0.0, 0.02]), cost=2,
+                              workers=2)
+    slow = decision.Candidate("threads", _walls(1.0, [0.01, 0.0, 0.0, -0.01, 0.02]), cost=1,
+                              workers=2)
+    d = decision.decide(ref, [slow, fast], 0.99)
+    assert d.choice == "processes" and d.settled and not d.open
+    near = decision.Candidate("threads", _walls(0.51, [0.0, 0.01, -0.01, 0.0, 0.02]), cost=1,
+                              workers=2)
+    assert decision.decide(ref, [near, fast], 0.99).choice == "threads"
+
+
+def test_no_gain_is_the_reference_and_an_unclear_one_stays_open():
+    ref = _walls(1.0, [0.0, 0.05, -0.05, 0.02])
+    flat = decision.Candidate("threads", _walls(1.0, [0.04, -0.03, 0.05, -0.04]))
+    d = decision.decide(ref, [flat], 0.99)
+    assert d.choice is None and not d.settled and d.open == ("threads vs no gain",)
+    assert d.rounds_needed(0.99) > 4
+
+
+def _meta(**stopping: object) -> dict[str, object]:
+    rounds = [{"round": r, "spoiled": False} for r in range(4)]
+    return {"rounds": rounds, "stopping": {"rule": "decision", "clean_rounds": 4, **stopping}}
+
+
+def test_an_open_decision_warns_once_with_the_time_it_needs_and_a_settled_one_not_at_all():
+    assert _open_decision(_meta(settled=True)) is None
+    assert _open_decision(_meta(rule="precision", settled=False)) is None
+    text = _open_decision(_meta(settled=False, open=["processes vs threads"],
+                                settled_after_s=42.5, settled_after_rounds=12))
+    assert text is not None
+    assert "not settled" in text and "processes vs threads" in text
+    assert "--max-time 43" in text
+    equal = _open_decision(_meta(settled=False, open=["processes vs threads"]))
+    assert equal is not None and "either answer" in equal
+    repeat = _open_decision(_meta(rule="repeat", settled=False, open=["threads vs no gain"],
+                                  settled_after_s=30.0, settled_after_rounds=9))
+    assert repeat is not None and "--repeat 9" in repeat

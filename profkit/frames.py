@@ -12,7 +12,8 @@ import pstats
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from profkit.model import MemoryLine, RawRun, TaskColumns, TaskWorker, WorkerLabel
+from profkit.model import MemoryLine, TaskColumns, TaskWorker, WorkerLabel
+from profkit.rawrun import RawRun
 
 if TYPE_CHECKING:
     import pandas as pd

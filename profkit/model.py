@@ -10,12 +10,7 @@ import pstats
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
-
-if TYPE_CHECKING:
-    from profkit.options import Options
-    from profkit.analysis.decision import Stop
-    from profkit.workloads.model import Workload
+from typing import Any, Literal, TypeAlias, Union
 
 #: ``--profile-budget`` / ``--line-budget``: seconds of estimated traced time per profiling worker,
 #: every item ("all"), or "auto" (:mod:`profkit.engine.coverage`).
@@ -442,22 +437,3 @@ DEFAULT_MAX_ROUNDS_S = 4.0
 DEFAULT_AB_MAX_ROUNDS_S = 10.0
 #: A round is spoiled when other programs used more than this share of a core during it.
 DEFAULT_SPOILED_CORES = 0.35
-
-
-@dataclass
-class RawRun:
-    """The raw result of the engine, before frames and analysis."""
-
-    workload: Workload
-    items: list[Any]
-    options: Options
-    modes: list[ModeResult]
-    environment: dict[str, JSON]
-    started_at: str
-    finished_at: str = ""
-    interrupted: bool = False
-    rounds: list[RoundInfo] = field(default_factory=list)
-    precision: list[Precision] = field(default_factory=list)
-    stop_reason: str = ""
-    #: how each call of the rounds ended (the main rounds first, then each sweep point's)
-    stops: list[Stop] = field(default_factory=list)

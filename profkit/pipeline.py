@@ -16,8 +16,9 @@ from profkit.engine import heap
 from profkit.engine.runner import CPROFILE_ITEMS, Progress, run_workload, sample_every
 from profkit.errors import UsageError
 from profkit.frames import build_frames
-from profkit.model import DEFAULT_AB_MAX_ROUNDS_S, ModeResult, RawRun
+from profkit.model import DEFAULT_AB_MAX_ROUNDS_S, ModeResult
 from profkit.options import GIVEN, Options, build_options, for_workload
+from profkit.rawrun import RawRun
 from profkit.record import ModeMeta, RoundMeta, RunMeta, WorkloadMeta
 from profkit.run import Run
 from profkit.store import claimed_run_dir, deferred_signals

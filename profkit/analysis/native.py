@@ -10,10 +10,19 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from profkit.record import ModeMeta
+from profkit.model import JSON, NativePool
+
+
+class ModeNative(Protocol):
+    """What the native-thread facts read of a mode's record (:class:`profkit.record.ModeMeta`)."""
+
+    @property
+    def native_pools(self) -> list[NativePool]: ...
+
+    @property
+    def native_trial(self) -> dict[str, JSON] | None: ...
 
 #: The sequential map keeps at least this many cores busy: its task runs native threads.
 NATIVE_CORES_MIN = 1.25
@@ -70,7 +79,7 @@ class NativeThreads:
 
 
 def native_threads(sequential_cores: float | None, cpus: int,
-                   mode_meta: Mapping[str, ModeMeta]) -> NativeThreads | None:
+                   mode_meta: Mapping[str, ModeNative]) -> NativeThreads | None:
     """The native-thread facts of a run, or None when the sequential map used about one core."""
     if sequential_cores is None or sequential_cores < NATIVE_CORES_MIN or cpus < 1:
         return None

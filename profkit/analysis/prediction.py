@@ -219,10 +219,10 @@ def predict(model: PoolModel, max_workers: int = MAX_WORKERS, *, own_cores: bool
 def _cores_lost(model: PoolModel) -> str:
     """Why the pool got fewer cores than the CPUs: its own workers shared them, or other programs
     took some."""
-    if model.measured_workers > model.cpus:
-        return (f", which its {model.measured_workers} workers shared: switching between them "
-                f"left about {model.core_cap:.1f} CPU for the work")
-    return f", of which other programs left it about {model.core_cap:.1f} during the run"
+    shared = model.measured_workers > model.cpus
+    who = (f", which its {model.measured_workers} workers shared: switching between them left"
+           if shared else ", of which other programs left it")
+    return f"{who} about {model.core_cap:.1f}{' CPU for the work' if shared else ' during the run'}"
 
 
 def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str]:

@@ -243,13 +243,13 @@ def _open_decision(meta: RunMeta) -> str | None:
     text = (f"The recommendation is not settled: after {clean} clean rounds, {what} "
             f"{'is' if len(pairs) == 1 else 'are'} still within the noise.")
     if isinstance(need, (int, float)) and need == need:
+        seconds, rounds_needed = f"{math.ceil(need)} s", stopping.get("settled_after_rounds")
         if stopping.get("rule") == "repeat":
-            return text + (f" A settled answer needs about {stopping.get('settled_after_rounds')} "
-                           f"rounds ({fmt_seconds(float(need))}): rerun with --repeat "
-                           f"{stopping.get('settled_after_rounds')}, or with --repeat auto "
+            return text + (f" A settled answer needs about {rounds_needed} rounds ({seconds}): "
+                           f"rerun with --repeat {rounds_needed}, or with --repeat auto "
                            f"--max-time {math.ceil(need)}.")
-        return text + (f" A settled answer needs about {fmt_seconds(float(need))} of timing "
-                       f"rounds: rerun with --max-time {math.ceil(need)}.")
+        return text + (f" A settled answer needs about {seconds} of timing rounds: rerun with "
+                       f"--max-time {math.ceil(need)}.")
     return text + (" They are about as far apart as the margin that tells them apart (5% between "
                    "pools, a 10% gain), so either answer is about as good.")
 

@@ -33,8 +33,9 @@ from profkit.engine.runner import (
     settings_for,
 )
 from profkit.errors import WorkloadError
-from profkit.model import RawRun, Status, Timing
+from profkit.model import Status, Timing
 from profkit.options import Options
+from profkit.rawrun import RawRun
 from profkit.workloads.model import Workload
 
 

@@ -66,12 +66,12 @@ from profkit.model import (
     PassBudget,
     PassPlan,
     Payload,
-    RawRun,
     Status,
     TaskColumns,
     Timing,
 )
 from profkit.options import Options
+from profkit.rawrun import RawRun
 from profkit.workloads.model import Workload
 
 Progress = Callable[[str], None]

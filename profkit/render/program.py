@@ -14,7 +14,7 @@ from profkit.analysis.own_frames import drop_own_functions
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.run import Run
+    from profkit.record import RunRecord as Run
 
 EXTENSION = ".html"
 TOP_FUNCTIONS = 12

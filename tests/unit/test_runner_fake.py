@@ -33,8 +33,9 @@ from profkit.executors.base import (
     worker_identity,
 )
 from profkit.frames import COLUMNS, build_frames
-from profkit.model import MemoryLine, ModeSpec, RawRun, Status, Traits, WorkerLabel
+from profkit.model import MemoryLine, ModeSpec, Status, Traits, WorkerLabel
 from profkit.options import Options
+from profkit.rawrun import RawRun
 from profkit.workloads.model import Workload
 
 ITEMS = [3, 1, 4, 1, 5, 9, 2, 6]

@@ -289,7 +289,7 @@ class Options:
         "speedup is that precise (default: auto)")
     precision: float | None = option(
         None, key="precision", config=(int, float, str), record="precision",
-        check=lambda v, what, o: parse_fraction(v, what), kind="?num",
+        check=lambda v, what, o: None if v is None else parse_fraction(v, what), kind="?num",
         help="for --repeat auto: go on until the 95%% interval of every speedup is within this, "
         "as a fraction or a percentage (default: stop once the recommendation is settled; "
         "profkit ab: 3%%)")

@@ -26,8 +26,11 @@ class ModeNative(Protocol):
 
 #: The sequential map keeps at least this many cores busy: its task runs native threads.
 NATIVE_CORES_MIN = 1.25
-#: ... and the thread that calls the native code computes at least this share of the map's time.
-CALLER_BUSY = 0.5
+#: ... and the process's other threads compute at least this many cores on average over the map:
+#: profkit's own threads (the load meter, the samplers) stay far below it, also beside a caller
+#: that mostly waits (I/O, sleeps), and other programs that stretch the map's wall time leave
+#: a native pool well above it.
+BESIDE_CORES_MIN = 0.25
 #: ... and a map lasts at least this long: on a shorter one profkit's own threads (the load
 #: meter, the samplers) weigh as much as a native pool would.
 NATIVE_MIN_MAP_S = 0.05
@@ -37,8 +40,7 @@ def sequential_cores(map_cpu_s: Sequence[float], map_wall_s: Sequence[float],
                      map_thread_cpu_s: Sequence[float]) -> float | None:
     """Cores the sequential map keeps busy when it has them: the median over its timed maps of
     the process CPU over the CPU of the thread that ran the items, both in the same map. None
-    when that thread mostly waited (I/O, sleeps): then no native code computed beside it,
-    whatever profkit's own threads did.
+    when the process's other threads computed too little to be more than profkit's own.
 
     The two CPUs come from the same map: a native pool's share of the work moves with what
     else the process does (the probe's samplers slow the caller, not the BLAS threads), so
@@ -51,7 +53,8 @@ def sequential_cores(map_cpu_s: Sequence[float], map_wall_s: Sequence[float],
     if not maps:
         return None
     wall = statistics.median(w for _, w, _ in maps)
-    if wall < NATIVE_MIN_MAP_S or statistics.median(t for _, _, t in maps) < CALLER_BUSY * wall:
+    beside = statistics.median(c - t for c, _, t in maps)
+    if wall < NATIVE_MIN_MAP_S or beside < BESIDE_CORES_MIN * wall:
         return None
     return max(1.0, statistics.median(c / t for c, _, t in maps))
 

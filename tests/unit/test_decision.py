@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from profkit.analysis import decision
 from profkit.analysis.summary import _open_decision
+from profkit.record import RoundMeta, RunMeta, WorkloadMeta
 
 
 def test_the_looks_grow_by_half_and_stop_below_the_round_cap():
@@ -40,9 +41,11 @@ def test_no_gain_is_the_reference_and_an_unclear_one_stays_open():
     assert d.rounds_needed(0.99) > 4
 
 
-def _meta(**stopping: object) -> dict[str, object]:
-    rounds = [{"round": r, "spoiled": False} for r in range(4)]
-    return {"rounds": rounds, "stopping": {"rule": "decision", "clean_rounds": 4, **stopping}}
+def _meta(**stopping: object) -> RunMeta:
+    rounds = [RoundMeta(round=r, order=[], wall_s=1.0, others_cpu=0.0, spoiled=False)
+              for r in range(4)]
+    return RunMeta(workload=WorkloadMeta(name="w", n_items=4), status={}, rounds=rounds,
+                   stopping={"rule": "decision", "clean_rounds": 4, **stopping})
 
 
 def test_an_open_decision_warns_once_with_the_time_it_needs_and_a_settled_one_not_at_all():

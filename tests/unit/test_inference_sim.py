@@ -110,7 +110,8 @@ def _sim_run(rng: np.random.Generator, sigma: float, speedups: dict[str, float],
     """
     from profkit.analysis.decision import looks
     from profkit.engine.rounds import auto_stop
-    from profkit.model import ModeSpec, Options, Timing
+    from profkit.model import ModeSpec, Timing
+    from profkit.options import Options
 
     modes = [_SimMode("sequential", 1)] + [_SimMode(k, 2) for k in speedups]
     options = Options(modes=[ModeSpec("sequential", 1)], precision=precision, max_rounds=max_rounds,

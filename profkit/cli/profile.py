@@ -67,7 +67,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run folder to create (default: "
                         "reports/<workload>-<YYYYmmdd-HHMMSS>); never overwritten")
     parser.add_argument("--start-method", choices=("fork", "forkserver", "spawn"),
-                        help="multiprocessing start method (default: fork on Linux, else spawn)")
+                        help="multiprocessing start method (default: the interpreter's, fork on Linux "
+                             "up to 3.13, forkserver from 3.14, spawn elsewhere)")
     parser.add_argument("--timeout", help="seconds each mode may take before it is stopped")
     parser.add_argument("--sweep", action="store_true",
                         help="also time processes and threads at 1..CPUs workers and 2x CPUs")

@@ -421,7 +421,10 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
     result.profile_plan = plan
     if plan.cap_s is None and plan.complete:
         size = profile_batch_size(len(chosen), mode.spec.workers)
-        payloads, _, wall = run_pass(mode, workload, items, chosen, CPROFILE, options, size)
+        # from CPython 3.12 cProfile is one profiler per interpreter (sys.monitoring): workers
+        # that share one (threads) take turns, as they take turns on the GIL anyway
+        payloads, _, wall = run_pass(mode, workload, items, chosen, CPROFILE, options, size,
+                                     one_at_a_time=mode.executor.traits.shares_gil)
     else:
         payloads, wall = _run_budgeted(mode, workload, items, plan.batches, CPROFILE, (), plan.cap_s)
     result.phases["cprofile"] = wall

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.timeout(300)
 VERSIONS = "tests.fixtures.versions"
 
 
+@pytest.mark.matrix
 def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
     out = tmp_path / "ab"
     result = run_cli("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:NEW", "--modes",

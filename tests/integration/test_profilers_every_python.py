@@ -29,14 +29,15 @@ def every_mode_run(tmp_path_factory):
                    profile_budget="all", line_budget="all")
 
 
-def _bare_seconds() -> float:
-    """The six items, plainly, in this process: the fastest of three."""
+def _bare_cpu_seconds() -> float:
+    """The six items, plainly, in this thread: the least CPU time of three (CPU, not wall
+    time, which other programs on the machine stretch by a different amount each time)."""
     best = float("inf")
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         for n in SMALL_NUMBERS:
             is_prime(n)
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.thread_time() - t0)
     return best
 
 
@@ -48,11 +49,11 @@ def test_the_task_s_time_is_in_its_mode_s_profile(every_mode_run, mode):
     functions = functions[~own_mask(functions["filename"], functions["name"])]
     task = functions[functions["name"] == "is_prime"]
     assert int(task["ncalls"].iloc[0]) == len(SMALL_NUMBERS)
-    # is_prime is pure Python: its self time is nearly the mode's, and at least the bare code's
-    # (cProfile slows it; a worker on a busy core is slower still), never a share of it
+    # is_prime is pure Python: its self time is nearly the mode's, and about the bare code's CPU
+    # time or more (cProfile slows it, a busy core stretches it), never a share of it
     self_s = float(task["self_s"].iloc[0])
     assert self_s >= 0.9 * functions["self_s"].sum(), functions.nlargest(5, "self_s")
-    assert self_s >= 0.6 * _bare_seconds()
+    assert self_s >= 0.7 * _bare_cpu_seconds()
 
 
 @pytest.mark.parametrize("mode", MODES)

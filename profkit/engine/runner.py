@@ -23,6 +23,7 @@ import time
 import traceback
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import replace
@@ -155,7 +156,7 @@ class Mode(Contender):
             return True
         except ModeFailed as exc:
             self._end(Status.FAILED, str(exc))
-        except TimeoutError as exc:
+        except (TimeoutError, FutureTimeout) as exc:  # distinct classes before Python 3.11
             limit = f"--timeout {self.deadline.timeout_s:g} s" if self.deadline.timeout_s else \
                 "a time limit"
             reason = str(exc) or f"stopped by {limit}: a task did not finish"

@@ -348,7 +348,8 @@ class Options:
     start_method: str = option(
         factory=default_start_method, key="start_method", config=(str,), check=_start_method,
         given_default=None, metavar="{" + ",".join(START_METHODS) + "}", record="start_method",
-        kind="?str", help="multiprocessing start method (default: fork on Linux, else spawn)")
+        kind="?str", help="multiprocessing start method (default: the interpreter's, fork on Linux "
+        "up to 3.13, forkserver from 3.14, spawn elsewhere)")
     timeout_s: float | None = option(
         None, key="timeout", config=(int, float), check=lambda v, what, o: parse_seconds(v, what),
         record="timeout_s", kind="?num", help="seconds each mode may take before it is stopped")

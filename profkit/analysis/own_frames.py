@@ -70,9 +70,12 @@ def _own_file(filename: str) -> bool:
 
 def own_mask(filenames: pd.Series, names: pd.Series) -> pd.Series:
     """A boolean mask of the rows that are profkit's own frames (each distinct frame checked once)."""
-    keys = filenames.astype(str) + "\0" + names.astype(str)
-    verdicts = {key: is_own(*key.split("\0", 1)) for key in keys.unique()}
-    return keys.map(verdicts).astype(bool)
+    import pandas as pd
+
+    # pairs, not joined strings: numpy's str scalars drop a trailing NUL separator (pandas < 3)
+    keys = list(zip(filenames.astype(str), names.astype(str), strict=True))
+    verdicts = {key: is_own(*key) for key in set(keys)}
+    return pd.Series([verdicts[key] for key in keys], index=filenames.index, dtype=bool)
 
 
 def drop_own_functions(functions: pd.DataFrame) -> pd.DataFrame:

@@ -35,12 +35,16 @@ quiet about it, and wakes the watchdog, which fires again while the task runs.
 
 from __future__ import annotations
 
+import _thread
+import collections
+import contextlib
 import ctypes
 import gc
+import itertools
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -130,7 +134,8 @@ def _unraisable(unraisable: Any) -> None:
     if isinstance(unraisable.exc_type, type) and issubclass(unraisable.exc_type, BudgetSpent):
         budget = _BUDGETS.get(threading.get_ident())
         if budget is not None:
-            budget._swallowed.set()
+            budget._swallowed = True
+            budget._poke()
         return
     (_previous_hook or sys.__unraisablehook__)(unraisable)
 
@@ -154,6 +159,13 @@ class ItemBudget:
     """A batch's budget: ``spent`` once it is used up; :meth:`call` cuts an item at the deadline.
 
     Make it in the thread that runs the items; :meth:`close` it after them.
+
+    The watchdog is a bare thread whose loop runs in C (``deque(map(acquire, ...))``): it
+    waits in ``lock.acquire`` and resumes :meth:`_steps` between waits. From CPython 3.12
+    cProfile runs on ``sys.monitoring``, one call stack for every thread: a watchdog that
+    returned from a Python-level wait would pop the traced item's frame off that stack and
+    its time would vanish from the profile. A generator resumed from C enters and leaves
+    within one step, which never blocks, so its events nest inside the traced item's.
     """
 
     def __init__(self, budget_s: float, clock: Callable[[], float] = time.perf_counter) -> None:
@@ -164,20 +176,29 @@ class ItemBudget:
         self._in_task = False
         self._fired = False
         self._pending = False
-        self._done = threading.Event()
-        self._swallowed = threading.Event()
+        self._closing = False
+        self._swallowed = False
+        self._wake = _thread.allocate_lock()  # held; released to wake the watchdog early
+        self._wake.acquire()
+        self._exited = _thread.allocate_lock()  # held until the watchdog's steps end
+        self._exited.acquire()
         self._thread_id = threading.get_ident()
         _register(self)
-        self._watchdog = threading.Thread(target=self._watch, name="profkit-line-budget",
-                                          daemon=True)
-        self._watchdog.start()
+        waits = map(self._wake.acquire, itertools.repeat(True), self._steps())
+        _thread.start_new_thread(collections.deque, (waits, 0))
 
     def close(self) -> None:
         """Stop the watchdog (it would only wake at the deadline and find no item running)."""
-        self._done.set()
-        self._swallowed.set()
-        self._watchdog.join()
+        self._closing = True
+        self._poke()
+        with self._exited:
+            pass
         _unregister(self)
+
+    def _poke(self) -> None:
+        """Wake the watchdog from its wait (a second poke before it waits again is a no-op)."""
+        with contextlib.suppress(RuntimeError):  # already released
+            self._wake.release()
 
     @property
     def spent(self) -> bool:
@@ -220,30 +241,47 @@ class ItemBudget:
             raise error
         return result, not returned
 
-    def _watch(self) -> None:
-        if self._done.wait(max(0.0, self._deadline - self._clock())):
-            return
-        # from here on, call() starts no task: the one running now is the last, and is cut
-        with self._lock:
+    def _steps(self) -> Iterator[float]:
+        """The watchdog's steps; each yields how long to wait next (-1: until poked)."""
+        try:
+            while (remaining := self._deadline - self._clock()) > 0:
+                yield remaining
+                if self._closing:
+                    return
+            # from here on, call() starts no task: the one running now is the last, and is cut
+            while not self._lock.acquire(blocking=False):  # never block inside a step
+                yield SAFE_RETRY_S
+                if self._closing:
+                    return
             self._fired = True
-        while True:  # a cut swallowed inside the task (a __del__, a gc callback): fire again
-            if not self._fire_when_safe():
-                return
-            self._swallowed.wait()
-            if self._done.is_set():
-                return
-            self._swallowed.clear()
+            self._lock.release()
+            while True:  # a cut swallowed inside the task (a __del__, a gc callback): fire again
+                while (fired := self._try_fire()) is None:
+                    yield SAFE_RETRY_S
+                    if self._closing:
+                        return
+                if not fired:
+                    return
+                while not self._swallowed:
+                    yield -1
+                    if self._closing:
+                        return
+                self._swallowed = False
+        finally:
+            self._exited.release()
 
-    def _fire_when_safe(self) -> bool:
-        """Raise the cut in the traced thread once no thread is starting and it is out of every
-        gc callback; False if no task runs there."""
-        while True:
-            with self._lock:
-                if not self._in_task or _SET_ASYNC_EXC is None:
-                    return False
-                if not starting_threads() and not in_gc_callback(self._thread_id):
-                    self._pending = True
-                    _SET_ASYNC_EXC(self._thread_id, BudgetSpent)
-                    return True
-            if self._done.wait(SAFE_RETRY_S):
+    def _try_fire(self) -> bool | None:
+        """Raise the cut in the traced thread if no thread is starting and it is out of every
+        gc callback; False if no task runs there; None to try again shortly."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if not self._in_task or _SET_ASYNC_EXC is None:
                 return False
+            if starting_threads() or in_gc_callback(self._thread_id):
+                return None
+            self._pending = True
+            _SET_ASYNC_EXC(self._thread_id, BudgetSpent)
+            return True
+        finally:
+            self._lock.release()

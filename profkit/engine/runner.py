@@ -23,6 +23,7 @@ import time
 import traceback
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import replace
@@ -158,7 +159,7 @@ class Mode(Contender):
             return True
         except ModeFailed as exc:
             self._end(Status.FAILED, str(exc))
-        except TimeoutError as exc:
+        except (TimeoutError, FutureTimeout) as exc:  # distinct classes before Python 3.11
             limit = f"--timeout {self.deadline.timeout_s:g} s" if self.deadline.timeout_s else \
                 "a time limit"
             reason = str(exc) or f"stopped by {limit}: a task did not finish"
@@ -419,7 +420,10 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
     result.profile_plan = plan
     if plan.cap_s is None and plan.complete:
         size = profile_batch_size(len(chosen), mode.spec.workers)
-        payloads, _, wall = run_pass(mode, workload, items, chosen, CPROFILE, options, size)
+        # from CPython 3.12 cProfile is one profiler per interpreter (sys.monitoring): workers
+        # that share one (threads) take turns, as they take turns on the GIL anyway
+        payloads, _, wall = run_pass(mode, workload, items, chosen, CPROFILE, options, size,
+                                     one_at_a_time=mode.executor.traits.shares_gil)
     else:
         payloads, wall = _run_budgeted(mode, workload, items, plan.batches, CPROFILE, (), plan.cap_s)
     result.phases["cprofile"] = wall

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import multiprocessing
 import operator
 import os
-import sys
 from typing import SupportsIndex
 
 from profkit.errors import UsageError
@@ -64,8 +64,14 @@ def available_cpus() -> int:
 
 
 def default_start_method() -> str:
-    """fork on Linux, as CPython 3.11 does; spawn elsewhere."""
-    return "fork" if sys.platform.startswith("linux") else "spawn"
+    """The start method the user's own pools get: the one the program set, else the
+    interpreter's default (fork on Linux up to 3.13, forkserver from 3.14, spawn on macOS
+    and Windows). Why: docs/start-methods.md."""
+    chosen = multiprocessing.get_start_method(allow_none=True)
+    if chosen in START_METHODS:
+        return chosen
+    default = multiprocessing.get_all_start_methods()[0]  # documented: the first is the default
+    return default if default in START_METHODS else "spawn"
 
 
 def max_workers() -> int:

@@ -45,6 +45,7 @@ def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
     assert run_cli("report", str(out / "B")).returncode == 0
 
 
+@pytest.mark.matrix
 def test_ab_of_the_same_code_passes_the_gate(tmp_path):
     result = run_cli("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:OLD", "--modes", "sequential",
                      "--repeat", "5", "--fail-above", "10", "--out", str(tmp_path / "ab"), "--quiet")

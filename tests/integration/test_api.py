@@ -168,6 +168,7 @@ def test_config_defaults_apply_and_flags_win(project):
     assert len(list((project / "myreports").iterdir())) == 1
 
 
+@pytest.mark.matrix
 @pytest.mark.timeout(120)
 def test_list_shows_the_configured_modules_workloads(project):
     result = run_cli("list", cwd=project)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.cli import cli_env, run_cli
 
 
@@ -21,6 +23,7 @@ def _commands(run) -> tuple[Path, list[str]]:
     return Path(shlex.split(cd)[1]), [c for c in commands if not c.startswith("cd ")]
 
 
+@pytest.mark.matrix
 def test_every_artifact_command_runs_from_inside_the_run_folder(small_primes_run):
     folder, commands = _commands(small_primes_run)
     assert folder.is_absolute() and folder == small_primes_run.path.resolve()

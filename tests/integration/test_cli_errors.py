@@ -97,6 +97,7 @@ def test_corrupt_prof_and_lprof(saved_run):
     one_line_error(run_main("lines", str(saved_run), "--mode", "threads"), "lines.parquet is corrupt")
 
 
+@pytest.mark.matrix
 def test_report_rerenders_from_saved_frames(saved_run):
     (saved_run / "index.html").unlink()
     result = run_cli("report", str(saved_run), timeout=120)
@@ -104,6 +105,7 @@ def test_report_rerenders_from_saved_frames(saved_run):
     assert (saved_run / "index.html").stat().st_size > 1000
 
 
+@pytest.mark.matrix
 def test_lines_prints_the_merged_line_table(saved_run):
     result = run_cli("lines", str(saved_run), "--mode", "processes", timeout=60)
     assert result.returncode == 0, result.stderr

@@ -86,6 +86,7 @@ def test_same_code_twice_is_no_change_called(runs):
     assert not (b / "compare.html").exists()
 
 
+@pytest.mark.matrix
 @pytest.mark.timeout(240)
 def test_a_run_against_itself_is_exactly_unchanged(runs):
     result = run_cli("compare", runs["a"], runs["a"], "--fail-above", "0", "--json", "--no-html",

@@ -76,6 +76,7 @@ def test_worker_process_dying_mid_map_fails_only_that_mode(tmp_path, name):
     assert (tmp_path / "run" / "frames" / "timings.parquet").is_file()
 
 
+@pytest.mark.matrix
 def test_hanging_worker_is_stopped_by_the_timeout(tmp_path):
     result, data, report, elapsed = _profile(tmp_path, "HANGS_IN_WORKERS", "sequential,processes",
                                              "--timeout", "4")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from profkit.analysis.own_frames import own_mask
 from profkit.engine.coverage import SAFETY_FACTOR, SAFETY_SLACK_S
 from profkit.pipeline import profile
 from profkit.render.console import render
@@ -34,17 +37,24 @@ def test_a_big_item_is_profiled_whole_and_a_line_pass_it_cannot_afford_says_why(
     assert "every item profiled whole (1 of 1)" in page
 
 
+@pytest.mark.matrix
 def test_an_item_far_slower_than_its_estimate_is_cut_by_the_safety_net(tmp_path):
     """10 ms in the probe, 30 s under a profiler: the pass cuts it at 4x its estimate + 1 s."""
     t0 = time.perf_counter()
-    run = profile(Workload("liar", slow_when_traced, [30.0]), modes="sequential", repeat=1,
-                  out=tmp_path / "run")
+    run = profile(Workload("liar", slow_when_traced, [30.0]), modes="sequential,processes",
+                  workers=1, repeat=1, out=tmp_path / "run")
     took = time.perf_counter() - t0
-    info = run.meta.modes["sequential"]
     cap = SAFETY_FACTOR * 0.01 * 9 + SAFETY_SLACK_S  # the line pass's: 9x the 10 ms estimate
-    assert info.line_items == [0] and 0.9 * SAFETY_SLACK_S <= info.line_cut_s["0"] < 3 * cap
-    assert info.cprofile_indices == [0] and info.cprofile_cut_s["0"] < 3 * cap
-    assert took < 30.0  # neither pass ran the 30 s item to its end
+    for mode in ("sequential", "processes"):
+        info = run.meta.modes[mode]
+        assert info.line_items == [0] and 0.9 * SAFETY_SLACK_S <= info.line_cut_s["0"] < 3 * cap
+        assert info.cprofile_indices == [0] and info.cprofile_cut_s["0"] < 3 * cap
+        # the cut item's time until the cut stays in the profile (a pool worker runs no other
+        # thread than the watchdog's)
+        functions = run.functions[run.functions["mode"] == mode]
+        task_s = functions[~own_mask(functions["filename"], functions["name"])]["self_s"].sum()
+        assert 0.5 < task_s / info.cprofile_cut_s["0"] < 1.1, (mode, task_s, info.cprofile_cut_s)
+    assert took < 30.0  # no pass ran the 30 s item to its end
     assert "cut short" in render(run)
 
 

@@ -117,6 +117,7 @@ def test_mprof_plot_opens_the_dat_file(hog_run, tmp_path):
     assert abs(float(re.findall(r"([\d.]+) MiB", peak.stdout)[0]) - total) < 0.01, peak.stdout
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize("mode", ["sequential", "threads", "processes", "pool"])
 def test_memory_lines_name_the_allocating_line(hog_run, mode):
     lines = hog_run.frames["memory_lines"]

@@ -21,6 +21,7 @@ def test_processes_profile_holds_the_work_done_in_the_workers(small_primes_run):
     assert not any("acquire" in name for name in by_name)  # not a parent-side profile
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize("mode", ["sequential", "threads", "processes"])
 def test_every_mode_saves_a_loadable_profile_and_line_file(small_primes_run, mode):
     stats = pstats.Stats(str(small_primes_run.path / "profiles" / f"{mode}.prof"))
@@ -80,6 +81,7 @@ def test_threads_show_no_real_gain_on_pure_python(small_primes_run):
     assert max(gil_cores(small_primes_run.frames["timings"])) < 1.15
 
 
+@pytest.mark.matrix
 def test_run_json_records_status_start_method_and_format(small_primes_run):
     import json
 

@@ -42,6 +42,7 @@ def viewer(viewers, run_dir):
     return lambda *args: viewers(*args, cwd=run_dir.parent)
 
 
+@pytest.mark.matrix
 @pytest.mark.timeout(120)
 def test_serves_on_loopback_only_and_stops_on_ctrl_c(viewer, run_dir):
     port = _free_port()

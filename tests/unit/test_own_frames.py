@@ -38,6 +38,17 @@ def test_is_own(filename, name, own):
     assert own_frames.is_own(filename, name) is own
 
 
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_own_mask_checks_each_row_by_file_and_name(dtype):
+    filenames = pd.Series(["~", str(PKG / "collectors" / "worker.py"), "/home/me/app.py", "~"],
+                          index=[7, 3, 5, 1], dtype=dtype)
+    names = pd.Series([DISABLE, "run_batch", "task", "<built-in method math.sqrt>"],
+                      index=[7, 3, 5, 1], dtype=dtype)
+    mask = own_frames.own_mask(filenames, names)
+    assert mask.dtype == bool
+    assert mask.to_dict() == {7: True, 3: True, 5: False, 1: False}
+
+
 def _typed(name: str, rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)[list(COLUMNS[name])].astype({c: t for c, (t, _) in COLUMNS[name].items()})
 

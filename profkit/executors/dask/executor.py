@@ -17,6 +17,7 @@ made, never when profkit is imported.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -43,6 +44,10 @@ from profkit.executors.dask.workers import (
 )
 from profkit.executors.shipping import source_files
 from profkit.model import JSON, ModeSpec, Payload, TaskColumns, TaskRecord, Traits, WorkerLabel
+
+#: What distributed raises when a wait runs out: asyncio's TimeoutError, which before Python
+#: 3.11 is not the builtin one.
+TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 
 #: How long a refused connection is retried (a scheduler that is still starting).
 REFUSED_GRACE_S = 5.0
@@ -173,7 +178,7 @@ class DaskExecutor(Executor):
             self._prepare_workers(task)
         except ProfkitError:
             raise
-        except TimeoutError as exc:
+        except TIMEOUTS as exc:
             raise ModeFailed(f"{self._label}: the Dask cluster was not ready in time ({exc})") from exc
         except Exception as exc:  # noqa: BLE001 - distributed raises many kinds; say which
             raise ModeFailed(f"{self._label}: could not start the Dask cluster: "
@@ -206,13 +211,13 @@ class DaskExecutor(Executor):
         self._preflight(address)
         try:
             self.client = Client(address, timeout=self.connect_timeout_s, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, *TIMEOUTS) as exc:
             raise ModeFailed(
                 f"{self._label}: cannot reach the Dask scheduler at {address}: is it running? "
                 f"start one with `dask scheduler` ({type(exc).__name__}: {exc})") from exc
         try:
             self.client.wait_for_workers(1, timeout=self.connect_timeout_s)
-        except TimeoutError as exc:
+        except TIMEOUTS as exc:
             raise ModeFailed(
                 f"{self._label}: the Dask scheduler at {address} has no workers after "
                 f"{self.connect_timeout_s:g} s: start some with `dask worker {address}`") from exc
@@ -376,7 +381,7 @@ class DaskExecutor(Executor):
             try:
                 with self.client.as_current():
                     wait(futures, timeout=step)
-            except TimeoutError:
+            except TIMEOUTS:
                 self._check_cluster(whats)
                 continue
             except CancelledError as exc:

@@ -97,6 +97,9 @@ def test_seed_primes(tmp_path: Path) -> None:
     truth = bare_bound(durations, 2)
     assert facts["bound"] == pytest.approx(truth, rel=0.05)
     assert facts["bound"] == pytest.approx(1.8, rel=0.05)
+    # profile's rules on the same tasks: CPU-bound work on processes that pays, nothing to batch
+    assert facts["work"] == "cpu-bound" and facts["cpu_ratio"] > 0.8
+    assert not {"use-threads", "batch", "keep-loop", "use-processes"} & set(facts["advice"])
     # the achieved estimate: the tasks' times summed over the site's wall, from the frames
     import profkit
 
@@ -239,7 +242,11 @@ def test_thread_pools(tmp_path: Path) -> None:
     # eight naps of 50 ms on four threads: two rounds; sleeping needs no core
     assert naps["wall_s"] >= 0.1 and naps["task_sum_s"] >= 0.4
     assert naps["sized"] == 0  # threads pickle nothing
-    assert "processes" in spins["advice"] and "processes" not in naps["advice"]
+    assert spins["advice"] == ["use-processes"] and spins["work"] == "cpu-bound"
+    assert naps["advice"] == [] and naps["work"] == "io-bound"
+    # two GIL-bound threads take turns, so the pool gains nothing: the estimate leaves out each
+    # thread's wait for the GIL, which alone made it about 2x
+    assert spins["gil_waits_left_out"] and spins["achieved_estimate"] < 1.5
     assert calls(out, spins["id"], "spin") == 4 and calls(out, naps["id"], "nap") == 8
 
 

@@ -95,6 +95,9 @@ class SiteFacts:
     wait_s: float = 0.0
     #: ``--replay``: the folder and measured speedups of the site replayed, or why not
     replay: dict[str, Any] | None = None
+    #: (from, to) between two of its calls when it had nothing under way, and their sum
+    idle: tuple[tuple[float, float], ...] = ()
+    idle_s: float = 0.0
 
     @property
     def place(self) -> str:
@@ -102,7 +105,14 @@ class SiteFacts:
 
     @property
     def wall_s(self) -> float:
-        return max(0.0, self.last_s - self.first_s)
+        """From the first call to the last result back, less the times it had nothing under way."""
+        return max(0.0, self.last_s - self.first_s - self.idle_s)
+
+    def spans(self) -> list[tuple[float, float]]:
+        """When the site was under way: from its first call to its last result, its idle times
+        left out."""
+        bounds = [self.first_s, *(t for gap in self.idle for t in gap), self.last_s]
+        return [(bounds[k], bounds[k + 1]) for k in range(0, len(bounds), 2)]
 
     def to_json(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -196,7 +206,9 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
     wall_sum_s = float(rows["duration_s"].sum())
     cpu_s = float(rows["cpu_s"].sum())
     first_s, last_s = float(site["first_s"]), float(site["last_s"])
-    wall = max(0.0, last_s - first_s)
+    idle = tuple((float(a), float(b)) for a, b in site.get("idle") or ())
+    idle_s = sum(b - a for a, b in idle)
+    wall = max(0.0, last_s - first_s - idle_s)
     workers = max(1, int(site["workers"]))
     processes = bool(site["processes"])
     chunk = int(site["chunksize"] or 1)
@@ -229,9 +241,12 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
     split = None
     if not rows.empty and wall > 0:
         begin = float(rows["start_s"].min())
-        shifted = rows.assign(start_s=rows["start_s"] - begin, end_s=rows["end_s"] - begin)
+        # the idle times between calls taken out: the tasks as if each call followed the last
+        before = rows["start_s"].map(lambda t: sum(b - a for a, b in idle if b <= t))
+        shifted = rows.assign(start_s=rows["start_s"] - before - begin,
+                              end_s=rows["end_s"] - before - begin)
         parts = decompose(shifted, workers=workers, startup_s=max(0.0, begin - first_s),
-                          pass_wall_s=max(1e-9, last_s - begin), timing_median_s=None,
+                          pass_wall_s=max(1e-9, last_s - idle_s - begin), timing_median_s=None,
                           task_bytes=None, items_bytes=0, results_bytes=0)
         if parts is not None:
             split = Overheads(startup_s=parts["startup_s"], dispatch_s=parts["dispatch_s"],
@@ -256,7 +271,8 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
         per_task_s=per_task, advised_chunksize=advised,
         advice=_advice(processes, workers, work, estimate, bounds, advised, cpus),
         gil_waits_left_out=stretched,
-        replay=site.get("replay"), wait_s=float(site.get("wait_s") or 0.0),
+        replay=site.get("replay"), wait_s=float(site.get("wait_s") or 0.0), idle=idle,
+        idle_s=idle_s,
         profiled=int(site.get("profiled") or 0))
 
 
@@ -278,4 +294,4 @@ def program_facts(program: dict[str, Any], sites: list[dict[str, Any]], tasks: p
         command=str(program["command"]), exit_code=int(program["exit_code"]),
         wall_s=float(program["wall_s"]), start_method=str(program["start_method"]),
         interrupted=bool(program["interrupted"]), error=program.get("error"), cpus=cpus,
-        sites=facts, in_sites_s=_covered([(f.first_s, f.last_s) for f in facts]))
+        sites=facts, in_sites_s=_covered([span for f in facts for span in f.spans()]))

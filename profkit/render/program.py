@@ -163,8 +163,10 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
         ("task", site["task"]),
         ("tasks", f"{site['tasks']} in {site['calls']} call(s)"
                   + (f", {site['failed']} failed" if site["failed"] else "")),
-        ("wall", f"{_s(site['wall_s'])} from the first call to the last result back; the "
-                 f"program waited {_s(site['wait_s'])} of it for results"),
+        ("wall", f"{_s(site['wall_s'])} from the first call to the last result back"
+                 + (f", less the {_s(site['idle_s'])} between its calls when it had nothing "
+                    "under way" if site.get("idle_s") else "")
+                 + f"; the program waited {_s(site['wait_s'])} of it for results"),
         ("task time", f"{_s(site['task_sum_s'])} in all (their waits for a busy core"
                       + (", and for the GIL the threads' computing filled,"
                          if site.get("gil_waits_left_out") else "")

@@ -158,6 +158,51 @@ def test_program_facts_count_the_time_under_pools_once() -> None:
     assert [s.id for s in facts.sites] == ["site1", "site2"]
 
 
+def test_a_site_called_twice_leaves_out_its_idle_time() -> None:
+    # two calls of a pool in a function: tasks 0.1-0.5 s, nothing under way from 0.6 s (the
+    # last result back) to 1.6 s (the next call), then tasks 1.7-2.1 s, the last back at 2.2 s
+    rows = [("a", 0.1, 0.5, 0.4, 0.0), ("b", 0.1, 0.5, 0.4, 0.0), ("a", 1.7, 2.1, 0.4, 0.0),
+            ("b", 1.7, 2.1, 0.4, 0.0)]
+    record = site_record(first_s=0.0, last_s=2.2, calls=2, idle=[[0.6, 1.6]])
+    facts = site_facts(record, tasks_frame("site1", rows), cpus=2)
+    assert facts.idle_s == pytest.approx(1.0) and facts.wall_s == pytest.approx(1.2)
+    assert facts.achieved_estimate == pytest.approx(1.6 / 1.2)
+    assert AdviceKind.KEEP_LOOP not in facts.advice  # 1.6 s of tasks in 1.2 s under way
+    split = facts.overheads
+    assert split is not None
+    total = split.startup_s + split.dispatch_s + split.busy_s + split.imbalance_s + split.collect_s
+    assert total == pytest.approx(1.2) and split.busy_s == pytest.approx(0.8)
+    program = program_facts({"command": "p.py", "exit_code": 0, "wall_s": 3.0,
+                             "start_method": "fork", "interrupted": False}, [record],
+                            tasks_frame("site1", rows), 2)
+    assert program.in_sites_s == pytest.approx(1.2)
+
+
+def _called(registry: object, items: int | None) -> object:
+    """One call site for every call (the same line each time)."""
+    return registry.site(abs, "Pool.map", processes=True, workers=2,  # type: ignore[attr-defined]
+                         start_method="fork", chunksize=1, items=items)
+
+
+def test_registry_tells_idle_time_between_calls() -> None:
+    from profkit.program.sites import Registry
+    from profkit.program.worker import SiteTask
+
+    registry = Registry(profile=False)
+    site = _called(registry, 2)
+    task = SiteTask(abs, site.number, profile=False, sizes=False)  # type: ignore[attr-defined]
+    registry.receive(task(-1))
+    assert _called(registry, 1) is site and site.idle == []  # one of two still under way
+    registry.receive(task(-2))
+    registry.receive(task(-3))
+    _called(registry, 1)  # all three back: the time since the last is idle
+    assert len(site.idle) == 1 and site.idle[0][0] == site.last_received < site.idle[0][1]
+    registry.receive(task(-4))
+    _called(registry, None)  # an iterator of unknown length: idle times can no longer be told
+    _called(registry, 1)
+    assert len(site.idle) == 1 and not site.counted and site.calls == 5
+
+
 def test_registry_takes_each_record_once() -> None:
     from profkit.program.sites import Registry
     from profkit.program.worker import RECORD_ATTR, SiteTask

@@ -23,6 +23,7 @@ from typing import Any
 
 from profkit.collectors.budget import ItemBudget, TaskAbandoned
 from profkit.collectors.output import Capture, capturing
+from profkit.collectors.runqueue import RunQueueClock
 from profkit.model import MemoryLine, Payload, TaskColumns, TaskNote, TaskRecord, TaskWorker
 
 TASKS = "tasks"
@@ -161,33 +162,6 @@ CPU_READ_S = 20e-6
 
 #: ... and the time it waited for a core (a file read) at most once per this many seconds.
 QUEUE_READ_S = 1e-3
-
-
-class RunQueueClock:
-    """Seconds the calling thread has spent ready to run but waiting for a core.
-
-    The kernel's ``/proc/thread-self/schedstat`` counts it (its second field, in
-    ns). On a busy machine it tells a task that waited for a core from one that
-    waited for I/O or a lock. :meth:`open` gives None where the file is missing.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    @classmethod
-    def open(cls) -> RunQueueClock | None:
-        try:
-            clock = cls(os.open("/proc/thread-self/schedstat", os.O_RDONLY))
-            clock()
-        except (OSError, ValueError, IndexError):
-            return None
-        return clock
-
-    def __call__(self) -> float:
-        return int(os.pread(self._fd, 64, 0).split()[1]) / 1e9
-
-    def close(self) -> None:
-        os.close(self._fd)
 
 
 def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_results: bool,

@@ -1,43 +1,28 @@
 """Facts about each pool site of a program run: its wall, its tasks, what it achieved and allows.
 
 Pure: from the tasks frame and the site records to small dataclasses. The
-speedup a site achieved is an estimate (the sum of its task times over its
-wall, as if the tasks had run one after another at the same speed); the bound
-is profkit's schedule bound (:mod:`profkit.analysis.bounds`) of the same tasks
-on the site's workers, capped by the CPUs (or by one core, for threads).
+speedup a site achieved is an estimate (the tasks' times summed over the site's
+wall, as if the tasks had run one after another at the same speed); the bound is
+profkit's schedule bound (:mod:`profkit.analysis.bounds`) of the same tasks on
+the site's workers, capped by the CPUs (or by one core, for threads whose work
+holds the GIL). The work class, the bound's cores and the advice come from
+:mod:`profkit.analysis.verdict`, the reasoning of ``profkit profile``, applied to
+the site's own tasks.
 """
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from profkit.analysis.bounds import schedule_bounds
+from profkit.analysis import verdict
+from profkit.analysis.bounds import ScheduleBounds, schedule_bounds
 from profkit.analysis.overheads import decompose
+from profkit.analysis.verdict import AdviceKind, WorkClass
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: Tasks shorter than this on a process pool pay more to travel than to run: a chunksize helps.
-SHORT_TASK_S = 1e-3
-#: Submitting the items longest first must gain at least this share to be advised.
-ORDER_GAIN = 0.10
-#: A thread pool whose tasks keep one core this share of its wall is held by the GIL.
-GIL_CPU_SHARE = 0.8
-
-
-class Advice(str, enum.Enum):
-    """What a site could change, with the reasoning of ``profkit profile``."""
-
-    CHUNKSIZE = "chunksize"  # many short tasks on processes, one at a time
-    ORDER = "order"  # the largest items come late: longest first ends sooner
-    PROCESSES = "processes"  # CPU-bound tasks on threads: the GIL lets one run at a time
-    THREADS = "threads"  # tasks that wait, on processes: threads would pay no pickling
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -71,7 +56,8 @@ class SiteFacts:
     #: seconds after the program started: the first call, and the last result back
     first_s: float
     last_s: float
-    #: the tasks' times in all, less their waits for a core (what they take on free cores)
+    #: the tasks' times in all, less their waits for a core (what they take on free cores) and,
+    #: on threads whose computing filled the GIL, less their waits for it
     task_sum_s: float
     cpu_sum_s: float
     #: seconds the tasks were ready to run but waited for a core (other programs busy), summed
@@ -80,7 +66,8 @@ class SiteFacts:
     item_bytes: int
     result_bytes: int
     sized: int
-    #: the achieved speedup, estimated as the tasks' wall times summed over the site's wall
+    #: the achieved speedup, estimated as the tasks' times (``task_sum_s`` and ``queued_s``)
+    #: summed over the site's wall
     #: (None without a wall)
     achieved_estimate: float | None
     #: profkit's bound for these tasks on these workers (optimum, under the CPU cap)
@@ -90,13 +77,27 @@ class SiteFacts:
     cpu_cap: float | None
     sort_gain: float | None
     overheads: Overheads | None
-    advice: tuple[Advice, ...] = ()
+    #: what the tasks spend their time on (:class:`~profkit.analysis.verdict.WorkClass`), from
+    #: their CPU over their time not spent waiting (for a core, or for the GIL: see ``cpu_ratio``)
+    work: WorkClass | None = None
+    cpu_ratio: float | None = None
+    #: what the item sizes allow on these workers, before any CPU cap
+    items_cap: float | None = None
+    #: the tasks' median time, and the chunksize profile would advise for them (None: none)
+    per_task_s: float | None = None
+    advised_chunksize: int | None = None
+    advice: tuple[AdviceKind, ...] = ()
+    #: threads whose computing filled the GIL: their waits for it are left out of their times
+    gil_waits_left_out: bool = False
     #: tasks the merged workers' profile covers (the last ones of a worker may be missing)
     profiled: int = 0
     #: seconds the program waited for the site's results (its main thread, as a rule)
     wait_s: float = 0.0
     #: ``--replay``: the folder and measured speedups of the site replayed, or why not
     replay: dict[str, Any] | None = None
+    #: (from, to) between two of its calls when it had nothing under way, and their sum
+    idle: tuple[tuple[float, float], ...] = ()
+    idle_s: float = 0.0
 
     @property
     def place(self) -> str:
@@ -104,12 +105,20 @@ class SiteFacts:
 
     @property
     def wall_s(self) -> float:
-        return max(0.0, self.last_s - self.first_s)
+        """From the first call to the last result back, less the times it had nothing under way."""
+        return max(0.0, self.last_s - self.first_s - self.idle_s)
+
+    def spans(self) -> list[tuple[float, float]]:
+        """When the site was under way: from its first call to its last result, its idle times
+        left out."""
+        bounds = [self.first_s, *(t for gap in self.idle for t in gap), self.last_s]
+        return [(bounds[k], bounds[k + 1]) for k in range(0, len(bounds), 2)]
 
     def to_json(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
         data["overheads"] = vars(self.overheads) if self.overheads is not None else None
-        data["advice"] = [str(a) for a in self.advice]
+        data["advice"] = [a.value for a in self.advice]
+        data["work"] = self.work.value if self.work is not None else None
         data["wall_s"] = self.wall_s
         return data
 
@@ -136,22 +145,53 @@ class ProgramFacts:
                 "sites": [s.to_json() for s in self.sites]}
 
 
-def _advice(processes: bool, workers: int, chunksize: int | None, durations: list[float],
-            cpu_s: float, queued_s: float, task_s: float, wall_s: float,
-            sort_gain: float | None) -> tuple[Advice, ...]:
-    """What the site could change. Threads that held one core for most of the site's wall
-    (their CPU plus their waits for a core, summed over threads) ran one at a time: the GIL."""
+def _cpu_ratio(processes: bool, workers: int, cpu_s: float, task_s: float, queued_s: float,
+               wall_s: float) -> float | None:
+    """The tasks' CPU over their time not spent waiting, as ``profkit profile`` classifies work by.
+
+    Processes run their tasks apart: CPU over the tasks' time less their waits for a core.
+    Threads also wait for the GIL, which stretches each task of a pool whose computing fills
+    it: when the pool kept one core busy (computing, or waiting for a core) for most of its wall
+    (``verdict.CPU_BOUND_RATIO``), the GIL was held all along, and the tasks computed at least
+    their CPU over that time (the site's wall less their waits for a core).
+    """
+    if task_s <= 0:
+        return None
+    ratio = min(1.0, cpu_s / task_s)
+    if processes or workers <= 1 or wall_s <= 0 or (cpu_s + queued_s) / wall_s < verdict.CPU_BOUND_RATIO:
+        return ratio
+    held = wall_s - queued_s
+    return 1.0 if held <= cpu_s else max(ratio, cpu_s / held)
+
+
+def _advice(processes: bool, workers: int, work: WorkClass | None, speedup: float | None,
+            bounds: ScheduleBounds | None, advised: int | None, cpus: int
+            ) -> tuple[AdviceKind, ...]:
+    """What the site could change, by the rules of :func:`profkit.analysis.verdict.decide`:
+    the site's pool is the one mode, its estimated speedup without an interval."""
+    mode = verdict.ModeFacts(
+        "site", workers, speedup=speedup, shares_gil=not processes, shares_memory=not processes,
+        bound=bounds.best if bounds is not None else None,
+        capped_by_cpus=bool(bounds is not None and bounds.capped_by_cpus),
+        items_cap=bounds.items_cap if bounds is not None else None)
+    cause = verdict.cause_of(mode, work, cpus) if speedup is not None else None
     found = []
-    if processes and (chunksize or 1) == 1 and len(durations) >= 20:
-        median = sorted(durations)[len(durations) // 2]
-        if median < SHORT_TASK_S:
-            found.append(Advice.CHUNKSIZE)
-    if sort_gain is not None and sort_gain >= ORDER_GAIN:
-        found.append(Advice.ORDER)
-    if not processes and workers > 1 and wall_s > 0 and (cpu_s + queued_s) / wall_s >= GIL_CPU_SHARE:
-        found.append(Advice.PROCESSES)
-    if processes and task_s > 0 and cpu_s / task_s < 1 - GIL_CPU_SHARE:
-        found.append(Advice.THREADS)
+    if cause in (verdict.Cause.OVERHEAD, verdict.Cause.CPUS):
+        found.append(AdviceKind.KEEP_LOOP)
+    if advised is not None:
+        found.append(AdviceKind.BATCH)
+    if (workers > 1 and mode.items_cap is not None
+            and mode.items_cap < verdict.SPLIT_BELOW * workers):
+        found.append(AdviceKind.SPLIT_ITEMS)
+    if bounds is not None and bounds.sort_gain > verdict.SORT_GAIN and not bounds.capped_by_cpus:
+        # under a CPU (or GIL) cap the cores, not the order, end the pool
+        found.append(AdviceKind.SORT_LONGEST_FIRST)
+    if cause is verdict.Cause.GIL:
+        found.append(AdviceKind.USE_PROCESSES)
+    if processes and work is WorkClass.IO:
+        # threads overlap waits without pickling; a process pool of mixed work needs a
+        # measurement of threads to be told so (``--replay``)
+        found.append(AdviceKind.USE_THREADS)
     return tuple(found)
 
 
@@ -166,43 +206,73 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
     wall_sum_s = float(rows["duration_s"].sum())
     cpu_s = float(rows["cpu_s"].sum())
     first_s, last_s = float(site["first_s"]), float(site["last_s"])
-    wall = max(0.0, last_s - first_s)
+    idle = tuple((float(a), float(b)) for a, b in site.get("idle") or ())
+    idle_s = sum(b - a for a, b in idle)
+    wall = max(0.0, last_s - first_s - idle_s)
     workers = max(1, int(site["workers"]))
+    processes = bool(site["processes"])
+    chunk = int(site["chunksize"] or 1)
+    queued_s = wall_sum_s - task_s
+    ratio = _cpu_ratio(processes, workers, cpu_s, task_s, queued_s, wall)
+    stretched = bool(ratio and task_s > 0 and ratio > cpu_s / task_s)
+    if ratio and stretched:
+        # GIL waits stretched the tasks: alone each would take its share of their CPU over
+        # their ratio, the waits for the GIL spread evenly; of their waits for a core, only
+        # what the GIL's holder waited fits in the wall beside that (the rest were threads
+        # waking to wait for the GIL)
+        scale = cpu_s / ratio / task_s
+        durations = [d * scale for d in durations]
+        task_s = float(sum(durations))
+        queued_s = min(queued_s, max(0.0, wall - task_s))
+    estimate = (task_s + queued_s) / wall if wall > 0 and durations else None
+    threads = None if processes else verdict.ModeFacts(
+        "site", workers, speedup=estimate, shares_gil=True, shares_memory=True)
+    work = verdict.work_class(ratio, threads, cpu_s / wall if wall > 0 and not processes else None)
     bounds = None
     if durations:
-        chunk = int(site["chunksize"] or 1)
+        gil = not processes and work is not None and work.holds_gil()
         bounds = schedule_bounds(durations, workers, chunksize=chunk, cpu_s=cpu_s,
-                                 cores=float(cpus) if site["processes"] else 1.0)
+                                 cores=1.0 if gil else float(cpus))
+    per_task = float(sorted(durations)[len(durations) // 2]) if durations else None
+    chunks = verdict.advised_chunksize(len(durations), workers)
+    # a thread pool has no chunksize to pass; slow tasks need none
+    advised = chunks if (processes and per_task is not None and per_task < verdict.TINY_TASK_S
+                         and chunks > chunk) else None
     split = None
     if not rows.empty and wall > 0:
         begin = float(rows["start_s"].min())
-        shifted = rows.assign(start_s=rows["start_s"] - begin, end_s=rows["end_s"] - begin)
+        # the idle times between calls taken out: the tasks as if each call followed the last
+        before = rows["start_s"].map(lambda t: sum(b - a for a, b in idle if b <= t))
+        shifted = rows.assign(start_s=rows["start_s"] - before - begin,
+                              end_s=rows["end_s"] - before - begin)
         parts = decompose(shifted, workers=workers, startup_s=max(0.0, begin - first_s),
-                          pass_wall_s=max(1e-9, last_s - begin), timing_median_s=None,
+                          pass_wall_s=max(1e-9, last_s - idle_s - begin), timing_median_s=None,
                           task_bytes=None, items_bytes=0, results_bytes=0)
         if parts is not None:
             split = Overheads(startup_s=parts["startup_s"], dispatch_s=parts["dispatch_s"],
                               busy_s=parts["busy_s"], imbalance_s=parts["imbalance_s"],
                               collect_s=parts["collect_s"])
     sized = rows["item_bytes"].notna()
-    sort_gain = bounds.sort_gain if bounds is not None else None
     return SiteFacts(
         id=str(site["id"]), filename=str(site["filename"]), lineno=int(site["lineno"]),
         function=str(site["function"]), task=str(site["task"]), method=str(site["method"]),
-        processes=bool(site["processes"]), workers=workers, start_method=site["start_method"],
+        processes=processes, workers=workers, start_method=site["start_method"],
         chunksize=site["chunksize"], calls=int(site["calls"]), tasks=len(rows),
         failed=int((~rows["ok"]).sum()), first_s=first_s, last_s=last_s, task_sum_s=task_s,
-        cpu_sum_s=cpu_s, queued_s=wall_sum_s - task_s, item_bytes=int(rows.loc[sized, "item_bytes"].sum()),
+        cpu_sum_s=cpu_s, queued_s=queued_s, item_bytes=int(rows.loc[sized, "item_bytes"].sum()),
         result_bytes=int(rows.loc[sized, "result_bytes"].fillna(0).sum()), sized=int(sized.sum()),
-        achieved_estimate=wall_sum_s / wall if wall > 0 and durations else None,
+        achieved_estimate=estimate,
         bound=bounds.best if bounds is not None else None,
         optimum=bounds.optimum if bounds is not None else None,
         dispatch_bound=bounds.dispatch if bounds is not None else None,
         cpu_cap=bounds.cpu_cap if bounds is not None else None,
-        sort_gain=sort_gain, overheads=split,
-        advice=_advice(bool(site["processes"]), workers, site["chunksize"], durations, cpu_s,
-                       wall_sum_s - task_s, task_s, wall, sort_gain),
-        replay=site.get("replay"), wait_s=float(site.get("wait_s") or 0.0),
+        sort_gain=bounds.sort_gain if bounds is not None else None, overheads=split,
+        work=work, cpu_ratio=ratio, items_cap=bounds.items_cap if bounds is not None else None,
+        per_task_s=per_task, advised_chunksize=advised,
+        advice=_advice(processes, workers, work, estimate, bounds, advised, cpus),
+        gil_waits_left_out=stretched,
+        replay=site.get("replay"), wait_s=float(site.get("wait_s") or 0.0), idle=idle,
+        idle_s=idle_s,
         profiled=int(site.get("profiled") or 0))
 
 
@@ -224,4 +294,4 @@ def program_facts(program: dict[str, Any], sites: list[dict[str, Any]], tasks: p
         command=str(program["command"]), exit_code=int(program["exit_code"]),
         wall_s=float(program["wall_s"]), start_method=str(program["start_method"]),
         interrupted=bool(program["interrupted"]), error=program.get("error"), cpus=cpus,
-        sites=facts, in_sites_s=_covered([(f.first_s, f.last_s) for f in facts]))
+        sites=facts, in_sites_s=_covered([span for f in facts for span in f.spans()]))

@@ -17,7 +17,9 @@ import runpy
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from profkit.errors import EXIT_INTERRUPTED, UsageError
 from profkit.program import patches
@@ -93,6 +95,10 @@ def check(program: Program) -> None:
         if not found:
             raise UsageError(f"no module named {program.target!r}: check the name, and run "
                              "profkit from the folder you would run python -m from")
+    elif os.path.isdir(program.target):
+        if not os.path.isfile(os.path.join(program.target, "__main__.py")):
+            raise UsageError(f"{program.target}: a folder without a __main__.py: give the script "
+                             "to run in it")
     elif not os.path.isfile(program.target):
         raise UsageError(f"{program.target}: no such file: give the path of the script to run")
 
@@ -162,14 +168,51 @@ def print_program_error(exc: BaseException) -> None:
     sys.stderr.write("".join(te.format()))
 
 
+def _leave_forked_child(code: int) -> None:
+    """A process the program forked (``os.fork()`` outside a pool) ran the program's code to
+    its end: it leaves as it would under python, with its code, and never reaches profkit's
+    saving, which belongs to the process profkit started."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+@contextlib.contextmanager
+def _saving_on_os_exit(on_exit: Callable[[int], None] | None) -> Iterator[None]:
+    """While the program runs, its ``os._exit(n)`` in this process calls ``on_exit(n)`` (which
+    saves what was measured) before the process ends, as it would, with ``n``."""
+    if on_exit is None:
+        yield
+        return
+    real_exit, pid = os._exit, os.getpid()
+    calls: list[int] = []
+
+    def _exit(status: int) -> NoReturn:
+        caller = sys._getframe(1).f_code.co_filename
+        if os.getpid() == pid and not calls and not _is_own(caller):
+            calls.append(status)
+            with contextlib.suppress(BaseException):
+                on_exit(status)
+        real_exit(status)
+
+    os._exit = _exit
+    try:
+        yield
+    finally:
+        os._exit = real_exit
+
+
 def run(program: Program, *, profile: bool = True, keep_items: bool = False,
-        lines: bool = False) -> Finished:
+        lines: bool = False, on_os_exit: Callable[[Finished], object] | None = None) -> Finished:
     """Run ``program`` to its end with its pools measured; never raises for the program's own
     exceptions (their traceback is printed, as Python prints it). ``keep_items``: keep each
     site's task and first items, for :mod:`profkit.program.replay`. ``lines``: line_profiler
-    on each site's task."""
+    on each site's task. ``on_os_exit``: given what was measured when the program calls
+    ``os._exit`` in this process, which then ends."""
     global _active
     check(program)
+    pid = os.getpid()
     registry = Registry(profile=profile, keep_items=keep_items, lines=lines)
     profiler = cProfile.Profile() if profile else None
     saved_argv = sys.argv[:]
@@ -183,15 +226,24 @@ def run(program: Program, *, profile: bool = True, keep_items: bool = False,
     error: str | None = None
     interrupted = False
     start = time.perf_counter()
+
+    def exiting(code: int) -> None:
+        if profiler is not None:
+            profiler.disable()
+        if on_os_exit is not None:
+            on_os_exit(_finished(program, code, start, time.perf_counter(), registry, profiler,
+                                 None, False, start_method))
+
     try:
         try:
             if profiler is not None:
                 _active = profiler
                 profiler.enable()
-            if program.module:
-                runpy.run_module(program.target, run_name="__main__", alter_sys=True)
-            else:
-                _run_script(program.target)
+            with _saving_on_os_exit(exiting if on_os_exit is not None else None):
+                if program.module:
+                    runpy.run_module(program.target, run_name="__main__", alter_sys=True)
+                else:
+                    _run_script(program.target)
         finally:
             if profiler is not None:
                 profiler.disable()
@@ -209,13 +261,25 @@ def run(program: Program, *, profile: bool = True, keep_items: bool = False,
         print_program_error(exc)
         code = 1
     finally:
-        patches.uninstall()
-        sys.argv = saved_argv
-        if sys.path and sys.path[0] == folder:
-            del sys.path[0]
+        if os.getpid() == pid:
+            patches.uninstall()
+            sys.argv = saved_argv
+            if sys.path and sys.path[0] == folder:
+                del sys.path[0]
+    if os.getpid() != pid:
+        _leave_forked_child(code)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
+    return _finished(program, code, start, end, registry, profiler, error, interrupted,
+                     start_method)
+
+
+def _finished(program: Program, code: int, start: float, end: float, registry: Registry,
+              profiler: cProfile.Profile | None, error: str | None, interrupted: bool,
+              start_method: str) -> Finished:
+    import multiprocessing
+
     stats = None
     if profiler is not None:
         profiler.create_stats()

@@ -221,7 +221,7 @@ def _pool_site(registry: Registry, pool: Any, fn: Any, method: str, iterable: An
     start_method = context.get_start_method() if processes and context is not None else None
     site = registry.site(fn, f"{type(pool).__name__}.{method}", processes=processes,
                          workers=workers, start_method=start_method, chunksize=chunksize,
-                         items=(items or 0) if iterable is not None else 1)
+                         items=items if iterable is not None else 1)
     if method.startswith("starmap"):
         site.replay_note = site.replay_note or "its tasks take several arguments; a workload's one"
     elif lazy and items is None:

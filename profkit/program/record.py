@@ -77,12 +77,15 @@ def _merged(stats: list[pstats.Stats | None]) -> pstats.Stats | None:
 def _site_record(finished: Finished, site: Any) -> dict[str, Any]:
     first = site.first_call - finished.start if site.first_call != float("inf") else 0.0
     last = site.last_received - finished.start if site.last_received else first
+    if finished.interrupted and len(site.records) < site.items:
+        last = finished.wall_s  # tasks were under way when the program was stopped
     return {"id": site.id, "filename": site.filename, "lineno": site.lineno,
             "function": site.function, "task": site.task, "method": site.method,
             "processes": site.processes, "workers": site.workers,
             "start_method": site.start_method, "chunksize": site.chunksize, "calls": site.calls,
             "items": site.items, "first_s": first, "last_s": max(first, last),
-            "wait_s": site.wait_s, "profiled": site.profiled}
+            "wait_s": site.wait_s, "profiled": site.profiled,
+            "idle": [[a - finished.start, b - finished.start] for a, b in site.idle]}
 
 
 def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = None) -> Run:

@@ -80,6 +80,11 @@ class Site:
     items: int = 0
     first_call: float = float("inf")
     last_received: float = 0.0
+    #: (from, to): times between two calls when every task called so far had come back: the
+    #: site had nothing under way (a pool in a function the program calls twice)
+    idle: list[tuple[float, float]] = field(default_factory=list)
+    #: every call's item count was known, so ``idle`` can be told
+    counted: bool = True
     records: list[Record] = field(default_factory=list)
     #: tasks the workers' cProfile stats that came back cover
     profiled: int = 0
@@ -153,6 +158,11 @@ class Registry:
                             workers=workers, start_method=start_method, chunksize=chunksize)
                 self.sites.append(site)
                 self._by_key[key] = site
+            if items is None:
+                site.counted = False
+            elif (site.calls and site.counted and len(site.records) >= site.items
+                  and 0 < site.last_received < now):
+                site.idle.append((site.last_received, now))
             site.calls += 1
             site.items += items or 0
             site.first_call = min(site.first_call, now)

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from profkit.collectors.runqueue import RunQueueClock
+
 #: The attribute a failed task's record travels on, on the task's own exception.
 RECORD_ATTR = "_profkit_record"
 #: Pickled sizes are taken for a worker's first tasks of a site, then for one task in this many.
@@ -40,8 +42,6 @@ class _Thread:
     __slots__ = ("name", "_clock", "queued", "read_at")
 
     def __init__(self) -> None:
-        from profkit.collectors.worker import RunQueueClock
-
         self.name = threading.current_thread().name
         self._clock = RunQueueClock.open()
         self.queued, self.read_at = self.clock(), time.perf_counter()

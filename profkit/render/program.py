@@ -22,16 +22,31 @@ TOP_FUNCTIONS = 12
 MAX_DRAWN = 2000
 COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
 
+#: The site's advice, by :class:`profkit.analysis.verdict.AdviceKind`, filled in from its facts.
 ADVICE = {
-    "chunksize": "Many short tasks go to the processes one at a time: pass a chunksize "
-                 "(about four chunks per worker) so each trip carries several.",
-    "order": "The largest tasks come late: submitting them longest first would end the "
-             "site about {gain:.0%} sooner.",
-    "processes": "The tasks keep the CPU busy on threads, which share one GIL: a process "
-                 "pool would run them side by side.",
-    "threads": "The tasks mostly wait (little CPU): threads would do as well without "
-               "pickling items and results.",
+    "keep-loop": "The pool does not pay here: its tasks' times summed ({task}) come to about "
+                 "its wall ({wall}) or less, so a plain loop would do as well.",
+    "batch": "Batch tiny tasks: at {per_task} per task, pass chunksize={chunksize} (about four "
+             "chunks per worker) so each trip to a process carries real work.",
+    "split-items": "Split large items: these tasks allow at most {items_cap} on {workers} "
+                   "workers, not {workers}×. Smaller, more even items raise that cap.",
+    "sort-longest-first": "Submit the longest items first: in the order given, the pool "
+                          "finishes about {gain:.0%} later than with them sorted longest first.",
+    "use-processes": "Use processes: the tasks compute in Python ({work}), and threads share "
+                     "one GIL, so only one of them computes at a time.",
+    "use-threads": "Use threads: the tasks mostly wait ({work}), and threads overlap waits "
+                   "without pickling items and results.",
 }
+
+
+def _advice(site: dict[str, Any]) -> str:
+    """The site's advice in words."""
+    values = {"task": _s(site["task_sum_s"]), "wall": _s(site["wall_s"]),
+              "per_task": _s(site.get("per_task_s")), "chunksize": site.get("advised_chunksize"),
+              "items_cap": _x(site.get("items_cap")), "workers": site["workers"],
+              "gain": site.get("sort_gain") or 0.0, "work": site.get("work") or "unknown"}
+    return "".join(f"<li>{_e(ADVICE[a].format(**values))}</li>"
+                   for a in site["advice"] if a in ADVICE)
 
 
 def _e(value: object) -> str:
@@ -148,9 +163,14 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
         ("task", site["task"]),
         ("tasks", f"{site['tasks']} in {site['calls']} call(s)"
                   + (f", {site['failed']} failed" if site["failed"] else "")),
-        ("wall", f"{_s(site['wall_s'])} from the first call to the last result back; the "
-                 f"program waited {_s(site['wait_s'])} of it for results"),
-        ("task time", f"{_s(site['task_sum_s'])} in all (their waits for a busy core left out), "
+        ("wall", f"{_s(site['wall_s'])} from the first call to the last result back"
+                 + (f", less the {_s(site['idle_s'])} between its calls when it had nothing "
+                    "under way" if site.get("idle_s") else "")
+                 + f"; the program waited {_s(site['wait_s'])} of it for results"),
+        ("task time", f"{_s(site['task_sum_s'])} in all (their waits for a busy core"
+                      + (", and for the GIL the threads' computing filled,"
+                         if site.get("gil_waits_left_out") else "")
+                      + " left out), "
                       f"{_s(site['cpu_sum_s'])} of CPU"),
         ("speedup achieved (estimate)",
          f"{_x(site['achieved_estimate'])}: the tasks' times summed, over the site's wall; "
@@ -158,6 +178,8 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
          + (f"; the tasks waited {_s(site['queued_s'])} for a busy core, which the estimate "
             "counts as their time: with the machine this busy it overstates"
             if site.get("queued_s", 0.0) > 0.1 * (site["task_sum_s"] + site["queued_s"]) else "")),
+        ("work", f"{site.get('work') or 'unknown'}: the tasks compute "
+                 f"{100 * (site.get('cpu_ratio') or 0):.0f}% of their time"),
         ("bound", f"{_x(site['bound'])}: the best any schedule of these tasks allows on "
                   f"{site['workers']} workers"
                   + (", capped by the CPUs" if site["cpu_cap"] is not None
@@ -181,8 +203,7 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
                           ("busy", "busy_s"), ("imbalance", "imbalance_s"),
                           ("collection", "collect_s")))))
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
-    advice = "".join(f"<li>{_e(ADVICE[a].format(gain=site.get('sort_gain') or 0.0))}</li>"
-                     for a in site["advice"] if a in ADVICE)
+    advice = _advice(site)
     return (f'<section class="site" id="{_e(site["id"])}"><h2>{_e(site["id"])}: '
             f'{_e(site["method"])}({_e(site["task"])}) at {_e(site["filename"])}:'
             f'{_e(site["lineno"])}</h2><table class="facts">{body}</table>'

@@ -8,8 +8,10 @@ timing of the task.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
 import pstats
 import re
 import signal
@@ -97,6 +99,9 @@ def test_seed_primes(tmp_path: Path) -> None:
     truth = bare_bound(durations, 2)
     assert facts["bound"] == pytest.approx(truth, rel=0.05)
     assert facts["bound"] == pytest.approx(1.8, rel=0.05)
+    # profile's rules on the same tasks: CPU-bound work on processes that pays, nothing to batch
+    assert facts["work"] == "cpu-bound" and facts["cpu_ratio"] > 0.8
+    assert not {"use-threads", "batch", "keep-loop", "use-processes"} & set(facts["advice"])
     # the achieved estimate: the tasks' times summed over the site's wall, from the frames
     import profkit
 
@@ -239,7 +244,11 @@ def test_thread_pools(tmp_path: Path) -> None:
     # eight naps of 50 ms on four threads: two rounds; sleeping needs no core
     assert naps["wall_s"] >= 0.1 and naps["task_sum_s"] >= 0.4
     assert naps["sized"] == 0  # threads pickle nothing
-    assert "processes" in spins["advice"] and "processes" not in naps["advice"]
+    assert spins["advice"] == ["use-processes"] and spins["work"] == "cpu-bound"
+    assert naps["advice"] == [] and naps["work"] == "io-bound"
+    # two GIL-bound threads take turns, so the pool gains nothing: the estimate leaves out each
+    # thread's wait for the GIL, which alone made it about 2x
+    assert spins["gil_waits_left_out"] and spins["achieved_estimate"] < 1.5
     assert calls(out, spins["id"], "spin") == 4 and calls(out, naps["id"], "nap") == 8
 
 
@@ -327,6 +336,97 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
     nothing = run_cli("run", cwd=tmp_path)
     assert nothing.returncode == 2 and "give the script" in nothing.stderr
+    (tmp_path / "folder").mkdir()
+    folder = run_cli("run", "folder", cwd=tmp_path)
+    assert folder.returncode == 2 and "a folder without a __main__.py" in folder.stderr
+    assert len(folder.stderr.splitlines()) == 1
+    # a folder of the user's own is never written into
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("saved", encoding="utf-8")
+    taken = run_cli("run", "--out", "mine", PROGRAMS / "nopool.py", cwd=tmp_path)
+    assert taken.returncode == 2 and "already exists" in taken.stderr
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+    assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "saved"
+
+
+def test_a_forked_child_leaves_as_under_python(tmp_path: Path) -> None:
+    """A child the program forks and lets return exits there with its code; the run is saved
+    once, by profkit's own process."""
+    program = PROGRAMS / "careless.py"
+    plain = bare(program, "fork", cwd=tmp_path)
+    done, out, data = profiled(program, "fork", tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout == "child\nparent\n"
+    assert done.stderr == "" and data["program"]["exit_code"] == 0
+
+
+def test_a_child_left_running_outlives_profkit(tmp_path: Path) -> None:
+    """As under python, a process the program starts and leaves running is not ended."""
+    program = PROGRAMS / "careless.py"
+    flag = tmp_path / "flag"
+    done, _out, _data = profiled(program, "outlive", str(flag), tmp_path=tmp_path)
+    pid = int(done.stdout.split()[1])
+    try:
+        assert done.returncode == 0, done.stderr
+        deadline = time.monotonic() + 20
+        while not flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert flag.read_text(encoding="utf-8") == "done"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_os_exit_keeps_what_was_measured(tmp_path: Path) -> None:
+    program = PROGRAMS / "careless.py"
+    plain = bare(program, "os_exit", cwd=tmp_path)
+    done, _out, data = profiled(program, "os_exit", tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 3, done.stderr
+    assert done.stdout == plain.stdout
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["tasks"] == 4 and data["program"]["exit_code"] == 3
+
+
+def test_a_site_called_twice(tmp_path: Path) -> None:
+    """A pool in a function called twice is one site of two calls; the half second between
+    them, with nothing under way, is not the site's."""
+    program = PROGRAMS / "careless.py"
+    done, _out, data = profiled(program, "twice", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (site,) = data["analysis"]["program"]["sites"]
+    assert (site["calls"], site["tasks"]) == (2, 8)
+    assert site["lineno"] == line_of(program, "executor.map(square")
+    assert site["idle_s"] >= 0.5
+    (gap,) = site["idle"]
+    assert site["wall_s"] == pytest.approx(site["last_s"] - site["first_s"] - (gap[1] - gap[0]))
+    assert site["achieved_estimate"] == pytest.approx(
+        (site["task_sum_s"] + site["queued_s"]) / site["wall_s"])
+
+
+def test_ctrl_c_with_tasks_that_never_end(tmp_path: Path) -> None:
+    """Threads that never end: the first Ctrl-C goes to the program (its pool's shutdown
+    waits, as under python); the second saves the run and ends profkit, in one line."""
+    program = PROGRAMS / "careless.py"
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "profkit", "run", "--quiet", "--out",
+                                str(out), str(program), "spin"], cwd=tmp_path, env=cli_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with ended(process):
+        assert process.stdout is not None
+        assert process.stdout.readline() == "waiting\n"
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        time.sleep(1.0)
+        assert process.poll() is None  # the program's own shutdown waits for its threads
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "profkit: the program's threads were still running: ended with it" in stderr
+    assert "profkit/" not in stderr  # the program's traceback, not profkit's
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert data["interrupted"] is True
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["wall_s"] >= 1.0  # under way until the program was stopped
 
 
 def test_replay_measures_what_the_bare_code_does(tmp_path: Path) -> None:

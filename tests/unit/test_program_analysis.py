@@ -11,8 +11,9 @@ import sys
 import pandas as pd
 import pytest
 
+from profkit.analysis.verdict import AdviceKind, WorkClass, advised_chunksize
 from profkit.frames import COLUMNS
-from profkit.program.analysis import Advice, program_facts, site_facts
+from profkit.program.analysis import program_facts, site_facts
 
 
 def tasks_frame(site: str, rows: list[tuple[str, float, float, float, float]]) -> pd.DataFrame:
@@ -73,17 +74,77 @@ def test_the_bound_leaves_out_waits_for_a_core() -> None:
     assert facts.queued_s == pytest.approx(4.0)
 
 
-def test_advice_follows_the_tasks() -> None:
-    gil = [("a", k * 1.0, k + 1.0, 1.0, 0.0) for k in range(4)]
-    threads = site_facts(site_record(processes=False, method="ThreadPoolExecutor.map",
-                                     last_s=4.0), tasks_frame("site1", gil), cpus=2)
-    assert Advice.PROCESSES in threads.advice
-    tiny = [("a" if k % 2 else "b", k * 1e-4, k * 1e-4 + 5e-5, 5e-5, 0.0) for k in range(40)]
-    short = site_facts(site_record(last_s=0.01), tasks_frame("site1", tiny), cpus=2)
-    assert Advice.CHUNKSIZE in short.advice
+def test_gil_bound_threads_are_told_to_use_processes() -> None:
+    # 4 tasks of 1 s CPU on 2 threads that take turns at the GIL: each runs 2 s, one core busy
+    gil = [("a", 0.0, 2.0, 1.0, 0.0), ("b", 0.0, 2.0, 1.0, 0.0), ("a", 2.0, 4.0, 1.0, 0.0),
+           ("b", 2.0, 4.0, 1.0, 0.0)]
+    facts = site_facts(site_record(processes=False, method="ThreadPoolExecutor.map", last_s=4.0),
+                       tasks_frame("site1", gil), cpus=2)
+    assert facts.work is WorkClass.CPU and facts.cpu_ratio == pytest.approx(1.0)
+    assert facts.achieved_estimate == pytest.approx(1.0)  # 4 s of CPU in sequence, over 4 s
+    assert facts.bound == pytest.approx(1.0)  # one GIL: one core
+    assert facts.advice == (AdviceKind.USE_PROCESSES,)
+
+
+def test_threads_that_release_the_gil_keep_their_cores() -> None:
+    # the same tasks computing side by side: 2 cores busy, nothing to change
+    free = [("a", 0.0, 1.0, 1.0, 0.0), ("b", 0.0, 1.0, 1.0, 0.0), ("a", 1.0, 2.0, 1.0, 0.0),
+            ("b", 1.0, 2.0, 1.0, 0.0)]
+    facts = site_facts(site_record(processes=False, last_s=2.0), tasks_frame("site1", free),
+                       cpus=2)
+    assert facts.work is WorkClass.GIL_RELEASING
+    assert facts.achieved_estimate == pytest.approx(2.0) and facts.bound == pytest.approx(2.0)
+    assert facts.advice == ()
+
+
+def test_waiting_tasks() -> None:
+    naps = [("a" if k % 2 else "b", 0.05 * (k // 2), 0.05 * (k // 2 + 1), 1e-4, 0.0)
+            for k in range(8)]
+    threads = site_facts(site_record(processes=False, last_s=0.2), tasks_frame("site1", naps),
+                         cpus=2)
+    assert threads.work is WorkClass.IO and threads.advice == ()
+    assert threads.achieved_estimate == pytest.approx(2.0)
     sleepy = [("a", 0.0, 1.0, 0.01, 0.0), ("b", 0.0, 1.0, 0.01, 0.0)]
     waits = site_facts(site_record(last_s=1.0), tasks_frame("site1", sleepy), cpus=2)
-    assert Advice.THREADS in waits.advice and Advice.PROCESSES not in waits.advice
+    assert waits.work is WorkClass.IO and waits.advice == (AdviceKind.USE_THREADS,)
+
+
+def test_tiny_tasks_on_processes_are_batched() -> None:
+    tiny = [("a" if k % 2 else "b", k * 1e-4, k * 1e-4 + 5e-5, 5e-5, 0.0) for k in range(40)]
+    short = site_facts(site_record(last_s=0.004), tasks_frame("site1", tiny), cpus=2)
+    assert AdviceKind.BATCH in short.advice
+    assert short.advised_chunksize == 5 == advised_chunksize(40, 2)  # four chunks per worker
+    assert short.per_task_s == pytest.approx(5e-5)
+    batched = site_facts(site_record(last_s=0.004, chunksize=8), tasks_frame("site1", tiny), cpus=2)
+    assert AdviceKind.BATCH not in batched.advice and batched.advised_chunksize is None
+    threads = site_facts(site_record(last_s=0.004, processes=False), tasks_frame("site1", tiny),
+                         cpus=2)
+    assert AdviceKind.BATCH not in threads.advice  # a thread pool has no chunksize to pass
+
+
+def test_order_and_item_sizes() -> None:
+    # 1, 1, 1, 1, 4 s in order on 2 workers: the 4 s item starts at 2 s, ends at 6 s; sorted
+    # longest first the pool ends at 4 s, 50% sooner
+    late = [("a", 0.0, 1.0, 1.0, 0.0), ("b", 0.0, 1.0, 1.0, 0.0), ("a", 1.0, 2.0, 1.0, 0.0),
+            ("b", 1.0, 2.0, 1.0, 0.0), ("a", 2.0, 6.0, 4.0, 0.0)]
+    facts = site_facts(site_record(last_s=6.0), tasks_frame("site1", late), cpus=2)
+    assert facts.sort_gain == pytest.approx(0.5)
+    assert facts.advice == (AdviceKind.SORT_LONGEST_FIRST,)
+    assert facts.items_cap == pytest.approx(optimum_speedup([1, 1, 1, 1, 4], 2))  # 2.0
+    # 6, 1, 1 s: no schedule beats 6 s, so 8/6 = 1.33x on 2 workers: split the large item
+    big = [("a", 0.0, 6.0, 6.0, 0.0), ("b", 0.0, 1.0, 1.0, 0.0), ("b", 1.0, 2.0, 1.0, 0.0)]
+    split = site_facts(site_record(last_s=6.0), tasks_frame("site1", big), cpus=2)
+    assert split.items_cap == pytest.approx(optimum_speedup([6, 1, 1], 2))
+    assert split.advice == (AdviceKind.SPLIT_ITEMS,)
+
+
+def test_a_pool_slower_than_its_tasks_keeps_the_loop() -> None:
+    # four 0.1 s tasks, but 1 s from the call to the last result: 0.4x as estimated
+    slow = [("a", 0.3, 0.4, 0.1, 0.0), ("b", 0.3, 0.4, 0.1, 0.0), ("a", 0.6, 0.7, 0.1, 0.0),
+            ("b", 0.6, 0.7, 0.1, 0.0)]
+    facts = site_facts(site_record(last_s=1.0), tasks_frame("site1", slow), cpus=2)
+    assert facts.achieved_estimate == pytest.approx(0.4)
+    assert facts.advice == (AdviceKind.KEEP_LOOP,)
 
 
 def test_program_facts_count_the_time_under_pools_once() -> None:
@@ -95,6 +156,51 @@ def test_program_facts_count_the_time_under_pools_once() -> None:
                            "start_method": "fork", "interrupted": False}, sites, frame, 2)
     assert facts.in_sites_s == pytest.approx(3.0)  # 1-4 s, the overlap counted once
     assert [s.id for s in facts.sites] == ["site1", "site2"]
+
+
+def test_a_site_called_twice_leaves_out_its_idle_time() -> None:
+    # two calls of a pool in a function: tasks 0.1-0.5 s, nothing under way from 0.6 s (the
+    # last result back) to 1.6 s (the next call), then tasks 1.7-2.1 s, the last back at 2.2 s
+    rows = [("a", 0.1, 0.5, 0.4, 0.0), ("b", 0.1, 0.5, 0.4, 0.0), ("a", 1.7, 2.1, 0.4, 0.0),
+            ("b", 1.7, 2.1, 0.4, 0.0)]
+    record = site_record(first_s=0.0, last_s=2.2, calls=2, idle=[[0.6, 1.6]])
+    facts = site_facts(record, tasks_frame("site1", rows), cpus=2)
+    assert facts.idle_s == pytest.approx(1.0) and facts.wall_s == pytest.approx(1.2)
+    assert facts.achieved_estimate == pytest.approx(1.6 / 1.2)
+    assert AdviceKind.KEEP_LOOP not in facts.advice  # 1.6 s of tasks in 1.2 s under way
+    split = facts.overheads
+    assert split is not None
+    total = split.startup_s + split.dispatch_s + split.busy_s + split.imbalance_s + split.collect_s
+    assert total == pytest.approx(1.2) and split.busy_s == pytest.approx(0.8)
+    program = program_facts({"command": "p.py", "exit_code": 0, "wall_s": 3.0,
+                             "start_method": "fork", "interrupted": False}, [record],
+                            tasks_frame("site1", rows), 2)
+    assert program.in_sites_s == pytest.approx(1.2)
+
+
+def _called(registry: object, items: int | None) -> object:
+    """One call site for every call (the same line each time)."""
+    return registry.site(abs, "Pool.map", processes=True, workers=2,  # type: ignore[attr-defined]
+                         start_method="fork", chunksize=1, items=items)
+
+
+def test_registry_tells_idle_time_between_calls() -> None:
+    from profkit.program.sites import Registry
+    from profkit.program.worker import SiteTask
+
+    registry = Registry(profile=False)
+    site = _called(registry, 2)
+    task = SiteTask(abs, site.number, profile=False, sizes=False)  # type: ignore[attr-defined]
+    registry.receive(task(-1))
+    assert _called(registry, 1) is site and site.idle == []  # one of two still under way
+    registry.receive(task(-2))
+    registry.receive(task(-3))
+    _called(registry, 1)  # all three back: the time since the last is idle
+    assert len(site.idle) == 1 and site.idle[0][0] == site.last_received < site.idle[0][1]
+    registry.receive(task(-4))
+    _called(registry, None)  # an iterator of unknown length: idle times can no longer be told
+    _called(registry, 1)
+    assert len(site.idle) == 1 and not site.counted and site.calls == 5
 
 
 def test_registry_takes_each_record_once() -> None:

@@ -100,25 +100,12 @@ def figures(raw: dict[str, Any] | None, figure: Callable[..., Any],
 def main() -> int:
     import argparse
     import tempfile
-    from dataclasses import dataclass, field
+
+    from bench import Figure  # scripts/bench.py, beside this script
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-
-    @dataclass
-    class Figure:
-        name: str
-        title: str
-        unit: str
-        measured: float | None = None
-        target: float | None = None
-        measured_text: str = "-"
-        target_text: str = "-"
-        met: bool | None = None
-        error: str | None = None
-        details: list[str] = field(default_factory=list)
-        raw: dict[str, Any] = field(default_factory=dict)
 
     def log(message: str) -> None:
         sys.stderr.write(message + "\n")

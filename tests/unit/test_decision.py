@@ -61,3 +61,20 @@ def test_an_open_decision_warns_once_with_the_time_it_needs_and_a_settled_one_no
     repeat = _open_decision(_meta(rule="repeat", settled=False, open=["threads vs no gain"],
                                   settled_after_s=30.0, settled_after_rounds=9))
     assert repeat is not None and "--repeat 9" in repeat
+
+
+def test_a_speedup_near_its_bound_is_settled_and_one_that_may_pass_it_is_not():
+    """The verdict's one claim against the bound is a speedup above it: a choice whose interval
+    reaches the bound from below leaves nothing open; one that may lie above it does."""
+    ref = _walls(1.0, [0.0, 0.04, -0.04, 0.02, -0.02])
+    pool = _walls(1 / 1.67, [0.03, -0.03, 0.04, -0.03, 0.0])
+    near = decision.decide(ref, [decision.Candidate("processes", pool, workers=2, bound=1.82)],
+                           0.99)
+    assert near.choice == "processes" and near.settled, near.open
+    above = decision.decide(ref, [decision.Candidate("processes", pool, workers=2, bound=1.5)],
+                            0.99)
+    assert above.open == ("processes vs its bound",)
+    clear = _walls(1 / 1.9, [0.01, -0.01, 0.0, 0.01, -0.01])
+    fits_not = decision.decide(ref, [decision.Candidate("processes", clear, workers=2, bound=1.5)],
+                               0.99)
+    assert fits_not.settled  # its whole interval lies above the bound: the model does not fit

@@ -96,7 +96,9 @@ def test_a_run_against_itself_is_exactly_unchanged(runs):
     assert [m["mode"] for m in data["modes"]] == ["sequential", "processes"]
     for mode in data["modes"]:
         assert mode["change_pct"] == 0.0
-        assert mode["p_value"] == 1.0
+        # the rank test's p is 1, or None when so few rounds could never reach the level (paired
+        # rounds give none)
+        assert mode["p_value"] == 1.0 or (mode["p_value"] is None and (mode["p_min"] or 1.0) >= 0.01), mode
         assert mode["verdict"] == SAME
         assert mode["wall_per_cpu_a"] == mode["wall_per_cpu_b"]
     for measure in ("wall", "cpu"):

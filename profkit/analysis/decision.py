@@ -18,8 +18,8 @@ fastest mode that gains at least ``GAIN_THRESHOLD``, or a simpler one within
 ``SIMPLER_WITHIN`` of it, else the reference. It is settled when no comparison behind it could
 turn at either end of its interval: the choice against each other mode (at the 5% margin
 that picks the simpler one), the choice against no gain (or every mode against it), and the
-choice against its bound when measured above it (the verdict's one claim about a bound is a
-speedup whose whole interval lies above it).
+choice against its bound when measured clearly above it, past ``1 / SPLIT_BELOW`` of it (the
+verdict's one claim about a bound is a speedup whose whole interval lies above it).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from profkit.analysis.stats import RatioEstimate, paired_ratio, t_quantile
-from profkit.analysis.verdict import GAIN_THRESHOLD, SIMPLER_WITHIN
+from profkit.analysis.verdict import GAIN_THRESHOLD, SIMPLER_WITHIN, SPLIT_BELOW
 
 LEVEL = 0.95
 #: The error rate the looks may spend (split evenly over them) ...
@@ -181,9 +181,9 @@ def decide(reference: dict[int, float], candidates: Sequence[Candidate], level: 
     est = speedups[choice.name]
     # the verdict claims one thing of a speedup against its bound: the whole interval above it
     # (the bound's model does not fit). Below the bound it says the share reached, no claim: a
-    # speedup measured at or under its bound (the usual case, since no schedule beats it)
-    # leaves nothing open, however wide its interval
-    if choice.bound is not None and est is not None and est.value > choice.bound:
+    # speedup measured under its bound, or at it within SPLIT_BELOW's margin (a schedule that
+    # reaches its bound measures on either side of it), leaves nothing open
+    if choice.bound is not None and est is not None and est.value > choice.bound / SPLIT_BELOW:
         out.append(Comparison(f"{choice.name} vs its bound", est, choice.bound, level))
     return Decision(choice.name, tuple(out))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -50,8 +51,9 @@ def test_one_cpu_run_predicts_two_cores_and_names_the_cpu(tmp_path):
           "bare on 2 cores:", [round(b, 3) for b in bare], "other programs:", round(others, 2))
     if others <= 0.3:
         assert agrees(predicted, bare, 0.10), (predicted, bare)
-    else:  # other programs took part of the 2 cores: the bare pool falls short of a core per worker
-        assert max(bare) * 0.9 <= predicted <= 2.05, (predicted, bare, others)
+    else:  # other programs took part of the 2 cores: the bare pool falls short of a core per worker,
+        # in most rounds (a round may still find both cores free, so its best round is no floor)
+        assert statistics.median(bare) * 0.9 <= predicted <= 2.05, (predicted, bare, others)
     assert "overhead per task" not in text, text
     processes = run.analysis["modes"]["processes"]
     ci = processes.get("speedup_ci")

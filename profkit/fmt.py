@@ -22,6 +22,16 @@ def num(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
+def fmt_decimal(value: float, digits: int = 2) -> str:
+    """A plain number with ``digits`` decimals: 1.85, 0.3, 12."""
+    return f"{value:.{digits}f}"
+
+
+def fmt_general(value: float, digits: int = 3) -> str:
+    """A plain number with ``digits`` significant digits: 0.0123, 1.5, 1.2e+03."""
+    return f"{value:.{digits}g}"
+
+
 def fmt_seconds(seconds: float | None) -> str:
     """Seconds in the unit that reads best: s, ms or µs."""
     if seconds is None:

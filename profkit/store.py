@@ -18,6 +18,10 @@ Version history of ``run.json`` (``FORMAT_VERSION``):
 * 3 -- the run record's JSON (:class:`profkit.record.RunMeta`), every field checked against
   its type; the analysis ranks bottlenecks and hot lines without profkit's own frames. A
   version-2 file reads the same way; its analysis is redone from its frames on load.
+* 4 -- the analysis holds facts, not sentences: the verdict's headline, the advice, the
+  recommendation's reason, the classification card, the prediction's flattening and the
+  memory limits are records that the renderers word. A version-2 or 3 file reads the same
+  way; its analysis is redone from its frames on load.
 
 Opening a run reads ``run.json`` (JSON), the frames (parquet) and the ``.prof``
 files (marshal, via pstats). It never unpickles: ``.lprof`` files are pickles and
@@ -49,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from profkit import interrupts, record
+from profkit.analysis.facts import read_facts
 from profkit.analysis.verdict import AdviceKind, Cause
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
@@ -61,7 +66,7 @@ if TYPE_CHECKING:
 
 E = TypeVar("E", bound=enum.Enum)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: The oldest run.json this profkit opens (its analysis is redone when older than the current).
 OLDEST_READABLE = 2
 RUN_FILE = "run.json"
@@ -748,6 +753,10 @@ def _enums(run_file: Path, analysis: dict[str, Any]) -> None:
     kinds = analysis.get("advice_kinds")
     if isinstance(kinds, list):
         analysis["advice_kinds"] = [_enum(run_file, AdviceKind, k, "an advice kind") for k in kinds]
+    try:
+        read_facts(analysis)
+    except RecordError as exc:
+        raise StoreError(f"{run_file}: {exc}: re-run profkit profile") from None
 
 
 #: Fields of run.json's free-form sections, options and environment (the rest of run.json is

@@ -375,10 +375,10 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, ModeMeta], durations
         }
         own = prediction.predict(model, own_cores=True)
         points = prediction.predict(model)
-        flat_at, limit, text = prediction.flattening(model, points)
+        flat_at, limit, flat = prediction.flattening(model, points)
         out["modes"][mode] = {
             "points": [p.__dict__ for p in points], "measured": measured,
-            "flat_at": flat_at, "limit": limit, "explanation": text,
+            "flat_at": flat_at, "limit": limit, "flattening": flat,
             "per_chunk_s": model.per_chunk_s, "per_map_s": model.per_map_s,
             "cores": model.core_cap,
             "calibrated_at": at,
@@ -667,10 +667,11 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
         "hot_lines": own_frames.top_lines(own_frames.drop_own_lines(frames["lines"]), meta),
         "sweep": sweep,
         "recommendation": _recommendation(decision.recommendation, modes, sweep, grain, ref.mode),
-        "advice": [a.text for a in decision.advice] + gc_advice,
+        "advice": [*decision.advice,
+                   *(verdict.Advice(verdict.AdviceKind.GC, mode=g.mode, gc=g) for g in gc_advice)],
         "advice_kinds": [a.kind for a in decision.advice] + [verdict.AdviceKind.GC] * len(gc_advice),
         "prediction": predicted,
-        "verdict": verdict.sentence(run_facts, decision),
+        "verdict": verdict.headline(run_facts, decision),
         "warnings": warnings,
         "memory": memory_analysis.summarise(frames.get("memory"), meta),
         "native_threads": kind.native.to_json() if kind.native else None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from profkit.analysis.verdict import AdviceKind
 from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup, printable
 from profkit.render.line_coverage import coverage_summary
+from profkit.render.text import worded
 
 if TYPE_CHECKING:
     from profkit.record import RunMeta, RunRecord
@@ -44,7 +45,7 @@ def _rounds_text(meta: RunMeta) -> str:
 
 
 def render(run: RunRecord) -> str:
-    a = run.analysis
+    a = worded(run.analysis)
     rows = []
     for m in a.get("modes", {}).values():
         bound = m.get("bound")

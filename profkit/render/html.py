@@ -34,6 +34,7 @@ from profkit.render.report import (
 from profkit.render.report.compact import Strings
 from profkit.render.report.filters import location
 from profkit.render.report.jinja import assets, environment
+from profkit.render.text import worded
 
 if TYPE_CHECKING:
     from profkit.record import RunRecord
@@ -50,7 +51,7 @@ def context(run: RunRecord) -> dict[str, Any]:
     import profkit
     from profkit.render import calltree
 
-    meta, a = run.meta, run.analysis or {}
+    meta, a = run.meta, worded(run.analysis or {})
     order = summary.mode_order(run)
     tasks, samples = tables.frame(run, "tasks"), tables.frame(run, "memory")
     strings = Strings()

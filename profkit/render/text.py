@@ -1,0 +1,378 @@
+"""All the report's sentences: the analysis's facts in words, every number through profkit.fmt.
+
+The analysis returns facts (kinds and numbers); this module says them, so a sentence can
+never disagree with the number beside it. The console, HTML, notebook and ``--json`` outputs
+take their words from here: :func:`worded` gives an analysis with its words filled in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from profkit.analysis.gc import GcFacts
+from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemoryVerdict
+from profkit.analysis.native import NativeFacts
+from profkit.analysis.prediction import Flattening, Limit
+from profkit.analysis.verdict import (
+    Advice,
+    AdviceKind,
+    BoundNote,
+    Cause,
+    ClassFacts,
+    Clause,
+    ClauseKind,
+    HeadKind,
+    Headline,
+    Reason,
+    ReasonKind,
+    WorkClass,
+)
+from profkit.fmt import (
+    fmt_bytes_coarse,
+    fmt_decimal,
+    fmt_general,
+    fmt_interval,
+    fmt_ratio_pct,
+    fmt_seconds,
+    fmt_slower,
+    fmt_speedup,
+)
+
+
+def _plural(n: int | None, word: str) -> str:
+    return f"{word}{'s' if n != 1 else ''}"
+
+
+def _times(value: float) -> str:
+    """A measured speedup with two decimals: '1.85×'."""
+    return fmt_decimal(value) + "×"
+
+
+def _cpus(cpus: int | None) -> str:
+    return f"{cpus} {_plural(cpus, 'CPU')}" if cpus else "too few CPUs"
+
+
+def _pools(native: NativeFacts) -> str:
+    return ", ".join(f"{p.api} with {p.threads} {_plural(p.threads, 'thread')}"
+                     for p in native.pools) or "a native thread pool"
+
+
+def _busy(native: NativeFacts) -> str:
+    """'1.88 of 2 CPUs busy'."""
+    return f"{fmt_decimal(native.sequential_cores)} of {native.cpus} CPUs busy"
+
+
+# -- the classification card ------------------------------------------------
+
+
+def classification(card: ClassFacts) -> str:
+    """The classification card's explanation."""
+    if card.native is not None:
+        return (f"CPU-bound in native threads: the sequential map keeps {_busy(card.native)} by "
+                f"itself ({_pools(card.native)}). The hot code runs in the library's own threads, "
+                "outside the GIL.")
+    pct = fmt_ratio_pct(card.cpu_ratio)
+    speedup, ci, cores = card.threads_speedup, card.threads_ci, card.threads_cores
+    measured = (_times(speedup) + (f" (95% CI {fmt_interval(ci)})" if ci else "")
+                if speedup is not None else None)
+    cap = _times(card.gil_cap)
+    work = card.work
+    if work is WorkClass.CPU:
+        text = f"CPU-bound: the tasks spend {pct} of their time computing."
+        if card.gil_bound:
+            gives = f" give {measured}" if measured else ""
+            busy = (f", keeping {fmt_decimal(cores, 1)} of {card.threads_workers or '?'} cores busy"
+                    if cores else "")
+            text += (f" Threads{gives}{busy}: pure Python holds the GIL, so "
+                     "only one thread computes at a time.")
+    elif work is WorkClass.NO_GIL and card.mixed:
+        text = (f"Mixed: the tasks compute {pct} of the time and wait for the rest; this Python "
+                "runs without a GIL, so threads overlap both.")
+    elif work is WorkClass.NO_GIL:
+        text = (f"CPU-bound: the tasks spend {pct} of their time computing. This Python runs "
+                "without a GIL, so threads compute side by side.")
+    elif work is WorkClass.GIL_RELEASING and card.mixed:
+        text = (f"Mixed, GIL-releasing: the tasks compute {pct} of the time and wait for the "
+                f"rest, and threads give {measured}, above the {cap} that "
+                "overlapping the waits alone allows: the computing releases the GIL too.")
+    elif work is WorkClass.GIL_RELEASING:
+        text = f"CPU-bound, GIL-releasing: the tasks spend {pct} of their time computing, and "
+        if ci is not None and measured:
+            text += (f"threads give {measured}, above the {cap} that threads "
+                     "holding the GIL could reach, so the hot code releases the GIL (C code such "
+                     "as hashlib, zlib or NumPy).")
+        else:
+            text += (f"threads give {_times(speedup or 0)} keeping {fmt_decimal(cores or 0, 1)} "
+                     "cores busy, so the hot code releases the GIL (C code such as hashlib, zlib "
+                     "or NumPy).")
+    elif work is WorkClass.IO:
+        text = f"I/O-bound: the tasks compute only {pct} of the time and wait for the rest."
+        if speedup is not None:
+            text += (f" Threads give {_times(speedup)}: waiting releases the GIL, so "
+                     "threads overlap the waits.")
+    else:
+        text = (f"Mixed: the tasks compute {pct} of the time and wait for the rest. Threads "
+                f"overlap the waits but not the computing: the GIL caps them at about {cap}.")
+    if card.queued_share is not None:
+        text += (f" Their time leaves out the {fmt_ratio_pct(card.queued_share)} of it they spent "
+                 "waiting for a core while other programs had it.")
+    return text
+
+
+# -- the recommendation, the advice and the headline -------------------------
+
+
+def reason(r: Reason) -> str:
+    """Why the recommendation is what it is (no final full stop)."""
+    if r.kind is ReasonKind.UNSETTLED:
+        ci = f" [{fmt_interval(r.best_ci)}]" if r.best_ci else " (no interval)"
+        why = "is clearly faster but by less than 10%" if r.best_clearly_faster else "includes no gain"
+        return (f"no mode is clearly faster than {r.reference}: {r.best} "
+                f"{fmt_speedup(r.best_speedup)}{ci} {why}")
+    if r.kind is ReasonKind.NONE_FASTER:
+        text = f"no pooled mode is at least 10% faster than {r.reference}"
+        if r.why is Cause.NATIVE and r.native is not None:
+            text += (f": the sequential map already keeps {_busy(r.native)} through native "
+                     "threads")
+        elif r.why is Cause.CPUS:
+            text += (f": the run had {_cpus(r.cpus)} for {r.workers} workers, so the CPU "
+                     "work cannot spread")
+        elif r.why is Cause.OVERHEAD:
+            text += (f": each task does {fmt_seconds(r.per_task_s)} of work, while a pool "
+                     f"adds {fmt_seconds(r.overhead_s)} or more of overhead per task")
+        return text
+    text = ("the fastest mode, and its 95% interval excludes no gain" if r.kind is ReasonKind.FASTEST
+            else f"within 5% of the fastest ({r.best}, {fmt_speedup(r.best_speedup)}) and "
+            "cheaper to run; its 95% interval excludes no gain")
+    if r.startup_s is not None and r.single_map_speedup is not None:
+        if r.maps_to_pay_off is not None and r.maps_to_pay_off > 1:
+            text += (f". A single map pays the {fmt_seconds(r.startup_s)} start-up too "
+                     f"and gets {fmt_speedup(r.single_map_speedup)}; the start-up is paid back after "
+                     f"{r.maps_to_pay_off} maps per pool")
+        else:
+            text += (f". Even a single map, paying the {fmt_seconds(r.startup_s)} "
+                     f"start-up, gets {fmt_speedup(r.single_map_speedup)}")
+    return text
+
+
+def _native_advice(native: NativeFacts) -> str:
+    text = (f"The task runs native threads ({_pools(native)}): the sequential map already keeps "
+            f"{_busy(native)}, so no pool can beat about {fmt_speedup(native.bound)}. Workers that "
+            "each run as many native threads oversubscribe the CPUs. The usual fix is one native "
+            "thread per worker: threadpoolctl.threadpool_limits(1) in each worker, or "
+            "OMP_NUM_THREADS=1 (and OPENBLAS_NUM_THREADS=1, MKL_NUM_THREADS=1) set before NumPy "
+            "is imported.")
+    trial = native.trial
+    if trial is not None:
+        text += (f" Timed here: {trial.mode} with {trial.workers} workers × 1 native thread "
+                 f"ran {fmt_speedup(trial.speedup)} against sequential "
+                 f"({fmt_speedup(trial.gain)} its own maps' speed).")
+    return text
+
+
+def gc_advice(g: GcFacts) -> str:
+    """The advice for a mode whose tasks spend a large share of their time collecting."""
+    full = (f"; {g.full_collections} full ones took {fmt_general(g.full_seconds)} s"
+            if g.full_collections is not None and g.full_seconds is not None else "")
+    return (f"Garbage collection takes {fmt_ratio_pct(g.share)} of the tasks' time in {g.mode} "
+            f"({g.collections} collections, {fmt_general(g.seconds)} s{full}): allocate fewer "
+            "container objects, or call gc.freeze() after building long-lived data, or raise the "
+            "thresholds with gc.set_threshold(). "
+            + ("The timed maps ran with GC off (--gc off), so the speedups leave this cost out; "
+               "--gc on times them as a plain run."
+               if g.gc_off else "The timed maps ran with GC on (--gc on), as a plain run."))
+
+
+def advice(a: Advice) -> str:
+    """One piece of advice in words."""
+    kind = a.kind
+    if kind is AdviceKind.NATIVE_THREADS and a.native is not None:
+        return _native_advice(a.native)
+    if kind is AdviceKind.GC and a.gc is not None:
+        return gc_advice(a.gc)
+    if kind is AdviceKind.SETTLE:
+        return ("No mode is clearly faster, nor clearly slower. To settle it: run more rounds "
+                "(--max-rounds 50 --max-time 120) on a quieter machine to narrow the intervals, "
+                "or give each task more work (bigger items) so a gain stands out of the noise.")
+    if kind is AdviceKind.KEEP_LOOP and a.why is Cause.CPUS:
+        return (f"Do not parallelise this on this machine: the run had {_cpus(a.cpus)} for "
+                f"{a.workers} workers, so the CPU work cannot spread. "
+                "On a machine with more CPUs a pool may pay.")
+    if kind is AdviceKind.KEEP_LOOP and a.why is Cause.OVERHEAD:
+        return (f"Do not parallelise this as it is: each task does {fmt_seconds(a.per_task_s)} "
+                f"of work, while {a.mode} adds about {fmt_seconds(a.overhead_s)} "
+                "of overhead per task.")
+    if kind is AdviceKind.KEEP_LOOP:
+        return "Parallelism does not pay here: keep the plain loop."
+    if kind is AdviceKind.BATCH:
+        text = (f"Batch tiny tasks: at {fmt_seconds(a.per_task_s)} per task, pass "
+                f"chunksize={a.chunksize} to executor.map (or --chunksize "
+                f"{a.chunksize}) so each dispatch carries real work.")
+        t = a.trial
+        if t is not None:
+            text += (f" Measured in this run: {t.mode} with chunksize={t.chunksize} "
+                     f"is {fmt_speedup(t.gain)} as fast as with chunksize={t.baseline} "
+                     f"({fmt_seconds(t.chunked_s)} per map instead of "
+                     f"{fmt_seconds(t.baseline_s)}; {fmt_speedup(t.speedup)} "
+                     "against sequential).")
+        return text
+    if kind is AdviceKind.SPLIT_ITEMS:
+        return (f"Split large items: {a.n_items} items allow at most {fmt_speedup(a.items_cap)} on "
+                f"{a.workers} workers, not {a.workers}×. Smaller, more even items raise that cap.")
+    if kind is AdviceKind.SORT_LONGEST_FIRST:
+        return (f"Submit the longest items first: the pool hands items out in the given order, "
+                f"which finishes {fmt_ratio_pct(a.sort_gain)} later than the same pool given the "
+                "items sorted longest-first.")
+    if kind is AdviceKind.USE_PROCESSES:
+        return (f"Use processes for CPU-bound Python ({a.mode}): threads are held back by "
+                "the GIL.")
+    if kind is AdviceKind.USE_THREADS:
+        what = ("for I/O" if a.work is WorkClass.IO
+                else f"({a.work.value if a.work else 'this'} work)")
+        return (f"Use threads {what}: the tasks wait (or release the GIL), threads overlap that "
+                "without pickling, and more threads than CPUs keep helping until the CPU work "
+                "or the server saturates.")
+    if kind is AdviceKind.REUSE_POOL:
+        return (f"Keep the pool up for {a.maps} or more maps: each start-up costs "
+                f"{fmt_seconds(a.startup_s)}, and a single map would get "
+                f"{fmt_speedup(a.single_map_speedup)}.")
+    return str(kind.value)
+
+
+def _clause(c: Clause, h: Headline) -> str:
+    if c.kind is ClauseKind.FAILED:
+        return f"{c.mode}: failed"
+    if c.kind is ClauseKind.NOT_MEASURED or c.speedup is None:
+        return f"{c.mode}: not measured"
+    where = f"on {c.workers} {_plural(c.workers, 'worker')}"
+    ci = f", 95% CI {fmt_interval(c.ci)}" if c.ci else ""
+    s = fmt_speedup(c.speedup)
+    if c.kind is ClauseKind.GIL:
+        text = f"{c.mode}: {s} {where}{ci}; the GIL lets only one thread compute at a time"
+        if c.bound is not None:
+            text += f", so the work allows them {fmt_speedup(c.bound)}"
+    elif c.kind is ClauseKind.NATIVE and h.native is not None:
+        text = (f"{c.mode}: {s} {where}{ci}; the task's native threads already keep "
+                f"{_busy(h.native)}")
+        if c.bound is not None:
+            text += f", so the CPUs allow about {fmt_speedup(c.bound)}"
+    elif c.kind is ClauseKind.CPUS:
+        had = (f"the run had {_cpus(h.cpus)} for {c.workers} workers" if h.cpus
+               else "the run had too few CPUs for its workers")
+        text = f"{c.mode}: {s} {where}{ci}; {had}"
+    elif c.kind is ClauseKind.FASTER:
+        text = f"{c.mode}: {s} faster than {h.reference} {where}{ci}"
+        if c.bound_note is BoundNote.ABOVE:
+            text += (f" (above the {fmt_speedup(c.bound)} bound: its model does not fit "
+                     "this work)")
+        elif c.bound_note is not None and c.of_bound is not None:
+            what = "the CPUs allow" if c.bound_note is BoundNote.CPUS else "the items allow"
+            text += f" ({fmt_ratio_pct(c.of_bound)} of the {fmt_speedup(c.bound)} {what})"
+    elif c.kind is ClauseKind.SLOWER:
+        text = (f"{c.mode}: {fmt_slower(c.speedup)} than {h.reference} {where}{ci} "
+                f"({c.cause.value if c.cause else 'overhead'})")
+    else:
+        text = f"{c.mode}: no clear gain {where} ({s}{ci})"
+    return text
+
+
+def headline(h: Headline) -> str:
+    """The verdict: the recommendation, then one clause per main mode."""
+    parts = [_clause(c, h) for c in h.clauses]
+    head = ""
+    if h.head is HeadKind.STAY_NATIVE and h.native is not None:
+        head = (f"Recommended: stay {h.mode}: it already keeps {_busy(h.native)} through native "
+                f"threads, so no pool can beat about {fmt_speedup(h.native.bound)}. ")
+    elif h.head is HeadKind.STAY:
+        head = f"Recommended: stay {h.mode}. "
+    elif h.head is HeadKind.UNSETTLED:
+        head = f"No mode is clearly faster: stay {h.mode} until more rounds settle it. "
+    elif h.head is HeadKind.USE:
+        ci = f", 95% CI {fmt_interval(h.ci)}" if h.ci else ""
+        head = f"Recommended: {h.mode} with {h.workers} workers ({fmt_speedup(h.speedup)}{ci}). "
+    return head + ("; ".join(parts) + "." if parts else "Only one mode was measured.")
+
+
+# -- prediction and memory ---------------------------------------------------
+
+
+def flattening(f: Flattening) -> str:
+    """Where the predicted speedup flattens, and what holds it there."""
+    if f.cores_lost is None:
+        lost = ""
+    elif f.shared_by is not None:
+        lost = (f", which its {f.shared_by} workers shared: switching between them left about "
+                f"{fmt_decimal(f.cores_lost, 1)} CPU for the work")
+    else:
+        lost = f", of which other programs left it about {fmt_decimal(f.cores_lost, 1)} during the run"
+    reasons = {
+        Limit.ITEMS: (f"item granularity: {f.n_items} items of which the largest is "
+                      f"{fmt_ratio_pct(f.largest_share)} of the work, "
+                      "so extra workers find nothing left to take"),
+        Limit.OVERHEAD: (f"per-task overhead: the parent hands out each chunk in about "
+                         f"{fmt_decimal(1e6 * f.per_chunk_s, 0)} µs, one at a time, and that serial "
+                         "dispatch outlasts the work"),
+        Limit.CPUS: (f"the CPUs: the work computes {fmt_ratio_pct(f.cpu_share)} of "
+                     f"the time and this machine lets the process use {f.cpus} CPUs{lost}"),
+        Limit.GIL: "the GIL: threads compute one at a time, so only the waiting overlaps",
+        Limit.SERIAL: (f"the Amdahl serial part: {fmt_decimal(1e3 * f.per_map_s, 1)} ms per map of "
+                       "collecting results that no worker count shortens"),
+        Limit.WORKERS: f"the worker count: it still scales at {f.max_workers} workers",
+    }
+    return (f"{f.mode}: the predicted speedup flattens at {f.workers} "
+            f"{_plural(f.workers, 'worker')} ({fmt_speedup(f.speedup)}; "
+            f"{fmt_speedup(f.best)} at most up to {f.max_workers}), held by {reasons[f.limit]}.")
+
+
+_BASIS = {MemoryBasis.WORKER_PEAK: "peak RSS per worker process",
+          MemoryBasis.PARENT_RISE_PER_THREAD: "of the parent's rise per thread",
+          MemoryBasis.PARENT_RISE_PER_WORKER: "of the parent's rise per worker"}
+
+
+def memory_limit(m: MemoryLimit) -> str:
+    """Whether the RAM free at the start limits a mode's workers."""
+    head = (f"{fmt_bytes_coarse(m.per_worker_bytes)} {_BASIS[m.basis]}: the "
+            f"{fmt_bytes_coarse(m.available_bytes)} of RAM free at the start holds {m.fits} such "
+            f"{_plural(m.fits, 'worker')}")
+    if m.verdict is MemoryVerdict.LIMITS_WORKERS:
+        return f"Memory, not CPU, limits this mode: {head}, fewer than the {m.workers} it ran."
+    if m.verdict is MemoryVerdict.LIMITS_BEFORE_CPUS:
+        return f"Memory limits this mode before the CPUs do: {head}, fewer than the {m.cpus} CPUs."
+    return f"Memory is not the limit: {head}."
+
+
+# -- the analysis with its words ------------------------------------------
+
+
+def worded(analysis: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``analysis`` with its facts said in words, where its readers expect them:
+    ``verdict``, ``advice``, the recommendation's ``reason``, the classification's and each
+    prediction's ``explanation``, each memory mode's ``text`` and the memory ``limits``."""
+    out = dict(analysis)
+    if isinstance(out.get("verdict"), Headline):
+        out["verdict"] = headline(out["verdict"])
+    advices = out.get("advice")
+    if isinstance(advices, list):
+        out["advice"] = [advice(a) if isinstance(a, Advice) else a for a in advices]
+    rec = out.get("recommendation")
+    if isinstance(rec, Mapping) and isinstance(rec.get("reason"), Reason):
+        out["recommendation"] = {**rec, "reason": reason(rec["reason"])}
+    card = out.get("classification")
+    if isinstance(card, Mapping) and isinstance(card.get("facts"), ClassFacts):
+        out["classification"] = {**card, "explanation": classification(card["facts"])}
+    predicted = out.get("prediction")
+    if isinstance(predicted, Mapping) and isinstance(predicted.get("modes"), Mapping):
+        out["prediction"] = {**predicted, "modes": {
+            mode: {**p, "explanation": flattening(p["flattening"])}
+            if isinstance(p, Mapping) and isinstance(p.get("flattening"), Flattening) else p
+            for mode, p in predicted["modes"].items()}}
+    memory = out.get("memory")
+    if isinstance(memory, Mapping) and isinstance(memory.get("modes"), Mapping):
+        modes = {mode: {**m, "text": memory_limit(m["limit"])}
+                 if isinstance(m, Mapping) and isinstance(m.get("limit"), MemoryLimit) else m
+                 for mode, m in memory["modes"].items()}
+        out["memory"] = {**memory, "modes": modes, "limits": [
+            f"{mode}: {modes[mode]['text']}" for mode in memory.get("limited") or []
+            if mode in modes and modes[mode].get("text")]}
+    return out

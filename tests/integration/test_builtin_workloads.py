@@ -15,6 +15,9 @@ import line_profiler
 import pandas as pd
 import pytest
 
+from profkit.analysis.verdict import ClassFacts
+from profkit.record import from_json
+from profkit.render import text as words
 from tests.fixtures.bare import agrees, gil_cores, quiet
 from tests.fixtures.cli import run_cli
 
@@ -112,7 +115,8 @@ def test_primes_bound_verdict_and_gil(primes_run):
         assert "not 2×" in a["granularity"]["explanation"]
         assert processes["achieved_over_bound"] >= 0.85
         assert a["recommendation"]["mode"] == "processes"
-        assert a["classification"]["gil_bound"] and "GIL" in a["classification"]["explanation"]
+        card = from_json(ClassFacts, a["classification"]["facts"], "facts")
+        assert a["classification"]["gil_bound"] and "GIL" in words.classification(card)
         assert a["modes"]["threads"]["speedup"] < 1.15
         assert abs(processes["overheads"]["error_pct"]) < 25  # the passes agree with the rounds
     else:  # other programs took the cores (the report must say so, and says it), or the cores ran slow

@@ -32,6 +32,7 @@ ONE_CORE = textwrap.dedent("""
     try:
         time.sleep(0.3)
         import profkit
+        from profkit.render.text import worded
         from tests.fixtures import workloads
         workload = getattr(workloads, sys.argv[2])
         # the bare map, timed here: how much of its wall time the task computed
@@ -47,7 +48,8 @@ ONE_CORE = textwrap.dedent("""
     print(json.dumps({"bare_wall": bare_wall, "bare_cpu": bare_cpu, "n": len(tasks),
                       "duration": float(tasks["duration_s"].sum()),
                       "cpu": float(tasks["cpu_s"].sum()), "queued": float(tasks["queued_s"].sum()),
-                      "classification": run.analysis["classification"]}))
+                      "classification": {k: v for k, v in worded(run.analysis)["classification"].items()
+                                         if k != "facts"}}))
 """)
 
 

@@ -245,12 +245,7 @@ def test_render_computes_no_speedup_bound_fit_or_peak():
 #: count may only shrink (lower it here when it does), and no other module may start.
 KNOWN_NUMBER_TEXT: dict[str, int] = {
     "profkit.analysis.compare": 3,
-    "profkit.analysis.gc": 3,
-    "profkit.analysis.memory": 2,
-    "profkit.analysis.native": 1,
-    "profkit.analysis.prediction": 7,
     "profkit.analysis.summary": 18,
-    "profkit.analysis.verdict": 53,
 }
 
 

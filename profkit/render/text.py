@@ -369,9 +369,9 @@ def worded(analysis: Mapping[str, Any]) -> dict[str, Any]:
             for mode, p in predicted["modes"].items()}}
     memory = out.get("memory")
     if isinstance(memory, Mapping) and isinstance(memory.get("modes"), Mapping):
-        modes = {mode: {**m, "text": memory_limit(m["limit"])}
-                 if isinstance(m, Mapping) and isinstance(m.get("limit"), MemoryLimit) else m
-                 for mode, m in memory["modes"].items()}
+        modes = {mode: {**m, "text": memory_limit(m["limit"])
+                        if isinstance(m.get("limit"), MemoryLimit) else None}
+                 if isinstance(m, Mapping) else m for mode, m in memory["modes"].items()}
         out["memory"] = {**memory, "modes": modes, "limits": [
             f"{mode}: {modes[mode]['text']}" for mode in memory.get("limited") or []
             if mode in modes and modes[mode].get("text")]}

@@ -321,11 +321,12 @@ def ab(
             comparison = compare_runs(run_a, run_b, level=level, min_effect_pct=min_effect,
                                       paired=True, measure=Measure.WALL if clean >= 2 else None)
             if out_dir is not None:
+                from profkit.render.text import comparison_json
                 from profkit.store import AB_FILE, atomic_write_text, to_json
 
                 run_a.save(out_dir / "A")
                 run_b.save(out_dir / "B")
-                atomic_write_text(out_dir / AB_FILE, to_json(comparison.to_dict()))
+                atomic_write_text(out_dir / AB_FILE, to_json(comparison_json(comparison)))
     return AbResult(run_a, run_b, comparison, out_dir)
 
 

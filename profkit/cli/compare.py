@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from profkit.analysis.compare import Measure, compare_runs
     from profkit.fmt import format_change
     from profkit.render.compare_text import format_ratio, format_text
+    from profkit.render.text import compare_note, comparison_json
     from profkit.run import load
     from profkit.store import atomic_write_text, to_json
 
@@ -107,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
                          f"{', '.join(comparison.only_a) or 'none'}; {args.run_b}: "
                          f"{', '.join(comparison.only_b) or 'none'})")
     for warning in comparison.warnings:
-        sys.stderr.write(f"profkit: warning: {warning}\n")
+        sys.stderr.write(f"profkit: warning: {compare_note(warning)}\n")
     if args.json:
-        print(to_json(comparison.to_dict()))
+        print(to_json(comparison_json(comparison)))
     else:
         print(format_text(comparison, fail_above))
 

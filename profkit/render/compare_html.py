@@ -166,8 +166,9 @@ def context(comparison: Comparison, fail_above: float | None = None) -> dict[str
     """What the template reads: plain dicts, bar positions for each ratio interval, icicle boxes."""
     import profkit
     from profkit.render.report.jinja import assets
+    from profkit.render.text import comparison_json
 
-    data = comparison.to_dict()
+    data = comparison_json(comparison)
     ratios = [v for m in comparison.modes for v in (m.ratio_ci or []) if v and v > 0]
     span = max([abs(math.log(v)) for v in ratios] + [math.log(1.1)]) * 1.1
     for mode in data["modes"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from profkit.analysis.compare import CompareNote, Comparison, NoteKind
 from profkit.analysis.gc import GcFacts
 from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemoryVerdict
 from profkit.analysis.native import NativeFacts
@@ -37,6 +38,7 @@ from profkit.fmt import (
     fmt_seconds,
     fmt_slower,
     fmt_speedup,
+    format_change,
 )
 
 
@@ -340,6 +342,53 @@ def memory_limit(m: MemoryLimit) -> str:
     if m.verdict is MemoryVerdict.LIMITS_BEFORE_CPUS:
         return f"Memory limits this mode before the CPUs do: {head}, fewer than the {m.cpus} CPUs."
     return f"Memory is not the limit: {head}."
+
+
+# -- comparing two runs --------------------------------------------------------
+
+_DIFFERS = {"python": "Python", "platform": "platform", "cpus": "CPU count",
+            "start_method": "start method"}
+
+
+def compare_note(n: CompareNote) -> str:
+    """One thing that makes two runs hard to compare."""
+    kind, mode = n.kind, n.mode
+    if kind is NoteKind.NO_COMMON_MODE:
+        return "the runs have no mode in common: nothing to compare"
+    if kind is NoteKind.WORKLOADS:
+        return f"the runs are of different workloads ({n.a} vs {n.b}): compare with care"
+    if kind is NoteKind.DIFFERS:
+        return f"{_DIFFERS.get(n.what or '', n.what)} differs: {n.a} in A, {n.b} in B"
+    if kind is NoteKind.WORKERS:
+        return f"{mode}: {n.workers_a} worker(s) in A, {n.workers_b} in B"
+    if kind is NoteKind.NO_TIMINGS:
+        return f"{mode}: no timings in run {n.side} (status {n.status}): not compared"
+    if kind is NoteKind.PARTIAL:
+        bad = ", ".join(f"{s} in {side}" for side, s in n.statuses.items())
+        return f"{mode}: the mode {bad}: its timings may be partial"
+    if kind is NoteKind.WAITED:
+        return (f"{mode}: the runs waited differently or unevenly (median wall / CPU "
+                f"{fmt_decimal(n.wall_per_cpu_a or 0)} in A, "
+                f"{fmt_decimal(n.wall_per_cpu_b or 0)} in B; wall time "
+                f"{format_change(n.wall_change_pct, 'n/a')}): the machine's "
+                "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, "
+                "which cannot see a change in waiting or parallelism. Compare runs on a quiet "
+                "machine")
+    if kind is NoteKind.TOO_FEW:
+        return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the rule needs at least "
+                f"{n.min_samples} on each side, so no change is called: profile with --repeat 3 "
+                "or more")
+    if kind is NoteKind.FEW_REPEATS:
+        return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the t interval has few degrees "
+                "of freedom, so only a large change is called; profile with --repeat 5 or more "
+                "for a finer test")
+    return (f"{mode}: {n.set_aside_a} repeat(s) of A and {n.set_aside_b} of B were set aside "
+            "because other programs were busy during them; they are not compared")
+
+
+def comparison_json(comparison: Comparison) -> dict[str, Any]:
+    """A comparison as JSON values, its notes in words."""
+    return {**comparison.to_dict(), "warnings": [compare_note(n) for n in comparison.warnings]}
 
 
 # -- the analysis with its words ------------------------------------------

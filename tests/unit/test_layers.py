@@ -244,7 +244,6 @@ def test_render_computes_no_speedup_bound_fit_or_peak():
 #: format specs and profkit.fmt calls). Analysis returns facts and render words them: a
 #: count may only shrink (lower it here when it does), and no other module may start.
 KNOWN_NUMBER_TEXT: dict[str, int] = {
-    "profkit.analysis.compare": 3,
     "profkit.analysis.summary": 18,
 }
 

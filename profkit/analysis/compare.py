@@ -188,7 +188,7 @@ class RunInfo:
     status: dict[str, Status] = field(default_factory=dict)
 
 
-class NoteKind(str, enum.Enum):
+class CompareNoteKind(str, enum.Enum):
     """What makes two runs hard to compare."""
 
     NO_COMMON_MODE = "no-common-mode"
@@ -207,7 +207,7 @@ class NoteKind(str, enum.Enum):
 class CompareNote:
     """One thing that makes the two runs hard to compare, with its numbers."""
 
-    kind: NoteKind
+    kind: CompareNoteKind
     mode: str | None = None
     what: str | None = None  # DIFFERS: "python", "platform", "cpus" or "start_method"
     a: str | None = None  # the value in A (workload, or what differs)
@@ -480,34 +480,34 @@ def describe(run: Run) -> RunInfo:
 def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[CompareNote]:
     out = []
     if a.workload != b.workload:
-        out.append(CompareNote(NoteKind.WORKLOADS, a=a.workload, b=b.workload))
+        out.append(CompareNote(CompareNoteKind.WORKLOADS, a=a.workload, b=b.workload))
     for key in ("python", "platform", "cpus", "start_method"):
         if getattr(a, key) != getattr(b, key):
-            out.append(CompareNote(NoteKind.DIFFERS, what=key, a=_text(getattr(a, key)),
+            out.append(CompareNote(CompareNoteKind.DIFFERS, what=key, a=_text(getattr(a, key)),
                                    b=_text(getattr(b, key))))
     for m in modes:
         if m.workers_a is not None and m.workers_b is not None and m.workers_a != m.workers_b:
-            out.append(CompareNote(NoteKind.WORKERS, m.mode, workers_a=m.workers_a,
+            out.append(CompareNote(CompareNoteKind.WORKERS, m.mode, workers_a=m.workers_a,
                                    workers_b=m.workers_b))
         status = {side: run.status.get(m.mode, Status.OK) for side, run in (("A", a), ("B", b))}
         if m.verdict == MISSING:
             side = "A" if not m.repeats_a else "B"
-            out.append(CompareNote(NoteKind.NO_TIMINGS, m.mode, side=side, status=status[side]))
+            out.append(CompareNote(CompareNoteKind.NO_TIMINGS, m.mode, side=side, status=status[side]))
         elif any(s is not Status.OK for s in status.values()):
-            out.append(CompareNote(NoteKind.PARTIAL, m.mode, statuses={
+            out.append(CompareNote(CompareNoteKind.PARTIAL, m.mode, statuses={
                 side: s for side, s in status.items() if s is not Status.OK}))
         if m.measure == Measure.CPU.value:
-            out.append(CompareNote(NoteKind.WAITED, m.mode, wall_per_cpu_a=m.wall_per_cpu_a,
+            out.append(CompareNote(CompareNoteKind.WAITED, m.mode, wall_per_cpu_a=m.wall_per_cpu_a,
                                    wall_per_cpu_b=m.wall_per_cpu_b,
                                    wall_change_pct=m.wall_change_pct))
         if m.verdict == TOO_FEW:
-            out.append(CompareNote(NoteKind.TOO_FEW, m.mode, repeats_a=m.repeats_a,
+            out.append(CompareNote(CompareNoteKind.TOO_FEW, m.mode, repeats_a=m.repeats_a,
                                    repeats_b=m.repeats_b, min_samples=MIN_SAMPLES))
         elif m.verdict != MISSING and min(m.repeats_a, m.repeats_b) <= 3:
-            out.append(CompareNote(NoteKind.FEW_REPEATS, m.mode, repeats_a=m.repeats_a,
+            out.append(CompareNote(CompareNoteKind.FEW_REPEATS, m.mode, repeats_a=m.repeats_a,
                                    repeats_b=m.repeats_b))
         if m.set_aside_a or m.set_aside_b:
-            out.append(CompareNote(NoteKind.SET_ASIDE, m.mode, set_aside_a=m.set_aside_a,
+            out.append(CompareNote(CompareNoteKind.SET_ASIDE, m.mode, set_aside_a=m.set_aside_a,
                                    set_aside_b=m.set_aside_b))
     return out
 
@@ -543,5 +543,5 @@ def compare_runs(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
     )
     comparison.warnings = _warnings(a, b, modes)
     if not modes:
-        comparison.warnings.insert(0, CompareNote(NoteKind.NO_COMMON_MODE))
+        comparison.warnings.insert(0, CompareNote(CompareNoteKind.NO_COMMON_MODE))
     return comparison

@@ -7,13 +7,16 @@ take their words from here: :func:`worded` gives an analysis with its words fill
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
-from profkit.analysis.compare import CompareNote, Comparison, NoteKind
+from profkit.analysis.compare import CompareNote, CompareNoteKind, Comparison
+from profkit.analysis.facts import read_facts
 from profkit.analysis.gc import GcFacts
 from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemoryVerdict
 from profkit.analysis.native import NativeFacts
+from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, RunNote
 from profkit.analysis.prediction import Flattening, Limit
 from profkit.analysis.verdict import (
     Advice,
@@ -34,6 +37,7 @@ from profkit.fmt import (
     fmt_decimal,
     fmt_general,
     fmt_interval,
+    fmt_pct,
     fmt_ratio_pct,
     fmt_seconds,
     fmt_slower,
@@ -344,6 +348,107 @@ def memory_limit(m: MemoryLimit) -> str:
     return f"Memory is not the limit: {head}."
 
 
+# -- warnings, notes and the item-size card ------------------------------------
+
+
+def _settled(n: RunNote) -> str:
+    what = "; ".join(n.open) if n.open else "the modes"
+    text = (f"The recommendation is not settled: after {n.clean} clean rounds, {what} "
+            f"{'is' if len(n.open) == 1 else 'are'} still within the noise.")
+    if n.need_s is not None:
+        seconds = f"{n.need_s} s"
+        if n.repeat_rule:
+            return text + (f" A settled answer needs about {n.rounds_needed} rounds ({seconds}): "
+                           f"rerun with --repeat {n.rounds_needed}, or with --repeat auto "
+                           f"--max-time {n.need_s}.")
+        return text + (f" A settled answer needs about {seconds} of timing rounds: rerun with "
+                       f"--max-time {n.need_s}.")
+    return text + (" They are about as far apart as the margin that tells them apart (5% between "
+                   "pools, a 10% gain), so either answer is about as good.")
+
+
+def note(n: RunNote) -> str:
+    """One warning or note on the measurement."""
+    kind = n.kind
+    if kind is NoteKind.SPOILED_ROUNDS:
+        limit = fmt_general(n.limit_cores, 6) if n.limit_cores is not None else "?"
+        return (f"{n.spoiled} of {n.rounds} timing rounds were set aside: other programs "
+                f"kept up to {fmt_decimal(n.worst_cores or 0)} cores busy during them (the limit is "
+                f"{limit} of a core); "
+                + ("the estimates use the other rounds." if n.enough_clean else
+                   "too few clean rounds were left, so the estimates use every round."))
+    if kind is NoteKind.BUSY_MACHINE:
+        return (f"The machine was busy: other programs kept {fmt_decimal(n.busy_cores or 0, 1)} of "
+                f"{n.cpus_total} CPUs busy on average during the run, so timings, "
+                "speedups and the CPU/wait split may be distorted. Re-run on a quiet machine "
+                "for numbers you can trust.")
+    if kind is NoteKind.ONE_ROUND:
+        text = ("The recommendation is not settled: one timing round gives no interval. Rerun "
+                "with --repeat 3 or more, or --repeat auto.")
+    elif kind is NoteKind.BUSY_ROUNDS:
+        text = (f"The recommendation is not settled: other programs kept the CPUs busy during "
+                f"{n.spoiled} of the {n.rounds} timing rounds, too few clean ones "
+                "were left. Rerun on a quieter machine.")
+    elif kind is NoteKind.WITHIN_NOISE:
+        text = _settled(n)
+    elif kind is NoteKind.ABOVE_IDEAL:
+        ci = n.ci or [0.0, 0.0]
+        return (f"{n.mode}: {_times(n.speedup or 0)} [{fmt_decimal(ci[0])}–{fmt_decimal(ci[1])}] "
+                f"reaches above the ideal {n.workers}× on {n.workers} workers, which no schedule "
+                "can beat: the interval is that wide because of noise (load from other programs), "
+                "not a real gain. More rounds on a quieter machine narrow it.")
+    elif kind is NoteKind.PRECISION:
+        return ("Not within the --precision asked: "
+                + ", ".join(f"{m.mode} ±{fmt_pct(100 * m.precision)}" for m in n.missed)
+                + f" (target ±{fmt_general(100 * (n.target or 0), 6)}%) after {n.repeats} "
+                "rounds; raise --max-time or --max-rounds, or run on a quieter machine.")
+    else:
+        return "The run was interrupted: modes that did not finish are marked."
+    return text + (" " + note(n.busy) if n.busy is not None else "")
+
+
+def granularity(g: GranularityFacts) -> str:
+    """The item-size card's explanation."""
+    optimum_name = ("the optimal schedule" if g.optimum_exact else
+                    "a proven lower bound on the optimal schedule (the search did not finish)")
+    if g.workers <= 1:
+        text = "One worker: no parallel speedup is possible."
+    elif g.even:
+        text = (f"{g.n_items} items on {g.workers} workers can be spread evenly: {optimum_name} "
+                f"gives {_times(g.optimum)}, close to the ideal {g.workers}×.")
+    else:
+        text = (f"{g.n_items} items of uneven size ({fmt_seconds(g.smallest_s)} to "
+                f"{fmt_seconds(g.largest_s)}, {fmt_seconds(g.total_s)} in all) cannot be "
+                f"split evenly over {g.workers} workers: {optimum_name} ends after "
+                f"{fmt_seconds(g.makespan_s)}, so the items allow at most "
+                f"{_times(g.optimum)}, not {g.workers}×.")
+    text += (" Upper bound total ÷ max(total/W, largest item, W-th and (W+1)-th largest items "
+             f"together): {_times(g.upper)}. In the pool's "
+             f"dispatch order (item order, chunksize {g.chunksize}) the items allow "
+             f"{_times(g.dispatch)}.")
+    if g.optimum_exact is False:
+        text += (f" The optimum is searched exactly up to {g.exact_max_items} items; here the "
+                 "search did not finish, so the proven lower bound on the makespan stands in: the "
+                 "items may allow less.")
+    if g.cpu_cap is not None and g.cores is not None:
+        text += (f" The CPU seconds cap it lower: {_times(g.cpu_cap)} on the "
+                 f"{fmt_general(g.cores)} core{'s' if g.cores != 1 else ''} the workers "
+                 "can use.")
+    return text
+
+
+def bound_name(kind: BoundKind, native_cores: float | None, cpus: int | None) -> str:
+    """Which bound holds a mode, in words."""
+    if kind is BoundKind.GIL:
+        return "the GIL bound"
+    if kind is BoundKind.NATIVE:
+        return (f"the native-thread bound (sequential already keeps "
+                f"{fmt_decimal(native_cores or 0)} of {cpus} CPUs busy)")
+    if kind is BoundKind.CPUS:
+        return f"the CPU bound ({cpus} CPUs)"
+    return "the optimum schedule" if kind is BoundKind.OPTIMUM else "the schedule bound"
+
+
 # -- comparing two runs --------------------------------------------------------
 
 _DIFFERS = {"python": "Python", "platform": "platform", "cpus": "CPU count",
@@ -353,20 +458,20 @@ _DIFFERS = {"python": "Python", "platform": "platform", "cpus": "CPU count",
 def compare_note(n: CompareNote) -> str:
     """One thing that makes two runs hard to compare."""
     kind, mode = n.kind, n.mode
-    if kind is NoteKind.NO_COMMON_MODE:
+    if kind is CompareNoteKind.NO_COMMON_MODE:
         return "the runs have no mode in common: nothing to compare"
-    if kind is NoteKind.WORKLOADS:
+    if kind is CompareNoteKind.WORKLOADS:
         return f"the runs are of different workloads ({n.a} vs {n.b}): compare with care"
-    if kind is NoteKind.DIFFERS:
+    if kind is CompareNoteKind.DIFFERS:
         return f"{_DIFFERS.get(n.what or '', n.what)} differs: {n.a} in A, {n.b} in B"
-    if kind is NoteKind.WORKERS:
+    if kind is CompareNoteKind.WORKERS:
         return f"{mode}: {n.workers_a} worker(s) in A, {n.workers_b} in B"
-    if kind is NoteKind.NO_TIMINGS:
+    if kind is CompareNoteKind.NO_TIMINGS:
         return f"{mode}: no timings in run {n.side} (status {n.status}): not compared"
-    if kind is NoteKind.PARTIAL:
+    if kind is CompareNoteKind.PARTIAL:
         bad = ", ".join(f"{s} in {side}" for side, s in n.statuses.items())
         return f"{mode}: the mode {bad}: its timings may be partial"
-    if kind is NoteKind.WAITED:
+    if kind is CompareNoteKind.WAITED:
         return (f"{mode}: the runs waited differently or unevenly (median wall / CPU "
                 f"{fmt_decimal(n.wall_per_cpu_a or 0)} in A, "
                 f"{fmt_decimal(n.wall_per_cpu_b or 0)} in B; wall time "
@@ -374,11 +479,11 @@ def compare_note(n: CompareNote) -> str:
                 "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, "
                 "which cannot see a change in waiting or parallelism. Compare runs on a quiet "
                 "machine")
-    if kind is NoteKind.TOO_FEW:
+    if kind is CompareNoteKind.TOO_FEW:
         return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the rule needs at least "
                 f"{n.min_samples} on each side, so no change is called: profile with --repeat 3 "
                 "or more")
-    if kind is NoteKind.FEW_REPEATS:
+    if kind is CompareNoteKind.FEW_REPEATS:
         return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the t interval has few degrees "
                 "of freedom, so only a large change is called; profile with --repeat 5 or more "
                 "for a finer test")
@@ -396,9 +501,20 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
 
 def worded(analysis: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``analysis`` with its facts said in words, where its readers expect them:
-    ``verdict``, ``advice``, the recommendation's ``reason``, the classification's and each
-    prediction's ``explanation``, each memory mode's ``text`` and the memory ``limits``."""
+    ``verdict``, ``advice``, ``warnings``, ``notes``, the recommendation's ``reason``, the
+    classification's, the item-size card's and each prediction's ``explanation``, each mode's
+    ``bound_name``, each memory mode's ``text`` and the memory ``limits``. Words already
+    there stay."""
     out = dict(analysis)
+    for key in ("notes", "warnings"):
+        if isinstance(out.get(key), list):
+            out[key] = [note(n) if isinstance(n, RunNote) else n for n in out[key]]
+    grain = out.get("granularity")
+    if isinstance(grain, Mapping) and isinstance(grain.get("facts"), GranularityFacts) \
+            and "explanation" not in grain:
+        out["granularity"] = {**grain, "explanation": granularity(grain["facts"])}
+    if isinstance(out.get("modes"), Mapping):
+        out["modes"] = {mode: _worded_bounds(m) for mode, m in out["modes"].items()}
     if isinstance(out.get("verdict"), Headline):
         out["verdict"] = headline(out["verdict"])
     advices = out.get("advice")
@@ -408,7 +524,8 @@ def worded(analysis: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(rec, Mapping) and isinstance(rec.get("reason"), Reason):
         out["recommendation"] = {**rec, "reason": reason(rec["reason"])}
     card = out.get("classification")
-    if isinstance(card, Mapping) and isinstance(card.get("facts"), ClassFacts):
+    if isinstance(card, Mapping) and isinstance(card.get("facts"), ClassFacts) \
+            and "explanation" not in card:
         out["classification"] = {**card, "explanation": classification(card["facts"])}
     predicted = out.get("prediction")
     if isinstance(predicted, Mapping) and isinstance(predicted.get("modes"), Mapping):
@@ -425,3 +542,19 @@ def worded(analysis: Mapping[str, Any]) -> dict[str, Any]:
             f"{mode}: {modes[mode]['text']}" for mode in memory.get("limited") or []
             if mode in modes and modes[mode].get("text")]}
     return out
+
+
+def worded_json(analysis: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`worded` of an analysis as parsed from run.json (its facts still JSON objects)."""
+    data = copy.deepcopy(dict(analysis))
+    read_facts(data)
+    return worded(data)
+
+
+def _worded_bounds(entry: Any) -> Any:
+    """A mode's entry with the name of the bound that holds it."""
+    b = entry.get("bounds") if isinstance(entry, Mapping) else None
+    if not isinstance(b, Mapping) or not isinstance(b.get("bound_kind"), BoundKind):
+        return entry
+    return {**entry, "bounds": {**b, "bound_name": bound_name(b["bound_kind"], b.get("native_cores"),
+                                                              b.get("cpus"))}}

@@ -15,8 +15,6 @@ import line_profiler
 import pandas as pd
 import pytest
 
-from profkit.analysis.verdict import ClassFacts
-from profkit.record import from_json
 from profkit.render import text as words
 from tests.fixtures.bare import agrees, gil_cores, quiet
 from tests.fixtures.cli import run_cli
@@ -104,7 +102,7 @@ def test_primes_frames_load(primes_run):
 def test_primes_bound_verdict_and_gil(primes_run):
     out, _, _, _ = primes_run
     data = json.loads((out / "run.json").read_text())
-    a = data["analysis"]
+    a = words.worded_json(data["analysis"])
     processes = a["modes"]["processes"]
     maps = pd.read_parquet(out / "frames" / "timings.parquet")
     maps = maps[maps["phase"] == "map"].groupby("mode")["cpu_s"].median()
@@ -115,8 +113,7 @@ def test_primes_bound_verdict_and_gil(primes_run):
         assert "not 2×" in a["granularity"]["explanation"]
         assert processes["achieved_over_bound"] >= 0.85
         assert a["recommendation"]["mode"] == "processes"
-        card = from_json(ClassFacts, a["classification"]["facts"], "facts")
-        assert a["classification"]["gil_bound"] and "GIL" in words.classification(card)
+        assert a["classification"]["gil_bound"] and "GIL" in a["classification"]["explanation"]
         assert a["modes"]["threads"]["speedup"] < 1.15
         assert abs(processes["overheads"]["error_pct"]) < 25  # the passes agree with the rounds
     else:  # other programs took the cores (the report must say so, and says it), or the cores ran slow
@@ -145,7 +142,7 @@ def _analysis(tmp_path, name: str, *extra: str) -> dict:
 
 def test_io_recommends_threads(tmp_path):
     data = _analysis(tmp_path, "io")
-    a = data["analysis"]
+    a = words.worded_json(data["analysis"])
     assert a["classification"]["kind"] == "io-bound"
     assert a["modes"]["threads"]["speedup"] >= 1.5  # waits overlap, free cores or not
     if quiet(data["rounds"]):
@@ -157,7 +154,7 @@ def test_io_recommends_threads(tmp_path):
 
 
 def test_double_recommends_sequential_and_says_why(tmp_path):
-    a = _analysis(tmp_path, "double")["analysis"]
+    a = words.worded_json(_analysis(tmp_path, "double")["analysis"])
     assert a["recommendation"]["mode"] == "sequential"
     assert "overhead per task" in a["recommendation"]["reason"]
     assert any("chunksize=" in advice for advice in a["advice"])

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from profkit.frames import COLUMNS
+from profkit.render import text as words
 from profkit.store import FORMAT_VERSION
 from tests.fixtures.bare import gil_cores, quiet
 
@@ -53,7 +54,7 @@ def test_frames_round_trip_through_parquet_with_the_documented_schema(small_prim
 
 
 def test_analysis_has_speedups_bounds_and_overheads_that_add_up(small_primes_run):
-    a = small_primes_run.analysis
+    a = words.worded(small_primes_run.analysis)
     processes = a["modes"]["processes"]
     # the speedup itself is checked against a bare ProcessPoolExecutor in test_executors.py
     lo, hi = processes["speedup_ci"]

@@ -19,6 +19,7 @@ import pytest
 
 import profkit
 from profkit.engine.load import LoadMeter
+from profkit.render import text as words
 from profkit.workloads.primes import PRIMES, is_prime
 from tests.fixtures.bare import agrees, paired_ratios
 from tests.fixtures.cli import cli_env
@@ -40,7 +41,8 @@ def test_one_cpu_run_predicts_two_cores_and_names_the_cpu(tmp_path):
     frame = run.frames["prediction"]
     row = frame[(frame["mode"] == "processes") & (frame["workers"] == 2)].iloc[0]
     predicted = float(row["own_cores_speedup"])
-    text = " ".join([str(run.analysis.get("verdict")), *map(str, run.analysis.get("advice") or [])])
+    said = words.worded(run.analysis)
+    text = " ".join([str(said.get("verdict")), *map(str, said.get("advice") or [])])
     with ProcessPoolExecutor(2) as pool:
         meter = LoadMeter()  # the pool's workers are this test's, not other programs
         meter.start()

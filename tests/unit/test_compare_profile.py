@@ -12,9 +12,9 @@ import pytest
 import profkit
 from profkit.analysis.compare import (
     CompareNote,
+    CompareNoteKind,
     Comparison,
     FunctionChange,
-    NoteKind,
     RunInfo,
     compare_mode,
 )
@@ -148,7 +148,7 @@ def test_compare_html_has_the_rule_the_lines_and_an_offline_icicle(trees):
                                         share_a_pct=50.0, share_b_pct=75.0, delta_pts=25.0,
                                         status="changed")]},
         trees={"processes": diff_trees(*trees)},
-        warnings=[CompareNote(NoteKind.WORKLOADS, a=evil, b="b")],
+        warnings=[CompareNote(CompareNoteKind.WORKLOADS, a=evil, b="b")],
     )
     html = render(comparison, fail_above=10.0)
     assert evil not in html

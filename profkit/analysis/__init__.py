@@ -3,7 +3,9 @@
 ``analyse(frames, meta) -> dict`` is the entry point (``meta`` is the run's
 :class:`profkit.record.RunMeta`); it is what ``run.json`` stores under ``analysis`` and
 what every renderer reads. Enums stay enums until run.json, which stores their values.
-Its shape::
+It holds facts, never sentences: the records below (``Headline``, ``Advice``, ``RunNote`` ...)
+are worded by :mod:`profkit.render.text`, whose ``worded(analysis)`` fills in the sentences
+named in the comments. Its shape::
 
     {
       "reference_mode": "sequential" | None,
@@ -23,7 +25,8 @@ Its shape::
           "efficiency": float | None,   # speedup / workers
           "bound": float | None,        # what the work allows: optimum schedule, CPU or GIL cap
           "bounds": {"optimum", "optimum_exact", "upper", "dispatch", "chunksize", "cpu_cap",
-                     "cores", "capped_by_cpus", "gil", "sort_gain", "bound_name"} | None,
+                     "cores", "cpus", "capped_by_cpus", "gil", "sort_gain",
+                     "bound_kind": notes.BoundKind} | None,   # worded: "bound_name"
           "cause": verdict.Cause,
           "crosses_ideal": bool,        # the interval reaches above W x: noise
           "chunk_trial": {"mode", "chunksize", "baseline", "chunked_s", "baseline_s", "gain",
@@ -45,12 +48,12 @@ Its shape::
       "granularity": {"workers": int, "n_items": int, "item_s": [float] | None,  # <= 1,000 items
                       "total_s": float,
                       "largest_item_s": float, "makespan_s": float, "bound": float,
-                      "explanation": str} | None,
+                      "facts": notes.GranularityFacts} | None,   # worded: "explanation"
       "classification": {"kind": "cpu-bound"|"io-bound"|"mixed",
                          "cpu_ratio": float,      # CPU / the time not spent waiting for a core
                          "queued_share": float,   # that wait, over the tasks' wall time
                          "threads_speedup": float | None, "gil_bound": bool,
-                         "explanation": str} | None,
+                         "facts": verdict.ClassFacts} | None,   # worded: "explanation"
       "bottlenecks": [{"mode", "function", "name", "filename", "lineno", "ncalls",
                        "self_s", "self_pct", "cumulative_s"}],     # top 10 per mode, own frames left out
       "hot_lines": [{"mode", "function", "filename", "lineno", "hits", "time_s", "pct",
@@ -58,16 +61,18 @@ Its shape::
       "sweep": {"points": [{"mode", "workers", "wall_median_s", "speedup", "speedup_ci",
                             "bound"}],
                 "amdahl": {"<kind>": {"serial_fraction", "ci": [lo, hi], "max_speedup"}}} | None,
-      "recommendation": {"mode", "workers", "speedup", "speedup_ci", "clear", "reason",
+      "recommendation": {"mode", "workers", "speedup", "speedup_ci", "clear",
+                         "reason": verdict.Reason,
                          "single_map_speedup", "maps_to_pay_off",
                          "bound", "of_bound"} | None,   # the bound at its workers, speedup / bound
-      "advice": [str], "advice_kinds": [verdict.AdviceKind],
+      "advice": [verdict.Advice], "advice_kinds": [verdict.AdviceKind],
       "prediction": {"cpus": int, "modes": {"<kind>": {"points": [{"workers", "speedup",
                      "wall_s", "single_map_speedup", "startup_s", "limit"}], "measured": [...],
-                     "flat_at", "limit", "explanation", "per_chunk_s", "per_map_s", "cores",
+                     "flat_at", "limit", "per_chunk_s", "per_map_s", "cores",
+                     "flattening": prediction.Flattening,   # worded: "explanation"
                      "calibrated_at"}}} | None,
-      "verdict": str,
-      "warnings": [str],
+      "verdict": verdict.Headline,
+      "warnings": [notes.RunNote], "notes": [notes.RunNote],
       "memory": {                      # profkit.analysis.memory, from the memory frame
         "modes": {"<kind>": {
           "samples", "duration_s",
@@ -78,9 +83,10 @@ Its shape::
           "per_worker_bytes",         # a process's peak RSS, or a thread's share of the rise
           "fits": int | None,         # free RAM at the start // per_worker_bytes
           "limited": bool,            # fits < the mode's workers
-          "text": str | None}},
+          "limit": memory.MemoryLimit | None}},   # worded: "text"
         "moved": bool,                # False: every mode stayed flat, the chart is dropped
-        "limits": [str], "available_bytes": int | None},
+        "limited": [str],             # the modes memory limits; worded: "limits"
+        "available_bytes": int | None},
     }
 """
 

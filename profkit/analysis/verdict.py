@@ -1,9 +1,11 @@
 """One verdict model: work class, per-mode cause, recommendation and advice from the same facts.
 
 :func:`decide` is the only place that draws conclusions. It takes :class:`Facts`
-(numbers the analysis measured) and returns a :class:`Verdict`; every sentence
-the report shows is written from that verdict, so the advice cannot contradict
-the recommendation (``tests/unit/test_verdict.py`` checks every combination).
+(numbers the analysis measured) and returns a :class:`Verdict`: causes, the
+recommendation with its :class:`Reason`, and :class:`Advice` records, each a kind
+with its numbers. :func:`headline` gives the facts of the report's headline. Render
+words all of them (:mod:`profkit.render.text`), so the advice cannot contradict the
+recommendation (``tests/unit/test_verdict.py`` checks every combination).
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from profkit.analysis.verdict import (
 )
 from profkit.fmt import (
     fmt_bytes_coarse,
+    fmt_change,
     fmt_decimal,
     fmt_general,
     fmt_interval,
@@ -42,7 +43,6 @@ from profkit.fmt import (
     fmt_seconds,
     fmt_slower,
     fmt_speedup,
-    format_change,
 )
 
 
@@ -475,7 +475,7 @@ def compare_note(n: CompareNote) -> str:
         return (f"{mode}: the runs waited differently or unevenly (median wall / CPU "
                 f"{fmt_decimal(n.wall_per_cpu_a or 0)} in A, "
                 f"{fmt_decimal(n.wall_per_cpu_b or 0)} in B; wall time "
-                f"{format_change(n.wall_change_pct, 'n/a')}): the machine's "
+                f"{fmt_change(n.wall_change_pct, 'n/a')}): the machine's "
                 "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, "
                 "which cannot see a change in waiting or parallelism. Compare runs on a quiet "
                 "machine")

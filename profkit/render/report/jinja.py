@@ -19,9 +19,9 @@ from profkit.fmt import (
     fmt_mib,
     fmt_pct,
     fmt_ratio_pct,
-    fmt_seconds_or_dash,
+    fmt_seconds,
     fmt_sig,
-    fmt_times,
+    fmt_speedup,
 )
 from profkit.render.report.filters import sort_value
 from profkit.render.report.scale import item_ranges
@@ -47,7 +47,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, ci=fmt_ci, pct=fmt_pct,
+    env.filters.update(seconds=fmt_seconds, times=fmt_speedup, ci=fmt_ci, pct=fmt_pct,
                        ratio_pct=fmt_ratio_pct,
                        bytes=fmt_bytes_scaled, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
                        duration=fmt_duration, item_ranges=item_ranges)

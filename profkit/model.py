@@ -36,7 +36,7 @@ FuncKey: TypeAlias = tuple[str, int, str]
 FuncCounts: TypeAlias = tuple[int, int, float, float]
 #: ``cProfile.Profile.stats`` after ``create_stats()``: per function its counts and, per
 #: caller, the counts of the calls from there.
-RawStats: TypeAlias = dict[FuncKey, tuple[int, int, float, float, dict[FuncKey, FuncCounts]]]
+RawStats: TypeAlias = Mapping[FuncKey, tuple[int, int, float, float, Mapping[FuncKey, FuncCounts]]]
 
 
 class Status(str, enum.Enum):

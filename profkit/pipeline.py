@@ -6,11 +6,11 @@ import difflib
 import functools
 import inspect
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from profkit.engine import heap
 from profkit.engine.runner import CPROFILE_ITEMS, Progress, run_workload, sample_every
@@ -27,6 +27,8 @@ from profkit.workloads.registry import FILE_MODULES, as_workload
 
 if TYPE_CHECKING:
     from profkit.analysis.compare import Comparison
+    from profkit.model import JSON
+    from profkit.workloads.model import Items
 
 
 def default_out_dir(workload_name: str, root: str | os.PathLike[str] = "reports") -> Path:
@@ -139,7 +141,7 @@ def measured_run(raw: RawRun, target: str | None = None) -> Run:
 SETTLED_AFTER_MAX_S = 3600.0
 
 
-def _stopping(raw: RawRun) -> dict[str, Any] | None:
+def _stopping(raw: RawRun) -> dict[str, JSON] | None:
     """How the rounds ended, and the level that keeps every interval at 95% (the highest of the
     main rounds' and the sweep points')."""
     if not raw.stops:
@@ -210,8 +212,8 @@ def _options(given: Options | None, settings: dict[str, object], wl: Workload,
 
 @checked_call
 def profile(
-    workload: Workload | Callable[..., Any] | str,
-    items: Sequence[Any] | Callable[[], Sequence[Any]] | None = None,
+    workload: Workload | Callable[..., object] | str,
+    items: Items | None = None,
     *,
     out: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
@@ -279,9 +281,9 @@ class AbResult:
 
 @checked_call
 def ab(
-    target_a: Workload | Callable[..., Any] | str,
-    target_b: Workload | Callable[..., Any] | str,
-    items: Sequence[Any] | Callable[[], Sequence[Any]] | None = None,
+    target_a: Workload | Callable[..., object] | str,
+    target_b: Workload | Callable[..., object] | str,
+    items: Items | None = None,
     *,
     out: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,

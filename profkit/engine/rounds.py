@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -108,16 +108,22 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
                first_round: int = 0, sweep: bool = False, label: str = "",
                pairs: list[tuple[Contender, Contender]] | None = None,
                foreign_pids: set[int] | None = None, bounds: dict[str, float] | None = None,
-               stops: list[Stop] | None = None) -> list[RoundInfo]:
+               stops: list[Stop] | None = None,
+               prior: Sequence[RoundInfo] = ()) -> list[RoundInfo]:
     """Time rounds until the decision settles (or ``--precision`` is reached) at a look, a cap
-    ends them, or exactly ``options.repeat``; ``stops`` gets how they ended."""
-    rounds: list[RoundInfo] = []
+    ends them, or exactly ``options.repeat``; ``stops`` gets how they ended.
+
+    ``prior``: rounds already timed (the probe round), whose maps are in the contenders'
+    timings; they count towards every cap, look and ``options.repeat``. Returns the new rounds.
+    """
+    rounds: list[RoundInfo] = list(prior)
+    first_round += len(prior)
     max_rounds = options.repeat if options.repeat is not None else options.max_rounds
     rule = (Rule.REPEAT if options.repeat is not None else
             Rule.PRECISION if pairs is not None or options.precision is not None else Rule.DECISION)
     target = options.precision if options.precision is not None else DEFAULT_PRECISION
     schedule = decision.looks(options.min_rounds, options.max_rounds)
-    t_start = time.perf_counter()
+    t_start = time.perf_counter() - sum(r.wall_s for r in prior)
     meter = LoadMeter(foreign_pids=foreign_pids)
     stop: Stop | None = None
     while len(rounds) < max_rounds:
@@ -125,7 +131,7 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
         if not live:
             stop = Stop(rule, Reason.NONE_LEFT, decision.cap_level(), 0, len(schedule))
             break
-        number = first_round + len(rounds)
+        number = first_round + len(rounds) - len(prior)
         order = list(live)
         rng.shuffle(order)
         new: list[tuple[str, Timing]] = []
@@ -162,7 +168,7 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
                     elapsed / len(rounds) if rounds else None)
     if stops is not None:
         stops.append(stop)
-    return rounds
+    return rounds[len(prior):]
 
 
 def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_s: float,

@@ -578,12 +578,22 @@ PROBE_ROUND_RESULT_BYTES = 10_000
 PROBE_ROUND_GC_SHARE = 0.01
 
 
+def most_at_once(tasks: TaskColumns) -> int:
+    """The most tasks that ran at the same moment."""
+    edges = sorted([(e, -1) for e in tasks.end] + [(s, 1) for s in tasks.start])  # ends first
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
 def probe_counts(mode: Mode, n_items: int, options: Options) -> bool:
     """Whether the mode's tasks pass timed the same work as one of its bare maps.
 
     The pass runs every item once, in the same pool, handed out as the map hands
-    them out (a pool's schedule depends on it), warm where the map is warm (the
-    workers loaded the task when the pool started). What differs is bookkeeping:
+    them out (a pool's schedule depends on it) to no more workers at once, warm
+    where the map is warm (the workers loaded the task when the pool started). What differs is bookkeeping:
     per-item clock reads, the results pickled once per batch, the memory sampler,
     and GC left on. The pass counts when each is a small share of the items' time.
     """
@@ -594,6 +604,8 @@ def probe_counts(mode: Mode, n_items: int, options: Options) -> bool:
     executor = mode.executor
     unit = executor.dispatch_chunksize(executor.settings.chunksize, n_items, mode.spec.workers)
     if executor.traits.parallel and probe.batch_size != unit:
+        return False
+    if most_at_once(tasks) > mode.spec.workers:  # an executor whose submit is not its map's pool
         return False
     spans = sorted(tasks.durations().values())
     if spans[len(spans) // 2] < PROBE_ROUND_ITEM_S:

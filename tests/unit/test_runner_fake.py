@@ -473,7 +473,8 @@ def test_the_probe_round_does_not_count_when_its_bookkeeping_may_show(fakes, tas
 
 def test_the_probe_round_does_not_count_when_collections_take_a_share_of_the_items(fakes):
     """The rounds run with GC off: a pass whose collections took over 1% of the items' time
-    timed work the maps do not do; with --gc on the maps do it too."""
+    timed work the maps do not do; with --gc on the maps do it too. A pass scheduled unlike
+    the map (other batches, more tasks at once than workers) does not count either."""
     from array import array
 
     from profkit.engine.runner import Mode, ProbeMap, probe_counts
@@ -482,16 +483,17 @@ def test_the_probe_round_does_not_count_when_collections_take_a_share_of_the_ite
     n = len(ITEMS)
     items_s = 0.1 * n
 
-    def counts(gc_s: float, gc_timed: bool, batch_size: int = 1) -> bool:
-        """Whether a live pool's pass of 8 items of 0.1 s that collected for ``gc_s`` counts."""
+    def counts(gc_s: float, gc_timed: bool, batch_size: int = 1, gap: float = 0.1) -> bool:
+        """Whether a live 2-worker pool's pass of 8 items of 0.1 s, one every ``gap`` seconds,
+        that collected for ``gc_s``, counts."""
         opts = options(gc_timed=gc_timed)
         mode = Mode(ModeSpec("fake", 2), Settings(), opts)
         mode.live = True
         mode.probe = ProbeMap(wall_s=0.4, cpu_s=0.8, thread_cpu_s=float("nan"),
                               batch_size=batch_size)
         mode.result.tasks = TaskColumns(index=array("q", range(n)),
-                                        start=array("d", [0.1 * k for k in range(n)]),
-                                        end=array("d", [0.1 * k + 0.1 for k in range(n)]))
+                                        start=array("d", [gap * k for k in range(n)]),
+                                        end=array("d", [gap * k + 0.1 for k in range(n)]))
         mode.result.gc = [GcEvent(pid=1, thread="t", start=0.0, duration=gc_s, generation=2,
                                   collected=0)]
         return probe_counts(mode, n, opts)
@@ -501,3 +503,6 @@ def test_the_probe_round_does_not_count_when_collections_take_a_share_of_the_ite
     assert counts(0.02 * items_s, gc_timed=True)
     # a pool whose pass handed out items two at a time scheduled them unlike its map
     assert not counts(0.0, gc_timed=False, batch_size=2)
+    # two items at once on two workers is the map's schedule; eight at once is not
+    assert counts(0.0, gc_timed=False, gap=0.05)
+    assert not counts(0.0, gc_timed=False, gap=0.0)

@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 from profkit.analysis import decision
 from profkit.analysis.decision import Reason, Rule, Stop
@@ -42,7 +42,7 @@ class Contender(Protocol):
 
     def attempt(self, action: Callable[[], None]) -> bool: ...
 
-    def time_map(self, items: list[Any], task: Callable[[Any], Any]) -> tuple[float, float]: ...
+    def time_map(self, items: list[object], task: Callable[[object], object]) -> tuple[float, float]: ...
 
     @property
     def map_thread_cpu_s(self) -> float:
@@ -103,7 +103,7 @@ def precision_of(contenders: list[Contender], target: float,
     return out
 
 
-def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[Any], Any],
+def run_rounds(contenders: list[Contender], items: list[object], task: Callable[[object], object],
                options: Options, progress: Callable[[str], None], rng: random.Random, *,
                first_round: int = 0, sweep: bool = False, label: str = "",
                pairs: list[tuple[Contender, Contender]] | None = None,
@@ -222,7 +222,7 @@ def _pair_estimate(a: Contender, b: Contender, level: float) -> RatioEstimate | 
     return paired_ratio([walls_b[r] for r in common], [walls_a[r] for r in common], level=level)
 
 
-def _time_one(c: Contender, items: list[Any], task: Callable[[Any], Any], number: int,
+def _time_one(c: Contender, items: list[object], task: Callable[[object], object], number: int,
               position: int, new: list[tuple[str, Timing]]) -> None:
     wall, cpu = c.time_map(items, task)
     timing = Timing(phase="map", round=number, wall_s=wall, cpu_s=cpu, order=position,

@@ -31,7 +31,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any
 
 from profkit import interrupts
 from profkit.analysis.bounds import granularity_bound
@@ -135,7 +134,7 @@ class Mode(Contender):
 
     def __init__(self, spec: ModeSpec, settings: Settings, options: Options, *,
                  sweep: bool = False, executor: Executor | None = None, label: str | None = None,
-                 task: Callable[[Any], Any] | None = None) -> None:
+                 task: Callable[[object], object] | None = None) -> None:
         self.spec = spec
         #: ``executor`` shares another mode's started pool (``profkit ab`` runs A and B on one).
         self.executor: Executor = executor or make_executor(spec, settings)
@@ -194,7 +193,7 @@ class Mode(Contender):
             self._end(Status.FAILED, f"{self.spec}: {type(exc).__name__}: {exc}")
         return False
 
-    def time_map(self, items: list[Any], task: Callable[[Any], Any]) -> tuple[float, float]:
+    def time_map(self, items: list[object], task: Callable[[object], object]) -> tuple[float, float]:
         with self.deadline.running():
             return self.executor.time_map(self.task or task, items, self.deadline.remaining())
 
@@ -223,7 +222,7 @@ def _last_line(text: str | None) -> str:
     return lines[-1].strip() if lines else "unknown error"
 
 
-def _dispatch_sizes(task: Callable[[Any], Any], items: list[Any]) -> tuple[Dispatch, str | None]:
+def _dispatch_sizes(task: Callable[[object], object], items: list[object]) -> tuple[Dispatch, str | None]:
     """Pickled sizes of the task and items; why the modes that ship pickles cannot run, if so.
 
     The problem names a task that nothing can ship (not even cloudpickle) or the
@@ -267,7 +266,7 @@ def probe_batch_size(n_items: int, workers: int, chunksize: int | None) -> int:
     return max(chunksize or 1, -(-n_items // (PROBE_BATCHES_PER_WORKER * max(workers, 1))))
 
 
-def _batches(items: list[Any], indices: list[int], size: int) -> Iterator[list[tuple[int, Any]]]:
+def _batches(items: list[object], indices: list[int], size: int) -> Iterator[list[tuple[int, object]]]:
     for k in range(0, len(indices), size):
         yield [(i, items[i]) for i in indices[k:k + size]]
 
@@ -277,7 +276,7 @@ def profile_batch_size(n_items: int, workers: int) -> int:
     return max(1, -(-n_items // (4 * max(workers, 1))))
 
 
-def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int],
+def run_pass(mode: Mode, workload: Workload, items: list[object], indices: list[int],
              collector: str, options: Options, batch_size: int,
              names: tuple[str, ...] | None = None,
              one_at_a_time: bool = False, every: int = 1) -> tuple[list[Payload], float, float]:
@@ -352,7 +351,7 @@ def memory_sampler(mode: Mode, workload: Workload, options: Options) -> MemorySa
                          title=f"profkit {workload.name} {mode.name}")
 
 
-def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options,
+def _probe(mode: Mode, workload: Workload, items: list[object], options: Options,
            sampler: MemorySampler | None = None, order: int = 0) -> None:
     """The tasks pass: per-item timeline with memory sampling; raise on the first failed item.
 
@@ -410,7 +409,7 @@ def covered_seconds(durations: dict[int, float], items: Sequence[int], cut: dict
                else durations.get(i, 0.0) for i in items)
 
 
-def _run_budgeted(mode: Mode, workload: Workload, items: list[Any], batches: list[list[int]],
+def _run_budgeted(mode: Mode, workload: Workload, items: list[object], batches: list[list[int]],
                   collector: str, names: tuple[str, ...],
                   budget_s: float | None) -> tuple[list[Payload], float]:
     """One batch per profiling worker, each cut at ``budget_s`` (None: never); payloads and wall time."""
@@ -423,7 +422,7 @@ def _run_budgeted(mode: Mode, workload: Workload, items: list[Any], batches: lis
     return payloads, time.perf_counter() - t0
 
 
-def _plan(mode: Mode, items: list[Any], indices: list[int], durations: dict[int, float],
+def _plan(mode: Mode, items: list[object], indices: list[int], durations: dict[int, float],
           budget: PassBudget, floor_s: float, slowdown: float, per_item_s: float,
           one_item: bool = True) -> PassPlan:
     """The whole items a pass covers in ``mode``: every one when cheap, else a spread sample."""
@@ -434,7 +433,7 @@ def _plan(mode: Mode, items: list[Any], indices: list[int], durations: dict[int,
                      serial_s, one_item=one_item, per_item_s=per_item_s)
 
 
-def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options,
+def _cprofile(mode: Mode, workload: Workload, items: list[object], options: Options,
               durations: dict[int, float]) -> None:
     """cProfile inside the workers: every item when cheap, else whole items from across the map."""
     chosen = cprofile_items(len(items))
@@ -460,7 +459,7 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
     result.profile = merge.merge_profiles([p.profile for p in payloads if p.profile])
 
 
-def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
+def _lines(mode: Mode, workload: Workload, items: list[object], options: Options,
            durations: dict[int, float], first: PassPlan | None = None) -> None:
     """line_profiler inside the workers, on whole items: every one when cheap, else a spread sample.
 
@@ -511,7 +510,7 @@ def _lines_per_second(mode: Mode, workload: Workload, options: Options,
     return float(sum(hits for entries in found for _, hits, _ in entries)) / covered
 
 
-def _memory_lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
+def _memory_lines(mode: Mode, workload: Workload, items: list[object], options: Options,
                   durations: dict[int, float], traced: Sequence[Mode] = ()) -> None:
     """memory_profiler's line profiler on the named functions, on the items that fit the budget.
 
@@ -671,7 +670,7 @@ def sweep_specs(cpus: int) -> list[ModeSpec]:
     return [ModeSpec(kind, n) for kind in ("processes", "threads") for n in counts]
 
 
-def _sweep(reference: Mode | None, workload: Workload, items: list[Any], options: Options,
+def _sweep(reference: Mode | None, workload: Workload, items: list[object], options: Options,
            settings: Settings, progress: Progress, raw: RawRun, rng: random.Random,
            foreign: set[int]) -> None:
     """Each sweep point in turn, its rounds paired with the reference mode's."""
@@ -736,7 +735,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     return raw
 
 
-def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options: Options,
+def _run_modes(modes: list[Mode], workload: Workload, items: list[object], options: Options,
                settings: Settings, say: Progress, raw: RawRun, rng: random.Random,
                foreign: set[int]) -> None:
     dispatch, unpicklable = _dispatch_sizes(workload.task, items)

@@ -126,6 +126,11 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
     t_start = time.perf_counter() - sum(r.wall_s for r in prior)
     meter = LoadMeter(foreign_pids=foreign_pids)
     stop: Stop | None = None
+    for done, info in enumerate(prior, 1):  # said as every round is, so progress counts it
+        timed = [(c.name, t) for name in info.order for c in contenders if c.name == name
+                 for t in c.result.timings if t.phase == "map" and t.round == info.number]
+        progress(_describe(label, done, max_rounds, options, timed, info.spoiled,
+                           info.others_cpu, []))
     while len(rounds) < max_rounds:
         live = [c for c in contenders if c.live]
         if not live:

@@ -458,6 +458,10 @@ def test_the_probe_round_counts_as_the_first_round_when_items_are_long(fakes):
                   if t.phase == "map" and t.round == 0) == [0, 1]
     scripted = [t.wall_s for t in modes["fake"].timings if t.phase == "map"][1:]
     assert scripted == [0.5, 0.5]  # the executor timed two maps, not three
+    said: list[str] = []
+    run_workload(Workload("fake", naps, list(ITEMS)), options(repeat=3), said.append)
+    rounds = [line.split(":")[0] for line in said if line.startswith("round ")]
+    assert rounds == ["round 1/3", "round 2/3", "round 3/3"]  # progress counts the probe round
 
 
 @pytest.mark.parametrize("task", [square, naps_big_result], ids=["tiny items", "big results"])

@@ -355,8 +355,8 @@ def _probe(mode: Mode, workload: Workload, items: list[object], options: Options
            sampler: MemorySampler | None = None, order: int = 0) -> None:
     """The tasks pass: per-item timeline with memory sampling; raise on the first failed item.
 
-    ``sampler``: one already started (booted while the pools started), or None. ``order``:
-    the mode's place in the probe round.
+    ``sampler``: one already started (and booted), or None. ``order``: the mode's place in
+    the probe round.
     """
     result = mode.result
     sampler = sampler or memory_sampler(mode, workload, options)
@@ -592,9 +592,10 @@ def probe_counts(mode: Mode, n_items: int, options: Options) -> bool:
 
     The pass runs every item once, in the same pool, handed out as the map hands
     them out (a pool's schedule depends on it) to no more workers at once, warm
-    where the map is warm (the workers loaded the task when the pool started). What differs is bookkeeping:
-    per-item clock reads, the results pickled once per batch, the memory sampler,
-    and GC left on. The pass counts when each is a small share of the items' time.
+    where the map is warm (the workers loaded the task when the pool started).
+    What differs is bookkeeping: per-item clock reads, the results pickled once
+    per batch, the memory sampler, and GC left on. The pass counts when each is
+    a small share of the items' time.
     """
     probe, result = mode.probe, mode.result
     tasks = result.tasks
@@ -619,8 +620,8 @@ def probe_round(order: Sequence[Mode], n_items: int, options: Options, wall_s: f
                 others: float) -> list[RoundInfo]:
     """The probe round as the first timed round, when every mode's probe counts; else none.
 
-    Each mode's map then holds the pass's wall and CPU, paired with the others' as in any
-    round (the probes ran in a random order, under the load meter)."""
+    ``order`` is the order the probes ran in (a random one, under the load meter). Each
+    mode's map then holds its pass's wall and CPU, paired with the others' as in any round."""
     live = [m for m in order if m.live]
     if not live or not any(m.reference for m in live) or not all(
             probe_counts(m, n_items, options) for m in live):
@@ -632,9 +633,8 @@ def probe_round(order: Sequence[Mode], n_items: int, options: Options, wall_s: f
         mode.result.timings.append(Timing(
             phase="map", round=0, wall_s=probe.wall_s, cpu_s=probe.cpu_s, order=probe.order,
             others_cpu=others, spoiled=spoiled, thread_cpu_s=probe.thread_cpu_s))
-    return [RoundInfo(number=0, order=[m.name for m in sorted(live, key=lambda m: m.probe.order
-                                                                if m.probe else 0)],
-                      wall_s=wall_s, others_cpu=others, spoiled=spoiled)]
+    return [RoundInfo(number=0, order=[m.name for m in live], wall_s=wall_s, others_cpu=others,
+                      spoiled=spoiled)]
 
 
 def _start_order(modes: list[Mode]) -> list[Mode]:

@@ -133,6 +133,7 @@ class MemorySampler:
         self._path: Path | None = None
         self._t0 = 0.0
         self._closed = False
+        self._booted = False
 
     def start(self) -> MemorySampler:
         """Start the sampler process without waiting for it: it boots (about 0.1 s of imports)
@@ -154,13 +155,26 @@ class MemorySampler:
             self.error = f"the memory sampler process failed: {exc}"
         return self
 
-    def __enter__(self) -> MemorySampler:
+    def wait_booted(self) -> MemorySampler:
+        """Wait until the sampler process has booted: its imports then take no CPU from what
+        runs next (a timed map)."""
         self.start()
-        self._t0 = time.time()
-        if self._proc is None:
+        if self._proc is None or self._booted or self.error is not None:
             return self
         try:
-            self._expect(b"ready")  # booted
+            self._expect(b"ready")
+            self._booted = True
+        except (OSError, RuntimeError) as exc:
+            self.error = f"the memory sampler process failed: {exc}"
+            self._kill()
+        return self
+
+    def __enter__(self) -> MemorySampler:
+        self.wait_booted()
+        self._t0 = time.time()
+        if self._proc is None or self.error is not None:
+            return self
+        try:
             assert self._proc.stdin is not None
             self._proc.stdin.write(b"go\n")
             self._proc.stdin.flush()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pickle
 import random
 from datetime import datetime, timezone
-from typing import Any
 
 from profkit import interrupts
 from profkit.analysis.decision import Stop
@@ -39,7 +38,7 @@ from profkit.rawrun import RawRun
 from profkit.workloads.model import Workload
 
 
-def same_items(items_a: list[Any], items_b: list[Any]) -> bool:
+def same_items(items_a: list[object], items_b: list[object]) -> bool:
     """True if both targets map over the same items (equal, or equal when pickled)."""
     if len(items_a) != len(items_b):
         return False
@@ -108,7 +107,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
 
 
 def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Workload,
-          items: list[Any], options: Options, say: Progress, raws: list[RawRun],
+          items: list[object], options: Options, say: Progress, raws: list[RawRun],
           rng: random.Random, foreign: set[int]) -> None:
     for workload, side in ((workload_a, 0), (workload_b, 1)):
         dispatch, unpicklable = _dispatch_sizes(workload.task, items)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.analysis.stats import paired_ratio
 from profkit.analysis.verdict import TINY_TASK_S, advised_chunksize
@@ -83,7 +83,7 @@ class ChunkTrial:
     def attempt(self, action: Callable[[], None]) -> bool:
         return self.mode.attempt(action)
 
-    def time_map(self, items: list[Any], task: Callable[[Any], Any]) -> tuple[float, float]:
+    def time_map(self, items: list[object], task: Callable[[object], object]) -> tuple[float, float]:
         before = self.mode.executor.settings
         self.mode.executor.settings = replace(before, chunksize=self.chunksize)
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.analysis.native import NATIVE_CORES_MIN, sequential_cores
 from profkit.collectors.native import native_pools, one_native_thread
@@ -36,7 +36,7 @@ def record_pools(reference: Mode | None) -> None:
         reference.result.native_pools = native_pools()
 
 
-def try_one_thread(modes: Sequence[Mode], items: list[Any], task: Callable[[Any], Any],
+def try_one_thread(modes: Sequence[Mode], items: list[object], task: Callable[[object], object],
                    say: Callable[[str], None]) -> None:
     """Time each process pool with one native thread per worker, when sequential runs several."""
     reference = next((m for m in modes if m.reference), None)

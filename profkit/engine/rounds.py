@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 from profkit.analysis import decision
 from profkit.analysis.decision import Reason, Rule, Stop
@@ -42,7 +42,7 @@ class Contender(Protocol):
 
     def attempt(self, action: Callable[[], None]) -> bool: ...
 
-    def time_map(self, items: list[Any], task: Callable[[Any], Any]) -> tuple[float, float]: ...
+    def time_map(self, items: list[object], task: Callable[[object], object]) -> tuple[float, float]: ...
 
     @property
     def map_thread_cpu_s(self) -> float:
@@ -103,29 +103,40 @@ def precision_of(contenders: list[Contender], target: float,
     return out
 
 
-def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[Any], Any],
+def run_rounds(contenders: list[Contender], items: list[object], task: Callable[[object], object],
                options: Options, progress: Callable[[str], None], rng: random.Random, *,
                first_round: int = 0, sweep: bool = False, label: str = "",
                pairs: list[tuple[Contender, Contender]] | None = None,
                foreign_pids: set[int] | None = None, bounds: dict[str, float] | None = None,
-               stops: list[Stop] | None = None) -> list[RoundInfo]:
+               stops: list[Stop] | None = None,
+               prior: Sequence[RoundInfo] = ()) -> list[RoundInfo]:
     """Time rounds until the decision settles (or ``--precision`` is reached) at a look, a cap
-    ends them, or exactly ``options.repeat``; ``stops`` gets how they ended."""
-    rounds: list[RoundInfo] = []
+    ends them, or exactly ``options.repeat``; ``stops`` gets how they ended.
+
+    ``prior``: rounds already timed (the probe round), whose maps are in the contenders'
+    timings; they count towards every cap, look and ``options.repeat``. Returns the new rounds.
+    """
+    rounds: list[RoundInfo] = list(prior)
+    first_round += len(prior)
     max_rounds = options.repeat if options.repeat is not None else options.max_rounds
     rule = (Rule.REPEAT if options.repeat is not None else
             Rule.PRECISION if pairs is not None or options.precision is not None else Rule.DECISION)
     target = options.precision if options.precision is not None else DEFAULT_PRECISION
     schedule = decision.looks(options.min_rounds, options.max_rounds)
-    t_start = time.perf_counter()
+    t_start = time.perf_counter() - sum(r.wall_s for r in prior)
     meter = LoadMeter(foreign_pids=foreign_pids)
     stop: Stop | None = None
+    for done, info in enumerate(prior, 1):  # said as every round is, so progress counts it
+        timed = [(c.name, t) for name in info.order for c in contenders if c.name == name
+                 for t in c.result.timings if t.phase == "map" and t.round == info.number]
+        progress(_describe(label, done, max_rounds, options, timed, info.spoiled,
+                           info.others_cpu, []))
     while len(rounds) < max_rounds:
         live = [c for c in contenders if c.live]
         if not live:
             stop = Stop(rule, Reason.NONE_LEFT, decision.cap_level(), 0, len(schedule))
             break
-        number = first_round + len(rounds)
+        number = first_round + len(rounds) - len(prior)
         order = list(live)
         rng.shuffle(order)
         new: list[tuple[str, Timing]] = []
@@ -162,7 +173,7 @@ def run_rounds(contenders: list[Contender], items: list[Any], task: Callable[[An
                     elapsed / len(rounds) if rounds else None)
     if stops is not None:
         stops.append(stop)
-    return rounds
+    return rounds[len(prior):]
 
 
 def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_s: float,
@@ -216,7 +227,7 @@ def _pair_estimate(a: Contender, b: Contender, level: float) -> RatioEstimate | 
     return paired_ratio([walls_b[r] for r in common], [walls_a[r] for r in common], level=level)
 
 
-def _time_one(c: Contender, items: list[Any], task: Callable[[Any], Any], number: int,
+def _time_one(c: Contender, items: list[object], task: Callable[[object], object], number: int,
               position: int, new: list[tuple[str, Timing]]) -> None:
     wall, cpu = c.time_map(items, task)
     timing = Timing(phase="map", round=number, wall_s=wall, cpu_s=cpu, order=position,

@@ -4,8 +4,10 @@ The pools of a run stay up together, so their timings can interleave:
 
 1. every executor starts and waits until each worker is ready (start-up);
    executors that fork start first, before any thread exists;
-2. per mode, the probe: the tasks pass (per-item start, end, CPU, worker) with
-   the memory sampler watching the parent and the workers;
+2. the probe round: per mode, in a random order, the tasks pass (per-item start,
+   end, CPU, worker) with the memory sampler watching the parent and the workers;
+   when its maps are the rounds' maps but for bookkeeping lost in the noise
+   (:func:`probe_counts`), it counts as the first timed round;
 3. interleaved rounds: each round times one bare map per mode, in a fresh
    random order, with no profiler and GC off (:mod:`profkit.engine.rounds`);
 4. per mode, the cProfile pass, the line_profiler pass and, with
@@ -26,10 +28,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any
 
 from profkit import interrupts
 from profkit.analysis.bounds import granularity_bound
@@ -56,7 +57,7 @@ from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter, current_children
 from profkit.engine.rounds import Contender, run_rounds
 from profkit.errors import ModeFailed
-from profkit.executors.base import Executor, Settings
+from profkit.executors.base import Executor, Settings, processes_cpu
 from profkit.executors.registry import available_cpus, make_executor, traits_of
 from profkit.executors.shipping import cannot_ship, shipped_size
 from profkit.model import (
@@ -67,6 +68,7 @@ from profkit.model import (
     PassBudget,
     PassPlan,
     Payload,
+    RoundInfo,
     Status,
     TaskColumns,
     Timing,
@@ -115,12 +117,24 @@ class Deadline:
             self.spent += time.perf_counter() - t0
 
 
+@dataclass
+class ProbeMap:
+    """A mode's tasks pass seen as one map of every item: what the probe round would count."""
+
+    wall_s: float
+    cpu_s: float
+    #: CPU of the one thread that ran the items (sequential), else NaN: as a timed map's.
+    thread_cpu_s: float
+    batch_size: int
+    order: int = 0
+
+
 class Mode(Contender):
     """One mode of the run: its executor, its result and its deadline."""
 
     def __init__(self, spec: ModeSpec, settings: Settings, options: Options, *,
                  sweep: bool = False, executor: Executor | None = None, label: str | None = None,
-                 task: Callable[[Any], Any] | None = None) -> None:
+                 task: Callable[[object], object] | None = None) -> None:
         self.spec = spec
         #: ``executor`` shares another mode's started pool (``profkit ab`` runs A and B on one).
         self.executor: Executor = executor or make_executor(spec, settings)
@@ -130,6 +144,7 @@ class Mode(Contender):
         self.deadline = Deadline(options.timeout_s)
         self.live = False
         self.closed = False
+        self.probe: ProbeMap | None = None
 
     @property
     def name(self) -> str:
@@ -178,7 +193,7 @@ class Mode(Contender):
             self._end(Status.FAILED, f"{self.spec}: {type(exc).__name__}: {exc}")
         return False
 
-    def time_map(self, items: list[Any], task: Callable[[Any], Any]) -> tuple[float, float]:
+    def time_map(self, items: list[object], task: Callable[[object], object]) -> tuple[float, float]:
         with self.deadline.running():
             return self.executor.time_map(self.task or task, items, self.deadline.remaining())
 
@@ -207,7 +222,7 @@ def _last_line(text: str | None) -> str:
     return lines[-1].strip() if lines else "unknown error"
 
 
-def _dispatch_sizes(task: Callable[[Any], Any], items: list[Any]) -> tuple[Dispatch, str | None]:
+def _dispatch_sizes(task: Callable[[object], object], items: list[object]) -> tuple[Dispatch, str | None]:
     """Pickled sizes of the task and items; why the modes that ship pickles cannot run, if so.
 
     The problem names a task that nothing can ship (not even cloudpickle) or the
@@ -251,7 +266,7 @@ def probe_batch_size(n_items: int, workers: int, chunksize: int | None) -> int:
     return max(chunksize or 1, -(-n_items // (PROBE_BATCHES_PER_WORKER * max(workers, 1))))
 
 
-def _batches(items: list[Any], indices: list[int], size: int) -> Iterator[list[tuple[int, Any]]]:
+def _batches(items: list[object], indices: list[int], size: int) -> Iterator[list[tuple[int, object]]]:
     for k in range(0, len(indices), size):
         yield [(i, items[i]) for i in indices[k:k + size]]
 
@@ -261,7 +276,7 @@ def profile_batch_size(n_items: int, workers: int) -> int:
     return max(1, -(-n_items // (4 * max(workers, 1))))
 
 
-def run_pass(mode: Mode, workload: Workload, items: list[Any], indices: list[int],
+def run_pass(mode: Mode, workload: Workload, items: list[object], indices: list[int],
              collector: str, options: Options, batch_size: int,
              names: tuple[str, ...] | None = None,
              one_at_a_time: bool = False, every: int = 1) -> tuple[list[Payload], float, float]:
@@ -336,18 +351,22 @@ def memory_sampler(mode: Mode, workload: Workload, options: Options) -> MemorySa
                          title=f"profkit {workload.name} {mode.name}")
 
 
-def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options,
-           sampler: MemorySampler | None = None) -> None:
+def _probe(mode: Mode, workload: Workload, items: list[object], options: Options,
+           sampler: MemorySampler | None = None, order: int = 0) -> None:
     """The tasks pass: per-item timeline with memory sampling; raise on the first failed item.
 
-    ``sampler``: one already started (booting while other modes' probes ran), or None.
+    ``sampler``: one already started (and booted), or None. ``order``: the mode's place in
+    the probe round.
     """
     result = mode.result
     sampler = sampler or memory_sampler(mode, workload, options)
     size = probe_batch_size(len(items), mode.spec.workers, options.chunksize)
+    pids = mode.executor.worker_pids()
     with sampler:
+        cpu0, workers0 = time.process_time(), processes_cpu(pids)
         payloads, t0, wall = run_pass(mode, workload, items, list(range(len(items))), TASKS,
                                       options, size, every=sample_every(len(items)))
+        cpu = time.process_time() - cpu0 + processes_cpu(pids) - workers0
     result.memory = [MemorySample(**s) for s in sampler.samples]
     result.memory_dat = sampler.dat
     result.memory_error = sampler.error
@@ -361,6 +380,10 @@ def _probe(mode: Mode, workload: Workload, items: list[Any], options: Options,
             event.start -= t0
             result.gc.append(event)
     result.tasks = tasks
+    traits = mode.executor.traits
+    in_one_thread = not traits.parallel and not traits.ships_pickles
+    mode.probe = ProbeMap(wall, cpu, float(sum(tasks.cpu)) if in_one_thread else float("nan"),
+                          size, order)
     failures = tasks.failures()
     if failures:
         index, first = failures[0]
@@ -386,7 +409,7 @@ def covered_seconds(durations: dict[int, float], items: Sequence[int], cut: dict
                else durations.get(i, 0.0) for i in items)
 
 
-def _run_budgeted(mode: Mode, workload: Workload, items: list[Any], batches: list[list[int]],
+def _run_budgeted(mode: Mode, workload: Workload, items: list[object], batches: list[list[int]],
                   collector: str, names: tuple[str, ...],
                   budget_s: float | None) -> tuple[list[Payload], float]:
     """One batch per profiling worker, each cut at ``budget_s`` (None: never); payloads and wall time."""
@@ -399,7 +422,7 @@ def _run_budgeted(mode: Mode, workload: Workload, items: list[Any], batches: lis
     return payloads, time.perf_counter() - t0
 
 
-def _plan(mode: Mode, items: list[Any], indices: list[int], durations: dict[int, float],
+def _plan(mode: Mode, items: list[object], indices: list[int], durations: dict[int, float],
           budget: PassBudget, floor_s: float, slowdown: float, per_item_s: float,
           one_item: bool = True) -> PassPlan:
     """The whole items a pass covers in ``mode``: every one when cheap, else a spread sample."""
@@ -410,7 +433,7 @@ def _plan(mode: Mode, items: list[Any], indices: list[int], durations: dict[int,
                      serial_s, one_item=one_item, per_item_s=per_item_s)
 
 
-def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options,
+def _cprofile(mode: Mode, workload: Workload, items: list[object], options: Options,
               durations: dict[int, float]) -> None:
     """cProfile inside the workers: every item when cheap, else whole items from across the map."""
     chosen = cprofile_items(len(items))
@@ -436,7 +459,7 @@ def _cprofile(mode: Mode, workload: Workload, items: list[Any], options: Options
     result.profile = merge.merge_profiles([p.profile for p in payloads if p.profile])
 
 
-def _lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
+def _lines(mode: Mode, workload: Workload, items: list[object], options: Options,
            durations: dict[int, float], first: PassPlan | None = None) -> None:
     """line_profiler inside the workers, on whole items: every one when cheap, else a spread sample.
 
@@ -487,7 +510,7 @@ def _lines_per_second(mode: Mode, workload: Workload, options: Options,
     return float(sum(hits for entries in found for _, hits, _ in entries)) / covered
 
 
-def _memory_lines(mode: Mode, workload: Workload, items: list[Any], options: Options,
+def _memory_lines(mode: Mode, workload: Workload, items: list[object], options: Options,
                   durations: dict[int, float], traced: Sequence[Mode] = ()) -> None:
     """memory_profiler's line profiler on the named functions, on the items that fit the budget.
 
@@ -543,6 +566,77 @@ def decision_bounds(modes: Sequence[Mode]) -> dict[str, float]:
     return out
 
 
+#: The probe round counts as a timed round only when its maps are the rounds' maps but for
+#: bookkeeping lost in the noise: items of at least this many seconds (the tasks pass adds about
+#: 3 µs per item, 0.06% of such an item; the memory sampler takes about 1.5% of one core) ...
+PROBE_ROUND_ITEM_S = 5e-3
+#: ... results of at most this many pickled bytes per item (the tasks pass pickles them once
+#: per batch; a map in this process does not: about 10 µs at most) ...
+PROBE_ROUND_RESULT_BYTES = 10_000
+#: ... and, when the rounds run with GC off, collections of at most this share of the tasks' time.
+PROBE_ROUND_GC_SHARE = 0.01
+
+
+def most_at_once(tasks: TaskColumns) -> int:
+    """The most tasks that ran at the same moment."""
+    edges = sorted([(e, -1) for e in tasks.end] + [(s, 1) for s in tasks.start])  # ends first
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def probe_counts(mode: Mode, n_items: int, options: Options) -> bool:
+    """Whether the mode's tasks pass timed the same work as one of its bare maps.
+
+    The pass runs every item once, in the same pool, handed out as the map hands
+    them out (a pool's schedule depends on it) to no more workers at once, warm
+    where the map is warm (the workers loaded the task when the pool started).
+    What differs is bookkeeping: per-item clock reads, the results pickled once
+    per batch, the memory sampler, and GC left on. The pass counts when each is
+    a small share of the items' time.
+    """
+    probe, result = mode.probe, mode.result
+    tasks = result.tasks
+    if probe is None or not mode.live or result.sweep or len(tasks) != n_items or not n_items:
+        return False
+    executor = mode.executor
+    unit = executor.dispatch_chunksize(executor.settings.chunksize, n_items, mode.spec.workers)
+    if executor.traits.parallel and probe.batch_size != unit:
+        return False
+    if most_at_once(tasks) > mode.spec.workers:  # an executor whose submit is not its map's pool
+        return False
+    spans = sorted(tasks.durations().values())
+    if spans[len(spans) // 2] < PROBE_ROUND_ITEM_S:
+        return False
+    if tasks.results_bytes > PROBE_ROUND_RESULT_BYTES * n_items:
+        return False
+    collected_s = sum(event.duration for event in result.gc)
+    return options.gc_timed or collected_s <= PROBE_ROUND_GC_SHARE * sum(spans)
+
+
+def probe_round(order: Sequence[Mode], n_items: int, options: Options, wall_s: float,
+                others: float) -> list[RoundInfo]:
+    """The probe round as the first timed round, when every mode's probe counts; else none.
+
+    ``order`` is the order the probes ran in (a random one, under the load meter). Each
+    mode's map then holds its pass's wall and CPU, paired with the others' as in any round."""
+    live = [m for m in order if m.live]
+    if not live or not any(m.reference for m in live) or not all(
+            probe_counts(m, n_items, options) for m in live):
+        return []
+    spoiled = others > options.spoiled_cores
+    for mode in live:
+        probe = mode.probe
+        assert probe is not None
+        mode.result.timings.append(Timing(
+            phase="map", round=0, wall_s=probe.wall_s, cpu_s=probe.cpu_s, order=probe.order,
+            others_cpu=others, spoiled=spoiled, thread_cpu_s=probe.thread_cpu_s))
+    return [RoundInfo(number=0, order=[m.name for m in live], wall_s=wall_s, others_cpu=others,
+                      spoiled=spoiled)]
+
+
 def _start_order(modes: list[Mode]) -> list[Mode]:
     """Executors that fork start first: a fork after threads exist can deadlock the child."""
     return sorted(modes, key=lambda m: not m.executor.starts_by_fork)
@@ -576,7 +670,7 @@ def sweep_specs(cpus: int) -> list[ModeSpec]:
     return [ModeSpec(kind, n) for kind in ("processes", "threads") for n in counts]
 
 
-def _sweep(reference: Mode | None, workload: Workload, items: list[Any], options: Options,
+def _sweep(reference: Mode | None, workload: Workload, items: list[object], options: Options,
            settings: Settings, progress: Progress, raw: RawRun, rng: random.Random,
            foreign: set[int]) -> None:
     """Each sweep point in turn, its rounds paired with the reference mode's."""
@@ -641,7 +735,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     return raw
 
 
-def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options: Options,
+def _run_modes(modes: list[Mode], workload: Workload, items: list[object], options: Options,
                settings: Settings, say: Progress, raw: RawRun, rng: random.Random,
                foreign: set[int]) -> None:
     dispatch, unpicklable = _dispatch_sizes(workload.task, items)
@@ -653,14 +747,24 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
             continue
         _start(mode, workload, say)
 
-    # every probe's sampler boots at once, in the background: no mode waits for its own
+    # every probe's sampler boots at once, and has booted before the first probe: a boot's
+    # imports would take CPU from the probe that a timed round may count
     samplers = {id(m): memory_sampler(m, workload, options).start() for m in modes if m.live}
+    order = [m for m in modes if m.live]
+    rng.shuffle(order)
+    meter = LoadMeter(foreign_pids=foreign)
     try:
-        for mode in modes:
+        for sampler in samplers.values():
+            sampler.wait_booted()
+        t0 = time.perf_counter()
+        meter.start()
+        for position, mode in enumerate(order):
             if mode.live:
                 say(f"{mode.spec}: warm-up, probing each task, sampling memory")
-                mode.attempt(lambda m=mode: _probe(m, workload, items, options,  # type: ignore[misc]
-                                                   samplers[id(m)]))
+                mode.attempt(lambda m=mode, k=position: _probe(  # type: ignore[misc]
+                    m, workload, items, options, samplers[id(m)], k))
+        others = meter.stop()
+        probe_wall = time.perf_counter() - t0
     finally:
         for sampler in samplers.values():
             sampler.close()
@@ -668,15 +772,19 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[Any], options:
     heap.release()  # the probes' payloads are merged: the maps start from what is live
     if options.chunksize_auto:
         chunks.apply_auto(modes, len(items), say)
+    prior = probe_round(order, len(items), options, probe_wall, others)
     trials = chunks.advised_trials(modes, len(items), say)
     live: list[Contender] = [*[m for m in modes if m.live], *trials]
-    raw.rounds = run_rounds(live, items, workload.task, options, say, rng, foreign_pids=foreign,
-                            bounds=decision_bounds(modes), stops=raw.stops)
+    raw.rounds = prior + run_rounds(live, items, workload.task, options, say, rng,
+                                    foreign_pids=foreign, bounds=decision_bounds(modes),
+                                    stops=raw.stops, prior=prior)
     heap.release()
     chunks.record_trials(trials, next((m for m in modes if m.reference and m.live), None))
     native.try_one_thread(modes, items, workload.task, say)
-    for mode in modes:
-        mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings if t.phase == "map")
+    counted = {r.number for r in prior}
+    for mode in modes:  # the probe round's maps are the warm-up's time, not counted twice
+        mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings
+                                           if t.phase == "map" and t.round not in counted)
 
     heap.release()  # the maps' futures are gone: the passes start from what is live
     reference = next((m for m in modes if m.reference and m.live), None)

@@ -426,3 +426,87 @@ def test_auto_rounds_end_at_the_first_look_that_settles_the_decision(fakes):
     raw = run(repeat=None, precision=0.001, max_rounds=6, max_rounds_s=60.0, spoiled_cores=1e9)
     assert raw.stops[0].reason is Reason.ROUNDS and len(raw.rounds) == 6
 
+
+
+def naps(x: int) -> int:
+    """A task long enough (6 ms) for the tasks pass's bookkeeping to be lost in its time."""
+    time.sleep(0.006)
+    return x
+
+
+def naps_big_result(x: int) -> bytes:
+    time.sleep(0.006)
+    return bytes(50_000)
+
+
+def test_the_probe_round_counts_as_the_first_round_when_items_are_long(fakes):
+    """Items of 6 ms: each mode's tasks pass is its map of round 0 (its wall and the round's
+    load), --repeat 3 times two more maps, and the warm-up is not counted again as timing."""
+    raw = run(naps, repeat=3)
+    modes = by_kind(raw)
+    assert [r.number for r in raw.rounds] == [0, 1, 2]
+    assert sorted(raw.rounds[0].order) == ["fake", "fake_ref"]
+    for mode in modes.values():
+        maps = [t for t in mode.timings if t.phase == "map"]
+        assert [t.round for t in maps] == [0, 1, 2]
+        assert maps[0].wall_s == mode.tasks_wall_s == mode.phases["warmup"]
+        assert maps[0].others_cpu == raw.rounds[0].others_cpu
+        assert mode.phases["timing"] == pytest.approx(sum(t.wall_s for t in maps[1:]))
+        # every item ran once in the pass, as in a map
+        assert sorted(mode.tasks.index) == list(range(len(ITEMS)))
+    assert sorted(t.order for m in raw.modes for t in m.timings
+                  if t.phase == "map" and t.round == 0) == [0, 1]
+    scripted = [t.wall_s for t in modes["fake"].timings if t.phase == "map"][1:]
+    assert scripted == [0.5, 0.5]  # the executor timed two maps, not three
+    said: list[str] = []
+    run_workload(Workload("fake", naps, list(ITEMS)), options(repeat=3), said.append)
+    rounds = [line.split(":")[0] for line in said if line.startswith("round ")]
+    assert rounds == ["round 1/3", "round 2/3", "round 3/3"]  # progress counts the probe round
+
+
+@pytest.mark.parametrize("task", [square, naps_big_result], ids=["tiny items", "big results"])
+def test_the_probe_round_does_not_count_when_its_bookkeeping_may_show(fakes, task):
+    """Tiny items (the per-item clock reads are a share of them) or big results (the pass
+    pickles them, a map in this process does not): every round is a bare map."""
+    raw = run(task, repeat=3)
+    for mode in raw.modes:
+        maps = [t for t in mode.timings if t.phase == "map"]
+        assert [t.round for t in maps] == [0, 1, 2]
+        assert all(t.wall_s in (0.5, 1.0) for t in maps)  # the scripted bare maps
+
+
+def test_the_probe_round_does_not_count_when_collections_take_a_share_of_the_items(fakes):
+    """The rounds run with GC off: a pass whose collections took over 1% of the items' time
+    timed work the maps do not do; with --gc on the maps do it too. A pass scheduled unlike
+    the map (other batches, more tasks at once than workers) does not count either."""
+    from array import array
+
+    from profkit.engine.runner import Mode, ProbeMap, probe_counts
+    from profkit.model import GcEvent, TaskColumns
+
+    n = len(ITEMS)
+    items_s = 0.1 * n
+
+    def counts(gc_s: float, gc_timed: bool, batch_size: int = 1, gap: float = 0.1) -> bool:
+        """Whether a live 2-worker pool's pass of 8 items of 0.1 s, one every ``gap`` seconds,
+        that collected for ``gc_s``, counts."""
+        opts = options(gc_timed=gc_timed)
+        mode = Mode(ModeSpec("fake", 2), Settings(), opts)
+        mode.live = True
+        mode.probe = ProbeMap(wall_s=0.4, cpu_s=0.8, thread_cpu_s=float("nan"),
+                              batch_size=batch_size)
+        mode.result.tasks = TaskColumns(index=array("q", range(n)),
+                                        start=array("d", [gap * k for k in range(n)]),
+                                        end=array("d", [gap * k + 0.1 for k in range(n)]))
+        mode.result.gc = [GcEvent(pid=1, thread="t", start=0.0, duration=gc_s, generation=2,
+                                  collected=0)]
+        return probe_counts(mode, n, opts)
+
+    assert counts(0.009 * items_s, gc_timed=False)
+    assert not counts(0.02 * items_s, gc_timed=False)
+    assert counts(0.02 * items_s, gc_timed=True)
+    # a pool whose pass handed out items two at a time scheduled them unlike its map
+    assert not counts(0.0, gc_timed=False, batch_size=2)
+    # two items at once on two workers is the map's schedule; eight at once is not
+    assert counts(0.0, gc_timed=False, gap=0.05)
+    assert not counts(0.0, gc_timed=False, gap=0.0)

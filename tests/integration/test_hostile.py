@@ -17,6 +17,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -336,12 +337,16 @@ def _own_pool_run(tmp_path: Path, name: str, modes: str, method: str, *extra: st
 
     marker = new_marker()
     out = tmp_path / f"{name}-{method}"
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    result = _profile(tmp_path, name, "--out", out, *extra, modes=modes, timeout=150,
-                      HOSTILE_START_METHOD=method, TMPDIR=str(temp), **{MARKER: marker})
-    # The file target's import shims go with profkit, even when it exits around a stuck task.
-    assert list(temp.glob("profkit-targets-*")) == []
+    # a temporary folder of the test's own, with a short path: a forkserver's socket is made in
+    # it, and a socket's path must fit in 107 bytes (a pytest-xdist worker's tmp_path is longer)
+    temp = Path(tempfile.mkdtemp(prefix="pk-"))
+    try:
+        result = _profile(tmp_path, name, "--out", out, *extra, modes=modes, timeout=150,
+                          HOSTILE_START_METHOD=method, TMPDIR=str(temp), **{MARKER: marker})
+        # The file target's import shims go with profkit, even when it exits around a stuck task.
+        assert list(temp.glob("profkit-targets-*")) == []
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
     deadline = time.monotonic() + 5
     while processes_with_marker(marker) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 
 BOOTSTRAP_RESAMPLES = 2000
 NOISY_SPREAD_PCT = 10.0
@@ -79,11 +80,22 @@ def t_two_sided(t: float, df: int) -> float:
     return min(1.0, s * total)
 
 
+#: The largest df the exact t series serves (its cost is linear in df).
+EXACT_T_DF = 1000
+
+
 @lru_cache(maxsize=1024)
 def t_quantile(level: float, df: int) -> float:
-    """The t such that P(|T| <= t) = ``level`` (two-sided), for integer ``df`` >= 1."""
+    """The t such that P(|T| <= t) = ``level`` (two-sided), for integer ``df`` >= 1.
+
+    Beyond ``EXACT_T_DF`` degrees of freedom the exact series (whose cost grows with ``df``)
+    gives way to the Cornish-Fisher expansion around the normal quantile, accurate there to
+    better than one part in a million; a planner may ask for a billion rounds."""
     if df < 1:
         return float("inf")
+    if df > EXACT_T_DF:
+        z = NormalDist().inv_cdf((1.0 + level) / 2.0)
+        return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
     lo, hi = 0.0, 1.0
     while t_two_sided(hi, df) < level:
         hi *= 2.0

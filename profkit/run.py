@@ -24,7 +24,7 @@ class Run(RunRecord):
         from profkit.analysis import analyse, prediction_frame
 
         self.analysis = analyse(self.frames, self.meta)
-        self.frames["prediction"] = prediction_frame(self.analysis)
+        self.frames["prediction"] = prediction_frame(self.analysis.prediction)
 
     def save(self, directory: str | os.PathLike[str], *,
              analyse: Callable[[Run], None] | None = None) -> Path:

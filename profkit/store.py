@@ -18,6 +18,9 @@ Version history of ``run.json`` (``FORMAT_VERSION``):
 * 3 -- the run record's JSON (:class:`profkit.record.RunMeta`), every field checked against
   its type; the analysis ranks bottlenecks and hot lines without profkit's own frames. A
   version-2 file reads the same way; its analysis is redone from its frames on load.
+* 4 -- the analysis is the JSON of :class:`profkit.analysis.records.Analysis`, every field
+  checked against its type. A version-2 or 3 file's metadata reads the same way; its
+  analysis is redone from its frames on load (it is not read).
 
 Opening a run reads ``run.json`` (JSON), the frames (parquet) and the ``.prof``
 files (marshal, via pstats). It never unpickles: ``.lprof`` files are pickles and
@@ -46,22 +49,20 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
-from profkit import interrupts, record
-from profkit.analysis.verdict import AdviceKind, Cause
+from profkit import codec, interrupts
+from profkit.analysis.records import Analysis
+from profkit.codec import RecordError
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
-from profkit.model import Status
 from profkit.options import record_kinds
-from profkit.record import Artifacts, RecordError, RunMeta
+from profkit.record import Artifacts, RunMeta
 
 if TYPE_CHECKING:
     import pandas as pd
 
-E = TypeVar("E", bound=enum.Enum)
-
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: The oldest run.json this profkit opens (its analysis is redone when older than the current).
 OLDEST_READABLE = 2
 RUN_FILE = "run.json"
@@ -461,7 +462,7 @@ def _clean(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return _clean(value.value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return record.to_json(value)
+        return codec.to_json(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -481,7 +482,7 @@ class StoredRun(Protocol):
     """What the store reads and writes of a run (:class:`profkit.run.Run` is one)."""
 
     meta: RunMeta
-    analysis: dict[str, Any]
+    analysis: Analysis
     frames: dict[str, pd.DataFrame]
     profiles: dict[str, Any]
     line_stats: dict[str, Any]
@@ -572,7 +573,7 @@ def _rewrite_run_json(run: StoredRun, path: Path) -> None:
 
 def _write_run_json(run: StoredRun, path: Path) -> None:
     """``run.json``: the run's metadata record and its analysis."""
-    atomic_write_text(path / RUN_FILE, to_json({**run.meta.to_json(), "analysis": run.analysis}))
+    atomic_write_text(path / RUN_FILE, to_json({**run.meta.to_json(), "analysis": run.analysis.to_json()}))
 
 
 def _write_frame(path: Path, name: str, frame: pd.DataFrame) -> str:
@@ -675,7 +676,7 @@ def _too_deep(value: Any) -> bool:
     return True
 
 
-def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
+def read_run_json(path: Path) -> tuple[RunMeta, Analysis]:
     """The checked ``run.json`` of a run folder: its metadata record and its analysis."""
     run_file = path / RUN_FILE
     if not path.is_dir():
@@ -713,7 +714,6 @@ def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
         if not all(isinstance(v, str) for v in data[key].values()):
             raise StoreError(f"{run_file}: its {key!r} section must map modes to strings: "
                              "re-run profkit profile")
-    _enums(run_file, data["analysis"])
     if not all(isinstance(v, dict) for v in data["modes"].values()):
         raise StoreError(f"{run_file}: its 'modes' section must map modes to objects: "
                          "re-run profkit profile")
@@ -721,33 +721,11 @@ def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
     _check_artifacts(path, data["artifacts"])
     try:
         meta = RunMeta.from_json(data)
+        # an older format's analysis is redone from its frames (profkit.run.load), not read
+        analysis = Analysis.from_json(data["analysis"]) if version == FORMAT_VERSION else Analysis()
     except RecordError as exc:
         raise StoreError(f"{path / RUN_FILE}: {exc}: re-run profkit profile") from None
-    return meta, data["analysis"]
-
-
-def _enum(run_file: Path, kind: type[E], value: object, what: str) -> E:
-    """``value`` read from run.json as the enum ``kind``, or StoreError naming what it is."""
-    try:
-        return kind(value)
-    except ValueError:
-        known = ", ".join(str(k.value) for k in kind)
-        raise StoreError(f"{run_file}: {what} {value!r} is not one of {known}: "
-                         "re-run profkit profile") from None
-
-
-def _enums(run_file: Path, analysis: dict[str, Any]) -> None:
-    """The analysis's enums (status, cause, advice kinds) back from their JSON values."""
-    for entry in (analysis.get("modes") or {}).values():
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("status"), str):
-            entry["status"] = _enum(run_file, Status, entry["status"], "a mode's status")
-        if isinstance(entry.get("cause"), str):
-            entry["cause"] = _enum(run_file, Cause, entry["cause"], "a mode's cause")
-    kinds = analysis.get("advice_kinds")
-    if isinstance(kinds, list):
-        analysis["advice_kinds"] = [_enum(run_file, AdviceKind, k, "an advice kind") for k in kinds]
+    return meta, analysis
 
 
 #: Fields of run.json's free-form sections, options and environment (the rest of run.json is
@@ -863,7 +841,7 @@ class LoadedRun:
     """A saved run folder's parts: what :class:`profkit.run.Run` is made of."""
 
     meta: RunMeta
-    analysis: dict[str, Any]
+    analysis: Analysis
     frames: dict[str, pd.DataFrame]
     profiles: dict[str, pstats.Stats]
     memory_dat: dict[str, str]

@@ -15,6 +15,7 @@ import pstats
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from profkit.analysis.records import Analysis
 from profkit.collectors.merge import merge_profiles
 from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows, line_rows
 from profkit.model import Status, Traits, WorkerLabel
@@ -146,7 +147,7 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
         program=program,
         sites=sites,
     )
-    return Run(meta=meta, analysis={"program": facts.to_json()}, frames=frames, profiles=profiles,
+    return Run(meta=meta, analysis=Analysis(program=facts.to_json()), frames=frames, profiles=profiles,
                line_stats=line_stats)
 
 
@@ -156,7 +157,7 @@ def reanalyse(run: Run) -> None:
     cpus = meta.environment.get("cpus_available")
     facts = program_facts(meta.program or {}, meta.sites, run.frames["tasks"],
                           cpus if isinstance(cpus, int) else os.cpu_count() or 1)
-    run.analysis = {"program": facts.to_json()}
+    run.analysis = Analysis(program=facts.to_json())
 
 
 def _trace(run: Run, directory: Path) -> dict[str, str]:

@@ -18,5 +18,5 @@ def render(run: RunRecord) -> str:
         "run_dir": str(run.path) if run.path else None,
         "complete": run.complete,
         "status": run.meta.status,
-        "analysis": run.analysis,
+        "analysis": run.analysis.to_json(),
     })

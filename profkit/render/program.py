@@ -211,7 +211,7 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
 
 def render(run: Run) -> str:
     """The report as one HTML page."""
-    program = run.analysis["program"]
+    program = run.analysis.program or {}
     tasks, functions = run.frames["tasks"], drop_own_functions(run.frames["functions"])
     ended = f"exit code {program['exit_code']}"
     if program["interrupted"]:
@@ -256,7 +256,7 @@ def summary_lines(run: Run) -> list[str]:
     """One line per site for the terminal: where, what, and how it paid."""
     import os
 
-    program = run.analysis["program"]
+    program = run.analysis.program or {}
     if not program["sites"]:
         return ["no pool was seen"]
     return [f"{s['id']} {os.path.basename(s['filename'])}:{s['lineno']} {s['method']}({s['task']}): "

@@ -706,9 +706,13 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
         prediction=predicted,
         verdict=verdict.sentence(run_facts, decision),
         warnings=warnings,
-        memory=from_json(MemorySummary, to_json(memory_analysis.summarise(frames.get("memory"), meta)),
-                         "memory"),
+        memory=memory_summary(frames.get("memory"), meta),
         native_threads=_native(kind.native))
+
+
+def memory_summary(memory: pd.DataFrame | None, meta: RunMeta) -> MemorySummary:
+    """Memory per mode from the ``memory`` frame (:mod:`profkit.analysis.memory`), as its record."""
+    return from_json(MemorySummary, to_json(memory_analysis.summarise(memory, meta)), "memory")
 
 
 def _gc_card(gc: GcSummary | None) -> dict[str, Any] | None:

@@ -66,7 +66,8 @@ def replay_site(site: Site, run_dir: Path) -> Replay:
     except ProfkitError as exc:
         return Replay(site.id, note=f"the replay failed: {exc}")
     modes = run.analysis.modes
-    speedups = {m: modes[m].speedup for m in ("threads", "processes") if m in modes}
+    speedups: dict[str, float | None] = {m: modes[m].speedup for m in ("threads", "processes")
+                                         if m in modes}
     sequential = modes["sequential"].wall_median_s if "sequential" in modes else None
     return Replay(site.id, folder=rel, speedups=speedups, sequential_s=sequential)
 

@@ -50,25 +50,22 @@ def context(run: RunRecord) -> dict[str, Any]:
     import profkit
     from profkit.render import calltree
 
-    meta, a = run.meta, run.analysis or {}
+    meta, a = run.meta, run.analysis
     order = summary.mode_order(run)
     tasks, samples = tables.frame(run, "tasks"), tables.frame(run, "memory")
     strings = Strings()
     function_tables = functions.tables(tables.frame(run, "functions"), order, strings, run.meta)
-    single = {m: not summary.trait(a, m, "parallel") for m in order}
+    single = {m: not ((t := summary.traits(a, m)) and t.parallel) for m in order}
     # all three fill the string table before it is written out
     item_table = items.table(tasks, order, strings, single)
     trees = calltree.trees(run.profiles or {}, order, strings)
 
     workload = dataclasses.replace(meta.workload, task=task_label(meta.workload))
     packages = meta.environment.get("packages")
-    bottlenecks = a.get("bottlenecks") or []
-    rec_mode = (a.get("recommendation") or {}).get("mode")
-    top_bottleneck = next((b for b in bottlenecks if b.get("mode") == rec_mode),
+    bottlenecks = a.bottlenecks
+    rec_mode = a.recommendation.mode if a.recommendation else None
+    top_bottleneck = next((b for b in bottlenecks if b.mode == rec_mode),
                           bottlenecks[0] if bottlenecks else None)
-    if top_bottleneck:
-        top_bottleneck = dict(top_bottleneck, location=location(str(top_bottleneck.get("filename", "")),
-                                                                top_bottleneck.get("lineno")))
     return {
         **assets(),
         "generator": GENERATOR,
@@ -84,17 +81,20 @@ def context(run: RunRecord) -> dict[str, Any]:
         "failures": summary.failures(run, tasks),
         "rec": summary.recommendation(a),
         "top_bottleneck": top_bottleneck,
+        "top_location": location(top_bottleneck.filename, top_bottleneck.lineno)
+        if top_bottleneck else None,
         "timing_rows": summary.timing_rows(a, order),
         "overheads": summary.overheads(a, order),
         "gc_rows": summary.gc_rows(a, order),
         "gc_policy": str(meta.options.get("gc", "off")),
         "charts": figures.charts(run, a, order, tasks, samples),
-        "memory_peaks": memory.peaks(samples, order, a.get("memory")),
+        "memory_peaks": memory.peaks(samples, order, a.memory),
         "memory_notes": {m: e for m, e in meta.modes.items() if e.memory_error},
         "memory_lines": memory.lines(run, tables.frame(run, "memory_lines"), order),
         "items": item_table,
         "sampled": scale.sampled(
-            meta, scale.timeline_tasks(tasks, [m for m in order if not summary.trait(a, m, "reference")]),
+            meta, scale.timeline_tasks(tasks, [m for m in order
+                                       if not ((t := summary.traits(a, m)) and t.reference)]),
             meta.workload.n_items, MAX_BARS,
             bool(item_table and item_table["cut"])),
         "per_call": per_call_chart(item_table),

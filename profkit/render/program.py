@@ -1,6 +1,6 @@
 """The report of ``profkit run``: the program's timeline, then each pool site and its facts.
 
-Reads the run's ``analysis["program"]`` facts and its frames; says them. Self-contained
+Reads the run's ``analysis.program`` facts and its frames; says them. Self-contained
 HTML (inline SVG, no scripts), every text escaped.
 """
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from profkit.analysis.records import Analysis, HotLine
 from profkit.render.line_coverage import line_coverage
 from profkit.render.report.filters import location
 from profkit.render.report.tables import records
@@ -18,15 +20,21 @@ if TYPE_CHECKING:
 MAX_LISTINGS = 10
 
 
-def hot_lines(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
-    """The analysis's hot lines, per mode, with their location."""
-    rows = a.get("hot_lines") or []
-    out = []
+@dataclass
+class LocatedLine(HotLine):
+    """A hot line with its short ``file:line`` location."""
+
+    location: str = ""
+
+
+def hot_lines(a: Analysis, order: list[str]) -> dict[str, list[LocatedLine]]:
+    """The analysis's hot lines, per mode that has some, with their location."""
+    out = {}
     for mode in order:
-        mine = [dict(r, location=location(str(r.get("filename", "")), r.get("lineno")))
-                for r in rows if r.get("mode") == mode]
+        mine = [LocatedLine(**vars(r), location=location(r.filename, r.lineno))
+                for r in a.hot_lines if r.mode == mode]
         if mine:
-            out.append({"mode": mode, "rows": mine})
+            out[mode] = mine
     return out
 
 
@@ -35,7 +43,7 @@ def listings(run: RunRecord, lines: pd.DataFrame, order: list[str]) -> list[dict
     from profkit.analysis.own_frames import line_time_once, nesting_task
     from profkit.render.source import function_listing
 
-    hot = {h["mode"]: h["rows"] for h in hot_lines(run.analysis or {}, order)}
+    hot = hot_lines(run.analysis, order)
     meta = run.meta
     n_items = meta.workload.n_items
     made_here = bool(run.line_stats)  # a loaded run has none: it never unpickles its .lprof

@@ -8,15 +8,16 @@ from markupsafe import Markup
 
 from profkit.fmt import num
 from profkit.render import charts as svg
-from profkit.render.report.summary import trait
+from profkit.render.report.summary import traits
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from profkit.analysis.records import Analysis
     from profkit.record import RunRecord
 
 
-def gantts(run: RunRecord, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:
+def gantts(run: RunRecord, a: Analysis, order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:
     """One timeline per pool that ran tasks (the reference mode has none)."""
     out: list[dict[str, Any]] = []
     if tasks.empty:
@@ -25,7 +26,7 @@ def gantts(run: RunRecord, a: dict[str, Any], order: list[str], tasks: pd.DataFr
     main = tasks.loc[~tasks["sweep"].astype(bool),  # the columns a chart reads: a huge run's
                      ["mode", "worker", "start_s", "end_s", "duration_s", "ok", "item"]]  # copy
     for mode in order:
-        if trait(a, mode, "reference"):
+        if (t := traits(a, mode)) and t.reference:
             continue
         mine = main[main["mode"] == mode]
         if mine.empty:

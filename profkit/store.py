@@ -56,6 +56,7 @@ from profkit.analysis.records import Analysis
 from profkit.codec import RecordError
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
+from profkit.model import JSON
 from profkit.options import record_kinds
 from profkit.record import Artifacts, RunMeta
 
@@ -573,7 +574,13 @@ def _rewrite_run_json(run: StoredRun, path: Path) -> None:
 
 def _write_run_json(run: StoredRun, path: Path) -> None:
     """``run.json``: the run's metadata record and its analysis."""
-    atomic_write_text(path / RUN_FILE, to_json({**run.meta.to_json(), "analysis": run.analysis.to_json()}))
+    atomic_write_text(path / RUN_FILE, to_json({**run.meta.to_json(),
+                                                 "analysis": _analysis_json(run.analysis)}))
+
+
+def _analysis_json(analysis: Analysis) -> dict[str, JSON]:
+    """The analysis as run.json stores it: ``{}`` for a run not analysed (or whose analysis failed)."""
+    return {} if analysis == Analysis() else analysis.to_json()
 
 
 def _write_frame(path: Path, name: str, frame: pd.DataFrame) -> str:

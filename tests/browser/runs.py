@@ -128,15 +128,15 @@ def hostile_run(base: Run) -> Run:
     lines["source"] = [f"    x = '{CLOSE_IMG}'  # {SCRIPT}" for _ in range(len(lines))]
 
     run.analysis = analyse(run.frames, meta)
-    run.analysis["advice"].append(f"Advice {SCRIPT}")
-    run.analysis["warnings"].append(f"Warning {CLOSE_IMG}")
-    run.analysis["verdict"] = f"Verdict {SCRIPT} {CLOSE_IMG}"
-    if run.analysis.get("classification"):
-        run.analysis["classification"]["explanation"] = SVG_ONLOAD
-    if run.analysis.get("granularity"):
-        run.analysis["granularity"]["explanation"] = JINJA
-    if run.analysis.get("recommendation"):
-        run.analysis["recommendation"]["reason"] = QUOTES
+    run.analysis.advice.append(f"Advice {SCRIPT}")
+    run.analysis.warnings.append(f"Warning {CLOSE_IMG}")
+    run.analysis.verdict = f"Verdict {SCRIPT} {CLOSE_IMG}"
+    if run.analysis.classification:
+        run.analysis.classification.explanation = SVG_ONLOAD
+    if run.analysis.granularity:
+        run.analysis.granularity.explanation = JINJA
+    if run.analysis.recommendation:
+        run.analysis.recommendation.reason = QUOTES
     return run
 
 

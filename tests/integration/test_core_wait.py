@@ -47,7 +47,7 @@ ONE_CORE = textwrap.dedent("""
     print(json.dumps({"bare_wall": bare_wall, "bare_cpu": bare_cpu, "n": len(tasks),
                       "duration": float(tasks["duration_s"].sum()),
                       "cpu": float(tasks["cpu_s"].sum()), "queued": float(tasks["queued_s"].sum()),
-                      "classification": run.analysis["classification"]}))
+                      "classification": run.analysis.to_json()["classification"]}))
 """)
 
 

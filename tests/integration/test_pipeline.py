@@ -73,10 +73,10 @@ def test_analysis_has_speedups_bounds_and_overheads_that_add_up(small_primes_run
 
 
 def test_threads_show_no_real_gain_on_pure_python(small_primes_run):
-    threads = small_primes_run.analysis["modes"]["threads"]
+    threads = small_primes_run.analysis.modes["threads"]
     if quiet(small_primes_run.meta.rounds):
-        assert threads["speedup"] < 1.15
-        assert small_primes_run.analysis["classification"]["gil_bound"]
+        assert threads.speedup < 1.15
+        assert small_primes_run.analysis.classification.gil_bound
     # on any machine: CPU seconds over wall seconds of each threads map, the cores it kept busy
     assert max(gil_cores(small_primes_run.frames["timings"])) < 1.15
 

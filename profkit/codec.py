@@ -75,10 +75,10 @@ def to_json(value: object) -> JSON:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-_HINTS: dict[type[Any], dict[str, Any]] = {}
+_HINTS: dict[type, dict[str, object]] = {}
 
 
-def _hints(cls: type[Any]) -> dict[str, Any]:
+def _hints(cls: type) -> dict[str, object]:
     """A record's field types, evaluated once."""
     if cls not in _HINTS:
         _HINTS[cls] = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
@@ -90,7 +90,7 @@ def from_json(cls: type[R], data: object, where: str) -> R:
     if not isinstance(data, dict):
         raise RecordError(where, "an object", data)
     hints = _hints(cls)
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for f in dataclasses.fields(cls):
         if not f.init:
             continue
@@ -106,7 +106,7 @@ def _join(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
 
 
-def _describe(hint: Any) -> str:
+def _describe(hint: object) -> str:
     """A field's type in words, for an error message."""
     if hint == _JSON_HINT or hint is Any:
         return "a JSON value"
@@ -123,11 +123,12 @@ def _describe(hint: Any) -> str:
         return "one of " + ", ".join(str(m.value) for m in hint)
     if dataclasses.is_dataclass(hint):
         return "an object"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
-        hint, str(hint))
+    names: dict[object, str] = {bool: "a boolean", int: "an integer", float: "a number",
+                                str: "a string"}
+    return names.get(hint, str(hint))
 
 
-def _read(hint: Any, value: object, where: str) -> Any:
+def _read(hint: object, value: object, where: str) -> object:
     """``value`` checked against ``hint`` (and converted: enums, records, floats)."""
     if hint == _JSON_HINT or hint is Any:
         return value

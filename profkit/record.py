@@ -16,6 +16,8 @@ from profkit.frames import FRAME_NAMES
 from profkit.model import JSON, NativePool, Status, Traits
 
 if TYPE_CHECKING:
+    import pstats
+
     import pandas as pd
 
 
@@ -125,7 +127,7 @@ class RunMeta:
     analysis_error: str | None = None
     #: how the rounds ended: the rule, the reason, the interval level that keeps 95% coverage,
     #: whether the recommendation settled (see ``pipeline._stopping``)
-    stopping: dict[str, Any] | None = None
+    stopping: dict[str, JSON] | None = None
     #: "workload" for profkit profile and ab; "program" for profkit run, whose modes are its
     #: pool sites and whose program and sites hold what the launcher recorded
     kind: str = "workload"
@@ -155,15 +157,17 @@ class RunRecord:
     meta: RunMeta
     analysis: Analysis
     frames: dict[str, pd.DataFrame]
-    profiles: dict[str, Any] = field(default_factory=dict)
-    line_stats: dict[str, Any] = field(default_factory=dict)
+    profiles: dict[str, pstats.Stats] = field(default_factory=dict)
+    #: line_profiler's stats, pickled into the ``.lprof`` files
+    line_stats: dict[str, object] = field(default_factory=dict)
     #: mode -> the memory samples as mprof ``.dat`` text.
     memory_dat: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> pd.DataFrame:
         if name in FRAME_NAMES and "frames" in self.__dict__:
-            return self.__dict__["frames"][name]
+            frames: dict[str, pd.DataFrame] = self.__dict__["frames"]
+            return frames[name]
         raise AttributeError(name)
 
     @property

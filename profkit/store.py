@@ -46,10 +46,10 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from profkit import codec, interrupts
 from profkit.analysis.records import Analysis
@@ -447,7 +447,7 @@ def artifact_path(run_dir: Path, rel: object, where: str = RUN_FILE, suffix: str
     return target
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     if isinstance(value, Path):
@@ -457,7 +457,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: object) -> object:
     """NaN and infinity are not JSON: store them as null; an enum is stored as its value, a
     record (:mod:`profkit.record`) as its fields."""
     if isinstance(value, enum.Enum):
@@ -475,7 +475,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def to_json(data: dict[str, Any]) -> str:
+def to_json(data: Mapping[str, object]) -> str:
     return json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False)
 
 
@@ -485,23 +485,25 @@ class StoredRun(Protocol):
     meta: RunMeta
     analysis: Analysis
     frames: dict[str, pd.DataFrame]
-    profiles: dict[str, Any]
-    line_stats: dict[str, Any]
+    profiles: dict[str, pstats.Stats]
+    #: line_profiler's stats of a run made in this process, pickled as ``.lprof`` files
+    line_stats: dict[str, object]
     memory_dat: dict[str, str]
     path: Path | None
 
 
-#: Renders a run's report as HTML text.
-ReportWriter = Callable[[Any], str]
-#: Writes a run's extra files into its folder; returns their paths for ``run.json``.
-ExtrasWriter = Callable[[Any, Path], dict[str, str]]
-#: Completes a run whose measurements are saved: its analysis, and the frames derived from it.
-Analyser = Callable[[Any], None]
+R = TypeVar("R", bound=StoredRun)
 
 
-def save(run: StoredRun, directory: str | os.PathLike[str], *, report: ReportWriter | None = None,
-         traces: ExtrasWriter | None = None, analyse: Analyser | None = None) -> Path:
+def save(run: R, directory: str | os.PathLike[str], *,
+         report: Callable[[R], str] | None = None,
+         traces: Callable[[R, Path], dict[str, str]] | None = None,
+         analyse: Callable[[R], None] | None = None) -> Path:
     """Write stats, frames and ``run.json`` as one step, then the analysis, then the report.
+
+    ``report`` renders the run's report as HTML text; ``traces`` writes its extra files into
+    its folder and returns their paths for ``run.json``; ``analyse`` completes a run whose
+    measurements are saved (its analysis, and the frames derived from it).
 
     SIGINT and SIGTERM wait until it is done; if writing the measurements fails, what was
     written is removed. ``run.json`` marks a saved run and is written first, so an
@@ -529,7 +531,7 @@ def save(run: StoredRun, directory: str | os.PathLike[str], *, report: ReportWri
     return path
 
 
-def _analyse(run: StoredRun, path: Path, analyse: Analyser) -> None:
+def _analyse(run: R, path: Path, analyse: Callable[[R], None]) -> None:
     """Analyse the saved measurements; save what the analysis adds, or why it failed."""
     try:
         analyse(run)
@@ -549,7 +551,7 @@ def _analyse(run: StoredRun, path: Path, analyse: Analyser) -> None:
     _rewrite_run_json(run, path)
 
 
-def _write_report(run: StoredRun, path: Path, report: ReportWriter) -> None:
+def _write_report(run: R, path: Path, report: Callable[[R], str]) -> None:
     """The report; if it cannot be rendered or written, a warning and ``report_error``."""
     try:
         atomic_write_text(path / REPORT_FILE, report(run))
@@ -594,7 +596,7 @@ def _write_frame(path: Path, name: str, frame: pd.DataFrame) -> str:
     return f"frames/{name}.parquet"
 
 
-def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None:
+def _write_data(run: R, path: Path, traces: Callable[[R, Path], dict[str, str]] | None) -> None:
     """Stats, frames, then ``run.json`` (its presence marks a saved run)."""
     artifacts = Artifacts(report=REPORT_FILE)
     for mode, stats in run.profiles.items():
@@ -672,7 +674,7 @@ def read_capped(run_dir: Path, rel: str) -> bytes:
     return data
 
 
-def _too_deep(value: Any) -> bool:
+def _too_deep(value: object) -> bool:
     """True if ``value`` (parsed JSON) nests more than :data:`MAX_JSON_DEPTH` levels."""
     level = [value]
     for _ in range(MAX_JSON_DEPTH + 1):
@@ -747,14 +749,14 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
 }
 
 
-def _is_kind(value: Any, kind: str) -> bool:
-    def number(v: Any) -> bool:
+def _is_kind(value: object, kind: str) -> bool:
+    def number(v: object) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-    def integer(v: Any) -> bool:
+    def integer(v: object) -> bool:
         return isinstance(v, int) and not isinstance(v, bool)
 
-    scalar: dict[str, Callable[[Any], bool]] = {
+    scalar: dict[str, Callable[[object], bool]] = {
               "str": lambda v: isinstance(v, str), "int": integer, "num": number,
               "bool": lambda v: isinstance(v, bool), "dict": lambda v: isinstance(v, dict)}
     if "|" in kind:
@@ -767,10 +769,11 @@ def _is_kind(value: Any, kind: str) -> bool:
     return isinstance(value, dict) and all(inner(v) for v in value.values())
 
 
-def _check_fields(run_file: Path, data: dict[str, Any]) -> None:
+def _check_fields(run_file: Path, data: dict[str, JSON]) -> None:
     """Each field a renderer reads has the kind profkit writes, or the file is refused."""
     for section, fields in FIELD_KINDS.items():
         for where, entry in [(section, data[section])]:
+            assert isinstance(entry, dict)  # read_run_json checked the sections are objects
             for name, kind in fields.items():
                 required, nullable, bare = kind.startswith("!"), kind.startswith("?"), kind.lstrip("!?")
                 if name not in entry:
@@ -784,7 +787,7 @@ def _check_fields(run_file: Path, data: dict[str, Any]) -> None:
                                      f"{type(value).__name__}: re-run profkit profile")
 
 
-def _check_artifacts(path: Path, artifacts: dict[str, Any]) -> None:
+def _check_artifacts(path: Path, artifacts: dict[str, JSON]) -> None:
     """Every artifact path is a string naming a file of its kind inside the run folder."""
     for kind, suffix in ARTIFACT_KINDS.items():
         section = artifacts.setdefault(kind, {})

@@ -250,7 +250,8 @@ def _open_decision(meta: RunMeta) -> str | None:
             or stopping.get("settled") is not False:
         return None
     rounds = [r for r in meta.rounds if not r.sweep]
-    clean = int(stopping.get("clean_rounds") or 0)
+    counted = stopping.get("clean_rounds")
+    clean = int(counted) if isinstance(counted, (int, float)) else 0
     if len(rounds) < 2:
         return ("The recommendation is not settled: one timing round gives no interval. Rerun "
                 "with --repeat 3 or more, or --repeat auto.")
@@ -258,7 +259,8 @@ def _open_decision(meta: RunMeta) -> str | None:
         return (f"The recommendation is not settled: other programs kept the CPUs busy during "
                 f"{len(rounds) - clean} of the {len(rounds)} timing rounds, too few clean ones "
                 "were left. Rerun on a quieter machine.")
-    pairs = [str(p) for p in stopping.get("open") or []]
+    still_open = stopping.get("open")
+    pairs = [str(p) for p in still_open] if isinstance(still_open, list) else []
     what = "; ".join(pairs) if pairs else "the modes"
     need = stopping.get("settled_after_s")
     text = (f"The recommendation is not settled: after {clean} clean rounds, {what} "

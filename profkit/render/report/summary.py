@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from profkit.analysis.records import Analysis, ModeSummary, Overheads, RecommendationSummary
-from profkit.model import Status, Traits
+from profkit.model import JSON, Status, Traits
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,7 +64,7 @@ def rounds(meta: RunMeta) -> dict[str, Any]:
     rounds = [r for r in meta.rounds if not r.sweep]
     options = meta.options
     spoiled = sum(1 for r in rounds if r.spoiled)
-    stopping: dict[str, Any] = meta.stopping or {}
+    stopping: dict[str, JSON] = meta.stopping or {}
     reason = stopping.get("reason")
     level = stopping.get("level")
     if options.get("repeat") != "auto":

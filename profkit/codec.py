@@ -134,11 +134,17 @@ def _read(hint: object, value: object, where: str) -> object:
         return value
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (Union, types.UnionType):
+        errors: list[RecordError] = []
         for arg in args:
             try:
                 return _read(arg, value, where)
-            except RecordError:
-                continue
+            except RecordError as exc:
+                errors.append(exc)
+        # an object or a list that one arm reads but finds fault inside: that arm's error names
+        # the field at fault
+        inner = [e for e in errors if e.where != where]
+        if len(inner) == 1:
+            raise inner[0]
         raise RecordError(where, _describe(hint), value)
     if origin is list:
         if not isinstance(value, list):

@@ -134,6 +134,8 @@ def test_an_analysis_field_of_the_wrong_type_is_refused_in_one_line_naming_it(
              "analysis.modes.fake.cause should be "),
             (lambda a: a["modes"]["fake"].pop("workers"),
              "analysis.modes.fake.workers should be an integer, not missing"),
+            (lambda a: a["recommendation"].__setitem__("speedup", "fast"),
+             "analysis.recommendation.speedup should be a number, not 'fast'"),
             (lambda a: a.__setitem__("bottlenecks", [{"mode": "fake"}]),
              "analysis.bottlenecks[0].function should be a string, not missing")]:
         data = json.loads(file.read_text())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -43,7 +43,7 @@ TEMPLATE = "report.html.j2"
 GENERATOR = "profkit report"
 
 
-def context(run: RunRecord) -> dict[str, Any]:
+def context(run: RunRecord) -> dict[str, object]:
     """Everything the template reads, as plain values (strings are escaped by the template)."""
     from jinja2.utils import htmlsafe_json_dumps
 

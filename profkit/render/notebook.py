@@ -7,7 +7,7 @@ JavaScript reach into it, and nothing of it leaks out.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from profkit.record import RunRecord
@@ -25,7 +25,7 @@ def document(run: RunRecord) -> str:
     from profkit.render.report.jinja import environment
 
     view = user_view(run)
-    ctx: dict[str, Any] = report.context(view)
+    ctx: dict[str, object] = report.context(view)
     a = view.analysis
     bottlenecks = a.bottlenecks
     mode = a.recommendation.mode if a.recommendation else \

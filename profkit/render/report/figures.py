@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
 
 def charts(run: RunRecord, a: Analysis, order: list[str], tasks: pd.DataFrame,
-           memory: pd.DataFrame) -> dict[str, Any]:
+           memory: pd.DataFrame) -> dict[str, object]:
     """Every chart the report shows, as markup (None where a chart has nothing to show)."""
     rows = timing_rows(a, order)
-    out: dict[str, Any] = {"speedup": None, "scaling": None, "gantt": [], "memory": None,
+    out: dict[str, object] = {"speedup": None, "scaling": None, "gantt": [], "memory": None,
                            "prediction": None}
     pred = a.prediction
     if pred and pred.modes:

@@ -7,7 +7,7 @@ import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -55,7 +55,7 @@ def environment() -> jinja2.Environment:
 
 
 @lru_cache(maxsize=1)
-def assets() -> dict[str, Any]:
+def assets() -> dict[str, object]:
     """The CSS and JS (common.js, then report.js) to inline, read once, with the script's CSP hash."""
     from profkit.render.source import style_css
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.analysis.records import Analysis, ModeSummary, Overheads, RecommendationSummary
 from profkit.model import JSON, Status, Traits
@@ -28,11 +28,11 @@ def recommendation(a: Analysis) -> RecommendationSummary | None:
     return a.recommendation
 
 
-def failures(run: RunRecord, tasks: pd.DataFrame) -> list[dict[str, Any]]:
+def failures(run: RunRecord, tasks: pd.DataFrame) -> list[dict[str, object]]:
     """One entry per mode that did not finish: status, error, failed item, tracebacks."""
     meta = run.meta
     errors = meta.errors
-    out = []
+    out: list[dict[str, object]] = []
     for mode, status in meta.status.items():
         if status in (Status.OK, Status.SKIPPED):
             continue
@@ -59,7 +59,7 @@ def timing_rows(a: Analysis, order: list[str]) -> list[ModeSummary]:
     return [a.modes[m] for m in order if m in a.modes]
 
 
-def rounds(meta: RunMeta) -> dict[str, Any]:
+def rounds(meta: RunMeta) -> dict[str, object]:
     """How the timing rounds went, in one phrase."""
     rounds = [r for r in meta.rounds if not r.sweep]
     options = meta.options

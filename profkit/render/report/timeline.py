@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from profkit.record import RunRecord
 
 
-def gantts(run: RunRecord, a: Analysis, order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:
+def gantts(run: RunRecord, a: Analysis, order: list[str],
+           tasks: pd.DataFrame) -> list[dict[str, object]]:
     """One timeline per pool that ran tasks (the reference mode has none)."""
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     if tasks.empty:
         return out
     mode_meta = run.meta.modes

@@ -583,7 +583,7 @@ def work_kind(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference,
     return WorkKind(classification, work, cpu_ratio, native, cpu_total)
 
 
-def _threads_card(threads: ModeSummary | None) -> dict[str, Any] | None:
+def _threads_card(threads: ModeSummary | None) -> dict[str, object] | None:
     """What the classification reads of the GIL-sharing mode."""
     if threads is None:
         return None
@@ -717,7 +717,7 @@ def memory_summary(memory: pd.DataFrame | None, meta: RunMeta) -> MemorySummary:
     return from_json(MemorySummary, to_json(memory_analysis.summarise(memory, meta)), "memory")
 
 
-def _gc_card(gc: GcSummary | None) -> dict[str, Any] | None:
+def _gc_card(gc: GcSummary | None) -> dict[str, object] | None:
     """What the GC advice reads of a mode's GC summary."""
     if gc is None:
         return None

@@ -15,7 +15,7 @@ import base64
 import hashlib
 import heapq
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -74,7 +74,7 @@ def _callees(stats: Mapping[Func, Entry]) -> dict[Func, list[tuple[Func, int, fl
     return out
 
 
-def build(stats: Mapping[Func, Entry], strings: Any, label: str = "all tasks") -> Tree | None:
+def build(stats: Mapping[Func, Entry], strings: Callable[[str], int], label: str = "all tasks") -> Tree | None:
     """The pruned call tree of one profile; ``strings`` maps a string to its table index."""
     callees = _callees(stats)
     # profkit's own frames are transparent: their callees hang from their parent instead.
@@ -155,12 +155,13 @@ def _drop_empty(node: list[Any]) -> None:
                 n.pop()
 
 
-def trees(profiles: Mapping[str, Any], order: list[str], strings: Any) -> list[dict[str, Any]]:
+def trees(profiles: Mapping[str, Any], order: list[str],
+          strings: Callable[[str], int]) -> list[dict[str, object]]:
     """Per mode with a profile: the tree, its JSON and the pruning figures for the template."""
     from jinja2.utils import htmlsafe_json_dumps
     from markupsafe import Markup
 
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     for mode in order:
         stats = profiles.get(mode)
         raw = getattr(stats, "stats", stats)
@@ -184,7 +185,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 
 
 @lru_cache(maxsize=1)
-def script() -> dict[str, Any]:
+def script() -> dict[str, object]:
     """The vendored d3-flame-graph bundle plus the report's call-tree code, and its CSP hash."""
     from markupsafe import Markup
 

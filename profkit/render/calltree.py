@@ -74,7 +74,8 @@ def _callees(stats: Mapping[Func, Entry]) -> dict[Func, list[tuple[Func, int, fl
     return out
 
 
-def build(stats: Mapping[Func, Entry], strings: Callable[[str], int], label: str = "all tasks") -> Tree | None:
+def build(stats: Mapping[Func, Entry], strings: Callable[[str], int],
+          label: str = "all tasks") -> Tree | None:
     """The pruned call tree of one profile; ``strings`` maps a string to its table index."""
     callees = _callees(stats)
     # profkit's own frames are transparent: their callees hang from their parent instead.

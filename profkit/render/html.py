@@ -96,7 +96,7 @@ def context(run: RunRecord) -> dict[str, object]:
             meta, scale.timeline_tasks(tasks, [m for m in order
                                        if not ((t := summary.traits(a, m)) and t.reference)]),
             meta.workload.n_items, MAX_BARS,
-            bool(item_table and item_table["cut"])),
+            bool(item_table and item_table.cut)),
         "per_call": per_call_chart(item_table),
         "functions": function_tables,
         "strings_json": Markup(htmlsafe_json_dumps(strings.to_list(), separators=(",", ":")))

@@ -12,12 +12,13 @@ import io
 import math
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.fmt import fmt_speedup
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -432,7 +433,7 @@ def time_axis(ax: Axes, span: float, what: str) -> None:
     ax.set_xlabel(f"{what} ({unit})")
 
 
-def _natural(text: str) -> list[Any]:
+def _natural(text: str) -> list[str | int]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
 
 
@@ -487,7 +488,7 @@ def memory_chart(memory: pd.DataFrame, modes: Sequence[str]) -> str | None:
             top = max(top, float(total.max()) / MIB)
         axes[0].set_ylim(0, top * 1.08 or 1.0)
         axes[0].set_ylabel("RSS (MiB)")
-        handles: dict[str, Any] = {}
+        handles: dict[str, Artist] = {}
         for ax in axes:
             for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
                 key = label if label != "workers" else "workers"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.fmt import num
 from profkit.render.report.filters import location
@@ -51,7 +51,7 @@ def peaks(memory: pd.DataFrame, order: list[str],
     return out
 
 
-def lines(run: RunRecord, frame: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+def lines(run: RunRecord, frame: pd.DataFrame, order: list[str]) -> list[dict[str, object]]:
     """Per mode: memory_profiler's lines, which items it covered, what it cost, or why not."""
     meta = run.meta
     if not meta.options.get("memory_line_functions"):

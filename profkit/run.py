@@ -70,6 +70,6 @@ def load(directory: str | os.PathLike[str]) -> Run:
     parts = store.load_fields(directory)
     run = Run(meta=parts.meta, analysis=parts.analysis, frames=parts.frames,
               profiles=dict(parts.profiles), memory_dat=parts.memory_dat, path=parts.path)
-    if parts.meta.format_version != store.FORMAT_VERSION:  # an older run.json: analysed anew
-        run.analyse()
+    if parts.meta.format_version != store.FORMAT_VERSION and parts.meta.kind != "program":
+        run.analyse()  # an older run.json: analysed anew (a program's facts are read as they are)
     return run

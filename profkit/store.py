@@ -730,11 +730,20 @@ def read_run_json(path: Path) -> tuple[RunMeta, Analysis]:
     _check_artifacts(path, data["artifacts"])
     try:
         meta = RunMeta.from_json(data)
-        # an older format's analysis is redone from its frames (profkit.run.load), not read
-        analysis = Analysis.from_json(data["analysis"]) if version == FORMAT_VERSION else Analysis()
+        analysis = _analysis(data["analysis"], version, meta.kind)
     except RecordError as exc:
         raise StoreError(f"{path / RUN_FILE}: {exc}: re-run profkit profile") from None
     return meta, analysis
+
+
+def _analysis(data: dict[str, JSON], version: int, kind: str) -> Analysis:
+    """run.json's analysis. An older format's is redone from its frames (:func:`profkit.run.load`),
+    not read; a ``profkit run`` folder keeps its program facts, whose JSON has not changed."""
+    if version == FORMAT_VERSION:
+        return Analysis.from_json(data)
+    if kind == "program":
+        return Analysis.from_json({"program": data.get("program")})
+    return Analysis()
 
 
 #: Fields of run.json's free-form sections, options and environment (the rest of run.json is

@@ -169,6 +169,18 @@ def test_a_format_3_run_json_loads_with_its_analysis_redone(fakes, tmp_path):  #
     assert loaded.analysis == made.analysis
 
 
+def test_a_format_3_program_folder_keeps_its_program_facts(fakes, tmp_path):  # noqa: F811
+    """A ``profkit run`` folder's facts are the program analysis's JSON in both formats."""
+    saved_run(tmp_path)
+    file = tmp_path / "run" / "run.json"
+    data = json.loads(file.read_text())
+    facts = {"command": "app.py", "exit_code": 0, "sites": [{"id": "site1", "tasks": 4}]}
+    data.update(format_version=3, kind="program", analysis={"program": facts, "verdict": 3})
+    file.write_text(json.dumps(data))
+    loaded = load(tmp_path / "run")
+    assert loaded.analysis == Analysis(program=facts)
+
+
 def test_an_older_run_json_loads_with_its_analysis_redone(fakes, tmp_path):  # noqa: F811
     made, _ = saved_run(tmp_path)
     file = tmp_path / "run" / "run.json"

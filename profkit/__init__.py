@@ -40,13 +40,15 @@ def _running_as_main_module() -> bool:
 if _running_as_main_module() and not (getattr(_sys.flags, "safe_path", False) or _sys.flags.isolated):
     del _sys.path[0]
 
-from typing import TYPE_CHECKING, Any  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["Workload", "workload", "profile", "ab", "load", "Run", "ProfkitError", "UsageError",
            "WorkloadError", "RunDirError", "StoreError", "ModeFailed", "__version__"]
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
     from profkit.errors import (
         ModeFailed,
         ProfkitError,
@@ -71,14 +73,14 @@ _LAZY = {
 }
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: "InteractiveShell") -> None:
     """``%load_ext profkit``: register the ``%profkit`` and ``%%profkit`` magics."""
     from profkit.magic import load_ipython_extension as load
 
     load(ipython)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """Import the public names on first use, so ``profkit --help`` stays fast."""
     if name in _LAZY:
         import importlib

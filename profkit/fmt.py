@@ -1,6 +1,8 @@
 """Numbers to text: seconds, speedups, intervals, percentages, bytes, counts, p-values, durations.
 
-The lowest layer: it imports nothing from profkit, and analysis and render both use it.
+The lowest layer: it imports nothing from profkit, and render uses it for every number it
+words. One naming scheme: ``fmt_<what>``, each taking a value that may be missing (None,
+NaN, text) and showing :data:`MISSING` for it unless told otherwise.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ import math
 import re
 from collections.abc import Sequence
 from typing import Any
+
+#: What every formatter shows for a missing value.
+MISSING = "–"
 
 
 def num(value: Any) -> float | None:
@@ -22,10 +27,21 @@ def num(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def fmt_seconds(seconds: float | None) -> str:
+def fmt_decimal(value: float, digits: int = 2) -> str:
+    """A plain number with ``digits`` decimals: 1.85, 0.3, 12."""
+    return f"{value:.{digits}f}"
+
+
+def fmt_general(value: float, digits: int = 3) -> str:
+    """A plain number with ``digits`` significant digits: 0.0123, 1.5, 1.2e+03."""
+    return f"{value:.{digits}g}"
+
+
+def fmt_seconds(value: Any, missing: str = MISSING) -> str:
     """Seconds in the unit that reads best: s, ms or µs."""
+    seconds = num(value)
     if seconds is None:
-        return "n/a"
+        return missing
     if seconds >= 1:
         return f"{seconds:.2f} s"
     if seconds >= 1e-3:
@@ -33,20 +49,14 @@ def fmt_seconds(seconds: float | None) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
-def fmt_seconds_or_dash(value: Any) -> str:
-    """Seconds in a readable unit, or a dash."""
-    v = num(value)
-    return "–" if v is None else fmt_seconds(v)
-
-
 def fmt_sig(seconds: Any, digits: int = 3) -> str:
     """Seconds with ``digits`` significant digits in the unit that reads best: '0.312 µs', '5.64 µs'."""
     try:
         v = float(seconds)
     except (TypeError, ValueError):
-        return "–"
+        return MISSING
     if not math.isfinite(v):
-        return "–"
+        return MISSING
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if abs(v) >= scale:
             return f"{v / scale:#.{digits}g}".rstrip(".") + f" {unit}"
@@ -58,9 +68,9 @@ def fmt_duration(seconds: Any) -> str:
     try:
         total = float(seconds)
     except (TypeError, ValueError):
-        return "–"
+        return MISSING
     if not math.isfinite(total) or total < 0:
-        return "–"
+        return MISSING
     s = round(total)
     if s < 60:
         return f"{s} s"
@@ -69,10 +79,11 @@ def fmt_duration(seconds: Any) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-def fmt_speedup(value: float | None) -> str:
-    """A speedup that reads right both ways: '1.85×', '0.80×', '301× slower' (never '0.00×')."""
-    if value is None or not math.isfinite(value) or value <= 0:
-        return "–"
+def fmt_speedup(speedup: Any) -> str:
+    """A speedup that reads right both ways: '1.85×', '0.80×', '12.3×', '301× slower' (never '0.00×')."""
+    value = num(speedup)
+    if value is None or value <= 0:
+        return MISSING
     if value >= 0.5:
         return f"{value:.2f}×" if value < 10 else f"{value:.3g}×"
     return fmt_slower(value)
@@ -94,16 +105,6 @@ def fmt_interval(ci: Sequence[float] | None) -> str:
     return f"{lo:.2f}–{hi:.2f}×"
 
 
-def fmt_times(value: Any, digits: int = 2) -> str:
-    """A speedup: '1.95×'; below 0.5× a slowdown ('301× slower'), never '0.00×'."""
-    v = num(value)
-    if v is None:
-        return "–"
-    if 0 < v < 0.5:
-        return fmt_speedup(v)
-    return f"{v:.{digits}f}×"
-
-
 def fmt_ci(value: Any) -> str:
     """A speedup's 95% interval in the same sense as the speedup: '1.70–1.85' or '280–320× slower'."""
     if not isinstance(value, (list, tuple)) or len(value) != 2:
@@ -117,28 +118,28 @@ def fmt_ci(value: Any) -> str:
 def fmt_pct(value: Any, digits: int = 1) -> str:
     """A percentage given in percent (12.3 -> '12.3%')."""
     v = num(value)
-    return "–" if v is None else f"{v:.{digits}f}%"
+    return MISSING if v is None else f"{v:.{digits}f}%"
 
 
 def fmt_ratio_pct(value: Any) -> str:
     """A ratio as a percentage (0.97 -> '97%')."""
     v = num(value)
-    return "–" if v is None else f"{100 * v:.0f}%"
+    return MISSING if v is None else f"{100 * v:.0f}%"
 
 
-def format_change(value: float | None, missing: str = "-") -> str:
+def fmt_change(value: float | None, missing: str = MISSING) -> str:
     """A percentage change with its sign ('+12.3%'), or ``missing``."""
     return missing if value is None else f"{value:+.1f}%"
 
 
-def format_p(value: float | None, missing: str = "-") -> str:
+def fmt_p(value: float | None, missing: str = MISSING) -> str:
     """A p-value short enough for a table cell, or ``missing``."""
     if value is None:
         return missing
     return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")
 
 
-def format_level(level: float) -> str:
+def fmt_level(level: float) -> str:
     """0.99 -> '99%', 1 - 0.01 / 3 -> '99.67%'."""
     return f"{100.0 * level:.4g}%"
 
@@ -147,7 +148,7 @@ def fmt_bytes_scaled(value: Any) -> str:
     """Bytes in B, KiB, MiB or GiB with one decimal ('1.5 KiB'), or a dash."""
     v = num(value)
     if v is None:
-        return "–"
+        return MISSING
     for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if abs(v) >= size:
             return f"{v / size:.1f} {unit}"
@@ -155,22 +156,22 @@ def fmt_bytes_scaled(value: Any) -> str:
 
 
 def fmt_bytes_coarse(n: float | None) -> str:
-    """Bytes in whole MiB, or GiB with one decimal from 1 GiB ('512 MiB', '1.5 GiB'), or 'n/a'."""
+    """Bytes in whole MiB, or GiB with one decimal from 1 GiB ('512 MiB', '1.5 GiB')."""
     if n is None:
-        return "n/a"
+        return MISSING
     return f"{n / 2**30:.1f} GiB" if abs(n) >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
 def fmt_mib(value: Any) -> str:
     """Bytes in MiB with one decimal."""
     v = num(value)
-    return "–" if v is None else f"{v / (1 << 20):.1f} MiB"
+    return MISSING if v is None else f"{v / (1 << 20):.1f} MiB"
 
 
 def fmt_count(value: Any) -> str:
     """A count with thousands separators."""
     v = num(value)
-    return "–" if v is None else f"{v:,.0f}"
+    return MISSING if v is None else f"{v:,.0f}"
 
 
 #: Characters a terminal acts on rather than shows: C0 controls but tab and newline, DEL, C1

@@ -205,8 +205,11 @@ def function_rows(mode: str, stats: pstats.Stats | None) -> list[Row]:
 class LineStats(Protocol):
     """What the lines frame reads of line_profiler's ``LineStats``."""
 
-    unit: float
-    timings: dict[tuple[str, int, str], list[tuple[int, int, float]]]
+    @property
+    def unit(self) -> float: ...
+
+    @property
+    def timings(self) -> Mapping[tuple[str, int, str], Sequence[tuple[int, int, float]]]: ...
 
 
 def line_rows(mode: str, line_stats: LineStats | None) -> list[Row]:

@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
 from profkit.errors import EXIT_INTERRUPTED
 
@@ -24,7 +24,7 @@ from profkit.errors import EXIT_INTERRUPTED
 _signal: int | None = None
 #: True from the stop until the engine has taken it (stopped the run).
 _pending = False
-_previous_hook: Any = None
+_previous_hook: Callable[[sys.UnraisableHookArgs], object] | None = None
 #: How long the re-sent signal waits, so that it lands once the dropping context has returned.
 RESEND_AFTER_S = 0.005
 
@@ -74,7 +74,7 @@ def send_again(signum: int) -> None:
     threading.Thread(target=send, name="profkit-resend-signal", daemon=True).start()
 
 
-def _unraisable(unraisable: Any) -> None:
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     if isinstance(unraisable.exc_value, KeyboardInterrupt) and _pending and _signal is not None:
         send_again(_signal)  # dropped inside a __del__, a callback or a fork hook: try again
         return

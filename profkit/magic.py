@@ -17,8 +17,7 @@ import argparse
 import ast
 import shlex
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -28,6 +27,7 @@ from profkit.errors import ProfkitError
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
+    from profkit.model import Task
     from profkit.run import Run
     from profkit.workloads.model import Workload
 
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cell_function(shell: InteractiveShell, cell: str) -> Callable[[Any], Any]:
+def cell_function(shell: InteractiveShell, cell: str) -> Task:
     """Compile ``cell`` as the body of ``profkit_cell(item)``, its last expression returned."""
     source: str = shell.transform_cell(cell)  # type: ignore[no-untyped-call]
     try:
@@ -82,11 +82,11 @@ def cell_function(shell: InteractiveShell, cell: str) -> Callable[[Any], Any]:
     filename: str = shell.compile.cache(source)  # type: ignore[no-untyped-call]
     code = compile(module, filename, "exec")
     exec(code, shell.user_ns)  # noqa: S102 - the user's own cell, as IPython would run it
-    fn: Callable[[Any], Any] = shell.user_ns[CELL_FUNCTION]
+    fn: Task = shell.user_ns[CELL_FUNCTION]
     return fn
 
 
-def _evaluate(shell: InteractiveShell, expr: str, what: str) -> Any:
+def _evaluate(shell: InteractiveShell, expr: str, what: str) -> object:
     try:
         return eval(expr, shell.user_global_ns, shell.user_ns)  # noqa: S307 - the user's expression
     except Exception as exc:  # noqa: BLE001 - any error in the user's expression
@@ -94,7 +94,7 @@ def _evaluate(shell: InteractiveShell, expr: str, what: str) -> Any:
             from None
 
 
-def notebook_workload(fn: Any, items: Any, name: str | None, what: str) -> Workload:
+def notebook_workload(fn: object, items: object, name: str | None, what: str) -> Workload:
     """A Workload over a function and items taken from the user's namespace."""
     from profkit.workloads.model import Workload
 
@@ -140,7 +140,7 @@ class ProfkitMagics(Magics):
                                         "not a TARGET or -f")
             if not args.items:
                 raise IPythonUsageError("%%profkit: give the items: %%profkit -i EXPR")
-            fn = cell_function(shell, cell)
+            fn: object = cell_function(shell, cell)
             items = _evaluate(shell, args.items, "-i")
             workload = notebook_workload(fn, items, args.name or "cell", "the cell")
             label = f"%%profkit -i {args.items}"

@@ -8,9 +8,12 @@ from __future__ import annotations
 import enum
 import pstats
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
+
+if TYPE_CHECKING:
+    from line_profiler import LineStats
 
 #: ``--profile-budget`` / ``--line-budget``: seconds of estimated traced time per profiling worker,
 #: every item ("all"), or "auto" (:mod:`profkit.engine.coverage`).
@@ -20,6 +23,20 @@ ALL: Literal["all"] = "all"
 
 #: What ``run.json`` may hold: JSON values.
 JSON: TypeAlias = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]  # noqa: UP007
+
+#: A workload's task: one item in, one result out. Items and results are the user's objects;
+#: profkit only passes them on (and pickles them), so a result is an ``object``. The item
+#: parameter stays untyped: a task declares its own item type (``is_prime(n: int)``), and only
+#: an untyped parameter accepts every such function.
+Task: TypeAlias = Callable[[Any], object]
+
+#: cProfile's function key: file, line, function name.
+FuncKey: TypeAlias = tuple[str, int, str]
+#: calls, primitive calls, own seconds, cumulative seconds.
+FuncCounts: TypeAlias = tuple[int, int, float, float]
+#: ``cProfile.Profile.stats`` after ``create_stats()``: per function its counts and, per
+#: caller, the counts of the calls from there.
+RawStats: TypeAlias = Mapping[FuncKey, tuple[int, int, float, float, Mapping[FuncKey, FuncCounts]]]
 
 
 class Status(str, enum.Enum):
@@ -71,7 +88,7 @@ class Traits:
                 "honours_chunksize": self.honours_chunksize, "reference": self.reference}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Traits:
+    def from_json(cls, data: Mapping[str, JSON]) -> Traits:
         return cls(parallel=bool(data["parallel"]), ships_pickles=bool(data["ships_pickles"]),
                    shares_memory=bool(data["shares_memory"]), shares_gil=bool(data["shares_gil"]),
                    worker_label=WorkerLabel(str(data["worker_label"])),
@@ -110,7 +127,7 @@ class TaskRecord:
     error_type: str | None = None
     worker: str | None = None
     result_bytes: int | None = None
-    result: Any = None
+    result: object = None
     #: What the task printed: its first and last lines, and the bytes in all (probe pass).
     output: str = ""
     output_bytes: int = 0
@@ -128,7 +145,7 @@ class TaskNote:
     error_type: str | None = None
     #: The pickled size of the result and the result itself, for a sampled task.
     result_bytes: int | None = None
-    result: Any = None
+    result: object = None
     sampled: bool = False
     output: str = ""
     output_bytes: int = 0
@@ -236,10 +253,10 @@ class Payload:
     """What ``run_batch`` returns from a worker: the records and the batch's stats."""
 
     records: list[TaskRecord]
-    profile: dict[Any, Any] | None = None
+    profile: RawStats | None = None
     #: The tasks pass's records, in columns (``records`` stays empty then).
     tasks: TaskColumns | None = None
-    lines: Any = None
+    lines: LineStats | None = None
     gc: list[GcEvent] = field(default_factory=list)
     #: memory_profiler's per-line results: one row per line of the named functions.
     memory_lines: list[MemoryLine] = field(default_factory=list)
@@ -356,7 +373,7 @@ class ModeResult:
     profile_share: float | None = None
     #: The whole items the cProfile pass set out to cover, and why no more (None: it did not run).
     profile_plan: PassPlan | None = None
-    lines: Any = None
+    lines: LineStats | None = None
     #: Items the line pass covered, sorted (an ``array('q')`` from a run: no object per item).
     line_items: Sequence[int] = field(default_factory=list)
     #: Of ``line_items``, those the budget cut short: index -> seconds traced until the cut.

@@ -15,7 +15,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, TypeVar, overload
 
 from profkit.errors import UsageError
 from profkit.executors.registry import (
@@ -43,6 +43,8 @@ from profkit.model import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from profkit.workloads.model import Workload
 
 DEFAULT_MODES = "sequential,threads,processes"
@@ -160,6 +162,9 @@ def check_line_names(wl: Workload, names: Sequence[str], what: str,
                              "cannot trace its lines")
 
 
+T = TypeVar("T")
+
+
 # -- the field specs ----------------------------------------------------------------------
 
 #: A check: the given value, the name of where it came from (for the message), and the
@@ -199,8 +204,34 @@ class OptionSpec:
         return self.flag_name if self.flag else str(self.key)
 
 
+class _SpecKey(TypedDict):
+    key: str | None
+
+
+class SpecKeywords(_SpecKey, total=False):
+    """:class:`OptionSpec`'s fields, as :func:`option` takes them."""
+
+    help: str
+    check: Check | None
+    config: tuple[type, ...]
+    flag: bool
+    metavar: str | None
+    given_default: object
+    record: str | None
+    to_json: Callable[[Options], JSON] | None
+    kind: str | None
+
+
+@overload
+def option(default: T, **spec: Unpack[SpecKeywords]) -> T: ...
+
+
+@overload
+def option(*, factory: Callable[[], T], **spec: Unpack[SpecKeywords]) -> T: ...
+
+
 def option(default: object = dataclasses.MISSING, *, factory: Callable[[], object] | None = None,
-           **spec: Any) -> Any:
+           **spec: Unpack[SpecKeywords]) -> object:
     """A dataclass field with its :class:`OptionSpec` attached (typed as the field's own type)."""
     metadata = {"option": OptionSpec(**spec)}
     if factory is not None:
@@ -375,7 +406,7 @@ class Options:
         return out
 
 
-Spec = tuple[dataclasses.Field[Any], OptionSpec]
+Spec = tuple[dataclasses.Field[object], OptionSpec]
 SPECS: tuple[Spec, ...] = tuple(
     (f, f.metadata["option"]) for f in dataclasses.fields(Options))
 #: The settings a user gives, by public name, in the order they are checked.

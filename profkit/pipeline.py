@@ -6,11 +6,11 @@ import difflib
 import functools
 import inspect
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from profkit.analysis.records import Analysis
 from profkit.engine import heap
@@ -28,6 +28,8 @@ from profkit.workloads.registry import FILE_MODULES, as_workload
 
 if TYPE_CHECKING:
     from profkit.analysis.compare import Comparison
+    from profkit.model import JSON
+    from profkit.workloads.model import Items
 
 
 def default_out_dir(workload_name: str, root: str | os.PathLike[str] = "reports") -> Path:
@@ -140,7 +142,7 @@ def measured_run(raw: RawRun, target: str | None = None) -> Run:
 SETTLED_AFTER_MAX_S = 3600.0
 
 
-def _stopping(raw: RawRun) -> dict[str, Any] | None:
+def _stopping(raw: RawRun) -> dict[str, JSON] | None:
     """How the rounds ended, and the level that keeps every interval at 95% (the highest of the
     main rounds' and the sweep points')."""
     if not raw.stops:
@@ -211,8 +213,8 @@ def _options(given: Options | None, settings: dict[str, object], wl: Workload,
 
 @checked_call
 def profile(
-    workload: Workload | Callable[..., Any] | str,
-    items: Sequence[Any] | Callable[[], Sequence[Any]] | None = None,
+    workload: Workload | Callable[..., object] | str,
+    items: Items | None = None,
     *,
     out: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
@@ -280,9 +282,9 @@ class AbResult:
 
 @checked_call
 def ab(
-    target_a: Workload | Callable[..., Any] | str,
-    target_b: Workload | Callable[..., Any] | str,
-    items: Sequence[Any] | Callable[[], Sequence[Any]] | None = None,
+    target_a: Workload | Callable[..., object] | str,
+    target_b: Workload | Callable[..., object] | str,
+    items: Items | None = None,
     *,
     out: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
@@ -322,11 +324,12 @@ def ab(
             comparison = compare_runs(run_a, run_b, level=level, min_effect_pct=min_effect,
                                       paired=True, measure=Measure.WALL if clean >= 2 else None)
             if out_dir is not None:
+                from profkit.render.text import comparison_json
                 from profkit.store import AB_FILE, atomic_write_text, to_json
 
                 run_a.save(out_dir / "A")
                 run_b.save(out_dir / "B")
-                atomic_write_text(out_dir / AB_FILE, to_json(comparison.to_dict()))
+                atomic_write_text(out_dir / AB_FILE, to_json(comparison_json(comparison)))
     return AbResult(run_a, run_b, comparison, out_dir)
 
 

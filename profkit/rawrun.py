@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.model import JSON, ModeResult, Precision, RoundInfo
 from profkit.options import Options
@@ -18,7 +18,7 @@ class RawRun:
     """The raw result of the engine, before frames and analysis."""
 
     workload: Workload
-    items: list[Any]
+    items: list[object]
     options: Options
     modes: list[ModeResult]
     environment: dict[str, JSON]

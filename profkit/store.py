@@ -19,8 +19,10 @@ Version history of ``run.json`` (``FORMAT_VERSION``):
   its type; the analysis ranks bottlenecks and hot lines without profkit's own frames. A
   version-2 file reads the same way; its analysis is redone from its frames on load.
 * 4 -- the analysis is the JSON of :class:`profkit.analysis.records.Analysis`, every field
-  checked against its type. A version-2 or 3 file's metadata reads the same way; its
-  analysis is redone from its frames on load (it is not read).
+  checked against its type; it holds facts, not sentences (the verdict's headline, the
+  advice, the notes, the cards are records that the renderers word). A version-2 or 3
+  file's metadata reads the same way; its analysis is redone from its frames on load (it is
+  not read).
 
 Opening a run reads ``run.json`` (JSON), the frames (parquet) and the ``.prof``
 files (marshal, via pstats). It never unpickles: ``.lprof`` files are pickles and

@@ -1162,6 +1162,8 @@ def big_items_bench(workdir: Path, log: Callable[[str], None], quick: bool = Fal
     after = bare()
     if done.returncode != 0:
         raise RuntimeError(f"profkit profile failed: {done.stderr[-2000:]}")
+    from profkit.render.text import worded_json
+
     meta = json.loads((out_dir / "run.json").read_text())
     long_answer = None
     if not quick:
@@ -1192,7 +1194,7 @@ def big_items_bench(workdir: Path, log: Callable[[str], None], quick: bool = Fal
             "phase_s": {m: i.get("phase_s") for m, i in meta["modes"].items()},
             "answer": _answer(meta), "long_answer": long_answer, "quick": quick,
             "stopping": meta.get("stopping"),
-            "warnings": meta["analysis"].get("warnings") or []}
+            "warnings": worded_json(meta["analysis"]).get("warnings") or []}
 
 
 def _answer(meta: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,8 @@
 granularity, facts, prediction). Its result, :class:`profkit.analysis.records.Analysis`, is
 what ``run.json`` stores under ``analysis`` and what every renderer reads; the records'
 annotations are its schema, checked when a run is loaded. Enums stay enums until run.json.
+It holds facts, never sentences: the verdict's headline, the advice, the notes and
+the cards are records that :mod:`profkit.render.text` words.
 """
 
 from __future__ import annotations

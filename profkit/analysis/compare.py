@@ -16,6 +16,7 @@ Pure functions from loaded runs to dataclasses; the statistics live in
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,7 +48,6 @@ from profkit.analysis.compare_stats import (
     wall_per_cpu,
 )
 from profkit.analysis.own_frames import drop_own_functions
-from profkit.fmt import format_change
 from profkit.model import JSON, Status
 
 if TYPE_CHECKING:
@@ -188,6 +188,45 @@ class RunInfo:
     status: dict[str, Status] = field(default_factory=dict)
 
 
+class CompareNoteKind(str, enum.Enum):
+    """What makes two runs hard to compare."""
+
+    NO_COMMON_MODE = "no-common-mode"
+    WORKLOADS = "workloads"  # the runs are of different workloads
+    DIFFERS = "differs"  # the Python, platform, CPU count or start method differs
+    WORKERS = "workers"  # a mode ran different worker counts
+    NO_TIMINGS = "no-timings"  # a mode has no timings in one run
+    PARTIAL = "partial"  # a mode did not finish cleanly in one run
+    WAITED = "waited"  # the runs waited differently: CPU time was compared
+    TOO_FEW = "too-few"  # too few repeats to call a change
+    FEW_REPEATS = "few-repeats"  # so few that only a large change is called
+    SET_ASIDE = "set-aside"  # repeats set aside because other programs were busy
+
+
+@dataclass(frozen=True)
+class CompareNote:
+    """One thing that makes the two runs hard to compare, with its numbers."""
+
+    kind: CompareNoteKind
+    mode: str | None = None
+    what: str | None = None  # DIFFERS: "python", "platform", "cpus" or "start_method"
+    a: str | None = None  # the value in A (workload, or what differs)
+    b: str | None = None
+    workers_a: int | None = None
+    workers_b: int | None = None
+    side: str | None = None  # NO_TIMINGS: "A" or "B", with its status
+    status: Status | None = None
+    statuses: dict[str, Status] = field(default_factory=dict)  # PARTIAL: side -> status
+    wall_per_cpu_a: float | None = None
+    wall_per_cpu_b: float | None = None
+    wall_change_pct: float | None = None
+    repeats_a: int | None = None
+    repeats_b: int | None = None
+    min_samples: int | None = None
+    set_aside_a: int | None = None
+    set_aside_b: int | None = None
+
+
 @dataclass
 class Comparison:
     """Everything ``profkit compare`` prints, renders and gates on."""
@@ -203,7 +242,8 @@ class Comparison:
     coverage: dict[str, Coverage] = field(default_factory=dict)
     only_a: list[str] = field(default_factory=list)
     only_b: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    #: what makes the two runs hard to compare (render words them)
+    warnings: list[CompareNote] = field(default_factory=list)
 
     @property
     def family(self) -> int:
@@ -437,43 +477,43 @@ def describe(run: Run) -> RunInfo:
     )
 
 
-def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[str]:
+def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[CompareNote]:
     out = []
     if a.workload != b.workload:
-        out.append(f"the runs are of different workloads ({a.workload} vs {b.workload}): "
-                   "compare with care")
-    for key, what in (("python", "Python"), ("platform", "platform"), ("cpus", "CPU count"),
-                      ("start_method", "start method")):
+        out.append(CompareNote(CompareNoteKind.WORKLOADS, a=a.workload, b=b.workload))
+    for key in ("python", "platform", "cpus", "start_method"):
         if getattr(a, key) != getattr(b, key):
-            out.append(f"{what} differs: {getattr(a, key)} in A, {getattr(b, key)} in B")
+            out.append(CompareNote(CompareNoteKind.DIFFERS, what=key, a=_text(getattr(a, key)),
+                                   b=_text(getattr(b, key))))
     for m in modes:
         if m.workers_a is not None and m.workers_b is not None and m.workers_a != m.workers_b:
-            out.append(f"{m.mode}: {m.workers_a} worker(s) in A, {m.workers_b} in B")
+            out.append(CompareNote(CompareNoteKind.WORKERS, m.mode, workers_a=m.workers_a,
+                                   workers_b=m.workers_b))
         status = {side: run.status.get(m.mode, Status.OK) for side, run in (("A", a), ("B", b))}
         if m.verdict == MISSING:
             side = "A" if not m.repeats_a else "B"
-            out.append(f"{m.mode}: no timings in run {side} (status {status[side]}): not compared")
+            out.append(CompareNote(CompareNoteKind.NO_TIMINGS, m.mode, side=side, status=status[side]))
         elif any(s is not Status.OK for s in status.values()):
-            bad = ", ".join(f"{s} in {side}" for side, s in status.items() if s is not Status.OK)
-            out.append(f"{m.mode}: the mode {bad}: its timings may be partial")
+            out.append(CompareNote(CompareNoteKind.PARTIAL, m.mode, statuses={
+                side: s for side, s in status.items() if s is not Status.OK}))
         if m.measure == Measure.CPU.value:
-            out.append(f"{m.mode}: the runs waited differently or unevenly (median wall / CPU "
-                       f"{m.wall_per_cpu_a:.2f} in A, "
-                       f"{m.wall_per_cpu_b:.2f} in B; wall time "
-                       f"{format_change(m.wall_change_pct, 'n/a')}): the machine's "
-                       "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, which "
-                       "cannot see a change in waiting or parallelism. Compare runs on a quiet machine")
+            out.append(CompareNote(CompareNoteKind.WAITED, m.mode, wall_per_cpu_a=m.wall_per_cpu_a,
+                                   wall_per_cpu_b=m.wall_per_cpu_b,
+                                   wall_change_pct=m.wall_change_pct))
         if m.verdict == TOO_FEW:
-            out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats: the rule needs at least "
-                       f"{MIN_SAMPLES} on each side, so no change is called: profile with --repeat 3 or more")
+            out.append(CompareNote(CompareNoteKind.TOO_FEW, m.mode, repeats_a=m.repeats_a,
+                                   repeats_b=m.repeats_b, min_samples=MIN_SAMPLES))
         elif m.verdict != MISSING and min(m.repeats_a, m.repeats_b) <= 3:
-            out.append(f"{m.mode}: {m.repeats_a} vs {m.repeats_b} repeats: the t interval has few degrees of "
-                       "freedom, so only a large change is called; profile with --repeat 5 or more for a "
-                       "finer test")
+            out.append(CompareNote(CompareNoteKind.FEW_REPEATS, m.mode, repeats_a=m.repeats_a,
+                                   repeats_b=m.repeats_b))
         if m.set_aside_a or m.set_aside_b:
-            out.append(f"{m.mode}: {m.set_aside_a} repeat(s) of A and {m.set_aside_b} of B were set aside "
-                       "because other programs were busy during them; they are not compared")
+            out.append(CompareNote(CompareNoteKind.SET_ASIDE, m.mode, set_aside_a=m.set_aside_a,
+                                   set_aside_b=m.set_aside_b))
     return out
+
+
+def _text(value: object) -> str:
+    return str(value)
 
 
 def compare_runs(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
@@ -503,5 +543,5 @@ def compare_runs(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
     )
     comparison.warnings = _warnings(a, b, modes)
     if not modes:
-        comparison.warnings.insert(0, "the runs have no mode in common: nothing to compare")
+        comparison.warnings.insert(0, CompareNote(CompareNoteKind.NO_COMMON_MODE))
     return comparison

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -30,21 +31,28 @@ def gc_summary(collections: pd.DataFrame, tasks: pd.DataFrame, mode: str) -> dic
             "task_seconds": busy, "by_generation": by_generation}
 
 
-def gc_advice(modes: dict[str, dict[str, Any]], policy: str) -> list[str]:
-    """One line per mode whose GC share is above :data:`GC_ADVICE_SHARE`."""
+@dataclass(frozen=True)
+class GcFacts:
+    """A mode whose tasks spend a large share of their time collecting garbage."""
+
+    mode: str
+    share: float
+    collections: int
+    seconds: float
+    full_collections: int | None  # generation 2, when any ran
+    full_seconds: float | None
+    gc_off: bool  # the timed maps ran with GC off, so the speedups leave this cost out
+
+
+def gc_advice(modes: dict[str, dict[str, Any]], policy: str) -> list[GcFacts]:
+    """One record per mode whose GC share is above :data:`GC_ADVICE_SHARE`."""
     out = []
     for mode, entry in modes.items():
         g = entry.get("gc")
         if not g or g["share"] <= GC_ADVICE_SHARE:
             continue
         gen2 = g["by_generation"].get(2, {})
-        out.append(
-            f"Garbage collection takes {100 * g['share']:.0f}% of the tasks' time in {mode} "
-            f"({g['collections']} collections, {g['seconds']:.3g} s"
-            + (f"; {gen2['collections']} full ones took {gen2['seconds']:.3g} s" if gen2 else "")
-            + "): allocate fewer container objects, or call gc.freeze() after building long-lived "
-            "data, or raise the thresholds with gc.set_threshold(). "
-            + ("The timed maps ran with GC off (--gc off), so the speedups leave this cost out; "
-               "--gc on times them as a plain run."
-               if policy == "off" else "The timed maps ran with GC on (--gc on), as a plain run."))
+        out.append(GcFacts(mode, float(g["share"]), int(g["collections"]), float(g["seconds"]),
+                           int(gen2["collections"]) if gen2 else None,
+                           float(gen2["seconds"]) if gen2 else None, policy == "off"))
     return out

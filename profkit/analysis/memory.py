@@ -9,11 +9,11 @@ fewer such workers than the mode ran (or than there are CPUs).
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-
-from profkit.fmt import fmt_bytes_coarse
 
 if TYPE_CHECKING:
     from profkit.record import RunMeta
@@ -22,6 +22,35 @@ MIB = float(2**20)
 #: Below this rise (and this share of the baseline) memory "did not move": the chart is dropped.
 MOVED_BYTES = 16 * 2**20
 MOVED_SHARE = 0.10
+
+
+class MemoryBasis(str, enum.Enum):
+    """What a worker's memory is measured by."""
+
+    WORKER_PEAK = "worker-peak"  # the peak RSS of each worker process
+    PARENT_RISE_PER_THREAD = "parent-rise-per-thread"  # a share of the parent's rise
+    PARENT_RISE_PER_WORKER = "parent-rise-per-worker"  # the plain loop: the parent's whole rise
+
+
+class MemoryVerdict(str, enum.Enum):
+    """Whether the free RAM limits a mode."""
+
+    LIMITS_WORKERS = "limits-workers"  # holds fewer workers than the mode ran
+    LIMITS_BEFORE_CPUS = "limits-before-cpus"  # holds fewer workers than there are CPUs
+    NOT_THE_LIMIT = "not-the-limit"
+
+
+@dataclass(frozen=True)
+class MemoryLimit:
+    """How many of a mode's workers the RAM free at the start holds, and what that limits."""
+
+    verdict: MemoryVerdict
+    basis: MemoryBasis
+    per_worker_bytes: float
+    available_bytes: float
+    fits: int
+    workers: int
+    cpus: int | None
 
 
 def _series(rows: pd.DataFrame) -> tuple[float, float]:
@@ -55,30 +84,25 @@ def mode_memory(rows: pd.DataFrame, workers: int, traits: dict[str, Any],
         "worker_rise_bytes": max(rises) if rises else None,
         "total_baseline_bytes": float(totals.iloc[0]), "total_peak_bytes": float(totals.max()),
         "total_rise_bytes": float(totals.max() - totals.iloc[0]),
-        "per_worker_bytes": None, "fits": None, "limited": False, "text": None,
+        "per_worker_bytes": None, "fits": None, "limited": False, "limit": None,
     }
     if traits.get("shares_memory") or not pool_workers:
         # threads (or the plain loop) hold their data in the parent: each takes a share of its rise
         per_worker = entry["parent_rise_bytes"] / max(workers, 1)
-        basis = "of the parent's rise per " + ("thread" if workers > 1 else "worker")
+        basis = MemoryBasis.PARENT_RISE_PER_THREAD if workers > 1 else MemoryBasis.PARENT_RISE_PER_WORKER
     else:
         per_worker = entry["worker_peak_bytes"]
-        basis = "peak RSS per worker process"
+        basis = MemoryBasis.WORKER_PEAK
     entry["per_worker_bytes"] = per_worker
     if available and per_worker and per_worker >= MOVED_BYTES:
         fits = int(available // per_worker)
         entry["fits"] = fits
         entry["limited"] = fits < workers
-        head = (f"{fmt_bytes_coarse(per_worker)} {basis}: the {fmt_bytes_coarse(available)} of RAM free "
-                f"at the start holds {fits} such worker{'s' if fits != 1 else ''}")
-        if fits < workers:
-            entry["text"] = (f"Memory, not CPU, limits this mode: {head}, fewer than the "
-                             f"{workers} it ran.")
-        elif cpus and fits < cpus:
-            entry["text"] = (f"Memory limits this mode before the CPUs do: {head}, fewer than "
-                             f"the {cpus} CPUs.")
-        else:
-            entry["text"] = f"Memory is not the limit: {head}."
+        verdict = (MemoryVerdict.LIMITS_WORKERS if fits < workers
+                   else MemoryVerdict.LIMITS_BEFORE_CPUS if cpus and fits < cpus
+                   else MemoryVerdict.NOT_THE_LIMIT)
+        entry["limit"] = MemoryLimit(verdict, basis, float(per_worker), float(available), fits,
+                                     workers, cpus)
     return entry
 
 
@@ -99,6 +123,6 @@ def summarise(memory: pd.DataFrame | None, meta: RunMeta) -> dict[str, Any]:
                                   int(cpus) if isinstance(cpus, (int, float)) else None)
     moved = any(m["total_rise_bytes"] >= max(MOVED_BYTES, MOVED_SHARE * m["total_baseline_bytes"])
                 for m in modes.values())
-    limits = [f"{mode}: {m['text']}" for mode, m in modes.items() if m["limited"]]
-    return {"modes": modes, "moved": moved, "limits": limits,
+    limits = [mode for mode, m in modes.items() if m["limited"]]
+    return {"modes": modes, "moved": moved, "limited": limits,
             "available_bytes": available}

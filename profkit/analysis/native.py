@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from profkit.model import JSON, NativePool
@@ -60,6 +60,35 @@ def sequential_cores(map_cpu_s: Sequence[float], map_wall_s: Sequence[float],
 
 
 @dataclass(frozen=True)
+class NativePoolFacts:
+    """One native thread pool: its API and its thread count."""
+
+    api: str
+    threads: int
+
+
+@dataclass(frozen=True)
+class NativeTrialFacts:
+    """The one-native-thread-per-worker fix as timed: speedup over sequential, gain over the mode's own."""
+
+    mode: str
+    workers: int
+    speedup: float
+    gain: float
+
+
+@dataclass(frozen=True)
+class NativeFacts:
+    """What the report says of native threads: cores busy, CPUs, the bound, the pools, the trial."""
+
+    sequential_cores: float
+    cpus: int
+    bound: float
+    pools: list[NativePoolFacts]
+    trial: NativeTrialFacts | None = None
+
+
+@dataclass(frozen=True)
 class NativeThreads:
     """The sequential map runs native threads: how many cores it fills, and the fix as timed."""
 
@@ -74,6 +103,15 @@ class NativeThreads:
     def bound(self) -> float:
         """No pool beats this: the CPUs over the cores the sequential map already uses."""
         return self.cpus / self.sequential_cores
+
+    def facts(self) -> NativeFacts:
+        """The facts the report words."""
+        trial = self.trial
+        timed = (NativeTrialFacts(str(trial["mode"]), int(trial["workers"]), float(trial["speedup"]),
+                                  float(trial["gain"]))
+                 if trial and trial.get("speedup") is not None else None)
+        return NativeFacts(self.sequential_cores, self.cpus, self.bound,
+                           [NativePoolFacts(api, threads) for api, threads in self.pools], timed)
 
     def to_json(self) -> dict[str, Any]:
         return {"sequential_cores": self.sequential_cores, "cpus": self.cpus, "bound": self.bound,
@@ -105,10 +143,7 @@ def native_classification(card: Mapping[str, Any], native: NativeThreads) -> dic
     The thread that calls the native library holds no GIL while the library computes, and
     the library's own threads add cores: neither is what pure Python does.
     """
-    pools = ", ".join(f"{api} with {threads} thread{'s' if threads != 1 else ''}"
-                      for api, threads in native.pools) or "a native thread pool"
-    text = (f"CPU-bound in native threads: the sequential map keeps "
-            f"{native.sequential_cores:.2f} of {native.cpus} CPUs busy by itself ({pools}). "
-            "The hot code runs in the library's own threads, outside the GIL.")
+    facts = card.get("facts")
     return {**card, "kind": "cpu-bound", "work_class": "gil-releasing", "gil_bound": False,
-            "native_threads": True, "explanation": text}
+            "native_threads": True,
+            "facts": replace(facts, native=native.facts()) if facts is not None else None}

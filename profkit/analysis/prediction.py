@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from profkit.analysis.bounds import chunked, list_schedule_makespan
-from profkit.fmt import fmt_speedup
 
 MAX_WORKERS = 64
 FLAT_SHARE = 0.95  # the curve is flat from the first W within 5% of its best
@@ -216,38 +215,39 @@ def predict(model: PoolModel, max_workers: int = MAX_WORKERS, *, own_cores: bool
     return out
 
 
-def _cores_lost(model: PoolModel) -> str:
-    """Why the pool got fewer cores than the CPUs: its own workers shared them, or other programs
-    took some."""
-    shared = model.measured_workers > model.cpus
-    who = (f", which its {model.measured_workers} workers shared: switching between them left"
-           if shared else ", of which other programs left it")
-    return f"{who} about {model.core_cap:.1f}{' CPU for the work' if shared else ' during the run'}"
+@dataclass(frozen=True)
+class Flattening:
+    """Where a pool's predicted curve flattens, and the numbers of what holds it there."""
+
+    mode: str
+    workers: int  # the first worker count within 5% of the best
+    speedup: float  # the predicted speedup there
+    best: float  # the best predicted speedup up to max_workers
+    max_workers: int
+    limit: str  # a :class:`Limit`
+    n_items: int
+    largest_share: float  # the largest item's share of the work
+    per_chunk_s: float
+    cpu_share: float  # the work's CPU seconds over the sequential wall
+    cpus: int
+    per_map_s: float
+    #: the pool got fewer cores than the CPUs: about this many ...
+    cores_lost: float | None = None
+    #: ... because its own workers shared them (how many), not because other programs took some
+    shared_by: int | None = None
 
 
-def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, str]:
-    """Where the curve flattens, what holds it there, and a sentence that says why."""
+def flattening(model: PoolModel, points: Sequence[Point]) -> tuple[int, str, Flattening]:
+    """Where the curve flattens, what holds it there, and the facts that say why."""
     best = max(p.speedup for p in points)
     flat = next(p for p in points if p.speedup >= FLAT_SHARE * best)
     after = points[min(len(points), 2 * flat.workers) - 1]
     why = after.limit if after.limit != Limit.WORKERS else flat.limit
-    n = len(model.durations)
-    reasons = {
-        Limit.ITEMS: (f"item granularity: {n} items of which the largest is "
-                      f"{100 * max(model.durations) / sum(model.durations):.0f}% of the work, "
-                      "so extra workers find nothing left to take"),
-        Limit.OVERHEAD: (f"per-task overhead: the parent hands out each chunk in about "
-                         f"{1e6 * model.per_chunk_s:.0f} µs, one at a time, and that serial "
-                         "dispatch outlasts the work"),
-        Limit.CPUS: (f"the CPUs: the work computes {100 * model.cpu / model.reference_s:.0f}% of "
-                     f"the time and this machine lets the process use {model.cpus} CPUs"
-                     + (_cores_lost(model) if model.core_cap < model.cpus - 0.05 else "")),
-        Limit.GIL: ("the GIL: threads compute one at a time, so only the waiting overlaps"),
-        Limit.SERIAL: (f"the Amdahl serial part: {1e3 * model.per_map_s:.1f} ms per map of "
-                       "collecting results that no worker count shortens"),
-        Limit.WORKERS: (f"the worker count: it still scales at {len(points)} workers"),
-    }
-    text = (f"{model.mode}: the predicted speedup flattens at {flat.workers} worker"
-            f"{'s' if flat.workers != 1 else ''} ({fmt_speedup(flat.speedup)}; "
-            f"{fmt_speedup(best)} at most up to {len(points)}), held by {reasons[why]}.")
-    return flat.workers, why, text
+    lost = model.core_cap < model.cpus - 0.05
+    shared = model.measured_workers > model.cpus
+    facts = Flattening(
+        model.mode, flat.workers, flat.speedup, best, len(points), why, len(model.durations),
+        max(model.durations) / sum(model.durations), model.per_chunk_s, model.cpu / model.reference_s,
+        model.cpus, model.per_map_s, model.core_cap if lost else None,
+        model.measured_workers if lost and shared else None)
+    return flat.workers, why, facts

@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from profkit.analysis.verdict import AdviceKind, Cause, WorkClass
+from profkit.analysis.memory import MemoryLimit
+from profkit.analysis.notes import BoundKind, GranularityFacts, RunNote
+from profkit.analysis.prediction import Flattening
+from profkit.analysis.verdict import Advice, AdviceKind, Cause, ClassFacts, Headline, Reason, WorkClass
 from profkit.codec import from_json, to_json
 from profkit.model import JSON, Status, Traits
 
@@ -33,8 +36,10 @@ class ModeBounds:
     sort_gain: float
     items_cap: float | None = None
     native_cores: float | None = None
-    #: which bound binds, in words (the GIL, the CPUs, native threads, the schedule)
-    bound_name: str = ""
+    #: the CPUs the run could use
+    cpus: int | None = None
+    #: which bound binds (the GIL, the CPUs, native threads, the schedule)
+    bound_kind: BoundKind | None = None
 
 
 @dataclass
@@ -163,7 +168,7 @@ class Granularity:
     upper: float
     dispatch: float
     chunksize: int
-    explanation: str = ""
+    facts: GranularityFacts | None = None
 
 
 @dataclass
@@ -181,7 +186,7 @@ class Classification:
     gil_bound: bool
     gil_enabled: bool = True
     native_threads: bool = False
-    explanation: str = ""
+    facts: ClassFacts | None = None
 
 
 @dataclass
@@ -256,7 +261,7 @@ class RecommendationSummary:
     speedup_ci: list[float] | None
     #: False: no mode is clearly faster, nor clearly slower
     clear: bool
-    reason: str
+    reason: Reason
     #: one map, the pool's start-up included
     single_map_speedup: float | None = None
     #: maps per pool before start-up is paid back
@@ -304,7 +309,7 @@ class PredictionMode:
     measured: list[MeasuredPoint]
     flat_at: int
     limit: str
-    explanation: str
+    flattening: Flattening
     per_chunk_s: float
     per_map_s: float
     cores: float | None
@@ -356,7 +361,7 @@ class MemoryMode:
     fits: int | None = None
     #: fits < the mode's workers
     limited: bool = False
-    text: str | None = None
+    limit: MemoryLimit | None = None
 
 
 @dataclass
@@ -365,7 +370,8 @@ class MemorySummary:
 
     modes: dict[str, MemoryMode] = field(default_factory=dict)
     moved: bool = False
-    limits: list[str] = field(default_factory=list)
+    #: the modes the free RAM limits
+    limited: list[str] = field(default_factory=list)
     available_bytes: int | None = None
 
 
@@ -403,12 +409,12 @@ class Analysis:
     hot_lines: list[HotLine] = field(default_factory=list)
     sweep: Sweep | None = None
     recommendation: RecommendationSummary | None = None
-    advice: list[str] = field(default_factory=list)
+    advice: list[Advice] = field(default_factory=list)
     advice_kinds: list[AdviceKind] = field(default_factory=list)
     prediction: Prediction | None = None
-    verdict: str = ""
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    verdict: Headline | None = None
+    warnings: list[RunNote] = field(default_factory=list)
+    notes: list[RunNote] = field(default_factory=list)
     memory: MemorySummary = field(default_factory=MemorySummary)
     native_threads: NativeSummary | None = None
     #: ``profkit run``: the program's and its pool sites' facts (profkit.program.analysis)

@@ -6,7 +6,7 @@ import dataclasses
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -19,6 +19,7 @@ from profkit.analysis.native import (
     native_threads,
     sequential_cores,
 )
+from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, Precision, RunNote
 from profkit.analysis.records import (
     Amdahl,
     Analysis,
@@ -41,7 +42,6 @@ from profkit.analysis.records import (
     SweepPoint,
 )
 from profkit.codec import from_json, to_json
-from profkit.fmt import fmt_seconds
 from profkit.frames import frame_of
 from profkit.model import JSON, Status, Traits
 from profkit.record import ModeMeta, RunMeta
@@ -101,34 +101,17 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
                  sb: bounds.ScheduleBounds) -> Granularity:
     """The item-size card: the optimum, the upper bound and the pool's in-order schedule."""
     total, largest, n = sb.total_s, sb.largest_s, len(durations)
-    if workers <= 1:
-        text = "One worker: no parallel speedup is possible."
-    elif sb.optimum >= 0.97 * workers:
-        text = (f"{n} items on {workers} workers can be spread evenly: {sb.optimum_name()} "
-                f"gives {sb.optimum:.2f}×, close to the ideal {workers}×.")
-    else:
-        text = (f"{n} items of uneven size ({fmt_seconds(min(durations))} to "
-                f"{fmt_seconds(largest)}, {fmt_seconds(total)} in all) cannot be "
-                f"split evenly over {workers} workers: {sb.optimum_name()} ends after "
-                f"{fmt_seconds(sb.optimum_makespan_s)}, so the items allow at most "
-                f"{sb.optimum:.2f}×, not {workers}×.")
-    text += (f" Upper bound total ÷ max(total/W, largest item, W-th and (W+1)-th largest items "
-             f"together): {sb.upper:.2f}×. In the pool's "
-             f"dispatch order (item order, chunksize {chunksize}) the items allow "
-             f"{sb.dispatch:.2f}×.")
-    if sb.optimum_exact is False:
-        text += (f" The optimum is searched exactly up to {bounds.EXACT_MAX_ITEMS} items; here the "
-                 "search did not finish, so the proven lower bound on the makespan stands in: the "
-                 "items may allow less.")
-    if sb.capped_by_cpus and sb.cpu_cap is not None:
-        text += (f" The CPU seconds cap it lower: {sb.cpu_cap:.2f}× on the "
-                 f"{sb.cores:.3g} core{'s' if sb.cores != 1 else ''} the workers can use.")
+    card = GranularityFacts(
+        workers, n, sb.optimum >= 0.97 * workers, sb.optimum, sb.optimum_exact, min(durations),
+        largest, total, sb.optimum_makespan_s, sb.upper, sb.dispatch, chunksize,
+        bounds.EXACT_MAX_ITEMS, sb.cpu_cap if sb.capped_by_cpus else None,
+        sb.cores if sb.capped_by_cpus and sb.cpu_cap is not None else None)
     return Granularity(
         workers=workers, n_items=n, item_s=durations if n <= GRANULARITY_ITEMS else None,
         total_s=total, largest_item_s=largest, makespan_s=sb.optimum_makespan_s,
         in_order_makespan_s=sb.dispatch_makespan_s, bound=sb.best, optimum=sb.optimum,
         optimum_exact=sb.optimum_exact, upper=sb.upper, dispatch=sb.dispatch,
-        chunksize=chunksize, explanation=text)
+        chunksize=chunksize, facts=card)
 
 
 def _mode_summary(mode: str, workers: int, traits: Traits, status: Status,
@@ -215,19 +198,17 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
     return Sweep(points=points, amdahl=amdahl)
 
 
-def _round_warnings(meta: RunMeta) -> list[str]:
+def _round_warnings(meta: RunMeta) -> list[RunNote]:
     """What the rounds say about other programs' load during the run."""
     rounds = meta.rounds
     spoiled = [r for r in rounds if r.spoiled]
     out = []
     if spoiled:
-        worst = max(r.others_cpu for r in spoiled)
         limit = meta.options.get("spoiled_cores")
-        out.append(f"{len(spoiled)} of {len(rounds)} timing rounds were set aside: other programs "
-                   f"kept up to {worst:.2f} cores busy during them (the limit is "
-                   f"{limit if limit is not None else '?'} of a core); "
-                   + ("the estimates use the other rounds." if len(rounds) - len(spoiled) >= 2 else
-                      "too few clean rounds were left, so the estimates use every round."))
+        out.append(RunNote(NoteKind.SPOILED_ROUNDS, len(rounds), len(spoiled),
+                           max(r.others_cpu for r in spoiled),
+                           limit if isinstance(limit, (int, float)) else None,
+                           len(rounds) - len(spoiled) >= 2))
     clean = [r.others_cpu for r in rounds if not r.spoiled and r.others_cpu == r.others_cpu]
     env = meta.environment
     during = env.get("others_cpu_during_run")
@@ -235,14 +216,13 @@ def _round_warnings(meta: RunMeta) -> list[str]:
             isinstance(during, (int, float)) and during == during and during > BUSY_MACHINE_CPUS):
         busy = during if isinstance(during, (int, float)) and during == during else \
             (max(clean) if clean else 0.0)
-        out.insert(0, f"The machine was busy: other programs kept {busy:.1f} of "
-                   f"{env.get('cpus_total')} CPUs busy on average during the run, so timings, "
-                   "speedups and the CPU/wait split may be distorted. Re-run on a quiet machine "
-                   "for numbers you can trust.")
+        total = env.get("cpus_total")
+        out.insert(0, RunNote(NoteKind.BUSY_MACHINE, busy_cores=float(busy),
+                              cpus_total=total if isinstance(total, int) else None))
     return out
 
 
-def _open_decision(meta: RunMeta) -> str | None:
+def _open_decision(meta: RunMeta) -> RunNote | None:
     """The one warning of a run whose recommendation the rounds could not settle, with the fix."""
     stopping = meta.stopping
     if not isinstance(stopping, dict) or stopping.get("rule") not in ("decision", "repeat") \
@@ -252,40 +232,27 @@ def _open_decision(meta: RunMeta) -> str | None:
     counted = stopping.get("clean_rounds")
     clean = int(counted) if isinstance(counted, (int, float)) else 0
     if len(rounds) < 2:
-        return ("The recommendation is not settled: one timing round gives no interval. Rerun "
-                "with --repeat 3 or more, or --repeat auto.")
+        return RunNote(NoteKind.ONE_ROUND)
     if clean < 2:
-        return (f"The recommendation is not settled: other programs kept the CPUs busy during "
-                f"{len(rounds) - clean} of the {len(rounds)} timing rounds, too few clean ones "
-                "were left. Rerun on a quieter machine.")
-    still_open = stopping.get("open")
-    pairs = [str(p) for p in still_open] if isinstance(still_open, list) else []
-    what = "; ".join(pairs) if pairs else "the modes"
+        return RunNote(NoteKind.BUSY_ROUNDS, len(rounds), len(rounds) - clean)
     need = stopping.get("settled_after_s")
-    text = (f"The recommendation is not settled: after {clean} clean rounds, {what} "
-            f"{'is' if len(pairs) == 1 else 'are'} still within the noise.")
-    if isinstance(need, (int, float)) and need == need:
-        seconds, rounds_needed = f"{math.ceil(need)} s", stopping.get("settled_after_rounds")
-        if stopping.get("rule") == "repeat":
-            return text + (f" A settled answer needs about {rounds_needed} rounds ({seconds}): "
-                           f"rerun with --repeat {rounds_needed}, or with --repeat auto "
-                           f"--max-time {math.ceil(need)}.")
-        return text + (f" A settled answer needs about {seconds} of timing rounds: rerun with "
-                       f"--max-time {math.ceil(need)}.")
-    return text + (" They are about as far apart as the margin that tells them apart (5% between "
-                   "pools, a 10% gain), so either answer is about as good.")
+    needed = stopping.get("settled_after_rounds")
+    still_open = stopping.get("open")
+    return RunNote(NoteKind.WITHIN_NOISE, clean=clean,
+                   open=[str(p) for p in still_open] if isinstance(still_open, list) else [],
+                   need_s=math.ceil(need) if isinstance(need, (int, float)) and need == need else None,
+                   rounds_needed=int(needed) if isinstance(needed, (int, float)) else None,
+                   repeat_rule=stopping.get("rule") == "repeat")
 
 
-def _ideal_noise(entry: ModeSummary) -> str | None:
+def _ideal_noise(entry: ModeSummary) -> RunNote | None:
     """A warning when a speedup interval reaches above the ideal W×: that part is noise."""
     ci, workers = entry.speedup_ci, entry.workers or 1
     if not ci or entry.traits.reference or ci[1] <= workers:
         return None
     entry.crosses_ideal = True
-    return (f"{entry.mode}: {entry.speedup or 0:.2f}× [{ci[0]:.2f}–{ci[1]:.2f}] reaches above the "
-            f"ideal {workers}× on {workers} workers, which no schedule can beat: the interval is "
-            "that wide because of noise (load from other programs), not a real gain. More rounds "
-            "on a quieter machine narrow it.")
+    return RunNote(NoteKind.ABOVE_IDEAL, mode=entry.mode, speedup=entry.speedup,
+                   ci=[float(ci[0]), float(ci[1])], workers=workers)
 
 
 def _mode_bounds(entry: ModeSummary, durations: list[float], cpu_s: float, cpus: int,
@@ -309,13 +276,11 @@ def _mode_bounds(entry: ModeSummary, durations: list[float], cpu_s: float, cpus:
         dispatch=sb.dispatch, chunksize=sb.chunksize, cpu_cap=sb.cpu_cap,
         cores=cores, capped_by_cpus=sb.capped_by_cpus, gil=gil,
         sort_gain=sb.sort_gain, items_cap=sb.items_cap,
-        native_cores=native.sequential_cores if native else None,
-        bound_name=("the GIL bound" if gil and sb.capped_by_cpus else
-                       f"the native-thread bound (sequential already keeps "
-                       f"{native.sequential_cores:.2f} of {cpus} CPUs busy)"
-                       if native is not None and sb.capped_by_cpus else
-                       f"the CPU bound ({cpus} CPUs)" if sb.capped_by_cpus else
-                    "the optimum schedule" if sb.optimum_exact else "the schedule bound"))
+        native_cores=native.sequential_cores if native else None, cpus=cpus,
+        bound_kind=(BoundKind.GIL if gil and sb.capped_by_cpus else
+                    BoundKind.NATIVE if native is not None and sb.capped_by_cpus else
+                    BoundKind.CPUS if sb.capped_by_cpus else
+                    BoundKind.OPTIMUM if sb.optimum_exact else BoundKind.SCHEDULE))
     return sb
 
 
@@ -391,10 +356,10 @@ def _prediction(modes: dict[str, ModeSummary], mode_meta: dict[str, ModeMeta],
                        for m in ends] or None)
         own = prediction.predict(model, own_cores=True)
         points = prediction.predict(model)
-        flat_at, limit, text = prediction.flattening(model, points)
+        flat_at, limit, flat = prediction.flattening(model, points)
         out.modes[mode] = PredictionMode(
             points=[_point(p) for p in points], measured=measured,
-            flat_at=flat_at, limit=str(limit), explanation=text,
+            flat_at=flat_at, limit=str(limit), flattening=flat,
             per_chunk_s=model.per_chunk_s, per_map_s=model.per_map_s, cores=model.core_cap,
             calibrated_at=at, measured_workers=sorted({m.workers for m in measured}),
             own_cores=[_point(p) for p in own], band=band)
@@ -528,20 +493,20 @@ def _pool_sweep(modes: dict[str, ModeSummary], sweep: Sweep | None) -> None:
             matching.efficiency = p.speedup / p.workers
 
 
-def _mode_notes(modes: dict[str, ModeSummary]) -> list[str]:
+def _mode_notes(modes: dict[str, ModeSummary]) -> list[RunNote]:
     """Intervals that reach past the ideal: noise, said in the report's details."""
     return [note for note in map(_ideal_noise, modes.values()) if note]
 
 
-def _precision_warnings(modes: dict[str, ModeSummary], target_precision: float | None) -> list[str]:
+def _precision_warnings(modes: dict[str, ModeSummary],
+                        target_precision: float | None) -> list[RunNote]:
     """One warning, when --precision was asked and some estimate missed it."""
     unprecise = [e for e in modes.values() if e.precision_reached is False]
     if not unprecise or target_precision is None:
         return []
-    return ["Not within the --precision asked: " + ", ".join(
-        f"{e.mode} ±{100 * (e.precision or 0):.1f}%" for e in unprecise)
-        + f" (target ±{100 * target_precision:g}%) after {max(e.repeats for e in unprecise)} "
-        "rounds; raise --max-time or --max-rounds, or run on a quieter machine."]
+    return [RunNote(NoteKind.PRECISION,
+                    missed=[Precision(e.mode, e.precision or 0.0) for e in unprecise],
+                    target=target_precision, repeats=max(e.repeats for e in unprecise))]
 
 
 def work_kind(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference,
@@ -684,12 +649,12 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
     warnings = _precision_warnings(modes, _target_precision(meta))
     open_decision = _open_decision(meta)
     if open_decision:
-        busy = next((n for n in load_notes if n.startswith("The machine was busy")), None)
-        warnings.insert(0, open_decision + (" " + busy if busy and "quieter" not in open_decision
-                                            else ""))
+        busy = next((n for n in load_notes if n.kind is NoteKind.BUSY_MACHINE), None)
+        warnings.insert(0, replace(open_decision, busy=busy)
+                        if busy and open_decision.kind is not NoteKind.BUSY_ROUNDS else open_decision)
     notes = [*load_notes, *_mode_notes(modes)]
     if meta.interrupted:
-        warnings.append("The run was interrupted: modes that did not finish are marked.")
+        warnings.append(RunNote(NoteKind.INTERRUPTED))
     gc_advice = gc_share.gc_advice(
         {m: {"gc": _gc_card(e.gc)} for m, e in modes.items()}, str(meta.options.get("gc", "off")))
     return Analysis(
@@ -702,10 +667,11 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
         hot_lines=own_frames.top_lines(own_frames.drop_own_lines(frames["lines"]), meta),
         sweep=sweep,
         recommendation=_recommendation(decision.recommendation, modes, sweep, grain, ref.mode),
-        advice=[a.text for a in decision.advice] + gc_advice,
+        advice=[*decision.advice,
+                *(verdict.Advice(verdict.AdviceKind.GC, mode=g.mode, gc=g) for g in gc_advice)],
         advice_kinds=[a.kind for a in decision.advice] + [verdict.AdviceKind.GC] * len(gc_advice),
         prediction=predicted,
-        verdict=verdict.sentence(run_facts, decision),
+        verdict=verdict.headline(run_facts, decision),
         warnings=warnings,
         memory=memory_summary(frames.get("memory"), meta),
         native_threads=_native(kind.native))

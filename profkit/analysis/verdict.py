@@ -1,9 +1,11 @@
 """One verdict model: work class, per-mode cause, recommendation and advice from the same facts.
 
 :func:`decide` is the only place that draws conclusions. It takes :class:`Facts`
-(numbers the analysis measured) and returns a :class:`Verdict`; every sentence
-the report shows is written from that verdict, so the advice cannot contradict
-the recommendation (``tests/unit/test_verdict.py`` checks every combination).
+(numbers the analysis measured) and returns a :class:`Verdict`: causes, the
+recommendation with its :class:`Reason`, and :class:`Advice` records, each a kind
+with its numbers. :func:`headline` gives the facts of the report's headline. Render
+words all of them (:mod:`profkit.render.text`), so the advice cannot contradict the
+recommendation (``tests/unit/test_verdict.py`` checks every combination).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from profkit.analysis.native import NativeThreads
-from profkit.fmt import fmt_interval, fmt_seconds, fmt_slower, fmt_speedup
+from profkit.analysis.gc import GcFacts
+from profkit.analysis.native import NativeFacts, NativeThreads
 
 CPU_BOUND_RATIO = 0.8
 IO_BOUND_RATIO = 0.3
@@ -146,6 +148,39 @@ class Facts:
     cpus: int | None = None  # the CPUs the run could use
 
 
+class ReasonKind(str, enum.Enum):
+    """Why the recommendation is what it is."""
+
+    FASTEST = "fastest"  # the fastest mode, clearly faster
+    NEAR_FASTEST = "near-fastest"  # within 5% of the fastest and cheaper to run
+    UNSETTLED = "unsettled"  # no mode is clearly faster: a gain is too small or unclear
+    NONE_FASTER = "none-faster"  # no pooled mode is at least 10% faster
+
+
+@dataclass(frozen=True)
+class Reason:
+    """The facts behind a recommendation; render words them."""
+
+    kind: ReasonKind
+    reference: str | None = None
+    #: the fastest mode (NEAR_FASTEST) or the best unclear one (UNSETTLED)
+    best: str | None = None
+    best_speedup: float | None = None
+    best_ci: list[float] | None = None
+    best_clearly_faster: bool = False  # UNSETTLED: faster, but by less than 10%
+    #: the start-up of the chosen pool, a single map's speedup with it, maps to pay it back
+    startup_s: float | None = None
+    single_map_speedup: float | None = None
+    maps_to_pay_off: int | None = None
+    #: NONE_FASTER: what holds the pools back (NATIVE, CPUS, OVERHEAD), with its numbers
+    why: Cause | None = None
+    native: NativeFacts | None = None
+    cpus: int | None = None
+    workers: int | None = None
+    per_task_s: float | None = None
+    overhead_s: float | None = None
+
+
 @dataclass(frozen=True)
 class Recommendation:
     mode: str
@@ -153,7 +188,7 @@ class Recommendation:
     speedup: float
     ci: tuple[float, float] | None
     clear: bool  # False: no mode is clearly faster, nor clearly slower
-    reason: str
+    reason: Reason
     single_map_speedup: float | None = None  # one map, the pool's start-up included
     maps_to_pay_off: int | None = None  # maps per pool before start-up is paid back
 
@@ -165,9 +200,101 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class ChunkTrial:
+    """A chunksize timed in this run: the map with it against the map with the baseline chunksize."""
+
+    mode: str
+    chunksize: int
+    baseline: int
+    gain: float
+    chunked_s: float
+    baseline_s: float
+    speedup: float | None
+
+
+@dataclass(frozen=True)
 class Advice:
+    """One piece of advice: its kind and the numbers it rests on (render words it)."""
+
     kind: AdviceKind
-    text: str
+    #: KEEP_LOOP: what holds the pools back (CPUS, OVERHEAD), or None when nothing names it
+    why: Cause | None = None
+    mode: str | None = None  # the mode the advice names
+    workers: int | None = None
+    cpus: int | None = None
+    per_task_s: float | None = None
+    overhead_s: float | None = None
+    chunksize: int | None = None
+    trial: ChunkTrial | None = None
+    n_items: int | None = None
+    items_cap: float | None = None
+    sort_gain: float | None = None
+    work: WorkClass | None = None
+    maps: int | None = None
+    startup_s: float | None = None
+    single_map_speedup: float | None = None
+    native: NativeFacts | None = None
+    gc: GcFacts | None = None
+
+
+class ClauseKind(str, enum.Enum):
+    """What the headline says of one main mode."""
+
+    FAILED = "failed"
+    NOT_MEASURED = "not-measured"
+    GIL = "gil"
+    NATIVE = "native"
+    CPUS = "cpus"
+    FASTER = "faster"
+    SLOWER = "slower"
+    NO_GAIN = "no-gain"
+
+
+class BoundNote(str, enum.Enum):
+    """How a clearly faster mode stands against its bound."""
+
+    ABOVE = "above"  # the interval lies above the bound: its model does not fit the work
+    CPUS = "cpus"  # a share of what the CPUs allow
+    ITEMS = "items"  # a share of what the items allow
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One main mode in the headline."""
+
+    kind: ClauseKind
+    mode: str
+    workers: int
+    speedup: float | None = None
+    ci: list[float] | None = None
+    bound: float | None = None
+    bound_note: BoundNote | None = None
+    of_bound: float | None = None  # the speedup over the bound
+    cause: Cause | None = None
+
+
+class HeadKind(str, enum.Enum):
+    """What the headline recommends."""
+
+    STAY_NATIVE = "stay-native"  # stay: native threads already fill the CPUs
+    STAY = "stay"
+    UNSETTLED = "unsettled"  # stay until more rounds settle it
+    USE = "use"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The facts of the verdict's headline: the recommendation, then one clause per main mode."""
+
+    reference: str | None
+    clauses: list[Clause]
+    head: HeadKind | None = None
+    mode: str | None = None
+    workers: int | None = None
+    speedup: float | None = None
+    ci: list[float] | None = None
+    cpus: int | None = None
+    native: NativeFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +303,24 @@ class Verdict:
     causes: dict[str, Cause]
     recommendation: Recommendation | None
     advice: tuple[Advice, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    """What the classification card says: the work class and the numbers behind it."""
+
+    work: WorkClass
+    cpu_ratio: float
+    gil_cap: float  # what threads reach when only their waiting overlaps
+    mixed: bool  # the tasks wait a good part of their time
+    gil_bound: bool
+    threads_workers: int | None = None
+    threads_speedup: float | None = None
+    threads_ci: list[float] | None = None
+    threads_cores: float | None = None
+    #: the share of their time the tasks waited for a core, when large enough to say
+    queued_share: float | None = None
+    native: NativeFacts | None = None  # the work runs in native threads
 
 
 # -- the work class --------------------------------------------------------
@@ -220,7 +365,7 @@ def work_class(cpu_ratio: float | None, threads: ModeFacts | None,
 
 def classify(cpu_ratio: float | None, threads: dict[str, Any] | None,
              queued_share: float = 0.0, gil_enabled: bool = True) -> dict[str, Any] | None:
-    """The classification card: kind, GIL-bound and a plain explanation.
+    """The classification card: kind, GIL-bound and the facts its explanation words.
 
     ``cpu_ratio`` is CPU time over the time the tasks were not waiting for a core;
     ``queued_share`` is the share of their wall time they did wait for one.
@@ -240,54 +385,15 @@ def classify(cpu_ratio: float | None, threads: dict[str, Any] | None,
     assert work is not None
     gil_bound = bool(work is WorkClass.CPU and facts is not None and facts.workers > 1)
     speedup = t.get("speedup")
-    measured = (f"{speedup:.2f}×" + (f" (95% CI {fmt_interval(ci)})" if ci else "")
-                if speedup is not None else None)
-    pct = f"{100 * cpu_ratio:.0f}%"
-    if work is WorkClass.CPU:
-        text = f"CPU-bound: the tasks spend {pct} of their time computing."
-        if gil_bound:
-            gives = f" give {measured}" if measured else ""
-            busy = f", keeping {cores:.1f} of {facts.workers if facts else '?'} cores busy" \
-                if cores else ""
-            text += (f" Threads{gives}{busy}: pure Python holds the GIL, so "
-                     "only one thread computes at a time.")
-    elif work is WorkClass.NO_GIL and cpu_ratio < CPU_BOUND_RATIO:
-        text = (f"Mixed: the tasks compute {pct} of the time and wait for the rest; this Python "
-                "runs without a GIL, so threads overlap both.")
-    elif work is WorkClass.NO_GIL:
-        text = (f"CPU-bound: the tasks spend {pct} of their time computing. This Python runs "
-                "without a GIL, so threads compute side by side.")
-    elif work is WorkClass.GIL_RELEASING:
-        text = f"CPU-bound, GIL-releasing: the tasks spend {pct} of their time computing, and "
-        if ci is not None and measured:
-            text += (f"threads give {measured}, above the {gil_cap(cpu_ratio):.2f}× that threads "
-                     "holding the GIL could reach, so the hot code releases the GIL (C code such "
-                     "as hashlib, zlib or NumPy).")
-        else:
-            text += (f"threads give {speedup or 0:.2f}× keeping {cores or 0:.1f} cores busy, so the "
-                     "hot code releases the GIL (C code such as hashlib, zlib or NumPy).")
-        if cpu_ratio < CPU_BOUND_RATIO:
-            text = (f"Mixed, GIL-releasing: the tasks compute {pct} of the time and wait for the "
-                    f"rest, and threads give {measured}, above the {gil_cap(cpu_ratio):.2f}× that "
-                    "overlapping the waits alone allows: the computing releases the GIL too.")
-    elif work is WorkClass.IO:
-        text = f"I/O-bound: the tasks compute only {pct} of the time and wait for the rest."
-        if speedup is not None:
-            text += (f" Threads give {speedup:.2f}×: waiting releases the GIL, so "
-                     "threads overlap the waits.")
-    else:
-        text = (f"Mixed: the tasks compute {pct} of the time and wait for the rest. Threads "
-                f"overlap the waits but not the computing: the GIL caps them at about "
-                f"{gil_cap(cpu_ratio):.2f}×.")
-    if queued_share >= QUEUED_NOTE_SHARE:
-        text += (f" Their time leaves out the {100 * queued_share:.0f}% of it they spent "
-                 "waiting for a core while other programs had it.")
+    card = ClassFacts(work, cpu_ratio, gil_cap(cpu_ratio), cpu_ratio < CPU_BOUND_RATIO, gil_bound,
+                      facts.workers if facts else None, speedup, list(ci) if ci else None, cores,
+                      queued_share if queued_share >= QUEUED_NOTE_SHARE else None)
     kind = "cpu-bound" if work in (WorkClass.GIL_RELEASING, WorkClass.NO_GIL) else work.value
     if work in (WorkClass.GIL_RELEASING, WorkClass.NO_GIL) and cpu_ratio < CPU_BOUND_RATIO:
         kind = WorkClass.MIXED.value
     return {"kind": kind, "work_class": work.value, "cpu_ratio": cpu_ratio, "queued_share": queued_share,
             "threads_speedup": speedup, "gil_enabled": gil_enabled,
-            "gil_bound": gil_bound, "explanation": text}
+            "gil_bound": gil_bound, "facts": card}
 
 
 def mode_cost(traits: dict[str, Any]) -> int:
@@ -349,21 +455,15 @@ def _recommend(facts: Facts, causes: dict[str, Cause]) -> Recommendation | None:
         best = max(clear, key=lambda m: m.speedup or 0)
         near = [m for m in clear if (m.speedup or 0) >= (best.speedup or 0) * (1 - SIMPLER_WITHIN)]
         choice = min(near, key=lambda m: (m.cost, m.workers, -(m.speedup or 0)))
-        reason = "the fastest mode, and its 95% interval excludes no gain" if choice is best else (
-            f"within 5% of the fastest ({best.label}, {fmt_speedup(best.speedup)}) and "
-            "cheaper to run; its 95% interval excludes no gain")
+        reason = Reason(ReasonKind.FASTEST) if choice is best else Reason(
+            ReasonKind.NEAR_FASTEST, best=best.label, best_speedup=best.speedup)
         single = pay = None
         if facts.ref_wall_s and choice.wall_s and choice.startup_s is not None:
             single = facts.ref_wall_s / (choice.wall_s + choice.startup_s)
             saved = facts.ref_wall_s - choice.wall_s
             pay = max(1, math.ceil(choice.startup_s / saved)) if saved > 0 else None
-            if pay is not None and pay > 1:
-                reason += (f". A single map pays the {fmt_seconds(choice.startup_s)} start-up too "
-                           f"and gets {fmt_speedup(single)}; the start-up is paid back after "
-                           f"{pay} maps per pool")
-            else:
-                reason += (f". Even a single map, paying the {fmt_seconds(choice.startup_s)} "
-                           f"start-up, gets {fmt_speedup(single)}")
+            reason = replace(reason, startup_s=choice.startup_s, single_map_speedup=single,
+                             maps_to_pay_off=pay)
         return Recommendation(choice.mode, choice.workers, float(choice.speedup or 0), choice.ci,
                               True, reason, single, pay)
     unclear = [m for m in pooled if m.outcome is not Outcome.SLOWER
@@ -371,26 +471,21 @@ def _recommend(facts: Facts, causes: dict[str, Cause]) -> Recommendation | None:
                and (m.speedup or 0) >= 1 / GAIN_THRESHOLD]
     if unclear:
         best = max(unclear, key=lambda m: m.speedup or 0)
-        ci = f" [{fmt_interval(best.ci)}]" if best.ci else " (no interval)"
-        small = best.outcome is Outcome.FASTER
-        why = ("is clearly faster but by less than 10%" if small else "includes no gain")
-        reason = (f"no mode is clearly faster than {ref_name}: {best.label} "
-                  f"{fmt_speedup(best.speedup)}{ci} {why}")
+        reason = Reason(ReasonKind.UNSETTLED, ref_name, best.label, best.speedup,
+                        list(best.ci) if best.ci else None, best.outcome is Outcome.FASTER)
         return Recommendation(ref_name, 1, 1.0, ref.ci if ref else None, False, reason)
-    reason = f"no pooled mode is at least 10% faster than {ref_name}"
+    reason = Reason(ReasonKind.NONE_FASTER, ref_name)
     short = [m for m in pooled if causes.get(m.label) is Cause.CPUS]
     if facts.native is not None and any(causes.get(m.label) is Cause.NATIVE for m in pooled):
-        reason += (f": the sequential map already keeps {facts.native.sequential_cores:.2f} of "
-                   f"{facts.native.cpus} CPUs busy through native threads")
+        reason = replace(reason, why=Cause.NATIVE, native=facts.native.facts())
     elif short:
-        cpus = f"{facts.cpus} CPU{'s' if facts.cpus != 1 else ''}" if facts.cpus else "too few CPUs"
-        reason += (f": the run had {cpus} for {max(m.workers for m in short)} workers, so the CPU "
-                   "work cannot spread")
+        reason = replace(reason, why=Cause.CPUS, cpus=facts.cpus,
+                         workers=max(m.workers for m in short))
     elif pooled and facts.per_task_s is not None:
         overheads = [m.overhead_per_task_s for m in pooled if m.overhead_per_task_s]
         if overheads:
-            reason += (f": each task does {fmt_seconds(facts.per_task_s)} of work, while a pool "
-                       f"adds {fmt_seconds(min(overheads))} or more of overhead per task")
+            reason = replace(reason, why=Cause.OVERHEAD, per_task_s=facts.per_task_s,
+                             overhead_s=min(overheads))
     return Recommendation(ref_name, 1, 1.0, ref.ci if ref else None, True, reason)
 
 
@@ -408,75 +503,52 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
               or m.outcome is Outcome.SLOWER]
 
     if facts.native is not None:
-        out.append(_native_advice(facts.native))
+        out.append(Advice(AdviceKind.NATIVE_THREADS, native=facts.native.facts()))
     if rec is not None and not parallel_rec:
         if facts.native is not None and facts.native.bound < NATIVE_FULL:
             pass  # more rounds cannot find a gain the CPUs do not have: the advice above says why
         elif not rec.clear:
-            out.append(Advice(AdviceKind.SETTLE, (
-                "No mode is clearly faster, nor clearly slower. To settle it: run more rounds "
-                "(--max-rounds 50 --max-time 120) on a quieter machine to narrow the intervals, "
-                "or give each task more work (bigger items) so a gain stands out of the noise.")))
+            out.append(Advice(AdviceKind.SETTLE))
         elif pooled and any(causes.get(m.label) is Cause.CPUS for m in pooled) and all(
                 causes.get(m.label) in (Cause.CPUS, Cause.OVERHEAD, Cause.GIL, Cause.NOISE) for m in pooled):
             short = [m for m in pooled if causes.get(m.label) is Cause.CPUS]
-            cpus = f"{facts.cpus} CPU{'s' if facts.cpus != 1 else ''}" if facts.cpus else "too few CPUs"
-            out.append(Advice(AdviceKind.KEEP_LOOP, (
-                f"Do not parallelise this on this machine: the run had {cpus} for "
-                f"{max(m.workers for m in short)} workers, so the CPU work cannot spread. "
-                "On a machine with more CPUs a pool may pay.")))
+            out.append(Advice(AdviceKind.KEEP_LOOP, why=Cause.CPUS, cpus=facts.cpus,
+                              workers=max(m.workers for m in short)))
         elif pooled and losing and len(losing) == len(pooled) and facts.per_task_s is not None:
             worst = max(losing, key=lambda m: m.overhead_per_task_s or 0)
-            out.append(Advice(AdviceKind.KEEP_LOOP, (
-                f"Do not parallelise this as it is: each task does {fmt_seconds(facts.per_task_s)} "
-                f"of work, while {worst.label} adds about {fmt_seconds(worst.overhead_per_task_s)} "
-                "of overhead per task.")))
+            out.append(Advice(AdviceKind.KEEP_LOOP, why=Cause.OVERHEAD, mode=worst.label,
+                              per_task_s=facts.per_task_s, overhead_s=worst.overhead_per_task_s))
         elif pooled:
-            out.append(Advice(AdviceKind.KEEP_LOOP,
-                              "Parallelism does not pay here: keep the plain loop."))
+            out.append(Advice(AdviceKind.KEEP_LOOP))
     if facts.chunk_advice and facts.per_task_s is not None and facts.per_task_s < TINY_TASK_S \
             and pooled:
-        text = (f"Batch tiny tasks: at {fmt_seconds(facts.per_task_s)} per task, pass "
-                f"chunksize={facts.chunk_advice} to executor.map (or --chunksize "
-                f"{facts.chunk_advice}) so each dispatch carries real work.")
         trial = facts.chunk_trial
-        if trial and trial.get("gain"):
-            text += (f" Measured in this run: {trial['mode']} with chunksize={trial['chunksize']} "
-                     f"is {fmt_speedup(trial['gain'])} as fast as with chunksize={trial['baseline']} "
-                     f"({fmt_seconds(trial['chunked_s'])} per map instead of "
-                     f"{fmt_seconds(trial['baseline_s'])}; {fmt_speedup(trial['speedup'])} "
-                     "against sequential).")
-        out.append(Advice(AdviceKind.BATCH, text))
+        measured = (ChunkTrial(str(trial["mode"]), int(trial["chunksize"]), int(trial["baseline"]),
+                               float(trial["gain"]), float(trial["chunked_s"]),
+                               float(trial["baseline_s"]),
+                               None if trial.get("speedup") is None else float(trial["speedup"]))
+                    if trial and trial.get("gain") else None)
+        out.append(Advice(AdviceKind.BATCH, per_task_s=facts.per_task_s,
+                          chunksize=facts.chunk_advice, trial=measured))
     cap_modes = [m for m in pooled if m.items_cap is not None and m.workers > 1
                  and m.items_cap < SPLIT_BELOW * m.workers]
     if cap_modes:
         m = max(cap_modes, key=lambda m: m.workers)
-        out.append(Advice(AdviceKind.SPLIT_ITEMS, (
-            f"Split large items: {facts.n_items} items allow at most {fmt_speedup(m.items_cap)} on "
-            f"{m.workers} workers, not {m.workers}×. Smaller, more even items raise that cap.")))
+        out.append(Advice(AdviceKind.SPLIT_ITEMS, n_items=facts.n_items, items_cap=m.items_cap,
+                          workers=m.workers))
     if facts.sort_gain > SORT_GAIN and pooled:
-        out.append(Advice(AdviceKind.SORT_LONGEST_FIRST, (
-            f"Submit the longest items first: the pool hands items out in the given order, which "
-            f"finishes {100 * facts.sort_gain:.0f}% later than the same pool given the items "
-            "sorted longest-first.")))
+        out.append(Advice(AdviceKind.SORT_LONGEST_FIRST, sort_gain=facts.sort_gain))
     if parallel_rec and rec is not None and rec_mode is not None:
         gil_threads = [m for m in pooled if causes.get(m.label) is Cause.GIL]
         if not rec_mode.shares_memory and gil_threads:
-            out.append(Advice(AdviceKind.USE_PROCESSES, (
-                f"Use processes for CPU-bound Python ({rec.mode}): threads are held back by "
-                "the GIL.")))
+            out.append(Advice(AdviceKind.USE_PROCESSES, mode=rec.mode))
         if rec_mode.shares_memory and facts.work in (WorkClass.IO, WorkClass.MIXED,
                                                      WorkClass.GIL_RELEASING):
-            what = "for I/O" if facts.work is WorkClass.IO else f"({facts.work.value} work)"
-            out.append(Advice(AdviceKind.USE_THREADS, (
-                f"Use threads {what}: the tasks wait (or release the GIL), threads overlap that "
-                "without pickling, and more threads than CPUs keep helping until the CPU work "
-                "or the server saturates.")))
+            out.append(Advice(AdviceKind.USE_THREADS, work=facts.work))
         if rec.maps_to_pay_off and rec.maps_to_pay_off > 1:
-            out.append(Advice(AdviceKind.REUSE_POOL, (
-                f"Keep the pool up for {rec.maps_to_pay_off} or more maps: each start-up costs "
-                f"{fmt_seconds(rec_mode.startup_s)}, and a single map would get "
-                f"{fmt_speedup(rec.single_map_speedup)}.")))
+            out.append(Advice(AdviceKind.REUSE_POOL, maps=rec.maps_to_pay_off,
+                              startup_s=rec_mode.startup_s,
+                              single_map_speedup=rec.single_map_speedup))
     return out
 
 
@@ -494,77 +566,47 @@ def decide(facts: Facts) -> Verdict:
 NATIVE_FULL = 1.25
 
 
-def _native_advice(native: NativeThreads) -> Advice:
-    pools = ", ".join(f"{api} with {threads} thread{'s' if threads != 1 else ''}"
-                      for api, threads in native.pools) or "a native thread pool"
-    text = (f"The task runs native threads ({pools}): the sequential map already keeps "
-            f"{native.sequential_cores:.2f} of {native.cpus} CPUs busy, so no pool can beat about "
-            f"{fmt_speedup(native.bound)}. Workers that each run as many native threads "
-            "oversubscribe the CPUs. The usual fix is one native thread per worker: "
-            "threadpoolctl.threadpool_limits(1) in each worker, or OMP_NUM_THREADS=1 (and "
-            "OPENBLAS_NUM_THREADS=1, MKL_NUM_THREADS=1) set before NumPy is imported.")
-    trial = native.trial
-    if trial and trial.get("speedup") is not None:
-        text += (f" Timed here: {trial['mode']} with {trial['workers']} workers × 1 native thread "
-                 f"ran {fmt_speedup(float(trial['speedup']))} against sequential "
-                 f"({fmt_speedup(float(trial['gain']))} its own maps' speed).")
-    return Advice(AdviceKind.NATIVE_THREADS, text)
-
-
-def sentence(facts: Facts, verdict: Verdict) -> str:
-    """The headline: the recommendation, then one clause per main mode."""
-    parts = []
+def headline(facts: Facts, verdict: Verdict) -> Headline:
+    """The facts of the headline: the recommendation, then one clause per main mode."""
+    clauses = []
     for m in facts.modes:
         if m.reference or m.sweep:
             continue
+        ci = list(m.ci) if m.ci else None
+        base = Clause(ClauseKind.NO_GAIN, m.mode, m.workers, m.speedup, ci)
         if not m.ok or m.speedup is None:
-            parts.append(f"{m.mode}: failed" if not m.ok else f"{m.mode}: not measured")
+            clauses.append(replace(base, kind=ClauseKind.FAILED if not m.ok else ClauseKind.NOT_MEASURED))
             continue
         cause = verdict.causes.get(m.label)
-        where = f"on {m.workers} worker{'s' if m.workers != 1 else ''}"
-        ci = f", 95% CI {fmt_interval(m.ci)}" if m.ci else ""
         s = m.speedup
         if cause is Cause.GIL:
-            text = (f"{m.mode}: {fmt_speedup(s)} {where}{ci}; the GIL lets only one thread "
-                    "compute at a time")
-            if m.bound is not None:
-                text += f", so the work allows them {fmt_speedup(m.bound)}"
+            clause = replace(base, kind=ClauseKind.GIL, bound=m.bound)
         elif cause is Cause.NATIVE and facts.native is not None:
-            text = (f"{m.mode}: {fmt_speedup(s)} {where}{ci}; the task's native threads already keep "
-                    f"{facts.native.sequential_cores:.2f} of {facts.native.cpus} CPUs busy")
-            if m.bound is not None:
-                text += f", so the CPUs allow about {fmt_speedup(m.bound)}"
+            clause = replace(base, kind=ClauseKind.NATIVE, bound=m.bound)
         elif cause is Cause.CPUS:
-            had = (f"the run had {facts.cpus} CPU{'s' if facts.cpus != 1 else ''} for {m.workers} workers"
-                   if facts.cpus else "the run had too few CPUs for its workers")
-            text = f"{m.mode}: {fmt_speedup(s)} {where}{ci}; {had}"
+            clause = replace(base, kind=ClauseKind.CPUS)
         elif m.outcome is Outcome.FASTER and s >= GAIN_THRESHOLD:
-            text = f"{m.mode}: {fmt_speedup(s)} faster than {facts.reference} {where}{ci}"
+            clause = replace(base, kind=ClauseKind.FASTER, bound=m.bound)
             if m.bound is not None and m.above_bound:
-                text += (f" (above the {fmt_speedup(m.bound)} bound: its model does not fit "
-                         "this work)")
+                clause = replace(clause, bound_note=BoundNote.ABOVE)
             elif m.bound is not None:
-                what = "the CPUs allow" if m.capped_by_cpus else "the items allow"
-                text += f" ({100 * s / m.bound:.0f}% of the {fmt_speedup(m.bound)} {what})"
+                clause = replace(clause, of_bound=s / m.bound,
+                                 bound_note=BoundNote.CPUS if m.capped_by_cpus else BoundNote.ITEMS)
         elif m.outcome is Outcome.SLOWER and s < 1 / GAIN_THRESHOLD:
-            text = (f"{m.mode}: {fmt_slower(s)} than {facts.reference} {where}{ci} "
-                    f"({cause.value if cause else 'overhead'})")
+            clause = replace(base, kind=ClauseKind.SLOWER, cause=cause)
         else:
-            text = f"{m.mode}: no clear gain {where} ({fmt_speedup(s)}{ci})"
-        parts.append(text)
-    head = ""
+            clause = base
+        clauses.append(clause)
+    native = facts.native.facts() if facts.native is not None else None
+    out = Headline(facts.reference, clauses, cpus=facts.cpus, native=native)
     rec = verdict.recommendation
     if rec:
-        native = facts.native
         if rec.mode == facts.reference and native is not None and native.bound < NATIVE_FULL:
-            head = (f"Recommended: stay {rec.mode}: it already keeps "
-                    f"{native.sequential_cores:.2f} of {native.cpus} CPUs busy through native "
-                    f"threads, so no pool can beat about {fmt_speedup(native.bound)}. ")
+            head = HeadKind.STAY_NATIVE
         elif rec.mode == facts.reference:
-            head = (f"Recommended: stay {rec.mode}. " if rec.clear else
-                    f"No mode is clearly faster: stay {rec.mode} until more rounds settle it. ")
+            head = HeadKind.STAY if rec.clear else HeadKind.UNSETTLED
         else:
-            ci = f", 95% CI {fmt_interval(rec.ci)}" if rec.ci else ""
-            head = (f"Recommended: {rec.mode} with {rec.workers} workers "
-                    f"({fmt_speedup(rec.speedup)}{ci}). ")
-    return head + ("; ".join(parts) + "." if parts else "Only one mode was measured.")
+            head = HeadKind.USE
+        out = replace(out, head=head, mode=rec.mode, workers=rec.workers, speedup=rec.speedup,
+                      ci=list(rec.ci) if rec.ci else None)
+    return out

@@ -16,7 +16,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any, NoReturn, TextIO, cast
+from typing import NoReturn, TextIO, cast
 
 from profkit import interrupts
 from profkit.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, ProfkitError
@@ -55,7 +55,7 @@ class _Printable:
     def write(self, text: str) -> int:
         return self._stream.write(printable(text))
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
 
 
@@ -157,7 +157,7 @@ def _release_after_fork() -> None:
 
 
 def _after_fork_in_child() -> None:
-    """Any forked child (a pool worker, a task's own pool's workers) gets the default handlers
+    """Every forked child (a pool worker, a task's own pool's workers) gets the default handlers
     back: profkit's SIGTERM, Ctrl-C and save-deferral handlers belong to profkit's process."""
     if _is_profkit_handler(signal.getsignal(signal.SIGTERM)):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -257,7 +257,7 @@ class _Lenient:
         except (OSError, ValueError):
             self.broken = True
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from profkit.errors import UsageError
 
@@ -33,7 +33,7 @@ def add_mode(parser: argparse.ArgumentParser) -> None:
                         "else the first mode)")
 
 
-def pick_mode(available: dict[str, Any], wanted: str | None, what: str, run_dir: Path) -> str:
+def pick_mode(available: Mapping[str, object], wanted: str | None, what: str, run_dir: Path) -> str:
     """The requested mode if the run has it, else a sensible default; UsageError otherwise."""
     if not available:
         raise UsageError(f"{run_dir} has no {what} files: the run saved none")

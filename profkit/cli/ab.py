@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise RunDirError(f"cannot write {report}: {exc.strerror or exc}") from exc
     if args.json:
-        print(to_json(comparison.to_dict()))
+        from profkit.render.text import comparison_json
+
+        print(to_json(comparison_json(comparison)))
     elif not args.quiet:
         print(format_text(comparison, fail_above))
         print(f"\nA: {out / 'A'}\nB: {out / 'B'}\nreport: {report}")

@@ -80,8 +80,9 @@ def _report_path(args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from profkit.analysis.compare import Measure, compare_runs
-    from profkit.fmt import format_change
+    from profkit.fmt import fmt_change
     from profkit.render.compare_text import format_ratio, format_text
+    from profkit.render.text import compare_note, comparison_json
     from profkit.run import load
     from profkit.store import atomic_write_text, to_json
 
@@ -107,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
                          f"{', '.join(comparison.only_a) or 'none'}; {args.run_b}: "
                          f"{', '.join(comparison.only_b) or 'none'})")
     for warning in comparison.warnings:
-        sys.stderr.write(f"profkit: warning: {warning}\n")
+        sys.stderr.write(f"profkit: warning: {compare_note(warning)}\n")
     if args.json:
-        print(to_json(comparison.to_dict()))
+        print(to_json(comparison_json(comparison)))
     else:
         print(format_text(comparison, fail_above))
 
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
     if fail_above is not None and comparison.gate_fails(fail_above):
         for m in comparison.slower_than(fail_above):
-            sys.stderr.write(f"profkit: {m.mode} is {format_change(m.change_pct)} slower in {m.measure} "
+            sys.stderr.write(f"profkit: {m.mode} is {fmt_change(m.change_pct)} slower in {m.measure} "
                              f"time, B/A {format_ratio(m)} at {100 * (1 - alpha):g}%, above --fail-above "
                              f"{fail_above:g}%\n")
         for m in comparison.lost_in_b():

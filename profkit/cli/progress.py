@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from profkit.engine.coverage import (
     CPROFILE_AUTO_FLOOR_S,
@@ -37,6 +37,9 @@ from profkit.model import (
     DEFAULT_MIN_ROUNDS,
     PassBudget,
 )
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _allowance(budget: PassBudget | str, serial_s: float, floor_s: float) -> float:
@@ -267,7 +270,7 @@ class Live:
                               transient=True, redirect_stdout=False, redirect_stderr=False)
         self._live.start(refresh=True)
 
-    def _render(self) -> Any:
+    def _render(self) -> Table:
         from rich.progress_bar import ProgressBar
         from rich.table import Table
         from rich.text import Text

@@ -24,7 +24,10 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tornado.web
 
 HOST = "127.0.0.1"
 HOST_NAMES = ("127.0.0.1", "localhost")
@@ -53,7 +56,7 @@ _SCRIPT_UNSAFE = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
                   0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
-def script_json(value: Any) -> str:
+def script_json(value: object) -> str:
     """``value`` as JSON that is safe inside a ``<script>`` block, whatever its strings hold."""
     import json
 
@@ -70,7 +73,7 @@ def page_data(profile: str) -> dict[str, str]:
     return {"table_rows": script_json(table_rows(stats)), "callees": script_json(json_stats(stats))}
 
 
-def make_app(profiles: Sequence[str], port: int) -> Any:
+def make_app(profiles: Sequence[str], port: int) -> tornado.web.Application:
     """snakeviz's application, restricted to ``profiles`` and to local Host headers."""
     import tornado.web
     from snakeviz.main import VizHandler

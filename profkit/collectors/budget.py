@@ -45,20 +45,24 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from types import CodeType
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class BudgetSpent(BaseException):
     """Raised in the profiled thread when the pass's budget runs out mid-item."""
 
 
-def _set_async_exc() -> Callable[[int, Any], int] | None:
+def _set_async_exc() -> Callable[[int, type[BaseException]], int] | None:
     api = getattr(ctypes, "pythonapi", None)  # CPython only
     if api is None:
         return None
     function = api.PyThreadState_SetAsyncExc
 
-    def call(thread_id: int, exc: Any) -> int:
+    def call(thread_id: int, exc: type[BaseException]) -> int:
         return int(function(ctypes.c_ulong(thread_id), ctypes.py_object(exc)))
     return call
 
@@ -88,15 +92,15 @@ SAFE_RETRY_S = 0.0005
 #: Live budgets by the thread they cut: the unraisable hook tells the right watchdog.
 _BUDGETS: dict[int, ItemBudget] = {}
 _HOOK_LOCK = threading.Lock()
-_previous_hook: Callable[[Any], object] | None = None
+_previous_hook: Callable[[sys.UnraisableHookArgs], object] | None = None
 
 
-def _code_of(callback: Any) -> Any:
+def _code_of(callback: object) -> CodeType | None:
     """The code object a gc callback runs: a function's, a bound method's or a callable's."""
     for candidate in (callback, getattr(callback, "__func__", None),
                       getattr(type(callback).__call__, "__func__", type(callback).__call__)):
         code = getattr(candidate, "__code__", None)
-        if code is not None:
+        if isinstance(code, CodeType):
             return code
     return None
 
@@ -129,7 +133,7 @@ def starting_threads() -> bool:
     return bool(getattr(threading, "_limbo", None))
 
 
-def _unraisable(unraisable: Any) -> None:
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     """A cut swallowed by a ``__del__`` or ``gc`` callback wakes its watchdog to fire again."""
     if isinstance(unraisable.exc_type, type) and issubclass(unraisable.exc_type, BudgetSpent):
         budget = _BUDGETS.get(threading.get_ident())
@@ -205,13 +209,13 @@ class ItemBudget:
         """True once the deadline has passed: start no more items."""
         return self._fired or self._clock() >= self._deadline
 
-    def call(self, task: Callable[[Any], Any], item: Any) -> tuple[Any, bool] | None:
+    def call(self, task: Callable[[T], R], item: T) -> tuple[R | None, bool] | None:
         """``task(item)`` and whether the budget cut it short (the result is then None); None,
         without running the task, if the deadline passed before it could begin.
 
         The task's own exception is raised again, once nothing can be pending.
         """
-        result: Any = None
+        result: R | None = None
         error: BaseException | None = None
         returned = False
         try:

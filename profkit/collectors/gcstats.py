@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from profkit.model import GcEvent
 
@@ -29,7 +28,7 @@ _started = threading.local()
 _installed = False
 
 
-def _callback(phase: str, info: dict[str, Any]) -> None:
+def _callback(phase: str, info: dict[str, int]) -> None:
     if not _recording:
         return
     now = time.perf_counter()

@@ -16,6 +16,7 @@ sampler watches the pass that runs anyway.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import select
 import subprocess
@@ -24,7 +25,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TypedDict
 
 from profkit.model import DEFAULT_MEMORY_INTERVAL_S
 
@@ -40,7 +42,7 @@ _BOOT = ("import sys; sys.path[:] = [sys.argv[1], *filter(None, sys.path)]; "
          "from profkit.collectors.memory import sampler_main; sampler_main(sys.argv[2:])")
 
 
-def import_memory_profiler() -> Any:
+def import_memory_profiler() -> ModuleType:
     """``memory_profiler``, without the IPython import it makes only for its notebook magics."""
     if "memory_profiler" in sys.modules:
         return sys.modules["memory_profiler"]
@@ -48,11 +50,10 @@ def import_memory_profiler() -> Any:
     if blocked:
         sys.modules["IPython"] = None  # type: ignore[assignment]  # makes 'import IPython' fail fast
     try:
-        import memory_profiler
+        return importlib.import_module("memory_profiler")
     finally:
         if blocked:
             del sys.modules["IPython"]
-    return memory_profiler
 
 
 # -- the .dat format ----------------------------------------------------------
@@ -102,6 +103,15 @@ def parse_dat(text: str, parent_pid: int | None = None,
 # -- the parent's side --------------------------------------------------------
 
 
+class SampleRow(TypedDict):
+    """One sample: seconds from the first, the process, its role and its RSS."""
+
+    t_s: float
+    pid: int
+    role: str
+    rss_bytes: int
+
+
 class MemorySampler:
     """Context manager: a sampler process watches the parent and ``extra_pids``.
 
@@ -116,7 +126,7 @@ class MemorySampler:
         self.interval = interval
         self.extra_pids = [p for p in (extra_pids or []) if p != os.getpid()]
         self.title = title
-        self.samples: list[dict[str, Any]] = []
+        self.samples: list[SampleRow] = []
         self.dat = ""
         self.error: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -208,9 +218,9 @@ class MemorySampler:
         roles = {pid: "worker" for pid in self.extra_pids}
         rows = parse_dat(self.dat, os.getpid(), roles)
         t0 = rows[0].time if rows else self._t0  # the first sample, taken just before the block
-        self.samples = [{"t_s": r.time - t0, "pid": r.pid,
-                         "role": r.role if r.pid in roles or r.role == "parent" else "child",
-                         "rss_bytes": r.rss_bytes} for r in rows]
+        self.samples = [SampleRow(t_s=r.time - t0, pid=r.pid,
+                                  role=r.role if r.pid in roles or r.role == "parent" else "child",
+                                  rss_bytes=r.rss_bytes) for r in rows]
 
 
 # -- the sampler process ------------------------------------------------------

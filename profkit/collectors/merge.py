@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import pstats
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from profkit.model import MemoryLine
+from profkit.model import MemoryLine, RawStats
+
+if TYPE_CHECKING:
+    from line_profiler import LineStats
 
 
 class _RawStats:
     """The minimal object ``pstats.Stats`` accepts: ``create_stats()`` and ``stats``."""
 
-    def __init__(self, stats: dict[Any, Any]) -> None:
+    def __init__(self, stats: RawStats) -> None:
         self.stats = stats
 
     def create_stats(self) -> None:
         pass
 
 
-def merge_profiles(payloads: list[dict[Any, Any]]) -> pstats.Stats | None:
+def merge_profiles(payloads: Sequence[RawStats]) -> pstats.Stats | None:
     """One Stats from many ``Profile.stats`` dicts, summed with ``Stats.add``."""
     payloads = [p for p in payloads if p]
     if not payloads:
@@ -30,13 +34,13 @@ def merge_profiles(payloads: list[dict[Any, Any]]) -> pstats.Stats | None:
     return merged
 
 
-def merge_lines(payloads: list[Any]) -> Any:
+def merge_lines(payloads: list[LineStats | None]) -> LineStats | None:
     """One ``line_profiler.LineStats`` from many, summed hit by hit."""
-    payloads = [p for p in payloads if p is not None]
-    if not payloads:
+    present = [p for p in payloads if p is not None]
+    if not present:
         return None
-    merged = payloads[0]
-    for payload in payloads[1:]:
+    merged = present[0]
+    for payload in present[1:]:
         merged = merged + payload
     return merged
 

@@ -9,9 +9,12 @@ fix is one native thread per worker; :func:`one_native_thread` runs a task that 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from profkit.model import NativePool
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def native_pools() -> list[NativePool]:
@@ -28,7 +31,7 @@ def native_pools() -> list[NativePool]:
     return pools
 
 
-def one_native_thread(task: Callable[[Any], Any], item: Any) -> Any:
+def one_native_thread(task: Callable[[T], R], item: T) -> R:
     """``task(item)`` with every native thread pool limited to one thread, restored after."""
     from threadpoolctl import threadpool_limits
 

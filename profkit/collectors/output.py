@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO
 
 #: Thread-name prefixes of the threads that run tasks in the parent process.
 TASK_THREADS = ("profkit-worker", "profkit-sequential")
@@ -70,7 +70,7 @@ class Capture:
 class Router:
     """A stand-in for sys.stdout or sys.stderr that keeps task output apart."""
 
-    def __init__(self, real: IO[str] | Any, all_threads_are_tasks: bool = False) -> None:
+    def __init__(self, real: IO[str] | None, all_threads_are_tasks: bool = False) -> None:
         self.real = real
         self.all_threads_are_tasks = all_threads_are_tasks
 
@@ -89,7 +89,7 @@ class Router:
         if not self._is_task_thread() and self.real is not None:
             self.real.flush()
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)
 
 

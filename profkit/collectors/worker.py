@@ -19,12 +19,17 @@ import time
 import traceback
 from array import array
 from collections.abc import Callable
-from typing import Any
+from types import CodeType, FrameType
+from typing import TYPE_CHECKING, Protocol
 
 from profkit.collectors.budget import ItemBudget, TaskAbandoned
 from profkit.collectors.output import Capture, capturing
 from profkit.collectors.runqueue import RunQueueClock
-from profkit.model import MemoryLine, Payload, TaskColumns, TaskNote, TaskRecord, TaskWorker
+from profkit.model import MemoryLine, Payload, Task, TaskColumns, TaskNote, TaskRecord, TaskWorker
+
+if TYPE_CHECKING:
+    from _typeshed import TraceFunction
+    from line_profiler import LineProfiler
 
 TASKS = "tasks"
 CPROFILE = "cprofile"
@@ -33,10 +38,30 @@ MEMORY_LINES = "memory_lines"
 #: The passes a wall-time budget can cut short.
 BUDGETED = (CPROFILE, LINES)
 
-_line_functions_cache: dict[tuple[Any, tuple[str, ...], bool], list[Callable[..., Any]]] = {}
+_line_functions_cache: dict[tuple[Task, tuple[str, ...], bool], list[object]] = {}
 
 
-def _memory_line_profiler(functions: list[Callable[..., Any]]) -> Any:
+class MemoryCodeMap(Protocol):
+    """memory_profiler's ``CodeMap``: per traced code, per line, (increment, peak, occurrences)."""
+
+    _toplevel: list[tuple[str, CodeType, list[int]]]
+
+    def __getitem__(self, code: CodeType) -> dict[int, tuple[float, float, int] | None]: ...
+
+
+class MemoryLineProfiler(Protocol):
+    """What profkit uses of memory_profiler's ``LineProfiler``."""
+
+    code_map: MemoryCodeMap
+
+    def add_function(self, func: object) -> None: ...
+
+    def enable_by_count(self) -> None: ...
+
+    def disable_by_count(self) -> None: ...
+
+
+def _memory_line_profiler(functions: list[object]) -> MemoryLineProfiler:
     """memory_profiler's LineProfiler on ``functions``, tracing only their own lines.
 
     memory_profiler keeps its trace function on every frame; this one drops it
@@ -47,17 +72,17 @@ def _memory_line_profiler(functions: list[Callable[..., Any]]) -> Any:
     base = import_memory_profiler().LineProfiler
 
     class _OwnLines(base):  # type: ignore[misc, valid-type]
-        def trace_memory_usage(self, frame: Any, event: str, arg: Any) -> Any:
+        def trace_memory_usage(self, frame: FrameType, event: str, arg: object) -> TraceFunction | None:
             super().trace_memory_usage(frame, event, arg)
             return self.trace_memory_usage if frame.f_code in self.code_map else None
 
-    profiler = _OwnLines(backend="psutil")
+    profiler: MemoryLineProfiler = _OwnLines(backend="psutil")
     for function in functions:
         profiler.add_function(function)
     return profiler
 
 
-def memory_line_rows(profiler: Any) -> list[MemoryLine]:
+def memory_line_rows(profiler: MemoryLineProfiler) -> list[MemoryLine]:
     """One row per traced line: increment and occurrences summed, peak as the largest seen."""
     rows = []
     for filename, code, _linenos in profiler.code_map._toplevel:
@@ -76,20 +101,21 @@ def memory_line_rows(profiler: Any) -> list[MemoryLine]:
     return rows
 
 
-def resolve_line_functions(task: Callable[..., Any], names: tuple[str, ...],
-                           with_task: bool = True) -> list[Callable[..., Any]]:
-    """The task (unless ``with_task`` is False) plus each named function.
+def resolve_line_functions(task: Task, names: tuple[str, ...],
+                           with_task: bool = True) -> list[object]:
+    """The task (unless ``with_task`` is False) plus each named function (or whatever object
+    the name names: the profilers reject what is no function).
 
     A name is ``name`` in the task's module, or ``module:qualname``.
     """
     key = (task, names, with_task)
     if key in _line_functions_cache:
         return _line_functions_cache[key]
-    functions: list[Callable[..., Any]] = [task] if with_task else []
+    functions: list[object] = [task] if with_task else []
     for name in names:
         module_name, _, qualname = name.rpartition(":")
         module = importlib.import_module(module_name or task.__module__)
-        obj: Any = module
+        obj: object = module
         for part in qualname.split("."):
             obj = getattr(obj, part)
         obj = getattr(obj, "__func__", obj)
@@ -115,8 +141,8 @@ def keep_recursion_floor() -> None:
 
 
 def run_batch(
-    task: Callable[[Any], Any],
-    batch: list[tuple[int, Any]],
+    task: Task,
+    batch: list[tuple[int, object]],
     collector: str,
     line_names: tuple[str, ...] = (),
     ships_results: bool = False,
@@ -164,7 +190,7 @@ CPU_READ_S = 20e-6
 QUEUE_READ_S = 1e-3
 
 
-def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_results: bool,
+def _run_tasks(task: Task, batch: list[tuple[int, object]], ships_results: bool,
                sample_every: int, clock: Callable[[], float]) -> Payload:
     """The tasks pass: times into preallocated arrays; notes only for the few tasks that need one.
 
@@ -176,7 +202,7 @@ def _run_tasks(task: Callable[[Any], Any], batch: list[tuple[int, Any]], ships_r
     start, end, cpu = array("d", bytes(8 * n)), array("d", bytes(8 * n)), array("d", bytes(8 * n))
     queue_clock = RunQueueClock.open()
     queued = array("d", bytes(8 * n) if queue_clock else [float("nan")] * n)
-    results: list[Any] = [None] * n
+    results: list[object] = [None] * n
     notes: dict[int, TaskNote] = {}
     thread_time = time.thread_time
     k = run_from = queued_from = 0
@@ -274,7 +300,7 @@ def _sampled_rows(columns: TaskColumns, sample_every: int) -> set[int]:
     return {int(k) for k in rows}
 
 
-def _sample_results(columns: TaskColumns, results: list[Any], ships_results: bool,
+def _sample_results(columns: TaskColumns, results: list[object], ships_results: bool,
                     sample_every: int) -> None:
     """Keep the sampled results with their pickled sizes; total the batch's result bytes.
 
@@ -332,8 +358,8 @@ def thread_profiler() -> cProfile.Profile:
         return profiler
     owner, get_ident = threading.get_ident(), threading.get_ident
 
-    def only_here(callback: Callable[..., Any]) -> Callable[..., Any]:
-        def filtered(*args: Any) -> Any:
+    def only_here(callback: Callable[..., object]) -> Callable[..., object]:
+        def filtered(*args: object) -> object:
             if get_ident() == owner:
                 return callback(*args)
             return None
@@ -346,19 +372,26 @@ def thread_profiler() -> cProfile.Profile:
     return profiler
 
 
-def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collector: str,
+def _run_batch(task: Task, batch: list[tuple[int, object]], collector: str,
                line_names: tuple[str, ...], ships_results: bool,
                clock: Callable[[], float], budget_s: float | None = None) -> Payload:
     records: list[TaskRecord] = []
-    profiler: Any = None
+    profile: cProfile.Profile | None = None
+    lines: LineProfiler | None = None
+    memory: MemoryLineProfiler | None = None
+    # cProfile has enable/disable; line_profiler and memory_profiler, *_by_count
+    switch: tuple[Callable[[], None], Callable[[], None]] | None = None
     if collector == CPROFILE:
-        profiler = thread_profiler()
+        profile = thread_profiler()
+        switch = profile.enable, profile.disable
     elif collector == LINES:
         from line_profiler import LineProfiler
 
-        profiler = LineProfiler(*resolve_line_functions(task, line_names))
+        lines = LineProfiler(*resolve_line_functions(task, line_names))
+        switch = lines.enable_by_count, lines.disable_by_count
     elif collector == MEMORY_LINES:
-        profiler = _memory_line_profiler(resolve_line_functions(task, line_names, with_task=False))
+        memory = _memory_line_profiler(resolve_line_functions(task, line_names, with_task=False))
+        switch = memory.enable_by_count, memory.disable_by_count
     pid = os.getpid()
     thread = threading.current_thread().name
     budget = ItemBudget(budget_s) if collector in BUDGETED and budget_s is not None else None
@@ -370,16 +403,14 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
         cpu0 = time.thread_time()
         start = clock()
         error: BaseException | None = None
-        result: Any = None
+        result: object = None
         printed: Capture | None = None
         try:
-            if profiler is None:
+            if switch is None:
                 with capturing() as printed:
                     result = task(item)
             else:
-                # cProfile has enable/disable; line_profiler and memory_profiler, *_by_count
-                on, off = ((profiler.enable, profiler.disable) if collector == CPROFILE else
-                           (profiler.enable_by_count, profiler.disable_by_count))
+                on, off = switch
                 on()
                 try:
                     if budget is None:
@@ -423,11 +454,11 @@ def _run_batch(task: Callable[[Any], Any], batch: list[tuple[int, Any]], collect
     if budget is not None:
         budget.close()
     payload = Payload(records=records, cut=cuts)
-    if collector == CPROFILE:
-        profiler.create_stats()
-        payload.profile = profiler.stats
-    elif collector == LINES:
-        payload.lines = profiler.get_stats()
-    elif collector == MEMORY_LINES:
-        payload.memory_lines = memory_line_rows(profiler)
+    if profile is not None:
+        profile.create_stats()
+        payload.profile = profile.stats
+    elif lines is not None:
+        payload.lines = lines.get_stats()
+    elif memory is not None:
+        payload.memory_lines = memory_line_rows(memory)
     return payload

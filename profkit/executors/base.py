@@ -20,17 +20,26 @@ import timeit
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
-from profkit.model import JSON, ModeSpec, Traits
+from profkit.model import JSON, ModeSpec, Task, Traits
 
-Task = Callable[[Any], Any]
+if TYPE_CHECKING:
+    import psutil
+
+    from profkit.executors.shipping import ByValue
+
+__all__ = ["Executor", "Handle", "Settings", "Task"]
+
+R = TypeVar("R")
+T = TypeVar("T")
+R_co = TypeVar("R_co", covariant=True)
 
 
-class Handle(Protocol):
+class Handle(Protocol[R_co]):
     """A submitted call: ``result(timeout)`` returns its value or raises."""
 
-    def result(self, timeout: float | None = None) -> Any: ...
+    def result(self, timeout: float | None = None) -> R_co: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class Executor(ABC):
         #: True once a hung task was left running in a thread no one can kill.
         self.abandoned = False
         #: Functions from ``__main__`` shipped by value in this run: id -> (function, wrapper).
-        self._shipped: dict[int, tuple[Any, Any]] = {}
+        self._shipped: dict[int, tuple[object, ByValue | None]] = {}
         #: CPU seconds of the one thread that ran the items in the last timed map, where one
         #: thread of this process ran them all (sequential); NaN elsewhere.
         self.map_thread_cpu_s = float("nan")
@@ -76,11 +85,11 @@ class Executor(ABC):
         """Start the workers, wait until each one has loaded ``task``; return the seconds it took."""
 
     @abstractmethod
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+    def submit(self, fn: Callable[..., R], *args: object) -> Handle[R]:
         """Run ``fn(*args)`` on one worker."""
 
     @abstractmethod
-    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+    def time_map(self, task: Task, items: list[object], timeout: float | None) -> tuple[float, float]:
         """One bare map with no profiler and GC off; return wall and CPU seconds (all workers)."""
 
     def worker_pids(self) -> list[int]:
@@ -96,7 +105,7 @@ class Executor(ABC):
         """True if the workers see this process's ``__main__`` (they are forked from it)."""
         return self.settings.start_method == "fork"
 
-    def ship(self, obj: Any) -> Any:
+    def ship(self, obj: T) -> T | ByValue:
         """``obj`` as this executor's workers can load it: by value if it lives in ``__main__``."""
         from profkit.executors.shipping import ship
 
@@ -129,7 +138,7 @@ def timed_loop(fn: Callable[[], object], gc_on: bool = False) -> tuple[float, fl
     return wall, time.process_time() - cpu0
 
 
-def plain_loop(task: Task, items: list[Any]) -> list[Any]:
+def plain_loop(task: Task, items: list[object]) -> list[object]:
     """The bare sequential map."""
     return [task(item) for item in items]
 
@@ -156,21 +165,21 @@ def time_in_parent(run: Callable[[], object], pids: list[int],
     return wall, cpu + processes_cpu(pids) - before
 
 
-def _is_resource_tracker(process: Any) -> bool:
+def _is_resource_tracker(process: psutil.Process) -> bool:
     try:
         return any("multiprocessing.resource_tracker" in part for part in process.cmdline())
     except Exception:  # noqa: BLE001 - gone, or not ours to read
         return False
 
 
-def descendants(pids: list[int], *, resource_trackers: bool = False) -> list[Any]:
+def descendants(pids: list[int], *, resource_trackers: bool = False) -> list[psutil.Process]:
     """Live processes below ``pids`` (a task's own pool, and its pool's pools), as psutil
     handles that still name them once they are orphaned. Resource trackers are left out unless
     asked for: they exit on their own once the processes that use them are gone, and unlink
     their semaphores."""
     import psutil
 
-    found: dict[int, Any] = {}
+    found: dict[int, psutil.Process] = {}
     for pid in pids:
         with contextlib.suppress(psutil.Error):
             for child in psutil.Process(pid).children(recursive=True):
@@ -178,7 +187,7 @@ def descendants(pids: list[int], *, resource_trackers: bool = False) -> list[Any
     return [p for p in found.values() if resource_trackers or not _is_resource_tracker(p)]
 
 
-def end_processes(processes: list[Any], grace_s: float = 1.0) -> None:
+def end_processes(processes: list[psutil.Process], grace_s: float = 1.0) -> None:
     """SIGTERM ``processes`` (psutil handles), then SIGKILL what is left after ``grace_s``."""
     import psutil
 
@@ -244,7 +253,7 @@ def keep_new_children(before: set[tuple[int, float]]) -> None:
                     _kept_sessions.add(session)
 
 
-def _new_children(before: set[tuple[int, float]]) -> list[Any]:
+def _new_children(before: set[tuple[int, float]]) -> list[psutil.Process]:
     """Processes below this one that are neither in ``before`` nor kept."""
     import psutil
 
@@ -321,7 +330,7 @@ def report_ready(task: Task, pause: float) -> int:
     return worker_identity()
 
 
-def warm_workers(submit: Callable[..., Handle], task: Task, workers: int,
+def warm_workers(submit: Callable[..., Handle[int]], task: Task, workers: int,
                  timeout: float = 120.0) -> None:
     """Submit no-ops until every worker has answered once (each has then loaded the task)."""
     seen: set[int] = set()

@@ -17,11 +17,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from multiprocessing.process import BaseProcess
+from typing import Generic
 
 from profkit.executors.base import (
     Executor,
     Handle,
+    R,
     Task,
     descendants,
     end_processes,
@@ -55,12 +57,12 @@ def default_chunksize(n_items: int, workers: int) -> int:
     return max(1, math.ceil(n_items / (4 * workers))) if n_items else 1
 
 
-class _PoolHandle:
-    def __init__(self, executor: PoolExecutor, result: multiprocessing.pool.AsyncResult[Any]) -> None:
+class _PoolHandle(Generic[R]):
+    def __init__(self, executor: PoolExecutor, result: multiprocessing.pool.AsyncResult[R]) -> None:
         self._executor = executor
         self._result = result
 
-    def result(self, timeout: float | None = None) -> Any:
+    def result(self, timeout: float | None = None) -> R:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             step = POLL_S if deadline is None else max(0.0, min(POLL_S, deadline - time.monotonic()))
@@ -78,7 +80,7 @@ class PoolExecutor(Executor):
                     worker_label=WorkerLabel.PID, honours_chunksize=True)
 
     _pool: multiprocessing.pool.Pool | None = None
-    _processes: list[Any] = []
+    _processes: list[BaseProcess] = []
 
     @property
     def starts_by_fork(self) -> bool:
@@ -101,18 +103,18 @@ class PoolExecutor(Executor):
             if process.exitcode is not None:
                 raise BrokenProcessPool(f"worker pid {process.pid} exited with code {process.exitcode}")
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+    def submit(self, fn: Callable[..., R], *args: object) -> Handle[R]:
         assert self._pool is not None, "start() first"
         self.check_workers()
         return _PoolHandle(self, self._pool.apply_async(fn, tuple(map(self.ship, args))))
 
-    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+    def time_map(self, task: Task, items: list[object], timeout: float | None) -> tuple[float, float]:
         pool = self._pool
         assert pool is not None, "start() first"
         chunksize = self.settings.chunksize
         task = self.ship(task)
 
-        def run() -> list[Any]:
+        def run() -> list[object]:
             return list(_PoolHandle(self, pool.map_async(task, items, chunksize)).result(timeout))
 
         return time_in_parent(run, self.worker_pids(), self.settings.gc_timed)

@@ -9,11 +9,11 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
 
 from profkit.executors.base import (
     Executor,
     Handle,
+    R,
     Task,
     descendants,
     end_processes,
@@ -47,11 +47,11 @@ class ProcessesExecutor(Executor):
         self.startup_s = time.perf_counter() - t0
         return self.startup_s
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+    def submit(self, fn: Callable[..., R], *args: object) -> Handle[R]:
         assert self._pool is not None, "start() first"
         return self._pool.submit(fn, *map(self.ship, args))
 
-    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+    def time_map(self, task: Task, items: list[object], timeout: float | None) -> tuple[float, float]:
         pool = self._pool
         assert pool is not None, "start() first"
         chunksize = self.settings.chunksize or 1

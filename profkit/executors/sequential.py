@@ -12,13 +12,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import TypeAlias, cast
 
 from profkit.collectors.budget import TaskAbandoned
 from profkit.collectors.worker import keep_recursion_floor
 from profkit.executors.base import (
     Executor,
     Handle,
+    R,
     Task,
     plain_loop,
     stop_threads,
@@ -26,13 +27,15 @@ from profkit.executors.base import (
 )
 from profkit.model import Traits, WorkerLabel
 
+#: A call for the thread: the future that takes its outcome, the function and its arguments.
+_Job: TypeAlias = tuple["Future[R]", Callable[..., R], tuple[object, ...]]
+
 
 class DaemonThread:
     """A one-thread executor whose thread never blocks interpreter exit."""
 
     def __init__(self, name: str) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] \
-            = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job[object] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -60,9 +63,9 @@ class DaemonThread:
             # the job's items and result would otherwise stay alive until the next job
             del job, future, fn, args
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._jobs.put((future, fn, args))
+    def submit(self, fn: Callable[..., R], *args: object) -> Future[R]:
+        future: Future[R] = Future()
+        self._jobs.put((cast("Future[object]", future), fn, args))
         return future
 
     def close(self) -> bool:
@@ -91,15 +94,15 @@ class SequentialExecutor(Executor):
         self._thread = DaemonThread("profkit-sequential")
         return 0.0
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+    def submit(self, fn: Callable[..., R], *args: object) -> Handle[R]:
         assert self._thread is not None, "start() first"
         return self._thread.submit(fn, *args)
 
-    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+    def time_map(self, task: Task, items: list[object], timeout: float | None) -> tuple[float, float]:
         thread_cpu = [float("nan")]
         self.map_thread_cpu_s = float("nan")
 
-        def loop() -> list[Any]:
+        def loop() -> list[object]:
             thread0 = time.thread_time()
             try:
                 return plain_loop(task, items)

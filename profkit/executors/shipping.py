@@ -21,13 +21,28 @@ from __future__ import annotations
 
 import functools
 import pickle
+from collections.abc import Callable
 from types import CodeType, FunctionType
-from typing import Any
+from typing import Protocol, TypeGuard, TypeVar
 
 from profkit.errors import ModeFailed
+from profkit.model import Task
 
-_LOADED: dict[bytes, Any] = {}
+_LOADED: dict[bytes, Callable[..., object]] = {}
 _LOADED_MAX = 64
+
+T = TypeVar("T")
+
+
+class _Coded(Protocol):
+    """A function, or what forwards to one (a bound method): its code and its name."""
+
+    __code__: CodeType
+    __qualname__: str
+
+
+def _has_code(f: object) -> TypeGuard[_Coded]:
+    return getattr(f, "__code__", None) is not None
 
 
 def defined_in_main(obj: object) -> bool:
@@ -36,17 +51,17 @@ def defined_in_main(obj: object) -> bool:
         and hasattr(obj, "__qualname__")
 
 
-def _source_files(fn: Any) -> dict[str, str]:
+def _source_files(fn: object) -> dict[str, str]:
     """Qualname -> source file of ``fn`` and the ``__main__`` functions it names, transitively."""
     found: dict[str, str] = {}
     todo = [fn]
     while todo:
         f = todo.pop()
-        code = getattr(f, "__code__", None)
-        if code is None or f.__qualname__ in found:
+        if not _has_code(f) or f.__qualname__ in found:
             continue
+        code = f.__code__
         found[f.__qualname__] = code.co_filename
-        names = getattr(f, "__globals__", {})
+        names: dict[str, object] = getattr(f, "__globals__", {})
         todo += [names[n] for n in code.co_names if defined_in_main(names.get(n))]
     return found
 
@@ -56,7 +71,7 @@ def _with_filename(code: CodeType, filename: str) -> CodeType:
     return code.replace(co_filename=filename, co_consts=consts)
 
 
-def restore_filenames(fn: Any, files: dict[str, str]) -> None:
+def restore_filenames(fn: object, files: dict[str, str]) -> None:
     """Give shipped code its source file back (cloudpickle names it ``<dynamic-code>``).
 
     The workers' profiles then merge with the parent's, and line_profiler finds the source.
@@ -64,18 +79,18 @@ def restore_filenames(fn: Any, files: dict[str, str]) -> None:
     todo, seen = [fn], set()
     while todo:
         f = todo.pop()
-        code = getattr(f, "__code__", None)
-        if code is None or id(f) in seen:
+        if not _has_code(f) or id(f) in seen:
             continue
+        code = f.__code__
         seen.add(id(f))
         filename = files.get(f.__qualname__)
         if filename and code.co_filename != filename:
             f.__code__ = _with_filename(code, filename)
-        names = getattr(f, "__globals__", {})
+        names: dict[str, object] = getattr(f, "__globals__", {})
         todo += [names[n] for n in code.co_names if isinstance(names.get(n), FunctionType)]
 
 
-def _load(payload: bytes, files: dict[str, str] | None = None) -> Any:
+def _load(payload: bytes, files: dict[str, str] | None = None) -> Callable[..., object]:
     """Unpickle a shipped function once per worker; later items reuse it."""
     fn = _LOADED.get(payload)
     if fn is None:
@@ -83,16 +98,16 @@ def _load(payload: bytes, files: dict[str, str] | None = None) -> Any:
 
         if len(_LOADED) >= _LOADED_MAX:
             _LOADED.clear()
-        fn = cloudpickle.loads(payload)
-        restore_filenames(fn, files or {})
-        _LOADED[payload] = fn
+        loaded: Callable[..., object] = cloudpickle.loads(payload)
+        restore_filenames(loaded, files or {})
+        _LOADED[payload] = fn = loaded
     return fn
 
 
 class ByValue:
     """A callable that pickles as its function's code and globals (cloudpickle), not its name."""
 
-    def __init__(self, fn: Any) -> None:
+    def __init__(self, fn: Callable[..., object]) -> None:
         import cloudpickle
 
         self.fn = fn
@@ -100,19 +115,19 @@ class ByValue:
         self.files = _source_files(fn)
         functools.update_wrapper(self, fn)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: object, **kwargs: object) -> object:
         return self.fn(*args, **kwargs)
 
-    def __reduce__(self) -> tuple[Any, tuple[bytes, dict[str, str]]]:
+    def __reduce__(self) -> tuple[Callable[..., object], tuple[bytes, dict[str, str]]]:
         return _load, (self.payload, self.files)
 
 
-def _name(obj: Any) -> str:
+def _name(obj: object) -> str:
     return str(getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
                or type(obj).__name__)
 
 
-def by_reference(obj: Any) -> bool:
+def by_reference(obj: object) -> bool:
     """True if plain pickle can ship ``obj`` (it names a module-level object, or pickles its state)."""
     try:
         pickle.dumps(obj)
@@ -121,7 +136,7 @@ def by_reference(obj: Any) -> bool:
     return True
 
 
-def cannot_ship(obj: Any) -> str | None:
+def cannot_ship(obj: object) -> str | None:
     """Why no worker process can receive ``obj``, neither by reference nor by value; else None."""
     if by_reference(obj):
         return None
@@ -140,7 +155,7 @@ def cannot_ship(obj: Any) -> str | None:
     return None
 
 
-def shipped_size(obj: Any) -> int:
+def shipped_size(obj: Task) -> int:
     """Bytes of ``obj`` as a process pool receives it: by reference, or by value; 0 if neither."""
     try:
         return len(pickle.dumps(obj))
@@ -152,8 +167,8 @@ def shipped_size(obj: Any) -> int:
         return 0
 
 
-def ship(obj: Any, inherits_main: bool, label: str = "workers",
-         cache: dict[int, tuple[Any, Any]] | None = None) -> Any:
+def ship(obj: T, inherits_main: bool, label: str = "workers",
+         cache: dict[int, tuple[object, ByValue | None]] | None = None) -> T | ByValue:
     """``obj`` as workers can load it: by value if pickle cannot name it where they run.
 
     A callable goes by value (cloudpickle) if plain pickle cannot name it (a
@@ -166,16 +181,16 @@ def ship(obj: Any, inherits_main: bool, label: str = "workers",
         return obj
     cached = cache.get(id(obj)) if cache is not None else None
     if cached is not None and cached[0] is obj:
-        return cached[1]
-    shipped = obj
+        return obj if cached[1] is None else cached[1]
+    shipped: ByValue | None = None
     if (defined_in_main(obj) and not inherits_main) or not by_reference(obj):
         shipped = _by_value(obj, label)
     if cache is not None:
         cache[id(obj)] = (obj, shipped)
-    return shipped
+    return obj if shipped is None else shipped
 
 
-def _by_value(obj: Any, label: str) -> ByValue:
+def _by_value(obj: Callable[..., object], label: str) -> ByValue:
     in_main = defined_in_main(obj) and by_reference(obj)
     where = ("is defined in __main__ (a notebook or script), which these workers cannot import"
              if in_main else "cannot be pickled by reference (a lambda, closure or nested function)")
@@ -191,7 +206,7 @@ def _by_value(obj: Any, label: str) -> ByValue:
                          f"workers ({type(exc).__name__}: {exc}): {move}") from exc
 
 
-def source_files(args: tuple[Any, ...]) -> dict[str, str]:
+def source_files(args: tuple[object, ...]) -> dict[str, str]:
     """The source files of the shipped functions among ``args`` (for :func:`restore_filenames`)."""
     files: dict[str, str] = {}
     for arg in args:

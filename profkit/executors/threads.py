@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
 
 from profkit.collectors.worker import keep_recursion_floor
 from profkit.executors.base import (
     Executor,
     Handle,
+    R,
     Task,
     stop_threads,
     time_in_parent,
@@ -20,7 +20,7 @@ from profkit.executors.base import (
 from profkit.model import Traits, WorkerLabel
 
 
-def _floored(fn: Callable[..., Any], *args: Any) -> Any:
+def _floored(fn: Callable[..., R], *args: object) -> R:
     """``fn(*args)``; then the recursion limit is raised back if the task lowered it, before
     the waiting thread wakes (it may be deeper in its stack than the new limit)."""
     try:
@@ -43,11 +43,11 @@ class ThreadsExecutor(Executor):
         self.startup_s = time.perf_counter() - t0
         return self.startup_s
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Handle:
+    def submit(self, fn: Callable[..., R], *args: object) -> Handle[R]:
         assert self._pool is not None, "start() first"
         return self._pool.submit(_floored, fn, *args)
 
-    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+    def time_map(self, task: Task, items: list[object], timeout: float | None) -> tuple[float, float]:
         pool = self._pool
         assert pool is not None, "start() first"
         call = partial(_floored, task)

@@ -13,13 +13,15 @@ the site's own tasks.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.analysis import verdict
 from profkit.analysis.bounds import ScheduleBounds, schedule_bounds
 from profkit.analysis.overheads import decompose
 from profkit.analysis.verdict import AdviceKind, WorkClass
+from profkit.model import JSON
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +96,7 @@ class SiteFacts:
     #: seconds the program waited for the site's results (its main thread, as a rule)
     wait_s: float = 0.0
     #: ``--replay``: the folder and measured speedups of the site replayed, or why not
-    replay: dict[str, Any] | None = None
+    replay: dict[str, JSON] | None = None
     #: (from, to) between two of its calls when it had nothing under way, and their sum
     idle: tuple[tuple[float, float], ...] = ()
     idle_s: float = 0.0
@@ -114,8 +116,8 @@ class SiteFacts:
         bounds = [self.first_s, *(t for gap in self.idle for t in gap), self.last_s]
         return [(bounds[k], bounds[k + 1]) for k in range(0, len(bounds), 2)]
 
-    def to_json(self) -> dict[str, Any]:
-        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+    def to_json(self) -> dict[str, JSON]:
+        data: dict[str, JSON] = {k: getattr(self, k) for k in self.__dataclass_fields__}
         data["overheads"] = vars(self.overheads) if self.overheads is not None else None
         data["advice"] = [a.value for a in self.advice]
         data["work"] = self.work.value if self.work is not None else None
@@ -138,7 +140,7 @@ class ProgramFacts:
     #: seconds of the program's wall during which at least one site was under way
     in_sites_s: float = 0.0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, JSON]:
         return {"command": self.command, "exit_code": self.exit_code, "wall_s": self.wall_s,
                 "start_method": self.start_method, "interrupted": self.interrupted,
                 "error": self.error, "cpus": self.cpus, "in_sites_s": self.in_sites_s,
@@ -195,7 +197,28 @@ def _advice(processes: bool, workers: int, work: WorkClass | None, speedup: floa
     return tuple(found)
 
 
-def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFacts:
+def _number(value: JSON) -> float:
+    """A number of a site or program record (JSON: an int or a float)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    raise ValueError(f"a number was expected in the record, not {value!r}")
+
+
+def _text(value: JSON) -> str | None:
+    return None if value is None else str(value)
+
+
+def _spans(value: JSON) -> tuple[tuple[float, float], ...]:
+    """A record's [from, to] pairs."""
+    spans = []
+    for pair in value if isinstance(value, list) else ():
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ValueError(f"a [from, to] pair was expected in the record, not {pair!r}")
+        spans.append((_number(pair[0]), _number(pair[1])))
+    return tuple(spans)
+
+
+def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> SiteFacts:
     """The facts of one site from its record (``sites`` of the run) and its rows of the tasks
     frame (times in seconds after the program started)."""
     rows = tasks.sort_values("start_s")
@@ -205,13 +228,13 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
     task_s = float(sum(durations))
     wall_sum_s = float(rows["duration_s"].sum())
     cpu_s = float(rows["cpu_s"].sum())
-    first_s, last_s = float(site["first_s"]), float(site["last_s"])
-    idle = tuple((float(a), float(b)) for a, b in site.get("idle") or ())
+    first_s, last_s = _number(site["first_s"]), _number(site["last_s"])
+    idle = _spans(site.get("idle"))
     idle_s = sum(b - a for a, b in idle)
     wall = max(0.0, last_s - first_s - idle_s)
-    workers = max(1, int(site["workers"]))
+    workers = max(1, int(_number(site["workers"])))
     processes = bool(site["processes"])
-    chunk = int(site["chunksize"] or 1)
+    chunk = int(_number(site["chunksize"] or 1))
     queued_s = wall_sum_s - task_s
     ratio = _cpu_ratio(processes, workers, cpu_s, task_s, queued_s, wall)
     stretched = bool(ratio and task_s > 0 and ratio > cpu_s / task_s)
@@ -254,10 +277,11 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
                               collect_s=parts.collect_s)
     sized = rows["item_bytes"].notna()
     return SiteFacts(
-        id=str(site["id"]), filename=str(site["filename"]), lineno=int(site["lineno"]),
+        id=str(site["id"]), filename=str(site["filename"]), lineno=int(_number(site["lineno"])),
         function=str(site["function"]), task=str(site["task"]), method=str(site["method"]),
-        processes=processes, workers=workers, start_method=site["start_method"],
-        chunksize=site["chunksize"], calls=int(site["calls"]), tasks=len(rows),
+        processes=processes, workers=workers, start_method=_text(site["start_method"]),
+        chunksize=None if site["chunksize"] is None else int(_number(site["chunksize"])),
+        calls=int(_number(site["calls"])), tasks=len(rows),
         failed=int((~rows["ok"]).sum()), first_s=first_s, last_s=last_s, task_sum_s=task_s,
         cpu_sum_s=cpu_s, queued_s=queued_s, item_bytes=int(rows.loc[sized, "item_bytes"].sum()),
         result_bytes=int(rows.loc[sized, "result_bytes"].fillna(0).sum()), sized=int(sized.sum()),
@@ -271,9 +295,9 @@ def site_facts(site: dict[str, Any], tasks: pd.DataFrame, cpus: int) -> SiteFact
         per_task_s=per_task, advised_chunksize=advised,
         advice=_advice(processes, workers, work, estimate, bounds, advised, cpus),
         gil_waits_left_out=stretched,
-        replay=site.get("replay"), wait_s=float(site.get("wait_s") or 0.0), idle=idle,
-        idle_s=idle_s,
-        profiled=int(site.get("profiled") or 0))
+        replay=replay if isinstance(replay := site.get("replay"), dict) else None,
+        wait_s=_number(site.get("wait_s") or 0.0), idle=idle, idle_s=idle_s,
+        profiled=int(_number(site.get("profiled") or 0)))
 
 
 def _covered(spans: list[tuple[float, float]]) -> float:
@@ -286,12 +310,12 @@ def _covered(spans: list[tuple[float, float]]) -> float:
     return total
 
 
-def program_facts(program: dict[str, Any], sites: list[dict[str, Any]], tasks: pd.DataFrame,
-                  cpus: int) -> ProgramFacts:
+def program_facts(program: Mapping[str, JSON], sites: Sequence[Mapping[str, JSON]],
+                  tasks: pd.DataFrame, cpus: int) -> ProgramFacts:
     """The facts of a program run from its ``program`` and ``sites`` records and tasks frame."""
     facts = [site_facts(s, tasks[tasks["mode"] == s["id"]], cpus) for s in sites]
     return ProgramFacts(
-        command=str(program["command"]), exit_code=int(program["exit_code"]),
-        wall_s=float(program["wall_s"]), start_method=str(program["start_method"]),
-        interrupted=bool(program["interrupted"]), error=program.get("error"), cpus=cpus,
+        command=str(program["command"]), exit_code=int(_number(program["exit_code"])),
+        wall_s=_number(program["wall_s"]), start_method=str(program["start_method"]),
+        interrupted=bool(program["interrupted"]), error=_text(program.get("error")), cpus=cpus,
         sites=facts, in_sites_s=_covered([span for f in facts for span in f.spans()]))

@@ -18,19 +18,29 @@ import contextlib
 import multiprocessing.pool
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from concurrent.futures import Future
-from typing import Any
+from typing import Generic, TypeVar, overload
 
 from profkit.program.sites import Registry, Site
-from profkit.program.worker import SiteTask
+from profkit.program.worker import SiteTask, TaskOutcome
 
 _PPE = concurrent.futures.ProcessPoolExecutor
 _TPE = concurrent.futures.ThreadPoolExecutor
 _POOL = multiprocessing.pool.Pool
 
+T = TypeVar("T")
+R = TypeVar("R")
+#: An item of the iterable a pool method maps over (a tuple of arguments for ``starmap``).
+E = TypeVar("E")
+#: A function the program gives its pool; profkit passes it on, wrapped, and never calls it.
+Fn = Callable[..., object]
+#: A callback the program gives ``map_async`` or ``apply_async``.
+Callback = Callable[[object], object]
+ErrorCallback = Callable[[BaseException], object]
+
 #: (class, name) -> the original attribute, while patched.
-_originals: dict[tuple[type, str], Any] = {}
+_originals: dict[tuple[type, str], object] = {}
 #: Set while a patched ``map`` submits: its own submits are not sites of their own.
 _inside = threading.local()
 
@@ -45,17 +55,17 @@ def _waiting(site: Site) -> Iterator[None]:
         site.wait_s += time.perf_counter() - start
 
 
-class SiteFuture(Future):  # type: ignore[type-arg]
+class SiteFuture(Future[object]):
     """The future the program holds: the pool's own future's outcome, unwrapped."""
 
-    def __init__(self, inner: Future, registry: Registry, site: Site) -> None:  # type: ignore[type-arg]
+    def __init__(self, inner: Future[TaskOutcome], registry: Registry, site: Site) -> None:
         super().__init__()
         self._inner = inner
         self._registry = registry
         self._site = site
         inner.add_done_callback(self._transfer)
 
-    def result(self, timeout: float | None = None) -> Any:
+    def result(self, timeout: float | None = None) -> object:
         with _waiting(self._site):
             return super().result(timeout)
 
@@ -63,7 +73,7 @@ class SiteFuture(Future):  # type: ignore[type-arg]
         with _waiting(self._site):
             return super().exception(timeout)
 
-    def _transfer(self, inner: Future) -> None:  # type: ignore[type-arg]
+    def _transfer(self, inner: Future[TaskOutcome]) -> None:
         if inner.cancelled():
             Future.cancel(self)
             self.set_running_or_notify_cancel()
@@ -82,7 +92,7 @@ class SiteFuture(Future):  # type: ignore[type-arg]
         return self._inner.running() and not self.done()
 
 
-def _unwrapped(registry: Registry, site: Site, results: Any) -> Iterator[Any]:
+def _unwrapped(registry: Registry, site: Site, results: Iterator[object]) -> Iterator[object]:
     """The program's values from an iterator of outcomes; a failed task's record kept."""
     it = iter(results)
     try:
@@ -105,13 +115,14 @@ def _unwrapped(registry: Registry, site: Site, results: Any) -> Iterator[Any]:
 class SiteIterator:
     """``Pool.imap``'s iterator, unwrapped; ``next(timeout)`` kept."""
 
-    def __init__(self, inner: Any, registry: Registry, site: Site) -> None:
+    def __init__(self, inner: multiprocessing.pool.IMapIterator[TaskOutcome], registry: Registry,
+                 site: Site) -> None:
         self._inner, self._registry, self._site = inner, registry, site
 
     def __iter__(self) -> SiteIterator:
         return self
 
-    def next(self, timeout: float | None = None) -> Any:
+    def next(self, timeout: float | None = None) -> object:
         try:
             inner = self._inner
             with _waiting(self._site):
@@ -126,13 +137,15 @@ class SiteIterator:
     __next__ = next
 
 
-class SiteAsyncResult:
-    """``Pool.apply_async``/``map_async``'s ``AsyncResult``, unwrapped."""
+class SiteAsyncResult(Generic[T, R]):
+    """``Pool.apply_async``/``map_async``'s ``AsyncResult``, unwrapped by ``unwrap``
+    (one outcome, or a map's list of them)."""
 
-    def __init__(self, inner: Any, registry: Registry, site: Site, many: bool) -> None:
-        self._inner, self._registry, self._site, self._many = inner, registry, site, many
+    def __init__(self, inner: multiprocessing.pool.AsyncResult[T], registry: Registry, site: Site,
+                 unwrap: Callable[[T], R]) -> None:
+        self._inner, self._registry, self._site, self._unwrap = inner, registry, site, unwrap
 
-    def get(self, timeout: float | None = None) -> Any:
+    def get(self, timeout: float | None = None) -> R:
         try:
             with _waiting(self._site):
                 value = self._inner.get(timeout)
@@ -140,7 +153,7 @@ class SiteAsyncResult:
             self._registry.receive_error(exc)
             raise
         # the callback profkit gave the pool has kept the records already
-        return [Registry.unwrap(v) for v in value] if self._many else Registry.unwrap(value)
+        return self._unwrap(value)
 
     def wait(self, timeout: float | None = None) -> None:
         with _waiting(self._site):
@@ -152,11 +165,16 @@ class SiteAsyncResult:
     def successful(self) -> bool:
         return bool(self._inner.successful())
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
 
-def _unwrap_list(registry: Registry, site: Site, call: Callable[[], Any]) -> list[Any]:
+def _unwrap_each(outcomes: Iterable[object]) -> list[object]:
+    """The program's values of a map's outcomes, nothing kept."""
+    return [Registry.unwrap(v) for v in outcomes]
+
+
+def _unwrap_list(registry: Registry, site: Site, call: Callable[[], Iterable[object]]) -> list[object]:
     try:
         with _waiting(site):
             values = call()
@@ -166,31 +184,29 @@ def _unwrap_list(registry: Registry, site: Site, call: Callable[[], Any]) -> lis
     return [registry.receive(v) for v in values]
 
 
-def _unwrap_value(registry: Registry, value: Any, many: bool) -> Any:
-    return [registry.receive(v) for v in value] if many else registry.receive(value)
-
-
-def _callbacks(registry: Registry, many: bool, callback: Callable[[Any], Any] | None,
-               error_callback: Callable[[BaseException], Any] | None) -> tuple[Any, Any]:
-    def on_result(value: Any) -> Any:
-        value = _unwrap_value(registry, value, many)
+def _callbacks(registry: Registry, receive: Callable[[T], object], callback: Callback | None,
+               error_callback: ErrorCallback | None) -> tuple[Callable[[T], object], ErrorCallback]:
+    """The callbacks profkit gives the pool: ``receive`` takes the outcome (or a map's list
+    of outcomes) and gives the program's value to the program's own callback."""
+    def on_result(outcome: T) -> object:
+        value = receive(outcome)
         return callback(value) if callback is not None else None
 
-    def on_error(exc: BaseException) -> Any:
+    def on_error(exc: BaseException) -> object:
         registry.receive_error(exc)
         return error_callback(exc) if error_callback is not None else None
 
     return on_result, on_error
 
 
-def _length(iterable: Any) -> int | None:
+def _length(iterable: object) -> int | None:
     try:
-        return len(iterable)
+        return len(iterable) if isinstance(iterable, Sized) else None
     except TypeError:
         return None
 
 
-def _executor_site(registry: Registry, executor: Any, fn: Any, method: str,
+def _executor_site(registry: Registry, executor: concurrent.futures.Executor, fn: Fn, method: str,
                    chunksize: int | None, items: int | None) -> tuple[Site, SiteTask]:
     processes = isinstance(executor, _PPE)
     start_method = None
@@ -204,8 +220,19 @@ def _executor_site(registry: Registry, executor: Any, fn: Any, method: str,
                           lines=registry.lines)
 
 
-def _pool_site(registry: Registry, pool: Any, fn: Any, method: str, iterable: Any,
-               chunksize: int | None) -> tuple[Site, SiteTask, Any]:
+@overload
+def _pool_site(registry: Registry, pool: multiprocessing.pool.Pool, fn: Fn, method: str,
+               iterable: Iterable[E], chunksize: int | None) -> tuple[Site, SiteTask, Iterable[E]]: ...
+
+
+@overload
+def _pool_site(registry: Registry, pool: multiprocessing.pool.Pool, fn: Fn, method: str,
+               iterable: None, chunksize: int | None) -> tuple[Site, SiteTask, None]: ...
+
+
+def _pool_site(registry: Registry, pool: multiprocessing.pool.Pool, fn: Fn, method: str,
+               iterable: Iterable[E] | None,
+               chunksize: int | None) -> tuple[Site, SiteTask, Iterable[E] | None]:
     processes = not isinstance(pool, multiprocessing.pool.ThreadPool)
     workers = int(getattr(pool, "_processes", 0) or 0)
     items = _length(iterable)
@@ -232,27 +259,37 @@ def _pool_site(registry: Registry, pool: Any, fn: Any, method: str, iterable: An
                           lines=registry.lines), iterable
 
 
+#: ``Pool.map_async`` and ``Pool.starmap_async`` (called with a SiteTask), and as patched.
+AsyncMap = Callable[..., "multiprocessing.pool.ApplyResult[list[TaskOutcome]]"]
+PatchedAsyncMap = Callable[..., "SiteAsyncResult[list[TaskOutcome], list[object]]"]
+#: ``Pool.imap`` and ``Pool.imap_unordered`` (called with a SiteTask), and as patched.
+LazyMap = Callable[..., "multiprocessing.pool.IMapIterator[TaskOutcome]"]
+PatchedLazyMap = Callable[..., SiteIterator]
+
+
 def install(registry: Registry) -> None:
     """Patch the pool classes to report to ``registry``; :func:`uninstall` undoes it."""
     if _originals:
         raise RuntimeError("pool patches are already installed")
 
-    def keep(cls: type, name: str) -> Any:
+    def keep(cls: type, name: str) -> None:
         _originals[(cls, name)] = cls.__dict__.get(name)  # None: inherited
-        return getattr(cls, name)
 
-    def patch_executor(cls: type) -> None:
-        submit, map_ = keep(cls, "submit"), keep(cls, "map")
+    def patch_executor(cls: type[concurrent.futures.Executor]) -> None:
+        keep(cls, "submit")
+        keep(cls, "map")
+        submit, map_ = cls.submit, cls.map
 
-        def patched_submit(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        def patched_submit(self: concurrent.futures.Executor, fn: Fn, /, *args: object,
+                           **kwargs: object) -> Future[object]:
             if getattr(_inside, "map", False) or isinstance(fn, SiteTask):
                 return submit(self, fn, *args, **kwargs)
             site, task = _executor_site(registry, self, fn, "submit", None, 1)
             registry.keep(site, fn, None)
             return SiteFuture(submit(self, task, *args, **kwargs), registry, site)
 
-        def patched_map(self: Any, fn: Any, *iterables: Any, timeout: float | None = None,
-                        chunksize: int = 1) -> Any:
+        def patched_map(self: concurrent.futures.Executor, fn: Fn, *iterables: Iterable[object],
+                        timeout: float | None = None, chunksize: int = 1) -> Iterator[object]:
             iterables = tuple(x if _length(x) is not None else list(x) for x in iterables)
             items = min((_length(x) or 0 for x in iterables), default=0)
             site, task = _executor_site(registry, self, fn, "map", chunksize, items)
@@ -267,54 +304,70 @@ def install(registry: Registry) -> None:
                 _inside.map = False
             return _unwrapped(registry, site, results)
 
-        cls.submit = patched_submit  # type: ignore[attr-defined]
-        cls.map = patched_map  # type: ignore[attr-defined]
+        # the patches' signatures are the originals' (their results are profkit's wrappers)
+        for name, patched in (("submit", patched_submit), ("map", patched_map)):
+            setattr(cls, name, patched)
 
     patch_executor(_PPE)
     patch_executor(_TPE)
 
-    map_, starmap = keep(_POOL, "map"), keep(_POOL, "starmap")
-    map_async, starmap_async = keep(_POOL, "map_async"), keep(_POOL, "starmap_async")
-    imap, imap_unordered = keep(_POOL, "imap"), keep(_POOL, "imap_unordered")
-    apply_async = keep(_POOL, "apply_async")
+    for name in ("map", "starmap", "map_async", "starmap_async", "imap", "imap_unordered",
+                 "apply_async"):
+        keep(_POOL, name)
+    map_, starmap = _POOL.map, _POOL.starmap
+    map_async, starmap_async = _POOL.map_async, _POOL.starmap_async
+    imap, imap_unordered = _POOL.imap, _POOL.imap_unordered
+    apply_async = _POOL.apply_async
 
-    def pool_map(self: Any, func: Any, iterable: Any, chunksize: int | None = None) -> Any:
+    def pool_map(self: multiprocessing.pool.Pool, func: Fn, iterable: Iterable[object],
+                 chunksize: int | None = None) -> list[object]:
         site, task, iterable = _pool_site(registry, self, func, "map", iterable, chunksize)
         return _unwrap_list(registry, site, lambda: map_(self, task, iterable, chunksize))
 
-    def pool_starmap(self: Any, func: Any, iterable: Any, chunksize: int | None = None) -> Any:
+    def pool_starmap(self: multiprocessing.pool.Pool, func: Fn, iterable: Iterable[Iterable[object]],
+                     chunksize: int | None = None) -> list[object]:
         site, task, iterable = _pool_site(registry, self, func, "starmap", iterable, chunksize)
         return _unwrap_list(registry, site, lambda: starmap(self, task, iterable, chunksize))
 
-    def async_map(original: Any, method: str) -> Any:
-        def patched(self: Any, func: Any, iterable: Any, chunksize: int | None = None,
-                    callback: Any = None, error_callback: Any = None) -> Any:
+    def receive_each(outcomes: Iterable[object]) -> list[object]:
+        return [registry.receive(v) for v in outcomes]
+
+    def async_map(original: AsyncMap, method: str) -> PatchedAsyncMap:
+        def patched(self: multiprocessing.pool.Pool, func: Fn, iterable: Iterable[object],
+                    chunksize: int | None = None, callback: Callback | None = None,
+                    error_callback: ErrorCallback | None = None,
+                    ) -> SiteAsyncResult[list[TaskOutcome], list[object]]:
             site, task, iterable = _pool_site(registry, self, func, method, iterable, chunksize)
-            on_result, on_error = _callbacks(registry, True, callback, error_callback)
+            on_result, on_error = _callbacks(registry, receive_each, callback, error_callback)
             return SiteAsyncResult(original(self, task, iterable, chunksize, on_result, on_error),
-                                   registry, site, many=True)
+                                   registry, site, _unwrap_each)
         return patched
 
-    def lazy_map(original: Any, method: str) -> Any:
-        def patched(self: Any, func: Any, iterable: Any, chunksize: int = 1) -> Any:
+    def lazy_map(original: LazyMap, method: str) -> PatchedLazyMap:
+        def patched(self: multiprocessing.pool.Pool, func: Fn, iterable: Iterable[object],
+                    chunksize: int = 1) -> SiteIterator:
             site, task, iterable = _pool_site(registry, self, func, method, iterable, chunksize)
             return SiteIterator(original(self, task, iterable, chunksize), registry, site)
         return patched
 
-    def pool_apply_async(self: Any, func: Any, args: Any = (), kwds: Any = None,
-                         callback: Any = None, error_callback: Any = None) -> Any:
+    def pool_apply_async(self: multiprocessing.pool.Pool, func: Fn, args: Iterable[object] = (),
+                         kwds: Mapping[str, object] | None = None, callback: Callback | None = None,
+                         error_callback: ErrorCallback | None = None,
+                         ) -> SiteAsyncResult[TaskOutcome, object]:
         site, task, _ = _pool_site(registry, self, func, "apply_async", None, None)
-        on_result, on_error = _callbacks(registry, False, callback, error_callback)
+        on_result, on_error = _callbacks(registry, registry.receive, callback, error_callback)
         return SiteAsyncResult(apply_async(self, task, args, kwds or {}, on_result, on_error),
-                               registry, site, many=False)
+                               registry, site, Registry.unwrap)
 
-    _POOL.map = pool_map  # type: ignore[method-assign]
-    _POOL.starmap = pool_starmap  # type: ignore[method-assign]
-    _POOL.map_async = async_map(map_async, "map_async")  # type: ignore[method-assign]
-    _POOL.starmap_async = async_map(starmap_async, "starmap_async")  # type: ignore[method-assign]
-    _POOL.imap = lazy_map(imap, "imap")  # type: ignore[method-assign]
-    _POOL.imap_unordered = lazy_map(imap_unordered, "imap_unordered")  # type: ignore[method-assign]
-    _POOL.apply_async = pool_apply_async  # type: ignore[method-assign]
+    patches: dict[str, Callable[..., object]] = {
+        "map": pool_map, "starmap": pool_starmap,
+        "map_async": async_map(map_async, "map_async"),
+        "starmap_async": async_map(starmap_async, "starmap_async"),
+        "imap": lazy_map(imap, "imap"), "imap_unordered": lazy_map(imap_unordered, "imap_unordered"),
+        "apply_async": pool_apply_async,
+    }
+    for name, patched in patches.items():
+        setattr(_POOL, name, patched)
 
 
 def uninstall() -> None:

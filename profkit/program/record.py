@@ -13,15 +13,16 @@ import os
 import platform
 import pstats
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.analysis.records import Analysis
 from profkit.collectors.merge import merge_profiles
 from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows, line_rows
-from profkit.model import Status, Traits, WorkerLabel
+from profkit.model import JSON, Status, Traits, WorkerLabel
 from profkit.program.analysis import program_facts
 from profkit.program.launcher import Finished
 from profkit.program.replay import Replay
+from profkit.program.sites import Site
 from profkit.record import ModeMeta, RunMeta, WorkloadMeta
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def _merged(stats: list[pstats.Stats | None]) -> pstats.Stats | None:
     return merge_profiles([dict(s.stats) for s in stats if s is not None])  # type: ignore[attr-defined]
 
 
-def _site_record(finished: Finished, site: Any) -> dict[str, Any]:
+def _site_record(finished: Finished, site: Site) -> dict[str, JSON]:
     first = site.first_call - finished.start if site.first_call != float("inf") else 0.0
     last = site.last_received - finished.start if site.last_received else first
     if finished.interrupted and len(site.records) < site.items:
@@ -100,12 +101,13 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
     for site, replayed in zip(sites, replays or [], strict=False):
         site["replay"] = replayed.to_json()
     site_stats = {s.id: s.stats() for s in finished.registry.sites}
-    profiles: dict[str, Any] = {}
+    profiles: dict[str, pstats.Stats] = {}
     if finished.main_stats is not None:
         profiles["main"] = finished.main_stats
     profiles.update({k: v for k, v in site_stats.items() if v is not None})
-    if profiles:
-        profiles["all"] = _merged(list(profiles.values()))
+    merged = _merged(list(profiles.values())) if profiles else None
+    if merged is not None:
+        profiles["all"] = merged
     frames = {name: empty(name) for name in FRAME_NAMES}
     frames["tasks"] = _tasks_frame(finished)
     line_stats = {s.id: s.lines for s in finished.registry.sites if s.lines is not None}
@@ -120,7 +122,7 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
                                            ).astype({c: d for c, (d, _) in
                                                      COLUMNS["functions"].items()})
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    program = {"command": finished.program.command(), "exit_code": finished.exit_code,
+    program: dict[str, JSON] = {"command": finished.program.command(), "exit_code": finished.exit_code,
                "wall_s": finished.wall_s, "start_method": finished.start_method,
                "interrupted": finished.interrupted, "error": finished.error, "profile": profile}
     facts = program_facts(program, sites, frames["tasks"], cpus)
@@ -135,10 +137,10 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
                               n_items=int(len(frames["tasks"]))),
         status=status,
         # every task of a site is line-profiled with --lines
-        modes={str(s["id"]): ModeMeta(workers=int(s["workers"]), traits=_traits(s["processes"]),
+        modes={str(s["id"]): ModeMeta(workers=r.workers, traits=_traits(r.processes),
                                       line_items=list(range(f.tasks)) if s["id"] in line_stats
                                       else None)
-               for s, f in zip(sites, facts.sites, strict=True)},
+               for r, s, f in zip(finished.registry.sites, sites, facts.sites, strict=True)},
         options={"modes": [s["id"] for s in sites], "start_method": finished.start_method,
                  "line_budget_s": 0.0},
         environment={"python": platform.python_version(), "cpus_available": cpus,
@@ -148,7 +150,7 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
         sites=sites,
     )
     return Run(meta=meta, analysis=Analysis(program=facts.to_json()), frames=frames, profiles=profiles,
-               line_stats=line_stats)
+               line_stats={**line_stats})
 
 
 def reanalyse(run: Run) -> None:
@@ -165,7 +167,7 @@ def _trace(run: Run, directory: Path) -> dict[str, str]:
     workers."""
     from profkit.store import atomic_write_text
 
-    events: list[dict[str, Any]] = []
+    events: list[dict[str, JSON]] = []
     main_pid = os.getpid()
     wall = float((run.meta.program or {}).get("wall_s") or 0.0)
     events.append({"name": "program", "ph": "X", "pid": main_pid, "tid": 0, "ts": 0.0,

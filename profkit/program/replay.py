@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from profkit.model import JSON
 from profkit.program.sites import Site
 
 #: The modes a site is replayed in.
@@ -31,12 +31,12 @@ class Replay:
     sequential_s: float | None = None
     note: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, JSON]:
         return {"site": self.site, "folder": self.folder, "speedups": dict(self.speedups),
                 "sequential_s": self.sequential_s, "note": self.note}
 
 
-def _picklable(items: list[Any]) -> str | None:
+def _picklable(items: list[object]) -> str | None:
     import pickle
 
     try:
@@ -51,7 +51,7 @@ def replay_site(site: Site, run_dir: Path) -> Replay:
     from profkit.errors import ProfkitError
     from profkit.pipeline import profile
 
-    if site.replay_items is None:
+    if site.replay_items is None or site.replay_task is None:
         return Replay(site.id, note=site.replay_note or "no items were kept")
     if not site.replay_items:
         return Replay(site.id, note="its map had no items")

@@ -14,11 +14,17 @@ import sys
 import sysconfig
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from profkit.collectors.merge import merge_profiles
-from profkit.program.worker import RECORD_ATTR, Record, is_outcome
+from profkit.model import RawStats
+from profkit.program.worker import RECORD_ATTR, Record, TaskOutcome, is_outcome
+
+if TYPE_CHECKING:
+    from line_profiler import LineStats
 
 #: Stats dicts kept before they are folded into the site's merged Stats.
 MERGE_EVERY = 256
@@ -43,7 +49,7 @@ def _is_user_file(filename: str) -> bool:
 
 def call_site(depth: int = 2) -> tuple[str, int, str]:
     """file, line and function of the first caller outside the standard library and profkit."""
-    frame: Any = sys._getframe(depth)
+    frame: FrameType | None = sys._getframe(depth)
     while frame is not None:
         code = frame.f_code
         if _is_user_file(code.co_filename):
@@ -52,7 +58,7 @@ def call_site(depth: int = 2) -> tuple[str, int, str]:
     return "<unknown>", 0, "<unknown>"
 
 
-def task_name(fn: Any) -> str:
+def task_name(fn: object) -> str:
     """The task's qualified name, as the report shows it."""
     inner = getattr(fn, "func", None)  # functools.partial
     if inner is not None and callable(inner):
@@ -92,12 +98,12 @@ class Site:
     #: seconds the program's threads spent waiting for this site's results
     wait_s: float = 0.0
     #: for ``--replay``: the task and the items of the site's first map call (None: not kept)
-    replay_task: Any = None
-    replay_items: list[Any] | None = None
+    replay_task: Callable[..., object] | None = None
+    replay_items: list[object] | None = None
     replay_note: str | None = None
     #: the tasks' line_profiler stats, summed (``--lines``)
-    lines: Any = None
-    _pending: list[dict[Any, Any]] = field(default_factory=list)
+    lines: LineStats | None = None
+    _pending: list[RawStats] = field(default_factory=list)
     _merged: pstats.Stats | None = None
 
     @property
@@ -108,7 +114,7 @@ class Site:
     def place(self) -> str:
         return f"{self.filename}:{self.lineno}"
 
-    def add_stats(self, stats: dict[Any, Any] | None) -> None:
+    def add_stats(self, stats: RawStats | None) -> None:
         if stats:
             self._pending.append(stats)
             if len(self._pending) >= MERGE_EVERY:
@@ -143,7 +149,7 @@ class Registry:
         self._by_key: dict[tuple[str, int, str, str], Site] = {}
         self._lock = threading.Lock()
 
-    def site(self, fn: Any, method: str, *, processes: bool, workers: int,
+    def site(self, fn: object, method: str, *, processes: bool, workers: int,
              start_method: str | None, chunksize: int | None, items: int | None = None) -> Site:
         """The site of the program's call now under way (found on the stack), counted as a call."""
         filename, lineno, function = call_site(1)
@@ -168,7 +174,8 @@ class Registry:
             site.first_call = min(site.first_call, now)
         return site
 
-    def keep(self, site: Site, fn: Any, iterables: tuple[Any, ...] | None) -> None:
+    def keep(self, site: Site, fn: Callable[..., object],
+             iterables: tuple[Iterable[object], ...] | None) -> None:
         """Keep the task and items of a site's first map call, for ``--replay``; or why not."""
         if not self.keep_items or site.replay_items is not None or site.replay_note:
             return
@@ -179,7 +186,7 @@ class Registry:
         else:
             site.replay_task, site.replay_items = fn, list(iterables[0])
 
-    def receive(self, value: Any) -> Any:
+    def receive(self, value: object) -> object:
         """The program's result from a task's outcome (its record kept), else ``value``.
 
         Call it once per outcome: where a result reaches the program twice (a callback, then
@@ -191,7 +198,7 @@ class Registry:
         return value[1]
 
     @staticmethod
-    def unwrap(value: Any) -> Any:
+    def unwrap(value: object) -> object:
         """The program's result from a task's outcome, nothing kept."""
         return value[1] if is_outcome(value) else value
 
@@ -205,7 +212,7 @@ class Registry:
         if is_outcome(carried):
             self._take(carried, failed=True)
 
-    def _take(self, outcome: tuple[Any, ...], failed: bool = False) -> None:
+    def _take(self, outcome: TaskOutcome, failed: bool = False) -> None:
         _, _, number, record, stats, lines, covered = outcome
         now = time.perf_counter()
         with self._lock:

@@ -18,9 +18,14 @@ import pickle
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 from profkit.collectors.runqueue import RunQueueClock
+from profkit.model import RawStats
+
+if TYPE_CHECKING:
+    from line_profiler import LineStats
+    from line_profiler.line_profiler import LineProfiler
 
 #: The attribute a failed task's record travels on, on the task's own exception.
 RECORD_ATTR = "_profkit_record"
@@ -108,6 +113,11 @@ class Outcome:
     """
 
 
+#: What :class:`SiteTask` returns: ``(Outcome, value, site, record, stats, lines, covered)``.
+TaskOutcome: TypeAlias = tuple[type[Outcome], object, int, Record, "RawStats | None",
+                               "LineStats | None", int]
+
+
 #: How often a worker sends its cProfile stats with a result: its first tasks of a site each
 #: time, then once this many seconds have passed since the last sending. Tasks of the last
 #: interval of a worker may go unsent: the parent counts the tasks each sending covers.
@@ -124,7 +134,7 @@ class _Profiling:
         self.profiler = cProfile.Profile()
         self.covered, self.sent, self.last = 0, 0, time.perf_counter()
 
-    def take(self, now: float) -> tuple[dict[Any, Any] | None, int]:
+    def take(self, now: float) -> tuple[RawStats | None, int]:
         """The stats and task count to send with this result, or (None, 0) for now."""
         self.covered += 1
         if self.sent >= SEND_FIRST and now - self.last < SEND_EVERY_S:
@@ -141,14 +151,14 @@ class _Profiling:
 _profiling: dict[tuple[int, int], _Profiling] = {}
 
 
-def _size(value: Any) -> int | None:
+def _size(value: object) -> int | None:
     try:
         return len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:  # noqa: BLE001 - a size we cannot take is left out
         return None
 
 
-def _line_profiler(fn: Any) -> Any:
+def _line_profiler(fn: object) -> LineProfiler | None:
     """line_profiler on the task's own function (a method's or a partial's), or None."""
     from line_profiler import LineProfiler
 
@@ -168,11 +178,11 @@ class SiteTask:
     ``sizes``: take pickled sizes (process pools; a thread pool pickles nothing).
     """
 
-    def __init__(self, fn: Callable[..., Any], site: int, *, profile: bool, sizes: bool,
+    def __init__(self, fn: Callable[..., object], site: int, *, profile: bool, sizes: bool,
                  lines: bool = False) -> None:
         self.fn, self.site, self.profile, self.sizes, self.lines = fn, site, profile, sizes, lines
 
-    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    def __call__(self, *args: object, **kwargs: object) -> TaskOutcome:
         count = _counts.get(self.site, 0)
         _counts[self.site] = count + 1
         sized = self.sizes and (count < SIZE_FIRST or count % SIZE_EVERY == 0)
@@ -223,6 +233,6 @@ class SiteTask:
                 lines.get_stats() if lines is not None else None, covered)
 
 
-def is_outcome(value: Any) -> bool:
+def is_outcome(value: object) -> TypeGuard[TaskOutcome]:
     """True for what :class:`SiteTask` returns."""
     return type(value) is tuple and len(value) == 7 and value[0] is Outcome

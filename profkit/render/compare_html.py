@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from profkit.fmt import fmt_seconds, format_change, format_level, format_p
+from profkit.fmt import fmt_change, fmt_level, fmt_p, fmt_seconds
 from profkit.render.compare_text import coverage_note, mann_whitney_cell, rule_lines
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def environment() -> jinja2.Environment:
     env.filters["pct"] = _change
     env.filters["pvalue"] = _pvalue
     env.filters["num"] = _num
-    env.filters["level"] = format_level
+    env.filters["level"] = fmt_level
     return env
 
 
@@ -90,11 +90,11 @@ def _num(value: float | None) -> str:
 
 
 def _change(value: float | None) -> str:
-    return format_change(value, "–")
+    return fmt_change(value, "–")
 
 
 def _pvalue(value: float | None) -> str:
-    return format_p(value, "–")
+    return fmt_p(value, "–")
 
 
 def _interval_svg(lo: float, hi: float, ratio: float, span: float) -> dict[str, float]:
@@ -166,8 +166,9 @@ def context(comparison: Comparison, fail_above: float | None = None) -> dict[str
     """What the template reads: plain dicts, bar positions for each ratio interval, icicle boxes."""
     import profkit
     from profkit.render.report.jinja import assets
+    from profkit.render.text import comparison_json
 
-    data = comparison.to_dict()
+    data = comparison_json(comparison)
     ratios = [v for m in comparison.modes for v in (m.ratio_ci or []) if v and v > 0]
     span = max([abs(math.log(v)) for v in ratios] + [math.log(1.1)]) * 1.1
     for mode in data["modes"]:

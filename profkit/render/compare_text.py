@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from profkit.analysis.compare import Comparison, Coverage, ModeChange
-from profkit.fmt import fmt_seconds, format_change, format_level, format_p, printable
+from profkit.fmt import fmt_change, fmt_level, fmt_p, fmt_seconds, printable
 
 
 def format_ratio(m: ModeChange, dash: str = "-", sep: str = "-") -> str:
@@ -21,9 +21,9 @@ def format_ratio(m: ModeChange, dash: str = "-", sep: str = "-") -> str:
 def mann_whitney_cell(m: ModeChange, dash: str = "-") -> str:
     """The supporting U test's p, or why there is none."""
     if m.p_value is not None:
-        return format_p(m.p_value)
+        return fmt_p(m.p_value)
     if m.p_min is not None:
-        return f"n/a (min {format_p(m.p_min)})"
+        return f"n/a (min {fmt_p(m.p_min)})"
     return dash
 
 
@@ -43,9 +43,9 @@ def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = N
         f"Its interval is {interval}, from 2 repeats a side.",
     ]
     if family > 1:
-        lines.append(f"{family} modes are judged together, so each gets a {format_level(mode_level)} "
+        lines.append(f"{family} modes are judged together, so each gets a {fmt_level(mode_level)} "
                      f"interval: noise alone calls a change in any of them at most "
-                     f"{format_level(1.0 - level)} of the time (Bonferroni).")
+                     f"{fmt_level(1.0 - level)} of the time (Bonferroni).")
     lines.append(f"A change is called only when the interval excludes 1 and the change is at least "
                  f"{min_effect_pct:g}% (--min-effect).")
     if paired:
@@ -95,9 +95,9 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
     for m in comparison.modes:
         workers = str(m.workers_a) if m.workers_a == m.workers_b else f"{m.workers_a}->{m.workers_b}"
         rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", m.measure, fmt_seconds(m.median_a_s),
-                     fmt_seconds(m.median_b_s), format_change(m.change_pct), format_ratio(m),
+                     fmt_seconds(m.median_b_s), fmt_change(m.change_pct, "-"), format_ratio(m),
                      mann_whitney_cell(m), m.verdict])
-    level = format_level(comparison.mode_level)
+    level = fmt_level(comparison.mode_level)
     if rows:
         out += [
             "Time per mode (median of the repeats; B/A above 1 is slower)",
@@ -118,7 +118,7 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
                 label += f" [{c.status}]"
             frows.append([label, fmt_seconds(c.self_a_s), fmt_seconds(c.self_b_s),
                           ("+" if c.delta_s >= 0 else "-") + fmt_seconds(abs(c.delta_s)),
-                          format_change(c.change_pct), str(c.ncalls_a), str(c.ncalls_b)])
+                          fmt_change(c.change_pct, "-"), str(c.ncalls_a), str(c.ncalls_b)])
         out += ["", f"Self time, {mode}: top {len(changes)} changes (one cProfile pass each, no test)"]
         note = coverage_note(comparison.coverage.get(mode))
         if note:

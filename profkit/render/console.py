@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from profkit.analysis.verdict import AdviceKind
 from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup, printable
+from profkit.render import text as words
 from profkit.render.line_coverage import coverage_summary
 
 if TYPE_CHECKING:
@@ -65,11 +66,9 @@ def render(run: RunRecord) -> str:
         table(["mode", "workers", "status", "median", "IQR", "speedup [95% CI]", "bound",
                "of bound", "start-up"], rows),
         "",
-        a.verdict,
+        words.verdict(a),
     ]
-    for text, kind in zip(a.advice, a.advice_kinds, strict=False):
-        if kind == AdviceKind.NATIVE_THREADS:
-            out.append(text)
+    out += [words.advice(x) for x in a.advice if x.kind is AdviceKind.NATIVE_THREADS]
     if a.bottlenecks:
         top = a.bottlenecks[0]
         out.append(f"Bottleneck ({top.mode}): {top.name} ({top.filename}:{top.lineno}) "
@@ -88,10 +87,9 @@ def render(run: RunRecord) -> str:
     for mode, info in run.meta.modes.items():
         if info.memory_lines_note:
             out.append(f"Memory by line ({mode}): {info.memory_lines_note}.")
-    for line in a.memory.limits:
-        out.append(line)
+    out += words.memory_limits(a.memory)
     for warning in a.warnings:
-        out.append(f"warning: {warning}")
+        out.append(f"warning: {words.note(warning)}")
     for mode, error in run.meta.errors.items():
         out.append(f"{mode}: {error}")
     if run.path:

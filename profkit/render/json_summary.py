@@ -11,6 +11,7 @@ EXTENSION = ".json"
 
 
 def render(run: RunRecord) -> str:
+    from profkit.render.text import analysis_json
     from profkit.store import to_json
 
     return to_json({
@@ -18,5 +19,5 @@ def render(run: RunRecord) -> str:
         "run_dir": str(run.path) if run.path else None,
         "complete": run.complete,
         "status": run.meta.status,
-        "analysis": run.analysis.to_json(),
+        "analysis": analysis_json(run.analysis),
     })

@@ -9,7 +9,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from types import FunctionType
-from typing import Any
+from typing import TypeAlias, TypeVar
+
+from profkit.model import Task
+
+#: A workload's items: a sequence, or a zero-argument callable that returns one.
+Items: TypeAlias = Sequence[object] | Callable[[], Sequence[object]]
+#: A task the ``@workload`` decorator registers and returns unchanged.
+F = TypeVar("F", bound=Task)
 
 
 @dataclass
@@ -24,11 +31,11 @@ class Workload:
     """
 
     name: str
-    task: Callable[[Any], Any]
-    items: Sequence[Any] | Callable[[], Sequence[Any]]
+    task: Task
+    items: Items
     description: str = ""
-    context: Callable[[], ContextManager[Any]] | None = None
-    line_functions: tuple[Callable[..., Any], ...] = field(default_factory=tuple)
+    context: Callable[[], ContextManager[object]] | None = None
+    line_functions: tuple[Callable[..., object], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         from profkit.errors import WorkloadError
@@ -40,7 +47,7 @@ class Workload:
                                 f"{type(self.task).__name__}) is not a function: give the function "
                                 "to map over the items")
 
-    def resolve_items(self) -> list[Any]:
+    def resolve_items(self) -> list[object]:
         """The items as a non-empty list; call this inside :meth:`session`.
 
         Items that cannot be had (the callable raises, or gives no iterable) or that are
@@ -88,11 +95,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 def workload(
-    items: Sequence[Any] | Callable[[], Sequence[Any]],
+    items: Items,
     *,
     name: str | None = None,
     description: str | None = None,
-) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+) -> Callable[[F], F]:
     """Register a module-level function as a workload over ``items``.
 
     Returns the function itself, not a wrapper, so pools still pickle it by
@@ -106,7 +113,7 @@ def workload(
                             f"above {getattr(items, '__name__', 'the function')}, or pass a "
                             "zero-argument function that returns them")
 
-    def register(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def register(task: F) -> F:
         if not callable(task) or isinstance(task, type):
             raise WorkloadError(f"@profkit.workload decorates a function, not "
                                 f"{reprlib.repr(task)} (of type {type(task).__name__})")

@@ -19,10 +19,9 @@ import tempfile
 import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from profkit.errors import WorkloadError
-from profkit.workloads.model import Workload
+from profkit.workloads.model import Items, Workload
 
 _BUILTINS = {
     "primes": "profkit.workloads.primes",
@@ -163,7 +162,7 @@ def _import_module(module_name: str, target: str) -> ModuleType:
         raise WorkloadError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _as_workload(obj: Any, target: str) -> Workload:
+def _as_workload(obj: object, target: str) -> Workload:
     if isinstance(obj, Workload):
         return obj
     registered = getattr(obj, "__profkit_workload__", None)
@@ -175,7 +174,7 @@ def _as_workload(obj: Any, target: str) -> Workload:
     )
 
 
-def as_workload(target: object, items: Any = None) -> Workload:
+def as_workload(target: object, items: Items | None = None) -> Workload:
     """The workload ``target`` names: a Workload, a ``@workload`` function, a target string,
     or a plain function mapped over ``items``. ``items``, if given, replace the workload's own.
     """
@@ -237,7 +236,7 @@ def resolve(target: str, modules: list[str] | None = None) -> Workload:
         module = load_file_module(location)
     else:
         module = _import_module(location, target)
-    obj: Any = module
+    obj: object = module
     for part in attr.split("."):
         if not hasattr(obj, part):
             names = [n for n in dir(module) if not n.startswith("_")]

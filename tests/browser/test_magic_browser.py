@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from profkit.render import text as words
 from tests.browser.conftest import LOCAL_SCHEMES
 from tests.conftest import require
 from tests.fixtures.ipython import F_SOURCE, notebook_shell, run_cell
@@ -35,7 +36,7 @@ def test_notebook_function_run_renders_inline(open_page, magic_run, tmp_path, ar
     frame = rec.page.frame_locator("iframe.profkit-report")
     verdict = frame.locator("#verdict")
     assert verdict.is_visible()
-    assert verdict.inner_text() == magic_run.analysis.verdict
+    assert verdict.inner_text() == words.verdict(magic_run.analysis)
     assert frame.locator("#chart-speedup svg").is_visible()
     rows = frame.locator("#tbl-bottlenecks tbody tr")
     assert rows.count() >= 1

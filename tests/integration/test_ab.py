@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from profkit.render import text as words
 from tests.fixtures.cli import run_cli, run_main
 
 pytestmark = pytest.mark.timeout(300)
@@ -34,7 +35,8 @@ def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
         data = json.loads((out / side / "run.json").read_text())
         assert data["status"] == {"sequential": "ok", "threads": "ok", "processes": "ok"}
         if busy:  # other programs took the cores: the run says so
-            notes = data["analysis"]["warnings"] + data["analysis"]["notes"]
+            said = words.worded_json(data["analysis"])
+            notes = said["warnings"] + said["notes"]
             assert any("set aside" in w for w in notes), notes
     rounds_b = json.loads((out / "B" / "run.json").read_text())["rounds"]
     assert rounds_a == rounds_b and 3 <= len(rounds_a) <= 15

@@ -15,6 +15,7 @@ import line_profiler
 import pandas as pd
 import pytest
 
+from profkit.render import text as words
 from tests.fixtures.bare import agrees, gil_cores, quiet
 from tests.fixtures.cli import run_cli
 
@@ -101,7 +102,7 @@ def test_primes_frames_load(primes_run):
 def test_primes_bound_verdict_and_gil(primes_run):
     out, _, _, _ = primes_run
     data = json.loads((out / "run.json").read_text())
-    a = data["analysis"]
+    a = words.worded_json(data["analysis"])
     processes = a["modes"]["processes"]
     maps = pd.read_parquet(out / "frames" / "timings.parquet")
     maps = maps[maps["phase"] == "map"].groupby("mode")["cpu_s"].median()
@@ -141,7 +142,7 @@ def _analysis(tmp_path, name: str, *extra: str) -> dict:
 
 def test_io_recommends_threads(tmp_path):
     data = _analysis(tmp_path, "io")
-    a = data["analysis"]
+    a = words.worded_json(data["analysis"])
     assert a["classification"]["kind"] == "io-bound"
     assert a["modes"]["threads"]["speedup"] >= 1.5  # waits overlap, free cores or not
     if quiet(data["rounds"]):
@@ -153,7 +154,7 @@ def test_io_recommends_threads(tmp_path):
 
 
 def test_double_recommends_sequential_and_says_why(tmp_path):
-    a = _analysis(tmp_path, "double")["analysis"]
+    a = words.worded_json(_analysis(tmp_path, "double")["analysis"])
     assert a["recommendation"]["mode"] == "sequential"
     assert "overhead per task" in a["recommendation"]["reason"]
     assert any("chunksize=" in advice for advice in a["advice"])

@@ -23,6 +23,7 @@ from profkit.executors import registry
 from profkit.executors.base import Executor, Handle, Settings, Task, time_in_parent
 from profkit.model import ModeSpec, Traits, WorkerLabel
 from profkit.pipeline import profile
+from profkit.render import text as words
 from profkit.run import load
 from profkit.workloads.model import Workload
 from profkit.workloads.primes import PRIMES, is_prime
@@ -179,7 +180,8 @@ def test_repeat_auto_stops_when_the_speedup_is_precise(tmp_path):
         assert threads.precision <= 0.05
         assert len(rounds) < 12 or threads.precision <= 0.05
     else:  # a busy machine: the cap, or the rounds the pilot planned, fell short, and the report says so
-        assert any("Not within the --precision asked: threads" in w for w in run.analysis.warnings)
+        warned = [words.note(w) for w in run.analysis.warnings]
+        assert any("Not within the --precision asked: threads" in w for w in warned)
     assert 3.0 < threads.speedup < 4.4  # four threads sleeping side by side
 
 
@@ -211,7 +213,7 @@ def test_rounds_spoiled_by_other_programs_are_set_aside(tmp_path):
     assert maps["spoiled"].all() and (maps["others_cpu"] > 0.35).all()
     assert all(r.spoiled for r in run.meta.rounds)
     # the load is in the report's notes; a warning only if it leaves the recommendation open
-    said = " ".join(run.analysis.warnings + run.analysis.notes)
+    said = " ".join(words.note(n) for n in run.analysis.warnings + run.analysis.notes)
     assert "3 of 3 timing rounds were set aside" in said
     assert "The machine was busy" in said
     assert len(run.analysis.warnings) <= 1

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from profkit.render import text as words
 from tests.fixtures.cli import (
     MARKER,
     WORKLOADS,
@@ -72,7 +73,7 @@ def test_worker_process_dying_mid_map_fails_only_that_mode(tmp_path, name):
     assert result.returncode == 1
     assert data["status"] == {"sequential": "ok", "processes": "failed"}
     assert "died" in data["errors"]["processes"]
-    assert "processes: failed" in data["analysis"]["verdict"]
+    assert "processes: failed" in words.worded_json(data["analysis"])["verdict"]
     assert (tmp_path / "run" / "frames" / "timings.parquet").is_file()
 
 

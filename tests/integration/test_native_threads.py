@@ -20,6 +20,7 @@ import pytest
 
 import profkit
 from profkit.executors.registry import available_cpus
+from profkit.render import text as words
 from tests.conftest import require
 from tests.fixtures import native_blas
 from tests.fixtures.cli import cli_env, run_cli
@@ -110,10 +111,10 @@ def test_the_sequential_cores_and_the_bound_match_the_bare_code(native_run):
 def test_the_report_names_the_native_threads_and_the_fix(native_run):
     run, _, _ = native_run
     html = (run.path / "index.html").read_text()
-    for text in (run.analysis.verdict, html):
+    for text in (words.verdict(run.analysis), html):
         assert "native threads" in text
     assert "openblas" in html and "threadpool_limits(1)" in html and "OMP_NUM_THREADS=1" in html
-    assert "GIL lets only one thread" not in run.analysis.verdict
+    assert "GIL lets only one thread" not in words.verdict(run.analysis)
 
 
 def test_the_timed_fix_agrees_with_the_fix_timed_bare(native_run):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from profkit.frames import COLUMNS
+from profkit.render import text as words
 from profkit.store import FORMAT_VERSION
 from tests.fixtures.bare import gil_cores, quiet
 
@@ -67,7 +68,7 @@ def test_analysis_has_speedups_bounds_and_overheads_that_add_up(small_primes_run
     if quiet(small_primes_run.meta.rounds):
         assert a.classification.kind == "cpu-bound"
     else:  # waiting for a core looks like waiting: the run says its CPU/wait split may be off
-        assert any("set aside" in w for w in a.warnings + a.notes), a
+        assert any("set aside" in words.note(w) for w in a.warnings + a.notes), a
     assert a.bottlenecks[0].name == "is_prime"
     assert any(row.source.strip().startswith("if n % i == 0") for row in a.hot_lines)
 

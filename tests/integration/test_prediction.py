@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 
 from profkit.pipeline import profile
+from profkit.render import text as words
 from profkit.workloads.primes import is_prime
 from tests.fixtures.bare import agrees, wall
 from tests.fixtures.sleepy import NAPS, SLEEP, nap
@@ -60,7 +61,7 @@ def test_sleep_threads_prediction_matches_the_bare_pool_at_1_2_4_8(tmp_path):
     # 8 threads on 2 cores still scale: sleeping needs no CPU
     assert predicted[8] > 2 * predicted[2] * 0.8, report
     flat = run.analysis.prediction.modes["threads"]
-    assert flat.flat_at >= 8 and "flattens" in flat.explanation
+    assert flat.flat_at >= 8 and "flattens" in words.flattening(flat.flattening)
 
 
 def test_primes_processes_prediction_matches_the_bare_pool_at_1_and_2(tmp_path):

@@ -19,6 +19,7 @@ import pytest
 
 import profkit
 from profkit.engine.load import LoadMeter
+from profkit.render import text as words
 from profkit.workloads.primes import PRIMES, is_prime
 from tests.fixtures.bare import agrees, paired_ratios
 from tests.fixtures.cli import cli_env
@@ -40,7 +41,7 @@ def test_one_cpu_run_predicts_two_cores_and_names_the_cpu(tmp_path):
     frame = run.frames["prediction"]
     row = frame[(frame["mode"] == "processes") & (frame["workers"] == 2)].iloc[0]
     predicted = float(row["own_cores_speedup"])
-    text = " ".join([str(run.analysis.verdict), *map(str, run.analysis.advice or [])])
+    text = " ".join([words.verdict(run.analysis), *map(words.advice, run.analysis.advice)])
     with ProcessPoolExecutor(2) as pool:
         meter = LoadMeter()  # the pool's workers are this test's, not other programs
         meter.start()

@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 
 import profkit
-from profkit.analysis.compare import Comparison, FunctionChange, RunInfo, compare_mode
+from profkit.analysis.compare import (
+    CompareNote,
+    CompareNoteKind,
+    Comparison,
+    FunctionChange,
+    RunInfo,
+    compare_mode,
+)
 from profkit.analysis.compare_profile import call_tree, compare_lines, diff_trees
 from profkit.analysis.records import Analysis
 
@@ -142,7 +149,7 @@ def test_compare_html_has_the_rule_the_lines_and_an_offline_icicle(trees):
                                         share_a_pct=50.0, share_b_pct=75.0, delta_pts=25.0,
                                         status="changed")]},
         trees={"processes": diff_trees(*trees)},
-        warnings=[f"warning about {evil}"],
+        warnings=[CompareNote(CompareNoteKind.WORKLOADS, a=evil, b="b")],
     )
     html = render(comparison, fail_above=10.0)
     assert evil not in html

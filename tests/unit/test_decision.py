@@ -5,6 +5,7 @@ from __future__ import annotations
 from profkit.analysis import decision
 from profkit.analysis.summary import _open_decision
 from profkit.record import RoundMeta, RunMeta, WorkloadMeta
+from profkit.render import text as words
 
 
 def test_the_looks_grow_by_half_and_stop_below_the_round_cap():
@@ -48,18 +49,23 @@ def _meta(**stopping: object) -> RunMeta:
                    stopping={"rule": "decision", "clean_rounds": 4, **stopping})
 
 
+def _said(meta: RunMeta) -> str | None:
+    note = _open_decision(meta)
+    return words.note(note) if note is not None else None
+
+
 def test_an_open_decision_warns_once_with_the_time_it_needs_and_a_settled_one_not_at_all():
     assert _open_decision(_meta(settled=True)) is None
     assert _open_decision(_meta(rule="precision", settled=False)) is None
-    text = _open_decision(_meta(settled=False, open=["processes vs threads"],
-                                settled_after_s=42.5, settled_after_rounds=12))
+    text = _said(_meta(settled=False, open=["processes vs threads"],
+                 settled_after_s=42.5, settled_after_rounds=12))
     assert text is not None
     assert "not settled" in text and "processes vs threads" in text
     assert "--max-time 43" in text
-    equal = _open_decision(_meta(settled=False, open=["processes vs threads"]))
+    equal = _said(_meta(settled=False, open=["processes vs threads"]))
     assert equal is not None and "either answer" in equal
-    repeat = _open_decision(_meta(rule="repeat", settled=False, open=["threads vs no gain"],
-                                  settled_after_s=30.0, settled_after_rounds=9))
+    repeat = _said(_meta(rule="repeat", settled=False, open=["threads vs no gain"],
+                   settled_after_s=30.0, settled_after_rounds=9))
     assert repeat is not None and "--repeat 9" in repeat
 
 

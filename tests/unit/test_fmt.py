@@ -17,7 +17,7 @@ def test_num_keeps_finite_numbers_only(value, out):
 
 @pytest.mark.parametrize(("seconds", "text"), [
     (2.5, "2.50 s"), (1.0, "1.00 s"), (0.0123, "12.3 ms"), (1e-3, "1.0 ms"), (4.2e-6, "4.2 µs"),
-    (None, "n/a"),
+    (None, "–"),
 ])
 def test_fmt_seconds_picks_units(seconds, text):
     assert fmt.fmt_seconds(seconds) == text
@@ -26,8 +26,8 @@ def test_fmt_seconds_picks_units(seconds, text):
 @pytest.mark.parametrize(("value", "text"), [
     (0.0123, "12.3 ms"), (None, "–"), ("nope", "–"), (float("nan"), "–"),
 ])
-def test_fmt_seconds_or_dash(value, text):
-    assert fmt.fmt_seconds_or_dash(value) == text
+def test_fmt_seconds_shows_a_dash_for_what_is_not_a_number(value, text):
+    assert fmt.fmt_seconds(value) == text
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
@@ -67,10 +67,11 @@ def test_fmt_interval_in_the_speedups_sense(ci, text):
 
 
 @pytest.mark.parametrize(("value", "text"), [
-    (1.954, "1.95×"), (0.8, "0.80×"), (1 / 301, "301× slower"), (0, "0.00×"), (None, "–"),
+    (1.954, "1.95×"), (0.8, "0.80×"), (1 / 301, "301× slower"), (0, "–"), (None, "–"),
+    ("1.5", "1.50×"),
 ])
-def test_fmt_times(value, text):
-    assert fmt.fmt_times(value) == text
+def test_fmt_speedup_takes_any_value(value, text):
+    assert fmt.fmt_speedup(value) == text
 
 
 @pytest.mark.parametrize(("value", "text"), [
@@ -87,20 +88,20 @@ def test_percentages():
     assert fmt.fmt_pct(None) == "–"
     assert fmt.fmt_ratio_pct(0.97) == "97%"
     assert fmt.fmt_ratio_pct("x") == "–"
-    assert fmt.format_change(12.34) == "+12.3%"
-    assert fmt.format_change(-5.0) == "-5.0%"
-    assert fmt.format_change(None) == "-"
-    assert fmt.format_change(None, "n/a") == "n/a"
-    assert fmt.format_level(0.99) == "99%"
-    assert fmt.format_level(0.995) == "99.5%"
+    assert fmt.fmt_change(12.34) == "+12.3%"
+    assert fmt.fmt_change(-5.0) == "-5.0%"
+    assert fmt.fmt_change(None) == "–"
+    assert fmt.fmt_change(None, "n/a") == "n/a"
+    assert fmt.fmt_level(0.99) == "99%"
+    assert fmt.fmt_level(0.995) == "99.5%"
 
 
 @pytest.mark.parametrize(("value", "text"), [
     (0.0123, "0.0123"), (0.05, "0.05"), (1.0, "1"), (0.0004, "0.0004"), (0.00001234, "1.2e-05"),
-    (None, "-"),
+    (None, "–"),
 ])
-def test_format_p(value, text):
-    assert fmt.format_p(value) == text
+def test_fmt_p(value, text):
+    assert fmt.fmt_p(value) == text
 
 
 @pytest.mark.parametrize(("value", "text"), [
@@ -112,7 +113,7 @@ def test_fmt_bytes_scaled_picks_the_unit_with_one_decimal(value, text):
 
 
 @pytest.mark.parametrize(("value", "text"), [
-    (512 * 2**20, "512 MiB"), (1536 * 2**10, "2 MiB"), (1.5 * 2**30, "1.5 GiB"), (None, "n/a"),
+    (512 * 2**20, "512 MiB"), (1536 * 2**10, "2 MiB"), (1.5 * 2**30, "1.5 GiB"), (None, "–"),
 ])
 def test_fmt_bytes_coarse_is_whole_mib_below_a_gib(value, text):
     assert fmt.fmt_bytes_coarse(value) == text
@@ -123,3 +124,14 @@ def test_fmt_mib_and_count():
     assert fmt.fmt_mib(None) == "–"
     assert fmt.fmt_count(1234567) == "1,234,567"
     assert fmt.fmt_count(float("nan")) == "–"
+
+
+def test_every_formatter_is_named_fmt_and_shows_one_missing_marker():
+    """One naming scheme, and one marker for a missing value unless a caller asks for another."""
+    names = [n for n in vars(fmt) if callable(getattr(fmt, n)) and not n.startswith("_")
+             and getattr(getattr(fmt, n), "__module__", "") == fmt.__name__]
+    assert sorted(n for n in names if not n.startswith("fmt_")) == ["num", "printable"]
+    for name in names:
+        if name.startswith("fmt_") and name not in ("fmt_slower", "fmt_level", "fmt_interval",
+                                                    "fmt_ci", "fmt_decimal", "fmt_general"):
+            assert getattr(fmt, name)(None) == fmt.MISSING, name

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from profkit.analysis.compare_stats import Verdict, compare_samples, detectable_change_pct
+from profkit.render import text as words
 
 MODES = 3
 
@@ -328,7 +329,8 @@ def test_no_text_caps_threads_below_their_measured_interval(ratio, speedup, widt
     facts = verdict.Facts(work=work, modes=(seq, threads), cpu_ratio=ratio, per_task_s=0.01, n_items=8,
                           ref_wall_s=1.0)
     decision = verdict.decide(facts)
-    text = " ".join([c["explanation"], verdict.sentence(facts, decision), *(a.text for a in decision.advice)])
+    text = " ".join([words.classification(c["facts"]), words.headline(verdict.headline(facts, decision)),
+                     *(words.advice(a) for a in decision.advice)])
     for cap in _gil_claims(text):
         assert ci[0] <= cap + 0.005, (cap, ci, text)  # the cap is printed to 2 decimals
 

@@ -6,10 +6,12 @@ import pandas as pd
 import pytest
 
 from profkit.analysis.memory import summarise
+from profkit.analysis.summary import memory_summary
 from profkit.collectors.memory import parse_dat
 from profkit.engine.runner import memory_line_subset
 from profkit.errors import UsageError
 from profkit.pipeline import profile
+from profkit.render import text as words
 from tests.fixtures.records import mode_meta, run_meta
 from tests.fixtures.workloads import SMALL_PRIMES
 
@@ -63,10 +65,12 @@ def test_memory_limits_the_workers_when_free_ram_holds_fewer():
     assert entry["worker_peak_bytes"] == 1050 * MIB and entry["worker_rise_bytes"] == 1000 * MIB
     assert entry["total_rise_bytes"] == 4000 * MIB
     assert entry["fits"] == 3 and entry["limited"]
-    assert out["moved"] and out["limits"][0].startswith("processes: Memory, not CPU, limits")
+    assert out["moved"] and out["limited"] == ["processes"]
+    limits = words.memory_limits(memory_summary(_frame(rows), _meta(3.5 * 2**30)))
+    assert limits[0].startswith("processes: Memory, not CPU, limits")
     roomy = summarise(_frame(rows), _meta(64 * 2**30))
-    assert not roomy["modes"]["processes"]["limited"] and not roomy["limits"]
-    assert roomy["modes"]["processes"]["text"].startswith("Memory is not the limit")
+    assert not roomy["modes"]["processes"]["limited"] and not roomy["limited"]
+    assert words.memory_limit(roomy["modes"]["processes"]["limit"]).startswith("Memory is not the limit")
 
 
 def test_flat_memory_did_not_move():

@@ -5,6 +5,7 @@ import pytest
 
 from profkit.analysis import prediction
 from profkit.analysis.summary import _sweep
+from profkit.render import text as words
 
 
 def _model(durations, cpu_share, measured_wall, workers=2, cpus=2, gil=False, chunks=1,
@@ -28,8 +29,8 @@ def test_sleep_scales_past_the_cpus_and_flattens_on_item_granularity():
     points = prediction.predict(model)
     assert points[0].speedup == pytest.approx(1.0)
     assert points[7].speedup > 6  # 8 threads on 2 CPUs: the naps overlap
-    flat, limit, text = prediction.flattening(model, points)
-    assert flat >= 8 and limit == prediction.Limit.ITEMS and "granularity" in text
+    flat, limit, facts = prediction.flattening(model, points)
+    assert flat >= 8 and limit == prediction.Limit.ITEMS and "granularity" in words.flattening(facts)
 
 
 def test_cpu_bound_work_flattens_at_the_cpu_count():
@@ -76,11 +77,13 @@ def test_workers_sharing_one_cpu_are_said_to_share_it_not_to_lose_it_to_other_pr
     items = [0.1] * 6
     model = _model(items, 1.0, measured_wall=0.6 / 0.9, workers=2, cpus=1)  # 0.9x on 1 CPU
     assert model.core_cap == pytest.approx(0.9, rel=0.01)
-    _, limit, text = prediction.flattening(model, prediction.predict(model))
+    _, limit, facts = prediction.flattening(model, prediction.predict(model))
+    text = words.flattening(facts)
     assert limit == prediction.Limit.CPUS
     assert "2 workers shared" in text and "about 0.9 CPU" in text and "other programs" not in text
     busy = _model(items, 1.0, measured_wall=0.6 / 0.9, workers=2, cpus=2, busy=True)
-    assert "other programs left it about" in prediction.flattening(busy, prediction.predict(busy))[2]
+    assert "other programs left it about" in words.flattening(
+        prediction.flattening(busy, prediction.predict(busy))[2])
 
 
 def test_gil_bound_threads_stay_near_one():

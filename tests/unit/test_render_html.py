@@ -20,6 +20,7 @@ from profkit.model import Status
 from profkit.record import Artifacts, RunMeta, WorkloadMeta
 from profkit.render import html as report
 from profkit.render import render
+from profkit.render import text as words
 from profkit.render.report import compact, functions, jinja
 from profkit.render.report.filters import safe_relative
 from profkit.run import Run
@@ -100,16 +101,18 @@ def test_module_interface():
 
 
 def test_verdict_and_best_mode_lead_the_report(run, page):
-    verdict = run.analysis.verdict
+    verdict = words.verdict(run.analysis)
     assert verdict and verdict in page.text
     assert page.text.index(verdict) < page.text.index("Speedup by mode")
     rec = run.analysis.recommendation
     card = page.text[page.text.index("Best mode"):]
     if rec.mode != "sequential":
         assert f"{rec.speedup:.2f}× of a possible" in card
-    assert run.analysis.classification.explanation in page.text
-    assert run.analysis.granularity.explanation in page.text
-    for advice in run.analysis.advice:
+    assert run.analysis.classification and run.analysis.classification.facts
+    assert run.analysis.granularity and run.analysis.granularity.facts
+    assert words.classification(run.analysis.classification.facts) in page.text
+    assert words.granularity(run.analysis.granularity.facts) in page.text
+    for advice in map(words.advice, run.analysis.advice):
         assert advice in page.text
 
 

@@ -14,6 +14,7 @@ from profkit.analysis.verdict import (
     Outcome,
     WorkClass,
 )
+from profkit.render import text as words
 
 SEQ = ModeFacts("sequential", 1, speedup=1.0, parallel=False, reference=True, shares_gil=True,
                 shares_memory=True, cost=0, wall_s=1.0)
@@ -49,13 +50,13 @@ def _mode(mode, workers, speedup, **extra):
 def test_cpu_bound_with_flat_threads_is_gil_bound():
     c = verdict.classify(0.99, _mode("threads", 2, 0.98))
     assert c["kind"] == "cpu-bound" and c["gil_bound"]
-    assert "GIL" in c["explanation"]
+    assert "GIL" in words.classification(c["facts"])
 
 
 def test_io_bound_threads_help():
     c = verdict.classify(0.05, _mode("threads", 2, 1.9))
     assert c["kind"] == "io-bound" and not c["gil_bound"]
-    assert "waiting releases the GIL" in c["explanation"]
+    assert "waiting releases the GIL" in words.classification(c["facts"])
 
 
 def test_cpu_bound_threads_on_one_core_are_gil_bound_despite_a_noisy_speedup():
@@ -66,18 +67,18 @@ def test_cpu_bound_threads_on_one_core_are_gil_bound_despite_a_noisy_speedup():
 def test_cpu_bound_but_threads_scale_means_code_releases_the_gil():
     c = verdict.classify(0.95, _mode("threads", 2, 1.8, cores_used=1.9))
     assert not c["gil_bound"] and c["work_class"] == "gil-releasing"
-    assert "releases the" in c["explanation"]
+    assert "releases the" in words.classification(c["facts"])
 
 
 def test_mixed_work_is_not_gil_bound_and_names_the_threads_cap():
     c = verdict.classify(0.5, _mode("threads", 2, 1.95, cores_used=1.0))
     assert c["kind"] == "mixed" and not c["gil_bound"]
-    assert "2.00×" in c["explanation"]
+    assert "2.00×" in words.classification(c["facts"])
 
 
 def test_threads_without_a_sequential_run_have_no_speedup_yet_classify():
     c = verdict.classify(0.95, {"speedup": None, "workers": 2, "cores_used": 1.0})
-    assert c["gil_bound"] and "GIL" in c["explanation"]
+    assert c["gil_bound"] and "GIL" in words.classification(c["facts"])
 
 
 # -- recommendation ---------------------------------------------------------
@@ -88,11 +89,12 @@ def test_a_wide_interval_gives_no_recommendation():
     v = verdict.decide(f)
     rec = v.recommendation
     assert rec.mode == "sequential" and not rec.clear
-    assert "no mode is clearly faster" in rec.reason and "0.88–1.28×" in rec.reason
+    reason = words.reason(rec.reason)
+    assert "no mode is clearly faster" in reason and "0.88–1.28×" in reason
     assert AdviceKind.SETTLE in kinds(v)
-    settle = next(a.text for a in v.advice if a.kind is AdviceKind.SETTLE)
+    settle = next(words.advice(a) for a in v.advice if a.kind is AdviceKind.SETTLE)
     assert "more rounds" in settle and "bigger items" in settle
-    assert verdict.sentence(f, v).startswith("No mode is clearly faster")
+    assert words.headline(verdict.headline(f, v)).startswith("No mode is clearly faster")
 
 
 def test_recommend_counts_start_up_and_the_maps_that_pay_it_off():
@@ -101,12 +103,12 @@ def test_recommend_counts_start_up_and_the_maps_that_pay_it_off():
     assert rec.mode == "processes" and rec.clear
     assert rec.single_map_speedup == pytest.approx(1 / (1 / 1.85 + 1.0))
     assert rec.maps_to_pay_off == 3  # 1.0 s start-up / 0.46 s saved per map
-    assert "paid back after 3 maps" in rec.reason
+    assert "paid back after 3 maps" in words.reason(rec.reason)
     v = verdict.decide(f)
     assert AdviceKind.REUSE_POOL in kinds(v)
     quick = verdict.decide(facts(WorkClass.CPU, processes(1.85, (1.8, 1.9), startup_s=0.005)))
     assert quick.recommendation.maps_to_pay_off == 1
-    assert "Even a single map" in quick.recommendation.reason
+    assert "Even a single map" in words.reason(quick.recommendation.reason)
 
 
 def test_recommend_prefers_the_cheaper_mode_within_five_percent():
@@ -120,7 +122,7 @@ def test_recommend_sequential_when_everything_is_clearly_slower():
               per_task_s=2e-7, n_items=1000, chunk_advice=125)
     v = verdict.decide(f)
     assert v.recommendation.mode == "sequential" and v.recommendation.clear
-    text = " ".join(a.text for a in v.advice)
+    text = " ".join(words.advice(a) for a in v.advice)
     assert "chunksize=125" in text and "Do not parallelise" in text
 
 
@@ -129,7 +131,7 @@ def test_measured_chunk_gain_is_reported_beside_the_advice():
              "baseline_s": 0.069, "gain": 46.0, "speedup": 0.24}
     f = facts(WorkClass.CPU, processes(0.004, (0.002, 0.006)), per_task_s=3e-7, n_items=1000,
               chunk_advice=125, chunk_trial=trial)
-    text = next(a.text for a in verdict.decide(f).advice if a.kind is AdviceKind.BATCH)
+    text = next(words.advice(a) for a in verdict.decide(f).advice if a.kind is AdviceKind.BATCH)
     assert "Measured in this run" in text and "46× as fast" in text and "4.17× slower" in text
 
 
@@ -149,7 +151,7 @@ def test_threads_on_gil_bound_work_are_never_recommended_and_get_the_gil_bound()
     assert v.causes["threads"] is Cause.GIL
     assert v.recommendation.mode == "processes"
     assert AdviceKind.USE_PROCESSES in kinds(v)
-    s = verdict.sentence(f, v)
+    s = words.headline(verdict.headline(f, v))
     assert "threads: 1.11× on 2 workers" in s and "the work allows them 1.01×" in s
     assert "the items allow" not in s.split("processes:")[0]
 
@@ -158,17 +160,17 @@ def test_threads_measured_above_the_gil_bound_say_the_model_does_not_fit():
     f = facts(WorkClass.CPU, threads(1.71, (1.55, 1.88), bound=1.0), processes(1.78, (1.7, 1.85)))
     v = verdict.decide(f)
     assert v.causes["threads"] is not Cause.GIL
-    s = verdict.sentence(f, v)
+    s = words.headline(verdict.headline(f, v))
     assert "GIL" not in s.split("processes:")[0]
     assert "above the 1.00× bound: its model does not fit this work" in s
 
 
 def test_a_classification_never_caps_threads_below_their_interval():
     mixed = verdict.classify(0.55, {"workers": 4, "speedup": 3.1, "speedup_ci": (2.8, 3.4)})
-    assert mixed["work_class"] == "gil-releasing" and "caps" not in mixed["explanation"]
+    assert mixed["work_class"] == "gil-releasing" and "caps" not in words.classification(mixed["facts"])
     cpu = verdict.classify(0.97, {"workers": 2, "speedup": 1.22, "speedup_ci": (1.12, 1.33),
                                   "cores_used": 1.25})
-    assert not cpu["gil_bound"] and "holds the GIL" not in cpu["explanation"]
+    assert not cpu["gil_bound"] and "holds the GIL" not in words.classification(cpu["facts"])
     flat = verdict.classify(0.97, {"workers": 2, "speedup": 1.0, "speedup_ci": (0.95, 1.05)})
     assert flat["gil_bound"]
 
@@ -184,13 +186,13 @@ def test_a_free_threaded_build_gets_no_gil_claim(monkeypatch):
     for ratio in (0.97, 0.55):
         c = verdict.classify(ratio, {"workers": 2, "speedup": 1.0, "speedup_ci": (0.95, 1.05)},
                              gil_enabled=env["gil_enabled"])
-        assert "GIL caps" not in c["explanation"] and not c["gil_bound"]
-        assert "holds the GIL" not in c["explanation"]
+        assert "GIL caps" not in words.classification(c["facts"]) and not c["gil_bound"]
+        assert "holds the GIL" not in words.classification(c["facts"])
         work = verdict.WorkClass(c["work_class"])
         assert not work.holds_gil()
         f = facts(work, threads(1.0, (0.95, 1.05), bound=2.0), processes(1.78, (1.7, 1.85)))
         v = verdict.decide(f)
-        assert v.causes["threads"] is not Cause.GIL and "GIL" not in verdict.sentence(f, v)
+        assert v.causes["threads"] is not Cause.GIL and "GIL" not in words.headline(verdict.headline(f, v))
 
 
 def test_one_cpu_is_named_before_overhead():
@@ -199,22 +201,22 @@ def test_one_cpu_is_named_before_overhead():
     f = facts(WorkClass.CPU, one_cpu, per_task_s=0.01, cpus=1)
     v = verdict.decide(f)
     assert v.causes["processes"] is Cause.CPUS
-    text = " ".join(a.text for a in v.advice)
+    text = " ".join(words.advice(a) for a in v.advice)
     assert "1 CPU" in text and "overhead" not in text
-    assert "overhead" not in verdict.sentence(f, v)
+    assert "overhead" not in words.headline(verdict.headline(f, v))
     # the same on a busy machine, where the interval includes a gain: the CPU, not noise or overhead
     busy = processes(1.16, (0.83, 1.61), bound=1.5, overhead_per_task_s=0.008)
     f = facts(WorkClass.CPU, busy, per_task_s=0.01, cpus=1)
     v = verdict.decide(f)
     assert v.causes["processes"] is Cause.CPUS and v.recommendation.mode == "sequential"
     assert AdviceKind.SETTLE not in kinds(v)
-    text = " ".join([verdict.sentence(f, v), *(a.text for a in v.advice)])
+    text = " ".join([words.headline(verdict.headline(f, v)), *(words.advice(a) for a in v.advice)])
     assert "1 CPU for 2 workers" in text and "overhead" not in text
 
 
 def test_slowdowns_read_as_slower_never_zero():
     f = facts(WorkClass.CPU, processes(1 / 301, (1 / 320, 1 / 280)), per_task_s=3e-7)
-    s = verdict.sentence(f, verdict.decide(f))
+    s = words.headline(verdict.headline(f, verdict.decide(f)))
     assert "301× slower than sequential" in s and "0.00" not in s
 
 
@@ -277,7 +279,7 @@ def test_no_combination_contradicts_itself(work, t_out, p_out, tiny, uneven, sor
         if m.ok and m.outcome is Outcome.FASTER and m.speedup >= verdict.GAIN_THRESHOLD \
                 and cause is not Cause.GIL:
             assert not chosen.reference, "a clear gain was passed over"
-    s = verdict.sentence(f, v)
+    s = words.headline(verdict.headline(f, v))
     for part in s.split("; "):
         if part.startswith("threads:") and v.causes.get("threads") is Cause.GIL:
             assert "faster than" not in part
@@ -290,5 +292,5 @@ def test_one_round_calls_only_a_threefold_slowdown_clear():
     assert processes(1.9, None).outcome is Outcome.UNCLEAR
     tiny = facts(WorkClass.CPU, threads(0.02, None, overhead_per_task_s=1e-5),
                  processes(0.002, None, overhead_per_task_s=1e-4), per_task_s=2e-7)
-    advice = [a.text for a in verdict.decide(tiny).advice]
+    advice = [words.advice(a) for a in verdict.decide(tiny).advice]
     assert any(text.startswith("Do not parallelise") for text in advice), advice

@@ -25,14 +25,15 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError
-from typing import Any
+from typing import TYPE_CHECKING, Generic, TypedDict
 
 from profkit.errors import ModeFailed, ProfkitError, UsageError
-from profkit.executors.base import Executor, Settings, Task, time_in_parent
+from profkit.executors.base import Executor, R, Settings, Task, time_in_parent
 from profkit.executors.dask.addresses import MISSING_DASK, normalize_address
 from profkit.executors.dask.workers import (
+    WorkerInfo,
     call_on_worker,
     call_restored,
     file_module_plugin,
@@ -44,6 +45,10 @@ from profkit.executors.dask.workers import (
 )
 from profkit.executors.shipping import source_files
 from profkit.model import JSON, ModeSpec, Payload, TaskColumns, TaskRecord, Traits, WorkerLabel
+
+if TYPE_CHECKING:
+    from dask.typing import Key
+    from distributed import Client, Future, KilledWorker, LocalCluster
 
 #: What distributed raises when a wait runs out: asyncio's TimeoutError, which before Python
 #: 3.11 is not the builtin one.
@@ -71,18 +76,34 @@ QUIET_CLUSTER = {
 }
 
 
-class _DaskFuture:
+class LocalWorker(WorkerInfo):
+    """A worker as this process sees it: on its host or not, and its clock's offset."""
+
+    same_host: bool
+    clock_offset_s: float
+    clock_uncertainty_s: float
+
+
+class SchedulerWorker(TypedDict, total=False):
+    """What the scheduler's ``scheduler_info()`` says of a worker (the fields read here)."""
+
+    nthreads: int
+    memory_limit: int
+    host: str
+
+
+class _DaskFuture(Generic[R]):
     """A distributed Future with concurrent.futures' ``result(timeout)``, bounded and explained."""
 
-    def __init__(self, pool: DaskExecutor, future: Any, what: str) -> None:
+    def __init__(self, pool: DaskExecutor, future: Future[R], what: str) -> None:
         self._pool = pool
         self._future = future
         self._what = what
-        self._value: Any = None
-        self._has_value = False
+        #: The result, once had (a 1-tuple: the result itself may be None).
+        self._value: tuple[R] | None = None
 
     @property
-    def key(self) -> Any:
+    def key(self) -> Key:
         return self._future.key
 
     def done(self) -> bool:
@@ -93,17 +114,17 @@ class _DaskFuture:
             self._future.cancel()
         return True
 
-    def result(self, timeout: float | None = None) -> Any:
-        if self._has_value:
-            return self._value
+    def result(self, timeout: float | None = None) -> R:
+        if self._value is not None:
+            return self._value[0]
         pool = self._pool
         pool._wait([self._future], timeout, {self._future.key: self._what})
-        result = pool._result(lambda: self._future.result(), {self._future.key: self._what})
+        result: R = pool._result(lambda: self._future.result(), {self._future.key: self._what})
         if isinstance(result, Payload):
             pool._correct_clocks(result.records)
             if result.tasks is not None:
                 pool._correct_task_clocks(result.tasks)
-        self._value, self._has_value = result, True
+        self._value = (result,)
         return result
 
 
@@ -138,21 +159,22 @@ class DaskExecutor(Executor):
             connect_timeout_s = parse_timedelta(
                 dask.config.get("distributed.comm.timeouts.connect", "30s"), default="seconds")
         self.connect_timeout_s = float(connect_timeout_s or 30.0)
-        self.client: Any = None
-        self.cluster: Any = None
+        self._client: Client | None = None
+        self.cluster: LocalCluster | None = None
         self.address: str | None = self.scheduler
         self.allowed_failures: int | None = None
         self._plugin_name: str | None = None
-        self._info: dict[str, dict[str, Any]] = {}
+        self._info: dict[str, LocalWorker] = {}
         self._offsets: dict[str, float] = {}
-        self._removed: list[dict[str, Any]] = []
+        #: The scheduler's remove-worker events (worker, processing-tasks, expected, ...).
+        self._removed: list[dict[str, object]] = []
         self._removed_lock = threading.Lock()
         self._subscribed = False
-        self._pending: list[Any] = []
+        self._pending: list[Future[object]] = []
         self._broken: str | None = None
         self._quiet = contextlib.ExitStack()
         #: Task key -> 'item N' for what is in flight, so a dead worker's tasks get named.
-        self._whats: dict[Any, str] = {}
+        self._whats: dict[Key, str] = {}
         self._label = f"dask:{workers}"
 
     @property
@@ -202,7 +224,7 @@ class DaskExecutor(Executor):
             )
         self.allowed_failures = 0
         self.address = self.cluster.scheduler_address
-        self.client = Client(self.cluster, timeout=self.connect_timeout_s, set_as_default=False)
+        self._client = Client(self.cluster, timeout=self.connect_timeout_s, set_as_default=False)
         self.client.wait_for_workers(self.requested_workers, timeout=self.connect_timeout_s)
 
     def _connect_external(self, address: str) -> None:
@@ -210,7 +232,7 @@ class DaskExecutor(Executor):
 
         self._preflight(address)
         try:
-            self.client = Client(address, timeout=self.connect_timeout_s, set_as_default=False)
+            self._client = Client(address, timeout=self.connect_timeout_s, set_as_default=False)
         except (OSError, *TIMEOUTS) as exc:
             raise ModeFailed(
                 f"{self._label}: cannot reach the Dask scheduler at {address}: is it running? "
@@ -255,7 +277,14 @@ class DaskExecutor(Executor):
                         f"start one with `dask scheduler` ({exc})") from exc
                 time.sleep(0.25)
 
-    def _prepare_workers(self, task: Callable[[Any], Any]) -> None:
+    @property
+    def client(self) -> Client:
+        """The connected client (once :meth:`start` reached the cluster)."""
+        if self._client is None:
+            raise ModeFailed(f"{self._label}: not connected to a Dask cluster")
+        return self._client
+
+    def _prepare_workers(self, task: Task) -> None:
         client = self.client
         task = self.ship(task)
         client.subscribe_topic("all", self._on_cluster_event)
@@ -283,7 +312,7 @@ class DaskExecutor(Executor):
                     "where the scheduler runs (a workload file must exist at the same path)") from exc
         try:
             t0 = time.perf_counter()
-            infos = client.run(worker_info)
+            infos: dict[str, WorkerInfo] = client.run(worker_info)
             t1 = time.perf_counter()
             client.run(touch_task, task)
             client.run(set_gc, self.settings.gc_timed)
@@ -302,8 +331,9 @@ class DaskExecutor(Executor):
             # Same host and same monotonic clock: perf_counter values compare directly.
             same_host = info["host"] == here and abs((info["wall"] - info["perf"]) - local_gap) < 1.0
             offset = 0.0 if same_host else info["perf"] - mid
-            self._info[address] = {**info, "same_host": same_host, "clock_offset_s": offset,
-                                   "clock_uncertainty_s": 0.0 if same_host else (t1 - t0) / 2}
+            self._info[address] = LocalWorker(
+                **info, same_host=same_host, clock_offset_s=offset,
+                clock_uncertainty_s=0.0 if same_host else (t1 - t0) / 2)
             self._offsets[address] = offset
         if self.cluster is None:
             self.workers = sum(w.get("nthreads", 1) for w in self._scheduler_workers().values()) \
@@ -311,11 +341,12 @@ class DaskExecutor(Executor):
         else:
             self.workers = self.requested_workers
 
-    def _scheduler_workers(self) -> dict[str, dict[str, Any]]:
+    def _scheduler_workers(self) -> dict[str, SchedulerWorker]:
         info = self.client.scheduler_info(n_workers=-1)
-        return dict(info.get("workers", {}))
+        workers: dict[str, SchedulerWorker] = info.get("workers", {})
+        return dict(workers)
 
-    def _on_cluster_event(self, event: Any) -> None:
+    def _on_cluster_event(self, event: tuple[float, object]) -> None:
         """Runs in the client's event loop: remember workers that left while we measured."""
         _, message = event
         if isinstance(message, dict) and message.get("action") == "remove-worker":
@@ -324,7 +355,7 @@ class DaskExecutor(Executor):
 
     # -- the Executor interface --
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> _DaskFuture:
+    def submit(self, fn: Callable[..., R], *args: object) -> _DaskFuture[R]:
         self._check_cluster({})
         name = getattr(fn, "__name__", "task")
         key = f"profkit-{name}-{uuid.uuid4().hex}"
@@ -340,7 +371,7 @@ class DaskExecutor(Executor):
         self._whats[key] = what
         return _DaskFuture(self, future, what)
 
-    def time_map(self, task: Task, items: list[Any], timeout: float | None) -> tuple[float, float]:
+    def time_map(self, task: Task, items: list[object], timeout: float | None) -> tuple[float, float]:
         """A bare ``client.map(task, items, pure=False)`` plus gather, timed in the parent.
 
         Every item is its own task (pure=False: equal items still run twice),
@@ -351,7 +382,7 @@ class DaskExecutor(Executor):
         token = uuid.uuid4().hex
         name = getattr(task, "__name__", "task")
         keys = [f"profkit-{name}-{token}-{i}" for i in range(len(items))]
-        whats = {key: f"item {i}" for i, key in enumerate(keys)}
+        whats: dict[Key, str] = {key: f"item {i}" for i, key in enumerate(keys)}
         self._whats.update(whats)
         client = self.client
 
@@ -368,7 +399,7 @@ class DaskExecutor(Executor):
             for key in whats:
                 self._whats.pop(key, None)
 
-    def _wait(self, futures: list[Any], timeout: float | None, whats: dict[Any, str]) -> None:
+    def _wait(self, futures: Iterable[Future[R]], timeout: float | None, whats: dict[Key, str]) -> None:
         """Wait for ``futures``; raise TimeoutError at the deadline, ModeFailed if the cluster breaks."""
         from distributed import wait
 
@@ -389,7 +420,7 @@ class DaskExecutor(Executor):
             self._check_cluster(whats)
             return
 
-    def _result(self, get: Callable[[], Any], whats: dict[Any, str]) -> Any:
+    def _result(self, get: Callable[[], R], whats: dict[Key, str]) -> R:
         """Call ``get``; turn a dead worker or a lost scheduler into a clear ModeFailed."""
         from distributed import KilledWorker
 
@@ -400,7 +431,7 @@ class DaskExecutor(Executor):
         except CancelledError as exc:
             raise self._cancelled(exc, whats) from exc
 
-    def _cancelled(self, exc: BaseException, whats: dict[Any, str]) -> ModeFailed:
+    def _cancelled(self, exc: BaseException, whats: dict[Key, str]) -> ModeFailed:
         """Dask cancels futures when the scheduler goes away (or someone restarts the cluster)."""
         self._check_cluster(whats)
         reason = str(exc).splitlines()
@@ -408,7 +439,7 @@ class DaskExecutor(Executor):
         return ModeFailed(f"{self._label}: Dask cancelled our tasks ({detail.strip()[:200]}): "
                           f"did the scheduler at {self.address} stop or restart?")
 
-    def _check_cluster(self, whats: dict[Any, str]) -> None:
+    def _check_cluster(self, whats: dict[Key, str]) -> None:
         """Raise ModeFailed if a worker left (now or earlier), or the client lost its scheduler."""
         if self._broken:
             raise ModeFailed(self._broken)
@@ -416,14 +447,14 @@ class DaskExecutor(Executor):
             removed = bool(self._removed)
         if removed:
             raise self._worker_lost(whats)
-        status = getattr(self.client, "status", "running")
+        status = getattr(self._client, "status", "running")
         if status not in ("running", "newly-created"):
             message = (f"{self._label}: lost the connection to the Dask scheduler at "
                        f"{self.address}: did it stop? (client status {status!r})")
             self._broken = message
             raise ModeFailed(message)
 
-    def _worker_lost(self, whats: dict[Any, str], killed: Any = None) -> ModeFailed:
+    def _worker_lost(self, whats: dict[Key, str], killed: KilledWorker | None = None) -> ModeFailed:
         """The error for a worker that died or left; every later call repeats it."""
         if killed is not None:  # the scheduler's remove-worker event names every task it had
             deadline = time.monotonic() + 1.0
@@ -433,11 +464,14 @@ class DaskExecutor(Executor):
             removed = list(self._removed)
         if removed:
             worker = removed[0].get("worker", "?")
-            keys = removed[0].get("processing-tasks", ())
+            tasks = removed[0].get("processing-tasks", ())
+            keys: Iterable[Key] = tasks if isinstance(tasks, Iterable) else ()
             left = bool(removed[0].get("expected"))
-        else:
+        elif killed is not None:
             worker = getattr(killed.last_worker, "address", "?")
             keys, left = (killed.task,), False
+        else:
+            raise AssertionError("a worker was lost, but neither an event nor KilledWorker says which")
         known = {**self._whats, **whats}
         assigned = _join_items([known[k] for k in keys if k in known])
         during = f" with {assigned} in progress" if assigned else ""
@@ -478,12 +512,12 @@ class DaskExecutor(Executor):
                         pids.append(int(worker.pid))
             if pids:
                 return sorted(pids)
-        return sorted(i["pid"] for i in self._info.values() if i.get("same_host"))
+        return sorted(i["pid"] for i in self._info.values() if i["same_host"])
 
     def close(self, *, kill: bool = False) -> None:
         """Close the client and the embedded cluster, bounded; kill any worker process left over."""
         pids = self.worker_pids() if self.cluster is not None else []
-        client, self.client = self.client, None
+        client, self._client = self._client, None
         if client is not None:
             if self._subscribed:
                 with contextlib.suppress(Exception):
@@ -518,10 +552,10 @@ class DaskExecutor(Executor):
         workers: list[dict[str, JSON]] = []
         with contextlib.suppress(Exception):
             for address, info in sorted(self._scheduler_workers().items()):
-                local = self._info.get(address, {})
+                local = self._info.get(address)
                 entry: dict[str, JSON] = {"address": address, "nthreads": info.get("nthreads"),
                          "memory_limit": info.get("memory_limit"), "host": info.get("host")}
-                if local:
+                if local is not None:
                     entry.update(pid=local["pid"], hostname=local["host"],
                                  same_host=local["same_host"],
                                  clock_offset_s=local["clock_offset_s"],
@@ -545,7 +579,7 @@ class DaskExecutor(Executor):
 
 
 
-def _describe_batch(args: tuple[Any, ...]) -> str:
+def _describe_batch(args: tuple[object, ...]) -> str:
     """'item 3' or 'items 0-2' for a run_batch call, else 'a task'."""
     if len(args) >= 2 and isinstance(args[1], list) and args[1] and \
             all(isinstance(p, tuple) and len(p) == 2 for p in args[1]):

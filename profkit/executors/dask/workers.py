@@ -8,12 +8,28 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
-from profkit.model import Payload
+from profkit.model import Payload, Task
+
+if TYPE_CHECKING:
+    from distributed import Worker
+    from distributed.diagnostics.plugin import WorkerPlugin
+    from distributed.scheduler import Scheduler
+
+R = TypeVar("R")
 
 
-def call_on_worker(fn: Callable[..., Any], *args: Any) -> Any:
+class WorkerInfo(TypedDict):
+    """Who and where a worker is, and its clocks: its pid, host name, perf_counter and time."""
+
+    pid: int
+    host: str
+    perf: float
+    wall: float
+
+
+def call_on_worker(fn: Callable[..., R], *args: object) -> R:
     """Run ``fn`` on a Dask worker; label a run_batch payload's records with the worker."""
     result = fn(*args)
     if isinstance(result, Payload):
@@ -27,7 +43,7 @@ def call_on_worker(fn: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-def call_restored(files: dict[str, str], fn: Callable[..., Any], *args: Any) -> Any:
+def call_restored(files: dict[str, str], fn: Callable[..., R], *args: object) -> R:
     """:func:`call_on_worker`, first giving shipped ``__main__`` functions their source files back.
 
     The scheduler unpickles a task's arguments and pickles them again with
@@ -40,13 +56,13 @@ def call_restored(files: dict[str, str], fn: Callable[..., Any], *args: Any) -> 
     return call_on_worker(fn, *args)
 
 
-def worker_info() -> dict[str, Any]:
+def worker_info() -> WorkerInfo:
     """Who and where a worker is, and its clocks, for pids and clock offsets."""
     return {"pid": os.getpid(), "host": socket.gethostname(), "perf": time.perf_counter(),
             "wall": time.time()}
 
 
-def touch_task(task: Callable[[Any], Any]) -> bool:
+def touch_task(task: Task) -> bool:
     """A no-op whose argument unpickles the task, importing its module on the worker."""
     del task
     return True
@@ -69,7 +85,7 @@ def load_file_modules(paths: list[str]) -> None:
         load_file_module(path)
 
 
-def file_module_plugin(paths: list[str], name: str) -> Any:
+def file_module_plugin(paths: list[str], name: str) -> WorkerPlugin:
     """A WorkerPlugin that loads file-path workload modules on every current and future worker.
 
     The class is made here so that importing this module does not import
@@ -84,11 +100,11 @@ def file_module_plugin(paths: list[str], name: str) -> Any:
             self.paths = list(paths)
             self.name = name
 
-        def setup(self, worker: Any) -> None:
+        def setup(self, worker: Worker) -> None:
             load_file_modules(self.paths)
 
     return LoadFileModules()
 
 
-def scheduler_allowed_failures(dask_scheduler: Any) -> int:
+def scheduler_allowed_failures(dask_scheduler: Scheduler) -> int:
     return int(dask_scheduler.allowed_failures)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from profkit.fmt import fmt_bytes_scaled, fmt_seconds_or_dash
+from profkit.fmt import fmt_bytes_scaled, fmt_seconds
 from profkit.model import JSON
 from profkit.record import Artifacts
 from profkit.render.report.filters import safe_relative
@@ -91,7 +91,7 @@ def options(meta: RunMeta) -> list[tuple[str, str]]:
         if isinstance(value, (list, tuple)):
             text = ", ".join(map(str, value)) or "none"
         elif key.endswith("_s") and not isinstance(value, str):
-            text = fmt_seconds_or_dash(value) if value is not None else "none"
+            text = fmt_seconds(value) if value is not None else "none"
         elif value is None:
             text = "default"
         elif isinstance(value, bool):

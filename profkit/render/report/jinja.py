@@ -19,10 +19,11 @@ from profkit.fmt import (
     fmt_mib,
     fmt_pct,
     fmt_ratio_pct,
-    fmt_seconds_or_dash,
+    fmt_seconds,
     fmt_sig,
-    fmt_times,
+    fmt_speedup,
 )
+from profkit.render import text as words
 from profkit.render.report.filters import sort_value
 from profkit.render.report.scale import item_ranges
 
@@ -47,10 +48,15 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(seconds=fmt_seconds_or_dash, times=fmt_times, ci=fmt_ci, pct=fmt_pct,
+    env.filters.update(seconds=fmt_seconds, times=fmt_speedup, ci=fmt_ci, pct=fmt_pct,
                        ratio_pct=fmt_ratio_pct,
                        bytes=fmt_bytes_scaled, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
                        duration=fmt_duration, item_ranges=item_ranges)
+    # the analysis's facts in words (profkit.render.text)
+    env.filters.update(verdict=words.verdict, advice=words.advice, note=words.note, reason=words.reason,
+                       classification=words.classification, granularity=words.granularity,
+                       flattening=words.flattening, memory_limit=words.memory_limit,
+                       bound=words.mode_bound)
     return env
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from profkit.fmt import num
 from profkit.render.report.filters import location
+from profkit.render.text import memory_limit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,7 +48,7 @@ def peaks(memory: pd.DataFrame, order: list[str],
             workers=len(e.processes), total_peak=e.total_peak_bytes, samples=e.samples,
             total_rise=e.total_rise_bytes, worker_rise=e.worker_rise_bytes,
             parent_rise=e.parent_rise_bytes, per_worker=e.per_worker_bytes, fits=e.fits,
-            limited=e.limited, text=e.text))
+            limited=e.limited, text=memory_limit(e.limit) if e.limit else None))
     return out
 
 

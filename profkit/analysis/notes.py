@@ -1,0 +1,88 @@
+"""Facts the report's warnings, notes and cards are worded from: the rounds' load, an open
+decision, an interval past the ideal, a missed precision, the item-size card and which
+bound holds a mode. Render words them (:mod:`profkit.render.text`)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class NoteKind(str, enum.Enum):
+    """What a warning or a note on the measurement says."""
+
+    SPOILED_ROUNDS = "spoiled-rounds"  # rounds set aside: other programs were busy
+    BUSY_MACHINE = "busy-machine"  # other programs kept the machine busy during the run
+    ONE_ROUND = "one-round"  # not settled: one round gives no interval
+    BUSY_ROUNDS = "busy-rounds"  # not settled: too few clean rounds
+    WITHIN_NOISE = "within-noise"  # not settled: the open comparisons are within the noise
+    ABOVE_IDEAL = "above-ideal"  # a speedup's interval reaches past the ideal W×
+    PRECISION = "precision"  # --precision was asked and some estimates missed it
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Precision:
+    """One mode's relative precision (a fraction) where it missed the target."""
+
+    mode: str
+    precision: float
+
+
+@dataclass(frozen=True)
+class RunNote:
+    """One warning or note on the measurement, with the numbers it rests on."""
+
+    kind: NoteKind
+    rounds: int | None = None  # the timing rounds
+    spoiled: int | None = None  # of them set aside (or, BUSY_ROUNDS, not clean)
+    worst_cores: float | None = None  # the most cores other programs kept busy in one
+    limit_cores: int | float | None = None  # the share of a core that spoils a round
+    enough_clean: bool = False  # at least two clean rounds were left
+    busy_cores: float | None = None  # BUSY_MACHINE: the cores other programs kept busy
+    cpus_total: int | None = None
+    clean: int | None = None  # WITHIN_NOISE: the clean rounds
+    open: list[str] = field(default_factory=list)  # the comparisons still open
+    need_s: int | None = None  # the seconds of rounds a settled answer needs
+    rounds_needed: int | None = None
+    repeat_rule: bool = False  # the run stopped at a fixed --repeat
+    mode: str | None = None  # ABOVE_IDEAL: the mode, its speedup and interval, its workers
+    speedup: float | None = None
+    ci: list[float] | None = None
+    workers: int | None = None
+    missed: list[Precision] = field(default_factory=list)  # PRECISION
+    target: float | None = None
+    repeats: int | None = None
+    #: an open decision on a busy machine: what the load was
+    busy: RunNote | None = None
+
+
+class BoundKind(str, enum.Enum):
+    """Which bound holds a mode."""
+
+    GIL = "gil"
+    NATIVE = "native"  # the CPUs over the cores the sequential map already keeps busy
+    CPUS = "cpus"
+    OPTIMUM = "optimum"  # the optimal schedule of the items
+    SCHEDULE = "schedule"  # a proven lower bound on it (the search did not finish)
+
+
+@dataclass(frozen=True)
+class GranularityFacts:
+    """The item-size card: how evenly the items spread over the widest pool's workers."""
+
+    workers: int
+    n_items: int
+    even: bool  # the optimum is close to the ideal
+    optimum: float
+    optimum_exact: bool | None
+    smallest_s: float
+    largest_s: float
+    total_s: float
+    makespan_s: float
+    upper: float
+    dispatch: float
+    chunksize: int
+    exact_max_items: int  # the exact search's limit
+    cpu_cap: float | None = None  # the CPU seconds cap it lower ...
+    cores: float | None = None  # ... on this many cores

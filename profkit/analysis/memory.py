@@ -10,8 +10,8 @@ fewer such workers than the mode ran (or than there are CPUs).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd

@@ -7,6 +7,7 @@ take their words from here: :func:`analysis_json` gives an analysis as JSON with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from profkit.analysis.compare import CompareNote, CompareNoteKind, Comparison
@@ -31,6 +32,7 @@ from profkit.analysis.verdict import (
     WorkClass,
 )
 from profkit.fmt import (
+    MISSING,
     fmt_bytes_coarse,
     fmt_change,
     fmt_decimal,
@@ -446,6 +448,43 @@ def bound_name(kind: BoundKind, native_cores: float | None, cpus: int | None) ->
     if kind is BoundKind.CPUS:
         return f"the CPU bound ({cpus} CPUs)"
     return "the optimum schedule" if kind is BoundKind.OPTIMUM else "the schedule bound"
+
+
+# -- a profkit run's pool sites ---------------------------------------------
+
+#: A pool site's advice, by :class:`profkit.analysis.verdict.AdviceKind`, filled in from its facts.
+_SITE_ADVICE = {
+    "keep-loop": "The pool does not pay here: its tasks' times summed ({task}) come to about "
+                 "its wall ({wall}) or less, so a plain loop would do as well.",
+    "batch": "Batch tiny tasks: at {per_task} per task, pass chunksize={chunksize} (about four "
+             "chunks per worker) so each trip to a process carries real work.",
+    "split-items": "Split large items: these tasks allow at most {items_cap} on {workers} "
+                   "workers, not {workers}×. Smaller, more even items raise that cap.",
+    "sort-longest-first": "Submit the longest items first: in the order given, the pool "
+                          "finishes about {gain} later than with them sorted longest first.",
+    "use-processes": "Use processes: the tasks compute in Python ({work}), and threads share "
+                     "one GIL, so only one of them computes at a time.",
+    "use-threads": "Use threads: the tasks mostly wait ({work}), and threads overlap waits "
+                   "without pickling items and results.",
+}
+
+
+def site_advice(site: Mapping[str, JSON]) -> list[str]:
+    """A ``profkit run`` pool site's advice (its facts as the program analysis stores them)."""
+    def seconds(key: str) -> str:
+        value = site.get(key)
+        return fmt_seconds(float(value)) if isinstance(value, (int, float)) else MISSING
+
+    cap, gain = site.get("items_cap"), site.get("sort_gain")
+    values = {"task": seconds("task_sum_s"), "wall": seconds("wall_s"),
+              "per_task": seconds("per_task_s"), "chunksize": site.get("advised_chunksize"),
+              "items_cap": fmt_speedup(float(cap)) if isinstance(cap, (int, float)) else MISSING,
+              "workers": site.get("workers"),
+              "gain": fmt_ratio_pct(float(gain) if isinstance(gain, (int, float)) else 0.0),
+              "work": site.get("work") or "unknown"}
+    kinds = site.get("advice")
+    return [_SITE_ADVICE[str(k)].format(**values) for k in kinds if str(k) in _SITE_ADVICE] \
+        if isinstance(kinds, list) else []
 
 
 # -- comparing two runs --------------------------------------------------------

@@ -55,8 +55,7 @@ def environment() -> jinja2.Environment:
     # the analysis's facts in words (profkit.render.text)
     env.filters.update(verdict=words.verdict, advice=words.advice, note=words.note, reason=words.reason,
                        classification=words.classification, granularity=words.granularity,
-                       flattening=words.flattening, memory_limit=words.memory_limit,
-                       bound=words.mode_bound)
+                       flattening=words.flattening)
     return env
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from profkit.analysis.memory import MemoryLimit
 from profkit.analysis.notes import BoundKind, GranularityFacts, RunNote
 from profkit.analysis.prediction import Flattening
-from profkit.analysis.verdict import Advice, AdviceKind, Cause, ClassFacts, Headline, Reason, WorkClass
+from profkit.analysis.verdict import Advice, Cause, ClassFacts, Headline, Reason, WorkClass
 from profkit.codec import from_json, to_json
 from profkit.model import JSON, Status, Traits
 
@@ -410,7 +410,6 @@ class Analysis:
     sweep: Sweep | None = None
     recommendation: RecommendationSummary | None = None
     advice: list[Advice] = field(default_factory=list)
-    advice_kinds: list[AdviceKind] = field(default_factory=list)
     prediction: Prediction | None = None
     verdict: Headline | None = None
     warnings: list[RunNote] = field(default_factory=list)

@@ -669,7 +669,6 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
         recommendation=_recommendation(decision.recommendation, modes, sweep, grain, ref.mode),
         advice=[*decision.advice,
                 *(verdict.Advice(verdict.AdviceKind.GC, mode=g.mode, gc=g) for g in gc_advice)],
-        advice_kinds=[a.kind for a in decision.advice] + [verdict.AdviceKind.GC] * len(gc_advice),
         prediction=predicted,
         verdict=verdict.headline(run_facts, decision),
         warnings=warnings,

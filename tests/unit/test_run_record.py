@@ -38,7 +38,7 @@ def test_status_is_an_enum_until_the_json_boundary(fakes, tmp_path):  # noqa: F8
         assert all(type(m.status) is Status for m in record.analysis.modes.values())
         causes = [m.cause for m in record.analysis.modes.values() if m.cause is not None]
         assert causes and all(type(c) is Cause for c in causes)
-        assert all(type(k) is AdviceKind for k in record.analysis.advice_kinds)
+        assert all(type(a.kind) is AdviceKind for a in record.analysis.advice)
     stored = json.loads((tmp_path / "run" / "run.json").read_text())
     assert stored["status"] == {"fake_ref": "ok", "fake": "ok"}
     assert all(type(m["status"]) is str for m in stored["analysis"]["modes"].values())

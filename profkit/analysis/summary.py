@@ -655,8 +655,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
     notes = [*load_notes, *_mode_notes(modes)]
     if meta.interrupted:
         warnings.append(RunNote(NoteKind.INTERRUPTED))
-    gc_advice = gc_share.gc_advice(
-        {m: {"gc": _gc_card(e.gc)} for m, e in modes.items()}, str(meta.options.get("gc", "off")))
+    gc_advice = gc_share.gc_advice({m: e.gc for m, e in modes.items()},
+                                   str(meta.options.get("gc", "off")))
     return Analysis(
         reference_mode=ref.mode,
         notes=notes,
@@ -679,15 +679,6 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
 def memory_summary(memory: pd.DataFrame | None, meta: RunMeta) -> MemorySummary:
     """Memory per mode from the ``memory`` frame (:mod:`profkit.analysis.memory`), as its record."""
     return from_json(MemorySummary, to_json(memory_analysis.summarise(memory, meta)), "memory")
-
-
-def _gc_card(gc: GcSummary | None) -> dict[str, object] | None:
-    """What the GC advice reads of a mode's GC summary."""
-    if gc is None:
-        return None
-    return {"share": gc.share, "collections": gc.collections, "seconds": gc.seconds,
-            "by_generation": {int(g): {"collections": v.collections, "seconds": v.seconds}
-                              for g, v in gc.by_generation.items()}}
 
 
 def _native(native: NativeThreads | None) -> NativeSummary | None:

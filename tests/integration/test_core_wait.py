@@ -32,6 +32,7 @@ ONE_CORE = textwrap.dedent("""
     try:
         time.sleep(0.3)
         import profkit
+        from profkit.render.text import analysis_json
         from tests.fixtures import workloads
         workload = getattr(workloads, sys.argv[2])
         # the bare map, timed here: how much of its wall time the task computed
@@ -47,7 +48,7 @@ ONE_CORE = textwrap.dedent("""
     print(json.dumps({"bare_wall": bare_wall, "bare_cpu": bare_cpu, "n": len(tasks),
                       "duration": float(tasks["duration_s"].sum()),
                       "cpu": float(tasks["cpu_s"].sum()), "queued": float(tasks["queued_s"].sum()),
-                      "classification": run.analysis.to_json()["classification"]}))
+                      "classification": analysis_json(run.analysis)["classification"]}))
 """)
 
 

@@ -559,7 +559,7 @@ def analysis_json(a: Analysis) -> dict[str, JSON]:
     keep their facts beside an ``explanation`` (``bound_name``), each memory mode its ``text``
     and the memory ``limits``."""
     out = a.to_json()
-    out["verdict"] = verdict(a)
+    out["verdict"] = headline(a.verdict) if a.verdict is not None else None
     out["advice"] = [advice(x) for x in a.advice]
     out["warnings"] = [note(n) for n in a.warnings]
     out["notes"] = [note(n) for n in a.notes]

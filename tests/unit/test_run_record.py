@@ -197,3 +197,26 @@ def test_an_older_run_json_loads_with_its_analysis_redone(fakes, tmp_path):  # n
     file.write_text(json.dumps(data))
     with pytest.raises(StoreError, match="format_version 1, from an older profkit"):
         load(tmp_path / "run")
+
+
+def test_the_json_summary_gives_the_analysis_facts_with_their_words(fakes, tmp_path):  # noqa: F811
+    from profkit.render import json_summary
+    from profkit.render import text as words
+
+    _, loaded = saved_run(tmp_path)
+    a = loaded.analysis
+    said = json.loads(json_summary.render(loaded))["analysis"]
+    assert a.verdict is not None and said["verdict"] == words.headline(a.verdict)
+    assert said["advice"] == [words.advice(x) for x in a.advice]
+    assert said["warnings"] + said["notes"] == [words.note(n) for n in a.warnings + a.notes]
+    if a.recommendation:
+        assert said["recommendation"]["reason"] == words.reason(a.recommendation.reason)
+    if a.classification and a.classification.facts:
+        card = said["classification"]
+        assert card["facts"]["work"] == a.classification.facts.work.value
+        assert card["explanation"] == words.classification(a.classification.facts)
+    bounds = a.modes["fake"].bounds
+    assert bounds is not None and bounds.bound_kind is not None
+    assert said["modes"]["fake"]["bounds"]["bound_kind"] == bounds.bound_kind.value
+    assert said["modes"]["fake"]["bounds"]["bound_name"] == words.mode_bound(bounds)
+    assert said["memory"]["limits"] == words.memory_limits(a.memory)

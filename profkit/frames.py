@@ -9,11 +9,15 @@ from __future__ import annotations
 import linecache
 import pickle
 import pstats
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from profkit.model import MemoryLine, TaskColumns, TaskWorker, WorkerLabel
 from profkit.rawrun import RawRun
+
+#: One row of a frame, as built before the frame: column -> value.
+Row = dict[str, object]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -158,7 +162,7 @@ def empty(name: str) -> pd.DataFrame:
     return pd.DataFrame({col: pd.Series(dtype=dtype) for col, (dtype, _) in COLUMNS[name].items()})
 
 
-def frame_of(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+def frame_of(name: str, rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
     """The frame ``name`` of ``rows``, with its documented columns and dtypes."""
     import pandas as pd
 
@@ -168,7 +172,7 @@ def frame_of(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.astype({col: dtype for col, (dtype, _) in COLUMNS[name].items()})
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def _short(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -180,28 +184,39 @@ def function_label(filename: str, lineno: int, name: str) -> str:
     return f"{filename}:{lineno}({name})"
 
 
-def function_rows(mode: str, stats: pstats.Stats | None) -> list[dict[str, Any]]:
-    """pstats -> one row per function."""
+def function_rows(mode: str, stats: pstats.Stats | None) -> list[Row]:
+    """pstats -> one row per function, the most self time first."""
     if stats is None:
         return []
-    raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = \
+        stats.stats  # type: ignore[attr-defined]
     total_self = sum(v[2] for v in raw.values()) or 1.0
-    rows = []
-    for (filename, lineno, name), (cc, nc, tt, ct, _callers) in raw.items():
+    rows: list[Row] = []
+    for (filename, lineno, name), (cc, nc, tt, ct, _callers) in sorted(
+            raw.items(), key=lambda kv: -kv[1][2]):
         rows.append({
             "mode": mode, "function": function_label(filename, lineno, name), "name": name,
             "filename": filename, "lineno": lineno, "ncalls": nc, "primitive_calls": cc,
             "self_s": tt, "cumulative_s": ct, "self_pct": 100.0 * tt / total_self,
         })
-    rows.sort(key=lambda r: -r["self_s"])
     return rows
 
 
-def line_rows(mode: str, line_stats: Any) -> list[dict[str, Any]]:
+class LineStats(Protocol):
+    """What the lines frame reads of line_profiler's ``LineStats``."""
+
+    @property
+    def unit(self) -> float: ...
+
+    @property
+    def timings(self) -> Mapping[tuple[str, int, str], Sequence[tuple[int, int, float]]]: ...
+
+
+def line_rows(mode: str, line_stats: LineStats | None) -> list[Row]:
     """line_profiler LineStats -> one row per profiled line (lines never hit are kept, 0 hits)."""
     if line_stats is None:
         return []
-    rows = []
+    rows: list[Row] = []
     unit = line_stats.unit
     for (filename, func_lineno, name), entries in line_stats.timings.items():
         total = sum(t for _, _, t in entries) or 1
@@ -214,9 +229,9 @@ def line_rows(mode: str, line_stats: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def memory_line_rows(mode: str, rows: list[MemoryLine], n_items: int) -> list[dict[str, Any]]:
+def memory_line_rows(mode: str, rows: list[MemoryLine], n_items: int) -> list[Row]:
     """memory_profiler's merged lines -> one row per line, in bytes."""
-    out = []
+    out: list[Row] = []
     for r in rows:
         increment = r.increment_mib * MIB
         out.append({
@@ -239,7 +254,7 @@ def _worker_label(label: WorkerLabel, worker: TaskWorker) -> str:
     return f"pid {worker.pid}"
 
 
-def _pickled_size(value: Any) -> float:
+def _pickled_size(value: object) -> float:
     try:
         return float(len(pickle.dumps(value)))
     except Exception:  # noqa: BLE001 - pickle raises many kinds
@@ -258,7 +273,7 @@ class TaskPart:
 
 
 def task_frame(mode: str, workers: int, sweep: bool, label: WorkerLabel, tasks: TaskColumns,
-               items: list[Any]) -> pd.DataFrame:
+               items: Sequence[object]) -> pd.DataFrame:
     """One mode's tasks frame (see :func:`tasks_frame`)."""
     return tasks_frame([TaskPart(mode, workers, sweep, label, tasks)], items)
 
@@ -283,7 +298,7 @@ class _Texts:
                          copy=False).astype("string")
 
 
-def tasks_frame(parts: list[TaskPart], items: list[Any]) -> pd.DataFrame:
+def tasks_frame(parts: list[TaskPart], items: Sequence[object]) -> pd.DataFrame:
     """The tasks frame of the modes' tasks passes: every task gets a row; reprs and pickled
     sizes only the tasks with a note (the sampled ones, the failed ones, the ones that printed).
 
@@ -354,13 +369,13 @@ def tasks_frame(parts: list[TaskPart], items: list[Any]) -> pd.DataFrame:
 
 def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
     """All the frames of a run."""
-    timings: list[dict[str, Any]] = []
+    timings: list[Row] = []
     tasks: list[TaskPart] = []
-    functions: list[dict[str, Any]] = []
-    lines: list[dict[str, Any]] = []
-    memory: list[dict[str, Any]] = []
-    collections: list[dict[str, Any]] = []
-    memory_lines: list[dict[str, Any]] = []
+    functions: list[Row] = []
+    lines: list[Row] = []
+    memory: list[Row] = []
+    collections: list[Row] = []
+    memory_lines: list[Row] = []
     for m in raw.modes:
         mode = m.spec.kind
         base = {"mode": mode, "workers": m.spec.workers, "sweep": m.sweep}

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from profkit.analysis.records import Analysis
 from profkit.engine import heap
 from profkit.engine.runner import CPROFILE_ITEMS, Progress, run_workload, sample_every
 from profkit.errors import UsageError
@@ -128,7 +129,7 @@ def measured_run(raw: RawRun, target: str | None = None) -> Run:
     )
     return Run(
         meta=meta,
-        analysis={},
+        analysis=Analysis(),
         frames=frames,
         profiles={m.spec.kind: m.profile for m in main_modes if m.profile is not None},
         line_stats={m.spec.kind: m.lines for m in main_modes if m.lines is not None},

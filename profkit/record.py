@@ -1,181 +1,24 @@
-"""Typed records that write themselves as JSON and read themselves back, checked.
+"""The run record: run.json's metadata (:class:`RunMeta`) and the run a renderer reads.
 
-A record is a dataclass. Its annotations are the schema: :func:`to_json` writes the
-fields as JSON values (enums as their value, non-finite floats as null), and
-:func:`from_json` reads them back, checking each value against its field's type, so a
-``run.json`` that is not what profkit wrote is refused with the path of the field.
-A field with a default may be absent; a key the record does not know is ignored
-(a newer profkit may write more).
+Each record is a dataclass read and written by :mod:`profkit.codec`: its annotations are
+the schema, checked on load with the path of a bad field.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import json
-import math
-import sys
-import types
-import typing
-from array import array
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any
 
+from profkit.analysis.records import Analysis
+from profkit.codec import from_json, to_json
 from profkit.frames import FRAME_NAMES
 from profkit.model import JSON, NativePool, Status, Traits
 
 if TYPE_CHECKING:
+    import pstats
+
     import pandas as pd
-    from _typeshed import DataclassInstance
-
-R = TypeVar("R", bound="DataclassInstance")
-
-#: ``JSON`` as the annotations evaluate it: any JSON value, not checked further.
-_JSON_HINT = typing.get_type_hints(type("_Hint", (), {"__annotations__": {"v": "JSON"}}),
-                                   {"JSON": JSON})["v"]
-
-
-class RecordError(ValueError):
-    """A JSON value does not have the type its record's field declares."""
-
-    def __init__(self, where: str, expected: str, value: object) -> None:
-        self.where = where
-        super().__init__(f"{where} should be {expected}, not {_shown(value)}")
-
-
-_MISSING = object()
-
-
-def _shown(value: object) -> str:
-    """A JSON value as an error message names it: a short scalar as JSON, else its kind."""
-    if value is _MISSING:
-        return "missing"
-    if value is None or isinstance(value, (bool, int, float, str)):
-        text = json.dumps(value)
-        if len(text) <= 40:
-            return text.replace('"', "'")
-    return "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) \
-        else "a long string" if isinstance(value, str) else f"a {type(value).__name__}"
-
-
-def to_json(value: object) -> JSON:
-    """A record (or any value it holds) as JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return to_json(value.value)
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset, array)):
-        return [to_json(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return to_json(value.item())
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-_HINTS: dict[type[Any], dict[str, Any]] = {}
-
-
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    """A record's field types, evaluated once."""
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
-    return _HINTS[cls]
-
-
-def from_json(cls: type[R], data: object, where: str) -> R:
-    """The record ``cls`` read from parsed JSON ``data``; RecordError names the first bad field."""
-    if not isinstance(data, dict):
-        raise RecordError(where, "an object", data)
-    hints = _hints(cls)
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise RecordError(_join(where, f.name), _describe(hints[f.name]), _MISSING)
-            continue
-        values[f.name] = _read(hints[f.name], data[f.name], _join(where, f.name))
-    return cls(**values)
-
-
-def _join(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def _describe(hint: Any) -> str:
-    """A field's type in words, for an error message."""
-    if hint == _JSON_HINT or hint is Any:
-        return "a JSON value"
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (Union, types.UnionType):
-        return " or ".join(_describe(a) for a in args)
-    if origin is list:
-        return f"a list of {_describe(args[0]).removeprefix('a ').removeprefix('an ')}s"
-    if origin is dict:
-        return f"an object of {_describe(args[1]).removeprefix('a ').removeprefix('an ')}s"
-    if hint is type(None):
-        return "null"
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return "one of " + ", ".join(str(m.value) for m in hint)
-    if dataclasses.is_dataclass(hint):
-        return "an object"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
-        hint, str(hint))
-
-
-def _read(hint: Any, value: object, where: str) -> Any:
-    """``value`` checked against ``hint`` (and converted: enums, records, floats)."""
-    if hint == _JSON_HINT or hint is Any:
-        return value
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (Union, types.UnionType):
-        for arg in args:
-            try:
-                return _read(arg, value, where)
-            except RecordError:
-                continue
-        raise RecordError(where, _describe(hint), value)
-    if origin is list:
-        if not isinstance(value, list):
-            raise RecordError(where, _describe(hint), value)
-        return [_read(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise RecordError(where, _describe(hint), value)
-        return {k: _read(args[1], v, _join(where, k)) for k, v in value.items()}
-    if hint is type(None):
-        if value is None:
-            return None
-    elif isinstance(hint, type) and issubclass(hint, enum.Enum):
-        try:
-            return hint(value)
-        except ValueError:
-            pass
-    elif isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return from_json(hint, value, where)
-    elif hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    else:
-        raise TypeError(f"{where}: a record field of type {hint!r} cannot be read")
-    raise RecordError(where, _describe(hint), value)
 
 
 # -- the run record: run.json without its analysis ---------------------------
@@ -284,7 +127,7 @@ class RunMeta:
     analysis_error: str | None = None
     #: how the rounds ended: the rule, the reason, the interval level that keeps 95% coverage,
     #: whether the recommendation settled (see ``pipeline._stopping``)
-    stopping: dict[str, Any] | None = None
+    stopping: dict[str, JSON] | None = None
     #: "workload" for profkit profile and ab; "program" for profkit run, whose modes are its
     #: pool sites and whose program and sites hold what the launcher recorded
     kind: str = "workload"
@@ -312,17 +155,19 @@ class RunRecord:
     """
 
     meta: RunMeta
-    analysis: dict[str, Any]
+    analysis: Analysis
     frames: dict[str, pd.DataFrame]
-    profiles: dict[str, Any] = field(default_factory=dict)
-    line_stats: dict[str, Any] = field(default_factory=dict)
+    profiles: dict[str, pstats.Stats] = field(default_factory=dict)
+    #: line_profiler's stats, pickled into the ``.lprof`` files
+    line_stats: dict[str, object] = field(default_factory=dict)
     #: mode -> the memory samples as mprof ``.dat`` text.
     memory_dat: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> pd.DataFrame:
         if name in FRAME_NAMES and "frames" in self.__dict__:
-            return self.__dict__["frames"][name]
+            frames: dict[str, pd.DataFrame] = self.__dict__["frames"]
+            return frames[name]
         raise AttributeError(name)
 
     @property

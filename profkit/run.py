@@ -24,7 +24,7 @@ class Run(RunRecord):
         from profkit.analysis import analyse, prediction_frame
 
         self.analysis = analyse(self.frames, self.meta)
-        self.frames["prediction"] = prediction_frame(self.analysis)
+        self.frames["prediction"] = prediction_frame(self.analysis.prediction)
 
     def save(self, directory: str | os.PathLike[str], *,
              analyse: Callable[[Run], None] | None = None) -> Path:
@@ -70,6 +70,6 @@ def load(directory: str | os.PathLike[str]) -> Run:
     parts = store.load_fields(directory)
     run = Run(meta=parts.meta, analysis=parts.analysis, frames=parts.frames,
               profiles=dict(parts.profiles), memory_dat=parts.memory_dat, path=parts.path)
-    if parts.meta.format_version != store.FORMAT_VERSION:  # an older run.json: analysed anew
-        run.analyse()
+    if parts.meta.format_version != store.FORMAT_VERSION and parts.meta.kind != "program":
+        run.analyse()  # an older run.json: analysed anew (a program's facts are read as they are)
     return run

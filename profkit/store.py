@@ -18,10 +18,11 @@ Version history of ``run.json`` (``FORMAT_VERSION``):
 * 3 -- the run record's JSON (:class:`profkit.record.RunMeta`), every field checked against
   its type; the analysis ranks bottlenecks and hot lines without profkit's own frames. A
   version-2 file reads the same way; its analysis is redone from its frames on load.
-* 4 -- the analysis holds facts, not sentences: the verdict's headline, the advice, the
-  recommendation's reason, the classification card, the prediction's flattening and the
-  memory limits are records that the renderers word. A version-2 or 3 file reads the same
-  way; its analysis is redone from its frames on load.
+* 4 -- the analysis is the JSON of :class:`profkit.analysis.records.Analysis`, every field
+  checked against its type; it holds facts, not sentences (the verdict's headline, the
+  advice, the notes, the cards are records that the renderers word). A version-2 or 3
+  file's metadata reads the same way; its analysis is redone from its frames on load (it is
+  not read).
 
 Opening a run reads ``run.json`` (JSON), the frames (parquet) and the ``.prof``
 files (marshal, via pstats). It never unpickles: ``.lprof`` files are pickles and
@@ -47,24 +48,22 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from profkit import interrupts, record
-from profkit.analysis.facts import read_facts
-from profkit.analysis.verdict import AdviceKind, Cause
+from profkit import codec, interrupts
+from profkit.analysis.records import Analysis
+from profkit.codec import RecordError
 from profkit.errors import RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
-from profkit.model import Status
+from profkit.model import JSON
 from profkit.options import record_kinds
-from profkit.record import Artifacts, RecordError, RunMeta
+from profkit.record import Artifacts, RunMeta
 
 if TYPE_CHECKING:
     import pandas as pd
-
-E = TypeVar("E", bound=enum.Enum)
 
 FORMAT_VERSION = 4
 #: The oldest run.json this profkit opens (its analysis is redone when older than the current).
@@ -450,7 +449,7 @@ def artifact_path(run_dir: Path, rel: object, where: str = RUN_FILE, suffix: str
     return target
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     if isinstance(value, Path):
@@ -460,13 +459,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: object) -> object:
     """NaN and infinity are not JSON: store them as null; an enum is stored as its value, a
     record (:mod:`profkit.record`) as its fields."""
     if isinstance(value, enum.Enum):
         return _clean(value.value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return record.to_json(value)
+        return codec.to_json(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -478,7 +477,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def to_json(data: dict[str, Any]) -> str:
+def to_json(data: Mapping[str, object]) -> str:
     return json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False)
 
 
@@ -486,25 +485,27 @@ class StoredRun(Protocol):
     """What the store reads and writes of a run (:class:`profkit.run.Run` is one)."""
 
     meta: RunMeta
-    analysis: dict[str, Any]
+    analysis: Analysis
     frames: dict[str, pd.DataFrame]
-    profiles: dict[str, Any]
-    line_stats: dict[str, Any]
+    profiles: dict[str, pstats.Stats]
+    #: line_profiler's stats of a run made in this process, pickled as ``.lprof`` files
+    line_stats: dict[str, object]
     memory_dat: dict[str, str]
     path: Path | None
 
 
-#: Renders a run's report as HTML text.
-ReportWriter = Callable[[Any], str]
-#: Writes a run's extra files into its folder; returns their paths for ``run.json``.
-ExtrasWriter = Callable[[Any, Path], dict[str, str]]
-#: Completes a run whose measurements are saved: its analysis, and the frames derived from it.
-Analyser = Callable[[Any], None]
+R = TypeVar("R", bound=StoredRun)
 
 
-def save(run: StoredRun, directory: str | os.PathLike[str], *, report: ReportWriter | None = None,
-         traces: ExtrasWriter | None = None, analyse: Analyser | None = None) -> Path:
+def save(run: R, directory: str | os.PathLike[str], *,
+         report: Callable[[R], str] | None = None,
+         traces: Callable[[R, Path], dict[str, str]] | None = None,
+         analyse: Callable[[R], None] | None = None) -> Path:
     """Write stats, frames and ``run.json`` as one step, then the analysis, then the report.
+
+    ``report`` renders the run's report as HTML text; ``traces`` writes its extra files into
+    its folder and returns their paths for ``run.json``; ``analyse`` completes a run whose
+    measurements are saved (its analysis, and the frames derived from it).
 
     SIGINT and SIGTERM wait until it is done; if writing the measurements fails, what was
     written is removed. ``run.json`` marks a saved run and is written first, so an
@@ -532,7 +533,7 @@ def save(run: StoredRun, directory: str | os.PathLike[str], *, report: ReportWri
     return path
 
 
-def _analyse(run: StoredRun, path: Path, analyse: Analyser) -> None:
+def _analyse(run: R, path: Path, analyse: Callable[[R], None]) -> None:
     """Analyse the saved measurements; save what the analysis adds, or why it failed."""
     try:
         analyse(run)
@@ -552,7 +553,7 @@ def _analyse(run: StoredRun, path: Path, analyse: Analyser) -> None:
     _rewrite_run_json(run, path)
 
 
-def _write_report(run: StoredRun, path: Path, report: ReportWriter) -> None:
+def _write_report(run: R, path: Path, report: Callable[[R], str]) -> None:
     """The report; if it cannot be rendered or written, a warning and ``report_error``."""
     try:
         atomic_write_text(path / REPORT_FILE, report(run))
@@ -577,7 +578,13 @@ def _rewrite_run_json(run: StoredRun, path: Path) -> None:
 
 def _write_run_json(run: StoredRun, path: Path) -> None:
     """``run.json``: the run's metadata record and its analysis."""
-    atomic_write_text(path / RUN_FILE, to_json({**run.meta.to_json(), "analysis": run.analysis}))
+    atomic_write_text(path / RUN_FILE, to_json({**run.meta.to_json(),
+                                                 "analysis": _analysis_json(run.analysis)}))
+
+
+def _analysis_json(analysis: Analysis) -> dict[str, JSON]:
+    """The analysis as run.json stores it: ``{}`` for a run not analysed (or whose analysis failed)."""
+    return {} if analysis == Analysis() else analysis.to_json()
 
 
 def _write_frame(path: Path, name: str, frame: pd.DataFrame) -> str:
@@ -591,7 +598,7 @@ def _write_frame(path: Path, name: str, frame: pd.DataFrame) -> str:
     return f"frames/{name}.parquet"
 
 
-def _write_data(run: StoredRun, path: Path, traces: ExtrasWriter | None) -> None:
+def _write_data(run: R, path: Path, traces: Callable[[R, Path], dict[str, str]] | None) -> None:
     """Stats, frames, then ``run.json`` (its presence marks a saved run)."""
     artifacts = Artifacts(report=REPORT_FILE)
     for mode, stats in run.profiles.items():
@@ -669,7 +676,7 @@ def read_capped(run_dir: Path, rel: str) -> bytes:
     return data
 
 
-def _too_deep(value: Any) -> bool:
+def _too_deep(value: object) -> bool:
     """True if ``value`` (parsed JSON) nests more than :data:`MAX_JSON_DEPTH` levels."""
     level = [value]
     for _ in range(MAX_JSON_DEPTH + 1):
@@ -680,7 +687,7 @@ def _too_deep(value: Any) -> bool:
     return True
 
 
-def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
+def read_run_json(path: Path) -> tuple[RunMeta, Analysis]:
     """The checked ``run.json`` of a run folder: its metadata record and its analysis."""
     run_file = path / RUN_FILE
     if not path.is_dir():
@@ -718,7 +725,6 @@ def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
         if not all(isinstance(v, str) for v in data[key].values()):
             raise StoreError(f"{run_file}: its {key!r} section must map modes to strings: "
                              "re-run profkit profile")
-    _enums(run_file, data["analysis"])
     if not all(isinstance(v, dict) for v in data["modes"].values()):
         raise StoreError(f"{run_file}: its 'modes' section must map modes to objects: "
                          "re-run profkit profile")
@@ -726,37 +732,20 @@ def read_run_json(path: Path) -> tuple[RunMeta, dict[str, Any]]:
     _check_artifacts(path, data["artifacts"])
     try:
         meta = RunMeta.from_json(data)
+        analysis = _analysis(data["analysis"], version, meta.kind)
     except RecordError as exc:
         raise StoreError(f"{path / RUN_FILE}: {exc}: re-run profkit profile") from None
-    return meta, data["analysis"]
+    return meta, analysis
 
 
-def _enum(run_file: Path, kind: type[E], value: object, what: str) -> E:
-    """``value`` read from run.json as the enum ``kind``, or StoreError naming what it is."""
-    try:
-        return kind(value)
-    except ValueError:
-        known = ", ".join(str(k.value) for k in kind)
-        raise StoreError(f"{run_file}: {what} {value!r} is not one of {known}: "
-                         "re-run profkit profile") from None
-
-
-def _enums(run_file: Path, analysis: dict[str, Any]) -> None:
-    """The analysis's enums (status, cause, advice kinds) back from their JSON values."""
-    for entry in (analysis.get("modes") or {}).values():
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("status"), str):
-            entry["status"] = _enum(run_file, Status, entry["status"], "a mode's status")
-        if isinstance(entry.get("cause"), str):
-            entry["cause"] = _enum(run_file, Cause, entry["cause"], "a mode's cause")
-    kinds = analysis.get("advice_kinds")
-    if isinstance(kinds, list):
-        analysis["advice_kinds"] = [_enum(run_file, AdviceKind, k, "an advice kind") for k in kinds]
-    try:
-        read_facts(analysis)
-    except RecordError as exc:
-        raise StoreError(f"{run_file}: {exc}: re-run profkit profile") from None
+def _analysis(data: dict[str, JSON], version: int, kind: str) -> Analysis:
+    """run.json's analysis. An older format's is redone from its frames (:func:`profkit.run.load`),
+    not read; a ``profkit run`` folder keeps its program facts, whose JSON has not changed."""
+    if version == FORMAT_VERSION:
+        return Analysis.from_json(data)
+    if kind == "program":
+        return Analysis.from_json({"program": data.get("program")})
+    return Analysis()
 
 
 #: Fields of run.json's free-form sections, options and environment (the rest of run.json is
@@ -771,14 +760,14 @@ FIELD_KINDS: dict[str, dict[str, str]] = {
 }
 
 
-def _is_kind(value: Any, kind: str) -> bool:
-    def number(v: Any) -> bool:
+def _is_kind(value: object, kind: str) -> bool:
+    def number(v: object) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-    def integer(v: Any) -> bool:
+    def integer(v: object) -> bool:
         return isinstance(v, int) and not isinstance(v, bool)
 
-    scalar: dict[str, Callable[[Any], bool]] = {
+    scalar: dict[str, Callable[[object], bool]] = {
               "str": lambda v: isinstance(v, str), "int": integer, "num": number,
               "bool": lambda v: isinstance(v, bool), "dict": lambda v: isinstance(v, dict)}
     if "|" in kind:
@@ -791,10 +780,11 @@ def _is_kind(value: Any, kind: str) -> bool:
     return isinstance(value, dict) and all(inner(v) for v in value.values())
 
 
-def _check_fields(run_file: Path, data: dict[str, Any]) -> None:
+def _check_fields(run_file: Path, data: dict[str, JSON]) -> None:
     """Each field a renderer reads has the kind profkit writes, or the file is refused."""
     for section, fields in FIELD_KINDS.items():
         for where, entry in [(section, data[section])]:
+            assert isinstance(entry, dict)  # read_run_json checked the sections are objects
             for name, kind in fields.items():
                 required, nullable, bare = kind.startswith("!"), kind.startswith("?"), kind.lstrip("!?")
                 if name not in entry:
@@ -808,7 +798,7 @@ def _check_fields(run_file: Path, data: dict[str, Any]) -> None:
                                      f"{type(value).__name__}: re-run profkit profile")
 
 
-def _check_artifacts(path: Path, artifacts: dict[str, Any]) -> None:
+def _check_artifacts(path: Path, artifacts: dict[str, JSON]) -> None:
     """Every artifact path is a string naming a file of its kind inside the run folder."""
     for kind, suffix in ARTIFACT_KINDS.items():
         section = artifacts.setdefault(kind, {})
@@ -872,7 +862,7 @@ class LoadedRun:
     """A saved run folder's parts: what :class:`profkit.run.Run` is made of."""
 
     meta: RunMeta
-    analysis: dict[str, Any]
+    analysis: Analysis
     frames: dict[str, pd.DataFrame]
     profiles: dict[str, pstats.Stats]
     memory_dat: dict[str, str]

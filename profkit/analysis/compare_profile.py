@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pstats
+
     import pandas as pd
 
 DEFAULT_TOP_LINES = 10
@@ -124,11 +126,11 @@ class TreeNode:
     children: dict[FuncKey, TreeNode] = field(default_factory=dict)
 
 
-def _graph(stats: Any, factor: float) -> tuple[dict[FuncKey, tuple[float, float]],
+def _graph(stats: pstats.Stats, factor: float) -> tuple[dict[FuncKey, tuple[float, float]],
                                                dict[FuncKey, list[tuple[FuncKey, float]]]]:
     """pstats -> (func -> (self, cumulative), caller -> [(callee, edge cumulative)]), in
     seconds times ``factor``."""
-    raw: Mapping[FuncKey, tuple[Any, ...]] = stats.stats
+    raw: Mapping[FuncKey, tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
     times: dict[FuncKey, tuple[float, float]] = {}
     children: dict[FuncKey, list[tuple[FuncKey, float]]] = {}
     for func, (_cc, _nc, tt, ct, callers) in raw.items():
@@ -139,7 +141,7 @@ def _graph(stats: Any, factor: float) -> tuple[dict[FuncKey, tuple[float, float]
     return times, children
 
 
-def call_tree(stats: Any, factor: float = 1.0) -> TreeNode:
+def call_tree(stats: pstats.Stats, factor: float = 1.0) -> TreeNode:
     """The call paths of a pstats profile under one synthetic root (key ``("", 0, "all")``),
     every time multiplied by ``factor``."""
     times, children = _graph(stats, factor)
@@ -209,7 +211,8 @@ def diff_trees(a: TreeNode | None, b: TreeNode | None) -> DiffNode:
     return out
 
 
-def compare_call_trees(profiles_a: Mapping[str, Any], profiles_b: Mapping[str, Any],
+def compare_call_trees(profiles_a: Mapping[str, pstats.Stats | None],
+                       profiles_b: Mapping[str, pstats.Stats | None],
                        factors: Mapping[str, tuple[float, float]] | None = None) -> dict[str, DiffNode]:
     """Per mode with cProfile stats in both runs: the merged call tree, A's and B's times
     multiplied by the mode's ``factors`` (to scale passes of unequal coverage to the whole map)."""
@@ -218,5 +221,7 @@ def compare_call_trees(profiles_a: Mapping[str, Any], profiles_b: Mapping[str, A
         if stats is None or profiles_b.get(mode) is None:
             continue
         factor_a, factor_b = (factors or {}).get(mode, (1.0, 1.0))
-        out[mode] = diff_trees(call_tree(stats, factor_a), call_tree(profiles_b[mode], factor_b))
+        other = profiles_b[mode]
+        assert other is not None
+        out[mode] = diff_trees(call_tree(stats, factor_a), call_tree(other, factor_b))
     return out

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -44,15 +45,40 @@ class GcFacts:
     gc_off: bool  # the timed maps ran with GC off, so the speedups leave this cost out
 
 
-def gc_advice(modes: dict[str, dict[str, Any]], policy: str) -> list[GcFacts]:
+class GenerationShare(Protocol):
+    """What the advice reads of one generation's collections."""
+
+    @property
+    def collections(self) -> int: ...
+
+    @property
+    def seconds(self) -> float: ...
+
+
+class GcShare(Protocol):
+    """What the advice reads of a mode's GC summary (:class:`profkit.analysis.records.GcSummary`)."""
+
+    @property
+    def share(self) -> float: ...
+
+    @property
+    def collections(self) -> int: ...
+
+    @property
+    def seconds(self) -> float: ...
+
+    @property
+    def by_generation(self) -> Mapping[str, GenerationShare]: ...
+
+
+def gc_advice(modes: Mapping[str, GcShare | None], policy: str) -> list[GcFacts]:
     """One record per mode whose GC share is above :data:`GC_ADVICE_SHARE`."""
     out = []
-    for mode, entry in modes.items():
-        g = entry.get("gc")
-        if not g or g["share"] <= GC_ADVICE_SHARE:
+    for mode, g in modes.items():
+        if g is None or g.share <= GC_ADVICE_SHARE:
             continue
-        gen2 = g["by_generation"].get(2, {})
-        out.append(GcFacts(mode, float(g["share"]), int(g["collections"]), float(g["seconds"]),
-                           int(gen2["collections"]) if gen2 else None,
-                           float(gen2["seconds"]) if gen2 else None, policy == "off"))
+        gen2 = g.by_generation.get("2")
+        out.append(GcFacts(mode, g.share, g.collections, g.seconds,
+                           gen2.collections if gen2 else None, gen2.seconds if gen2 else None,
+                           policy == "off"))
     return out

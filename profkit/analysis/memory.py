@@ -10,13 +10,33 @@ fewer such workers than the mode ran (or than there are CPUs).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from profkit.record import RunMeta
+from profkit.model import JSON, Traits
+
+
+class ModeMemoryMeta(Protocol):
+    """What the memory summary reads of a mode's record (:class:`profkit.record.ModeMeta`)."""
+
+    @property
+    def workers(self) -> int: ...
+
+    @property
+    def traits(self) -> Traits: ...
+
+
+class RunMemoryMeta(Protocol):
+    """What the memory summary reads of the run's record (:class:`profkit.record.RunMeta`)."""
+
+    @property
+    def environment(self) -> Mapping[str, JSON]: ...
+
+    @property
+    def modes(self) -> Mapping[str, ModeMemoryMeta]: ...
 
 MIB = float(2**20)
 #: Below this rise (and this share of the baseline) memory "did not move": the chart is dropped.
@@ -106,7 +126,7 @@ def mode_memory(rows: pd.DataFrame, workers: int, traits: dict[str, Any],
     return entry
 
 
-def summarise(memory: pd.DataFrame | None, meta: RunMeta) -> dict[str, Any]:
+def summarise(memory: pd.DataFrame | None, meta: RunMemoryMeta) -> dict[str, Any]:
     """Per mode peaks and rises, whether anything moved, and memory-bound warnings."""
     if memory is None:
         memory = pd.DataFrame({"mode": [], "t_s": [], "pid": [], "role": [], "rss_bytes": []})

@@ -113,11 +113,6 @@ class NativeThreads:
         return NativeFacts(self.sequential_cores, self.cpus, self.bound,
                            [NativePoolFacts(api, threads) for api, threads in self.pools], timed)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"sequential_cores": self.sequential_cores, "cpus": self.cpus, "bound": self.bound,
-                "pools": [{"api": api, "threads": threads} for api, threads in self.pools],
-                "trial": dict(self.trial) if self.trial else None}
-
 
 def native_threads(sequential_cores: float | None, cpus: int,
                    mode_meta: Mapping[str, ModeNative]) -> NativeThreads | None:

@@ -9,15 +9,15 @@ that total with the independent timeit median.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
+
+from profkit.analysis.records import Overheads
 
 
 def decompose(tasks: pd.DataFrame, *, workers: int, startup_s: float | None,
               pass_wall_s: float | None, timing_median_s: float | None,
               task_bytes: int | None, items_bytes: int | None = None,
-              results_bytes: int | None = None) -> dict[str, Any] | None:
+              results_bytes: int | None = None) -> Overheads | None:
     """The overhead parts of one pooled mode, in seconds of wall time, and byte counts.
 
     ``items_bytes`` and ``results_bytes`` are the pickled totals the engine
@@ -44,28 +44,22 @@ def decompose(tasks: pd.DataFrame, *, workers: int, startup_s: float | None,
     busy_cpu += [0.0] * idle_workers
     imbalance += [0.0] * idle_workers
     n = len(busy)
-    parts = {
-        "dispatch_s": (sum(lead) + sum(gaps)) / n,
-        "busy_s": sum(busy) / n,
-        "busy_cpu_s": min(sum(busy_cpu) / n, sum(busy) / n),
-        "imbalance_s": sum(imbalance) / n,
-        "collect_s": max(0.0, wall - last_end),
-    }
-    parts["busy_wait_s"] = parts["busy_s"] - parts["busy_cpu_s"]
+    dispatch = (sum(lead) + sum(gaps)) / n
+    busy_s = sum(busy) / n
+    busy_cpu_s = min(sum(busy_cpu) / n, busy_s)
+    imbalance_s = sum(imbalance) / n
+    collect = max(0.0, wall - last_end)
     startup = float(startup_s or 0.0)
-    total = startup + parts["dispatch_s"] + parts["busy_s"] + parts["imbalance_s"] + parts["collect_s"]
+    total = startup + dispatch + busy_s + imbalance_s + collect
     measured = startup + float(timing_median_s) if timing_median_s else None
-    return {
-        "startup_s": startup,
-        **parts,
-        "pass_wall_s": wall,
-        "parts_total_s": total,
-        "timing_median_s": timing_median_s,
-        "measured_total_s": measured,
-        "error_pct": 100.0 * (total - measured) / measured if measured else None,
-        "task_bytes": int(task_bytes or 0),
-        "items_bytes": int(tasks["item_bytes"].fillna(0).sum() if items_bytes is None
-                           else items_bytes),
-        "results_bytes": int(tasks["result_bytes"].fillna(0).sum() if results_bytes is None
-                             else results_bytes),
-    }
+    return Overheads(
+        startup_s=startup, dispatch_s=dispatch, busy_s=busy_s, busy_cpu_s=busy_cpu_s,
+        imbalance_s=imbalance_s, collect_s=collect, busy_wait_s=busy_s - busy_cpu_s,
+        pass_wall_s=wall, parts_total_s=total, timing_median_s=timing_median_s,
+        measured_total_s=measured,
+        error_pct=100.0 * (total - measured) / measured if measured else None,
+        task_bytes=int(task_bytes or 0),
+        items_bytes=int(tasks["item_bytes"].fillna(0).sum() if items_bytes is None
+                        else items_bytes),
+        results_bytes=int(tasks["result_bytes"].fillna(0).sum() if results_bytes is None
+                          else results_bytes))

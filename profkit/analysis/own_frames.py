@@ -14,10 +14,13 @@ the task's own line time is the mode's line time, counted once.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from profkit.analysis.records import Bottleneck, HotLine
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,24 +120,35 @@ def line_time_once(lines: pd.DataFrame, meta: RunMeta) -> float:
     return float(mine["time_s"].sum())
 
 
-def top_functions(functions: pd.DataFrame) -> list[dict[str, Any]]:
-    """The top functions by self time, per mode (the analysis' ``bottlenecks`` shape)."""
-    out: list[dict[str, Any]] = []
+def top_functions(functions: pd.DataFrame) -> list[Bottleneck]:
+    """The top functions by self time, per mode (the analysis' ``bottlenecks``)."""
+    out: list[Bottleneck] = []
     for _, group in functions.groupby("mode", sort=False):
         top = group.sort_values("self_s", ascending=False).head(TOP_N)
-        out += [{str(k): v for k, v in r.items()} for r in top[[
-            "mode", "function", "name", "filename", "lineno", "ncalls", "self_s", "self_pct",
-            "cumulative_s"]].to_dict("records")]
+        out += [Bottleneck(mode=str(r["mode"]), function=str(r["function"]), name=str(r["name"]),
+                           filename=str(r["filename"]), lineno=int(r["lineno"]),
+                           ncalls=int(r["ncalls"]), self_s=float(r["self_s"]),
+                           self_pct=float(r["self_pct"]), cumulative_s=float(r["cumulative_s"]))
+                for _, r in top.iterrows()]
     return out
 
 
-def top_lines(lines: pd.DataFrame, meta: RunMeta) -> list[dict[str, Any]]:
+def top_lines(lines: pd.DataFrame, meta: RunMeta) -> list[HotLine]:
     """The hottest lines per mode; a task's lines that include nested profiled functions are left out."""
-    out: list[dict[str, Any]] = []
+    out: list[HotLine] = []
     for _, group in lines.groupby("mode", sort=False):
         task = nesting_task(group, meta)
         mine = group[group["function"] != task] if task else group
         top = mine[mine["hits"] > 0].sort_values("time_s", ascending=False).head(TOP_N)
-        out += [{str(k): v for k, v in r.items()} for r in top[[
-            "mode", "function", "filename", "lineno", "hits", "time_s", "pct", "source"]].to_dict("records")]
+        out += [HotLine(mode=str(r["mode"]), function=str(r["function"]),
+                        filename=str(r["filename"]), lineno=int(r["lineno"]), hits=int(r["hits"]),
+                        time_s=float(r["time_s"]), pct=_number(r["pct"]),
+                        source=r["source"] if isinstance(r["source"], str) else "")
+                for _, r in top.iterrows()]
     return out
+
+
+def _number(value: object) -> float | None:
+    """A frame's float, None when it is missing (NaN)."""
+    number = float(value) if isinstance(value, (int, float)) else math.nan
+    return number if number == number else None

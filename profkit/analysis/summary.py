@@ -1,12 +1,12 @@
-"""analyse(frames, meta) -> the JSON-able summary described in :mod:`profkit.analysis`."""
+"""analyse(frames, meta) -> the run's :class:`~profkit.analysis.records.Analysis`, in named steps."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import pandas as pd
 
@@ -20,8 +20,30 @@ from profkit.analysis.native import (
     sequential_cores,
 )
 from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, Precision, RunNote
+from profkit.analysis.records import (
+    Amdahl,
+    Analysis,
+    ChunkTrial,
+    Classification,
+    GcSummary,
+    Granularity,
+    MeasuredPoint,
+    MemorySummary,
+    ModeBounds,
+    ModeSummary,
+    NativePoolThreads,
+    NativeSummary,
+    Prediction,
+    PredictionBand,
+    PredictionMode,
+    PredictionPoint,
+    RecommendationSummary,
+    Sweep,
+    SweepPoint,
+)
+from profkit.codec import from_json, to_json
 from profkit.frames import frame_of
-from profkit.model import JSON, Status
+from profkit.model import JSON, Status, Traits
 from profkit.record import ModeMeta, RunMeta
 
 BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
@@ -76,7 +98,7 @@ def _mode_tasks(tasks: pd.DataFrame, mode: str, sweep: bool = False) -> pd.DataF
 
 
 def _granularity(durations: list[float], workers: int, chunksize: int,
-                 sb: bounds.ScheduleBounds) -> dict[str, Any]:
+                 sb: bounds.ScheduleBounds) -> Granularity:
     """The item-size card: the optimum, the upper bound and the pool's in-order schedule."""
     total, largest, n = sb.total_s, sb.largest_s, len(durations)
     card = GranularityFacts(
@@ -84,61 +106,57 @@ def _granularity(durations: list[float], workers: int, chunksize: int,
         largest, total, sb.optimum_makespan_s, sb.upper, sb.dispatch, chunksize,
         bounds.EXACT_MAX_ITEMS, sb.cpu_cap if sb.capped_by_cpus else None,
         sb.cores if sb.capped_by_cpus and sb.cpu_cap is not None else None)
-    return {"workers": workers, "n_items": n,
-            "item_s": durations if n <= GRANULARITY_ITEMS else None, "total_s": total,
-            "largest_item_s": largest, "makespan_s": sb.optimum_makespan_s,
-            "in_order_makespan_s": sb.dispatch_makespan_s, "bound": sb.best,
-            "optimum": sb.optimum, "optimum_exact": sb.optimum_exact, "upper": sb.upper,
-            "dispatch": sb.dispatch, "chunksize": chunksize, "facts": card}
+    return Granularity(
+        workers=workers, n_items=n, item_s=durations if n <= GRANULARITY_ITEMS else None,
+        total_s=total, largest_item_s=largest, makespan_s=sb.optimum_makespan_s,
+        in_order_makespan_s=sb.dispatch_makespan_s, bound=sb.best, optimum=sb.optimum,
+        optimum_exact=sb.optimum_exact, upper=sb.upper, dispatch=sb.dispatch,
+        chunksize=chunksize, facts=card)
 
 
-def _mode_summary(mode: str, workers: int, traits: dict[str, Any], status: Status,
+def _mode_summary(mode: str, workers: int, traits: Traits, status: Status,
                   error: str | None,
                   walls_by_round: dict[int, float], ref_by_round: dict[int, float] | None,
                   cpu: list[float], walls_all: list[float], startup: float | None,
-                  target_precision: float | None, level: float = 0.95) -> dict[str, Any]:
+                  target_precision: float | None, level: float = 0.95) -> ModeSummary:
     walls = list(walls_by_round.values())
     summary = stats.summarise(walls)
-    entry: dict[str, Any] = {
-        "mode": mode, "workers": workers, "traits": traits, "status": status, "error": error,
-        "wall_median_s": summary["median"], "wall_iqr_s": summary["iqr"],
-        "wall_min_s": summary["min"], "wall_max_s": summary["max"],
-        "spread_pct": summary["spread_pct"],
-        "noisy": bool(summary["spread_pct"] is not None
-                      and summary["spread_pct"] > stats.NOISY_SPREAD_PCT),
-        "repeats": len(walls),
-        "cpu_median_s": stats.summarise(cpu)["median"],
-        "cores_used": stats.summarise([c / w for c, w in zip(cpu, walls_all, strict=False)
-                                       if w > 0])["median"],
-        "startup_s": startup,
-        "speedup": None, "speedup_ci": None, "efficiency": None,
-        "bound": None, "achieved_over_bound": None, "overheads": None,
-        "precision": None, "precision_target": target_precision, "precision_reached": None,
-    }
-    if traits.get("reference") and walls:
-        entry.update(speedup=1.0, efficiency=1.0)
+    spread = summary["spread_pct"]
+    entry = ModeSummary(
+        mode=mode, workers=workers, traits=traits, status=status, error=error,
+        wall_median_s=summary["median"], wall_iqr_s=summary["iqr"],
+        wall_min_s=summary["min"], wall_max_s=summary["max"], spread_pct=spread,
+        noisy=bool(spread is not None and spread > stats.NOISY_SPREAD_PCT),
+        repeats=len(walls),
+        cpu_median_s=stats.summarise(cpu)["median"],
+        cores_used=stats.summarise([c / w for c, w in zip(cpu, walls_all, strict=False)
+                                    if w > 0])["median"],
+        startup_s=startup, precision_target=target_precision)
+    if traits.reference and walls:
+        entry.speedup, entry.efficiency = 1.0, 1.0
         alone = stats.level_estimate(walls, level=level)
         if alone is not None and ref_by_round is None:
-            entry["precision"] = alone.half_width
+            entry.precision = alone.half_width
     elif ref_by_round and walls:
         ratio = _paired_speedup(ref_by_round, walls_by_round, level)
         if ratio is not None:
-            entry["speedup"] = ratio.value
-            entry["speedup_ci"] = [ratio.low, ratio.high] if ratio.low is not None else None
-            entry["efficiency"] = ratio.value / workers
-            entry["precision"] = ratio.half_width
-            entry["paired_rounds"] = ratio.n
+            entry.speedup = ratio.value
+            entry.speedup_ci = [ratio.low, ratio.high] \
+                if ratio.low is not None and ratio.high is not None else None
+            entry.efficiency = ratio.value / workers
+            entry.precision = ratio.half_width
+            entry.paired_rounds = ratio.n
     elif walls:
         alone = stats.level_estimate(walls, level=level)
-        entry["precision"] = alone.half_width if alone else None
-    if entry["precision"] is not None and target_precision is not None:
-        entry["precision_reached"] = bool(entry["precision"] <= target_precision)
+        entry.precision = alone.half_width if alone else None
+    if entry.precision is not None and target_precision is not None:
+        entry.precision_reached = bool(entry.precision <= target_precision)
     return entry
 
 
 def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
            cpus: int, main: dict[tuple[str, int], dict[int, float]],
-           level: float = 0.95) -> dict[str, Any] | None:
+           level: float = 0.95) -> Sweep | None:
     """Sweep points; a point that repeats a main mode pools both sets of paired rounds.
 
     The Amdahl fit uses only points at or below the CPU count: beyond it, workers
@@ -150,32 +168,34 @@ def _sweep(timings: pd.DataFrame, ref_mode: str | None, durations: list[float],
     ref_rows = timings[(timings["mode"] == ref_mode) & ~timings["sweep"] & (timings["phase"] == "map")]
     ref_by_round = dict(zip(ref_rows["repeat"].astype(int), ref_rows["wall_s"].astype(float),
                             strict=True))
-    points, amdahl = [], {}
-    for mode, by_mode in swept.groupby("mode", sort=False):
+    points: list[SweepPoint] = []
+    amdahl: dict[str, Amdahl] = {}
+    for raw_mode, by_mode in swept.groupby("mode", sort=False):
+        mode = str(raw_mode)
         per_count: dict[int, Sequence[float]] = {}
         ref_walls: list[float] = []
         for workers in sorted(by_mode["workers"].unique()):
-            walls_by_round = _round_walls(timings, str(mode), int(workers), True)
-            pooled = {**walls_by_round, **main.get((str(mode), int(workers)), {})}
+            walls_by_round = _round_walls(timings, mode, int(workers), True)
+            pooled = {**walls_by_round, **main.get((mode, int(workers)), {})}
             if int(workers) <= cpus:
                 per_count[int(workers)] = list(pooled.values())
                 ref_walls += [ref_by_round[r] for r in pooled if r in ref_by_round]
             ratio = _paired_speedup(ref_by_round, pooled, level)
-            points.append({
-                "mode": mode, "workers": int(workers),
-                "wall_median_s": stats.summarise(list(pooled.values()))["median"],
-                "speedup": ratio.value if ratio else None,
-                "speedup_ci": [ratio.low, ratio.high] if ratio and ratio.low is not None else None,
-                "with_main_run": (str(mode), int(workers)) in main,
-                "bound": bounds.granularity_bound(durations, int(workers)) if durations else None,
-            })
+            points.append(SweepPoint(
+                mode=mode, workers=int(workers),
+                wall_median_s=stats.summarise(list(pooled.values()))["median"],
+                speedup=ratio.value if ratio else None,
+                speedup_ci=[ratio.low, ratio.high]
+                if ratio and ratio.low is not None and ratio.high is not None else None,
+                with_main_run=(mode, int(workers)) in main,
+                bound=bounds.granularity_bound(durations, int(workers)) if durations else None))
         if len([w for w in per_count if w > 1]) >= 2 and ref_walls:  # one pooled count fits anything
             s, (lo, hi) = bounds.fit_amdahl_bootstrap(
                 ref_walls, {k: tuple(v) for k, v in per_count.items()})
-            amdahl[mode] = {"serial_fraction": s, "ci": [lo, hi],
-                            "max_speedup": (1.0 / s) if s > 0 else None,
-                            "workers_used": sorted(per_count), "cpus": cpus}
-    return {"points": points, "amdahl": amdahl}
+            amdahl[mode] = Amdahl(serial_fraction=s, ci=[lo, hi],
+                                  max_speedup=(1.0 / s) if s > 0 else None,
+                                  workers_used=sorted(per_count), cpus=cpus)
+    return Sweep(points=points, amdahl=amdahl)
 
 
 def _round_warnings(meta: RunMeta) -> list[RunNote]:
@@ -209,30 +229,33 @@ def _open_decision(meta: RunMeta) -> RunNote | None:
             or stopping.get("settled") is not False:
         return None
     rounds = [r for r in meta.rounds if not r.sweep]
-    clean = int(stopping.get("clean_rounds") or 0)
+    counted = stopping.get("clean_rounds")
+    clean = int(counted) if isinstance(counted, (int, float)) else 0
     if len(rounds) < 2:
         return RunNote(NoteKind.ONE_ROUND)
     if clean < 2:
         return RunNote(NoteKind.BUSY_ROUNDS, len(rounds), len(rounds) - clean)
     need = stopping.get("settled_after_s")
     needed = stopping.get("settled_after_rounds")
-    return RunNote(NoteKind.WITHIN_NOISE, clean=clean, open=[str(p) for p in stopping.get("open") or []],
+    still_open = stopping.get("open")
+    return RunNote(NoteKind.WITHIN_NOISE, clean=clean,
+                   open=[str(p) for p in still_open] if isinstance(still_open, list) else [],
                    need_s=math.ceil(need) if isinstance(need, (int, float)) and need == need else None,
                    rounds_needed=int(needed) if isinstance(needed, (int, float)) else None,
                    repeat_rule=stopping.get("rule") == "repeat")
 
 
-def _ideal_noise(entry: dict[str, Any]) -> RunNote | None:
+def _ideal_noise(entry: ModeSummary) -> RunNote | None:
     """A warning when a speedup interval reaches above the ideal W×: that part is noise."""
-    ci, workers = entry.get("speedup_ci"), entry.get("workers") or 1
-    if not ci or entry["traits"].get("reference") or ci[1] <= workers:
+    ci, workers = entry.speedup_ci, entry.workers or 1
+    if not ci or entry.traits.reference or ci[1] <= workers:
         return None
-    entry["crosses_ideal"] = True
-    return RunNote(NoteKind.ABOVE_IDEAL, mode=entry["mode"], speedup=entry["speedup"],
+    entry.crosses_ideal = True
+    return RunNote(NoteKind.ABOVE_IDEAL, mode=entry.mode, speedup=entry.speedup,
                    ci=[float(ci[0]), float(ci[1])], workers=workers)
 
 
-def _mode_bounds(entry: dict[str, Any], durations: list[float], cpu_s: float, cpus: int,
+def _mode_bounds(entry: ModeSummary, durations: list[float], cpu_s: float, cpus: int,
                  work: verdict.WorkClass | None, chunksize: int,
                  noise: float | None = None,
                  native: NativeThreads | None = None) -> bounds.ScheduleBounds:
@@ -242,47 +265,43 @@ def _mode_bounds(entry: dict[str, Any], durations: list[float], cpu_s: float, cp
     When the sequential map already keeps c cores busy with native threads (which run
     outside the GIL), every pool shares the CPUs as if it had N / c of them.
     """
-    traits = entry["traits"]
-    gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil()) and native is None
+    gil = bool(entry.traits.shares_gil and work is not None and work.holds_gil()) and native is None
     cores = 1.0 if gil else float(cpus) if native is None else native.bound
-    sb = bounds.schedule_bounds(durations, entry["workers"], chunksize=chunksize, cpu_s=cpu_s,
+    sb = bounds.schedule_bounds(durations, entry.workers, chunksize=chunksize, cpu_s=cpu_s,
                                 cores=cores, noise=noise)
-    entry["bound"] = sb.best
-    entry["achieved_over_bound"] = entry["speedup"] / sb.best if entry["speedup"] else None
-    entry["bounds"] = {
-        "optimum": sb.optimum, "optimum_exact": sb.optimum_exact, "upper": sb.upper,
-        "dispatch": sb.dispatch, "chunksize": sb.chunksize, "cpu_cap": sb.cpu_cap,
-        "cores": cores, "capped_by_cpus": sb.capped_by_cpus, "gil": gil,
-        "sort_gain": sb.sort_gain, "items_cap": sb.items_cap,
-        "native_cores": native.sequential_cores if native else None,
-        "cpus": cpus,
-        "bound_kind": (BoundKind.GIL if gil and sb.capped_by_cpus else
-                       BoundKind.NATIVE if native is not None and sb.capped_by_cpus else
-                       BoundKind.CPUS if sb.capped_by_cpus else
-                       BoundKind.OPTIMUM if sb.optimum_exact else BoundKind.SCHEDULE),
-    }
+    entry.bound = sb.best
+    entry.achieved_over_bound = entry.speedup / sb.best if entry.speedup else None
+    entry.bounds = ModeBounds(
+        optimum=sb.optimum, optimum_exact=sb.optimum_exact, upper=sb.upper,
+        dispatch=sb.dispatch, chunksize=sb.chunksize, cpu_cap=sb.cpu_cap,
+        cores=cores, capped_by_cpus=sb.capped_by_cpus, gil=gil,
+        sort_gain=sb.sort_gain, items_cap=sb.items_cap,
+        native_cores=native.sequential_cores if native else None, cpus=cpus,
+        bound_kind=(BoundKind.GIL if gil and sb.capped_by_cpus else
+                    BoundKind.NATIVE if native is not None and sb.capped_by_cpus else
+                    BoundKind.CPUS if sb.capped_by_cpus else
+                    BoundKind.OPTIMUM if sb.optimum_exact else BoundKind.SCHEDULE))
     return sb
 
 
-def _facts_of(entry: dict[str, Any], sb: bounds.ScheduleBounds | None, sweep: bool = False,
-              ref_ci: Any = None) -> verdict.ModeFacts:
-    traits = entry.get("traits") or {}
-    ci = entry.get("speedup_ci")
+def _facts_of(entry: ModeSummary, sb: bounds.ScheduleBounds | None,
+              sweep: bool = False) -> verdict.ModeFacts:
+    traits, ci = entry.traits, entry.speedup_ci
     return verdict.ModeFacts(
-        mode=entry["mode"], workers=int(entry["workers"]), ok=entry.get("status", Status.OK) is Status.OK,
-        speedup=entry.get("speedup"), ci=(float(ci[0]), float(ci[1])) if ci else ref_ci,
-        parallel=bool(traits.get("parallel", True)), reference=bool(traits.get("reference")),
-        shares_gil=bool(traits.get("shares_gil")), shares_memory=bool(traits.get("shares_memory")),
-        cost=verdict.mode_cost(traits), bound=sb.best if sb else entry.get("bound"),
+        mode=entry.mode, workers=int(entry.workers), ok=entry.status is Status.OK,
+        speedup=entry.speedup, ci=(float(ci[0]), float(ci[1])) if ci else None,
+        parallel=traits.parallel, reference=traits.reference,
+        shares_gil=traits.shares_gil, shares_memory=traits.shares_memory,
+        cost=verdict.mode_cost(dict(traits.to_json())), bound=sb.best if sb else entry.bound,
         capped_by_cpus=bool(sb and sb.capped_by_cpus), items_cap=sb.items_cap if sb else None,
-        overhead_per_task_s=entry.get("overhead_per_task_s"), startup_s=entry.get("startup_s"),
-        wall_s=entry.get("wall_median_s"), sweep=sweep)
+        overhead_per_task_s=entry.overhead_per_task_s, startup_s=entry.startup_s,
+        wall_s=entry.wall_median_s, sweep=sweep)
 
 
-def _prediction(modes: dict[str, Any], mode_meta: dict[str, ModeMeta], durations: list[float],
-                cpu: list[float], ref_wall: float | None, cpus: int,
-                work: verdict.WorkClass | None, sweep: dict[str, Any] | None,
-                load: float) -> dict[str, Any] | None:
+def _prediction(modes: dict[str, ModeSummary], mode_meta: dict[str, ModeMeta],
+                durations: list[float], cpu: list[float], ref_wall: float | None, cpus: int,
+                work: verdict.WorkClass | None, sweep: Sweep | None,
+                load: float) -> Prediction | None:
     """Predicted speedup at 1..64 workers per parallel mode, with the measured points."""
     if not durations or not ref_wall:
         return None
@@ -293,87 +312,84 @@ def _prediction(modes: dict[str, Any], mode_meta: dict[str, ModeMeta], durations
     demand = ([min(d, c / share) for d, c in zip(durations, cpu, strict=True)]
               if work is verdict.WorkClass.IO else list(durations))
     gil_demand = [min(d, c / share) for d, c in zip(durations, cpu, strict=True)]
-    ref_cpu = next((e.get("cpu_median_s") for e in modes.values()
-                    if e["traits"].get("reference")), None)
-    out: dict[str, Any] = {"cpus": cpus, "modes": {}}
+    ref_cpu = next((e.cpu_median_s for e in modes.values() if e.traits.reference), None)
+    out = Prediction(cpus=cpus)
     for mode, entry in modes.items():
-        traits = entry["traits"]
-        if traits.get("reference") or not traits.get("parallel") or entry["status"] is not Status.OK \
-                or not entry.get("wall_median_s"):
+        traits = entry.traits
+        if traits.reference or not traits.parallel or entry.status is not Status.OK \
+                or not entry.wall_median_s:
             continue
         info = mode_meta.get(mode)
         chunks = (info.dispatch_chunksizes or [info.chunksize or 1]) if info else [1]
-        gil = bool(traits.get("shares_gil") and work is not None and work.holds_gil())
-        measured = [{"workers": int(entry["workers"]), "speedup": entry["speedup"],
-                     "speedup_ci": entry.get("speedup_ci")}]
-        measured += [{"workers": p["workers"], "speedup": p["speedup"], "speedup_ci": p["speedup_ci"]}
-                     for p in (sweep or {}).get("points", []) if p["mode"] == mode
-                     and p["workers"] != entry["workers"] and p.get("speedup")]
+        gil = bool(traits.shares_gil and work is not None and work.holds_gil())
+        measured = [MeasuredPoint(int(entry.workers), entry.speedup, entry.speedup_ci)]
+        measured += [MeasuredPoint(p.workers, p.speedup, p.speedup_ci)
+                     for p in (sweep.points if sweep else []) if p.mode == mode
+                     and p.workers != entry.workers and p.speedup]
 
-        def fit(speedup: float | None, at: int, entry: dict[str, Any] = entry, mode: str = mode,
-                gil: bool = gil, chunks: list[Any] = chunks) -> prediction.PoolModel:
+        def fit(speedup: float | None, at: int, entry: ModeSummary = entry, mode: str = mode,
+                gil: bool = gil, chunks: list[int] = chunks) -> prediction.PoolModel:
+            assert ref_wall is not None and entry.wall_median_s is not None
             return prediction.calibrate(
                 durations, gil_demand if gil else demand, mode=mode, reference_s=ref_wall,
-                measured_wall_s=ref_wall / speedup if speedup else entry["wall_median_s"],
+                measured_wall_s=ref_wall / speedup if speedup else entry.wall_median_s,
                 measured_workers=at,
-                collect_s=float((entry.get("overheads") or {}).get("collect_s") or 0.0),
+                collect_s=entry.overheads.collect_s if entry.overheads else 0.0,
                 busy=load > BUSY_CORES,
-                extra_cpu_s=max(0.0, (entry.get("cpu_median_s") or 0.0) - ref_cpu) if ref_cpu else 0.0,
-                startup_s=entry.get("startup_s"), cpus=cpus,
+                extra_cpu_s=max(0.0, (entry.cpu_median_s or 0.0) - ref_cpu) if ref_cpu else 0.0,
+                startup_s=entry.startup_s, cpus=cpus,
                 gil=gil, chunksizes=[int(c) for c in chunks])
 
         # calibrated at each measured worker count; the model that best meets all of them is kept
         scored = []
         for m in measured:
-            candidate = fit(m["speedup"], int(m["workers"]))
-            miss = sum(math.log(ref_wall / candidate.wall(int(other["workers"]))
-                                / float(other["speedup"])) ** 2
-                       for other in measured if other.get("speedup"))
+            candidate = fit(m.speedup, m.workers)
+            miss = sum(math.log(ref_wall / candidate.wall(other.workers) / other.speedup) ** 2
+                       for other in measured if other.speedup)
             scored.append((miss, candidate, m))
         _, model, chosen = min(scored, key=lambda item: item[0])
-        ci = chosen.get("speedup_ci")
-        at = int(chosen["workers"])
+        ci, at = chosen.speedup_ci, chosen.workers
         ends = [fit(float(ci[0]), at), fit(float(ci[1]), at)] if ci else []
-        band = {
-            "this_machine": [[p.speedup for p in prediction.predict(m)] for m in ends] or None,
-            "own_cores": [[p.speedup for p in prediction.predict(m, own_cores=True)] for m in ends] or None,
-        }
+        band = PredictionBand(
+            this_machine=[[p.speedup for p in prediction.predict(m)] for m in ends] or None,
+            own_cores=[[p.speedup for p in prediction.predict(m, own_cores=True)]
+                       for m in ends] or None)
         own = prediction.predict(model, own_cores=True)
         points = prediction.predict(model)
         flat_at, limit, flat = prediction.flattening(model, points)
-        out["modes"][mode] = {
-            "points": [p.__dict__ for p in points], "measured": measured,
-            "flat_at": flat_at, "limit": limit, "flattening": flat,
-            "per_chunk_s": model.per_chunk_s, "per_map_s": model.per_map_s,
-            "cores": model.core_cap,
-            "calibrated_at": at,
-            "measured_workers": sorted({int(m["workers"]) for m in measured}),
-            "own_cores": [p.__dict__ for p in own],
-            "band": band,
-        }
-    return out if out["modes"] else None
+        out.modes[mode] = PredictionMode(
+            points=[_point(p) for p in points], measured=measured,
+            flat_at=flat_at, limit=str(limit), flattening=flat,
+            per_chunk_s=model.per_chunk_s, per_map_s=model.per_map_s, cores=model.core_cap,
+            calibrated_at=at, measured_workers=sorted({m.workers for m in measured}),
+            own_cores=[_point(p) for p in own], band=band)
+    return out if out.modes else None
 
 
-def prediction_frame(analysis: dict[str, Any]) -> pd.DataFrame:
+def _point(p: prediction.Point) -> PredictionPoint:
+    return PredictionPoint(workers=p.workers, speedup=p.speedup, wall_s=p.wall_s,
+                           single_map_speedup=p.single_map_speedup, startup_s=p.startup_s,
+                           limit=str(p.limit))
+
+
+def prediction_frame(predicted: Prediction | None) -> pd.DataFrame:
     """The analysis's prediction curve, one row per mode and worker count."""
-    pred = analysis.get("prediction") or {}
     rows = []
-    for mode, entry in (pred.get("modes") or {}).items():
-        measured = {int(m["workers"]): m["speedup"] for m in entry.get("measured") or []
-                    if m.get("speedup") is not None}
-        band = (entry.get("band") or {}).get("this_machine") or [[], []]
-        own = {int(p["workers"]): p["speedup"] for p in entry.get("own_cores") or []}
-        for k, p in enumerate(entry["points"]):
-            single = p.get("single_map_speedup")
-            rows.append({"mode": mode, "workers": p["workers"], "predicted_speedup": p["speedup"],
-                         "predicted_wall_s": p["wall_s"],
+    for mode, entry in (predicted.modes if predicted else {}).items():
+        measured = {m.workers: m.speedup for m in entry.measured if m.speedup is not None}
+        band = entry.band.this_machine or [[], []]
+        own = {p.workers: p.speedup for p in entry.own_cores}
+        for k, p in enumerate(entry.points):
+            single = p.single_map_speedup
+            rows.append({"mode": mode, "workers": p.workers, "predicted_speedup": p.speedup,
+                         "predicted_wall_s": p.wall_s,
                          "single_map_speedup": float("nan") if single is None else single,
-                         "limit": p["limit"],
-                         "measured_speedup": measured.get(int(p["workers"]), float("nan")),
-                         "cpus": int(pred.get("cpus") or 1),
+                         "limit": p.limit,
+                         "measured_speedup": measured.get(p.workers, float("nan")),
+                         "cpus": predicted.cpus if predicted else 1,
                          "low_speedup": min(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
                          "high_speedup": max(band[0][k], band[1][k]) if len(band[0]) > k else float("nan"),
-                         "own_cores_speedup": own.get(int(p["workers"]), float("nan"))})
+                         "own_cores_speedup": own.get(p.workers, float("nan"))})
     return frame_of("prediction", rows)
 
 
@@ -396,7 +412,7 @@ class Reference:
 class WorkKind:
     """What the tasks spend their time on: the classification card and the facts under it."""
 
-    classification: dict[str, Any] | None
+    classification: Classification | None
     work: verdict.WorkClass | None
     cpu_ratio: float | None
     native: NativeThreads | None
@@ -433,10 +449,10 @@ def reference(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Reference:
 
 
 def mode_summaries(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference
-                   ) -> tuple[dict[str, Any], dict[tuple[str, int], dict[int, float]]]:
+                   ) -> tuple[dict[str, ModeSummary], dict[tuple[str, int], dict[int, float]]]:
     """Each main mode's timings, speedup, overheads and GC; and its wall time per round."""
     timings, tasks = frames["timings"], frames["tasks"]
-    modes: dict[str, Any] = {}
+    modes: dict[str, ModeSummary] = {}
     main_walls: dict[tuple[str, int], dict[int, float]] = {}
     for mode, info in meta.modes.items():
         workers = info.workers
@@ -444,53 +460,57 @@ def mode_summaries(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Referenc
         main_walls[(mode, int(workers))] = by_round
         cpu_rows = timings[(timings["mode"] == mode) & ~timings["sweep"]
                            & (timings["phase"] == "map")]
-        entry = _mode_summary(mode, workers, info.traits.to_json(),
+        entry = _mode_summary(mode, workers, info.traits,
                               meta.status.get(mode, Status.OK), meta.errors.get(mode),
                               by_round, None if len(meta.modes) == 1 else ref.by_round,
                               cpu_rows["cpu_s"].tolist(), cpu_rows["wall_s"].tolist(),
                               info.startup_s, _target_precision(meta), interval_level(meta))
-        entry["line_items"] = info.line_items or []
-        entry["chunk_trial"] = info.chunk_trial
-        if not info.traits.reference and entry["status"] is Status.OK:
-            entry["overheads"] = overheads.decompose(
+        entry.line_items = info.line_items or []
+        entry.chunk_trial = from_json(ChunkTrial, info.chunk_trial, f"modes.{mode}.chunk_trial") \
+            if info.chunk_trial else None
+        if not info.traits.reference and entry.status is Status.OK:
+            entry.overheads = overheads.decompose(
                 _mode_tasks(tasks, mode), workers=workers, startup_s=info.startup_s,
-                pass_wall_s=info.tasks_wall_s, timing_median_s=entry["wall_median_s"],
+                pass_wall_s=info.tasks_wall_s, timing_median_s=entry.wall_median_s,
                 task_bytes=info.task_bytes, items_bytes=info.items_bytes,
                 results_bytes=info.results_bytes)
-            if ref.wall and entry["wall_median_s"] is not None:
-                entry["overhead_per_task_s"] = max(
-                    0.0, entry["wall_median_s"] - ref.wall / workers) / max(1, meta.workload.n_items)
+            if ref.wall and entry.wall_median_s is not None:
+                entry.overhead_per_task_s = max(
+                    0.0, entry.wall_median_s - ref.wall / workers) / max(1, meta.workload.n_items)
         if "gc" in frames:
-            entry["gc"] = gc_share.gc_summary(frames["gc"], tasks, mode)
+            gc = gc_share.gc_summary(frames["gc"], tasks, mode)
+            entry.gc = from_json(GcSummary, to_json(gc), f"modes.{mode}.gc") if gc else None
         modes[mode] = entry
     return modes, main_walls
 
 
-def _pool_sweep(modes: dict[str, Any], sweep: dict[str, Any] | None) -> None:
+def _pool_sweep(modes: dict[str, ModeSummary], sweep: Sweep | None) -> None:
     """A sweep point that repeats a main mode gives it the estimate of all their paired rounds."""
-    for p in (sweep or {}).get("points", []):
-        matching = modes.get(p["mode"])
-        if p.get("with_main_run") and matching and matching["workers"] == p["workers"] and p["speedup"]:
-            matching["speedup"], matching["speedup_ci"] = p["speedup"], p["speedup_ci"]
-            matching["efficiency"] = p["speedup"] / p["workers"]
+    for p in sweep.points if sweep else []:
+        matching = modes.get(p.mode)
+        if p.with_main_run and matching and matching.workers == p.workers and p.speedup:
+            matching.speedup, matching.speedup_ci = p.speedup, p.speedup_ci
+            matching.efficiency = p.speedup / p.workers
 
 
-def _mode_notes(modes: dict[str, Any]) -> list[RunNote]:
+def _mode_notes(modes: dict[str, ModeSummary]) -> list[RunNote]:
     """Intervals that reach past the ideal: noise, said in the report's details."""
     return [note for note in map(_ideal_noise, modes.values()) if note]
 
 
-def _precision_warnings(modes: dict[str, Any], target_precision: float | None) -> list[RunNote]:
+def _precision_warnings(modes: dict[str, ModeSummary],
+                        target_precision: float | None) -> list[RunNote]:
     """One warning, when --precision was asked and some estimate missed it."""
-    unprecise = [e for e in modes.values() if e["precision_reached"] is False]
+    unprecise = [e for e in modes.values() if e.precision_reached is False]
     if not unprecise or target_precision is None:
         return []
-    return [RunNote(NoteKind.PRECISION, missed=[Precision(e["mode"], e["precision"]) for e in unprecise],
-                    target=target_precision, repeats=max(e["repeats"] for e in unprecise))]
+    return [RunNote(NoteKind.PRECISION,
+                    missed=[Precision(e.mode, e.precision or 0.0) for e in unprecise],
+                    target=target_precision, repeats=max(e.repeats for e in unprecise))]
 
 
 def work_kind(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference,
-              modes: dict[str, Any]) -> WorkKind:
+              modes: dict[str, ModeSummary]) -> WorkKind:
     """CPU-bound, I/O-bound or mixed, from the tasks' CPU and waits; native threads if any."""
     timings, tasks = frames["timings"], frames["tasks"]
     cpus = _cpus(meta)
@@ -502,11 +522,11 @@ def work_kind(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference,
               if "queued_s" in cpu_source and not cpu_source.empty else 0.0)
     cpu_ratio = (min(1.0, float(cpu_source["cpu_s"].sum()) / (walls - queued))
                  if walls - queued > 0 else None)
-    gil_sharing = next((m for m in modes.values() if m["traits"].get("shares_gil")
-                        and m["traits"].get("parallel")), None)
-    classification = verdict.classify(cpu_ratio, gil_sharing, queued / walls if walls > 0 else 0.0,
-                                      gil_enabled=bool(meta.environment.get("gil_enabled", True)))
-    work = verdict.WorkClass(classification["work_class"]) if classification else None
+    gil_sharing = next((m for m in modes.values() if m.traits.shares_gil and m.traits.parallel),
+                       None)
+    card = verdict.classify(cpu_ratio, _threads_card(gil_sharing),
+                            queued / walls if walls > 0 else 0.0,
+                            gil_enabled=bool(meta.environment.get("gil_enabled", True)))
 
     durations, item_cpu = ref.durations, ref.item_cpu
     cpu_total = min(sum(item_cpu), sum(durations)) if durations else 0.0
@@ -520,13 +540,22 @@ def work_kind(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference,
                             cpus, meta.modes)
     if native is not None:  # the items' thread CPU misses the native threads: they fill the map
         cpu_total = sum(durations)
-        if classification is not None:
-            classification = native_classification(classification, native)
-            work = verdict.WorkClass(classification["work_class"])
+        if card is not None:
+            card = native_classification(card, native)
+    classification = from_json(Classification, to_json(card), "classification") if card else None
+    work = classification.work_class if classification else None
     return WorkKind(classification, work, cpu_ratio, native, cpu_total)
 
 
-def schedule_bounds(meta: RunMeta, ref: Reference, modes: dict[str, Any],
+def _threads_card(threads: ModeSummary | None) -> dict[str, object] | None:
+    """What the classification reads of the GIL-sharing mode."""
+    if threads is None:
+        return None
+    return {"workers": threads.workers, "speedup": threads.speedup,
+            "speedup_ci": threads.speedup_ci, "cores_used": threads.cores_used}
+
+
+def schedule_bounds(meta: RunMeta, ref: Reference, modes: dict[str, ModeSummary],
                     kind: WorkKind) -> dict[str, bounds.ScheduleBounds]:
     """What each pooled mode's workers could reach with these items (GIL and CPU caps included)."""
     if not ref.durations:
@@ -534,7 +563,7 @@ def schedule_bounds(meta: RunMeta, ref: Reference, modes: dict[str, Any],
     noise = bounds.item_noise(ref.walls, ref.durations) if ref.walls else None
     out = {}
     for mode, entry in modes.items():
-        if entry["traits"].get("reference"):
+        if entry.traits.reference:
             continue
         chunks = meta.modes[mode].chunksize or 1 if mode in meta.modes else 1
         out[mode] = _mode_bounds(entry, ref.durations, kind.cpu_total, _cpus(meta), kind.work,
@@ -542,46 +571,53 @@ def schedule_bounds(meta: RunMeta, ref: Reference, modes: dict[str, Any],
     return out
 
 
-def granularity(ref: Reference, modes: dict[str, Any],
-                mode_bounds: dict[str, bounds.ScheduleBounds]) -> dict[str, Any] | None:
+def granularity(ref: Reference, modes: dict[str, ModeSummary],
+                mode_bounds: dict[str, bounds.ScheduleBounds]) -> Granularity | None:
     """The item-size card of the widest pool, one whose workers compute side by side first
     (a GIL-sharing pool's card would show the GIL's 1x cap, not what the items allow)."""
-    pooled = [m for m in modes.values() if not m["traits"].get("reference")]
+    pooled = [m for m in modes.values() if not m.traits.reference]
     if not pooled or not ref.durations:
         return None
-    widest = max(pooled, key=lambda m: (m["workers"], not m["traits"].get("shares_gil")))
-    sb = mode_bounds[widest["mode"]]
-    return _granularity(ref.durations, widest["workers"], sb.chunksize, sb)
+    widest = max(pooled, key=lambda m: (m.workers, not m.traits.shares_gil))
+    sb = mode_bounds[widest.mode]
+    return _granularity(ref.durations, widest.workers, sb.chunksize, sb)
 
 
-def facts(meta: RunMeta, ref: Reference, modes: dict[str, Any], sweep: dict[str, Any] | None,
+def facts(meta: RunMeta, ref: Reference, modes: dict[str, ModeSummary], sweep: Sweep | None,
           kind: WorkKind, mode_bounds: dict[str, bounds.ScheduleBounds]) -> verdict.Facts:
     """What the verdict decides from: each mode's and sweep point's measurements and bounds."""
     cpus, n_items, durations = _cpus(meta), meta.workload.n_items, ref.durations
     per_task = float(ref.tasks["duration_s"].median()) if not ref.tasks.empty else None
     facts_modes = [_facts_of(e, mode_bounds.get(m)) for m, e in modes.items()]
     sweep_facts = []
-    for p in (sweep or {}).get("points", []):
-        if p.get("with_main_run") or p["mode"] not in modes:
+    for p in sweep.points if sweep else []:
+        if p.with_main_run or p.mode not in modes:
             continue
-        e = {**modes[p["mode"]], **{k: p[k] for k in ("workers", "speedup", "speedup_ci")},
-             "wall_median_s": p["wall_median_s"], "overhead_per_task_s": None}
-        sb = bounds.schedule_bounds(durations, p["workers"], cpu_s=kind.cpu_total,
-                                    cores=1.0 if mode_bounds.get(p["mode"]) and
-                                    mode_bounds[p["mode"]].cores == 1.0 else float(cpus)) \
+        e = dataclasses.replace(modes[p.mode], workers=p.workers, speedup=p.speedup,
+                                speedup_ci=p.speedup_ci, wall_median_s=p.wall_median_s,
+                                overhead_per_task_s=None)
+        own = mode_bounds.get(p.mode)
+        sb = bounds.schedule_bounds(durations, p.workers, cpu_s=kind.cpu_total,
+                                    cores=1.0 if own and own.cores == 1.0 else float(cpus)) \
             if durations else None
         sweep_facts.append(_facts_of(e, sb, sweep=True))
-    pooled = [m for m in modes.values() if not m["traits"].get("reference")]
-    trials = [e["chunk_trial"] for e in modes.values() if e.get("chunk_trial")]
-    widest_workers = max((m["workers"] for m in pooled), default=1)
+    pooled = [m for m in modes.values() if not m.traits.reference]
+    trials = [trial for m, info in meta.modes.items() if m in modes
+              for trial in [info.chunk_trial] if trial]
+    widest_workers = max((m.workers for m in pooled), default=1)
     return verdict.Facts(
         work=kind.work, modes=tuple(facts_modes + sweep_facts), reference=ref.mode,
         cpu_ratio=kind.cpu_ratio, per_task_s=per_task, n_items=n_items, ref_wall_s=ref.wall,
         sort_gain=max((b.sort_gain for b in mode_bounds.values()), default=0.0),
         chunk_advice=verdict.advised_chunksize(n_items, widest_workers)
         if per_task is not None and per_task < verdict.TINY_TASK_S else None,
-        chunk_trial=max(trials, key=lambda t: t.get("gain") or 0) if trials else None, cpus=cpus,
+        chunk_trial=max(trials, key=_gain) if trials else None, cpus=cpus,
         native=kind.native)
+
+
+def _gain(trial: dict[str, JSON]) -> float:
+    gain = trial.get("gain")
+    return float(gain) if isinstance(gain, (int, float)) else 0.0
 
 
 def _others_load(meta: RunMeta) -> float:
@@ -592,7 +628,7 @@ def _others_load(meta: RunMeta) -> float:
     return float(statistics.median(loads)) if loads else 0.0
 
 
-def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
+def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
     """Speedups with intervals, bounds, overheads, bottlenecks, prediction and the verdict."""
     ref = reference(frames, meta)
     modes, main_walls = mode_summaries(frames, meta, ref)
@@ -606,7 +642,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
     decision = verdict.decide(run_facts)
     for mode, cause in decision.causes.items():
         if mode in modes:
-            modes[mode]["cause"] = cause
+            modes[mode].cause = cause
     predicted = _prediction(modes, meta.modes, ref.durations, ref.item_cpu, ref.wall, _cpus(meta),
                             kind.work, sweep, _others_load(meta))
     load_notes = _round_warnings(meta)
@@ -619,31 +655,45 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> dict[str, Any]:
     notes = [*load_notes, *_mode_notes(modes)]
     if meta.interrupted:
         warnings.append(RunNote(NoteKind.INTERRUPTED))
-    gc_advice = gc_share.gc_advice(modes, str(meta.options.get("gc", "off")))
-    return {
-        "reference_mode": ref.mode,
-        "notes": notes,
-        "modes": modes,
-        "granularity": grain,
-        "classification": kind.classification,
-        "bottlenecks": own_frames.top_functions(own_frames.drop_own_functions(frames["functions"])),
-        "hot_lines": own_frames.top_lines(own_frames.drop_own_lines(frames["lines"]), meta),
-        "sweep": sweep,
-        "recommendation": _recommendation(decision.recommendation, modes, sweep, grain, ref.mode),
-        "advice": [*decision.advice,
-                   *(verdict.Advice(verdict.AdviceKind.GC, mode=g.mode, gc=g) for g in gc_advice)],
-        "advice_kinds": [a.kind for a in decision.advice] + [verdict.AdviceKind.GC] * len(gc_advice),
-        "prediction": predicted,
-        "verdict": verdict.headline(run_facts, decision),
-        "warnings": warnings,
-        "memory": memory_analysis.summarise(frames.get("memory"), meta),
-        "native_threads": kind.native.to_json() if kind.native else None,
-    }
+    gc_advice = gc_share.gc_advice({m: e.gc for m, e in modes.items()},
+                                   str(meta.options.get("gc", "off")))
+    return Analysis(
+        reference_mode=ref.mode,
+        notes=notes,
+        modes=modes,
+        granularity=grain,
+        classification=kind.classification,
+        bottlenecks=own_frames.top_functions(own_frames.drop_own_functions(frames["functions"])),
+        hot_lines=own_frames.top_lines(own_frames.drop_own_lines(frames["lines"]), meta),
+        sweep=sweep,
+        recommendation=_recommendation(decision.recommendation, modes, sweep, grain, ref.mode),
+        advice=[*decision.advice,
+                *(verdict.Advice(verdict.AdviceKind.GC, mode=g.mode, gc=g) for g in gc_advice)],
+        prediction=predicted,
+        verdict=verdict.headline(run_facts, decision),
+        warnings=warnings,
+        memory=memory_summary(frames.get("memory"), meta),
+        native_threads=_native(kind.native))
 
 
-def _recommendation(rec: verdict.Recommendation | None, modes: dict[str, Any],
-                    sweep: dict[str, Any] | None, grain: dict[str, Any] | None,
-                    ref: str | None) -> dict[str, Any] | None:
+def memory_summary(memory: pd.DataFrame | None, meta: RunMeta) -> MemorySummary:
+    """Memory per mode from the ``memory`` frame (:mod:`profkit.analysis.memory`), as its record."""
+    return from_json(MemorySummary, to_json(memory_analysis.summarise(memory, meta)), "memory")
+
+
+def _native(native: NativeThreads | None) -> NativeSummary | None:
+    if native is None:
+        return None
+    trial = to_json(native.trial) if native.trial else None
+    return NativeSummary(
+        sequential_cores=native.sequential_cores, cpus=native.cpus, bound=native.bound,
+        pools=[NativePoolThreads(api, threads) for api, threads in native.pools],
+        trial=trial if isinstance(trial, dict) else None)
+
+
+def _recommendation(rec: verdict.Recommendation | None, modes: dict[str, ModeSummary],
+                    sweep: Sweep | None, grain: Granularity | None,
+                    ref: str | None) -> RecommendationSummary | None:
     """The recommendation with the bound of its mode and worker count, and the share of it reached.
 
     The bound is the mode's own when its worker count matches, else a sweep point's, else
@@ -651,19 +701,21 @@ def _recommendation(rec: verdict.Recommendation | None, modes: dict[str, Any],
     """
     if rec is None:
         return None
-    out = rec.to_json()
     bound = None
     entry = modes.get(rec.mode)
-    if entry and entry.get("workers") == rec.workers:
-        bound = entry.get("bound")
+    if entry and entry.workers == rec.workers:
+        bound = entry.bound
     if bound is None:
-        for p in (sweep or {}).get("points") or []:
-            if p.get("mode") == rec.mode and p.get("workers") == rec.workers:
-                bound = p.get("bound")
-    if bound is None and grain and grain.get("workers") == rec.workers:
-        bound = grain.get("bound")
-    out["bound"] = bound if rec.mode != ref else None
-    value = out["bound"]
-    finite = isinstance(value, (int, float)) and math.isfinite(value) and value > 0
-    out["of_bound"] = rec.speedup / value if finite and rec.speedup else None
-    return out
+        for p in sweep.points if sweep else []:
+            if p.mode == rec.mode and p.workers == rec.workers:
+                bound = p.bound
+    if bound is None and grain and grain.workers == rec.workers:
+        bound = grain.bound
+    if rec.mode == ref:
+        bound = None
+    finite = bound is not None and math.isfinite(bound) and bound > 0
+    return RecommendationSummary(
+        mode=rec.mode, workers=rec.workers, speedup=rec.speedup,
+        speedup_ci=list(rec.ci) if rec.ci else None, clear=rec.clear, reason=rec.reason,
+        single_map_speedup=rec.single_map_speedup, maps_to_pay_off=rec.maps_to_pay_off,
+        bound=bound, of_bound=rec.speedup / bound if finite and bound and rec.speedup else None)

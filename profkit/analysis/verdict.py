@@ -192,12 +192,6 @@ class Recommendation:
     single_map_speedup: float | None = None  # one map, the pool's start-up included
     maps_to_pay_off: int | None = None  # maps per pool before start-up is paid back
 
-    def to_json(self) -> dict[str, Any]:
-        return {"mode": self.mode, "workers": self.workers, "speedup": self.speedup,
-                "speedup_ci": list(self.ci) if self.ci else None, "clear": self.clear,
-                "reason": self.reason, "single_map_speedup": self.single_map_speedup,
-                "maps_to_pay_off": self.maps_to_pay_off}
-
 
 @dataclass(frozen=True)
 class ChunkTrial:

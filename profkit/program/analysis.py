@@ -272,9 +272,9 @@ def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> Site
                           pass_wall_s=max(1e-9, last_s - idle_s - begin), timing_median_s=None,
                           task_bytes=None, items_bytes=0, results_bytes=0)
         if parts is not None:
-            split = Overheads(startup_s=parts["startup_s"], dispatch_s=parts["dispatch_s"],
-                              busy_s=parts["busy_s"], imbalance_s=parts["imbalance_s"],
-                              collect_s=parts["collect_s"])
+            split = Overheads(startup_s=parts.startup_s, dispatch_s=parts.dispatch_s,
+                              busy_s=parts.busy_s, imbalance_s=parts.imbalance_s,
+                              collect_s=parts.collect_s)
     sized = rows["item_bytes"].notna()
     return SiteFacts(
         id=str(site["id"]), filename=str(site["filename"]), lineno=int(_number(site["lineno"])),

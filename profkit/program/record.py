@@ -15,6 +15,7 @@ import pstats
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from profkit.analysis.records import Analysis
 from profkit.collectors.merge import merge_profiles
 from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows, line_rows
 from profkit.model import JSON, Status, Traits, WorkerLabel
@@ -100,12 +101,13 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
     for site, replayed in zip(sites, replays or [], strict=False):
         site["replay"] = replayed.to_json()
     site_stats = {s.id: s.stats() for s in finished.registry.sites}
-    profiles: dict[str, pstats.Stats | None] = {}
+    profiles: dict[str, pstats.Stats] = {}
     if finished.main_stats is not None:
         profiles["main"] = finished.main_stats
     profiles.update({k: v for k, v in site_stats.items() if v is not None})
-    if profiles:
-        profiles["all"] = _merged(list(profiles.values()))
+    merged = _merged(list(profiles.values())) if profiles else None
+    if merged is not None:
+        profiles["all"] = merged
     frames = {name: empty(name) for name in FRAME_NAMES}
     frames["tasks"] = _tasks_frame(finished)
     line_stats = {s.id: s.lines for s in finished.registry.sites if s.lines is not None}
@@ -147,8 +149,8 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
         program=program,
         sites=sites,
     )
-    return Run(meta=meta, analysis={"program": facts.to_json()}, frames=frames, profiles=profiles,
-               line_stats=line_stats)
+    return Run(meta=meta, analysis=Analysis(program=facts.to_json()), frames=frames, profiles=profiles,
+               line_stats={**line_stats})
 
 
 def reanalyse(run: Run) -> None:
@@ -157,7 +159,7 @@ def reanalyse(run: Run) -> None:
     cpus = meta.environment.get("cpus_available")
     facts = program_facts(meta.program or {}, meta.sites, run.frames["tasks"],
                           cpus if isinstance(cpus, int) else os.cpu_count() or 1)
-    run.analysis = {"program": facts.to_json()}
+    run.analysis = Analysis(program=facts.to_json())
 
 
 def _trace(run: Run, directory: Path) -> dict[str, str]:

@@ -65,9 +65,10 @@ def replay_site(site: Site, run_dir: Path) -> Replay:
                       start_method=site.start_method if site.processes else None)
     except ProfkitError as exc:
         return Replay(site.id, note=f"the replay failed: {exc}")
-    modes = (run.analysis or {}).get("modes") or {}
-    speedups = {m: modes[m].get("speedup") for m in ("threads", "processes") if m in modes}
-    sequential = (modes.get("sequential") or {}).get("wall_median_s")
+    modes = run.analysis.modes
+    speedups: dict[str, float | None] = {m: modes[m].speedup for m in ("threads", "processes")
+                                         if m in modes}
+    sequential = modes["sequential"].wall_median_s if "sequential" in modes else None
     return Replay(site.id, folder=rel, speedups=speedups, sequential_s=sequential)
 
 

@@ -15,13 +15,14 @@ import base64
 import hashlib
 import heapq
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from profkit.analysis.own_frames import is_own
+from profkit.model import JSON
 from profkit.render.report.compact import TICK
 
 #: Nodes smaller than this share of the mode's profiled time are pruned: under 2 px on a
@@ -42,8 +43,8 @@ class Tree:
     A node is ``[function index, ticks on this path, calls on this path, children?]``.
     """
 
-    root: list[Any]
-    functions: list[list[Any]]
+    root: list[JSON]
+    functions: list[list[JSON]]
     nodes: int
     pruned_nodes: int = 0
     pruned_s: float = 0.0
@@ -74,7 +75,8 @@ def _callees(stats: Mapping[Func, Entry]) -> dict[Func, list[tuple[Func, int, fl
     return out
 
 
-def build(stats: Mapping[Func, Entry], strings: Any, label: str = "all tasks") -> Tree | None:
+def build(stats: Mapping[Func, Entry], strings: Callable[[str], int],
+          label: str = "all tasks") -> Tree | None:
     """The pruned call tree of one profile; ``strings`` maps a string to its table index."""
     callees = _callees(stats)
     # profkit's own frames are transparent: their callees hang from their parent instead.
@@ -100,7 +102,8 @@ def build(stats: Mapping[Func, Entry], strings: Any, label: str = "all tasks") -
     total = sum(cum for _, _, cum in roots)
     if total <= 0:
         return None
-    tree = Tree(root=[0, _ticks(total), 0, []], functions=[], nodes=1, total_s=total)
+    top: list[JSON] = []  # the root's children
+    tree = Tree(root=[0, _ticks(total), 0, top], functions=[], nodes=1, total_s=total)
     tree.functions.append([strings(label), strings(""), 0, 0, 0, _ticks(total)])
     threshold = PRUNE_SHARE * total
 
@@ -116,10 +119,11 @@ def build(stats: Mapping[Func, Entry], strings: Any, label: str = "all tasks") -
 
     # Expand the largest nodes first, so the node cap drops the smallest ones.
     counter = 0
-    heap: list[tuple[float, int, list[Any], float, frozenset[Func], list[tuple[Func, int, float]]]] = []
-    heapq.heappush(heap, (-total, counter, tree.root, total, frozenset(), roots))
+    # (-value, tie-break, the node's children, value, path, its edges)
+    heap: list[tuple[float, int, list[JSON], float, frozenset[Func], list[tuple[Func, int, float]]]] = []
+    heapq.heappush(heap, (-total, counter, top, total, frozenset(), roots))
     while heap:
-        _, _, node, budget, path, edges = heapq.heappop(heap)
+        _, _, kids, budget, path, edges = heapq.heappop(heap)
         available = sum(cum for _, _, cum in edges)
         scale = min(1.0, budget / available) if available > 0 else 0.0  # edges never exceed the parent
         for callee, calls, cum in edges:
@@ -132,35 +136,39 @@ def build(stats: Mapping[Func, Entry], strings: Any, label: str = "all tasks") -
                     tree.pruned_nodes += 1
                     tree.pruned_s += value
                 continue
-            child: list[Any] = [fid(callee), _ticks(value), calls]
-            node[3].append(child)
+            child: list[JSON] = [fid(callee), _ticks(value), calls]
+            kids.append(child)
             tree.nodes += 1
             below = visible_children(callee, path | {callee})
             if below:
-                child.append([])
+                grandchildren: list[JSON] = []
+                child.append(grandchildren)
                 counter += 1
-                heapq.heappush(heap, (-value, counter, child, value, path | {callee}, below))
+                heapq.heappush(heap, (-value, counter, grandchildren, value, path | {callee}, below))
     _drop_empty(tree.root)
     return tree
 
 
-def _drop_empty(node: list[Any]) -> None:
+def _drop_empty(node: list[JSON]) -> None:
+    """Drop the empty children list of every leaf."""
     stack = [node]
     while stack:
         n = stack.pop()
         if len(n) > 3:
-            if n[3]:
-                stack.extend(n[3])
+            kids = n[3]
+            if isinstance(kids, list) and kids:
+                stack.extend(k for k in kids if isinstance(k, list))
             else:
                 n.pop()
 
 
-def trees(profiles: Mapping[str, Any], order: list[str], strings: Any) -> list[dict[str, Any]]:
+def trees(profiles: Mapping[str, Any], order: list[str],
+          strings: Callable[[str], int]) -> list[dict[str, object]]:
     """Per mode with a profile: the tree, its JSON and the pruning figures for the template."""
     from jinja2.utils import htmlsafe_json_dumps
     from markupsafe import Markup
 
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     for mode in order:
         stats = profiles.get(mode)
         raw = getattr(stats, "stats", stats)
@@ -184,7 +192,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 
 
 @lru_cache(maxsize=1)
-def script() -> dict[str, Any]:
+def script() -> dict[str, object]:
     """The vendored d3-flame-graph bundle plus the report's call-tree code, and its CSP hash."""
     from markupsafe import Markup
 

@@ -12,14 +12,17 @@ import io
 import math
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.fmt import fmt_speedup
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from profkit.analysis.records import Amdahl, ModeSummary, Prediction, SweepPoint
 
 #: One colour per mode, used by every chart and the tables' swatches; all print well.
 MODE_COLOURS = {
@@ -127,19 +130,16 @@ def _attr(text: str) -> str:
             .replace(">", "&gt;"))
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # -- speedup by mode -------------------------------------------------------
 
 
-def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
-    """Bars of speedup per mode with 95% CI whiskers, the granularity bound and the ideal.
-
-    ``modes``: dicts with mode, workers, speedup, speedup_ci, bound.
-    """
-    rows = [m for m in modes if _finite(m.get("speedup"))]
+def speedup_chart(modes: Sequence[ModeSummary]) -> str | None:
+    """Bars of speedup per mode with 95% CI whiskers, the granularity bound and the ideal."""
+    rows = [m for m in modes if _finite(m.speedup)]
     if not rows:
         return None
     import matplotlib
@@ -148,12 +148,12 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
         fig = _figure(6.4, 2.9)
         ax = fig.add_subplot()
         xs = range(len(rows))
-        heights = [float(m["speedup"]) for m in rows]
-        colours = [mode_colour(m["mode"]) for m in rows]
+        heights = [float(m.speedup or 0.0) for m in rows]
+        colours = [mode_colour(m.mode) for m in rows]
         ax.bar(xs, heights, width=0.55, color=colours, alpha=0.9, zorder=2)
         lo_err, hi_err = [], []
         for m, h in zip(rows, heights, strict=True):
-            ci = m.get("speedup_ci")
+            ci = m.speedup_ci
             if ci and _finite(ci[0]) and _finite(ci[1]):
                 lo_err.append(max(0.0, h - ci[0]))
                 hi_err.append(max(0.0, ci[1] - h))
@@ -167,13 +167,12 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
         top = max(heights)
         marks: list[list[float]] = []  # per bar: the y of each line drawn across it
         for x, m in zip(xs, rows, strict=True):
-            workers = m.get("workers") or 1
+            workers = m.workers or 1
             here: list[float] = []
-            bound = m.get("bound")
-            if _finite(bound) and (m.get("traits") or {}).get("parallel", True):
+            if m.bound is not None and _finite(m.bound) and m.traits.parallel:
                 # the bound spans the bar only; the ideal's dots reach beyond it, drawn on top,
                 # so the two stay apart when they meet
-                bound_y = float(bound)  # type: ignore[arg-type] # _finite checked it
+                bound_y = float(m.bound)
                 ax.hlines(bound_y, x - 0.3, x + 0.3, colors=BOUND_COLOUR, linestyles="dashed",
                           linewidth=1.6, zorder=4, gid=f"bound-{x}",
                           label="_nolegend_" if bound_drawn else "bound (items, CPUs, GIL)")
@@ -190,8 +189,8 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
             marks.append(here)
         ax.axhline(1.0, color=MUTED, linewidth=0.8, zorder=1)
         ax.set_xticks(list(xs))
-        ax.set_xticklabels([f"{safe_label(m['mode'])}\n{m.get('workers') or 1} worker"
-                            f"{'s' if (m.get('workers') or 1) != 1 else ''}" for m in rows])
+        ax.set_xticklabels([f"{safe_label(m.mode)}\n{m.workers or 1} worker"
+                            f"{'s' if (m.workers or 1) != 1 else ''}" for m in rows])
         ax.set_ylabel("speedup vs sequential (×)")
         ax.grid(axis="y", color="#e5e7eb", linewidth=0.6, zorder=0)
         # the legend sits above the plot, where no bar or label can reach it
@@ -200,7 +199,7 @@ def speedup_chart(modes: Sequence[dict[str, Any]]) -> str | None:
         _margins(fig, left=0.6, bottom=0.5, top=0.35)
         bases = []
         for m, h in zip(rows, heights, strict=True):
-            ci = m.get("speedup_ci")
+            ci = m.speedup_ci
             bases.append(max(h, ci[1]) if ci and _finite(ci[1]) else h)
         labels = [fmt_speedup(h) for h in heights]
         ys = _label_positions(fig, ax, bases, marks, top)
@@ -251,9 +250,9 @@ def amdahl(serial_fraction: float, workers: float) -> float:
     return 1.0 / (serial_fraction + (1.0 - serial_fraction) / workers)
 
 
-def scaling_chart(points: Sequence[dict[str, Any]], fits: dict[str, dict[str, Any]]) -> str | None:
+def scaling_chart(points: Sequence[SweepPoint], fits: dict[str, Amdahl]) -> str | None:
     """Speedup against worker count per mode, with ideal, granularity bound and Amdahl fit."""
-    pts = [p for p in points if _finite(p.get("speedup")) and _finite(p.get("workers"))]
+    pts = [p for p in points if _finite(p.speedup)]
     if not pts:
         return None
     import matplotlib
@@ -261,36 +260,36 @@ def scaling_chart(points: Sequence[dict[str, Any]], fits: dict[str, dict[str, An
     with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
         fig = _figure(7.4, 3.2)
         ax = fig.add_subplot()
-        max_w = max(int(p["workers"]) for p in pts)
+        max_w = max(p.workers for p in pts)
         ax.plot([1, max_w], [1, max_w], color=IDEAL_COLOUR, linestyle="dotted", linewidth=1.4,
                 label="ideal")
-        bounds = sorted({(int(p["workers"]), float(p["bound"])) for p in pts if _finite(p.get("bound"))})
+        bounds = sorted({(p.workers, p.bound) for p in pts if p.bound is not None and _finite(p.bound)})
         if bounds:
             ax.plot([w for w, _ in bounds], [b for _, b in bounds], color=BOUND_COLOUR,
                     linestyle="dashed", marker="_", markersize=14, linewidth=1.2,
                     label="optimal-schedule bound")
-        modes = list(dict.fromkeys(p["mode"] for p in pts))
+        modes = list(dict.fromkeys(p.mode for p in pts))
         for mode in modes:
-            rows = sorted((p for p in pts if p["mode"] == mode), key=lambda p: p["workers"])
-            xs = [p["workers"] for p in rows]
-            ys = [p["speedup"] for p in rows]
-            lo = [max(0.0, y - p["speedup_ci"][0]) if p.get("speedup_ci") else 0.0
+            rows = sorted((p for p in pts if p.mode == mode), key=lambda p: p.workers)
+            xs = [p.workers for p in rows]
+            ys = [p.speedup or 0.0 for p in rows]
+            lo = [max(0.0, y - p.speedup_ci[0]) if p.speedup_ci else 0.0
                   for y, p in zip(ys, rows, strict=True)]
-            hi = [max(0.0, p["speedup_ci"][1] - y) if p.get("speedup_ci") else 0.0
+            hi = [max(0.0, p.speedup_ci[1] - y) if p.speedup_ci else 0.0
                   for y, p in zip(ys, rows, strict=True)]
             colour = mode_colour(mode)
             ax.errorbar(xs, ys, yerr=[lo, hi], color=colour, marker="o", markersize=4,
                         linewidth=1.6, capsize=3, label=f"{safe_label(mode)} (measured)")
             fit = fits.get(mode)
-            if fit and _finite(fit.get("serial_fraction")):
-                s = float(fit["serial_fraction"])
+            if fit and _finite(fit.serial_fraction):
+                s = fit.serial_fraction
                 n = max_w * 1.0
                 grid = [1 + i * (n - 1) / 40 for i in range(41)]
                 ax.plot(grid, [amdahl(s, g) for g in grid], color=colour, linestyle="dashed",
                         linewidth=1, alpha=0.7, label=f"{safe_label(mode)} Amdahl fit, s={s:.2f}")
         ax.set_xlabel("workers")
         ax.set_ylabel("speedup vs sequential (×)")
-        ax.set_xticks(sorted({int(p["workers"]) for p in pts}))
+        ax.set_xticks(sorted({p.workers for p in pts}))
         ax.set_ylim(bottom=0)
         ax.grid(color="#e5e7eb", linewidth=0.6)
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
@@ -298,9 +297,9 @@ def scaling_chart(points: Sequence[dict[str, Any]], fits: dict[str, dict[str, An
         return to_svg(fig, "scaling", "Speedup against the number of workers")
 
 
-def prediction_chart(prediction: dict[str, Any]) -> str | None:
+def prediction_chart(prediction: Prediction) -> str | None:
     """Predicted speedup against worker count (log x), measured points, and the CPU count marked."""
-    modes = prediction.get("modes") or {}
+    modes = prediction.modes
     if not modes:
         return None
     import matplotlib
@@ -311,40 +310,40 @@ def prediction_chart(prediction: dict[str, Any]) -> str | None:
         top = 1.0
         for mode, entry in modes.items():
             colour = mode_colour(mode)
-            pts = entry.get("points") or []
-            xs = [p["workers"] for p in pts]
-            ys = [p["speedup"] for p in pts]
+            pts = entry.points
+            xs = [p.workers for p in pts]
+            ys = [p.speedup for p in pts]
             top = max(top, *ys) if ys else top
             ax.plot(xs, ys, color=colour, linewidth=1.6, label=f"{safe_label(mode)} on this machine",
                     gid=f"predicted-{safe_label(mode)}")
-            band = (entry.get("band") or {}).get("this_machine")
+            band = entry.band.this_machine
             if band and len(band) == 2 and len(band[0]) == len(xs):
                 low = [min(a, b) for a, b in zip(band[0], band[1], strict=True)]
                 high = [max(a, b) for a, b in zip(band[0], band[1], strict=True)]
                 ax.fill_between(xs, low, high, color=colour, alpha=0.15, linewidth=0)
                 top = max(top, *high)
-            own = entry.get("own_cores") or []
+            own = entry.own_cores
             if own:
-                oy = [p["speedup"] for p in own]
-                ax.plot([p["workers"] for p in own], oy, color=colour, linewidth=1.2, linestyle="dashed",
+                oy = [p.speedup for p in own]
+                ax.plot([p.workers for p in own], oy, color=colour, linewidth=1.2, linestyle="dashed",
                         label=f"{safe_label(mode)}, a core per worker", gid=f"own-cores-{safe_label(mode)}")
                 top = max(top, *oy)
-            flat = entry.get("flat_at")
+            flat = entry.flat_at
             if flat and 1 <= flat <= len(ys):
                 ax.plot([flat], [ys[flat - 1]], marker="D", color=colour, markersize=5,
                         linestyle="none")
-            measured = [m for m in entry.get("measured") or [] if _finite(m.get("speedup"))]
+            measured = [m for m in entry.measured if _finite(m.speedup)]
             if measured:
-                mx = [m["workers"] for m in measured]
-                my = [float(m["speedup"]) for m in measured]
-                lo = [max(0.0, y - m["speedup_ci"][0]) if m.get("speedup_ci") else 0.0
+                mx = [m.workers for m in measured]
+                my = [float(m.speedup or 0.0) for m in measured]
+                lo = [max(0.0, y - m.speedup_ci[0]) if m.speedup_ci else 0.0
                       for y, m in zip(my, measured, strict=True)]
-                hi = [max(0.0, m["speedup_ci"][1] - y) if m.get("speedup_ci") else 0.0
+                hi = [max(0.0, m.speedup_ci[1] - y) if m.speedup_ci else 0.0
                       for y, m in zip(my, measured, strict=True)]
                 ax.errorbar(mx, my, yerr=[lo, hi], color=colour, marker="o", markersize=5,
                             linestyle="none", capsize=3, label=f"{safe_label(mode)} measured")
                 top = max(top, *(y + h for y, h in zip(my, hi, strict=True)))
-        cpus = int(prediction.get("cpus") or 1)
+        cpus = prediction.cpus or 1
         ax.axvline(cpus, color=MUTED, linestyle="dotted", linewidth=1.2, gid="cpus",
                    label=f"CPUs ({cpus})")
         ax.set_xscale("log", base=2)
@@ -434,7 +433,7 @@ def time_axis(ax: Axes, span: float, what: str) -> None:
     ax.set_xlabel(f"{what} ({unit})")
 
 
-def _natural(text: str) -> list[Any]:
+def _natural(text: str) -> list[str | int]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
 
 
@@ -489,7 +488,7 @@ def memory_chart(memory: pd.DataFrame, modes: Sequence[str]) -> str | None:
             top = max(top, float(total.max()) / MIB)
         axes[0].set_ylim(0, top * 1.08 or 1.0)
         axes[0].set_ylabel("RSS (MiB)")
-        handles: dict[str, Any] = {}
+        handles: dict[str, Artist] = {}
         for ax in axes:
             for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
                 key = label if label != "workers" else "workers"

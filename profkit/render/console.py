@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.analysis.verdict import AdviceKind
 from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup, printable
+from profkit.render import text as words
 from profkit.render.line_coverage import coverage_summary
-from profkit.render.text import worded
 
 if TYPE_CHECKING:
+    from profkit.analysis.records import ModeSummary
     from profkit.record import RunMeta, RunRecord
 
 EXTENSION = ".txt"
 
 
-def _speedup(entry: dict[str, Any]) -> str:
-    s, ci = entry.get("speedup"), entry.get("speedup_ci")
+def _speedup(entry: ModeSummary) -> str:
+    s, ci = entry.speedup, entry.speedup_ci
     if s is None:
         return "-"
     text = f"{fmt_speedup(s)} [{fmt_interval(ci)}]" if ci else fmt_speedup(s)
-    if entry.get("crosses_ideal"):
+    if entry.crosses_ideal:
         text += " noise"
-    return text + (" imprecise" if entry.get("precision_reached") is False else "")
+    return text + (" imprecise" if entry.precision_reached is False else "")
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -45,18 +46,18 @@ def _rounds_text(meta: RunMeta) -> str:
 
 
 def render(run: RunRecord) -> str:
-    a = worded(run.analysis)
+    a = run.analysis
     rows = []
-    for m in a.get("modes", {}).values():
-        bound = m.get("bound")
+    for m in a.modes.values():
+        bound = m.bound
         rows.append([
-            m["mode"], str(m["workers"]), m["status"],
-            fmt_seconds(m.get("wall_median_s")),
-            f"±{m['spread_pct']:.0f}%" if m.get("spread_pct") is not None else "-",
+            m.mode, str(m.workers), m.status,
+            fmt_seconds(m.wall_median_s),
+            f"±{m.spread_pct:.0f}%" if m.spread_pct is not None else "-",
             _speedup(m),
             f"{bound:.2f}×" if bound else "-",
-            f"{100 * m['achieved_over_bound']:.0f}%" if m.get("achieved_over_bound") else "-",
-            fmt_seconds(m.get("startup_s")) if (m.get("traits") or {}).get("parallel") else "-",
+            f"{100 * m.achieved_over_bound:.0f}%" if m.achieved_over_bound else "-",
+            fmt_seconds(m.startup_s) if m.traits.parallel else "-",
         ])
     out = [
         f"profkit: {run.meta.workload.name} "
@@ -65,21 +66,19 @@ def render(run: RunRecord) -> str:
         table(["mode", "workers", "status", "median", "IQR", "speedup [95% CI]", "bound",
                "of bound", "start-up"], rows),
         "",
-        a.get("verdict", ""),
+        words.verdict(a),
     ]
-    for text, kind in zip(a.get("advice") or [], a.get("advice_kinds") or [], strict=False):
-        if kind == AdviceKind.NATIVE_THREADS:
-            out.append(text)
-    if a.get("bottlenecks"):
-        top = a["bottlenecks"][0]
-        out.append(f"Bottleneck ({top['mode']}): {top['name']} ({top['filename']}:{top['lineno']}) "
-                   f"{top['self_pct']:.0f}% of self time, {top['ncalls']} calls.")
-    memory = (a.get("memory") or {}).get("modes") or {}
-    if memory and (a.get("memory") or {}).get("moved"):
+    out += [words.advice(x) for x in a.advice if x.kind is AdviceKind.NATIVE_THREADS]
+    if a.bottlenecks:
+        top = a.bottlenecks[0]
+        out.append(f"Bottleneck ({top.mode}): {top.name} ({top.filename}:{top.lineno}) "
+                   f"{top.self_pct:.0f}% of self time, {top.ncalls} calls.")
+    memory = a.memory.modes
+    if memory and a.memory.moved:
         parts = []
-        for mode, m in memory.items():
-            worker = m.get("worker_peak_bytes")
-            text = f"{mode} +{m['total_rise_bytes'] / 2**20:.0f} MiB"
+        for mode, mem in memory.items():
+            worker = mem.worker_peak_bytes
+            text = f"{mode} +{mem.total_rise_bytes / 2**20:.0f} MiB"
             parts.append(text + (f" ({worker / 2**20:.0f} MiB peak per worker)" if worker else ""))
         out.append("Memory: " + ", ".join(parts) + ".")
     covered = coverage_summary(run.meta.modes, run.meta.workload.n_items)
@@ -88,10 +87,9 @@ def render(run: RunRecord) -> str:
     for mode, info in run.meta.modes.items():
         if info.memory_lines_note:
             out.append(f"Memory by line ({mode}): {info.memory_lines_note}.")
-    for line in (a.get("memory") or {}).get("limits") or []:
-        out.append(line)
-    for warning in a.get("warnings", []):
-        out.append(f"warning: {warning}")
+    out += words.memory_limits(a.memory)
+    for warning in a.warnings:
+        out.append(f"warning: {words.note(warning)}")
     for mode, error in run.meta.errors.items():
         out.append(f"{mode}: {error}")
     if run.path:
@@ -102,7 +100,7 @@ def render(run: RunRecord) -> str:
             out += ["", f"report:   {run.path / 'index.html'}"]
         prof = run.meta.artifacts.profiles
         if prof:
-            recommended = (a.get("recommendation") or {}).get("mode")
+            recommended = a.recommendation.mode if a.recommendation else None
             mode = recommended if recommended in prof else next(iter(prof))
             out.append(f"snakeviz: snakeviz {shlex.quote(str(run.path / prof[mode]))}")
         dat = run.meta.artifacts.memory

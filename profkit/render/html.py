@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -34,7 +34,6 @@ from profkit.render.report import (
 from profkit.render.report.compact import Strings
 from profkit.render.report.filters import location
 from profkit.render.report.jinja import assets, environment
-from profkit.render.text import worded
 
 if TYPE_CHECKING:
     from profkit.record import RunRecord
@@ -44,32 +43,29 @@ TEMPLATE = "report.html.j2"
 GENERATOR = "profkit report"
 
 
-def context(run: RunRecord) -> dict[str, Any]:
+def context(run: RunRecord) -> dict[str, object]:
     """Everything the template reads, as plain values (strings are escaped by the template)."""
     from jinja2.utils import htmlsafe_json_dumps
 
     import profkit
     from profkit.render import calltree
 
-    meta, a = run.meta, worded(run.analysis or {})
+    meta, a = run.meta, run.analysis
     order = summary.mode_order(run)
     tasks, samples = tables.frame(run, "tasks"), tables.frame(run, "memory")
     strings = Strings()
     function_tables = functions.tables(tables.frame(run, "functions"), order, strings, run.meta)
-    single = {m: not summary.trait(a, m, "parallel") for m in order}
+    single = {m: not ((t := summary.traits(a, m)) and t.parallel) for m in order}
     # all three fill the string table before it is written out
     item_table = items.table(tasks, order, strings, single)
     trees = calltree.trees(run.profiles or {}, order, strings)
 
     workload = dataclasses.replace(meta.workload, task=task_label(meta.workload))
     packages = meta.environment.get("packages")
-    bottlenecks = a.get("bottlenecks") or []
-    rec_mode = (a.get("recommendation") or {}).get("mode")
-    top_bottleneck = next((b for b in bottlenecks if b.get("mode") == rec_mode),
+    bottlenecks = a.bottlenecks
+    rec_mode = a.recommendation.mode if a.recommendation else None
+    top_bottleneck = next((b for b in bottlenecks if b.mode == rec_mode),
                           bottlenecks[0] if bottlenecks else None)
-    if top_bottleneck:
-        top_bottleneck = dict(top_bottleneck, location=location(str(top_bottleneck.get("filename", "")),
-                                                                top_bottleneck.get("lineno")))
     return {
         **assets(),
         "generator": GENERATOR,
@@ -85,19 +81,22 @@ def context(run: RunRecord) -> dict[str, Any]:
         "failures": summary.failures(run, tasks),
         "rec": summary.recommendation(a),
         "top_bottleneck": top_bottleneck,
+        "top_location": location(top_bottleneck.filename, top_bottleneck.lineno)
+        if top_bottleneck else None,
         "timing_rows": summary.timing_rows(a, order),
         "overheads": summary.overheads(a, order),
         "gc_rows": summary.gc_rows(a, order),
         "gc_policy": str(meta.options.get("gc", "off")),
         "charts": figures.charts(run, a, order, tasks, samples),
-        "memory_peaks": memory.peaks(samples, order, a.get("memory")),
+        "memory_peaks": memory.peaks(samples, order, a.memory),
         "memory_notes": {m: e for m, e in meta.modes.items() if e.memory_error},
         "memory_lines": memory.lines(run, tables.frame(run, "memory_lines"), order),
         "items": item_table,
         "sampled": scale.sampled(
-            meta, scale.timeline_tasks(tasks, [m for m in order if not summary.trait(a, m, "reference")]),
+            meta, scale.timeline_tasks(tasks, [m for m in order
+                                       if not ((t := summary.traits(a, m)) and t.reference)]),
             meta.workload.n_items, MAX_BARS,
-            bool(item_table and item_table["cut"])),
+            bool(item_table and item_table.cut)),
         "per_call": per_call_chart(item_table),
         "functions": function_tables,
         "strings_json": Markup(htmlsafe_json_dumps(strings.to_list(), separators=(",", ":")))

@@ -11,7 +11,7 @@ EXTENSION = ".json"
 
 
 def render(run: RunRecord) -> str:
-    from profkit.render.text import worded
+    from profkit.render.text import analysis_json
     from profkit.store import to_json
 
     return to_json({
@@ -19,5 +19,5 @@ def render(run: RunRecord) -> str:
         "run_dir": str(run.path) if run.path else None,
         "complete": run.complete,
         "status": run.meta.status,
-        "analysis": worded(run.analysis),
+        "analysis": analysis_json(run.analysis),
     })

@@ -7,7 +7,7 @@ JavaScript reach into it, and nothing of it leaks out.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from profkit.record import RunRecord
@@ -25,12 +25,14 @@ def document(run: RunRecord) -> str:
     from profkit.render.report.jinja import environment
 
     view = user_view(run)
-    ctx: dict[str, Any] = report.context(view)
-    a = view.analysis or {}
-    bottlenecks = a.get("bottlenecks") or []
-    mode = (ctx.get("rec") or {}).get("mode") or (bottlenecks[0]["mode"] if bottlenecks else None)
-    ctx["bottlenecks"] = [dict(b, location=location(str(b.get("filename", "")), b.get("lineno")))
-                          for b in bottlenecks if b.get("mode") == mode][:TOP_BOTTLENECKS]
+    ctx: dict[str, object] = report.context(view)
+    a = view.analysis
+    bottlenecks = a.bottlenecks
+    mode = a.recommendation.mode if a.recommendation else \
+        (bottlenecks[0].mode if bottlenecks else None)
+    # (bottleneck, its location) pairs
+    ctx["bottlenecks"] = [(b, location(b.filename, b.lineno))
+                          for b in bottlenecks if b.mode == mode][:TOP_BOTTLENECKS]
     ctx["report_path"] = str(run.path / "index.html") if run.path else None
     return environment().get_template(TEMPLATE).render(**ctx)
 

@@ -1,6 +1,6 @@
 """The report of ``profkit run``: the program's timeline, then each pool site and its facts.
 
-Reads the run's ``analysis["program"]`` facts and its frames; says them. Self-contained
+Reads the run's ``analysis.program`` facts and its frames; says them. Self-contained
 HTML (inline SVG, no scripts), every text escaped.
 """
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from profkit.analysis.own_frames import drop_own_functions
 from profkit.fmt import fmt_seconds
+from profkit.render.text import site_advice
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,33 +23,6 @@ TOP_FUNCTIONS = 12
 #: The most tasks a site's timeline draws: more are thinned evenly (the frame keeps them all).
 MAX_DRAWN = 2000
 COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
-
-#: The site's advice, by :class:`profkit.analysis.verdict.AdviceKind`, filled in from its facts.
-ADVICE = {
-    "keep-loop": "The pool does not pay here: its tasks' times summed ({task}) come to about "
-                 "its wall ({wall}) or less, so a plain loop would do as well.",
-    "batch": "Batch tiny tasks: at {per_task} per task, pass chunksize={chunksize} (about four "
-             "chunks per worker) so each trip to a process carries real work.",
-    "split-items": "Split large items: these tasks allow at most {items_cap} on {workers} "
-                   "workers, not {workers}×. Smaller, more even items raise that cap.",
-    "sort-longest-first": "Submit the longest items first: in the order given, the pool "
-                          "finishes about {gain:.0%} later than with them sorted longest first.",
-    "use-processes": "Use processes: the tasks compute in Python ({work}), and threads share "
-                     "one GIL, so only one of them computes at a time.",
-    "use-threads": "Use threads: the tasks mostly wait ({work}), and threads overlap waits "
-                   "without pickling items and results.",
-}
-
-
-def _advice(site: dict[str, Any]) -> str:
-    """The site's advice in words."""
-    values = {"task": _s(site["task_sum_s"]), "wall": _s(site["wall_s"]),
-              "per_task": _s(site.get("per_task_s")), "chunksize": site.get("advised_chunksize"),
-              "items_cap": _x(site.get("items_cap")), "workers": site["workers"],
-              "gain": site.get("sort_gain") or 0.0, "work": site.get("work") or "unknown"}
-    return "".join(f"<li>{_e(ADVICE[a].format(**values))}</li>"
-                   for a in site["advice"] if a in ADVICE)
-
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
@@ -198,7 +172,7 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
                           ("busy", "busy_s"), ("imbalance", "imbalance_s"),
                           ("collection", "collect_s")))))
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts)
-    advice = _advice(site)
+    advice = "".join(f"<li>{_e(line)}</li>" for line in site_advice(site))
     return (f'<section class="site" id="{_e(site["id"])}"><h2>{_e(site["id"])}: '
             f'{_e(site["method"])}({_e(site["task"])}) at {_e(site["filename"])}:'
             f'{_e(site["lineno"])}</h2><table class="facts">{body}</table>'
@@ -211,7 +185,7 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
 
 def render(run: Run) -> str:
     """The report as one HTML page."""
-    program = run.analysis["program"]
+    program = run.analysis.program or {}
     tasks, functions = run.frames["tasks"], drop_own_functions(run.frames["functions"])
     ended = f"exit code {program['exit_code']}"
     if program["interrupted"]:
@@ -256,7 +230,7 @@ def summary_lines(run: Run) -> list[str]:
     """One line per site for the terminal: where, what, and how it paid."""
     import os
 
-    program = run.analysis["program"]
+    program = run.analysis.program or {}
     if not program["sites"]:
         return ["no pool was seen"]
     return [f"{s['id']} {os.path.basename(s['filename'])}:{s['lineno']} {s['method']}({s['task']}): "

@@ -86,7 +86,7 @@ def _highlight(lines: tuple[str, ...]) -> tuple[Markup, ...]:
 
 
 def function_listing(rows: list[dict[str, Any]], max_gap: int = 400,
-                     read_files: bool = False) -> list[dict[str, Any]]:
+                     read_files: bool = False) -> list[dict[str, object]]:
     """The lines of one function, from its first line to its last profiled line.
 
     ``rows`` are lines-frame rows of one function in one mode. Lines the
@@ -117,7 +117,7 @@ def function_listing(rows: list[dict[str, Any]], max_gap: int = 400,
             texts.append("")
     html = highlight_lines(texts)
     hottest = max((float(r.get("time_s") or 0.0) for r in rows), default=0.0) or 1.0
-    listing = []
+    listing: list[dict[str, object]] = []
     for n, fragment in zip(numbers, html, strict=True):
         r = by_line.get(n)
         time_s = float(r["time_s"]) if r is not None else None

@@ -2,22 +2,21 @@
 
 The analysis returns facts (kinds and numbers); this module says them, so a sentence can
 never disagree with the number beside it. The console, HTML, notebook and ``--json`` outputs
-take their words from here: :func:`worded` gives an analysis with its words filled in.
+take their words from here: :func:`analysis_json` gives an analysis as JSON with its words filled in.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
 from profkit.analysis.compare import CompareNote, CompareNoteKind, Comparison
-from profkit.analysis.facts import read_facts
 from profkit.analysis.gc import GcFacts
 from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemoryVerdict
 from profkit.analysis.native import NativeFacts
 from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, RunNote
 from profkit.analysis.prediction import Flattening, Limit
+from profkit.analysis.records import Analysis, MemorySummary, ModeBounds
 from profkit.analysis.verdict import (
     Advice,
     AdviceKind,
@@ -33,6 +32,7 @@ from profkit.analysis.verdict import (
     WorkClass,
 )
 from profkit.fmt import (
+    MISSING,
     fmt_bytes_coarse,
     fmt_change,
     fmt_decimal,
@@ -44,6 +44,7 @@ from profkit.fmt import (
     fmt_slower,
     fmt_speedup,
 )
+from profkit.model import JSON
 
 
 def _plural(n: int | None, word: str) -> str:
@@ -449,6 +450,43 @@ def bound_name(kind: BoundKind, native_cores: float | None, cpus: int | None) ->
     return "the optimum schedule" if kind is BoundKind.OPTIMUM else "the schedule bound"
 
 
+# -- a profkit run's pool sites ---------------------------------------------
+
+#: A pool site's advice, by :class:`profkit.analysis.verdict.AdviceKind`, filled in from its facts.
+_SITE_ADVICE = {
+    "keep-loop": "The pool does not pay here: its tasks' times summed ({task}) come to about "
+                 "its wall ({wall}) or less, so a plain loop would do as well.",
+    "batch": "Batch tiny tasks: at {per_task} per task, pass chunksize={chunksize} (about four "
+             "chunks per worker) so each trip to a process carries real work.",
+    "split-items": "Split large items: these tasks allow at most {items_cap} on {workers} "
+                   "workers, not {workers}×. Smaller, more even items raise that cap.",
+    "sort-longest-first": "Submit the longest items first: in the order given, the pool "
+                          "finishes about {gain} later than with them sorted longest first.",
+    "use-processes": "Use processes: the tasks compute in Python ({work}), and threads share "
+                     "one GIL, so only one of them computes at a time.",
+    "use-threads": "Use threads: the tasks mostly wait ({work}), and threads overlap waits "
+                   "without pickling items and results.",
+}
+
+
+def site_advice(site: Mapping[str, JSON]) -> list[str]:
+    """A ``profkit run`` pool site's advice (its facts as the program analysis stores them)."""
+    def seconds(key: str) -> str:
+        value = site.get(key)
+        return fmt_seconds(float(value)) if isinstance(value, (int, float)) else MISSING
+
+    cap, gain = site.get("items_cap"), site.get("sort_gain")
+    values = {"task": seconds("task_sum_s"), "wall": seconds("wall_s"),
+              "per_task": seconds("per_task_s"), "chunksize": site.get("advised_chunksize"),
+              "items_cap": fmt_speedup(float(cap)) if isinstance(cap, (int, float)) else MISSING,
+              "workers": site.get("workers"),
+              "gain": fmt_ratio_pct(float(gain) if isinstance(gain, (int, float)) else 0.0),
+              "work": site.get("work") or "unknown"}
+    kinds = site.get("advice")
+    return [_SITE_ADVICE[str(k)].format(**values) for k in kinds if str(k) in _SITE_ADVICE] \
+        if isinstance(kinds, list) else []
+
+
 # -- comparing two runs --------------------------------------------------------
 
 _DIFFERS = {"python": "Python", "platform": "platform", "cpus": "CPU count",
@@ -499,62 +537,62 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
 # -- the analysis with its words ------------------------------------------
 
 
-def worded(analysis: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``analysis`` with its facts said in words, where its readers expect them:
-    ``verdict``, ``advice``, ``warnings``, ``notes``, the recommendation's ``reason``, the
-    classification's, the item-size card's and each prediction's ``explanation``, each mode's
-    ``bound_name``, each memory mode's ``text`` and the memory ``limits``. Words already
-    there stay."""
-    out = dict(analysis)
-    for key in ("notes", "warnings"):
-        if isinstance(out.get(key), list):
-            out[key] = [note(n) if isinstance(n, RunNote) else n for n in out[key]]
-    grain = out.get("granularity")
-    if isinstance(grain, Mapping) and isinstance(grain.get("facts"), GranularityFacts) \
-            and "explanation" not in grain:
-        out["granularity"] = {**grain, "explanation": granularity(grain["facts"])}
-    if isinstance(out.get("modes"), Mapping):
-        out["modes"] = {mode: _worded_bounds(m) for mode, m in out["modes"].items()}
-    if isinstance(out.get("verdict"), Headline):
-        out["verdict"] = headline(out["verdict"])
-    advices = out.get("advice")
-    if isinstance(advices, list):
-        out["advice"] = [advice(a) if isinstance(a, Advice) else a for a in advices]
-    rec = out.get("recommendation")
-    if isinstance(rec, Mapping) and isinstance(rec.get("reason"), Reason):
-        out["recommendation"] = {**rec, "reason": reason(rec["reason"])}
-    card = out.get("classification")
-    if isinstance(card, Mapping) and isinstance(card.get("facts"), ClassFacts) \
-            and "explanation" not in card:
-        out["classification"] = {**card, "explanation": classification(card["facts"])}
+def verdict(a: Analysis) -> str:
+    """The verdict's headline, or why there is none."""
+    return headline(a.verdict) if a.verdict is not None else "No verdict: no mode finished."
+
+
+def mode_bound(b: ModeBounds) -> str:
+    """Which bound holds a mode, in words ("" for a record that does not say)."""
+    return bound_name(b.bound_kind, b.native_cores, b.cpus) if b.bound_kind is not None else ""
+
+
+def memory_limits(memory: MemorySummary) -> list[str]:
+    """One line per mode the free RAM limits: the mode and how many workers it holds."""
+    return [f"{mode}: {memory_limit(limit)}" for mode in memory.limited
+            for limit in [memory.modes[mode].limit if mode in memory.modes else None] if limit]
+
+
+def analysis_json(a: Analysis) -> dict[str, JSON]:
+    """The analysis as JSON values with its words: the verdict, advice, warnings, notes and the
+    recommendation's reason as sentences; the cards, each prediction and each mode's bound
+    keep their facts beside an ``explanation`` (``bound_name``), each memory mode its ``text``
+    and the memory ``limits``."""
+    out = a.to_json()
+    out["verdict"] = headline(a.verdict) if a.verdict is not None else None
+    out["advice"] = [advice(x) for x in a.advice]
+    out["warnings"] = [note(n) for n in a.warnings]
+    out["notes"] = [note(n) for n in a.notes]
+    rec, grain, card = out.get("recommendation"), out.get("granularity"), out.get("classification")
+    if a.recommendation and isinstance(rec, dict):
+        rec["reason"] = reason(a.recommendation.reason)
+    if a.granularity and a.granularity.facts and isinstance(grain, dict):
+        grain["explanation"] = granularity(a.granularity.facts)
+    if a.classification and a.classification.facts and isinstance(card, dict):
+        card["explanation"] = classification(a.classification.facts)
+    modes = out.get("modes")
+    for mode, m in a.modes.items():
+        entry = modes.get(mode) if isinstance(modes, dict) else None
+        bounds = entry.get("bounds") if isinstance(entry, dict) else None
+        if m.bounds is not None and isinstance(bounds, dict):
+            bounds["bound_name"] = mode_bound(m.bounds)
     predicted = out.get("prediction")
-    if isinstance(predicted, Mapping) and isinstance(predicted.get("modes"), Mapping):
-        out["prediction"] = {**predicted, "modes": {
-            mode: {**p, "explanation": flattening(p["flattening"])}
-            if isinstance(p, Mapping) and isinstance(p.get("flattening"), Flattening) else p
-            for mode, p in predicted["modes"].items()}}
+    for mode, p in a.prediction.modes.items() if a.prediction else ():
+        p_modes = predicted.get("modes") if isinstance(predicted, dict) else None
+        entry = p_modes.get(mode) if isinstance(p_modes, dict) else None
+        if isinstance(entry, dict):
+            entry["explanation"] = flattening(p.flattening)
     memory = out.get("memory")
-    if isinstance(memory, Mapping) and isinstance(memory.get("modes"), Mapping):
-        modes = {mode: {**m, "text": memory_limit(m["limit"])
-                        if isinstance(m.get("limit"), MemoryLimit) else None}
-                 if isinstance(m, Mapping) else m for mode, m in memory["modes"].items()}
-        out["memory"] = {**memory, "modes": modes, "limits": [
-            f"{mode}: {modes[mode]['text']}" for mode in memory.get("limited") or []
-            if mode in modes and modes[mode].get("text")]}
+    if isinstance(memory, dict):
+        m_modes = memory.get("modes")
+        for mode, mem in a.memory.modes.items():
+            entry = m_modes.get(mode) if isinstance(m_modes, dict) else None
+            if isinstance(entry, dict):
+                entry["text"] = memory_limit(mem.limit) if mem.limit else None
+        memory["limits"] = list(memory_limits(a.memory))
     return out
 
 
-def worded_json(analysis: Mapping[str, Any]) -> dict[str, Any]:
-    """:func:`worded` of an analysis as parsed from run.json (its facts still JSON objects)."""
-    data = copy.deepcopy(dict(analysis))
-    read_facts(data)
-    return worded(data)
-
-
-def _worded_bounds(entry: Any) -> Any:
-    """A mode's entry with the name of the bound that holds it."""
-    b = entry.get("bounds") if isinstance(entry, Mapping) else None
-    if not isinstance(b, Mapping) or not isinstance(b.get("bound_kind"), BoundKind):
-        return entry
-    return {**entry, "bounds": {**b, "bound_name": bound_name(b["bound_kind"], b.get("native_cores"),
-                                                              b.get("cpus"))}}
+def worded_json(data: object) -> dict[str, JSON]:
+    """:func:`analysis_json` of an analysis as run.json stores it, read and checked first."""
+    return analysis_json(Analysis.from_json(data))

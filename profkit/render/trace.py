@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from profkit.model import WorkerLabel
+from profkit.model import JSON, WorkerLabel
 from profkit.record import ModeMeta
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ _TRACE_COLUMNS = ("mode", "pid", "thread", "worker", "item", "start_s", "end_s",
                   "cpu_s", "ok", "item_repr", "result_repr", "error")
 
 
-def _finite(value: Any) -> float | None:
+def _finite(value: float) -> float | None:
     number = float(value)
     return number if math.isfinite(number) else None
 
@@ -48,33 +48,33 @@ def _us(seconds: float) -> float:
 
 
 def _slice(name: str, cat: str, pid: int, tid: int, start_s: float, dur_s: float,
-           args: dict[str, Any] | None = None) -> dict[str, Any]:
-    event: dict[str, Any] = {"name": name, "cat": cat, "ph": "X", "pid": pid, "tid": tid,
+           args: dict[str, JSON] | None = None) -> dict[str, JSON]:
+    event: dict[str, JSON] = {"name": name, "cat": cat, "ph": "X", "pid": pid, "tid": tid,
                              "ts": _us(start_s), "dur": _us(max(0.0, dur_s))}
     if args:
         event["args"] = args
     return event
 
 
-def _meta_event(kind: str, pid: int, tid: int, name: str) -> dict[str, Any]:
+def _meta_event(kind: str, pid: int, tid: int, name: str) -> dict[str, JSON]:
     return {"name": kind, "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}}
 
 
 def chrome_trace(tasks: pd.DataFrame, mode: str, mode_meta: ModeMeta | None = None,
-                 collections: pd.DataFrame | None = None) -> dict[str, Any]:
+                 collections: pd.DataFrame | None = None) -> dict[str, JSON]:
     """The Chrome trace of one mode's warm-up pass: ``{"traceEvents": [...], ...}``."""
     return {"traceEvents": list(trace_events(tasks, mode, mode_meta, collections)),
             **_trace_tail(mode)}
 
 
-def _trace_tail(mode: str) -> dict[str, Any]:
+def _trace_tail(mode: str) -> dict[str, JSON]:
     return {"displayTimeUnit": "ms",
             "otherData": {"generator": "profkit", "mode": mode,
                           "note": "warm-up pass, no profiler active; times in µs from the pool's start"}}
 
 
 def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: ModeMeta | None = None,
-                 collections: pd.DataFrame | None = None) -> Iterator[dict[str, Any]]:
+                 collections: pd.DataFrame | None = None) -> Iterator[dict[str, JSON]]:
     """The events of :func:`chrome_trace`, one at a time (a large pass need not sit in memory)."""
     info = mode_meta
     shown = [c for c in _TRACE_COLUMNS if c in tasks.columns]
@@ -114,7 +114,7 @@ def trace_events(tasks: pd.DataFrame, mode: str, mode_meta: ModeMeta | None = No
                 kind = "dispatch" if cursor == 0.0 else "idle"
                 label = "waiting for the first task" if kind == "dispatch" else "idle between tasks"
                 yield _slice(label, kind, pid, tid, startup + cursor, start - cursor)
-            args: dict[str, Any] = {"item": int(item), "ok": bool(ok), "cpu_s": _finite(cpu_s),
+            args: dict[str, JSON] = {"item": int(item), "ok": bool(ok), "cpu_s": _finite(cpu_s),
                                     "duration_s": _finite(duration_s)}
             if item_repr or not ok:  # reprs exist for the sampled items only
                 args["item_repr"] = str(item_repr)
@@ -151,7 +151,7 @@ def _rows(group: pd.DataFrame, chunk: int = 10_000) -> Iterator[tuple[Any, ...]]
 
 
 def _ok_blocks(group: pd.DataFrame, pid: int, tid: int, startup: float,
-               size: int) -> Iterator[dict[str, Any]]:
+               size: int) -> Iterator[dict[str, JSON]]:
     """:func:`_blocks` for tasks that all succeeded, summed per block with numpy."""
     import numpy as np
 
@@ -178,7 +178,7 @@ def _ok_blocks(group: pd.DataFrame, pid: int, tid: int, startup: float,
 
 
 def _blocks(group: pd.DataFrame, pid: int, tid: int, startup: float,
-            size: int) -> Iterator[dict[str, Any]]:
+            size: int) -> Iterator[dict[str, JSON]]:
     """One worker's tasks of a huge pass, ``size`` consecutive ones per slice, with the gaps
     between blocks; a failed task gets a slice of its own, with its error."""
     if bool(group["ok"].all()):
@@ -216,10 +216,10 @@ def _blocks(group: pd.DataFrame, pid: int, tid: int, startup: float,
         k = stop
 
 
-def _streamed(events: Iterator[dict[str, Any]], tail: dict[str, Any],
+def _streamed(events: Iterator[dict[str, JSON]], tail: dict[str, JSON],
               chunk: int = 2000) -> Iterator[str]:
     """The JSON text of a trace, ``chunk`` events at a time: the document ``json.dumps`` gives."""
-    def dumps(value: Any) -> str:
+    def dumps(value: object) -> str:
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
     yield '{"traceEvents":['

@@ -10,6 +10,18 @@ from typing import Any
 import pandas as pd
 
 from profkit.analysis import analyse
+from profkit.analysis.gc import GcFacts
+from profkit.analysis.notes import NoteKind, RunNote
+from profkit.analysis.verdict import (
+    Advice,
+    AdviceKind,
+    Clause,
+    ClauseKind,
+    HeadKind,
+    Headline,
+    Reason,
+    ReasonKind,
+)
 from profkit.frames import COLUMNS
 from profkit.model import Status
 from profkit.record import Artifacts, WorkloadMeta
@@ -128,15 +140,18 @@ def hostile_run(base: Run) -> Run:
     lines["source"] = [f"    x = '{CLOSE_IMG}'  # {SCRIPT}" for _ in range(len(lines))]
 
     run.analysis = analyse(run.frames, meta)
-    run.analysis["advice"].append(f"Advice {SCRIPT}")
-    run.analysis["warnings"].append(f"Warning {CLOSE_IMG}")
-    run.analysis["verdict"] = f"Verdict {SCRIPT} {CLOSE_IMG}"
-    if run.analysis.get("classification"):
-        run.analysis["classification"]["explanation"] = SVG_ONLOAD
-    if run.analysis.get("granularity"):
-        run.analysis["granularity"]["explanation"] = JINJA
-    if run.analysis.get("recommendation"):
-        run.analysis["recommendation"]["reason"] = QUOTES
+    # hostile text in the facts' strings, which the report words (the mode names)
+    a = run.analysis
+    a.advice.append(Advice(AdviceKind.GC, mode=SCRIPT, gc=GcFacts(
+        f"Advice {SCRIPT}", 0.5, 3, 1.0, None, None, gc_off=True)))
+    a.warnings.append(RunNote(NoteKind.ABOVE_IDEAL, mode=f"Warning {CLOSE_IMG}", speedup=2.5,
+                              ci=[1.5, 3.5], workers=2))
+    a.verdict = Headline(reference=SVG_ONLOAD, clauses=[
+        Clause(ClauseKind.FAILED, mode=f"Verdict {SCRIPT} {CLOSE_IMG}", workers=2)],
+        head=HeadKind.STAY, mode=JINJA)
+    if a.recommendation:
+        a.recommendation.reason = Reason(ReasonKind.NEAR_FASTEST, reference=QUOTES, best=JINJA,
+                                         best_speedup=2.0)
     return run
 
 

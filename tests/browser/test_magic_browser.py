@@ -36,7 +36,7 @@ def test_notebook_function_run_renders_inline(open_page, magic_run, tmp_path, ar
     frame = rec.page.frame_locator("iframe.profkit-report")
     verdict = frame.locator("#verdict")
     assert verdict.is_visible()
-    assert verdict.inner_text() == words.worded(magic_run.analysis)["verdict"]
+    assert verdict.inner_text() == words.verdict(magic_run.analysis)
     assert frame.locator("#chart-speedup svg").is_visible()
     rows = frame.locator("#tbl-bottlenecks tbody tr")
     assert rows.count() >= 1

@@ -32,7 +32,7 @@ def test_repr_html_shows_summary_chart_and_bottlenecks(open_page, small_primes_r
     frame = page.frame_locator("iframe.profkit-report")
     verdict = frame.locator("#verdict")
     assert verdict.is_visible()
-    assert verdict.inner_text() == words.worded(small_primes_run.analysis)["verdict"]
+    assert verdict.inner_text() == words.verdict(small_primes_run.analysis)
     assert "rgb(255, 0, 0)" not in verdict.evaluate("e => getComputedStyle(e).color")  # host CSS stays out
     assert frame.locator("#chart-speedup svg").is_visible()
     rows = frame.locator("#tbl-bottlenecks tbody tr")

@@ -85,8 +85,8 @@ def test_charts_are_present_and_visible(open_page, primes_report, small_primes_r
     rec = open_page()
     rec.open(primes_report)
     charts = rec.page.locator("figure.chart svg")
-    pooled = [m for m in small_primes_run.analysis["modes"] if m != "sequential"]
-    moved = small_primes_run.analysis["memory"]["moved"]  # a flat memory chart is dropped
+    pooled = [m for m in small_primes_run.analysis.modes if m != "sequential"]
+    moved = small_primes_run.analysis.memory.moved  # a flat memory chart is dropped
     expected = 1 + len(pooled) + int(moved)  # speedup, one timeline per pooled mode, memory
     assert charts.count() >= expected
     for i in range(charts.count()):

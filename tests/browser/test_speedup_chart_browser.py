@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from profkit.analysis.records import ModeSummary
+from profkit.model import Status
 from profkit.render import charts
+from tests.fixtures.records import PROCESS_TRAITS
 
 pytestmark = pytest.mark.browser
 
@@ -21,14 +24,20 @@ BOXES = """svg => {
   return out;
 }"""
 
+def _row(mode: str, workers: int, speedup: float, speedup_ci: list[float] | None,
+         bound: float | None) -> ModeSummary:
+    return ModeSummary(mode=mode, workers=workers, traits=PROCESS_TRAITS, status=Status.OK,
+                       speedup=speedup, speedup_ci=speedup_ci, bound=bound)
+
+
 #: Speedup, CI, bound and workers where a label sits close to a line or bar ("1.71×" beside the 1.78× bound).
 CASES = [
-    [{"mode": "sequential", "workers": 1, "speedup": 1.0, "speedup_ci": [0.99, 1.01], "bound": None},
-     {"mode": "threads", "workers": 2, "speedup": 1.04, "speedup_ci": [1.0, 1.08], "bound": 1.78},
-     {"mode": "processes", "workers": 2, "speedup": 1.71, "speedup_ci": [1.66, 1.75], "bound": 1.78}],
-    [{"mode": "sequential", "workers": 1, "speedup": 1.0, "speedup_ci": None, "bound": None},
-     {"mode": "processes", "workers": 2, "speedup": 1.95, "speedup_ci": [1.9, 1.99], "bound": 2.0},
-     {"mode": "dask", "workers": 4, "speedup": 3.9, "speedup_ci": [3.5, 4.1], "bound": 3.95}],
+    [_row("sequential", 1, 1.0, [0.99, 1.01], None),
+     _row("threads", 2, 1.04, [1.0, 1.08], 1.78),
+     _row("processes", 2, 1.71, [1.66, 1.75], 1.78)],
+    [_row("sequential", 1, 1.0, None, None),
+     _row("processes", 2, 1.95, [1.9, 1.99], 2.0),
+     _row("dask", 4, 3.9, [3.5, 4.1], 3.95)],
 ]
 
 
@@ -56,7 +65,7 @@ def test_labels_do_not_cross_lines_in_the_report(open_page, small_primes_run, tm
     path = small_primes_run.to_html(tmp_path / "index.html")
     rec = open_page()
     rec.open(path)
-    _check(rec.page, "#chart-speedup svg", len(small_primes_run.analysis["modes"]))
+    _check(rec.page, "#chart-speedup svg", len(small_primes_run.analysis.modes))
     assert rec.errors == []
 
 

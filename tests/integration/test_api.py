@@ -67,7 +67,7 @@ def test_profile_without_out_returns_a_run_in_memory(tmp_path):
     assert maps.groupby("mode").size().to_dict() == {"sequential": 2, "threads": 2}
     assert set(run.tasks["item"]) == set(range(len(counting.ITEMS)))
     assert run.meta.workload.n_items == len(counting.ITEMS)
-    assert run.analysis["reference_mode"] == "sequential"
+    assert run.analysis.reference_mode == "sequential"
     assert not any(tmp_path.iterdir())  # nothing written anywhere we look
 
 

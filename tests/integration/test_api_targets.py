@@ -180,7 +180,7 @@ def test_closure_speedup_matches_a_bare_pool_of_the_module_function():
                           line_budget=0.05, max_time=15)
     after = bare()
     assert run.meta.status == {"sequential": "ok", "processes": "ok"}, run.meta.errors
-    speedup = run.analysis["modes"]["processes"]["speedup"]
+    speedup = run.analysis.modes["processes"].speedup
     assert agrees(speedup, before + after, 0.10), (speedup, before, after)
 
 

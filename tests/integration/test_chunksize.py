@@ -41,7 +41,7 @@ def test_api_chunksize_number_reaches_the_schedule():
     run = profile(DOUBLE, modes="sequential,processes", workers=2, repeat=2, chunksize=50,
                   line_budget=0.01)
     assert run.meta.modes["processes"].pool["chunksize"] == 50
-    assert run.analysis["modes"]["processes"]["bounds"]["chunksize"] == 50
+    assert run.analysis.modes["processes"].bounds.chunksize == 50
 
 
 def test_cli_chunksize_auto_and_bad_values(tmp_path):

@@ -32,7 +32,7 @@ ONE_CORE = textwrap.dedent("""
     try:
         time.sleep(0.3)
         import profkit
-        from profkit.render.text import worded
+        from profkit.render.text import analysis_json
         from tests.fixtures import workloads
         workload = getattr(workloads, sys.argv[2])
         # the bare map, timed here: how much of its wall time the task computed
@@ -48,8 +48,7 @@ ONE_CORE = textwrap.dedent("""
     print(json.dumps({"bare_wall": bare_wall, "bare_cpu": bare_cpu, "n": len(tasks),
                       "duration": float(tasks["duration_s"].sum()),
                       "cpu": float(tasks["cpu_s"].sum()), "queued": float(tasks["queued_s"].sum()),
-                      "classification": {k: v for k, v in worded(run.analysis)["classification"].items()
-                                         if k != "facts"}}))
+                      "classification": analysis_json(run.analysis)["classification"]}))
 """)
 
 

@@ -57,11 +57,11 @@ def test_pool_mode_matches_a_bare_multiprocessing_pool(tmp_path):
     with multiprocessing.get_context("fork").Pool(2) as pool:
         after = paired_ratios(lambda: [is_prime(n) for n in PRIMES],
                               lambda: pool.map(is_prime, PRIMES), rounds=3)
-    mode = run.analysis["modes"]["pool"]
+    mode = run.analysis.modes["pool"]
     assert run.meta.status == {"sequential": "ok", "pool": "ok"}, run.meta.errors
     # every bare round counts: one disturbed round cannot pass for the truth (a bare 2.02x, over
     # the 1.79x these items allow, failed CI), and the tolerance widens to the bare's own spread
-    assert agrees(mode["speedup"], before + after, 0.10), (mode["speedup"], before, after)
+    assert agrees(mode.speedup, before + after, 0.10), (mode.speedup, before, after)
     assert run.meta.modes["pool"].pool["kind"] == "pool"
     tasks = run.frames["tasks"].query("mode == 'pool'")
     assert sorted(tasks["item"]) == list(range(6)) and tasks["worker"].str.startswith("pid ").all()
@@ -136,11 +136,11 @@ def test_a_toy_executor_runs_through_the_whole_pipeline(tmp_path):
         registry._CLASSES.pop("toy")
     assert run.meta.status == {"sequential": "ok", "toy": "ok"}, run.meta.errors
     assert run.meta.modes["toy"].traits.worker_label == "thread"
-    toy = run.analysis["modes"]["toy"]
-    assert 1.5 < toy["speedup"] < 2.2  # two threads sleeping side by side
+    toy = run.analysis.modes["toy"]
+    assert 1.5 < toy.speedup < 2.2  # two threads sleeping side by side
     assert set(run.frames["tasks"].query("mode == 'toy'")["worker"]) == {"toy-worker"}
     assert "toy" in (tmp_path / "run" / "index.html").read_text(encoding="utf-8")
-    assert load(tmp_path / "run").analysis["modes"]["toy"]["speedup"] == toy["speedup"]
+    assert load(tmp_path / "run").analysis.modes["toy"].speedup == toy.speedup
 
 
 # -- interleaved rounds --
@@ -166,23 +166,23 @@ def test_rounds_interleave_the_modes_in_a_random_order(tmp_path):
     use = wide[~clean] if (~clean).sum() >= 2 else wide
     ratios = use["sequential"] / use["threads"]
     expected = float(ratios.apply("log").mean())
-    assert run.analysis["modes"]["threads"]["speedup"] == pytest.approx(2.718281828 ** expected)
+    assert run.analysis.modes["threads"].speedup == pytest.approx(2.718281828 ** expected)
 
 
 def test_repeat_auto_stops_when_the_speedup_is_precise(tmp_path):
     run = profile(NAPS, modes="sequential,threads", workers=4, precision="5%", line_budget=0.02,
                   out=tmp_path / "run", max_rounds=12)
-    threads = run.analysis["modes"]["threads"]
+    threads = run.analysis.modes["threads"]
     rounds = [r for r in run.meta.rounds if not r.sweep]
     assert run.meta.options["repeat"] == "auto"
     assert 3 <= len(rounds) <= 12
-    if threads["precision_reached"]:
-        assert threads["precision"] <= 0.05
-        assert len(rounds) < 12 or threads["precision"] <= 0.05
+    if threads.precision_reached:
+        assert threads.precision <= 0.05
+        assert len(rounds) < 12 or threads.precision <= 0.05
     else:  # a busy machine: the cap, or the rounds the pilot planned, fell short, and the report says so
-        warned = words.worded(run.analysis)["warnings"]
+        warned = [words.note(w) for w in run.analysis.warnings]
         assert any("Not within the --precision asked: threads" in w for w in warned)
-    assert 3.0 < threads["speedup"] < 4.4  # four threads sleeping side by side
+    assert 3.0 < threads.speedup < 4.4  # four threads sleeping side by side
 
 
 def test_repeat_n_means_exactly_n_rounds(tmp_path):
@@ -213,11 +213,10 @@ def test_rounds_spoiled_by_other_programs_are_set_aside(tmp_path):
     assert maps["spoiled"].all() and (maps["others_cpu"] > 0.35).all()
     assert all(r.spoiled for r in run.meta.rounds)
     # the load is in the report's notes; a warning only if it leaves the recommendation open
-    analysis = words.worded(run.analysis)
-    said = " ".join(analysis["warnings"] + analysis["notes"])
+    said = " ".join(words.note(n) for n in run.analysis.warnings + run.analysis.notes)
     assert "3 of 3 timing rounds were set aside" in said
     assert "The machine was busy" in said
-    assert len(run.analysis["warnings"]) <= 1
+    assert len(run.analysis.warnings) <= 1
     assert "set aside" in (tmp_path / "run" / "index.html").read_text(encoding="utf-8")
 
 
@@ -282,7 +281,7 @@ def test_small_primes_processes_match_a_bare_process_pool(tmp_path):
     run = profile(SMALL_PRIMES, modes="sequential,processes", workers=2, line_budget=0.05,
                   out=tmp_path / "run", max_time=10)
     after = bare()
-    speedup = run.analysis["modes"]["processes"]["speedup"]
+    speedup = run.analysis.modes["processes"].speedup
     assert agrees(speedup, before + after, 0.25), (speedup, before, after)
 
 

@@ -53,7 +53,7 @@ def test_processes_speedup_matches_the_bare_code_under_each_gc_policy(tmp_path, 
                   max_time=8, out=tmp_path / "run")
     after = _bare_speedups(gc_on)
     bare = before + after
-    speedup = run.analysis["modes"]["processes"]["speedup"]
+    speedup = run.analysis.modes["processes"].speedup
     assert agrees(speedup, bare, 0.15), (speedup, bare)
     assert run.meta.options["gc"] == policy
     html = (tmp_path / "run" / "index.html").read_text(encoding="utf-8")
@@ -86,7 +86,7 @@ def test_gc_share_in_sequential_matches_gc_callbacks_measured_bare(tmp_path):
     run = profile(FLOATS, modes="sequential,processes", workers=2, repeat=2, line_budget=0.05,
                   out=tmp_path / "run")
     bare += [_bare_gc_share() for _ in range(2)]
-    share = run.analysis["modes"]["sequential"]["gc"]["share"]
+    share = run.analysis.modes["sequential"].gc.share
     assert min(bare) > 0.05, "bm_float should spend a real share of its time in GC"
     # both shares are wall time over wall time, and a busy machine's preemptions land in either
     # part: beyond the bare spread, allow 10% of the share (0.05 at least)
@@ -102,7 +102,7 @@ def test_gc_share_in_sequential_matches_gc_callbacks_measured_bare(tmp_path):
     trace = json.loads((tmp_path / "run" / "trace" / "processes.json").read_text())
     assert any(e.get("cat") == "gc" for e in trace["traceEvents"])
     if share > 0.10:
-        assert any("Garbage collection takes" in a for a in words.worded(run.analysis)["advice"])
+        assert any("Garbage collection takes" in words.advice(a) for a in run.analysis.advice)
 
 
 def test_gc_on_times_the_sequential_map_as_a_plain_run(tmp_path):
@@ -123,11 +123,11 @@ def test_gc_on_times_the_sequential_map_as_a_plain_run(tmp_path):
     run = profile(FLOATS, modes="sequential", gc="on", repeat=3, line_budget=0.05,
                   out=tmp_path / "run")
     bare += [plain() for _ in range(3)]
-    sequential = run.analysis["modes"]["sequential"]
+    sequential = run.analysis.modes["sequential"]
     # CPU seconds hold on a busy machine; wall seconds only where no round was set aside,
     # since profkit keeps its clean rounds and the plain maps kept whatever they got
-    cpu = sequential["cpu_median_s"]
+    cpu = sequential.cpu_median_s
     assert agrees(cpu, [c for _, c in bare], 0.10), (cpu, bare)
     if quiet(run.meta.rounds):
-        median = sequential["wall_median_s"]
+        median = sequential.wall_median_s
         assert agrees(median, [w for w, _ in bare], 0.10), (median, bare)

@@ -574,12 +574,15 @@ def test_speedup_chart_of_sequential_only_warns_nothing():
     """In this process: the chart with no labelled artist calls no legend."""
     import warnings
 
+    from profkit.analysis.records import ModeSummary
+    from profkit.model import Status
     from profkit.render.charts import speedup_chart
+    from tests.fixtures.records import PROCESS_TRAITS
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert speedup_chart([{"mode": "sequential", "workers": 1, "speedup": 1.0,
-                               "speedup_ci": None, "bound": None}])
+        assert speedup_chart([ModeSummary(mode="sequential", workers=1, traits=PROCESS_TRAITS,
+                                          status=Status.OK, speedup=1.0)])
 
 
 # -- Ctrl-C while saving: the run is saved whole (or not at all), and exit is 130 -----

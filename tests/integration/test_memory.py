@@ -69,21 +69,21 @@ def test_the_sampler_process_is_not_starved_by_a_task_holding_the_gil():
 def test_reported_rise_is_what_the_mode_holds(hog_run, mode):
     """Sequential and threads hold it in the parent (threads add up); a worker process holds its own."""
     assert hog_run.meta.status[mode] == "ok"
-    entry = hog_run.analysis["memory"]["modes"][mode]
+    entry = hog_run.analysis.memory.modes[mode]
     tasks = hog_run.tasks[(hog_run.tasks["mode"] == mode) & ~hog_run.tasks["sweep"]]
-    if hog_run.analysis["modes"][mode]["traits"]["shares_memory"]:
+    if hog_run.analysis.modes[mode].traits.shares_memory:
         expected = HOLD_BYTES * _overlap(tasks)
-        assert _close(entry["parent_rise_bytes"], expected), (entry["parent_rise_bytes"] / MIB,
+        assert _close(entry.parent_rise_bytes, expected), (entry.parent_rise_bytes / MIB,
                                                                expected / MIB)
-        assert _close(entry["total_rise_bytes"], expected)
+        assert _close(entry.total_rise_bytes, expected)
     else:
-        assert entry["parent_rise_bytes"] < 0.05 * HOLD_BYTES
+        assert entry.parent_rise_bytes < 0.05 * HOLD_BYTES
         ran = set(tasks["pid"])
-        rises = {p["pid"]: p["rise_bytes"] for p in entry["processes"]}
+        rises = {p.pid: p.rise_bytes for p in entry.processes}
         assert ran <= set(rises), (ran, rises)
         for pid in ran:
             assert _close(rises[pid], HOLD_BYTES), (pid, rises[pid] / MIB)
-        assert _close(entry["worker_rise_bytes"], HOLD_BYTES)
+        assert _close(entry.worker_rise_bytes, HOLD_BYTES)
 
 
 def test_memory_frame_is_the_dat_files_samples(hog_run):
@@ -113,7 +113,7 @@ def test_mprof_plot_opens_the_dat_file(hog_run, tmp_path):
     peak = subprocess.run([*command, "peak", "memory/processes.dat"], cwd=hog_run.path, env=env,
                           capture_output=True, text=True, timeout=60)
     assert peak.returncode == 0
-    total = hog_run.analysis["memory"]["modes"]["processes"]["total_peak_bytes"] / MIB
+    total = hog_run.analysis.memory.modes["processes"].total_peak_bytes / MIB
     assert abs(float(re.findall(r"([\d.]+) MiB", peak.stdout)[0]) - total) < 0.01, peak.stdout
 
 
@@ -136,7 +136,7 @@ def test_report_shows_memory_by_line_and_the_mprof_commands(hog_run):
     assert "items covered: 0, 1 (2 of 2)" in html
     assert "mprof plot memory/processes.dat" in html
     assert 'id="chart-memory"' in html  # memory moved: the chart stays
-    assert hog_run.analysis["memory"]["moved"] is True
+    assert hog_run.analysis.memory.moved is True
 
 
 def test_sample_coverage_on_primes_in_sequential_and_threads(tmp_path):

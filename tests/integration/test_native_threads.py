@@ -92,18 +92,18 @@ def native_run(tmp_path_factory):
 
 def test_the_sequential_cores_and_the_bound_match_the_bare_code(native_run):
     run, before, after = native_run
-    native = run.analysis["native_threads"]
+    native = run.analysis.native_threads
     assert native is not None
-    cpus = native["cpus"]
+    cpus = native.cpus
     cores = sorted(min(cpus, bare["cores"]) for bare in (before, after))
     # the cores a BLAS map keeps busy depend on the cores it gets: on a busy machine its second
     # thread gets fewer, and the load moves between the bare maps and profkit's
     busy = run.meta.environment["others_cpu_during_run"] > 0.2
     low = cores[0] * (0.7 if busy else 0.9)
-    assert low <= native["sequential_cores"] <= cores[1] * 1.1, (native, before, after, busy)
+    assert low <= native.sequential_cores <= cores[1] * 1.1, (native, before, after, busy)
     for mode in ("threads", "processes"):
-        bound = run.analysis["modes"][mode]["bound"]
-        assert bound == pytest.approx(cpus / native["sequential_cores"], rel=0.02)
+        bound = run.analysis.modes[mode].bound
+        assert bound == pytest.approx(cpus / native.sequential_cores, rel=0.02)
         if min(cores) >= 1.7:  # BLAS filled both cores, as it does on a quiet machine
             assert bound <= 1.2, (mode, bound)
 
@@ -111,15 +111,15 @@ def test_the_sequential_cores_and_the_bound_match_the_bare_code(native_run):
 def test_the_report_names_the_native_threads_and_the_fix(native_run):
     run, _, _ = native_run
     html = (run.path / "index.html").read_text()
-    for text in (words.worded(run.analysis)["verdict"], html):
+    for text in (words.verdict(run.analysis), html):
         assert "native threads" in text
     assert "openblas" in html and "threadpool_limits(1)" in html and "OMP_NUM_THREADS=1" in html
-    assert "GIL lets only one thread" not in words.worded(run.analysis)["verdict"]
+    assert "GIL lets only one thread" not in words.verdict(run.analysis)
 
 
 def test_the_timed_fix_agrees_with_the_fix_timed_bare(native_run):
     run, before, after = native_run
-    trial = run.analysis["native_threads"]["trial"]
+    trial = run.analysis.native_threads.trial
     assert trial["mode"] == "processes" and trial["threads_per_worker"] == 1
     low, high = sorted([before["fix"], after["fix"]])
     assert low * 0.85 <= trial["speedup"] <= high * 1.15, (trial["speedup"], before, after)

@@ -49,13 +49,13 @@ def test_the_top_function_and_its_share_match_a_plain_cprofile_in_every_mode(pha
     for mode in MODES:
         covered = meta[mode].cprofile_indices
         assert covered and not meta[mode].cprofile_cut_s, mode  # whole items, none cut
-        top = next(b for b in phases_run.analysis["bottlenecks"] if b["mode"] == mode)
+        top = next(b for b in phases_run.analysis.bottlenecks if b.mode == mode)
         plain = _plain_cprofile(covered)
         plain_top = max(plain, key=plain.__getitem__)
-        assert top["name"] == plain_top, (mode, top["name"], plain)
-        assert abs(top["self_pct"] - plain[plain_top]) <= POINTS, (mode, top["self_pct"], plain)
+        assert top.name == plain_top, (mode, top.name, plain)
+        assert abs(top.self_pct - plain[plain_top]) <= POINTS, (mode, top.self_pct, plain)
         # the first phase is not the bottleneck, as a cut at the items' start made it
-        assert top["name"] != "build"
+        assert top.name != "build"
 
 
 def _plain_lines(items: list[int]) -> dict[tuple[str, int], float]:

@@ -54,30 +54,41 @@ def test_frames_round_trip_through_parquet_with_the_documented_schema(small_prim
 
 
 def test_analysis_has_speedups_bounds_and_overheads_that_add_up(small_primes_run):
-    a = words.worded(small_primes_run.analysis)
-    processes = a["modes"]["processes"]
+    a = small_primes_run.analysis
+    processes = a.modes["processes"]
     # the speedup itself is checked against a bare ProcessPoolExecutor in test_executors.py
-    lo, hi = processes["speedup_ci"]
-    assert lo <= processes["speedup"] <= hi
-    assert 1.0 < processes["bound"] <= 2.0
-    assert processes["efficiency"] == pytest.approx(processes["speedup"] / 2)
-    o = processes["overheads"]
-    parts = o["startup_s"] + o["dispatch_s"] + o["busy_s"] + o["imbalance_s"] + o["collect_s"]
-    assert parts == pytest.approx(o["startup_s"] + o["pass_wall_s"], rel=1e-6)
-    assert o["error_pct"] is not None
+    lo, hi = processes.speedup_ci
+    assert lo <= processes.speedup <= hi
+    assert 1.0 < processes.bound <= 2.0
+    assert processes.efficiency == pytest.approx(processes.speedup / 2)
+    o = processes.overheads
+    parts = o.startup_s + o.dispatch_s + o.busy_s + o.imbalance_s + o.collect_s
+    assert parts == pytest.approx(o.startup_s + o.pass_wall_s, rel=1e-6)
+    assert o.error_pct is not None
     if quiet(small_primes_run.meta.rounds):
-        assert a["classification"]["kind"] == "cpu-bound"
+        assert a.classification.kind == "cpu-bound"
     else:  # waiting for a core looks like waiting: the run says its CPU/wait split may be off
-        assert any("set aside" in w for w in a["warnings"] + a["notes"]), a
-    assert a["bottlenecks"][0]["name"] == "is_prime"
-    assert any(row["source"].strip().startswith("if n % i == 0") for row in a["hot_lines"])
+        assert any("set aside" in words.note(w) for w in a.warnings + a.notes), a
+    assert a.bottlenecks[0].name == "is_prime"
+    assert any(row.source.strip().startswith("if n % i == 0") for row in a.hot_lines)
+
+
+def test_a_loaded_run_has_the_analysis_it_was_saved_with(small_primes_run):
+    """The typed analysis of a real run (bottlenecks, hot lines, prediction, memory) round-trips
+    through run.json unchanged."""
+    import profkit
+
+    loaded = profkit.load(small_primes_run.path)
+    made = small_primes_run.analysis
+    assert made.bottlenecks and made.hot_lines and made.prediction and made.memory.modes
+    assert loaded.analysis == made
 
 
 def test_threads_show_no_real_gain_on_pure_python(small_primes_run):
-    threads = small_primes_run.analysis["modes"]["threads"]
+    threads = small_primes_run.analysis.modes["threads"]
     if quiet(small_primes_run.meta.rounds):
-        assert threads["speedup"] < 1.15
-        assert small_primes_run.analysis["classification"]["gil_bound"]
+        assert threads.speedup < 1.15
+        assert small_primes_run.analysis.classification.gil_bound
     # on any machine: CPU seconds over wall seconds of each threads map, the cores it kept busy
     assert max(gil_cores(small_primes_run.frames["timings"])) < 1.15
 
@@ -105,11 +116,11 @@ def test_run_json_records_status_start_method_and_format(small_primes_run):
 def test_the_item_size_card_describes_the_pool_whose_workers_compute_side_by_side(small_primes_run):
     """threads and processes both have 2 workers: the card is the processes pool's, not the GIL's 1x."""
     a = small_primes_run.analysis
-    grain, processes = a["granularity"], a["modes"]["processes"]
-    assert grain["workers"] == 2
-    assert grain["bound"] == pytest.approx(processes["bound"])
+    grain, processes = a.granularity, a.modes["processes"]
+    assert grain.workers == 2
+    assert grain.bound == pytest.approx(processes.bound)
     if quiet(small_primes_run.meta.rounds):  # the GIL's 1x cap needs the work called CPU-bound
-        assert grain["bound"] > a["modes"]["threads"]["bound"]
+        assert grain.bound > a.modes["threads"].bound
 
 
 def test_a_run_saved_before_queued_s_loads_with_it_unknown(small_primes_run, tmp_path):

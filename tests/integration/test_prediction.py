@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 
 from profkit.pipeline import profile
+from profkit.render import text as words
 from profkit.workloads.primes import is_prime
 from tests.fixtures.bare import agrees, wall
 from tests.fixtures.sleepy import NAPS, SLEEP, nap
@@ -48,7 +49,7 @@ def _predicted(run, mode):
 def test_sleep_threads_prediction_matches_the_bare_pool_at_1_2_4_8(tmp_path):
     run = profile(SLEEP, modes="sequential,threads:2", repeat=5, out=tmp_path / "run", seed=1)
     predicted = _predicted(run, "threads")
-    assert run.analysis["classification"]["kind"] == "io-bound"
+    assert run.analysis.classification.kind == "io-bound"
     bare = _bare_speedups(ThreadPoolExecutor, nap, NAPS, (1, 2, 4, 8))
     report = {n: (round(predicted[n], 2), round(statistics.fmean(bare[n]), 2)) for n in bare}
     print("prediction vs bare:", report)
@@ -59,8 +60,8 @@ def test_sleep_threads_prediction_matches_the_bare_pool_at_1_2_4_8(tmp_path):
     assert agrees(float(own), bare[8], 0.15), (own, report)  # a core per worker: the same for naps
     # 8 threads on 2 cores still scale: sleeping needs no CPU
     assert predicted[8] > 2 * predicted[2] * 0.8, report
-    flat = run.analysis["prediction"]["modes"]["threads"]
-    assert flat["flat_at"] >= 8 and "flattens" in flat["explanation"]
+    flat = run.analysis.prediction.modes["threads"]
+    assert flat.flat_at >= 8 and "flattens" in words.flattening(flat.flattening)
 
 
 def test_primes_processes_prediction_matches_the_bare_pool_at_1_and_2(tmp_path):
@@ -68,8 +69,8 @@ def test_primes_processes_prediction_matches_the_bare_pool_at_1_and_2(tmp_path):
                   seed=1)
     predicted = _predicted(run, "processes")
     bare = _bare_speedups(ProcessPoolExecutor, is_prime, SMALL_NUMBERS, (1, 2), rounds=7)
-    model = {k: v for k, v in run.analysis["prediction"]["modes"]["processes"].items()
-             if k in ("per_chunk_s", "per_map_s", "cores")}
+    fitted = run.analysis.prediction.modes["processes"]
+    model = {"per_chunk_s": fitted.per_chunk_s, "per_map_s": fitted.per_map_s, "cores": fitted.cores}
     report = {n: (round(predicted[n], 2), round(statistics.fmean(bare[n]), 2)) for n in bare}
     report["model"] = model
     print("prediction vs bare:", report)
@@ -83,5 +84,5 @@ def test_primes_processes_prediction_matches_the_bare_pool_at_1_and_2(tmp_path):
     # uneven items, as the OS time-slices them, so the curve can rise a little beyond the CPUs)
     cpus = int(run.frames["prediction"]["cpus"].iloc[0])
     assert predicted[4 * cpus] <= cpus * 1.05, report
-    assert run.analysis["prediction"]["modes"]["processes"]["limit"] in (
+    assert run.analysis.prediction.modes["processes"].limit in (
         "CPUs", "item granularity")

@@ -41,8 +41,7 @@ def test_one_cpu_run_predicts_two_cores_and_names_the_cpu(tmp_path):
     frame = run.frames["prediction"]
     row = frame[(frame["mode"] == "processes") & (frame["workers"] == 2)].iloc[0]
     predicted = float(row["own_cores_speedup"])
-    said = words.worded(run.analysis)
-    text = " ".join([str(said.get("verdict")), *map(str, said.get("advice") or [])])
+    text = " ".join([words.verdict(run.analysis), *map(words.advice, run.analysis.advice)])
     with ProcessPoolExecutor(2) as pool:
         meter = LoadMeter()  # the pool's workers are this test's, not other programs
         meter.start()
@@ -57,10 +56,10 @@ def test_one_cpu_run_predicts_two_cores_and_names_the_cpu(tmp_path):
         # in most rounds (a round may still find both cores free, so its best round is no floor)
         assert statistics.median(bare) * 0.9 <= predicted <= 2.05, (predicted, bare, others)
     assert "overhead per task" not in text, text
-    processes = run.analysis["modes"]["processes"]
-    ci = processes.get("speedup_ci")
+    processes = run.analysis.modes["processes"]
+    ci = processes.speedup_ci
     if not (ci and ci[0] > 1.0):
         # no gain on one CPU: the CPU is named as the reason. (On a machine busy with other
         # programs, two processes on one CPU may win a larger share of it than the sequential
         # loop did, and measure faster: then there is no shortage to name.)
-        assert processes.get("cause") == "CPUs" and "1 CPU" in text, text
+        assert processes.cause == "CPUs" and "1 CPU" in text, text

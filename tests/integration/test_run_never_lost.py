@@ -198,7 +198,7 @@ def test_a_task_that_lowers_the_recursion_limit_breaks_no_analysis(tmp_path):
     run = profile(LOW_RECURSION, modes="sequential", repeat=2, line_budget=0.01)
     assert sys.getrecursionlimit() == before
     assert run.meta.status == {"sequential": "ok"}
-    assert run.analysis["modes"]["sequential"]["wall_median_s"] > 0
+    assert run.analysis.modes["sequential"].wall_median_s > 0
 
 
 def test_a_failing_analysis_keeps_the_measurements(tmp_path, monkeypatch):

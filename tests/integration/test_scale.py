@@ -60,10 +60,10 @@ def test_reprs_and_sizes_cover_a_bounded_sample_and_the_totals_cover_everything(
         assert row.result_repr == repr(dbl(items[row.item]))
         assert row.item_bytes == len(pickle.dumps(items[row.item]))
     assert tasks.loc[tasks["item_repr"] == "", "item_bytes"].isna().all()
-    overheads = run.analysis["modes"]["processes"]["overheads"]
-    assert overheads["items_bytes"] == len(pickle.dumps(items))
+    overheads = run.analysis.modes["processes"].overheads
+    assert overheads.items_bytes == len(pickle.dumps(items))
     whole = len(pickle.dumps([dbl(i) for i in items]))
-    assert abs(overheads["results_bytes"] - whole) <= 0.01 * whole  # pickled per batch
+    assert abs(overheads.results_bytes - whole) <= 0.01 * whole  # pickled per batch
 
 
 def test_cprofile_covers_the_sample_it_states(big_run):

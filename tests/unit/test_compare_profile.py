@@ -19,6 +19,7 @@ from profkit.analysis.compare import (
     compare_mode,
 )
 from profkit.analysis.compare_profile import call_tree, compare_lines, diff_trees
+from profkit.analysis.records import Analysis
 
 
 def spin(n: int) -> int:
@@ -232,7 +233,7 @@ def test_the_share_of_an_older_run_comes_from_its_item_counts():
                         worker_label=WorkerLabel.MAIN, honours_chunksize=False, reference=True)
         meta = RunMeta(workload=WorkloadMeta(name="w", n_items=8), status={},
                        modes={"sequential": ModeMeta(workers=1, traits=traits, **info)})
-        return Run(meta=meta, analysis={}, frames={})
+        return Run(meta=meta, analysis=Analysis(), frames={})
 
     assert profiled_share(run(cprofile_share=0.5, cprofile_items=8), "sequential") == 0.5
     assert profiled_share(run(cprofile_items=2), "sequential") == 0.25

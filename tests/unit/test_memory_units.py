@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from profkit.analysis.memory import summarise
+from profkit.analysis.summary import memory_summary
 from profkit.collectors.memory import parse_dat
 from profkit.engine.runner import memory_line_subset
 from profkit.errors import UsageError
@@ -65,7 +66,7 @@ def test_memory_limits_the_workers_when_free_ram_holds_fewer():
     assert entry["total_rise_bytes"] == 4000 * MIB
     assert entry["fits"] == 3 and entry["limited"]
     assert out["moved"] and out["limited"] == ["processes"]
-    limits = words.worded({"memory": out})["memory"]["limits"]
+    limits = words.memory_limits(memory_summary(_frame(rows), _meta(int(3.5 * 2**30))))
     assert limits[0].startswith("processes: Memory, not CPU, limits")
     roomy = summarise(_frame(rows), _meta(64 * 2**30))
     assert not roomy["modes"]["processes"]["limited"] and not roomy["limited"]

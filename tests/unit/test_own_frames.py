@@ -58,7 +58,7 @@ def test_bottlenecks_leave_out_the_profiler_switch_and_rerank(small_primes_run):
     assert (functions["name"] == DISABLE).any()  # the collectors do record it
     view = user_view(small_primes_run)
     assert not (view.frames["functions"]["name"] == DISABLE).any()
-    assert all(b["name"] != DISABLE for b in small_primes_run.analysis["bottlenecks"])
+    assert all(b.name != DISABLE for b in small_primes_run.analysis.bottlenecks)
     for _, group in view.frames["functions"].groupby("mode"):
         assert group["self_pct"].sum() == pytest.approx(100.0)
     assert small_primes_run.frames["functions"] is functions  # the run itself is untouched
@@ -78,7 +78,7 @@ def test_nested_line_time_is_counted_once_and_the_wrapper_leaves_the_hot_lines()
     assert own_frames.nesting_task(lines, meta) == "time_builder"
     assert own_frames.line_time_once(lines, meta) == pytest.approx(3.004)  # not 4.004
     top = own_frames.top_lines(lines, meta)
-    assert [r["function"] for r in top] == ["build_set_add", "build_list"]
+    assert [r.function for r in top] == ["build_set_add", "build_list"]
     alone = lines[lines["function"] == "time_builder"]
     assert own_frames.nesting_task(alone, meta) is None  # a task alone nests nothing
     assert own_frames.line_time_once(alone, meta) == pytest.approx(3.004)

@@ -59,7 +59,7 @@ def test_seconds_results_draw_a_bar_per_item_and_mode(small_primes_run):
     chart = out[out.index('id="chart-per-call"'):]
     chart = chart[:chart.index("</figure>")]
     values = re.findall(r'class="pc-value" data-v="([^"]*)">([^<]*)<', chart)
-    modes = list(run.analysis["modes"])
+    modes = list(run.analysis.modes)
     assert len(values) == 6 * len(modes)
     assert [text for _, text in values[::len(modes)]] == [f"{100 * (i + 2)} ns" for i in range(6)]
     fills = r'class="pc-fill swatch sequential" style="width:([\d.]+)%"'

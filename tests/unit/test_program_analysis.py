@@ -11,6 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
+from profkit.analysis.records import Analysis
 from profkit.analysis.verdict import AdviceKind, WorkClass, advised_chunksize
 from profkit.frames import COLUMNS
 from profkit.program.analysis import program_facts, site_facts
@@ -286,7 +287,7 @@ def test_the_report_escapes_what_the_program_named() -> None:
                            "start_method": "fork", "interrupted": False}, sites, frame, 2)
     functions = pd.DataFrame(columns=list(COLUMNS["functions"])).astype(
         {c: d for c, (d, _) in COLUMNS["functions"].items()})
-    run = Run(meta={"kind": "program"}, analysis={"program": facts.to_json()},
+    run = Run(meta={"kind": "program"}, analysis=Analysis(program=facts.to_json()),
               frames={"tasks": frame, "functions": functions})
     html = render(run)
     assert "<script" not in html

@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
+from profkit.analysis.records import Analysis
 from profkit.frames import empty
 from profkit.model import Status
 from profkit.record import Artifacts, RunMeta, WorkloadMeta
@@ -100,17 +101,18 @@ def test_module_interface():
 
 
 def test_verdict_and_best_mode_lead_the_report(run, page):
-    analysis = words.worded(run.analysis)
-    verdict = analysis["verdict"]
+    verdict = words.verdict(run.analysis)
     assert verdict and verdict in page.text
     assert page.text.index(verdict) < page.text.index("Speedup by mode")
-    rec = run.analysis["recommendation"]
+    rec = run.analysis.recommendation
     card = page.text[page.text.index("Best mode"):]
-    if rec["mode"] != "sequential":
-        assert f"{rec['speedup']:.2f}× of a possible" in card
-    assert analysis["classification"]["explanation"] in page.text
-    assert analysis["granularity"]["explanation"] in page.text
-    for advice in analysis["advice"]:
+    if rec.mode != "sequential":
+        assert f"{rec.speedup:.2f}× of a possible" in card
+    assert run.analysis.classification and run.analysis.classification.facts
+    assert run.analysis.granularity and run.analysis.granularity.facts
+    assert words.classification(run.analysis.classification.facts) in page.text
+    assert words.granularity(run.analysis.granularity.facts) in page.text
+    for advice in map(words.advice, run.analysis.advice):
         assert advice in page.text
 
 
@@ -126,11 +128,11 @@ def test_speedup_chart_is_inline_svg_in_a_figure(page_html, page):
 
 def test_gantt_charts_and_memory_table_are_present(run, page):
     ids = page.ids()
-    pooled = [m for m in run.analysis["modes"] if m != "sequential"]
+    pooled = [m for m in run.analysis.modes if m != "sequential"]
     assert sum(i.startswith("chart-gantt-") for i in ids) == len(pooled)
     assert "tbl-memory" in ids
     # small primes hold no data: the flat memory chart is dropped, the table stays
-    assert run.analysis["memory"]["moved"] is False
+    assert run.analysis.memory.moved is False
     assert "chart-memory" not in ids and "memory-flat" in ids
 
 
@@ -138,17 +140,17 @@ def test_timing_table_has_every_mode_with_intervals(run, page_html, page):
     assert "tbl-timings" in page.ids()
     table = page_html[page_html.index('id="tbl-timings"'):]
     table = table[:table.index("</table>")]
-    for mode, entry in run.analysis["modes"].items():
+    for mode, entry in run.analysis.modes.items():
         assert mode in table
-        if entry.get("speedup_ci"):
-            lo, hi = entry["speedup_ci"]
+        if entry.speedup_ci:
+            lo, hi = entry.speedup_ci
             assert f"[{lo:.2f}–{hi:.2f}]" in table
 
 
 def test_overheads_state_the_error_explicitly(run, page):
-    o = run.analysis["modes"]["processes"]["overheads"]
+    o = run.analysis.modes["processes"].overheads
     assert re.search(r"processes: parts add up to [\d.]+ (s|ms|µs); start-up \+ timeit median", page.text)
-    assert f"{o['error_pct']:+.1f}%" in page.text
+    assert f"{o.error_pct:+.1f}%" in page.text
     assert "Threads share the parent's memory: nothing is pickled." in page.text
 
 
@@ -288,7 +290,7 @@ def test_renders_a_nearly_empty_run():
     from profkit.frames import FRAME_NAMES
 
     bare = Run(meta=RunMeta(workload=WorkloadMeta(name="bare", n_items=0), status={}),
-               analysis={}, frames={name: empty(name) for name in FRAME_NAMES})
+               analysis=Analysis(), frames={name: empty(name) for name in FRAME_NAMES})
     page = Page(render(bare, "html"))
     assert "profkit report: bare" in page.text
 
@@ -354,13 +356,13 @@ def test_highlighted_source_escapes_every_token():
 
 def test_huge_profile_stays_small_and_renders_fast(run):
     big = big_run(run, n_functions=10_000, n_lines=2_000)
-    assert len(big.frames["functions"]) == 10_000 * len(big.analysis["modes"])
+    assert len(big.frames["functions"]) == 10_000 * len(big.analysis.modes)
     render(run, "html")  # imports and caches, as a second report in one process would
     start = time.perf_counter()
     out = render(big, "html")
     seconds = time.perf_counter() - start
     size = len(out.encode("utf-8"))
-    print(f"\n10,000 functions x {len(big.analysis['modes'])} modes, 2,000 lines: "
+    print(f"\n10,000 functions x {len(big.analysis.modes)} modes, 2,000 lines: "
           f"{size / MB:.2f} MB in {seconds:.2f} s")
     assert size < 2 * MB
     assert seconds < 3.0  # the target is 1 s (scripts/bench.py); machines are noisy

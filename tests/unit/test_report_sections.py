@@ -9,12 +9,20 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from profkit.analysis.memory import summarise
-from profkit.analysis.summary import _recommendation
+from profkit.analysis.records import (
+    Analysis,
+    Granularity,
+    ModeSummary,
+    RecommendationSummary,
+    Sweep,
+    SweepPoint,
+)
+from profkit.analysis.summary import _recommendation, memory_summary
 from profkit.analysis.verdict import Recommendation
+from profkit.model import Status
 from profkit.render.report.memory import peaks
 from profkit.render.report.summary import recommendation
-from tests.fixtures.records import mode_meta, run_meta
+from tests.fixtures.records import PROCESS_TRAITS, mode_meta, run_meta
 
 MIB = 2**20
 
@@ -24,29 +32,38 @@ def rec(mode: str = "processes", workers: int = 2, speedup: float = 1.6) -> Reco
                           reason="test")
 
 
+def summary(mode: str, workers: int, bound: float) -> ModeSummary:
+    return ModeSummary(mode=mode, workers=workers, traits=PROCESS_TRAITS, status=Status.OK,
+                       bound=bound)
+
+
 def test_the_bound_comes_from_the_mode_then_the_sweep_then_the_granularity():
-    modes = {"processes": {"workers": 2, "bound": 1.8}}
+    modes = {"processes": summary("processes", 2, 1.8)}
     out = _recommendation(rec(), modes, None, None, "sequential")
-    assert out is not None and out["bound"] == 1.8 and out["of_bound"] == pytest.approx(1.6 / 1.8)
-    sweep = {"points": [{"mode": "processes", "workers": 4, "bound": 3.5}]}
+    assert out is not None and out.bound == 1.8 and out.of_bound == pytest.approx(1.6 / 1.8)
+    sweep = Sweep(points=[SweepPoint(mode="processes", workers=4, wall_median_s=None, speedup=None,
+                                     speedup_ci=None, with_main_run=False, bound=3.5)])
     out = _recommendation(rec(workers=4, speedup=3.0), modes, sweep, None, "sequential")
-    assert out is not None and out["bound"] == 3.5 and out["of_bound"] == pytest.approx(3.0 / 3.5)
-    grain = {"workers": 3, "bound": 2.5}
+    assert out is not None and out.bound == 3.5 and out.of_bound == pytest.approx(3.0 / 3.5)
+    grain = Granularity(workers=3, n_items=6, item_s=None, total_s=5.0, largest_item_s=1.0,
+                        makespan_s=2.0, in_order_makespan_s=2.0, bound=2.5, optimum=2.5,
+                        optimum_exact=True, upper=2.5, dispatch=2.5, chunksize=1)
     out = _recommendation(rec(workers=3, speedup=2.0), modes, sweep, grain, "sequential")
-    assert out is not None and out["bound"] == 2.5 and out["of_bound"] == pytest.approx(0.8)
+    assert out is not None and out.bound == 2.5 and out.of_bound == pytest.approx(0.8)
     out = _recommendation(rec(workers=8), modes, sweep, grain, "sequential")
-    assert out is not None and out["bound"] is None and out["of_bound"] is None
+    assert out is not None and out.bound is None and out.of_bound is None
     assert _recommendation(None, modes, None, None, "sequential") is None
 
 
 def test_the_reference_mode_has_no_bound_and_render_passes_the_analysis_through():
-    modes = {"sequential": {"workers": 1, "bound": 1.0}}
+    modes = {"sequential": summary("sequential", 1, 1.0)}
     out = _recommendation(rec("sequential", 1, 1.0), modes, None, None, "sequential")
-    assert out is not None and out["bound"] is None and out["of_bound"] is None
-    analysed = {"recommendation": {"mode": "processes", "bound": 1.8, "of_bound": 0.9}}
-    shown = recommendation(analysed)
-    assert shown == analysed["recommendation"] and shown is not analysed["recommendation"]
-    assert recommendation({}) is None
+    assert out is not None and out.bound is None and out.of_bound is None
+    analysed = Analysis(recommendation=RecommendationSummary(
+        mode="processes", workers=2, speedup=1.6, speedup_ci=None, clear=True, reason="test",
+        bound=1.8, of_bound=0.9))
+    assert recommendation(analysed) == analysed.recommendation
+    assert recommendation(Analysis()) is None
 
 
 def test_memory_peaks_shown_are_the_analysis_peaks_of_the_samples():
@@ -58,10 +75,10 @@ def test_memory_peaks_shown_are_the_analysis_peaks_of_the_samples():
     frame = pd.DataFrame(rows, columns=["mode", "t_s", "pid", "role", "rss_bytes"])
     meta = run_meta({"processes": mode_meta(2)},
                     environment={"memory_available_bytes": 64 * 2**30, "cpus_available": 2})
-    (shown,) = peaks(frame, ["processes", "threads"], summarise(frame, meta))
+    (shown,) = peaks(frame, ["processes", "threads"], memory_summary(frame, meta))
     # worked out by hand from the rows above
-    assert shown["parent_peak"] == 140 * MIB
-    assert shown["worker_peak"] == 400 * MIB
-    assert shown["total_peak"] == (120 + 90 + 400) * MIB
-    assert shown["total_rise"] == (120 + 90 + 400 - (100 + 50 + 60)) * MIB
-    assert shown["workers"] == 2 and shown["samples"] == 3
+    assert shown.parent_peak == 140 * MIB
+    assert shown.worker_peak == 400 * MIB
+    assert shown.total_peak == (120 + 90 + 400) * MIB
+    assert shown.total_rise == (120 + 90 + 400 - (100 + 50 + 60)) * MIB
+    assert shown.workers == 2 and shown.samples == 3

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from profkit.analysis.records import Analysis
 from profkit.analysis.verdict import AdviceKind, Cause
+from profkit.codec import RecordError
 from profkit.errors import StoreError
 from profkit.model import Status, Traits, WorkerLabel
 from profkit.pipeline import build_run
-from profkit.record import ModeMeta, RecordError, RoundMeta, RunMeta, WorkloadMeta
+from profkit.record import ModeMeta, RoundMeta, RunMeta, WorkloadMeta
 from profkit.run import Run, load
 from profkit.store import FORMAT_VERSION
 from tests.unit.test_runner_fake import fakes, run  # noqa: F401 - the fixture is used by name
@@ -32,10 +35,10 @@ def test_status_is_an_enum_until_the_json_boundary(fakes, tmp_path):  # noqa: F8
     for record in (made, loaded):
         assert record.meta.status == {"fake_ref": Status.OK, "fake": Status.OK}
         assert all(type(s) is Status for s in record.meta.status.values())
-        assert all(type(m["status"]) is Status for m in record.analysis["modes"].values())
-        causes = [m["cause"] for m in record.analysis["modes"].values() if "cause" in m]
+        assert all(type(m.status) is Status for m in record.analysis.modes.values())
+        causes = [m.cause for m in record.analysis.modes.values() if m.cause is not None]
         assert causes and all(type(c) is Cause for c in causes)
-        assert all(type(k) is AdviceKind for k in record.analysis["advice_kinds"])
+        assert all(type(a.kind) is AdviceKind for a in record.analysis.advice)
     stored = json.loads((tmp_path / "run" / "run.json").read_text())
     assert stored["status"] == {"fake_ref": "ok", "fake": "ok"}
     assert all(type(m["status"]) is str for m in stored["analysis"]["modes"].values())
@@ -110,6 +113,74 @@ def test_records_read_back_what_they_write_and_refuse_what_they_do_not():
         RunMeta.from_json(text)
 
 
+def test_a_loaded_run_has_the_analysis_that_was_saved(fakes, tmp_path):  # noqa: F811
+    made, loaded = saved_run(tmp_path)
+    assert isinstance(loaded.analysis, Analysis)
+    assert loaded.analysis.modes["fake"].overheads is not None and loaded.analysis.verdict
+    assert loaded.analysis == made.analysis
+    stored = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert stored["analysis"] == json.loads(json.dumps(made.analysis.to_json()))
+    assert Analysis.from_json(stored["analysis"]) == made.analysis
+
+
+def test_an_analysis_field_of_the_wrong_type_is_refused_in_one_line_naming_it(
+        fakes, tmp_path):  # noqa: F811
+    saved_run(tmp_path)
+    file = tmp_path / "run" / "run.json"
+    for plant, words in [
+            (lambda a: a["modes"]["fake"].__setitem__("speedup", "fast"),
+             "analysis.modes.fake.speedup should be a number or null, not 'fast'"),
+            (lambda a: a["modes"]["fake"].__setitem__("cause", "gremlins"),
+             "analysis.modes.fake.cause should be "),
+            (lambda a: a["modes"]["fake"].pop("workers"),
+             "analysis.modes.fake.workers should be an integer, not missing"),
+            (lambda a: a["recommendation"].__setitem__("speedup", "fast"),
+             "analysis.recommendation.speedup should be a number, not 'fast'"),
+            (lambda a: a.__setitem__("bottlenecks", [{"mode": "fake"}]),
+             "analysis.bottlenecks[0].function should be a string, not missing")]:
+        data = json.loads(file.read_text())
+        plant(data["analysis"])
+        bad = tmp_path / "bad"
+        if bad.exists():
+            shutil.rmtree(bad)
+        shutil.copytree(tmp_path / "run", bad)
+        (bad / "run.json").write_text(json.dumps(data))
+        with pytest.raises(StoreError) as caught:
+            load(bad)
+        assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_format_3_run_json_loads_with_its_analysis_redone(fakes, tmp_path):  # noqa: F811
+    made, _ = saved_run(tmp_path)
+    file = tmp_path / "run" / "run.json"
+    data = json.loads(file.read_text())
+    data["format_version"] = 3
+    # format 3 wrote the analysis as a free dict: keys left out when unset, none checked
+    old = data["analysis"]
+    for entry in old["modes"].values():
+        for key in ("crosses_ideal", "paired_rounds", "cause", "chunk_trial"):
+            entry.pop(key, None)
+        entry["extra"] = {"written": "by an older profkit"}
+    del old["program"]
+    old["verdict"] = 3
+    file.write_text(json.dumps(data))
+    loaded = load(tmp_path / "run")
+    assert loaded.meta.format_version == 3
+    assert loaded.analysis == made.analysis
+
+
+def test_a_format_3_program_folder_keeps_its_program_facts(fakes, tmp_path):  # noqa: F811
+    """A ``profkit run`` folder's facts are the program analysis's JSON in both formats."""
+    saved_run(tmp_path)
+    file = tmp_path / "run" / "run.json"
+    data = json.loads(file.read_text())
+    facts = {"command": "app.py", "exit_code": 0, "sites": [{"id": "site1", "tasks": 4}]}
+    data.update(format_version=3, kind="program", analysis={"program": facts, "verdict": 3})
+    file.write_text(json.dumps(data))
+    loaded = load(tmp_path / "run")
+    assert loaded.analysis == Analysis(program=facts)
+
+
 def test_an_older_run_json_loads_with_its_analysis_redone(fakes, tmp_path):  # noqa: F811
     made, _ = saved_run(tmp_path)
     file = tmp_path / "run" / "run.json"
@@ -119,10 +190,33 @@ def test_an_older_run_json_loads_with_its_analysis_redone(fakes, tmp_path):  # n
     file.write_text(json.dumps(data))
     loaded = load(tmp_path / "run")
     assert loaded.meta.format_version == 2
-    assert loaded.analysis["verdict"] == made.analysis["verdict"]
-    assert set(loaded.analysis["modes"]) == {"fake_ref", "fake"}
+    assert loaded.analysis.verdict == made.analysis.verdict
+    assert set(loaded.analysis.modes) == {"fake_ref", "fake"}
     assert not loaded.frames["prediction"].empty or made.frames["prediction"].empty
     data["format_version"] = 1
     file.write_text(json.dumps(data))
     with pytest.raises(StoreError, match="format_version 1, from an older profkit"):
         load(tmp_path / "run")
+
+
+def test_the_json_summary_gives_the_analysis_facts_with_their_words(fakes, tmp_path):  # noqa: F811
+    from profkit.render import json_summary
+    from profkit.render import text as words
+
+    _, loaded = saved_run(tmp_path)
+    a = loaded.analysis
+    said = json.loads(json_summary.render(loaded))["analysis"]
+    assert a.verdict is not None and said["verdict"] == words.headline(a.verdict)
+    assert said["advice"] == [words.advice(x) for x in a.advice]
+    assert said["warnings"] + said["notes"] == [words.note(n) for n in a.warnings + a.notes]
+    if a.recommendation:
+        assert said["recommendation"]["reason"] == words.reason(a.recommendation.reason)
+    if a.classification and a.classification.facts:
+        card = said["classification"]
+        assert card["facts"]["work"] == a.classification.facts.work.value
+        assert card["explanation"] == words.classification(a.classification.facts)
+    bounds = a.modes["fake"].bounds
+    assert bounds is not None and bounds.bound_kind is not None
+    assert said["modes"]["fake"]["bounds"]["bound_kind"] == bounds.bound_kind.value
+    assert said["modes"]["fake"]["bounds"]["bound_name"] == words.mode_bound(bounds)
+    assert said["memory"]["limits"] == words.memory_limits(a.memory)

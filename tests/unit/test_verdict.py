@@ -294,3 +294,18 @@ def test_one_round_calls_only_a_threefold_slowdown_clear():
                  processes(0.002, None, overhead_per_task_s=1e-4), per_task_s=2e-7)
     advice = [words.advice(a) for a in verdict.decide(tiny).advice]
     assert any(text.startswith("Do not parallelise") for text in advice), advice
+
+
+def test_gc_advice_names_a_mode_above_the_share_with_its_full_collections():
+    from profkit.analysis.gc import GC_ADVICE_SHARE, gc_advice
+    from profkit.analysis.records import GcGeneration, GcSummary
+    from profkit.render.text import gc_advice as worded
+
+    heavy = GcSummary(collections=10, seconds=0.5, share=GC_ADVICE_SHARE + 0.2, task_seconds=1.6,
+                      by_generation={"0": GcGeneration(8, 0.1, 5), "2": GcGeneration(2, 0.4, 9)})
+    light = GcSummary(collections=1, seconds=0.01, share=GC_ADVICE_SHARE / 2, task_seconds=1.6)
+    facts = gc_advice({"threads": heavy, "processes": light, "sequential": None}, "off")
+    assert [(f.mode, f.full_collections, f.full_seconds, f.gc_off) for f in facts] == \
+        [("threads", 2, 0.4, True)]
+    assert "30% of the tasks' time in threads" in worded(facts[0])
+    assert "2 full ones took 0.4 s" in worded(facts[0])

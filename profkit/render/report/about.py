@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.fmt import fmt_bytes_scaled, fmt_seconds
+from profkit.model import JSON
 from profkit.record import Artifacts
 from profkit.render.report.filters import safe_relative
 
@@ -13,11 +14,11 @@ if TYPE_CHECKING:
     from profkit.record import RunMeta, RunRecord
 
 
-def when(meta: RunMeta) -> dict[str, Any]:
+def when(meta: RunMeta) -> dict[str, object]:
     """When the run started and how long it took."""
     from datetime import datetime
 
-    def parse(text: Any) -> datetime | None:
+    def parse(text: object) -> datetime | None:
         try:
             return datetime.fromisoformat(str(text))
         except ValueError:
@@ -53,20 +54,26 @@ def environment_rows(meta: RunMeta) -> list[tuple[str, str]]:
     return rows
 
 
-def pool_text(pool: dict[str, Any]) -> str:
+def pool_text(pool: dict[str, JSON]) -> str:
     """One line per pool: its size and how it started, or which Dask cluster it used."""
     text = f"{pool.get('workers', '?')} workers"
     if pool.get("start_method"):
         text += f", start method {pool['start_method']}"
     if pool.get("address"):
         text += f", {pool.get('cluster', '')} Dask cluster at {pool['address']}".replace("  ", " ")
-        workers = pool.get("worker_info") or []
+        info = pool.get("worker_info")
+        workers = [w for w in info if isinstance(w, dict)] if isinstance(info, list) else []
         if workers:
-            threads = sum(int(w.get("nthreads") or 0) for w in workers)
-            memory = sum(int(w.get("memory_limit") or 0) for w in workers)
+            threads = sum(_count(w.get("nthreads")) for w in workers)
+            memory = sum(_count(w.get("memory_limit")) for w in workers)
             limit = fmt_bytes_scaled(memory)
             text += f" ({len(workers)} worker processes, {threads} threads, {limit} memory limit)"
     return text
+
+
+def _count(value: JSON) -> int:
+    """A count a pool recorded, 0 when it recorded none."""
+    return int(value) if isinstance(value, (int, float)) and value == value else 0
 
 
 def options(meta: RunMeta) -> list[tuple[str, str]]:
@@ -95,12 +102,12 @@ def options(meta: RunMeta) -> list[tuple[str, str]]:
     return rows
 
 
-def artifacts(run: RunRecord) -> dict[str, Any]:
+def artifacts(run: RunRecord) -> dict[str, object]:
     """The saved files per kind, with the shell commands that open them."""
     art = run.meta.artifacts
     run_dir = str(run.path.resolve()) if run.path else None  # absolute: the commands run from inside it
 
-    def entries(files: dict[str, str]) -> list[dict[str, Any]]:
+    def entries(files: dict[str, str]) -> list[dict[str, str | None]]:
         return [{"name": k, "path": v, "href": safe_relative(v), "shell": shlex.quote(v),
                  "mode_shell": shlex.quote(k), "py": repr(v)}
                 for k, v in files.items()]

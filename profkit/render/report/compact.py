@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -30,7 +31,7 @@ class Strings:
         return list(self.index)
 
 
-def ticks(seconds: Any) -> int | None:
+def ticks(seconds: object) -> int | None:
     """Seconds as whole ticks of :data:`TICK`, or None."""
     v = num(seconds)
     return None if v is None else round(v / TICK)
@@ -54,13 +55,14 @@ def string_ids(values: pd.Series, strings: Strings) -> list[int]:
     return [ids[c] for c in codes.tolist()]
 
 
-def rest_json(columns: list[list[Any]], row_classes: list[int | None] | None = None) -> Markup | None:
+def rest_json(columns: Sequence[Sequence[object]],
+              row_classes: list[int | None] | None = None) -> Markup | None:
     """Rows for the JS to build on "show all": column-oriented JSON, safe inside a script element."""
     from jinja2.utils import htmlsafe_json_dumps
 
     if not columns or not columns[0]:
         return None
-    data: dict[str, Any] = {"c": columns}
+    data: dict[str, object] = {"c": columns}
     if row_classes and any(c is not None for c in row_classes):
         data["r"] = row_classes
     return Markup(htmlsafe_json_dumps(data, separators=(",", ":")))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from profkit.render.line_coverage import profile_coverage
 from profkit.render.report.compact import Strings, rest_json, string_ids, ticks_list
@@ -21,14 +21,14 @@ TOP_ROWS = 50
 
 
 def tables(functions: pd.DataFrame, order: list[str], strings: Strings,
-           meta: RunMeta | None = None) -> list[dict[str, Any]]:
+           meta: RunMeta | None = None) -> list[dict[str, object]]:
     """Per mode: the top rows for the template and the rest as compact JSON rows.
 
     The JSON columns are name, file, line, calls, primitive calls (0 when equal to calls, as
     is usual), self and cumulative time: strings as indexes into the string table, times in
     ticks of 0.1 µs.
     """
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     mode_meta = meta.modes if meta else {}
     n_items = meta.workload.n_items if meta else None
     for mode in order:
@@ -44,7 +44,7 @@ def tables(functions: pd.DataFrame, order: list[str], strings: Strings,
                           else f"{int(r['ncalls']):,}/{int(r['primitive_calls']):,}")
             r["pct_total"] = 100.0 * float(r["self_s"]) / total if total > 0 else None
         rest = mine.iloc[TOP_ROWS:]
-        columns: list[list[Any]] = []
+        columns: list[list[int]] = []
         if not rest.empty:
             ncalls = rest["ncalls"].astype("int64")
             primitive = rest["primitive_calls"].astype("int64").where(rest["primitive_calls"] != ncalls, 0)

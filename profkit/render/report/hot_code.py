@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from profkit.analysis.records import Analysis, HotLine
 from profkit.render.line_coverage import line_coverage
 from profkit.render.report.filters import location
 from profkit.render.report.tables import records
@@ -18,55 +20,74 @@ if TYPE_CHECKING:
 MAX_LISTINGS = 10
 
 
-def hot_lines(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
-    """The analysis's hot lines, per mode, with their location."""
-    rows = a.get("hot_lines") or []
-    out = []
+@dataclass
+class LocatedLine(HotLine):
+    """A hot line with its short ``file:line`` location."""
+
+    location: str = ""
+
+
+def hot_lines(a: Analysis, order: list[str]) -> dict[str, list[LocatedLine]]:
+    """The analysis's hot lines, per mode that has some, with their location."""
+    out = {}
     for mode in order:
-        mine = [dict(r, location=location(str(r.get("filename", "")), r.get("lineno")))
-                for r in rows if r.get("mode") == mode]
+        mine = [LocatedLine(**vars(r), location=location(r.filename, r.lineno))
+                for r in a.hot_lines if r.mode == mode]
         if mine:
-            out.append({"mode": mode, "rows": mine})
+            out[mode] = mine
     return out
 
 
-def listings(run: RunRecord, lines: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+@dataclass
+class FunctionLines:
+    """One line-profiled function of a mode: its time and, for the costliest, its listing."""
+
+    filename: str
+    func_lineno: int
+    function: str
+    total: float
+    hits: int
+    location: str
+    listing: list[dict[str, object]] = field(default_factory=list)
+    #: of the mode's line time, in percent
+    share: float | None = None
+
+
+def listings(run: RunRecord, lines: pd.DataFrame, order: list[str]) -> list[dict[str, object]]:
     """Per mode: the costliest functions' source listings with per-line time."""
     from profkit.analysis.own_frames import line_time_once, nesting_task
     from profkit.render.source import function_listing
 
-    hot = {h["mode"]: h["rows"] for h in hot_lines(run.analysis or {}, order)}
+    hot = hot_lines(run.analysis, order)
     meta = run.meta
     n_items = meta.workload.n_items
     made_here = bool(run.line_stats)  # a loaded run has none: it never unpickles its .lprof
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     for mode in order:
         mine = lines[lines["mode"] == mode]
         if mine.empty:
             continue
-        groups: list[dict[str, Any]] = []
+        groups: list[tuple[FunctionLines, pd.DataFrame]] = []
         for (filename, func_lineno, function), group in mine.groupby(
                 ["filename", "func_lineno", "function"], sort=False):
-            groups.append({"filename": str(filename), "func_lineno": int(str(func_lineno)),
-                           "function": str(function), "total": float(group["time_s"].sum()),
-                           "hits": int(group["hits"].sum()), "group": group})
-        groups.sort(key=lambda g: -g["total"])
+            first = int(str(func_lineno))
+            groups.append((FunctionLines(
+                filename=str(filename), func_lineno=first, function=str(function),
+                total=float(group["time_s"].sum()), hits=int(group["hits"].sum()),
+                location=location(str(filename), first)), group))
+        groups.sort(key=lambda g: -g[0].total)
         mode_total = line_time_once(mine, meta)
         listings = []
-        for g in groups[:MAX_LISTINGS]:
-            listing = function_listing(records(g.pop("group").sort_values("lineno")),
-                                       read_files=made_here)
-            listings.append({**g, "listing": listing,
-                             "location": location(g["filename"], g["func_lineno"]),
-                             "share": 100.0 * g["total"] / mode_total if mode_total > 0 else None})
-        others = [{k: v for k, v in g.items() if k != "group"} for g in groups[MAX_LISTINGS:]]
-        for g in others:
-            g["location"] = location(g["filename"], g["func_lineno"])
+        for f, group in groups[:MAX_LISTINGS]:
+            f.listing = function_listing(records(group.sort_values("lineno")), read_files=made_here)
+            f.share = 100.0 * f.total / mode_total if mode_total > 0 else None
+            listings.append(f)
+        others = [f for f, _ in groups[MAX_LISTINGS:]]
         info = meta.modes.get(mode)
         covered = (info.line_items or []) if info else []
         out.append({"mode": mode, "functions": listings, "others": others, "covered": covered,
                     "coverage": line_coverage(info, n_items) if info else None,
                     "n_items": n_items, "total": mode_total, "hot_lines": hot.get(mode, []),
                     "nesting_task": nesting_task(mine, meta),
-                    "n_lines": sum(len(f["listing"]) for f in listings)})
+                    "n_lines": sum(len(f.listing) for f in listings)})
     return out

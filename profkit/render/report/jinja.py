@@ -7,7 +7,7 @@ import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -23,6 +23,7 @@ from profkit.fmt import (
     fmt_sig,
     fmt_speedup,
 )
+from profkit.render import text as words
 from profkit.render.report.filters import sort_value
 from profkit.render.report.scale import item_ranges
 
@@ -51,11 +52,15 @@ def environment() -> jinja2.Environment:
                        ratio_pct=fmt_ratio_pct,
                        bytes=fmt_bytes_scaled, count=fmt_count, v=sort_value, mib=fmt_mib, sig=fmt_sig,
                        duration=fmt_duration, item_ranges=item_ranges)
+    # the analysis's facts in words (profkit.render.text)
+    env.filters.update(verdict=words.verdict, advice=words.advice, note=words.note, reason=words.reason,
+                       classification=words.classification, granularity=words.granularity,
+                       flattening=words.flattening)
     return env
 
 
 @lru_cache(maxsize=1)
-def assets() -> dict[str, Any]:
+def assets() -> dict[str, object]:
     """The CSS and JS (common.js, then report.js) to inline, read once, with the script's CSP hash."""
     from profkit.render.source import style_css
 

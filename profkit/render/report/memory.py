@@ -2,44 +2,57 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from profkit.fmt import num
 from profkit.render.report.filters import location
+from profkit.render.text import memory_limit
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from profkit.analysis.records import MemorySummary
     from profkit.record import RunRecord
 
 
+@dataclass(frozen=True)
+class PeakRow:
+    """One mode's row of the memory table (None: the analysis has no entry for the mode)."""
+
+    mode: str
+    parent_peak: float | None = None
+    worker_peak: float | None = None
+    workers: int = 0
+    total_peak: float | None = None
+    samples: int | None = None
+    total_rise: float | None = None
+    worker_rise: float | None = None
+    parent_rise: float | None = None
+    per_worker: float | None = None
+    fits: int | None = None
+    limited: bool = False
+    text: str | None = None
+
+
 def peaks(memory: pd.DataFrame, order: list[str],
-          analysed: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+          analysed: MemorySummary | None = None) -> list[PeakRow]:
     """Per mode with samples: the analysis's peaks, rises and fit (profkit.analysis.memory)."""
     out = []
     for mode in order:
         if memory[memory["mode"] == mode].empty:
             continue
-        entry = ((analysed or {}).get("modes") or {}).get(mode) or {}
-        out.append({
-            "mode": mode,
-            "parent_peak": entry.get("parent_peak_bytes"),
-            "worker_peak": entry.get("worker_peak_bytes"),
-            "workers": len(entry.get("processes") or []),
-            "total_peak": entry.get("total_peak_bytes"),
-            "samples": entry.get("samples"),
-            "total_rise": entry.get("total_rise_bytes"),
-            "worker_rise": entry.get("worker_rise_bytes"),
-            "parent_rise": entry.get("parent_rise_bytes"),
-            "per_worker": entry.get("per_worker_bytes"),
-            "fits": entry.get("fits"),
-            "limited": bool(entry.get("limited")),
-            "text": entry.get("text"),
-        })
+        e = analysed.modes.get(mode) if analysed else None
+        out.append(PeakRow(mode) if e is None else PeakRow(
+            mode=mode, parent_peak=e.parent_peak_bytes, worker_peak=e.worker_peak_bytes,
+            workers=len(e.processes), total_peak=e.total_peak_bytes, samples=e.samples,
+            total_rise=e.total_rise_bytes, worker_rise=e.worker_rise_bytes,
+            parent_rise=e.parent_rise_bytes, per_worker=e.per_worker_bytes, fits=e.fits,
+            limited=e.limited, text=memory_limit(e.limit) if e.limit else None))
     return out
 
 
-def lines(run: RunRecord, frame: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
+def lines(run: RunRecord, frame: pd.DataFrame, order: list[str]) -> list[dict[str, object]]:
     """Per mode: memory_profiler's lines, which items it covered, what it cost, or why not."""
     meta = run.meta
     if not meta.options.get("memory_line_functions"):

@@ -9,7 +9,8 @@ keep every task.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from profkit.render.trace import TRACE_TASKS
 
@@ -24,7 +25,7 @@ ITEMS_IN_FULL = 2000
 EDGE_ROWS = 25
 
 
-def item_ranges(items: Any, limit: int = 12) -> str:
+def item_ranges(items: Iterable[int] | None, limit: int = 12) -> str:
     """Item numbers as ranges, ``0–9, 12, 14, 15, 20–99999``, at most ``limit`` of them then a
     count (two neighbours stay two numbers)."""
     numbers = sorted({int(i) for i in items or []})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from profkit.fmt import num
-from profkit.model import Status
+from profkit.analysis.records import Analysis, ModeSummary, Overheads, RecommendationSummary
+from profkit.model import JSON, Status, Traits
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -15,24 +16,23 @@ if TYPE_CHECKING:
 
 def mode_order(run: RunRecord) -> list[str]:
     """The modes in the analysis's order, then any only the metadata names."""
-    a, meta = run.analysis or {}, run.meta
-    order = list((a.get("modes") or {}).keys())
+    order = list(run.analysis.modes)
+    meta = run.meta
     for source in (meta.status, meta.modes):
         order += [m for m in source if m not in order]
     return order
 
 
-def recommendation(a: dict[str, Any]) -> dict[str, Any] | None:
+def recommendation(a: Analysis) -> RecommendationSummary | None:
     """The analysis's recommendation (with the bound of its mode and how close it came)."""
-    rec = a.get("recommendation")
-    return dict(rec) if rec else None
+    return a.recommendation
 
 
-def failures(run: RunRecord, tasks: pd.DataFrame) -> list[dict[str, Any]]:
+def failures(run: RunRecord, tasks: pd.DataFrame) -> list[dict[str, object]]:
     """One entry per mode that did not finish: status, error, failed item, tracebacks."""
     meta = run.meta
     errors = meta.errors
-    out = []
+    out: list[dict[str, object]] = []
     for mode, status in meta.status.items():
         if status in (Status.OK, Status.SKIPPED):
             continue
@@ -54,18 +54,17 @@ def failures(run: RunRecord, tasks: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def timing_rows(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
+def timing_rows(a: Analysis, order: list[str]) -> list[ModeSummary]:
     """The analysis's entry of each mode, in order."""
-    modes = a.get("modes") or {}
-    return [modes[m] for m in order if m in modes]
+    return [a.modes[m] for m in order if m in a.modes]
 
 
-def rounds(meta: RunMeta) -> dict[str, Any]:
+def rounds(meta: RunMeta) -> dict[str, object]:
     """How the timing rounds went, in one phrase."""
     rounds = [r for r in meta.rounds if not r.sweep]
     options = meta.options
     spoiled = sum(1 for r in rounds if r.spoiled)
-    stopping: dict[str, Any] = meta.stopping or {}
+    stopping: dict[str, JSON] = meta.stopping or {}
     reason = stopping.get("reason")
     level = stopping.get("level")
     if options.get("repeat") != "auto":
@@ -85,44 +84,63 @@ def rounds(meta: RunMeta) -> dict[str, Any]:
     return {"n": len(rounds), "spoiled": spoiled, "text": text}
 
 
-def trait(a: dict[str, Any], mode: str, name: str) -> bool:
-    """A trait of a mode, as the analysis recorded it."""
-    entry = (a.get("modes") or {}).get(mode) or {}
-    return bool((entry.get("traits") or {}).get(name))
+def traits(a: Analysis, mode: str) -> Traits | None:
+    """A mode's traits, as the analysis recorded them."""
+    entry = a.modes.get(mode)
+    return entry.traits if entry else None
 
 
-def gc_rows(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class GcRow:
+    """One mode's garbage collection, as the report's table shows it."""
+
+    mode: str
+    workers: int
+    collections: int
+    gen2: int
+    seconds: float
+    share: float
+
+
+def gc_rows(a: Analysis, order: list[str]) -> list[GcRow]:
     """One row per mode with measured collections."""
     rows = []
     for mode in order:
-        entry = (a.get("modes") or {}).get(mode) or {}
-        g = entry.get("gc")
-        if not g:
+        entry = a.modes.get(mode)
+        g = entry.gc if entry else None
+        if entry is None or g is None:
             continue
-        gen2 = (g.get("by_generation") or {}).get("2") or (g.get("by_generation") or {}).get(2) or {}
-        rows.append({"mode": mode, "workers": entry.get("workers"), "collections": g["collections"],
-                     "gen2": gen2.get("collections", 0), "seconds": g["seconds"], "share": g["share"]})
-    return rows if any(r["collections"] for r in rows) else []
+        gen2 = g.by_generation.get("2")
+        rows.append(GcRow(mode=mode, workers=entry.workers, collections=g.collections,
+                          gen2=gen2.collections if gen2 else 0, seconds=g.seconds, share=g.share))
+    return rows if any(r.collections for r in rows) else []
 
 
-def overheads(a: dict[str, Any], order: list[str]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class OverheadRow:
+    """One pool's overhead parts and each part's share of the probed wall time (percent)."""
+
+    mode: str
+    workers: int
+    o: Overheads
+    shares: dict[str, float | None]
+    pickled: bool
+
+
+def overheads(a: Analysis, order: list[str]) -> list[OverheadRow]:
     """Per pool: its overhead parts and each part's share of the probed wall time."""
     out = []
     for mode in order:
-        entry = (a.get("modes") or {}).get(mode)
-        if not entry or trait(a, mode, "reference") or not entry.get("overheads"):
+        entry = a.modes.get(mode)
+        if not entry or entry.traits.reference or not entry.overheads:
             continue
-        o = entry["overheads"]
-        total = num(o.get("parts_total_s")) or 0.0
-
-        def share(value: Any, total: float = total) -> float | None:
-            v = num(value)
-            return 100.0 * v / total if v is not None and total > 0 else None
-
-        out.append({
-            "mode": mode, "workers": entry.get("workers"), "o": o,
-            "shares": {k: share(o.get(k)) for k in ("startup_s", "dispatch_s", "busy_s", "busy_cpu_s",
-                                                   "busy_wait_s", "imbalance_s", "collect_s")},
-            "pickled": trait(a, mode, "ships_pickles"),
-        })
+        o = entry.overheads
+        total = o.parts_total_s
+        parts = {"startup_s": o.startup_s, "dispatch_s": o.dispatch_s, "busy_s": o.busy_s,
+                 "busy_cpu_s": o.busy_cpu_s, "busy_wait_s": o.busy_wait_s,
+                 "imbalance_s": o.imbalance_s, "collect_s": o.collect_s}
+        out.append(OverheadRow(
+            mode=mode, workers=entry.workers, o=o,
+            shares={k: 100.0 * v / total if total > 0 else None for k, v in parts.items()},
+            pickled=entry.traits.ships_pickles))
     return out

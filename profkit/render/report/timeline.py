@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from profkit.fmt import num
 from profkit.render import charts as svg
-from profkit.render.report.summary import trait
+from profkit.render.report.summary import traits
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from profkit.analysis.records import Analysis
     from profkit.record import RunRecord
 
 
-def gantts(run: RunRecord, a: dict[str, Any], order: list[str], tasks: pd.DataFrame) -> list[dict[str, Any]]:
+def gantts(run: RunRecord, a: Analysis, order: list[str],
+           tasks: pd.DataFrame) -> list[dict[str, object]]:
     """One timeline per pool that ran tasks (the reference mode has none)."""
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     if tasks.empty:
         return out
     mode_meta = run.meta.modes
     main = tasks.loc[~tasks["sweep"].astype(bool),  # the columns a chart reads: a huge run's
                      ["mode", "worker", "start_s", "end_s", "duration_s", "ok", "item"]]  # copy
     for mode in order:
-        if trait(a, mode, "reference"):
+        if (t := traits(a, mode)) and t.reference:
             continue
         mine = main[main["mode"] == mode]
         if mine.empty:

@@ -8,9 +8,9 @@ median of interleaved rounds, printed with its target and a verdict:
    same map in a fresh process;
 2. cProfile overhead: profkit's cProfile pass vs the bare map, against the
    floor (plain cProfile in a fresh process; a no-op ``sys.setprofile`` hook too);
-3. pooled fidelity: profkit's processes speedup vs the seed's own warm
-   ``ProcessPoolExecutor`` map (the seed: the code of the concurrent.futures lesson profkit
-   grew from, ``primes``' is_prime), and achieved / granularity bound;
+3. pooled fidelity: profkit's processes speedup vs the lesson's own warm
+   ``ProcessPoolExecutor`` map (the concurrent.futures lesson profkit grew from,
+   ``primes``' is_prime), and achieved / granularity bound;
 4. end to end: a default ``profkit profile primes`` vs the bare serial map,
    with its per-phase breakdown and the floor those phases imply;
 5. report rendering: a synthetic 10,000-function, 2,000-hot-line run to HTML,
@@ -145,10 +145,10 @@ class Config:
 
     quick: bool
     rounds: int
-    items: list[int] | None          # None: the seed's PRIMES
+    items: list[int] | None          # None: the lesson's PRIMES
     workers: int
     bare_repeat: int = 5             # timeit repeat (number=1) of the bare serial and warm pool map
-    cold_repeat: int = 2             # pool created inside the timing, as the seed ran it
+    cold_repeat: int = 2             # pool created inside the timing, as the lesson ran it
     hook_triples: int = 2            # bare / no-op hook / cProfile, interleaved, per round
     profkit_repeat: int | None = None  # profkit's default --repeat (auto)
     profkit_modes: str = "sequential,processes"
@@ -574,7 +574,7 @@ def figure_cprofile(raw: dict[str, Any]) -> Figure:
 
 
 def figure_pooled(raw: dict[str, Any]) -> Figure:
-    """profkit's processes speedup against the seed's own warm pool, both as ratios of medians."""
+    """profkit's processes speedup against the lesson's own warm pool, both as ratios of medians."""
     tol = TARGETS["pooled_fidelity_pct"]
     min_bound = TARGETS["achieved_over_bound"]
     fig = Figure("pooled_fidelity", "3 pooled fidelity (processes)", "%", target=tol,
@@ -608,10 +608,10 @@ def figure_pooled(raw: dict[str, Any]) -> Figure:
     fig.details = [
         f"profkit processes speedup {ours:.2f}× (the speedup it reports: paired interleaved rounds; median "
         "over bench rounds) vs "
-        f"the seed's warm ProcessPoolExecutor map {bare:.2f}× (median serial ÷ median warm map)"
-        + (f"; cold, pool created inside the timing as the seed ran it: {cold:.2f}×" if cold else ""),
+        f"the lesson's warm ProcessPoolExecutor map {bare:.2f}× (median serial ÷ median warm map)"
+        + (f"; cold, pool created inside the timing as the lesson ran it: {cold:.2f}×" if cold else ""),
         f"achieved ÷ granularity bound (LPT of the sequential item times, {bound:.2f}×): {aob:.1%}; "
-        f"the seed's own warm pool: {bare / bound:.1%} (well below 95% means the machine did not give "
+        f"the lesson's own warm pool: {bare / bound:.1%} (well below 95% means the machine did not give "
         "this run its cores)" if bound else "achieved ÷ bound: not reported",
     ]
     for i, x in enumerate(rows):
@@ -1331,7 +1331,7 @@ def print_report(figures: dict[str, Figure], info: dict[str, Any], cfg: Config, 
     print(f"machine: {m['cpu_model']}, {m['cores_available']} cores available ({m['cpu_count']} total), "
           f"{m['implementation']} {m['python']}; load average {m['load_average_start'][0]:.2f} at start, "
           f"{m['load_average_end'][0]:.2f} at end" if m.get("load_average_start") else "")
-    print(f"workload: {'primes (the seed)' if cfg.items is None else 'six numbers near 1e12'}; "
+    print(f"workload: {'primes (the lesson'"'"'s)' if cfg.items is None else 'six numbers near 1e12'}; "
           f"{len(raw['rounds'])} of {cfg.rounds} round(s), interleaved; {cfg.workers} workers; "
           f"total {total_s:.0f} s")
     if raw.get("skipped_rounds"):

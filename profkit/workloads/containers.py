@@ -78,7 +78,7 @@ WORKLOAD = Workload(
     name="containers",
     task=time_builder,
     items=list(BUILDERS),
-    description="The seed's timeit table: set/list/tuple/string builders, add/append loops, "
+    description="The timeit lesson's table: set/list/tuple/string builders, add/append loops, "
     "comprehensions (seconds per call).",
     line_functions=tuple(BUILDERS.values()),
 )

@@ -1,4 +1,4 @@
-"""Six primality tests: "the seed", the headline example of the concurrent.futures lesson."""
+"""Six primality tests: the headline example of the concurrent.futures lesson profkit grew from."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def is_prime(n: int) -> bool:
         return False
 
     sqrt_n = int(math.floor(math.sqrt(n)))
-    for i in range(3, sqrt_n + 1, 2):  # noqa: SIM110 - the seed's loop, kept as written
+    for i in range(3, sqrt_n + 1, 2):  # noqa: SIM110 - the lesson's loop, kept as written
         if n % i == 0:
             return False
     return True
@@ -37,5 +37,5 @@ WORKLOAD = Workload(
     name="primes",
     task=is_prime,
     items=PRIMES,
-    description="The seed's is_prime over six 15-16 digit numbers (one duplicate, one composite).",
+    description="The concurrent.futures lesson's is_prime over six 15-16 digit numbers (one duplicate, one composite).",
 )

@@ -10,4 +10,4 @@ from profkit.workloads.primes import is_prime
 ITEMS = [1000000000039, 1000000000061, 1000000000039, 1000000000063, 1000000000091, 3306091 * 302459]
 
 SMALL_PRIMES = Workload("bench-small-primes", is_prime, ITEMS,
-                        description="six numbers near 1e12: the seed's shape, smaller")
+                        description="six numbers near 1e12: the lesson's shape, smaller")

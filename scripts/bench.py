@@ -1331,7 +1331,7 @@ def print_report(figures: dict[str, Figure], info: dict[str, Any], cfg: Config, 
     print(f"machine: {m['cpu_model']}, {m['cores_available']} cores available ({m['cpu_count']} total), "
           f"{m['implementation']} {m['python']}; load average {m['load_average_start'][0]:.2f} at start, "
           f"{m['load_average_end'][0]:.2f} at end" if m.get("load_average_start") else "")
-    print(f"workload: {'primes (the lesson'"'"'s)' if cfg.items is None else 'six numbers near 1e12'}; "
+    print(f"workload: {'primes (the lesson)' if cfg.items is None else 'six numbers near 1e12'}; "
           f"{len(raw['rounds'])} of {cfg.rounds} round(s), interleaved; {cfg.workers} workers; "
           f"total {total_s:.0f} s")
     if raw.get("skipped_rounds"):

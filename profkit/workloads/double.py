@@ -17,5 +17,6 @@ WORKLOAD = Workload(
     name="double",
     task=double,
     items=list(range(1, 1001)),
-    description="The multiprocessing lesson's double(i) -> (2*i, pid) over 1..1000: tiny tasks, overhead dominates.",
+    description="The multiprocessing lesson's double(i) -> (2*i, pid) over 1..1000: tiny tasks, "
+                "overhead dominates.",
 )

@@ -37,5 +37,6 @@ WORKLOAD = Workload(
     name="primes",
     task=is_prime,
     items=PRIMES,
-    description="The concurrent.futures lesson's is_prime over six 15-16 digit numbers (one duplicate, one composite).",
+    description="The concurrent.futures lesson's is_prime over six 15-16 digit numbers (one duplicate, "
+                "one composite).",
 )

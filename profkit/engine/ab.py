@@ -19,9 +19,9 @@ from profkit.collectors import output
 from profkit.engine import guard
 from profkit.engine.environment import environment
 from profkit.engine.load import LoadMeter, current_children
+from profkit.engine.mode import Mode
 from profkit.engine.rounds import Contender, run_rounds
 from profkit.engine.runner import (
-    Mode,
     Progress,
     _cprofile,
     _dispatch_sizes,

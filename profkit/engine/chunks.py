@@ -19,7 +19,7 @@ from profkit.engine.rounds import usable_walls
 from profkit.model import JSON, ModeResult
 
 if TYPE_CHECKING:
-    from profkit.engine.runner import Mode
+    from profkit.engine.mode import Mode
 
 
 def median_item_s(modes: Sequence[Mode]) -> float | None:

@@ -18,7 +18,7 @@ from profkit.collectors.native import native_pools, one_native_thread
 from profkit.model import JSON
 
 if TYPE_CHECKING:
-    from profkit.engine.runner import Mode
+    from profkit.engine.mode import Mode
 
 TRIAL_ROUNDS = 3
 

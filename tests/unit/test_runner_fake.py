@@ -481,7 +481,8 @@ def test_the_probe_round_does_not_count_when_collections_take_a_share_of_the_ite
     the map (other batches, more tasks at once than workers) does not count either."""
     from array import array
 
-    from profkit.engine.runner import Mode, ProbeMap, probe_counts
+    from profkit.engine.mode import Mode, ProbeMap
+    from profkit.engine.runner import probe_counts
     from profkit.model import GcEvent, TaskColumns
 
     n = len(ITEMS)

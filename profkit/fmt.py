@@ -10,15 +10,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import SupportsFloat
 
 #: What every formatter shows for a missing value.
 MISSING = "–"
 
 
-def num(value: Any) -> float | None:
-    """A finite float, or None for anything else (None, bools, NaN, text)."""
-    if value is None or isinstance(value, bool):
+def num(value: object) -> float | None:
+    """A finite float, or None for anything else (None, bools, NaN, text, pandas' NA)."""
+    if isinstance(value, bool) or not isinstance(value, (SupportsFloat, str)):
         return None
     try:
         out = float(value)
@@ -37,7 +37,7 @@ def fmt_general(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
-def fmt_seconds(value: Any, missing: str = MISSING) -> str:
+def fmt_seconds(value: object, missing: str = MISSING) -> str:
     """Seconds in the unit that reads best: s, ms or µs."""
     seconds = num(value)
     if seconds is None:
@@ -49,13 +49,10 @@ def fmt_seconds(value: Any, missing: str = MISSING) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
-def fmt_sig(seconds: Any, digits: int = 3) -> str:
+def fmt_sig(seconds: object, digits: int = 3) -> str:
     """Seconds with ``digits`` significant digits in the unit that reads best: '0.312 µs', '5.64 µs'."""
-    try:
-        v = float(seconds)
-    except (TypeError, ValueError):
-        return MISSING
-    if not math.isfinite(v):
+    v = num(seconds)
+    if v is None:
         return MISSING
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if abs(v) >= scale:
@@ -63,13 +60,10 @@ def fmt_sig(seconds: Any, digits: int = 3) -> str:
     return f"{v / 1e-9:#.{digits}g}".rstrip(".") + " ns" if v else "0 s"
 
 
-def fmt_duration(seconds: Any) -> str:
+def fmt_duration(seconds: object) -> str:
     """A run's length from whole-second timestamps: '18 s', '2 min 05 s', '1 h 02 min'."""
-    try:
-        total = float(seconds)
-    except (TypeError, ValueError):
-        return MISSING
-    if not math.isfinite(total) or total < 0:
+    total = num(seconds)
+    if total is None or total < 0:
         return MISSING
     s = round(total)
     if s < 60:
@@ -79,7 +73,7 @@ def fmt_duration(seconds: Any) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-def fmt_speedup(speedup: Any) -> str:
+def fmt_speedup(speedup: object) -> str:
     """A speedup that reads right both ways: '1.85×', '0.80×', '12.3×', '301× slower' (never '0.00×')."""
     value = num(speedup)
     if value is None or value <= 0:
@@ -105,7 +99,7 @@ def fmt_interval(ci: Sequence[float] | None) -> str:
     return f"{lo:.2f}–{hi:.2f}×"
 
 
-def fmt_ci(value: Any) -> str:
+def fmt_ci(value: object) -> str:
     """A speedup's 95% interval in the same sense as the speedup: '1.70–1.85' or '280–320× slower'."""
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         return ""
@@ -115,13 +109,13 @@ def fmt_ci(value: Any) -> str:
     return fmt_interval((lo, hi)).replace("×", "") if hi >= 0.5 else fmt_interval((lo, hi))
 
 
-def fmt_pct(value: Any, digits: int = 1) -> str:
+def fmt_pct(value: object, digits: int = 1) -> str:
     """A percentage given in percent (12.3 -> '12.3%')."""
     v = num(value)
     return MISSING if v is None else f"{v:.{digits}f}%"
 
 
-def fmt_ratio_pct(value: Any) -> str:
+def fmt_ratio_pct(value: object) -> str:
     """A ratio as a percentage (0.97 -> '97%')."""
     v = num(value)
     return MISSING if v is None else f"{100 * v:.0f}%"
@@ -144,7 +138,7 @@ def fmt_level(level: float) -> str:
     return f"{100.0 * level:.4g}%"
 
 
-def fmt_bytes_scaled(value: Any) -> str:
+def fmt_bytes_scaled(value: object) -> str:
     """Bytes in B, KiB, MiB or GiB with one decimal ('1.5 KiB'), or a dash."""
     v = num(value)
     if v is None:
@@ -162,13 +156,13 @@ def fmt_bytes_coarse(n: float | None) -> str:
     return f"{n / 2**30:.1f} GiB" if abs(n) >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
-def fmt_mib(value: Any) -> str:
+def fmt_mib(value: object) -> str:
     """Bytes in MiB with one decimal."""
     v = num(value)
     return MISSING if v is None else f"{v / (1 << 20):.1f} MiB"
 
 
-def fmt_count(value: Any) -> str:
+def fmt_count(value: object) -> str:
     """A count with thousands separators."""
     v = num(value)
     return MISSING if v is None else f"{v:,.0f}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
+if TYPE_CHECKING:  # the run's parent imports the advice records before its maps, without pandas
+    import pandas as pd
 
 #: Above this share of a mode's task time, the advice names GC.
 GC_ADVICE_SHARE = 0.10

@@ -12,11 +12,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol
 
 from profkit.model import JSON, Traits
+
+if TYPE_CHECKING:  # the run's parent imports these records before its maps, without pandas
+    import pandas as pd
 
 
 class ModeMemoryMeta(Protocol):
@@ -129,6 +130,8 @@ def mode_memory(rows: pd.DataFrame, workers: int, traits: dict[str, Any],
 def summarise(memory: pd.DataFrame | None, meta: RunMemoryMeta) -> dict[str, Any]:
     """Per mode peaks and rises, whether anything moved, and memory-bound warnings."""
     if memory is None:
+        import pandas as pd
+
         memory = pd.DataFrame({"mode": [], "t_s": [], "pid": [], "role": [], "rss_bytes": []})
     env = meta.environment
     available = env.get("memory_available_bytes")

@@ -36,7 +36,6 @@ ALONE = {
     "integration/test_prediction.py",
     "integration/test_prediction_beyond.py",
     "integration/test_run_program.py::test_replay_measures_what_the_bare_code_does",
-    "integration/test_run_program.py::test_seed_primes",
     "integration/test_scale.py",
     "integration/test_task_processes.py",
 }

@@ -14,11 +14,14 @@ sys.path.insert(0, str(REPO))  # so workers can import tests.fixtures by referen
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-# A suite started in the background by a shell without job control (`nohup ... &`) inherits an
-# ignored SIGINT, and so would every profkit it starts: the tests that press Ctrl-C on a child
-# need it delivered. A handler (unlike SIG_IGN) is reset to the default in a child at exec.
+# A suite started in the background (`nohup ... &` in a shell without job control) inherits an
+# ignored SIGINT and SIGHUP, and so would every profkit it starts: the tests that press Ctrl-C
+# on a child, or hang up on one, need them delivered. A handler (unlike SIG_IGN) is reset to the
+# default in a child at exec.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def require(module: str):

@@ -98,7 +98,7 @@ def test_seed_primes(tmp_path: Path) -> None:
     assert facts["workers"] == 2 and facts["tasks"] == 6
     truth = bare_bound(durations, 2)
     assert facts["bound"] == pytest.approx(truth, rel=0.05)
-    assert facts["bound"] == pytest.approx(1.8, rel=0.05)
+    assert 1.0 < facts["bound"] <= 2.0  # two workers, one item far bigger than the rest
     # profile's rules on the same tasks: CPU-bound work on processes that pays, nothing to batch
     assert facts["work"] == "cpu-bound" and facts["cpu_ratio"] > 0.8
     assert not {"use-threads", "batch", "keep-loop", "use-processes"} & set(facts["advice"])

@@ -417,9 +417,12 @@ class ModeResult:
 
 @dataclass
 class RoundInfo:
-    """One interleaved round: the order the modes ran in and the load from other programs."""
+    """One interleaved round: the order the modes ran in and the load from other programs.
 
-    number: int
+    The engine makes it and run.json's record (:class:`profkit.record.RunMeta`) keeps it.
+    """
+
+    round: int
     order: list[str]
     wall_s: float
     others_cpu: float

@@ -20,7 +20,7 @@ from profkit.frames import build_frames
 from profkit.model import DEFAULT_AB_MAX_ROUNDS_S, ModeResult
 from profkit.options import GIVEN, Options, build_options, for_workload
 from profkit.rawrun import RawRun
-from profkit.record import ModeMeta, RoundMeta, RunMeta, WorkloadMeta
+from profkit.record import ModeMeta, RunMeta, WorkloadMeta
 from profkit.run import Run
 from profkit.store import claimed_run_dir, deferred_signals
 from profkit.workloads.model import Workload
@@ -119,9 +119,7 @@ def measured_run(raw: RawRun, target: str | None = None) -> Run:
         started_at=raw.started_at,
         finished_at=raw.finished_at,
         interrupted=raw.interrupted,
-        rounds=[RoundMeta(round=r.number, order=r.order, wall_s=r.wall_s,
-                          others_cpu=r.others_cpu, spoiled=r.spoiled, sweep=r.sweep)
-                for r in raw.rounds],
+        rounds=list(raw.rounds),
         status={m.spec.kind: m.status for m in main_modes},
         errors={m.spec.kind: m.error for m in main_modes if m.error},
         modes={m.spec.kind: _mode_meta(m, options, len(raw.items)) for m in main_modes},

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from profkit.analysis.records import Analysis
 from profkit.codec import from_json, to_json
 from profkit.frames import FRAME_NAMES
-from profkit.model import JSON, NativePool, Status, Traits
+from profkit.model import JSON, NativePool, RoundInfo, Status, Traits
 
 if TYPE_CHECKING:
     import pstats
@@ -34,18 +34,6 @@ class WorkloadMeta:
     #: what the user named on the command line (a built-in's name, a file, ``module:function``)
     target: str = ""
     task: str = ""
-
-
-@dataclass
-class RoundMeta:
-    """One interleaved round: the order the modes ran in and the load from other programs."""
-
-    round: int
-    order: list[str]
-    wall_s: float
-    others_cpu: float
-    spoiled: bool
-    sweep: bool = False
 
 
 @dataclass
@@ -116,7 +104,7 @@ class RunMeta:
     started_at: str = ""
     finished_at: str = ""
     interrupted: bool = False
-    rounds: list[RoundMeta] = field(default_factory=list)
+    rounds: list[RoundInfo] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     modes: dict[str, ModeMeta] = field(default_factory=dict)
     artifacts: Artifacts = field(default_factory=Artifacts)

@@ -190,11 +190,14 @@ def _solve(fn: Callable[[float], float], target: float, lo: float, hi: float) ->
 
 @dataclass(frozen=True)
 class Point:
+    """The predicted speedup of one mode at one worker count."""
+
     workers: int
     speedup: float
     wall_s: float
     single_map_speedup: float | None
     startup_s: float | None
+    #: what holds the curve there (a :class:`Limit`)
     limit: str
 
 

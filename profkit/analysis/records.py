@@ -14,7 +14,7 @@ from typing import Any
 
 from profkit.analysis.memory import MemoryLimit
 from profkit.analysis.notes import BoundKind, GranularityFacts, RunNote
-from profkit.analysis.prediction import Flattening
+from profkit.analysis.prediction import Flattening, Point
 from profkit.analysis.verdict import Advice, Cause, ClassFacts, Headline, Reason, WorkClass
 from profkit.codec import from_json, to_json
 from profkit.model import JSON, Status, Traits
@@ -272,19 +272,6 @@ class RecommendationSummary:
 
 
 @dataclass
-class PredictionPoint:
-    """The predicted speedup of one mode at one worker count."""
-
-    workers: int
-    speedup: float
-    wall_s: float
-    single_map_speedup: float | None
-    startup_s: float | None
-    #: what holds the curve there (prediction.Limit's value)
-    limit: str
-
-
-@dataclass
 class MeasuredPoint:
     """A measured speedup the prediction was calibrated against."""
 
@@ -305,7 +292,7 @@ class PredictionBand:
 class PredictionMode:
     """One parallel mode's predicted curve, its measured points and the model's costs."""
 
-    points: list[PredictionPoint]
+    points: list[Point]
     measured: list[MeasuredPoint]
     flat_at: int
     limit: str
@@ -316,7 +303,7 @@ class PredictionMode:
     calibrated_at: int
     measured_workers: list[int]
     #: on a machine with a core per worker
-    own_cores: list[PredictionPoint] = field(default_factory=list)
+    own_cores: list[Point] = field(default_factory=list)
     band: PredictionBand = field(default_factory=PredictionBand)
 
 

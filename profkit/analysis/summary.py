@@ -36,7 +36,6 @@ from profkit.analysis.records import (
     Prediction,
     PredictionBand,
     PredictionMode,
-    PredictionPoint,
     RecommendationSummary,
     Sweep,
     SweepPoint,
@@ -358,18 +357,12 @@ def _prediction(modes: dict[str, ModeSummary], mode_meta: dict[str, ModeMeta],
         points = prediction.predict(model)
         flat_at, limit, flat = prediction.flattening(model, points)
         out.modes[mode] = PredictionMode(
-            points=[_point(p) for p in points], measured=measured,
+            points=points, measured=measured,
             flat_at=flat_at, limit=str(limit), flattening=flat,
             per_chunk_s=model.per_chunk_s, per_map_s=model.per_map_s, cores=model.core_cap,
             calibrated_at=at, measured_workers=sorted({m.workers for m in measured}),
-            own_cores=[_point(p) for p in own], band=band)
+            own_cores=own, band=band)
     return out if out.modes else None
-
-
-def _point(p: prediction.Point) -> PredictionPoint:
-    return PredictionPoint(workers=p.workers, speedup=p.speedup, wall_s=p.wall_s,
-                           single_map_speedup=p.single_map_speedup, startup_s=p.startup_s,
-                           limit=str(p.limit))
 
 
 def prediction_frame(predicted: Prediction | None) -> pd.DataFrame:

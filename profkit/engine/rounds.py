@@ -128,7 +128,7 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
     stop: Stop | None = None
     for done, info in enumerate(prior, 1):  # said as every round is, so progress counts it
         timed = [(c.name, t) for name in info.order for c in contenders if c.name == name
-                 for t in c.result.timings if t.phase == "map" and t.round == info.number]
+                 for t in c.result.timings if t.phase == "map" and t.round == info.round]
         progress(_describe(label, done, max_rounds, options, timed, info.spoiled,
                            info.others_cpu, []))
     while len(rounds) < max_rounds:
@@ -148,7 +148,7 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
         spoiled = others > options.spoiled_cores
         for _, timing in new:
             timing.others_cpu, timing.spoiled = others, spoiled
-        rounds.append(RoundInfo(number=number, order=[c.name for c in order],
+        rounds.append(RoundInfo(round=number, order=[c.name for c in order],
                                 wall_s=time.perf_counter() - t0, others_cpu=others,
                                 spoiled=spoiled, sweep=sweep))
         live = [c for c in contenders if c.live]

@@ -497,7 +497,7 @@ def probe_round(order: Sequence[Mode], n_items: int, options: Options, wall_s: f
         mode.result.timings.append(Timing(
             phase="map", round=0, wall_s=probe.wall_s, cpu_s=probe.cpu_s, order=probe.order,
             others_cpu=others, spoiled=spoiled, thread_cpu_s=probe.thread_cpu_s))
-    return [RoundInfo(number=0, order=[m.name for m in live], wall_s=wall_s, others_cpu=others,
+    return [RoundInfo(round=0, order=[m.name for m in live], wall_s=wall_s, others_cpu=others,
                       spoiled=spoiled)]
 
 
@@ -645,7 +645,7 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[object], optio
     heap.release()
     chunks.record_trials(trials, next((m for m in modes if m.reference and m.live), None))
     native.try_one_thread(modes, items, workload.task, say)
-    counted = {r.number for r in prior}
+    counted = {r.round for r in prior}
     for mode in modes:  # the probe round's maps are the warm-up's time, not counted twice
         mode.result.phases["timing"] = sum(t.wall_s for t in mode.result.timings
                                            if t.phase == "map" and t.round not in counted)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from profkit.analysis import decision
 from profkit.analysis.summary import _open_decision
-from profkit.record import RoundMeta, RunMeta, WorkloadMeta
+from profkit.model import RoundInfo
+from profkit.record import RunMeta, WorkloadMeta
 from profkit.render import text as words
 
 
@@ -43,7 +44,7 @@ def test_no_gain_is_the_reference_and_an_unclear_one_stays_open():
 
 
 def _meta(**stopping: object) -> RunMeta:
-    rounds = [RoundMeta(round=r, order=[], wall_s=1.0, others_cpu=0.0, spoiled=False)
+    rounds = [RoundInfo(round=r, order=[], wall_s=1.0, others_cpu=0.0, spoiled=False)
               for r in range(4)]
     return RunMeta(workload=WorkloadMeta(name="w", n_items=4), status={}, rounds=rounds,
                    stopping={"rule": "decision", "clean_rounds": 4, **stopping})

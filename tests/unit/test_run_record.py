@@ -13,9 +13,9 @@ from profkit.analysis.records import Analysis
 from profkit.analysis.verdict import AdviceKind, Cause
 from profkit.codec import RecordError
 from profkit.errors import StoreError
-from profkit.model import Status, Traits, WorkerLabel
+from profkit.model import RoundInfo, Status, Traits, WorkerLabel
 from profkit.pipeline import build_run
-from profkit.record import ModeMeta, RoundMeta, RunMeta, WorkloadMeta
+from profkit.record import ModeMeta, RunMeta, WorkloadMeta
 from profkit.run import Run, load
 from profkit.store import FORMAT_VERSION
 from tests.unit.test_runner_fake import fakes, run  # noqa: F401 - the fixture is used by name
@@ -64,7 +64,7 @@ def test_a_loaded_run_has_the_record_that_was_saved(fakes, tmp_path):  # noqa: F
     assert isinstance(loaded.meta, RunMeta)
     assert loaded.meta == made.meta
     assert loaded.meta.modes["fake"].traits == made.meta.modes["fake"].traits
-    assert loaded.meta.rounds and all(isinstance(r, RoundMeta) for r in loaded.meta.rounds)
+    assert loaded.meta.rounds and all(isinstance(r, RoundInfo) for r in loaded.meta.rounds)
     assert loaded.meta.format_version == FORMAT_VERSION
 
 
@@ -86,7 +86,7 @@ def test_records_read_back_what_they_write_and_refuse_what_they_do_not():
     meta = RunMeta(workload=WorkloadMeta("w", 3), status={"processes": Status.TIMEOUT},
                    modes={"processes": ModeMeta(workers=2, traits=traits, startup_s=float("nan"),
                                                 line_cut_s={"1": 0.25})},
-                   rounds=[RoundMeta(round=1, order=["processes"], wall_s=1.0, others_cpu=0.1,
+                   rounds=[RoundInfo(round=1, order=["processes"], wall_s=1.0, others_cpu=0.1,
                                      spoiled=False)])
     text = json.loads(json.dumps(meta.to_json()))
     assert text["status"] == {"processes": "timeout"}

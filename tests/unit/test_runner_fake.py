@@ -444,7 +444,7 @@ def test_the_probe_round_counts_as_the_first_round_when_items_are_long(fakes):
     load), --repeat 3 times two more maps, and the warm-up is not counted again as timing."""
     raw = run(naps, repeat=3)
     modes = by_kind(raw)
-    assert [r.number for r in raw.rounds] == [0, 1, 2]
+    assert [r.round for r in raw.rounds] == [0, 1, 2]
     assert sorted(raw.rounds[0].order) == ["fake", "fake_ref"]
     for mode in modes.values():
         maps = [t for t in mode.timings if t.phase == "map"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the run's parent imports the advice records before its maps, without pandas
     import pandas as pd
@@ -13,7 +13,28 @@ if TYPE_CHECKING:  # the run's parent imports the advice records before its maps
 GC_ADVICE_SHARE = 0.10
 
 
-def gc_summary(collections: pd.DataFrame, tasks: pd.DataFrame, mode: str) -> dict[str, Any] | None:
+@dataclass
+class GcGeneration:
+    """One generation's collections during a mode's probe pass."""
+
+    collections: int
+    seconds: float
+    collected: int
+
+
+@dataclass
+class GcSummary:
+    """Garbage collection's share of a mode's task time."""
+
+    collections: int
+    seconds: float
+    share: float
+    task_seconds: float
+    #: by generation ("0", "1", "2")
+    by_generation: dict[str, GcGeneration] = field(default_factory=dict)
+
+
+def gc_summary(collections: pd.DataFrame, tasks: pd.DataFrame, mode: str) -> GcSummary | None:
     """Collections, seconds and share of the tasks' own time spent collecting, for one mode.
 
     The share is GC seconds over the summed task durations of the probe pass
@@ -26,11 +47,10 @@ def gc_summary(collections: pd.DataFrame, tasks: pd.DataFrame, mode: str) -> dic
     if busy <= 0:
         return None
     seconds = float(mine["duration_s"].sum()) if not mine.empty else 0.0
-    by_generation = {int(str(g)): {"collections": int(len(rows)), "seconds": float(rows["duration_s"].sum()),
-                              "collected": int(rows["collected"].sum())}
+    by_generation = {str(int(str(g))): GcGeneration(int(len(rows)), float(rows["duration_s"].sum()),
+                                                    int(rows["collected"].sum()))
                      for g, rows in mine.groupby("generation")}
-    return {"collections": int(len(mine)), "seconds": seconds, "share": seconds / busy,
-            "task_seconds": busy, "by_generation": by_generation}
+    return GcSummary(int(len(mine)), seconds, seconds / busy, busy, by_generation)
 
 
 @dataclass(frozen=True)
@@ -46,33 +66,7 @@ class GcFacts:
     gc_off: bool  # the timed maps ran with GC off, so the speedups leave this cost out
 
 
-class GenerationShare(Protocol):
-    """What the advice reads of one generation's collections."""
-
-    @property
-    def collections(self) -> int: ...
-
-    @property
-    def seconds(self) -> float: ...
-
-
-class GcShare(Protocol):
-    """What the advice reads of a mode's GC summary (:class:`profkit.analysis.records.GcSummary`)."""
-
-    @property
-    def share(self) -> float: ...
-
-    @property
-    def collections(self) -> int: ...
-
-    @property
-    def seconds(self) -> float: ...
-
-    @property
-    def by_generation(self) -> Mapping[str, GenerationShare]: ...
-
-
-def gc_advice(modes: Mapping[str, GcShare | None], policy: str) -> list[GcFacts]:
+def gc_advice(modes: Mapping[str, GcSummary | None], policy: str) -> list[GcFacts]:
     """One record per mode whose GC share is above :data:`GC_ADVICE_SHARE`."""
     out = []
     for mode, g in modes.items():

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from profkit.analysis.memory import MemoryLimit
+from profkit.analysis.gc import GcSummary
+from profkit.analysis.memory import MemorySummary
 from profkit.analysis.notes import BoundKind, GranularityFacts, RunNote
 from profkit.analysis.prediction import Flattening, Point
 from profkit.analysis.verdict import Advice, Cause, ClassFacts, Headline, Reason, WorkClass
@@ -82,27 +83,6 @@ class ChunkTrial:
     speedup: float | None = None
     walls: list[float] = field(default_factory=list)
     baseline_walls: list[float] = field(default_factory=list)
-
-
-@dataclass
-class GcGeneration:
-    """One generation's collections during a mode's probe pass."""
-
-    collections: int
-    seconds: float
-    collected: int
-
-
-@dataclass
-class GcSummary:
-    """Garbage collection's share of a mode's task time (:mod:`profkit.analysis.gc`)."""
-
-    collections: int
-    seconds: float
-    share: float
-    task_seconds: float
-    #: by generation ("0", "1", "2")
-    by_generation: dict[str, GcGeneration] = field(default_factory=dict)
 
 
 @dataclass
@@ -313,53 +293,6 @@ class Prediction:
 
     cpus: int
     modes: dict[str, PredictionMode] = field(default_factory=dict)
-
-
-@dataclass
-class ProcessMemory:
-    """One process's RSS during a mode's memory pass."""
-
-    pid: int
-    role: str
-    baseline_bytes: float
-    peak_bytes: float
-    rise_bytes: float
-
-
-@dataclass
-class MemoryMode:
-    """One mode's memory: peaks and rises, and how many workers the free RAM holds."""
-
-    samples: int
-    duration_s: float
-    parent_baseline_bytes: float
-    parent_peak_bytes: float
-    parent_rise_bytes: float
-    processes: list[ProcessMemory]
-    #: the largest pool worker's; None without pool workers
-    worker_peak_bytes: float | None
-    worker_rise_bytes: float | None
-    total_baseline_bytes: float
-    total_peak_bytes: float
-    total_rise_bytes: float
-    #: a process's peak RSS, or a thread's share of the parent's rise
-    per_worker_bytes: float | None = None
-    #: free RAM at the start // per_worker_bytes
-    fits: int | None = None
-    #: fits < the mode's workers
-    limited: bool = False
-    limit: MemoryLimit | None = None
-
-
-@dataclass
-class MemorySummary:
-    """Memory per mode, whether anything moved (else the chart is dropped), and the limits."""
-
-    modes: dict[str, MemoryMode] = field(default_factory=dict)
-    moved: bool = False
-    #: the modes the free RAM limits
-    limited: list[str] = field(default_factory=list)
-    available_bytes: int | None = None
 
 
 @dataclass

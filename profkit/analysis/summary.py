@@ -25,10 +25,8 @@ from profkit.analysis.records import (
     Analysis,
     ChunkTrial,
     Classification,
-    GcSummary,
     Granularity,
     MeasuredPoint,
-    MemorySummary,
     ModeBounds,
     ModeSummary,
     NativePoolThreads,
@@ -471,8 +469,7 @@ def mode_summaries(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Referenc
                 entry.overhead_per_task_s = max(
                     0.0, entry.wall_median_s - ref.wall / workers) / max(1, meta.workload.n_items)
         if "gc" in frames:
-            gc = gc_share.gc_summary(frames["gc"], tasks, mode)
-            entry.gc = from_json(GcSummary, to_json(gc), f"modes.{mode}.gc") if gc else None
+            entry.gc = gc_share.gc_summary(frames["gc"], tasks, mode)
         modes[mode] = entry
     return modes, main_walls
 
@@ -665,13 +662,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
         prediction=predicted,
         verdict=verdict.headline(run_facts, decision),
         warnings=warnings,
-        memory=memory_summary(frames.get("memory"), meta),
+        memory=memory_analysis.summarise(frames.get("memory"), meta),
         native_threads=_native(kind.native))
-
-
-def memory_summary(memory: pd.DataFrame | None, meta: RunMeta) -> MemorySummary:
-    """Memory per mode from the ``memory`` frame (:mod:`profkit.analysis.memory`), as its record."""
-    return from_json(MemorySummary, to_json(memory_analysis.summarise(memory, meta)), "memory")
 
 
 def _native(native: NativeThreads | None) -> NativeSummary | None:

@@ -12,11 +12,11 @@ from typing import Any
 
 from profkit.analysis.compare import CompareNote, CompareNoteKind, Comparison
 from profkit.analysis.gc import GcFacts
-from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemoryVerdict
+from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemorySummary, MemoryVerdict
 from profkit.analysis.native import NativeFacts
 from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, RunNote
 from profkit.analysis.prediction import Flattening, Limit
-from profkit.analysis.records import Analysis, MemorySummary, ModeBounds
+from profkit.analysis.records import Analysis, ModeBounds
 from profkit.analysis.verdict import (
     Advice,
     AdviceKind,

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from profkit.analysis.memory import summarise
-from profkit.analysis.summary import memory_summary
 from profkit.collectors.memory import parse_dat
 from profkit.engine.runner import memory_line_subset
 from profkit.errors import UsageError
@@ -60,22 +59,22 @@ def test_memory_limits_the_workers_when_free_ram_holds_fewer():
     for t, rss in ((0.0, 50), (0.1, 1050)):
         rows.append(("processes", t, 1, "parent", 100 * MIB))
         rows += [("processes", t, pid, "worker", rss * MIB) for pid in (2, 3, 4, 5)]
-    out = summarise(_frame(rows), _meta(3.5 * 2**30))
-    entry = out["modes"]["processes"]
-    assert entry["worker_peak_bytes"] == 1050 * MIB and entry["worker_rise_bytes"] == 1000 * MIB
-    assert entry["total_rise_bytes"] == 4000 * MIB
-    assert entry["fits"] == 3 and entry["limited"]
-    assert out["moved"] and out["limited"] == ["processes"]
-    limits = words.memory_limits(memory_summary(_frame(rows), _meta(int(3.5 * 2**30))))
-    assert limits[0].startswith("processes: Memory, not CPU, limits")
+    out = summarise(_frame(rows), _meta(int(3.5 * 2**30)))
+    entry = out.modes["processes"]
+    assert entry.worker_peak_bytes == 1050 * MIB and entry.worker_rise_bytes == 1000 * MIB
+    assert entry.total_rise_bytes == 4000 * MIB
+    assert entry.fits == 3 and entry.limited
+    assert out.moved and out.limited == ["processes"] and out.available_bytes == int(3.5 * 2**30)
+    assert words.memory_limits(out)[0].startswith("processes: Memory, not CPU, limits")
     roomy = summarise(_frame(rows), _meta(64 * 2**30))
-    assert not roomy["modes"]["processes"]["limited"] and not roomy["limited"]
-    assert words.memory_limit(roomy["modes"]["processes"]["limit"]).startswith("Memory is not the limit")
+    assert not roomy.modes["processes"].limited and not roomy.limited
+    limit = roomy.modes["processes"].limit
+    assert limit is not None and words.memory_limit(limit).startswith("Memory is not the limit")
 
 
 def test_flat_memory_did_not_move():
     rows = [("processes", t, 1, "parent", 100 * MIB + int(t * 1000)) for t in (0.0, 0.1, 0.2)]
-    assert summarise(_frame(rows), _meta(2**33))["moved"] is False
+    assert summarise(_frame(rows), _meta(2**33)).moved is False
 
 
 def test_an_unknown_memory_lines_name_is_a_usage_error():

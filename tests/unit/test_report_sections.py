@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from profkit.analysis.memory import summarise
 from profkit.analysis.records import (
     Analysis,
     Granularity,
@@ -17,7 +18,7 @@ from profkit.analysis.records import (
     Sweep,
     SweepPoint,
 )
-from profkit.analysis.summary import _recommendation, memory_summary
+from profkit.analysis.summary import _recommendation
 from profkit.analysis.verdict import Recommendation
 from profkit.model import Status
 from profkit.render.report.memory import peaks
@@ -75,7 +76,7 @@ def test_memory_peaks_shown_are_the_analysis_peaks_of_the_samples():
     frame = pd.DataFrame(rows, columns=["mode", "t_s", "pid", "role", "rss_bytes"])
     meta = run_meta({"processes": mode_meta(2)},
                     environment={"memory_available_bytes": 64 * 2**30, "cpus_available": 2})
-    (shown,) = peaks(frame, ["processes", "threads"], memory_summary(frame, meta))
+    (shown,) = peaks(frame, ["processes", "threads"], summarise(frame, meta))
     # worked out by hand from the rows above
     assert shown.parent_peak == 140 * MIB
     assert shown.worker_peak == 400 * MIB

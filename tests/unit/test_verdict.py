@@ -297,8 +297,7 @@ def test_one_round_calls_only_a_threefold_slowdown_clear():
 
 
 def test_gc_advice_names_a_mode_above_the_share_with_its_full_collections():
-    from profkit.analysis.gc import GC_ADVICE_SHARE, gc_advice
-    from profkit.analysis.records import GcGeneration, GcSummary
+    from profkit.analysis.gc import GC_ADVICE_SHARE, GcGeneration, GcSummary, gc_advice
     from profkit.render.text import gc_advice as worded
 
     heavy = GcSummary(collections=10, seconds=0.5, share=GC_ADVICE_SHARE + 0.2, task_seconds=1.6,

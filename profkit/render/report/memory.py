@@ -12,7 +12,7 @@ from profkit.render.text import memory_limit
 if TYPE_CHECKING:
     import pandas as pd
 
-    from profkit.analysis.records import MemorySummary
+    from profkit.analysis.memory import MemorySummary
     from profkit.record import RunRecord
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from profkit.model import JSON, NativePool
@@ -130,15 +130,3 @@ def native_threads(sequential_cores: float | None, cpus: int,
     # a map cannot keep more cores busy than there are; profkit's own threads add a little CPU
     return NativeThreads(min(float(sequential_cores), float(cpus)), cpus, tuple(dict.fromkeys(pools)),
                          best)
-
-
-def native_classification(card: Mapping[str, Any], native: NativeThreads) -> dict[str, Any]:
-    """The classification card of work done in native threads: no GIL claim, the cores named.
-
-    The thread that calls the native library holds no GIL while the library computes, and
-    the library's own threads add cores: neither is what pure Python does.
-    """
-    facts = card.get("facts")
-    return {**card, "kind": "cpu-bound", "work_class": "gil-releasing", "gil_bound": False,
-            "native_threads": True,
-            "facts": replace(facts, native=native.facts()) if facts is not None else None}

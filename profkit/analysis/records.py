@@ -16,7 +16,7 @@ from profkit.analysis.gc import GcSummary
 from profkit.analysis.memory import MemorySummary
 from profkit.analysis.notes import BoundKind, GranularityFacts, RunNote
 from profkit.analysis.prediction import Flattening, Point
-from profkit.analysis.verdict import Advice, Cause, ClassFacts, Headline, Reason, WorkClass
+from profkit.analysis.verdict import Advice, Cause, Classification, Headline, Reason
 from profkit.codec import from_json, to_json
 from profkit.model import JSON, Status, Traits
 
@@ -149,24 +149,6 @@ class Granularity:
     dispatch: float
     chunksize: int
     facts: GranularityFacts | None = None
-
-
-@dataclass
-class Classification:
-    """CPU-bound, I/O-bound or mixed, from the tasks' CPU time and waits."""
-
-    #: "cpu-bound", "io-bound" or "mixed"
-    kind: str
-    work_class: WorkClass
-    #: CPU / the time not spent waiting for a core
-    cpu_ratio: float
-    #: that wait, over the tasks' wall time
-    queued_share: float
-    threads_speedup: float | None
-    gil_bound: bool
-    gil_enabled: bool = True
-    native_threads: bool = False
-    facts: ClassFacts | None = None
 
 
 @dataclass

@@ -15,7 +15,6 @@ from profkit.analysis import gc as gc_share
 from profkit.analysis import memory as memory_analysis
 from profkit.analysis.native import (
     NativeThreads,
-    native_classification,
     native_threads,
     sequential_cores,
 )
@@ -24,7 +23,6 @@ from profkit.analysis.records import (
     Amdahl,
     Analysis,
     ChunkTrial,
-    Classification,
     Granularity,
     MeasuredPoint,
     ModeBounds,
@@ -403,7 +401,7 @@ class Reference:
 class WorkKind:
     """What the tasks spend their time on: the classification card and the facts under it."""
 
-    classification: Classification | None
+    classification: verdict.Classification | None
     work: verdict.WorkClass | None
     cpu_ratio: float | None
     native: NativeThreads | None
@@ -514,7 +512,8 @@ def work_kind(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference,
                  if walls - queued > 0 else None)
     gil_sharing = next((m for m in modes.values() if m.traits.shares_gil and m.traits.parallel),
                        None)
-    card = verdict.classify(cpu_ratio, _threads_card(gil_sharing),
+    card = verdict.classify(cpu_ratio, _threads_facts(gil_sharing),
+                            gil_sharing.cores_used if gil_sharing is not None else None,
                             queued / walls if walls > 0 else 0.0,
                             gil_enabled=bool(meta.environment.get("gil_enabled", True)))
 
@@ -531,18 +530,18 @@ def work_kind(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Reference,
     if native is not None:  # the items' thread CPU misses the native threads: they fill the map
         cpu_total = sum(durations)
         if card is not None:
-            card = native_classification(card, native)
-    classification = from_json(Classification, to_json(card), "classification") if card else None
-    work = classification.work_class if classification else None
-    return WorkKind(classification, work, cpu_ratio, native, cpu_total)
+            card = verdict.native_classification(card, native)
+    work = card.work_class if card else None
+    return WorkKind(card, work, cpu_ratio, native, cpu_total)
 
 
-def _threads_card(threads: ModeSummary | None) -> dict[str, object] | None:
+def _threads_facts(threads: ModeSummary | None) -> verdict.ModeFacts | None:
     """What the classification reads of the GIL-sharing mode."""
     if threads is None:
         return None
-    return {"workers": threads.workers, "speedup": threads.speedup,
-            "speedup_ci": threads.speedup_ci, "cores_used": threads.cores_used}
+    ci = threads.speedup_ci
+    return verdict.ModeFacts(threads.mode, threads.workers, speedup=threads.speedup,
+                             ci=(float(ci[0]), float(ci[1])) if ci else None, shares_gil=True)
 
 
 def schedule_bounds(meta: RunMeta, ref: Reference, modes: dict[str, ModeSummary],

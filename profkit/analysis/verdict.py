@@ -317,6 +317,24 @@ class ClassFacts:
     native: NativeFacts | None = None  # the work runs in native threads
 
 
+@dataclass
+class Classification:
+    """CPU-bound, I/O-bound or mixed, from the tasks' CPU time and waits."""
+
+    #: "cpu-bound", "io-bound" or "mixed"
+    kind: str
+    work_class: WorkClass
+    #: CPU / the time not spent waiting for a core
+    cpu_ratio: float
+    #: that wait, over the tasks' wall time
+    queued_share: float
+    threads_speedup: float | None
+    gil_bound: bool
+    gil_enabled: bool = True
+    native_threads: bool = False
+    facts: ClassFacts | None = None
+
+
 # -- the work class --------------------------------------------------------
 
 
@@ -357,37 +375,45 @@ def work_class(cpu_ratio: float | None, threads: ModeFacts | None,
     return WorkClass.CPU
 
 
-def classify(cpu_ratio: float | None, threads: dict[str, Any] | None,
-             queued_share: float = 0.0, gil_enabled: bool = True) -> dict[str, Any] | None:
+def classify(cpu_ratio: float | None, threads: ModeFacts | None, threads_cores: float | None = None,
+             queued_share: float = 0.0, gil_enabled: bool = True) -> Classification | None:
     """The classification card: kind, GIL-bound and the facts its explanation words.
 
     ``cpu_ratio`` is CPU time over the time the tasks were not waiting for a core;
     ``queued_share`` is the share of their wall time they did wait for one.
-    ``threads`` may carry ``speedup_ci``, the 95% interval the class is judged on.
+    ``threads`` is the mode whose threads share the GIL, if any: its speedup's interval is
+    what the class is judged on, and ``threads_cores`` the cores it kept busy.
     """
     if cpu_ratio is None:
         return None
-    t = threads or {}
-    ci_raw = t.get("speedup_ci")
-    ci = (float(ci_raw[0]), float(ci_raw[1])) if ci_raw else None
-    facts = ModeFacts("threads", int(t.get("workers") or 1), speedup=t.get("speedup"), ci=ci,
-                      shares_gil=True) if threads else None
-    cores = t.get("cores_used")
-    if facts is not None and facts.speedup is None and cores is not None and facts.workers > 1:
-        facts = replace(facts, speedup=1.0)  # no reference run: judge by the cores alone
-    work = work_class(cpu_ratio, facts, cores, gil_enabled)
+    speedup = threads.speedup if threads is not None else None
+    judged = threads
+    if judged is not None and speedup is None and threads_cores is not None and judged.workers > 1:
+        judged = replace(judged, speedup=1.0)  # no reference run: judge by the cores alone
+    work = work_class(cpu_ratio, judged, threads_cores, gil_enabled)
     assert work is not None
-    gil_bound = bool(work is WorkClass.CPU and facts is not None and facts.workers > 1)
-    speedup = t.get("speedup")
+    gil_bound = bool(work is WorkClass.CPU and judged is not None and judged.workers > 1)
+    ci = list(threads.ci) if threads is not None and threads.ci else None
     card = ClassFacts(work, cpu_ratio, gil_cap(cpu_ratio), cpu_ratio < CPU_BOUND_RATIO, gil_bound,
-                      facts.workers if facts else None, speedup, list(ci) if ci else None, cores,
+                      threads.workers if threads is not None else None, speedup, ci,
+                      threads_cores if threads is not None else None,
                       queued_share if queued_share >= QUEUED_NOTE_SHARE else None)
     kind = "cpu-bound" if work in (WorkClass.GIL_RELEASING, WorkClass.NO_GIL) else work.value
     if work in (WorkClass.GIL_RELEASING, WorkClass.NO_GIL) and cpu_ratio < CPU_BOUND_RATIO:
         kind = WorkClass.MIXED.value
-    return {"kind": kind, "work_class": work.value, "cpu_ratio": cpu_ratio, "queued_share": queued_share,
-            "threads_speedup": speedup, "gil_enabled": gil_enabled,
-            "gil_bound": gil_bound, "facts": card}
+    return Classification(kind, work, cpu_ratio, queued_share, speedup, gil_bound, gil_enabled,
+                          facts=card)
+
+
+def native_classification(card: Classification, native: NativeThreads) -> Classification:
+    """The classification card of work done in native threads: no GIL claim, the cores named.
+
+    The thread that calls the native library holds no GIL while the library computes, and
+    the library's own threads add cores: neither is what pure Python does.
+    """
+    return replace(card, kind="cpu-bound", work_class=WorkClass.GIL_RELEASING, gil_bound=False,
+                   native_threads=True,
+                   facts=replace(card.facts, native=native.facts()) if card.facts is not None else None)
 
 
 def mode_cost(traits: dict[str, Any]) -> int:

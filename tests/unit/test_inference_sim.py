@@ -320,16 +320,16 @@ def test_no_text_caps_threads_below_their_measured_interval(ratio, speedup, widt
     from profkit.analysis import verdict
 
     ci = (speedup * (1 - width), speedup * (1 + width))
-    c = verdict.classify(ratio, {"workers": workers, "speedup": speedup, "speedup_ci": ci,
-                                 "cores_used": cores})
-    work = verdict.WorkClass(c["work_class"])
+    c = verdict.classify(ratio, verdict.ModeFacts("threads", workers, speedup=speedup, ci=ci,
+                                                  shares_gil=True), threads_cores=cores)
+    work = c.work_class
     threads = verdict.ModeFacts("threads", workers, speedup=speedup, ci=ci, shares_gil=True,
                                 shares_memory=True, cost=1, bound=bound, wall_s=1.0 / speedup)
     seq = verdict.ModeFacts("sequential", 1, speedup=1.0, parallel=False, reference=True, cost=0, wall_s=1.0)
     facts = verdict.Facts(work=work, modes=(seq, threads), cpu_ratio=ratio, per_task_s=0.01, n_items=8,
                           ref_wall_s=1.0)
     decision = verdict.decide(facts)
-    text = " ".join([words.classification(c["facts"]), words.headline(verdict.headline(facts, decision)),
+    text = " ".join([words.classification(c.facts), words.headline(verdict.headline(facts, decision)),
                      *(words.advice(a) for a in decision.advice)])
     for cap in _gil_claims(text):
         assert ci[0] <= cap + 0.005, (cap, ci, text)  # the cap is printed to 2 decimals

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from profkit.analysis.native import native_classification, native_threads, sequential_cores
-from profkit.analysis.verdict import classify
+from profkit.analysis.native import native_threads, sequential_cores
+from profkit.analysis.verdict import ModeFacts, WorkClass, classify, native_classification
 from profkit.model import NativePool
 from profkit.render import text as words
 from tests.fixtures.records import mode_meta
@@ -47,8 +47,10 @@ def test_the_bound_is_the_cpus_over_the_cores_the_sequential_map_keeps_busy():
     assert native.pools == (("openblas", 2),) and native.trial["speedup"] == 1.02
     assert native_threads(1.1, 2, meta) is None  # about one core: no native threads
     assert native_threads(2.3, 2, meta).sequential_cores == 2.0  # never above the CPUs
-    cpu_card = classify(0.99, {"workers": 2, "speedup": 1.0})
-    assert cpu_card is not None and cpu_card["gil_bound"]
+    cpu_card = classify(0.99, ModeFacts("threads", 2, speedup=1.0, shares_gil=True))
+    assert cpu_card is not None and cpu_card.gil_bound
     card = native_classification(cpu_card, native)
-    assert card["gil_bound"] is False and "native threads" in words.classification(card["facts"])
-    assert "GIL" not in words.classification(card["facts"]).replace("outside the GIL", "")
+    assert card.gil_bound is False and card.native_threads and card.kind == "cpu-bound"
+    assert card.work_class is WorkClass.GIL_RELEASING and card.facts.native == native.facts()
+    assert "native threads" in words.classification(card.facts)
+    assert "GIL" not in words.classification(card.facts).replace("outside the GIL", "")

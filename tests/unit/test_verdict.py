@@ -43,42 +43,52 @@ def kinds(v):
 
 # -- classification ---------------------------------------------------------
 
-def _mode(mode, workers, speedup, **extra):
-    return {"mode": mode, "workers": workers, "speedup": speedup, **extra}
+def _threads(workers, speedup, ci=None):
+    """The GIL-sharing mode as the classification reads it."""
+    return ModeFacts("threads", workers, speedup=speedup, ci=ci, shares_gil=True)
 
 
 def test_cpu_bound_with_flat_threads_is_gil_bound():
-    c = verdict.classify(0.99, _mode("threads", 2, 0.98))
-    assert c["kind"] == "cpu-bound" and c["gil_bound"]
-    assert "GIL" in words.classification(c["facts"])
+    c = verdict.classify(0.99, _threads(2, 0.98))
+    assert c.kind == "cpu-bound" and c.gil_bound and c.work_class is WorkClass.CPU
+    assert c.threads_speedup == 0.98 and c.facts.threads_workers == 2
+    assert "GIL" in words.classification(c.facts)
 
 
 def test_io_bound_threads_help():
-    c = verdict.classify(0.05, _mode("threads", 2, 1.9))
-    assert c["kind"] == "io-bound" and not c["gil_bound"]
-    assert "waiting releases the GIL" in words.classification(c["facts"])
+    c = verdict.classify(0.05, _threads(2, 1.9))
+    assert c.kind == "io-bound" and not c.gil_bound
+    assert "waiting releases the GIL" in words.classification(c.facts)
 
 
 def test_cpu_bound_threads_on_one_core_are_gil_bound_despite_a_noisy_speedup():
-    c = verdict.classify(0.99, _mode("threads", 2, 1.15, cores_used=1.0))
-    assert c["gil_bound"]
+    c = verdict.classify(0.99, _threads(2, 1.15), threads_cores=1.0)
+    assert c.gil_bound
 
 
 def test_cpu_bound_but_threads_scale_means_code_releases_the_gil():
-    c = verdict.classify(0.95, _mode("threads", 2, 1.8, cores_used=1.9))
-    assert not c["gil_bound"] and c["work_class"] == "gil-releasing"
-    assert "releases the" in words.classification(c["facts"])
+    c = verdict.classify(0.95, _threads(2, 1.8), threads_cores=1.9)
+    assert not c.gil_bound and c.work_class is WorkClass.GIL_RELEASING and c.kind == "cpu-bound"
+    assert "releases the" in words.classification(c.facts)
 
 
 def test_mixed_work_is_not_gil_bound_and_names_the_threads_cap():
-    c = verdict.classify(0.5, _mode("threads", 2, 1.95, cores_used=1.0))
-    assert c["kind"] == "mixed" and not c["gil_bound"]
-    assert "2.00×" in words.classification(c["facts"])
+    c = verdict.classify(0.5, _threads(2, 1.95), threads_cores=1.0)
+    assert c.kind == "mixed" and not c.gil_bound
+    assert "2.00×" in words.classification(c.facts)
 
 
 def test_threads_without_a_sequential_run_have_no_speedup_yet_classify():
-    c = verdict.classify(0.95, {"speedup": None, "workers": 2, "cores_used": 1.0})
-    assert c["gil_bound"] and "GIL" in words.classification(c["facts"])
+    c = verdict.classify(0.95, _threads(2, None), threads_cores=1.0)
+    assert c.gil_bound and c.threads_speedup is None and "GIL" in words.classification(c.facts)
+
+
+def test_without_threads_or_cpu_time_the_classification_says_what_it_can():
+    assert verdict.classify(None, _threads(2, 1.0)) is None  # no CPU time: no class
+    alone = verdict.classify(0.99, None, queued_share=0.2)
+    assert alone.kind == "cpu-bound" and not alone.gil_bound and alone.threads_speedup is None
+    assert alone.queued_share == 0.2 and alone.facts.queued_share == 0.2
+    assert alone.facts.threads_workers is None and alone.facts.threads_cores is None
 
 
 # -- recommendation ---------------------------------------------------------
@@ -166,13 +176,12 @@ def test_threads_measured_above_the_gil_bound_say_the_model_does_not_fit():
 
 
 def test_a_classification_never_caps_threads_below_their_interval():
-    mixed = verdict.classify(0.55, {"workers": 4, "speedup": 3.1, "speedup_ci": (2.8, 3.4)})
-    assert mixed["work_class"] == "gil-releasing" and "caps" not in words.classification(mixed["facts"])
-    cpu = verdict.classify(0.97, {"workers": 2, "speedup": 1.22, "speedup_ci": (1.12, 1.33),
-                                  "cores_used": 1.25})
-    assert not cpu["gil_bound"] and "holds the GIL" not in words.classification(cpu["facts"])
-    flat = verdict.classify(0.97, {"workers": 2, "speedup": 1.0, "speedup_ci": (0.95, 1.05)})
-    assert flat["gil_bound"]
+    mixed = verdict.classify(0.55, _threads(4, 3.1, (2.8, 3.4)))
+    assert mixed.work_class is WorkClass.GIL_RELEASING and "caps" not in words.classification(mixed.facts)
+    cpu = verdict.classify(0.97, _threads(2, 1.22, (1.12, 1.33)), threads_cores=1.25)
+    assert not cpu.gil_bound and "holds the GIL" not in words.classification(cpu.facts)
+    flat = verdict.classify(0.97, _threads(2, 1.0, (0.95, 1.05)))
+    assert flat.gil_bound and flat.facts.threads_ci == [0.95, 1.05]
 
 
 def test_a_free_threaded_build_gets_no_gil_claim(monkeypatch):
@@ -184,11 +193,10 @@ def test_a_free_threaded_build_gets_no_gil_claim(monkeypatch):
     env = environment("spawn")
     assert env["gil_enabled"] is False
     for ratio in (0.97, 0.55):
-        c = verdict.classify(ratio, {"workers": 2, "speedup": 1.0, "speedup_ci": (0.95, 1.05)},
-                             gil_enabled=env["gil_enabled"])
-        assert "GIL caps" not in words.classification(c["facts"]) and not c["gil_bound"]
-        assert "holds the GIL" not in words.classification(c["facts"])
-        work = verdict.WorkClass(c["work_class"])
+        c = verdict.classify(ratio, _threads(2, 1.0, (0.95, 1.05)), gil_enabled=env["gil_enabled"])
+        assert "GIL caps" not in words.classification(c.facts) and not c.gil_bound
+        assert "holds the GIL" not in words.classification(c.facts) and c.gil_enabled is False
+        work = c.work_class
         assert not work.holds_gil()
         f = facts(work, threads(1.0, (0.95, 1.05), bound=2.0), processes(1.78, (1.7, 1.85)))
         v = verdict.decide(f)

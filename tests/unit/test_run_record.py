@@ -6,19 +6,29 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pandas as pd
 import pytest
 
+from profkit import store
+from profkit.analysis.gc import GcGeneration, gc_summary
+from profkit.analysis.memory import summarise
+from profkit.analysis.native import native_threads
 from profkit.analysis.records import Analysis
-from profkit.analysis.verdict import AdviceKind, Cause
-from profkit.codec import RecordError
+from profkit.analysis.verdict import AdviceKind, Cause, ModeFacts, classify, native_classification
+from profkit.codec import RecordError, from_json, to_json
 from profkit.errors import StoreError
-from profkit.model import RoundInfo, Status, Traits, WorkerLabel
+from profkit.model import NativePool, RoundInfo, Status, Traits, WorkerLabel
 from profkit.pipeline import build_run
 from profkit.record import ModeMeta, RunMeta, WorkloadMeta
 from profkit.run import Run, load
 from profkit.store import FORMAT_VERSION
+from tests.fixtures.records import mode_meta, run_meta
 from tests.unit.test_runner_fake import fakes, run  # noqa: F401 - the fixture is used by name
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["fakes"]
 
@@ -220,3 +230,53 @@ def test_the_json_summary_gives_the_analysis_facts_with_their_words(fakes, tmp_p
     assert said["modes"]["fake"]["bounds"]["bound_kind"] == bounds.bound_kind.value
     assert said["modes"]["fake"]["bounds"]["bound_name"] == words.mode_bound(bounds)
     assert said["memory"]["limits"] == words.memory_limits(a.memory)
+
+
+def test_run_json_is_what_the_saved_and_the_loaded_records_write_byte_for_byte(fakes, tmp_path):  # noqa: F811
+    """The analysis steps build their records with the types the schema names (a float field
+    holds a float), so writing a record read back from run.json gives the file again."""
+    made, loaded = saved_run(tmp_path)
+    text = (tmp_path / "run" / "run.json").read_text()
+    for record in (made, loaded):
+        assert store.to_json({**record.meta.to_json(), "analysis": record.analysis.to_json()}) == text
+
+
+def _written_again(record: DataclassInstance) -> None:
+    """``record`` as JSON, read back by the codec: the same record, and the same text."""
+    text = json.dumps(to_json(record))
+    back = from_json(type(record), json.loads(text), "record")
+    assert back == record
+    assert json.dumps(to_json(back)) == text
+
+
+def test_the_analysis_steps_records_read_back_as_they_were_written():
+    """The GC, memory and classification steps' records, each with every part filled in."""
+    gc_rows = pd.DataFrame({"mode": ["threads"] * 3, "generation": [0, 0, 2],
+                            "duration_s": [0.01, 0.02, 0.25], "collected": [4, 5, 9]})
+    tasks = pd.DataFrame({"mode": ["threads"] * 2, "sweep": [False, False], "duration_s": [0.5, 1.0]})
+    gc = gc_summary(gc_rows, tasks, "threads")
+    assert gc is not None and gc.collections == 3 and gc.share == pytest.approx(0.28 / 1.5)
+    assert gc.by_generation == {"0": GcGeneration(2, pytest.approx(0.03), 9), "2": GcGeneration(1, 0.25, 9)}
+    _written_again(gc)
+
+    mib = 2**20
+    samples = [(t, pid, role, rss * mib) for t, base in ((0.0, 50), (0.1, 1050))
+               for pid, role, rss in ((1, "parent", 100), (2, "worker", base), (3, "worker", base))]
+    memory = pd.DataFrame([("processes", *s) for s in samples],
+                          columns=["mode", "t_s", "pid", "role", "rss_bytes"])
+    meta = run_meta({"processes": mode_meta(2)},
+                    environment={"memory_available_bytes": 2**31, "cpus_available": 4})
+    summary = summarise(memory, meta)
+    entry = summary.modes["processes"]
+    assert entry.fits == 1 and entry.limited and entry.limit is not None and summary.limited == ["processes"]
+    assert [p.pid for p in entry.processes] == [2, 3] and summary.available_bytes == 2**31
+    _written_again(summary)
+
+    card = classify(0.97, ModeFacts("threads", 2, speedup=1.0, ci=(0.95, 1.05), shares_gil=True),
+                    threads_cores=1.1, queued_share=0.2)
+    assert card is not None and card.gil_bound and card.facts is not None
+    _written_again(card)
+    native = native_threads(1.88, 2, {"sequential": mode_meta(
+        native_pools=[NativePool("openblas", "libopenblas", 2)])})
+    assert native is not None
+    _written_again(native_classification(card, native))

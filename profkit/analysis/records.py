@@ -5,6 +5,11 @@ written and read by :mod:`profkit.codec`, so its annotations are ``run.json``'s 
 file that does not match them is refused with the path of the bad field. Enums stay enums
 until the JSON boundary. Every field of :class:`Analysis` has a default: the empty record is
 the analysis of a run not analysed (yet), or whose analysis failed.
+
+A step that makes a record of its own defines it beside itself and returns it
+(:class:`~profkit.analysis.memory.MemorySummary`, :class:`~profkit.analysis.gc.GcSummary`,
+:class:`~profkit.analysis.verdict.Classification`, :class:`~profkit.analysis.prediction.Point`);
+this module holds the others and the :class:`Analysis` that gathers them all.
 """
 
 from __future__ import annotations

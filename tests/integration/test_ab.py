@@ -42,9 +42,9 @@ def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
     assert rounds_a == rounds_b and 3 <= len(rounds_a) <= 15
     assert all(sorted(r["order"]) == sorted(f"{s} {m}" for s in "AB" for m in modes) for r in rounds_a)
     assert (out / "ab.html").is_file() and (out / "ab.json").is_file()
-    again = run_cli("compare", str(out / "A"), str(out / "B"), "--no-html")
+    again = run_main("compare", str(out / "A"), str(out / "B"), "--no-html")
     assert again.returncode == 0, again.stderr
-    assert run_cli("report", str(out / "B")).returncode == 0
+    assert run_main("report", str(out / "B")).returncode == 0
 
 
 @pytest.mark.matrix

@@ -90,7 +90,7 @@ def test_corrupt_prof_and_lprof(saved_run):
                    "sequential.prof is not a cProfile stats file")
     # ``lines`` reads the parquet frame, never the .lprof pickle: a broken .lprof is not read
     (saved_run / "lines" / "threads.lprof").write_bytes(b"\x80\x04garbage")
-    result = run_cli("lines", str(saved_run), "--mode", "threads", timeout=60)
+    result = run_main("lines", str(saved_run), "--mode", "threads")
     assert result.returncode == 0, result.stderr
     assert "if n % i == 0:" in result.stdout
     (saved_run / "frames" / "lines.parquet").write_bytes(b"garbage")

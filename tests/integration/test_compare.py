@@ -67,7 +67,7 @@ def _compare_until(runs, factor: str, expected: int, verdict: str, *flags: str, 
             folder = Path(tempfile.mkdtemp(prefix=f"retry-{factor}-{attempt}-", dir=runs["root"]))
             a = _profile(runs["target"], folder / "a", base, args)
             b = _profile(runs["target"], folder / "b", factor, args)
-        result = run_cli("compare", *((b, a) if reverse else (a, b)), *flags, cwd=runs["root"])
+        result = run_main("compare", *((b, a) if reverse else (a, b)), *flags, cwd=runs["root"])
         rows = _mode_rows(result.stdout)
         if result.returncode == expected and rows and all(r.endswith(verdict) for r in rows.values()):
             return result, a, b
@@ -89,7 +89,7 @@ def test_same_code_twice_is_no_change_called(runs):
 @pytest.mark.matrix
 @pytest.mark.timeout(240)
 def test_a_run_against_itself_is_exactly_unchanged(runs):
-    result = run_cli("compare", runs["a"], runs["a"], "--fail-above", "0", "--json", "--no-html",
+    result = run_main("compare", runs["a"], runs["a"], "--fail-above", "0", "--json", "--no-html",
                      cwd=runs["root"])
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -102,7 +102,7 @@ def test_a_run_against_itself_is_exactly_unchanged(runs):
         assert mode["verdict"] == SAME
         assert mode["wall_per_cpu_a"] == mode["wall_per_cpu_b"]
     for measure in ("wall", "cpu"):
-        forced = run_cli("compare", runs["a"], runs["a"], "--measure", measure, "--json", "--no-html",
+        forced = run_main("compare", runs["a"], runs["a"], "--measure", measure, "--json", "--no-html",
                          cwd=runs["root"])
         assert forced.returncode == 0, forced.stderr
         modes = json.loads(forced.stdout)["modes"]
@@ -137,12 +137,12 @@ def test_slower_run_is_flagged_reported_and_fails_the_threshold(runs):
 
     # a threshold above the largest change is not crossed (compare itself is deterministic on
     # saved runs), and the report is replaced: it is profkit's own
-    changes = json.loads(run_cli("compare", a, b, "--json", "--no-html", cwd=runs["root"]).stdout)
+    changes = json.loads(run_main("compare", a, b, "--json", "--no-html", cwd=runs["root"]).stdout)
     largest = max(m["change_pct"] for m in changes["modes"])
     assert largest > 10
     assert all(m["ratio_ci"][0] > 1.0 and m["verdict"] == SLOWER for m in changes["modes"])
     before = report.stat().st_mtime_ns
-    higher = run_cli("compare", a, b, "--fail-above", f"{largest + 1:.1f}", cwd=runs["root"])
+    higher = run_main("compare", a, b, "--fail-above", f"{largest + 1:.1f}", cwd=runs["root"])
     assert higher.returncode == 0, higher.stderr
     assert report.stat().st_mtime_ns != before
 
@@ -162,7 +162,7 @@ def test_output_never_replaces_a_users_file(runs, tmp_path):
     assert mine.read_text(encoding="utf-8") == "my own notes"
 
     chosen = tmp_path / "sub" / "cmp.html"
-    result = run_cli("compare", runs["a"], runs["b"], "--output", chosen, cwd=tmp_path)
+    result = run_main("compare", runs["a"], runs["b"], "--output", chosen, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert chosen.is_file()
 
@@ -175,7 +175,7 @@ def test_different_workloads_compare_with_a_warning(runs, tmp_path):
     data = json.loads(run_json.read_text(encoding="utf-8"))
     data["workload"]["name"] = "another-workload"
     run_json.write_text(json.dumps(data), encoding="utf-8")
-    result = run_cli("compare", runs["a"], other, "--no-html", cwd=tmp_path)
+    result = run_main("compare", runs["a"], other, "--no-html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     warnings = result.stderr.splitlines()
     assert all(w.startswith("profkit: warning: ") for w in warnings)
@@ -189,7 +189,7 @@ def test_too_few_repeats_are_called_out(runs, tmp_path):
     made = run_cli("profile", runs["target"], "--modes", "sequential", "--repeat", "2",
                    "--line-budget", "0.01", "-q", "--out", few, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
-    result = run_cli("compare", runs["a"], few, "--no-html", cwd=tmp_path)
+    result = run_main("compare", runs["a"], few, "--no-html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "sequential: 5 vs 2 repeats: the t interval has few degrees of freedom" in result.stderr
     assert "only in A: processes" in result.stdout
@@ -313,7 +313,7 @@ def test_a_pass_cut_short_compares_per_item_not_in_total(runs, tmp_path):
     total = seconds.sum()
     assert seconds[whole].sum() / total - 1e-9 <= share <= seconds[covered].sum() / total + 1e-9, info
 
-    result = run_cli("compare", runs["a"], b, "--json", "--no-html", cwd=runs["root"])
+    result = run_main("compare", runs["a"], b, "--json", "--no-html", cwd=runs["root"])
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["coverage"]["sequential"]["share_a"] == pytest.approx(1.0)
@@ -329,7 +329,7 @@ def test_a_pass_cut_short_compares_per_item_not_in_total(runs, tmp_path):
     assert 0.5 < spin["self_b_s"] / spin["self_a_s"] < 2.0, spin
     assert profiled / spin["self_a_s"] < 0.5, (profiled, spin)
 
-    text = run_cli("compare", runs["a"], b, "--no-html", cwd=runs["root"])
+    text = run_main("compare", runs["a"], b, "--no-html", cwd=runs["root"])
     assert f"of A's task time and {100 * share:.3g}% of B's: self times are scaled to the whole map" \
         in text.stdout, text.stdout
 
@@ -341,7 +341,7 @@ def test_a_failed_mode_is_called_out(runs, tmp_path):
     data = json.loads((failed / "run.json").read_text(encoding="utf-8"))
     data["status"]["processes"] = "failed"
     (failed / "run.json").write_text(json.dumps(data), encoding="utf-8")
-    result = run_cli("compare", runs["a"], failed, "--no-html", cwd=tmp_path)
+    result = run_main("compare", runs["a"], failed, "--no-html", cwd=tmp_path)
     assert "profkit: warning: processes: the mode failed in B: its timings may be partial" in result.stderr
 
 
@@ -367,11 +367,11 @@ def test_a_mode_without_timings_in_b_fails_the_threshold(runs, tmp_path):
     data = json.loads((broken / "run.json").read_text(encoding="utf-8"))
     data["status"]["processes"] = "failed"
     (broken / "run.json").write_text(json.dumps(data), encoding="utf-8")
-    result = run_cli("compare", runs["a"], broken, "--fail-above", "1000", "--no-html", cwd=tmp_path)
+    result = run_main("compare", runs["a"], broken, "--fail-above", "1000", "--no-html", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "processes: no timings in run B (status failed): not compared" in result.stderr
     assert "processes has no timings in B (status failed): it cannot pass --fail-above" in result.stderr
-    assert run_cli("compare", runs["a"], broken, "--no-html", cwd=tmp_path).returncode == 0
+    assert run_main("compare", runs["a"], broken, "--no-html", cwd=tmp_path).returncode == 0
 
 
 # -- 3 vs 3 repeats: the gate works at the smallest sample people use ------------------
@@ -445,7 +445,7 @@ def test_the_change_is_traced_to_the_function_the_line_and_the_path(tmp_path):
     for attempt in range(ATTEMPTS):
         a = _profile(target, tmp_path / f"a{attempt}", "1", PARTS)
         b = _profile(target, tmp_path / f"b{attempt}", "3", PARTS)
-        result = run_cli("compare", a, b, "--json", cwd=tmp_path)
+        result = run_main("compare", a, b, "--json", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         missed = _traced(json.loads(result.stdout))
         if missed is None:

@@ -29,6 +29,7 @@ from tests.fixtures.cli import (
     new_marker,
     processes_with_marker,
     run_cli,
+    run_main,
 )
 
 PROGRAMS = FIXTURES / "programs"
@@ -121,10 +122,10 @@ def test_seed_primes(tmp_path: Path) -> None:
 
     # the other commands open the folder: report re-renders the same facts, lines says why not
     (out / "index.html").unlink()
-    again = run_cli("report", out, cwd=tmp_path)
+    again = run_main("report", out, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert f"primes.py:{site['lineno']}" in (out / "index.html").read_text(encoding="utf-8")
-    lines = run_cli("lines", out, cwd=tmp_path)
+    lines = run_main("lines", out, cwd=tmp_path)
     assert lines.returncode == 2 and "no line profile" in lines.stderr
     assert "Traceback" not in lines.stderr
 
@@ -485,7 +486,7 @@ def test_lines_profile_the_task_in_its_workers(tmp_path: Path) -> None:
     done, out, data = profiled(program, tmp_path=tmp_path, extra=("--lines",))
     assert done.returncode == 0, done.stderr
     assert (out / "lines" / "site1.lprof").is_file()
-    shown = run_cli("lines", out, "--mode", "site1", cwd=tmp_path)
+    shown = run_main("lines", out, "--mode", "site1", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "line profile of 5 of 5 items" in shown.stdout
     row = [line for line in shown.stdout.splitlines() if "return i * 2" in line]

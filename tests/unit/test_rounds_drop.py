@@ -1,21 +1,30 @@
-"""Modes the decision rule stops timing early, with the fake executor: when a mode leaves the
-rounds (every comparison it takes part in settled), when it never does (a close contest,
-``--repeat N``, ``--precision``), and what the run then says and computes.
+"""Modes the decision rule stops timing early.
 
-The fakes run inline and answer ``time_map`` from a script (see test_runner_fake.py).
+With the fake executor (it runs inline and answers ``time_map`` from a script, see
+test_runner_fake.py): when a mode leaves the rounds (every comparison it takes part in
+settled), when it never does (a close contest, ``--repeat N``, ``--precision``), and what the
+run then says and computes. Then a simulation: synthetic walls of known truth (lognormal
+noise, fixed seeds) through profkit's own ``run_rounds``, measuring the decision's error rate
+and the intervals' coverage against the stated ones.
 """
 
 from __future__ import annotations
 
+import math
+import random
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 from profkit.analysis import decision
-from profkit.analysis.stats import paired_ratio
+from profkit.analysis.stats import RatioEstimate, paired_ratio
+from profkit.engine import rounds
+from profkit.engine.rounds import clean_walls, run_rounds
 from profkit.engine.runner import run_workload
 from profkit.executors import registry
-from profkit.model import ModeSpec
+from profkit.model import ModeResult, ModeSpec
 from profkit.options import Options
 from profkit.pipeline import build_run
 from profkit.rawrun import RawRun
@@ -139,3 +148,138 @@ def test_repeat_and_precision_time_every_mode_every_round(three, kw):
     everyone = [r.number for r in raw.rounds]
     assert _rounds_of(raw, "fake_slow") == _rounds_of(raw, "fake") == everyone
     assert len(everyone) >= 3
+
+
+# -- simulation: synthetic walls of known truth through profkit's own rounds -----------------
+
+
+class _Synthetic:
+    """A contender whose k-th map takes the round's shared load times its own lognormal noise,
+    over its true speedup: a mode the rounds time without any pool."""
+
+    map_thread_cpu_s = math.nan
+
+    def __init__(self, kind: str, workers: int, truth: float, loads: np.ndarray,
+                 noise: np.ndarray) -> None:
+        self.result = ModeResult(spec=ModeSpec(kind, workers), traits=registry.traits_of(kind))
+        self.live, self.name, self.truth = True, kind, truth
+        self.reference = self.result.traits.reference
+        self._loads, self._noise, self._maps = loads, noise, 0
+
+    def attempt(self, action: Callable[[], None]) -> bool:
+        action()
+        return True
+
+    def time_map(self, items: list[object], task: Callable[[object], object]) -> tuple[float, float]:
+        k, self._maps = self._maps, self._maps + 1  # a mode times no map after it leaves
+        wall = float(self._loads[k] * math.exp(self._noise[k]) / self.truth)
+        return wall, wall
+
+
+class _QuietMeter:
+    """No other programs: the simulated rounds are never spoiled (the load is in the walls)."""
+
+    def __init__(self, foreign_pids: set[int] | None = None) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> float:
+        return 0.0
+
+
+@pytest.fixture
+def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rounds read no machine load (reading it is most of a simulated run's time)."""
+    monkeypatch.setattr(rounds, "LoadMeter", _QuietMeter)
+
+
+def _simulated_run(rng: np.random.Generator, sigma: float, truths: dict[str, float],
+                   max_time_s: float, max_rounds: int = 25) -> tuple[decision.Stop, list[_Synthetic]]:
+    """One default run through profkit's own run_rounds: a time cap of 0 s is a run of long
+    rounds (the cap ends it at min_rounds, after the one early look); inf, one the looks end."""
+    loads = np.exp(rng.normal(0.0, 0.10, max_rounds))
+    modes = [_Synthetic("sequential", 1, 1.0, loads, rng.normal(0.0, sigma, max_rounds))]
+    modes += [_Synthetic(k, 2, v, loads, rng.normal(0.0, sigma, max_rounds)) for k, v in truths.items()]
+    options = Options(modes=[ModeSpec("sequential", 1)], repeat=None, max_rounds=max_rounds,
+                      max_rounds_s=max_time_s)
+    stops: list[decision.Stop] = []
+    run_rounds(list(modes), [0], square, options, lambda line: None, random.Random(0), stops=stops)
+    return stops[0], modes
+
+
+def _reported(stop: decision.Stop, modes: list[_Synthetic], name: str) -> RatioEstimate | None:
+    """A mode's speedup interval as the run reports it: over the rounds it ran, at its level."""
+    level = max([stop.level, *(d.level for d in stop.dropped if d.mode == name)])
+    ref = clean_walls(modes[0].result.timings)
+    walls = clean_walls(next(m for m in modes if m.name == name).result.timings)
+    common = sorted(set(ref) & set(walls))
+    return paired_ratio([ref[r] for r in common], [walls[r] for r in common], level=level)
+
+
+def _mc_allowance(rate: float, trials: int) -> float:
+    """Two and a half standard errors of a simulated rate: the simulation's own noise."""
+    return 2.5 * math.sqrt(rate * (1.0 - rate) / trials)
+
+
+#: Truths, the recommendation they call for (the fastest pool that gains 10%, a simpler one
+#: within 5% of it), and the regime: long rounds the time cap ends at 3 (one early look after
+#: 2), or short ones the looks end.
+DROP_CASES = [
+    ({"threads": 1.0, "processes": 1.9}, "processes", 0.0),  # the big items' case
+    ({"threads": 1.0, "processes": 1.16}, "processes", 0.0),  # a pool barely ahead
+    ({"threads": 1.10, "processes": 1.40}, "processes", 0.0),
+    ({"threads": 1.20, "processes": 1.25}, "threads", 0.0),  # within 5%: the simpler one
+    ({"threads": 1.0, "processes": 1.9}, "processes", math.inf),
+    ({"threads": 1.20, "processes": 1.25}, "threads", math.inf),
+]
+
+
+@pytest.mark.parametrize(("truths", "right", "cap_s"), DROP_CASES)
+def test_dropping_keeps_the_decisions_error_rate_and_every_intervals_level(quiet, truths, right, cap_s):
+    """With modes leaving the rounds, a settled recommendation is wrong at most 5% of the time;
+    every mode's reported interval (a dropped one's over its rounds, at its look's level) covers
+    the truth at least 95% of the time, over all runs and over the runs that dropped it (the
+    simulation's own error allowed)."""
+    trials, sigma = 4000, 0.05
+    rng = np.random.default_rng(int(100 * sum(truths.values())) + (0 if cap_s == 0 else 1))
+    wrong = 0
+    covered: dict[str, list[bool]] = {k: [] for k in truths}
+    covered_dropped: dict[str, list[bool]] = {k: [] for k in truths}
+    for _ in range(trials):
+        stop, modes = _simulated_run(rng, sigma, truths, cap_s)
+        if stop.decision is not None and stop.decision.settled:
+            wrong += stop.decision.choice != right
+        left = {d.mode for d in stop.dropped}
+        for name, truth in truths.items():
+            e = _reported(stop, modes, name)
+            assert e is not None and e.low is not None and e.high is not None
+            covered[name].append(e.low <= truth <= e.high)
+            if name in left:
+                covered_dropped[name].append(covered[name][-1])
+    assert wrong / trials <= 0.05 + _mc_allowance(0.05, trials), wrong
+    for name in truths:
+        rate = float(np.mean(covered[name]))
+        assert rate >= 0.95 - _mc_allowance(0.95, trials), (name, rate)
+        n = len(covered_dropped[name])
+        if n >= 50:
+            rate = float(np.mean(covered_dropped[name]))
+            assert rate >= 0.95 - _mc_allowance(0.95, n), (name, n, rate)
+
+
+def test_a_pool_clearly_behind_mostly_leaves_and_the_rounds_end_when_they_would_have(quiet):
+    """The big items' case (threads 1.0x, processes 1.9x, 2% noise per map) in long rounds: the
+    early look drops threads in most runs, the runs still end by the time cap at 3 rounds,
+    and each drop saves that pool's third map."""
+    rng = np.random.default_rng(19)
+    dropped = 0
+    for _ in range(300):
+        stop, modes = _simulated_run(rng, 0.02, {"threads": 1.0, "processes": 1.9}, 0.0)
+        assert stop.reason is decision.Reason.TIME
+        maps = {m.name: len([t for t in m.result.timings if t.phase == "map"]) for m in modes}
+        assert maps["sequential"] == maps["processes"] == 3
+        assert maps["threads"] == (2 if stop.dropped else 3)
+        assert all(d.mode == "threads" and d.clean == 2 for d in stop.dropped)
+        dropped += bool(stop.dropped)
+    assert dropped / 300 >= 0.5, dropped

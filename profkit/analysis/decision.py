@@ -213,8 +213,8 @@ def settled_out(verdict: Decision) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def early_drop_level() -> float:
-    """The level of the one early look of a run a cap will end at ``min_rounds``."""
+def early_level() -> float:
+    """The level of the one early look of a run a cap would end at ``min_rounds``."""
     return 1.0 - LOOK_ALPHA
 
 

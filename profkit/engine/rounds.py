@@ -11,7 +11,7 @@ Rounds in which other programs used more than ``spoiled_cores`` of a core are
 marked spoiled; they do not count, so auto mode runs more rounds to replace them.
 
 A default run (the decision rule) stops timing a mode once every comparison it takes part in
-is settled, e.g. threads clearly slower than processes (:func:`drop_look`, :func:`leaving`):
+is settled, e.g. threads clearly slower than processes (:func:`early_look`, :func:`leaving`):
 the reference and the recommended mode go on, and the mode's interval comes from the rounds
 it ran. ``--repeat N`` and ``--precision`` time every mode in every round.
 """
@@ -162,8 +162,10 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
         live = [c for c in contenders if c.live]
         clean = sum(1 for r in rounds if not r.spoiled)
         elapsed = time.perf_counter() - t_start
+        early = early_look(rule, clean, len(rounds), elapsed, options, early_spent, sweep=sweep)
+        early_spent = early_spent or early
         stop = auto_stop(rule, live, clean, len(rounds), elapsed, options, schedule,
-                         pairs=pairs, bounds=bounds)
+                         pairs=pairs, bounds=bounds, early=early)
         # at the level a stop at a look would report, so "reached" here is what ends the rounds
         shown = decision.look_level(len(schedule)) if rule is Rule.PRECISION else decision.LEVEL
         precision = (pair_precision([(a, b) for a, b in pairs if a.live and b.live], target, shown)
@@ -172,10 +174,8 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
                            precision if rule is Rule.PRECISION else []))
         if stop is not None:
             break
-        level = drop_look(rule, clean, len(rounds), elapsed, options, schedule, early_spent,
-                          sweep=sweep)
-        if level is not None:
-            early_spent = early_spent or clean not in schedule
+        if rule is Rule.DECISION and not sweep and (early or clean in schedule):
+            level = decision.early_level() if early else decision.look_level(len(schedule))
             for drop in leaving(live, dropped, clean, level, bounds):
                 dropped[drop.mode] = drop
                 progress(f"{label + ': ' if label else ''}{drop.mode}: timed in no more rounds, "
@@ -195,19 +195,14 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
     return rounds[len(prior):]
 
 
-def drop_look(rule: Rule, clean: int, done: int, elapsed_s: float, options: Options,
-              schedule: tuple[int, ...], early_spent: bool, *, sweep: bool = False) -> float | None:
-    """The level at which modes may leave the rounds after this one, or None: at a look of the
-    decision rule, that look's level; once, after two clean rounds, in a run a cap will end at
-    ``min_rounds`` whatever the data (no look can then stop it), ``1 - LOOK_ALPHA``."""
-    if rule is not Rule.DECISION or sweep:
-        return None
-    if clean in schedule:
-        return decision.look_level(len(schedule))
-    capped = elapsed_s >= options.max_rounds_s or options.min_rounds >= options.max_rounds
-    if not early_spent and clean >= 2 and done < options.min_rounds and capped:
-        return decision.early_drop_level()
-    return None
+def early_look(rule: Rule, clean: int, done: int, elapsed_s: float, options: Options,
+               spent: bool, *, sweep: bool = False) -> bool:
+    """Whether the decision rule looks now, once, before ``min_rounds``: after two clean rounds
+    of a run a cap will end at ``min_rounds`` whatever the data (its rounds are long), where no
+    planned look can stop it, so the looks' share of the error rate is free for this one."""
+    if rule is not Rule.DECISION or sweep or spent or clean < 2 or done >= options.min_rounds:
+        return False
+    return elapsed_s >= options.max_rounds_s or options.min_rounds >= options.max_rounds
 
 
 def leaving(live: list[Contender], dropped: dict[str, Drop], clean: int, level: float,
@@ -227,16 +222,18 @@ def leaving(live: list[Contender], dropped: dict[str, Drop], clean: int, level: 
 def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_s: float,
               options: Options, schedule: tuple[int, ...], *,
               pairs: list[tuple[Contender, Contender]] | None = None,
-              bounds: dict[str, float] | None = None) -> Stop | None:
-    """After a round of an auto run: how the rounds end now, or None to go on."""
+              bounds: dict[str, float] | None = None, early: bool = False) -> Stop | None:
+    """After a round of an auto run: how the rounds end now, or None to go on. ``early``: this
+    round is the one early look of a run of long rounds (:func:`early_look`)."""
     if rule is Rule.REPEAT:
         return None
     cap = (Reason.ROUNDS if done >= options.max_rounds else
            Reason.TIME if elapsed_s >= options.max_rounds_s and done >= options.min_rounds else None)
-    at_look = clean in schedule
+    at_look = clean in schedule or early
     if cap is None and not at_look:
         return None
-    level = decision.cap_level() if cap is not None else decision.look_level(len(schedule))
+    level = (decision.cap_level() if cap is not None else
+             decision.early_level() if early else decision.look_level(len(schedule)))
     round_s = elapsed_s / done if done else None
     if rule is Rule.PRECISION:
         target = options.precision if options.precision is not None else DEFAULT_PRECISION
@@ -251,7 +248,11 @@ def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_
             return Stop(rule, Reason.PRECISE, level, clean, len(schedule), round_s=round_s)
         return Stop(rule, cap, level, clean, len(schedule), round_s=round_s) if cap else None
     verdict = settle(live, level, bounds)
-    if at_look and cap is None and (verdict is None or verdict.settled):  # None: nothing to decide
+    # None: nothing to decide. The early look ends only a run that recommends a pool: with
+    # nothing recommended, every mode's own gain is in play, and two rounds that happen to
+    # look alike would make those intervals too short more often than they may be
+    ends = verdict.choice is not None if early and verdict is not None else not early
+    if at_look and cap is None and (verdict is None or verdict.settled) and ends:
         return Stop(rule, Reason.SETTLED, level, clean, len(schedule), verdict, round_s)
     return Stop(rule, cap, level, clean, len(schedule), verdict, round_s) if cap else None
 

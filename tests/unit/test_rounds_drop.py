@@ -29,6 +29,7 @@ from profkit.options import Options
 from profkit.pipeline import build_run
 from profkit.rawrun import RawRun
 from profkit.render import console
+from profkit.render.report.summary import rounds as report_rounds
 from profkit.workloads.model import Workload
 from tests.unit.test_runner_fake import ITEMS, Fake, fakes, square  # noqa: F401 - the fixture
 
@@ -105,9 +106,11 @@ def test_a_clearly_slower_pool_leaves_after_two_rounds_of_a_run_the_time_cap_end
     assert truth is not None and fast is not None and entry.speedup_ci and chosen.speedup_ci
     assert entry.speedup_ci == pytest.approx([truth.low, truth.high])
     assert chosen.speedup_ci == pytest.approx([fast.low, fast.high])
+    said_once = ("fake_slow was timed in 2 clean rounds only: after them fake vs fake_slow was "
+                 "settled")
     text = console.render(run)
-    assert ("fake_slow was timed in 2 clean rounds only: after them fake vs fake_slow was "
-            "settled") in text and "at 98%" in text
+    assert said_once in text and "at 98%" in text
+    assert said_once in report_rounds(run.meta)["text"]
 
 
 def test_a_settled_recommendation_ends_a_run_of_long_rounds_at_the_early_look(three):

@@ -13,12 +13,13 @@ spent in two parts (a union bound over every way a run can stop):
 Together they keep the stated 95% for every run, early stops included. With ``--repeat N``
 nothing is chosen from the data and the intervals are plain 95% ones.
 
-A contender may also leave the rounds early, when every comparison it takes part in is
-settled (pools clearly slower than the recommended one): at a look, at that look's level, or,
-in a run that a cap will certainly end at ``min_rounds`` (its rounds are long), at one early
-look after two clean rounds, at ``1 - LOOK_ALPHA`` (no look can stop such a run, so the looks'
-share is unspent). Its interval then comes from the rounds it ran, at the level of the look it
-left at (:attr:`Drop.level`), which keeps its 95% by the same union bound.
+A run that a cap will end at ``min_rounds`` whatever the data (its rounds are long) can never
+stop at a planned look, so the looks' share is unspent: it gets one early look after two
+clean rounds instead, at ``1 - LOOK_ALPHA`` (:func:`early_level`), which ends it when a mode
+is recommended and settled. At any look, a contender whose every comparison is settled
+against the recommended mode (:func:`settled_out`) leaves the rounds; its interval then comes
+from the rounds it ran, at the level of the look it left at (:attr:`Drop.level`), which keeps
+its 95% by the same union bound.
 
 The recommendation mirrors :func:`profkit.analysis.verdict.decide` on the speedups alone: the
 fastest mode that gains at least ``GAIN_THRESHOLD``, or a simpler one within

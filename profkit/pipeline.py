@@ -155,7 +155,9 @@ def _stopping(raw: RawRun) -> dict[str, JSON] | None:
             "open": list(verdict.open) if verdict else [],
             "settled_after_s": needed if needed is None or needed <= SETTLED_AFTER_MAX_S else None,
             "settled_after_rounds": main.rounds_needed() if needed is not None
-            and needed <= SETTLED_AFTER_MAX_S else None}
+            and needed <= SETTLED_AFTER_MAX_S else None,
+            "dropped": [{"mode": d.mode, "clean_rounds": d.clean, "level": d.level,
+                         "settled": list(d.settled)} for d in main.dropped]}
 
 
 _P = ParamSpec("_P")

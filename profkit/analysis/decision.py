@@ -13,6 +13,14 @@ spent in two parts (a union bound over every way a run can stop):
 Together they keep the stated 95% for every run, early stops included. With ``--repeat N``
 nothing is chosen from the data and the intervals are plain 95% ones.
 
+A run that a cap will end at ``min_rounds`` whatever the data (its rounds are long) can never
+stop at a planned look, so the looks' share is unspent: it gets one early look after two
+clean rounds instead, at ``1 - LOOK_ALPHA`` (:func:`early_level`), which ends it when a mode
+is recommended and settled. At any look, a contender whose every comparison is settled
+against the recommended mode (:func:`settled_out`) leaves the rounds; its interval then comes
+from the rounds it ran, at the level of the look it left at (:attr:`Drop.level`), which keeps
+its 95% by the same union bound.
+
 The recommendation mirrors :func:`profkit.analysis.verdict.decide` on the speedups alone: the
 fastest mode that gains at least ``GAIN_THRESHOLD``, or a simpler one within
 ``SIMPLER_WITHIN`` of it, else the reference. It is settled when no comparison behind it could
@@ -111,6 +119,7 @@ class Comparison:
     estimate: RatioEstimate | None
     threshold: float
     level: float = LEVEL  # the level of the estimate's interval
+    modes: tuple[str, ...] = ()  # the candidates it compares
 
     @property
     def settled(self) -> bool:
@@ -165,11 +174,12 @@ def decide(reference: dict[int, float], candidates: Sequence[Candidate], level: 
     gainers = [c for c in candidates if values.get(c.name, 0.0) >= GAIN_THRESHOLD]
     if not gainers:
         return Decision(None, tuple(Comparison(f"{c.name} vs no gain", speedups[c.name],
-                                               GAIN_THRESHOLD, level) for c in candidates))
+                                               GAIN_THRESHOLD, level, (c.name,)) for c in candidates))
     best = max(values[c.name] for c in gainers)
     near = [c for c in gainers if values[c.name] >= best * (1 - SIMPLER_WITHIN)]
     choice = min(near, key=lambda c: (c.cost, c.workers, -values[c.name]))
-    out = [Comparison(f"{choice.name} vs no gain", speedups[choice.name], GAIN_THRESHOLD, level)]
+    out = [Comparison(f"{choice.name} vs no gain", speedups[choice.name], GAIN_THRESHOLD, level,
+                      (choice.name,))]
     for other in candidates:
         if other is choice:
             continue
@@ -177,15 +187,47 @@ def decide(reference: dict[int, float], candidates: Sequence[Candidate], level: 
         # other's speedup over the choice's: the choice's walls over the other's, round by round
         threshold = (1 - SIMPLER_WITHIN) if simpler else 1 / (1 - SIMPLER_WITHIN)
         out.append(Comparison(f"{choice.name} vs {other.name}",
-                              _ratio(choice.walls, other.walls, level), threshold, level))
+                              _ratio(choice.walls, other.walls, level), threshold, level,
+                              (choice.name, other.name)))
     est = speedups[choice.name]
     # the verdict claims one thing of a speedup against its bound: the whole interval above it
     # (the bound's model does not fit). Below the bound it says the share reached, no claim: a
     # speedup measured under its bound, or at it within SPLIT_BELOW's margin (a schedule that
     # reaches its bound measures on either side of it), leaves nothing open
     if choice.bound is not None and est is not None and est.value > choice.bound / SPLIT_BELOW:
-        out.append(Comparison(f"{choice.name} vs its bound", est, choice.bound, level))
+        out.append(Comparison(f"{choice.name} vs its bound", est, choice.bound, level,
+                              (choice.name,)))
     return Decision(choice.name, tuple(out))
+
+
+def settled_out(verdict: Decision) -> dict[str, tuple[str, ...]]:
+    """The candidates that may stop being timed, each with the comparisons that settled it: with
+    a mode recommended, every other whose comparisons (against that mode) are all settled."""
+    out: dict[str, tuple[str, ...]] = {}
+    if verdict.choice is None:  # nothing recommended: every mode's own gain is still in play
+        return out
+    names = {n for c in verdict.comparisons for n in c.modes} - {verdict.choice}
+    for name in sorted(names):
+        theirs = [c for c in verdict.comparisons if name in c.modes]
+        if theirs and all(c.settled for c in theirs):
+            out[name] = tuple(c.what for c in theirs)
+    return out
+
+
+def early_level() -> float:
+    """The level of the one early look of a run a cap would end at ``min_rounds``."""
+    return 1.0 - LOOK_ALPHA
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A contender the rounds stopped timing: after how many clean rounds, the level its interval
+    keeps (the look's), and the settled comparisons that made it leave."""
+
+    mode: str
+    clean: int
+    level: float
+    settled: tuple[str, ...]
 
 
 def _ratio(base: dict[int, float], walls: dict[int, float], level: float) -> RatioEstimate | None:
@@ -210,6 +252,7 @@ class Stop:
     n_looks: int = 1
     decision: Decision | None = None
     round_s: float | None = None  # the mean wall of one round, for the time a settled answer takes
+    dropped: tuple[Drop, ...] = ()  # contenders timed in fewer rounds, settled early
 
     def rounds_needed(self) -> int | None:
         """Clean rounds a settled answer would take, if the decision is open and can settle."""

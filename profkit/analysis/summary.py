@@ -73,12 +73,26 @@ def _paired_speedup(ref: dict[int, float], walls: dict[int, float],
     return stats.paired_ratio([ref[r] for r in common], [walls[r] for r in common], level=level)
 
 
-def interval_level(meta: RunMeta) -> float:
+def interval_level(meta: RunMeta, mode: str | None = None) -> float:
     """The level of the speedup intervals that keeps 95% whichever way the rounds ended
-    (:mod:`profkit.analysis.decision`); 95% for a run that records none."""
+    (:mod:`profkit.analysis.decision`); 95% for a run that records none. A ``mode`` the rounds
+    stopped timing early keeps the (higher) level of the look it left at."""
     stopping = meta.stopping
     level = stopping.get("level") if isinstance(stopping, dict) else None
-    return float(level) if isinstance(level, (int, float)) and 0.5 <= level < 1 else 0.95
+    out = float(level) if isinstance(level, (int, float)) and 0.5 <= level < 1 else 0.95
+    return max(out, dropped_levels(meta).get(mode, 0.0)) if mode is not None else out
+
+
+def dropped_levels(meta: RunMeta) -> dict[str, float]:
+    """Mode -> the level of the look at which the rounds stopped timing it."""
+    stopping = meta.stopping
+    dropped = stopping.get("dropped") if isinstance(stopping, dict) else None
+    out: dict[str, float] = {}
+    for d in dropped if isinstance(dropped, list) else []:
+        if isinstance(d, dict) and isinstance(d.get("mode"), str) \
+                and isinstance(level := d.get("level"), (int, float)) and 0.5 <= level < 1:
+            out[str(d["mode"])] = float(level)
+    return out
 
 
 #: The tasks frame's columns the analysis reads (a mode's rows copy only these: a large run's
@@ -453,7 +467,7 @@ def mode_summaries(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Referenc
                               meta.status.get(mode, Status.OK), meta.errors.get(mode),
                               by_round, None if len(meta.modes) == 1 else ref.by_round,
                               cpu_rows["cpu_s"].tolist(), cpu_rows["wall_s"].tolist(),
-                              info.startup_s, _target_precision(meta), interval_level(meta))
+                              info.startup_s, _target_precision(meta), interval_level(meta, mode))
         entry.line_items = info.line_items or []
         entry.chunk_trial = from_json(ChunkTrial, info.chunk_trial, f"modes.{mode}.chunk_trial") \
             if info.chunk_trial else None

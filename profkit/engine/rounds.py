@@ -9,6 +9,11 @@ only after ``min_rounds``). The intervals then use the level that keeps 95%
 whichever way the run ended (:func:`profkit.analysis.decision.level_of`).
 Rounds in which other programs used more than ``spoiled_cores`` of a core are
 marked spoiled; they do not count, so auto mode runs more rounds to replace them.
+
+A default run (the decision rule) stops timing a mode once every comparison it takes part in
+is settled, e.g. threads clearly slower than processes (:func:`early_look`, :func:`leaving`):
+the reference and the recommended mode go on, and the mode's interval comes from the rounds
+it ran. ``--repeat N`` and ``--precision`` time every mode in every round.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Protocol
 
 from profkit.analysis import decision
-from profkit.analysis.decision import Reason, Rule, Stop
+from profkit.analysis.decision import Drop, Reason, Rule, Stop
 from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio
 from profkit.analysis.verdict import mode_cost
 from profkit.engine.load import LoadMeter
@@ -126,6 +132,8 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
     t_start = time.perf_counter() - sum(r.wall_s for r in prior)
     meter = LoadMeter(foreign_pids=foreign_pids)
     stop: Stop | None = None
+    dropped: dict[str, Drop] = {}
+    early_spent = False
     for done, info in enumerate(prior, 1):  # said as every round is, so progress counts it
         timed = [(c.name, t) for name in info.order for c in contenders if c.name == name
                  for t in c.result.timings if t.phase == "map" and t.round == info.round]
@@ -137,7 +145,7 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
             stop = Stop(rule, Reason.NONE_LEFT, decision.cap_level(), 0, len(schedule))
             break
         number = first_round + len(rounds) - len(prior)
-        order = list(live)
+        order = [c for c in live if c.name not in dropped]
         rng.shuffle(order)
         new: list[tuple[str, Timing]] = []
         t0 = time.perf_counter()
@@ -154,8 +162,10 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
         live = [c for c in contenders if c.live]
         clean = sum(1 for r in rounds if not r.spoiled)
         elapsed = time.perf_counter() - t_start
+        early = early_look(rule, clean, len(rounds), elapsed, options, early_spent, sweep=sweep)
+        early_spent = early_spent or early
         stop = auto_stop(rule, live, clean, len(rounds), elapsed, options, schedule,
-                         pairs=pairs, bounds=bounds)
+                         pairs=pairs, bounds=bounds, early=early)
         # at the level a stop at a look would report, so "reached" here is what ends the rounds
         shown = decision.look_level(len(schedule)) if rule is Rule.PRECISION else decision.LEVEL
         precision = (pair_precision([(a, b) for a, b in pairs if a.live and b.live], target, shown)
@@ -164,6 +174,13 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
                            precision if rule is Rule.PRECISION else []))
         if stop is not None:
             break
+        if rule is Rule.DECISION and not sweep and (early or clean in schedule):
+            level = decision.early_level() if early else decision.look_level(len(schedule))
+            for drop in leaving(live, dropped, clean, level, bounds):
+                dropped[drop.mode] = drop
+                progress(f"{label + ': ' if label else ''}{drop.mode}: timed in no more rounds, "
+                         f"settled after {clean} clean rounds ({'; '.join(drop.settled)}, at "
+                         f"{100 * level:.4g}%)")
     if stop is None:  # --repeat N, or no round could run
         reason = Reason.REPEAT if rule is Rule.REPEAT else Reason.ROUNDS
         level = decision.level_of(reason, len(schedule))
@@ -171,24 +188,52 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
         stop = Stop(rule, reason, level, sum(1 for r in rounds if not r.spoiled), len(schedule),
                     settle([c for c in contenders if c.live], level, bounds),
                     elapsed / len(rounds) if rounds else None)
+    if dropped:
+        stop = replace(stop, dropped=tuple(dropped.values()))
     if stops is not None:
         stops.append(stop)
     return rounds[len(prior):]
 
 
+def early_look(rule: Rule, clean: int, done: int, elapsed_s: float, options: Options,
+               spent: bool, *, sweep: bool = False) -> bool:
+    """Whether the decision rule looks now, once, before ``min_rounds``: after two clean rounds
+    of a run a cap will end at ``min_rounds`` whatever the data (its rounds are long), where no
+    planned look can stop it, so the looks' share of the error rate is free for this one."""
+    if rule is not Rule.DECISION or sweep or spent or clean < 2 or done >= options.min_rounds:
+        return False
+    return elapsed_s >= options.max_rounds_s or options.min_rounds >= options.max_rounds
+
+
+def leaving(live: list[Contender], dropped: dict[str, Drop], clean: int, level: float,
+            bounds: dict[str, float] | None = None) -> list[Drop]:
+    """The modes whose every comparison is settled at ``level``, to be timed no more (not the
+    reference, nor the recommended mode, nor a mode whose chunksize trial pairs with its maps)."""
+    verdict = settle(live, level, bounds)
+    if verdict is None:
+        return []
+    paired = {str(m.name) for c in live
+              if getattr(c, "trial", False) and (m := getattr(c, "mode", None)) is not None}
+    return [Drop(name, clean, level, settled)
+            for name, settled in decision.settled_out(verdict).items()
+            if name not in dropped and name not in paired]
+
+
 def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_s: float,
               options: Options, schedule: tuple[int, ...], *,
               pairs: list[tuple[Contender, Contender]] | None = None,
-              bounds: dict[str, float] | None = None) -> Stop | None:
-    """After a round of an auto run: how the rounds end now, or None to go on."""
+              bounds: dict[str, float] | None = None, early: bool = False) -> Stop | None:
+    """After a round of an auto run: how the rounds end now, or None to go on. ``early``: this
+    round is the one early look of a run of long rounds (:func:`early_look`)."""
     if rule is Rule.REPEAT:
         return None
     cap = (Reason.ROUNDS if done >= options.max_rounds else
            Reason.TIME if elapsed_s >= options.max_rounds_s and done >= options.min_rounds else None)
-    at_look = clean in schedule
+    at_look = clean in schedule or early
     if cap is None and not at_look:
         return None
-    level = decision.cap_level() if cap is not None else decision.look_level(len(schedule))
+    level = (decision.cap_level() if cap is not None else
+             decision.early_level() if early else decision.look_level(len(schedule)))
     round_s = elapsed_s / done if done else None
     if rule is Rule.PRECISION:
         target = options.precision if options.precision is not None else DEFAULT_PRECISION
@@ -203,7 +248,11 @@ def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_
             return Stop(rule, Reason.PRECISE, level, clean, len(schedule), round_s=round_s)
         return Stop(rule, cap, level, clean, len(schedule), round_s=round_s) if cap else None
     verdict = settle(live, level, bounds)
-    if at_look and cap is None and (verdict is None or verdict.settled):  # None: nothing to decide
+    # None: nothing to decide. The early look ends only a run that recommends a pool: with
+    # nothing recommended, every mode's own gain is in play, and two rounds that happen to
+    # look alike would make those intervals too short more often than they may be
+    ends = verdict.choice is not None if early and verdict is not None else not early
+    if at_look and cap is None and (verdict is None or verdict.settled) and ends:
         return Stop(rule, Reason.SETTLED, level, clean, len(schedule), verdict, round_s)
     return Stop(rule, cap, level, clean, len(schedule), verdict, round_s) if cap else None
 

@@ -67,6 +67,7 @@ def render(run: RunRecord) -> str:
                "of bound", "start-up"], rows),
         "",
         words.verdict(a),
+        *words.fewer_rounds(run.meta.stopping),
     ]
     out += [words.advice(x) for x in a.advice if x.kind is AdviceKind.NATIVE_THREADS]
     if a.bottlenecks:

@@ -38,6 +38,7 @@ from profkit.fmt import (
     fmt_decimal,
     fmt_general,
     fmt_interval,
+    fmt_level,
     fmt_pct,
     fmt_ratio_pct,
     fmt_seconds,
@@ -485,6 +486,22 @@ def site_advice(site: Mapping[str, JSON]) -> list[str]:
     kinds = site.get("advice")
     return [_SITE_ADVICE[str(k)].format(**values) for k in kinds if str(k) in _SITE_ADVICE] \
         if isinstance(kinds, list) else []
+
+
+def fewer_rounds(stopping: Mapping[str, JSON] | None) -> list[str]:
+    """One sentence per mode the rounds stopped timing early: how many rounds, and why."""
+    dropped = (stopping or {}).get("dropped")
+    out = []
+    for d in dropped if isinstance(dropped, list) else []:
+        if not isinstance(d, dict):
+            continue
+        level, settled, clean = d.get("level"), d.get("settled"), d.get("clean_rounds")
+        what = "; ".join(str(x) for x in settled) if isinstance(settled, list) else MISSING
+        out.append(f"{d.get('mode')} was timed in {clean} clean rounds only: after them "
+                   f"{what} was settled, so more rounds of it could not change the "
+                   f"recommendation; its interval is from those rounds, at "
+                   f"{fmt_level(float(level)) if isinstance(level, (int, float)) else MISSING}.")
+    return out
 
 
 # -- comparing two runs --------------------------------------------------------

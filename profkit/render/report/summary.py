@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from profkit.analysis.records import Analysis, ModeSummary, Overheads, RecommendationSummary
 from profkit.model import JSON, Status, Traits
+from profkit.render import text as words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +82,9 @@ def rounds(meta: RunMeta) -> dict[str, object]:
     text = f"{len(rounds)} interleaved timing round{'s' if len(rounds) != 1 else ''} ({how})"
     if spoiled:
         text += f", {spoiled} set aside because other programs were busy"
+    fewer = words.fewer_rounds(stopping)
+    if fewer:
+        text += ". " + " ".join(fewer)
     return {"n": len(rounds), "spoiled": spoiled, "text": text}
 
 

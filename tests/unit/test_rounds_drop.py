@@ -148,7 +148,7 @@ def test_a_close_contest_keeps_every_pool_in_every_round(three):
     for cap_s in (0.0, 60.0):
         raw = _run(max_rounds_s=cap_s, max_rounds=8)
         assert not raw.stops[0].dropped
-        everyone = [r.number for r in raw.rounds]
+        everyone = [r.round for r in raw.rounds]
         assert len(everyone) >= 3
         assert _rounds_of(raw, "fake_slow") == _rounds_of(raw, "fake") == everyone
 
@@ -177,7 +177,7 @@ def test_repeat_and_precision_time_every_mode_every_round(three, kw):
     three["fake_slow"].walls = _scaled(1.0, [1.0, 0.99, 1.01, 1.0])
     raw = _run(max_rounds_s=0.0, max_rounds=4, **kw)
     assert not raw.stops[0].dropped
-    everyone = [r.number for r in raw.rounds]
+    everyone = [r.round for r in raw.rounds]
     assert _rounds_of(raw, "fake_slow") == _rounds_of(raw, "fake") == everyone
     assert len(everyone) >= 3
 

@@ -29,6 +29,7 @@ from profkit.engine.runner import (
     _probe,
     _start,
     _start_order,
+    pool_workers,
     settings_for,
 )
 from profkit.errors import WorkloadError
@@ -85,7 +86,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
                 pairs.append((a, b))
             raws[0].modes = [a.result for a, _ in pairs]
             raws[1].modes = [b.result for _, b in pairs]
-            _race(pairs, workload_a, workload_b, items, options, say, raws, rng, foreign)
+            _race(pairs, workload_a, workload_b, items, options, say, raws, rng, foreign, meter)
     except KeyboardInterrupt:
         interrupts.taken()
         for raw in raws:
@@ -108,7 +109,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
 
 def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Workload,
           items: list[object], options: Options, say: Progress, raws: list[RawRun],
-          rng: random.Random, foreign: set[int]) -> None:
+          rng: random.Random, foreign: set[int], run_meter: LoadMeter) -> None:
     for workload, side in ((workload_a, 0), (workload_b, 1)):
         dispatch, unpicklable = _dispatch_sizes(workload.task, items)
         for pair in pairs:
@@ -130,6 +131,8 @@ def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Work
         else:
             b.result.fail(a.result.status, a.result.error or f"{b.name}: the pool did not start")
 
+    own = pool_workers([a for a, _ in pairs])
+    run_meter.adopt(own)
     modes = [(m, w) for a, b in pairs for m, w in ((a, workload_a), (b, workload_b))]
     for mode, workload in modes:
         if mode.live:
@@ -138,7 +141,8 @@ def _race(pairs: list[tuple[Mode, Mode]], workload_a: Workload, workload_b: Work
     contenders: list[Contender] = [m for m, _ in modes if m.live]
     stops: list[Stop] = []
     rounds = run_rounds(contenders, items, workload_a.task, options, say, rng,
-                        pairs=[(a, b) for a, b in pairs], foreign_pids=foreign, stops=stops)
+                        pairs=[(a, b) for a, b in pairs], foreign_pids=foreign, own_pids=own,
+                        stops=stops)
     for raw in raws:
         raw.rounds, raw.stops = rounds, list(stops)
     for mode, _ in modes:

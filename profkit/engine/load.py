@@ -1,8 +1,10 @@
 """CPU used by other programs while profkit times a round.
 
 ``/proc/stat`` gives all the CPU the machine spent; profkit's own process
-tree (this process, its children and any local workers) is taken away. What
-is left is load from other programs, in cores. Where /proc/stat is missing
+tree (this process, its children and any local workers) is taken away, and so
+are the pools' workers on this host that are not its children (an external
+Dask cluster on loopback does the mode's own work). What is left is load from
+other programs, in cores. Where /proc/stat is missing
 (not Linux), the meter reads nothing and no round is ever set aside.
 """
 
@@ -54,6 +56,15 @@ class LoadMeter:
         self._wall0 = 0.0
         self._machine0: float | None = None
         self._own0: dict[int, float] = {}
+
+    def adopt(self, pids: set[int]) -> None:
+        """Count ``pids`` as profkit's own from now on: the workers of a pool that is not this
+        process's child (an external cluster's, on this host) once it has started. Their CPU
+        before this call stays with other programs'."""
+        new = set(pids) - self._known - {self._me.pid}
+        self._known |= new
+        if self._own0:  # a measurement is under way: from here on
+            self._own0.update(self._cpu(new))
 
     @staticmethod
     def _cpu(pids: set[int]) -> dict[int, float]:

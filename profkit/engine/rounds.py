@@ -113,14 +113,17 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
                options: Options, progress: Callable[[str], None], rng: random.Random, *,
                first_round: int = 0, sweep: bool = False, label: str = "",
                pairs: list[tuple[Contender, Contender]] | None = None,
-               foreign_pids: set[int] | None = None, bounds: dict[str, float] | None = None,
+               foreign_pids: set[int] | None = None, own_pids: set[int] | None = None,
+               bounds: dict[str, float] | None = None,
                stops: list[Stop] | None = None,
                prior: Sequence[RoundInfo] = ()) -> list[RoundInfo]:
     """Time rounds until the decision settles (or ``--precision`` is reached) at a look, a cap
     ends them, or exactly ``options.repeat``; ``stops`` gets how they ended.
 
     ``prior``: rounds already timed (the probe round), whose maps are in the contenders'
-    timings; they count towards every cap, look and ``options.repeat``. Returns the new rounds.
+    timings; they count towards every cap, look and ``options.repeat``. ``own_pids``: the
+    pools' workers that are not this process's children, whose CPU is the modes' own work.
+    Returns the new rounds.
     """
     rounds: list[RoundInfo] = list(prior)
     first_round += len(prior)
@@ -130,7 +133,7 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
     target = options.precision if options.precision is not None else DEFAULT_PRECISION
     schedule = decision.looks(options.min_rounds, options.max_rounds)
     t_start = time.perf_counter() - sum(r.wall_s for r in prior)
-    meter = LoadMeter(foreign_pids=foreign_pids)
+    meter = LoadMeter(extra_pids=sorted(own_pids or ()), foreign_pids=foreign_pids)
     stop: Stop | None = None
     dropped: dict[str, Drop] = {}
     early_spent = False

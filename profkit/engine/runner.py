@@ -577,7 +577,8 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
             raw.items = workload.resolve_items()  # bad items: WorkloadError, before any mode
             modes = [Mode(spec, settings, options) for spec in options.modes]
             raw.modes = [m.result for m in modes]
-            _run_modes(modes, workload, raw.items, options, settings, say, raw, rng, foreign)
+            _run_modes(modes, workload, raw.items, options, settings, say, raw, rng, foreign,
+                       meter)
             interrupts.check()  # a stop whose exception was dropped in the last step
     except KeyboardInterrupt:
         interrupts.taken()
@@ -599,9 +600,15 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     return raw
 
 
+def pool_workers(modes: Sequence[Mode]) -> set[int]:
+    """The started pools' workers on this host: an external cluster's are not this process's
+    children, yet their CPU is the mode's own work, not other programs' load."""
+    return {pid for m in modes if m.live for pid in m.executor.worker_pids()}
+
+
 def _run_modes(modes: list[Mode], workload: Workload, items: list[object], options: Options,
                settings: Settings, say: Progress, raw: RawRun, rng: random.Random,
-               foreign: set[int]) -> None:
+               foreign: set[int], run_meter: LoadMeter) -> None:
     dispatch, unpicklable = _dispatch_sizes(workload.task, items)
     for mode in modes:
         mode.result.dispatch = dispatch
@@ -610,13 +617,15 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[object], optio
             mode.result.fail(Status.FAILED, f"{mode.spec}: {unpicklable}")
             continue
         _start(mode, workload, say)
+    pool_pids = pool_workers(modes)
+    run_meter.adopt(pool_pids)
 
     # every probe's sampler boots at once, and has booted before the first probe: a boot's
     # imports would take CPU from the probe that a timed round may count
     samplers = {id(m): memory_sampler(m, workload, options).start() for m in modes if m.live}
     order = [m for m in modes if m.live]
     rng.shuffle(order)
-    meter = LoadMeter(foreign_pids=foreign)
+    meter = LoadMeter(extra_pids=sorted(pool_pids), foreign_pids=foreign)
     try:
         for sampler in samplers.values():
             sampler.wait_booted()
@@ -640,7 +649,8 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[object], optio
     trials = chunks.advised_trials(modes, len(items), say)
     live: list[Contender] = [*[m for m in modes if m.live], *trials]
     raw.rounds = prior + run_rounds(live, items, workload.task, options, say, rng,
-                                    foreign_pids=foreign, bounds=decision_bounds(modes),
+                                    foreign_pids=foreign, own_pids=pool_pids,
+                                    bounds=decision_bounds(modes),
                                     stops=raw.stops, prior=prior)
     heap.release()
     chunks.record_trials(trials, next((m for m in modes if m.reference and m.live), None))

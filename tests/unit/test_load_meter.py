@@ -59,3 +59,34 @@ def test_a_child_that_ran_and_exited_between_two_scans_is_profkit_s():
     # independently: the machine's busy time less this process's and the child's own
     expected = max(0.0, _machine_busy_s() - machine0 - own_cpu - child_cpu) / wall
     assert abs(others - expected) < 0.2, (others, expected, child_cpu)
+
+
+@pytest.mark.skipif(_machine_busy_s() is None, reason="needs /proc/stat (Linux)")
+def test_a_pools_workers_that_are_not_children_are_its_own_work_once_adopted():
+    """An external cluster's workers on this host are not profkit's children, yet they do the
+    mode's work: given as the pool's (``extra_pids``) or adopted mid-way, their CPU from then
+    on is not other programs' load."""
+    worker = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        foreign = {worker.pid}  # not found as a child: as an external cluster's worker is not
+        theirs = LoadMeter(foreign_pids=foreign)
+        given = LoadMeter(extra_pids=[worker.pid], foreign_pids=foreign)
+        adopted = LoadMeter(foreign_pids=foreign)
+        spinner = psutil.Process(worker.pid)
+        for meter in (theirs, given, adopted):
+            meter.start()
+        cpu0, t0 = sum(spinner.cpu_times()[:2]), time.perf_counter()
+        time.sleep(0.4)
+        cpu_mid = sum(spinner.cpu_times()[:2])
+        adopted.adopt({worker.pid})
+        time.sleep(0.4)
+        cpu1, wall = sum(spinner.cpu_times()[:2]), time.perf_counter() - t0
+        others, others_given, others_adopted = theirs.stop(), given.stop(), adopted.stop()
+    finally:
+        worker.kill()
+        worker.wait()
+    whole, second_half = (cpu1 - cpu0) / wall, (cpu1 - cpu_mid) / wall
+    assert whole > 0.2, whole
+    assert others - others_given == pytest.approx(whole, abs=0.2), (others, others_given, whole)
+    assert others - others_adopted == pytest.approx(second_half, abs=0.2), (others, others_adopted)

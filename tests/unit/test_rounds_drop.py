@@ -211,7 +211,8 @@ class _Synthetic:
 class _QuietMeter:
     """No other programs: the simulated rounds are never spoiled (the load is in the walls)."""
 
-    def __init__(self, foreign_pids: set[int] | None = None) -> None:
+    def __init__(self, extra_pids: list[int] | None = None,
+                 foreign_pids: set[int] | None = None) -> None:
         pass
 
     def start(self) -> None:

@@ -9,8 +9,10 @@ timing of the task.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
+import multiprocessing
 import os
 import pstats
 import re
@@ -18,10 +20,12 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.bare import thread_timed
 from tests.fixtures.cli import (
     FIXTURES,
     cli_env,
@@ -81,24 +85,23 @@ def test_seed_primes(tmp_path: Path) -> None:
     assert calls(out, site["id"], "is_prime") == 6
     assert calls(out, "all", "is_prime") == 6
 
-    # the bound against the test's own timing of each item, on the same 2 workers
+    # the bound against the test's own timing of each item: alone, and two at a time in a bare
+    # pool of 2 workers as in the program (two busy cores can slow each other, and the items
+    # the program timed ran beside each other), each item's best of two
     sys.path.insert(0, str(PROGRAMS))
     try:
         import primes  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(PROGRAMS))
-    durations = []
-    for n in primes.PRIMES:
-        times = []
-        for _ in range(2):
-            start = time.thread_time()
-            primes.is_prime(n)
-            times.append(time.thread_time() - start)
-        durations.append(min(times))
+    alone = [min(thread_timed(primes.is_prime, n) for _ in range(2)) for n in primes.PRIMES]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        timed = functools.partial(thread_timed, primes.is_prime)
+        pooled = [min(pair) for pair in zip(*(pool.map(timed, primes.PRIMES) for _ in range(2)),
+                                            strict=True)]
     facts = data["analysis"]["program"]["sites"][0]
     assert facts["workers"] == 2 and facts["tasks"] == 6
-    truth = bare_bound(durations, 2)
-    assert facts["bound"] == pytest.approx(truth, rel=0.05)
+    truths = sorted([bare_bound(alone, 2), bare_bound(pooled, 2)])
+    assert truths[0] / 1.05 <= facts["bound"] <= truths[1] * 1.05, (facts["bound"], truths)
     assert 1.0 < facts["bound"] <= 2.0  # two workers, one item far bigger than the rest
     # profile's rules on the same tasks: CPU-bound work on processes that pays, nothing to batch
     assert facts["work"] == "cpu-bound" and facts["cpu_ratio"] > 0.8

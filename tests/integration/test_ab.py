@@ -18,6 +18,7 @@ def test_ab_calls_a_30_percent_regression_in_every_mode(tmp_path):
     out = tmp_path / "ab"
     result = run_cli("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:NEW", "--modes",
                      "sequential,threads,processes", "--workers", "2", "--max-rounds", "15",
+                     "--max-time", "20",
                      "--fail-above", "10", "--out", str(out), "--json")
     assert result.returncode == 1, result.stderr
     comparison = json.loads(result.stdout)

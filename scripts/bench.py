@@ -1201,10 +1201,8 @@ def big_items_bench(workdir: Path, log: Callable[[str], None], quick: bool = Fal
 
 def _answer(meta: dict[str, Any]) -> dict[str, Any]:
     """What a run tells the user to do: the recommended mode and the reference's top function."""
-    a = meta["analysis"]
-    ref = a.get("reference_mode")
-    top = next((b for b in a.get("bottlenecks") or [] if b["mode"] == ref), None)
-    return {"mode": (a.get("recommendation") or {}).get("mode"), "bottleneck": top and top["name"]}
+    mode, bottleneck = sibling("bench_decision").answer_of(meta)
+    return {"mode": mode, "bottleneck": bottleneck}
 
 
 def big_items_figures(raw: dict[str, Any] | None, error: str | None = None) -> list[Figure]:

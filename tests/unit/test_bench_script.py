@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require
+from tests.fixtures.scripts import load_script
 
 pyperf = require("pyperf")  # the bench's statistics and JSON
 REPO = Path(__file__).resolve().parents[2]
@@ -61,33 +61,16 @@ def test_quick_bench_reports_every_figure(tmp_path):
 
 def test_bench_json_is_written_in_the_working_folder_by_default():
     """``--json`` defaults to bench.json in the current folder (checked without running the bench)."""
-    spec = importlib.util.spec_from_file_location("profkit_bench_script", REPO / "scripts" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = bench  # dataclasses look their module up
-    try:
-        spec.loader.exec_module(bench)
-    finally:
-        del sys.modules[spec.name]
+    bench = load_script("bench")
     args = bench.parse_args([])
     assert args.json == "bench.json" and args.rounds is None and not args.quick
     assert bench.make_config(args).rounds == 3
     assert bench.make_config(bench.parse_args(["--quick"])).rounds == 1
 
 
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"test_{name}", REPO / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
-
-
 def test_bench_statistics_are_pyperf_s_and_its_json_compares(tmp_path):
     """Medians and quartiles agree with the textbook ones; two saved suites compare with pyperf."""
-    stats = _bench_module("bench_stats")
+    stats = load_script("bench_stats")
     values = [0.31, 0.12, 0.25, 0.2, 0.41, 0.33]
     assert stats.median(values) == statistics.median(values)
     assert stats.median([0.0, -1.0, 2.0]) == 0.0  # not a timing series: the plain median

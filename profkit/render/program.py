@@ -140,7 +140,10 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
                       + (", and for the GIL the threads' computing filled,"
                          if site.get("gil_waits_left_out") else "")
                       + " left out), "
-                      f"{_s(site['cpu_sum_s'])} of CPU"),
+                      f"{_s(site['cpu_sum_s'])} of CPU"
+                      + ("; timed under cProfile, which slows Python code: "
+                         "profkit run --timeline-only times them bare"
+                         if site.get("profiled") else "")),
         ("speedup achieved (estimate)",
          f"{_x(site['achieved_estimate'])}: the tasks' times summed, over the site's wall; "
          "an estimate of running the tasks in sequence, not a measured sequential run"

@@ -139,7 +139,8 @@ def external_cluster(tmp_path_factory):
     try:
         processes.append(_spawn(
             [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-             "--port", str(port), "--no-dashboard"], logs / "scheduler.log", env))
+             "--port", str(port), "--no-dashboard", "--dashboard-address", "127.0.0.1:0"],
+            logs / "scheduler.log", env))
         for k in range(2):
             processes.append(_spawn(
                 [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
@@ -425,7 +426,10 @@ def _check_dask_speedup(run, bare: list[float]) -> None:
 def test_dask_speedup_matches_a_bare_client_map_on_an_embedded_cluster(tmp_path, no_orphans):
     def bare() -> float:
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      host="127.0.0.1", dashboard_address=None) as cluster, \
+                                      host="127.0.0.1", dashboard_address=None,
+                                      scheduler_kwargs={"dashboard": False,
+                                                        "dashboard_address": "127.0.0.1:0"}
+                                      ) as cluster, \
                 distributed.Client(cluster, set_as_default=False) as client:
             return _bare_dask_speedup(client)
 

@@ -104,6 +104,35 @@ def test_every_profkit_command_in_the_docs_parses():
             pytest.fail(f"{path.name}: not a valid profkit command: {shlex.join(argv)} (exit {exc.code})")
 
 
+def test_every_documented_file_target_names_a_workload_of_its_example_file(tmp_path, monkeypatch):
+    """A command's ``path/to/NAME.py:name`` target, where a page shows NAME.py (a ```python block
+    that opens with ``# NAME.py``), resolves to a workload of that file, as profkit would load it."""
+    import sys
+    import tempfile
+
+    from profkit.workloads.registry import remove_import_shims, resolve
+
+    # the import shims profkit makes for a file target stay in this test's folder and path
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "modules", dict(sys.modules))
+
+    files = {code.splitlines()[0][2:].strip(): code for _, code in blocks("python")
+             if re.fullmatch(r"# [\w.-]+\.py", code.splitlines()[0] if code else "")}
+    assert "wl.py" in files
+    for name, code in files.items():
+        (tmp_path / name).write_text(code, encoding="utf-8")
+    targets = [(path, arg) for path, block in blocks("sh") for argv in profkit_commands(block)
+               for arg in argv[2:] if re.fullmatch(r"[\w./-]+\.py:\w+", arg)
+               and arg.split(":")[0].rsplit("/", 1)[-1] in files]
+    assert targets
+    for path, target in targets:
+        file, name = target.split(":")
+        workload = resolve(f"{tmp_path / file.rsplit('/', 1)[-1]}:{name}")
+        assert workload.items, f"{path.name}: {target} resolves to a workload without items"
+    remove_import_shims()
+
+
 def test_every_flag_is_documented_in_the_command_line_page():
     import argparse
 

@@ -298,6 +298,7 @@ def _facts_of(entry: ModeSummary, sb: bounds.ScheduleBounds | None,
     traits, ci = entry.traits, entry.speedup_ci
     return verdict.ModeFacts(
         mode=entry.mode, workers=int(entry.workers), ok=entry.status is Status.OK,
+        status=None if entry.status is Status.OK else entry.status,
         speedup=entry.speedup, ci=(float(ci[0]), float(ci[1])) if ci else None,
         parallel=traits.parallel, reference=traits.reference,
         shares_gil=traits.shares_gil, shares_memory=traits.shares_memory,

@@ -585,7 +585,8 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
         raw.interrupted = True
         for mode in modes:
             if mode.result.status is Status.OK and not mode.result.timings:
-                mode.result.status, mode.result.error = Status.SKIPPED, "interrupted before it ran"
+                mode.result.status = Status.SKIPPED
+                mode.result.error = f"{mode.spec}: interrupted before it ran"
             elif mode.result.status is Status.OK and mode.live:
                 mode.result.status, mode.result.error = Status.INTERRUPTED, f"{mode.spec}: interrupted"
     finally:

@@ -41,7 +41,7 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 def _rounds_text(meta: RunMeta) -> str:
     rounds = [r for r in meta.rounds if not r.sweep]
     spoiled = sum(1 for r in rounds if r.spoiled)
-    text = f"{len(rounds)} interleaved rounds"
+    text = words.count(len(rounds), "interleaved round")
     return text + (f", {spoiled} set aside: other programs were busy" if spoiled else "")
 
 
@@ -61,7 +61,7 @@ def render(run: RunRecord) -> str:
         ])
     out = [
         f"profkit: {run.meta.workload.name} "
-        f"({run.meta.workload.n_items} items, {_rounds_text(run.meta)})",
+        f"({words.count(run.meta.workload.n_items, 'item')}, {_rounds_text(run.meta)})",
         "",
         table(["mode", "workers", "status", "median", "IQR", "speedup [95% CI]", "bound",
                "of bound", "start-up"], rows),
@@ -91,8 +91,7 @@ def render(run: RunRecord) -> str:
     out += words.memory_limits(a.memory)
     for warning in a.warnings:
         out.append(f"warning: {words.note(warning)}")
-    for mode, error in run.meta.errors.items():
-        out.append(f"{mode}: {error}")
+    out += list(run.meta.errors.values())  # each names its mode
     if run.path:
         if run.meta.report_error:
             out += ["", f"report:   not written ({run.meta.report_error}): "

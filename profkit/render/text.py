@@ -14,7 +14,7 @@ from profkit.analysis.compare import CompareNote, CompareNoteKind, Comparison
 from profkit.analysis.gc import GcFacts
 from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemorySummary, MemoryVerdict
 from profkit.analysis.native import NativeFacts
-from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, RunNote
+from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, RoundsFacts, RunNote
 from profkit.analysis.prediction import Flattening, Limit
 from profkit.analysis.records import Analysis, ModeBounds
 from profkit.analysis.verdict import (
@@ -431,8 +431,42 @@ def note(n: RunNote) -> str:
                 f"{count(n.repeats, 'round')}; raise --max-time or --max-rounds, or run on a "
                 "quieter machine.")
     else:
-        return "The run was interrupted: modes that did not finish are marked."
+        return interrupted(n)
     return text + (" " + note(n.busy) if n.busy is not None else "")
+
+
+def interrupted(n: RunNote) -> str:
+    """The warning of an interrupted run: after its timing rounds, or during them."""
+    if n.timed:
+        return ("The run was interrupted after its timing rounds: the timings and the "
+                "recommendation are complete, the profiles may not be (the report lists the "
+                "items each covers).")
+    done = count(n.rounds or 0, "timing round")
+    cut = ", and cut the next one short" if n.cut else ""
+    return (f"The run was interrupted after {done}{cut}: the modes it stopped are marked "
+            "interrupted, keep the whole maps they timed, and are not recommended.")
+
+
+def rounds(r: RoundsFacts, how: str | None = None) -> str:
+    """How many interleaved rounds ran (and ``how`` they were planned): completed, cut short by
+    an interrupt, set aside."""
+    text = count(r.completed, "interleaved round")
+    if r.cut:
+        text += " completed and one cut short by the interrupt"
+    if how:
+        text += f" ({how})"
+    if r.spoiled:
+        text += f", {r.spoiled} set aside because other programs were busy"
+    return text
+
+
+def rounds_basis(r: RoundsFacts) -> str:
+    """Which rounds the wall times and speedups are over."""
+    if r.every_round and r.spoiled:
+        return ("Wall times are medians over every round, the set-aside ones too, since fewer "
+                "than two rounds were clean; IQR is their spread.")
+    return (f"Wall times are medians over the {'clean ' if r.spoiled else ''}rounds; IQR is "
+            "their spread.")
 
 
 def granularity(g: GranularityFacts) -> str:
@@ -608,6 +642,9 @@ def analysis_json(a: Analysis) -> dict[str, JSON]:
     out["advice"] = [advice(x) for x in a.advice]
     out["warnings"] = [note(n) for n in a.warnings]
     out["notes"] = [note(n) for n in a.notes]
+    rounds_out = out.get("rounds")
+    if a.rounds is not None and isinstance(rounds_out, dict):
+        rounds_out["text"] = rounds(a.rounds)
     rec, grain, card = out.get("recommendation"), out.get("granularity"), out.get("classification")
     if a.recommendation and isinstance(rec, dict):
         rec["reason"] = reason(a.recommendation.reason)

@@ -5,9 +5,16 @@ report's rounds phrase and ``--json`` are read as a user would."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from profkit.analysis.notes import RoundsFacts
+from profkit.engine import runner
+from profkit.model import Status
 from profkit.pipeline import build_run
+from profkit.record import RunRecord
 from profkit.render import console
 from profkit.render import text as words
+from profkit.render.report.summary import rounds as report_rounds
 from tests.unit.test_runner_fake import fails_on_five, fakes, run  # noqa: F401 - the fixture
 
 
@@ -23,3 +30,70 @@ def test_a_run_whose_every_mode_failed_recommends_nothing_and_names_each_mode_on
     assert [line.split(": ")[0] for line in sorted(errors)] == ["fake:2", "fake_ref"]
     assert words.analysis_json(made.analysis)["verdict"] == (
         "No recommendation: no mode finished. fake_ref: failed; fake: failed.")
+
+
+def test_ctrl_c_in_a_round_keeps_the_rounds_before_it_and_says_one_was_cut(fakes):  # noqa: F811
+    """The stop lands in the pool's second map, after the reference's (seed 1's order): the
+    first round is recorded whole, the second as cut short with the reference's whole map in
+    it; every mode that started is interrupted (none recommended), and the summary counts the
+    one completed round."""
+    fakes["fake"].fail_map = (2, KeyboardInterrupt())
+    raw = run(repeat=4, seed=1)
+    assert raw.interrupted
+    assert [(r.round, r.cut, r.order) for r in raw.rounds] == [
+        (0, False, raw.rounds[0].order), (1, True, ["fake_ref"])]
+    assert sorted(raw.rounds[0].order) == ["fake", "fake_ref"]
+    assert [m.status for m in raw.modes] == [Status.INTERRUPTED, Status.INTERRUPTED]
+    ref_maps = [t.round for t in raw.modes[0].timings if t.phase == "map"]
+    assert ref_maps == [0, 1]  # the cut round's whole map is kept
+    made = build_run(raw)
+    a = made.analysis
+    assert a.rounds == RoundsFacts(completed=1, cut=True, spoiled=0, every_round=False)
+    assert a.recommendation is None
+    text = console.render(made)
+    assert "(8 items, 1 interleaved round completed and one cut short by the interrupt)" in text
+    assert ("warning: The run was interrupted after 1 timing round, and cut the next one short: "
+            "the modes it stopped are marked interrupted") in text
+    assert "No recommendation: no mode finished. fake_ref: interrupted; fake: interrupted." in text
+    assert report_rounds(made.meta, a)["text"].startswith(
+        "1 interleaved round completed and one cut short by the interrupt (a fixed number)")
+    assert _json(made)["rounds"]["text"] == (
+        "1 interleaved round completed and one cut short by the interrupt")
+
+
+def test_ctrl_c_before_any_map_of_a_round_records_no_cut_round(fakes):  # noqa: F811
+    """Seed 2 runs the pool first in the second round: the stop leaves nothing of that round."""
+    fakes["fake"].fail_map = (2, KeyboardInterrupt())
+    raw = run(repeat=4, seed=2)
+    assert [(r.round, r.cut) for r in raw.rounds] == [(0, False)]
+    made = build_run(raw)
+    text = console.render(made)
+    assert "(8 items, 1 interleaved round)" in text
+    assert ("warning: The run was interrupted after 1 timing round: the modes it stopped are "
+            "marked interrupted") in text
+
+
+def test_ctrl_c_after_the_rounds_keeps_every_mode_ok_and_the_recommendation(fakes, monkeypatch):  # noqa: F811
+    """The stop lands in the cProfile pass: the timings are complete, so the modes stay ok, the
+    pool's 2x is recommended, and the warning says only the profiles may be missing."""
+    def stopped(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_cprofile", stopped)
+    raw = run(repeat=3, collectors=("timing", "tasks", "cprofile"))
+    assert raw.interrupted and len(raw.rounds) == 3 and not any(r.cut for r in raw.rounds)
+    assert [m.status for m in raw.modes] == [Status.OK, Status.OK]
+    assert [m.error for m in raw.modes] == [None, None]
+    made = build_run(raw)
+    assert made.analysis.recommendation is not None
+    assert made.analysis.recommendation.mode == "fake"
+    text = console.render(made)
+    assert "(8 items, 3 interleaved rounds)" in text and "Recommended: fake with 2 workers" in text
+    assert ("warning: The run was interrupted after its timing rounds: the timings and the "
+            "recommendation are complete, the profiles may not be") in text
+
+
+def _json(made: RunRecord) -> dict[str, Any]:
+    out = words.analysis_json(made.analysis)
+    assert isinstance(out, dict)
+    return out

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from profkit.analysis.notes import RoundsFacts
 from profkit.engine import runner
+from profkit.engine.load import LoadMeter
 from profkit.model import Status
 from profkit.pipeline import build_run
 from profkit.record import RunRecord
-from profkit.render import console
+from profkit.render import console, html
 from profkit.render import text as words
 from profkit.render.report.summary import rounds as report_rounds
 from tests.unit.test_runner_fake import fails_on_five, fakes, run  # noqa: F401 - the fixture
@@ -38,7 +41,7 @@ def test_ctrl_c_in_a_round_keeps_the_rounds_before_it_and_says_one_was_cut(fakes
     it; every mode that started is interrupted (none recommended), and the summary counts the
     one completed round."""
     fakes["fake"].fail_map = (2, KeyboardInterrupt())
-    raw = run(repeat=4, seed=1)
+    raw = run(repeat=4, seed=1, spoiled_cores=1e9)
     assert raw.interrupted
     assert [(r.round, r.cut, r.order) for r in raw.rounds] == [
         (0, False, raw.rounds[0].order), (1, True, ["fake_ref"])]
@@ -64,7 +67,7 @@ def test_ctrl_c_in_a_round_keeps_the_rounds_before_it_and_says_one_was_cut(fakes
 def test_ctrl_c_before_any_map_of_a_round_records_no_cut_round(fakes):  # noqa: F811
     """Seed 2 runs the pool first in the second round: the stop leaves nothing of that round."""
     fakes["fake"].fail_map = (2, KeyboardInterrupt())
-    raw = run(repeat=4, seed=2)
+    raw = run(repeat=4, seed=2, spoiled_cores=1e9)
     assert [(r.round, r.cut) for r in raw.rounds] == [(0, False)]
     made = build_run(raw)
     text = console.render(made)
@@ -80,7 +83,7 @@ def test_ctrl_c_after_the_rounds_keeps_every_mode_ok_and_the_recommendation(fake
         raise KeyboardInterrupt
 
     monkeypatch.setattr(runner, "_cprofile", stopped)
-    raw = run(repeat=3, collectors=("timing", "tasks", "cprofile"))
+    raw = run(repeat=3, collectors=("timing", "tasks", "cprofile"), spoiled_cores=1e9)
     assert raw.interrupted and len(raw.rounds) == 3 and not any(r.cut for r in raw.rounds)
     assert [m.status for m in raw.modes] == [Status.OK, Status.OK]
     assert [m.error for m in raw.modes] == [None, None]
@@ -97,3 +100,44 @@ def _json(made: RunRecord) -> dict[str, Any]:
     out = words.analysis_json(made.analysis)
     assert isinstance(out, dict)
     return out
+
+
+def _busy(monkeypatch: Any, cores: float) -> None:
+    """Other programs keep ``cores`` busy during every round (and the run)."""
+    monkeypatch.setattr(LoadMeter, "start", lambda self: None)
+    monkeypatch.setattr(LoadMeter, "stop", lambda self: cores)
+
+
+@pytest.mark.parametrize("pool_s", [0.5, 1.0], ids=["a clear 2x", "no gain"])
+def test_a_recommendation_on_rounds_all_set_aside_is_warned_once_and_says_what_it_is_over(
+        fakes, monkeypatch, pool_s):  # noqa: F811 - the fixture
+    """Every round set aside: the estimates use every round, and the report says so rather
+    than 'over the clean rounds'. Whether or not those rounds seemed to settle the decision
+    (a steady 2x does, with its interval; no gain does not), the recommendation rests on rounds
+    other programs disturbed: one 'not settled' warning, with the fix, either way."""
+    _busy(monkeypatch, 1.5)
+    fakes["fake"].walls = [pool_s]
+    raw = run(repeat=3)
+    assert len(raw.rounds) == 3 and all(r.spoiled for r in raw.rounds)
+    made = build_run(raw)
+    a = made.analysis
+    assert a.rounds == RoundsFacts(completed=3, cut=False, spoiled=3, every_round=True)
+    assert a.recommendation is not None
+    warned = [w for w in console.render(made).splitlines() if w.startswith("warning: ")]
+    unsure = [w for w in warned if "The recommendation is not settled" in w]
+    assert unsure == ["warning: The recommendation is not settled: other programs kept the CPUs "
+                      "busy during 3 of the 3 timing rounds, too few clean ones were left. "
+                      "Rerun on a quieter machine."], warned
+    basis = report_rounds(made.meta, a)["basis"]
+    assert basis == ("Wall times are medians over every round, the set-aside ones too, since "
+                     "fewer than two rounds were clean; IQR is their spread.")
+    page = html.render(made)
+    assert basis in page and "medians over the clean rounds" not in page
+    # the medians shown are indeed over every round: the set-aside ones are all there is
+    assert a.modes["fake"].wall_median_s == pool_s and a.modes["fake"].repeats == 3
+
+
+def test_with_clean_rounds_the_medians_are_over_them(fakes):  # noqa: F811 - the fixture
+    made = build_run(run(repeat=3, spoiled_cores=1e9))
+    assert report_rounds(made.meta, made.analysis)["basis"] == (
+        "Wall times are medians over the rounds; IQR is their spread.")

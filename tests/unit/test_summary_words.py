@@ -141,3 +141,14 @@ def test_with_clean_rounds_the_medians_are_over_them(fakes):  # noqa: F811 - the
     made = build_run(run(repeat=3, spoiled_cores=1e9))
     assert report_rounds(made.meta, made.analysis)["basis"] == (
         "Wall times are medians over the rounds; IQR is their spread.")
+
+
+def test_the_report_of_an_interrupted_run_says_what_the_console_says_once(fakes):  # noqa: F811
+    """The banner of a run cut in its rounds words the same warning as the console, once, and
+    marks the interrupted modes."""
+    fakes["fake"].fail_map = (2, KeyboardInterrupt())
+    made = build_run(run(repeat=4, seed=1, spoiled_cores=1e9))
+    warning = next(words.note(w) for w in made.analysis.warnings)
+    page = html.render(made)
+    assert page.count("The run was interrupted after 1 timing round, and cut the next one short") == 1
+    assert warning in page and "Marked: <b>fake_ref</b> interrupted, <b>fake</b> interrupted." in page

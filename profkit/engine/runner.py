@@ -661,9 +661,9 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[object], optio
     if options.chunksize_auto:
         chunks.apply_auto(modes, len(items), say)
     prior = probe_round(order, len(items), options, probe_wall, others)
+    raw.rounds = list(prior)
     trials = chunks.advised_trials(modes, len(items), say)
     live: list[Contender] = [*[m for m in modes if m.live], *trials]
-    raw.rounds = list(prior)
     run_rounds(live, items, workload.task, options, say, rng, foreign_pids=foreign,
                own_pids=pool_pids, bounds=decision_bounds(modes), stops=raw.stops, prior=prior,
                record=raw.rounds)

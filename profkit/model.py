@@ -428,6 +428,9 @@ class RoundInfo:
     others_cpu: float
     spoiled: bool
     sweep: bool = False
+    #: the round an interrupt cut short: the maps it holds are whole, the modes after them did
+    #: not run in it
+    cut: bool = False
 
 
 @dataclass

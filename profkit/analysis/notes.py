@@ -55,6 +55,26 @@ class RunNote:
     repeats: int | None = None
     #: an open decision on a busy machine: what the load was
     busy: RunNote | None = None
+    #: INTERRUPTED: the timing rounds had ended (else ``rounds`` of them completed, and a
+    #: further one was ``cut`` short)
+    timed: bool = False
+    cut: bool = False
+
+
+#: Below this many clean rounds a mode's estimates use every round, set-aside ones too.
+MIN_CLEAN_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class RoundsFacts:
+    """How the main timing rounds went: what the summary's rounds phrase says."""
+
+    completed: int  # rounds that ran to their end, set-aside ones included
+    cut: bool  # a further round an interrupt cut short: its whole maps count
+    spoiled: int  # rounds set aside: other programs were busy during them
+    #: the estimates (wall medians, speedups) use every round, set-aside ones too: fewer than
+    #: MIN_CLEAN_ROUNDS were clean
+    every_round: bool
 
 
 class BoundKind(str, enum.Enum):

@@ -19,7 +19,7 @@ from typing import Any
 
 from profkit.analysis.gc import GcSummary
 from profkit.analysis.memory import MemorySummary
-from profkit.analysis.notes import BoundKind, GranularityFacts, RunNote
+from profkit.analysis.notes import BoundKind, GranularityFacts, RoundsFacts, RunNote
 from profkit.analysis.prediction import Flattening, Point
 from profkit.analysis.verdict import Advice, Cause, Classification, Headline, Reason
 from profkit.codec import from_json, to_json
@@ -321,6 +321,8 @@ class Analysis:
     verdict: Headline | None = None
     warnings: list[RunNote] = field(default_factory=list)
     notes: list[RunNote] = field(default_factory=list)
+    #: how the main timing rounds went (None in a run saved before it was recorded)
+    rounds: RoundsFacts | None = None
     memory: MemorySummary = field(default_factory=MemorySummary)
     native_threads: NativeSummary | None = None
     #: ``profkit run``: the program's and its pool sites' facts (profkit.program.analysis)

@@ -18,7 +18,15 @@ from profkit.analysis.native import (
     native_threads,
     sequential_cores,
 )
-from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, Precision, RunNote
+from profkit.analysis.notes import (
+    MIN_CLEAN_ROUNDS,
+    BoundKind,
+    GranularityFacts,
+    NoteKind,
+    Precision,
+    RoundsFacts,
+    RunNote,
+)
 from profkit.analysis.records import (
     Amdahl,
     Analysis,
@@ -63,7 +71,7 @@ def _round_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool) ->
     rows = timings[(timings["mode"] == mode) & (timings["workers"] == workers)
                    & (timings["sweep"] == sweep) & (timings["phase"] == "map")]
     clean = rows[~rows["spoiled"].astype(bool)] if "spoiled" in rows else rows
-    use = clean if len(clean) >= 2 else rows
+    use = clean if len(clean) >= MIN_CLEAN_ROUNDS else rows
     return dict(zip(use["repeat"].astype(int), use["wall_s"].astype(float), strict=True))
 
 
@@ -217,7 +225,7 @@ def _round_warnings(meta: RunMeta) -> list[RunNote]:
         out.append(RunNote(NoteKind.SPOILED_ROUNDS, len(rounds), len(spoiled),
                            max(r.others_cpu for r in spoiled),
                            limit if isinstance(limit, (int, float)) else None,
-                           len(rounds) - len(spoiled) >= 2))
+                           len(rounds) - len(spoiled) >= MIN_CLEAN_ROUNDS))
     clean = [r.others_cpu for r in rounds if not r.spoiled and r.others_cpu == r.others_cpu]
     env = meta.environment
     during = env.get("others_cpu_during_run")
@@ -231,19 +239,40 @@ def _round_warnings(meta: RunMeta) -> list[RunNote]:
     return out
 
 
-def _open_decision(meta: RunMeta) -> RunNote | None:
-    """The one warning of a run whose recommendation the rounds could not settle, with the fix."""
+def rounds_facts(meta: RunMeta) -> RoundsFacts:
+    """How the main timing rounds went: completed, cut short by an interrupt, set aside."""
+    rounds = [r for r in meta.rounds if not r.sweep]
+    clean = sum(1 for r in rounds if not r.spoiled)
+    return RoundsFacts(completed=sum(1 for r in rounds if not r.cut),
+                       cut=any(r.cut for r in rounds), spoiled=sum(1 for r in rounds if r.spoiled),
+                       every_round=bool(rounds) and clean < MIN_CLEAN_ROUNDS)
+
+
+def _interrupted(meta: RunMeta, rounds: RoundsFacts) -> RunNote:
+    """The warning of an interrupted run: after its timing rounds, or during them."""
+    return RunNote(NoteKind.INTERRUPTED, rounds=rounds.completed, cut=rounds.cut,
+                   timed=meta.stopping is not None)
+
+
+def _open_decision(meta: RunMeta, recommended: bool) -> RunNote | None:
+    """The one warning of a run whose recommendation is unsure, with the fix.
+
+    A recommendation that rests on set-aside rounds (fewer than two were clean) is unsure
+    whatever those rounds seemed to settle: other programs' load, not the modes, may have
+    decided it. Otherwise it is unsure when the rounds could not settle it.
+    """
+    rounds = [r for r in meta.rounds if not r.sweep]
+    clean = sum(1 for r in rounds if not r.spoiled)
+    if not recommended:
+        return None
+    if len(rounds) >= MIN_CLEAN_ROUNDS and clean < MIN_CLEAN_ROUNDS:
+        return RunNote(NoteKind.BUSY_ROUNDS, len(rounds), len(rounds) - clean)
     stopping = meta.stopping
     if not isinstance(stopping, dict) or stopping.get("rule") not in ("decision", "repeat") \
             or stopping.get("settled") is not False:
         return None
-    rounds = [r for r in meta.rounds if not r.sweep]
-    counted = stopping.get("clean_rounds")
-    clean = int(counted) if isinstance(counted, (int, float)) else 0
-    if len(rounds) < 2:
+    if len(rounds) < MIN_CLEAN_ROUNDS:
         return RunNote(NoteKind.ONE_ROUND)
-    if clean < 2:
-        return RunNote(NoteKind.BUSY_ROUNDS, len(rounds), len(rounds) - clean)
     need = stopping.get("settled_after_s")
     needed = stopping.get("settled_after_rounds")
     still_open = stopping.get("open")
@@ -298,6 +327,7 @@ def _facts_of(entry: ModeSummary, sb: bounds.ScheduleBounds | None,
     traits, ci = entry.traits, entry.speedup_ci
     return verdict.ModeFacts(
         mode=entry.mode, workers=int(entry.workers), ok=entry.status is Status.OK,
+        status=None if entry.status is Status.OK else entry.status,
         speedup=entry.speedup, ci=(float(ci[0]), float(ci[1])) if ci else None,
         parallel=traits.parallel, reference=traits.reference,
         shares_gil=traits.shares_gil, shares_memory=traits.shares_memory,
@@ -650,14 +680,15 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
                             kind.work, sweep, _others_load(meta))
     load_notes = _round_warnings(meta)
     warnings = _precision_warnings(modes, _target_precision(meta))
-    open_decision = _open_decision(meta)
+    open_decision = _open_decision(meta, decision.recommendation is not None)
     if open_decision:
         busy = next((n for n in load_notes if n.kind is NoteKind.BUSY_MACHINE), None)
         warnings.insert(0, replace(open_decision, busy=busy)
                         if busy and open_decision.kind is not NoteKind.BUSY_ROUNDS else open_decision)
     notes = [*load_notes, *_mode_notes(modes)]
+    rounds = rounds_facts(meta)
     if meta.interrupted:
-        warnings.append(RunNote(NoteKind.INTERRUPTED))
+        warnings.append(_interrupted(meta, rounds))
     gc_advice = gc_share.gc_advice({m: e.gc for m, e in modes.items()},
                                    str(meta.options.get("gc", "off")))
     return Analysis(
@@ -675,6 +706,7 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
         prediction=predicted,
         verdict=verdict.headline(run_facts, decision),
         warnings=warnings,
+        rounds=rounds,
         memory=memory_analysis.summarise(frames.get("memory"), meta),
         native_threads=_native(kind.native))
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from profkit.analysis.gc import GcFacts
 from profkit.analysis.native import NativeFacts, NativeThreads
+from profkit.model import Status
 
 CPU_BOUND_RATIO = 0.8
 IO_BOUND_RATIO = 0.3
@@ -93,6 +94,8 @@ class ModeFacts:
     mode: str
     workers: int
     ok: bool = True
+    #: how the mode ended when it did not finish (failed, timed out, interrupted, skipped)
+    status: Status | None = None
     speedup: float | None = None
     ci: tuple[float, float] | None = None
     parallel: bool = True
@@ -265,11 +268,21 @@ class Clause:
     bound_note: BoundNote | None = None
     of_bound: float | None = None  # the speedup over the bound
     cause: Cause | None = None
+    status: Status | None = None  # FAILED: how the mode ended
+
+
+class NoResult(str, enum.Enum):
+    """Why nothing is recommended."""
+
+    NO_MODE = "no-mode"  # no mode finished
+    NO_REFERENCE = "no-reference"  # the reference did not finish: no speedup to judge by
+    NO_POOL = "no-pool"  # only the reference finished: nothing to compare it with
 
 
 class HeadKind(str, enum.Enum):
     """What the headline recommends."""
 
+    NONE = "none"  # nothing: see :class:`NoResult`
     STAY_NATIVE = "stay-native"  # stay: native threads already fill the CPUs
     STAY = "stay"
     UNSETTLED = "unsettled"  # stay until more rounds settle it
@@ -289,6 +302,7 @@ class Headline:
     ci: list[float] | None = None
     cpus: int | None = None
     native: NativeFacts | None = None
+    no_result: NoResult | None = None  # NONE: why nothing is recommended
 
 
 @dataclass(frozen=True)
@@ -462,11 +476,26 @@ def cause_of(m: ModeFacts, work: WorkClass | None, cpus: int | None = None) -> C
     return Cause.SCALES
 
 
+def no_result(facts: Facts) -> NoResult | None:
+    """Why no mode can be recommended, or None when one can: only a mode that finished is ever
+    recommended, and only against a reference that finished."""
+    main = [m for m in facts.modes if not m.sweep]
+    ref = next((m for m in main if m.reference), None)
+    if not any(m.ok for m in main):
+        return NoResult.NO_MODE
+    if ref is None or not ref.ok:
+        return NoResult.NO_REFERENCE
+    others = [m for m in main if not m.reference]
+    if others and not any(m.ok and m.speedup is not None for m in others):
+        return NoResult.NO_POOL
+    return None
+
+
 def _recommend(facts: Facts, causes: dict[str, Cause]) -> Recommendation | None:
     pooled = [m for m in facts.modes if not m.reference and m.parallel and m.ok
               and m.speedup is not None]
     ref = next((m for m in facts.modes if m.reference), None)
-    if not pooled and ref is None:
+    if ref is None or no_result(facts) is not None:
         return None
     ref_name = facts.reference or (ref.mode if ref else "sequential")
     clear = [m for m in pooled if m.outcome is Outcome.FASTER and (m.speedup or 0) >= GAIN_THRESHOLD
@@ -590,12 +619,13 @@ def headline(facts: Facts, verdict: Verdict) -> Headline:
     """The facts of the headline: the recommendation, then one clause per main mode."""
     clauses = []
     for m in facts.modes:
-        if m.reference or m.sweep:
+        if m.sweep or (m.reference and m.ok):
             continue
         ci = list(m.ci) if m.ci else None
         base = Clause(ClauseKind.NO_GAIN, m.mode, m.workers, m.speedup, ci)
         if not m.ok or m.speedup is None:
-            clauses.append(replace(base, kind=ClauseKind.FAILED if not m.ok else ClauseKind.NOT_MEASURED))
+            clauses.append(replace(base, kind=ClauseKind.FAILED, status=m.status or Status.FAILED)
+                           if not m.ok else replace(base, kind=ClauseKind.NOT_MEASURED))
             continue
         cause = verdict.causes.get(m.label)
         s = m.speedup
@@ -618,9 +648,13 @@ def headline(facts: Facts, verdict: Verdict) -> Headline:
             clause = base
         clauses.append(clause)
     native = facts.native.facts() if facts.native is not None else None
-    out = Headline(facts.reference, clauses, cpus=facts.cpus, native=native)
+    ref = facts.reference or next((m.mode for m in facts.modes if m.reference), None)
+    out = Headline(ref, clauses, cpus=facts.cpus, native=native)
     rec = verdict.recommendation
-    if rec:
+    missing = no_result(facts)
+    if missing is not None:
+        out = replace(out, head=HeadKind.NONE, no_result=missing)
+    elif rec:
         if rec.mode == facts.reference and native is not None and native.bound < NATIVE_FULL:
             head = HeadKind.STAY_NATIVE
         elif rec.mode == facts.reference:

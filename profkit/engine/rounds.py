@@ -27,6 +27,7 @@ from typing import Protocol
 
 from profkit.analysis import decision
 from profkit.analysis.decision import Drop, Reason, Rule, Stop
+from profkit.analysis.notes import MIN_CLEAN_ROUNDS
 from profkit.analysis.stats import RatioEstimate, level_estimate, paired_ratio
 from profkit.analysis.verdict import mode_cost
 from profkit.engine.load import LoadMeter
@@ -66,7 +67,7 @@ def usable_walls(timings: list[Timing]) -> dict[int, float]:
     """The clean walls, or every map's when fewer than two rounds were clean (as the analysis
     does): a decision on a machine busy throughout still pairs each round's maps."""
     clean = clean_walls(timings)
-    if len(clean) >= 2:
+    if len(clean) >= MIN_CLEAN_ROUNDS:
         return clean
     return {t.round: t.wall_s for t in timings if t.phase == "map"}
 
@@ -116,15 +117,18 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
                foreign_pids: set[int] | None = None, own_pids: set[int] | None = None,
                bounds: dict[str, float] | None = None,
                stops: list[Stop] | None = None,
-               prior: Sequence[RoundInfo] = ()) -> list[RoundInfo]:
+               prior: Sequence[RoundInfo] = (),
+               record: list[RoundInfo] | None = None) -> list[RoundInfo]:
     """Time rounds until the decision settles (or ``--precision`` is reached) at a look, a cap
     ends them, or exactly ``options.repeat``; ``stops`` gets how they ended.
 
     ``prior``: rounds already timed (the probe round), whose maps are in the contenders'
     timings; they count towards every cap, look and ``options.repeat``. ``own_pids``: the
     pools' workers that are not this process's children, whose CPU is the modes' own work.
-    Returns the new rounds.
+    ``record`` gets each new round as it ends, so an interrupt loses none: a round it cuts
+    short is recorded as ``cut`` when it holds a whole map. Returns the new rounds.
     """
+    kept = record if record is not None else []
     rounds: list[RoundInfo] = list(prior)
     first_round += len(prior)
     max_rounds = options.repeat if options.repeat is not None else options.max_rounds
@@ -153,15 +157,17 @@ def run_rounds(contenders: list[Contender], items: list[object], task: Callable[
         new: list[tuple[str, Timing]] = []
         t0 = time.perf_counter()
         meter.start()
-        for position, c in enumerate(order):
-            c.attempt(partial(_time_one, c, items, task, number, position, new))
-        others = meter.stop()
-        spoiled = others > options.spoiled_cores
-        for _, timing in new:
-            timing.others_cpu, timing.spoiled = others, spoiled
-        rounds.append(RoundInfo(round=number, order=[c.name for c in order],
-                                wall_s=time.perf_counter() - t0, others_cpu=others,
-                                spoiled=spoiled, sweep=sweep))
+        try:
+            for position, c in enumerate(order):
+                c.attempt(partial(_time_one, c, items, task, number, position, new))
+        except KeyboardInterrupt:
+            if new:
+                kept.append(_ended(number, order, new, meter.stop(), options, t0, sweep, cut=True))
+            raise
+        info = _ended(number, order, new, meter.stop(), options, t0, sweep)
+        spoiled, others = info.spoiled, info.others_cpu
+        rounds.append(info)
+        kept.append(info)
         live = [c for c in contenders if c.live]
         clean = sum(1 for r in rounds if not r.spoiled)
         elapsed = time.perf_counter() - t_start
@@ -271,6 +277,19 @@ def settle(live: list[Contender], level: float,
                                      mode_cost(c.result.traits.to_json()), c.result.spec.workers,
                                      (bounds or {}).get(c.name)) for c in others]
     return decision.decide(usable_walls(reference.result.timings), candidates, level)
+
+
+def _ended(number: int, order: list[Contender], new: list[tuple[str, Timing]], others: float,
+           options: Options, t0: float, sweep: bool, *, cut: bool = False) -> RoundInfo:
+    """A round that ended (or that an interrupt cut short), its maps marked with its load."""
+    spoiled = others > options.spoiled_cores
+    for _, timing in new:
+        timing.others_cpu, timing.spoiled = others, spoiled
+    names = [c.name for c in order]
+    ran = {name for name, _ in new}
+    return RoundInfo(round=number, order=[n for n in names if n in ran] if cut else names,
+                     wall_s=time.perf_counter() - t0, others_cpu=others, spoiled=spoiled,
+                     sweep=sweep, cut=cut)
 
 
 def _pair_estimate(a: Contender, b: Contender, level: float) -> RatioEstimate | None:

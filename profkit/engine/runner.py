@@ -548,9 +548,9 @@ def _sweep(reference: Mode | None, workload: Workload, items: list[object], opti
             contenders: list[Contender] = [point]
             if reference is not None and reference.live:
                 contenders.insert(0, reference)
-            raw.rounds += run_rounds(contenders, items, workload.task, options, progress, rng,
-                                     first_round=len(raw.rounds), sweep=True,
-                                     label=f"sweep {spec}", foreign_pids=foreign, stops=raw.stops)
+            run_rounds(contenders, items, workload.task, options, progress, rng,
+                       first_round=len(raw.rounds), sweep=True, record=raw.rounds,
+                       label=f"sweep {spec}", foreign_pids=foreign, stops=raw.stops)
         finally:
             point.close()
 
@@ -583,11 +583,7 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     except KeyboardInterrupt:
         interrupts.taken()
         raw.interrupted = True
-        for mode in modes:
-            if mode.result.status is Status.OK and not mode.result.timings:
-                mode.result.status, mode.result.error = Status.SKIPPED, "interrupted before it ran"
-            elif mode.result.status is Status.OK and mode.live:
-                mode.result.status, mode.result.error = Status.INTERRUPTED, f"{mode.spec}: interrupted"
+        _mark_interrupted(modes, timed=bool(raw.stops))
     finally:
         for mode in modes:
             killed = mode.result.status is not Status.OK
@@ -598,6 +594,25 @@ def run_workload(workload: Workload, options: Options, progress: Progress | None
     raw.environment["abandoned_threads"] = any(m.executor.abandoned for m in modes)
     raw.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return raw
+
+
+def _mark_interrupted(modes: Sequence[Mode], *, timed: bool) -> None:
+    """How each mode ended when the run was interrupted. ``timed``: the timing rounds had ended.
+
+    A mode whose timing rounds had ended keeps ``ok``: its speedup is complete (a profile the
+    interrupt cut shows in what the profiles cover). A mode that had not started is
+    ``skipped``; any other is ``interrupted``, and keeps the whole maps it timed.
+    """
+    for mode in modes:
+        result = mode.result
+        mapped = any(t.phase == "map" for t in result.timings)
+        if timed and mapped and result.status in (Status.OK, Status.INTERRUPTED):
+            result.status, result.error = Status.OK, None
+        elif result.status is Status.OK and not mapped and not len(result.tasks):
+            result.status = Status.SKIPPED
+            result.error = f"{mode.spec}: interrupted before it ran"
+        elif result.status is Status.OK and (mode.live or not timed):
+            result.status, result.error = Status.INTERRUPTED, f"{mode.spec}: interrupted"
 
 
 def pool_workers(modes: Sequence[Mode]) -> set[int]:
@@ -646,12 +661,12 @@ def _run_modes(modes: list[Mode], workload: Workload, items: list[object], optio
     if options.chunksize_auto:
         chunks.apply_auto(modes, len(items), say)
     prior = probe_round(order, len(items), options, probe_wall, others)
+    raw.rounds = list(prior)
     trials = chunks.advised_trials(modes, len(items), say)
     live: list[Contender] = [*[m for m in modes if m.live], *trials]
-    raw.rounds = prior + run_rounds(live, items, workload.task, options, say, rng,
-                                    foreign_pids=foreign, own_pids=pool_pids,
-                                    bounds=decision_bounds(modes),
-                                    stops=raw.stops, prior=prior)
+    run_rounds(live, items, workload.task, options, say, rng, foreign_pids=foreign,
+               own_pids=pool_pids, bounds=decision_bounds(modes), stops=raw.stops, prior=prior,
+               record=raw.rounds)
     heap.release()
     chunks.record_trials(trials, next((m for m in modes if m.reference and m.live), None))
     native.try_one_thread(modes, items, workload.task, say)

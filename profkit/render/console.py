@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
+from profkit.analysis.summary import rounds_facts
 from profkit.analysis.verdict import AdviceKind
 from profkit.fmt import fmt_interval, fmt_seconds, fmt_speedup, printable
 from profkit.render import text as words
@@ -12,7 +13,7 @@ from profkit.render.line_coverage import coverage_summary
 
 if TYPE_CHECKING:
     from profkit.analysis.records import ModeSummary
-    from profkit.record import RunMeta, RunRecord
+    from profkit.record import RunRecord
 
 EXTENSION = ".txt"
 
@@ -38,13 +39,6 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
-def _rounds_text(meta: RunMeta) -> str:
-    rounds = [r for r in meta.rounds if not r.sweep]
-    spoiled = sum(1 for r in rounds if r.spoiled)
-    text = f"{len(rounds)} interleaved rounds"
-    return text + (f", {spoiled} set aside: other programs were busy" if spoiled else "")
-
-
 def render(run: RunRecord) -> str:
     a = run.analysis
     rows = []
@@ -61,7 +55,8 @@ def render(run: RunRecord) -> str:
         ])
     out = [
         f"profkit: {run.meta.workload.name} "
-        f"({run.meta.workload.n_items} items, {_rounds_text(run.meta)})",
+        f"({words.count(run.meta.workload.n_items, 'item')}, "
+        f"{words.rounds(a.rounds or rounds_facts(run.meta))})",
         "",
         table(["mode", "workers", "status", "median", "IQR", "speedup [95% CI]", "bound",
                "of bound", "start-up"], rows),
@@ -91,8 +86,7 @@ def render(run: RunRecord) -> str:
     out += words.memory_limits(a.memory)
     for warning in a.warnings:
         out.append(f"warning: {words.note(warning)}")
-    for mode, error in run.meta.errors.items():
-        out.append(f"{mode}: {error}")
+    out += list(run.meta.errors.values())  # each names its mode
     if run.path:
         if run.meta.report_error:
             out += ["", f"report:   not written ({run.meta.report_error}): "

@@ -73,7 +73,7 @@ def context(run: RunRecord) -> dict[str, object]:
         "meta": meta,
         "a": a,
         "single": single,
-        "rounds": summary.rounds(meta),
+        "rounds": summary.rounds(meta, a),
         "workload": workload,
         "order": order,
         "status": meta.status,

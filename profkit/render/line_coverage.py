@@ -125,7 +125,9 @@ def _pass_summary(modes: Mapping[str, ModeMeta], n_items: int | None,
         shares = [s for _, _, s in counts.values() if s is not None]
         share_text = f", {min(shares):.0%} of the task time" if shares and n else ""
         whole = "whole" if not cut else f"{cut} cut short"
-        text = f"{tool} {n} of {n_items} items ({whole}{share_text})" if n else f"{tool} no item"
+        if not n:
+            return f"{tool} no item" + (" in any mode" if len(counts) > 1 else "")
+        text = f"{tool} {n} of {n_items} items ({whole}{share_text})"
         return text + (" in every mode" if len(counts) > 1 else "")
     per_mode = ", ".join(f"{mode} none (one whole item is over its budget)" if mode in deferred
                          else f"{mode} {n}" + (f" ({cut} cut short)" if cut else "")

@@ -14,7 +14,7 @@ from profkit.analysis.compare import CompareNote, CompareNoteKind, Comparison
 from profkit.analysis.gc import GcFacts
 from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemorySummary, MemoryVerdict
 from profkit.analysis.native import NativeFacts
-from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, RunNote
+from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, RoundsFacts, RunNote
 from profkit.analysis.prediction import Flattening, Limit
 from profkit.analysis.records import Analysis, ModeBounds
 from profkit.analysis.verdict import (
@@ -27,6 +27,7 @@ from profkit.analysis.verdict import (
     ClauseKind,
     HeadKind,
     Headline,
+    NoResult,
     Reason,
     ReasonKind,
     WorkClass,
@@ -45,11 +46,21 @@ from profkit.fmt import (
     fmt_slower,
     fmt_speedup,
 )
-from profkit.model import JSON
+from profkit.model import JSON, Status
 
 
 def _plural(n: int | None, word: str) -> str:
     return f"{word}{'s' if n != 1 else ''}"
+
+
+def count(n: int | None, word: str) -> str:
+    """'1 worker', '2 workers': a count with its noun in the right number."""
+    return f"{n} {_plural(n, word)}"
+
+
+#: How a mode that did not finish ended, as the headline and the summary say it.
+ENDED = {Status.FAILED: "failed", Status.TIMEOUT: "timed out", Status.INTERRUPTED: "interrupted",
+         Status.SKIPPED: "skipped", Status.OK: "finished"}
 
 
 def _times(value: float) -> str:
@@ -144,7 +155,7 @@ def reason(r: Reason) -> str:
             text += (f": the sequential map already keeps {_busy(r.native)} through native "
                      "threads")
         elif r.why is Cause.CPUS:
-            text += (f": the run had {_cpus(r.cpus)} for {r.workers} workers, so the CPU "
+            text += (f": the run had {_cpus(r.cpus)} for {count(r.workers, 'worker')}, so the CPU "
                      "work cannot spread")
         elif r.why is Cause.OVERHEAD:
             text += (f": each task does {fmt_seconds(r.per_task_s)} of work, while a pool "
@@ -173,7 +184,7 @@ def _native_advice(native: NativeFacts) -> str:
             "is imported.")
     trial = native.trial
     if trial is not None:
-        text += (f" Timed here: {trial.mode} with {trial.workers} workers × 1 native thread "
+        text += (f" Timed here: {trial.mode} with {count(trial.workers, 'worker')} × 1 native thread "
                  f"ran {fmt_speedup(trial.speedup)} against sequential "
                  f"({fmt_speedup(trial.gain)} its own maps' speed).")
     return text
@@ -205,7 +216,7 @@ def advice(a: Advice) -> str:
                 "or give each task more work (bigger items) so a gain stands out of the noise.")
     if kind is AdviceKind.KEEP_LOOP and a.why is Cause.CPUS:
         return (f"Do not parallelise this on this machine: the run had {_cpus(a.cpus)} for "
-                f"{a.workers} workers, so the CPU work cannot spread. "
+                f"{count(a.workers, 'worker')}, so the CPU work cannot spread. "
                 "On a machine with more CPUs a pool may pay.")
     if kind is AdviceKind.KEEP_LOOP and a.why is Cause.OVERHEAD:
         return (f"Do not parallelise this as it is: each task does {fmt_seconds(a.per_task_s)} "
@@ -226,8 +237,9 @@ def advice(a: Advice) -> str:
                      "against sequential).")
         return text
     if kind is AdviceKind.SPLIT_ITEMS:
-        return (f"Split large items: {a.n_items} items allow at most {fmt_speedup(a.items_cap)} on "
-                f"{a.workers} workers, not {a.workers}×. Smaller, more even items raise that cap.")
+        return (f"Split large items: {count(a.n_items, 'item')} allow at most "
+                f"{fmt_speedup(a.items_cap)} on {count(a.workers, 'worker')}, not {a.workers}×. "
+                "Smaller, more even items raise that cap.")
     if kind is AdviceKind.SORT_LONGEST_FIRST:
         return (f"Submit the longest items first: the pool hands items out in the given order, "
                 f"which finishes {fmt_ratio_pct(a.sort_gain)} later than the same pool given the "
@@ -242,7 +254,7 @@ def advice(a: Advice) -> str:
                 "without pickling, and more threads than CPUs keep helping until the CPU work "
                 "or the server saturates.")
     if kind is AdviceKind.REUSE_POOL:
-        return (f"Keep the pool up for {a.maps} or more maps: each start-up costs "
+        return (f"Keep the pool up for {count(a.maps, 'map')} or more: each start-up costs "
                 f"{fmt_seconds(a.startup_s)}, and a single map would get "
                 f"{fmt_speedup(a.single_map_speedup)}.")
     return str(kind.value)
@@ -250,10 +262,10 @@ def advice(a: Advice) -> str:
 
 def _clause(c: Clause, h: Headline) -> str:
     if c.kind is ClauseKind.FAILED:
-        return f"{c.mode}: failed"
+        return f"{c.mode}: {ENDED[c.status or Status.FAILED]}"
     if c.kind is ClauseKind.NOT_MEASURED or c.speedup is None:
         return f"{c.mode}: not measured"
-    where = f"on {c.workers} {_plural(c.workers, 'worker')}"
+    where = f"on {count(c.workers, 'worker')}"
     ci = f", 95% CI {fmt_interval(c.ci)}" if c.ci else ""
     s = fmt_speedup(c.speedup)
     if c.kind is ClauseKind.GIL:
@@ -266,7 +278,7 @@ def _clause(c: Clause, h: Headline) -> str:
         if c.bound is not None:
             text += f", so the CPUs allow about {fmt_speedup(c.bound)}"
     elif c.kind is ClauseKind.CPUS:
-        had = (f"the run had {_cpus(h.cpus)} for {c.workers} workers" if h.cpus
+        had = (f"the run had {_cpus(h.cpus)} for {count(c.workers, 'worker')}" if h.cpus
                else "the run had too few CPUs for its workers")
         text = f"{c.mode}: {s} {where}{ci}; {had}"
     elif c.kind is ClauseKind.FASTER:
@@ -285,11 +297,23 @@ def _clause(c: Clause, h: Headline) -> str:
     return text
 
 
+_NO_RESULT = {
+    NoResult.NO_MODE: "no mode finished",
+    NoResult.NO_REFERENCE: "{ref}, which every speedup is measured against, did not finish",
+    NoResult.NO_POOL: "only {ref} finished, so there is nothing to compare it with",
+}
+
+
 def headline(h: Headline) -> str:
     """The verdict: the recommendation, then one clause per main mode."""
     parts = [_clause(c, h) for c in h.clauses]
     head = ""
-    if h.head is HeadKind.STAY_NATIVE and h.native is not None:
+    if h.head is HeadKind.NONE:
+        why = h.no_result or NoResult.NO_MODE
+        head = "No recommendation: " + (
+            "no reference mode ran, so no speedup was measured" if h.reference is None
+            and why is not NoResult.NO_MODE else _NO_RESULT[why].format(ref=h.reference)) + ". "
+    elif h.head is HeadKind.STAY_NATIVE and h.native is not None:
         head = (f"Recommended: stay {h.mode}: it already keeps {_busy(h.native)} through native "
                 f"threads, so no pool can beat about {fmt_speedup(h.native.bound)}. ")
     elif h.head is HeadKind.STAY:
@@ -298,7 +322,7 @@ def headline(h: Headline) -> str:
         head = f"No mode is clearly faster: stay {h.mode} until more rounds settle it. "
     elif h.head is HeadKind.USE:
         ci = f", 95% CI {fmt_interval(h.ci)}" if h.ci else ""
-        head = f"Recommended: {h.mode} with {h.workers} workers ({fmt_speedup(h.speedup)}{ci}). "
+        head = f"Recommended: {h.mode} with {count(h.workers, 'worker')} ({fmt_speedup(h.speedup)}{ci}). "
     return head + ("; ".join(parts) + "." if parts else "Only one mode was measured.")
 
 
@@ -310,12 +334,12 @@ def flattening(f: Flattening) -> str:
     if f.cores_lost is None:
         lost = ""
     elif f.shared_by is not None:
-        lost = (f", which its {f.shared_by} workers shared: switching between them left about "
+        lost = (f", which its {count(f.shared_by, 'worker')} shared: switching between them left about "
                 f"{fmt_decimal(f.cores_lost, 1)} CPU for the work")
     else:
         lost = f", of which other programs left it about {fmt_decimal(f.cores_lost, 1)} during the run"
     reasons = {
-        Limit.ITEMS: (f"item granularity: {f.n_items} items of which the largest is "
+        Limit.ITEMS: (f"item granularity: {count(f.n_items, 'item')} of which the largest is "
                       f"{fmt_ratio_pct(f.largest_share)} of the work, "
                       "so extra workers find nothing left to take"),
         Limit.OVERHEAD: (f"per-task overhead: the parent hands out each chunk in about "
@@ -326,7 +350,7 @@ def flattening(f: Flattening) -> str:
         Limit.GIL: "the GIL: threads compute one at a time, so only the waiting overlaps",
         Limit.SERIAL: (f"the Amdahl serial part: {fmt_decimal(1e3 * f.per_map_s, 1)} ms per map of "
                        "collecting results that no worker count shortens"),
-        Limit.WORKERS: f"the worker count: it still scales at {f.max_workers} workers",
+        Limit.WORKERS: f"the worker count: it still scales at {count(f.max_workers, 'worker')}",
     }
     return (f"{f.mode}: the predicted speedup flattens at {f.workers} "
             f"{_plural(f.workers, 'worker')} ({fmt_speedup(f.speedup)}; "
@@ -355,12 +379,12 @@ def memory_limit(m: MemoryLimit) -> str:
 
 def _settled(n: RunNote) -> str:
     what = "; ".join(n.open) if n.open else "the modes"
-    text = (f"The recommendation is not settled: after {n.clean} clean rounds, {what} "
+    text = (f"The recommendation is not settled: after {count(n.clean, 'clean round')}, {what} "
             f"{'is' if len(n.open) == 1 else 'are'} still within the noise.")
     if n.need_s is not None:
         seconds = f"{n.need_s} s"
         if n.repeat_rule:
-            return text + (f" A settled answer needs about {n.rounds_needed} rounds ({seconds}): "
+            return text + (f" A settled answer needs about {count(n.rounds_needed, 'round')} ({seconds}): "
                            f"rerun with --repeat {n.rounds_needed}, or with --repeat auto "
                            f"--max-time {n.need_s}.")
         return text + (f" A settled answer needs about {seconds} of timing rounds: rerun with "
@@ -374,7 +398,8 @@ def note(n: RunNote) -> str:
     kind = n.kind
     if kind is NoteKind.SPOILED_ROUNDS:
         limit = fmt_general(n.limit_cores, 6) if n.limit_cores is not None else "?"
-        return (f"{n.spoiled} of {n.rounds} timing rounds were set aside: other programs "
+        were = "was" if n.spoiled == 1 else "were"
+        return (f"{n.spoiled} of {count(n.rounds, 'timing round')} {were} set aside: other programs "
                 f"kept up to {fmt_decimal(n.worst_cores or 0)} cores busy during them (the limit is "
                 f"{limit} of a core); "
                 + ("the estimates use the other rounds." if n.enough_clean else
@@ -389,24 +414,59 @@ def note(n: RunNote) -> str:
                 "with --repeat 3 or more, or --repeat auto.")
     elif kind is NoteKind.BUSY_ROUNDS:
         text = (f"The recommendation is not settled: other programs kept the CPUs busy during "
-                f"{n.spoiled} of the {n.rounds} timing rounds, too few clean ones "
+                f"{n.spoiled} of the {count(n.rounds, 'timing round')}, too few clean ones "
                 "were left. Rerun on a quieter machine.")
     elif kind is NoteKind.WITHIN_NOISE:
         text = _settled(n)
     elif kind is NoteKind.ABOVE_IDEAL:
         ci = n.ci or [0.0, 0.0]
         return (f"{n.mode}: {_times(n.speedup or 0)} [{fmt_decimal(ci[0])}–{fmt_decimal(ci[1])}] "
-                f"reaches above the ideal {n.workers}× on {n.workers} workers, which no schedule "
+                f"reaches above the ideal {n.workers}× on {count(n.workers, 'worker')}, which no schedule "
                 "can beat: the interval is that wide because of noise (load from other programs), "
                 "not a real gain. More rounds on a quieter machine narrow it.")
     elif kind is NoteKind.PRECISION:
         return ("Not within the --precision asked: "
                 + ", ".join(f"{m.mode} ±{fmt_pct(100 * m.precision)}" for m in n.missed)
-                + f" (target ±{fmt_general(100 * (n.target or 0), 6)}%) after {n.repeats} "
-                "rounds; raise --max-time or --max-rounds, or run on a quieter machine.")
+                + f" (target ±{fmt_general(100 * (n.target or 0), 6)}%) after "
+                f"{count(n.repeats, 'round')}; raise --max-time or --max-rounds, or run on a "
+                "quieter machine.")
     else:
-        return "The run was interrupted: modes that did not finish are marked."
+        return interrupted(n)
     return text + (" " + note(n.busy) if n.busy is not None else "")
+
+
+def interrupted(n: RunNote) -> str:
+    """The warning of an interrupted run: after its timing rounds, or during them."""
+    if n.timed:
+        return ("The run was interrupted after its timing rounds: the timings and the "
+                "recommendation are complete, the profiles may not be (the report lists the "
+                "items each covers).")
+    done = count(n.rounds or 0, "timing round")
+    cut = ", and cut the next one short" if n.cut else ""
+    return (f"The run was interrupted after {done}{cut}: the modes it stopped are marked "
+            "interrupted, keep the whole maps they timed, and are not recommended.")
+
+
+def rounds(r: RoundsFacts, how: str | None = None) -> str:
+    """How many interleaved rounds ran (and ``how`` they were planned): completed, cut short by
+    an interrupt, set aside."""
+    text = count(r.completed, "interleaved round")
+    if r.cut:
+        text += " completed and one cut short by the interrupt"
+    if how:
+        text += f" ({how})"
+    if r.spoiled:
+        text += f", {r.spoiled} set aside because other programs were busy"
+    return text
+
+
+def rounds_basis(r: RoundsFacts) -> str:
+    """Which rounds the wall times and speedups are over."""
+    if r.every_round and r.spoiled:
+        return ("Wall times are medians over every round, the set-aside ones too, since fewer "
+                "than two rounds were clean; IQR is their spread.")
+    return (f"Wall times are medians over the {'clean ' if r.spoiled else ''}rounds; IQR is "
+            "their spread.")
 
 
 def granularity(g: GranularityFacts) -> str:
@@ -416,12 +476,13 @@ def granularity(g: GranularityFacts) -> str:
     if g.workers <= 1:
         text = "One worker: no parallel speedup is possible."
     elif g.even:
-        text = (f"{g.n_items} items on {g.workers} workers can be spread evenly: {optimum_name} "
+        text = (f"{count(g.n_items, 'item')} on {count(g.workers, 'worker')} can be spread evenly: "
+                f"{optimum_name} "
                 f"gives {_times(g.optimum)}, close to the ideal {g.workers}×.")
     else:
         text = (f"{g.n_items} items of uneven size ({fmt_seconds(g.smallest_s)} to "
                 f"{fmt_seconds(g.largest_s)}, {fmt_seconds(g.total_s)} in all) cannot be "
-                f"split evenly over {g.workers} workers: {optimum_name} ends after "
+                f"split evenly over {count(g.workers, 'worker')}: {optimum_name} ends after "
                 f"{fmt_seconds(g.makespan_s)}, so the items allow at most "
                 f"{_times(g.optimum)}, not {g.workers}×.")
     text += (" Upper bound total ÷ max(total/W, largest item, W-th and (W+1)-th largest items "
@@ -497,7 +558,8 @@ def fewer_rounds(stopping: Mapping[str, JSON] | None) -> list[str]:
             continue
         level, settled, clean = d.get("level"), d.get("settled"), d.get("clean_rounds")
         what = "; ".join(str(x) for x in settled) if isinstance(settled, list) else MISSING
-        out.append(f"{d.get('mode')} was timed in {clean} clean rounds only: after them "
+        rounds = count(clean if isinstance(clean, int) else None, "clean round")
+        out.append(f"{d.get('mode')} was timed in {rounds} only: after them "
                    f"{what} was settled, so more rounds of it could not change the "
                    f"recommendation; its interval is from those rounds, at "
                    f"{fmt_level(float(level)) if isinstance(level, (int, float)) else MISSING}.")
@@ -580,6 +642,9 @@ def analysis_json(a: Analysis) -> dict[str, JSON]:
     out["advice"] = [advice(x) for x in a.advice]
     out["warnings"] = [note(n) for n in a.warnings]
     out["notes"] = [note(n) for n in a.notes]
+    rounds_out = out.get("rounds")
+    if a.rounds is not None and isinstance(rounds_out, dict):
+        rounds_out["text"] = rounds(a.rounds)
     rec, grain, card = out.get("recommendation"), out.get("granularity"), out.get("classification")
     if a.recommendation and isinstance(rec, dict):
         rec["reason"] = reason(a.recommendation.reason)

@@ -142,6 +142,10 @@ def test_interrupt_saves_what_finished_and_exits_128_plus_the_signal(tmp_path, s
     # the 3 timed before the signal at least. (The analysis may set some aside when other
     # programs load the machine, so the saved timings are what is counted.)
     assert data["status"] == {"sequential": "interrupted", "processes": "interrupted"}
+    # the rounds timed before the signal are recorded, and the summary counts them
+    completed = [r for r in data["rounds"] if not r["cut"]]
+    assert len(completed) >= 3 and data["analysis"]["rounds"]["completed"] == len(completed)
+    assert f"(20 items, {len(completed)} interleaved rounds" in stdout
     import pandas as pd
 
     timings = pd.read_parquet(out / "frames" / "timings.parquet")

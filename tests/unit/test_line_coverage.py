@@ -6,7 +6,12 @@ from typing import Any
 
 from profkit.model import Traits, WorkerLabel
 from profkit.record import ModeMeta
-from profkit.render.line_coverage import cut_items, line_coverage, profile_coverage
+from profkit.render.line_coverage import (
+    coverage_summary,
+    cut_items,
+    line_coverage,
+    profile_coverage,
+)
 
 
 def mode(**fields: Any) -> ModeMeta:
@@ -46,3 +51,10 @@ def test_the_cprofile_coverage_in_the_same_words_and_every_item_when_all_ran_who
     assert profile_coverage(mode(cprofile_indices=[0, 1]), 2) == \
         "every item profiled whole (2 of 2)"
     assert profile_coverage(mode(cprofile_items=6), 6) is None  # a run saved before the budget
+
+
+def test_modes_that_profiled_no_item_say_none_did():
+    """Every mode ended before its cProfile pass: no item in any mode, not 'in every mode'."""
+    none = {"sequential": mode(cprofile_indices=[]), "threads": mode(cprofile_indices=[])}
+    assert coverage_summary(none, 4) == (
+        "Profiles cover: cProfile no item in any mode. The report lists the items.")

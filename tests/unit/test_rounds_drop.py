@@ -110,7 +110,7 @@ def test_a_clearly_slower_pool_leaves_after_two_rounds_of_a_run_the_time_cap_end
                  "settled")
     text = console.render(run)
     assert said_once in text and "at 98%" in text
-    assert said_once in report_rounds(run.meta)["text"]
+    assert said_once in report_rounds(run.meta, run.analysis)["text"]
 
 
 def test_a_settled_recommendation_ends_a_run_of_long_rounds_at_the_early_look(three):

@@ -1,6 +1,7 @@
 """The verdict model on synthetic facts: classification, recommendation, advice, and that
 nothing it can produce contradicts itself."""
 
+import dataclasses
 import itertools
 
 import pytest
@@ -14,6 +15,7 @@ from profkit.analysis.verdict import (
     Outcome,
     WorkClass,
 )
+from profkit.model import Status
 from profkit.render import text as words
 
 SEQ = ModeFacts("sequential", 1, speedup=1.0, parallel=False, reference=True, shares_gil=True,
@@ -264,7 +266,12 @@ def test_no_combination_contradicts_itself(work, t_out, p_out, tiny, uneven, sor
     v = verdict.decide(f)
     rec, k = v.recommendation, kinds(v)
     by_name = {m.mode: m for m in f.modes}
-    assert rec is not None
+    if rec is None:  # every pool failed: nothing is recommended, nor advised against
+        assert modes and not any(m.ok for m in modes)
+        assert not k & {AdviceKind.KEEP_LOOP, AdviceKind.SETTLE, AdviceKind.USE_THREADS,
+                        AdviceKind.USE_PROCESSES, AdviceKind.REUSE_POOL}
+        assert words.headline(verdict.headline(f, v)).startswith("No recommendation: ")
+        return
     chosen = by_name[rec.mode]
     if not chosen.reference:
         assert rec.clear and chosen.outcome is Outcome.FASTER
@@ -316,3 +323,57 @@ def test_gc_advice_names_a_mode_above_the_share_with_its_full_collections():
         [("threads", 2, 0.4, True)]
     assert "30% of the tasks' time in threads" in worded(facts[0])
     assert "2 full ones took 0.4 s" in worded(facts[0])
+
+
+# -- modes that did not finish ------------------------------------------------
+
+def _ended(factory, status):
+    return factory(1.0, None, ok=False, status=status)
+
+
+@pytest.mark.parametrize("ref_status", [Status.FAILED, Status.TIMEOUT, Status.INTERRUPTED])
+def test_no_mode_that_did_not_finish_is_recommended_and_each_says_how_it_ended(ref_status):
+    """Every mode failed, timed out or was interrupted: no recommendation (the reference least
+    of all), and each clause says what happened to its mode, once."""
+    seq = dataclasses.replace(SEQ, ok=False, status=ref_status, speedup=None)
+    f = Facts(work=None, modes=(seq, _ended(threads, Status.TIMEOUT),
+                                _ended(processes, Status.INTERRUPTED)), reference=None)
+    v = verdict.decide(f)
+    assert v.recommendation is None
+    assert not kinds(v) & {AdviceKind.KEEP_LOOP, AdviceKind.SETTLE}
+    h = verdict.headline(f, v)
+    assert h.head is verdict.HeadKind.NONE and h.no_result is verdict.NoResult.NO_MODE
+    said = words.ENDED[ref_status]
+    assert words.headline(h) == (f"No recommendation: no mode finished. sequential: {said}; "
+                                 "threads: timed out; processes: interrupted.")
+
+
+def test_without_a_finished_reference_or_pool_nothing_is_recommended():
+    """The reference finished but no pool did (nothing to compare it with); pools finished but
+    the reference did not (no speedup to judge by)."""
+    f = facts(WorkClass.CPU, _ended(threads, Status.FAILED), _ended(processes, Status.TIMEOUT))
+    v = verdict.decide(f)
+    assert v.recommendation is None
+    assert words.headline(verdict.headline(f, v)) == (
+        "No recommendation: only sequential finished, so there is nothing to compare it with. "
+        "threads: failed; processes: timed out.")
+    seq = dataclasses.replace(SEQ, ok=False, status=Status.FAILED, speedup=None)
+    f = Facts(work=WorkClass.CPU, modes=(seq, threads(1.0, None), processes(1.0, None)),
+              reference=None)
+    f = dataclasses.replace(f, modes=tuple(dataclasses.replace(m, speedup=None, ci=None)
+                                           if not m.reference else m for m in f.modes))
+    v = verdict.decide(f)
+    assert v.recommendation is None
+    text = words.headline(verdict.headline(f, v))
+    assert text.startswith("No recommendation: sequential, which every speedup is measured "
+                           "against, did not finish. sequential: failed;"), text
+
+
+def test_one_worker_is_one_worker():
+    """Counts agree with their nouns: 1 worker, 2 workers."""
+    one = dataclasses.replace(processes(1.8, (1.6, 1.95)), workers=1)
+    f = facts(WorkClass.IO, one)
+    text = words.headline(verdict.headline(f, verdict.decide(f)))
+    assert text.startswith("Recommended: processes with 1 worker (1.80×") and "1 workers" not in text
+    f = facts(WorkClass.IO, processes(1.8, (1.6, 1.95)))
+    assert "with 2 workers (" in words.headline(verdict.headline(f, verdict.decide(f)))

@@ -55,7 +55,7 @@ def environment() -> jinja2.Environment:
     # the analysis's facts in words (profkit.render.text)
     env.filters.update(verdict=words.verdict, advice=words.advice, note=words.note, reason=words.reason,
                        classification=words.classification, granularity=words.granularity,
-                       flattening=words.flattening)
+                       flattening=words.flattening, counted=words.count)
     return env
 
 

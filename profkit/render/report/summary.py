@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from profkit.analysis.records import Analysis, ModeSummary, Overheads, RecommendationSummary
+from profkit.analysis.summary import rounds_facts
 from profkit.model import JSON, Status, Traits
 from profkit.render import text as words
 
@@ -60,11 +61,10 @@ def timing_rows(a: Analysis, order: list[str]) -> list[ModeSummary]:
     return [a.modes[m] for m in order if m in a.modes]
 
 
-def rounds(meta: RunMeta) -> dict[str, object]:
-    """How the timing rounds went, in one phrase."""
-    rounds = [r for r in meta.rounds if not r.sweep]
+def rounds(meta: RunMeta, a: Analysis) -> dict[str, object]:
+    """How the timing rounds went, in one phrase, and which rounds the estimates are over."""
+    facts = a.rounds or rounds_facts(meta)
     options = meta.options
-    spoiled = sum(1 for r in rounds if r.spoiled)
     stopping: dict[str, JSON] = meta.stopping or {}
     reason = stopping.get("reason")
     level = stopping.get("level")
@@ -79,13 +79,12 @@ def rounds(meta: RunMeta) -> dict[str, object]:
     if isinstance(level, (int, float)) and level > 0.95 + 1e-9:
         how += (f"; the intervals are {100 * level:.4g}% ones, which keeps 95% for a run whose "
                 "rounds stop when the data look settled")
-    text = f"{len(rounds)} interleaved timing round{'s' if len(rounds) != 1 else ''} ({how})"
-    if spoiled:
-        text += f", {spoiled} set aside because other programs were busy"
+    text = words.rounds(facts, how)
     fewer = words.fewer_rounds(stopping)
     if fewer:
         text += ". " + " ".join(fewer)
-    return {"n": len(rounds), "spoiled": spoiled, "text": text}
+    return {"n": facts.completed, "spoiled": facts.spoiled, "text": text,
+            "basis": words.rounds_basis(facts)}
 
 
 def traits(a: Analysis, mode: str) -> Traits | None:

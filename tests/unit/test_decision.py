@@ -51,13 +51,15 @@ def _meta(**stopping: object) -> RunMeta:
 
 
 def _said(meta: RunMeta) -> str | None:
-    note = _open_decision(meta)
+    note = _open_decision(meta, True)
     return words.note(note) if note is not None else None
 
 
 def test_an_open_decision_warns_once_with_the_time_it_needs_and_a_settled_one_not_at_all():
-    assert _open_decision(_meta(settled=True)) is None
-    assert _open_decision(_meta(rule="precision", settled=False)) is None
+    assert _open_decision(_meta(settled=True), True) is None
+    assert _open_decision(_meta(rule="precision", settled=False), True) is None
+    # no recommendation (no mode finished, or the stop came during the rounds): nothing to doubt
+    assert _open_decision(_meta(settled=False, open=["processes vs threads"]), False) is None
     text = _said(_meta(settled=False, open=["processes vs threads"],
                  settled_after_s=42.5, settled_after_rounds=12))
     assert text is not None

@@ -255,6 +255,13 @@ class Comparison:
         """The level of each mode's interval, so that ``level`` holds over all modes together."""
         return bonferroni(self.level, self.family)
 
+    @property
+    def repeats(self) -> tuple[int, int] | None:
+        """The repeats of A and of B the rule compared, when every timed mode had the same counts
+        (None when they differ between modes, or no mode was timed)."""
+        counts = {(m.repeats_a, m.repeats_b) for m in self.modes if m.verdict != MISSING}
+        return counts.pop() if len(counts) == 1 else None
+
     def slower_than(self, pct: float) -> list[ModeChange]:
         """Modes called slower whose slowdown exceeds ``pct`` percent: what fails ``--fail-above``."""
         return [m for m in self.modes if m.verdict == SLOWER and m.change_pct is not None

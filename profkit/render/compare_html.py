@@ -186,8 +186,7 @@ def context(comparison: Comparison, fail_above: float | None = None) -> dict[str
         "script_hash": shared["script_hash"],
         "axis": {"low": math.exp(-span), "high": math.exp(span)},
         "file_name": lambda path: Path(path).name,
-        "rule": rule_lines(comparison.level, comparison.min_effect_pct, fail_above,
-                           paired=any(m.paired for m in comparison.modes), family=comparison.family),
+        "rule": rule_lines(comparison, fail_above),
         "mode_level": comparison.mode_level,
         "icicles": {mode: icicle(tree) for mode, tree in comparison.trees.items()},
         "coverage_notes": {mode: note for mode, c in comparison.coverage.items()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from profkit.analysis.compare import Comparison, Coverage, ModeChange
+from profkit.analysis.compare_stats import MIN_SAMPLES
 from profkit.fmt import fmt_change, fmt_level, fmt_p, fmt_seconds, printable
 
 
@@ -27,9 +28,27 @@ def mann_whitney_cell(m: ModeChange, dash: str = "-") -> str:
     return dash
 
 
-def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = None,
-               paired: bool = False, family: int = 1) -> list[str]:
-    """The decision rule in words, as docs/compare.md, the table and ``compare.html`` state it."""
+def _sample_size(repeats: tuple[int, int] | None, paired: bool) -> str:
+    """How many timings each interval comes from, as the table's repeats column counts them."""
+    if repeats is None:
+        return "from each mode's repeats (the repeats column)"
+    n_a, n_b = repeats
+    if paired:
+        text = f"from {n_a} paired round{'s' if n_a != 1 else ''}"
+    elif n_a == n_b:
+        text = f"from {n_a} repeat{'s' if n_a != 1 else ''} a side"
+    else:
+        text = f"from {n_a} repeat{'s' if n_a != 1 else ''} of A and {n_b} of B"
+    if min(n_a, n_b) < MIN_SAMPLES:
+        text += f", too few: an interval needs at least {MIN_SAMPLES} a side"
+    return text
+
+
+def rule_lines(comparison: Comparison, fail_above: float | None = None) -> list[str]:
+    """The decision rule in words, as docs/compare.md, the table and ``compare.html`` state it,
+    with the comparison's own level, minimum effect, family and repeat counts."""
+    level, min_effect_pct, family = comparison.level, comparison.min_effect_pct, comparison.family
+    paired = any(m.paired for m in comparison.modes)
     estimate = ("the geometric mean of the per-round ratios B_i / A_i" if paired
                 else "the ratio of the geometric means of B's and A's timing repeats")
     interval = ("a Student t interval on the per-round log ratios" if paired
@@ -40,7 +59,7 @@ def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = N
         f"ratio moved by {min_effect_pct:g}% or more between the runs or within one (the machine's load "
         "came and went) and CPU time gives the narrower interval.",
         f"B/A is {estimate}; above 1 is slower.",
-        f"Its interval is {interval}, from 2 repeats a side.",
+        f"Its interval is {interval}, {_sample_size(comparison.repeats, paired)}.",
     ]
     if family > 1:
         lines.append(f"{family} modes are judged together, so each gets a {fmt_level(mode_level)} "
@@ -104,9 +123,7 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
             table(["mode", "workers", "repeats", "time", "median A", "median B", "change",
                    f"B/A [{level} CI]", "U test p", "verdict"], rows),
             "",
-            *("  " + line for line in rule_lines(comparison.level, comparison.min_effect_pct, fail_above,
-                                                 paired=any(m.paired for m in comparison.modes),
-                                                 family=comparison.family)),
+            *("  " + line for line in rule_lines(comparison, fail_above)),
         ]
     for mode, changes in comparison.functions.items():
         if not changes:

@@ -114,8 +114,12 @@ class ModeChange:
     wall_per_cpu_a: float | None = None
     wall_per_cpu_b: float | None = None
     family: int = 1
+    #: repeats each run set aside as spoiled (other programs were busy during them) ...
     set_aside_a: int = 0
     set_aside_b: int = 0
+    #: ... and whether they are compared anyway, because fewer than two clean ones were left
+    set_aside_used_a: bool = False
+    set_aside_used_b: bool = False
 
     @property
     def called(self) -> bool:
@@ -225,6 +229,8 @@ class CompareNote:
     min_samples: int | None = None
     set_aside_a: int | None = None
     set_aside_b: int | None = None
+    set_aside_used_a: bool = False  # SET_ASIDE: too few clean repeats left, so they were compared
+    set_aside_used_b: bool = False
 
 
 @dataclass
@@ -279,24 +285,37 @@ class Comparison:
         return asdict(self)
 
 
-def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], list[float], int | None, int]:
+@dataclass(frozen=True)
+class _Repeats:
+    """One side's map repeats of a mode, as the rule takes them."""
+
+    walls: list[float]
+    cpus: list[float]  # NaN where not measured
+    workers: int | None
+    #: repeats the run marked spoiled (other programs were busy), and whether they are compared
+    #: anyway because fewer than two clean ones were left
+    set_aside: int
+    set_aside_used: bool
+
+
+def _walls(timings: pd.DataFrame, mode: str) -> _Repeats:
     """The main run's clean map repeats of ``mode`` (no sweep points, no start-up, no round the run
-    set aside as spoiled): wall and CPU seconds (NaN where not measured), the mode's workers, and
-    how many repeats were set aside. As in the run's own summary, when fewer than two clean
-    repeats remain every repeat counts (and none is reported set aside)."""
+    set aside as spoiled). As in the run's own summary, when fewer than two clean repeats remain
+    every repeat counts, and the result says so."""
     main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))]
     maps = main[main["phase"] == "map"].sort_values("repeat")
     maps = maps[maps["wall_s"].notna()]
-    set_aside = 0
+    set_aside, used = 0, False
     if "spoiled" in maps:
         spoiled = maps["spoiled"].fillna(False).astype(bool)
-        if int((~spoiled).sum()) >= 2:
-            set_aside = int(spoiled.sum())
+        set_aside = int(spoiled.sum())
+        used = bool(set_aside) and int((~spoiled).sum()) < 2
+        if not used:
             maps = maps[~spoiled]
     walls = [float(v) for v in maps["wall_s"].tolist()]
     cpus = [float(v) for v in maps["cpu_s"].tolist()] if "cpu_s" in maps else [float("nan")] * len(walls)
     workers = int(main["workers"].iloc[0]) if len(main) else None
-    return walls, cpus, workers, set_aside
+    return _Repeats(walls, cpus, workers, set_aside, used)
 
 
 def _modes_in(timings: pd.DataFrame) -> list[str]:
@@ -353,9 +372,9 @@ def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], 
 
 
 def _paired_walls(timings_a: pd.DataFrame, timings_b: pd.DataFrame, mode: str
-                  ) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Wall and CPU seconds of A and B in the rounds both ran (``profkit ab``), in round order;
-    rounds spoiled by other programs are left out while two or more clean ones remain."""
+                  ) -> tuple[_Repeats, _Repeats]:
+    """A's and B's repeats in the rounds both ran (``profkit ab``), in round order; rounds spoiled
+    by other programs on either side are left out while two or more clean ones remain."""
     def rows(timings: pd.DataFrame) -> pd.DataFrame:
         main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))
                        & (timings["phase"] == "map") & timings["wall_s"].notna()]
@@ -363,13 +382,23 @@ def _paired_walls(timings_a: pd.DataFrame, timings_b: pd.DataFrame, mode: str
 
     a, b = rows(timings_a), rows(timings_b)
     common = sorted(set(a.index) & set(b.index))
-    if "spoiled" in a.columns and "spoiled" in b.columns:
-        clean = [r for r in common if not bool(a.at[r, "spoiled"]) and not bool(b.at[r, "spoiled"])]
-        common = clean if len(clean) >= 2 else common
-    def column(frame: pd.DataFrame, name: str) -> list[float]:
-        return [float(v) for v in frame.loc[common, name].tolist()]
 
-    return column(a, "wall_s"), column(b, "wall_s"), column(a, "cpu_s"), column(b, "cpu_s")
+    def spoiled(frame: pd.DataFrame, r: int) -> bool:
+        return "spoiled" in frame.columns and bool(frame.at[r, "spoiled"])
+
+    clean = [r for r in common if not spoiled(a, r) and not spoiled(b, r)]
+    aside_a, aside_b = (sum(spoiled(f, r) for r in common) for f in (a, b))
+    used = len(clean) < len(common) and len(clean) < 2
+    if not used:
+        common = clean
+
+    def side(frame: pd.DataFrame, aside: int) -> _Repeats:
+        workers = int(frame["workers"].iloc[0]) if len(frame) else None
+        return _Repeats([float(v) for v in frame.loc[common, "wall_s"].tolist()],
+                        [float(v) for v in frame.loc[common, "cpu_s"].tolist()], workers, aside,
+                        used and aside > 0)
+
+    return side(a, aside_a), side(b, aside_b)
 
 
 def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: float = DEFAULT_LEVEL,
@@ -385,15 +414,13 @@ def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: 
     common = [mode for mode in _modes_in(timings_a) if mode in modes_b]
     out = []
     for mode in common:
-        walls_a, cpus_a, workers_a, aside_a = _walls(timings_a, mode)
-        walls_b, cpus_b, workers_b, aside_b = _walls(timings_b, mode)
-        if paired:
-            walls_a, walls_b, cpus_a, cpus_b = _paired_walls(timings_a, timings_b, mode)
-        change = compare_mode(mode, walls_a, walls_b, cpus_a=cpus_a, cpus_b=cpus_b, workers_a=workers_a,
-                              workers_b=workers_b, level=level, min_effect_pct=min_effect_pct,
+        a, b = (_paired_walls(timings_a, timings_b, mode) if paired
+                else (_walls(timings_a, mode), _walls(timings_b, mode)))
+        change = compare_mode(mode, a.walls, b.walls, cpus_a=a.cpus, cpus_b=b.cpus, workers_a=a.workers,
+                              workers_b=b.workers, level=level, min_effect_pct=min_effect_pct,
                               measure=measure, paired=paired, family=len(common))
-        if not paired:
-            change.set_aside_a, change.set_aside_b = aside_a, aside_b
+        change.set_aside_a, change.set_aside_b = a.set_aside, b.set_aside
+        change.set_aside_used_a, change.set_aside_used_b = a.set_aside_used, b.set_aside_used
         out.append(change)
     return out
 
@@ -514,8 +541,10 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[CompareNo
             out.append(CompareNote(CompareNoteKind.FEW_REPEATS, m.mode, repeats_a=m.repeats_a,
                                    repeats_b=m.repeats_b))
         if m.set_aside_a or m.set_aside_b:
-            out.append(CompareNote(CompareNoteKind.SET_ASIDE, m.mode, set_aside_a=m.set_aside_a,
-                                   set_aside_b=m.set_aside_b))
+            out.append(CompareNote(
+                CompareNoteKind.SET_ASIDE, m.mode, set_aside_a=m.set_aside_a, set_aside_b=m.set_aside_b,
+                set_aside_used_a=m.set_aside_used_a, set_aside_used_b=m.set_aside_used_b,
+                repeats_a=m.repeats_a, repeats_b=m.repeats_b))
     return out
 
 

@@ -542,8 +542,25 @@ def compare_note(n: CompareNote) -> str:
         return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the t interval has few degrees "
                 "of freedom, so only a large change is called; profile with --repeat 5 or more "
                 "for a finer test")
-    return (f"{mode}: {n.set_aside_a} repeat(s) of A and {n.set_aside_b} of B were set aside "
-            "because other programs were busy during them; they are not compared")
+    return _set_aside(n)
+
+
+def _set_aside(n: CompareNote) -> str:
+    """Repeats the runs set aside (other programs were busy), and whether they were compared."""
+    if not (n.set_aside_used_a or n.set_aside_used_b):
+        return (f"{n.mode}: {n.set_aside_a} repeat(s) of A and {n.set_aside_b} of B were set aside "
+                "because other programs were busy during them; they are not compared")
+    parts = []
+    for side, aside, used, repeats in (("A", n.set_aside_a, n.set_aside_used_a, n.repeats_a),
+                                       ("B", n.set_aside_b, n.set_aside_used_b, n.repeats_b)):
+        if used:
+            parts.append(f"other programs were busy during {aside} of {side}'s {repeats} repeats, too "
+                         f"few clean ones were left, so all {repeats} are compared")
+        elif aside:
+            parts.append(f"{aside} repeat(s) of {side} were set aside because other programs were "
+                         "busy during them; they are not compared")
+    return (f"{n.mode}: " + "; ".join(parts) + ": the change may be the machine's, not the code's; "
+            "compare runs made on a quiet machine")
 
 
 def comparison_json(comparison: Comparison) -> dict[str, Any]:

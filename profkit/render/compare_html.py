@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from profkit.fmt import fmt_change, fmt_level, fmt_p, fmt_seconds
-from profkit.render.compare_text import coverage_note, mann_whitney_cell, rule_lines
+from profkit.render.compare_text import coverage_note, mann_whitney_cell, rule_lines, run_label
 
 if TYPE_CHECKING:
     import jinja2
@@ -187,6 +187,7 @@ def context(comparison: Comparison, fail_above: float | None = None) -> dict[str
         "axis": {"low": math.exp(-span), "high": math.exp(span)},
         "file_name": lambda path: Path(path).name,
         "rule": rule_lines(comparison, fail_above),
+        "labels": {"A": run_label(comparison.run_a), "B": run_label(comparison.run_b)},
         "mode_level": comparison.mode_level,
         "icicles": {mode: icicle(tree) for mode, tree in comparison.trees.items()},
         "coverage_notes": {mode: note for mode, c in comparison.coverage.items()

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from profkit.analysis.compare import Comparison, Coverage, ModeChange
+from profkit.analysis.compare import Comparison, Coverage, ModeChange, RunInfo
 from profkit.analysis.compare_stats import MIN_SAMPLES
 from profkit.fmt import fmt_change, fmt_level, fmt_p, fmt_seconds, printable
+
+
+def run_label(info: RunInfo) -> str:
+    """What a side is: its run folder, or for a run not saved (``profkit.ab`` without ``out``)
+    its target."""
+    return info.path or info.target or info.workload or "?"
 
 
 def format_ratio(m: ModeChange, dash: str = "-", sep: str = "-") -> str:
@@ -106,8 +112,8 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
     a, b = comparison.run_a, comparison.run_b
     out = [
         "profkit compare: B against A",
-        f"  A: {a.path}  ({a.workload}, {a.started_at or '?'})",
-        f"  B: {b.path}  ({b.workload}, {b.started_at or '?'})",
+        f"  A: {run_label(a)}  ({a.workload}, {a.started_at or '?'})",
+        f"  B: {run_label(b)}  ({b.workload}, {b.started_at or '?'})",
         "",
     ]
     rows = []

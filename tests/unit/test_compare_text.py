@@ -144,3 +144,16 @@ def test_paired_rounds_set_aside_are_counted():
     b = _timings({"sequential": _noisy(8, 1.3, 2)}, {"sequential": busy})
     (m,) = compare_timings(a, b, paired=True)
     assert (m.repeats_a, m.set_aside_a, m.set_aside_used_a, m.set_aside_used_b) == (8, 7, True, True)
+
+
+def test_a_side_not_saved_is_named_by_its_target():
+    """profkit.ab without ``out`` saves no folder: each side is its target, never 'None'."""
+    a = _timings({"sequential": _noisy(5, 1.0, 1)})
+    comparison = _comparison(a, a, paired=True, path_a=None, path_b=None)
+    comparison.run_b.target = "wl.py:squares_v2"
+    text = format_text(comparison)
+    assert "None" not in text
+    assert "  A: wl.py:squares  (squares, " in text and "  B: wl.py:squares_v2  (squares, " in text
+    html = render_html(comparison)
+    assert "<code>wl.py:squares</code>" in html and "<code>wl.py:squares_v2</code>" in html
+    assert "<code>None</code>" not in html

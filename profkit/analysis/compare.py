@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from profkit.program.analysis import SiteFacts
     from profkit.record import RunMeta
 
 
@@ -73,12 +74,14 @@ class Run(Protocol):
 
 __all__ = [
     "Comparison", "Coverage", "FunctionChange", "LineChange", "DiffNode", "Measure", "ModeChange", "RunInfo",
-    "Verdict",
-    "compare_functions", "compare_mode", "compare_runs", "compare_timings", "exact_p_value",
+    "SiteChange", "Verdict",
+    "compare_functions", "compare_mode", "compare_runs", "compare_sites", "compare_timings", "exact_p_value",
     "mann_whitney_u", "smallest_p_value", "_u_counts",
 ]
 
 DEFAULT_TOP = 10
+#: ``run.json``'s kind of a program run (``profkit run``): its modes are pool sites
+PROGRAM = "program"
 #: A pass that covered this share of the map counts as whole.
 FULL_SHARE = 0.999
 SLOWER = Verdict.SLOWER.value
@@ -192,6 +195,21 @@ class RunInfo:
     status: dict[str, Status] = field(default_factory=dict)
 
 
+@dataclass
+class SiteChange:
+    """One pool site of two program runs (``profkit run``): where it is in each, and its wall,
+    from its first call to its last result, which a program run times once (so no interval)."""
+
+    site: str
+    where_a: str  # file:line method(task)
+    where_b: str
+    wall_a_s: float
+    wall_b_s: float
+    change_pct: float | None
+    tasks_a: int
+    tasks_b: int
+
+
 class CompareNoteKind(str, enum.Enum):
     """What makes two runs hard to compare."""
 
@@ -205,6 +223,8 @@ class CompareNoteKind(str, enum.Enum):
     TOO_FEW = "too-few"  # too few repeats to call a change
     FEW_REPEATS = "few-repeats"  # so few that only a large change is called
     SET_ASIDE = "set-aside"  # repeats set aside because other programs were busy
+    SITE_DIFFERS = "site-differs"  # program runs: a site id is another call or task in B
+    TASKS_DIFFER = "tasks-differ"  # program runs: a site ran a different number of tasks
 
 
 @dataclass(frozen=True)
@@ -231,6 +251,7 @@ class CompareNote:
     set_aside_b: int | None = None
     set_aside_used_a: bool = False  # SET_ASIDE: too few clean repeats left, so they were compared
     set_aside_used_b: bool = False
+    tasks: bool = False  # TOO_FEW, FEW_REPEATS: the samples are a program site's tasks
 
 
 @dataclass
@@ -250,6 +271,10 @@ class Comparison:
     only_b: list[str] = field(default_factory=list)
     #: what makes the two runs hard to compare (render words them)
     warnings: list[CompareNote] = field(default_factory=list)
+    #: both runs are program runs (``profkit run``): the modes are pool sites, each compared on
+    #: its tasks' times, and ``sites`` holds their walls, timed once per run
+    program: bool = False
+    sites: list[SiteChange] = field(default_factory=list)
 
     @property
     def family(self) -> int:
@@ -425,6 +450,57 @@ def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: 
     return out
 
 
+def _site_rows(run: Run) -> dict[str, tuple[SiteFacts, pd.DataFrame]]:
+    """A program run's sites: their facts, and their finished tasks' rows in start order."""
+    from profkit.program.analysis import site_facts
+
+    cpus = run.meta.environment.get("cpus_available")
+    tasks = run.frames["tasks"]
+    out = {}
+    for record in run.meta.sites:
+        rows = tasks[tasks["mode"] == record["id"]].sort_values("start_s")
+        out[str(record["id"])] = (site_facts(record, rows, cpus if isinstance(cpus, int) else 1),
+                                  rows[rows["ok"].astype(bool)])
+    return out
+
+
+def compare_sites(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
+                  min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT, measure: Measure | None = None
+                  ) -> tuple[list[ModeChange], list[SiteChange]]:
+    """Two program runs' sites present in both (matched by id, in A's order): the rule on each
+    site's task times, and its wall, which each run timed once.
+
+    A task's time is its own (less its waits for a core), so load from other programs is taken
+    out without switching to CPU time: ``measure`` None compares these times (wall), as a task
+    that waits (sleep, I/O) must be judged on. The tasks of a site are different items: when both
+    runs map the same items, the items' sizes cancel from B / A, but their spread widens the
+    interval, so the rule stays on the safe side.
+    """
+    from profkit.program.analysis import own_times
+
+    sites_a, sites_b = _site_rows(run_a), _site_rows(run_b)
+    common = [site for site in sites_a if site in sites_b]
+    modes, sites = [], []
+    for site in common:
+        (fa, rows_a), (fb, rows_b) = sites_a[site], sites_b[site]
+        modes.append(compare_mode(
+            site, own_times(rows_a), own_times(rows_b), cpus_a=[float(v) for v in rows_a["cpu_s"]],
+            cpus_b=[float(v) for v in rows_b["cpu_s"]], workers_a=fa.workers, workers_b=fb.workers,
+            level=level, min_effect_pct=min_effect_pct, measure=measure or Measure.WALL,
+            family=len(common)))
+        sites.append(SiteChange(
+            site=site, where_a=_where(fa), where_b=_where(fb), wall_a_s=fa.wall_s, wall_b_s=fb.wall_s,
+            change_pct=100.0 * (fb.wall_s / fa.wall_s - 1.0) if fa.wall_s > 0 else None,
+            tasks_a=fa.tasks, tasks_b=fb.tasks))
+    return modes, sites
+
+
+def _where(facts: SiteFacts) -> str:
+    from pathlib import Path
+
+    return f"{Path(facts.filename).name}:{facts.lineno} {facts.method}({facts.task})"
+
+
 def compare_functions(functions_a: pd.DataFrame, functions_b: pd.DataFrame,
                       top: int = DEFAULT_TOP,
                       coverage: Mapping[str, Coverage] | None = None) -> dict[str, list[FunctionChange]]:
@@ -475,6 +551,11 @@ def profiled_share(run: Run, mode: str) -> float | None:
     Runs saved before ``cprofile_share`` was recorded give it by item count when no item
     was cut short.
     """
+    if run.meta.kind == PROGRAM:  # a site's workers' profile covers its tasks but the last few
+        record = next((s for s in run.meta.sites if s.get("id") == mode), None)
+        tasks = int((run.frames["tasks"]["mode"] == mode).sum())
+        profiled = record.get("profiled") if record else None
+        return min(1.0, profiled / tasks) if isinstance(profiled, int) and profiled > 0 and tasks else None
     info = run.meta.modes.get(mode)
     if info is None:
         return None
@@ -511,7 +592,8 @@ def describe(run: Run) -> RunInfo:
     )
 
 
-def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[CompareNote]:
+def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange], program: bool = False,
+              sites: Sequence[SiteChange] = ()) -> list[CompareNote]:
     out = []
     if a.workload != b.workload:
         out.append(CompareNote(CompareNoteKind.WORKLOADS, a=a.workload, b=b.workload))
@@ -536,10 +618,16 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[CompareNo
                                    wall_change_pct=m.wall_change_pct))
         if m.verdict == TOO_FEW:
             out.append(CompareNote(CompareNoteKind.TOO_FEW, m.mode, repeats_a=m.repeats_a,
-                                   repeats_b=m.repeats_b, min_samples=MIN_SAMPLES))
+                                   repeats_b=m.repeats_b, min_samples=MIN_SAMPLES, tasks=program))
         elif m.verdict != MISSING and min(m.repeats_a, m.repeats_b) <= 3:
             out.append(CompareNote(CompareNoteKind.FEW_REPEATS, m.mode, repeats_a=m.repeats_a,
-                                   repeats_b=m.repeats_b))
+                                   repeats_b=m.repeats_b, tasks=program))
+        site = next((x for x in sites if x.site == m.mode), None)
+        if site is not None and site.where_a != site.where_b:
+            out.append(CompareNote(CompareNoteKind.SITE_DIFFERS, m.mode, a=site.where_a, b=site.where_b))
+        if site is not None and site.tasks_a != site.tasks_b:
+            out.append(CompareNote(CompareNoteKind.TASKS_DIFFER, m.mode, repeats_a=site.tasks_a,
+                                   repeats_b=site.tasks_b))
         if m.set_aside_a or m.set_aside_b:
             out.append(CompareNote(
                 CompareNoteKind.SET_ASIDE, m.mode, set_aside_a=m.set_aside_a, set_aside_b=m.set_aside_b,
@@ -561,23 +649,39 @@ def compare_runs(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
     ``paired`` for the two halves of one ``profkit ab`` run, whose rounds line up.
     """
     a, b = describe(run_a), describe(run_b)
-    modes = compare_timings(run_a.frames["timings"], run_b.frames["timings"], level=level,
-                            min_effect_pct=min_effect_pct, measure=measure, paired=paired)
-    in_a, in_b = _modes_in(run_a.frames["timings"]), _modes_in(run_b.frames["timings"])
+    program = run_a.meta.kind == PROGRAM and run_b.meta.kind == PROGRAM
+    sites: list[SiteChange] = []
+    functions_a, functions_b = run_a.frames["functions"], run_b.frames["functions"]
+    profiles_a, profiles_b = run_a.profiles, run_b.profiles
+    if program:
+        modes, sites = compare_sites(run_a, run_b, level=level, min_effect_pct=min_effect_pct,
+                                     measure=measure)
+        in_a = [str(s["id"]) for s in run_a.meta.sites]
+        in_b = [str(s["id"]) for s in run_b.meta.sites]
+        # the sites' profiles only: main and all are the whole program, not a site
+        functions_a = functions_a[functions_a["mode"].isin(in_a)]
+        functions_b = functions_b[functions_b["mode"].isin(in_b)]
+        profiles_a = {k: v for k, v in profiles_a.items() if k in in_a}
+        profiles_b = {k: v for k, v in profiles_b.items() if k in in_b}
+    else:
+        modes = compare_timings(run_a.frames["timings"], run_b.frames["timings"], level=level,
+                                min_effect_pct=min_effect_pct, measure=measure, paired=paired)
+        in_a, in_b = _modes_in(run_a.frames["timings"]), _modes_in(run_b.frames["timings"])
     coverage = {mode: Coverage(profiled_share(run_a, mode), profiled_share(run_b, mode))
-                for mode in run_a.profiles if mode in run_b.profiles}
+                for mode in profiles_a if mode in profiles_b}
     comparison = Comparison(
         run_a=a, run_b=b, level=level, min_effect_pct=min_effect_pct, modes=modes,
-        functions=compare_functions(drop_own_functions(run_a.frames["functions"]),
-                                    drop_own_functions(run_b.frames["functions"]), top, coverage),
+        functions=compare_functions(drop_own_functions(functions_a), drop_own_functions(functions_b),
+                                    top, coverage),
         lines=compare_lines(run_a.frames["lines"], run_b.frames["lines"], top_lines),
-        trees=compare_call_trees(run_a.profiles, run_b.profiles,
+        trees=compare_call_trees(profiles_a, profiles_b,
                                  {mode: c.factors() for mode, c in coverage.items()}),
         coverage=coverage,
         only_a=[m for m in in_a if m not in in_b],
         only_b=[m for m in in_b if m not in in_a],
+        program=program, sites=sites,
     )
-    comparison.warnings = _warnings(a, b, modes)
+    comparison.warnings = _warnings(a, b, modes, program, sites)
     if not modes:
         comparison.warnings.insert(0, CompareNote(CompareNoteKind.NO_COMMON_MODE))
     return comparison

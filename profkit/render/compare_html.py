@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from profkit.fmt import fmt_change, fmt_level, fmt_p, fmt_seconds
-from profkit.render.compare_text import coverage_note, mann_whitney_cell, rule_lines, run_label
+from profkit.render.compare_text import (
+    coverage_note,
+    mann_whitney_cell,
+    rule_lines,
+    run_label,
+    time_label,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -176,6 +182,7 @@ def context(comparison: Comparison, fail_above: float | None = None) -> dict[str
         mode["bar"] = _interval_svg(ci[0], ci[1], ratio, span) if ci and ratio and ci[0] > 0 else None
     for mode, change in zip(data["modes"], comparison.modes, strict=True):
         mode["u_cell"] = mann_whitney_cell(change, "–")
+        mode["time"] = time_label(change, comparison.program)
     shared = assets()
     return {
         "c": data,

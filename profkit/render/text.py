@@ -534,6 +534,19 @@ def compare_note(n: CompareNote) -> str:
                 "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, "
                 "which cannot see a change in waiting or parallelism. Compare runs on a quiet "
                 "machine")
+    if kind is CompareNoteKind.TOO_FEW and n.tasks:
+        return (f"{mode}: {n.repeats_a} vs {n.repeats_b} tasks: the rule needs at least "
+                f"{n.min_samples} on each side, so no change is called: time the task with "
+                "repeats (profkit profile FILE.py:TASK --repeat 5, or profkit ab to race two versions)")
+    if kind is CompareNoteKind.FEW_REPEATS and n.tasks:
+        return (f"{mode}: {n.repeats_a} vs {n.repeats_b} tasks: the t interval has few degrees "
+                "of freedom, so only a large change is called")
+    if kind is CompareNoteKind.SITE_DIFFERS:
+        return (f"{mode} is {n.a} in A and {n.b} in B (sites are numbered in the order the "
+                "program first calls them): check that they are the same call")
+    if kind is CompareNoteKind.TASKS_DIFFER:
+        return (f"{mode}: {n.repeats_a} tasks in A, {n.repeats_b} in B: the runs mapped different "
+                "items, so their task times compare different work")
     if kind is CompareNoteKind.TOO_FEW:
         return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the rule needs at least "
                 f"{n.min_samples} on each side, so no change is called: profile with --repeat 3 "

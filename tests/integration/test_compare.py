@@ -78,9 +78,9 @@ def _compare_until(runs, factor: str, expected: int, verdict: str, *flags: str, 
 def test_same_code_twice_is_no_change_called(runs):
     result, _, b = _compare_until(runs, "1", 0, SAME, "--fail-above", "10", "--no-html")
     assert result.returncode == 0, result.stdout + result.stderr
-    # a busy machine may make the rule compare CPU time, or set repeats aside, and it says so;
-    # nothing else is said
-    assert all("the rule compared CPU time" in line or "were set aside because other programs" in line
+    # a busy machine may make the rule compare CPU time, or set repeats aside (or leave too few
+    # clean ones to set any aside), and it says so; nothing else is said
+    assert all("the rule compared CPU time" in line or "other programs were busy during" in line
                for line in result.stderr.splitlines()), result.stderr
     assert "sequential" in result.stdout and "processes" in result.stdout
     assert not (b / "compare.html").exists()

@@ -563,11 +563,14 @@ def _set_aside(n: CompareNote) -> str:
     if not (n.set_aside_used_a or n.set_aside_used_b):
         return (f"{n.mode}: {n.set_aside_a} repeat(s) of A and {n.set_aside_b} of B were set aside "
                 "because other programs were busy during them; they are not compared")
+    sides = [("A's", "A", n.set_aside_a, n.set_aside_used_a, n.repeats_a),
+             ("B's", "B", n.set_aside_b, n.set_aside_used_b, n.repeats_b)]
+    if sides[0][2:] == sides[1][2:]:  # the same on both sides (ab's shared rounds): say it once
+        sides = [("each side's", "each side", *sides[0][2:])]
     parts = []
-    for side, aside, used, repeats in (("A", n.set_aside_a, n.set_aside_used_a, n.repeats_a),
-                                       ("B", n.set_aside_b, n.set_aside_used_b, n.repeats_b)):
+    for whose, side, aside, used, repeats in sides:
         if used:
-            parts.append(f"other programs were busy during {aside} of {side}'s {repeats} repeats, too "
+            parts.append(f"other programs were busy during {aside} of {whose} {repeats} repeats, too "
                          f"few clean ones were left, so all {repeats} are compared")
         elif aside:
             parts.append(f"{aside} repeat(s) of {side} were set aside because other programs were "

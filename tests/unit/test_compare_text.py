@@ -10,12 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from profkit import store
-from profkit.analysis.compare import Comparison, RunInfo, compare_timings
+from profkit.analysis.compare import CompareNoteKind, Comparison, RunInfo, _warnings, compare_timings
 from profkit.analysis.records import Analysis
 from profkit.frames import FRAME_NAMES, empty, frame_of
 from profkit.model import RoundInfo, Status
 from profkit.render.compare_html import render as render_html
 from profkit.render.compare_text import format_text
+from profkit.render.text import compare_note
 from profkit.run import Run
 from tests.fixtures.cli import run_main
 from tests.fixtures.records import mode_meta, run_meta
@@ -144,6 +145,10 @@ def test_paired_rounds_set_aside_are_counted():
     b = _timings({"sequential": _noisy(8, 1.3, 2)}, {"sequential": busy})
     (m,) = compare_timings(a, b, paired=True)
     assert (m.repeats_a, m.set_aside_a, m.set_aside_used_a, m.set_aside_used_b) == (8, 7, True, True)
+    (note,) = [compare_note(n) for n in _warnings(_info(None), _info(None), [m])
+               if n.kind is CompareNoteKind.SET_ASIDE]
+    assert note.startswith("sequential: other programs were busy during 7 of each side's 8 repeats, "
+                           "too few clean ones were left, so all 8 are compared: the change may be")
 
 
 def test_a_side_not_saved_is_named_by_its_target():

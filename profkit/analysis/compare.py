@@ -48,6 +48,7 @@ from profkit.analysis.compare_stats import (
     wall_per_cpu,
 )
 from profkit.analysis.own_frames import drop_own_functions
+from profkit.errors import StoreError
 from profkit.model import JSON, Status
 
 if TYPE_CHECKING:
@@ -458,9 +459,14 @@ def _site_rows(run: Run) -> dict[str, tuple[SiteFacts, pd.DataFrame]]:
     tasks = run.frames["tasks"]
     out = {}
     for record in run.meta.sites:
-        rows = tasks[tasks["mode"] == record["id"]].sort_values("start_s")
-        out[str(record["id"])] = (site_facts(record, rows, cpus if isinstance(cpus, int) else 1),
-                                  rows[rows["ok"].astype(bool)])
+        site = record.get("id")
+        rows = tasks[tasks["mode"] == site].sort_values("start_s")
+        try:
+            facts = site_facts(record, rows, cpus if isinstance(cpus, int) else 1)
+        except (KeyError, TypeError, ValueError) as exc:  # a run.json not written by profkit run
+            raise StoreError(f"{run.path or 'a run'}: run.json's site {site!r} is not one profkit run "
+                             f"writes ({type(exc).__name__}: {exc}): re-run profkit run") from None
+        out[str(site)] = (facts, rows[rows["ok"].astype(bool)])
     return out
 
 

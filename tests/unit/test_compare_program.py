@@ -162,3 +162,14 @@ def test_the_rule_on_a_sites_tasks_rarely_calls_the_same_code_and_finds_a_change
         assert found / runs <= 0.02, found
     if spread > 2 and n == 100:
         assert 0.2 <= found / runs <= 0.5, found
+
+
+@pytest.mark.parametrize("field", ["first_s", "workers", "idle"])
+def test_a_site_record_profkit_did_not_write_is_one_line_and_exit_2(tmp_path, field):
+    a = _program(tmp_path / "a", [("site1", "spin", True, _tasks(ITEMS))])
+    b = _program(tmp_path / "b", [("site1", "spin", True, _tasks(ITEMS))])
+    data = json.loads((b / "run.json").read_text(encoding="utf-8"))
+    data["sites"][0][field] = "x" if field != "idle" else [["x"]]
+    (b / "run.json").write_text(json.dumps(data), encoding="utf-8")
+    error = one_line_error(run_main("compare", a, b, "--no-html", cwd=tmp_path))
+    assert "run.json's site 'site1' is not one profkit run writes" in error and "re-run profkit run" in error

@@ -321,14 +321,15 @@ def ab(
             # wall time would judge the machine rather than the code: the rule then
             # picks CPU time where the waits spread and it gives the narrower interval
             clean = sum(1 for r in raw_a.rounds if not r.spoiled)
+            if out_dir is not None:  # saved first, so the comparison names their folders
+                run_a.save(out_dir / "A")
+                run_b.save(out_dir / "B")
             comparison = compare_runs(run_a, run_b, level=level, min_effect_pct=min_effect,
                                       paired=True, measure=Measure.WALL if clean >= 2 else None)
             if out_dir is not None:
                 from profkit.render.text import comparison_json
                 from profkit.store import AB_FILE, atomic_write_text, to_json
 
-                run_a.save(out_dir / "A")
-                run_b.save(out_dir / "B")
                 atomic_write_text(out_dir / AB_FILE, to_json(comparison_json(comparison)))
     return AbResult(run_a, run_b, comparison, out_dir)
 

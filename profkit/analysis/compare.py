@@ -48,6 +48,7 @@ from profkit.analysis.compare_stats import (
     wall_per_cpu,
 )
 from profkit.analysis.own_frames import drop_own_functions
+from profkit.errors import StoreError
 from profkit.model import JSON, Status
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from profkit.program.analysis import SiteFacts
     from profkit.record import RunMeta
 
 
@@ -73,12 +75,14 @@ class Run(Protocol):
 
 __all__ = [
     "Comparison", "Coverage", "FunctionChange", "LineChange", "DiffNode", "Measure", "ModeChange", "RunInfo",
-    "Verdict",
-    "compare_functions", "compare_mode", "compare_runs", "compare_timings", "exact_p_value",
+    "SiteChange", "Verdict",
+    "compare_functions", "compare_mode", "compare_runs", "compare_sites", "compare_timings", "exact_p_value",
     "mann_whitney_u", "smallest_p_value", "_u_counts",
 ]
 
 DEFAULT_TOP = 10
+#: ``run.json``'s kind of a program run (``profkit run``): its modes are pool sites
+PROGRAM = "program"
 #: A pass that covered this share of the map counts as whole.
 FULL_SHARE = 0.999
 SLOWER = Verdict.SLOWER.value
@@ -114,8 +118,12 @@ class ModeChange:
     wall_per_cpu_a: float | None = None
     wall_per_cpu_b: float | None = None
     family: int = 1
+    #: repeats each run set aside as spoiled (other programs were busy during them) ...
     set_aside_a: int = 0
     set_aside_b: int = 0
+    #: ... and whether they are compared anyway, because fewer than two clean ones were left
+    set_aside_used_a: bool = False
+    set_aside_used_b: bool = False
 
     @property
     def called(self) -> bool:
@@ -188,6 +196,21 @@ class RunInfo:
     status: dict[str, Status] = field(default_factory=dict)
 
 
+@dataclass
+class SiteChange:
+    """One pool site of two program runs (``profkit run``): where it is in each, and its wall,
+    from its first call to its last result, which a program run times once (so no interval)."""
+
+    site: str
+    where_a: str  # file:line method(task)
+    where_b: str
+    wall_a_s: float
+    wall_b_s: float
+    change_pct: float | None
+    tasks_a: int
+    tasks_b: int
+
+
 class CompareNoteKind(str, enum.Enum):
     """What makes two runs hard to compare."""
 
@@ -201,6 +224,8 @@ class CompareNoteKind(str, enum.Enum):
     TOO_FEW = "too-few"  # too few repeats to call a change
     FEW_REPEATS = "few-repeats"  # so few that only a large change is called
     SET_ASIDE = "set-aside"  # repeats set aside because other programs were busy
+    SITE_DIFFERS = "site-differs"  # program runs: a site id is another call or task in B
+    TASKS_DIFFER = "tasks-differ"  # program runs: a site ran a different number of tasks
 
 
 @dataclass(frozen=True)
@@ -225,6 +250,9 @@ class CompareNote:
     min_samples: int | None = None
     set_aside_a: int | None = None
     set_aside_b: int | None = None
+    set_aside_used_a: bool = False  # SET_ASIDE: too few clean repeats left, so they were compared
+    set_aside_used_b: bool = False
+    tasks: bool = False  # TOO_FEW, FEW_REPEATS: the samples are a program site's tasks
 
 
 @dataclass
@@ -244,6 +272,10 @@ class Comparison:
     only_b: list[str] = field(default_factory=list)
     #: what makes the two runs hard to compare (render words them)
     warnings: list[CompareNote] = field(default_factory=list)
+    #: both runs are program runs (``profkit run``): the modes are pool sites, each compared on
+    #: its tasks' times, and ``sites`` holds their walls, timed once per run
+    program: bool = False
+    sites: list[SiteChange] = field(default_factory=list)
 
     @property
     def family(self) -> int:
@@ -254,6 +286,13 @@ class Comparison:
     def mode_level(self) -> float:
         """The level of each mode's interval, so that ``level`` holds over all modes together."""
         return bonferroni(self.level, self.family)
+
+    @property
+    def repeats(self) -> tuple[int, int] | None:
+        """The repeats of A and of B the rule compared, when every timed mode had the same counts
+        (None when they differ between modes, or no mode was timed)."""
+        counts = {(m.repeats_a, m.repeats_b) for m in self.modes if m.verdict != MISSING}
+        return counts.pop() if len(counts) == 1 else None
 
     def slower_than(self, pct: float) -> list[ModeChange]:
         """Modes called slower whose slowdown exceeds ``pct`` percent: what fails ``--fail-above``."""
@@ -272,24 +311,37 @@ class Comparison:
         return asdict(self)
 
 
-def _walls(timings: pd.DataFrame, mode: str) -> tuple[list[float], list[float], int | None, int]:
+@dataclass(frozen=True)
+class _Repeats:
+    """One side's map repeats of a mode, as the rule takes them."""
+
+    walls: list[float]
+    cpus: list[float]  # NaN where not measured
+    workers: int | None
+    #: repeats the run marked spoiled (other programs were busy), and whether they are compared
+    #: anyway because fewer than two clean ones were left
+    set_aside: int
+    set_aside_used: bool
+
+
+def _walls(timings: pd.DataFrame, mode: str) -> _Repeats:
     """The main run's clean map repeats of ``mode`` (no sweep points, no start-up, no round the run
-    set aside as spoiled): wall and CPU seconds (NaN where not measured), the mode's workers, and
-    how many repeats were set aside. As in the run's own summary, when fewer than two clean
-    repeats remain every repeat counts (and none is reported set aside)."""
+    set aside as spoiled). As in the run's own summary, when fewer than two clean repeats remain
+    every repeat counts, and the result says so."""
     main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))]
     maps = main[main["phase"] == "map"].sort_values("repeat")
     maps = maps[maps["wall_s"].notna()]
-    set_aside = 0
+    set_aside, used = 0, False
     if "spoiled" in maps:
         spoiled = maps["spoiled"].fillna(False).astype(bool)
-        if int((~spoiled).sum()) >= 2:
-            set_aside = int(spoiled.sum())
+        set_aside = int(spoiled.sum())
+        used = bool(set_aside) and int((~spoiled).sum()) < 2
+        if not used:
             maps = maps[~spoiled]
     walls = [float(v) for v in maps["wall_s"].tolist()]
     cpus = [float(v) for v in maps["cpu_s"].tolist()] if "cpu_s" in maps else [float("nan")] * len(walls)
     workers = int(main["workers"].iloc[0]) if len(main) else None
-    return walls, cpus, workers, set_aside
+    return _Repeats(walls, cpus, workers, set_aside, used)
 
 
 def _modes_in(timings: pd.DataFrame) -> list[str]:
@@ -346,9 +398,9 @@ def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], 
 
 
 def _paired_walls(timings_a: pd.DataFrame, timings_b: pd.DataFrame, mode: str
-                  ) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Wall and CPU seconds of A and B in the rounds both ran (``profkit ab``), in round order;
-    rounds spoiled by other programs are left out while two or more clean ones remain."""
+                  ) -> tuple[_Repeats, _Repeats]:
+    """A's and B's repeats in the rounds both ran (``profkit ab``), in round order; rounds spoiled
+    by other programs on either side are left out while two or more clean ones remain."""
     def rows(timings: pd.DataFrame) -> pd.DataFrame:
         main = timings[(timings["mode"] == mode) & (~timings["sweep"].astype(bool))
                        & (timings["phase"] == "map") & timings["wall_s"].notna()]
@@ -356,13 +408,23 @@ def _paired_walls(timings_a: pd.DataFrame, timings_b: pd.DataFrame, mode: str
 
     a, b = rows(timings_a), rows(timings_b)
     common = sorted(set(a.index) & set(b.index))
-    if "spoiled" in a.columns and "spoiled" in b.columns:
-        clean = [r for r in common if not bool(a.at[r, "spoiled"]) and not bool(b.at[r, "spoiled"])]
-        common = clean if len(clean) >= 2 else common
-    def column(frame: pd.DataFrame, name: str) -> list[float]:
-        return [float(v) for v in frame.loc[common, name].tolist()]
 
-    return column(a, "wall_s"), column(b, "wall_s"), column(a, "cpu_s"), column(b, "cpu_s")
+    def spoiled(frame: pd.DataFrame, r: int) -> bool:
+        return "spoiled" in frame.columns and bool(frame.at[r, "spoiled"])
+
+    clean = [r for r in common if not spoiled(a, r) and not spoiled(b, r)]
+    aside_a, aside_b = (sum(spoiled(f, r) for r in common) for f in (a, b))
+    used = len(clean) < len(common) and len(clean) < 2
+    if not used:
+        common = clean
+
+    def side(frame: pd.DataFrame, aside: int) -> _Repeats:
+        workers = int(frame["workers"].iloc[0]) if len(frame) else None
+        return _Repeats([float(v) for v in frame.loc[common, "wall_s"].tolist()],
+                        [float(v) for v in frame.loc[common, "cpu_s"].tolist()], workers, aside,
+                        used and aside > 0)
+
+    return side(a, aside_a), side(b, aside_b)
 
 
 def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: float = DEFAULT_LEVEL,
@@ -378,17 +440,71 @@ def compare_timings(timings_a: pd.DataFrame, timings_b: pd.DataFrame, *, level: 
     common = [mode for mode in _modes_in(timings_a) if mode in modes_b]
     out = []
     for mode in common:
-        walls_a, cpus_a, workers_a, aside_a = _walls(timings_a, mode)
-        walls_b, cpus_b, workers_b, aside_b = _walls(timings_b, mode)
-        if paired:
-            walls_a, walls_b, cpus_a, cpus_b = _paired_walls(timings_a, timings_b, mode)
-        change = compare_mode(mode, walls_a, walls_b, cpus_a=cpus_a, cpus_b=cpus_b, workers_a=workers_a,
-                              workers_b=workers_b, level=level, min_effect_pct=min_effect_pct,
+        a, b = (_paired_walls(timings_a, timings_b, mode) if paired
+                else (_walls(timings_a, mode), _walls(timings_b, mode)))
+        change = compare_mode(mode, a.walls, b.walls, cpus_a=a.cpus, cpus_b=b.cpus, workers_a=a.workers,
+                              workers_b=b.workers, level=level, min_effect_pct=min_effect_pct,
                               measure=measure, paired=paired, family=len(common))
-        if not paired:
-            change.set_aside_a, change.set_aside_b = aside_a, aside_b
+        change.set_aside_a, change.set_aside_b = a.set_aside, b.set_aside
+        change.set_aside_used_a, change.set_aside_used_b = a.set_aside_used, b.set_aside_used
         out.append(change)
     return out
+
+
+def _site_rows(run: Run) -> dict[str, tuple[SiteFacts, pd.DataFrame]]:
+    """A program run's sites: their facts, and their finished tasks' rows in start order."""
+    from profkit.program.analysis import site_facts
+
+    cpus = run.meta.environment.get("cpus_available")
+    tasks = run.frames["tasks"]
+    out = {}
+    for record in run.meta.sites:
+        site = record.get("id")
+        rows = tasks[tasks["mode"] == site].sort_values("start_s")
+        try:
+            facts = site_facts(record, rows, cpus if isinstance(cpus, int) else 1)
+        except (KeyError, TypeError, ValueError) as exc:  # a run.json not written by profkit run
+            raise StoreError(f"{run.path or 'a run'}: run.json's site {site!r} is not one profkit run "
+                             f"writes ({type(exc).__name__}: {exc}): re-run profkit run") from None
+        out[str(site)] = (facts, rows[rows["ok"].astype(bool)])
+    return out
+
+
+def compare_sites(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
+                  min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT, measure: Measure | None = None
+                  ) -> tuple[list[ModeChange], list[SiteChange]]:
+    """Two program runs' sites present in both (matched by id, in A's order): the rule on each
+    site's task times, and its wall, which each run timed once.
+
+    A task's time is its own (less its waits for a core), so load from other programs is taken
+    out without switching to CPU time: ``measure`` None compares these times (wall), as a task
+    that waits (sleep, I/O) must be judged on. The tasks of a site are different items: when both
+    runs map the same items, the items' sizes cancel from B / A, but their spread widens the
+    interval, so the rule stays on the safe side.
+    """
+    from profkit.program.analysis import own_times
+
+    sites_a, sites_b = _site_rows(run_a), _site_rows(run_b)
+    common = [site for site in sites_a if site in sites_b]
+    modes, sites = [], []
+    for site in common:
+        (fa, rows_a), (fb, rows_b) = sites_a[site], sites_b[site]
+        modes.append(compare_mode(
+            site, own_times(rows_a), own_times(rows_b), cpus_a=[float(v) for v in rows_a["cpu_s"]],
+            cpus_b=[float(v) for v in rows_b["cpu_s"]], workers_a=fa.workers, workers_b=fb.workers,
+            level=level, min_effect_pct=min_effect_pct, measure=measure or Measure.WALL,
+            family=len(common)))
+        sites.append(SiteChange(
+            site=site, where_a=_where(fa), where_b=_where(fb), wall_a_s=fa.wall_s, wall_b_s=fb.wall_s,
+            change_pct=100.0 * (fb.wall_s / fa.wall_s - 1.0) if fa.wall_s > 0 else None,
+            tasks_a=fa.tasks, tasks_b=fb.tasks))
+    return modes, sites
+
+
+def _where(facts: SiteFacts) -> str:
+    from pathlib import Path
+
+    return f"{Path(facts.filename).name}:{facts.lineno} {facts.method}({facts.task})"
 
 
 def compare_functions(functions_a: pd.DataFrame, functions_b: pd.DataFrame,
@@ -441,6 +557,11 @@ def profiled_share(run: Run, mode: str) -> float | None:
     Runs saved before ``cprofile_share`` was recorded give it by item count when no item
     was cut short.
     """
+    if run.meta.kind == PROGRAM:  # a site's workers' profile covers its tasks but the last few
+        record = next((s for s in run.meta.sites if s.get("id") == mode), None)
+        tasks = int((run.frames["tasks"]["mode"] == mode).sum())
+        profiled = record.get("profiled") if record else None
+        return min(1.0, profiled / tasks) if isinstance(profiled, int) and profiled > 0 and tasks else None
     info = run.meta.modes.get(mode)
     if info is None:
         return None
@@ -477,7 +598,8 @@ def describe(run: Run) -> RunInfo:
     )
 
 
-def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[CompareNote]:
+def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange], program: bool = False,
+              sites: Sequence[SiteChange] = ()) -> list[CompareNote]:
     out = []
     if a.workload != b.workload:
         out.append(CompareNote(CompareNoteKind.WORKLOADS, a=a.workload, b=b.workload))
@@ -502,13 +624,21 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange]) -> list[CompareNo
                                    wall_change_pct=m.wall_change_pct))
         if m.verdict == TOO_FEW:
             out.append(CompareNote(CompareNoteKind.TOO_FEW, m.mode, repeats_a=m.repeats_a,
-                                   repeats_b=m.repeats_b, min_samples=MIN_SAMPLES))
+                                   repeats_b=m.repeats_b, min_samples=MIN_SAMPLES, tasks=program))
         elif m.verdict != MISSING and min(m.repeats_a, m.repeats_b) <= 3:
             out.append(CompareNote(CompareNoteKind.FEW_REPEATS, m.mode, repeats_a=m.repeats_a,
-                                   repeats_b=m.repeats_b))
+                                   repeats_b=m.repeats_b, tasks=program))
+        site = next((x for x in sites if x.site == m.mode), None)
+        if site is not None and site.where_a != site.where_b:
+            out.append(CompareNote(CompareNoteKind.SITE_DIFFERS, m.mode, a=site.where_a, b=site.where_b))
+        if site is not None and site.tasks_a != site.tasks_b:
+            out.append(CompareNote(CompareNoteKind.TASKS_DIFFER, m.mode, repeats_a=site.tasks_a,
+                                   repeats_b=site.tasks_b))
         if m.set_aside_a or m.set_aside_b:
-            out.append(CompareNote(CompareNoteKind.SET_ASIDE, m.mode, set_aside_a=m.set_aside_a,
-                                   set_aside_b=m.set_aside_b))
+            out.append(CompareNote(
+                CompareNoteKind.SET_ASIDE, m.mode, set_aside_a=m.set_aside_a, set_aside_b=m.set_aside_b,
+                set_aside_used_a=m.set_aside_used_a, set_aside_used_b=m.set_aside_used_b,
+                repeats_a=m.repeats_a, repeats_b=m.repeats_b))
     return out
 
 
@@ -525,23 +655,39 @@ def compare_runs(run_a: Run, run_b: Run, *, level: float = DEFAULT_LEVEL,
     ``paired`` for the two halves of one ``profkit ab`` run, whose rounds line up.
     """
     a, b = describe(run_a), describe(run_b)
-    modes = compare_timings(run_a.frames["timings"], run_b.frames["timings"], level=level,
-                            min_effect_pct=min_effect_pct, measure=measure, paired=paired)
-    in_a, in_b = _modes_in(run_a.frames["timings"]), _modes_in(run_b.frames["timings"])
+    program = run_a.meta.kind == PROGRAM and run_b.meta.kind == PROGRAM
+    sites: list[SiteChange] = []
+    functions_a, functions_b = run_a.frames["functions"], run_b.frames["functions"]
+    profiles_a, profiles_b = run_a.profiles, run_b.profiles
+    if program:
+        modes, sites = compare_sites(run_a, run_b, level=level, min_effect_pct=min_effect_pct,
+                                     measure=measure)
+        in_a = [str(s["id"]) for s in run_a.meta.sites]
+        in_b = [str(s["id"]) for s in run_b.meta.sites]
+        # the sites' profiles only: main and all are the whole program, not a site
+        functions_a = functions_a[functions_a["mode"].isin(in_a)]
+        functions_b = functions_b[functions_b["mode"].isin(in_b)]
+        profiles_a = {k: v for k, v in profiles_a.items() if k in in_a}
+        profiles_b = {k: v for k, v in profiles_b.items() if k in in_b}
+    else:
+        modes = compare_timings(run_a.frames["timings"], run_b.frames["timings"], level=level,
+                                min_effect_pct=min_effect_pct, measure=measure, paired=paired)
+        in_a, in_b = _modes_in(run_a.frames["timings"]), _modes_in(run_b.frames["timings"])
     coverage = {mode: Coverage(profiled_share(run_a, mode), profiled_share(run_b, mode))
-                for mode in run_a.profiles if mode in run_b.profiles}
+                for mode in profiles_a if mode in profiles_b}
     comparison = Comparison(
         run_a=a, run_b=b, level=level, min_effect_pct=min_effect_pct, modes=modes,
-        functions=compare_functions(drop_own_functions(run_a.frames["functions"]),
-                                    drop_own_functions(run_b.frames["functions"]), top, coverage),
+        functions=compare_functions(drop_own_functions(functions_a), drop_own_functions(functions_b),
+                                    top, coverage),
         lines=compare_lines(run_a.frames["lines"], run_b.frames["lines"], top_lines),
-        trees=compare_call_trees(run_a.profiles, run_b.profiles,
+        trees=compare_call_trees(profiles_a, profiles_b,
                                  {mode: c.factors() for mode, c in coverage.items()}),
         coverage=coverage,
         only_a=[m for m in in_a if m not in in_b],
         only_b=[m for m in in_b if m not in in_a],
+        program=program, sites=sites,
     )
-    comparison.warnings = _warnings(a, b, modes)
+    comparison.warnings = _warnings(a, b, modes, program, sites)
     if not modes:
         comparison.warnings.insert(0, CompareNote(CompareNoteKind.NO_COMMON_MODE))
     return comparison

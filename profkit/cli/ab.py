@@ -71,9 +71,11 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_text(report, render_html(comparison, fail_above))
     except OSError as exc:
         raise RunDirError(f"cannot write {report}: {exc.strerror or exc}") from exc
-    if args.json:
-        from profkit.render.text import comparison_json
+    from profkit.render.text import compare_note, comparison_json
 
+    for warning in comparison.warnings:
+        sys.stderr.write(f"profkit: warning: {compare_note(warning)}\n")
+    if args.json:
         print(to_json(comparison_json(comparison)))
     elif not args.quiet:
         print(format_text(comparison, fail_above))

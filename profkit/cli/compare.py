@@ -9,6 +9,8 @@ from pathlib import Path
 from profkit.errors import EXIT_MODE_FAILED, EXIT_OK, RunDirError, UsageError
 
 DEFAULT_REPORT = "compare.html"
+PROGRAM_RUN = "a profkit run of a program, whose modes are its pool sites"
+PROFILE_RUN = "a profkit profile run of a task"
 #: profkit.analysis.compare_stats' defaults, repeated so ``--help`` does not import numpy and pandas
 #: (tests/unit/test_compare_stats.py checks they agree).
 DEFAULT_MIN_EFFECT_PCT = 5.0
@@ -17,7 +19,8 @@ DEFAULT_ALPHA = 0.01
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Compare run B against run A (two folders written by profkit profile). Per mode present in "
+        "Compare run B against run A (two folders written by profkit profile or ab, or two written "
+        "by profkit run, whose pool sites are compared on their tasks' times). Per mode present in "
         "both: the change in wall time with a Welch t interval on the log times of B and A, whose "
         "level holds across all the modes compared (Bonferroni); a change is called only when the "
         "interval excludes 1 and the change is at least --min-effect. Per function: the biggest "
@@ -79,9 +82,9 @@ def _report_path(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from profkit.analysis.compare import Measure, compare_runs
+    from profkit.analysis.compare import PROGRAM, Measure, compare_runs
     from profkit.fmt import fmt_change
-    from profkit.render.compare_text import format_ratio, format_text
+    from profkit.render.compare_text import format_ratio, format_text, time_label
     from profkit.render.text import compare_note, comparison_json
     from profkit.run import load
     from profkit.store import atomic_write_text, to_json
@@ -100,6 +103,12 @@ def run(args: argparse.Namespace) -> int:
     report = None if args.no_html else _report_path(args)
 
     run_a, run_b = load(args.run_a), load(args.run_b)
+    kinds = {path: PROGRAM_RUN if run.meta.kind == PROGRAM else PROFILE_RUN
+             for path, run in ((args.run_a, run_a), (args.run_b, run_b))}
+    if len(set(kinds.values())) > 1:
+        raise UsageError(f"cannot compare {args.run_a} ({kinds[args.run_a]}) with {args.run_b} "
+                         f"({kinds[args.run_b]}): their modes are not the same kind of thing; compare "
+                         "two profkit run folders, or two folders of profkit profile or ab")
     measure = None if args.measure == "auto" else Measure(args.measure)
     comparison = compare_runs(run_a, run_b, level=1.0 - alpha, min_effect_pct=min_effect, top=top,
                               top_lines=top, measure=measure)
@@ -127,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
 
     if fail_above is not None and comparison.gate_fails(fail_above):
         for m in comparison.slower_than(fail_above):
-            sys.stderr.write(f"profkit: {m.mode} is {fmt_change(m.change_pct)} slower in {m.measure} "
+            sys.stderr.write(f"profkit: {m.mode} is {fmt_change(m.change_pct)} slower in "
+                             f"{time_label(m, comparison.program)} "
                              f"time, B/A {format_ratio(m)} at {100 * (1 - alpha):g}%, above --fail-above "
                              f"{fail_above:g}%\n")
         for m in comparison.lost_in_b():

@@ -218,13 +218,18 @@ def _spans(value: JSON) -> tuple[tuple[float, float], ...]:
     return tuple(spans)
 
 
+def own_times(rows: pd.DataFrame) -> list[float]:
+    """Each task's time without its waits for a core (what it takes on a core of its own), in the
+    rows' order."""
+    own = rows["duration_s"] - rows["queued_s"].fillna(0.0).clip(lower=0.0)
+    return [max(0.0, float(d)) for d in own]
+
+
 def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> SiteFacts:
     """The facts of one site from its record (``sites`` of the run) and its rows of the tasks
     frame (times in seconds after the program started)."""
     rows = tasks.sort_values("start_s")
-    # a task's time without its waits for a core: what it takes on a core of its own
-    own = rows["duration_s"] - rows["queued_s"].fillna(0.0).clip(lower=0.0)
-    durations = [max(0.0, float(d)) for d in own]
+    durations = own_times(rows)
     task_s = float(sum(durations))
     wall_sum_s = float(rows["duration_s"].sum())
     cpu_s = float(rows["cpu_s"].sum())

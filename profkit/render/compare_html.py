@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from profkit.fmt import fmt_change, fmt_level, fmt_p, fmt_seconds
-from profkit.render.compare_text import coverage_note, mann_whitney_cell, rule_lines
+from profkit.render.compare_text import (
+    coverage_note,
+    mann_whitney_cell,
+    rule_lines,
+    run_label,
+    time_label,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -176,6 +182,7 @@ def context(comparison: Comparison, fail_above: float | None = None) -> dict[str
         mode["bar"] = _interval_svg(ci[0], ci[1], ratio, span) if ci and ratio and ci[0] > 0 else None
     for mode, change in zip(data["modes"], comparison.modes, strict=True):
         mode["u_cell"] = mann_whitney_cell(change, "–")
+        mode["time"] = time_label(change, comparison.program)
     shared = assets()
     return {
         "c": data,
@@ -186,8 +193,8 @@ def context(comparison: Comparison, fail_above: float | None = None) -> dict[str
         "script_hash": shared["script_hash"],
         "axis": {"low": math.exp(-span), "high": math.exp(span)},
         "file_name": lambda path: Path(path).name,
-        "rule": rule_lines(comparison.level, comparison.min_effect_pct, fail_above,
-                           paired=any(m.paired for m in comparison.modes), family=comparison.family),
+        "rule": rule_lines(comparison, fail_above),
+        "labels": {"A": run_label(comparison.run_a), "B": run_label(comparison.run_b)},
         "mode_level": comparison.mode_level,
         "icicles": {mode: icicle(tree) for mode, tree in comparison.trees.items()},
         "coverage_notes": {mode: note for mode, c in comparison.coverage.items()

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from profkit.analysis.compare import Comparison, Coverage, ModeChange
+from profkit.analysis.compare import Comparison, Coverage, ModeChange, RunInfo
+from profkit.analysis.compare_stats import MIN_SAMPLES
 from profkit.fmt import fmt_change, fmt_level, fmt_p, fmt_seconds, printable
+
+
+def run_label(info: RunInfo) -> str:
+    """What a side is: its run folder, or for a run not saved (``profkit.ab`` without ``out``)
+    its target."""
+    return info.path or info.target or info.workload or "?"
+
+
+def time_label(m: ModeChange, program: bool = False) -> str:
+    """The time a mode was compared on: wall or cpu, and a program site's own task time "task"."""
+    return "task" if program and m.measure == "wall" else m.measure
 
 
 def format_ratio(m: ModeChange, dash: str = "-", sep: str = "-") -> str:
@@ -27,9 +39,30 @@ def mann_whitney_cell(m: ModeChange, dash: str = "-") -> str:
     return dash
 
 
-def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = None,
-               paired: bool = False, family: int = 1) -> list[str]:
-    """The decision rule in words, as docs/compare.md, the table and ``compare.html`` state it."""
+def _sample_size(repeats: tuple[int, int] | None, paired: bool, unit: str = "repeat") -> str:
+    """How many timings each interval comes from, as the table's repeats (or tasks) column
+    counts them."""
+    if repeats is None:
+        return f"from each {'site' if unit == 'task' else 'mode'}'s {unit}s (the {unit}s column)"
+    n_a, n_b = repeats
+    if paired:
+        text = f"from {n_a} paired round{'s' if n_a != 1 else ''}"
+    elif n_a == n_b:
+        text = f"from {n_a} {unit}{'s' if n_a != 1 else ''} a side"
+    else:
+        text = f"from {n_a} {unit}{'s' if n_a != 1 else ''} of A and {n_b} of B"
+    if min(n_a, n_b) < MIN_SAMPLES:
+        text += f", too few: an interval needs at least {MIN_SAMPLES} a side"
+    return text
+
+
+def rule_lines(comparison: Comparison, fail_above: float | None = None) -> list[str]:
+    """The decision rule in words, as docs/compare.md, the table and ``compare.html`` state it,
+    with the comparison's own level, minimum effect, family and repeat counts."""
+    level, min_effect_pct, family = comparison.level, comparison.min_effect_pct, comparison.family
+    if comparison.program:
+        return _program_rule_lines(comparison, fail_above)
+    paired = any(m.paired for m in comparison.modes)
     estimate = ("the geometric mean of the per-round ratios B_i / A_i" if paired
                 else "the ratio of the geometric means of B's and A's timing repeats")
     interval = ("a Student t interval on the per-round log ratios" if paired
@@ -40,7 +73,7 @@ def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = N
         f"ratio moved by {min_effect_pct:g}% or more between the runs or within one (the machine's load "
         "came and went) and CPU time gives the narrower interval.",
         f"B/A is {estimate}; above 1 is slower.",
-        f"Its interval is {interval}, from 2 repeats a side.",
+        f"Its interval is {interval}, {_sample_size(comparison.repeats, paired)}.",
     ]
     if family > 1:
         lines.append(f"{family} modes are judged together, so each gets a {fmt_level(mode_level)} "
@@ -62,6 +95,43 @@ def rule_lines(level: float, min_effect_pct: float, fail_above: float | None = N
     if not paired:
         lines.append(f"Mann-Whitney U is shown for information only, where the repeats let its p reach "
                      f"{1.0 - level:.2g}; it does not decide.")
+    return lines
+
+
+def _program_rule_lines(comparison: Comparison, fail_above: float | None) -> list[str]:
+    """The rule in words for two program runs (``profkit run``), whose modes are pool sites."""
+    level, min_effect_pct, family = comparison.level, comparison.min_effect_pct, comparison.family
+    lines = [
+        "A program run times each pool site once, from its first call to its last result: one "
+        "timing a run has no spread to tell a change from noise, so the sites' walls are shown "
+        "without a test. The rule compares each site's tasks instead.",
+        "The time compared is each task's own time, less its waits for a core, so load from "
+        "other programs is taken out (--measure cpu compares CPU time instead).",
+        "B/A is the ratio of the geometric means of B's and A's task times; above 1 is slower.",
+        f"Its interval is Welch's t interval on the log task times, "
+        f"{_sample_size(comparison.repeats, False, 'task')}. A site's tasks are different items: "
+        "when both runs map the same items their sizes cancel from B/A, but their spread widens "
+        "the interval: noise alone still calls a change no more often than stated, but with uneven "
+        "items even a large change may go uncalled.",
+    ]
+    if family > 1:
+        lines.append(f"{family} sites are judged together, so each gets a "
+                     f"{fmt_level(comparison.mode_level)} interval: noise alone calls a change in any "
+                     f"of them at most {fmt_level(1.0 - level)} of the time (Bonferroni).")
+    lines += [
+        f"A change is called only when the interval excludes 1 and the change is at least "
+        f"{min_effect_pct:g}% (--min-effect).",
+        "The interval covers the tasks' spread within each run, not the difference between two "
+        f"whole runs (which one run of each cannot measure): a change under {min_effect_pct:g}% is "
+        "never called, and a larger one assumes runs differ by less than that. A default profkit "
+        "run times its tasks under cProfile, and --timeline-only without it: compare runs made "
+        "with the same flags.",
+    ]
+    if fail_above is not None:
+        lines.append(f"--fail-above {fail_above:g}: exit 1 when a site is called slower by more than "
+                     f"{fail_above:g}%, or has no tasks in B.")
+    lines.append(f"Mann-Whitney U is shown for information only, where the tasks let its p reach "
+                 f"{1.0 - level:.2g}; it does not decide.")
     return lines
 
 
@@ -87,27 +157,34 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
     a, b = comparison.run_a, comparison.run_b
     out = [
         "profkit compare: B against A",
-        f"  A: {a.path}  ({a.workload}, {a.started_at or '?'})",
-        f"  B: {b.path}  ({b.workload}, {b.started_at or '?'})",
+        f"  A: {run_label(a)}  ({a.workload}, {a.started_at or '?'})",
+        f"  B: {run_label(b)}  ({b.workload}, {b.started_at or '?'})",
         "",
     ]
+    unit = "tasks" if comparison.program else "repeats"
     rows = []
     for m in comparison.modes:
         workers = str(m.workers_a) if m.workers_a == m.workers_b else f"{m.workers_a}->{m.workers_b}"
-        rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", m.measure, fmt_seconds(m.median_a_s),
+        rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", time_label(m, comparison.program),
+                     fmt_seconds(m.median_a_s),
                      fmt_seconds(m.median_b_s), fmt_change(m.change_pct, "-"), format_ratio(m),
                      mann_whitney_cell(m), m.verdict])
     level = fmt_level(comparison.mode_level)
     if rows:
         out += [
-            "Time per mode (median of the repeats; B/A above 1 is slower)",
-            table(["mode", "workers", "repeats", "time", "median A", "median B", "change",
-                   f"B/A [{level} CI]", "U test p", "verdict"], rows),
+            "Task time per site (median of its tasks; B/A above 1 is slower)" if comparison.program
+            else "Time per mode (median of the repeats; B/A above 1 is slower)",
+            table(["site" if comparison.program else "mode", "workers", unit, "time", "median A",
+                   "median B", "change", f"B/A [{level} CI]", "U test p", "verdict"], rows),
             "",
-            *("  " + line for line in rule_lines(comparison.level, comparison.min_effect_pct, fail_above,
-                                                 paired=any(m.paired for m in comparison.modes),
-                                                 family=comparison.family)),
+            *("  " + line for line in rule_lines(comparison, fail_above)),
         ]
+    if comparison.sites:
+        srows = [[w.site, w.where_a if w.where_a == w.where_b else f"{w.where_a} -> {w.where_b}",
+                  f"{w.tasks_a}/{w.tasks_b}", fmt_seconds(w.wall_a_s), fmt_seconds(w.wall_b_s),
+                  fmt_change(w.change_pct, "-")] for w in comparison.sites]
+        out += ["", "Wall per site (first call to last result; timed once a run, so no test)",
+                table(["site", "where", "tasks", "wall A", "wall B", "change"], srows)]
     for mode, changes in comparison.functions.items():
         if not changes:
             continue

@@ -596,6 +596,19 @@ def compare_note(n: CompareNote) -> str:
                 "load changed, or B waits more (sleep, I/O, locks); the rule compared CPU time, "
                 "which cannot see a change in waiting or parallelism. Compare runs on a quiet "
                 "machine")
+    if kind is CompareNoteKind.TOO_FEW and n.tasks:
+        return (f"{mode}: {n.repeats_a} vs {n.repeats_b} tasks: the rule needs at least "
+                f"{n.min_samples} on each side, so no change is called: time the task with "
+                "repeats (profkit profile FILE.py:TASK --repeat 5, or profkit ab to race two versions)")
+    if kind is CompareNoteKind.FEW_REPEATS and n.tasks:
+        return (f"{mode}: {n.repeats_a} vs {n.repeats_b} tasks: the t interval has few degrees "
+                "of freedom, so only a large change is called")
+    if kind is CompareNoteKind.SITE_DIFFERS:
+        return (f"{mode} is {n.a} in A and {n.b} in B (sites are numbered in the order the "
+                "program first calls them): check that they are the same call")
+    if kind is CompareNoteKind.TASKS_DIFFER:
+        return (f"{mode}: {n.repeats_a} tasks in A, {n.repeats_b} in B: the runs mapped different "
+                "items, so their task times compare different work")
     if kind is CompareNoteKind.TOO_FEW:
         return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the rule needs at least "
                 f"{n.min_samples} on each side, so no change is called: profile with --repeat 3 "
@@ -604,8 +617,28 @@ def compare_note(n: CompareNote) -> str:
         return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the t interval has few degrees "
                 "of freedom, so only a large change is called; profile with --repeat 5 or more "
                 "for a finer test")
-    return (f"{mode}: {n.set_aside_a} repeat(s) of A and {n.set_aside_b} of B were set aside "
-            "because other programs were busy during them; they are not compared")
+    return _set_aside(n)
+
+
+def _set_aside(n: CompareNote) -> str:
+    """Repeats the runs set aside (other programs were busy), and whether they were compared."""
+    if not (n.set_aside_used_a or n.set_aside_used_b):
+        return (f"{n.mode}: {n.set_aside_a} repeat(s) of A and {n.set_aside_b} of B were set aside "
+                "because other programs were busy during them; they are not compared")
+    sides = [("A's", "A", n.set_aside_a, n.set_aside_used_a, n.repeats_a),
+             ("B's", "B", n.set_aside_b, n.set_aside_used_b, n.repeats_b)]
+    if sides[0][2:] == sides[1][2:]:  # the same on both sides (ab's shared rounds): say it once
+        sides = [("each side's", "each side", *sides[0][2:])]
+    parts = []
+    for whose, side, aside, used, repeats in sides:
+        if used:
+            parts.append(f"other programs were busy during {aside} of {whose} {repeats} repeats, too "
+                         f"few clean ones were left, so all {repeats} are compared")
+        elif aside:
+            parts.append(f"{aside} repeat(s) of {side} were set aside because other programs were "
+                         "busy during them; they are not compared")
+    return (f"{n.mode}: " + "; ".join(parts) + ": the change may be the machine's, not the code's; "
+            "compare runs made on a quiet machine")
 
 
 def comparison_json(comparison: Comparison) -> dict[str, Any]:

@@ -55,6 +55,21 @@ def test_ab_of_the_same_code_passes_the_gate(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_ab_names_the_run_folders_it_saves_and_its_warnings(tmp_path):
+    out = tmp_path / "ab"
+    result = run_cli("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:OLD", "--modes", "sequential",
+                     "--repeat", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    head = result.stdout.splitlines()[:3]
+    assert head[0] == "profkit compare: B against A"
+    assert head[1].startswith(f"  A: {out / 'A'}  (old, ") and head[2].startswith(f"  B: {out / 'B'}  (old, ")
+    saved = json.loads((out / "ab.json").read_text())
+    assert (saved["run_a"]["path"], saved["run_b"]["path"]) == (str(out / "A"), str(out / "B"))
+    assert f"<code>{out / 'A'}</code>" in (out / "ab.html").read_text()
+    for warning in saved["warnings"]:  # e.g. rounds set aside on a busy machine
+        assert f"profkit: warning: {warning}" in result.stderr
+
+
 def test_ab_refuses_targets_over_different_items(tmp_path):
     result = run_main("ab", f"{VERSIONS}:OLD", f"{VERSIONS}:OTHER_ITEMS", "--modes", "sequential",
                       "--out", str(tmp_path / "ab"))

@@ -113,13 +113,15 @@ def test_seed_primes(tmp_path: Path) -> None:
     # profile's rules on the same tasks: CPU-bound work on processes that pays, nothing to batch
     assert facts["work"] == "cpu-bound" and facts["cpu_ratio"] > 0.8
     assert not {"use-threads", "batch", "keep-loop", "use-processes"} & set(facts["advice"])
-    # the achieved estimate: the tasks' times summed over the site's wall, from the frames
+    # the achieved estimate: a sequential run of the tasks over the site's wall, from the frames
     import profkit
 
     run = profkit.load(out)
     tasks = run.tasks[run.tasks["mode"] == site["id"]]
+    # (their times less their waits for a core, stretched when the program had under a core)
+    assert facts["task_sum_s"] + facts["queued_s"] == pytest.approx(tasks["duration_s"].sum())
     assert facts["achieved_estimate"] == pytest.approx(
-        tasks["duration_s"].sum() / (site["last_s"] - site["first_s"]))
+        facts["task_sum_s"] / min(1.0, facts["cores"]) / (site["last_s"] - site["first_s"]))
     assert tasks["start_s"].min() >= site["first_s"] and tasks["end_s"].max() <= site["last_s"]
     assert len(set(tasks["pid"])) == 2
     # the program's wait for the site, against the main thread's own cProfile of its lock waits
@@ -344,6 +346,50 @@ def test_ctrl_c_keeps_the_run_and_leaves_no_orphans(tmp_path: Path) -> None:
     assert processes_with_marker(marker) == []
 
 
+def _sequential_s(module: str, task: str, items: list[object]) -> float:
+    """The map of ``task`` over ``items`` of a program in PROGRAMS, timed bare here, in sequence."""
+    import importlib
+
+    sys.path.insert(0, str(PROGRAMS))
+    try:
+        fn = getattr(importlib.import_module(module), task)
+    finally:
+        sys.path.remove(str(PROGRAMS))
+    start = time.perf_counter()
+    for item in items:
+        fn(item)
+    return time.perf_counter() - start
+
+
+def test_the_estimate_on_a_busy_machine_against_a_bare_sequential_run(tmp_path: Path) -> None:
+    """Two other programs spin on the two cores (in a session of their own, as another
+    terminal's would): the site's estimate is the same tasks run in sequence, timed here under
+    the same load, over the site's wall. Its tasks' waits for a core they would not have had
+    one at a time are not counted (counting them gave 1.84x against 0.95x bare), and the
+    terminal line says what the report says: the machine was busy."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                 start_new_session=True) for _ in range(2)]
+    with contextlib.ExitStack() as stack:
+        for spinner in spinners:
+            stack.enter_context(ended(spinner))
+        time.sleep(0.3)
+        items = [1_000_000] * 8
+        before = min(_sequential_s("spin", "spin", items) for _ in range(2))
+        out = tmp_path / "run"
+        done = run_cli("run", "--timeline-only", "--out", out, PROGRAMS / "spin.py", cwd=tmp_path)
+        after = min(_sequential_s("spin", "spin", items) for _ in range(2))
+    assert done.returncode == 0, done.stderr
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["tasks"] == 8 and site["workers"] == 2
+    low, high = sorted([before / site["wall_s"], after / site["wall_s"]])
+    assert low / 1.3 <= site["achieved_estimate"] <= high * 1.3, (site, before, after)
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("profkit: site1 ")]
+    assert site["machine_busy"]  # two spinners on two cores: the tasks waited for one
+    assert "rough: the machine was busy" in line and "Rough: the machine was busy" in (
+        out / "index.html").read_text(encoding="utf-8")
+
+
 def test_usage_errors(tmp_path: Path) -> None:
     missing = run_cli("run", tmp_path / "nothere.py", cwd=tmp_path)
     assert missing.returncode == 2 and "no such file" in missing.stderr
@@ -413,8 +459,8 @@ def test_a_site_called_twice(tmp_path: Path) -> None:
     assert site["idle_s"] >= 0.5
     (gap,) = site["idle"]
     assert site["wall_s"] == pytest.approx(site["last_s"] - site["first_s"] - (gap[1] - gap[0]))
-    assert site["achieved_estimate"] == pytest.approx(
-        (site["task_sum_s"] + site["queued_s"]) / site["wall_s"])
+    assert site["achieved_estimate"] == pytest.approx(site["sequential_s"] / site["wall_s"])
+    assert site["sequential_s"] == pytest.approx(site["task_sum_s"] / min(1.0, site["cores"]))
 
 
 def test_ctrl_c_with_tasks_that_never_end(tmp_path: Path) -> None:

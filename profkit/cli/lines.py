@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     info = meta.modes.get(mode)
     items = info.line_items if info else None
-    n_items = meta.workload.n_items
+    n_items = meta.items_of(mode)
     artifact = meta.artifacts.lines.get(mode)
     count = len(items) if items is not None else "?"
     print(f"# {mode}: line profile of {count} of {n_items} items, merged across workers"

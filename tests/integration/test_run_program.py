@@ -550,3 +550,18 @@ def test_lines_profile_the_task_in_its_workers(tmp_path: Path) -> None:
     assert "line profile of 5 of 5 items" in shown.stdout
     row = [line for line in shown.stdout.splitlines() if "return i * 2" in line]
     assert row and row[0].split()[:2] == [str(line_of(program, "return i * 2")), "5"]
+
+
+def test_lines_counts_each_sites_own_tasks(tmp_path: Path) -> None:
+    """Of a program with several sites, each site's line profile is of its own tasks, all of
+    them, not of every site's tasks together."""
+    done, out, data = profiled(PROGRAMS / "methods.py", "fork", tmp_path=tmp_path,
+                               extra=("--lines",))
+    assert done.returncode == 0, done.stderr
+    facts = {s["method"]: s for s in data["analysis"]["program"]["sites"]}
+    for method in ("Pool.imap_unordered", "ProcessPoolExecutor.submit"):
+        site = facts[method]
+        shown = run_main("lines", out, "--mode", site["id"], cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        n = site["tasks"]
+        assert f"line profile of {n} of {n} items" in shown.stdout, (method, shown.stdout)

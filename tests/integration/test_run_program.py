@@ -319,6 +319,21 @@ def test_failing_programs(tmp_path: Path, how: str) -> None:
     assert first["tasks"] == 4 and data["program"]["exit_code"] == done.returncode
 
 
+@pytest.mark.parametrize("kind", ["threads", "processes", "pool", "submit"])
+def test_a_task_that_raises_keeps_its_own_traceback(tmp_path: Path, kind: str) -> None:
+    """A task raises in a pool: the program catches it once and prints its traceback, then lets
+    it end the program. Both tracebacks, the worker's part included (a process pool's comes as
+    text), are the ones python prints: no frame of profkit's."""
+    program = PROGRAMS / "taskraise.py"
+    plain = bare(program, kind, cwd=tmp_path)
+    done, _out, data = profiled(program, kind, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 1
+    assert done.stdout == plain.stdout
+    assert plain.stderr.count("Traceback (most recent call last)") >= 2
+    assert done.stderr == plain.stderr
+    assert data["analysis"]["program"]["sites"][0]["failed"] >= 1
+
+
 def test_ctrl_c_keeps_the_run_and_leaves_no_orphans(tmp_path: Path) -> None:
     program = PROGRAMS / "fails.py"
     marker = new_marker()

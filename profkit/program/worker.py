@@ -49,7 +49,7 @@ def hide_own_frames(exc: BaseException) -> None:
         if not is_profkit_file(tb.tb_frame.f_code.co_filename):
             kept.append(tb)
         tb = tb.tb_next
-    for here, after in zip(kept, [*kept[1:], None], strict=True):
+    for here, after in zip(kept, [*kept[1:], None], strict=False):
         here.tb_next = after
     exc.__traceback__ = kept[0] if kept else None
 

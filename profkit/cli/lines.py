@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     meta, _ = read_run_json(run_dir)
     lines = read_frame(run_dir, "lines", meta)
     available = {str(m): None for m in lines["mode"].unique()}
-    mode = pick_mode(available, args.mode, "line profile", run_dir)
+    fix = ("run the program again with profkit run --lines" if meta.kind == "program" else
+           "profile it again with a line budget (profkit profile --line-budget SECONDS, or all)")
+    mode = pick_mode(available, args.mode, "line profile", run_dir, fix)
     from profkit.render.line_coverage import line_coverage
 
     info = meta.modes.get(mode)

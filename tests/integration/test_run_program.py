@@ -31,6 +31,7 @@ from tests.fixtures.cli import (
     cli_env,
     ended,
     new_marker,
+    one_line_error,
     processes_with_marker,
     run_cli,
     run_main,
@@ -142,6 +143,7 @@ def test_seed_primes(tmp_path: Path) -> None:
     assert f"primes.py:{site['lineno']}" in (out / "index.html").read_text(encoding="utf-8")
     lines = run_main("lines", out, cwd=tmp_path)
     assert lines.returncode == 2 and "no line profile" in lines.stderr
+    assert "profkit run --lines" in lines.stderr  # the fix, named
     assert "Traceback" not in lines.stderr
 
 
@@ -422,6 +424,18 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert taken.returncode == 2 and "already exists" in taken.stderr
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
     assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "saved"
+    # a folder under a file: named as such, not as the OS's "File exists"
+    under_file = run_main("run", "--out", "mine/notes.txt/x", PROGRAMS / "nopool.py",
+                          cwd=tmp_path)
+    one_line_error(under_file, "notes.txt is a file, not a folder")
+    assert "File exists" not in under_file.stderr
+    # an empty --out is refused, not taken for no --out (a timestamped folder)
+    for command in (("run", "--out", "", PROGRAMS / "nopool.py"), ("profile", "primes", "--out", "")):
+        empty = run_main(*command, cwd=tmp_path)
+        assert empty.returncode == 2 and len(empty.stderr.splitlines()) == 1, empty.stderr
+        assert "argument --out: an empty folder name" in empty.stderr
+        assert "leave --out off" in empty.stderr and "Traceback" not in empty.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "mine"]
 
 
 def test_a_forked_child_leaves_as_under_python(tmp_path: Path) -> None:

@@ -126,8 +126,11 @@ def busy_note(site: dict[str, Any]) -> str:
     much of their time; else ''."""
     if not site.get("machine_busy"):
         return ""
+    replay = site.get("replay") or {}
+    measured = (replay.get("speedups") or {}).get("processes" if site["processes"] else "threads")
     return (f"rough: the machine was busy, its tasks waited {_s(site['queued_s'])} for a core "
-            "(profkit run --replay measures it)")
+            + (f"(the replay measured {_x(measured)})" if measured is not None
+               else "(profkit run --replay measures it)"))
 
 
 def _estimate(site: dict[str, Any]) -> str:

@@ -391,17 +391,18 @@ def test_the_estimate_on_a_busy_machine_against_a_bare_sequential_run(tmp_path: 
             stack.enter_context(ended(spinner))
         time.sleep(0.3)
         items = [1_000_000] * 8
-        before = min(_sequential_s("spin", "spin", items) for _ in range(2))
+        # the load from other programs comes and goes: the truth is the range of these runs
+        before = [_sequential_s("spin", "spin", items) for _ in range(2)]
         out = tmp_path / "run"
         done = run_cli("run", "--timeline-only", "--out", out, PROGRAMS / "spin.py", cwd=tmp_path)
-        after = min(_sequential_s("spin", "spin", items) for _ in range(2))
+        after = [_sequential_s("spin", "spin", items) for _ in range(2)]
     assert done.returncode == 0, done.stderr
     data = json.loads((out / "run.json").read_text(encoding="utf-8"))
     (site,) = data["analysis"]["program"]["sites"]
     assert site["tasks"] == 8 and site["workers"] == 2
-    low, high = sorted([before / site["wall_s"], after / site["wall_s"]])
+    low, high = min(before + after) / site["wall_s"], max(before + after) / site["wall_s"]
     assert low / 1.3 <= site["achieved_estimate"] <= high * 1.3, (
-        {k: site[k] for k in ("achieved_estimate", "sequential_s", "cores", "wall_s", "task_sum_s",
+        {k: site.get(k) for k in ("achieved_estimate", "sequential_s", "cores", "wall_s", "task_sum_s",
                               "queued_s")}, before, after)
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("profkit: site1 ")]
     assert site["machine_busy"]  # two spinners on two cores: the tasks waited for one

@@ -43,6 +43,8 @@ class ModeMeta:
     workers: int
     traits: Traits
     chunksize: int | None = None
+    #: the items this mode ran, where not the workload's (a program's pool site: its own tasks)
+    n_items: int | None = None
     #: the chunksize its maps would use at 1, 2, ... workers (the prediction's schedule)
     dispatch_chunksizes: list[int] = field(default_factory=list)
     chunk_trial: dict[str, JSON] | None = None
@@ -121,6 +123,12 @@ class RunMeta:
     kind: str = "workload"
     program: dict[str, Any] | None = None
     sites: list[dict[str, Any]] = field(default_factory=list)
+
+    def items_of(self, mode: str) -> int:
+        """The items ``mode`` ran: its own count (a program's pool site), else the workload's."""
+        info = self.modes.get(mode)
+        return info.n_items if info is not None and info.n_items is not None \
+            else self.workload.n_items
 
     def to_json(self) -> dict[str, JSON]:
         out = to_json(self)

@@ -242,6 +242,10 @@ def prepare_run_dir(directory: str | os.PathLike[str]) -> Path:
             raise RunDirError(f"output folder {path} already exists and is a file: choose "
                               "another --out, or leave --out off for a fresh timestamped folder")
         missing = [p for p in (path, *path.parents) if not p.exists()]
+        above = next((p for p in path.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise RunDirError(f"output folder {path} cannot be made: {above} is a file, not a "
+                              "folder: choose another --out")
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             path.mkdir()

@@ -62,12 +62,14 @@ def run(args: argparse.Namespace) -> int:
     meta, _ = read_run_json(run_dir)
     lines = read_frame(run_dir, "lines", meta)
     available = {str(m): None for m in lines["mode"].unique()}
-    mode = pick_mode(available, args.mode, "line profile", run_dir)
+    fix = ("run the program again with profkit run --lines" if meta.kind == "program" else
+           "profile it again with a line budget (profkit profile --line-budget SECONDS, or all)")
+    mode = pick_mode(available, args.mode, "line profile", run_dir, fix)
     from profkit.render.line_coverage import line_coverage
 
     info = meta.modes.get(mode)
     items = info.line_items if info else None
-    n_items = meta.workload.n_items
+    n_items = meta.items_of(mode)
     artifact = meta.artifacts.lines.get(mode)
     count = len(items) if items is not None else "?"
     print(f"# {mode}: line profile of {count} of {n_items} items, merged across workers"

@@ -32,8 +32,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     from profkit.options import add_flags
 
     add_flags(parser)
-    parser.add_argument("--out", help="run folder to create (default: "
-                        "reports/<workload>-<YYYYmmdd-HHMMSS>); never overwritten")
+    from profkit.cli._common import add_out
+
+    add_out(parser, "run folder to create (default: reports/<workload>-<YYYYmmdd-HHMMSS>); "
+            "never overwritten")
     output = parser.add_argument_group("output")
     output.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
     output.add_argument("--json", action="store_true",

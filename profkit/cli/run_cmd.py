@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from profkit import interrupts
+from profkit.cli._common import add_out
 from profkit.errors import ProfkitError, UsageError
 from profkit.fmt import printable
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", dest="module", metavar="MODULE",
                         help="run a module as python -m does (its arguments follow)")
-    parser.add_argument("--out", help="run folder to create (default: reports/<program>-<time>/)")
+    add_out(parser, "run folder to create (default: reports/<program>-<time>/)")
     parser.add_argument("--timeline-only", action="store_true",
                         help="measure the tasks' times only, with every profiler off")
     parser.add_argument("--lines", action="store_true",
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--lines and --timeline-only exclude each other: --timeline-only "
                          "turns every profiler off")
     name = args.module or Path(program.target).stem
-    if args.out:
+    if args.out is not None:
         out = prepare_run_dir(args.out)
     else:
         from profkit.pipeline import default_out_dir

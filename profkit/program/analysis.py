@@ -1,8 +1,13 @@
 """Facts about each pool site of a program run: its wall, its tasks, what it achieved and allows.
 
 Pure: from the tasks frame and the site records to small dataclasses. The
-speedup a site achieved is an estimate (the tasks' times summed over the site's
-wall, as if the tasks had run one after another at the same speed); the bound is
+speedup a site achieved is an estimate: a sequential run of the site's tasks over
+the site's wall. The sequential run is their times on a core of their own, their
+waits for a core left out, as long as the program's tasks had a core each; when
+other programs left them less than one core in all, one task at a time would have
+had no more, and the sequential run is stretched to that share of a core. The
+waits a task had for cores its own pool mates used are never counted: a
+sequential run has no pool mates. The bound is
 profkit's schedule bound (:mod:`profkit.analysis.bounds`) of the same tasks on
 the site's workers, capped by the CPUs (or by one core, for threads whose work
 holds the GIL). The work class, the bound's cores and the advice come from
@@ -25,6 +30,10 @@ from profkit.model import JSON
 
 if TYPE_CHECKING:
     import pandas as pd
+
+#: The tasks' waits for a core, as a share of their time, above which the machine was busy
+#: enough that the achieved estimate rests on a model of how its cores were shared.
+BUSY_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -62,15 +71,23 @@ class SiteFacts:
     #: on threads whose computing filled the GIL, less their waits for it
     task_sum_s: float
     cpu_sum_s: float
-    #: seconds the tasks were ready to run but waited for a core (other programs busy), summed
+    #: seconds the tasks were ready to run but waited for a core (other programs, or their own
+    #: pool mates, busy), summed
     queued_s: float
     #: pickled bytes of the items and results that were sized, and how many were
     item_bytes: int
     result_bytes: int
     sized: int
-    #: the achieved speedup, estimated as the tasks' times (``task_sum_s`` and ``queued_s``)
-    #: summed over the site's wall
-    #: (None without a wall)
+    #: the cores the tasks computed on, on average, while any was under way (their waits for a
+    #: core left out): below one, other programs left the program less than a core
+    cores: float | None
+    #: the estimated sequential run: ``task_sum_s`` on the share of a core one task at a time
+    #: would have had (``min(1, cores)``)
+    sequential_s: float | None
+    #: the tasks waited for a core more than ``BUSY_SHARE`` of their time: the estimate is rough
+    machine_busy: bool
+    #: the achieved speedup, estimated as ``sequential_s`` over the site's wall (None without
+    #: a wall)
     achieved_estimate: float | None
     #: profkit's bound for these tasks on these workers (optimum, under the CPU cap)
     bound: float | None
@@ -225,11 +242,20 @@ def own_times(rows: pd.DataFrame) -> list[float]:
     return [max(0.0, float(d)) for d in own]
 
 
+def _cores(rows: pd.DataFrame, own: Sequence[float]) -> float | None:
+    """The cores the tasks computed on, on average, while any of them was under way: their
+    times less their waits for a core, over the time covered by their spans."""
+    covered = _covered(list(zip(rows["start_s"].astype(float), rows["end_s"].astype(float),
+                                strict=True)))
+    return float(sum(own)) / covered if covered > 0 else None
+
+
 def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> SiteFacts:
     """The facts of one site from its record (``sites`` of the run) and its rows of the tasks
     frame (times in seconds after the program started)."""
     rows = tasks.sort_values("start_s")
     durations = own_times(rows)
+    unscaled = list(durations)
     task_s = float(sum(durations))
     wall_sum_s = float(rows["duration_s"].sum())
     cpu_s = float(rows["cpu_s"].sum())
@@ -252,7 +278,12 @@ def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> Site
         durations = [d * scale for d in durations]
         task_s = float(sum(durations))
         queued_s = min(queued_s, max(0.0, wall - task_s))
-    estimate = (task_s + queued_s) / wall if wall > 0 and durations else None
+    cores = _cores(rows, unscaled)
+    # one task at a time has no pool mates to wait for: it gets a core, unless other programs
+    # left the program less than one, and then that share (what the tasks had in all)
+    sequential = task_s / min(1.0, cores) if cores else (task_s if durations else None)
+    estimate = sequential / wall if wall > 0 and sequential is not None else None
+    busy = queued_s > BUSY_SHARE * (task_s + queued_s)
     threads = None if processes else verdict.ModeFacts(
         "site", workers, speedup=estimate, shares_gil=True, shares_memory=True)
     work = verdict.work_class(ratio, threads, cpu_s / wall if wall > 0 and not processes else None)
@@ -288,7 +319,8 @@ def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> Site
         chunksize=None if site["chunksize"] is None else int(_number(site["chunksize"])),
         calls=int(_number(site["calls"])), tasks=len(rows),
         failed=int((~rows["ok"]).sum()), first_s=first_s, last_s=last_s, task_sum_s=task_s,
-        cpu_sum_s=cpu_s, queued_s=queued_s, item_bytes=int(rows.loc[sized, "item_bytes"].sum()),
+        cpu_sum_s=cpu_s, queued_s=queued_s, cores=cores, sequential_s=sequential,
+        machine_busy=busy, item_bytes=int(rows.loc[sized, "item_bytes"].sum()),
         result_bytes=int(rows.loc[sized, "result_bytes"].fillna(0).sum()), sized=int(sized.sum()),
         achieved_estimate=estimate,
         bound=bounds.best if bounds is not None else None,

@@ -145,7 +145,7 @@ def _run_script(target: str) -> None:
 
 def _is_own(filename: str) -> bool:
     """A frame of profkit's or of runpy's: not the program's."""
-    from profkit.program.sites import is_profkit_file
+    from profkit.program.worker import is_profkit_file
 
     return is_profkit_file(filename) or filename in (runpy.__file__, "<frozen runpy>")
 

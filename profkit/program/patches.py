@@ -15,15 +15,16 @@ import concurrent.futures
 import concurrent.futures.process
 import concurrent.futures.thread
 import contextlib
+import functools
 import multiprocessing.pool
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from concurrent.futures import Future
-from typing import Generic, TypeVar, overload
+from typing import Generic, ParamSpec, TypeVar, overload
 
 from profkit.program.sites import Registry, Site
-from profkit.program.worker import SiteTask, TaskOutcome
+from profkit.program.worker import SiteTask, TaskOutcome, hide_own_frames
 
 _PPE = concurrent.futures.ProcessPoolExecutor
 _TPE = concurrent.futures.ThreadPoolExecutor
@@ -31,6 +32,7 @@ _POOL = multiprocessing.pool.Pool
 
 T = TypeVar("T")
 R = TypeVar("R")
+P = ParamSpec("P")
 #: An item of the iterable a pool method maps over (a tuple of arguments for ``starmap``).
 E = TypeVar("E")
 #: A function the program gives its pool; profkit passes it on, wrapped, and never calls it.
@@ -43,6 +45,19 @@ ErrorCallback = Callable[[BaseException], object]
 _originals: dict[tuple[type, str], object] = {}
 #: Set while a patched ``map`` submits: its own submits are not sites of their own.
 _inside = threading.local()
+
+
+def _hiding(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` as the program calls it: an exception leaves it with profkit's frames taken out of
+    its traceback (:func:`~profkit.program.worker.hide_own_frames`)."""
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as exc:
+            hide_own_frames(exc)
+            raise
+    return call
 
 
 @contextlib.contextmanager
@@ -65,10 +80,12 @@ class SiteFuture(Future[object]):
         self._site = site
         inner.add_done_callback(self._transfer)
 
+    @_hiding
     def result(self, timeout: float | None = None) -> object:
         with _waiting(self._site):
             return super().result(timeout)
 
+    @_hiding
     def exception(self, timeout: float | None = None) -> BaseException | None:
         with _waiting(self._site):
             return super().exception(timeout)
@@ -105,6 +122,7 @@ def _unwrapped(registry: Registry, site: Site, results: Iterator[object]) -> Ite
             yield registry.receive(outcome)
     except BaseException as exc:
         registry.receive_error(exc)
+        hide_own_frames(exc)
         raise
     finally:
         close = getattr(results, "close", None)
@@ -132,6 +150,7 @@ class SiteIterator:
             raise
         except BaseException as exc:
             self._registry.receive_error(exc)
+            hide_own_frames(exc)
             raise
 
     __next__ = next
@@ -151,10 +170,12 @@ class SiteAsyncResult(Generic[T, R]):
                 value = self._inner.get(timeout)
         except BaseException as exc:
             self._registry.receive_error(exc)
+            hide_own_frames(exc)
             raise
         # the callback profkit gave the pool has kept the records already
         return self._unwrap(value)
 
+    @_hiding
     def wait(self, timeout: float | None = None) -> None:
         with _waiting(self._site):
             self._inner.wait(timeout)
@@ -306,7 +327,7 @@ def install(registry: Registry) -> None:
 
         # the patches' signatures are the originals' (their results are profkit's wrappers)
         for name, patched in (("submit", patched_submit), ("map", patched_map)):
-            setattr(cls, name, patched)
+            setattr(cls, name, _hiding(patched))
 
     patch_executor(_PPE)
     patch_executor(_TPE)
@@ -367,7 +388,7 @@ def install(registry: Registry) -> None:
         "apply_async": pool_apply_async,
     }
     for name, patched in patches.items():
-        setattr(_POOL, name, patched)
+        setattr(_POOL, name, _hiding(patched))
 
 
 def uninstall() -> None:

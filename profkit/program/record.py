@@ -138,6 +138,7 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
         status=status,
         # every task of a site is line-profiled with --lines
         modes={str(s["id"]): ModeMeta(workers=r.workers, traits=_traits(r.processes),
+                                      n_items=f.tasks,
                                       line_items=list(range(f.tasks)) if s["id"] in line_stats
                                       else None)
                for r, s, f in zip(finished.registry.sites, sites, facts.sites, strict=True)},

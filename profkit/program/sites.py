@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from profkit.collectors.merge import merge_profiles
 from profkit.model import RawStats
-from profkit.program.worker import RECORD_ATTR, Record, TaskOutcome, is_outcome
+from profkit.program.worker import RECORD_ATTR, Record, TaskOutcome, is_outcome, is_profkit_file
 
 if TYPE_CHECKING:
     from line_profiler import LineStats
@@ -29,13 +29,8 @@ if TYPE_CHECKING:
 #: Stats dicts kept before they are folded into the site's merged Stats.
 MERGE_EVERY = 256
 
-_PROFKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _STDLIB_DIRS = tuple({os.path.abspath(p) for p in (sysconfig.get_paths()["stdlib"],
                                                    sysconfig.get_paths()["platstdlib"])})
-
-
-def is_profkit_file(filename: str) -> bool:
-    return os.path.abspath(filename).startswith(_PROFKIT_DIR + os.sep)
 
 
 def _is_user_file(filename: str) -> bool:

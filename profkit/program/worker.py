@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
+import functools
 import math
 import os
 import pickle
 import threading
 import time
 from collections.abc import Callable
+from types import TracebackType
 from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 from profkit.collectors.runqueue import RunQueueClock
@@ -26,6 +28,31 @@ from profkit.model import RawStats
 if TYPE_CHECKING:
     from line_profiler import LineStats
     from line_profiler.line_profiler import LineProfiler
+
+_PROFKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@functools.lru_cache(maxsize=1024)
+def is_profkit_file(filename: str) -> bool:
+    """A file of profkit's own (its frames are none of the program's)."""
+    return os.path.abspath(filename).startswith(_PROFKIT_DIR + os.sep)
+
+
+def hide_own_frames(exc: BaseException) -> None:
+    """Take profkit's frames out of ``exc``'s traceback: the program sees its own traceback, as
+    it would without profkit. Called in the ``except`` clause of profkit's outermost frame,
+    before a bare ``raise`` (which, from Python 3.11, re-raises with the traceback as left
+    here; 3.10 restores the one it caught)."""
+    kept: list[TracebackType] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        if not is_profkit_file(tb.tb_frame.f_code.co_filename):
+            kept.append(tb)
+        tb = tb.tb_next
+    for here, after in zip(kept, [*kept[1:], None], strict=False):
+        here.tb_next = after
+    exc.__traceback__ = kept[0] if kept else None
+
 
 #: The attribute a failed task's record travels on, on the task's own exception.
 RECORD_ATTR = "_profkit_record"
@@ -223,6 +250,8 @@ class SiteTask:
                        lines.get_stats() if lines is not None else None, covered)
             with contextlib.suppress(Exception):  # an exception that takes no attributes
                 setattr(exc, RECORD_ATTR, carried)
+            # the pool formats (processes) or keeps (threads) the task's traceback: its own
+            hide_own_frames(exc)
             raise
         cpu, end = time.thread_time() - cpu0, time.perf_counter()
         queued = thread.queued_since(queued0, start, end)

@@ -121,6 +121,34 @@ def _coverage(site: dict[str, Any]) -> str:
             "result now and then, and its last tasks' stats may not come back.</p>")
 
 
+def busy_note(site: dict[str, Any]) -> str:
+    """What the machine's load does to a site's estimate, when its tasks waited for a core
+    much of their time; else ''."""
+    if not site.get("machine_busy"):
+        return ""
+    replay = site.get("replay") or {}
+    measured = (replay.get("speedups") or {}).get("processes" if site["processes"] else "threads")
+    return (f"rough: the machine was busy, its tasks waited {_s(site['queued_s'])} for a core "
+            + (f"(the replay measured {_x(measured)})" if measured is not None
+               else "(profkit run --replay measures it)"))
+
+
+def _estimate(site: dict[str, Any]) -> str:
+    """The achieved estimate and what it is made of."""
+    text = (f"{_x(site['achieved_estimate'])}: an estimated sequential run of the tasks "
+            f"({_s(site.get('sequential_s'))}) over the site's wall; not a measured sequential "
+            "run. It is their times on a core of their own")
+    cores = site.get("cores")
+    if cores is not None and cores < 1:
+        text += (f", stretched to the {100 * cores:.0f}% of a core the program's tasks had in "
+                 "all (other programs took the rest, and would have made a sequential run wait "
+                 "too)")
+    text += ("; their waits for a core their own pool mates held are left out, since a "
+             "sequential run has none")
+    note = busy_note(site)
+    return text + (f". {note[0].upper()}{note[1:]}" if note else "")
+
+
 def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) -> str:
     split = site.get("overheads")
     facts = [
@@ -144,12 +172,7 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
                       + ("; timed under cProfile, which slows Python code: "
                          "profkit run --timeline-only times them bare"
                          if site.get("profiled") else "")),
-        ("speedup achieved (estimate)",
-         f"{_x(site['achieved_estimate'])}: the tasks' times summed, over the site's wall; "
-         "an estimate of running the tasks in sequence, not a measured sequential run"
-         + (f"; the tasks waited {_s(site['queued_s'])} for a busy core, which the estimate "
-            "counts as their time: with the machine this busy it overstates"
-            if site.get("queued_s", 0.0) > 0.1 * (site["task_sum_s"] + site["queued_s"]) else "")),
+        ("speedup achieved (estimate)", _estimate(site)),
         ("work", f"{site.get('work') or 'unknown'}: the tasks compute "
                  f"{100 * (site.get('cpu_ratio') or 0):.0f}% of their time"),
         ("bound", f"{_x(site['bound'])}: the best any schedule of these tasks allows on "
@@ -238,5 +261,6 @@ def summary_lines(run: Run) -> list[str]:
         return ["no pool was seen"]
     return [f"{s['id']} {os.path.basename(s['filename'])}:{s['lineno']} {s['method']}({s['task']}): "
             f"{s['tasks']} task(s) in {_s(s['wall_s'])}, speedup ~{_x(s['achieved_estimate'])} "
-            f"(estimate), bound {_x(s['bound'])} on {s['workers']} workers"
+            f"(estimate{'; ' + busy_note(s) if busy_note(s) else ''}), bound {_x(s['bound'])} "
+            f"on {s['workers']} workers"
             for s in program["sites"]]

@@ -53,7 +53,7 @@ def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     one_line_error(run_main("profile", "primes", "--out", str(blocker / "run")),
-                   "cannot write to output folder")
+                   "cannot be made", "a-file is a file, not a folder", "--out")
 
 
 @pytest.fixture

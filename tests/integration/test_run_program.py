@@ -31,6 +31,7 @@ from tests.fixtures.cli import (
     cli_env,
     ended,
     new_marker,
+    one_line_error,
     processes_with_marker,
     run_cli,
     run_main,
@@ -113,13 +114,15 @@ def test_seed_primes(tmp_path: Path) -> None:
     # profile's rules on the same tasks: CPU-bound work on processes that pays, nothing to batch
     assert facts["work"] == "cpu-bound" and facts["cpu_ratio"] > 0.8
     assert not {"use-threads", "batch", "keep-loop", "use-processes"} & set(facts["advice"])
-    # the achieved estimate: the tasks' times summed over the site's wall, from the frames
+    # the achieved estimate: a sequential run of the tasks over the site's wall, from the frames
     import profkit
 
     run = profkit.load(out)
     tasks = run.tasks[run.tasks["mode"] == site["id"]]
+    # (their times less their waits for a core, stretched when the program had under a core)
+    assert facts["task_sum_s"] + facts["queued_s"] == pytest.approx(tasks["duration_s"].sum())
     assert facts["achieved_estimate"] == pytest.approx(
-        tasks["duration_s"].sum() / (site["last_s"] - site["first_s"]))
+        facts["task_sum_s"] / min(1.0, facts["cores"]) / (site["last_s"] - site["first_s"]))
     assert tasks["start_s"].min() >= site["first_s"] and tasks["end_s"].max() <= site["last_s"]
     assert len(set(tasks["pid"])) == 2
     # the program's wait for the site, against the main thread's own cProfile of its lock waits
@@ -140,6 +143,7 @@ def test_seed_primes(tmp_path: Path) -> None:
     assert f"primes.py:{site['lineno']}" in (out / "index.html").read_text(encoding="utf-8")
     lines = run_main("lines", out, cwd=tmp_path)
     assert lines.returncode == 2 and "no line profile" in lines.stderr
+    assert "profkit run --lines" in lines.stderr  # the fix, named
     assert "Traceback" not in lines.stderr
 
 
@@ -317,6 +321,21 @@ def test_failing_programs(tmp_path: Path, how: str) -> None:
     assert first["tasks"] == 4 and data["program"]["exit_code"] == done.returncode
 
 
+@pytest.mark.parametrize("kind", ["threads", "processes", "pool", "submit"])
+def test_a_task_that_raises_keeps_its_own_traceback(tmp_path: Path, kind: str) -> None:
+    """A task raises in a pool: the program catches it once and prints its traceback, then lets
+    it end the program. Both tracebacks, the worker's part included (a process pool's comes as
+    text), are the ones python prints: no frame of profkit's."""
+    program = PROGRAMS / "taskraise.py"
+    plain = bare(program, kind, cwd=tmp_path)
+    done, _out, data = profiled(program, kind, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 1
+    assert done.stdout == plain.stdout
+    assert plain.stderr.count("Traceback (most recent call last)") >= 2
+    assert done.stderr == plain.stderr
+    assert data["analysis"]["program"]["sites"][0]["failed"] >= 1
+
+
 def test_ctrl_c_keeps_the_run_and_leaves_no_orphans(tmp_path: Path) -> None:
     program = PROGRAMS / "fails.py"
     marker = new_marker()
@@ -344,6 +363,53 @@ def test_ctrl_c_keeps_the_run_and_leaves_no_orphans(tmp_path: Path) -> None:
     assert processes_with_marker(marker) == []
 
 
+def _sequential_s(module: str, task: str, items: list[object]) -> float:
+    """The map of ``task`` over ``items`` of a program in PROGRAMS, timed bare here, in sequence."""
+    import importlib
+
+    sys.path.insert(0, str(PROGRAMS))
+    try:
+        fn = getattr(importlib.import_module(module), task)
+    finally:
+        sys.path.remove(str(PROGRAMS))
+    start = time.perf_counter()
+    for item in items:
+        fn(item)
+    return time.perf_counter() - start
+
+
+def test_the_estimate_on_a_busy_machine_against_a_bare_sequential_run(tmp_path: Path) -> None:
+    """Two other programs spin on the two cores (in a session of their own, as another
+    terminal's would): the site's estimate is the same tasks run in sequence, timed here under
+    the same load, over the site's wall. Its tasks' waits for a core they would not have had
+    one at a time are not counted (counting them gave 1.84x against 0.95x bare), and the
+    terminal line says what the report says: the machine was busy."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                                 start_new_session=True) for _ in range(2)]
+    with contextlib.ExitStack() as stack:
+        for spinner in spinners:
+            stack.enter_context(ended(spinner))
+        time.sleep(0.3)
+        items = [1_000_000] * 8
+        # the load from other programs comes and goes: the truth is the range of these runs
+        before = [_sequential_s("spin", "spin", items) for _ in range(2)]
+        out = tmp_path / "run"
+        done = run_cli("run", "--timeline-only", "--out", out, PROGRAMS / "spin.py", cwd=tmp_path)
+        after = [_sequential_s("spin", "spin", items) for _ in range(2)]
+    assert done.returncode == 0, done.stderr
+    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["tasks"] == 8 and site["workers"] == 2
+    low, high = min(before + after) / site["wall_s"], max(before + after) / site["wall_s"]
+    assert low / 1.3 <= site["achieved_estimate"] <= high * 1.3, (
+        {k: site.get(k) for k in ("achieved_estimate", "sequential_s", "cores", "wall_s", "task_sum_s",
+                              "queued_s")}, before, after)
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("profkit: site1 ")]
+    assert site["machine_busy"]  # two spinners on two cores: the tasks waited for one
+    assert "rough: the machine was busy" in line and "Rough: the machine was busy" in (
+        out / "index.html").read_text(encoding="utf-8")
+
+
 def test_usage_errors(tmp_path: Path) -> None:
     missing = run_cli("run", tmp_path / "nothere.py", cwd=tmp_path)
     assert missing.returncode == 2 and "no such file" in missing.stderr
@@ -361,6 +427,18 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert taken.returncode == 2 and "already exists" in taken.stderr
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
     assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "saved"
+    # a folder under a file: named as such, not as the OS's "File exists"
+    under_file = run_main("run", "--out", "mine/notes.txt/x", PROGRAMS / "nopool.py",
+                          cwd=tmp_path)
+    one_line_error(under_file, "notes.txt is a file, not a folder")
+    assert "File exists" not in under_file.stderr
+    # an empty --out is refused, not taken for no --out (a timestamped folder)
+    for command in (("run", "--out", "", PROGRAMS / "nopool.py"), ("profile", "primes", "--out", "")):
+        empty = run_main(*command, cwd=tmp_path)
+        assert empty.returncode == 2 and len(empty.stderr.splitlines()) == 1, empty.stderr
+        assert "argument --out: an empty folder name" in empty.stderr
+        assert "leave --out off" in empty.stderr and "Traceback" not in empty.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "mine"]
 
 
 def test_a_forked_child_leaves_as_under_python(tmp_path: Path) -> None:
@@ -413,8 +491,8 @@ def test_a_site_called_twice(tmp_path: Path) -> None:
     assert site["idle_s"] >= 0.5
     (gap,) = site["idle"]
     assert site["wall_s"] == pytest.approx(site["last_s"] - site["first_s"] - (gap[1] - gap[0]))
-    assert site["achieved_estimate"] == pytest.approx(
-        (site["task_sum_s"] + site["queued_s"]) / site["wall_s"])
+    assert site["achieved_estimate"] == pytest.approx(site["sequential_s"] / site["wall_s"])
+    assert site["sequential_s"] == pytest.approx(site["task_sum_s"] / min(1.0, site["cores"]))
 
 
 def test_ctrl_c_with_tasks_that_never_end(tmp_path: Path) -> None:
@@ -504,3 +582,18 @@ def test_lines_profile_the_task_in_its_workers(tmp_path: Path) -> None:
     assert "line profile of 5 of 5 items" in shown.stdout
     row = [line for line in shown.stdout.splitlines() if "return i * 2" in line]
     assert row and row[0].split()[:2] == [str(line_of(program, "return i * 2")), "5"]
+
+
+def test_lines_counts_each_sites_own_tasks(tmp_path: Path) -> None:
+    """Of a program with several sites, each site's line profile is of its own tasks, all of
+    them, not of every site's tasks together."""
+    done, out, data = profiled(PROGRAMS / "methods.py", "fork", tmp_path=tmp_path,
+                               extra=("--lines",))
+    assert done.returncode == 0, done.stderr
+    facts = {s["method"]: s for s in data["analysis"]["program"]["sites"]}
+    for method in ("Pool.imap_unordered", "ProcessPoolExecutor.submit"):
+        site = facts[method]
+        shown = run_main("lines", out, "--mode", site["id"], cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        n = site["tasks"]
+        assert f"line profile of {n} of {n} items" in shown.stdout, (method, shown.stdout)

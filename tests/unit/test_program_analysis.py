@@ -71,8 +71,29 @@ def test_the_bound_leaves_out_waits_for_a_core() -> None:
     facts = site_facts(site_record(last_s=6.0), tasks_frame("site1", rows), cpus=2)
     assert facts.task_sum_s == pytest.approx(8.0)
     assert facts.bound == pytest.approx(optimum_speedup([3, 2, 2, 1], 2))
-    assert facts.achieved_estimate == pytest.approx(12.0 / 6.0)  # the tasks' own walls
-    assert facts.queued_s == pytest.approx(4.0)
+    # the tasks computed on 8 / 6 cores: a sequential run would have had one, and waited for none
+    assert facts.cores == pytest.approx(8.0 / 6.0) and facts.sequential_s == pytest.approx(8.0)
+    assert facts.achieved_estimate == pytest.approx(8.0 / 6.0)
+    assert facts.queued_s == pytest.approx(4.0) and facts.machine_busy
+
+
+def test_waits_for_pool_mates_are_not_a_sequential_runs() -> None:
+    # 4 workers on 2 free cores: four tasks of 1 s each run 2 s, half of it waiting for a core
+    # their pool mates held; in sequence they take 4 s, against the pool's 2 s
+    rows = [(w, 0.0, 2.0, 1.0, 1.0) for w in "abcd"]
+    facts = site_facts(site_record(workers=4, last_s=2.0), tasks_frame("site1", rows), cpus=2)
+    assert facts.cores == pytest.approx(2.0) and facts.sequential_s == pytest.approx(4.0)
+    assert facts.achieved_estimate == pytest.approx(2.0)  # counting the waits: 4.0, over 2 cores
+    assert facts.machine_busy
+
+
+def test_other_programs_share_of_the_cores_counts_in_sequence() -> None:
+    # other programs left the program half a core: two tasks of 1 s each ran 4 s side by side;
+    # one at a time, each would have had that half core: 4 s in all, the pool's wall
+    rows = [("a", 0.0, 4.0, 1.0, 3.0), ("b", 0.0, 4.0, 1.0, 3.0)]
+    facts = site_facts(site_record(last_s=4.0), tasks_frame("site1", rows), cpus=2)
+    assert facts.cores == pytest.approx(0.5) and facts.sequential_s == pytest.approx(4.0)
+    assert facts.achieved_estimate == pytest.approx(1.0)
 
 
 def test_gil_bound_threads_are_told_to_use_processes() -> None:

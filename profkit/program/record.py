@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from profkit.analysis.records import Analysis
 from profkit.collectors.merge import merge_profiles
+from profkit.errors import StoreError
 from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows, line_rows
 from profkit.model import JSON, Status, Traits, WorkerLabel
 from profkit.program.analysis import program_facts
@@ -158,8 +159,12 @@ def reanalyse(run: Run) -> None:
     """The sites' facts again, from the saved records and frames (``profkit report``)."""
     meta = run.meta
     cpus = meta.environment.get("cpus_available")
-    facts = program_facts(meta.program or {}, meta.sites, run.frames["tasks"],
-                          cpus if isinstance(cpus, int) else os.cpu_count() or 1)
+    try:
+        facts = program_facts(meta.program or {}, meta.sites, run.frames["tasks"],
+                              cpus if isinstance(cpus, int) else os.cpu_count() or 1)
+    except (KeyError, TypeError, ValueError) as exc:  # a record profkit did not write
+        raise StoreError(f"run.json: a pool site's record cannot be read ({type(exc).__name__}: "
+                         f"{exc}): open a folder that profkit run wrote") from exc
     run.analysis = Analysis(program=facts.to_json())
 
 

@@ -145,6 +145,16 @@ def test_seed_primes(tmp_path: Path) -> None:
     assert lines.returncode == 2 and "no line profile" in lines.stderr
     assert "profkit run --lines" in lines.stderr  # the fix, named
     assert "Traceback" not in lines.stderr
+    # a site record profkit did not write: report refuses it in one line
+    import shutil
+
+    planted = shutil.copytree(out, tmp_path / "planted")
+    record = json.loads((planted / "run.json").read_text(encoding="utf-8"))
+    record["sites"][0]["first_s"] = "x"
+    (planted / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    refused = run_main("report", planted, cwd=tmp_path)
+    assert refused.returncode == 2 and len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert "pool site's record cannot be read" in refused.stderr
 
 
 def test_site_wall_against_the_programs_own_clock(tmp_path: Path) -> None:

@@ -253,6 +253,7 @@ class CompareNote:
     set_aside_used_a: bool = False  # SET_ASIDE: too few clean repeats left, so they were compared
     set_aside_used_b: bool = False
     tasks: bool = False  # TOO_FEW, FEW_REPEATS: the samples are a program site's tasks
+    paired: bool = False  # TOO_FEW, FEW_REPEATS: the rounds of one profkit ab run
 
 
 @dataclass
@@ -624,10 +625,11 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange], program: bool = F
                                    wall_change_pct=m.wall_change_pct))
         if m.verdict == TOO_FEW:
             out.append(CompareNote(CompareNoteKind.TOO_FEW, m.mode, repeats_a=m.repeats_a,
-                                   repeats_b=m.repeats_b, min_samples=MIN_SAMPLES, tasks=program))
+                                   repeats_b=m.repeats_b, min_samples=MIN_SAMPLES, tasks=program,
+                                   paired=m.paired))
         elif m.verdict != MISSING and min(m.repeats_a, m.repeats_b) <= 3:
             out.append(CompareNote(CompareNoteKind.FEW_REPEATS, m.mode, repeats_a=m.repeats_a,
-                                   repeats_b=m.repeats_b, tasks=program))
+                                   repeats_b=m.repeats_b, tasks=program, paired=m.paired))
         site = next((x for x in sites if x.site == m.mode), None)
         if site is not None and site.where_a != site.where_b:
             out.append(CompareNote(CompareNoteKind.SITE_DIFFERS, m.mode, a=site.where_a, b=site.where_b))

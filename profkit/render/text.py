@@ -611,13 +611,18 @@ def compare_note(n: CompareNote) -> str:
                 "items, so their task times compare different work")
     if kind is CompareNoteKind.TOO_FEW:
         return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the rule needs at least "
-                f"{n.min_samples} on each side, so no change is called: profile with --repeat 3 "
+                f"{n.min_samples} on each side, so no change is called: {_rerun(n)} --repeat 3 "
                 "or more")
     if kind is CompareNoteKind.FEW_REPEATS:
         return (f"{mode}: {n.repeats_a} vs {n.repeats_b} repeats: the t interval has few degrees "
-                "of freedom, so only a large change is called; profile with --repeat 5 or more "
+                f"of freedom, so only a large change is called; {_rerun(n)} --repeat 5 or more "
                 "for a finer test")
     return _set_aside(n)
+
+
+def _rerun(n: CompareNote) -> str:
+    """How to get more repeats: another ab race, or profiles with more rounds."""
+    return "rerun profkit ab with" if n.paired else "profile with"
 
 
 def _set_aside(n: CompareNote) -> str:

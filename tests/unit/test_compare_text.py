@@ -162,3 +162,14 @@ def test_a_side_not_saved_is_named_by_its_target():
     html = render_html(comparison)
     assert "<code>wl.py:squares</code>" in html and "<code>wl.py:squares_v2</code>" in html
     assert "<code>None</code>" not in html
+
+
+def test_few_repeats_name_the_command_that_gives_more():
+    """Two profiles get more repeats from profile --repeat; an ab race from another ab run."""
+    for paired, fix in ((False, "profile with --repeat 5"), (True, "rerun profkit ab with --repeat 5")):
+        a = _timings({"sequential": _noisy(3, 1.0, 1)})
+        b = _timings({"sequential": _noisy(3, 1.0, 2)})
+        (m,) = compare_timings(a, b, paired=paired)
+        notes = [compare_note(n) for n in _warnings(_info(None), _info(None), [m])
+                 if n.kind is CompareNoteKind.FEW_REPEATS]
+        assert len(notes) == 1 and fix in notes[0], notes

@@ -301,8 +301,9 @@ class Comparison:
                 and m.change_pct > pct]
 
     def lost_in_b(self) -> list[ModeChange]:
-        """Modes timed in A that have no timings in B (B's mode failed or was interrupted)."""
-        return [m for m in self.modes if m.repeats_a and not m.repeats_b]
+        """Modes with no timings in B (B's mode failed, timed out or was interrupted), whether
+        or not A has any: a gate on B cannot pass a mode that B never timed."""
+        return [m for m in self.modes if not m.repeats_b]
 
     def gate_fails(self, fail_above: float) -> bool:
         """True when ``--fail-above fail_above`` must exit 1."""

@@ -173,3 +173,21 @@ def test_few_repeats_name_the_command_that_gives_more():
         notes = [compare_note(n) for n in _warnings(_info(None), _info(None), [m])
                  if n.kind is CompareNoteKind.FEW_REPEATS]
         assert len(notes) == 1 and fix in notes[0], notes
+
+
+def test_the_gate_fails_a_mode_that_b_never_timed_even_when_a_never_did():
+    """--fail-above gates B: a mode with no timings in B fails it, whatever A had."""
+    startup = {"phase": "startup", "repeat": 0, "order": 0, "wall_s": 0.1, "cpu_s": float("nan"),
+               "others_cpu": 0.0, "spoiled": False, "thread_cpu_s": float("nan"), "sweep": False}
+    def failed(walls: dict[str, list[float]]) -> pd.DataFrame:
+        rows = pd.DataFrame([{"mode": "processes", "workers": 2, **startup}])
+        return pd.concat([_timings(walls), rows], ignore_index=True)
+
+    ok = {"sequential": _noisy(5, 1.0, 1)}
+    for a in (failed(ok), _timings({**ok, "processes": _noisy(5, 0.6, 2)})):
+        comparison = _comparison(a, failed({"sequential": _noisy(5, 1.0, 3)}))
+        assert [m.mode for m in comparison.modes] == ["sequential", "processes"]
+        assert [m.mode for m in comparison.lost_in_b()] == ["processes"]
+        assert comparison.gate_fails(10.0)
+    same = _comparison(_timings(ok), _timings({"sequential": _noisy(5, 1.0, 3)}))
+    assert not same.gate_fails(10.0)

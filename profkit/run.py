@@ -52,10 +52,13 @@ class Run(RunRecord):
         return repr_html(self)
 
     def to_html(self, path: str | os.PathLike[str]) -> Path:
-        """Render the report to ``path`` (atomically) and return the path."""
+        """Render the report to ``path`` (atomically) and return the path. A file there is
+        replaced only if it is a profkit report of this run or of no run folder."""
         from profkit.render import render
+        from profkit.render.html import check_report_target
 
         target = store.user_path(path, "the report's path")
+        check_report_target(target, self.path, str(target), "another path")
         store.atomic_write_text(target, render(self, "html"))
         return target
 

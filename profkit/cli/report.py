@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from profkit.cli._common import add_run_dir
-from profkit.errors import EXIT_OK, RunDirError, UsageError
+from profkit.errors import EXIT_OK, RunDirError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,28 +17,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def report_target(run_dir: Path, output: str | None) -> Path:
-    """Where to write the report; refuse to replace anything profkit did not write.
-
-    An existing file may be replaced only if it is a profkit report, and not the report
-    of another run folder (one with its own run.json).
-    """
-    from profkit.render.html import is_report
-    from profkit.store import REPORT_FILE, RUN_FILE
+    """Where to write the report; refuse to replace anything profkit did not write."""
+    from profkit.render.html import check_report_target
+    from profkit.store import REPORT_FILE
 
     if output is None:
         return run_dir / REPORT_FILE
     target = Path(output)
-    if target.is_dir():
-        raise UsageError(f"--output {target} is a folder: give a file name such as "
-                         f"{target / 'report.html'}")
-    if target.exists() or target.is_symlink():
-        if target.is_symlink() or not is_report(target):
-            raise RunDirError(f"--output {target} exists and is not a profkit report: choose "
-                              "another --output, or move the file away")
-        folder = target.parent.resolve()
-        if folder != run_dir.resolve() and (folder / RUN_FILE).exists():
-            raise RunDirError(f"--output {target} is the report of another run ({folder}): "
-                              "choose another --output")
+    check_report_target(target, run_dir, f"--output {target}", "another --output")
     return target
 
 

@@ -133,3 +133,23 @@ def written_by(path: Path, generator: str) -> bool:
 def is_report(path: Path) -> bool:
     """True if ``path`` is a report this module wrote (safe to replace with a newer one)."""
     return written_by(path, GENERATOR)
+
+
+def check_report_target(target: Path, run_dir: Path | None, named: str, fix: str) -> None:
+    """Refuse to write a report over anything profkit did not write: a folder, a file that is
+    not a profkit report, or the report of another run folder (one with its own run.json).
+    ``named`` names the target in the message (``--output x``), ``fix`` what to choose instead."""
+    from profkit.errors import RunDirError, UsageError
+    from profkit.store import RUN_FILE
+
+    if target.is_dir():
+        raise UsageError(f"{named} is a folder: give a file name such as "
+                         f"{target / 'report.html'}")
+    if target.exists() or target.is_symlink():
+        if target.is_symlink() or not is_report(target):
+            raise RunDirError(f"{named} exists and is not a profkit report: choose {fix}, or "
+                              "move the file away")
+        folder = target.parent.resolve()
+        mine = run_dir.resolve() if run_dir is not None else None
+        if folder != mine and (folder / RUN_FILE).exists():
+            raise RunDirError(f"{named} is the report of another run ({folder}): choose {fix}")

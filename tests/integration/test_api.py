@@ -101,6 +101,15 @@ def test_to_html_writes_a_report(saved, tmp_path):
     html = target.read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html")
     assert "counting-lazy" in html
+    assert run.to_html(target) == target  # its own report again: replaced
+    # nothing profkit did not write is replaced; a folder is named as such
+    mine = tmp_path / "mine.py"
+    mine.write_text("print('mine')\n", encoding="utf-8")
+    with pytest.raises(profkit.ProfkitError, match="exists and is not a profkit report"):
+        run.to_html(mine)
+    assert mine.read_text(encoding="utf-8") == "print('mine')\n"
+    with pytest.raises(profkit.ProfkitError, match="is a folder"):
+        run.to_html(tmp_path)
 
 
 def test_load_refuses_a_folder_that_is_not_a_run(tmp_path):

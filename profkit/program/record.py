@@ -12,6 +12,8 @@ import json
 import os
 import platform
 import pstats
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,6 +93,12 @@ def _site_record(finished: Finished, site: Site) -> dict[str, JSON]:
             "idle": [[a - finished.start, b - finished.start] for a, b in site.idle]}
 
 
+def _clock_time(perf_s: float) -> str:
+    """A ``time.perf_counter`` reading of this process as the UTC date and time it was."""
+    at = time.time() - (time.perf_counter() - perf_s)
+    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
+
+
 def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = None) -> Run:
     """The run of a finished program: measurements, frames and the sites' facts; ``replays``
     the sites' replays (``--replay``), in site order."""
@@ -148,6 +156,7 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
         environment={"python": platform.python_version(), "cpus_available": cpus,
                      "cpus_total": os.cpu_count(), "start_method": finished.start_method},
         interrupted=finished.interrupted,
+        started_at=_clock_time(finished.start), finished_at=_clock_time(finished.end),
         program=program,
         sites=sites,
     )

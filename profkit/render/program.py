@@ -221,7 +221,8 @@ def render(run: Run) -> str:
     sites = program["sites"]
     head = (f"<p><code>profkit run {_e(program['command'])}</code>: {_e(ended)}, "
             f"{_e(_s(program['wall_s']))} of wall, start method {_e(program['start_method'])}, "
-            f"{program['cpus']} CPU(s).</p>")
+            f"{program['cpus']} CPU(s)"
+            + (f", started {_e(run.meta.started_at)}" if run.meta.started_at else "") + ".</p>")
     if sites:
         head += (f"<p>{len(sites)} pool site(s); pools were under way for "
                  f"{_e(_s(program['in_sites_s']))} of the program's {_e(_s(program['wall_s']))}."

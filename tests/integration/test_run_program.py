@@ -131,6 +131,13 @@ def test_seed_primes(tmp_path: Path) -> None:
     assert facts["wait_s"] == pytest.approx(locks, abs=0.1 * facts["wall_s"])
     html = (out / "index.html").read_text(encoding="utf-8")
     assert f"primes.py:{site['lineno']}" in html and "speedup achieved (estimate)" in html
+    # the run is dated, as a profile is: compare and the report say when it ran
+    from datetime import datetime, timedelta, timezone
+
+    started, finished = (datetime.fromisoformat(data[k]) for k in ("started_at", "finished_at"))
+    assert started <= finished <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    assert datetime.now(timezone.utc) - started < timedelta(minutes=10)
+    assert f"started {data['started_at']}" in html
     # the report says which times a profiler slowed
     assert "timed under cProfile" in html
     assert "timed under cProfile" not in (bare_out / "index.html").read_text(encoding="utf-8")

@@ -603,7 +603,9 @@ def describe(run: Run) -> RunInfo:
 def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange], program: bool = False,
               sites: Sequence[SiteChange] = ()) -> list[CompareNote]:
     out = []
-    if a.workload != b.workload:
+    # ab races two versions over the same items by design: their names differ, the work is one
+    paired = any(m.paired for m in modes)
+    if a.workload != b.workload and not paired:
         out.append(CompareNote(CompareNoteKind.WORKLOADS, a=a.workload, b=b.workload))
     for key in ("python", "platform", "cpus", "start_method"):
         if getattr(a, key) != getattr(b, key):

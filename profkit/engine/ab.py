@@ -73,9 +73,11 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
             items = workload_a.resolve_items()
             items_b = workload_b.resolve_items()
             if not same_items(items, items_b):
+                differ = (f"{len(items)} and {len(items_b)} items" if len(items) != len(items_b)
+                          else f"{len(items)} items each, not the same ones")
                 raise WorkloadError(
-                    f"the two targets map over different items ({workload_a.name!r}: {len(items)}, "
-                    f"{workload_b.name!r}: {len(items_b)}): race versions of one task over the "
+                    f"the two targets map over different items ({workload_a.name!r} and "
+                    f"{workload_b.name!r}: {differ}): race versions of one task over the "
                     "same items, or use profkit compare for two separate runs")
             for raw in raws:
                 raw.items = items

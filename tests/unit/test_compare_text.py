@@ -3,6 +3,7 @@ what A and B are, each from the same fact as the number beside it (synthetic tim
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -191,3 +192,14 @@ def test_the_gate_fails_a_mode_that_b_never_timed_even_when_a_never_did():
         assert comparison.gate_fails(10.0)
     same = _comparison(_timings(ok), _timings({"sequential": _noisy(5, 1.0, 3)}))
     assert not same.gate_fails(10.0)
+
+
+def test_ab_races_two_named_versions_without_a_different_workloads_warning():
+    """Two profiles of differently named workloads get the warning; ab's two versions, raced
+    over the same items by design, do not."""
+    walls = {"sequential": _noisy(5, 1.0, 1)}
+    for paired, warned in ((False, True), (True, False)):
+        (m,) = compare_timings(_timings(walls), _timings(walls), paired=paired)
+        kinds = [n.kind for n in _warnings(_info(None, "ab.py:A"), dataclasses.replace(
+            _info(None, "ab.py:B"), workload="b"), [m])]
+        assert (CompareNoteKind.WORKLOADS in kinds) is warned

@@ -251,7 +251,9 @@ class Stop:
     clean: int
     n_looks: int = 1
     decision: Decision | None = None
-    round_s: float | None = None  # the mean wall of one round, for the time a settled answer takes
+    #: the rounds' seconds per clean round (set-aside rounds' time included), for the time a
+    #: settled answer takes at the machine's load so far
+    round_s: float | None = None
     dropped: tuple[Drop, ...] = ()  # contenders timed in fewer rounds, settled early
 
     def rounds_needed(self) -> int | None:

@@ -243,7 +243,9 @@ def auto_stop(rule: Rule, live: list[Contender], clean: int, done: int, elapsed_
         return None
     level = (decision.cap_level() if cap is not None else
              decision.early_level() if early else decision.look_level(len(schedule)))
-    round_s = elapsed_s / done if done else None
+    # the rounds' time per clean round: at the machine's load so far, the set-aside rounds come
+    # with each clean one
+    round_s = elapsed_s / clean if clean else None
     if rule is Rule.PRECISION:
         target = options.precision if options.precision is not None else DEFAULT_PRECISION
         if pairs is not None:

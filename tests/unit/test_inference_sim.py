@@ -369,3 +369,31 @@ def test_gil_contention_is_not_read_as_dispatch():
     points = {p.workers: p.speedup for p in prediction.predict(model)}
     assert model.per_chunk_s == pytest.approx(0.0, abs=1e-6)
     assert points[1] == pytest.approx(1.0, rel=0.01) and points[2] == pytest.approx(0.8, rel=0.01)
+
+
+def test_the_time_a_settled_answer_takes_counts_the_rounds_set_aside_beside_the_clean_ones():
+    """Eight rounds in 8 s, four of them set aside: at that load a clean round costs 2 s, so the
+    time quoted for a settled answer (rerun with --max-time) is twice what clean rounds alone
+    would take."""
+    from profkit.analysis.decision import looks
+    from profkit.engine.rounds import auto_stop
+    from profkit.model import ModeSpec, Timing
+    from profkit.options import Options
+
+    rng = np.random.default_rng(0)
+    modes = [_SimMode("sequential", 1), _SimMode("processes", 2)]
+    for done in range(1, 5):
+        for m in modes:  # 1.2x under 10% noise: "processes vs no gain" stays open at 4 rounds
+            wall = math.exp(rng.normal(0.0, 0.10)) / (1.0 if m.reference else 1.2)
+            m.result.timings.append(Timing(phase="map", round=done, wall_s=wall, cpu_s=wall))
+    options = Options(modes=[ModeSpec("sequential", 1)], max_rounds_s=8.0)
+    schedule = looks(options.min_rounds, options.max_rounds)
+    stops = {clean: auto_stop(_rule(options), modes, clean, 8, 8.0, options, schedule)  # type: ignore[arg-type]
+             for clean in (4, 8)}
+    busy, quiet = stops[4], stops[8]
+    assert busy is not None and quiet is not None and busy.decision is not None
+    assert not busy.decision.settled
+    assert busy.round_s == pytest.approx(2.0) and quiet.round_s == pytest.approx(1.0)
+    needed, quiet_needed = busy.time_needed_s(), quiet.time_needed_s()
+    assert needed is not None and quiet_needed is not None
+    assert needed == pytest.approx(2 * quiet_needed) and needed > options.max_rounds_s

@@ -15,6 +15,7 @@ from profkit.analysis.records import Analysis
 from profkit.analysis.verdict import AdviceKind, WorkClass, advised_chunksize
 from profkit.frames import COLUMNS
 from profkit.program.analysis import program_facts, site_facts
+from tests.fixtures.records import run_meta
 
 
 def tasks_frame(site: str, rows: list[tuple[str, float, float, float, float]]) -> pd.DataFrame:
@@ -308,7 +309,7 @@ def test_the_report_escapes_what_the_program_named() -> None:
                            "start_method": "fork", "interrupted": False}, sites, frame, 2)
     functions = pd.DataFrame(columns=list(COLUMNS["functions"])).astype(
         {c: d for c, (d, _) in COLUMNS["functions"].items()})
-    run = Run(meta={"kind": "program"}, analysis=Analysis(program=facts.to_json()),
+    run = Run(meta=run_meta(kind="program"), analysis=Analysis(program=facts.to_json()),
               frames={"tasks": frame, "functions": functions})
     html = render(run)
     assert "<script" not in html

@@ -92,6 +92,12 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "pct": ("float64", "time_s as a percentage of the function's line time"),
         "source": ("string", "the source line, as read now"),
     },
+    "line_source": {
+        "filename": ("string", "source file"),
+        "lineno": ("int64", "line number"),
+        "source": ("string", "a line a function's listing shows that the line profiler did not "
+                   "record (its def, blank lines, docstrings), as read when the run was made"),
+    },
     "gc": {
         "mode": ("string", "mode"),
         "workers": ("int64", "worker count"),
@@ -149,10 +155,13 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
 
 FRAME_NAMES = tuple(COLUMNS)
 #: Frames an older run folder may lack; loading gives them empty.
-OPTIONAL_FRAMES = ("prediction", "memory_lines")
+OPTIONAL_FRAMES = ("prediction", "memory_lines", "line_source")
 #: Float columns an older run folder's frames may lack; loading gives them NaN.
 OPTIONAL_COLUMNS = {"tasks": ("queued_s",)}
 MIB = float(2**20)
+#: A function's listing runs from its first line to its last recorded one, unless that spans
+#: more lines than this (a module-level function?): then it shows the recorded lines only.
+LISTING_MAX_GAP = 400
 
 
 def empty(name: str) -> pd.DataFrame:
@@ -227,6 +236,31 @@ def line_rows(mode: str, line_stats: LineStats | None) -> list[Row]:
                 "source": linecache.getline(filename, lineno).rstrip("\n"),
             })
     return rows
+
+
+def listing_span(func_lineno: int, recorded: Sequence[int]) -> list[int]:
+    """The line numbers a function's listing shows, given the lines the profiler recorded."""
+    first, last = min(func_lineno, *recorded), max(recorded)
+    return sorted(set(recorded)) if last - first > LISTING_MAX_GAP else list(range(first, last + 1))
+
+
+def line_source_rows(stats: Sequence[LineStats | None]) -> list[Row]:
+    """The source of the lines the listings show and the line profiler did not record.
+
+    Kept apart from the lines frame, whose rows are measured lines only: a saved run's
+    listing then shows its ``def`` line without reading the source file when loaded.
+    """
+    recorded: dict[str, set[int]] = {}
+    spans: dict[str, set[int]] = {}
+    for line_stats in stats:
+        for (filename, func_lineno, _), entries in (line_stats.timings.items() if line_stats else ()):
+            numbers = [lineno for lineno, _, _ in entries]
+            if not numbers:
+                continue
+            recorded.setdefault(filename, set()).update(numbers)
+            spans.setdefault(filename, set()).update(listing_span(func_lineno, numbers))
+    return [{"filename": filename, "lineno": n, "source": linecache.getline(filename, n).rstrip("\n")}
+            for filename, span in spans.items() for n in sorted(span - recorded[filename])]
 
 
 def memory_line_rows(mode: str, rows: list[MemoryLine], n_items: int) -> list[Row]:
@@ -401,6 +435,8 @@ def build_frames(raw: RawRun) -> dict[str, pd.DataFrame]:
         "tasks": tasks_frame(tasks, raw.items),
         "functions": frame_of("functions", functions),
         "lines": frame_of("lines", lines),
+        "line_source": frame_of("line_source", line_source_rows([m.lines for m in raw.modes
+                                                                 if not m.sweep])),
         "memory": frame_of("memory", memory),
         "gc": frame_of("gc", collections),
         "memory_lines": frame_of("memory_lines", memory_lines),

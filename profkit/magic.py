@@ -7,7 +7,7 @@
   (its last expression is the result); the function is left in the namespace.
 
 Each returns the :class:`~profkit.run.Run` (shown inline through
-``_repr_html_``) and prints the run folder. A mistake raises IPython's
+``_repr_html_``) and prints the run folder (not with ``--quiet``). A mistake raises IPython's
 UsageError: one line, no traceback.
 """
 
@@ -174,7 +174,8 @@ class ProfkitMagics(Magics):
             from profkit.render import render
 
             print(render(run, "json"))
-        print(f"profkit: run folder {out} (report: {out / 'index.html'})")
+        if not args.quiet:
+            print(f"profkit: run folder {out} (report: {out / 'index.html'})")
         if args.open:
             import webbrowser
 

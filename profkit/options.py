@@ -156,10 +156,24 @@ def check_line_names(wl: Workload, names: Sequence[str], what: str,
             found = resolve_line_functions(wl.task, (name,), with_task=False)
         except (ImportError, AttributeError, ValueError) as exc:
             raise UsageError(f"{what} {name}: no such function ({type(exc).__name__}: "
-                             f"{exc}); give a name in the task's module or module:qualname") from None
+                             f"{_missing(exc)}); give a name in the task's module or "
+                             "module:qualname") from None
         if not all(hasattr(f, "__code__") for f in found):
             raise UsageError(f"{what} {name}: not a Python function, so {tracer} "
                              "cannot trace its lines")
+
+
+def _missing(exc: Exception) -> str:
+    """The lookup error, with a file target's module named by its file, not its import name."""
+    import types
+
+    from profkit.render.names import FILE_MODULE_PREFIX
+
+    owner = getattr(exc, "obj", None)
+    if not (isinstance(exc, AttributeError) and isinstance(owner, types.ModuleType)
+            and owner.__name__.startswith(FILE_MODULE_PREFIX) and owner.__file__):
+        return str(exc)
+    return f"{owner.__file__} has no attribute {exc.name!r}"
 
 
 T = TypeVar("T")

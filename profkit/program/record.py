@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from profkit.analysis.records import Analysis
 from profkit.collectors.merge import merge_profiles
 from profkit.errors import StoreError
-from profkit.frames import COLUMNS, FRAME_NAMES, empty, function_rows, line_rows
+from profkit.frames import COLUMNS, FRAME_NAMES, empty, frame_of, function_rows, line_rows, line_source_rows
 from profkit.model import JSON, Status, Traits, WorkerLabel
 from profkit.program.analysis import program_facts
 from profkit.program.launcher import Finished
@@ -124,6 +124,7 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
     if line_frame_rows:
         frames["lines"] = pd.DataFrame(line_frame_rows, columns=list(COLUMNS["lines"])).astype(
             {c: d for c, (d, _) in COLUMNS["lines"].items()})
+        frames["line_source"] = frame_of("line_source", line_source_rows(list(line_stats.values())))
     function_frame_rows = [row for mode, stats in profiles.items()
                            for row in function_rows(mode, stats)]
     if function_frame_rows:

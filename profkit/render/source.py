@@ -8,12 +8,13 @@ stylesheet.
 
 from __future__ import annotations
 
-import linecache
-import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from profkit.frames import listing_span
 
 STYLE = "default"
 CSS_SCOPE = ".src"
@@ -85,36 +86,28 @@ def _highlight(lines: tuple[str, ...]) -> tuple[Markup, ...]:
     return tuple(html)
 
 
-def function_listing(rows: list[dict[str, Any]], max_gap: int = 400,
-                     read_files: bool = False) -> list[dict[str, object]]:
+def function_listing(rows: list[dict[str, Any]],
+                     saved: Mapping[int, str] | None = None) -> list[dict[str, object]]:
     """The lines of one function, from its first line to its last profiled line.
 
-    ``rows`` are lines-frame rows of one function in one mode. Lines the
-    profiler did not record (the ``def``, blank lines, docstrings) are read
-    from the file only with ``read_files`` (a run made in this process, whose
-    profiler named the file); a loaded run shows only the source it saved,
-    since its rows may name any file. Each entry has lineno, html
-    (highlighted), hits, time_s, pct and heat (0-100, relative to the
-    hottest line).
+    ``rows`` are lines-frame rows of one function in one mode; ``saved`` maps the
+    line numbers of its file to the source the run saved for the lines the profiler
+    did not record (the ``def``, blank lines, docstrings: the ``line_source`` frame).
+    No file is read, so a loaded run lists as the run did when it was made. Each entry
+    has lineno, html (highlighted), hits, time_s, pct and heat (0-100, relative to
+    the hottest line).
     """
     if not rows:
         return []
     by_line = {int(r["lineno"]): r for r in rows}
-    filename = str(rows[0].get("filename") or "")
-    first = int(rows[0].get("func_lineno") or min(by_line))
-    first = min(first, min(by_line))
-    last = max(by_line)
-    # a huge span (a module-level function?): show the profiled lines only
-    numbers = sorted(by_line) if last - first > max_gap else list(range(first, last + 1))
-    readable = read_files and bool(filename) and os.path.isfile(filename)
+    numbers = listing_span(int(rows[0].get("func_lineno") or min(by_line)), list(by_line))
+    saved = saved or {}
     texts = []
     for n in numbers:
         if n in by_line and by_line[n].get("source") not in (None, ""):
             texts.append(str(by_line[n]["source"]))
-        elif readable:
-            texts.append(linecache.getline(filename, n).rstrip("\n"))
         else:
-            texts.append("")
+            texts.append(saved.get(n, ""))
     html = highlight_lines(texts)
     hottest = max((float(r.get("time_s") or 0.0) for r in rows), default=0.0) or 1.0
     listing: list[dict[str, object]] = []

@@ -60,15 +60,18 @@ def test_function_defined_in_shell_runs_in_every_local_mode(shell, tmp_path, cap
     workers = set(run.tasks[run.tasks["mode"] == "processes"]["pid"])
     assert os.getpid() not in workers
     assert (out / "profiles" / "processes.prof").is_file()
-    assert f"run folder {out}" in capsys.readouterr().out
+    printed = capsys.readouterr().out  # -q: quiet, as on the command line; IPython shows Out[n]
+    assert "profkit:" not in printed and "run folder" not in printed
     assert run.path == out
 
 
-def test_items_come_from_the_user_namespace(shell, tmp_path):
+def test_items_come_from_the_user_namespace(shell, tmp_path, capsys):
+    out = tmp_path / "r"
     run = run_cell(shell, f"%profkit -f f -i sizes[:3] --modes sequential --repeat 1 "
-                          f"--line-budget 0.05 --out {tmp_path / 'r'} -q")
+                          f"--line-budget 0.05 --out {out}")
     assert run.meta.workload.n_items == 3
     assert run.meta.workload.name == "f"
+    assert f"profkit: run folder {out} (report: {out / 'index.html'})" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])

@@ -166,3 +166,20 @@ def test_the_api_takes_options_or_keywords_not_both(tmp_path):
     with pytest.raises(UsageError, match="profkit ab does not sweep"):
         profkit.ab(DOUBLE, DOUBLE, sweep=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_misspelt_lines_name_in_a_file_target_names_the_file(tmp_path):
+    """The message names the user's file, not the module name profkit imported it under."""
+    from profkit.options import check_line_names
+    from profkit.workloads.model import Workload
+    from profkit.workloads.registry import load_file_module
+
+    file = tmp_path / "wl_names.py"
+    file.write_text("def crunch(n):\n    return n\n")
+    module = load_file_module(str(file))
+    workload = Workload("crunch", module.crunch, [1, 2])
+    with pytest.raises(UsageError) as refused:
+        check_line_names(workload, ["nosuch"], "--lines")
+    message = str(refused.value)
+    assert f"{file.resolve()} has no attribute 'nosuch'" in message
+    assert module.__name__ not in message

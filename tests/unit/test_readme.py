@@ -200,3 +200,19 @@ def test_the_safety_page():
     assert f"nested over {MAX_JSON_DEPTH} levels" in flat
     for test_file in re.findall(r"`(tests/[\w/]+\.py)`", safety):
         assert (ROOT / test_file).is_file(), test_file
+
+
+def test_the_config_out_is_where_the_runs_go_as_the_cli_page_says(tmp_path):
+    """cli.md's `out` key: the parent of the run folders, taken from the pyproject's folder."""
+    from profkit.config import load_config
+    from profkit.pipeline import default_out_dir
+
+    (block,) = [b for path, b in blocks("toml") if path.name == "cli.md"]
+    assert 'out = "profiling"' in block and "profiling/<workload>-<time>/" in block
+    (tmp_path / "pyproject.toml").write_text(block, encoding="utf-8")
+    config = load_config(tmp_path)
+    assert config is not None and config.out is not None
+    run_dir = default_out_dir("primes", config.out)
+    assert run_dir.parent == tmp_path / "profiling"
+    assert re.fullmatch(r"primes-\d{8}-\d{6}", run_dir.name)
+    assert "`out` is the folder the runs go in" in page("cli.md")

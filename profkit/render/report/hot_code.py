@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from profkit.analysis.records import Analysis, HotLine
 from profkit.render.line_coverage import line_coverage
+from profkit.render.report import tables
 from profkit.render.report.filters import location
 from profkit.render.report.tables import records
 
@@ -61,7 +62,7 @@ def listings(run: RunRecord, lines: pd.DataFrame, order: list[str]) -> list[dict
     hot = hot_lines(run.analysis, order)
     meta = run.meta
     n_items = meta.workload.n_items
-    made_here = bool(run.line_stats)  # a loaded run has none: it never unpickles its .lprof
+    saved = tables.frame(run, "line_source")
     out: list[dict[str, object]] = []
     for mode in order:
         mine = lines[lines["mode"] == mode]
@@ -79,7 +80,9 @@ def listings(run: RunRecord, lines: pd.DataFrame, order: list[str]) -> list[dict
         mode_total = line_time_once(mine, meta)
         listings = []
         for f, group in groups[:MAX_LISTINGS]:
-            f.listing = function_listing(records(group.sort_values("lineno")), read_files=made_here)
+            mine_saved = saved[saved["filename"] == f.filename]
+            f.listing = function_listing(records(group.sort_values("lineno")), dict(zip(
+                mine_saved["lineno"].astype(int), mine_saved["source"].astype(str), strict=True)))
             f.share = 100.0 * f.total / mode_total if mode_total > 0 else None
             listings.append(f)
         others = [f for f, _ in groups[MAX_LISTINGS:]]

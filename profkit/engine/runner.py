@@ -289,14 +289,9 @@ def _run_budgeted(mode: Mode, workload: Workload, items: list[object], batches: 
 def _plan(mode: Mode, items: list[object], indices: list[int], durations: dict[int, float],
           budget: PassBudget, floor_s: float, slowdown: float, per_item_s: float,
           one_item: bool = True) -> PassPlan:
-    """The whole items a pass covers in ``mode``: every one when cheap, else a spread sample.
-
-    At most one tracing worker per CPU: the tracers time wall clock, so a worker that
-    waits for a core would count its wait as time on its lines.
-    """
+    """The whole items a pass covers in ``mode``: every one when cheap, else a spread sample."""
     traits = mode.executor.traits
-    lanes = min(mode.spec.workers, available_cpus()) if traits.parallel and not traits.shares_gil \
-        else 1
+    lanes = mode.spec.workers if traits.parallel and not traits.shares_gil else 1
     serial_s = sum(durations.values())
     return plan_pass(indices, durations, lanes, allowance(budget, serial_s, floor_s), slowdown,
                      serial_s, one_item=one_item, per_item_s=per_item_s)

@@ -511,19 +511,3 @@ def test_the_probe_round_does_not_count_when_collections_take_a_share_of_the_ite
     # two items at once on two workers is the map's schedule; eight at once is not
     assert counts(0.0, gc_timed=False, gap=0.05)
     assert not counts(0.0, gc_timed=False, gap=0.0)
-
-
-def test_the_line_pass_traces_in_no_more_workers_than_cpus(fakes, monkeypatch):
-    """More workers than CPUs: the line pass hands out one batch per CPU, so no traced worker
-    waits for a core while its wall-clock tracer runs (the time would count on its lines)."""
-    import profkit.engine.runner as runner
-
-    monkeypatch.setattr(runner, "available_cpus", lambda: 2)
-    raw = run_workload(Workload("fake", square, list(ITEMS)), options(
-        modes=[ModeSpec("fake_ref", 1, parallel=False), ModeSpec("fake", 4)],
-        collectors=("timing", "tasks", "lines"), line_budget_s="all"))
-    batches = [idx for e in fakes["fake"].log if e[0] == "batch" and e[1] == "fake"
-               for c, idx in [e[2]] if c == LINES]
-    assert len(batches) == 2
-    assert sorted(i for b in batches for i in b) == list(range(len(ITEMS)))
-    assert list(by_kind(raw)["fake"].line_items) == list(range(len(ITEMS)))

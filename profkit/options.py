@@ -167,13 +167,13 @@ def _missing(exc: Exception) -> str:
     """The lookup error, with a file target's module named by its file, not its import name."""
     import types
 
-    from profkit.render.names import FILE_MODULE_PREFIX
+    from profkit.workloads.registry import FILE_MODULES
 
     owner = getattr(exc, "obj", None)
     if not (isinstance(exc, AttributeError) and isinstance(owner, types.ModuleType)
-            and owner.__name__.startswith(FILE_MODULE_PREFIX) and owner.__file__):
+            and owner.__name__ in FILE_MODULES):
         return str(exc)
-    return f"{owner.__file__} has no attribute {exc.name!r}"
+    return f"{FILE_MODULES[owner.__name__]} has no attribute {exc.name!r}"
 
 
 T = TypeVar("T")

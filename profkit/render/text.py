@@ -145,10 +145,13 @@ def classification(card: ClassFacts) -> str:
 def reason(r: Reason) -> str:
     """Why the recommendation is what it is (no final full stop)."""
     if r.kind is ReasonKind.UNSETTLED:
-        ci = f" [{fmt_interval(r.best_ci)}]" if r.best_ci else " (no interval)"
-        why = "is clearly faster but by less than 10%" if r.best_clearly_faster else "includes no gain"
-        return (f"no mode is clearly faster than {r.reference}: {r.best} "
-                f"{fmt_speedup(r.best_speedup)}{ci} {why}")
+        head = f"no mode is clearly faster than {r.reference}: {r.best} {fmt_speedup(r.best_speedup)}"
+        if r.best_ci and r.best_clearly_faster:
+            return f"{head} [{fmt_interval(r.best_ci)}] is clearly faster but by less than 10%"
+        if r.best_ci:
+            return (f"{head} is not clearly faster: its 95% interval [{fmt_interval(r.best_ci)}] "
+                    "includes no gain")
+        return f"{head} is not clearly faster: one clean round gives no interval"
     if r.kind is ReasonKind.NONE_FASTER:
         text = f"no pooled mode is at least 10% faster than {r.reference}"
         if r.why is Cause.NATIVE and r.native is not None:

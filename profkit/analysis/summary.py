@@ -55,6 +55,9 @@ BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy befor
 #: Up to this many items run.json lists each item's seconds under granularity; beyond, the
 #: tasks frame holds them (run.json would grow with the item count).
 GRANULARITY_ITEMS = 1000
+#: an interval's upper end counts as above the ideal W× only past W + this: half the last of
+#: the two decimals intervals are printed with, so a badge never sits beside '2.00–2.00×'
+IDEAL_MARGIN = 0.005
 
 
 def _map_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool) -> list[float]:
@@ -286,7 +289,7 @@ def _open_decision(meta: RunMeta, recommended: bool) -> RunNote | None:
 def _ideal_noise(entry: ModeSummary) -> RunNote | None:
     """A warning when a speedup interval reaches above the ideal W×: that part is noise."""
     ci, workers = entry.speedup_ci, entry.workers or 1
-    if not ci or entry.traits.reference or ci[1] <= workers:
+    if not ci or entry.traits.reference or ci[1] <= workers + IDEAL_MARGIN:
         return None
     entry.crosses_ideal = True
     return RunNote(NoteKind.ABOVE_IDEAL, mode=entry.mode, speedup=entry.speedup,

@@ -36,6 +36,7 @@ from profkit.fmt import (
     MISSING,
     fmt_bytes_coarse,
     fmt_change,
+    fmt_counted,
     fmt_decimal,
     fmt_general,
     fmt_interval,
@@ -46,21 +47,26 @@ from profkit.fmt import (
     fmt_slower,
     fmt_speedup,
 )
+from profkit.fmt import plural as _plural
 from profkit.model import JSON, Status
 
-
-def _plural(n: int | None, word: str) -> str:
-    return f"{word}{'s' if n != 1 else ''}"
-
-
-def count(n: int | None, word: str) -> str:
-    """'1 worker', '2 workers': a count with its noun in the right number."""
-    return f"{n} {_plural(n, word)}"
-
+count = fmt_counted  # '1 worker', '2 workers'
 
 #: How a mode that did not finish ended, as the headline and the summary say it.
 ENDED = {Status.FAILED: "failed", Status.TIMEOUT: "timed out", Status.INTERRUPTED: "interrupted",
          Status.SKIPPED: "skipped", Status.OK: "finished"}
+
+
+def ended_modes(status: Mapping[str, Status | str]) -> str:
+    """The modes that did not finish, by how each ended: '1 mode timed out: threads; 2 modes
+    failed: sequential, processes' (empty when every mode finished or was skipped)."""
+    groups: dict[str, list[str]] = {}
+    for mode, s in status.items():
+        st = Status(s)
+        if st not in (Status.OK, Status.SKIPPED):
+            groups.setdefault(ENDED.get(st, st.value), []).append(mode)
+    return "; ".join(f"{count(len(modes), 'mode')} {how}: {', '.join(modes)}"
+                     for how, modes in groups.items())
 
 
 def _times(value: float) -> str:

@@ -128,7 +128,7 @@ def test_task_nothing_can_ship_fails_only_the_process_modes(tmp_path, files):
                      "-q", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert "mode(s) failed: processes" in result.stderr
+    assert "profkit: 1 mode failed: processes;" in result.stderr
     meta = json.loads((tmp_path / "run" / "run.json").read_text())
     assert meta["status"] == {"sequential": "ok", "threads": "ok", "processes": "failed"}
     error = meta["errors"]["processes"]

@@ -461,7 +461,8 @@ def rounds(r: RoundsFacts, how: str | None = None) -> str:
     an interrupt, set aside."""
     text = count(r.completed, "interleaved round")
     if r.cut:
-        text += " completed and one cut short by the interrupt"
+        text += " completed and one cut short by the interrupt" + (
+            ", left out of the figures" if r.cut_left_out else "")
     if how:
         text += f" ({how})"
     if r.spoiled:
@@ -471,11 +472,13 @@ def rounds(r: RoundsFacts, how: str | None = None) -> str:
 
 def rounds_basis(r: RoundsFacts) -> str:
     """Which rounds the wall times and speedups are over."""
+    cut = (" The round the interrupt cut short is left out: wall times and speedups are over "
+           f"the same {count(r.completed, 'completed round')}." if r.cut_left_out else "")
     if r.every_round and r.spoiled:
         return ("Wall times are medians over every round, the set-aside ones too, since fewer "
-                "than two rounds were clean; IQR is their spread.")
+                "than two rounds were clean; IQR is their spread." + cut)
     return (f"Wall times are medians over the {'clean ' if r.spoiled else ''}rounds; IQR is "
-            "their spread.")
+            "their spread." + cut)
 
 
 def granularity(g: GranularityFacts) -> str:

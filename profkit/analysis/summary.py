@@ -761,12 +761,13 @@ def _recommendation(rec: verdict.Recommendation | None, modes: dict[str, ModeSum
         return None
     bound = None
     entry = modes.get(rec.mode)
-    if entry and entry.workers == rec.workers:
+    main_run = entry is not None and entry.workers == rec.workers
+    if entry and main_run:
         bound = entry.bound
-    if bound is None:
-        for p in sweep.points if sweep else []:
-            if p.mode == rec.mode and p.workers == rec.workers:
-                bound = p.bound
+    point = next((p for p in (sweep.points if sweep else [])
+                  if p.mode == rec.mode and p.workers == rec.workers), None)
+    if bound is None and point is not None:
+        bound = point.bound
     if bound is None and grain and grain.workers == rec.workers:
         bound = grain.bound
     if rec.mode == ref:
@@ -776,4 +777,5 @@ def _recommendation(rec: verdict.Recommendation | None, modes: dict[str, ModeSum
         mode=rec.mode, workers=rec.workers, speedup=rec.speedup,
         speedup_ci=list(rec.ci) if rec.ci else None, clear=rec.clear, reason=rec.reason,
         single_map_speedup=rec.single_map_speedup, maps_to_pay_off=rec.maps_to_pay_off,
-        bound=bound, of_bound=rec.speedup / bound if finite and bound and rec.speedup else None)
+        bound=bound, of_bound=rec.speedup / bound if finite and bound and rec.speedup else None,
+        sweep_point=point if point is not None and not main_run and rec.mode != ref else None)

@@ -16,7 +16,7 @@ from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemorySummary, Mem
 from profkit.analysis.native import NativeFacts
 from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, RoundsFacts, RunNote
 from profkit.analysis.prediction import Flattening, Limit
-from profkit.analysis.records import Analysis, ModeBounds
+from profkit.analysis.records import Analysis, ModeBounds, RecommendationSummary
 from profkit.analysis.verdict import (
     Advice,
     AdviceKind,
@@ -669,6 +669,22 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
 def verdict(a: Analysis) -> str:
     """The verdict's headline, or why there is none."""
     return headline(a.verdict) if a.verdict is not None else "No verdict: no mode finished."
+
+
+def sweep_source(rec: RecommendationSummary | None, where: str = "the sweep table") -> str:
+    """Where a recommended worker count that only the sweep ran gets its figures ('' otherwise)."""
+    p = rec.sweep_point if rec is not None else None
+    if p is None:
+        return ""
+    return (f"{p.mode} with {count(p.workers, 'worker')} ran only in the worker sweep: its "
+            f"figures are the sweep's ({where}), and it was timed, not profiled.")
+
+
+def profile_of(mode: str, workers: int, rec: RecommendationSummary | None) -> str:
+    """Which configuration a profile pointer opens, said when it is not the recommended one."""
+    if rec is None or (rec.mode == mode and rec.workers == workers):
+        return ""
+    return f"  (the profile of {mode} with {count(workers, 'worker')})"
 
 
 def mode_bound(b: ModeBounds) -> str:

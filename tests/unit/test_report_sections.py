@@ -46,6 +46,8 @@ def test_the_bound_comes_from_the_mode_then_the_sweep_then_the_granularity():
                                      speedup_ci=None, with_main_run=False, bound=3.5)])
     out = _recommendation(rec(workers=4, speedup=3.0), modes, sweep, None, "sequential")
     assert out is not None and out.bound == 3.5 and out.of_bound == pytest.approx(3.0 / 3.5)
+    assert out.sweep_point == sweep.points[0]  # only the sweep ran it: render shows its row
+    assert _recommendation(rec(), modes, sweep, None, "sequential").sweep_point is None
     grain = Granularity(workers=3, n_items=6, item_s=None, total_s=5.0, largest_item_s=1.0,
                         makespan_s=2.0, in_order_makespan_s=2.0, bound=2.5, optimum=2.5,
                         optimum_exact=True, upper=2.5, dispatch=2.5, chunksize=1)

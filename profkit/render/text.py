@@ -714,6 +714,8 @@ def analysis_json(a: Analysis) -> dict[str, JSON]:
     rec, grain, card = out.get("recommendation"), out.get("granularity"), out.get("classification")
     if a.recommendation and isinstance(rec, dict):
         rec["reason"] = reason(a.recommendation.reason)
+        if a.recommendation.sweep_point is not None:
+            rec["source"] = sweep_source(a.recommendation, "analysis.sweep.points")
     if a.granularity and a.granularity.facts and isinstance(grain, dict):
         grain["explanation"] = granularity(a.granularity.facts)
     if a.classification and a.classification.facts and isinstance(card, dict):

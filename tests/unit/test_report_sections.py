@@ -85,3 +85,21 @@ def test_memory_peaks_shown_are_the_analysis_peaks_of_the_samples():
     assert shown.total_peak == (120 + 90 + 400) * MIB
     assert shown.total_rise == (120 + 90 + 400 - (100 + 50 + 60)) * MIB
     assert shown.workers == 2 and shown.samples == 3
+
+
+def test_a_sweep_recommendation_says_where_its_figures_come_from_in_every_renderer():
+    from profkit.render import text as words
+
+    point = SweepPoint(mode="threads", workers=4, wall_median_s=0.1, speedup=3.99,
+                       speedup_ci=[3.94, 4.03], with_main_run=False, bound=4.0)
+    analysed = Analysis(recommendation=RecommendationSummary(
+        mode="threads", workers=4, speedup=3.99, speedup_ci=[3.94, 4.03], clear=True,
+        reason=Recommendation("threads", 4, 3.99, (3.94, 4.03), True,
+                              words.Reason(words.ReasonKind.FASTEST)).reason,
+        sweep_point=point))
+    said = words.sweep_source(analysed.recommendation)
+    assert said.startswith("threads with 4 workers ran only in the worker sweep")
+    assert words.analysis_json(analysed)["recommendation"]["source"].startswith(said[:40])
+    assert words.profile_of("threads", 2, analysed.recommendation) == \
+        "  (the profile of threads with 2 workers)"
+    assert words.profile_of("threads", 4, analysed.recommendation) == ""

@@ -70,11 +70,17 @@ class RoundsFacts:
     """How the main timing rounds went: what the summary's rounds phrase says."""
 
     completed: int  # rounds that ran to their end, set-aside ones included
-    cut: bool  # a further round an interrupt cut short: its whole maps count
+    cut: bool  # a further round an interrupt cut short: its whole maps are kept in the frames
     spoiled: int  # rounds set aside: other programs were busy during them
     #: the estimates (wall medians, speedups) use every round, set-aside ones too: fewer than
     #: MIN_CLEAN_ROUNDS were clean
     every_round: bool
+
+    @property
+    def cut_left_out(self) -> bool:
+        """The cut round is left out of the estimates (summary.left_out_rounds): a completed
+        round exists, so every median and speedup is over the same completed rounds."""
+        return self.cut and self.completed > 0
 
 
 class BoundKind(str, enum.Enum):

@@ -236,6 +236,9 @@ class RecommendationSummary:
     bound: float | None = None
     #: speedup / bound
     of_bound: float | None = None
+    #: the worker sweep's point this recommends, when no main mode ran with its worker count:
+    #: its figures come from the sweep's rounds, and it was timed, never profiled
+    sweep_point: SweepPoint | None = None
 
 
 @dataclass

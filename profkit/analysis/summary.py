@@ -55,6 +55,9 @@ BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy befor
 #: Up to this many items run.json lists each item's seconds under granularity; beyond, the
 #: tasks frame holds them (run.json would grow with the item count).
 GRANULARITY_ITEMS = 1000
+#: an interval's upper end counts as above the ideal W× only past W + this: half the last of
+#: the two decimals intervals are printed with, so a badge never sits beside '2.00–2.00×'
+IDEAL_MARGIN = 0.005
 
 
 def _map_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool) -> list[float]:
@@ -63,13 +66,26 @@ def _map_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool) -> l
     return rows["wall_s"].tolist()
 
 
-def _round_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool) -> dict[int, float]:
-    """Round -> wall seconds of a mode's timed maps, spoiled rounds set aside.
+def left_out_rounds(meta: RunMeta) -> set[int]:
+    """The main round an interrupt cut short, when a completed round exists: only some modes
+    timed a map in it, so counting it would give their medians a round their speedups (paired
+    with the reference) cannot use. Its maps stay in the frames."""
+    rounds = [r for r in meta.rounds if not r.sweep]
+    if not any(not r.cut for r in rounds):
+        return set()
+    return {r.round for r in rounds if r.cut}
+
+
+def _round_walls(timings: pd.DataFrame, mode: str, workers: int, sweep: bool,
+                 left_out: set[int] | None = None) -> dict[int, float]:
+    """Round -> wall seconds of a mode's timed maps, spoiled and ``left_out`` rounds set aside.
 
     If fewer than two clean rounds remain, every round counts (and a warning says so).
     """
     rows = timings[(timings["mode"] == mode) & (timings["workers"] == workers)
                    & (timings["sweep"] == sweep) & (timings["phase"] == "map")]
+    if left_out:
+        rows = rows[~rows["repeat"].astype(int).isin(left_out)]
     clean = rows[~rows["spoiled"].astype(bool)] if "spoiled" in rows else rows
     use = clean if len(clean) >= MIN_CLEAN_ROUNDS else rows
     return dict(zip(use["repeat"].astype(int), use["wall_s"].astype(float), strict=True))
@@ -286,7 +302,7 @@ def _open_decision(meta: RunMeta, recommended: bool) -> RunNote | None:
 def _ideal_noise(entry: ModeSummary) -> RunNote | None:
     """A warning when a speedup interval reaches above the ideal W×: that part is noise."""
     ci, workers = entry.speedup_ci, entry.workers or 1
-    if not ci or entry.traits.reference or ci[1] <= workers:
+    if not ci or entry.traits.reference or ci[1] <= workers + IDEAL_MARGIN:
         return None
     entry.crosses_ideal = True
     return RunNote(NoteKind.ABOVE_IDEAL, mode=entry.mode, speedup=entry.speedup,
@@ -480,7 +496,7 @@ def reference(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Reference:
     timings, tasks = frames["timings"], frames["tasks"]
     ref = next((m for m, info in meta.modes.items() if info.traits.reference
                 and meta.status.get(m) in (Status.OK, Status.INTERRUPTED)), None)
-    by_round = _round_walls(timings, ref, 1, False) if ref else None
+    by_round = _round_walls(timings, ref, 1, False, left_out_rounds(meta)) if ref else None
     walls = list(by_round.values()) if by_round else None
     seq_tasks = _mode_tasks(tasks, ref) if ref else tasks.iloc[0:0]
     seq_ok = not seq_tasks.empty and bool(seq_tasks["ok"].all())
@@ -498,12 +514,13 @@ def mode_summaries(frames: dict[str, pd.DataFrame], meta: RunMeta, ref: Referenc
     timings, tasks = frames["timings"], frames["tasks"]
     modes: dict[str, ModeSummary] = {}
     main_walls: dict[tuple[str, int], dict[int, float]] = {}
+    left_out = left_out_rounds(meta)
     for mode, info in meta.modes.items():
         workers = info.workers
-        by_round = _round_walls(timings, mode, workers, False)
+        by_round = _round_walls(timings, mode, workers, False, left_out)
         main_walls[(mode, int(workers))] = by_round
         cpu_rows = timings[(timings["mode"] == mode) & ~timings["sweep"]
-                           & (timings["phase"] == "map")]
+                           & (timings["phase"] == "map") & ~timings["repeat"].isin(left_out)]
         entry = _mode_summary(mode, workers, info.traits,
                               meta.status.get(mode, Status.OK), meta.errors.get(mode),
                               by_round, None if len(meta.modes) == 1 else ref.by_round,
@@ -744,12 +761,13 @@ def _recommendation(rec: verdict.Recommendation | None, modes: dict[str, ModeSum
         return None
     bound = None
     entry = modes.get(rec.mode)
-    if entry and entry.workers == rec.workers:
+    main_run = entry is not None and entry.workers == rec.workers
+    if entry and main_run:
         bound = entry.bound
-    if bound is None:
-        for p in sweep.points if sweep else []:
-            if p.mode == rec.mode and p.workers == rec.workers:
-                bound = p.bound
+    point = next((p for p in (sweep.points if sweep else [])
+                  if p.mode == rec.mode and p.workers == rec.workers), None)
+    if bound is None and point is not None:
+        bound = point.bound
     if bound is None and grain and grain.workers == rec.workers:
         bound = grain.bound
     if rec.mode == ref:
@@ -759,4 +777,5 @@ def _recommendation(rec: verdict.Recommendation | None, modes: dict[str, ModeSum
         mode=rec.mode, workers=rec.workers, speedup=rec.speedup,
         speedup_ci=list(rec.ci) if rec.ci else None, clear=rec.clear, reason=rec.reason,
         single_map_speedup=rec.single_map_speedup, maps_to_pay_off=rec.maps_to_pay_off,
-        bound=bound, of_bound=rec.speedup / bound if finite and bound and rec.speedup else None)
+        bound=bound, of_bound=rec.speedup / bound if finite and bound and rec.speedup else None,
+        sweep_point=point if point is not None and not main_run and rec.mode != ref else None)

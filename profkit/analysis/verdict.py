@@ -452,8 +452,10 @@ def advised_chunksize(n_items: int, workers: int) -> int:
 def cause_of(m: ModeFacts, work: WorkClass | None, cpus: int | None = None) -> Cause:
     """Why this mode got its speedup; the same facts the recommendation uses.
 
-    Fewer CPUs than workers for CPU work is tested before overhead and noise: a pool
-    that cannot spread its work says nothing about its own costs.
+    CPUs that leave no gain to find (one CPU, or a bound under the gain threshold) are
+    tested before overhead and noise: a pool that cannot spread its work says nothing about
+    its own costs. More workers than CPUs alone is no such cause: 4 workers on 2 CPUs still
+    spread over 2, so an interval that includes no gain there is noise.
     """
     outcome = m.outcome
     if outcome is Outcome.FAILED:
@@ -461,7 +463,7 @@ def cause_of(m: ModeFacts, work: WorkClass | None, cpus: int | None = None) -> C
     if m.shares_gil and m.parallel and work is WorkClass.CPU and not m.above_bound:
         return Cause.GIL
     clear_gain = outcome is Outcome.FASTER and (m.speedup or 0) >= GAIN_THRESHOLD
-    short = (cpus is not None and cpus < m.workers and m.parallel
+    short = (cpus is not None and cpus < m.workers and cpus < GAIN_THRESHOLD and m.parallel
              and work in (WorkClass.CPU, WorkClass.GIL_RELEASING, WorkClass.NO_GIL))
     if not clear_gain and (short or (m.capped_by_cpus and m.bound is not None and m.bound < GAIN_THRESHOLD)):
         return Cause.CPUS  # too few CPUs for the workers: tested before any overhead
@@ -469,8 +471,8 @@ def cause_of(m: ModeFacts, work: WorkClass | None, cpus: int | None = None) -> C
         return Cause.OVERHEAD
     if outcome is Outcome.UNCLEAR:
         return Cause.NOISE
-    if m.capped_by_cpus and m.bound is not None and m.bound < SPLIT_BELOW * m.workers:
-        return Cause.CPUS
+    if clear_gain and m.capped_by_cpus and m.bound is not None and m.bound < SPLIT_BELOW * m.workers:
+        return Cause.CPUS  # a gain the CPUs cap: the pool spread as far as they allow
     if m.items_cap is not None and m.items_cap < SPLIT_BELOW * m.workers:
         return Cause.ITEMS
     return Cause.SCALES

@@ -88,8 +88,11 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"profkit: {m.mode}: B is {m.change_pct:+.1f}% slower than A, above "
                              f"--fail-above {fail_above:g}%\n")
         return EXIT_MODE_FAILED
-    failed = result.run_a.failed_modes + result.run_b.failed_modes
-    if failed:
-        sys.stderr.write(f"profkit: mode(s) failed: {', '.join(sorted(set(failed)))}; see {out}\n")
+    from profkit.render.text import ended_modes
+
+    ended = [f"{side}: {said}" for side, run_ in (("A", result.run_a), ("B", result.run_b))
+             for said in [ended_modes(run_.meta.status)] if said]
+    if ended:
+        sys.stderr.write(f"profkit: {'; '.join(ended)}; see {out}\n")
         return EXIT_MODE_FAILED
     return EXIT_OK

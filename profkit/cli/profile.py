@@ -116,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"profkit: interrupted; what finished is saved in {out}\n")
         code = interrupts.exit_code()
     elif run_.failed_modes:
-        sys.stderr.write(f"profkit: mode(s) failed: {', '.join(run_.failed_modes)}; "
+        from profkit.render.text import ended_modes
+
+        sys.stderr.write(f"profkit: {ended_modes(run_.meta.status)}; "
                          f"see {report if report.is_file() else out / 'run.json'}\n")
         code = EXIT_MODE_FAILED
     elif not analysed:

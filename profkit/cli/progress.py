@@ -1,7 +1,7 @@
 """Progress of a run: a live display on a terminal, plain lines elsewhere, nothing when quiet.
 
 The runner reports each step as one line of text (``processes:2: starting 2
-worker(s)``, ``round 3: sequential 0.68 s, processes 0.39 s; precision ±2.1%
+workers``, ``round 3: sequential 0.68 s, processes 0.39 s; precision ±2.1%
 (target ±3%)``, ``sequential: cProfile inside the workers``). :class:`Tracker`
 reads those lines into a state: mode, pass, round, precision, elapsed time and,
 from the first round on, an estimate of what is left.

@@ -57,6 +57,7 @@ from profkit.errors import ModeFailed
 from profkit.executors.base import Settings, processes_cpu
 from profkit.executors.registry import available_cpus, traits_of
 from profkit.executors.shipping import cannot_ship, shipped_size
+from profkit.fmt import fmt_counted
 from profkit.model import (
     Dispatch,
     MemorySample,
@@ -509,7 +510,7 @@ def _start_order(modes: list[Mode]) -> list[Mode]:
 def _start(mode: Mode, workload: Workload, progress: Progress) -> None:
     def start() -> None:
         sweep = "sweep point " if mode.result.sweep else ""
-        progress(f"{sweep}{mode.spec}: starting {mode.spec.workers} worker(s)")
+        progress(f"{sweep}{mode.spec}: starting {fmt_counted(mode.spec.workers, 'worker')}")
         mode.result.startup_s = mode.executor.start(workload.task)
         if mode.executor.workers != mode.spec.workers:  # an external cluster brings its own size
             mode.spec = mode.result.spec = replace(mode.spec, workers=mode.executor.workers)

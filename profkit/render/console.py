@@ -53,6 +53,15 @@ def render(run: RunRecord) -> str:
             f"{100 * m.achieved_over_bound:.0f}%" if m.achieved_over_bound else "-",
             fmt_seconds(m.startup_s) if m.traits.parallel else "-",
         ])
+    rec = a.recommendation
+    point = rec.sweep_point if rec is not None else None
+    if point is not None:  # the recommended worker count ran only in the sweep: show its row
+        of_bound = point.speedup / point.bound if point.speedup and point.bound else None
+        rows.append([point.mode, str(point.workers), "sweep", fmt_seconds(point.wall_median_s), "-",
+                     f"{fmt_speedup(point.speedup)} [{fmt_interval(point.speedup_ci)}]"
+                     if point.speedup_ci else fmt_speedup(point.speedup),
+                     f"{point.bound:.2f}×" if point.bound else "-",
+                     f"{100 * of_bound:.0f}%" if of_bound else "-", "-"])
     out = [
         f"profkit: {run.meta.workload.name} "
         f"({words.count(run.meta.workload.n_items, 'item')}, "
@@ -62,6 +71,7 @@ def render(run: RunRecord) -> str:
                "of bound", "start-up"], rows),
         "",
         words.verdict(a),
+        *filter(None, [words.sweep_source(rec, "its 'sweep' row above")]),
         *words.fewer_rounds(run.meta.stopping),
     ]
     out += [words.advice(x) for x in a.advice if x.kind is AdviceKind.NATIVE_THREADS]
@@ -97,7 +107,9 @@ def render(run: RunRecord) -> str:
         if prof:
             recommended = a.recommendation.mode if a.recommendation else None
             mode = recommended if recommended in prof else next(iter(prof))
-            out.append(f"snakeviz: snakeviz {shlex.quote(str(run.path / prof[mode]))}")
+            profiled = run.meta.modes.get(mode)
+            label = words.profile_of(mode, profiled.workers, rec) if profiled is not None else ""
+            out.append(f"snakeviz: snakeviz {shlex.quote(str(run.path / prof[mode]))}{label}")
         dat = run.meta.artifacts.memory
         if dat:
             first = dat.get("processes", next(iter(dat.values())))

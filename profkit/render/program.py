@@ -10,7 +10,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from profkit.analysis.own_frames import drop_own_functions
-from profkit.fmt import fmt_seconds
+from profkit.fmt import fmt_counted, fmt_seconds
 from profkit.render.text import site_advice
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _x(value: float | None) -> str:
 def _bytes(total: int, count: int) -> str:
     if not count:
         return "not sized (threads pickle nothing)"
-    return f"{total / count:,.0f} B per item and result, over {count} sized task(s)"
+    return f"{total / count:,.0f} B per item and result, over {fmt_counted(count, 'sized task')}"
 
 
 def _program_timeline(program: dict[str, Any]) -> str:
@@ -158,7 +158,7 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
                  + (f", start method {site['start_method']}" if site["start_method"] else "")
                  + (f", chunksize {site['chunksize']}" if site["chunksize"] else "")),
         ("task", site["task"]),
-        ("tasks", f"{site['tasks']} in {site['calls']} call(s)"
+        ("tasks", f"{site['tasks']} in {fmt_counted(site['calls'], 'call')}"
                   + (f", {site['failed']} failed" if site["failed"] else "")),
         ("wall", f"{_s(site['wall_s'])} from the first call to the last result back"
                  + (f", less the {_s(site['idle_s'])} between its calls when it had nothing "
@@ -221,10 +221,10 @@ def render(run: Run) -> str:
     sites = program["sites"]
     head = (f"<p><code>profkit run {_e(program['command'])}</code>: {_e(ended)}, "
             f"{_e(_s(program['wall_s']))} of wall, start method {_e(program['start_method'])}, "
-            f"{program['cpus']} CPU(s)"
+            f"{fmt_counted(program['cpus'], 'CPU')}"
             + (f", started {_e(run.meta.started_at)}" if run.meta.started_at else "") + ".</p>")
     if sites:
-        head += (f"<p>{len(sites)} pool site(s); pools were under way for "
+        head += (f"<p>{fmt_counted(len(sites), 'pool site')}; pools were under way for "
                  f"{_e(_s(program['in_sites_s']))} of the program's {_e(_s(program['wall_s']))}."
                  "</p>" + _program_timeline(program))
     else:
@@ -261,7 +261,7 @@ def summary_lines(run: Run) -> list[str]:
     if not program["sites"]:
         return ["no pool was seen"]
     return [f"{s['id']} {os.path.basename(s['filename'])}:{s['lineno']} {s['method']}({s['task']}): "
-            f"{s['tasks']} task(s) in {_s(s['wall_s'])}, speedup ~{_x(s['achieved_estimate'])} "
+            f"{fmt_counted(s['tasks'], 'task')} in {_s(s['wall_s'])}, speedup ~{_x(s['achieved_estimate'])} "
             f"(estimate{'; ' + busy_note(s) if busy_note(s) else ''}), bound {_x(s['bound'])} "
-            f"on {s['workers']} workers"
+            f"on {fmt_counted(s['workers'], 'worker')}"
             for s in program["sites"]]

@@ -16,7 +16,7 @@ from profkit.analysis.memory import MemoryBasis, MemoryLimit, MemorySummary, Mem
 from profkit.analysis.native import NativeFacts
 from profkit.analysis.notes import BoundKind, GranularityFacts, NoteKind, RoundsFacts, RunNote
 from profkit.analysis.prediction import Flattening, Limit
-from profkit.analysis.records import Analysis, ModeBounds
+from profkit.analysis.records import Analysis, ModeBounds, RecommendationSummary
 from profkit.analysis.verdict import (
     Advice,
     AdviceKind,
@@ -36,6 +36,7 @@ from profkit.fmt import (
     MISSING,
     fmt_bytes_coarse,
     fmt_change,
+    fmt_counted,
     fmt_decimal,
     fmt_general,
     fmt_interval,
@@ -46,21 +47,26 @@ from profkit.fmt import (
     fmt_slower,
     fmt_speedup,
 )
+from profkit.fmt import plural as _plural
 from profkit.model import JSON, Status
 
-
-def _plural(n: int | None, word: str) -> str:
-    return f"{word}{'s' if n != 1 else ''}"
-
-
-def count(n: int | None, word: str) -> str:
-    """'1 worker', '2 workers': a count with its noun in the right number."""
-    return f"{n} {_plural(n, word)}"
-
+count = fmt_counted  # '1 worker', '2 workers'
 
 #: How a mode that did not finish ended, as the headline and the summary say it.
 ENDED = {Status.FAILED: "failed", Status.TIMEOUT: "timed out", Status.INTERRUPTED: "interrupted",
          Status.SKIPPED: "skipped", Status.OK: "finished"}
+
+
+def ended_modes(status: Mapping[str, Status | str]) -> str:
+    """The modes that did not finish, by how each ended: '1 mode timed out: threads; 2 modes
+    failed: sequential, processes' (empty when every mode finished or was skipped)."""
+    groups: dict[str, list[str]] = {}
+    for mode, s in status.items():
+        st = Status(s)
+        if st not in (Status.OK, Status.SKIPPED):
+            groups.setdefault(ENDED.get(st, st.value), []).append(mode)
+    return "; ".join(f"{count(len(modes), 'mode')} {how}: {', '.join(modes)}"
+                     for how, modes in groups.items())
 
 
 def _times(value: float) -> str:
@@ -145,10 +151,13 @@ def classification(card: ClassFacts) -> str:
 def reason(r: Reason) -> str:
     """Why the recommendation is what it is (no final full stop)."""
     if r.kind is ReasonKind.UNSETTLED:
-        ci = f" [{fmt_interval(r.best_ci)}]" if r.best_ci else " (no interval)"
-        why = "is clearly faster but by less than 10%" if r.best_clearly_faster else "includes no gain"
-        return (f"no mode is clearly faster than {r.reference}: {r.best} "
-                f"{fmt_speedup(r.best_speedup)}{ci} {why}")
+        head = f"no mode is clearly faster than {r.reference}: {r.best} {fmt_speedup(r.best_speedup)}"
+        if r.best_ci and r.best_clearly_faster:
+            return f"{head} [{fmt_interval(r.best_ci)}] is clearly faster but by less than 10%"
+        if r.best_ci:
+            return (f"{head} is not clearly faster: its 95% interval [{fmt_interval(r.best_ci)}] "
+                    "includes no gain")
+        return f"{head} is not clearly faster: one clean round gives no interval"
     if r.kind is ReasonKind.NONE_FASTER:
         text = f"no pooled mode is at least 10% faster than {r.reference}"
         if r.why is Cause.NATIVE and r.native is not None:
@@ -452,7 +461,8 @@ def rounds(r: RoundsFacts, how: str | None = None) -> str:
     an interrupt, set aside."""
     text = count(r.completed, "interleaved round")
     if r.cut:
-        text += " completed and one cut short by the interrupt"
+        text += " completed and one cut short by the interrupt" + (
+            ", left out of the figures" if r.cut_left_out else "")
     if how:
         text += f" ({how})"
     if r.spoiled:
@@ -462,11 +472,13 @@ def rounds(r: RoundsFacts, how: str | None = None) -> str:
 
 def rounds_basis(r: RoundsFacts) -> str:
     """Which rounds the wall times and speedups are over."""
+    cut = (" The round the interrupt cut short is left out: wall times and speedups are over "
+           f"the same {count(r.completed, 'completed round')}." if r.cut_left_out else "")
     if r.every_round and r.spoiled:
         return ("Wall times are medians over every round, the set-aside ones too, since fewer "
-                "than two rounds were clean; IQR is their spread.")
+                "than two rounds were clean; IQR is their spread." + cut)
     return (f"Wall times are medians over the {'clean ' if r.spoiled else ''}rounds; IQR is "
-            "their spread.")
+            "their spread." + cut)
 
 
 def granularity(g: GranularityFacts) -> str:
@@ -659,6 +671,22 @@ def verdict(a: Analysis) -> str:
     return headline(a.verdict) if a.verdict is not None else "No verdict: no mode finished."
 
 
+def sweep_source(rec: RecommendationSummary | None, where: str = "the sweep table") -> str:
+    """Where a recommended worker count that only the sweep ran gets its figures ('' otherwise)."""
+    p = rec.sweep_point if rec is not None else None
+    if p is None:
+        return ""
+    return (f"{p.mode} with {count(p.workers, 'worker')} ran only in the worker sweep: its "
+            f"figures are the sweep's ({where}), and it was timed, not profiled.")
+
+
+def profile_of(mode: str, workers: int, rec: RecommendationSummary | None) -> str:
+    """Which configuration a profile pointer opens, said when it is not the recommended one."""
+    if rec is None or (rec.mode == mode and rec.workers == workers):
+        return ""
+    return f"  (the profile of {mode} with {count(workers, 'worker')})"
+
+
 def mode_bound(b: ModeBounds) -> str:
     """Which bound holds a mode, in words ("" for a record that does not say)."""
     return bound_name(b.bound_kind, b.native_cores, b.cpus) if b.bound_kind is not None else ""
@@ -686,6 +714,8 @@ def analysis_json(a: Analysis) -> dict[str, JSON]:
     rec, grain, card = out.get("recommendation"), out.get("granularity"), out.get("classification")
     if a.recommendation and isinstance(rec, dict):
         rec["reason"] = reason(a.recommendation.reason)
+        if a.recommendation.sweep_point is not None:
+            rec["source"] = sweep_source(a.recommendation, "analysis.sweep.points")
     if a.granularity and a.granularity.facts and isinstance(grain, dict):
         grain["explanation"] = granularity(a.granularity.facts)
     if a.classification and a.classification.facts and isinstance(card, dict):

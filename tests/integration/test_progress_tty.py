@@ -98,7 +98,7 @@ def test_pipe_gets_plain_lines(tmp_path):
     lines = [line for line in result.stderr.splitlines() if not line.startswith("profkit: warning")]
     assert lines and all(re.match(r"^\[\s*\d+\.\ds\] \S", line) for line in lines), lines
     assert any("round 3/3" in line for line in lines)
-    assert any(line.endswith("threads:2: starting 2 worker(s)") for line in lines)
+    assert any(line.endswith("threads:2: starting 2 workers") for line in lines)
 
 
 def test_quiet_shows_no_progress(tmp_path):

@@ -173,7 +173,7 @@ def test_a_task_that_closes_fds_1_and_2_keeps_the_run_and_the_messages(tmp_path)
     result, out = _profile_lost(tmp_path / "again", "CLOSES_FDS")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith(
-        "profkit: mode(s) failed: sequential, threads, processes")
+        "profkit: 3 modes failed: sequential, threads, processes;")
     meta = _saved(out)
     assert set(meta.status.values()) == {"failed"}
 
@@ -232,7 +232,7 @@ def test_os_exit_in_every_mode_fails_the_modes_not_profkit(tmp_path):
     result, out = _profile_lost(tmp_path, "EXITS_3")
     assert result.returncode == 1, result.stderr
     assert result.stderr.splitlines()[-1].startswith(
-        "profkit: mode(s) failed: sequential, threads, processes")
+        "profkit: 3 modes failed: sequential, threads, processes;")
     meta = _saved(out)
     assert set(meta.status.values()) == {"failed"}
     for mode in ("sequential", "threads"):

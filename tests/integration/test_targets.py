@@ -128,7 +128,7 @@ def test_task_nothing_can_ship_fails_only_the_process_modes(tmp_path, files):
                      "-q", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert "mode(s) failed: processes" in result.stderr
+    assert "profkit: 1 mode failed: processes;" in result.stderr
     meta = json.loads((tmp_path / "run" / "run.json").read_text())
     assert meta["status"] == {"sequential": "ok", "threads": "ok", "processes": "failed"}
     error = meta["errors"]["processes"]
@@ -146,3 +146,13 @@ def test_unknown_builtin_suggests_the_closest(tmp_path):
 def test_unknown_module(tmp_path):
     error = one_line_error(run_main("profile", "no_such_package_xyz.jobs:WORK", cwd=tmp_path))
     assert "no module named 'no_such_package_xyz.jobs'" in error
+
+
+@pytest.mark.timeout(180)
+def test_ab_closing_line_says_per_side_how_each_mode_ended(tmp_path, files):
+    target = f"{files['bad_tasks']}:LOCKED"
+    result = run_cli("ab", target, target, "--modes", "sequential,processes", "--repeat", "1",
+                     "--out", tmp_path / "ab", "-q", cwd=tmp_path, timeout=170)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "(s)" not in result.stderr
+    assert "profkit: A: 1 mode failed: processes; B: 1 mode failed: processes; see " in result.stderr

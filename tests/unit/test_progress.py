@@ -25,7 +25,7 @@ def _tracker(**plan: object) -> tuple[Tracker, Clock]:
 
 def test_steps_name_the_mode_and_the_pass():
     t, clock = _tracker()
-    t.update("processes:2: starting 2 worker(s)")
+    t.update("processes:2: starting 2 workers")
     assert t.headline() == "processes:2 · start-up"
     t.update("sequential: warm-up, probing each task, sampling memory")
     assert t.headline() == "sequential · warm-up and task probe"

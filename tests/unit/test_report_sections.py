@@ -46,6 +46,8 @@ def test_the_bound_comes_from_the_mode_then_the_sweep_then_the_granularity():
                                      speedup_ci=None, with_main_run=False, bound=3.5)])
     out = _recommendation(rec(workers=4, speedup=3.0), modes, sweep, None, "sequential")
     assert out is not None and out.bound == 3.5 and out.of_bound == pytest.approx(3.0 / 3.5)
+    assert out.sweep_point == sweep.points[0]  # only the sweep ran it: render shows its row
+    assert _recommendation(rec(), modes, sweep, None, "sequential").sweep_point is None
     grain = Granularity(workers=3, n_items=6, item_s=None, total_s=5.0, largest_item_s=1.0,
                         makespan_s=2.0, in_order_makespan_s=2.0, bound=2.5, optimum=2.5,
                         optimum_exact=True, upper=2.5, dispatch=2.5, chunksize=1)
@@ -83,3 +85,21 @@ def test_memory_peaks_shown_are_the_analysis_peaks_of_the_samples():
     assert shown.total_peak == (120 + 90 + 400) * MIB
     assert shown.total_rise == (120 + 90 + 400 - (100 + 50 + 60)) * MIB
     assert shown.workers == 2 and shown.samples == 3
+
+
+def test_a_sweep_recommendation_says_where_its_figures_come_from_in_every_renderer():
+    from profkit.render import text as words
+
+    point = SweepPoint(mode="threads", workers=4, wall_median_s=0.1, speedup=3.99,
+                       speedup_ci=[3.94, 4.03], with_main_run=False, bound=4.0)
+    analysed = Analysis(recommendation=RecommendationSummary(
+        mode="threads", workers=4, speedup=3.99, speedup_ci=[3.94, 4.03], clear=True,
+        reason=Recommendation("threads", 4, 3.99, (3.94, 4.03), True,
+                              words.Reason(words.ReasonKind.FASTEST)).reason,
+        sweep_point=point))
+    said = words.sweep_source(analysed.recommendation)
+    assert said.startswith("threads with 4 workers ran only in the worker sweep")
+    assert words.analysis_json(analysed)["recommendation"]["source"].startswith(said[:40])
+    assert words.profile_of("threads", 2, analysed.recommendation) == \
+        "  (the profile of threads with 2 workers)"
+    assert words.profile_of("threads", 4, analysed.recommendation) == ""

@@ -54,14 +54,18 @@ def test_ctrl_c_in_a_round_keeps_the_rounds_before_it_and_says_one_was_cut(fakes
     assert a.rounds == RoundsFacts(completed=1, cut=True, spoiled=0, every_round=False)
     assert a.recommendation is None
     text = console.render(made)
-    assert "(8 items, 1 interleaved round completed and one cut short by the interrupt)" in text
+    assert ("(8 items, 1 interleaved round completed and one cut short by the interrupt, left out "
+            "of the figures)") in text
+    round0 = next(t.wall_s for t in raw.modes[0].timings if t.phase == "map" and t.round == 0)
+    assert a.modes["fake_ref"].wall_median_s == round0  # the cut round's map is kept, not counted
     assert ("warning: The run was interrupted after 1 timing round, and cut the next one short: "
             "the modes it stopped are marked interrupted") in text
     assert "No recommendation: no mode finished. fake_ref: interrupted; fake: interrupted." in text
     assert report_rounds(made.meta, a)["text"].startswith(
-        "1 interleaved round completed and one cut short by the interrupt (a fixed number)")
+        "1 interleaved round completed and one cut short by the interrupt, left out of the figures "
+        "(a fixed number)")
     assert _json(made)["rounds"]["text"] == (
-        "1 interleaved round completed and one cut short by the interrupt")
+        "1 interleaved round completed and one cut short by the interrupt, left out of the figures")
 
 
 def test_ctrl_c_before_any_map_of_a_round_records_no_cut_round(fakes):  # noqa: F811

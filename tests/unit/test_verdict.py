@@ -224,6 +224,34 @@ def test_one_cpu_is_named_before_overhead():
     assert "1 CPU for 2 workers" in text and "overhead" not in text
 
 
+@pytest.mark.parametrize("ci", [(0.93, 2.05), None, (1.01, 1.08)])
+def test_more_workers_than_cpus_that_still_spread_are_unsettled_not_cannot_spread(ci):
+    """4 processes on 2 busy CPUs measured at 1.59× (bound 2.00×): the work did spread, so the
+    report says the gain is not clear yet, with its speedup and interval, never 'cannot spread'."""
+    speedup = 1.05 if ci == (1.01, 1.08) else 1.59
+    four = dataclasses.replace(processes(speedup, ci, bound=2.0, capped_by_cpus=True,
+                                         overhead_per_task_s=1e-4), workers=4)
+    slow_threads = dataclasses.replace(threads(0.98, (0.9, 1.05)), workers=4)
+    f = facts(WorkClass.CPU, slow_threads, four, cpus=2)
+    v = verdict.decide(f)
+    rec = v.recommendation
+    assert v.causes["processes"] is not Cause.CPUS
+    assert rec.mode == "sequential" and not rec.clear
+    assert rec.reason.kind is verdict.ReasonKind.UNSETTLED and rec.reason.best == "processes"
+    said = " ".join([words.reason(rec.reason), words.headline(verdict.headline(f, v)),
+                     *(words.advice(a) for a in v.advice)])
+    assert "cannot spread" not in said and "no pooled mode is at least 10% faster" not in said
+    said = words.reason(rec.reason)
+    assert f"processes {words.fmt_speedup(speedup)}" in said
+    if ci is None:
+        assert "not clearly faster: one clean round gives no interval" in said
+    elif ci[0] <= 1:
+        assert f"not clearly faster: its 95% interval [{words.fmt_interval(ci)}]" in said
+    else:
+        assert "clearly faster but by less than 10%" in said
+    assert AdviceKind.SETTLE in kinds(v)
+
+
 def test_slowdowns_read_as_slower_never_zero():
     f = facts(WorkClass.CPU, processes(1 / 301, (1 / 320, 1 / 280)), per_task_s=3e-7)
     s = words.headline(verdict.headline(f, verdict.decide(f)))

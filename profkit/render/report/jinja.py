@@ -55,7 +55,9 @@ def environment() -> jinja2.Environment:
     # the analysis's facts in words (profkit.render.text)
     env.filters.update(verdict=words.verdict, advice=words.advice, note=words.note, reason=words.reason,
                        classification=words.classification, granularity=words.granularity,
-                       flattening=words.flattening, counted=words.count)
+                       flattening=words.flattening, counted=words.count,
+                       sweep_source=lambda rec: words.sweep_source(
+                           rec, "the table under Scaling with the number of workers"))
     return env
 
 

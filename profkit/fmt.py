@@ -73,14 +73,14 @@ def fmt_duration(seconds: object) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-def plural(n: int | None, word: str) -> str:
+def fmt_noun(n: int | None, word: str) -> str:
     """The noun for a count: 'worker' for 1, 'workers' otherwise."""
     return f"{word}{'s' if n != 1 else ''}"
 
 
 def fmt_counted(n: int | None, word: str) -> str:
     """'1 worker', '2 workers': a count with its noun in the right number."""
-    return f"{n} {plural(n, word)}"
+    return f"{n} {fmt_noun(n, word)}"
 
 
 def fmt_speedup(speedup: object) -> str:

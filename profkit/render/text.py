@@ -47,7 +47,7 @@ from profkit.fmt import (
     fmt_slower,
     fmt_speedup,
 )
-from profkit.fmt import plural as _plural
+from profkit.fmt import fmt_noun as _plural
 from profkit.model import JSON, Status
 
 count = fmt_counted  # '1 worker', '2 workers'

@@ -133,5 +133,6 @@ def test_every_formatter_is_named_fmt_and_shows_one_missing_marker():
     assert sorted(n for n in names if not n.startswith("fmt_")) == ["num", "printable"]
     for name in names:
         if name.startswith("fmt_") and name not in ("fmt_slower", "fmt_level", "fmt_interval",
-                                                    "fmt_ci", "fmt_decimal", "fmt_general"):
+                                                    "fmt_ci", "fmt_decimal", "fmt_general",
+                                                    "fmt_noun", "fmt_counted"):
             assert getattr(fmt, name)(None) == fmt.MISSING, name

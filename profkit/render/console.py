@@ -56,7 +56,8 @@ def render(run: RunRecord) -> str:
     rec = a.recommendation
     point = rec.sweep_point if rec is not None else None
     if point is not None:  # the recommended worker count ran only in the sweep: show its row
-        of_bound = point.speedup / point.bound if point.speedup and point.bound else None
+        # the recommendation is this point: its share of the bound is the recommendation's
+        of_bound = rec.of_bound if rec is not None else None
         rows.append([point.mode, str(point.workers), "sweep", fmt_seconds(point.wall_median_s), "-",
                      f"{fmt_speedup(point.speedup)} [{fmt_interval(point.speedup_ci)}]"
                      if point.speedup_ci else fmt_speedup(point.speedup),

@@ -191,6 +191,8 @@ class ScheduleBounds:
     cores: float | None
     #: the optimum at the even end of the items' noise (:func:`even_end_optimum`); None: no noise given
     optimum_high: float | None = None
+    #: the longest-first gain at the even end of the items' noise; None: no noise given
+    sort_gain_even: float | None = None
 
     @property
     def items_cap(self) -> float:
@@ -210,6 +212,12 @@ class ScheduleBounds:
     def sort_gain(self) -> float:
         """How much sooner the pool would finish with the items submitted longest first (0.1 = 10%)."""
         return self.dispatch_makespan_s / self.sorted_makespan_s - 1 if self.sorted_makespan_s else 0.0
+
+    @property
+    def sort_gain_low(self) -> float:
+        """The longest-first gain at the end of the items' noise least favourable to it."""
+        return self.sort_gain if self.sort_gain_even is None else min(self.sort_gain,
+                                                                      self.sort_gain_even)
 
     def optimum_name(self) -> str:
         return ("the optimal schedule" if self.optimum_exact else
@@ -266,6 +274,12 @@ def schedule_bounds(durations: Sequence[float], workers: int, *, chunksize: int 
     total = float(sum(durations))
     opt, exact = optimal_makespan(durations, workers)
     disp = dispatch_makespan(durations, workers, chunksize)
+    gain_even = None
+    if noise and len(durations) > 1:
+        even = even_end(durations, noise)
+        in_order = dispatch_makespan(even, workers, chunksize)
+        longest_first = dispatch_makespan(sorted(even, reverse=True), workers, chunksize)
+        gain_even = in_order / longest_first - 1 if longest_first else 0.0
     cap = None
     if cpu_s is not None and cores is not None and cores < workers:
         cap = cpu_cap(total, cpu_s, cores)
@@ -277,7 +291,8 @@ def schedule_bounds(durations: Sequence[float], workers: int, *, chunksize: int 
         dispatch_makespan_s=disp, dispatch=speedup(total, disp),
         sorted_makespan_s=dispatch_makespan(sorted(durations, reverse=True), workers, chunksize),
         cpu_cap=cap if cap is None or math.isfinite(cap) else None, cores=cores,
-        optimum_high=even_end_optimum(durations, workers, noise) if noise and len(durations) > 1 else None)
+        optimum_high=even_end_optimum(durations, workers, noise) if noise and len(durations) > 1 else None,
+        sort_gain_even=gain_even)
 
 
 def amdahl_speedup(workers: np.ndarray | Sequence[float], serial_fraction: float) -> np.ndarray:

@@ -202,7 +202,8 @@ def _advice(processes: bool, workers: int, work: WorkClass | None, speedup: floa
     if (workers > 1 and mode.items_cap is not None
             and mode.items_cap < verdict.SPLIT_BELOW * workers):
         found.append(AdviceKind.SPLIT_ITEMS)
-    if bounds is not None and bounds.sort_gain > verdict.SORT_GAIN and not bounds.capped_by_cpus:
+    if (bounds is not None and bounds.sort_gain_low > verdict.SORT_GAIN
+            and not bounds.capped_by_cpus):
         # under a CPU (or GIL) cap the cores, not the order, end the pool
         found.append(AdviceKind.SORT_LONGEST_FIRST)
     if cause is verdict.Cause.GIL:
@@ -212,6 +213,20 @@ def _advice(processes: bool, workers: int, work: WorkClass | None, speedup: floa
         # measurement of threads to be told so (``--replay``)
         found.append(AdviceKind.USE_THREADS)
     return tuple(found)
+
+
+def item_noise(own: Sequence[float], cpu: Sequence[float]) -> float | None:
+    """How far one task's time may be off its item's (relative), from the one timing of each
+    task: for tasks that compute all their time off waits (CPU-bound work).
+
+    Each such task's time over its CPU is the same on a steady machine, whatever its item: how
+    much that ratio moves from task to task (at the upper end of its 95% interval) is how much
+    the times moved for reasons other than the items (waits for a core not all counted, a wait
+    for a lock). None with fewer than two tasks that used CPU.
+    """
+    from profkit.analysis.stats import log_spread_upper
+
+    return log_spread_upper([o / c for o, c in zip(own, cpu, strict=True) if o > 0 and c > 0])
 
 
 def _number(value: JSON) -> float:
@@ -274,8 +289,9 @@ def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> Site
         # their ratio, the waits for the GIL spread evenly; of their waits for a core, only
         # what the GIL's holder waited fits in the wall beside that (the rest were threads
         # waking to wait for the GIL)
-        scale = cpu_s / ratio / task_s
-        durations = [d * scale for d in durations]
+        # each alone takes its CPU over the ratio: a thread's wait for the GIL depends on
+        # which thread held it meanwhile, not on its item (the last ones ran alone)
+        durations = [max(0.0, float(c)) / ratio for c in rows["cpu_s"]]
         task_s = float(sum(durations))
         queued_s = min(queued_s, max(0.0, wall - task_s))
     cores = _cores(rows, unscaled)
@@ -290,8 +306,11 @@ def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> Site
     bounds = None
     if durations:
         gil = not processes and work is not None and work.holds_gil()
+        cpu_bound = not stretched and work in (WorkClass.CPU, WorkClass.GIL_RELEASING,
+                                                WorkClass.NO_GIL)
+        noise = item_noise(unscaled, [float(c) for c in rows["cpu_s"]]) if cpu_bound else None
         bounds = schedule_bounds(durations, workers, chunksize=chunk, cpu_s=cpu_s,
-                                 cores=1.0 if gil else float(cpus))
+                                 cores=1.0 if gil else float(cpus), noise=noise)
     per_task = float(sorted(durations)[len(durations) // 2]) if durations else None
     chunks = verdict.advised_chunksize(len(durations), workers)
     # a thread pool has no chunksize to pass; slow tasks need none

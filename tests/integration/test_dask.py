@@ -401,53 +401,60 @@ def test_distributed_stays_optional():
 # -- the dask speedup against a bare client.map on the same cluster (a serial dask map would time 1x) --
 
 from profkit.workloads.primes import PRIMES  # noqa: E402
-from tests.fixtures.bare import agrees, paired_ratios  # noqa: E402
+from tests.fixtures.bare import BareRound, agrees, like_for_like, metered_ratios  # noqa: E402
 
 PRIMES_WORKLOAD = Workload("primes", is_prime, PRIMES)
 
 
-def _bare_dask_speedup(client) -> list[float]:
-    """Every round's bare serial / client.map ratio: their spread is how much the machine moved."""
-    return paired_ratios(lambda: [is_prime(n) for n in PRIMES],
-                         lambda: client.gather(client.map(is_prime, PRIMES, pure=False)), rounds=3)
+def _bare_dask_rounds(client) -> list[BareRound]:
+    """Bare serial / client.map rounds, each metered as profkit meters its own (the cluster's
+    workers on this host are the round's work): their spread is how much the machine moved."""
+    pids = [int(pid) for pid in client.run(os.getpid).values()]
+    return metered_ratios(lambda: [is_prime(n) for n in PRIMES],
+                          lambda: client.gather(client.map(is_prime, PRIMES, pure=False)),
+                          rounds=3, own_pids=pids)
 
 
-def _check_dask_speedup(run, bare: list[float]) -> None:
-    dask = run.analysis.modes["dask"]
+def _check_dask_speedup(run, before: list[BareRound], after: list[BareRound], client) -> None:
+    """profkit's dask speedup against the bare rounds as quiet as the rounds it counted."""
     assert run.meta.status["dask"] == "ok", run.meta.errors
+    speedup, bare = like_for_like(run, "dask", before + after, lambda: _bare_dask_rounds(client))
     # >= 1.4x where every bare round reaches it (a busy machine lowers both, and the bare
     # rounds' worst is what the machine allowed), and within 15% of the bare figure
-    assert dask.speedup >= min(1.4, 0.85 * min(bare)), (dask.speedup, bare)
-    assert agrees(dask.speedup, bare, 0.15), (dask.speedup, bare)
+    seen = (speedup, bare, before, after, [(r.others_cpu, r.spoiled) for r in run.meta.rounds])
+    assert speedup >= min(1.4, 0.85 * min(bare)), seen
+    assert agrees(speedup, bare, 0.15), seen
     maps = run.frames["timings"].query("mode == 'dask' and phase == 'map'")
     assert len(maps) >= 3
 
 
-def test_dask_speedup_matches_a_bare_client_map_on_an_embedded_cluster(tmp_path, no_orphans):
-    def bare() -> float:
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      host="127.0.0.1", dashboard_address=None,
-                                      scheduler_kwargs={"dashboard": False,
-                                                        "dashboard_address": "127.0.0.1:0"}
-                                      ) as cluster, \
-                distributed.Client(cluster, set_as_default=False) as client:
-            return _bare_dask_speedup(client)
+@contextlib.contextmanager
+def _local_cluster_client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  scheduler_kwargs={"dashboard": False,
+                                                    "dashboard_address": "127.0.0.1:0"}
+                                  ) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        yield client
 
-    before = bare()
+
+def test_dask_speedup_matches_a_bare_client_map_on_an_embedded_cluster(tmp_path, no_orphans):
+    with _local_cluster_client() as client:
+        before = _bare_dask_rounds(client)
     run = profile(PRIMES_WORKLOAD, modes="sequential,dask", workers=2, line_budget=0.05,
                   max_time=15, out=tmp_path / "run")
-    after = bare()
-    _check_dask_speedup(run, before + after)
+    with _local_cluster_client() as client:
+        _check_dask_speedup(run, before, _bare_dask_rounds(client), client)
 
 
 def test_dask_speedup_matches_a_bare_client_map_on_an_external_cluster(external_cluster, tmp_path):
     with distributed.Client(external_cluster, set_as_default=False) as client:
-        before = _bare_dask_speedup(client)
+        before = _bare_dask_rounds(client)
     run = profile(PRIMES_WORKLOAD, modes="sequential,dask", line_budget=0.05, max_time=15,
                   scheduler=external_cluster, out=tmp_path / "run")
     with distributed.Client(external_cluster, set_as_default=False) as client:
-        after = _bare_dask_speedup(client)
-    _check_dask_speedup(run, before + after)
+        _check_dask_speedup(run, before, _bare_dask_rounds(client), client)
     assert run.meta.modes["dask"].pool["cluster"] == "external"
 
 

@@ -314,3 +314,106 @@ def test_the_report_escapes_what_the_program_named() -> None:
     html = render(run)
     assert "<script" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# -- item-size advice from one noisy timing of each task: simulated runs of known truth --------
+
+_ITEM_ADVICE = {AdviceKind.SPLIT_ITEMS, AdviceKind.SORT_LONGEST_FIRST}
+
+
+def _gil_walls(rng: object, cpu: list[float], workers: int) -> list[tuple[str, float, float]]:
+    """(thread, start, end) of tasks of ``cpu`` seconds on ``workers`` threads that take turns at
+    one GIL, each switch handing it to a running thread at random (fair only on average)."""
+    import numpy as np
+
+    assert isinstance(rng, np.random.Generator)
+    tick = min(cpu) / 20
+    left = [0.0] * workers
+    running: list[int | None] = [None] * workers
+    started = [0.0] * workers
+    out: list[tuple[str, float, float]] = [("", 0.0, 0.0)] * len(cpu)
+    queue, now = list(range(len(cpu))), 0.0
+    while True:
+        for w in range(workers):
+            if running[w] is None and queue:
+                running[w], started[w] = queue.pop(0), now
+                left[w] = cpu[running[w]]  # type: ignore[index]
+        busy = [w for w in range(workers) if running[w] is not None]
+        if not busy:
+            return out
+        w = busy[int(rng.integers(len(busy)))]
+        step = min(tick, left[w])
+        now += step
+        left[w] -= step
+        if left[w] <= 1e-12:
+            out[running[w]] = (str(w), started[w], now)  # type: ignore[index]
+            running[w] = None
+
+
+def _noisy_site(rng: object, truth: list[float], workers: int, *, own_noise: float,
+                shared_noise: float, wait_share: float = 0.0, gil: bool = False) -> object:
+    """The facts of a site whose tasks' true times are ``truth``, each timed once: its time off
+    waits moves by ``own_noise`` alone and by ``shared_noise`` with its CPU (both lognormal);
+    each waited about ``wait_share`` of its time for a core (counted). ``gil``: threads taking
+    turns at one GIL, each task's time stretched by waits for it that depend on the schedule."""
+    import numpy as np
+
+    assert isinstance(rng, np.random.Generator)
+    cpu = [true * float(np.exp(rng.normal(0.0, shared_noise))) for true in truth]
+    rows = []
+    if gil:
+        rows = [(w, start, end, c, 0.0)
+                for (w, start, end), c in zip(_gil_walls(rng, cpu, workers), cpu, strict=True)]
+    else:
+        free = [0.0] * workers
+        for c in cpu:
+            own = c * float(np.exp(rng.normal(0.0, own_noise)))
+            queued = own * wait_share / (1 - wait_share) * float(rng.uniform(0.5, 1.5))
+            w = min(range(workers), key=free.__getitem__)
+            start = free[w]
+            free[w] = start + own + queued
+            rows.append((str(w), start, free[w], c, queued))
+    record = site_record(workers=workers, last_s=max(end for _, _, end, _, _ in rows),
+                         processes=not gil,
+                         method="ThreadPool.imap" if gil else "ProcessPoolExecutor.map")
+    frame = tasks_frame("site1", rows).assign(pid=[int(r[0]) for r in rows])
+    return site_facts(record, frame, cpus=workers)
+
+
+@pytest.mark.parametrize(("workers", "items", "noise"), [
+    (2, 4, {"own_noise": 0.10, "shared_noise": 0.03}),  # a quiet machine
+    (4, 8, {"own_noise": 0.10, "shared_noise": 0.03}),
+    (2, 4, {"own_noise": 0.20, "shared_noise": 0.05, "wait_share": 0.3}),  # a busy one
+    (4, 8, {"own_noise": 0.20, "shared_noise": 0.05, "wait_share": 0.3}),
+    (2, 4, {"own_noise": 0.0, "shared_noise": 0.05, "gil": True}),  # GIL-bound threads
+    (4, 8, {"own_noise": 0.0, "shared_noise": 0.05, "gil": True}),
+])
+def test_equal_items_timed_once_rarely_get_item_size_advice(workers: int, items: int,
+                                                            noise: dict[str, float]) -> None:
+    """Equal items, each timed once with known noise: split or sort advice in at most 5% of runs."""
+    import numpy as np
+
+    rng = np.random.default_rng(20 + workers + int(100 * noise["shared_noise"]))
+    trials = 300
+    advised = sum(bool(_ITEM_ADVICE & set(_noisy_site(rng, [1.0] * items, workers,
+                                                      **noise).advice))  # type: ignore[attr-defined]
+                  for _ in range(trials))
+    assert advised / trials <= 0.05, advised / trials
+
+
+@pytest.mark.parametrize("noise", [
+    {"own_noise": 0.10, "shared_noise": 0.03},
+    {"own_noise": 0.10, "shared_noise": 0.05, "wait_share": 0.3},
+])
+def test_one_item_three_times_the_others_still_gets_the_advice(noise: dict[str, float]) -> None:
+    """7 equal items and, last, one 3x the others on 4 workers, timed once with the same noise:
+    split (it caps the pool at 10/3 of 4) and sort (longest first ends at 3, not 4) in >= 90%."""
+    import numpy as np
+
+    rng = np.random.default_rng(31 + int(100 * noise["shared_noise"]))
+    trials, split, sort = 300, 0, 0
+    for _ in range(trials):
+        advice = set(_noisy_site(rng, [1.0] * 7 + [3.0], 4, **noise).advice)  # type: ignore[attr-defined]
+        split += AdviceKind.SPLIT_ITEMS in advice
+        sort += AdviceKind.SORT_LONGEST_FIRST in advice
+    assert split / trials >= 0.9 and sort / trials >= 0.9, (split / trials, sort / trials)

@@ -451,9 +451,8 @@ class Reference:
     walls: list[float] | None
     wall: float | None
     tasks: pd.DataFrame
-    #: each item's seconds (less its waits for a core other programs held, never below its
-    #: CPU: what it takes on a core of its own) and CPU seconds in the reference's warm-up, in
-    #: item order (empty when an item failed there)
+    #: each item's seconds and CPU seconds in the reference's warm-up, in item order (empty
+    #: when an item failed there)
     durations: list[float]
     item_cpu: list[float]
 
@@ -481,16 +480,6 @@ def _target_precision(meta: RunMeta) -> float | None:
     return float(precision) if isinstance(precision, (int, float)) and precision else None
 
 
-def _own_durations(tasks: pd.DataFrame) -> list[float]:
-    """Each task's seconds less its waits for a core, never below its CPU seconds: on a busy
-    machine its raw time holds other programs' share, which no schedule of the items can use."""
-    queued = (tasks["queued_s"].astype(float).fillna(0.0).clip(lower=0.0) if "queued_s" in tasks
-              else 0.0)
-    own = tasks["duration_s"].astype(float) - queued
-    return [max(float(o), float(c) if c == c else 0.0)
-            for o, c in zip(own, tasks["cpu_s"].astype(float), strict=True)]
-
-
 def reference(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Reference:
     """The reference mode (sequential) of a run, if it ran, with its rounds and items."""
     timings, tasks = frames["timings"], frames["tasks"]
@@ -504,7 +493,7 @@ def reference(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Reference:
     return Reference(
         mode=ref, by_round=by_round, walls=walls,
         wall=stats.summarise(walls)["median"] if walls else None, tasks=seq_tasks,
-        durations=_own_durations(ordered) if seq_ok else [],
+        durations=ordered["duration_s"].astype(float).tolist() if seq_ok else [],
         item_cpu=ordered["cpu_s"].astype(float).tolist() if seq_ok else [])
 
 

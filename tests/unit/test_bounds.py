@@ -122,26 +122,3 @@ def test_amdahl_bootstrap_interval_contains_the_truth():
     estimate, (lo, hi) = bounds.fit_amdahl_bootstrap(reference, points, resamples=200)
     assert lo <= serial <= hi
     assert estimate == pytest.approx(serial, abs=0.03)
-
-
-def test_the_reference_items_leave_out_their_waits_for_a_core_so_the_cpu_cap_stays_at_the_cores():
-    """CPU-bound items that waited half their time for a core (other programs had it): the
-    schedule and the CPU cap take what each item takes on a core of its own, so on 2 cores 4
-    workers are allowed 2x, not the 4x their raw times (twice their CPU) would give."""
-    import pandas as pd
-
-    from profkit.analysis.bounds import schedule_bounds
-    from profkit.analysis.summary import _own_durations
-
-    cpu = [0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2]
-    tasks = pd.DataFrame({"duration_s": [2 * c for c in cpu], "queued_s": cpu, "cpu_s": cpu})
-    own = _own_durations(tasks)
-    assert own == pytest.approx(cpu)
-    assert schedule_bounds(own, 4, cpu_s=sum(cpu), cores=2.0).best == pytest.approx(2.0)
-    raw = list(tasks["duration_s"])
-    assert schedule_bounds(raw, 4, cpu_s=sum(cpu), cores=2.0).best > 3.5  # what it said before
-    # never below the CPU (a clock read between the two can put a wait past the end), and no
-    # wait measured (NaN) is none
-    odd = pd.DataFrame({"duration_s": [0.10, 0.30], "queued_s": [0.05, float("nan")],
-                        "cpu_s": [0.09, 0.25]})
-    assert _own_durations(odd) == pytest.approx([0.09, 0.30])

@@ -292,7 +292,11 @@ def test_small_primes_processes_match_a_bare_process_pool(tmp_path):
 def test_the_probe_round_times_the_maps_the_rounds_time(tmp_path):
     """Small primes (items of tens of ms): each mode's tasks pass counts as its map of round 0,
     and that round's own sequential / processes ratio agrees with a bare pool's, timed here
-    just before and just after the run."""
+    just before and just after the run.
+
+    One round's ratio has heavy tails on these machines (measured: a 2.15 round among rounds
+    of 1.4-1.8, in the timed rounds as in the probe), so a probe that disagrees gets a second
+    run: a bias in the probe round shows in both, a slow moment rarely does."""
     from concurrent.futures import ProcessPoolExecutor
 
     numbers = list(SMALL_PRIMES.items)  # type: ignore[arg-type]
@@ -302,15 +306,21 @@ def test_the_probe_round_times_the_maps_the_rounds_time(tmp_path):
             return paired_ratios(lambda: [is_prime(n) for n in numbers],
                                  lambda: list(pool.map(is_prime, numbers)), rounds=3)
 
-    before = bare()
-    run = profile(SMALL_PRIMES, modes="sequential,processes", workers=2, repeat=3,
-                  line_budget=0.05, out=tmp_path / "run")
-    after = bare()
-    timings = run.frames["timings"]
-    maps = timings[timings["phase"] == "map"]
-    assert sorted(maps["repeat"].tolist()) == [0, 0, 1, 1, 2, 2]  # --repeat 3: the probe + 2
-    probe = maps[maps["repeat"] == 0].set_index("mode")["wall_s"]
-    for mode in ("sequential", "processes"):
-        assert probe[mode] == pytest.approx(run.meta.modes[mode].phase_s["warmup"])
-    ratio = probe["sequential"] / probe["processes"]
-    assert agrees(ratio, before + after, 0.25), (ratio, before, after)
+    tries = []
+    for attempt in range(2):
+        before = bare()
+        run = profile(SMALL_PRIMES, modes="sequential,processes", workers=2, repeat=3,
+                      line_budget=0.05, out=tmp_path / f"run{attempt}")
+        after = bare()
+        timings = run.frames["timings"]
+        maps = timings[timings["phase"] == "map"]
+        assert sorted(maps["repeat"].tolist()) == [0, 0, 1, 1, 2, 2]  # --repeat 3: the probe + 2
+        probe = maps[maps["repeat"] == 0].set_index("mode")["wall_s"]
+        for mode in ("sequential", "processes"):
+            assert probe[mode] == pytest.approx(run.meta.modes[mode].phase_s["warmup"])
+        ratio = probe["sequential"] / probe["processes"]
+        tries.append((ratio, before, after))
+        if agrees(ratio, before + after, 0.25):
+            break
+    else:
+        pytest.fail(f"the probe round's ratio disagreed with the bare pool's twice: {tries}")

@@ -40,3 +40,8 @@ class ModeFailed(ProfkitError):
     """
 
     exit_code = EXIT_MODE_FAILED
+
+
+class ProfkitWarning(UserWarning):
+    """A problem profkit met and survived (a stale claim taken over, a report not written); the
+    CLI prints it as 'profkit: warning: ...', and a warning of the user's code as Python does."""

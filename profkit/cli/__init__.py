@@ -19,7 +19,13 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn, TextIO, cast
 
 from profkit import interrupts
-from profkit.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, ProfkitError
+from profkit.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    ProfkitError,
+    ProfkitWarning,
+)
 from profkit.fmt import printable
 
 COMMANDS = {
@@ -193,7 +199,12 @@ def _exit_on_next_signal() -> None:
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
-    sys.stderr.write(printable(f"profkit: warning: {message}") + "\n")
+    """profkit's own warnings as one 'profkit: warning:' line; the user's code's (the target's
+    module, its task, a library it calls) as Python shows them, with their file and category."""
+    if isinstance(category, type) and issubclass(category, ProfkitWarning):
+        sys.stderr.write(printable(f"profkit: warning: {message}") + "\n")
+    else:
+        sys.stderr.write(printable(f"{filename}:{lineno}: {category.__name__}: {message}") + "\n")
 
 
 #: Commands that import the user's own code: the target, or the modules [tool.profkit] names.
@@ -279,6 +290,22 @@ def _lenient_output() -> Iterator[None]:
         sys.stdout, sys.stderr = real
 
 
+@contextlib.contextmanager
+def program_streams() -> Iterator[None]:
+    """While a program runs under ``profkit run``, sys.stdout and sys.stderr are the real
+    streams, as under python: its writes to a pipe closed early raise BrokenPipeError there
+    (a program that prints until its reader leaves would otherwise never end). After it,
+    profkit's own writes are lenient again, and a stream the program broke is marked so."""
+    lenient = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (s.stream if isinstance(s, _Lenient) else s for s in lenient)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = lenient
+        for stream in lenient:
+            stream.flush()  # what the program left in the buffer; _Lenient notes a failure
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising."""
     with _lenient_output():
@@ -295,6 +322,7 @@ def _main(argv: Sequence[str] | None) -> int:
     first, last = import_folders(args)  # spawned workers inherit sys.path
     sys.path[:0] = [f for f in first if f not in sys.path]
     sys.path += [f for f in last if f not in sys.path]
+    from profkit.engine.guard import short_gil_turns
     from profkit.executors.base import adopt_orphans, child_processes, end_new_children
 
     children_before = args._children_before = child_processes()
@@ -316,7 +344,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         return 0
     finally:
-        end_new_children(children_before)  # a task's own processes never outlive profkit
+        with short_gil_turns():  # a program's daemon threads may still be running
+            end_new_children(children_before)  # a task's own processes never outlive profkit
         adopt_orphans(False)
         _restore_stop_handlers(previous)
 

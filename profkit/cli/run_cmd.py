@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from profkit import interrupts
 from profkit.cli._common import add_out
+from profkit.engine.guard import short_gil_turns
 from profkit.errors import ProfkitError, UsageError
 from profkit.fmt import printable
 
@@ -47,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
     from profkit.program import launcher
     from profkit.store import claim_fresh_run_dir, prepare_run_dir, release_run_dir
 
+    args._started_in = Path.cwd()  # the program may change it: paths are shown from here
     words = list(args.program)
+    if not args.module and words[:1] == ["--"]:
+        words = words[1:]  # the end of profkit's options, before the script
     if args.module:
         program = launcher.Program(args.module, True, tuple(words))
     elif words:
@@ -67,16 +71,20 @@ def run(args: argparse.Namespace) -> int:
 
         out = claim_fresh_run_dir(default_out_dir(name))
     try:
-        finished = launcher.run(program, profile=not args.timeline_only, keep_items=args.replay,
-                                lines=args.lines,
-                                on_os_exit=lambda done: _save(done, args, out, None))
+        from profkit.cli import program_streams
+
+        with program_streams():
+            finished = launcher.run(program, profile=not args.timeline_only,
+                                    keep_items=args.replay, lines=args.lines,
+                                    on_os_exit=lambda done: _save(done, args, out, None))
         code = finished.exit_code
         replays = None
         if finished.interrupted:
             code = interrupts.exit_code()
             interrupts.taken()
         else:
-            _keep_programs_children(getattr(args, "_children_before", None))
+            with short_gil_turns():  # the program's daemon threads may still be running
+                _keep_programs_children(getattr(args, "_children_before", None))
             if args.replay:
                 from profkit.program.replay import replay_all
 
@@ -84,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         saved = _save(finished, args, out, replays)
         code = code or (saved.exit_code if saved is not None else 0)
         if finished.interrupted:
-            _leave_running_threads(code, getattr(args, "_children_before", None))
+            with short_gil_turns():
+                _leave_running_threads(code, getattr(args, "_children_before", None))
         return code
     finally:
         release_run_dir(out, discard=True)  # only if still held: nothing was saved in it
@@ -93,6 +102,12 @@ def run(args: argparse.Namespace) -> int:
 def _save(finished: launcher.Finished, args: argparse.Namespace, out: Path,
           replays: list[Replay] | None) -> ProfkitError | None:
     """Write the run folder and say where; the error if it could not be written."""
+    with short_gil_turns():  # the program's threads may still be running
+        return _write(finished, args, out, replays)
+
+
+def _write(finished: launcher.Finished, args: argparse.Namespace, out: Path,
+           replays: list[Replay] | None) -> ProfkitError | None:
     from profkit.program import record
 
     run_ = record.build(finished, profile=not args.timeline_only, replays=replays)
@@ -106,7 +121,7 @@ def _save(finished: launcher.Finished, args: argparse.Namespace, out: Path,
 
         report = path / "index.html"
         with contextlib.suppress(ValueError):  # shown from the working folder when inside it
-            report = report.relative_to(Path.cwd())
+            report = report.relative_to(getattr(args, "_started_in", None) or Path.cwd())
         for line in [*summary_lines(run_), f"report: {report}"]:
             sys.stderr.write(printable(f"profkit: {line}") + "\n")
     return None

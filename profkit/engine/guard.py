@@ -109,3 +109,26 @@ def protected() -> Iterator[None]:
         snapshot.close()
         if not _snapshots:
             os._exit = _real_exit
+
+
+#: The switch interval while profkit works beside threads it did not start (a program's tasks
+#: that never end): at the default 5 ms, profkit waits up to that long for the GIL after each
+#: I/O call, and saving a run beside two spinning threads took 37 s instead of 0.35 s. At
+#: 0.1 ms it took 1.8 s.
+SHARED_GIL_SWITCH_INTERVAL_S = 1e-4
+
+
+@contextlib.contextmanager
+def short_gil_turns() -> Iterator[None]:
+    """Short GIL turns for the block when other threads are alive, so that profkit's own
+    work (saving a run) gets the GIL back soon after each I/O call; the interval is put back."""
+    current = threading.current_thread()
+    if not any(t.is_alive() and t is not current for t in threading.enumerate()):
+        yield
+        return
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, SHARED_GIL_SWITCH_INTERVAL_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)

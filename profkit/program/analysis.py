@@ -110,8 +110,16 @@ class SiteFacts:
     gil_waits_left_out: bool = False
     #: tasks the merged workers' profile covers (the last ones of a worker may be missing)
     profiled: int = 0
+    #: a thread pool's tasks were profiled by the program's own profiler, not one of their own
+    #: (Python 3.12+: one cProfile per interpreter)
+    in_program_profile: bool = False
     #: seconds the program waited for the site's results (its main thread, as a rule)
     wait_s: float = 0.0
+    #: on a busy machine, the other end of the estimate's range: the sequential run if the
+    #: kernel shared the cores thread by thread (a lone task then gets more than the pool's
+    #: tasks each had), and the speedup it gives; None when that does not move the estimate
+    sequential_high_s: float | None = None
+    achieved_high: float | None = None
     #: ``--replay``: the folder and measured speedups of the site replayed, or why not
     replay: dict[str, JSON] | None = None
     #: (from, to) between two of its calls when it had nothing under way, and their sum
@@ -156,11 +164,14 @@ class ProgramFacts:
     sites: list[SiteFacts] = field(default_factory=list)
     #: seconds of the program's wall during which at least one site was under way
     in_sites_s: float = 0.0
+    #: the program's profile records every thread with one call stack (Python 3.12+)
+    profile_all_threads: bool = False
 
     def to_json(self) -> dict[str, JSON]:
         return {"command": self.command, "exit_code": self.exit_code, "wall_s": self.wall_s,
                 "start_method": self.start_method, "interrupted": self.interrupted,
                 "error": self.error, "cpus": self.cpus, "in_sites_s": self.in_sites_s,
+                "profile_all_threads": self.profile_all_threads,
                 "sites": [s.to_json() for s in self.sites]}
 
 
@@ -257,12 +268,28 @@ def own_times(rows: pd.DataFrame) -> list[float]:
     return [max(0.0, float(d)) for d in own]
 
 
-def _cores(rows: pd.DataFrame, own: Sequence[float]) -> float | None:
-    """The cores the tasks computed on, on average, while any of them was under way: their
-    times less their waits for a core, over the time covered by their spans."""
-    covered = _covered(list(zip(rows["start_s"].astype(float), rows["end_s"].astype(float),
-                                strict=True)))
-    return float(sum(own)) / covered if covered > 0 else None
+def _covered_s(rows: pd.DataFrame) -> float:
+    """The wall the tasks' spans cover: some task was under way."""
+    return _covered(list(zip(rows["start_s"].astype(float), rows["end_s"].astype(float),
+                             strict=True)))
+
+
+def lone_share_thread_by_thread(cpu_s: float, queued_s: float, covered_s: float,
+                                cpus: int) -> float | None:
+    """The share of a core one task alone would have had if the kernel shared the cores thread
+    by thread (no autogroup, or busy programs of the same session).
+
+    The pool's tasks were runnable ``cpu_s + queued_s`` in all, over ``covered_s`` of wall: on
+    average ``k`` of them, each on a core a fraction ``r`` of the time. Shared thread by thread,
+    every runnable thread gets ``r``, so the others ran ``m = cpus / r - k`` threads; a lone task
+    beside them gets ``cpus / (1 + m)``, at most a core. None without the times to tell.
+    """
+    runnable = cpu_s + queued_s
+    if covered_s <= 0 or runnable <= 0 or cpu_s <= 0:
+        return None
+    threads, rate = runnable / covered_s, cpu_s / runnable
+    others = max(0.0, cpus / rate - threads)
+    return min(1.0, cpus / (1.0 + others))
 
 
 def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> SiteFacts:
@@ -294,12 +321,24 @@ def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> Site
         durations = [max(0.0, float(c)) / ratio for c in rows["cpu_s"]]
         task_s = float(sum(durations))
         queued_s = min(queued_s, max(0.0, wall - task_s))
-    cores = _cores(rows, unscaled)
+    # the cores the tasks computed on, on average, while any was under way (waits left out)
+    covered = _covered_s(rows)
+    own_s = float(sum(unscaled))
+    cores = own_s / covered if covered > 0 else None
     # one task at a time has no pool mates to wait for: it gets a core, unless other programs
     # left the program less than one, and then that share (what the tasks had in all)
     sequential = task_s / min(1.0, cores) if cores else (task_s if durations else None)
     estimate = sequential / wall if wall > 0 and sequential is not None else None
     busy = queued_s > BUSY_SHARE * (task_s + queued_s)
+    # how the kernel shares the cores among programs decides what a lone task would have had:
+    # by session (autogroup, above) or thread by thread; on a busy machine both ends are said
+    sequential_high = estimate_high = None
+    if busy and sequential is not None and wall > 0:
+        lone = lone_share_thread_by_thread(min(cpu_s, own_s), wall_sum_s - own_s, covered, cpus)
+        # only their computing slows on a share of a core: a wait for I/O takes as long alone
+        high = task_s + min(cpu_s, task_s) * (1.0 / lone - 1.0) if lone else None
+        if high is not None and high > 1.05 * sequential:
+            sequential_high, estimate_high = high, high / wall
     threads = None if processes else verdict.ModeFacts(
         "site", workers, speedup=estimate, shares_gil=True, shares_memory=True)
     work = verdict.work_class(ratio, threads, cpu_s / wall if wall > 0 and not processes else None)
@@ -341,7 +380,8 @@ def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> Site
         cpu_sum_s=cpu_s, queued_s=queued_s, cores=cores, sequential_s=sequential,
         machine_busy=busy, item_bytes=int(rows.loc[sized, "item_bytes"].sum()),
         result_bytes=int(rows.loc[sized, "result_bytes"].fillna(0).sum()), sized=int(sized.sum()),
-        achieved_estimate=estimate,
+        achieved_estimate=estimate, sequential_high_s=sequential_high,
+        achieved_high=estimate_high,
         bound=bounds.best if bounds is not None else None,
         optimum=bounds.optimum if bounds is not None else None,
         dispatch_bound=bounds.dispatch if bounds is not None else None,
@@ -353,7 +393,8 @@ def site_facts(site: Mapping[str, JSON], tasks: pd.DataFrame, cpus: int) -> Site
         gil_waits_left_out=stretched,
         replay=replay if isinstance(replay := site.get("replay"), dict) else None,
         wait_s=_number(site.get("wait_s") or 0.0), idle=idle, idle_s=idle_s,
-        profiled=int(_number(site.get("profiled") or 0)))
+        profiled=int(_number(site.get("profiled") or 0)),
+        in_program_profile=bool(site.get("in_program_profile")))
 
 
 def _covered(spans: list[tuple[float, float]]) -> float:
@@ -374,4 +415,5 @@ def program_facts(program: Mapping[str, JSON], sites: Sequence[Mapping[str, JSON
         command=str(program["command"]), exit_code=int(_number(program["exit_code"])),
         wall_s=_number(program["wall_s"]), start_method=str(program["start_method"]),
         interrupted=bool(program["interrupted"]), error=_text(program.get("error")), cpus=cpus,
-        sites=facts, in_sites_s=_covered([span for f in facts for span in f.spans()]))
+        sites=facts, in_sites_s=_covered([span for f in facts for span in f.spans()]),
+        profile_all_threads=bool(program.get("profile_all_threads")))

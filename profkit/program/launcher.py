@@ -14,6 +14,7 @@ import cProfile
 import os
 import pstats
 import runpy
+import signal
 import sys
 import time
 import traceback
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from profkit.errors import EXIT_INTERRUPTED, UsageError
+from profkit.errors import UsageError
 from profkit.program import patches
 from profkit.program.sites import Registry
 
@@ -124,7 +125,7 @@ def _run_script(target: str) -> None:
 
     path = os.path.abspath(target)
     if not os.path.isfile(path) or not path.endswith((".py", ".pyw")):
-        runpy.run_path(target, run_name="__main__")
+        runpy.run_path(target, run_name="__main__")  # puts a folder or a zip file on sys.path
         return
     with io.open_code(path) as f:
         code = compile(f.read(), path, "exec", dont_inherit=True)
@@ -141,6 +142,17 @@ def _run_script(target: str) -> None:
     finally:
         if saved is not None:
             sys.modules["__main__"] = saved
+
+
+def _script_folder(target: str) -> str | None:
+    """The folder python puts first on sys.path for ``python target``: a script's own folder;
+    None for a folder or a zip file, which are themselves put there (by runpy, as it runs them)."""
+    import zipfile
+
+    path = os.path.abspath(target)
+    if os.path.isdir(path) or zipfile.is_zipfile(path):
+        return None
+    return os.path.dirname(path)
 
 
 def _is_own(filename: str) -> bool:
@@ -216,8 +228,9 @@ def run(program: Program, *, profile: bool = True, keep_items: bool = False,
     registry = Registry(profile=profile, keep_items=keep_items, lines=lines)
     profiler = cProfile.Profile() if profile else None
     saved_argv = sys.argv[:]
-    folder = os.getcwd() if program.module else os.path.dirname(os.path.abspath(program.target))
-    sys.path.insert(0, folder)
+    folder = os.getcwd() if program.module else _script_folder(program.target)
+    if folder is not None:
+        sys.path.insert(0, folder)
     sys.argv = [program.argv0, *program.args]
     import multiprocessing
 
@@ -253,9 +266,12 @@ def run(program: Program, *, profile: bool = True, keep_items: bool = False,
     except SystemExit as exc:
         code = _exit_code(exc)
     except KeyboardInterrupt as exc:
-        interrupted, error = True, "KeyboardInterrupt"
-        print_program_error(exc)
-        code = EXIT_INTERRUPTED
+        from profkit import interrupts
+
+        interrupted, code = True, interrupts.exit_code()  # 130, or 128 + the stopping signal
+        if code != 128 + signal.SIGTERM:  # python ends silently on SIGTERM: no Ctrl-C traceback
+            error = "KeyboardInterrupt"
+            print_program_error(exc)
     except BaseException as exc:  # noqa: BLE001 - the program's own error, shown as Python shows it
         error = type(exc).__name__
         print_program_error(exc)
@@ -264,7 +280,7 @@ def run(program: Program, *, profile: bool = True, keep_items: bool = False,
         if os.getpid() == pid:
             patches.uninstall()
             sys.argv = saved_argv
-            if sys.path and sys.path[0] == folder:
+            if folder is not None and sys.path and sys.path[0] == folder:
                 del sys.path[0]
     if os.getpid() != pid:
         _leave_forked_child(code)

@@ -110,7 +110,8 @@ class SiteFuture(Future[object]):
 
 
 def _unwrapped(registry: Registry, site: Site, results: Iterator[object]) -> Iterator[object]:
-    """The program's values from an iterator of outcomes; a failed task's record kept."""
+    """The program's values from an iterator of outcomes (their records were kept as they
+    arrived); a failed task's record kept."""
     it = iter(results)
     try:
         while True:
@@ -119,7 +120,7 @@ def _unwrapped(registry: Registry, site: Site, results: Iterator[object]) -> Ite
                     outcome = next(it)
                 except StopIteration:
                     return
-            yield registry.receive(outcome)
+            yield Registry.unwrap(outcome)
     except BaseException as exc:
         registry.receive_error(exc)
         hide_own_frames(exc)
@@ -145,7 +146,7 @@ class SiteIterator:
             inner = self._inner
             with _waiting(self._site):
                 value = inner.next(timeout) if hasattr(inner, "next") else next(inner)
-            return self._registry.receive(value)
+            return Registry.unwrap(value)  # its record was kept as it arrived
         except StopIteration:
             raise
         except BaseException as exc:
@@ -172,8 +173,7 @@ class SiteAsyncResult(Generic[T, R]):
             self._registry.receive_error(exc)
             hide_own_frames(exc)
             raise
-        # the callback profkit gave the pool has kept the records already
-        return self._unwrap(value)
+        return self._unwrap(value)  # its records were kept as they arrived
 
     @_hiding
     def wait(self, timeout: float | None = None) -> None:
@@ -202,15 +202,15 @@ def _unwrap_list(registry: Registry, site: Site, call: Callable[[], Iterable[obj
     except BaseException as exc:
         registry.receive_error(exc)
         raise
-    return [registry.receive(v) for v in values]
+    return _unwrap_each(values)
 
 
-def _callbacks(registry: Registry, receive: Callable[[T], object], callback: Callback | None,
+def _callbacks(registry: Registry, unwrap: Callable[[T], object], callback: Callback | None,
                error_callback: ErrorCallback | None) -> tuple[Callable[[T], object], ErrorCallback]:
-    """The callbacks profkit gives the pool: ``receive`` takes the outcome (or a map's list
-    of outcomes) and gives the program's value to the program's own callback."""
+    """The callbacks profkit gives the pool: ``unwrap`` gives the program's value of the
+    outcome (or a map's list of outcomes) to the program's own callback."""
     def on_result(outcome: T) -> object:
-        value = receive(outcome)
+        value = unwrap(outcome)
         return callback(value) if callback is not None else None
 
     def on_error(exc: BaseException) -> object:
@@ -218,6 +218,35 @@ def _callbacks(registry: Registry, receive: Callable[[T], object], callback: Cal
         return error_callback(exc) if error_callback is not None else None
 
     return on_result, on_error
+
+
+def _arrived(registry: Registry) -> Callable[[Future[object]], None]:
+    """A done-callback for the futures a patched ``map`` submits: their tasks' records are
+    kept as they arrive, whether or not the program reads the map's results."""
+    def done(future: Future[object]) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            registry.receive_error(exc)
+        else:
+            registry.receive_arrived(future.result())
+    return done
+
+
+def _arriving(registry: Registry, set_: Callable[..., None]) -> Callable[..., None]:
+    """A ``Pool`` result's ``_set`` that keeps the records of its tasks' outcomes as the pool's
+    result thread hands them over (every chunk's, failed or not), whether or not the
+    program reads them."""
+    def patched(self: object, i: int, obj: tuple[bool, object]) -> None:
+        with contextlib.suppress(TypeError, ValueError):
+            success, value = obj
+            if success:
+                registry.receive_arrived(value)
+            elif isinstance(value, BaseException):
+                registry.receive_error(value)
+        set_(self, i, obj)
+    return patched
 
 
 def _length(iterable: object) -> int | None:
@@ -296,6 +325,8 @@ def install(registry: Registry) -> None:
     def keep(cls: type, name: str) -> None:
         _originals[(cls, name)] = cls.__dict__.get(name)  # None: inherited
 
+    arrived = _arrived(registry)
+
     def patch_executor(cls: type[concurrent.futures.Executor]) -> None:
         keep(cls, "submit")
         keep(cls, "map")
@@ -303,7 +334,11 @@ def install(registry: Registry) -> None:
 
         def patched_submit(self: concurrent.futures.Executor, fn: Fn, /, *args: object,
                            **kwargs: object) -> Future[object]:
-            if getattr(_inside, "map", False) or isinstance(fn, SiteTask):
+            if getattr(_inside, "map", False):
+                future = submit(self, fn, *args, **kwargs)
+                future.add_done_callback(arrived)
+                return future
+            if isinstance(fn, SiteTask):
                 return submit(self, fn, *args, **kwargs)
             site, task = _executor_site(registry, self, fn, "submit", None, 1)
             registry.keep(site, fn, None)
@@ -311,10 +346,18 @@ def install(registry: Registry) -> None:
 
         def patched_map(self: concurrent.futures.Executor, fn: Fn, *iterables: Iterable[object],
                         timeout: float | None = None, chunksize: int = 1) -> Iterator[object]:
-            iterables = tuple(x if _length(x) is not None else list(x) for x in iterables)
-            items = min((_length(x) or 0 for x in iterables), default=0)
-            site, task = _executor_site(registry, self, fn, "map", chunksize, items)
-            registry.keep(site, fn, iterables)
+            # the items, read as Executor.map reads them: up to the end of the shortest iterable
+            # (an endless one, such as itertools.repeat(session), beside a list)
+            rows: list[tuple[object, ...]] = []
+            raised: BaseException | None = None
+            try:
+                rows.extend(zip(*iterables, strict=False))
+            except BaseException as exc:  # noqa: BLE001 - raised below, once the items before it are submitted
+                raised = exc  # python submits the items read before an iterable raised
+            iterables = tuple(map(list, zip(*rows, strict=True))) if rows else tuple([] for _ in iterables)
+            site, task = _executor_site(registry, self, fn, "map", chunksize, len(rows))
+            if raised is None:
+                registry.keep(site, fn, iterables)
             _inside.map = True
             try:
                 if cls is _PPE:
@@ -323,6 +366,8 @@ def install(registry: Registry) -> None:
                     results = map_(self, task, *iterables, timeout=timeout)
             finally:
                 _inside.map = False
+            if raised is not None:
+                raise raised
             return _unwrapped(registry, site, results)
 
         # the patches' signatures are the originals' (their results are profkit's wrappers)
@@ -331,6 +376,13 @@ def install(registry: Registry) -> None:
 
     patch_executor(_PPE)
     patch_executor(_TPE)
+
+    results: tuple[type, ...] = (multiprocessing.pool.ApplyResult, multiprocessing.pool.MapResult,
+                                 multiprocessing.pool.IMapIterator,
+                                 multiprocessing.pool.IMapUnorderedIterator)
+    for result in results:
+        keep(result, "_set")
+        result._set = _arriving(registry, result._set)  # type: ignore[attr-defined]
 
     for name in ("map", "starmap", "map_async", "starmap_async", "imap", "imap_unordered",
                  "apply_async"):
@@ -350,16 +402,13 @@ def install(registry: Registry) -> None:
         site, task, iterable = _pool_site(registry, self, func, "starmap", iterable, chunksize)
         return _unwrap_list(registry, site, lambda: starmap(self, task, iterable, chunksize))
 
-    def receive_each(outcomes: Iterable[object]) -> list[object]:
-        return [registry.receive(v) for v in outcomes]
-
     def async_map(original: AsyncMap, method: str) -> PatchedAsyncMap:
         def patched(self: multiprocessing.pool.Pool, func: Fn, iterable: Iterable[object],
                     chunksize: int | None = None, callback: Callback | None = None,
                     error_callback: ErrorCallback | None = None,
                     ) -> SiteAsyncResult[list[TaskOutcome], list[object]]:
             site, task, iterable = _pool_site(registry, self, func, method, iterable, chunksize)
-            on_result, on_error = _callbacks(registry, receive_each, callback, error_callback)
+            on_result, on_error = _callbacks(registry, _unwrap_each, callback, error_callback)
             return SiteAsyncResult(original(self, task, iterable, chunksize, on_result, on_error),
                                    registry, site, _unwrap_each)
         return patched
@@ -376,7 +425,7 @@ def install(registry: Registry) -> None:
                          error_callback: ErrorCallback | None = None,
                          ) -> SiteAsyncResult[TaskOutcome, object]:
         site, task, _ = _pool_site(registry, self, func, "apply_async", None, None)
-        on_result, on_error = _callbacks(registry, registry.receive, callback, error_callback)
+        on_result, on_error = _callbacks(registry, Registry.unwrap, callback, error_callback)
         return SiteAsyncResult(apply_async(self, task, args, kwds or {}, on_result, on_error),
                                registry, site, Registry.unwrap)
 

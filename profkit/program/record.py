@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import pstats
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,7 +80,14 @@ def _merged(stats: list[pstats.Stats | None]) -> pstats.Stats | None:
     return merge_profiles([dict(s.stats) for s in stats if s is not None])  # type: ignore[attr-defined]
 
 
-def _site_record(finished: Finished, site: Site) -> dict[str, JSON]:
+def one_profiler_for_all_threads() -> bool:
+    """From Python 3.12 cProfile is one profiler per interpreter (``sys.monitoring``): the
+    program's profile records every thread, with one call stack for them all (CPython
+    gh-110770), and a thread pool's tasks cannot have a profiler of their own beside it."""
+    return sys.version_info >= (3, 12)
+
+
+def _site_record(finished: Finished, site: Site, profile: bool) -> dict[str, JSON]:
     first = site.first_call - finished.start if site.first_call != float("inf") else 0.0
     last = site.last_received - finished.start if site.last_received else first
     if finished.interrupted and len(site.records) < site.items:
@@ -90,6 +98,7 @@ def _site_record(finished: Finished, site: Site) -> dict[str, JSON]:
             "start_method": site.start_method, "chunksize": site.chunksize, "calls": site.calls,
             "items": site.items, "first_s": first, "last_s": max(first, last),
             "wait_s": site.wait_s, "profiled": site.profiled,
+            "in_program_profile": profile and not site.processes and one_profiler_for_all_threads(),
             "idle": [[a - finished.start, b - finished.start] for a, b in site.idle]}
 
 
@@ -106,7 +115,7 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
 
     from profkit.run import Run
 
-    sites = [_site_record(finished, s) for s in finished.registry.sites]
+    sites = [_site_record(finished, s, profile) for s in finished.registry.sites]
     for site, replayed in zip(sites, replays or [], strict=False):
         site["replay"] = replayed.to_json()
     site_stats = {s.id: s.stats() for s in finished.registry.sites}
@@ -134,7 +143,8 @@ def build(finished: Finished, *, profile: bool, replays: list[Replay] | None = N
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     program: dict[str, JSON] = {"command": finished.program.command(), "exit_code": finished.exit_code,
                "wall_s": finished.wall_s, "start_method": finished.start_method,
-               "interrupted": finished.interrupted, "error": finished.error, "profile": profile}
+               "interrupted": finished.interrupted, "error": finished.error, "profile": profile,
+               "profile_all_threads": profile and one_profiler_for_all_threads()}
     facts = program_facts(program, sites, frames["tasks"], cpus)
     name = Path(finished.program.target).stem if not finished.program.module else \
         finished.program.target

@@ -192,6 +192,16 @@ class Registry:
         self._take(value)
         return value[1]
 
+    def receive_arrived(self, value: object) -> None:
+        """Keep the records of what a pool's worker sent back (an outcome, or a chunk's list of
+        them), as it arrives: a task counts whether or not the program reads its result."""
+        if is_outcome(value):
+            self._take(value)
+        elif type(value) is list:
+            for each in value:
+                if is_outcome(each):
+                    self._take(each)
+
     @staticmethod
     def unwrap(value: object) -> object:
         """The program's result from a task's outcome, nothing kept."""
@@ -199,13 +209,15 @@ class Registry:
 
     def receive_error(self, exc: BaseException) -> None:
         """Keep the record a failed task's exception carries, and take it off the exception."""
-        carried = getattr(exc, RECORD_ATTR, None)
-        if carried is None:
-            return
-        with contextlib.suppress(AttributeError):
-            delattr(exc, RECORD_ATTR)
-        if is_outcome(carried):
-            self._take(carried, failed=True)
+        with self._lock:  # taken once, where it arrives and where the program sees it
+            carried = getattr(exc, RECORD_ATTR, None)
+            if carried is None:
+                return
+            with contextlib.suppress(AttributeError):
+                delattr(exc, RECORD_ATTR)
+        for outcome in carried if type(carried) is list else [carried]:
+            if is_outcome(outcome):
+                self._take(outcome, failed=True)
 
     def _take(self, outcome: TaskOutcome, failed: bool = False) -> None:
         _, _, number, record, stats, lines, covered = outcome

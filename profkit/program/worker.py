@@ -14,6 +14,7 @@ import contextlib
 import cProfile
 import functools
 import math
+import multiprocessing.pool
 import os
 import pickle
 import threading
@@ -265,3 +266,30 @@ class SiteTask:
 def is_outcome(value: object) -> TypeGuard[TaskOutcome]:
     """True for what :class:`SiteTask` returns."""
     return type(value) is tuple and len(value) == 7 and value[0] is Outcome
+
+
+#: multiprocessing's own (not in its type stubs)
+_MaybeEncodingError: type[Exception] = multiprocessing.pool.MaybeEncodingError  # type: ignore[attr-defined]
+_encoding_error_init = _MaybeEncodingError.__init__
+
+
+def _encoding_error(self: Exception, exc: Exception, value: object) -> None:
+    """``Pool``'s error for a result that does not pickle names the program's result, as under
+    python, not profkit's outcome around it (with its record and stats); it carries the
+    tasks' records, failed with that reason."""
+    outcomes: list[TaskOutcome] = []
+    if is_outcome(value):
+        outcomes, value = [value], value[1]
+    elif type(value) is list:
+        outcomes = [v for v in value if is_outcome(v)]
+        value = [v[1] if is_outcome(v) else v for v in value]
+    _encoding_error_init(self, exc, value)
+    if outcomes:
+        reason = f"{type(exc).__name__}: {exc}"
+        carried = [(Outcome, None, site, (*record[:8], reason), stats, lines, covered)
+                   for _, _, site, record, stats, lines, covered in outcomes]
+        with contextlib.suppress(Exception):
+            setattr(self, RECORD_ATTR, carried)
+
+
+_MaybeEncodingError.__init__ = _encoding_error  # type: ignore[method-assign,assignment]

@@ -98,10 +98,21 @@ def _tasks_timeline(site: dict[str, Any], tasks: pd.DataFrame) -> str:
     return "".join(parts)
 
 
-def _functions(functions: pd.DataFrame, mode: str) -> str:
+#: Said of a thread pool's tasks that the program's own profiler recorded (Python 3.12+).
+IN_PROGRAM_PROFILE = ("No profile of its own: from Python 3.12 cProfile is one profiler per "
+                      "interpreter, so these tasks are in the main process's profile below, "
+                      "with every other thread's calls.")
+#: Said of the main process's profile when it records every thread (Python 3.12+).
+ALL_THREADS = ("On this Python (3.12 and later) cProfile records every thread with one call "
+               "stack (CPython gh-110770): calls of the pools' threads are in this profile too, "
+               "and where threads overlap its times and recursion counts are unreliable. Python "
+               "3.11 profiles the main thread alone.")
+
+
+def _functions(functions: pd.DataFrame, mode: str, empty: str | None = None) -> str:
     rows = functions[functions["mode"] == mode].sort_values("self_s", ascending=False)
     if rows.empty:
-        return "<p>No profile (the profilers were off, or no task came back).</p>"
+        return f"<p>{_e(empty or 'No profile (the profilers were off, or no task came back).')}</p>"
     out = ["<table><tr><th>function</th><th>calls</th><th>self</th><th>cumulative</th></tr>"]
     for r in rows.head(TOP_FUNCTIONS).to_dict("records"):
         out.append(f"<tr><td>{_e(r['function'])}</td><td>{int(r['ncalls'])}</td>"
@@ -128,9 +139,12 @@ def busy_note(site: dict[str, Any]) -> str:
         return ""
     replay = site.get("replay") or {}
     measured = (replay.get("speedups") or {}).get("processes" if site["processes"] else "threads")
-    return (f"rough: the machine was busy, its tasks waited {_s(site['queued_s'])} for a core "
-            + (f"(the replay measured {_x(measured)})" if measured is not None
-               else "(profkit run --replay measures it)"))
+    high = site.get("achieved_high")
+    span = (f", so between {_x(site['achieved_estimate'])} (the kernel sharing the cores by "
+            f"session) and {_x(high)} (thread by thread)" if high is not None else "")
+    return (f"rough: the machine was busy, its tasks waited {_s(site['queued_s'])} for a core"
+            f"{span}; " + (f"the replay measured {_x(measured)}" if measured is not None
+                           else "profkit run --replay measures it"))
 
 
 def _estimate(site: dict[str, Any]) -> str:
@@ -205,7 +219,8 @@ def _site(site: dict[str, Any], tasks: pd.DataFrame, functions: pd.DataFrame) ->
             + (f"<h3>Advice</h3><ul>{advice}</ul>" if advice else "")
             + "<h3>Tasks</h3>" + _tasks_timeline(site, tasks)
             + "<h3>Workers' profile, merged</h3>" + _coverage(site)
-            + _functions(functions, site["id"])
+            + _functions(functions, site["id"],
+                         IN_PROGRAM_PROFILE if site.get("in_program_profile") else None)
             + "</section>")
 
 
@@ -233,10 +248,14 @@ def render(run: Run) -> str:
     waits = "".join(f"<tr><td>waiting on {_e(s['id'])} ({_e(s['method'])} at "
                     f"{_e(s['filename'])}:{_e(s['lineno'])})</td><td>{_e(_s(s['wait_s']))}</td></tr>"
                     for s in sites)
+    all_threads = bool(program.get("profile_all_threads"))
     main = ("<section><h2>Main process</h2>"
             + (f"<table><tr><th>pool site</th><th>time the program waited on it</th></tr>{waits}"
-               "</table><p>The profile below shows those waits as the locks they wait on.</p>"
+               "</table>" + ("" if all_threads else
+                             "<p>The profile below shows those waits as the locks they wait "
+                             "on.</p>")
                if sites else "")
+            + (f"<p>{_e(ALL_THREADS)}</p>" if all_threads else "")
             + _functions(functions, "main") + "</section>")
     style = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:"
              "collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;"

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from tests.fixtures.cli import one_line_error, run_cli, run_main
+from tests.fixtures.cli import WORKLOADS, one_line_error, run_cli, run_main
 
 
 @pytest.mark.parametrize("args, needles", [
@@ -111,3 +111,23 @@ def test_lines_prints_the_merged_line_table(saved_run):
     assert result.returncode == 0, result.stderr
     assert "is_prime" in result.stdout
     assert "if n % i == 0:" in result.stdout
+
+
+@pytest.mark.timeout(120)
+def test_lines_of_a_run_whose_every_mode_failed_says_so_not_to_add_a_line_budget(tmp_path):
+    out = tmp_path / "run"
+    run = run_cli("profile", f"{WORKLOADS}:RAISES", "--modes", "sequential", "--repeat", "1",
+                  "--out", out, "-q", timeout=90)
+    assert run.returncode == 1, run.stderr
+    error = one_line_error(run_main("lines", str(out)), "no line profile", "sequential failed")
+    assert "--line-budget" not in error
+
+
+@pytest.mark.parametrize("command", [["report"], ["lines"], ["view", "--no-browser"]])
+def test_an_ab_folder_given_as_a_run_names_its_two_runs(tmp_path, command):
+    folder = tmp_path / "ab"
+    for side in ("A", "B"):
+        (folder / side).mkdir(parents=True)
+        (folder / side / "run.json").write_text("{}", encoding="utf-8")
+    error = one_line_error(run_main(*command, str(folder)), "holds the two runs of profkit ab")
+    assert f"give {folder / 'A'} or {folder / 'B'}" in error, error

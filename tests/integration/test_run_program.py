@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.fixtures.bare import thread_timed
@@ -60,9 +61,16 @@ def profiled(program: Path, *args: str, tmp_path: Path, extra: tuple[str, ...] =
     return done, out, data
 
 
-def calls(out: Path, site: str, function: str) -> int:
+#: From Python 3.12 cProfile is one profiler per interpreter: a thread pool's tasks are in the
+#: program's own profile ("main"), which records every thread with one call stack.
+ONE_PROFILER = sys.version_info >= (3, 12)
+
+
+def calls(out: Path, site: str, function: str, file: str = "") -> int:
+    """cProfile's call count of ``function`` (defined in a file whose name ends with ``file``)
+    in the run's profile ``site``."""
     stats = pstats.Stats(str(out / "profiles" / f"{site}.prof")).stats  # type: ignore[attr-defined]
-    return sum(v[1] for (_f, _l, name), v in stats.items() if name == function)
+    return sum(v[1] for (f, _l, name), v in stats.items() if name == function and f.endswith(file))
 
 
 def bare_bound(durations: list[float], workers: int) -> float:
@@ -125,11 +133,14 @@ def test_seed_primes(tmp_path: Path) -> None:
         facts["task_sum_s"] / min(1.0, facts["cores"]) / (site["last_s"] - site["first_s"]))
     assert tasks["start_s"].min() >= site["first_s"] and tasks["end_s"].max() <= site["last_s"]
     assert len(set(tasks["pid"])) == 2
-    # the program's wait for the site, against the main thread's own cProfile of its lock waits
-    main = pstats.Stats(str(out / "profiles" / "main.prof")).stats  # type: ignore[attr-defined]
-    locks = sum(v[2] for (_f, _l, name), v in main.items() if "acquire" in name)
-    assert facts["wait_s"] == pytest.approx(locks, abs=0.1 * facts["wall_s"])
     html = (out / "index.html").read_text(encoding="utf-8")
+    if ONE_PROFILER:  # the main thread's lock waits are mixed with the pool's threads' calls
+        assert facts["wait_s"] <= facts["wall_s"] and "records every thread" in html
+    else:  # the program's wait for the site, against the main thread's cProfile of its locks
+        main = pstats.Stats(str(out / "profiles" / "main.prof")).stats  # type: ignore[attr-defined]
+        locks = sum(v[2] for (_f, _l, name), v in main.items() if "acquire" in name)
+        assert facts["wait_s"] == pytest.approx(locks, abs=0.1 * facts["wall_s"])
+        assert "records every thread" not in html
     assert f"primes.py:{site['lineno']}" in html and "speedup achieved (estimate)" in html
     # the run is dated, as a profile is: compare and the report say when it ran
     from datetime import datetime, timedelta, timezone
@@ -237,7 +248,8 @@ def test_seed_delivery_threads(tmp_path: Path) -> None:
     (site,) = data["sites"]
     assert site["lineno"] == line_of(program, "executor.submit(w.run)")
     assert site["method"] == "ThreadPoolExecutor.submit" and not site["processes"]
-    assert calls(out, site["id"], "run") == 1
+    assert calls(out, "main" if ONE_PROFILER else site["id"], "run", "delivery.py") == 1
+    assert site["in_program_profile"] is ONE_PROFILER
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
@@ -263,8 +275,11 @@ def test_start_methods(tmp_path: Path, method: str) -> None:
     assert sites["Pool.imap_unordered"]["chunksize"] == 4
 
 
+@pytest.mark.matrix
 def test_thread_pools(tmp_path: Path) -> None:
-    """Thread pools are sites too: sleeping tasks overlap; GIL-bound ones are told to use processes."""
+    """Thread pools are sites too: sleeping tasks overlap; GIL-bound ones are told to use
+    processes. From Python 3.12 their tasks are profiled in the program's own profile, and
+    the report says so where a site's profile would be."""
     program = PROGRAMS / "threads.py"
     plain = bare(program, cwd=tmp_path)
     done, out, data = profiled(program, tmp_path=tmp_path)
@@ -279,12 +294,28 @@ def test_thread_pools(tmp_path: Path) -> None:
     # eight naps of 50 ms on four threads: two rounds; sleeping needs no core
     assert naps["wall_s"] >= 0.1 and naps["task_sum_s"] >= 0.4
     assert naps["sized"] == 0  # threads pickle nothing
-    assert spins["advice"] == ["use-processes"] and spins["work"] == "cpu-bound"
+    assert spins["work"] == "cpu-bound"
+    # four equal spins: smaller items are advised only if one measured far longer than the
+    # rest (a host burst can slow one 30 ms task by 1.75x), as the tasks frame shows
+    tasks = pd.read_parquet(out / "frames" / "tasks.parquet")
+    spin_cpu = tasks.loc[tasks["mode"] == spins["id"], "cpu_s"]
+    uneven = float(spin_cpu.max()) > 1.4 * float(spin_cpu.median())
+    assert spins["advice"] in (
+        [["use-processes"], ["split-items", "use-processes"]] if uneven else [["use-processes"]])
     assert naps["advice"] == [] and naps["work"] == "io-bound"
     # two GIL-bound threads take turns, so the pool gains nothing: the estimate leaves out each
     # thread's wait for the GIL, which alone made it about 2x
     assert spins["gil_waits_left_out"] and spins["achieved_estimate"] < 1.5
-    assert calls(out, spins["id"], "spin") == 4 and calls(out, naps["id"], "nap") == 8
+    html = (out / "index.html").read_text(encoding="utf-8")
+    if ONE_PROFILER:
+        assert calls(out, "main", "spin") == 4 and calls(out, "main", "nap") == 8
+        assert not (out / "profiles" / f"{spins['id']}.prof").exists()
+        assert naps["in_program_profile"] and spins["in_program_profile"]
+        assert html.count("No profile of its own: from Python 3.12") == 2
+        assert "records every thread" in html
+    else:
+        assert calls(out, spins["id"], "spin") == 4 and calls(out, naps["id"], "nap") == 8
+        assert not naps["in_program_profile"] and "No profile of its own" not in html
 
 
 def test_no_pool(tmp_path: Path) -> None:
@@ -297,6 +328,25 @@ def test_no_pool(tmp_path: Path) -> None:
     assert data["sites"] == []
     assert calls(out, "main", "work") == 1
     assert "No pool was seen" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_double_dash_before_the_script_ends_profkits_options(tmp_path: Path) -> None:
+    """``profkit run --out run -- script.py -- x``: the first ``--`` ends profkit's options, as
+    argparse users expect; what follows the script (or the module) is the program's, a ``--``
+    included."""
+    program = PROGRAMS / "nopool.py"
+    plain = bare(program, "--", "x", cwd=tmp_path)
+    done = run_cli("run", "--quiet", "--out", "run", "--", program, "--", "x", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout and "'--', 'x'" in plain.stdout
+    import shutil
+
+    shutil.copy(program, tmp_path / "nopool.py")
+    plain = subprocess.run([sys.executable, "-m", "nopool", "--", "x"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120, env=cli_env())
+    module = run_cli("run", "--quiet", "--out", "run2", "-m", "nopool", "--", "x", cwd=tmp_path)
+    assert module.returncode == 0, module.stderr
+    assert module.stdout == plain.stdout and "'--', 'x'" in plain.stdout
 
 
 def test_module_mode(tmp_path: Path) -> None:
@@ -353,7 +403,22 @@ def test_a_task_that_raises_keeps_its_own_traceback(tmp_path: Path, kind: str) -
     assert data["analysis"]["program"]["sites"][0]["failed"] >= 1
 
 
-def test_ctrl_c_keeps_the_run_and_leaves_no_orphans(tmp_path: Path) -> None:
+def test_a_result_that_does_not_pickle_is_named_as_under_python(tmp_path: Path) -> None:
+    """A Pool's error for a result that does not pickle shows the program's result, as under
+    python, not profkit's outcome around it; the tasks that ran are counted, failed."""
+    program = PROGRAMS / "unpicklable.py"
+    plain = bare(program, cwd=tmp_path)
+    done, _out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    assert plain.stdout.startswith("MaybeEncodingError Error sending result: '[[0, <unlocked")
+    (site,) = data["analysis"]["program"]["sites"]
+    assert (site["tasks"], site["failed"]) == (4, 1)
+
+
+def _stopped_mid_pool(tmp_path: Path, sig: signal.Signals) -> tuple[int, str, dict]:
+    """``fails.py interrupt`` under profkit run, sent ``sig`` once its pool is under way: the
+    exit code, stderr and run.json; no process of the run is left (checked here)."""
     program = PROGRAMS / "fails.py"
     marker = new_marker()
     out = tmp_path / "run"
@@ -367,17 +432,31 @@ def test_ctrl_c_keeps_the_run_and_leaves_no_orphans(tmp_path: Path) -> None:
             if line.startswith("waiting"):
                 break
         time.sleep(0.3)  # the pool is under way
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 130, stderr
-        assert "KeyboardInterrupt" in stderr
     data = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert data["interrupted"] is True and data["program"]["exit_code"] == 130
-    assert data["analysis"]["program"]["sites"][0]["tasks"] == 4
     deadline = time.monotonic() + 10
     while processes_with_marker(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert processes_with_marker(marker) == []
+    return process.returncode, stderr, data
+
+
+def test_ctrl_c_keeps_the_run_and_leaves_no_orphans(tmp_path: Path) -> None:
+    code, stderr, data = _stopped_mid_pool(tmp_path, signal.SIGINT)
+    assert code == 130, stderr
+    assert "KeyboardInterrupt" in stderr
+    assert data["interrupted"] is True and data["program"]["exit_code"] == 130
+    assert data["analysis"]["program"]["sites"][0]["tasks"] == 4
+
+
+def test_sigterm_ends_the_program_without_a_ctrl_c_traceback(tmp_path: Path) -> None:
+    """SIGTERM ends a python program silently (143): profkit saves the run and prints no
+    KeyboardInterrupt traceback, which would say the user pressed Ctrl-C."""
+    code, stderr, data = _stopped_mid_pool(tmp_path, signal.SIGTERM)
+    assert code == 143, stderr
+    assert "KeyboardInterrupt" not in stderr and "Traceback" not in stderr, stderr
+    assert data["interrupted"] is True and data["program"]["exit_code"] == 143
 
 
 def _sequential_s(module: str, task: str, items: list[object]) -> float:
@@ -398,33 +477,50 @@ def _sequential_s(module: str, task: str, items: list[object]) -> float:
 def test_the_estimate_on_a_busy_machine_against_a_bare_sequential_run(tmp_path: Path) -> None:
     """Two other programs spin on the two cores (in a session of their own, as another
     terminal's would): the site's estimate is the same tasks run in sequence, timed here under
-    the same load, over the site's wall. Its tasks' waits for a core they would not have had
-    one at a time are not counted (counting them gave 1.84x against 0.95x bare), and the
-    terminal line says what the report says: the machine was busy."""
+    the same load, over the site's wall. What a lone task would have had of a core depends on
+    how the kernel shares the cores among programs, by session or thread by thread; the
+    terminal line and the report say the range between the two and that the machine was busy,
+    and the bare run must fall in it (20% allowed either side). Its tasks' waits for a core
+    they would not have had one at a time are not counted (counting them gave 1.84x against
+    0.95x bare). Linux shares the cores among sessions, but how much the spinners leave the
+    program's session moves from run to run (its two workers had 0.6 to 1.0 cores between
+    them, measured): one run of two may miss by chance; a bias misses in both."""
+    from tests.fixtures.bare import agrees_in_one_of
+
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
                                  start_new_session=True) for _ in range(2)]
+
+    def attempt(k: int) -> tuple[bool, object]:
+        items = [1_000_000] * 8
+        # the load from other programs comes and goes: the truth is the range of these runs
+        before = [_sequential_s("spin", "spin", items) for _ in range(2)]
+        out = tmp_path / f"run{k}"
+        done = run_cli("run", "--timeline-only", "--out", out, PROGRAMS / "spin.py", cwd=tmp_path)
+        after = [_sequential_s("spin", "spin", items) for _ in range(2)]
+        assert done.returncode == 0, done.stderr
+        data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        (site,) = data["analysis"]["program"]["sites"]
+        assert site["tasks"] == 8 and site["workers"] == 2
+        (line,) = [x for x in done.stderr.splitlines() if x.startswith("profkit: site1 ")]
+        assert site["machine_busy"]  # two spinners on two cores: the tasks waited for one
+        report = (out / "index.html").read_text(encoding="utf-8")
+        assert "rough: the machine was busy" in line and "Rough: the machine was busy" in report
+        low_end = site["achieved_estimate"]
+        high_end = site["achieved_high"] if site["achieved_high"] is not None else low_end
+        if site["achieved_high"] is not None:  # the words say the numbers of the record
+            span = f"between {low_end:.2f}× (the kernel sharing the cores by session) and "
+            assert span + f"{high_end:.2f}× (thread by thread)" in line
+            assert span in report
+        low, high = min(before + after) / site["wall_s"], max(before + after) / site["wall_s"]
+        facts = {k: site.get(k) for k in ("achieved_estimate", "achieved_high", "sequential_s",
+                                          "cores", "wall_s", "task_sum_s", "queued_s")}
+        return low_end / 1.2 <= high and low <= high_end * 1.2, (facts, before, after)
+
     with contextlib.ExitStack() as stack:
         for spinner in spinners:
             stack.enter_context(ended(spinner))
         time.sleep(0.3)
-        items = [1_000_000] * 8
-        # the load from other programs comes and goes: the truth is the range of these runs
-        before = [_sequential_s("spin", "spin", items) for _ in range(2)]
-        out = tmp_path / "run"
-        done = run_cli("run", "--timeline-only", "--out", out, PROGRAMS / "spin.py", cwd=tmp_path)
-        after = [_sequential_s("spin", "spin", items) for _ in range(2)]
-    assert done.returncode == 0, done.stderr
-    data = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    (site,) = data["analysis"]["program"]["sites"]
-    assert site["tasks"] == 8 and site["workers"] == 2
-    low, high = min(before + after) / site["wall_s"], max(before + after) / site["wall_s"]
-    assert low / 1.3 <= site["achieved_estimate"] <= high * 1.3, (
-        {k: site.get(k) for k in ("achieved_estimate", "sequential_s", "cores", "wall_s", "task_sum_s",
-                              "queued_s")}, before, after)
-    (line,) = [x for x in done.stderr.splitlines() if x.startswith("profkit: site1 ")]
-    assert site["machine_busy"]  # two spinners on two cores: the tasks waited for one
-    assert "rough: the machine was busy" in line and "Rough: the machine was busy" in (
-        out / "index.html").read_text(encoding="utf-8")
+        agrees_in_one_of(attempt)
 
 
 def test_usage_errors(tmp_path: Path) -> None:
@@ -486,6 +582,102 @@ def test_a_child_left_running_outlives_profkit(tmp_path: Path) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def test_the_report_path_is_shown_from_where_profkit_started(tmp_path: Path) -> None:
+    """The program changes its working folder: the report's path is still shown from the folder
+    the user ran profkit in, so it opens from there."""
+    program = PROGRAMS / "careless.py"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_cli("run", "--out", "run", program, "chdir", str(elsewhere), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("profkit: report: ")]
+    shown = line.removeprefix("profkit: report: ")
+    assert shown == "run/index.html" and (tmp_path / shown).is_file()
+    assert list(elsewhere.iterdir()) == []
+
+
+def _until_the_reader_leaves(command: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Run ``command``, read its first line of stdout, close the pipe: its exit code, that
+    line and its stderr."""
+    process = subprocess.Popen(command, cwd=cwd, env=cli_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()
+        code = process.wait(timeout=60)
+        return code, first, process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_pipe_closed_early_ends_the_program_as_under_python(tmp_path: Path) -> None:
+    """The program writes to the real stdout: when its reader leaves (``| head -1``) its next
+    write raises BrokenPipeError, as under python, instead of being dropped for ever."""
+    program = PROGRAMS / "careless.py"
+    plain = _until_the_reader_leaves([sys.executable, str(program), "pipe"], tmp_path)
+    done = _until_the_reader_leaves([sys.executable, "-m", "profkit", "run", "--quiet", "--out",
+                                     "run", str(program), "pipe"], tmp_path)
+    assert plain[:2] == done[:2] == (1, "[0, 1, 4, 9] TextIOWrapper True\n"), done
+    assert done[2].splitlines()[-1] == "BrokenPipeError: [Errno 32] Broken pipe", done[2]
+    assert (tmp_path / "run" / "index.html").is_file()
+
+
+def test_a_folder_program_has_its_own_folder_first_on_sys_path(tmp_path: Path) -> None:
+    """``python folder`` puts the folder itself first on sys.path, not the folder above it:
+    the program imports what it would under python, no more."""
+    program = PROGRAMS / "folderapp"
+    plain = bare(program, cwd=tmp_path)
+    done, _out, data = profiled(program, tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout == "True False\n[0, 1, 4, 9]\n"
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["tasks"] == 4
+
+
+def test_tasks_whose_results_the_program_never_reads_are_counted(tmp_path: Path) -> None:
+    """A map used for its side effects (its results never read), a loop that breaks early, an
+    imap left unread: every task that ran is counted, as the tasks themselves count them."""
+    program = PROGRAMS / "unread.py"
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    done, _out, data = profiled(program, str(counts), tmp_path=tmp_path)
+    assert done.returncode == 0 and done.stdout == "done\n", done.stderr
+    ran = {p.name: len(p.read_text(encoding="utf-8")) for p in counts.iterdir()}
+    told = {site["method"].split(".")[-1] if site["method"].startswith("Pool.") else
+            ("threads" if site["method"].startswith("Thread") else
+             "break" if site["lineno"] == line_of(program, 'items("break")') else "processes"):
+            site["tasks"] for site in data["analysis"]["program"]["sites"]}
+    assert ran["processes"] == ran["threads"] == ran["imap_unordered"] == 6, ran
+    assert told == ran
+
+
+def test_a_map_over_an_endless_iterable_reads_what_python_reads(tmp_path: Path) -> None:
+    """``executor.map(fetch, itertools.repeat(session), urls)``: the items end with the shortest
+    iterable, as Executor.map reads them; the endless one is not read to its end."""
+    program = PROGRAMS / "careless.py"
+    plain = bare(program, "repeat", cwd=tmp_path)
+    done, _out, data = profiled(program, "repeat", tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["tasks"] == 3
+
+
+def test_a_map_whose_items_raise_runs_the_items_before(tmp_path: Path) -> None:
+    """A generator of items raises after two: Executor.map submitted those two before the error
+    reached the program, and they ran, as under python."""
+    program = PROGRAMS / "careless.py"
+    plain = bare(program, "badgen", cwd=tmp_path)
+    done, _out, data = profiled(program, "badgen", tmp_path=tmp_path)
+    assert done.returncode == plain.returncode == 0, done.stderr
+    assert done.stdout == plain.stdout == "bad item\n[1, 2]\n"
+    (site,) = data["analysis"]["program"]["sites"]
+    assert site["tasks"] == 2
+
+
 def test_os_exit_keeps_what_was_measured(tmp_path: Path) -> None:
     program = PROGRAMS / "careless.py"
     plain = bare(program, "os_exit", cwd=tmp_path)
@@ -536,6 +728,32 @@ def test_ctrl_c_with_tasks_that_never_end(tmp_path: Path) -> None:
     assert data["interrupted"] is True
     (site,) = data["analysis"]["program"]["sites"]
     assert site["wall_s"] >= 1.0  # under way until the program was stopped
+
+
+def test_daemon_threads_spinning_at_the_end_do_not_starve_profkits_own_work(tmp_path: Path) -> None:
+    """Two daemon threads spin while the program maps and ends; python ends it at once, and
+    profkit's own work after it (finding the program's children, saving) shares the GIL with
+    them. Its time beyond bare python is checked against the same program without the spinners,
+    in this test: short GIL turns keep it within a few times that (at the default 5 ms turns it
+    took 11 s against 1.3 s)."""
+    program = PROGRAMS / "careless.py"
+    overheads = []
+    for args in ((), ("spinning",)):
+        start = time.perf_counter()
+        plain = bare(program, "daemons", *args, cwd=tmp_path)
+        python_s = time.perf_counter() - start
+        start = time.perf_counter()
+        folder = tmp_path / f"case{len(args)}"
+        folder.mkdir()
+        done, _out, data = profiled(program, "daemons", *args, tmp_path=folder)
+        profkit_s = time.perf_counter() - start
+        assert done.returncode == plain.returncode == 0, done.stderr
+        assert done.stdout == plain.stdout == "[0, 1, 4, 9, 16, 25, 36, 49]\n"
+        (site,) = data["analysis"]["program"]["sites"]
+        assert site["tasks"] == 8
+        overheads.append(profkit_s - python_s)
+    quiet, spinning = overheads
+    assert spinning < 3 * quiet + 1.0, overheads
 
 
 def _bare_replay_ratio() -> float:

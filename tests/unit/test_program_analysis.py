@@ -86,6 +86,8 @@ def test_waits_for_pool_mates_are_not_a_sequential_runs() -> None:
     assert facts.cores == pytest.approx(2.0) and facts.sequential_s == pytest.approx(4.0)
     assert facts.achieved_estimate == pytest.approx(2.0)  # counting the waits: 4.0, over 2 cores
     assert facts.machine_busy
+    # no other program ran: shared by session or thread by thread, a lone task gets a core
+    assert facts.achieved_high is None and facts.sequential_high_s is None
 
 
 def test_other_programs_share_of_the_cores_counts_in_sequence() -> None:
@@ -95,6 +97,11 @@ def test_other_programs_share_of_the_cores_counts_in_sequence() -> None:
     facts = site_facts(site_record(last_s=4.0), tasks_frame("site1", rows), cpus=2)
     assert facts.cores == pytest.approx(0.5) and facts.sequential_s == pytest.approx(4.0)
     assert facts.achieved_estimate == pytest.approx(1.0)
+    # shared thread by thread instead: the two tasks, runnable 4 s each, computed 1 s each, so
+    # every runnable thread had a quarter of a core and the others ran 2 / 0.25 - 2 = 6 threads;
+    # a lone task beside them has 2 / 7 of a core: 3.5 s each, 7 s in sequence
+    assert facts.sequential_high_s == pytest.approx(7.0)
+    assert facts.achieved_high == pytest.approx(7.0 / 4.0)
 
 
 def test_gil_bound_threads_are_told_to_use_processes() -> None:

@@ -44,6 +44,7 @@ from profkit.analysis.compare_stats import (
     interval_width,
     mann_whitney_u,
     smallest_p_value,
+    wait_shift_pct,
     wait_spread_pct,
     wall_per_cpu,
 )
@@ -103,6 +104,9 @@ class ModeChange:
     repeats_b: int
     median_a_s: float | None
     median_b_s: float | None
+    #: the geometric means the change is the ratio of (what the tables show)
+    mean_a_s: float | None = None
+    mean_b_s: float | None = None
     ratio: float | None = None
     change_pct: float | None = None
     ratio_ci: list[float] | None = None
@@ -117,6 +121,9 @@ class ModeChange:
     wall_change_pct: float | None = None
     wall_per_cpu_a: float | None = None
     wall_per_cpu_b: float | None = None
+    #: how unevenly each run's repeats waited: the IQR of their wall / CPU over its median (%)
+    wait_spread_a_pct: float | None = None
+    wait_spread_b_pct: float | None = None
     family: int = 1
     #: repeats each run set aside as spoiled (other programs were busy during them) ...
     set_aside_a: int = 0
@@ -245,6 +252,11 @@ class CompareNote:
     wall_per_cpu_a: float | None = None
     wall_per_cpu_b: float | None = None
     wall_change_pct: float | None = None
+    #: WAITED: each run's spread of wall / CPU over its repeats (%), and whether the runs' medians
+    #: of it agree within the minimum effect (then a run's own spread chose CPU time)
+    wait_spread_a_pct: float | None = None
+    wait_spread_b_pct: float | None = None
+    uneven_only: bool = False
     repeats_a: int | None = None
     repeats_b: int | None = None
     min_samples: int | None = None
@@ -356,7 +368,8 @@ def mode_change(mode: str, result: SampleComparison, *, workers_a: int | None = 
     """A :class:`ModeChange` from the rule's result on one mode's samples."""
     return ModeChange(
         mode=mode, workers_a=workers_a, workers_b=workers_b, repeats_a=result.n_a, repeats_b=result.n_b,
-        median_a_s=result.median_a, median_b_s=result.median_b, ratio=result.ratio,
+        median_a_s=result.median_a, median_b_s=result.median_b, mean_a_s=result.mean_a,
+        mean_b_s=result.mean_b, ratio=result.ratio,
         change_pct=result.change_pct, ratio_ci=list(result.ci) if result.ci else None,
         level=result.level, min_effect_pct=result.min_effect_pct, paired=result.paired,
         p_value=result.mann_whitney_p, p_min=result.mann_whitney_min_p,
@@ -382,9 +395,10 @@ def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], 
     cpu = (compare_samples(cpus_a, cpus_b, paired=paired, level=level, min_effect_pct=min_effect_pct,
                            family=family)
            if cpus_a is not None and cpus_b is not None else None)
+    spread_a = wait_spread_pct(walls_a, cpus_a) if cpus_a is not None else None
+    spread_b = wait_spread_pct(walls_b, cpus_b) if cpus_b is not None else None
     if measure is None:
-        spreads = [wait_spread_pct(w, c) for w, c in ((walls_a, cpus_a), (walls_b, cpus_b)) if c is not None]
-        measure = choose_measure(q_a, q_b, min_effect_pct, spreads)
+        measure = choose_measure(q_a, q_b, min_effect_pct, [spread_a, spread_b])
         # CPU time only where it was measured more steadily: a pool's worker CPU comes in 10 ms ticks
         if cpu is None or interval_width(cpu.ci) >= interval_width(wall.ci):
             measure = Measure.WALL
@@ -396,6 +410,7 @@ def compare_mode(mode: str, walls_a: Sequence[float], walls_b: Sequence[float], 
     change.measure = measure.value
     change.wall_change_pct = wall.change_pct
     change.wall_per_cpu_a, change.wall_per_cpu_b = q_a, q_b
+    change.wait_spread_a_pct, change.wait_spread_b_pct = spread_a, spread_b
     return change
 
 
@@ -623,9 +638,13 @@ def _warnings(a: RunInfo, b: RunInfo, modes: list[ModeChange], program: bool = F
             out.append(CompareNote(CompareNoteKind.PARTIAL, m.mode, statuses={
                 side: s for side, s in status.items() if s is not Status.OK}))
         if m.measure == Measure.CPU.value:
+            shift = wait_shift_pct(m.wall_per_cpu_a, m.wall_per_cpu_b)
             out.append(CompareNote(CompareNoteKind.WAITED, m.mode, wall_per_cpu_a=m.wall_per_cpu_a,
                                    wall_per_cpu_b=m.wall_per_cpu_b,
-                                   wall_change_pct=m.wall_change_pct))
+                                   wall_change_pct=m.wall_change_pct,
+                                   wait_spread_a_pct=m.wait_spread_a_pct,
+                                   wait_spread_b_pct=m.wait_spread_b_pct,
+                                   uneven_only=shift is not None and shift < m.min_effect_pct))
         if m.verdict == TOO_FEW:
             out.append(CompareNote(CompareNoteKind.TOO_FEW, m.mode, repeats_a=m.repeats_a,
                                    repeats_b=m.repeats_b, min_samples=MIN_SAMPLES, tasks=program,

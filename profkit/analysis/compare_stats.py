@@ -206,6 +206,10 @@ class SampleComparison:
     mann_whitney_p: float | None
     mann_whitney_min_p: float | None
     family: int = 1
+    #: the geometric means of the timings compared: ``ratio`` is ``mean_b / mean_a``, so a table
+    #: that shows them beside the change cannot disagree with it (medians can)
+    mean_a: float | None = None
+    mean_b: float | None = None
 
     @property
     def mode_level(self) -> float:
@@ -277,13 +281,17 @@ def compare_samples(a: Sequence[float], b: Sequence[float], *, paired: bool = Fa
         xa, xb = _clean(a), _clean(b)
     median_a = float(np.median(xa)) if xa else None
     median_b = float(np.median(xb)) if xb else None
+    positive = bool(xa) and bool(xb) and min(xa) > 0 and min(xb) > 0
+    mean_a = math.exp(sum(map(math.log, xa)) / len(xa)) if positive else None
+    mean_b = math.exp(sum(map(math.log, xb)) / len(xb)) if positive else None
 
     def result(ratio: float | None, change: float | None, ci: tuple[float, float] | None, verdict: Verdict,
                reason: Reason, p: float | None = None, p_min: float | None = None) -> SampleComparison:
         return SampleComparison(
             n_a=len(xa), n_b=len(xb), paired=paired, level=level, min_effect_pct=min_effect_pct,
             median_a=median_a, median_b=median_b, ratio=ratio, change_pct=change, ci=ci, verdict=verdict,
-            reason=reason, mann_whitney_p=p, mann_whitney_min_p=p_min, family=family)
+            reason=reason, mann_whitney_p=p, mann_whitney_min_p=p_min, family=family,
+            mean_a=mean_a, mean_b=mean_b)
 
     if not xa or not xb or min(xa) <= 0 or min(xb) <= 0:
         return result(None, None, None, Verdict.MISSING, Reason.MISSING)
@@ -392,6 +400,13 @@ def wait_spread_pct(walls: Sequence[float], cpus: Sequence[float]) -> float | No
     return float(100.0 * (q3 - q1) / median)
 
 
+def wait_shift_pct(wall_per_cpu_a: float | None, wall_per_cpu_b: float | None) -> float | None:
+    """How far the runs' median wall / CPU moved from A to B, in percent (None: not measured)."""
+    if not wall_per_cpu_a or not wall_per_cpu_b:
+        return None
+    return 100.0 * abs(wall_per_cpu_b / wall_per_cpu_a - 1.0)
+
+
 def choose_measure(wall_per_cpu_a: float | None, wall_per_cpu_b: float | None,
                    min_effect_pct: float = DEFAULT_MIN_EFFECT_PCT,
                    spreads: Sequence[float | None] = ()) -> Measure:
@@ -404,9 +419,9 @@ def choose_measure(wall_per_cpu_a: float | None, wall_per_cpu_b: float | None,
     and went (or B waits more: sleep, I/O, locks), and wall time would judge
     the machine, not the code.
     """
-    if not wall_per_cpu_a or not wall_per_cpu_b:
+    shift = wait_shift_pct(wall_per_cpu_a, wall_per_cpu_b)
+    if shift is None:
         return Measure.WALL
-    shift = 100.0 * abs(wall_per_cpu_b / wall_per_cpu_a - 1.0)
     uneven = any(s is not None and s >= min_effect_pct for s in spreads)
     return Measure.CPU if shift >= min_effect_pct or uneven else Measure.WALL
 

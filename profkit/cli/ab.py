@@ -83,16 +83,21 @@ def run(args: argparse.Namespace) -> int:
     if not (result.run_a.complete and result.run_b.complete):
         sys.stderr.write(f"profkit: interrupted; what finished is saved in {out}\n")
         return interrupts.exit_code()
-    if fail_above is not None and comparison.gate_fails(fail_above):
-        for m in comparison.slower_than(fail_above):
+    gate = fail_above is not None and comparison.gate_fails(fail_above)
+    if gate:
+        for m in comparison.slower_than(fail_above or 0.0):
             sys.stderr.write(f"profkit: {m.mode}: B is {m.change_pct:+.1f}% slower than A, above "
                              f"--fail-above {fail_above:g}%\n")
-        return EXIT_MODE_FAILED
+        for m in comparison.lost_in_b():
+            sys.stderr.write(f"profkit: {m.mode} has no timings in B (status "
+                             f"{result.run_b.meta.status.get(m.mode, '?')}): it cannot pass "
+                             "--fail-above\n")
     from profkit.render.text import ended_modes
 
     ended = [f"{side}: {said}" for side, run_ in (("A", result.run_a), ("B", result.run_b))
              for said in [ended_modes(run_.meta.status)] if said]
     if ended:
         sys.stderr.write(f"profkit: {'; '.join(ended)}; see {out}\n")
+    if gate or ended:
         return EXIT_MODE_FAILED
     return EXIT_OK

@@ -85,6 +85,7 @@ def run_ab(workload_a: Workload, workload_b: Workload, options: Options,
                 a = Mode(spec, settings, options, label=f"A {spec.kind}", task=workload_a.task)
                 b = Mode(spec, settings, options, executor=a.executor, label=f"B {spec.kind}",
                          task=workload_b.task)
+                a.partner, b.partner = b, a
                 pairs.append((a, b))
             raws[0].modes = [a.result for a, _ in pairs]
             raws[1].modes = [b.result for _, b in pairs]

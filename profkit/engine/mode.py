@@ -89,6 +89,8 @@ class Mode(Contender):
         self.live = False
         self.closed = False
         self.probe: ProbeMap | None = None
+        #: the mode that shares this one's pool (``profkit ab``'s other side), ended with it
+        self.partner: Mode | None = None
 
     @property
     def name(self) -> str:
@@ -147,6 +149,11 @@ class Mode(Contender):
 
     def _end(self, status: Status, message: str) -> None:
         self.result.fail(status, message)
+        other = self.partner
+        if other is not None and other.live:  # its pool is the one about to be killed
+            other.result.fail(Status.FAILED, f"{other.name}: stopped with {self.name}, whose "
+                              f"pool it shares: {message}")
+            other.live, other.closed = False, True
         self.close(kill=True)
 
     def close(self, *, kill: bool = False) -> None:

@@ -164,18 +164,21 @@ def format_text(comparison: Comparison, fail_above: float | None = None) -> str:
     unit = "tasks" if comparison.program else "repeats"
     rows = []
     for m in comparison.modes:
-        workers = str(m.workers_a) if m.workers_a == m.workers_b else f"{m.workers_a}->{m.workers_b}"
+        wa, wb = (str(w) if w is not None else "-" for w in (m.workers_a, m.workers_b))
+        workers = wa if wa == wb else f"{wa}->{wb}"  # "-": the mode never started its pool
         rows.append([m.mode, workers, f"{m.repeats_a}/{m.repeats_b}", time_label(m, comparison.program),
-                     fmt_seconds(m.median_a_s),
-                     fmt_seconds(m.median_b_s), fmt_change(m.change_pct, "-"), format_ratio(m),
+                     fmt_seconds(m.mean_a_s),
+                     fmt_seconds(m.mean_b_s), fmt_change(m.change_pct, "-"), format_ratio(m),
                      mann_whitney_cell(m), m.verdict])
     level = fmt_level(comparison.mode_level)
     if rows:
         out += [
-            "Task time per site (median of its tasks; B/A above 1 is slower)" if comparison.program
-            else "Time per mode (median of the repeats; B/A above 1 is slower)",
-            table(["site" if comparison.program else "mode", "workers", unit, "time", "median A",
-                   "median B", "change", f"B/A [{level} CI]", "U test p", "verdict"], rows),
+            "Task time per site (geometric mean of its tasks: B/A is mean B / mean A, above 1 "
+            "is slower)" if comparison.program
+            else "Time per mode (geometric mean of the repeats: B/A is mean B / mean A, above 1 "
+            "is slower)",
+            table(["site" if comparison.program else "mode", "workers", unit, "time", "mean A",
+                   "mean B", "change", f"B/A [{level} CI]", "U test p", "verdict"], rows),
             "",
             *("  " + line for line in rule_lines(comparison, fail_above)),
         ]

@@ -304,3 +304,46 @@ def test_the_docs_table_of_rounds_needed_is_what_the_rule_computes():
         change = float(row[0].rstrip("%"))
         for noise, cell in zip((2, 5, 10, 15), row[1:], strict=True):
             assert rounds_needed(change, noise * math.sqrt(2), family=3) == int(cell), (change, noise)
+
+
+def test_the_waited_note_says_whether_the_runs_differ_or_a_run_waited_unevenly():
+    """A run compared with itself cannot have "waited differently": when its own repeats' wall /
+    CPU spread chose CPU time, the note says the repeats within a run waited unevenly, with
+    each run's spread; when the runs' medians differ, that the runs waited differently."""
+    from profkit.analysis.compare import RunInfo, _warnings, compare_mode
+    from profkit.analysis.compare_stats import wait_spread_pct
+    from profkit.render.text import compare_note
+
+    cpu = [0.050, 0.051, 0.049, 0.050, 0.052, 0.050]
+    uneven = [c * k for c, k in zip(cpu, (1.0, 1.6, 1.1, 2.0, 1.0, 1.3), strict=True)]
+    info = RunInfo(None, "w", "w", None, "3.11", "linux", 2, "fork", 5)
+    same = compare_mode("sequential", uneven, uneven, cpus_a=cpu, cpus_b=cpu)
+    assert same.measure == "cpu" and same.wait_spread_a_pct == wait_spread_pct(uneven, cpu)
+    (note,) = [n for n in _warnings(info, info, [same]) if n.kind.value == "waited"]
+    assert note.uneven_only
+    text = compare_note(note)
+    spread = f"{same.wait_spread_a_pct:.0f}"
+    assert text.startswith("sequential: the repeats within a run waited unevenly (wall / CPU "
+                           f"spread {spread}% in A and {spread}% in B"), text
+    assert "waited differently" not in text
+    loaded = [c * k for c, k in zip(cpu, (3.1, 4.0, 2.6, 3.5, 3.0, 3.2), strict=True)]
+    busy = compare_mode("sequential", [c * 1.01 for c in cpu], loaded, cpus_a=cpu, cpus_b=cpu)
+    (note,) = [n for n in _warnings(info, info, [busy]) if n.kind.value == "waited"]
+    assert not note.uneven_only
+    assert compare_note(note).startswith("sequential: the runs waited differently (median wall / "
+                                         f"CPU 1.01 in A, {busy.wall_per_cpu_b:.2f} in B")
+
+
+def test_the_table_shows_the_means_the_change_is_the_ratio_of():
+    """B/A is the ratio of geometric means: the table shows those, so a change can never
+    disagree in sign with the two times beside it (the medians here say +10%, the change -6%)."""
+    from profkit.analysis.compare import compare_mode
+
+    a = [1.0, 1.0, 1.0, 1.5, 1.5, 1.5, 1.0]
+    b = [1.1] * 7
+    m = compare_mode("sequential", a, b)
+    assert m.median_b_s / m.median_a_s == pytest.approx(1.1)  # what a median table would show
+    assert m.mean_a_s is not None and m.mean_b_s is not None and m.ratio is not None
+    assert m.mean_b_s / m.mean_a_s == pytest.approx(m.ratio) and m.change_pct < 0
+    paired = compare_mode("sequential", a, b, paired=True)
+    assert paired.mean_b_s / paired.mean_a_s == pytest.approx(paired.ratio)

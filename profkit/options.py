@@ -488,6 +488,11 @@ def build_options(given: Mapping[str, object] | None = None, *,
             if key in where and not str(exc).startswith(what):
                 raise UsageError(f"{what}: {exc}") from None
             raise
+    if "precision" in given and "precision" not in where and options.repeat is not None:
+        # a precision asked for here, that a fixed round count would silently ignore
+        repeat = where.get("repeat", GIVEN["repeat"][1].name())
+        raise UsageError(f"{GIVEN['precision'][1].name()} sets when --repeat auto stops, but "
+                         f"{repeat} asks for exactly {options.repeat} rounds: drop one of them")
     return options
 
 

@@ -6,6 +6,7 @@ import difflib
 import functools
 import inspect
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from profkit.analysis.records import Analysis
 from profkit.engine import heap
 from profkit.engine.runner import CPROFILE_ITEMS, Progress, run_workload, sample_every
-from profkit.errors import UsageError
+from profkit.errors import ProfkitWarning, UsageError
 from profkit.frames import build_frames
 from profkit.model import DEFAULT_AB_MAX_ROUNDS_S, ModeResult
 from profkit.options import GIVEN, Options, build_options, for_workload
@@ -200,6 +201,27 @@ def _check_api_values(progress: object = None, target: object = None) -> None:
         raise UsageError(f"target must be the workload's name as text, or None, got {target!r}")
 
 
+def _kept_going(progress: Progress | None) -> Progress | None:
+    """The user's ``progress`` function, made harmless: its first exception is one warning and
+    ends its calls, and the run goes on (a bug in a progress bar must not fail every mode)."""
+    if progress is None:
+        return None
+    failed: list[BaseException] = []
+
+    def say(line: str) -> None:
+        if failed:
+            return
+        try:
+            progress(line)
+        except Exception as exc:  # noqa: BLE001 - the user's code: said once, then left alone
+            failed.append(exc)
+            warnings.warn(ProfkitWarning(
+                f"the progress function raised {type(exc).__name__}: {exc}; it gets no more "
+                "lines in this run, which goes on"), stacklevel=2)
+
+    return say
+
+
 def _options(given: Options | None, settings: dict[str, object], wl: Workload,
              defaults: dict[str, object] | None = None) -> Options:
     """The run's Options: those given, or built from the keywords; resolved for ``wl``."""
@@ -259,7 +281,8 @@ def profile(
     # The folder is claimed (absolute: a task may chdir) before any work, and removed again
     # if no run gets saved in it; Ctrl-C waits while the finished run is analysed and saved.
     with claimed_run_dir(out) as out_dir:
-        raw = run_workload(wl, run_options, progress, file_modules=dict(FILE_MODULES))
+        raw = run_workload(wl, run_options, _kept_going(progress),
+                           file_modules=dict(FILE_MODULES))
         with deferred_signals():
             run = measured_run(raw, target)
             heap.release()  # the frames' building copies are gone before the run is saved
@@ -313,7 +336,8 @@ def ab(
     names = (target_a if isinstance(target_a, str) else None,
              target_b if isinstance(target_b, str) else None)
     with claimed_run_dir(out) as out_dir:
-        raw_a, raw_b = run_ab(wl_a, wl_b, run_options, progress, file_modules=dict(FILE_MODULES))
+        raw_a, raw_b = run_ab(wl_a, wl_b, run_options, _kept_going(progress),
+                              file_modules=dict(FILE_MODULES))
         with deferred_signals():
             run_a, run_b = build_run(raw_a, names[0]), build_run(raw_b, names[1])
             # wall time: the rounds pair A and B, so load that comes and goes cancels out. When

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from profkit import codec, interrupts
 from profkit.analysis.records import Analysis
 from profkit.codec import RecordError
-from profkit.errors import RunDirError, StoreError, UsageError
+from profkit.errors import ProfkitWarning, RunDirError, StoreError, UsageError
 from profkit.frames import COLUMNS, FRAME_NAMES, OPTIONAL_COLUMNS, OPTIONAL_FRAMES, empty
 from profkit.model import JSON
 from profkit.options import record_kinds
@@ -354,7 +354,8 @@ def _create_claim(path: Path) -> int:
                 os.unlink(aside)
             continue
         os.unlink(aside)
-        warnings.warn(f"taking over {path}: its claim is stale ({stale})", stacklevel=4)
+        warnings.warn(f"taking over {path}: its claim is stale ({stale})", ProfkitWarning,
+                      stacklevel=4)
     raise RunDirError(f"output folder {path} is being written by another profkit run: "
                       "choose another --out")
 
@@ -545,7 +546,7 @@ def _analyse(run: R, path: Path, analyse: Callable[[R], None]) -> None:
         run.meta.analysis_error = f"{type(exc).__name__}: {exc}"
         warnings.warn(f"the analysis failed ({run.meta.analysis_error}); the measurements "
                       f"are saved: analyse them again with "
-                      f"`profkit report {shlex.quote(str(path))}`", stacklevel=3)
+                      f"`profkit report {shlex.quote(str(path))}`", ProfkitWarning, stacklevel=3)
     else:
         try:
             frames = run.meta.artifacts.frames
@@ -570,7 +571,7 @@ def _write_report(run: R, path: Path, report: Callable[[R], str]) -> None:
         problem = "rendered"
     warnings.warn(f"the report could not be {problem} ({run.meta.report_error}); the data "
                   f"is saved: re-render it with `profkit report {shlex.quote(str(path))}`",
-                  stacklevel=3)
+                  ProfkitWarning, stacklevel=3)
     _rewrite_run_json(run, path)
 
 
@@ -632,7 +633,8 @@ def _write_data(run: R, path: Path, traces: Callable[[R, Path], dict[str, str]] 
         if traces is not None:
             artifacts.traces = traces(run, path)
     except Exception as exc:  # noqa: BLE001 - a trace bug must not lose the measurements
-        warnings.warn(f"the Chrome traces could not be written ({type(exc).__name__}: {exc})", stacklevel=2)
+        warnings.warn(f"the Chrome traces could not be written ({type(exc).__name__}: {exc})",
+                      ProfkitWarning, stacklevel=2)
     run.meta.artifacts = artifacts
     run.meta.format_version = FORMAT_VERSION
     run.meta.report_error = run.meta.analysis_error = None
@@ -697,6 +699,10 @@ def read_run_json(path: Path) -> tuple[RunMeta, Analysis]:
     if not path.is_dir():
         raise StoreError(f"{path} is not a folder: give the folder profkit profile wrote")
     if not run_file.is_file():
+        if all((path / side / RUN_FILE).is_file() for side in ("A", "B")):
+            a, b = (shlex.quote(str(path / side)) for side in ("A", "B"))
+            raise StoreError(f"{path} is not a profkit run: it holds the two runs of profkit ab: "
+                             f"give {a} or {b} (profkit compare {a} {b} compares them)")
         raise StoreError(f"{path} is not a profkit run: it has no {RUN_FILE}")
     try:
         data = json.loads(read_capped(path, RUN_FILE).decode("utf-8"))

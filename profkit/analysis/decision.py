@@ -47,6 +47,8 @@ LOOK_ALPHA = 0.02
 CAP_ALPHA = round(1.0 - LEVEL - LOOK_ALPHA, 10)
 #: The normal quantile of the power a projected "settled after" aims for (80%).
 POWER_Z = 0.8416
+#: Beyond this many rounds a projected "settled after" is given up (inf): no run would take it.
+MAX_PLANNED_ROUNDS = 10**12
 #: Each look comes this many times the rounds of the one before.
 LOOK_GROWTH = 1.5
 
@@ -130,7 +132,13 @@ class Comparison:
 
     def rounds_needed(self, level: float) -> float:
         """Clean rounds that would settle it four times in five at the spread and the gap seen
-        so far (inf if it cannot)."""
+        so far: the fewest beyond those that left it open (inf if it cannot).
+
+        The rounds ``n`` suffice when ``(t(level, n - 1) + z) * sd / gap <= sqrt(n)``; the left
+        side falls and the right grows with ``n``, so the fewest is found by doubling, then
+        halving (iterating ``n = f(n)`` instead swings between two counts, one of them the
+        rounds already run).
+        """
         e = self.estimate
         if self.settled:
             return 0.0
@@ -140,11 +148,19 @@ class Comparison:
         if gap <= 0:
             return math.inf
         sd = math.log(e.high / e.value) * math.sqrt(e.n) / t_quantile(self.level, e.n - 1)
-        n = float(e.n)
-        for _ in range(20):  # the t quantile depends on the rounds it plans
-            q = t_quantile(level, max(1, math.ceil(n) - 1)) + POWER_Z
-            n = max(float(e.n), (q * sd / gap) ** 2)
-        return n
+
+        def enough(n: int) -> bool:
+            return (t_quantile(level, n - 1) + POWER_Z) * sd / gap <= math.sqrt(n)
+
+        low, high = e.n, e.n + 1  # low: too few (they left it open); high: a candidate
+        while not enough(high):
+            if high > MAX_PLANNED_ROUNDS:
+                return math.inf
+            low, high = high, 2 * high
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (low, mid) if enough(mid) else (mid, high)
+        return float(high)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ class NoteKind(str, enum.Enum):
 
     SPOILED_ROUNDS = "spoiled-rounds"  # rounds set aside: other programs were busy
     BUSY_MACHINE = "busy-machine"  # other programs kept the machine busy during the run
+    UNSTEADY_HOST = "unsteady-host"  # the sequential map's CPU time moved between rounds
     ONE_ROUND = "one-round"  # not settled: one round gives no interval
     BUSY_ROUNDS = "busy-rounds"  # not settled: too few clean rounds
     WITHIN_NOISE = "within-noise"  # not settled: the open comparisons are within the noise
@@ -53,6 +54,9 @@ class RunNote:
     missed: list[Precision] = field(default_factory=list)  # PRECISION
     target: float | None = None
     repeats: int | None = None
+    #: UNSTEADY_HOST: the fewest and the most CPU seconds the sequential map took
+    cpu_low_s: float | None = None
+    cpu_high_s: float | None = None
     #: an open decision on a busy machine: what the load was
     busy: RunNote | None = None
     #: INTERRUPTED: the timing rounds had ended (else ``rounds`` of them completed, and a

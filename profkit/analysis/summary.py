@@ -51,6 +51,10 @@ from profkit.record import ModeMeta, RunMeta
 
 BUSY_CORES = 0.3  # others' load above which the prediction's calibration allows for lost cores
 BUSY_MACHINE_CPUS = 0.5  # warn when others kept more than half a CPU busy before the run
+#: The sequential map's CPU may rise this much above its fewest before the note says the cores
+#: changed speed: on a host between bursts a 0.25 s map moved up to 12% over 15 rounds, and an
+#: 80 ms loop 11%
+HOST_DRIFT = 1.25
 
 #: Up to this many items run.json lists each item's seconds under granularity; beyond, the
 #: tasks frame holds them (run.json would grow with the item count).
@@ -100,11 +104,12 @@ def _paired_speedup(ref: dict[int, float], walls: dict[int, float],
 def interval_level(meta: RunMeta, mode: str | None = None) -> float:
     """The level of the speedup intervals that keeps 95% whichever way the rounds ended
     (:mod:`profkit.analysis.decision`); 95% for a run that records none. A ``mode`` the rounds
-    stopped timing early keeps the (higher) level of the look it left at."""
+    stopped timing early keeps the level of the look it left at: its interval is the one that
+    look saw, whatever the rounds after it did."""
     stopping = meta.stopping
     level = stopping.get("level") if isinstance(stopping, dict) else None
     out = float(level) if isinstance(level, (int, float)) and 0.5 <= level < 1 else 0.95
-    return max(out, dropped_levels(meta).get(mode, 0.0)) if mode is not None else out
+    return dropped_levels(meta).get(mode, out) if mode is not None else out
 
 
 def dropped_levels(meta: RunMeta) -> dict[str, float]:
@@ -253,6 +258,37 @@ def _round_warnings(meta: RunMeta) -> list[RunNote]:
         out.insert(0, RunNote(NoteKind.BUSY_MACHINE, busy_cores=float(busy),
                               cpus_total=total if isinstance(total, int) else None))
     return out
+
+
+def host_drift(timings: pd.DataFrame) -> RunNote | None:
+    """The sequential map's CPU moving between rounds by more than ``HOST_DRIFT``, or None.
+
+    The sequential map does the same work in one thread each round, so its CPU time holds
+    still whatever the load (waits for a core are not CPU). When it moves, the cores ran at
+    changing speeds (another tenant of a virtual machine's host: measured here, a fixed loop
+    at 82 ms, then 145 ms for a second or two, no other program on the machine, no steal
+    counted; or CPU frequency), or the task's work changes from round to round. The load
+    meter cannot see it, and the walls carry it. Pools are not judged: their CPU moves with
+    their own contention (threads taking turns at the GIL moved 46% on a steady host), and a
+    worker's CPU is read in 10 ms ticks. A map that mostly waits is not judged either. The
+    rounds are those the estimates use: the clean ones, or all when fewer than
+    ``MIN_CLEAN_ROUNDS`` were clean.
+    """
+    if timings.empty:
+        return None
+    maps = timings[(timings["phase"] == "map") & ~timings["sweep"].astype(bool)
+                   & (timings["mode"] == "sequential")]
+    clean = maps[~maps["spoiled"].astype(bool)]
+    if clean["repeat"].nunique() >= MIN_CLEAN_ROUNDS:
+        maps = clean
+    cpu = maps["cpu_s"].dropna().astype(float)
+    if len(cpu) < 2 or float(cpu.median()) < 0.5 * float(maps["wall_s"].median()):
+        return None
+    low, high = float(cpu.min()), float(cpu.max())
+    if low <= 0 or high <= HOST_DRIFT * low:
+        return None
+    return RunNote(NoteKind.UNSTEADY_HOST, rounds=int(maps["repeat"].nunique()), mode="sequential",
+                   cpu_low_s=low, cpu_high_s=high)
 
 
 def rounds_facts(meta: RunMeta) -> RoundsFacts:
@@ -702,7 +738,8 @@ def analyse(frames: dict[str, pd.DataFrame], meta: RunMeta) -> Analysis:
         busy = next((n for n in load_notes if n.kind is NoteKind.BUSY_MACHINE), None)
         warnings.insert(0, replace(open_decision, busy=busy)
                         if busy and open_decision.kind is not NoteKind.BUSY_ROUNDS else open_decision)
-    notes = [*load_notes, *_mode_notes(modes)]
+    drift = host_drift(frames["timings"])
+    notes = [*load_notes, *([drift] if drift else []), *_mode_notes(modes)]
     rounds = rounds_facts(meta)
     if meta.interrupted:
         warnings.append(_interrupted(meta, rounds))

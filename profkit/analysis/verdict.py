@@ -571,8 +571,9 @@ def _advise(facts: Facts, causes: dict[str, Cause], rec: Recommendation | None) 
                               per_task_s=facts.per_task_s, overhead_s=worst.overhead_per_task_s))
         elif pooled:
             out.append(Advice(AdviceKind.KEEP_LOOP))
-    if facts.chunk_advice and facts.per_task_s is not None and facts.per_task_s < TINY_TASK_S \
-            and pooled:
+    # a chunksize of 1 is no batching: too few items to hand out more than one at a time
+    if facts.chunk_advice and facts.chunk_advice > 1 and facts.per_task_s is not None \
+            and facts.per_task_s < TINY_TASK_S and pooled:
         trial = facts.chunk_trial
         measured = (ChunkTrial(str(trial["mode"]), int(trial["chunksize"]), int(trial["baseline"]),
                                float(trial["gain"]), float(trial["chunked_s"]),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from profkit.cli._common import add_mode, add_run_dir, pick_mode
 from profkit.errors import EXIT_OK
 from profkit.fmt import printable
+from profkit.model import Status
 
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
@@ -62,8 +63,14 @@ def run(args: argparse.Namespace) -> int:
     meta, _ = read_run_json(run_dir)
     lines = read_frame(run_dir, "lines", meta)
     available = {str(m): None for m in lines["mode"].unique()}
-    fix = ("run the program again with profkit run --lines" if meta.kind == "program" else
-           "profile it again with a line budget (profkit profile --line-budget SECONDS, or all)")
+    ended = {m: s for m, s in meta.status.items() if s is not Status.OK}
+    if meta.kind == "program":
+        fix = "run the program again with profkit run --lines"
+    elif ended and len(ended) == len(meta.status):  # no mode got to its line pass
+        fix = (f"no mode finished ({', '.join(f'{m} {s.value}' for m, s in ended.items())}): "
+               f"its report says why; fix that and profile it again")
+    else:
+        fix = "profile it again with a line budget (profkit profile --line-budget SECONDS, or all)"
     mode = pick_mode(available, args.mode, "line profile", run_dir, fix)
     from profkit.render.line_coverage import line_coverage
 

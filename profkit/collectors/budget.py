@@ -209,10 +209,15 @@ class ItemBudget:
         """True once the deadline has passed: start no more items."""
         return self._fired or self._clock() >= self._deadline
 
-    def call(self, task: Callable[[T], R], item: T) -> tuple[R | None, bool] | None:
+    def call(self, task: Callable[[T], R], item: T,
+             switch: tuple[Callable[[], None], Callable[[], None]] | None = None,
+             ) -> tuple[R | None, bool] | None:
         """``task(item)`` and whether the budget cut it short (the result is then None); None,
         without running the task, if the deadline passed before it could begin.
 
+        ``switch``: a profiler's on and off, called just around the task, so the budget's own
+        lock calls stay out of the profile (they would count as the task's). A cut may land
+        before off runs: the caller calls off again, so it must do nothing when off already.
         The task's own exception is raised again, once nothing can be pending.
         """
         result: R | None = None
@@ -225,6 +230,8 @@ class ItemBudget:
                     if self._fired:
                         return None
                     self._in_task = True
+                if switch is not None:
+                    switch[0]()
                 result = task(item)
                 returned = True
             except BudgetSpent:
@@ -232,6 +239,8 @@ class ItemBudget:
             except BaseException as exc:  # noqa: BLE001 - the task's failure, raised below
                 error, returned = exc, True
             finally:
+                if switch is not None:
+                    switch[1]()
                 with self._lock:
                     self._in_task = False
             # set just as the task returned, the exception is still pending: take it here

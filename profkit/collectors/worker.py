@@ -411,17 +411,17 @@ def _run_batch(task: Task, batch: list[tuple[int, object]], collector: str,
                     result = task(item)
             else:
                 on, off = switch
-                on()
                 try:
                     if budget is None:
+                        on()
                         result = task(item)
-                    else:
-                        ran = budget.call(task, item)
+                    else:  # the budget switches the profiler on just around the task
+                        ran = budget.call(task, item, switch)
                         if ran is None:  # the deadline passed as the item was about to begin
                             break
                         result, cut = ran
                 finally:
-                    off()
+                    off()  # again after the budget's: its cut may land before its own off
         except TaskAbandoned:
             raise
         except BaseException as exc:  # noqa: BLE001 - the task's failure is data, sys.exit() too

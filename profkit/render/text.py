@@ -272,8 +272,9 @@ def advice(a: Advice) -> str:
 def _clause(c: Clause, h: Headline) -> str:
     if c.kind is ClauseKind.FAILED:
         return f"{c.mode}: {ENDED[c.status or Status.FAILED]}"
-    if c.kind is ClauseKind.NOT_MEASURED or c.speedup is None:
-        return f"{c.mode}: not measured"
+    if c.kind is ClauseKind.NOT_MEASURED or c.speedup is None:  # it ran: its map was timed
+        against = f"without {h.reference}" if h.reference else "without a reference mode"
+        return f"{c.mode}: timed, but no speedup {against}"
     where = f"on {count(c.workers, 'worker')}"
     ci = f", 95% CI {fmt_interval(c.ci)}" if c.ci else ""
     s = fmt_speedup(c.speedup)
@@ -418,6 +419,14 @@ def note(n: RunNote) -> str:
                 f"{n.cpus_total} CPUs busy on average during the run, so timings, "
                 "speedups and the CPU/wait split may be distorted. Re-run on a quiet machine "
                 "for numbers you can trust.")
+    if kind is NoteKind.UNSTEADY_HOST:
+        low, high = n.cpu_low_s or 0.0, n.cpu_high_s or 0.0
+        moved = fmt_pct(100 * (high / low - 1) if low else 0, 0)
+        return (f"The same {n.mode} map took {fmt_seconds(low)} to {fmt_seconds(high)} of CPU "
+                f"over {count(n.rounds, 'timing round')} (+{moved}): the cores ran at changing "
+                "speeds (another tenant of a virtual machine's host, or CPU frequency), or the "
+                "task's work changes from round to round. The load meter sees other programs' "
+                "CPU only, not this: the walls, and the speedups from them, carry that noise.")
     if kind is NoteKind.ONE_ROUND:
         text = ("The recommendation is not settled: one timing round gives no interval. Rerun "
                 "with --repeat 3 or more, or --repeat auto.")
@@ -600,8 +609,17 @@ def compare_note(n: CompareNote) -> str:
     if kind is CompareNoteKind.PARTIAL:
         bad = ", ".join(f"{s} in {side}" for side, s in n.statuses.items())
         return f"{mode}: the mode {bad}: its timings may be partial"
+    if kind is CompareNoteKind.WAITED and n.uneven_only:
+        spreads = [f"{fmt_pct(pct, 0)} in {side}" for side, pct in
+                   (("A", n.wait_spread_a_pct), ("B", n.wait_spread_b_pct)) if pct is not None]
+        return (f"{mode}: the repeats within a run waited unevenly (wall / CPU spread "
+                f"{' and '.join(spreads)}, IQR over median; the runs' medians agree: "
+                f"{fmt_decimal(n.wall_per_cpu_a or 0)} in A, {fmt_decimal(n.wall_per_cpu_b or 0)} "
+                "in B): the machine's load came and went during the run, so the rule compared "
+                "CPU time, which cannot see a change in waiting or parallelism. Compare runs on a "
+                "quiet machine")
     if kind is CompareNoteKind.WAITED:
-        return (f"{mode}: the runs waited differently or unevenly (median wall / CPU "
+        return (f"{mode}: the runs waited differently (median wall / CPU "
                 f"{fmt_decimal(n.wall_per_cpu_a or 0)} in A, "
                 f"{fmt_decimal(n.wall_per_cpu_b or 0)} in B; wall time "
                 f"{fmt_change(n.wall_change_pct, 'n/a')}): the machine's "

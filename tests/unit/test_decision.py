@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from profkit.analysis import decision
+from profkit.analysis.stats import t_quantile
 from profkit.analysis.summary import _open_decision
 from profkit.model import RoundInfo
 from profkit.record import RunMeta, WorkloadMeta
@@ -89,3 +92,30 @@ def test_a_speedup_near_its_bound_is_settled_and_one_that_may_pass_it_is_not():
     fits_not = decision.decide(ref, [decision.Candidate("processes", clear, workers=2, bound=1.5)],
                                0.99)
     assert fits_not.settled  # its whole interval lies above the bound: the model does not fit
+
+
+def _planned_power(e: decision.RatioEstimate, threshold: float, level: float, n: int) -> bool:
+    """Whether ``n`` clean rounds at ``e``'s spread put its interval clear of ``threshold``
+    at 80% power: the planner's own criterion, evaluated directly at one round count."""
+    gap = abs(math.log(e.value / threshold))
+    sd = math.log(e.high / e.value) * math.sqrt(e.n) / t_quantile(decision.LEVEL, e.n - 1)
+    return (t_quantile(level, n - 1) + decision.POWER_Z) * sd / gap <= math.sqrt(n)
+
+
+def test_the_rounds_a_settled_answer_needs_are_more_than_ran_and_the_fewest_that_suffice():
+    # after 2 rounds a 2.3% gap with a 95% interval of ±5% is open; the answer is the
+    # smallest round count (above the 2 that did not settle it) whose interval would clear
+    # the threshold at the spread seen, whatever the spread
+    for n_ran, half in [(2, 0.05), (2, 0.2), (3, 0.04), (4, 0.03), (5, 0.5)]:
+        value, threshold = 1.0, 1.0 / 1.023
+        sd = math.log(1 + half) * math.sqrt(n_ran) / t_quantile(decision.LEVEL, n_ran - 1)
+        width = t_quantile(decision.LEVEL, n_ran - 1) * sd / math.sqrt(n_ran)
+        e = decision.RatioEstimate(value, value * math.exp(-width), value * math.exp(width), n_ran)
+        c = decision.Comparison("threads vs processes", e, threshold)
+        assert not c.settled
+        level = decision.look_level(1)
+        needed = c.rounds_needed(level)
+        assert needed == int(needed) and needed > n_ran, (n_ran, half, needed)
+        n = int(needed)
+        assert _planned_power(e, threshold, level, n), (n_ran, half, n)
+        assert n - 1 <= n_ran or not _planned_power(e, threshold, level, n - 1), (n_ran, half, n)

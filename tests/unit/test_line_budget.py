@@ -262,3 +262,15 @@ def test_run_batch_cuts_a_cprofile_item_at_the_budget_and_its_calls_are_counted_
     assert calls == 2  # both items entered spin; the cut one returned by the exception
     # the self time cProfile counted agrees with the wall time until the cut
     assert 0.5 < self_s / payload.cut[1] < 1.1, (self_s, payload.cut)
+
+
+def test_a_budgeted_cprofile_pass_records_the_task_s_calls_only():
+    """A task that takes no lock: the profile under a budget holds its calls, and none of the
+    budget's own lock calls (each item's would show as the task's, 2 per item)."""
+    from profkit.analysis.own_frames import is_own
+
+    payload = run_batch(spin, [(i, 1000) for i in range(20)], CPROFILE, (), False, 5.0)
+    assert [r.index for r in payload.records] == list(range(20)) and not payload.cut
+    seen = {(key[0], key[2]): value[0] for key, value in payload.profile.items()
+            if not is_own(key[0], key[2])}
+    assert seen == {(spin.__code__.co_filename, "spin"): 20}, seen

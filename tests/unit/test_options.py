@@ -183,3 +183,20 @@ def test_a_misspelt_lines_name_in_a_file_target_names_the_file(tmp_path):
     message = str(refused.value)
     assert f"{file.resolve()} has no attribute 'nosuch'" in message
     assert module.__name__ not in message
+
+
+def test_a_precision_with_a_fixed_round_count_is_refused_not_ignored(tmp_path, monkeypatch, capsys):
+    """--precision says when --repeat auto stops: with --repeat N it would change nothing, so
+    the run is refused with one line, from the CLI and the API; a project-wide precision in
+    [tool.profkit] still lets one run ask for N rounds."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["profile", "double", "--repeat", "3", "--precision", "5%"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("profkit: error: --precision sets when --repeat auto stops, but --repeat asks "
+                   "for exactly 3 rounds: drop one of them\n"), err
+    with pytest.raises(UsageError, match="drop one of them"):
+        profkit.profile(DOUBLE, out=tmp_path / "run", repeat=2, precision=0.05)
+    assert not (tmp_path / "run").exists()
+    options = build_options({"precision": 0.05, "repeat": 2},
+                            where={"precision": "pyproject.toml: [tool.profkit] precision"})
+    assert options.repeat == 2 and options.precision == 0.05

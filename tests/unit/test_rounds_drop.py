@@ -305,7 +305,8 @@ def test_the_big_items_case_mostly_saves_maps_and_its_early_answers_keep_their_l
     """The big items' case (threads 1.0x, processes 1.9x, 2% noise per map) in long rounds: the
     early look after two rounds ends most runs (a settled recommendation) or drops threads, so
     on average well under the 3 rounds' 7.6 serial maps are timed (threads and sequential 1
-    each, processes 1 / 1.9); the runs it ends still cover the truth 95% of the time."""
+    each, processes 1 / 1.9); in the runs it ends, each mode's interval still covers the truth
+    95% of the time (each interval's claim; both at once is no claim, and is about 93%)."""
     rng = np.random.default_rng(19)
     truths = {"threads": 1.0, "processes": 1.9}
     trials, maps, early = 2000, [], []
@@ -319,10 +320,12 @@ def test_the_big_items_case_mostly_saves_maps_and_its_early_answers_keep_their_l
         maps.append(timed["sequential"] + timed["threads"] + timed["processes"] / 1.9)
         if stop.reason is decision.Reason.SETTLED:
             assert stop.clean == 2 and stop.level == decision.early_level()
-            early.append(all(_covers(_reported(stop, modes, k), v) for k, v in truths.items()))
+            early.append({k: _covers(_reported(stop, modes, k), v) for k, v in truths.items()})
     assert float(np.mean(maps)) <= 0.85 * 3 * (2 + 1 / 1.9), np.mean(maps)
     assert len(early) >= 0.25 * trials, len(early)
-    assert float(np.mean(early)) >= 0.95 - _mc_allowance(0.95, len(early)), np.mean(early)
+    for name in truths:
+        rate = float(np.mean([covered[name] for covered in early]))
+        assert rate >= 0.95 - _mc_allowance(0.95, len(early)), (name, rate)
 
 
 def _covers(e: RatioEstimate | None, truth: float) -> bool:

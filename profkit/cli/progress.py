@@ -192,7 +192,8 @@ class Tracker:
         mean_wall = sum(walls) / len(walls) if walls else 0.0
         # each mode still has a cProfile pass and a line_profiler pass to run
         passes = max(0, 2 * max(self.plan.n_modes, len(walls)) - len(self.profiled))
-        per_pass = (min(CPROFILE_SLOWDOWN * mean_wall, allowance(AUTO, mean_wall, CPROFILE_AUTO_FLOOR_S))
+        whole_s = CPROFILE_SLOWDOWN * mean_wall
+        per_pass = (min(whole_s, allowance(AUTO, mean_wall, CPROFILE_AUTO_FLOOR_S, whole_s=whole_s))
                     + min(LINE_SLOWDOWN * mean_wall, _allowance(self.plan.line_budget, mean_wall,
                                                                 LINE_AUTO_FLOOR_S))) / 2
         return left + passes * per_pass

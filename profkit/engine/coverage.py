@@ -9,9 +9,10 @@ worker's watchdog still cuts an item, but only one that runs far beyond its
 estimate (:data:`SAFETY_FACTOR`), as a safety net; the run labels it partial.
 
 A budget is seconds of estimated traced time per profiling worker ("lane"), or
-``"all"`` (every item), or ``"auto"``: the larger of a floor and a share of the
-sequential map's time, so that small workloads are profiled whole and big ones
-get a sample whose cost grows with the work.
+``"all"`` (every item), or ``"auto"``: every item when that fits a floor, else a
+share of the sequential map's time (at least one whole item), so that small
+workloads are profiled whole and bigger ones get a sample whose cost grows with
+the work.
 """
 
 from __future__ import annotations
@@ -66,12 +67,22 @@ def spread_order(indices: list[int]) -> list[int]:
     return out
 
 
-def allowance(budget: PassBudget, serial_s: float, floor_s: float) -> float:
-    """Estimated traced seconds per profiling worker that ``budget`` allows."""
+def allowance(budget: PassBudget, serial_s: float, floor_s: float, *,
+              whole_s: float | None = None, item_s: float = 0.0) -> float:
+    """Estimated traced seconds per profiling worker that ``budget`` allows.
+
+    With ``"auto"``, ``whole_s`` (the whole pass's traced seconds per worker, if known) sets
+    which rule applies: every item when the whole pass fits ``floor_s``; else a share of the
+    sequential map, but at least one mean item (``item_s``, traced) when that fits the floor.
+    The floor buys completeness, not a bigger sample: a pass that cannot be complete within
+    it costs what the work's size allows.
+    """
     if budget == ALL:
         return math.inf
     if budget == AUTO:
-        return max(floor_s, AUTO_SHARE * serial_s)
+        if whole_s is None or whole_s <= floor_s:
+            return max(floor_s, AUTO_SHARE * serial_s)
+        return max(AUTO_SHARE * serial_s, min(floor_s, item_s))
     return float(budget)
 
 

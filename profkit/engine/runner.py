@@ -294,8 +294,11 @@ def _plan(mode: Mode, items: list[object], indices: list[int], durations: dict[i
     traits = mode.executor.traits
     lanes = mode.spec.workers if traits.parallel and not traits.shares_gil else 1
     serial_s = sum(durations.values())
-    return plan_pass(indices, durations, lanes, allowance(budget, serial_s, floor_s), slowdown,
-                     serial_s, one_item=one_item, per_item_s=per_item_s)
+    traced_s = sum(durations.get(i, 0.0) * slowdown + per_item_s for i in indices)
+    allowed = allowance(budget, serial_s, floor_s, whole_s=traced_s / max(1, min(lanes, len(indices))),
+                        item_s=traced_s / max(1, len(indices)))
+    return plan_pass(indices, durations, lanes, allowed, slowdown, serial_s, one_item=one_item,
+                     per_item_s=per_item_s)
 
 
 def _cprofile(mode: Mode, workload: Workload, items: list[object], options: Options,

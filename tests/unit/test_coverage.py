@@ -44,6 +44,26 @@ def test_auto_is_every_item_for_a_small_workload_and_a_share_of_a_big_one():
     assert plan.complete and plan.items == list(range(6))
 
 
+def test_the_floor_buys_completeness_not_a_bigger_sample():
+    """Eight 0.8 s items cannot be profiled whole in 3 s a worker: the pass gets a quarter of
+    the sequential map (one item a worker), not the floor's two; a pass that fits the floor is
+    complete, and one mean item is kept when the quarter would buy none."""
+    big = {i: 0.8 for i in range(8)}
+    for lanes, taken in ((1, 1), (2, 2)):
+        traced = 1.6 * sum(big.values())
+        allowed = allowance(AUTO, 6.4, CPROFILE_AUTO_FLOOR_S, whole_s=traced / lanes, item_s=1.6 * 0.8)
+        assert allowed == pytest.approx(AUTO_SHARE * 6.4)
+        plan = plan_pass(list(big), big, lanes, allowed, 1.6)
+        assert len(plan.items) == taken and not plan.complete
+    small = {i: 0.25 for i in range(6)}  # 2.4 s traced: complete within the floor
+    assert allowance(AUTO, 1.5, CPROFILE_AUTO_FLOOR_S, whole_s=2.4, item_s=0.4) == CPROFILE_AUTO_FLOOR_S
+    two = {0: 1.0, 1: 1.0}  # a quarter of 2 s buys no 1.6 s item: one mean item, from the spread order
+    allowed = allowance(AUTO, 2.0, CPROFILE_AUTO_FLOOR_S, whole_s=3.2, item_s=1.6)
+    assert allowed == pytest.approx(1.6)
+    assert plan_pass(list(two), two, 1, allowed, 1.6).items == [0]
+    assert plan_pass(list(small), small, 1, CPROFILE_AUTO_FLOOR_S, 1.6).complete
+
+
 def test_a_sample_is_a_prefix_of_the_spread_order_of_whole_items_never_the_cheapest_first():
     durations = {i: 1.0 + (i % 3) for i in range(16)}  # mean 1.94 s
     plan = plan_pass(list(durations), durations, 2, 5.0, 1.0)

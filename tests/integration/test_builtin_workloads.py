@@ -146,14 +146,14 @@ def test_primes_bound_verdict_and_gil(primes_run):
 
 
 def test_primes_speedup_agrees_with_the_lesson_code_timed_independently(primes_run, tmp_path):
-    """A run that disagrees gets a second, fresh one (``agrees_in_one_of``): a burst of host
-    slowness over a few rounds can miss once, a bias misses every time."""
+    """A run that disagrees gets up to two fresh ones (``agrees_in_one_of``): bursts of host
+    slowness over a few rounds can miss, a bias misses every time."""
     def attempt(k: int) -> tuple[bool, object]:
-        out, _, _, ratios = primes_run if k == 0 else _primes_beside_the_lesson(tmp_path / "again")
+        out, _, _, ratios = primes_run if k == 0 else _primes_beside_the_lesson(tmp_path / f"again{k}")
         a = json.loads((out / "run.json").read_text())["analysis"]
         return agrees(a["modes"]["processes"]["speedup"], ratios, 0.15), (a["modes"]["processes"], ratios)
 
-    agrees_in_one_of(attempt)
+    agrees_in_one_of(attempt, tries=3)
 
 
 def _analysis(tmp_path, name: str, *extra: str) -> dict:

@@ -9,10 +9,11 @@ worker's watchdog still cuts an item, but only one that runs far beyond its
 estimate (:data:`SAFETY_FACTOR`), as a safety net; the run labels it partial.
 
 A budget is seconds of estimated traced time per profiling worker ("lane"), or
-``"all"`` (every item), or ``"auto"``: every item when that fits a floor, else a
-share of the sequential map's time (at least one whole item), so that small
-workloads are profiled whole and bigger ones get a sample whose cost grows with
-the work.
+``"all"`` (every item), or ``"auto"``: a share of the sequential map's time, so
+that a sample's cost grows with the work, and a floor. cProfile's floor buys a
+complete pass when it fits (small workloads are profiled whole), and at most one
+mean item otherwise; line_profiler's, far below a whole pass at its slowdown, is
+its sample's least size.
 """
 
 from __future__ import annotations

@@ -289,13 +289,16 @@ def _run_budgeted(mode: Mode, workload: Workload, items: list[object], batches: 
 
 def _plan(mode: Mode, items: list[object], indices: list[int], durations: dict[int, float],
           budget: PassBudget, floor_s: float, slowdown: float, per_item_s: float,
-          one_item: bool = True) -> PassPlan:
-    """The whole items a pass covers in ``mode``: every one when cheap, else a spread sample."""
+          one_item: bool = True, floor_for_whole: bool = False) -> PassPlan:
+    """The whole items a pass covers in ``mode``: every one when cheap, else a spread sample.
+    ``floor_for_whole``: the auto floor is spent only on a complete pass (cProfile's), not on a
+    bigger sample (line_profiler's floor is its sample's least size)."""
     traits = mode.executor.traits
     lanes = mode.spec.workers if traits.parallel and not traits.shares_gil else 1
     serial_s = sum(durations.values())
     traced_s = sum(durations.get(i, 0.0) * slowdown + per_item_s for i in indices)
-    allowed = allowance(budget, serial_s, floor_s, whole_s=traced_s / max(1, min(lanes, len(indices))),
+    whole_s = traced_s / max(1, min(lanes, len(indices))) if floor_for_whole else None
+    allowed = allowance(budget, serial_s, floor_s, whole_s=whole_s,
                         item_s=traced_s / max(1, len(indices)))
     return plan_pass(indices, durations, lanes, allowed, slowdown, serial_s, one_item=one_item,
                      per_item_s=per_item_s)
@@ -306,7 +309,7 @@ def _cprofile(mode: Mode, workload: Workload, items: list[object], options: Opti
     """cProfile inside the workers: every item when cheap, else whole items from across the map."""
     chosen = cprofile_items(len(items))
     plan = _plan(mode, items, chosen, durations, options.profile_budget_s, CPROFILE_AUTO_FLOOR_S,
-                 CPROFILE_SLOWDOWN, CPROFILE_ITEM_S)
+                 CPROFILE_SLOWDOWN, CPROFILE_ITEM_S, floor_for_whole=True)
     result = mode.result
     result.profile_plan = plan
     if plan.cap_s is None and plan.complete:

@@ -11,9 +11,9 @@ estimate (:data:`SAFETY_FACTOR`), as a safety net; the run labels it partial.
 A budget is seconds of estimated traced time per profiling worker ("lane"), or
 ``"all"`` (every item), or ``"auto"``: a share of the sequential map's time, so
 that a sample's cost grows with the work, and a floor. cProfile's floor buys a
-complete pass when it fits (small workloads are profiled whole), and at most one
-mean item otherwise; line_profiler's, far below a whole pass at its slowdown, is
-its sample's least size.
+complete pass when it fits (small workloads are profiled whole), and otherwise
+only one mean item, when the share buys less; line_profiler's, far below a whole
+pass at its slowdown, is its sample's least size.
 """
 
 from __future__ import annotations
